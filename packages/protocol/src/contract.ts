@@ -1,0 +1,65 @@
+import { z } from "zod";
+import { canonicalBytes } from "./canonical-json.ts";
+import { sha256Hex } from "./hash.ts";
+import { type ContractId, asContractId } from "./ids.ts";
+
+const positive = z.number().positive().refine(Number.isFinite, "must be finite");
+
+export const priceRuleSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("newton") }),
+  /** The paper's Algorithm 1. Without `step` one is derived from a Lipschitz bound on demand. */
+  z.strictObject({ kind: z.literal("gradient"), step: positive.optional() }),
+]);
+export type PriceRule = z.infer<typeof priceRuleSchema>;
+
+export const membershipSchema = z.discriminatedUnion("policy", [
+  /** Any key may join. Open to Sybil agents: see docs/security.md. */
+  z.strictObject({ policy: z.literal("open") }),
+  z.strictObject({ policy: z.literal("allowlist"), members: z.array(z.string().min(1)).min(1) }),
+]);
+export type Membership = z.infer<typeof membershipSchema>;
+
+export const contractSchema = z.strictObject({
+  name: z.string().min(1),
+  resources: z
+    .array(z.strictObject({ id: z.string().min(1), capacity: positive }))
+    .min(1)
+    .refine((rs) => new Set(rs.map((r) => r.id)).size === rs.length, "resource ids must be unique"),
+  fees: z.strictObject({ perUnit: z.number().nonnegative(), fixed: z.number().nonnegative() }),
+  priceRule: priceRuleSchema.default({ kind: "newton" }),
+  /** gamma of the proximal best response (the paper's Algorithm 1); 0 turns it off. */
+  proximal: z.number().nonnegative().default(0),
+  tolerance: z.strictObject({ residual: positive, price: positive }).default({ residual: 1e-6, price: 1e-9 }),
+  maxRounds: z.number().int().positive().default(10_000),
+  /** Prices the first epoch starts from, one per resource; zeros when absent. */
+  initialPrices: z.array(z.number().nonnegative()).optional(),
+  membership: membershipSchema.default({ policy: "open" }),
+  /** Fraction of an epoch's members whose commit signatures make a certificate. */
+  quorum: z
+    .number()
+    .gt(0.5)
+    .lte(1)
+    .default(2 / 3),
+  /** Members the first epoch waits for before round 0. */
+  minMembers: z.number().int().positive().default(1),
+  timeouts: z
+    .strictObject({
+      /** A round that has not closed after this long drops its silent members (new epoch). */
+      roundMs: z.number().int().positive().default(4_000),
+      /** How often a node that is not yet a member re-announces itself. */
+      announceMs: z.number().int().positive().default(1_000),
+    })
+    .default({ roundMs: 4_000, announceMs: 1_000 }),
+});
+/** A contract as written (defaults may be missing). */
+export type ContractInput = z.input<typeof contractSchema>;
+/** A contract with every default filled in: what its id is computed over. */
+export type Contract = z.output<typeof contractSchema>;
+
+export function contractId(contract: Contract): ContractId {
+  return asContractId(sha256Hex(canonicalBytes(contract)));
+}
+
+export function resourceCount(contract: Contract): number {
+  return contract.resources.length;
+}
