@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { canonicalBytes } from "./canonical-json.ts";
 import { sha256Hex } from "./hash.ts";
-import { type ContractId, asContractId } from "./ids.ts";
+import { asContractId, type ContractId } from "./ids.ts";
 
 const positive = z.number().positive().refine(Number.isFinite, "must be finite");
 
