@@ -6,3 +6,5 @@ export * from "./hash.ts";
 export * from "./ids.ts";
 export * from "./parse.ts";
 export * from "./scenario.ts";
+export * from "./paper-scenario.ts";
+export * from "./prng.ts";

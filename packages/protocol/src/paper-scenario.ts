@@ -1,0 +1,51 @@
+import type { PriceRule } from "./contract.ts";
+import { createPrng, uniform } from "./prng.ts";
+import type { ScenarioInput } from "./scenario.ts";
+
+/**
+ * The experiment of Cha et al. (arXiv:2510.05504, §6): one resource "capacity", log valuations
+ * alpha*ln(1+x) with alpha ~ U(5, 20), linear costs beta*x with beta ~ U(0.5, 5), footprint 1.
+ */
+export const PAPER_ALPHA = { lo: 5, hi: 20 } as const;
+export const PAPER_BETA = { lo: 0.5, hi: 5 } as const;
+export const PAPER_RESOURCE = "capacity";
+
+export interface PaperScenarioOptions {
+  readonly agents: number;
+  readonly capacity: number;
+  readonly seed: number;
+  /** Per-unit contract fee; the paper's default 0.5. */
+  readonly tau?: number;
+  /** Fixed execution fee charged to every active agent; the paper's default 1. */
+  readonly g?: number;
+  readonly rule?: PriceRule["kind"];
+}
+
+/**
+ * Draws a paper scenario. Agent i (1-based) is "a<i>", and its alpha then its beta are drawn in
+ * that order, agent by agent, from one stream seeded by `seed`: the same seed gives the same
+ * agents, and the first k agents of an n-agent scenario are those of a k-agent one.
+ */
+export function paperScenario(options: PaperScenarioOptions): ScenarioInput {
+  const { agents, capacity, seed, tau = 0.5, g = 1, rule = "newton" } = options;
+  if (!Number.isInteger(agents) || agents < 1) throw new RangeError(`agents must be an integer >= 1`);
+  const prng = createPrng(seed);
+  return {
+    contract: {
+      name: `paper n=${agents} m=${capacity} seed=${seed}`,
+      resources: [{ id: PAPER_RESOURCE, capacity }],
+      fees: { perUnit: tau, fixed: g },
+      priceRule: { kind: rule },
+    },
+    agents: Array.from({ length: agents }, (_, i) => {
+      const alpha = uniform(prng, PAPER_ALPHA.lo, PAPER_ALPHA.hi);
+      const beta = uniform(prng, PAPER_BETA.lo, PAPER_BETA.hi);
+      return {
+        id: `a${i + 1}`,
+        valuation: { kind: "log" as const, alpha },
+        cost: { kind: "linear" as const, beta },
+        footprint: [1],
+      };
+    }),
+  };
+}
