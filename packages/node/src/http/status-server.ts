@@ -1,0 +1,86 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface StatusRoutes {
+  status(): unknown;
+  /** The latest equilibrium certificate, or undefined before the first one (404). */
+  certificate(): unknown | undefined;
+  /** Prometheus text exposition. */
+  metrics(): Promise<string>;
+}
+
+export interface StatusServerInit {
+  /** 0 picks a free port (see `port` on the result). */
+  port: number;
+  /** Default 127.0.0.1: status is for operators, not the world. */
+  host?: string;
+  routes: StatusRoutes;
+}
+
+export interface StatusServer {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Read-only HTTP status: GET /status, /certificate, /metrics, /healthz. */
+export async function startStatusServer(init: StatusServerInit): Promise<StatusServer> {
+  const server = createServer((req, res) => {
+    route(init.routes, req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      else res.destroy();
+    });
+  });
+  const host = init.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(init.port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    port,
+    url: `http://${urlHost}:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // Keep-alive sockets would otherwise hold close() open until they time out.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function route(routes: StatusRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  const handlers: Record<string, () => Promise<void>> = {
+    "/status": async () => sendJson(res, 200, routes.status()),
+    "/certificate": async () => {
+      const certificate = routes.certificate();
+      if (certificate === undefined) sendJson(res, 404, { error: "no certificate yet" });
+      else sendJson(res, 200, certificate);
+    },
+    "/metrics": async () => send(res, 200, PROMETHEUS_CONTENT_TYPE, await routes.metrics()),
+    "/healthz": async () => sendJson(res, 200, { ok: true }),
+  };
+  const handler = handlers[path];
+  if (handler === undefined) return sendJson(res, 404, { error: `no route ${path}` });
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("Allow", "GET, HEAD");
+    return sendJson(res, 405, { error: `${req.method} not allowed on ${path}` });
+  }
+  await handler();
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  send(res, code, "application/json; charset=utf-8", `${JSON.stringify(body)}\n`);
+}
+
+function send(res: ServerResponse, code: number, contentType: string, body: string): void {
+  res.writeHead(code, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
+  res.end(res.req.method === "HEAD" ? undefined : body);
+}

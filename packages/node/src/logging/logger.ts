@@ -1,0 +1,33 @@
+import { type Logger, type LoggerOptions, pino } from "pino";
+
+export type { Logger } from "pino";
+
+export interface LoggerInit {
+  /** pino level; defaults to $WALRAS_LOG_LEVEL, then "info". */
+  level?: string;
+  /** Human-readable output; defaults to true when stdout is a TTY or WALRAS_LOG_PRETTY=1. */
+  pretty?: boolean;
+  /** Fields on every line (e.g. the node's peer id). */
+  base?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** JSON lines for machines, pino-pretty for people at a terminal. */
+export function createLogger(init: LoggerInit = {}): Logger {
+  const env = init.env ?? process.env;
+  const pretty = init.pretty ?? (env.WALRAS_LOG_PRETTY === "1" || process.stdout.isTTY === true);
+  const options: LoggerOptions = {
+    level: init.level ?? env.WALRAS_LOG_LEVEL ?? "info",
+    base: init.base ?? {},
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (pretty) {
+    options.transport = { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l" } };
+  }
+  return pino(options);
+}
+
+/** A logger for one component: every line carries `component`. */
+export function componentLogger(parent: Logger, component: string): Logger {
+  return parent.child({ component });
+}

@@ -1,0 +1,57 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export type GossipKindLabel = "demand" | "price" | "commit" | "membership";
+
+/**
+ * The node's own metrics. Each node gets its own Registry (never prom-client's global one) so
+ * several nodes can share a process, and libp2p's prometheus metrics are pointed at the same
+ * registry so one /metrics scrape shows both.
+ */
+export interface NodeMetrics {
+  readonly registry: Registry;
+  readonly messagesAccepted: Counter<"kind">;
+  readonly messagesRejected: Counter<"reason">;
+  readonly rounds: Counter;
+  readonly round: Gauge;
+  readonly epoch: Gauge;
+  readonly residual: Gauge;
+  readonly timeToAgreementSeconds: Histogram;
+  readonly peers: Gauge;
+  /** Prometheus text exposition of everything in `registry`. */
+  render(): Promise<string>;
+}
+
+export function createNodeMetrics(registry: Registry = new Registry()): NodeMetrics {
+  const registers = [registry];
+  return {
+    registry,
+    messagesAccepted: new Counter({
+      name: "walras_messages_accepted_total",
+      help: "Gossip messages accepted by validation, by message kind.",
+      labelNames: ["kind"],
+      registers,
+    }),
+    messagesRejected: new Counter({
+      name: "walras_messages_rejected_total",
+      help: "Gossip messages rejected or ignored by validation, by reason.",
+      labelNames: ["reason"],
+      registers,
+    }),
+    rounds: new Counter({ name: "walras_rounds_total", help: "Price rounds completed.", registers }),
+    round: new Gauge({ name: "walras_round", help: "Current round within the epoch.", registers }),
+    epoch: new Gauge({ name: "walras_epoch", help: "Current epoch.", registers }),
+    residual: new Gauge({
+      name: "walras_residual",
+      help: "Relative market-clearing residual max_r |S_r - m_r| / m_r at the current prices.",
+      registers,
+    }),
+    timeToAgreementSeconds: new Histogram({
+      name: "walras_time_to_agreement_seconds",
+      help: "Wall time from an epoch's first round to its equilibrium certificate.",
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    peers: new Gauge({ name: "walras_peers", help: "Connected libp2p peers.", registers }),
+    render: () => registry.metrics(),
+  };
+}

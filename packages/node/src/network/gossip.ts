@@ -1,0 +1,139 @@
+import { type GossipSub, type GossipsubMessage, TopicValidatorResult } from "@libp2p/gossipsub";
+import { createTopicScoreParams, type PeerScoreParams } from "@libp2p/gossipsub/score";
+import type { Libp2p } from "@libp2p/interface";
+import { GOSSIP_KINDS, type GossipKind, gossipTopic } from "./gossip-topics.ts";
+
+export type Verdict = "accept" | "reject" | "ignore";
+
+export interface GossipHandlers {
+  /**
+   * Decides a message's fate before it is delivered or forwarded. `reject` penalises the peer
+   * that sent it (gossipsub score); `ignore` drops it without blame. Must be fast (< 100 ms):
+   * gossipsub holds the message while it runs. A throw counts as `ignore`.
+   */
+  validate(kind: GossipKind, bytes: Uint8Array, from: string): Verdict | Promise<Verdict>;
+  /** Only accepted messages arrive here. `from` is the peer that forwarded it to us. */
+  onMessage(kind: GossipKind, bytes: Uint8Array, from: string): void;
+  /**
+   * Told when `validate` or `onMessage` threw, so the caller can log and count it. Neither throw
+   * escapes: a throw inside an event listener would otherwise be an uncaught exception.
+   */
+  onError?(err: unknown, context: { stage: "validate" | "deliver"; kind: GossipKind; from: string }): void;
+}
+
+export interface PublishOutcome {
+  /** Peers the message was sent to directly; 0 means nobody heard it (yet). */
+  recipients: number;
+}
+
+export interface Gossip {
+  readonly contractId: string;
+  publish(kind: GossipKind, bytes: Uint8Array): Promise<PublishOutcome>;
+  /** Peers known to subscribe to this kind's topic. */
+  topicPeers(kind: GossipKind): string[];
+  /** Peers in our mesh for this kind's topic (the ones we forward to). */
+  meshPeers(kind: GossipKind): string[];
+  /** The router's current score for a peer; negative after it sent rejected messages. */
+  peerScore(peerId: string): number;
+  /** How many times `validate` threw (each counted as `ignore`). */
+  validatorErrors(): number;
+  stop(): void;
+}
+
+/** The parts of the gossipsub implementation its public interface type leaves out. */
+interface GossipSubRouter {
+  getMeshPeers(topic: string): string[];
+  getScore(peerId: string): number;
+  score: { params: PeerScoreParams };
+}
+
+const VERDICTS: Record<Verdict, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  reject: TopicValidatorResult.Reject,
+  ignore: TopicValidatorResult.Ignore,
+};
+
+/**
+ * Scoring for a walras topic. Only invalid deliveries count: traffic is bursty (a few messages per
+ * round), so gossipsub's default mesh-delivery quotas would punish honest quiet peers. P4 is
+ * quadratic, so with weight -10 one rejected message costs -10 (the gossip threshold) and three
+ * reach the graylist (-80); the decay (per second) forgives in about a minute.
+ */
+const walrasTopicScore = createTopicScoreParams({
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  firstMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.95,
+});
+
+/** Subscribes to a contract's four topics and routes their messages through `handlers`. */
+export function createGossip(
+  libp2p: Libp2p<{ pubsub: GossipSub }>,
+  contractId: string,
+  handlers: GossipHandlers,
+): Gossip {
+  const pubsub = libp2p.services.pubsub;
+  const router = pubsub as unknown as GossipSubRouter;
+  const kindOfTopic = new Map<string, GossipKind>(GOSSIP_KINDS.map((k) => [gossipTopic(contractId, k), k]));
+  let validatorErrors = 0;
+  const report: NonNullable<GossipHandlers["onError"]> = (err, context) => {
+    try {
+      handlers.onError?.(err, context);
+    } catch {
+      // A failing error hook must not become the throw it reports.
+    }
+  };
+
+  for (const [topic, kind] of kindOfTopic) {
+    // Topic score params are read per use, so adding them after start takes effect at once.
+    router.score.params.topics[topic] = walrasTopicScore;
+    pubsub.topicValidators.set(topic, async (peer, message) => {
+      const from = peer.toString();
+      try {
+        return VERDICTS[await handlers.validate(kind, message.data, from)] ?? TopicValidatorResult.Ignore;
+      } catch (err) {
+        validatorErrors++;
+        report(err, { stage: "validate", kind, from });
+        return TopicValidatorResult.Ignore;
+      }
+    });
+    pubsub.subscribe(topic);
+  }
+
+  const onMessage = (event: CustomEvent<GossipsubMessage>): void => {
+    const { msg, propagationSource } = event.detail;
+    const kind = kindOfTopic.get(msg.topic);
+    if (kind === undefined) return;
+    const from = propagationSource.toString();
+    try {
+      handlers.onMessage(kind, msg.data, from);
+    } catch (err) {
+      report(err, { stage: "deliver", kind, from });
+    }
+  };
+  pubsub.addEventListener("gossipsub:message", onMessage);
+
+  const topicOf = (kind: GossipKind): string => gossipTopic(contractId, kind);
+  return {
+    contractId,
+    publish: async (kind, bytes) => {
+      const result = await pubsub.publish(topicOf(kind), bytes);
+      return { recipients: result.recipients.length };
+    },
+    topicPeers: (kind) => pubsub.getSubscribers(topicOf(kind)).map((p) => p.toString()),
+    meshPeers: (kind) => router.getMeshPeers(topicOf(kind)),
+    peerScore: (peerId) => router.getScore(peerId),
+    validatorErrors: () => validatorErrors,
+    stop: () => {
+      pubsub.removeEventListener("gossipsub:message", onMessage);
+      for (const topic of kindOfTopic.keys()) {
+        pubsub.unsubscribe(topic);
+        pubsub.topicValidators.delete(topic);
+        delete router.score.params.topics[topic];
+      }
+    },
+  };
+}

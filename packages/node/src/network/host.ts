@@ -1,0 +1,114 @@
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { bootstrap } from "@libp2p/bootstrap";
+import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
+import { type Identify, identify } from "@libp2p/identify";
+import type { Libp2p, PrivateKey } from "@libp2p/interface";
+import { type Ping, ping } from "@libp2p/ping";
+import { prometheusMetrics } from "@libp2p/prometheus-metrics";
+import { tcp } from "@libp2p/tcp";
+import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
+import { createLibp2p } from "libp2p";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { type BootstrapDialer, peerIdStringOf, startBootstrapDialer } from "./bootstrap-dialer.ts";
+
+export type WalrasServices = { pubsub: GossipSub; identify: Identify; ping: Ping };
+export type WalrasLibp2p = Libp2p<WalrasServices>;
+
+export interface HostInit {
+  privateKey: PrivateKey;
+  /** Listen multiaddrs; default `/ip4/0.0.0.0/tcp/0`. */
+  listen?: string[];
+  /** Bootstrap multiaddrs, with or without a trailing /p2p/<peer id>. */
+  bootstrap?: string[];
+  /** libp2p's own metrics go here; omit to run without libp2p metrics. */
+  metricsRegistry?: Registry;
+  logger?: Logger;
+  /** Gossipsub heartbeat; small networks converge faster with a short one. Default 500 ms. */
+  heartbeatIntervalMs?: number;
+  /**
+   * Extra source IPs exempt from gossipsub's IP-colocation penalty (loopback is always exempt).
+   * The whitelist is exact IP strings, not ranges.
+   */
+  ipColocationWhitelist?: string[];
+  /** Bootstrap redial backoff bounds. */
+  bootstrapBackoffMs?: { initial: number; max: number };
+}
+
+export interface Host {
+  readonly libp2p: WalrasLibp2p;
+  /** Resolves once every bootstrap address has been connected once; never rejects. */
+  readonly bootstrapped: Promise<void>;
+  /** Stops bootstrap redialing, then libp2p. */
+  stop(): Promise<void>;
+}
+
+const LOOPBACK = ["127.0.0.1", "::1"];
+
+/**
+ * The node's libp2p host: TCP + Noise + Yamux, identify, ping and gossipsub tuned for small
+ * networks. Started on return; bootstrap dialing continues in the background.
+ */
+export async function createHost(init: HostInit): Promise<Host> {
+  const bootstrapAddrs = init.bootstrap ?? [];
+  const withPeerId = bootstrapAddrs.filter((a) => peerIdStringOf(parseAddress(a, "bootstrap")) !== undefined);
+  for (const a of init.listen ?? []) parseAddress(a, "listen");
+  const libp2p = await createLibp2p({
+    privateKey: init.privateKey,
+    addresses: { listen: init.listen ?? ["/ip4/0.0.0.0/tcp/0"] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // @libp2p/bootstrap adds the peers that name an id to the peer store and tags them keep-alive;
+    // the bootstrap dialer below does the dialing and retrying for every address.
+    peerDiscovery: withPeerId.length > 0 ? [bootstrap({ list: withPeerId })] : [],
+    ...(init.metricsRegistry !== undefined
+      ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false }) }
+      : {}),
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        heartbeatInterval: init.heartbeatIntervalMs ?? 500,
+        // The protocol re-sends and catches up over sync; an early publish must not throw.
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        fallbackToFloodsub: false,
+        scoreParams: {
+          IPColocationFactorWhitelist: new Set([...LOOPBACK, ...(init.ipColocationWhitelist ?? [])]),
+        },
+      }),
+    },
+  });
+  let dialer: BootstrapDialer | undefined;
+  try {
+    dialer = startBootstrapDialer(libp2p, bootstrapAddrs, {
+      initialBackoffMs: init.bootstrapBackoffMs?.initial,
+      maxBackoffMs: init.bootstrapBackoffMs?.max,
+      logger: init.logger,
+    });
+  } catch (err) {
+    await libp2p.stop();
+    throw err;
+  }
+  const started = dialer;
+  return {
+    libp2p,
+    bootstrapped: started.allConnected,
+    stop: async () => {
+      started.stop();
+      await libp2p.stop();
+    },
+  };
+}
+
+function parseAddress(text: string, role: string): Multiaddr {
+  try {
+    return multiaddr(text);
+  } catch (err) {
+    throw new Error(
+      `${role} address "${text}" is not a multiaddr: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+}

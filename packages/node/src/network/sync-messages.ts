@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { GOSSIP_KINDS } from "./gossip-topics.ts";
+
+/** Request and response bodies of the sync protocol (JSON, one of each per stream). */
+
+const contractIdSchema = z.string().regex(/^[0-9a-f]{64}$/, "contractId must be 64 lowercase hex digits");
+const counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const syncRequestSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("contract"), contractId: contractIdSchema }),
+  z.strictObject({
+    type: z.literal("messages"),
+    contractId: contractIdSchema,
+    epoch: counter,
+    round: counter.optional(),
+    kinds: z.array(z.enum(GOSSIP_KINDS)).max(GOSSIP_KINDS.length).optional(),
+  }),
+  z.strictObject({ type: z.literal("status") }),
+]);
+export type SyncRequest = z.infer<typeof syncRequestSchema>;
+export type ContractRequest = Extract<SyncRequest, { type: "contract" }>;
+export type MessagesRequest = Extract<SyncRequest, { type: "messages" }>;
+export type StatusRequest = Extract<SyncRequest, { type: "status" }>;
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "not base64");
+
+/** `contract` is null when the responder does not know the contract. */
+export const contractResponseSchema = z.strictObject({ contract: z.unknown().nullable() });
+/** Signed message bytes, base64. */
+export const messagesResponseSchema = z.strictObject({ messages: z.array(base64) });
+export const statusResponseSchema = z.strictObject({ status: z.record(z.string(), z.unknown()) });
+export const errorResponseSchema = z.strictObject({ error: z.string() });
+
+export type ContractResponse = z.infer<typeof contractResponseSchema>;
+export type MessagesResponse = z.infer<typeof messagesResponseSchema>;
+export type StatusResponse = z.infer<typeof statusResponseSchema>;
+export type ErrorResponse = z.infer<typeof errorResponseSchema>;
+export type SyncResponse = ContractResponse | MessagesResponse | StatusResponse | ErrorResponse;
+
+/** The response a request of type R expects on success. */
+export type SyncResponseFor<R extends SyncRequest> = R extends ContractRequest
+  ? ContractResponse
+  : R extends MessagesRequest
+    ? MessagesResponse
+    : StatusResponse;
+
+export const responseSchemaFor = {
+  contract: contractResponseSchema,
+  messages: messagesResponseSchema,
+  status: statusResponseSchema,
+} as const;

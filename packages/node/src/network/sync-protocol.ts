@@ -1,0 +1,186 @@
+import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
+import { lpStream } from "@libp2p/utils";
+import type { Multiaddr } from "@multiformats/multiaddr";
+import {
+  errorResponseSchema,
+  responseSchemaFor,
+  type SyncRequest,
+  type SyncResponse,
+  type SyncResponseFor,
+  syncRequestSchema,
+} from "./sync-messages.ts";
+
+export const SYNC_PROTOCOL = "/walras/sync/1.0.0";
+export const MAX_SYNC_REQUEST_BYTES = 4 * 1024;
+export const DEFAULT_MAX_SYNC_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** Answers one request. A throw becomes an error response naming the message, never a crash. */
+export type SyncHandler = (request: SyncRequest, from: string) => Promise<SyncResponse>;
+
+export interface HandleSyncOptions {
+  /** Largest response the server will send; a bigger one becomes an error response. */
+  maxResponseBytes?: number;
+  /** How long a peer gets to send its request. Default 5 s. */
+  requestTimeoutMs?: number;
+  /** Concurrent inbound sync streams per connection. Default 8. */
+  maxInboundStreams?: number;
+  /** Told about each failed exchange (bad request, handler error, stream error). */
+  onError?(err: unknown, from: string): void;
+}
+
+export interface RequestSyncOptions {
+  /** Whole exchange: dial, request, response. Default 10 s. */
+  timeoutMs?: number;
+  /** Largest response accepted. Default 4 MiB. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+/** A failed exchange: timeout, oversized or malformed response, or the peer's error response. */
+export class SyncError extends Error {
+  readonly peer: string;
+  constructor(peer: string, message: string, options?: ErrorOptions) {
+    super(`sync with ${peer}: ${message}`, options);
+    this.name = "SyncError";
+    this.peer = peer;
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function encodeJson(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Parses and validates a request body; on failure, the one-line reason to send back. */
+export function parseSyncRequest(
+  bytes: Uint8Array,
+): { ok: true; request: SyncRequest } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(bytes));
+  } catch (err) {
+    return { ok: false, error: `request is not UTF-8 JSON: ${describe(err)}` };
+  }
+  const parsed = syncRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join(".") : "request";
+    return { ok: false, error: `invalid request at ${where}: ${issue?.message ?? "malformed"}` };
+  }
+  return { ok: true, request: parsed.data };
+}
+
+/** Serves the sync protocol: one length-prefixed JSON request, one length-prefixed JSON response. */
+export async function handleSync(
+  libp2p: Libp2p,
+  handler: SyncHandler,
+  options: HandleSyncOptions = {},
+): Promise<void> {
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_SYNC_RESPONSE_BYTES;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+  await libp2p.handle(
+    SYNC_PROTOCOL,
+    async (stream, connection) => {
+      const from = connection.remotePeer.toString();
+      try {
+        const problem = await serveOne(stream, from, handler, maxResponseBytes, requestTimeoutMs);
+        if (problem !== undefined) options.onError?.(new Error(problem), from);
+      } catch (err) {
+        options.onError?.(err, from);
+        stream.abort(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+    { maxInboundStreams: options.maxInboundStreams ?? 8 },
+  );
+}
+
+async function serveOne(
+  stream: Stream,
+  from: string,
+  handler: SyncHandler,
+  maxResponseBytes: number,
+  requestTimeoutMs: number,
+): Promise<string | undefined> {
+  const signal = AbortSignal.timeout(requestTimeoutMs);
+  const lp = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES });
+  let response: SyncResponse;
+  let body: Uint8Array;
+  try {
+    body = (await lp.read({ signal })).subarray();
+  } catch (err) {
+    // Oversized or truncated: answer if the stream still allows it, so the peer learns why.
+    const problem = `unreadable request: ${describe(err)}`;
+    try {
+      await lp.write(encodeJson({ error: problem }), { signal });
+      await stream.close({ signal });
+    } catch {
+      stream.abort(err instanceof Error ? err : new Error(problem));
+    }
+    return problem;
+  }
+  const parsed = parseSyncRequest(body);
+  if (!parsed.ok) {
+    response = { error: parsed.error };
+  } else {
+    try {
+      response = await handler(parsed.request, from);
+    } catch (err) {
+      response = { error: `handler failed: ${describe(err)}` };
+    }
+  }
+  const problem = "error" in response ? response.error : undefined;
+  let bytes = encodeJson(response);
+  if (bytes.byteLength > maxResponseBytes) {
+    bytes = encodeJson({ error: `response of ${bytes.byteLength} bytes exceeds ${maxResponseBytes}` });
+  }
+  await lp.write(bytes, { signal });
+  await stream.close({ signal });
+  return problem;
+}
+
+/**
+ * Sends one request to `peer` and returns its validated response. Throws SyncError on timeout,
+ * an oversized or malformed response, or an error response.
+ */
+export async function requestSync<R extends SyncRequest>(
+  libp2p: Libp2p,
+  peer: PeerId | Multiaddr,
+  request: R,
+  options: RequestSyncOptions = {},
+): Promise<SyncResponseFor<R>> {
+  const peerName = peer.toString();
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  let stream: Stream | undefined;
+  let raw: Uint8Array;
+  try {
+    stream = await libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal });
+    const lp = lpStream(stream, { maxDataLength: options.maxBytes ?? DEFAULT_MAX_SYNC_RESPONSE_BYTES });
+    await lp.write(encodeJson(request), { signal });
+    raw = (await lp.read({ signal })).subarray();
+    await stream.close({ signal });
+  } catch (err) {
+    stream?.abort(err instanceof Error ? err : new Error(String(err)));
+    const reason = timeout.aborted ? "timed out" : describe(err);
+    throw new SyncError(peerName, reason, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(decoder.decode(raw));
+  } catch (err) {
+    throw new SyncError(peerName, `response is not UTF-8 JSON: ${describe(err)}`);
+  }
+  const error = errorResponseSchema.safeParse(json);
+  if (error.success) throw new SyncError(peerName, `peer answered: ${error.data.error}`);
+  const parsed = responseSchemaFor[request.type].safeParse(json);
+  if (!parsed.success) {
+    throw new SyncError(peerName, `malformed ${request.type} response: ${parsed.error.issues[0]?.message}`);
+  }
+  return parsed.data as SyncResponseFor<R>;
+}

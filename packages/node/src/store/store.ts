@@ -1,0 +1,219 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+
+/** A gossip message as stored: its signed bytes plus the fields it is looked up by. */
+export interface StoredMessage {
+  /** Hex digest of the signed bytes: the primary key, so re-storing a message is a no-op. */
+  digest: string;
+  kind: string;
+  epoch: number;
+  /** Absent for kinds not tied to a round (e.g. membership). */
+  round?: number;
+  signer: string;
+  bytes: Uint8Array;
+  /** Wall-clock ms when first stored; informational only, never used by the protocol maths. */
+  receivedAt: number;
+}
+
+export interface MessageQuery {
+  epoch: number;
+  round?: number;
+  kinds?: readonly string[];
+}
+
+export interface StoredCertificate {
+  epoch: number;
+  bytes: Uint8Array;
+}
+
+export interface Store {
+  readonly path: string;
+  putContract(id: string, canonicalJson: string): void;
+  getContract(id: string): string | undefined;
+  /** Stores a message once; returns false when its digest was already stored. */
+  putMessage(message: StoredMessage): boolean;
+  /** Several messages in one transaction (one fsync); returns how many were new. */
+  putMessages(messages: readonly StoredMessage[]): number;
+  /** Matching messages ordered by round, kind, signer, digest: the same order on every node. */
+  messages(query: MessageQuery): StoredMessage[];
+  /** One certificate per epoch; a second put for the same epoch replaces the first. */
+  putCertificate(epoch: number, bytes: Uint8Array): void;
+  latestCertificate(): StoredCertificate | undefined;
+  certificates(): StoredCertificate[];
+  /** A JSON snapshot (e.g. of the round state machine) under `key`. */
+  saveState(key: string, value: unknown): void;
+  loadState(key: string): unknown;
+  close(): void;
+}
+
+export const STORE_FILE = "walras.sqlite";
+export const STORE_SCHEMA_VERSION = 1;
+
+/** Each entry upgrades the schema from version (index) to (index + 1). */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE contract (
+     id   TEXT PRIMARY KEY,
+     json TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE messages (
+     digest      TEXT PRIMARY KEY,
+     kind        TEXT NOT NULL,
+     epoch       INTEGER NOT NULL,
+     round       INTEGER,
+     signer      TEXT NOT NULL,
+     bytes       BLOB NOT NULL,
+     received_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE INDEX messages_by_epoch_round ON messages (epoch, round);
+   CREATE TABLE certificates (
+     epoch INTEGER PRIMARY KEY,
+     bytes BLOB NOT NULL
+   ) STRICT;
+   CREATE TABLE state (
+     key  TEXT PRIMARY KEY,
+     json TEXT NOT NULL
+   ) STRICT;`,
+];
+
+/** A store file this code cannot use (newer schema, or not a SQLite database). */
+export class StoreOpenError extends Error {
+  constructor(path: string, reason: string) {
+    super(`${path}: cannot open walras store (${reason})`);
+    this.name = "StoreOpenError";
+  }
+}
+
+/**
+ * Opens (creating if needed) the node's SQLite store in `dir`.
+ *
+ * WAL + synchronous=FULL: every committed transaction is fsynced before the call returns. The
+ * node publishes votes and commits only after storing them, so a message it has acknowledged
+ * must survive a power cut; otherwise a restarted node could sign a different vote for the same
+ * round (equivocation). NORMAL would only lose data on power loss, not on kill -9, but the cost
+ * of FULL is one fsync per transaction, which batching (putMessages) amortises.
+ */
+export function openStore(dir: string): Store {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, STORE_FILE);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    migrate(db, path);
+  } catch (err) {
+    if (err instanceof StoreOpenError) throw err;
+    throw new StoreOpenError(path, err instanceof Error ? err.message : String(err));
+  }
+
+  const insertContract = db.prepare("INSERT OR REPLACE INTO contract (id, json) VALUES (?, ?)");
+  const selectContract = db.prepare("SELECT json FROM contract WHERE id = ?");
+  const insertMessage = db.prepare(
+    `INSERT OR IGNORE INTO messages (digest, kind, epoch, round, signer, bytes, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertCertificate = db.prepare("INSERT OR REPLACE INTO certificates (epoch, bytes) VALUES (?, ?)");
+  const selectLatestCertificate = db.prepare(
+    "SELECT epoch, bytes FROM certificates ORDER BY epoch DESC LIMIT 1",
+  );
+  const selectCertificates = db.prepare("SELECT epoch, bytes FROM certificates ORDER BY epoch");
+  const upsertState = db.prepare("INSERT OR REPLACE INTO state (key, json) VALUES (?, ?)");
+  const selectState = db.prepare("SELECT json FROM state WHERE key = ?");
+
+  const put = (m: StoredMessage): boolean =>
+    Number(
+      insertMessage.run(m.digest, m.kind, m.epoch, m.round ?? null, m.signer, m.bytes, m.receivedAt).changes,
+    ) === 1;
+
+  return {
+    path,
+    putContract: (id, canonicalJson) => {
+      insertContract.run(id, canonicalJson);
+    },
+    getContract: (id) => (selectContract.get(id)?.json as string | undefined) ?? undefined,
+    putMessage: put,
+    putMessages: (messages) => inTransaction(db, () => messages.filter(put).length),
+    messages: (query) => {
+      const where = ["epoch = ?"];
+      const params: SQLInputValue[] = [query.epoch];
+      if (query.round !== undefined) {
+        where.push("round = ?");
+        params.push(query.round);
+      }
+      if (query.kinds !== undefined) {
+        if (query.kinds.length === 0) return [];
+        where.push(`kind IN (${query.kinds.map(() => "?").join(", ")})`);
+        params.push(...query.kinds);
+      }
+      const rows = db
+        .prepare(
+          `SELECT digest, kind, epoch, round, signer, bytes, received_at FROM messages
+           WHERE ${where.join(" AND ")} ORDER BY round, kind, signer, digest`,
+        )
+        .all(...params);
+      return rows.map(toMessage);
+    },
+    putCertificate: (epoch, bytes) => {
+      insertCertificate.run(epoch, bytes);
+    },
+    latestCertificate: () => {
+      const row = selectLatestCertificate.get();
+      return row === undefined ? undefined : toCertificate(row);
+    },
+    certificates: () => selectCertificates.all().map(toCertificate),
+    saveState: (key, value) => {
+      upsertState.run(key, JSON.stringify(value));
+    },
+    loadState: (key) => {
+      const row = selectState.get(key);
+      return row === undefined ? undefined : JSON.parse(row.json as string);
+    },
+    close: () => {
+      if (db.isOpen) db.close();
+    },
+  };
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+  if (version > MIGRATIONS.length) {
+    throw new StoreOpenError(path, `schema version ${version} is newer than supported ${MIGRATIONS.length}`);
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    inTransaction(db, () => {
+      db.exec(MIGRATIONS[v] as string);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+    });
+  }
+}
+
+function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  }
+}
+
+type Row = Record<string, unknown>;
+
+function toMessage(row: Row): StoredMessage {
+  const message: StoredMessage = {
+    digest: row.digest as string,
+    kind: row.kind as string,
+    epoch: Number(row.epoch),
+    signer: row.signer as string,
+    bytes: row.bytes as Uint8Array,
+    receivedAt: Number(row.received_at),
+  };
+  if (row.round !== null) message.round = Number(row.round);
+  return message;
+}
+
+function toCertificate(row: Row): StoredCertificate {
+  return { epoch: Number(row.epoch), bytes: row.bytes as Uint8Array };
+}
