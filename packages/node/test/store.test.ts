@@ -1,0 +1,138 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openStore, STORE_FILE, type Store, type StoredMessage } from "../src/store/store.ts";
+import { waitFor } from "./wait-for.ts";
+
+let dir: string;
+let store: Store | undefined;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "walras-store-"));
+});
+afterEach(async () => {
+  store?.close();
+  store = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+function message(
+  digest: string,
+  kind: string,
+  epoch: number,
+  round: number | undefined,
+  signer: string,
+): StoredMessage {
+  const m: StoredMessage = {
+    digest,
+    kind,
+    epoch,
+    signer,
+    bytes: new TextEncoder().encode(`${digest}:${kind}:${signer}`),
+    receivedAt: 1000,
+  };
+  if (round !== undefined) m.round = round;
+  return m;
+}
+
+describe("store", () => {
+  it("keeps everything across close and reopen", async () => {
+    store = openStore(dir);
+    const contractJson = '{"capacity":[100],"name":"test"}';
+    store.putContract("c1", contractJson);
+    const written = [
+      message("d3", "price", 1, 0, "b"),
+      message("d1", "demand", 1, 0, "b"),
+      message("d2", "demand", 1, 0, "a"),
+      message("d4", "demand", 1, 1, "a"),
+      message("d5", "membership", 1, undefined, "c"),
+      message("d6", "demand", 2, 0, "a"),
+    ];
+    expect(store.putMessages(written)).toBe(written.length);
+    store.putCertificate(1, new Uint8Array([1, 1]));
+    store.putCertificate(2, new Uint8Array([2, 2]));
+    store.saveState("machine", { epoch: 2, prices: [0.5, 1.25], phase: "demand" });
+    store.close();
+
+    store = openStore(dir);
+    expect(store.getContract("c1")).toBe(contractJson);
+    expect(store.getContract("unknown")).toBeUndefined();
+
+    const epoch1 = store.messages({ epoch: 1 });
+    // Expected order computed independently: round (nulls first in SQLite), kind, signer, digest.
+    const expected = written
+      .filter((m) => m.epoch === 1)
+      .sort(
+        (x, y) =>
+          (x.round ?? -1) - (y.round ?? -1) ||
+          x.kind.localeCompare(y.kind) ||
+          x.signer.localeCompare(y.signer) ||
+          x.digest.localeCompare(y.digest),
+      );
+    expect(epoch1.map((m) => m.digest)).toEqual(expected.map((m) => m.digest));
+    expect(epoch1.find((m) => m.digest === "d5")?.round).toBeUndefined();
+    expect(epoch1.find((m) => m.digest === "d3")?.bytes).toEqual(written[0]?.bytes);
+
+    expect(store.messages({ epoch: 1, round: 0, kinds: ["demand"] }).map((m) => m.digest)).toEqual([
+      "d2",
+      "d1",
+    ]);
+    expect(store.messages({ epoch: 1, kinds: [] })).toEqual([]);
+    expect(store.messages({ epoch: 3 })).toEqual([]);
+
+    expect(store.latestCertificate()).toEqual({ epoch: 2, bytes: new Uint8Array([2, 2]) });
+    expect(store.certificates().map((c) => c.epoch)).toEqual([1, 2]);
+    expect(store.loadState("machine")).toEqual({ epoch: 2, prices: [0.5, 1.25], phase: "demand" });
+    expect(store.loadState("missing")).toBeUndefined();
+  });
+
+  it("stores a message once however often it is put", () => {
+    store = openStore(dir);
+    const m = message("same", "demand", 1, 0, "a");
+    expect(store.putMessage(m)).toBe(true);
+    expect(store.putMessage({ ...m, receivedAt: 2000 })).toBe(false);
+    expect(store.putMessages([m, message("other", "demand", 1, 0, "b")])).toBe(1);
+    const stored = store.messages({ epoch: 1 });
+    expect(stored.map((s) => s.digest).sort()).toEqual(["other", "same"]);
+    expect(stored.find((s) => s.digest === "same")?.receivedAt).toBe(1000);
+  });
+
+  it("refuses a store written by a newer schema", () => {
+    store = openStore(dir);
+    store.close();
+    const db = new DatabaseSync(join(dir, STORE_FILE));
+    db.exec("PRAGMA user_version = 99");
+    db.close();
+    expect(() => openStore(dir)).toThrow(/schema version 99 is newer/);
+  });
+
+  it("opens cleanly with every acknowledged write after kill -9 mid-write", async () => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, "fixtures", "store-writer.ts"), dir], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let acknowledged = 0;
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      const last = chunk.trim().split("\n").at(-1);
+      if (last !== undefined) acknowledged = Math.max(acknowledged, Number(last));
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      await waitFor("the writer to commit 200 messages", () => acknowledged >= 200);
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+
+    store = openStore(dir);
+    const check = new DatabaseSync(join(dir, STORE_FILE), { readOnly: true });
+    expect(check.prepare("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
+    check.close();
+    const count = store.messages({ epoch: 1 }).length;
+    expect(count).toBeGreaterThanOrEqual(acknowledged);
+    const state = store.loadState("machine") as { written: number };
+    expect(state.written).toBeLessThan(count);
+  });
+});
