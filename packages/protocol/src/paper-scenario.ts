@@ -1,3 +1,4 @@
+import { bestResponseAtUnitPrice } from "./best-response.ts";
 import type { PriceRule } from "./contract.ts";
 import { createPrng, uniform } from "./prng.ts";
 import type { ScenarioInput } from "./scenario.ts";
@@ -48,4 +49,36 @@ export function paperScenario(options: PaperScenarioOptions): ScenarioInput {
       };
     }),
   };
+}
+
+/**
+ * Expected aggregate demand n * E[x_i(p)] of a paper economy at resource price p, over the type
+ * distribution (not any one draw): midpoint quadrature on a grid x grid lattice of (alpha, beta).
+ * Each cell takes the agent's best response, fixed fee and all, so the participation cut-off is in.
+ * This is what a designer who knows only the distribution can compute ex ante (the flat contract).
+ */
+export function paperExpectedSupply(
+  options: { readonly agents: number; readonly tau?: number; readonly g?: number },
+  price: number,
+  grid = 64,
+): number {
+  const { agents, tau = 0.5, g = 1 } = options;
+  const q = tau + price;
+  let sum = 0;
+  for (let i = 0; i < grid; i++) {
+    const alpha = PAPER_ALPHA.lo + ((i + 0.5) * (PAPER_ALPHA.hi - PAPER_ALPHA.lo)) / grid;
+    for (let j = 0; j < grid; j++) {
+      const beta = PAPER_BETA.lo + ((j + 0.5) * (PAPER_BETA.hi - PAPER_BETA.lo)) / grid;
+      sum += bestResponseAtUnitPrice(
+        { kind: "log", alpha },
+        { kind: "linear", beta },
+        q,
+        0,
+        0,
+        g,
+        Number.POSITIVE_INFINITY,
+      ).x;
+    }
+  }
+  return (agents * sum) / (grid * grid);
 }
