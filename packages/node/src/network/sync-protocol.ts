@@ -22,6 +22,8 @@ export interface HandleSyncOptions {
   maxResponseBytes?: number;
   /** How long a peer gets to send its request. Default 5 s. */
   requestTimeoutMs?: number;
+  /** How long the handler gets before the peer is told it timed out. Default 10 s. */
+  handlerTimeoutMs?: number;
   /** Concurrent inbound sync streams per connection. Default 8. */
   maxInboundStreams?: number;
   /** Told about each failed exchange (bad request, handler error, stream error). */
@@ -84,12 +86,20 @@ export async function handleSync(
 ): Promise<void> {
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_SYNC_RESPONSE_BYTES;
   const requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? 10_000;
   await libp2p.handle(
     SYNC_PROTOCOL,
     async (stream, connection) => {
       const from = connection.remotePeer.toString();
       try {
-        const problem = await serveOne(stream, from, handler, maxResponseBytes, requestTimeoutMs);
+        const problem = await serveOne(
+          stream,
+          from,
+          handler,
+          maxResponseBytes,
+          requestTimeoutMs,
+          handlerTimeoutMs,
+        );
         if (problem !== undefined) options.onError?.(new Error(problem), from);
       } catch (err) {
         options.onError?.(err, from);
@@ -106,8 +116,9 @@ async function serveOne(
   handler: SyncHandler,
   maxResponseBytes: number,
   requestTimeoutMs: number,
+  handlerTimeoutMs: number,
 ): Promise<string | undefined> {
-  const signal = AbortSignal.timeout(requestTimeoutMs);
+  let signal = AbortSignal.timeout(requestTimeoutMs);
   const lp = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES });
   let response: SyncResponse;
   let body: Uint8Array;
@@ -129,12 +140,13 @@ async function serveOne(
     response = { error: parsed.error };
   } else {
     try {
-      response = await handler(parsed.request, from);
+      response = await withDeadline(handler(parsed.request, from), handlerTimeoutMs);
     } catch (err) {
       response = { error: `handler failed: ${describe(err)}` };
     }
   }
   const problem = "error" in response ? response.error : undefined;
+  signal = AbortSignal.timeout(requestTimeoutMs);
   let bytes = encodeJson(response);
   if (bytes.byteLength > maxResponseBytes) {
     bytes = encodeJson({ error: `response of ${bytes.byteLength} bytes exceeds ${maxResponseBytes}` });
@@ -183,4 +195,12 @@ export async function requestSync<R extends SyncRequest>(
     throw new SyncError(peerName, `malformed ${request.type} response: ${parsed.error.issues[0]?.message}`);
   }
   return parsed.data as SyncResponseFor<R>;
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

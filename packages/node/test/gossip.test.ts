@@ -1,0 +1,140 @@
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { afterEach, describe, expect, it } from "vitest";
+import { createGossip, type Gossip, type Verdict } from "../src/network/gossip.ts";
+import { GOSSIP_KINDS, type GossipKind } from "../src/network/gossip-topics.ts";
+import { createHost, type Host } from "../src/network/host.ts";
+import { waitFor } from "./wait-for.ts";
+
+const CONTRACT = "c0".repeat(32);
+const BAD = 0xff;
+
+interface TestNode {
+  host: Host;
+  gossip: Gossip;
+  id: string;
+  received: Array<{ kind: GossipKind; text: string; from: string }>;
+  validations: Array<{ kind: GossipKind; text: string; verdict: Verdict }>;
+}
+
+const hosts: Host[] = [];
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+
+async function startNode(bootstrap: string[]): Promise<TestNode> {
+  const host = await createHost({
+    privateKey: await generateKeyPair("Ed25519"),
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    bootstrap,
+    heartbeatIntervalMs: 200,
+    bootstrapBackoffMs: { initial: 50, max: 500 },
+  });
+  hosts.push(host);
+  const received: TestNode["received"] = [];
+  const validations: TestNode["validations"] = [];
+  const gossip = createGossip(host.libp2p, CONTRACT, {
+    validate: (kind, bytes) => {
+      const verdict: Verdict = bytes[0] === BAD ? "reject" : "accept";
+      validations.push({ kind, text: new TextDecoder().decode(bytes), verdict });
+      return verdict;
+    },
+    onMessage: (kind, bytes, from) => {
+      received.push({ kind, text: new TextDecoder().decode(bytes), from });
+    },
+  });
+  const node: TestNode = { host, gossip, id: host.libp2p.peerId.toString(), received, validations };
+  return node;
+}
+
+function tcpAddress(host: Host): string {
+  const addr = host.libp2p.getMultiaddrs()[0];
+  if (addr === undefined) throw new Error("host has no listen address");
+  return addr.toString();
+}
+
+describe("gossip over three TCP hosts", () => {
+  it("bootstraps with and without /p2p, delivers every kind, and penalises rejected messages", async () => {
+    const a = await startNode([]);
+    const withPeerId = tcpAddress(a.host);
+    expect(withPeerId).toContain(`/p2p/${a.id}`);
+    const withoutPeerId = withPeerId.replace(`/p2p/${a.id}`, "");
+    const b = await startNode([withPeerId]);
+    const c = await startNode([withoutPeerId]);
+    await Promise.all([b.host.bootstrapped, c.host.bootstrapped]);
+    expect(b.host.libp2p.getConnections(a.host.libp2p.peerId)).not.toHaveLength(0);
+    expect(c.host.libp2p.getConnections(a.host.libp2p.peerId)).not.toHaveLength(0);
+
+    // B and C only know A, so everything between them goes through A's mesh.
+    await waitFor("meshes A-B and A-C on every topic", () =>
+      GOSSIP_KINDS.every(
+        (k) =>
+          a.gossip.meshPeers(k).length === 2 &&
+          b.gossip.meshPeers(k).includes(a.id) &&
+          c.gossip.meshPeers(k).includes(a.id),
+      ),
+    );
+    expect(a.gossip.topicPeers("demand").sort()).toEqual([b.id, c.id].sort());
+
+    const nodes = [a, b, c];
+    for (const sender of nodes) {
+      for (const kind of GOSSIP_KINDS)
+        await sender.gossip.publish(kind, new TextEncoder().encode(`${kind} from ${sender.id}`));
+    }
+    for (const receiver of nodes) {
+      const expected = nodes
+        .filter((n) => n !== receiver)
+        .flatMap((sender) => GOSSIP_KINDS.map((kind) => `${kind}|${kind} from ${sender.id}`))
+        .sort();
+      await waitFor(
+        `node ${receiver.id} to receive the others' messages`,
+        () => receiver.received.length >= expected.length,
+      );
+      expect(receiver.received.map((r) => `${r.kind}|${r.text}`).sort()).toEqual(expected);
+    }
+    // C's messages reached B through A: the forwarding peer is A.
+    expect(b.received.filter((r) => r.text.endsWith(c.id)).every((r) => r.from === a.id)).toBe(true);
+
+    expect(a.gossip.peerScore(b.id)).toBeGreaterThanOrEqual(0);
+    const bad = new Uint8Array([BAD, ...new TextEncoder().encode("forged demand")]);
+    await b.gossip.publish("demand", bad);
+    await b.gossip.publish("demand", new TextEncoder().encode("honest demand after the forged one"));
+
+    await waitFor("A to reject B's forged message", () => a.validations.some((v) => v.verdict === "reject"));
+    await waitFor("A to lower B's score below zero", () => a.gossip.peerScore(b.id) < 0);
+    await waitFor("C to receive B's later honest message", () =>
+      c.received.some((r) => r.text === "honest demand after the forged one"),
+    );
+    expect(c.validations.some((v) => v.verdict === "reject")).toBe(false);
+    expect(c.received.some((r) => r.text.endsWith("forged demand"))).toBe(false);
+    expect(a.received.some((r) => r.text.endsWith("forged demand"))).toBe(false);
+    expect(a.gossip.peerScore(c.id)).toBeGreaterThanOrEqual(0);
+  });
+
+  it("counts a throwing validator as ignore and delivers nothing", async () => {
+    const a = await startNode([]);
+    const host = await createHost({
+      privateKey: await generateKeyPair("Ed25519"),
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      bootstrap: [tcpAddress(a.host)],
+      heartbeatIntervalMs: 200,
+    });
+    hosts.push(host);
+    const errors: unknown[] = [];
+    const delivered: string[] = [];
+    const gossip = createGossip(host.libp2p, CONTRACT, {
+      validate: () => {
+        throw new Error("validator bug");
+      },
+      onMessage: (_k, bytes) => delivered.push(new TextDecoder().decode(bytes)),
+      onError: (err) => errors.push(err),
+    });
+    await waitFor("mesh A-B on price", () => gossip.meshPeers("price").includes(a.id));
+    await waitFor("A to see B subscribed", () => a.gossip.meshPeers("price").length === 1);
+    await a.gossip.publish("price", new TextEncoder().encode("p1"));
+    await waitFor("the validator to throw", () => gossip.validatorErrors() === 1);
+    expect(errors).toHaveLength(1);
+    expect(delivered).toEqual([]);
+    // Ignore is not Reject: A is not penalised.
+    expect(gossip.peerScore(a.id)).toBeGreaterThanOrEqual(0);
+  });
+});

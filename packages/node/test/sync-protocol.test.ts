@@ -1,0 +1,177 @@
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { lpStream } from "@libp2p/utils";
+import { afterEach, describe, expect, it } from "vitest";
+import { createHost, type Host } from "../src/network/host.ts";
+import type { SyncRequest, SyncResponse } from "../src/network/sync-messages.ts";
+import {
+  handleSync,
+  MAX_SYNC_REQUEST_BYTES,
+  requestSync,
+  SYNC_PROTOCOL,
+  SyncError,
+} from "../src/network/sync-protocol.ts";
+
+const CONTRACT = "ab".repeat(32);
+const hosts: Host[] = [];
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+
+async function startHost(bootstrap: string[] = []): Promise<Host> {
+  const host = await createHost({
+    privateKey: await generateKeyPair("Ed25519"),
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    bootstrap,
+  });
+  hosts.push(host);
+  return host;
+}
+
+const stored = [new Uint8Array([1, 2, 3]), new Uint8Array([250, 251])];
+
+/** A pair: `server` answers sync requests, `client` is connected to it. */
+async function pair(handler?: (req: SyncRequest, from: string) => Promise<SyncResponse>) {
+  const server = await startHost();
+  const seen: Array<{ req: SyncRequest; from: string }> = [];
+  const errors: unknown[] = [];
+  await handleSync(
+    server.libp2p,
+    handler ??
+      (async (req, from) => {
+        seen.push({ req, from });
+        switch (req.type) {
+          case "contract":
+            return { contract: req.contractId === CONTRACT ? { name: "test", capacity: [100] } : null };
+          case "messages":
+            return { messages: stored.map((b) => Buffer.from(b).toString("base64")) };
+          case "status":
+            return { status: { peerId: server.libp2p.peerId.toString(), epoch: 3 } };
+        }
+      }),
+    { onError: (err) => errors.push(err) },
+  );
+  const address = server.libp2p.getMultiaddrs()[0]?.toString() ?? "";
+  const client = await startHost([address]);
+  await client.bootstrapped;
+  return { server, client, seen, errors, serverId: server.libp2p.peerId };
+}
+
+describe("sync protocol", () => {
+  it("answers contract, messages and status requests", async () => {
+    const { client, serverId, seen, server } = await pair();
+    const contract = await requestSync(client.libp2p, serverId, { type: "contract", contractId: CONTRACT });
+    expect(contract).toEqual({ contract: { name: "test", capacity: [100] } });
+    const unknown = await requestSync(client.libp2p, serverId, {
+      type: "contract",
+      contractId: "cd".repeat(32),
+    });
+    expect(unknown).toEqual({ contract: null });
+
+    const messages = await requestSync(client.libp2p, serverId, {
+      type: "messages",
+      contractId: CONTRACT,
+      epoch: 3,
+      round: 1,
+      kinds: ["demand", "price"],
+    });
+    expect(messages.messages.map((m) => new Uint8Array(Buffer.from(m, "base64")))).toEqual(stored);
+
+    const status = await requestSync(client.libp2p, serverId, { type: "status" });
+    expect(status.status).toEqual({ peerId: server.libp2p.peerId.toString(), epoch: 3 });
+
+    expect(seen.map((s) => s.req.type)).toEqual(["contract", "contract", "messages", "status"]);
+    expect(seen.every((s) => s.from === client.libp2p.peerId.toString())).toBe(true);
+    expect(seen[2]?.req).toEqual({
+      type: "messages",
+      contractId: CONTRACT,
+      epoch: 3,
+      round: 1,
+      kinds: ["demand", "price"],
+    });
+  });
+
+  it("answers malformed requests with an error and keeps serving", async () => {
+    const { client, serverId, seen, errors } = await pair();
+
+    const notJson = lpStream(await client.libp2p.dialProtocol(serverId, SYNC_PROTOCOL));
+    await notJson.write(new TextEncoder().encode("{not json"));
+    const notJsonAnswer = JSON.parse(new TextDecoder().decode((await notJson.read()).subarray()));
+    expect(notJsonAnswer.error).toMatch(/not UTF-8 JSON/);
+
+    const badField = requestSync(client.libp2p, serverId, {
+      type: "messages",
+      contractId: "../../etc/passwd",
+      epoch: -1,
+    } as SyncRequest);
+    await expect(badField).rejects.toBeInstanceOf(SyncError);
+    await expect(badField).rejects.toThrow(/invalid request at contractId/);
+
+    const unknownType = requestSync(client.libp2p, serverId, { type: "gimme" } as unknown as SyncRequest);
+    await expect(unknownType).rejects.toThrow(/invalid request at type/);
+
+    expect(seen).toEqual([]);
+    expect(errors.length).toBeGreaterThanOrEqual(3);
+    expect((await requestSync(client.libp2p, serverId, { type: "status" })).status).toHaveProperty(
+      "epoch",
+      3,
+    );
+  });
+
+  it("refuses an oversized request without crashing", async () => {
+    const { client, serverId, seen } = await pair();
+    const stream = await client.libp2p.dialProtocol(serverId, SYNC_PROTOCOL);
+    const lp = lpStream(stream);
+    const huge = JSON.stringify({ type: "status", padding: "x".repeat(MAX_SYNC_REQUEST_BYTES) });
+    await lp.write(new TextEncoder().encode(huge));
+    // Either an error answer or a reset stream is acceptable; the handler must not run.
+    const answer = await lp.read().then(
+      (bytes) => JSON.parse(new TextDecoder().decode(bytes.subarray())) as { error?: string },
+      (err: Error) => ({ error: `stream failed: ${err.message}` }),
+    );
+    expect(answer.error).toMatch(/unreadable request|stream failed/);
+    expect(seen).toEqual([]);
+    expect((await requestSync(client.libp2p, serverId, { type: "status" })).status).toHaveProperty(
+      "epoch",
+      3,
+    );
+  });
+
+  it("turns handler failures, oversized responses and silence into SyncErrors", async () => {
+    const { client, serverId } = await pair(async (req) => {
+      if (req.type === "status") throw new Error("store closed");
+      if (req.type === "messages") return { messages: ["A".repeat(64 * 1024)] };
+      return new Promise<SyncResponse>(() => {}); // never answers
+    });
+    await expect(requestSync(client.libp2p, serverId, { type: "status" })).rejects.toThrow(
+      /peer answered: handler failed: store closed/,
+    );
+    await expect(
+      requestSync(
+        client.libp2p,
+        serverId,
+        { type: "messages", contractId: CONTRACT, epoch: 0 },
+        { maxBytes: 1024 },
+      ),
+    ).rejects.toBeInstanceOf(SyncError);
+    await expect(
+      requestSync(client.libp2p, serverId, { type: "contract", contractId: CONTRACT }, { timeoutMs: 300 }),
+    ).rejects.toThrow(/timed out/);
+  });
+
+  it("tells the peer when the handler takes too long", async () => {
+    const server = await startHost();
+    await handleSync(server.libp2p, () => new Promise<SyncResponse>(() => {}), { handlerTimeoutMs: 200 });
+    const client = await startHost([server.libp2p.getMultiaddrs()[0]?.toString() ?? ""]);
+    await client.bootstrapped;
+    await expect(requestSync(client.libp2p, server.libp2p.peerId, { type: "status" })).rejects.toThrow(
+      /handler failed: timed out after 200 ms/,
+    );
+  });
+
+  it("rejects a response of the wrong shape", async () => {
+    const { client, serverId } = await pair(async () => ({ messages: ["not base64 !!"] }));
+    await expect(
+      requestSync(client.libp2p, serverId, { type: "messages", contractId: CONTRACT, epoch: 0 }),
+    ).rejects.toThrow(/malformed messages response/);
+  });
+});
