@@ -1,0 +1,83 @@
+import { Writable } from "node:stream";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
+import { createHost, type Host } from "../src/network/host.ts";
+import { waitFor } from "./wait-for.ts";
+
+const hosts: Host[] = [];
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+
+async function start(init: Partial<Parameters<typeof createHost>[0]> = {}): Promise<Host> {
+  const host = await createHost({
+    privateKey: await generateKeyPair("Ed25519"),
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    ...init,
+  });
+  hosts.push(host);
+  return host;
+}
+
+function portOf(host: Host): number {
+  const tcp = host.libp2p
+    .getMultiaddrs()[0]
+    ?.getComponents()
+    .find((c) => c.name === "tcp");
+  return Number(tcp?.value);
+}
+
+describe("host", () => {
+  it("keeps dialing a bootstrap address that is not up yet, and connects once it is", async () => {
+    const placeholder = await start();
+    const port = portOf(placeholder);
+    await placeholder.stop();
+    hosts.splice(hosts.indexOf(placeholder), 1);
+
+    const lines: Array<{ msg: string }> = [];
+    const logger = pino(
+      { level: "debug" },
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(JSON.parse(String(chunk)));
+          done();
+        },
+      }),
+    );
+    const dialer = await start({
+      bootstrap: [`/ip4/127.0.0.1/tcp/${port}`],
+      bootstrapBackoffMs: { initial: 50, max: 200 },
+      logger,
+    });
+    await waitFor(
+      "two failed bootstrap dials",
+      () => lines.filter((l) => l.msg === "bootstrap dial failed").length >= 2,
+    );
+    expect(dialer.libp2p.getConnections()).toHaveLength(0);
+
+    const late = await start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] });
+    await dialer.bootstrapped;
+    expect(dialer.libp2p.getConnections(late.libp2p.peerId)).not.toHaveLength(0);
+    expect(lines.some((l) => l.msg === "bootstrap peer connected")).toBe(true);
+  });
+
+  it("names a malformed bootstrap address", async () => {
+    await expect(start({ bootstrap: ["not-a-multiaddr"] })).rejects.toThrow(
+      /bootstrap address "not-a-multiaddr"/,
+    );
+  });
+
+  it("puts libp2p metrics in the node's own registry next to walras metrics", async () => {
+    const metrics = createNodeMetrics(new Registry());
+    const server = await start({ metricsRegistry: metrics.registry });
+    const client = await start({ bootstrap: [server.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+    await client.bootstrapped;
+    await waitFor("libp2p connection metrics", async () =>
+      (await metrics.render()).includes("libp2p_connection_manager_connections"),
+    );
+    expect(await metrics.render()).toContain("walras_messages_accepted_total");
+  });
+});
