@@ -1,0 +1,102 @@
+import {
+  computeMetrics,
+  type PriceRule,
+  type Scenario,
+  type SimulationStatus,
+  simulate,
+  solveReference,
+  welfareOptimum,
+} from "@walras/protocol";
+
+/** What `walras simulate` reports; also its --json shape. Keys are resource and agent ids. */
+export interface SimulationReport {
+  readonly source: string;
+  readonly rule: PriceRule["kind"];
+  readonly status: SimulationStatus;
+  readonly rounds: number;
+  readonly prices: Record<string, number>;
+  readonly supply: Record<string, number>;
+  readonly capacity: Record<string, number>;
+  readonly allocations: Record<string, number>;
+  readonly metrics: {
+    readonly efficiency: number;
+    readonly optimum: number | null;
+    readonly welfareGap: number | null;
+    readonly relativeWelfareGap: number | null;
+    readonly gini: number;
+    readonly jain: number;
+    readonly participation: number;
+    readonly envy: number;
+    readonly residual: number;
+  };
+  readonly reference: {
+    readonly status: string;
+    readonly prices: Record<string, number>;
+    readonly allocations: Record<string, number>;
+    /** max over entries of |ours - reference| / max(|ours|, |reference|, 1): relative, absolute below 1. */
+    readonly maxRelativeDifference: { readonly prices: number; readonly allocations: number };
+  };
+  readonly note?: string;
+}
+
+export function buildSimulationReport(
+  scenario: Scenario,
+  source: string,
+  flags: { readonly rule?: PriceRule["kind"]; readonly maxRounds?: number },
+): SimulationReport {
+  const rule: PriceRule = flags.rule ? { kind: flags.rule } : scenario.contract.priceRule;
+  const result = simulate(scenario, { rule, maxRounds: flags.maxRounds });
+  const reference = solveReference(scenario);
+  const optimum = welfareOptimum(scenario).welfare;
+  const m = computeMetrics(scenario, result, { optimum });
+  const resourceIds = scenario.contract.resources.map((r) => r.id);
+  const byResource = (values: readonly number[]) =>
+    Object.fromEntries(resourceIds.map((id, r) => [id, values[r] ?? 0]));
+  const byAgent = (allocations: readonly { agent: string; x: number }[]) =>
+    Object.fromEntries(allocations.map((a) => [a.agent, a.x]));
+  const allocations = byAgent(result.allocations);
+  const referenceAllocations = byAgent(reference.allocations);
+  return {
+    source,
+    rule: rule.kind,
+    status: result.status,
+    rounds: result.rounds,
+    prices: byResource(result.prices),
+    supply: byResource(result.supply),
+    capacity: byResource(scenario.contract.resources.map((r) => r.capacity)),
+    allocations,
+    metrics: {
+      efficiency: m.efficiency,
+      optimum: m.optimum,
+      welfareGap: m.welfareGap,
+      relativeWelfareGap: m.relativeWelfareGap,
+      gini: m.gini,
+      jain: m.jain,
+      participation: m.participation,
+      envy: m.envy,
+      residual: m.residual,
+    },
+    reference: {
+      status: reference.status,
+      prices: byResource(reference.prices),
+      allocations: referenceAllocations,
+      maxRelativeDifference: {
+        prices: maxRelativeDifference(result.prices, reference.prices),
+        allocations: maxRelativeDifference(
+          scenario.agents.map((a) => allocations[a.id] ?? 0),
+          scenario.agents.map((a) => referenceAllocations[a.id] ?? 0),
+        ),
+      },
+    },
+    ...(result.note ? { note: result.note } : {}),
+  };
+}
+
+function maxRelativeDifference(ours: readonly number[], theirs: readonly number[]): number {
+  let worst = 0;
+  ours.forEach((a, i) => {
+    const b = theirs[i] ?? 0;
+    worst = Math.max(worst, Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), 1));
+  });
+  return worst;
+}
