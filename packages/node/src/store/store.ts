@@ -48,7 +48,6 @@ export interface Store {
 }
 
 export const STORE_FILE = "walras.sqlite";
-export const STORE_SCHEMA_VERSION = 1;
 
 /** Each entry upgrades the schema from version (index) to (index + 1). */
 const MIGRATIONS: readonly string[] = [
@@ -75,6 +74,8 @@ const MIGRATIONS: readonly string[] = [
      json TEXT NOT NULL
    ) STRICT;`,
 ];
+
+export const STORE_SCHEMA_VERSION = MIGRATIONS.length;
 
 /** A store file this code cannot use (newer schema, or not a SQLite database). */
 export class StoreOpenError extends Error {
