@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# End-to-end test of the Compose testnet, for real, from a clean state (run as root):
+#   1. install and start the Docker engine (+ Compose) where absent; build the base and project images;
+#   2. bring up a bootstrap node and 5 agents; wait until every node reports the same certificate
+#      and check it against the reference solver (walras simulate) and the verifier;
+#   3. kill one agent; wait for the others to re-equilibrate without it (checked again); restart it;
+#      wait until it rejoins with the same peer id (its key lives in its volume);
+#   4. tear everything down, leaving no containers, networks or volumes (also on failure).
+#
+# Environment (all optional):
+#   COMPOSE              compose command, e.g. "docker-compose" or "docker compose" (default: v2 if
+#                        present, else v1, else install Debian's docker-compose)
+#   WALRAS_BASE_IMAGE    base image for the build (default: node:24-slim when present or pullable,
+#                        else a local one built by docker/base-image.sh)
+#   WALRAS_TEST_TIMEOUT  seconds for each convergence wait (default 240)
+#   WALRAS_TEST_TOLERANCE relative tolerance against the reference solver (default 1e-4)
+set -euo pipefail
+
+started=$SECONDS
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+project=${WALRAS_TEST_PROJECT:-walrastest}
+timeout=${WALRAS_TEST_TIMEOUT:-240}
+tolerance=${WALRAS_TEST_TOLERANCE:-1e-4}
+agents=(a1 a2 a3 a4 a5)
+victim=a3
+export WALRAS_IMAGE=${WALRAS_IMAGE:-walras:test}
+# Host ports away from the defaults, so a testnet a developer runs is not in the way.
+export WALRAS_BOOTSTRAP_HTTP_PORT=${WALRAS_BOOTSTRAP_HTTP_PORT:-18080}
+export WALRAS_BOOTSTRAP_P2P_PORT=${WALRAS_BOOTSTRAP_P2P_PORT:-14001}
+export WALRAS_A1_HTTP_PORT=${WALRAS_A1_HTTP_PORT:-18081}
+export WALRAS_SUBNET=${WALRAS_SUBNET:-172.30.58.0/24}
+
+log() { printf '[docker-test %4ds] %s\n' $((SECONDS - started)) "$*" >&2; }
+die() {
+  log "FAIL: $*"
+  exit 1
+}
+
+[[ $(id -u) == 0 ]] || die "run as root (it installs and starts the Docker engine)"
+
+# --- 1. engine, compose, images ----------------------------------------------------------------
+
+apt_install() {
+  log "installing $* with apt"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
+}
+
+command -v dockerd >/dev/null || apt_install docker.io
+command -v docker >/dev/null || die "docker.io is installed but there is no docker client on PATH"
+
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd (log: /var/log/walras-dockerd.log)"
+  setsid dockerd >/var/log/walras-dockerd.log 2>&1 </dev/null &
+  deadline=$((SECONDS + 60))
+  until docker info >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "dockerd did not answer within 60s; see /var/log/walras-dockerd.log"
+    sleep 1
+  done
+fi
+
+if [[ -z ${COMPOSE:-} ]]; then
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE="docker compose"
+  else
+    command -v docker-compose >/dev/null || apt_install docker-compose
+    COMPOSE=docker-compose
+  fi
+fi
+read -r -a compose_cmd <<<"$COMPOSE"
+compose() { "${compose_cmd[@]}" -p "$project" -f "$here/compose.yaml" "$@"; }
+log "engine $(docker version --format '{{.Server.Version}}'), compose: $COMPOSE ($(compose version --short 2>/dev/null || echo '?'))"
+
+# Leftovers of an interrupted run would make the network's state unknown: start clean.
+compose down -v --remove-orphans >/dev/null 2>&1 || true
+
+base=${WALRAS_BASE_IMAGE:-}
+if [[ -z $base ]]; then
+  if docker image inspect node:24-slim >/dev/null 2>&1 || timeout 60 docker pull -q node:24-slim >/dev/null 2>&1; then
+    base=node:24-slim
+  else
+    base=walras-base:node24
+    log "node:24-slim cannot be pulled: building the local base image $base"
+    t=$SECONDS
+    "$here/base-image.sh" "$base" >&2 || die "docker/base-image.sh failed"
+    log "base image ready in $((SECONDS - t))s"
+  fi
+fi
+export WALRAS_BASE_IMAGE=$base
+
+log "building $WALRAS_IMAGE from $base"
+t=$SECONDS
+docker build -q -f "$here/Dockerfile" -t "$WALRAS_IMAGE" --build-arg "BASE_IMAGE=$base" --network host "$root" >/dev/null ||
+  die "docker build failed (run it without -q to see why: docker build -f docker/Dockerfile --build-arg BASE_IMAGE=$base --network host .)"
+size=$(docker image inspect --format '{{.Size}}' "$WALRAS_IMAGE")
+log "built $WALRAS_IMAGE in $((SECONDS - t))s, $((size / 1000000)) MB"
+
+# --- helpers -------------------------------------------------------------------------------------
+
+teardown() {
+  local rc=$? left
+  trap - EXIT
+  if ((rc != 0)) && [[ -n ${network:-} ]]; then
+    log "state at failure:"
+    compose ps >&2 || true
+    compose logs --no-color --tail 15 >&2 2>/dev/null || true
+  fi
+  log "tearing down"
+  compose down -v --remove-orphans >/dev/null 2>&1 || log "compose down failed"
+  left=$(
+    docker ps -aq --filter "label=com.docker.compose.project=$project"
+    docker network ls -q --filter "label=com.docker.compose.project=$project"
+    docker volume ls -q --filter "label=com.docker.compose.project=$project"
+  )
+  if [[ -n $left ]]; then
+    log "FAIL: left behind after teardown: $(echo "$left" | tr '\n' ' ')"
+    rc=1
+  fi
+  log "$( ((rc == 0)) && echo PASS || echo FAIL) in $((SECONDS - started))s"
+  exit "$rc"
+}
+trap teardown EXIT
+
+# The probe (docker/probe.ts) runs in a throwaway container on the testnet's network.
+probe() {
+  docker run --rm --network "$network" -v "$here:/walras-docker:ro" -v "$here/testnet:/etc/walras:ro" \
+    --entrypoint node "$WALRAS_IMAGE" /walras-docker/probe.ts "$@"
+}
+
+# wait_for WHAT SECONDS PROBE_ARGS...: polls the probe until it reports success (exit 0), fails
+# at once on a hard failure (exit 1), and gives up after SECONDS. Prints the probe's result.
+wait_for() {
+  local what=$1 limit=$2 deadline=$((SECONDS + $2)) next_note=$((SECONDS + 15)) out rc err
+  shift 2
+  err=$(mktemp)
+  while :; do
+    rc=0
+    out=$(probe "$@" 2>"$err") || rc=$?
+    if ((rc == 0)); then
+      rm -f "$err"
+      echo "$out"
+      return 0
+    fi
+    ((rc == 3)) || die "$what: $(cat "$err")"
+    ((SECONDS < deadline)) || die "timed out after ${limit}s waiting for $what; last: $(cat "$err")"
+    if ((SECONDS >= next_note)); then
+      log "  waiting for $what: $(cat "$err")"
+      next_note=$((SECONDS + 15))
+    fi
+    sleep 2
+  done
+}
+
+# check_solver WHAT AGENT...: the certificate verifies and matches the reference solver.
+check_solver() {
+  local what=$1 out
+  shift
+  out=$(probe check-solver --tolerance "$tolerance" "$@" 2>&1) || die "$what: $out"
+  log "$what matches the reference solver: $out"
+}
+
+field() { sed -nE "s/.*\"$1\":\"([^\"]*)\".*/\\1/p"; }
+
+# --- 2. up, converge, check ------------------------------------------------------------------------
+
+log "compose up: bootstrap + ${#agents[@]} agents"
+out=$(compose up -d --no-build 2>&1) || die "compose up failed: $(tail -5 <<<"$out")"
+network=$(docker network ls -q --filter "label=com.docker.compose.project=$project")
+[[ -n $network ]] || die "compose created no network for project $project"
+
+result=$(wait_for "a 5-member certificate on every node" "$timeout" converged --members 5 bootstrap "${agents[@]}")
+digest5=$(field digest <<<"$result")
+log "converged: certificate $digest5 on all 6 nodes"
+check_solver "the 5-member certificate" "${agents[@]}"
+
+# --- 3. kill one agent, re-equilibrate, restart, rejoin ------------------------------------------
+
+victim_peer=$(probe peer-id "$victim" | field peerId)
+[[ -n $victim_peer ]] || die "no peer id for $victim"
+victim_container=$(compose ps -q "$victim")
+log "killing $victim ($victim_peer)"
+docker kill "$victim_container" >/dev/null
+survivors=()
+for a in "${agents[@]}"; do [[ $a == "$victim" ]] || survivors+=("$a"); done
+
+result=$(wait_for "a 4-member certificate without $victim" "$timeout" \
+  converged --members 4 --without "$victim_peer" --not "$digest5" bootstrap "${survivors[@]}")
+digest4=$(field digest <<<"$result")
+log "re-equilibrated without $victim: certificate $digest4"
+check_solver "the 4-member certificate" "${survivors[@]}"
+
+log "restarting $victim"
+docker start "$victim_container" >/dev/null
+restarted_peer=$(wait_for "$victim to serve /status again" "$timeout" peer-id "$victim" | field peerId)
+[[ $restarted_peer == "$victim_peer" ]] ||
+  die "$victim came back as $restarted_peer, not $victim_peer: its key did not survive in its volume"
+result=$(wait_for "a 5-member certificate with $victim back" "$timeout" \
+  converged --members 5 --with "$victim_peer" --not "$digest4" bootstrap "${agents[@]}")
+log "rejoined with the same peer id: certificate $(field digest <<<"$result")"
+check_solver "the certificate after the rejoin" "${agents[@]}"
+
+# --- 4. teardown (the EXIT trap) ------------------------------------------------------------------
