@@ -1,0 +1,877 @@
+import type { AgentProfile } from "./agent.ts";
+import { type Signer, verifyAgentSignature } from "./agent-key.ts";
+import { bestResponse } from "./best-response.ts";
+import { canonicalBytes } from "./canonical-json.ts";
+import {
+  buildCertificate,
+  type Certificate,
+  type CommitBody,
+  commitBody,
+  commitBodyDigest,
+  quorumSize,
+} from "./certificate.ts";
+import { type Contract, contractId } from "./contract.ts";
+import {
+  type EpochPlan,
+  keepsMajority,
+  type ProposalBook,
+  planKey,
+  preferPlan,
+  recordProposal,
+  settledPlans,
+  sortedUnique,
+} from "./epoch-rules.ts";
+import { sha256Hex } from "./hash.ts";
+import { type AgentId, asDigest, type ContractId, type Digest } from "./ids.ts";
+import type { Equivocation, MachineAction, MachineEvent, SyncWant, Verdict } from "./machine-io.ts";
+import { messageDigest } from "./message-codec.ts";
+import type {
+  CommitMessage,
+  DemandMessage,
+  EpochBase,
+  EpochMessage,
+  JoinMessage,
+  PriceMessage,
+  Unsigned,
+  WireMessage,
+} from "./messages.ts";
+import { slotOf } from "./messages.ts";
+import { initialPriceRuleState, type PriceRuleState, stepPrices } from "./price-rule.ts";
+import { base64ToBytes, signingBytes, signMessage } from "./signing.ts";
+
+/**
+ * One node's view of the market as a pure state machine (sans-IO): `check` judges an incoming
+ * message, `handle` applies an event and returns the actions to carry out. The same machine runs
+ * in unit tests, in the libp2p node, and in the simulated network. docs/protocol.md is its spec.
+ */
+export interface AgentMachineConfig {
+  readonly contract: Contract;
+  /** The agent this node runs; absent for an observer (follows and verifies, never signs). */
+  readonly agent?: { readonly signer: Signer; readonly profile: AgentProfile };
+  /** When the node started: the first epoch waits `timeouts.announceMs` from here to gather joins. */
+  readonly now: number;
+}
+
+export type MarketStatus = "joining" | "running" | "converged" | "stalled" | "round-limit";
+
+export interface MachineStatus {
+  readonly contractId: ContractId;
+  readonly agent: AgentId | null;
+  readonly status: MarketStatus;
+  readonly epoch: number | null;
+  readonly members: readonly AgentId[];
+  readonly member: boolean;
+  readonly round: number | null;
+  readonly prices: readonly number[];
+  readonly residual: number | null;
+  /** Price votes for the current round that match this node's own computation, of those received. */
+  readonly agreement: { readonly matching: number; readonly received: number } | null;
+  readonly allocation: number | null;
+  readonly certificate: Certificate | null;
+  readonly pendingJoins: readonly AgentId[];
+  readonly equivocations: readonly Equivocation[];
+}
+
+interface EpochState {
+  readonly number: number;
+  readonly members: readonly AgentId[];
+  readonly memberSet: ReadonlySet<AgentId>;
+  readonly base: EpochBase | null;
+  round: number;
+  prices: number[];
+  ruleState: PriceRuleState;
+  openedAt: number;
+  syncedAt: number;
+  status: "running" | "converged" | "round-limit";
+  lastResidual: number | null;
+  /** p^{k} this node computed, by round, to check demands and votes against. */
+  readonly pricesByRound: Map<number, number[]>;
+  readonly demands: Map<number, Map<AgentId, DemandMessage>>;
+  readonly votes: Map<number, Map<AgentId, PriceMessage>>;
+  readonly commits: Map<AgentId, CommitMessage>;
+  commit: CommitBody | null;
+  commitDigest: Digest | null;
+  convergedAt: number;
+  certificate: Certificate | null;
+  lastX: number | undefined;
+}
+
+/** How many rounds ahead of ours a message may be and still be held for later. */
+const ROUND_WINDOW = 8;
+/** Messages held for epochs not yet started, at most. */
+const MAX_HELD = 4096;
+
+export interface AgentMachine {
+  /** Judge a decoded, schema-valid message: contract, signature, membership, window, duplicates. */
+  check(message: WireMessage): Verdict;
+  handle(event: MachineEvent): MachineAction[];
+  status(): MachineStatus;
+  /** Every certificate this node assembled, oldest first. */
+  certificates(): readonly Certificate[];
+}
+
+export function createAgentMachine(config: AgentMachineConfig): AgentMachine {
+  return new Machine(config);
+}
+
+class Machine implements AgentMachine {
+  readonly #contract: Contract;
+  readonly #id: ContractId;
+  readonly #signer: Signer | null;
+  readonly #profile: AgentProfile | null;
+  readonly #startedAt: number;
+  #epoch: EpochState | null = null;
+  /** slot -> digest of the first message seen for it (duplicates and equivocation). */
+  readonly #slots = new Map<string, { digest: Digest; message: WireMessage }>();
+  /** Agents asking to join, with when we last heard them: a joiner that goes quiet expires. */
+  readonly #joins = new Map<AgentId, { message: JoinMessage; seenAt: number }>();
+  readonly #leaves = new Set<AgentId>();
+  readonly #proposals = new Map<number, ProposalBook>();
+  #myProposal: EpochMessage | null = null;
+  #joinSeq = 0;
+  #lastAnnounce = Number.NEGATIVE_INFINITY;
+  #lastMembershipSync = Number.NEGATIVE_INFINITY;
+  #replaying = false;
+  #held: WireMessage[] = [];
+  readonly #equivocations: Equivocation[] = [];
+  readonly #certificates: Certificate[] = [];
+  #out: MachineAction[] = [];
+  #now = 0;
+
+  constructor(config: AgentMachineConfig) {
+    this.#contract = config.contract;
+    this.#id = contractId(config.contract);
+    this.#signer = config.agent?.signer ?? null;
+    this.#profile = config.agent?.profile ?? null;
+    this.#startedAt = config.now;
+    this.#now = config.now;
+  }
+
+  // ---- validation -------------------------------------------------------------------------
+
+  check(m: WireMessage): Verdict {
+    if (m.contract !== this.#id)
+      return reject(
+        "wrong-contract",
+        `contract ${m.contract.slice(0, 12)}… is not ${this.#id.slice(0, 12)}…`,
+      );
+    const R = this.#contract.resources.length;
+    if ("prices" in m && m.prices.length !== R)
+      return reject("resource-count", `${m.prices.length} prices for ${R} resources`);
+    if (m.kind === "demand" && m.footprint.length !== R)
+      return reject("resource-count", `footprint has ${m.footprint.length} entries for ${R} resources`);
+    if (m.kind === "epoch" && m.base && m.base.prices.length !== R)
+      return reject("resource-count", `base has ${m.base.prices.length} prices for ${R} resources`);
+    if (m.kind === "commit" && m.allocations.some((a) => a.footprint.length !== R))
+      return reject("resource-count", `commit footprint length is not ${R}`);
+
+    const slot = slotOf(m);
+    const digest = messageDigest(m);
+    const prior = this.#slots.get(slot);
+    if (prior && prior.digest === digest) return ignore("duplicate", slot);
+
+    const allowed = this.#allowed(m.agent);
+    if (!allowed) return reject("not-allowed", `${m.agent} is not on the contract's allowlist`);
+
+    // Cheap window checks before the signature, which costs the most.
+    const window = this.#windowVerdict(m);
+    if (window) return window;
+
+    if (!verifyAgentSignature(m.agent, signingBytes(m), base64ToBytes(m.sig)))
+      return reject("bad-signature", `signature does not verify under ${m.agent}`);
+
+    if (prior) {
+      const evidence: Equivocation = { agent: m.agent, slot, first: prior.message, second: m };
+      if (!this.#equivocations.some((e) => e.slot === slot)) this.#equivocations.push(evidence);
+      this.#out.push({ type: "equivocation", evidence });
+      return reject("equivocation", `${m.agent} signed two different messages for ${slot}`);
+    }
+    return { verdict: "accept" };
+  }
+
+  #allowed(agent: AgentId): boolean {
+    const policy = this.#contract.membership;
+    return policy.policy === "open" || policy.members.includes(agent);
+  }
+
+  #windowVerdict(m: WireMessage): Verdict | null {
+    const e = this.#epoch;
+    if (m.kind === "join") return null;
+    if (m.kind === "epoch") {
+      if (e && m.epoch <= e.number && !(m.epoch === e.number && this.#isCompetingPlan(m)))
+        return ignore("stale", `proposal for epoch ${m.epoch}, current is ${e.number}`);
+      return null;
+    }
+    if (!e || m.epoch > e.number) return null; // held until that epoch starts
+    if (m.epoch < e.number) return ignore("stale", `epoch ${m.epoch} < ${e.number}`);
+    if (!e.memberSet.has(m.agent))
+      return reject("not-member", `${m.agent} is not a member of epoch ${e.number}`);
+    if (m.kind === "leave") return null;
+    if (m.round < e.round - 1) return ignore("stale", `round ${m.round} < ${e.round - 1}`);
+    if (m.round > e.round + ROUND_WINDOW)
+      return ignore("future", `round ${m.round} > ${e.round + ROUND_WINDOW}`);
+    if (m.kind === "demand") {
+      const expected = e.pricesByRound.get(m.round);
+      if (expected && !samePrices(expected, m.prices))
+        return reject("price-mismatch", `demand answers prices other than p^${m.round}`);
+    }
+    if (m.kind === "commit" && !sameIds(m.members, e.members))
+      return reject("not-member", `commit names members other than epoch ${e.number}'s`);
+    return null;
+  }
+
+  /** A settled plan for the current epoch number that beats ours may still replace it. */
+  #isCompetingPlan(m: EpochMessage): boolean {
+    const e = this.#epoch;
+    return e !== null && planKey(m) !== planKey({ members: e.members, base: e.base });
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  handle(event: MachineEvent): MachineAction[] {
+    this.#now = event.now;
+    switch (event.type) {
+      case "message":
+        this.#replaying = event.replay === true;
+        this.#onMessage(event.message);
+        this.#replaying = false;
+        break;
+      case "tick":
+        this.#onTick();
+        break;
+      case "resume":
+        this.#onResume();
+        break;
+      case "leave":
+        this.#onLeave();
+        break;
+    }
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+
+  #onMessage(m: WireMessage): void {
+    const slot = slotOf(m);
+    if (this.#slots.has(slot)) return;
+    this.#slots.set(slot, { digest: messageDigest(m), message: m });
+    const e = this.#epoch;
+    switch (m.kind) {
+      case "join":
+        this.#onJoin(m);
+        return;
+      case "epoch":
+        this.#onProposal(m);
+        return;
+      case "leave":
+        if (e && m.epoch === e.number && e.memberSet.has(m.agent)) {
+          this.#leaves.add(m.agent);
+          this.#log("info", "member leaves", { agent: m.agent, epoch: m.epoch });
+          this.#considerNextEpoch();
+        } else if (e === null || m.epoch > e.number) this.#hold(m);
+        return;
+      default:
+        if (!e || m.epoch > e.number) {
+          this.#hold(m);
+          this.#wantMembership(m.epoch);
+          return;
+        }
+        if (m.epoch < e.number) return;
+        if (m.kind === "demand") this.#onDemand(e, m);
+        else if (m.kind === "price") this.#onVote(e, m);
+        else this.#onCommit(e, m);
+    }
+  }
+
+  #onJoin(m: JoinMessage): void {
+    const e = this.#epoch;
+    if (m.agent === this.#signer?.id) {
+      this.#joinSeq = Math.max(this.#joinSeq, m.seq);
+      return;
+    }
+    if (e?.memberSet.has(m.agent) && !this.#leaves.has(m.agent)) return;
+    this.#leaves.delete(m.agent);
+    const fresh = !this.#joins.has(m.agent);
+    this.#joins.set(m.agent, { message: m, seenAt: this.#now });
+    if (fresh) this.#log("info", "agent asks to join", { agent: m.agent });
+    this.#considerNextEpoch();
+  }
+
+  #onProposal(m: EpochMessage): void {
+    let book = this.#proposals.get(m.epoch);
+    if (!book) {
+      book = new Map();
+      this.#proposals.set(m.epoch, book);
+    }
+    if (!recordProposal(book, m)) return;
+    const me = this.#signer?.id;
+    if (
+      m.agent === me &&
+      (!this.#myProposal || this.#myProposal.epoch < m.epoch || this.#myProposal.seq < m.seq)
+    )
+      this.#myProposal = m;
+    // An outsider named in a plan echoes the best such plan: it cannot judge the base epoch it
+    // was not part of, and its echo is what lets the plan settle.
+    if (me && m.members.includes(me) && !this.#isMember()) {
+      const best = this.#bestPlanIncludingMe(m.epoch);
+      if (best) this.#propose(best);
+    }
+    this.#considerNextEpoch();
+    this.#tryAdopt(m.epoch);
+  }
+
+  #onDemand(e: EpochState, m: DemandMessage): void {
+    let round = e.demands.get(m.round);
+    if (!round) {
+      round = new Map();
+      e.demands.set(m.round, round);
+    }
+    round.set(m.agent, m);
+    if (m.agent === this.#signer?.id && m.round === e.round) e.lastX = m.x;
+    this.#closeRounds(e);
+  }
+
+  #onVote(e: EpochState, m: PriceMessage): void {
+    let round = e.votes.get(m.round);
+    if (!round) {
+      round = new Map();
+      e.votes.set(m.round, round);
+    }
+    round.set(m.agent, m);
+    const ours = e.pricesByRound.get(m.round);
+    if (ours && !samePrices(ours, m.prices))
+      this.#log("warn", "price vote disagrees", { agent: m.agent, epoch: e.number, round: m.round });
+  }
+
+  #onCommit(e: EpochState, m: CommitMessage): void {
+    e.commits.set(m.agent, m);
+    this.#tryCertify(e);
+  }
+
+  #onTick(): void {
+    const e = this.#epoch;
+    const { roundMs, announceMs } = this.#contract.timeouts;
+    if (this.#signer && !this.#isMember() && this.#now - this.#lastAnnounce >= announceMs) this.#announce();
+    if (!e) {
+      this.#considerNextEpoch();
+    } else if (e.status === "running") {
+      const open = this.#now - e.openedAt;
+      // Ask again every half timeout while anything is missing: a peer that had it may not
+      // have been the one asked, and differing views of who is alive would block the next epoch.
+      if (open >= roundMs / 2 && this.#now - e.syncedAt >= roundMs / 2 && this.#missing(e).length > 0) {
+        e.syncedAt = this.#now;
+        this.#sync({ epoch: e.number, round: e.round, kinds: ["demand"] });
+        if (e.round > 0) this.#sync({ epoch: e.number, round: e.round - 1, kinds: ["demand"] });
+      }
+      if (open >= roundMs) {
+        // Stuck: either members went silent, or the rest moved to a later epoch while we were
+        // away (a restart). Ask for that epoch's proposals before deciding anyone is gone.
+        this.#wantMembership(e.number + 1);
+        this.#considerNextEpoch();
+      }
+    } else if (
+      e.status === "converged" &&
+      !this.#certificateComplete(e) &&
+      this.#now - e.convergedAt >= roundMs / 2
+    ) {
+      e.convergedAt = this.#now;
+      this.#sync({ epoch: e.number, kinds: ["commit"] });
+    }
+    if (this.#myProposal && this.#now - this.#lastMembershipSync >= roundMs / 2) {
+      this.#lastMembershipSync = this.#now;
+      this.#sync({ epoch: this.#myProposal.epoch, kinds: ["epoch"] });
+    }
+  }
+
+  #onResume(): void {
+    const e = this.#epoch;
+    if (e) {
+      e.openedAt = this.#now;
+      this.#wantMembership(e.number + 1);
+    }
+    if (e && this.#isMember()) {
+      if (e.status === "running") this.#publishDemand(e);
+      if (e.status === "converged") this.#publishCommit(e);
+    }
+    this.#considerNextEpoch();
+  }
+
+  #onLeave(): void {
+    const e = this.#epoch;
+    if (!this.#signer || !e || !this.#isMember()) return;
+    this.#publish<WireMessage>({
+      v: 1,
+      kind: "leave",
+      contract: this.#id,
+      agent: this.#signer.id,
+      epoch: e.number,
+    });
+  }
+
+  // ---- rounds -----------------------------------------------------------------------------
+
+  #missing(e: EpochState): AgentId[] {
+    const have = e.demands.get(e.round);
+    return e.members.filter((id) => !have?.has(id));
+  }
+
+  #closeRounds(e: EpochState): void {
+    while (this.#epoch === e && e.status === "running" && this.#missing(e).length === 0) {
+      const have = e.demands.get(e.round) as Map<AgentId, DemandMessage>;
+      const demands = e.members.map((id) => have.get(id) as DemandMessage);
+      const step = stepPrices(this.#contract, e.ruleState, e.prices, demands);
+      const closed = e.round;
+      e.lastResidual = step.residual;
+      this.#out.push({
+        type: "round-closed",
+        epoch: e.number,
+        round: closed,
+        prices: e.prices,
+        nextPrices: step.prices,
+        residual: step.residual,
+        converged: step.converged,
+      });
+      if (this.#isMember()) this.#publishVote(e, closed + 1, step.prices, demands);
+      if (step.converged) {
+        e.status = "converged";
+        e.convergedAt = this.#now;
+        e.commit = {
+          v: 1,
+          kind: "commit",
+          contract: this.#id,
+          epoch: e.number,
+          round: closed,
+          members: [...e.members],
+          prices: e.prices,
+          allocations: demands.map((d) => ({ agent: d.agent, x: d.x, footprint: d.footprint })),
+          residual: step.residual,
+        } as unknown as CommitBody;
+        e.commitDigest = commitBodyDigest(e.commit);
+        this.#log("info", "equilibrium reached", { epoch: e.number, round: closed, prices: e.prices });
+        if (this.#isMember()) this.#publishCommit(e);
+        this.#tryCertify(e);
+        this.#considerNextEpoch();
+        return;
+      }
+      if (closed + 1 >= this.#contract.maxRounds) {
+        e.status = "round-limit";
+        this.#log("warn", "round limit reached without convergence", { epoch: e.number, round: closed });
+        return;
+      }
+      e.round = closed + 1;
+      e.prices = step.prices;
+      e.ruleState = step.state;
+      e.openedAt = this.#now;
+      e.pricesByRound.set(e.round, step.prices);
+      this.#dropMismatched(e);
+      this.#forget(e, closed - 1);
+      if (this.#isMember() && !this.#myProposal) this.#publishDemand(e);
+      if (this.#myProposal) this.#considerNextEpoch();
+    }
+  }
+
+  /** Demands held for a round before its price was known, that turn out to answer another price. */
+  #dropMismatched(e: EpochState): void {
+    const round = e.demands.get(e.round);
+    if (!round) return;
+    for (const [id, d] of round) {
+      if (!samePrices(d.prices, e.prices)) {
+        round.delete(id);
+        this.#slots.delete(slotOf(d));
+        this.#out.push({ type: "dropped", reason: "price-mismatch", message: d });
+      }
+    }
+  }
+
+  /** Rounds two behind can no longer be asked for by an honest peer in lockstep. */
+  #forget(e: EpochState, round: number): void {
+    e.demands.delete(round);
+    e.votes.delete(round);
+    e.pricesByRound.delete(round);
+  }
+
+  #publishDemand(e: EpochState): void {
+    const signer = this.#signer;
+    const profile = this.#profile;
+    if (!signer || !profile || e.demands.get(e.round)?.has(signer.id)) return;
+    const d = bestResponse(profile, this.#contract, e.prices, e.lastX);
+    e.lastX = d.x;
+    this.#publish<DemandMessage>({
+      v: 1,
+      kind: "demand",
+      contract: this.#id,
+      agent: signer.id,
+      epoch: e.number,
+      round: e.round,
+      prices: e.prices,
+      x: d.x,
+      slope: d.slope,
+      footprint: profile.footprint,
+    });
+  }
+
+  #publishVote(e: EpochState, round: number, prices: number[], demands: readonly DemandMessage[]): void {
+    const signer = this.#signer;
+    if (!signer || e.votes.get(round)?.has(signer.id)) return;
+    this.#publish<PriceMessage>({
+      v: 1,
+      kind: "price",
+      contract: this.#id,
+      agent: signer.id,
+      epoch: e.number,
+      round,
+      prices,
+      demandSet: demandSetDigest(demands),
+    });
+  }
+
+  #publishCommit(e: EpochState): void {
+    const signer = this.#signer;
+    if (!signer || !e.commit || e.commits.has(signer.id)) return;
+    this.#publish<CommitMessage>({ ...e.commit, agent: signer.id });
+  }
+
+  #tryCertify(e: EpochState): void {
+    if (!e.commit || !e.commitDigest) return;
+    const matching = [...e.commits.values()].filter(
+      (c) => commitBodyDigest(commitBody(c)) === e.commitDigest,
+    );
+    const quorum = quorumSize(this.#contract, e.members.length);
+    const have = e.certificate?.signatures.length ?? 0;
+    if (matching.length < quorum || matching.length <= have) return;
+    const certificate = buildCertificate(matching);
+    const first = e.certificate === null;
+    e.certificate = certificate;
+    if (first) this.#certificates.push(certificate);
+    else this.#certificates[this.#certificates.length - 1] = certificate;
+    const complete = matching.length === e.members.length;
+    this.#out.push({ type: "certificate", certificate, complete });
+    if (first) this.#log("info", "certificate assembled", { epoch: e.number, signers: matching.length });
+  }
+
+  #certificateComplete(e: EpochState): boolean {
+    return e.certificate !== null && e.certificate.signatures.length === e.members.length;
+  }
+
+  // ---- epochs -----------------------------------------------------------------------------
+
+  #isMember(): boolean {
+    const me = this.#signer?.id;
+    return me !== undefined && this.#epoch !== null && this.#epoch.memberSet.has(me) && !this.#leaves.has(me);
+  }
+
+  #announce(): void {
+    const signer = this.#signer;
+    if (!signer) return;
+    this.#lastAnnounce = this.#now;
+    this.#joinSeq += 1;
+    this.#publish<JoinMessage>({
+      v: 1,
+      kind: "join",
+      contract: this.#id,
+      agent: signer.id,
+      epoch: this.#epoch?.number ?? 0,
+      seq: this.#joinSeq,
+    });
+  }
+
+  /**
+   * Decide whether this node, as a member, should propose a next epoch: someone asked to join,
+   * a member left, or the round has been stuck past the contract's timeout (silent members).
+   */
+  #considerNextEpoch(): void {
+    const me = this.#signer?.id;
+    if (!me || this.#replaying) return;
+    const e = this.#epoch;
+    const allowedJoins = this.#liveJoiners().filter((id) => !e?.memberSet.has(id));
+    if (!e) {
+      if (this.#now - this.#startedAt < this.#contract.timeouts.announceMs) return;
+      const members = sortedUnique([me, ...allowedJoins]);
+      if (members.length < this.#contract.minMembers) return;
+      this.#propose(this.#withOthers({ epoch: 0, members, base: null }));
+      return;
+    }
+    if (!this.#isMember()) return;
+    const stuck = e.status === "running" && this.#now - e.openedAt >= this.#contract.timeouts.roundMs;
+    if (allowedJoins.length === 0 && this.#leaves.size === 0 && !stuck) {
+      this.#withdraw(e);
+      return;
+    }
+    const book = this.#proposals.get(e.number + 1);
+    const current = e.demands.get(e.round);
+    const alive = (id: AgentId) =>
+      id === me || !stuck || current?.has(id) === true || book?.has(id) === true || e.status !== "running";
+    const members = sortedUnique([
+      ...e.members.filter((id) => !this.#leaves.has(id) && alive(id)),
+      ...allowedJoins,
+    ]);
+    if (!keepsMajority(e.members, members)) {
+      if (stuck)
+        this.#log("warn", "too few members reachable to move on; waiting", {
+          epoch: e.number,
+          alive: members.length,
+        });
+      return;
+    }
+    const base: EpochBase = { epoch: e.number, round: e.round, prices: e.prices };
+    this.#propose({ epoch: e.number + 1, members, base });
+  }
+
+  /** Joiners heard from within a round timeout (they re-announce every announceMs until admitted). */
+  #liveJoiners(): AgentId[] {
+    const horizon = this.#now - this.#contract.timeouts.roundMs;
+    return [...this.#joins.entries()]
+      .filter(([id, j]) => j.seenAt >= horizon && this.#allowed(id))
+      .map(([id]) => id);
+  }
+
+  /** Nothing to change after all (a joiner went quiet): stop waiting on our proposal and go on. */
+  #withdraw(e: EpochState): void {
+    if (!this.#myProposal || this.#myProposal.epoch !== e.number + 1) return;
+    this.#myProposal = null;
+    this.#log("info", "withdrawing epoch proposal", { epoch: e.number + 1 });
+    if (e.status === "running") this.#publishDemand(e);
+  }
+
+  /** Our plan, or a better one another member already proposed that names us (views converge). */
+  #withOthers(plan: EpochPlan): EpochPlan {
+    const other = this.#bestPlanIncludingMe(plan.epoch);
+    return other ? preferPlan(plan, other) : plan;
+  }
+
+  #bestPlanIncludingMe(epoch: number): EpochPlan | null {
+    const me = this.#signer?.id;
+    const book = this.#proposals.get(epoch);
+    if (!me || !book) return null;
+    let best: EpochPlan | null = null;
+    for (const m of book.values()) {
+      if (m.agent === me || !m.members.includes(me)) continue;
+      const plan: EpochPlan = { epoch: m.epoch, members: m.members as AgentId[], base: m.base };
+      best = best ? preferPlan(best, plan) : plan;
+    }
+    return best;
+  }
+
+  #propose(plan: EpochPlan): void {
+    const signer = this.#signer;
+    if (!signer || this.#replaying) return;
+    const mine = this.#myProposal;
+    if (mine && mine.epoch === plan.epoch && planKey(mine) === planKey(plan)) return;
+    const seq = mine && mine.epoch === plan.epoch ? mine.seq + 1 : 0;
+    const message = this.#publish<EpochMessage>({
+      v: 1,
+      kind: "epoch",
+      contract: this.#id,
+      agent: signer.id,
+      epoch: plan.epoch,
+      seq,
+      members: [...plan.members],
+      base: plan.base,
+    });
+    if (message) {
+      this.#myProposal = message;
+      this.#log("info", "proposing epoch", { epoch: plan.epoch, members: plan.members.length });
+      this.#onProposalRecorded(message);
+    }
+  }
+
+  #onProposalRecorded(m: EpochMessage): void {
+    let book = this.#proposals.get(m.epoch);
+    if (!book) {
+      book = new Map();
+      this.#proposals.set(m.epoch, book);
+    }
+    recordProposal(book, m);
+    this.#tryAdopt(m.epoch);
+  }
+
+  #tryAdopt(epoch: number): void {
+    const book = this.#proposals.get(epoch);
+    const e = this.#epoch;
+    if (!book) return;
+    if (e && epoch < e.number) return;
+    const plans = settledPlans(book).filter(
+      (p) => !e || p.base === null || p.base.epoch !== e.number || keepsMajority(e.members, p.members),
+    );
+    const best = plans[0];
+    if (!best) return;
+    if (e && epoch === e.number) {
+      const ours: EpochPlan = { epoch, members: e.members, base: e.base };
+      if (planKey(best) === planKey(ours) || preferPlan(ours, best) === ours) return;
+    }
+    this.#startEpoch(best);
+  }
+
+  #startEpoch(plan: EpochPlan): void {
+    const R = this.#contract.resources.length;
+    const prices = plan.base
+      ? [...plan.base.prices]
+      : [...(this.#contract.initialPrices ?? new Array(R).fill(0))];
+    const previous = this.#epoch;
+    const e: EpochState = {
+      number: plan.epoch,
+      members: plan.members,
+      memberSet: new Set(plan.members),
+      base: plan.base,
+      round: 0,
+      prices,
+      ruleState: initialPriceRuleState(this.#contract),
+      openedAt: this.#now,
+      syncedAt: Number.NEGATIVE_INFINITY,
+      status: "running",
+      lastResidual: null,
+      pricesByRound: new Map([[0, prices]]),
+      demands: new Map(),
+      votes: new Map(),
+      commits: new Map(),
+      commit: null,
+      commitDigest: null,
+      convergedAt: this.#now,
+      certificate: null,
+      lastX: previous?.lastX,
+    };
+    this.#epoch = e;
+    for (const id of plan.members) this.#joins.delete(id);
+    this.#leaves.clear();
+    for (const n of [...this.#proposals.keys()]) if (n <= plan.epoch) this.#proposals.delete(n);
+    if (this.#myProposal && this.#myProposal.epoch <= plan.epoch) this.#myProposal = null;
+    for (const [slot, { message }] of this.#slots)
+      if (message.kind !== "join" && message.epoch < plan.epoch - 1) this.#slots.delete(slot);
+    const member = this.#isMember();
+    this.#out.push({
+      type: "epoch-started",
+      epoch: plan.epoch,
+      members: plan.members,
+      base: plan.base,
+      member,
+    });
+    this.#log("info", "epoch started", { epoch: plan.epoch, members: plan.members.length, member });
+    if (member && !this.#replaying) this.#publishDemand(e);
+    if (!member && this.#signer) this.#lastAnnounce = Number.NEGATIVE_INFINITY;
+    const held = this.#held.filter((m) => m.kind !== "join" && m.epoch >= plan.epoch);
+    this.#held = [];
+    for (const m of held) {
+      if (m.kind !== "join" && m.epoch > plan.epoch) {
+        this.#held.push(m);
+        continue;
+      }
+      this.#slots.delete(slotOf(m));
+      const verdict = this.check(m);
+      if (verdict.verdict === "accept") this.#onMessage(m);
+      else if (verdict.verdict === "reject")
+        this.#out.push({ type: "dropped", reason: verdict.reason, message: m });
+    }
+    this.#closeRounds(e);
+  }
+
+  #hold(m: WireMessage): void {
+    if (this.#held.length >= MAX_HELD) this.#held.shift();
+    this.#held.push(m);
+  }
+
+  #wantMembership(epoch: number): void {
+    if (this.#now - this.#lastMembershipSync < this.#contract.timeouts.announceMs) return;
+    this.#lastMembershipSync = this.#now;
+    this.#sync({ epoch, kinds: ["epoch"] });
+  }
+
+  // ---- output -----------------------------------------------------------------------------
+
+  #publish<M extends WireMessage>(unsigned: Unsigned<M>): M | null {
+    const signer = this.#signer;
+    if (!signer || this.#replaying) return null;
+    const message = signMessage<M>(unsigned, signer);
+    this.#slots.set(slotOf(message), { digest: messageDigest(message), message });
+    const e = this.#epoch;
+    if (e && message.kind !== "join" && message.kind !== "epoch" && message.epoch === e.number) {
+      if (message.kind === "demand") {
+        const round = e.demands.get(message.round) ?? new Map<AgentId, DemandMessage>();
+        round.set(message.agent, message);
+        e.demands.set(message.round, round);
+      } else if (message.kind === "price") {
+        const round = e.votes.get(message.round) ?? new Map<AgentId, PriceMessage>();
+        round.set(message.agent, message);
+        e.votes.set(message.round, round);
+      } else if (message.kind === "commit") {
+        e.commits.set(message.agent, message);
+      }
+    }
+    this.#out.push({ type: "publish", message });
+    if (e && message.kind === "demand") this.#closeRounds(e);
+    if (e && message.kind === "commit") this.#tryCertify(e);
+    return message;
+  }
+
+  #sync(want: SyncWant): void {
+    if (!this.#replaying) this.#out.push({ type: "sync", want });
+  }
+
+  #log(level: "debug" | "info" | "warn", msg: string, fields?: Record<string, unknown>): void {
+    if (!this.#replaying) this.#out.push({ type: "log", level, msg, ...(fields ? { fields } : {}) });
+  }
+
+  // ---- views ------------------------------------------------------------------------------
+
+  status(): MachineStatus {
+    const e = this.#epoch;
+    const me = this.#signer?.id ?? null;
+    const votes = e ? e.votes.get(e.round) : undefined;
+    const ours = e ? e.pricesByRound.get(e.round) : undefined;
+    let status: MarketStatus = "joining";
+    if (e && (this.#isMember() || !this.#signer)) {
+      status = e.status;
+      if (e.status === "running" && this.#now - e.openedAt >= this.#contract.timeouts.roundMs)
+        status = "stalled";
+    }
+    const own = e && me ? (e.commit?.allocations.find((a) => a.agent === me)?.x ?? e.lastX ?? null) : null;
+    return {
+      contractId: this.#id,
+      agent: me,
+      status,
+      epoch: e?.number ?? null,
+      members: e?.members ?? [],
+      member: this.#isMember(),
+      round: e?.round ?? null,
+      prices: e ? (e.commit?.prices ?? e.prices) : [],
+      residual: e?.lastResidual ?? null,
+      agreement:
+        votes && ours
+          ? {
+              matching: [...votes.values()].filter((v) => samePrices(v.prices, ours)).length,
+              received: votes.size,
+            }
+          : null,
+      allocation: own,
+      certificate: e?.certificate ?? this.#certificates.at(-1) ?? null,
+      pendingJoins: this.#liveJoiners(),
+      equivocations: this.#equivocations,
+    };
+  }
+
+  certificates(): readonly Certificate[] {
+    return this.#certificates;
+  }
+}
+
+function reject(reason: Extract<Verdict, { verdict: "reject" }>["reason"], detail: string): Verdict {
+  return { verdict: "reject", reason, detail };
+}
+
+function ignore(reason: Extract<Verdict, { verdict: "ignore" }>["reason"], detail: string): Verdict {
+  return { verdict: "ignore", reason, detail };
+}
+
+/** Bit-for-bit equality: honest nodes compute identical prices, so anything else is a fault. */
+function samePrices(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** The digest a price vote names: over the sorted digests of the demands it was computed from. */
+export function demandSetDigest(demands: readonly DemandMessage[]): Digest {
+  const digests = demands.map((d) => messageDigest(d)).sort();
+  return asDigest(sha256Hex(canonicalBytes(digests)));
+}

@@ -1,0 +1,105 @@
+import { z } from "zod";
+import { verifyAgentSignature } from "./agent-key.ts";
+import { canonicalBytes } from "./canonical-json.ts";
+import { type Contract, contractId } from "./contract.ts";
+import { sha256Hex } from "./hash.ts";
+import { asDigest, compareIds, type Digest } from "./ids.ts";
+import { type CommitMessage, commitMessageSchema, type Unsigned } from "./messages.ts";
+import { measureResidual } from "./residual.ts";
+import { base64ToBytes, signingBytes } from "./signing.ts";
+
+/**
+ * An equilibrium certificate: one commit body and the signatures of at least a quorum of the
+ * epoch's members over it. Anyone holding the contract can check it offline.
+ */
+export const certificateSchema = z.strictObject({
+  commit: commitMessageSchema.omit({ agent: true, sig: true }),
+  signatures: z.array(z.strictObject({ agent: z.string(), sig: z.string() })).min(1),
+});
+export type Certificate = z.output<typeof certificateSchema>;
+export type CommitBody = Omit<CommitMessage, "agent" | "sig">;
+
+export function commitBody(m: CommitMessage): CommitBody {
+  const { agent: _a, sig: _s, ...body } = m;
+  return body;
+}
+
+export function commitBodyDigest(body: CommitBody): Digest {
+  return asDigest(sha256Hex(canonicalBytes(body)));
+}
+
+export function quorumSize(contract: Contract, members: number): number {
+  // A tiny epsilon keeps 2/3 of 3 at 2, not 3, despite 2/3 being stored inexact.
+  return Math.max(1, Math.ceil(contract.quorum * members - 1e-9));
+}
+
+export function buildCertificate(commits: readonly CommitMessage[]): Certificate {
+  const first = commits[0];
+  if (!first) throw new Error("a certificate needs at least one commit");
+  const signatures = [...commits]
+    .sort((a, b) => compareIds(a.agent, b.agent))
+    .map((c) => ({ agent: c.agent, sig: c.sig }));
+  return { commit: commitBody(first), signatures };
+}
+
+export function certificateDigest(cert: Certificate): Digest {
+  return commitBodyDigest(cert.commit as CommitBody);
+}
+
+export type CertificateCheck = { ok: true; signers: number; quorum: number } | { ok: false; error: string };
+
+/**
+ * Everything a verifier needs is the certificate and the contract: signatures verify under the
+ * keys inside the agent ids, the signers are members, enough of them signed, and the committed
+ * allocation satisfies the contract's stopping rule at the committed prices.
+ */
+export function verifyCertificate(cert: Certificate, contract: Contract): CertificateCheck {
+  const c = cert.commit;
+  const id = contractId(contract);
+  if (c.contract !== id)
+    return { ok: false, error: `commit.contract: ${c.contract} is not this contract (${id})` };
+  const members = c.members;
+  for (let i = 1; i < members.length; i++) {
+    if (compareIds(members[i - 1] as string, members[i] as string) >= 0)
+      return { ok: false, error: "commit.members: must be sorted and unique" };
+  }
+  if (contract.membership.policy === "allowlist") {
+    const allowed = new Set(contract.membership.members);
+    const outsider = members.find((m) => !allowed.has(m));
+    if (outsider)
+      return { ok: false, error: `commit.members: ${outsider} is not on the contract's allowlist` };
+  }
+  const R = contract.resources.length;
+  if (c.prices.length !== R) return { ok: false, error: `commit.prices: must have ${R} entries` };
+  if (c.allocations.length !== members.length || c.allocations.some((a, i) => a.agent !== members[i]))
+    return { ok: false, error: "commit.allocations: must list exactly the members, in order" };
+  const badFootprint = c.allocations.findIndex((a) => a.footprint.length !== R);
+  if (badFootprint >= 0)
+    return { ok: false, error: `commit.allocations[${badFootprint}].footprint: must have ${R} entries` };
+
+  const bytes = signingBytes({ ...c, kind: "commit", agent: "" } as unknown as Unsigned<CommitMessage>);
+  const memberSet = new Set(members);
+  const seen = new Set<string>();
+  for (const [i, s] of cert.signatures.entries()) {
+    if (!memberSet.has(s.agent))
+      return { ok: false, error: `signatures[${i}]: ${s.agent} is not a member of epoch ${c.epoch}` };
+    if (seen.has(s.agent)) return { ok: false, error: `signatures[${i}]: ${s.agent} signed twice` };
+    seen.add(s.agent);
+    if (!verifyAgentSignature(s.agent, bytes, base64ToBytes(s.sig)))
+      return { ok: false, error: `signatures[${i}]: signature by ${s.agent} does not verify` };
+  }
+  const quorum = quorumSize(contract, members.length);
+  if (seen.size < quorum)
+    return {
+      ok: false,
+      error: `signatures: ${seen.size} of ${members.length} members signed, quorum is ${quorum}`,
+    };
+
+  const residual = measureResidual(contract, c.prices, c.allocations);
+  if (residual > contract.tolerance.residual * 1.000001 + 1e-12)
+    return {
+      ok: false,
+      error: `commit: allocations leave residual ${residual}, above the contract's tolerance ${contract.tolerance.residual}`,
+    };
+  return { ok: true, signers: seen.size, quorum };
+}

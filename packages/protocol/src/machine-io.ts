@@ -1,0 +1,81 @@
+import type { Certificate } from "./certificate.ts";
+import type { AgentId } from "./ids.ts";
+import type { EpochBase, MessageKind, WireMessage } from "./messages.ts";
+
+/**
+ * What goes into the agent machine and what comes out of it. The machine never reads a clock,
+ * a socket or a disk: the node feeds it events stamped with the time and carries out its actions.
+ */
+export type MachineEvent =
+  /** A message that passed `check`. `replay` marks one read back from the store after a restart. */
+  | { type: "message"; now: number; message: WireMessage; replay?: boolean }
+  /** Time passes; timeouts fire from here. */
+  | { type: "tick"; now: number }
+  /** Replay of stored messages is over: act again (publish what the current round still needs). */
+  | { type: "resume"; now: number }
+  /** A graceful stop: announce the leave. */
+  | { type: "leave"; now: number };
+
+/** Messages a node should fetch from peers over the sync protocol. */
+export interface SyncWant {
+  readonly epoch: number;
+  readonly round?: number;
+  readonly kinds: readonly MessageKind[];
+}
+
+export type MachineAction =
+  /** Sign-free: the message is already signed. Store it, then gossip it. */
+  | { type: "publish"; message: WireMessage }
+  | { type: "sync"; want: SyncWant }
+  | {
+      type: "epoch-started";
+      epoch: number;
+      members: readonly AgentId[];
+      base: EpochBase | null;
+      member: boolean;
+    }
+  | {
+      type: "round-closed";
+      epoch: number;
+      round: number;
+      prices: readonly number[];
+      nextPrices: readonly number[];
+      residual: number;
+      converged: boolean;
+    }
+  | { type: "certificate"; certificate: Certificate; complete: boolean }
+  /** A message that was accepted earlier turned out invalid once its round came (counted, dropped). */
+  | { type: "dropped"; reason: RejectReason; message: WireMessage }
+  | { type: "equivocation"; evidence: Equivocation }
+  | { type: "log"; level: "debug" | "info" | "warn"; msg: string; fields?: Record<string, unknown> };
+
+/** Two different signed messages from one agent for one slot: proof of a faulty or hostile member. */
+export interface Equivocation {
+  readonly agent: AgentId;
+  readonly slot: string;
+  readonly first: WireMessage;
+  readonly second: WireMessage;
+}
+
+/** Why a message was rejected. Rejections lower the forwarding peer's gossip score. */
+export type RejectReason =
+  | "oversize"
+  | "malformed"
+  | "schema"
+  | "wrong-topic"
+  | "wrong-contract"
+  | "bad-signature"
+  | "not-allowed"
+  | "not-member"
+  | "resource-count"
+  | "price-mismatch"
+  | "equivocation"
+  | "rate-limit";
+
+/** Why a message was ignored: harmless (late, repeated, or for a far-off round), no penalty. */
+export type IgnoreReason = "duplicate" | "stale" | "future" | "own";
+
+export type Verdict =
+  | { verdict: "accept" }
+  | { verdict: "reject"; reason: RejectReason; detail: string }
+  | { verdict: "ignore"; reason: IgnoreReason; detail: string };

@@ -1,0 +1,338 @@
+import { describe, expect, it } from "vitest";
+import type { AgentProfile } from "../src/agent.ts";
+import type { Signer } from "../src/agent-key.ts";
+import { verifyCertificate } from "../src/certificate.ts";
+import { type Contract, contractSchema } from "../src/contract.ts";
+import type { AgentId } from "../src/ids.ts";
+import { createPrng, uniform } from "../src/prng.ts";
+import { solveReference } from "../src/reference-solver.ts";
+import { scenarioSchema } from "../src/scenario.ts";
+import { type SimNode, SimulatedNetwork } from "../src/simulated-network.ts";
+
+/** Paper-style agents whose capacity binds, so prices are positive and the rule has work to do. */
+function profiles(n: number, seed: number): AgentProfile[] {
+  const prng = createPrng(seed);
+  return Array.from({ length: n }, () => ({
+    valuation: { kind: "log", alpha: uniform(prng, 5, 20) },
+    cost: { kind: "linear", beta: uniform(prng, 0.5, 5) },
+    footprint: [1],
+  }));
+}
+
+function contract(overrides: Record<string, unknown> = {}): Contract {
+  return contractSchema.parse({
+    name: "sim",
+    resources: [{ id: "capacity", capacity: 8 }],
+    fees: { perUnit: 0.5, fixed: 0 },
+    minMembers: 5,
+    timeouts: { roundMs: 2000, announceMs: 200 },
+    ...overrides,
+  });
+}
+
+interface Agent {
+  node: SimNode;
+  signer: Signer;
+  profile: AgentProfile;
+}
+
+function reference(c: Contract, agents: readonly Agent[]) {
+  const scenario = scenarioSchema.parse({
+    contract: c,
+    agents: agents.map((a) => ({ id: a.signer.id, ...a.profile })),
+  });
+  return solveReference(scenario);
+}
+
+function start(c: Contract, ps: readonly AgentProfile[], seed: number, extra: { loss?: number } = {}) {
+  const net = new SimulatedNetwork({ contract: c, seed, ...extra });
+  const agents: Agent[] = ps.map((profile, i) => {
+    const signer = net.newSigner();
+    return { node: net.addAgent(`n${i}`, profile, signer), signer, profile };
+  });
+  return { net, agents };
+}
+
+/** Every listed node holds a certificate for the same epoch naming exactly these members. */
+function certifiedWith(nodes: readonly SimNode[], members: readonly (AgentId | null)[]): boolean {
+  const want = [...members].sort().join(",");
+  return nodes.every((n) => {
+    const cert = n.machine.status().certificate;
+    return cert !== null && [...cert.commit.members].sort().join(",") === want;
+  });
+}
+
+function expectMatchesReference(c: Contract, nodes: readonly SimNode[], agents: readonly Agent[]) {
+  const ref = reference(c, agents);
+  const certs = nodes.map((n) => n.machine.status().certificate);
+  const first = certs[0];
+  if (!first) throw new Error("no certificate");
+  for (const cert of certs) {
+    // Same bits everywhere, not merely close.
+    expect(cert?.commit.prices).toEqual(first.commit.prices);
+    expect(cert?.commit.allocations).toEqual(first.commit.allocations);
+  }
+  expect(verifyCertificate(first, c)).toMatchObject({ ok: true });
+  const p = first.commit.prices[0] as number;
+  const pRef = ref.prices[0] as number;
+  expect(pRef).toBeGreaterThan(0);
+  expect(Math.abs(p - pRef) / pRef).toBeLessThan(1e-6);
+  for (const a of first.commit.allocations) {
+    const xRef = ref.allocations.find((r) => r.agent === a.agent)?.x as number;
+    expect(Math.abs(a.x - xRef)).toBeLessThan(1e-6 * Math.max(1, xRef));
+  }
+}
+
+describe("agent machine on a simulated network", () => {
+  it("five agents agree on one certified equilibrium equal to the reference solver, for both rules", () => {
+    for (const rule of [{ kind: "newton" }, { kind: "gradient" }] as const) {
+      const c = contract({ priceRule: rule, maxRounds: 20_000 });
+      const { net, agents } = start(c, profiles(5, 7), 1);
+      const nodes = agents.map((a) => a.node);
+      const ok = net.runUntil(
+        () =>
+          certifiedWith(
+            nodes,
+            agents.map((a) => a.signer.id),
+          ),
+        600_000,
+      );
+      expect(ok, `${rule.kind} certified`).toBe(true);
+      expectMatchesReference(c, nodes, agents);
+    }
+  });
+
+  it("delivery order does not change the bits", () => {
+    const c = contract();
+    const ps = profiles(5, 11);
+    const results = [3, 4, 5].map((seed) => {
+      const net = new SimulatedNetwork({ contract: c, seed, delay: { min: 1, max: 60 } });
+      // Same keys in every run: only the network's delays and orderings differ.
+      const keyNet = new SimulatedNetwork({ contract: c, seed: 99 });
+      const nodes = ps.map((p, i) => net.addAgent(`n${i}`, p, keyNet.newSigner()));
+      expect(
+        net.runUntil(
+          () =>
+            certifiedWith(
+              nodes,
+              nodes.map((n) => n.id),
+            ),
+          120_000,
+        ),
+      ).toBe(true);
+      return nodes[0]?.machine.status().certificate?.commit;
+    });
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+
+  it("two resources with a supplier reach the reference equilibrium", () => {
+    const c = contract({
+      resources: [
+        { id: "cpu", capacity: 6 },
+        { id: "energy", capacity: 3 },
+      ],
+    });
+    const ps: AgentProfile[] = [
+      ...profiles(4, 5).map((p, i) => ({ ...p, footprint: [1, 0.5 + i * 0.25] })),
+      {
+        valuation: { kind: "log", alpha: 2 },
+        cost: { kind: "quadratic", beta: 0.2, c: 1 },
+        footprint: [0, -1],
+      },
+    ];
+    const { net, agents } = start(c, ps, 2);
+    const nodes = agents.map((a) => a.node);
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            nodes,
+            agents.map((a) => a.signer.id),
+          ),
+        120_000,
+      ),
+    ).toBe(true);
+    const ref = reference(c, agents);
+    const cert = nodes[0]?.machine.status().certificate;
+    ref.prices.forEach((p, r) => {
+      expect(Math.abs((cert?.commit.prices[r] as number) - p)).toBeLessThan(1e-6 * Math.max(1, p));
+    });
+  });
+
+  it("a crashed member is dropped after the round timeout and the rest reach their own equilibrium", () => {
+    const c = contract();
+    const { net, agents } = start(c, profiles(5, 13), 3);
+    const nodes = () => agents.map((a) => a.node);
+    // Crash mid-run: after the first epoch has started but before it converged.
+    expect(net.runUntil(() => (agents[0]?.node.machine.status().round ?? 0) >= 1, 60_000)).toBe(true);
+    const victim = agents[4] as Agent;
+    net.crash(victim.node);
+    const survivors = agents.slice(0, 4);
+    const ok = net.runUntil(
+      () =>
+        certifiedWith(
+          survivors.map((a) => a.node),
+          survivors.map((a) => a.signer.id),
+        ),
+      120_000,
+    );
+    expect(ok).toBe(true);
+    expectMatchesReference(
+      c,
+      survivors.map((a) => a.node),
+      survivors,
+    );
+
+    // It restarts on its store, with the same key, and is taken back in.
+    victim.node = net.restart(victim.node, victim.profile, victim.signer);
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            nodes(),
+            agents.map((a) => a.signer.id),
+          ),
+        120_000,
+      ),
+    ).toBe(true);
+    expectMatchesReference(c, nodes(), agents);
+  });
+
+  it("a newcomer starts a new epoch with everyone, and a leaver another without it", () => {
+    const c = contract();
+    const { net, agents } = start(c, profiles(6, 17).slice(0, 5), 4);
+    const ids = () => agents.map((a) => a.signer.id);
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            agents.map((a) => a.node),
+            ids(),
+          ),
+        60_000,
+      ),
+    ).toBe(true);
+    const firstEpoch = agents[0]?.node.machine.status().epoch as number;
+
+    const profile = profiles(6, 17)[5] as AgentProfile;
+    const signer = net.newSigner();
+    agents.push({ node: net.addAgent("late", profile, signer), signer, profile });
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            agents.map((a) => a.node),
+            ids(),
+          ),
+        60_000,
+      ),
+    ).toBe(true);
+    expectMatchesReference(
+      c,
+      agents.map((a) => a.node),
+      agents,
+    );
+    expect(agents[0]?.node.machine.status().epoch).toBeGreaterThan(firstEpoch);
+
+    const leaver = agents.splice(2, 1)[0] as Agent;
+    net.leave(leaver.node);
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            agents.map((a) => a.node),
+            ids(),
+          ),
+        60_000,
+      ),
+    ).toBe(true);
+    expectMatchesReference(
+      c,
+      agents.map((a) => a.node),
+      agents,
+    );
+  });
+
+  it("a 3|2 partition: only the majority moves on; after healing one equilibrium for all", () => {
+    const c = contract();
+    const { net, agents } = start(c, profiles(5, 19), 5);
+    const nodes = agents.map((a) => a.node);
+    expect(net.runUntil(() => (nodes[0]?.machine.status().round ?? 0) >= 1, 60_000)).toBe(true);
+    net.partition([nodes.slice(0, 3), nodes.slice(3)]);
+    const majority = agents.slice(0, 3);
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            majority.map((a) => a.node),
+            majority.map((a) => a.signer.id),
+          ),
+        120_000,
+      ),
+    ).toBe(true);
+    // The minority never certifies anything while cut off.
+    expect(nodes.slice(3).every((n) => n.machine.certificates().length === 0)).toBe(true);
+    net.heal();
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            nodes,
+            agents.map((a) => a.signer.id),
+          ),
+        120_000,
+      ),
+    ).toBe(true);
+    expectMatchesReference(c, nodes, agents);
+    // No two different certificates for one epoch anywhere.
+    const byEpoch = new Map<number, string>();
+    for (const n of nodes)
+      for (const cert of n.machine.certificates()) {
+        const key = JSON.stringify(cert.commit);
+        const prior = byEpoch.get(cert.commit.epoch);
+        if (prior !== undefined) expect(key).toBe(prior);
+        byEpoch.set(cert.commit.epoch, key);
+      }
+  });
+
+  it("converges under 10% and 30% gossip loss (sync fills the gaps)", () => {
+    for (const loss of [0.1, 0.3]) {
+      const c = contract();
+      const { net, agents } = start(c, profiles(5, 23), 6, { loss });
+      const nodes = agents.map((a) => a.node);
+      expect(
+        net.runUntil(
+          () =>
+            certifiedWith(
+              nodes,
+              agents.map((a) => a.signer.id),
+            ),
+          600_000,
+        ),
+        `loss ${loss}`,
+      ).toBe(true);
+      expectMatchesReference(c, nodes, agents);
+    }
+  });
+
+  it("an observer follows the market and holds the same certificate without signing", () => {
+    const c = contract();
+    const { net, agents } = start(c, profiles(5, 29), 7);
+    const observer = net.addObserver("watcher");
+    const nodes = agents.map((a) => a.node);
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            [...nodes, observer],
+            agents.map((a) => a.signer.id),
+          ),
+        60_000,
+      ),
+    ).toBe(true);
+    expect(observer.machine.status().certificate?.commit).toEqual(
+      nodes[0]?.machine.status().certificate?.commit,
+    );
+  });
+});
