@@ -25,8 +25,11 @@ node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo
 
 find_node() {
   local candidate
-  for candidate in "${WALRAS_NODE:-}" "$(command -v node || true)" /tmp/tc/node_modules/node/bin/node \
-    /usr/local/bin/node /usr/bin/node; do
+  local repo
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  # PATH first, then where .ci/run and the dev setup put a Node 24 from npm (`npm i node@24`).
+  for candidate in "${WALRAS_NODE:-}" "$(command -v node || true)" "$repo/.ci/.toolchain/node_modules/node/bin/node" \
+    /tmp/tc/node_modules/node/bin/node /usr/local/bin/node /usr/bin/node; do
     [[ -n $candidate && -x $candidate ]] || continue
     if (($(node_major "$candidate") >= min_major)); then
       readlink -f "$candidate"
@@ -54,7 +57,7 @@ command -v docker >/dev/null || die "docker is not installed"
 docker info >/dev/null 2>&1 || die "the docker engine is not reachable (is dockerd running?)"
 
 node_bin=$(find_node) ||
-  die "no Node.js >= $min_major found (tried \$WALRAS_NODE, node on PATH, /tmp/tc/node_modules/node/bin/node); install one, e.g. 'npm install node@24', and set WALRAS_NODE"
+  die "no Node.js >= $min_major found (tried \$WALRAS_NODE, node on PATH, .ci/.toolchain, /tmp/tc); install one, e.g. 'npm install node@24', and set WALRAS_NODE"
 npm_dir=$(find_npm "$node_bin") || die "npm's folder (bin/npm-cli.js) not found next to $node_bin or on PATH"
 
 is_static() { [[ -x $1 ]] && ! ldd "$1" >/dev/null 2>&1; }
