@@ -14,6 +14,7 @@
 #                        else a local one built by docker/base-image.sh)
 #   WALRAS_TEST_TIMEOUT  seconds for each convergence wait (default 240)
 #   WALRAS_TEST_TOLERANCE relative tolerance against the reference solver (default 1e-4)
+#   WALRAS_TEST_SKIP_BUILD=1  use $WALRAS_IMAGE as it is (built beforehand) instead of building
 set -euo pipefail
 
 started=$SECONDS
@@ -75,26 +76,34 @@ log "engine $(docker version --format '{{.Server.Version}}'), compose: $COMPOSE 
 # Leftovers of an interrupted run would make the network's state unknown: start clean.
 compose down -v --remove-orphans >/dev/null 2>&1 || true
 
-base=${WALRAS_BASE_IMAGE:-}
-if [[ -z $base ]]; then
-  if docker image inspect node:24-slim >/dev/null 2>&1 || timeout 60 docker pull -q node:24-slim >/dev/null 2>&1; then
-    base=node:24-slim
-  else
-    base=walras-base:node24
-    log "node:24-slim cannot be pulled: building the local base image $base"
-    t=$SECONDS
-    "$here/base-image.sh" "$base" >&2 || die "docker/base-image.sh failed"
-    log "base image ready in $((SECONDS - t))s"
+build_images() {
+  local base=${WALRAS_BASE_IMAGE:-} t size
+  if [[ -z $base ]]; then
+    if docker image inspect node:24-slim >/dev/null 2>&1 || timeout 60 docker pull -q node:24-slim >/dev/null 2>&1; then
+      base=node:24-slim
+    else
+      base=walras-base:node24
+      log "node:24-slim cannot be pulled: building the local base image $base"
+      t=$SECONDS
+      "$here/base-image.sh" "$base" >&2 || die "docker/base-image.sh failed"
+      log "base image ready in $((SECONDS - t))s"
+    fi
   fi
-fi
-export WALRAS_BASE_IMAGE=$base
+  export WALRAS_BASE_IMAGE=$base
+  log "building $WALRAS_IMAGE from $base"
+  t=$SECONDS
+  docker build -q -f "$here/Dockerfile" -t "$WALRAS_IMAGE" --build-arg "BASE_IMAGE=$base" --network host "$root" >/dev/null ||
+    die "docker build failed (run it without -q to see why: docker build -f docker/Dockerfile --build-arg BASE_IMAGE=$base --network host .)"
+  size=$(docker image inspect --format '{{.Size}}' "$WALRAS_IMAGE")
+  log "built $WALRAS_IMAGE in $((SECONDS - t))s, $((size / 1000000)) MB"
+}
 
-log "building $WALRAS_IMAGE from $base"
-t=$SECONDS
-docker build -q -f "$here/Dockerfile" -t "$WALRAS_IMAGE" --build-arg "BASE_IMAGE=$base" --network host "$root" >/dev/null ||
-  die "docker build failed (run it without -q to see why: docker build -f docker/Dockerfile --build-arg BASE_IMAGE=$base --network host .)"
-size=$(docker image inspect --format '{{.Size}}' "$WALRAS_IMAGE")
-log "built $WALRAS_IMAGE in $((SECONDS - t))s, $((size / 1000000)) MB"
+if [[ ${WALRAS_TEST_SKIP_BUILD:-0} == 1 ]]; then
+  docker image inspect "$WALRAS_IMAGE" >/dev/null 2>&1 || die "WALRAS_TEST_SKIP_BUILD=1 but there is no image $WALRAS_IMAGE"
+  log "using $WALRAS_IMAGE as built"
+else
+  build_images
+fi
 
 # --- helpers -------------------------------------------------------------------------------------
 
