@@ -8,4 +8,7 @@ export * from "./network/gossip-topics.ts";
 export * from "./network/host.ts";
 export * from "./network/sync-messages.ts";
 export * from "./network/sync-protocol.ts";
+export * from "./node-status.ts";
+export * from "./peer-rate-limiter.ts";
 export * from "./store/store.ts";
+export * from "./walras-node.ts";

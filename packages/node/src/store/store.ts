@@ -37,6 +37,8 @@ export interface Store {
   putMessages(messages: readonly StoredMessage[]): number;
   /** Matching messages ordered by round, kind, signer, digest: the same order on every node. */
   messages(query: MessageQuery): StoredMessage[];
+  /** Every stored message in the order it was stored: what a restarted node replays. */
+  allMessages(): StoredMessage[];
   /** One certificate per epoch; a second put for the same epoch replaces the first. */
   putCertificate(epoch: number, bytes: Uint8Array): void;
   latestCertificate(): StoredCertificate | undefined;
@@ -118,6 +120,9 @@ export function openStore(dir: string): Store {
     "SELECT epoch, bytes FROM certificates ORDER BY epoch DESC LIMIT 1",
   );
   const selectCertificates = db.prepare("SELECT epoch, bytes FROM certificates ORDER BY epoch");
+  const selectAll = db.prepare(
+    "SELECT digest, kind, epoch, round, signer, bytes, received_at FROM messages ORDER BY rowid",
+  );
   const upsertState = db.prepare("INSERT OR REPLACE INTO state (key, json) VALUES (?, ?)");
   const selectState = db.prepare("SELECT json FROM state WHERE key = ?");
 
@@ -154,6 +159,7 @@ export function openStore(dir: string): Store {
         .all(...params);
       return rows.map(toMessage);
     },
+    allMessages: () => selectAll.all().map(toMessage),
     putCertificate: (epoch, bytes) => {
       insertCertificate.run(epoch, bytes);
     },

@@ -1,0 +1,95 @@
+import {
+  type Certificate,
+  type Contract,
+  certificateDigest,
+  contractId,
+  type MachineStatus,
+} from "@walras/protocol";
+
+/** What `GET /status` returns: the machine's view keyed by resource and agent ids for people. */
+export interface NodeStatus {
+  readonly peerId: string;
+  readonly role: "agent" | "observer";
+  readonly contractId: string;
+  readonly contractName: string;
+  readonly status: MachineStatus["status"];
+  readonly epoch: number | null;
+  readonly round: number | null;
+  readonly prices: Record<string, number>;
+  readonly residual: number | null;
+  readonly agreement: MachineStatus["agreement"];
+  readonly member: boolean;
+  readonly members: readonly string[];
+  readonly allocation: number | null;
+  readonly peers: number;
+  readonly topicPeers: number;
+  readonly listen: readonly string[];
+  readonly pendingJoins: readonly string[];
+  readonly certificate: CertificateSummary | null;
+  readonly equivocations: readonly { agent: string; slot: string; first: unknown; second: unknown }[];
+}
+
+export interface CertificateSummary {
+  readonly digest: string;
+  readonly epoch: number;
+  readonly round: number;
+  readonly members: readonly string[];
+  readonly signers: number;
+  readonly prices: Record<string, number>;
+  readonly allocations: Record<string, number>;
+  readonly residual: number;
+}
+
+export function summarizeCertificate(contract: Contract, cert: Certificate): CertificateSummary {
+  return {
+    digest: certificateDigest(cert),
+    epoch: cert.commit.epoch,
+    round: cert.commit.round,
+    members: cert.commit.members,
+    signers: cert.signatures.length,
+    prices: byResource(contract, cert.commit.prices),
+    allocations: Object.fromEntries(cert.commit.allocations.map((a) => [a.agent, a.x])),
+    residual: cert.commit.residual,
+  };
+}
+
+export function byResource(contract: Contract, prices: readonly number[]): Record<string, number> {
+  return Object.fromEntries(contract.resources.map((r, i) => [r.id, prices[i] ?? 0]));
+}
+
+export function nodeStatus(input: {
+  peerId: string;
+  contract: Contract;
+  machine: MachineStatus;
+  connections: number;
+  topicPeers: number;
+  listen: readonly string[];
+}): NodeStatus {
+  const m = input.machine;
+  return {
+    peerId: input.peerId,
+    role: m.agent ? "agent" : "observer",
+    contractId: contractId(input.contract),
+    contractName: input.contract.name,
+    status: m.status,
+    epoch: m.epoch,
+    round: m.round,
+    prices: byResource(input.contract, m.prices),
+    residual: m.residual,
+    agreement: m.agreement,
+    member: m.member,
+    members: m.members,
+    allocation: m.allocation,
+    peers: input.connections,
+    topicPeers: input.topicPeers,
+    listen: input.listen,
+    pendingJoins: m.pendingJoins,
+    certificate: m.certificate ? summarizeCertificate(input.contract, m.certificate) : null,
+    equivocations: m.equivocations.map((e) => ({
+      agent: e.agent,
+      slot: e.slot,
+      first: e.first,
+      second: e.second,
+    })),
+  };
+}

@@ -1,0 +1,51 @@
+import { type Contract, contractSchema, verifyCertificate } from "@walras/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type Cluster,
+  paperProfiles,
+  referenceFor,
+  startCluster,
+  waitForCertificate,
+} from "./support/cluster.ts";
+
+function contract(overrides: Record<string, unknown> = {}): Contract {
+  return contractSchema.parse({
+    name: "network-test",
+    resources: [{ id: "capacity", capacity: 6 }],
+    fees: { perUnit: 0.5, fixed: 0 },
+    timeouts: { roundMs: 3000, announceMs: 300 },
+    ...overrides,
+  });
+}
+
+function expectReference(c: Contract, cluster: Cluster) {
+  const ref = referenceFor(c, cluster.nodes, cluster.profiles);
+  const certs = cluster.nodes.map((n) => n.certificate());
+  const first = certs[0];
+  if (!first) throw new Error("no certificate");
+  for (const cert of certs) expect(cert?.commit).toEqual(first.commit);
+  expect(verifyCertificate(first, c)).toMatchObject({ ok: true });
+  ref.prices.forEach((p, r) => {
+    expect(p).toBeGreaterThan(0);
+    expect(Math.abs((first.commit.prices[r] as number) - p) / p).toBeLessThan(1e-6);
+  });
+  for (const a of first.commit.allocations) {
+    const x = ref.allocations.find((r) => r.agent === a.agent)?.x as number;
+    expect(Math.abs(a.x - x)).toBeLessThan(1e-6 * Math.max(1, x));
+  }
+}
+
+let cluster: Cluster | null = null;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = null;
+});
+
+describe("walras nodes over real libp2p (TCP loopback, one process)", () => {
+  it("3 nodes reach one certificate equal to the reference equilibrium", async () => {
+    const c = contract({ minMembers: 3 });
+    cluster = await startCluster(c, paperProfiles(3, 1));
+    await waitForCertificate(cluster.nodes);
+    expectReference(c, cluster);
+  });
+});

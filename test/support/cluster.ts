@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger, startWalrasNode, type WalrasNode, type WalrasNodeInit } from "@walras/node";
+import {
+  type AgentProfile,
+  type Contract,
+  createPrng,
+  scenarioSchema,
+  solveReference,
+  uniform,
+} from "@walras/protocol";
+import { waitFor } from "./wait-for.ts";
+
+/** Paper-style consumers (log valuation, linear cost) from a seed. */
+export function paperProfiles(n: number, seed: number): AgentProfile[] {
+  const prng = createPrng(seed);
+  return Array.from({ length: n }, () => ({
+    valuation: { kind: "log", alpha: uniform(prng, 5, 20) },
+    cost: { kind: "linear", beta: uniform(prng, 0.5, 5) },
+    footprint: [1],
+  }));
+}
+
+export interface Cluster {
+  readonly nodes: WalrasNode[];
+  readonly profiles: AgentProfile[];
+  add(profile: AgentProfile, extra?: Partial<WalrasNodeInit>): Promise<WalrasNode>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Real libp2p nodes in this process over TCP loopback: the first listens, the rest bootstrap
+ * from it. Data dirs are temporary and removed on stop.
+ */
+export async function startCluster(
+  contract: Contract,
+  profiles: readonly AgentProfile[],
+  extra: Partial<WalrasNodeInit> = {},
+): Promise<Cluster> {
+  const root = mkdtempSync(join(tmpdir(), "walras-test-"));
+  const logger = createLogger({ level: process.env.WALRAS_TEST_LOG ?? "silent" });
+  const nodes: WalrasNode[] = [];
+  const all: AgentProfile[] = [];
+  let bootstrap: string[] = [];
+  const add = async (profile: AgentProfile, more: Partial<WalrasNodeInit> = {}) => {
+    const node = await startWalrasNode({
+      contract,
+      agent: profile,
+      dataDir: join(root, `node-${nodes.length}`),
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      bootstrap,
+      logger,
+      ...extra,
+      ...more,
+    });
+    if (bootstrap.length === 0) bootstrap = [node.multiaddrs()[0] as string];
+    nodes.push(node);
+    all.push(profile);
+    return node;
+  };
+  try {
+    for (const p of profiles) await add(p);
+  } catch (err) {
+    await Promise.allSettled(nodes.map((n) => n.stop({ leave: false })));
+    throw err;
+  }
+  return {
+    nodes,
+    profiles: all,
+    add,
+    stop: async () => {
+      await Promise.allSettled(nodes.map((n) => n.stop({ leave: false })));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** All these nodes hold a certificate naming exactly these members (same digest everywhere). */
+export async function waitForCertificate(nodes: readonly WalrasNode[], timeoutMs = 60_000): Promise<void> {
+  const want = nodes
+    .map((n) => n.peerId)
+    .sort()
+    .join(",");
+  await waitFor(
+    () => {
+      const certs = nodes.map((n) => n.status().certificate);
+      return certs.every(
+        (c) => c !== null && [...c.members].sort().join(",") === want && c.digest === certs[0]?.digest,
+      );
+    },
+    { timeoutMs, what: `a certificate for ${nodes.length} members on every node` },
+  );
+}
+
+/** The reference solver on the combined scenario: the agents' profiles under their peer ids. */
+export function referenceFor(
+  contract: Contract,
+  nodes: readonly WalrasNode[],
+  profiles: readonly AgentProfile[],
+) {
+  const scenario = scenarioSchema.parse({
+    contract,
+    agents: nodes.map((n, i) => ({ id: n.peerId, ...(profiles[i] as AgentProfile) })),
+  });
+  return solveReference(scenario);
+}
