@@ -48,4 +48,38 @@ describe("walras nodes over real libp2p (TCP loopback, one process)", () => {
     await waitForCertificate(cluster.nodes);
     expectReference(c, cluster);
   });
+
+  it("10 nodes in one process agree bit for bit, whatever order their messages arrived in", async () => {
+    const c = contract({ minMembers: 10, resources: [{ id: "capacity", capacity: 20 }] });
+    cluster = await startCluster(c, paperProfiles(10, 2));
+    // The order in which each node took in round 0's demands: its own first, then as gossip came.
+    const orders = cluster.nodes.map((n) => [n.peerId] as string[]);
+    cluster.nodes.forEach((n, i) =>
+      n.onMessage((m) => {
+        if (m.kind === "demand" && m.epoch === 0 && m.round === 0) orders[i]?.push(m.agent);
+      }),
+    );
+    await waitForCertificate(cluster.nodes);
+    expectReference(c, cluster);
+    expect(new Set(orders.map((o) => o.join(","))).size).toBeGreaterThan(1);
+  });
+
+  it("two resources with a supplier: the network finds the reference equilibrium", async () => {
+    const c = contract({
+      minMembers: 4,
+      resources: [
+        { id: "cpu", capacity: 5 },
+        { id: "energy", capacity: 2 },
+      ],
+    });
+    const consumers = paperProfiles(3, 3).map((p, i) => ({ ...p, footprint: [1, 0.5 + 0.25 * i] }));
+    const supplier = {
+      valuation: { kind: "log" as const, alpha: 2 },
+      cost: { kind: "quadratic" as const, beta: 0.2, c: 1 },
+      footprint: [0, -1],
+    };
+    cluster = await startCluster(c, [...consumers, supplier]);
+    await waitForCertificate(cluster.nodes);
+    expectReference(c, cluster);
+  });
 });

@@ -64,6 +64,8 @@ export interface WalrasNode {
   certificate(): Certificate | null;
   /** Called with every action the protocol machine takes (progress displays, tests). */
   onAction(listener: (action: MachineAction) => void): () => void;
+  /** Called with every message accepted from the network, in the order this node applied them. */
+  onMessage(listener: (message: WireMessage) => void): () => void;
   readonly metrics: NodeMetrics;
   readonly httpUrl: string | null;
   /** Stops the node. `leave` (default true) first announces a graceful leave to the others. */
@@ -115,6 +117,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     now: Date.now(),
   });
   const listeners = new Set<(a: MachineAction) => void>();
+  const messageListeners = new Set<(m: WireMessage) => void>();
   let epochStartedAt = Date.now();
   let stopped = false;
   let gossip: Gossip | null = null;
@@ -244,6 +247,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   const apply = (message: WireMessage): void => {
     metrics.messagesAccepted.inc({ kind: message.kind });
     store_(message);
+    for (const l of messageListeners) l(message);
     perform(machine.handle({ type: "message", now: Date.now(), message }));
   };
 
@@ -380,6 +384,10 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     onAction: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onMessage: (listener) => {
+      messageListeners.add(listener);
+      return () => messageListeners.delete(listener);
     },
     stop: async ({ leave = true } = {}) => {
       if (stopped) return;
