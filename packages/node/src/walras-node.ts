@@ -124,16 +124,19 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   const limiter = createPeerRateLimiter(init.peerRateLimit ?? 200);
   const protoLog = componentLogger(nodeLog, "protocol");
 
-  const store_ = (m: WireMessage): void => {
-    store.putMessage({
-      digest: messageDigest(m),
-      kind: m.kind,
-      epoch: m.epoch,
-      ...("round" in m ? { round: m.round } : {}),
-      signer: m.agent,
-      bytes: encodeMessage(m),
-      receivedAt: Date.now(),
-    });
+  const store_ = (m: WireMessage, durable = false): void => {
+    store.putMessage(
+      {
+        digest: messageDigest(m),
+        kind: m.kind,
+        epoch: m.epoch,
+        ...("round" in m ? { round: m.round } : {}),
+        signer: m.agent,
+        bytes: encodeMessage(m),
+        receivedAt: Date.now(),
+      },
+      { durable },
+    );
   };
 
   const perform = (actions: readonly MachineAction[]): void => {
@@ -141,9 +144,15 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       for (const l of listeners) l(a);
       switch (a.type) {
         case "publish":
-          // Write-ahead: a message is durable before anyone can see it, so a restart never
-          // signs a different one for the same slot.
-          store_(a.message);
+          // Write-ahead: a message is stored before anyone can see it, so a restart replays it
+          // rather than signing a different one for its slot. Demands, votes and commits are
+          // pure functions of the agreed history (Ed25519 signatures are deterministic), so one
+          // lost to a power cut is re-signed bit for bit; joins and epoch proposals carry a
+          // sequence number a restart cannot re-derive, so only they pay for an fsync.
+          store_(
+            a.message,
+            a.message.kind === "join" || a.message.kind === "epoch" || a.message.kind === "leave",
+          );
           publish(a.message);
           break;
         case "sync":
@@ -395,7 +404,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
         const leaving = machine.handle({ type: "leave", now: Date.now() });
         for (const a of leaving) {
           if (a.type !== "publish") continue;
-          store_(a.message);
+          store_(a.message, true);
           await gossip.publish(topicOf(a.message.kind), encodeMessage(a.message)).catch(() => undefined);
         }
       }

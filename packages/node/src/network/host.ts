@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { bootstrap } from "@libp2p/bootstrap";
@@ -75,6 +76,11 @@ export async function createHost(init: HostInit): Promise<Host> {
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
         fallbackToFloodsub: false,
+        // Every walras message carries its agent's own signature, checked in validation; a
+        // second gossipsub envelope signature would only double the verification cost. Ids are
+        // content hashes, so one message is one id however many peers forward it.
+        globalSignaturePolicy: "StrictNoSign",
+        msgIdFn: (msg) => new Uint8Array(createHash("sha256").update(msg.topic).update(msg.data).digest()),
         scoreParams: {
           IPColocationFactorWhitelist: new Set([...LOOPBACK, ...(init.ipColocationWhitelist ?? [])]),
         },

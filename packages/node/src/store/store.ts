@@ -32,7 +32,8 @@ export interface Store {
   putContract(id: string, canonicalJson: string): void;
   getContract(id: string): string | undefined;
   /** Stores a message once; returns false when its digest was already stored. */
-  putMessage(message: StoredMessage): boolean;
+  /** `durable`: fsync before returning (for messages this node signed). */
+  putMessage(message: StoredMessage, options?: { durable?: boolean }): boolean;
   /** Several messages in one transaction (one fsync); returns how many were new. */
   putMessages(messages: readonly StoredMessage[]): number;
   /** Matching messages ordered by round, kind, signer, digest: the same order on every node. */
@@ -90,11 +91,11 @@ export class StoreOpenError extends Error {
 /**
  * Opens (creating if needed) the node's SQLite store in `dir`.
  *
- * WAL + synchronous=FULL: every committed transaction is fsynced before the call returns. The
- * node publishes votes and commits only after storing them, so a message it has acknowledged
- * must survive a power cut; otherwise a restarted node could sign a different vote for the same
- * round (equivocation). NORMAL would only lose data on power loss, not on kill -9, but the cost
- * of FULL is one fsync per transaction, which batching (putMessages) amortises.
+ * WAL with synchronous=NORMAL for ordinary writes: a commit survives a killed process; after a
+ * power cut the newest may be lost (the sync protocol fetches peers' messages again, and this
+ * node's own demands, votes and commits are re-derived bit for bit). FULL for writes marked
+ * `durable` — certificates, and signed messages a restart could not re-derive (joins and epoch
+ * proposals carry sequence numbers; see walras-node.ts). FULL costs an fsync per write.
  */
 export function openStore(dir: string): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -102,7 +103,7 @@ export function openStore(dir: string): Store {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
     migrate(db, path);
   } catch (err) {
     if (err instanceof StoreOpenError) throw err;
@@ -137,7 +138,7 @@ export function openStore(dir: string): Store {
       insertContract.run(id, canonicalJson);
     },
     getContract: (id) => (selectContract.get(id)?.json as string | undefined) ?? undefined,
-    putMessage: put,
+    putMessage: (m, options) => (options?.durable ? fullySynced(db, () => put(m)) : put(m)),
     putMessages: (messages) => inTransaction(db, () => messages.filter(put).length),
     messages: (query) => {
       const where = ["epoch = ?"];
@@ -161,7 +162,7 @@ export function openStore(dir: string): Store {
     },
     allMessages: () => selectAll.all().map(toMessage),
     putCertificate: (epoch, bytes) => {
-      insertCertificate.run(epoch, bytes);
+      fullySynced(db, () => insertCertificate.run(epoch, bytes));
     },
     latestCertificate: () => {
       const row = selectLatestCertificate.get();
@@ -191,6 +192,15 @@ function migrate(db: DatabaseSync, path: string): void {
       db.exec(MIGRATIONS[v] as string);
       db.exec(`PRAGMA user_version = ${v + 1}`);
     });
+  }
+}
+
+function fullySynced<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec("PRAGMA synchronous = FULL");
+  try {
+    return fn();
+  } finally {
+    db.exec("PRAGMA synchronous = NORMAL");
   }
 }
 
