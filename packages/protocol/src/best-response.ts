@@ -160,8 +160,8 @@ function interiorOptimum(v: Valuation, c: Cost, q: number, gamma: number, prev: 
  */
 function powerRoot(w: number, theta: number, k: number, s: number, cap: number): number {
   const h = (x: number) => w * x ** -theta - k - s * x;
-  // h(x) <= 0 at x = max((w/s)^(1/(1+theta)), ...) when k >= 0; otherwise grow until it is.
-  let hi = Math.max((w / s) ** (1 / (1 + theta)), k > 0 ? (w / k) ** (1 / theta) : 0, 1e-300);
+  // At x_s = (w/s)^(1/(1+theta)), h = -k: a bracket end when k >= 0; otherwise grow until h <= 0.
+  let hi = Math.max((w / s) ** (1 / (1 + theta)), Number.MIN_VALUE);
   while (h(hi) > 0) {
     if (hi >= cap) return cap;
     hi = Math.min(hi * 2, cap);

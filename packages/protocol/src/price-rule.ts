@@ -177,10 +177,10 @@ export function stepPricesPacked(
     const backtrack =
       anchor !== null &&
       residual > contract.tolerance.residual &&
-      residual >= anchor.residual &&
+      residual > anchor.residual &&
       state.damping > MIN_DAMPING;
     if (backtrack) {
-      // The last step did not reduce the residual: retry half of it from the accepted point.
+      // The last step made the residual grow: retry half of it from the accepted point.
       const damping = state.damping / 2;
       next = project(anchor.prices, anchor.direction, damping);
       nextState = { round: state.round + 1, lipschitz: state.lipschitz, damping, anchor };
@@ -211,8 +211,8 @@ export function stepPricesPacked(
 /**
  * The full newton step for p^k. Resources priced at 0 and under-used are held at 0 (their
  * complementary slackness already holds). On the others, solve J_FF d = -(S - m)_F, restricted to
- * resources some responsive agent uses (J_rr < 0). A resource nobody responds to, or all of them
- * when J_FF is singular or ill-conditioned, gets a gradient step with eta = 1/L from this round.
+ * resources some responsive agent uses (J_rr < 0). When J_FF is singular or ill-conditioned those
+ * get a gradient step with eta = 1/L from this round's slopes instead.
  */
 function newtonDirection(
   prices: readonly number[],
@@ -243,18 +243,17 @@ function newtonDirection(
     });
     solved = solveLinearSystem(sub, f, rhs);
   }
-  if (solved === null) unresponsive.push(...free);
+  const step = (r: number, e: number | null) =>
+    gradientDirection(e, prices[r] as number, agg.supply[r] as number, capacities[r] as number);
+  if (solved === null) for (const r of free) direction[r] = step(r, eta);
   else
     free.forEach((r, i) => {
       direction[r] = solved[i] as number;
     });
-  for (const r of unresponsive)
-    direction[r] = gradientDirection(
-      eta,
-      prices[r] as number,
-      agg.supply[r] as number,
-      capacities[r] as number,
-    );
+  // Nobody using r responds to its price: a step sized by other resources' slopes would crawl, so
+  // take the scale-free bootstrap step (halve toward 0 when under-used, raise when over-used) until
+  // some agent's demand comes off its kink.
+  for (const r of unresponsive) direction[r] = step(r, null);
   return direction;
 }
 
