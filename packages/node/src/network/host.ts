@@ -4,9 +4,10 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { bootstrap } from "@libp2p/bootstrap";
 import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
 import { type Identify, identify } from "@libp2p/identify";
-import type { Libp2p, PrivateKey } from "@libp2p/interface";
+import type { Libp2p, PeerInfo, PrivateKey } from "@libp2p/interface";
 import { type Ping, ping } from "@libp2p/ping";
 import { prometheusMetrics } from "@libp2p/prometheus-metrics";
+import { pubsubPeerDiscovery } from "@libp2p/pubsub-peer-discovery";
 import { tcp } from "@libp2p/tcp";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
@@ -28,6 +29,8 @@ export interface HostInit {
   logger?: Logger;
   /** Gossipsub heartbeat; small networks converge faster with a short one. Default 500 ms. */
   heartbeatIntervalMs?: number;
+  /** How often this node announces its addresses on the discovery topic (default 1 s). */
+  discoveryIntervalMs?: number;
   /**
    * Extra source IPs exempt from gossipsub's IP-colocation penalty (loopback is always exempt).
    * The whitelist is exact IP strings, not ranges.
@@ -46,6 +49,9 @@ export interface Host {
 }
 
 const LOOPBACK = ["127.0.0.1", "::1"];
+export const DISCOVERY_TOPIC = "/walras/peer-discovery/1";
+/** Discovered peers are dialed until a node has this many connections. */
+const TARGET_PEERS = 12;
 
 /**
  * The node's libp2p host: TCP + Noise + Yamux, identify, ping and gossipsub tuned for small
@@ -63,7 +69,12 @@ export async function createHost(init: HostInit): Promise<Host> {
     streamMuxers: [yamux()],
     // @libp2p/bootstrap adds the peers that name an id to the peer store and tags them keep-alive;
     // the bootstrap dialer below does the dialing and retrying for every address.
-    peerDiscovery: withPeerId.length > 0 ? [bootstrap({ list: withPeerId })] : [],
+    // Peers announce their addresses on a discovery topic, so a network bootstrapped from one
+    // address becomes a mesh rather than a star through the bootstrap node.
+    peerDiscovery: [
+      ...(withPeerId.length > 0 ? [bootstrap({ list: withPeerId })] : []),
+      pubsubPeerDiscovery({ interval: init.discoveryIntervalMs ?? 1_000, topics: [DISCOVERY_TOPIC] }),
+    ],
     ...(init.metricsRegistry !== undefined
       ? { metrics: prometheusMetrics({ registry: init.metricsRegistry, collectDefaultMetrics: false }) }
       : {}),
@@ -80,6 +91,9 @@ export async function createHost(init: HostInit): Promise<Host> {
         // second gossipsub envelope signature would only double the verification cost. Ids are
         // content hashes, so one message is one id however many peers forward it.
         globalSignaturePolicy: "StrictNoSign",
+        // With content ids a re-sent identical message (a periodic discovery announcement) is a
+        // duplicate; dropping it quietly is right, throwing would crash the announcer.
+        ignoreDuplicatePublishError: true,
         msgIdFn: (msg) => new Uint8Array(createHash("sha256").update(msg.topic).update(msg.data).digest()),
         scoreParams: {
           IPColocationFactorWhitelist: new Set([...LOOPBACK, ...(init.ipColocationWhitelist ?? [])]),
@@ -87,6 +101,15 @@ export async function createHost(init: HostInit): Promise<Host> {
       }),
     },
   });
+  const dialDiscovered = (evt: CustomEvent<PeerInfo>) => {
+    const peer = evt.detail.id;
+    if (peer.equals(libp2p.peerId) || libp2p.getConnections(peer).length > 0) return;
+    if (libp2p.getPeers().length >= TARGET_PEERS) return;
+    libp2p
+      .dial(peer)
+      .catch((err: Error) => init.logger?.debug({ peer: peer.toString(), err: err.message }, "dial failed"));
+  };
+  libp2p.addEventListener("peer:discovery", dialDiscovered);
   let dialer: BootstrapDialer | undefined;
   try {
     dialer = startBootstrapDialer(libp2p, bootstrapAddrs, {
@@ -104,6 +127,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     bootstrapped: started.allConnected,
     stop: async () => {
       started.stop();
+      libp2p.removeEventListener("peer:discovery", dialDiscovered);
       await libp2p.stop();
     },
   };
