@@ -291,7 +291,12 @@ class Machine implements AgentMachine {
     }
     if (e?.memberSet.has(m.agent) && !this.#leaves.has(m.agent)) return;
     this.#leaves.delete(m.agent);
-    const fresh = !this.#joins.has(m.agent);
+    const prior = this.#joins.get(m.agent);
+    if (prior && prior.message.seq >= m.seq) return;
+    // Only an agent's latest announcement matters; forgetting older ones keeps memory bounded
+    // however long (or however many Sybil keys) an outsider keeps announcing.
+    if (prior) this.#slots.delete(slotOf(prior.message));
+    const fresh = prior === undefined;
     this.#joins.set(m.agent, { message: m, seenAt: this.#now });
     if (fresh) this.#log("info", "agent asks to join", { agent: m.agent });
     this.#considerNextEpoch();
@@ -620,6 +625,12 @@ class Machine implements AgentMachine {
   /** Joiners heard from within a round timeout (they re-announce every announceMs until admitted). */
   #liveJoiners(): AgentId[] {
     const horizon = this.#now - this.#contract.timeouts.roundMs;
+    for (const [id, j] of this.#joins) {
+      if (j.seenAt < horizon) {
+        this.#joins.delete(id);
+        this.#slots.delete(slotOf(j.message));
+      }
+    }
     return [...this.#joins.entries()]
       .filter(([id, j]) => j.seenAt >= horizon && this.#allowed(id))
       .map(([id]) => id);
