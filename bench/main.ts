@@ -4,6 +4,7 @@
  * Benches measure; they never assert (speed targets are read off the tables).
  */
 import { engineBench } from "./engine.ts";
+import { networkBench } from "./network.ts";
 
 export interface BenchSection {
   readonly name: string;
@@ -11,7 +12,7 @@ export interface BenchSection {
   run(): void | Promise<void>;
 }
 
-const sections: readonly BenchSection[] = [engineBench];
+const sections: readonly BenchSection[] = [engineBench, networkBench];
 
 function selected(argv: readonly string[]): readonly BenchSection[] {
   const i = argv.indexOf("--only");

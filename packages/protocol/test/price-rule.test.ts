@@ -1,0 +1,167 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { AgentProfile } from "../src/agent.ts";
+import { bestResponse } from "../src/best-response.ts";
+import { type Contract, contractSchema, type PriceRule } from "../src/contract.ts";
+import type { ReportedDemand } from "../src/demand.ts";
+import { asAgentId } from "../src/ids.ts";
+import { initialPriceRuleState, stepPrices } from "../src/price-rule.ts";
+
+function contract(capacities: number[], priceRule: PriceRule): Contract {
+  return contractSchema.parse({
+    name: "rule",
+    resources: capacities.map((m, r) => ({ id: `r${r}`, capacity: m })),
+    fees: { perUnit: 0.5, fixed: 0 },
+    priceRule,
+  });
+}
+
+const demandArb = (R: number) =>
+  fc.record({
+    x: fc.double({ min: 0, max: 50, noNaN: true }),
+    slope: fc.double({ min: -20, max: 0, noNaN: true }),
+    footprint: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: R, maxLength: R }),
+  });
+
+const bits = (xs: readonly number[]) => Array.from(new Uint8Array(new Float64Array(xs).buffer));
+
+describe("stepPrices", () => {
+  for (const rule of [{ kind: "newton" }, { kind: "gradient" }] as PriceRule[])
+    it(`${rule.kind}: the same demand set in any order gives identical bits`, () => {
+      fc.assert(
+        fc.property(
+          fc
+            .integer({ min: 1, max: 3 })
+            .chain((R) =>
+              fc.tuple(
+                fc.constant(R),
+                fc.array(demandArb(R), { minLength: 2, maxLength: 30 }),
+                fc.array(fc.double({ min: 0, max: 5, noNaN: true }), { minLength: R, maxLength: R }),
+              ),
+            ),
+          fc.integer(),
+          ([R, raw, prices], seed) => {
+            const k = contract(new Array(R).fill(10), rule);
+            const demands: ReportedDemand[] = raw.map((d, i) => ({
+              ...d,
+              agent: asAgentId(`peer-${i * 7919}`),
+            }));
+            const permuted = fc.sample(fc.shuffledSubarray(demands, { minLength: demands.length }), {
+              seed,
+              numRuns: 1,
+            })[0] as ReportedDemand[];
+            const a = stepPrices(k, initialPriceRuleState(k), prices, demands);
+            const b = stepPrices(k, initialPriceRuleState(k), prices, permuted);
+            expect(bits(b.prices)).toEqual(bits(a.prices));
+            expect(bits(b.supply)).toEqual(bits(a.supply));
+            expect(JSON.stringify(b.state)).toEqual(JSON.stringify(a.state));
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+
+  it("supply is sum_i a_ir x_i and the gradient rule moves p by eta (S - m), projected", () => {
+    const k = contract([10, 4], { kind: "gradient", step: 0.1 });
+    const demands: ReportedDemand[] = [
+      { agent: asAgentId("b"), x: 6, slope: -1, footprint: [1, 0.5] },
+      { agent: asAgentId("a"), x: 5, slope: -2, footprint: [1, -1] },
+    ];
+    const s = stepPrices(k, initialPriceRuleState(k), [1, 0.05], demands);
+    expect(s.supply).toEqual([11, -2]);
+    expect(s.prices[0]).toBeCloseTo(1 + 0.1 * (11 - 10), 15);
+    expect(s.prices[1]).toBe(0); // 0.05 + 0.1 (-2 - 4) < 0
+    expect(s.rule).toBe("gradient");
+  });
+
+  it("gradient's derived step is 1/L, L = sum |slope_i| ||a_i||^2 of the first round", () => {
+    const k = contract([10], { kind: "gradient" });
+    const demands: ReportedDemand[] = [
+      { agent: asAgentId("a"), x: 8, slope: -2, footprint: [1] },
+      { agent: asAgentId("b"), x: 4, slope: -0.5, footprint: [2] },
+    ];
+    const L = 2 * 1 + 0.5 * 4;
+    const s = stepPrices(k, initialPriceRuleState(k), [0], demands);
+    expect(s.prices[0]).toBeCloseTo((8 + 8 - 10) / L, 15);
+    expect(s.state.lipschitz).toBe(L);
+  });
+
+  it("newton clears linear demand (quadratic valuations) in one step, one and several resources", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }).chain((R) =>
+          fc.array(
+            fc.record({
+              a: fc.double({ min: 20, max: 40, noNaN: true }),
+              b: fc.double({ min: 0.5, max: 2, noNaN: true }),
+              footprint: fc.array(fc.double({ min: 0.2, max: 1, noNaN: true }), {
+                minLength: R,
+                maxLength: R,
+              }),
+            }),
+            { minLength: R + 2, maxLength: 8 },
+          ),
+        ),
+        (agents) => {
+          const R = agents[0]?.footprint.length ?? 1;
+          const profiles: AgentProfile[] = agents.map((g) => ({
+            valuation: { kind: "quadratic", a: g.a, b: g.b },
+            cost: { kind: "linear", beta: 0 },
+            footprint: g.footprint,
+          }));
+          // Capacities at 30% of the demand at p = 0 bind every resource.
+          const k0 = contract(new Array(R).fill(1), { kind: "newton" });
+          const s0 = new Array(R).fill(0);
+          profiles.forEach((p) => {
+            const x = bestResponse(p, k0, s0).x;
+            p.footprint.forEach((a, r) => {
+              s0[r] += a * x;
+            });
+          });
+          const k = contract(
+            s0.map((s) => 0.3 * s),
+            { kind: "newton" },
+          );
+          const report = (prices: number[]) =>
+            profiles.map((p, i) => ({
+              agent: asAgentId(`a${i}`),
+              footprint: p.footprint,
+              ...bestResponse(p, k, prices),
+            }));
+          const step = stepPrices(
+            k,
+            initialPriceRuleState(k),
+            s0.map(() => 0),
+            report(s0.map(() => 0)),
+          );
+          const after = stepPrices(k, step.state, step.prices, report(step.prices));
+          // If every agent stays interior, S is linear in p and one newton step is exact.
+          if (report(step.prices).some((d) => d.x === 0) || step.prices.some((p) => p === 0)) return;
+          expect(after.residual).toBeLessThan(1e-10);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it("newton halves its step from the last accepted point when the residual grows", () => {
+    const k = contract([10], { kind: "newton" });
+    const demand = (x: number, slope: number): ReportedDemand[] => [
+      { agent: asAgentId("a"), x, slope, footprint: [1] },
+    ];
+    const first = stepPrices(k, initialPriceRuleState(k), [1], demand(14, -1)); // residual 0.4, step +4
+    expect(first.prices[0]).toBeCloseTo(5, 12);
+    const second = stepPrices(k, first.state, first.prices, demand(0, 0)); // residual 1 > 0.4
+    expect(second.prices[0]).toBeCloseTo(1 + 4 / 2, 12);
+    expect(second.state.damping).toBe(0.5);
+  });
+
+  it("rejects a demand set naming an agent twice, or a footprint of the wrong size", () => {
+    const k = contract([10], { kind: "newton" });
+    const d: ReportedDemand = { agent: asAgentId("a"), x: 1, slope: -1, footprint: [1] };
+    expect(() => stepPrices(k, initialPriceRuleState(k), [0], [d, d])).toThrow(/agent a appears twice/);
+    expect(() => stepPrices(k, initialPriceRuleState(k), [0], [{ ...d, footprint: [1, 2] }])).toThrow(
+      /footprint has 2/,
+    );
+  });
+});
