@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, startWalrasNode, type WalrasNode } from "@walras/node";
 import { contractSchema, encodeMessage, paperScenario, scenarioSchema } from "@walras/protocol";
+import type { BenchSection } from "./main.ts";
 
 /**
  * Real libp2p nodes in one process on loopback: time from start to mesh, from mesh to
@@ -110,10 +111,17 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
   }
 }
 
+export const networkBench: BenchSection = {
+  name: "network",
+  description: "real libp2p nodes in one process on loopback, newton: start → mesh → certificate",
+  run: async () => {
+    await runNetworkBench();
+  },
+};
+
 export async function runNetworkBench(sizes: readonly number[] = [5, 10, 25]): Promise<NetworkBenchRow[]> {
   const rows: NetworkBenchRow[] = [];
   for (const n of sizes) rows.push(await benchNetwork(n, "newton", n));
-  console.log("\nnetwork (real libp2p, one process, loopback; newton)");
   console.table(
     rows.map((r) => ({
       nodes: r.nodes,
@@ -128,5 +136,3 @@ export async function runNetworkBench(sizes: readonly number[] = [5, 10, 25]): P
   );
   return rows;
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) await runNetworkBench();
