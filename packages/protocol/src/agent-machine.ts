@@ -37,6 +37,7 @@ import type {
 } from "./messages.ts";
 import { slotOf } from "./messages.ts";
 import { initialPriceRuleState, type PriceRuleState, stepPrices } from "./price-rule.ts";
+import { aggregateSupply } from "./residual.ts";
 import { base64ToBytes, signingBytes, signMessage } from "./signing.ts";
 
 /**
@@ -94,6 +95,32 @@ interface EpochState {
   convergedAt: number;
   certificate: Certificate | null;
   lastX: number | undefined;
+  /** The best round so far: what an epoch settles for when no price clears exactly. */
+  best: RoundOutcome | null;
+}
+
+interface RoundOutcome {
+  readonly round: number;
+  readonly prices: number[];
+  readonly demands: readonly DemandMessage[];
+  readonly residual: number;
+  readonly feasible: boolean;
+}
+
+/** Rounds without a better residual after which an epoch stops looking for an exact equilibrium. */
+const STALL_ROUNDS = 50;
+
+/** Feasible rounds first (no resource over capacity), then the smaller residual. */
+function betterOutcome(a: RoundOutcome, b: RoundOutcome): boolean {
+  if (a.feasible !== b.feasible) return a.feasible;
+  return a.residual < b.residual;
+}
+
+function isFeasible(contract: Contract, demands: readonly DemandMessage[]): boolean {
+  const supply = aggregateSupply(contract.resources.length, demands);
+  return contract.resources.every(
+    (r, i) => (supply[i] as number) <= r.capacity * (1 + contract.tolerance.residual),
+  );
 }
 
 /** How many rounds ahead of ours a message may be and still be held for later. */
@@ -206,6 +233,12 @@ class Machine implements AgentMachine {
     if (m.epoch < e.number) return ignore("stale", `epoch ${m.epoch} < ${e.number}`);
     if (!e.memberSet.has(m.agent))
       return reject("not-member", `${m.agent} is not a member of epoch ${e.number}`);
+    if (m.kind === "commit") {
+      // A commit's round is the round the epoch settled on, which may lie well behind.
+      return sameIds(m.members, e.members)
+        ? null
+        : reject("not-member", `commit names members other than epoch ${e.number}'s`);
+    }
     if (m.kind === "leave") return null;
     if (m.round < e.round - 1) return ignore("stale", `round ${m.round} < ${e.round - 1}`);
     if (m.round > e.round + ROUND_WINDOW)
@@ -215,8 +248,6 @@ class Machine implements AgentMachine {
       if (expected && !samePrices(expected, m.prices))
         return reject("price-mismatch", `demand answers prices other than p^${m.round}`);
     }
-    if (m.kind === "commit" && !sameIds(m.members, e.members))
-      return reject("not-member", `commit names members other than epoch ${e.number}'s`);
     return null;
   }
 
@@ -437,30 +468,29 @@ class Machine implements AgentMachine {
         converged: step.converged,
       });
       if (this.#isMember()) this.#publishVote(e, closed + 1, step.prices, demands);
+      const candidate: RoundOutcome = {
+        round: closed,
+        prices: e.prices,
+        demands,
+        residual: step.residual,
+        feasible: isFeasible(this.#contract, demands),
+      };
+      if (!e.best || betterOutcome(candidate, e.best)) e.best = candidate;
       if (step.converged) {
-        e.status = "converged";
-        e.convergedAt = this.#now;
-        e.commit = {
-          v: 1,
-          kind: "commit",
-          contract: this.#id,
-          epoch: e.number,
-          round: closed,
-          members: [...e.members],
-          prices: e.prices,
-          allocations: demands.map((d) => ({ agent: d.agent, x: d.x, footprint: d.footprint })),
-          residual: step.residual,
-        } as unknown as CommitBody;
-        e.commitDigest = commitBodyDigest(e.commit);
-        this.#log("info", "equilibrium reached", { epoch: e.number, round: closed, prices: e.prices });
-        if (this.#isMember()) this.#publishCommit(e);
-        this.#tryCertify(e);
-        this.#considerNextEpoch();
+        this.#settle(e, candidate, false);
         return;
       }
-      if (closed + 1 >= this.#contract.maxRounds) {
-        e.status = "round-limit";
-        this.#log("warn", "round limit reached without convergence", { epoch: e.number, round: closed });
+      // A fixed fee makes demand jump where agents enter or leave, and then no price may clear
+      // exactly: the residual stops improving. Rather than run to maxRounds, settle for the best
+      // round seen, flagged approximate. All nodes see the same residuals, so all stop together.
+      if (closed + 1 >= this.#contract.maxRounds || closed - e.best.round >= STALL_ROUNDS) {
+        this.#log("warn", "no exact equilibrium: committing the best round seen, flagged approximate", {
+          epoch: e.number,
+          round: closed,
+          best: e.best.round,
+          residual: e.best.residual,
+        });
+        this.#settle(e, e.best, true);
         return;
       }
       e.round = closed + 1;
@@ -473,6 +503,32 @@ class Machine implements AgentMachine {
       if (this.#isMember() && !this.#myProposal) this.#publishDemand(e);
       if (this.#myProposal) this.#considerNextEpoch();
     }
+  }
+
+  #settle(e: EpochState, outcome: RoundOutcome, approximate: boolean): void {
+    e.status = "converged";
+    e.convergedAt = this.#now;
+    e.commit = {
+      v: 1,
+      kind: "commit",
+      contract: this.#id,
+      epoch: e.number,
+      round: outcome.round,
+      members: [...e.members],
+      prices: outcome.prices,
+      allocations: outcome.demands.map((d) => ({ agent: d.agent, x: d.x, footprint: d.footprint })),
+      residual: outcome.residual,
+      ...(approximate ? { approximate: true } : {}),
+    } as unknown as CommitBody;
+    e.commitDigest = commitBodyDigest(e.commit);
+    this.#log("info", approximate ? "approximate equilibrium settled" : "equilibrium reached", {
+      epoch: e.number,
+      round: outcome.round,
+      prices: outcome.prices,
+    });
+    if (this.#isMember()) this.#publishCommit(e);
+    this.#tryCertify(e);
+    this.#considerNextEpoch();
   }
 
   /** Demands held for a round before its price was known, that turn out to answer another price. */
@@ -740,6 +796,7 @@ class Machine implements AgentMachine {
       convergedAt: this.#now,
       certificate: null,
       lastX: previous?.lastX,
+      best: null,
     };
     this.#epoch = e;
     for (const id of plan.members) this.#joins.delete(id);

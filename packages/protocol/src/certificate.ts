@@ -5,7 +5,7 @@ import { type Contract, contractId } from "./contract.ts";
 import { sha256Hex } from "./hash.ts";
 import { asDigest, compareIds, type Digest } from "./ids.ts";
 import { type CommitMessage, commitMessageSchema, type Unsigned } from "./messages.ts";
-import { measureResidual } from "./residual.ts";
+import { aggregateSupply, measureResidual } from "./residual.ts";
 import { base64ToBytes, signingBytes } from "./signing.ts";
 
 /**
@@ -46,7 +46,9 @@ export function certificateDigest(cert: Certificate): Digest {
   return commitBodyDigest(cert.commit as CommitBody);
 }
 
-export type CertificateCheck = { ok: true; signers: number; quorum: number } | { ok: false; error: string };
+export type CertificateCheck =
+  | { ok: true; signers: number; quorum: number; approximate: boolean }
+  | { ok: false; error: string };
 
 /**
  * Everything a verifier needs is the certificate and the contract: signatures verify under the
@@ -95,11 +97,24 @@ export function verifyCertificate(cert: Certificate, contract: Contract): Certif
       error: `signatures: ${seen.size} of ${members.length} members signed, quorum is ${quorum}`,
     };
 
+  if (c.approximate) {
+    // No exact equilibrium exists; what can be checked is that the allocation fits.
+    const supply = aggregateSupply(R, c.allocations);
+    const over = contract.resources.findIndex(
+      (r, i) => (supply[i] as number) > r.capacity * (1 + contract.tolerance.residual),
+    );
+    if (over >= 0)
+      return {
+        ok: false,
+        error: `commit: approximate allocation exceeds the capacity of ${contract.resources[over]?.id}`,
+      };
+    return { ok: true, signers: seen.size, quorum, approximate: true };
+  }
   const residual = measureResidual(contract, c.prices, c.allocations);
   if (residual > contract.tolerance.residual * 1.000001 + 1e-12)
     return {
       ok: false,
       error: `commit: allocations leave residual ${residual}, above the contract's tolerance ${contract.tolerance.residual}`,
     };
-  return { ok: true, signers: seen.size, quorum };
+  return { ok: true, signers: seen.size, quorum, approximate: false };
 }

@@ -67,6 +67,8 @@ export const commitMessageSchema = z.strictObject({
   prices,
   allocations: z.array(allocationEntrySchema).min(1).max(10_000),
   residual: z.number().nonnegative().refine(Number.isFinite, "must be finite"),
+  /** No price cleared exactly (a fixed fee makes demand jump): the best feasible round instead. */
+  approximate: z.literal(true).optional(),
 });
 
 /** "I want to be a member." Re-announced (seq grows) until an epoch includes the agent. */

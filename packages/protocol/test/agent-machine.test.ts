@@ -4,6 +4,7 @@ import type { Signer } from "../src/agent-key.ts";
 import { verifyCertificate } from "../src/certificate.ts";
 import { type Contract, contractSchema } from "../src/contract.ts";
 import type { AgentId } from "../src/ids.ts";
+import { paperScenario } from "../src/paper-scenario.ts";
 import { createPrng, uniform } from "../src/prng.ts";
 import { solveReference } from "../src/reference-solver.ts";
 import { scenarioSchema } from "../src/scenario.ts";
@@ -334,5 +335,51 @@ describe("agent machine on a simulated network", () => {
     expect(observer.machine.status().certificate?.commit).toEqual(
       nodes[0]?.machine.status().certificate?.commit,
     );
+  });
+
+  it("with a fixed fee and no clearing price, settles on a feasible approximate equilibrium", () => {
+    // Search the paper's distribution for a market where a fee-driven jump straddles capacity
+    // (the reference solver says no exact clearing price exists).
+    const seed = Array.from({ length: 200 }, (_, i) => i + 1).find(
+      (s) =>
+        solveReference(scenarioSchema.parse(paperScenario({ agents: 5, capacity: 7.5, seed: s, g: 1 })))
+          .status === "approximate",
+    );
+    expect(seed).toBeDefined();
+    const scenario = scenarioSchema.parse(
+      paperScenario({ agents: 5, capacity: 7.5, seed: seed as number, g: 1 }),
+    );
+    const c = contractSchema.parse({
+      ...scenario.contract,
+      minMembers: 5,
+      timeouts: { roundMs: 2000, announceMs: 200 },
+    });
+    const { net, agents } = start(
+      c,
+      scenario.agents.map(({ id: _id, ...p }) => p),
+      8,
+    );
+    const nodes = agents.map((a) => a.node);
+    expect(
+      net.runUntil(
+        () =>
+          certifiedWith(
+            nodes,
+            agents.map((a) => a.signer.id),
+          ),
+        600_000,
+      ),
+    ).toBe(true);
+    const cert = nodes[0]?.machine.status().certificate;
+    if (!cert) throw new Error("no certificate");
+    expect(cert.commit.approximate).toBe(true);
+    expect(verifyCertificate(cert, c)).toMatchObject({ ok: true, approximate: true });
+    const supply = cert.commit.allocations.reduce((sum, a) => sum + a.x, 0);
+    expect(supply).toBeLessThanOrEqual(7.5 * (1 + 1e-6));
+    // The reference's crossing price is the lowest price at which demand fits; ours is at or just above it.
+    const ref = reference(c, agents);
+    const p = cert.commit.prices[0] as number;
+    expect(p).toBeGreaterThanOrEqual((ref.prices[0] as number) * (1 - 1e-9));
+    expect(p).toBeLessThan((ref.prices[0] as number) * 1.01);
   });
 });
