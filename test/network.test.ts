@@ -54,11 +54,11 @@ describe("walras nodes over real libp2p (TCP loopback, one process)", () => {
     cluster = await startCluster(c, paperProfiles(10, 2));
     // The order in which each node took in round 0's demands: its own first, then as gossip came.
     const orders = cluster.nodes.map((n) => [n.peerId] as string[]);
-    cluster.nodes.forEach((n, i) =>
+    for (const [i, n] of cluster.nodes.entries()) {
       n.onMessage((m) => {
         if (m.kind === "demand" && m.epoch === 0 && m.round === 0) orders[i]?.push(m.agent);
-      }),
-    );
+      });
+    }
     await waitForCertificate(cluster.nodes);
     expectReference(c, cluster);
     expect(new Set(orders.map((o) => o.join(","))).size).toBeGreaterThan(1);

@@ -7,7 +7,6 @@ import type { AgentId, ContractId, Digest } from "./ids.ts";
  */
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
-const nonNegative = finite.refine((n) => n >= 0, "must be >= 0");
 /** Bounds that keep honest values and stop absurd ones before they reach the arithmetic. */
 const MAX_MAGNITUDE = 1e12;
 const bounded = finite.refine((n) => Math.abs(n) <= MAX_MAGNITUDE, `must be within ±${MAX_MAGNITUDE}`);
