@@ -618,7 +618,7 @@ class Machine implements AgentMachine {
 
   #isMember(): boolean {
     const me = this.#signer?.id;
-    return me !== undefined && this.#epoch !== null && this.#epoch.memberSet.has(me) && !this.#leaves.has(me);
+    return me && this.#epoch?.memberSet.has(me) && !this.#leaves.has(me);
   }
 
   #announce(): void {
