@@ -334,12 +334,7 @@ class Machine implements AgentMachine {
   }
 
   #onProposal(m: EpochMessage): void {
-    let book = this.#proposals.get(m.epoch);
-    if (!book) {
-      book = new Map();
-      this.#proposals.set(m.epoch, book);
-    }
-    if (!recordProposal(book, m)) return;
+    if (!recordProposal(bucket(this.#proposals, m.epoch), m)) return;
     const me = this.#signer?.id;
     if (
       m.agent === me &&
@@ -357,23 +352,13 @@ class Machine implements AgentMachine {
   }
 
   #onDemand(e: EpochState, m: DemandMessage): void {
-    let round = e.demands.get(m.round);
-    if (!round) {
-      round = new Map();
-      e.demands.set(m.round, round);
-    }
-    round.set(m.agent, m);
+    bucket(e.demands, m.round).set(m.agent, m);
     if (m.agent === this.#signer?.id && m.round === e.round) e.lastX = m.x;
     this.#closeRounds(e);
   }
 
   #onVote(e: EpochState, m: PriceMessage): void {
-    let round = e.votes.get(m.round);
-    if (!round) {
-      round = new Map();
-      e.votes.set(m.round, round);
-    }
-    round.set(m.agent, m);
+    bucket(e.votes, m.round).set(m.agent, m);
     const ours = e.pricesByRound.get(m.round);
     if (ours && !samePrices(ours, m.prices))
       this.#log("warn", "price vote disagrees", { agent: m.agent, epoch: e.number, round: m.round });
@@ -618,7 +603,7 @@ class Machine implements AgentMachine {
 
   #isMember(): boolean {
     const me = this.#signer?.id;
-    return me && this.#epoch?.memberSet.has(me) && !this.#leaves.has(me);
+    return me !== undefined && this.#epoch?.memberSet.has(me) === true && !this.#leaves.has(me);
   }
 
   #announce(): void {
@@ -743,12 +728,7 @@ class Machine implements AgentMachine {
   }
 
   #onProposalRecorded(m: EpochMessage): void {
-    let book = this.#proposals.get(m.epoch);
-    if (!book) {
-      book = new Map();
-      this.#proposals.set(m.epoch, book);
-    }
-    recordProposal(book, m);
+    recordProposal(bucket(this.#proposals, m.epoch), m);
     this.#tryAdopt(m.epoch);
   }
 
@@ -852,15 +832,9 @@ class Machine implements AgentMachine {
     this.#slots.set(slotOf(message), { digest: messageDigest(message), message });
     const e = this.#epoch;
     if (e && message.kind !== "join" && message.kind !== "epoch" && message.epoch === e.number) {
-      if (message.kind === "demand") {
-        const round = e.demands.get(message.round) ?? new Map<AgentId, DemandMessage>();
-        round.set(message.agent, message);
-        e.demands.set(message.round, round);
-      } else if (message.kind === "price") {
-        const round = e.votes.get(message.round) ?? new Map<AgentId, PriceMessage>();
-        round.set(message.agent, message);
-        e.votes.set(message.round, round);
-      } else if (message.kind === "commit") {
+      if (message.kind === "demand") bucket(e.demands, message.round).set(message.agent, message);
+      else if (message.kind === "price") bucket(e.votes, message.round).set(message.agent, message);
+      else if (message.kind === "commit") {
         e.commits.set(message.agent, message);
       }
     }
@@ -919,6 +893,16 @@ class Machine implements AgentMachine {
   certificates(): readonly Certificate[] {
     return this.#certificates;
   }
+}
+
+/** The inner map for `key`, created empty on first use. */
+function bucket<K, IK, IV>(outer: Map<K, Map<IK, IV>>, key: K): Map<IK, IV> {
+  let inner = outer.get(key);
+  if (!inner) {
+    inner = new Map();
+    outer.set(key, inner);
+  }
+  return inner;
 }
 
 function reject(reason: Extract<Verdict, { verdict: "reject" }>["reason"], detail: string): Verdict {
