@@ -368,7 +368,13 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
 
   perform(machine.handle({ type: "resume", now: Date.now() }));
   const tick = setInterval(() => {
-    if (!stopped) perform(machine.handle({ type: "tick", now: Date.now() }));
+    if (stopped) return;
+    // A bug surfacing in a timer would otherwise be an uncaught exception that kills the node.
+    try {
+      perform(machine.handle({ type: "tick", now: Date.now() }));
+    } catch (err) {
+      nodeLog.error({ err }, "tick failed");
+    }
   }, init.tickMs ?? 100);
   nodeLog.info(
     {
