@@ -19,7 +19,12 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits");
 const agentId = z.string().min(1).max(128);
 const epoch = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const round = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const signature = z.string().regex(/^[A-Za-z0-9+/]{86}==$/, "must be a base64 Ed25519 signature");
+// Canonical base64 only: the last character before "==" carries 2 bits of the signature and 4
+// unused bits. Were those free, anyone could re-encode a member's signature into a second valid
+// message for the same slot and frame the member for equivocation.
+const signature = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{85}[AQgw]==$/, "must be a canonical base64 Ed25519 signature");
 
 const header = {
   v: z.literal(1),
