@@ -26,7 +26,7 @@ import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
 import type { GossipKind } from "./network/gossip-topics.ts";
-import { createHost, type Host } from "./network/host.ts";
+import { createHost, type Host, type HostInit } from "./network/host.ts";
 import type { SyncRequest, SyncResponse } from "./network/sync-messages.ts";
 import { handleSync, requestSync } from "./network/sync-protocol.ts";
 import { type NodeStatus, nodeStatus } from "./node-status.ts";
@@ -53,6 +53,8 @@ export interface WalrasNodeInit {
   readonly inboundLoss?: number;
   /** Gossip messages one peer may forward per second before it is throttled (rejected). */
   readonly peerRateLimit?: number;
+  /** Passed to the libp2p host (fault tests partition nodes with a deny-list). */
+  readonly connectionGater?: HostInit["connectionGater"];
 }
 
 export interface WalrasNode {
@@ -67,6 +69,8 @@ export interface WalrasNode {
   /** Called with every message accepted from the network, in the order this node applied them. */
   onMessage(listener: (message: WireMessage) => void): () => void;
   readonly metrics: NodeMetrics;
+  /** The gossipsub score this node gives a peer: negative once it forwarded rejected messages. */
+  peerScore(peerId: string): number;
   readonly httpUrl: string | null;
   /** Stops the node. `leave` (default true) first announces a graceful leave to the others. */
   stop(options?: { leave?: boolean }): Promise<void>;
@@ -109,6 +113,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     bootstrap: init.bootstrap ?? [],
     metricsRegistry: metrics.registry,
     logger: componentLogger(nodeLog, "host"),
+    ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
   });
   const libp2p = host.libp2p;
   const machine: AgentMachine = createAgentMachine({
@@ -392,6 +397,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     contractId: id,
     host,
     metrics,
+    peerScore: (peer) => gossip?.peerScore(peer) ?? 0,
     httpUrl: http?.url ?? null,
     multiaddrs: () => libp2p.getMultiaddrs().map(String),
     status,

@@ -4,7 +4,7 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { bootstrap } from "@libp2p/bootstrap";
 import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
 import { type Identify, identify } from "@libp2p/identify";
-import type { Libp2p, PeerInfo, PrivateKey } from "@libp2p/interface";
+import type { ConnectionGater, Libp2p, PeerInfo, PrivateKey } from "@libp2p/interface";
 import { type Ping, ping } from "@libp2p/ping";
 import { prometheusMetrics } from "@libp2p/prometheus-metrics";
 import { pubsubPeerDiscovery } from "@libp2p/pubsub-peer-discovery";
@@ -38,6 +38,8 @@ export interface HostInit {
   ipColocationWhitelist?: string[];
   /** Bootstrap redial backoff bounds. */
   bootstrapBackoffMs?: { initial: number; max: number };
+  /** libp2p connection gating (tests use a deny-list to partition a network on one machine). */
+  connectionGater?: ConnectionGater;
 }
 
 export interface Host {
@@ -65,6 +67,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     privateKey: init.privateKey,
     addresses: { listen: init.listen ?? ["/ip4/0.0.0.0/tcp/0"] },
     transports: [tcp()],
+    ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // @libp2p/bootstrap adds the peers that name an id to the peer store and tags them keep-alive;
