@@ -42,12 +42,15 @@ afterEach(async () => {
 });
 
 describe("walras nodes over real libp2p (TCP loopback, one process)", () => {
-  it("3 nodes reach one certificate equal to the reference equilibrium", async () => {
-    const c = contract({ minMembers: 3 });
-    cluster = await startCluster(c, paperProfiles(3, 1));
-    await waitForCertificate(cluster.nodes);
-    expectReference(c, cluster);
-  });
+  it.each([{ kind: "newton" }, { kind: "gradient" }])(
+    "3 nodes reach one certificate equal to the reference equilibrium ($kind)",
+    async (priceRule) => {
+      const c = contract({ minMembers: 3, priceRule });
+      cluster = await startCluster(c, paperProfiles(3, 1));
+      await waitForCertificate(cluster.nodes);
+      expectReference(c, cluster);
+    },
+  );
 
   it("10 nodes in one process agree bit for bit, whatever order their messages arrived in", async () => {
     const c = contract({ minMembers: 10, resources: [{ id: "capacity", capacity: 20 }] });
