@@ -1,7 +1,16 @@
 import { Command } from "commander";
+import { register as registerAgent } from "./commands/agent/index.ts";
+import { register as registerCertificate } from "./commands/certificate/index.ts";
+import { register as registerContract } from "./commands/contract/index.ts";
+import { register as registerDevnet } from "./commands/devnet/index.ts";
 import { register as registerExperiment } from "./commands/experiment/index.ts";
+import { register as registerKeygen } from "./commands/keygen/index.ts";
+import { register as registerNode } from "./commands/node/index.ts";
 import { register as registerScenario } from "./commands/scenario/index.ts";
 import { register as registerSimulate } from "./commands/simulate/index.ts";
+import { register as registerStatus } from "./commands/status/index.ts";
+import { register as registerTestnet } from "./commands/testnet/index.ts";
+import { register as registerWatch } from "./commands/watch/index.ts";
 import { reportError } from "./report-error.ts";
 
 /**
@@ -9,6 +18,15 @@ import { reportError } from "./report-error.ts";
  * `register(program)` that attaches its subcommand, and one line here.
  */
 const COMMANDS: readonly ((program: Command) => void)[] = [
+  registerDevnet,
+  registerNode,
+  registerTestnet,
+  registerStatus,
+  registerWatch,
+  registerCertificate,
+  registerKeygen,
+  registerContract,
+  registerAgent,
   registerScenario,
   registerSimulate,
   registerExperiment,

@@ -1,0 +1,50 @@
+import { certificateSchema, contractId, contractSchema, verifyCertificate } from "@walras/protocol";
+import { FailureError } from "../../cli-error.ts";
+import { readJsonFile, sourceName } from "../../read-json-file.ts";
+import { formatNumber } from "../../text-table.ts";
+import { jsonText, writeOutput } from "../../write-output.ts";
+
+export async function runVerify(
+  file: string,
+  flags: { readonly contract: string; readonly json?: boolean },
+): Promise<void> {
+  const certificate = await readJsonFile(file, certificateSchema);
+  const contract = await readJsonFile(flags.contract, contractSchema);
+  const check = verifyCertificate(certificate, contract);
+  const c = certificate.commit;
+  if (!check.ok) {
+    if (flags.json) await writeOutput(jsonText({ ok: false, error: check.error }), undefined);
+    throw new FailureError(`${sourceName(file)}: does not verify: ${check.error}`);
+  }
+  const prices = Object.fromEntries(contract.resources.map((r, i) => [r.id, c.prices[i] ?? 0]));
+  if (flags.json) {
+    await writeOutput(
+      jsonText({
+        ok: true,
+        contractId: contractId(contract),
+        epoch: c.epoch,
+        round: c.round,
+        members: c.members,
+        signers: check.signers,
+        quorum: check.quorum,
+        approximate: check.approximate,
+        prices,
+        allocations: Object.fromEntries(c.allocations.map((a) => [a.agent, a.x])),
+      }),
+      undefined,
+    );
+    return;
+  }
+  const lines = [
+    `OK: ${check.signers} of ${c.members.length} members signed (quorum ${check.quorum}), epoch ${c.epoch}, round ${c.round}${
+      check.approximate ? " (approximate: no exact clearing price)" : ""
+    }`,
+    `contract ${contract.name} (${contractId(contract)})`,
+    `prices ${Object.entries(prices)
+      .map(([id, p]) => `${id}=${formatNumber(p)}`)
+      .join("  ")}`,
+    "members:",
+    ...c.allocations.map((a) => `  ${a.agent}  x=${formatNumber(a.x)}`),
+  ];
+  await writeOutput(lines.join("\n"), undefined);
+}

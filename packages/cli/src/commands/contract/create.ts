@@ -1,0 +1,70 @@
+import { type ContractInput, contractId, contractSchema, parseWith, scenarioSchema } from "@walras/protocol";
+import { InputError } from "../../cli-error.ts";
+import { readJsonFile } from "../../read-json-file.ts";
+import { jsonText, writeOutput } from "../../write-output.ts";
+
+export interface ContractCreateFlags {
+  readonly from?: string;
+  readonly name?: string;
+  readonly capacity?: number;
+  readonly resource?: { id: string; capacity: number }[];
+  readonly feePerUnit?: number;
+  readonly feeFixed?: number;
+  readonly rule?: "newton" | "gradient";
+  readonly step?: number;
+  readonly minMembers?: number;
+  readonly quorum?: number;
+  readonly allowlist?: string[];
+  readonly roundTimeoutMs?: number;
+  readonly announceMs?: number;
+  readonly maxRounds?: number;
+  readonly out?: string;
+}
+
+export async function runContractCreate(flags: ContractCreateFlags): Promise<void> {
+  const base: Partial<ContractInput> = flags.from
+    ? (await readJsonFile(flags.from, scenarioSchema)).contract
+    : {};
+  if (flags.capacity !== undefined && flags.resource !== undefined)
+    throw new InputError("contract create: give --capacity or --resource, not both");
+  const resources =
+    flags.resource ??
+    (flags.capacity !== undefined ? [{ id: "capacity", capacity: flags.capacity }] : base.resources);
+  if (!resources)
+    throw new InputError(
+      "contract create: name the resources: --capacity N, --resource id=N, or --from scenario.json",
+    );
+  if (flags.step !== undefined && (flags.rule ?? base.priceRule?.kind) !== "gradient")
+    throw new InputError("contract create: --step applies to --rule gradient only");
+  const timeouts = {
+    ...base.timeouts,
+    ...(flags.roundTimeoutMs !== undefined ? { roundMs: flags.roundTimeoutMs } : {}),
+    ...(flags.announceMs !== undefined ? { announceMs: flags.announceMs } : {}),
+  };
+  const input: ContractInput = {
+    ...base,
+    name: flags.name ?? base.name ?? "walras contract",
+    resources,
+    fees: {
+      perUnit: flags.feePerUnit ?? base.fees?.perUnit ?? 0.5,
+      fixed: flags.feeFixed ?? base.fees?.fixed ?? 0,
+    },
+    ...(flags.rule
+      ? {
+          priceRule:
+            flags.rule === "gradient" && flags.step
+              ? { kind: "gradient", step: flags.step }
+              : { kind: flags.rule },
+        }
+      : {}),
+    ...(flags.minMembers !== undefined ? { minMembers: flags.minMembers } : {}),
+    ...(flags.quorum !== undefined ? { quorum: flags.quorum } : {}),
+    ...(flags.allowlist ? { membership: { policy: "allowlist", members: flags.allowlist } } : {}),
+    ...(Object.keys(timeouts).length > 0 ? { timeouts } : {}),
+    ...(flags.maxRounds !== undefined ? { maxRounds: flags.maxRounds } : {}),
+  };
+  const parsed = parseWith(contractSchema, input, "contract");
+  if (!parsed.ok) throw new InputError(parsed.error);
+  await writeOutput(jsonText(parsed.value), flags.out);
+  if (flags.out) process.stdout.write(`contract ${contractId(parsed.value)} written to ${flags.out}\n`);
+}

@@ -1,0 +1,49 @@
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { nonNegativeNumber, positiveInteger, positiveNumber } from "../../option-parsers.ts";
+import { runContractCreate } from "./create.ts";
+import { runContractShow } from "./show.ts";
+
+/** `walras contract create|show`. */
+export function register(program: Command): void {
+  const contract = program.command("contract").description("write or inspect a contract");
+  contract
+    .command("create")
+    .description("write a contract (resources, fees, price rule, membership, quorum, timeouts)")
+    .option("--from <scenario>", "start from a scenario file's contract (flags given override it)")
+    .option("--name <name>", "contract name")
+    .option("--capacity <m>", "one resource, 'capacity', of this size", positiveNumber)
+    .option("--resource <id=capacity...>", "a resource and its capacity (repeatable)", collectResource)
+    .option("--fee-per-unit <tau>", "per-unit contract fee (default 0.5)", nonNegativeNumber)
+    .option("--fee-fixed <g>", "fixed execution fee per active agent (default 0)", nonNegativeNumber)
+    .addOption(new Option("--rule <rule>", "price rule (default newton)").choices(["newton", "gradient"]))
+    .option("--step <eta>", "gradient rule step (default: derived from a bound on demand)", positiveNumber)
+    .option("--min-members <n>", "members the first epoch waits for", positiveInteger)
+    .option("--quorum <q>", "fraction of members whose signatures make a certificate, in (0.5, 1]", quorum)
+    .option("--allowlist <peerIds...>", "only these peer ids may join (default: open membership)")
+    .option("--round-timeout-ms <ms>", "a round silent this long drops its silent members", positiveInteger)
+    .option("--announce-ms <ms>", "how often a joining node re-announces itself", positiveInteger)
+    .option("--max-rounds <n>", "round limit of an epoch", positiveInteger)
+    .option("--out <file>", "write to this file instead of stdout")
+    .action(runContractCreate);
+  contract
+    .command("show")
+    .description("print a contract normalised (defaults filled in) with its id")
+    .argument("<file>", "contract JSON file ('-' reads stdin)")
+    .option("--json", "print one JSON object { id, contract }")
+    .action(runContractShow);
+}
+
+function collectResource(value: string, previous: { id: string; capacity: number }[] | undefined) {
+  const m = /^([^=\s]+)=(.+)$/.exec(value.trim());
+  const capacity = m ? Number(m[2]) : Number.NaN;
+  if (!m || !Number.isFinite(capacity) || capacity <= 0)
+    throw new InvalidArgumentError("must be id=capacity with capacity > 0, e.g. cpu=100");
+  return [...(previous ?? []), { id: m[1] as string, capacity }];
+}
+
+function quorum(value: string): number {
+  const q = Number(value);
+  if (!Number.isFinite(q) || q <= 0.5 || q > 1)
+    throw new InvalidArgumentError("must be a number in (0.5, 1]");
+  return q;
+}

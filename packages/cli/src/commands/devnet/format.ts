@@ -1,0 +1,151 @@
+import type { Devnet, ReferenceCheck } from "@walras/node";
+import type { Certificate, Scenario } from "@walras/protocol";
+import { formatNumber, textTable } from "../../text-table.ts";
+
+export interface Timing {
+  readonly startupSeconds: number;
+  readonly toCertificateSeconds: number;
+}
+
+export function formatHeader(scenario: Scenario, id: string): string {
+  const c = scenario.contract;
+  const resources = c.resources.map((r) => `${r.id} (capacity ${formatNumber(r.capacity)})`).join(", ");
+  return [
+    `walras devnet: ${scenario.agents.length} nodes, contract "${c.name}"`,
+    `  contract id ${id}`,
+    `  resources ${resources}; fee ${formatNumber(c.fees.perUnit)}/unit; ${c.priceRule.kind} price rule`,
+    "starting node processes ...",
+  ].join("\n");
+}
+
+export function formatNodes(devnet: Devnet, seconds: number): string {
+  return [
+    `${devnet.nodes.length} nodes up in ${seconds.toFixed(1)} s (data and logs in ${devnet.root})`,
+    textTable(
+      ["node", "peer id", "status API"],
+      devnet.nodes.map((n) => [n.label, n.peerId, n.httpUrl]),
+    ),
+    "",
+  ].join("\n");
+}
+
+export function formatResult(
+  devnet: Devnet,
+  certificate: Certificate,
+  check: ReferenceCheck,
+  timing: Timing,
+): string {
+  const c = certificate.commit;
+  const contract = devnet.contract;
+  const refX = new Map(check.reference.allocations.map((a) => [a.agent as string, a.x]));
+  const x = new Map(c.allocations.map((a) => [a.agent, a.x]));
+  const m = check.metrics;
+  return [
+    "",
+    `certified equilibrium: epoch ${c.epoch}, round ${c.round}, ${certificate.signatures.length}/${c.members.length} signatures; ${timing.toCertificateSeconds.toFixed(2)} s from all nodes up`,
+    "",
+    textTable(
+      ["resource", "price", "reference", "supply", "capacity"],
+      contract.resources.map((r, i) => [
+        r.id,
+        formatNumber(c.prices[i] ?? 0),
+        formatNumber(check.reference.prices[i] ?? 0),
+        formatNumber(m.supply[i] ?? 0),
+        formatNumber(r.capacity),
+      ]),
+    ),
+    "",
+    textTable(
+      ["agent", "peer id", "valuation", "cost", "x", "reference x"],
+      devnet.nodes.map((n) => [
+        n.label,
+        `…${n.peerId.slice(-10)}`,
+        describeValuation(n.profile.valuation),
+        describeCost(n.profile.cost),
+        x.has(n.peerId) ? formatNumber(x.get(n.peerId) ?? 0) : "-",
+        refX.has(n.peerId) ? formatNumber(refX.get(n.peerId) ?? 0) : "-",
+      ]),
+    ),
+    "",
+    textTable(
+      ["metric", "value"],
+      [
+        ["efficiency", formatNumber(m.efficiency)],
+        ["welfare optimum", m.optimum === null ? "-" : formatNumber(m.optimum)],
+        ["gini", formatNumber(m.gini, 4)],
+        ["jain", formatNumber(m.jain, 4)],
+        ["participation", `${Math.round(m.participation * 100)}%`],
+        ["envious agents", String(m.envy)],
+        ["residual", formatNumber(m.residual, 3)],
+      ],
+    ),
+    "",
+    `reference solver (${check.reference.status}): max relative difference prices ${formatNumber(
+      check.maxRelativeDifference.prices,
+      3,
+    )}, allocations ${formatNumber(check.maxRelativeDifference.allocations, 3)}`,
+    `certificate: ${check.verification.ok ? `verifies (${check.verification.signers} signers, quorum ${check.verification.quorum})` : `does NOT verify: ${check.verification.error}`}`,
+    check.pass ? "PASS" : `FAIL: ${check.failure}`,
+  ].join("\n");
+}
+
+export function formatJoinHint(devnet: Devnet): string {
+  const first = devnet.nodes[0];
+  return [
+    "",
+    "the network keeps running (--keep); Ctrl-C stops every node.",
+    `  bootstrap  ${devnet.bootstrap}`,
+    `  contract   ${devnet.contractFile}`,
+    "join it from another terminal:",
+    "  walras agent create --valuation log:alpha=12 --cost linear:beta=1.5 --out me.json",
+    `  walras testnet join ${devnet.bootstrap} --agent me.json --data-dir ./me`,
+    `watch it:  walras watch --node ${first?.httpUrl ?? ""}`,
+    "",
+  ].join("\n");
+}
+
+export function devnetJson(devnet: Devnet, certificate: Certificate, check: ReferenceCheck, timing: Timing) {
+  const c = certificate.commit;
+  const resources = devnet.contract.resources.map((r) => r.id);
+  const byResource = (v: readonly number[]) => Object.fromEntries(resources.map((id, i) => [id, v[i] ?? 0]));
+  const x = new Map(c.allocations.map((a) => [a.agent, a.x]));
+  const refX = new Map(check.reference.allocations.map((a) => [a.agent as string, a.x]));
+  return {
+    pass: check.pass,
+    ...(check.failure ? { failure: check.failure } : {}),
+    contractId: c.contract,
+    epoch: c.epoch,
+    round: c.round,
+    signers: certificate.signatures.length,
+    timing,
+    prices: byResource(c.prices),
+    nodes: devnet.nodes.map((n) => ({
+      label: n.label,
+      peerId: n.peerId,
+      httpUrl: n.httpUrl,
+      multiaddr: n.multiaddr,
+      x: x.get(n.peerId) ?? null,
+      referenceX: refX.get(n.peerId) ?? null,
+    })),
+    metrics: check.metrics,
+    reference: { status: check.reference.status, prices: byResource(check.reference.prices) },
+    maxRelativeDifference: check.maxRelativeDifference,
+  };
+}
+
+function describeValuation(v: Devnet["nodes"][number]["profile"]["valuation"]): string {
+  switch (v.kind) {
+    case "log":
+      return `log α=${formatNumber(v.alpha, 4)}`;
+    case "quadratic":
+      return `quad a=${formatNumber(v.a, 4)} b=${formatNumber(v.b, 4)}`;
+    case "power":
+      return `power w=${formatNumber(v.w, 4)} θ=${formatNumber(v.theta, 4)}`;
+  }
+}
+
+function describeCost(c: Devnet["nodes"][number]["profile"]["cost"]): string {
+  return c.kind === "linear"
+    ? `linear β=${formatNumber(c.beta, 4)}`
+    : `quad β=${formatNumber(c.beta, 4)} c=${formatNumber(c.c, 4)}`;
+}

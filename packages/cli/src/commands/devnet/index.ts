@@ -1,0 +1,40 @@
+import { type Command, Option } from "commander";
+import { integerAtLeast, positiveInteger, seedInteger } from "../../option-parsers.ts";
+import { runDevnet } from "./run.ts";
+
+/** `walras devnet`: the whole system on one machine, with no configuration. */
+export function register(program: Command): void {
+  program
+    .command("devnet")
+    .description(
+      "start N real node processes on loopback, show them converge, check the certified equilibrium against the reference solver, stop them",
+    )
+    .option("--nodes <n>", "number of nodes, one paper-style agent each", integerAtLeast(2), 5)
+    .option(
+      "--scenario <file>",
+      "run this scenario instead (one node per agent; the first epoch waits for all)",
+    )
+    .addOption(new Option("--rule <rule>", "price rule").choices(["newton", "gradient"]))
+    .option("--seed <s>", "seed of the default agents' draws", seedInteger, 1)
+    .option(
+      "--base-port <p>",
+      "libp2p TCP port of the first node (then p+1, ...); 0 picks free ports",
+      integerAtLeast(0),
+      4001,
+    )
+    .option(
+      "--http-base-port <p>",
+      "HTTP status port of the first node (then p+1, ...); 0 picks free ports",
+      integerAtLeast(0),
+      7001,
+    )
+    .option(
+      "--timeout <s>",
+      "give up when there is no certificate after this many seconds",
+      positiveInteger,
+      120,
+    )
+    .option("--keep", "keep the network running after the certificate (until Ctrl-C), to join or watch it")
+    .option("--json", "print one JSON object with the result (progress goes to stderr)")
+    .action(runDevnet);
+}

@@ -1,0 +1,13 @@
+import type { Command } from "commander";
+import { runKeygen } from "./run.ts";
+
+/** `walras keygen`: a new Ed25519 identity; its peer id is the node's agent id. */
+export function register(program: Command): void {
+  program
+    .command("keygen")
+    .description("write a new Ed25519 identity key file (mode 0600) and print its peer id")
+    .option("--out <file>", "key file to write", "node.key")
+    .option("--force", "replace an existing key file (its old identity is lost)")
+    .option("--json", "print one JSON object")
+    .action(runKeygen);
+}

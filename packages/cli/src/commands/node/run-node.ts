@@ -1,0 +1,69 @@
+import {
+  createLogger,
+  DataDirError,
+  formatAnnouncement,
+  InvalidKeyFileError,
+  startWalrasNode,
+  type WalrasNode,
+  type WalrasNodeInit,
+  withPeerId,
+} from "@walras/node";
+import { FailureError, InputError } from "../../cli-error.ts";
+import type { NodeRuntimeFlags } from "./node-options.ts";
+
+/** How long a stopped node's process may linger (open handles) before it exits anyway. */
+const EXIT_GRACE_MS = 5_000;
+
+/**
+ * Starts one node, prints its addresses on stdout (logs go to stderr), and runs until SIGINT or
+ * SIGTERM, then leaves gracefully: the others re-equilibrate without it.
+ */
+export async function runNodeUntilStopped(
+  init: Omit<WalrasNodeInit, "dataDir" | "logger" | "http" | "listen" | "keyFile">,
+  flags: NodeRuntimeFlags,
+): Promise<void> {
+  const logger = createLogger({ level: flags.logLevel, fd: 2 });
+  let node: WalrasNode;
+  try {
+    node = await startWalrasNode({
+      ...init,
+      dataDir: flags.dataDir,
+      logger,
+      ...(flags.key ? { keyFile: flags.key } : {}),
+      ...(flags.listen ? { listen: flags.listen } : {}),
+      ...(flags.http !== undefined ? { http: { port: flags.http, host: flags.httpHost } } : {}),
+    });
+  } catch (err) {
+    throw startFailure(err, flags);
+  }
+  const addrs = node.multiaddrs().map((a) => withPeerId(a, node.peerId));
+  process.stdout.write(`${formatAnnouncement({ kind: "listening", peerId: node.peerId, addrs })}\n`);
+  if (node.httpUrl)
+    process.stdout.write(`${formatAnnouncement({ kind: "http", peerId: node.peerId, url: node.httpUrl })}\n`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  // A second signal (Ctrl-C reaches a whole process group, then a supervisor sends SIGTERM) must
+  // not cut the graceful leave short.
+  const ignore = () => logger.info("already stopping");
+  process.on("SIGINT", ignore);
+  process.on("SIGTERM", ignore);
+  logger.info({ signal }, "stopping: announcing leave");
+  await node.stop({ leave: true });
+  setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
+}
+
+function startFailure(err: unknown, flags: NodeRuntimeFlags): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof DataDirError || err instanceof InvalidKeyFileError) return new InputError(message);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EADDRINUSE")
+    return new FailureError(
+      `node did not start: address in use (${message}); choose another --listen or --http port`,
+    );
+  if (code === "EACCES" || code === "ENOENT" || code === "ENOTDIR")
+    return new InputError(`${flags.dataDir}: cannot use as data dir: ${message}`);
+  return new FailureError(`node did not start: ${message}`);
+}

@@ -1,0 +1,17 @@
+import type { Command } from "commander";
+import { positiveInteger } from "../../option-parsers.ts";
+import { nodeUrlOption } from "../status/node-option.ts";
+import { runWatch } from "./run.ts";
+
+/** `walras watch`: a live view of one node. */
+export function register(program: Command): void {
+  program
+    .command("watch")
+    .description(
+      "live view of one node: round, prices (with their path), residual, peers, members; Ctrl-C exits",
+    )
+    .addOption(nodeUrlOption())
+    .option("--until-converged", "exit 0 once the node holds a certificate for its current epoch")
+    .option("--interval <ms>", "poll interval", positiveInteger, 500)
+    .action(runWatch);
+}

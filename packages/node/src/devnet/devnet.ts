@@ -1,0 +1,219 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { AgentProfile, Contract, Scenario } from "@walras/protocol";
+import { loadOrCreateKey } from "../identity/key-file.ts";
+import { parseAnnouncement, withPeerId } from "../node-announcement.ts";
+
+export interface DevnetInit {
+  readonly scenario: Scenario;
+  /** The argv that runs `walras node start` (e.g. [process.execPath, ".../bin/walras", "node", "start"]). */
+  readonly nodeCommand: readonly [string, ...string[]];
+  /** libp2p TCP port of node i is basePort + i; 0 lets each node pick a free one. */
+  readonly basePort?: number;
+  /** HTTP status port of node i is httpBasePort + i; 0 lets each node pick a free one. */
+  readonly httpBasePort?: number;
+  /** Where the nodes' data dirs go; a fresh temporary directory by default (removed on stop). */
+  readonly root?: string;
+  /** pino level of the nodes' logs (files in each data dir). Default "info". */
+  readonly logLevel?: string;
+  /** How long each node gets to print its addresses. Default 30 s. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface DevnetNode {
+  /** The scenario's agent id (a1, a2, ...): a name for people; the network knows only peerId. */
+  readonly label: string;
+  readonly peerId: string;
+  readonly profile: AgentProfile;
+  readonly dataDir: string;
+  readonly logFile: string;
+  readonly multiaddr: string;
+  readonly httpUrl: string;
+  readonly process: ChildProcess;
+}
+
+export interface Devnet {
+  readonly root: string;
+  readonly contract: Contract;
+  readonly contractFile: string;
+  readonly nodes: readonly DevnetNode[];
+  /** The first node's address with its peer id: what another node bootstraps from. */
+  readonly bootstrap: string;
+  /** Resolves with the first node that exits before stop() was called. */
+  readonly unexpectedExit: Promise<{ node: DevnetNode; code: number | null; signal: string | null }>;
+  /** SIGTERM to every node (each leaves gracefully), SIGKILL to any still running after `graceMs`. */
+  stop(options?: { graceMs?: number; keepFiles?: boolean }): Promise<void>;
+}
+
+/** A node that did not come up: its exit or a timeout, with the tail of its log. */
+export class DevnetStartError extends Error {}
+
+/**
+ * Starts one `walras node start` process per scenario agent on loopback: the first listens, the
+ * others bootstrap from it. Keys are made before the processes start, so every agent's peer id
+ * (its id on the network) is known up front.
+ */
+export async function startDevnet(init: DevnetInit): Promise<Devnet> {
+  const root = init.root ?? mkdtempSync(join(tmpdir(), "walras-devnet-"));
+  const ownsRoot = init.root === undefined;
+  mkdirSync(root, { recursive: true });
+  const contract = init.scenario.contract;
+  const contractFile = join(root, "contract.json");
+  writeFileSync(contractFile, `${JSON.stringify(contract, null, 2)}\n`);
+  const nodes: DevnetNode[] = [];
+  let stopping = false;
+  let reportExit: (e: { node: DevnetNode; code: number | null; signal: string | null }) => void = () => {};
+  const unexpectedExit = new Promise<{ node: DevnetNode; code: number | null; signal: string | null }>(
+    (r) => {
+      reportExit = r;
+    },
+  );
+
+  const launch = async (index: number, bootstrap: string | undefined): Promise<DevnetNode> => {
+    const agent = init.scenario.agents[index] as Scenario["agents"][number];
+    const { id: label, ...profile } = agent;
+    const dataDir = join(root, label);
+    mkdirSync(dataDir, { recursive: true });
+    const agentFile = join(dataDir, "agent.json");
+    writeFileSync(agentFile, `${JSON.stringify(profile, null, 2)}\n`);
+    const key = await loadOrCreateKey(join(dataDir, "node.key"));
+    const peerId = key.peerId.toString();
+    const port = init.basePort ? init.basePort + index : 0;
+    const httpPort = init.httpBasePort ? init.httpBasePort + index : 0;
+    const logFile = join(dataDir, "node.log");
+    const logFd = openSync(logFile, "a");
+    const [command, ...prefix] = init.nodeCommand;
+    const child = spawn(
+      command,
+      [
+        ...prefix,
+        "--contract",
+        contractFile,
+        "--agent",
+        agentFile,
+        "--data-dir",
+        dataDir,
+        "--listen",
+        `/ip4/127.0.0.1/tcp/${port}`,
+        "--http",
+        String(httpPort),
+        "--http-host",
+        "127.0.0.1",
+        ...(bootstrap ? ["--bootstrap", bootstrap] : []),
+      ],
+      {
+        stdio: ["ignore", "pipe", logFd],
+        env: { ...process.env, WALRAS_LOG_LEVEL: init.logLevel ?? "info", WALRAS_LOG_PRETTY: "0" },
+      },
+    );
+    closeSync(logFd);
+    let multiaddr: string | undefined;
+    let httpUrl: string | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new DevnetStartError(
+              `${label}: no addresses within ${init.startTimeoutMs ?? 30_000} ms${tail(logFile)}`,
+            ),
+          ),
+        init.startTimeoutMs ?? 30_000,
+      );
+      const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+      lines.on("line", (line) => {
+        const a = parseAnnouncement(line);
+        if (a?.kind === "listening") multiaddr = withPeerId(a.addrs[0] as string, peerId);
+        if (a?.kind === "http") httpUrl = a.url;
+        if (multiaddr && httpUrl) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(
+          new DevnetStartError(
+            `${label}: node exited (${signal ?? `code ${code}`}) while starting${tail(logFile)}`,
+          ),
+        );
+      });
+      child.once("error", (err) => {
+        clearTimeout(timer);
+        reject(new DevnetStartError(`${label}: cannot start ${command}: ${err.message}`));
+      });
+    });
+    const pending = { label, peerId, profile, dataDir, logFile, process: child };
+    try {
+      await ready;
+    } catch (err) {
+      child.kill("SIGKILL");
+      throw err;
+    }
+    const node: DevnetNode = { ...pending, multiaddr: multiaddr as string, httpUrl: httpUrl as string };
+    child.once("exit", (code, signal) => {
+      if (!stopping) reportExit({ node, code, signal });
+    });
+    return node;
+  };
+
+  const stopAll = async (graceMs: number): Promise<void> => {
+    stopping = true;
+    await Promise.all(
+      nodes.map(
+        (n) =>
+          new Promise<void>((resolve) => {
+            const p = n.process;
+            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            const timer = setTimeout(() => p.kill("SIGKILL"), graceMs);
+            p.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            p.kill("SIGTERM");
+          }),
+      ),
+    );
+  };
+
+  try {
+    const first = await launch(0, undefined);
+    nodes.push(first);
+    const rest = await Promise.allSettled(
+      init.scenario.agents.slice(1).map((_, i) => launch(i + 1, first.multiaddr)),
+    );
+    for (const r of rest) if (r.status === "fulfilled") nodes.push(r.value);
+    const failed = rest.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+  } catch (err) {
+    await stopAll(2_000);
+    if (ownsRoot) rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+
+  return {
+    root,
+    contract,
+    contractFile,
+    nodes,
+    bootstrap: nodes[0]?.multiaddr as string,
+    unexpectedExit,
+    stop: async ({ graceMs = 10_000, keepFiles = false } = {}) => {
+      await stopAll(graceMs);
+      if (ownsRoot && !keepFiles) rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The last lines of a node's log, to say why it failed. */
+function tail(file: string, lines = 5): string {
+  try {
+    const text = readFileSync(file, "utf8").trimEnd();
+    if (!text) return "";
+    return `; last log lines (${file}):\n${text.split("\n").slice(-lines).join("\n")}`;
+  } catch {
+    return "";
+  }
+}
