@@ -21,7 +21,7 @@ export function formatHeader(scenario: Scenario, id: string): string {
 export function formatNodes(devnet: Devnet, seconds: number): string {
   return [
     `${devnet.nodes.length} nodes up in ${seconds.toFixed(1)} s (data and logs in ${devnet.root})`,
-    textTable(
+    leftAligned(
       ["node", "peer id", "status API"],
       devnet.nodes.map((n) => [n.label, n.peerId, n.httpUrl]),
     ),
@@ -148,4 +148,15 @@ function describeCost(c: Devnet["nodes"][number]["profile"]["cost"]): string {
   return c.kind === "linear"
     ? `linear β=${formatNumber(c.beta, 4)}`
     : `quad β=${formatNumber(c.beta, 4)} c=${formatNumber(c.c, 4)}`;
+}
+
+/** A table of names and addresses: every column left-aligned. */
+function leftAligned(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
 }

@@ -19,7 +19,7 @@ import { devnetJson, formatHeader, formatJoinHint, formatNodes, formatResult } f
 import { ProgressLog } from "./progress.ts";
 
 const WALRAS_BIN = fileURLToPath(new URL("../../../bin/walras", import.meta.url));
-const POLL_MS = 100;
+const POLL_MS = 50;
 
 export interface DevnetFlags {
   readonly nodes: number;

@@ -1,0 +1,306 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NodeStatus } from "@walras/node";
+import {
+  type AgentProfile,
+  type Contract,
+  contractId,
+  contractSchema,
+  scenarioSchema,
+  solveReference,
+} from "@walras/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../packages/cli/test/run-cli.ts";
+import { startWalras, type WalrasProcess } from "../packages/cli/test/walras-process.ts";
+import { paperProfiles } from "./support/cluster.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+/**
+ * The CLI as an operator uses it, in real processes on real ports: four `walras node start`
+ * processes, a fifth that joins with `walras testnet join` from the bootstrap multiaddr alone,
+ * certificates exported and verified by the CLI, and a graceful stop.
+ */
+
+interface RunningNode {
+  readonly name: string;
+  readonly process: WalrasProcess;
+  readonly peerId: string;
+  readonly multiaddr: string;
+  readonly httpUrl: string;
+  readonly profile: AgentProfile;
+}
+
+const LISTENING = /^walras node (\S+) listening on (\S+)/m;
+const HTTP = /^walras node \S+ http (\S+)$/m;
+
+let dir: string;
+let contract: Contract;
+const profiles = paperProfiles(5, 7);
+const nodes: RunningNode[] = [];
+
+async function started(name: string, process: WalrasProcess, profile: AgentProfile): Promise<RunningNode> {
+  const [, peerId, multiaddr] = (await process.waitForLine(LISTENING)) as unknown as [string, string, string];
+  const [, httpUrl] = (await process.waitForLine(HTTP)) as unknown as [string, string];
+  const node = { name, process, peerId, multiaddr, httpUrl, profile };
+  nodes.push(node);
+  return node;
+}
+
+async function status(node: RunningNode): Promise<NodeStatus | null> {
+  try {
+    const res = await fetch(`${node.httpUrl}/status`, { signal: AbortSignal.timeout(2_000) });
+    return res.ok ? ((await res.json()) as NodeStatus) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every one of `group` holds the same certificate, naming exactly `group`'s peer ids. */
+async function waitForCommonCertificate(group: readonly RunningNode[], timeoutMs = 60_000) {
+  const want = group.map((n) => n.peerId).sort();
+  let digest = "";
+  await waitFor(
+    async () => {
+      const statuses = await Promise.all(group.map(status));
+      const certs = statuses.map((s) => s?.certificate ?? null);
+      const first = certs[0];
+      if (!first || JSON.stringify([...first.members].sort()) !== JSON.stringify(want)) return false;
+      digest = first.digest;
+      return certs.every((c) => c?.digest === first.digest);
+    },
+    { timeoutMs, intervalMs: 100, what: `a common certificate for ${group.map((n) => n.name).join(",")}` },
+  );
+  return digest;
+}
+
+/** The certificate a node serves against the reference solver on the group's combined scenario. */
+async function expectReferenceEquilibrium(group: readonly RunningNode[]) {
+  const res = await fetch(`${group[0]?.httpUrl}/certificate`);
+  const cert = (await res.json()) as {
+    commit: { prices: number[]; allocations: { agent: string; x: number }[] };
+  };
+  const ref = solveReference(
+    scenarioSchema.parse({ contract, agents: group.map((n) => ({ id: n.peerId, ...n.profile })) }),
+  );
+  expect(ref.status).toBe("exact");
+  ref.prices.forEach((p, r) => {
+    expect(p).toBeGreaterThan(0);
+    expect(Math.abs((cert.commit.prices[r] as number) - p) / p).toBeLessThan(1e-6);
+  });
+  expect(cert.commit.allocations.map((a) => a.agent).sort()).toEqual(group.map((n) => n.peerId).sort());
+  for (const a of cert.commit.allocations) {
+    const x = ref.allocations.find((r) => r.agent === a.agent)?.x as number;
+    expect(Math.abs(a.x - x)).toBeLessThan(1e-6 * Math.max(1, x));
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "walras-cli-net-"));
+  const created = await runCli(
+    [
+      "contract",
+      "create",
+      "--name",
+      "cli-network-test",
+      "--capacity",
+      "7",
+      "--min-members",
+      "4",
+      "--round-timeout-ms",
+      "3000",
+      "--announce-ms",
+      "300",
+      "--out",
+      join(dir, "contract.json"),
+    ],
+    { cwd: dir },
+  );
+  expect(created.code, created.stderr).toBe(0);
+  contract = contractSchema.parse(JSON.parse(readFileSync(join(dir, "contract.json"), "utf8")));
+  await Promise.all(
+    profiles.map(async (p, i) => {
+      const v = p.valuation as { alpha: number };
+      const c = p.cost as { beta: number };
+      const r = await runCli([
+        "agent",
+        "create",
+        "--valuation",
+        `log:alpha=${v.alpha}`,
+        "--cost",
+        `linear:beta=${c.beta}`,
+        "--out",
+        join(dir, `a${i + 1}.json`),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    }),
+  );
+});
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.process.stop(5_000)));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const nodeArgs = (i: number) => [
+  "node",
+  "start",
+  "--contract",
+  join(dir, "contract.json"),
+  "--agent",
+  join(dir, `a${i}.json`),
+  "--data-dir",
+  join(dir, `d${i}`),
+  "--listen",
+  "/ip4/127.0.0.1/tcp/0",
+  "--http",
+  "0",
+  "--log-level",
+  "warn",
+];
+
+describe("the walras CLI runs a network (real processes, real ports)", () => {
+  it("4 `node start` processes converge to the 4-agent reference equilibrium", async () => {
+    const first = await started("a1", startWalras(nodeArgs(1)), profiles[0] as AgentProfile);
+    await Promise.all([
+      started(
+        "a2",
+        startWalras([...nodeArgs(2), "--bootstrap", first.multiaddr]),
+        profiles[1] as AgentProfile,
+      ),
+      started(
+        "a3",
+        startWalras([...nodeArgs(3), "--bootstrap", first.multiaddr]),
+        profiles[2] as AgentProfile,
+      ),
+      // Everything from the environment, as the Docker image runs it.
+      started(
+        "a4",
+        startWalras(["node", "start"], {
+          WALRAS_CONTRACT: join(dir, "contract.json"),
+          WALRAS_AGENT: join(dir, "a4.json"),
+          WALRAS_DATA_DIR: join(dir, "d4"),
+          WALRAS_KEY: join(dir, "a4.key"),
+          WALRAS_LISTEN: "/ip4/127.0.0.1/tcp/0",
+          WALRAS_BOOTSTRAP: first.multiaddr,
+          WALRAS_HTTP_PORT: "0",
+          WALRAS_HTTP_HOST: "127.0.0.1",
+          WALRAS_LOG_LEVEL: "warn",
+        }),
+        profiles[3] as AgentProfile,
+      ),
+    ]);
+    expect(readFileSync(join(dir, "a4.key")).length).toBeGreaterThan(0);
+    await waitForCommonCertificate(nodes);
+    await expectReferenceEquilibrium(nodes);
+  });
+
+  it("`testnet join` refuses a wrong contract id and an unreachable peer", async () => {
+    const bootstrap = nodes[0]?.multiaddr as string;
+    const wrong = await runCli([
+      "testnet",
+      "join",
+      bootstrap,
+      "--agent",
+      join(dir, "a5.json"),
+      "--contract-id",
+      "0".repeat(64),
+      "--data-dir",
+      join(dir, "wrong"),
+    ]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr.trim().split("\n")).toHaveLength(1);
+    expect(wrong.stderr).toContain(
+      `serves contract ${contractId(contract)}, not the requested ${"0".repeat(64)}`,
+    );
+
+    const peer = nodes[0]?.peerId as string;
+    const unreachable = await runCli([
+      "testnet",
+      "join",
+      `/ip4/127.0.0.1/tcp/1/p2p/${peer}`,
+      "--agent",
+      join(dir, "a5.json"),
+      "--timeout-ms",
+      "3000",
+      "--data-dir",
+      join(dir, "unreachable"),
+    ]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/1\/p2p\/\S+: no answer: /);
+    expect(unreachable.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("`testnet join` adds a 5th node from the bootstrap multiaddr alone; all 5 reach the 5-agent equilibrium, and its certificate verifies", async () => {
+    const join5 = startWalras([
+      "testnet",
+      "join",
+      nodes[0]?.multiaddr as string,
+      "--agent",
+      join(dir, "a5.json"),
+      "--contract-id",
+      contractId(contract),
+      "--data-dir",
+      join(dir, "d5"),
+      "--listen",
+      "/ip4/127.0.0.1/tcp/0",
+      "--http",
+      "0",
+      "--log-level",
+      "warn",
+    ]);
+    await started("a5", join5, profiles[4] as AgentProfile);
+    expect(join5.stdout()).toContain(`joining contract "cli-network-test"`);
+    expect(join5.stdout()).toContain(contractId(contract));
+    const saved = contractSchema.parse(JSON.parse(readFileSync(join(dir, "d5", "contract.json"), "utf8")));
+    expect(contractId(saved)).toBe(contractId(contract));
+
+    await waitForCommonCertificate(nodes);
+    await expectReferenceEquilibrium(nodes);
+
+    const certFile = join(dir, "cert.json");
+    const exported = await runCli([
+      "certificate",
+      "export",
+      "--node",
+      nodes[2]?.httpUrl as string,
+      "--out",
+      certFile,
+    ]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const verified = await runCli([
+      "certificate",
+      "verify",
+      certFile,
+      "--contract",
+      join(dir, "contract.json"),
+    ]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^OK: [45] of 5 members signed \(quorum 4\)/);
+
+    // One changed price: the signatures no longer cover the commit.
+    const cert = JSON.parse(readFileSync(certFile, "utf8"));
+    cert.commit.prices[0] *= 1.01;
+    writeFileSync(join(dir, "tampered.json"), JSON.stringify(cert));
+    const tampered = await runCli([
+      "certificate",
+      "verify",
+      join(dir, "tampered.json"),
+      "--contract",
+      join(dir, "contract.json"),
+    ]);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stderr).toMatch(
+      /tampered\.json: does not verify: signatures\[0\]: signature by \S+ does not verify/,
+    );
+  });
+
+  it("a graceful stop (SIGTERM) of one node leads the other 4 to the 4-agent equilibrium", async () => {
+    const leaving = nodes.splice(1, 1)[0] as RunningNode;
+    expect(await leaving.process.stop()).toBe(0);
+    await waitForCommonCertificate(nodes);
+    await expectReferenceEquilibrium(nodes);
+    const s = await status(nodes[0] as RunningNode);
+    expect(s?.members).not.toContain(leaving.peerId);
+  });
+});
