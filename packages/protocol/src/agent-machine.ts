@@ -229,7 +229,13 @@ class Machine implements AgentMachine {
         return ignore("stale", `proposal for epoch ${m.epoch}, current is ${e.number}`);
       return null;
     }
-    if (!e || m.epoch > e.number) return null; // held until that epoch starts
+    if (!e) return null; // held until the first epoch starts
+    if (m.epoch > e.number) {
+      // Held until that epoch starts, but only from agents who could be in it: otherwise any key
+      // could make every node accept, store and forward messages for epochs that never come.
+      if (this.#couldJoinEpoch(e, m.epoch, m.agent)) return null;
+      return ignore("future", `${m.agent} is not in view for epoch ${m.epoch} (current ${e.number})`);
+    }
     if (m.epoch < e.number) return ignore("stale", `epoch ${m.epoch} < ${e.number}`);
     if (!e.memberSet.has(m.agent))
       return reject("not-member", `${m.agent} is not a member of epoch ${e.number}`);
@@ -249,6 +255,16 @@ class Machine implements AgentMachine {
         return reject("price-mismatch", `demand answers prices other than p^${m.round}`);
     }
     return null;
+  }
+
+  /** A member now, an agent asking to join, or one a member's proposal for `epoch` names. */
+  #couldJoinEpoch(e: EpochState, epoch: number, agent: AgentId): boolean {
+    if (e.memberSet.has(agent) || this.#joins.has(agent)) return true;
+    const book = this.#proposals.get(epoch);
+    return (
+      book !== undefined &&
+      [...book.values()].some((p) => e.memberSet.has(p.agent) && p.members.includes(agent))
+    );
   }
 
   /** A settled plan for the current epoch number that beats ours may still replace it. */
