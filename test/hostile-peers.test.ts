@@ -1,0 +1,372 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { type GossipKind, loadOrCreateKey, type WalrasNode } from "@walras/node";
+import {
+  type Contract,
+  contractId,
+  contractSchema,
+  createSigner,
+  type DemandMessage,
+  encodeMessage,
+  MAX_MESSAGE_BYTES,
+  type Signer,
+  signingBytes,
+  signMessage,
+  type Unsigned,
+  verifyCertificate,
+  verifyMessage,
+  type WireMessage,
+} from "@walras/protocol";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type Cluster,
+  paperProfiles,
+  referenceFor,
+  startCluster,
+  waitForCertificate,
+} from "./support/cluster.ts";
+import { acceptedCount, type HostilePeer, rejectedCount, startHostilePeer } from "./support/hostile-peer.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+/**
+ * One honest cluster of five real libp2p nodes (TCP loopback) under attack from hostile peers
+ * that are themselves real libp2p nodes. The fifth node's key is also held by the test, which
+ * can therefore sign as that member (equivocation). Every attack must be counted under its
+ * reason on every honest node, lower the attacker's gossipsub score there, and change nothing:
+ * no message accepted, and the certificate still the reference equilibrium of the honest agents.
+ */
+
+const contract: Contract = contractSchema.parse({
+  name: "hostile-test",
+  resources: [{ id: "capacity", capacity: 6 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+  minMembers: 5,
+  timeouts: { roundMs: 3000, announceMs: 300 },
+});
+const id = contractId(contract);
+const otherContract = contractId(contractSchema.parse({ ...contract, name: "another-market" }));
+
+const root = mkdtempSync(join(tmpdir(), "walras-hostile-"));
+const profiles = paperProfiles(6, 11);
+const logLines: string[] = [];
+let cluster: Cluster;
+let honest: WalrasNode[];
+let member: Signer;
+/** Every demand node 0 accepted, in order: material for forgeries and replays. */
+const seen: DemandMessage[] = [];
+const attackers: HostilePeer[] = [];
+
+beforeAll(async () => {
+  const memberKeyFile = join(root, "member.key");
+  member = createSigner((await loadOrCreateKey(memberKeyFile)).privateKey.raw);
+  // Node 0 logs warnings into memory, so the test can read what an operator would see.
+  const logger = pino({ level: "warn" }, { write: (line: string) => void logLines.push(line) });
+  cluster = await startCluster(contract, []);
+  const first = await cluster.add(profiles[0] as (typeof profiles)[0], { logger, http: { port: 0 } });
+  first.onMessage((m) => {
+    if (m.kind === "demand") seen.push(m);
+  });
+  for (const p of profiles.slice(1, 4)) await cluster.add(p);
+  await cluster.add(profiles[4] as (typeof profiles)[0], { keyFile: memberKeyFile });
+  honest = [...cluster.nodes];
+  await waitForCertificate(honest);
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.allSettled(attackers.map((a) => a.stop()));
+  await cluster?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+let attackerCount = 0;
+async function attacker(targets: readonly WalrasNode[] = honest): Promise<HostilePeer> {
+  const peer = await startHostilePeer({
+    contractId: id,
+    targets: targets.map((n) => n.multiaddrs()[0] as string),
+    targetIds: targets.map((n) => n.peerId),
+    dir: root,
+    name: `hostile-${attackerCount++}`,
+  });
+  attackers.push(peer);
+  return peer;
+}
+
+/** The current round's demand of an honest agent whose key the test does not hold. */
+function honestDemand(): DemandMessage {
+  const round = honest[0]?.status().round;
+  const d = seen.findLast((m) => m.round === round && m.agent === honest[1]?.peerId);
+  if (!d) throw new Error("no demand seen for the current round");
+  return d;
+}
+
+function unsigned<M extends WireMessage>(m: M): Unsigned<M> {
+  const { sig: _sig, ...rest } = m;
+  return rest as Unsigned<M>;
+}
+
+function text(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** Sends `bytes` from a fresh hostile peer and checks every honest node counted and penalised it. */
+async function expectRejected(kind: GossipKind, bytes: Uint8Array, reason: string): Promise<HostilePeer> {
+  const before = await Promise.all(honest.map((n) => rejectedCount(n, reason)));
+  const acceptedBefore = await Promise.all(honest.map(acceptedCount));
+  const peer = await attacker();
+  expect(await peer.send(kind, bytes)).toBe(honest.length);
+  for (const [i, node] of honest.entries()) {
+    await waitFor(async () => (await rejectedCount(node, reason)) > (before[i] as number), {
+      timeoutMs: 10_000,
+      what: `node ${i} to count a "${reason}" rejection`,
+    });
+    await waitFor(() => node.peerScore(peer.peerId) < 0, {
+      timeoutMs: 10_000,
+      what: `node ${i} to lower the attacker's gossip score`,
+    });
+  }
+  expect(await Promise.all(honest.map(acceptedCount))).toEqual(acceptedBefore);
+  return peer;
+}
+
+function expectHonestEquilibrium(nodes: readonly WalrasNode[]): void {
+  const ref = referenceFor(contract, nodes, cluster.profiles);
+  const cert = nodes[0]?.certificate();
+  if (!cert) throw new Error("no certificate");
+  for (const n of nodes) expect(n.certificate()?.commit).toEqual(cert.commit);
+  expect(verifyCertificate(cert, contract)).toMatchObject({ ok: true });
+  expect([...cert.commit.members].sort()).toEqual(nodes.map((n) => n.peerId).sort());
+  const p = ref.prices[0] as number;
+  expect(p).toBeGreaterThan(0);
+  expect(Math.abs((cert.commit.prices[0] as number) - p) / p).toBeLessThan(1e-6);
+  for (const a of cert.commit.allocations) {
+    const x = ref.allocations.find((r) => r.agent === a.agent)?.x as number;
+    expect(Math.abs(a.x - x)).toBeLessThan(1e-6 * Math.max(1, x));
+  }
+}
+
+describe("hostile peers against five honest libp2p nodes", () => {
+  it("the honest cluster reaches the reference equilibrium", () => {
+    expectHonestEquilibrium(honest);
+  });
+
+  describe("signatures", () => {
+    it("forged signature (a member's demand altered, signature kept): bad-signature", async () => {
+      const d = honestDemand();
+      await expectRejected("demand", encodeMessage({ ...d, x: d.x + 1 }), "bad-signature");
+    });
+
+    it("valid signature by a key that is not a member: not-member", async () => {
+      const peer = await attacker();
+      const d = signMessage<DemandMessage>(
+        { ...unsigned(honestDemand()), agent: peer.signer.id },
+        peer.signer,
+      );
+      expect(verifyMessage(d)).toBe(true);
+      await expectRejected("demand", encodeMessage(d), "not-member");
+    });
+
+    it("a member's key used for another agent's id: bad-signature", async () => {
+      const body = { ...unsigned(honestDemand()), x: 0.5 };
+      const sig = Buffer.from(member.sign(signingBytes(body))).toString("base64");
+      await expectRejected("demand", encodeMessage({ ...body, sig } as DemandMessage), "bad-signature");
+    });
+
+    it("a member's signature re-encoded (unused base64 bits flipped) cannot frame it: schema", async () => {
+      const d = honestDemand();
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      const last = alphabet[alphabet.indexOf(d.sig[85] as string) ^ 1] as string;
+      const twin = { ...d, sig: `${d.sig.slice(0, 85)}${last}==` };
+      expect(verifyMessage(twin)).toBe(true); // the same signature bytes: it would verify
+      await expectRejected("demand", encodeMessage(twin), "schema");
+      for (const n of honest) expect(n.status().equivocations.some((e) => e.agent === d.agent)).toBe(false);
+    });
+  });
+
+  describe("replays", () => {
+    it("another contract's message, signed by a member: wrong-contract", async () => {
+      const d = signMessage<DemandMessage>(
+        { ...unsigned(honestDemand()), contract: otherContract, agent: member.id } as Unsigned<DemandMessage>,
+        member,
+      );
+      await expectRejected("demand", encodeMessage(d), "wrong-contract");
+    });
+
+    it("a member's message on another kind's topic: wrong-topic", async () => {
+      await expectRejected("price", encodeMessage(honestDemand()), "wrong-topic");
+    });
+
+    it("an old round's message, byte for byte: dropped unseen (content-addressed gossip ids), nothing changes", async () => {
+      const old = seen.find((m) => m.round === 0);
+      if (!old) throw new Error("no round-0 demand seen");
+      const accepted = await Promise.all(honest.map(acceptedCount));
+      const certs = honest.map((n) => n.status().certificate?.digest);
+      const peer = await attacker();
+      await peer.sendMessage("demand", old);
+      // A fresh probe after the replay: once its rejection is counted everywhere, the replay
+      // (sent first, on the same connections) has been handled everywhere too.
+      await expectRejected("demand", text("{probe"), "malformed");
+      expect(await Promise.all(honest.map(acceptedCount))).toEqual(accepted);
+      expect(honest.map((n) => n.status().certificate?.digest)).toEqual(certs);
+    });
+  });
+
+  describe("numbers and bytes", () => {
+    const raw = (patch: (json: string) => string) =>
+      text(patch(new TextDecoder().decode(encodeMessage(honestDemand()))));
+
+    it("NaN (not JSON at all): malformed", async () => {
+      await expectRejected(
+        "demand",
+        raw((j) => j.replace(/"x":[^,}]+/, '"x":NaN')),
+        "malformed",
+      );
+    });
+
+    it("Infinity literal: malformed; 1e999 (parses to Infinity): schema", async () => {
+      await expectRejected(
+        "demand",
+        raw((j) => j.replace(/"x":[^,}]+/, '"x":Infinity')),
+        "malformed",
+      );
+      await expectRejected(
+        "demand",
+        raw((j) => j.replace(/"x":[^,}]+/, '"x":1e999')),
+        "schema",
+      );
+    });
+
+    it("negative quantity, positive slope, absurd magnitude: schema", async () => {
+      const d = honestDemand();
+      await expectRejected("demand", encodeMessage({ ...d, x: -1 }), "schema");
+      await expectRejected("demand", encodeMessage({ ...d, slope: 3 }), "schema");
+      await expectRejected("demand", encodeMessage({ ...d, x: 1e300 }), "schema");
+    });
+
+    it("wrong resource count, correctly signed by a member: resource-count", async () => {
+      const d = signMessage<DemandMessage>(
+        { ...unsigned(honestDemand()), agent: member.id, prices: [0, 0], footprint: [1, 1] },
+        member,
+      );
+      await expectRejected("demand", encodeMessage(d), "resource-count");
+    });
+
+    it("malformed and truncated bytes: malformed", async () => {
+      const bytes = encodeMessage(honestDemand());
+      await expectRejected("demand", bytes.subarray(0, bytes.length - 7), "malformed");
+      await expectRejected("commit", Uint8Array.from([0xff, 0xfe, 0x00, 0x7b]), "malformed");
+    });
+
+    it("a message over the size limit: oversize", async () => {
+      const big = text(`{"pad":"${"a".repeat(MAX_MESSAGE_BYTES)}"}`);
+      await expectRejected("membership", big, "oversize");
+    });
+  });
+
+  describe("equivocation by a member", () => {
+    it("two demands and two commits for one slot: rejected, evidence kept in /status and the logs", async () => {
+      const real = seen.findLast((m) => m.agent === member.id && m.round === honest[0]?.status().round);
+      if (!real) throw new Error("the member's demand for the current round was not seen");
+      const conflicting = signMessage<DemandMessage>({ ...unsigned(real), x: real.x / 2 }, member);
+      await expectRejected("demand", encodeMessage(conflicting), "equivocation");
+
+      const cert = honest[0]?.certificate();
+      if (!cert) throw new Error("no certificate");
+      const conflictingCommit = signMessage(
+        { ...cert.commit, residual: cert.commit.residual + 0.5, agent: member.id } as Unsigned<WireMessage>,
+        member,
+      );
+      await expectRejected("commit", encodeMessage(conflictingCommit), "equivocation");
+
+      for (const node of honest) {
+        const evidence = node.status().equivocations.filter((e) => e.agent === member.id);
+        expect(evidence.map((e) => (e.second as WireMessage).kind).sort()).toEqual(["commit", "demand"]);
+        for (const e of evidence) {
+          const [a, b] = [e.first as WireMessage, e.second as WireMessage];
+          expect(verifyMessage(a) && verifyMessage(b)).toBe(true);
+          expect(encodeMessage(a)).not.toEqual(encodeMessage(b));
+          expect([a.agent, b.agent]).toEqual([member.id, member.id]);
+        }
+        expect(evidence.find((e) => (e.second as WireMessage).kind === "demand")?.second).toEqual(
+          conflicting,
+        );
+      }
+      const status = (await (await fetch(`${honest[0]?.httpUrl}/status`)).json()) as {
+        equivocations: { agent: string; first: DemandMessage; second: DemandMessage }[];
+      };
+      const shown = status.equivocations.find((e) => e.second.kind === "demand");
+      expect(shown).toMatchObject({ agent: member.id, first: real, second: conflicting });
+      const logged = logLines
+        .map((l) => JSON.parse(l))
+        .filter((l) => String(l.msg).startsWith("equivocation"));
+      expect(logged.map((l) => l.second.kind).sort()).toEqual(["commit", "demand"]);
+      expect(logged.every((l) => l.agent === member.id && l.first && l.second)).toBe(true);
+    });
+  });
+
+  describe("flood", () => {
+    it("one peer floods valid-looking messages: rate-limited, memory bounded, a new epoch still completes", async () => {
+      setFlagsFromString("--expose-gc");
+      const gc = runInNewContext("gc") as () => void;
+      gc();
+      const heapBefore = process.memoryUsage().heapUsed;
+      const before = await Promise.all(honest.map((n) => rejectedCount(n, "rate-limit")));
+      const peer = await attacker();
+      // Signed demands for far-future epochs: each is well-formed and distinct, and judged cheaply
+      // (ignored, no penalty) — only the rate limit stops the peer from sending them forever.
+      const template = unsigned(honestDemand());
+      const FLOOD = 4000;
+      const flood: Uint8Array[] = [];
+      for (let i = 0; i < FLOOD; i++)
+        flood.push(
+          encodeMessage(
+            signMessage<DemandMessage>({ ...template, agent: peer.signer.id, epoch: 1000 + i }, peer.signer),
+          ),
+        );
+      // An honest agent joins meanwhile: epoch 1 must still form, run its rounds and certify.
+      const joiner = cluster.add(profiles[5] as (typeof profiles)[0]);
+      const started = Date.now();
+      for (const bytes of flood) await peer.send("demand", bytes);
+      const floodMs = Date.now() - started;
+      const all = [...honest, await joiner];
+      await waitForCertificate(all, 60_000);
+      expectHonestEquilibrium(all);
+      for (const [i, node] of honest.entries()) {
+        const limited = (await rejectedCount(node, "rate-limit")) - (before[i] as number);
+        expect(limited).toBeGreaterThan(0);
+        expect(node.peerScore(peer.peerId)).toBeLessThan(-80); // graylisted: its RPCs are ignored
+      }
+      gc();
+      const growth = process.memoryUsage().heapUsed - heapBefore;
+      console.info(
+        `flood: ${FLOOD} messages in ${floodMs} ms; rate-limited on each node: ${await Promise.all(
+          honest.map(async (n, i) => (await rejectedCount(n, "rate-limit")) - (before[i] as number)),
+        )}; heap growth ${(growth / 1e6).toFixed(1)} MB (includes a sixth node)`,
+      );
+      expect(growth).toBeLessThan(64e6);
+    });
+
+    it("another epoch's messages replayed to a node that never saw them: ignored (stale), not applied", async () => {
+      const late = cluster.nodes.at(-1) as WalrasNode;
+      // Node 0's own demand never comes back to it, so it saw the other four.
+      const epoch0 = seen.filter((m) => m.epoch === 0 && m.round === 0);
+      expect(epoch0.length).toBe(4);
+      const stale = (await rejectedCount(late, "stale")) + (await rejectedCount(late, "duplicate"));
+      const accepted = await acceptedCount(late);
+      const cert = late.status().certificate?.digest;
+      const peer = await attacker([...honest, late]);
+      for (const m of epoch0) await peer.sendMessage("demand", m);
+      await waitFor(
+        async () =>
+          (await rejectedCount(late, "stale")) + (await rejectedCount(late, "duplicate")) >=
+          stale + epoch0.length,
+        { timeoutMs: 10_000, what: "the late node to ignore every replay" },
+      );
+      expect(await acceptedCount(late)).toBe(accepted);
+      expect(late.status().certificate?.digest).toBe(cert);
+    });
+  });
+});

@@ -1,0 +1,94 @@
+import { join } from "node:path";
+import {
+  createHost,
+  type GossipKind,
+  gossipTopic,
+  type Host,
+  loadOrCreateKey,
+  type WalrasNode,
+} from "@walras/node";
+import { createSigner, encodeMessage, type Signer, type WireMessage } from "@walras/protocol";
+import { waitFor } from "./wait-for.ts";
+
+/**
+ * A hostile peer: a real libp2p node (TCP, Noise, Yamux, gossipsub) that speaks the walras wire
+ * protocol but publishes whatever bytes a test hands it. It has its own agent key, which is not
+ * a member's unless a test gives it one.
+ */
+export interface HostilePeer {
+  /** Its libp2p peer id, which is also the agent id its own key signs as. */
+  readonly peerId: string;
+  /** Signs as this peer's own (non-member) agent. */
+  readonly signer: Signer;
+  readonly host: Host;
+  /** Publish raw bytes on one of the contract's topics; resolves with how many peers were sent them. */
+  send(kind: GossipKind, bytes: Uint8Array): Promise<number>;
+  /** Publish a message's canonical bytes on `kind`'s topic. */
+  sendMessage(kind: GossipKind, message: WireMessage): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const ALL_KINDS: readonly GossipKind[] = ["demand", "price", "commit", "membership"];
+
+/**
+ * Starts a hostile peer that dials `targets` and resolves once every one of them is known to
+ * subscribe to all the contract's topics, so the first publish reaches them all (gossipsub
+ * flood-publishes a node's own messages to every subscribed peer).
+ */
+export async function startHostilePeer(options: {
+  contractId: string;
+  /** Multiaddrs (with /p2p/) of the honest nodes to attack. */
+  targets: readonly string[];
+  /** Peer ids of those nodes. */
+  targetIds: readonly string[];
+  /** Where its key file goes. */
+  dir: string;
+  name: string;
+}): Promise<HostilePeer> {
+  const key = await loadOrCreateKey(join(options.dir, `${options.name}.key`));
+  const host = await createHost({
+    privateKey: key.privateKey,
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    bootstrap: [...options.targets],
+  });
+  const pubsub = host.libp2p.services.pubsub;
+  // Gossipsub sends only over an outbound stream it opened itself, which may come up after the
+  // peer's subscriptions have arrived on the inbound one; the field is not in its public type.
+  const outbound = (pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound;
+  const topic = (kind: GossipKind) => gossipTopic(options.contractId, kind);
+  try {
+    await waitFor(
+      () =>
+        ALL_KINDS.every((kind) => {
+          const subscribers = new Set(pubsub.getSubscribers(topic(kind)).map(String));
+          return options.targetIds.every((id) => subscribers.has(id) && outbound.has(id));
+        }),
+      { timeoutMs: 20_000, what: `${options.name} to see every target subscribed` },
+    );
+  } catch (err) {
+    await host.stop();
+    throw err;
+  }
+  const send = async (kind: GossipKind, bytes: Uint8Array) =>
+    (await pubsub.publish(topic(kind), bytes)).recipients.length;
+  return {
+    peerId: key.peerId.toString(),
+    signer: createSigner(key.privateKey.raw),
+    host,
+    send,
+    sendMessage: (kind, message) => send(kind, encodeMessage(message)),
+    stop: () => host.stop(),
+  };
+}
+
+/** walras_messages_rejected_total{reason} on one node (rejections and ignores both count). */
+export async function rejectedCount(node: WalrasNode, reason: string): Promise<number> {
+  const metric = await node.metrics.messagesRejected.get();
+  return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+/** walras_messages_accepted_total summed over kinds. */
+export async function acceptedCount(node: WalrasNode): Promise<number> {
+  const metric = await node.metrics.messagesAccepted.get();
+  return metric.values.reduce((sum, v) => sum + v.value, 0);
+}
