@@ -155,6 +155,11 @@ class Machine implements AgentMachine {
   readonly #leaves = new Set<AgentId>();
   readonly #proposals = new Map<number, ProposalBook>();
   #myProposal: EpochMessage | null = null;
+  /**
+   * The highest seq this agent signed a proposal with, per epoch. It outlives a withdrawn
+   * proposal: re-proposing from seq 0 would sign a second message for a slot already used.
+   */
+  readonly #proposalSeqs = new Map<number, number>();
   #joinSeq = 0;
   #lastAnnounce = Number.NEGATIVE_INFINITY;
   #lastMembershipSync = Number.NEGATIVE_INFINITY;
@@ -352,6 +357,8 @@ class Machine implements AgentMachine {
   #onProposal(m: EpochMessage): void {
     if (!recordProposal(bucket(this.#proposals, m.epoch), m)) return;
     const me = this.#signer?.id;
+    if (m.agent === me)
+      this.#proposalSeqs.set(m.epoch, Math.max(m.seq, this.#proposalSeqs.get(m.epoch) ?? 0));
     if (
       m.agent === me &&
       (!this.#myProposal || this.#myProposal.epoch < m.epoch || this.#myProposal.seq < m.seq)
@@ -725,7 +732,8 @@ class Machine implements AgentMachine {
     if (!signer || this.#replaying) return;
     const mine = this.#myProposal;
     if (mine && mine.epoch === plan.epoch && planKey(mine) === planKey(plan)) return;
-    const seq = mine && mine.epoch === plan.epoch ? mine.seq + 1 : 0;
+    const used = this.#proposalSeqs.get(plan.epoch);
+    const seq = used === undefined ? 0 : used + 1;
     const message = this.#publish<EpochMessage>({
       v: 1,
       kind: "epoch",
@@ -737,6 +745,7 @@ class Machine implements AgentMachine {
       base: plan.base,
     });
     if (message) {
+      this.#proposalSeqs.set(plan.epoch, seq);
       this.#myProposal = message;
       this.#log("info", "proposing epoch", { epoch: plan.epoch, members: plan.members.length });
       this.#onProposalRecorded(message);
@@ -799,6 +808,7 @@ class Machine implements AgentMachine {
     this.#leaves.clear();
     for (const n of [...this.#proposals.keys()]) if (n <= plan.epoch) this.#proposals.delete(n);
     if (this.#myProposal && this.#myProposal.epoch <= plan.epoch) this.#myProposal = null;
+    for (const n of [...this.#proposalSeqs.keys()]) if (n < plan.epoch) this.#proposalSeqs.delete(n);
     for (const [slot, { message }] of this.#slots)
       if (message.kind !== "join" && message.epoch < plan.epoch - 1) this.#slots.delete(slot);
     const member = this.#isMember();
