@@ -276,7 +276,11 @@ describe("hostile peers against five honest libp2p nodes", () => {
       const cert = honest[0]?.certificate();
       if (!cert) throw new Error("no certificate");
       const conflictingCommit = signMessage(
-        { ...cert.commit, residual: cert.commit.residual + 0.5, agent: member.id } as Unsigned<WireMessage>,
+        {
+          ...cert.commit,
+          residual: cert.commit.residual + 0.5,
+          agent: member.id,
+        } as unknown as Unsigned<WireMessage>,
         member,
       );
       await expectRejected("commit", encodeMessage(conflictingCommit), "equivocation");

@@ -117,8 +117,15 @@ export const validMessage: fc.Arbitrary<WireMessage> = fc
     return body.map((b) => signMessage({ ...head, ...b } as unknown as Unsigned<WireMessage>, signer));
   });
 
+interface JsonEdit {
+  readonly path: number;
+  readonly op: string;
+  readonly value: unknown;
+  readonly key: string;
+}
+
 /** One JSON edit: a field replaced, removed or added, at the top level or one level down. */
-const jsonEdit = fc.record({
+const jsonEdit: fc.Arbitrary<JsonEdit> = fc.record({
   path: fc.nat({ max: 40 }),
   op: fc.constantFrom("replace", "remove", "add"),
   value: fc.oneof(
@@ -128,10 +135,7 @@ const jsonEdit = fc.record({
   key: fc.string({ maxLength: 8 }),
 });
 
-function applyEdit(
-  message: WireMessage,
-  edit: fc.RecordValue<{ path: number; op: string; value: unknown; key: string }>,
-): unknown {
+function applyEdit(message: WireMessage, edit: JsonEdit): unknown {
   const clone = JSON.parse(canonicalJson(message)) as Record<string, unknown>;
   const keys = Object.keys(clone);
   const key = keys[edit.path % keys.length] as string;
@@ -314,7 +318,7 @@ type Step =
   | {
       type: "mutated";
       index: number;
-      edit: fc.RecordValue<{ path: number; op: string; value: unknown; key: string }>;
+      edit: JsonEdit;
     }
   | { type: "tick"; dt: number }
   | { type: "resume" }
