@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { runAgentCreate } from "./create.ts";
 
 /** `walras agent create`: an agent profile (private to its node). */
 export function register(program: Command): void {
@@ -14,5 +13,5 @@ export function register(program: Command): void {
     .requiredOption("--cost <spec>", "linear:beta=B | quadratic:beta=B,c=C (e.g. linear:beta=1.5)")
     .option("--footprint <a,...>", "units of each resource per unit of activity, one per resource", "1")
     .option("--out <file>", "write to this file instead of stdout")
-    .action(runAgentCreate);
+    .action(async (flags) => (await import("./create.ts")).runAgentCreate(flags));
 }

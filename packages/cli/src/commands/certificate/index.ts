@@ -1,7 +1,5 @@
 import type { Command } from "commander";
 import { nodeUrlOption } from "../status/node-option.ts";
-import { runExport } from "./export.ts";
-import { runVerify } from "./verify.ts";
 
 /** `walras certificate export|verify`. */
 export function register(program: Command): void {
@@ -11,7 +9,7 @@ export function register(program: Command): void {
     .description("fetch a node's latest certificate (GET /certificate)")
     .addOption(nodeUrlOption())
     .option("--out <file>", "write to this file instead of stdout")
-    .action(runExport);
+    .action(async (flags) => (await import("./export.ts")).runExport(flags));
   certificate
     .command("verify")
     .description(
@@ -20,5 +18,5 @@ export function register(program: Command): void {
     .argument("<certificate>", "certificate JSON file ('-' reads stdin)")
     .requiredOption("--contract <file>", "the contract the certificate is for")
     .option("--json", "print one JSON object")
-    .action(runVerify);
+    .action(async (file, flags) => (await import("./verify.ts")).runVerify(file, flags));
 }

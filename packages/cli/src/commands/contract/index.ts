@@ -1,7 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { nonNegativeNumber, positiveInteger, positiveNumber } from "../../option-parsers.ts";
-import { runContractCreate } from "./create.ts";
-import { runContractShow } from "./show.ts";
 
 /** `walras contract create|show`. */
 export function register(program: Command): void {
@@ -24,13 +22,13 @@ export function register(program: Command): void {
     .option("--announce-ms <ms>", "how often a joining node re-announces itself", positiveInteger)
     .option("--max-rounds <n>", "round limit of an epoch", positiveInteger)
     .option("--out <file>", "write to this file instead of stdout")
-    .action(runContractCreate);
+    .action(async (flags) => (await import("./create.ts")).runContractCreate(flags));
   contract
     .command("show")
     .description("print a contract normalised (defaults filled in) with its id")
     .argument("<file>", "contract JSON file ('-' reads stdin)")
     .option("--json", "print one JSON object { id, contract }")
-    .action(runContractShow);
+    .action(async (file, flags) => (await import("./show.ts")).runContractShow(file, flags));
 }
 
 function collectResource(value: string, previous: { id: string; capacity: number }[] | undefined) {

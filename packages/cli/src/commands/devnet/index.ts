@@ -1,6 +1,5 @@
 import { type Command, Option } from "commander";
 import { integerAtLeast, positiveInteger, seedInteger } from "../../option-parsers.ts";
-import { runDevnet } from "./run.ts";
 
 /** `walras devnet`: the whole system on one machine, with no configuration. */
 export function register(program: Command): void {
@@ -36,5 +35,5 @@ export function register(program: Command): void {
     )
     .option("--keep", "keep the network running after the certificate (until Ctrl-C), to join or watch it")
     .option("--json", "print one JSON object with the result (progress goes to stderr)")
-    .action(runDevnet);
+    .action(async (flags) => (await import("./run.ts")).runDevnet(flags));
 }

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { runKeygen } from "./run.ts";
 
 /** `walras keygen`: a new Ed25519 identity; its peer id is the node's agent id. */
 export function register(program: Command): void {
@@ -9,5 +8,5 @@ export function register(program: Command): void {
     .option("--out <file>", "key file to write", "node.key")
     .option("--force", "replace an existing key file (its old identity is lost)")
     .option("--json", "print one JSON object")
-    .action(runKeygen);
+    .action(async (flags) => (await import("./run.ts")).runKeygen(flags));
 }

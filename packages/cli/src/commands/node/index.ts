@@ -1,6 +1,5 @@
 import { type Command, Option } from "commander";
 import { bootstrapOption, nodeRuntimeOptions } from "./node-options.ts";
-import { runNodeStart } from "./start.ts";
 
 /** `walras node start`: one node, until SIGINT/SIGTERM. */
 export function register(program: Command): void {
@@ -19,5 +18,7 @@ export function register(program: Command): void {
       new Option("--agent <file>", "this node's agent profile (omit: an observer)").env("WALRAS_AGENT"),
     );
   for (const option of nodeRuntimeOptions()) start.addOption(option);
-  start.addOption(bootstrapOption()).action(runNodeStart);
+  start
+    .addOption(bootstrapOption())
+    .action(async (flags) => (await import("./start.ts")).runNodeStart(flags));
 }

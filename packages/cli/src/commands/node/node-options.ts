@@ -1,4 +1,3 @@
-import { multiaddrProblem } from "@walras/node";
 import { InvalidArgumentError, Option } from "commander";
 
 /**
@@ -39,26 +38,16 @@ export function bootstrapOption(): Option {
     .argParser(multiaddrList);
 }
 
-/** Accumulates multiaddrs from repeated flags, space-separated values or a comma-separated list. */
+/**
+ * Accumulates multiaddrs from repeated flags, space-separated values or a comma-separated list.
+ * They are checked in the action (check-addresses.ts), which loads the libp2p side only when needed.
+ */
 export function multiaddrList(value: string, previous: string[] | undefined): string[] {
   const added = value
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  for (const a of added) {
-    const problem = multiaddrProblem(a);
-    if (problem) throw new InvalidArgumentError(`"${a}" is not a multiaddr (${problem})`);
-  }
   return [...(previous ?? []), ...added];
-}
-
-export function multiaddrArgument(value: string): string {
-  const problem = multiaddrProblem(value);
-  if (problem)
-    throw new InvalidArgumentError(
-      `"${value}" is not a multiaddr (${problem}); e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...`,
-    );
-  return value;
 }
 
 function port(value: string): number {

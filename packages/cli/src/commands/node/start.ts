@@ -1,3 +1,4 @@
+import { checkAddresses } from "./check-addresses.ts";
 import { checkFootprint, loadAgent, loadContract } from "./load-inputs.ts";
 import type { NodeRuntimeFlags } from "./node-options.ts";
 import { runNodeUntilStopped } from "./run-node.ts";
@@ -9,6 +10,8 @@ export interface NodeStartFlags extends NodeRuntimeFlags {
 }
 
 export async function runNodeStart(flags: NodeStartFlags): Promise<void> {
+  checkAddresses("--listen", flags.listen);
+  checkAddresses("--bootstrap", flags.bootstrap);
   const contract = await loadContract(flags.contract);
   const agent = flags.agent ? checkFootprint(flags.agent, await loadAgent(flags.agent), contract) : undefined;
   await runNodeUntilStopped(

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { nodeUrlOption } from "./node-option.ts";
-import { runStatus } from "./run.ts";
 
 /** `walras status`: one node's state, once. */
 export function register(program: Command): void {
@@ -9,5 +8,5 @@ export function register(program: Command): void {
     .description("show one node's round, prices, residual, peers and certificate")
     .addOption(nodeUrlOption())
     .option("--json", "print the node's /status JSON")
-    .action(runStatus);
+    .action(async (flags) => (await import("./run.ts")).runStatus(flags));
 }

@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { multiaddrArgument, nodeRuntimeOptions } from "../node/node-options.ts";
-import { runTestnetJoin } from "./join.ts";
+import { nodeRuntimeOptions } from "../node/node-options.ts";
 
 /** `walras testnet join`: join a running network from one peer's address. */
 export function register(program: Command): void {
@@ -10,11 +9,7 @@ export function register(program: Command): void {
     .description(
       "fetch the contract from a running peer (checked against its id), show it, and run a node in that market",
     )
-    .argument(
-      "<bootstrap>",
-      "a running peer's multiaddr, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...",
-      multiaddrArgument,
-    )
+    .argument("<bootstrap>", "a running peer's multiaddr, e.g. /ip4/127.0.0.1/tcp/4001/p2p/12D3Koo...")
     .addOption(
       new Option("--agent <file>", "this node's agent profile").env("WALRAS_AGENT").makeOptionMandatory(),
     )
@@ -25,7 +20,7 @@ export function register(program: Command): void {
     )
     .option("--timeout-ms <ms>", "how long to wait for the peer's answer", positive, 10_000);
   for (const option of nodeRuntimeOptions()) join.addOption(option);
-  join.action(runTestnetJoin);
+  join.action(async (bootstrap, flags) => (await import("./join.ts")).runTestnetJoin(bootstrap, flags));
 }
 
 function contractIdArgument(value: string): string {

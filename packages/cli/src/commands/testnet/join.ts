@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { ContractFetchError, type FetchedContract, fetchContract } from "@walras/node";
 import { FailureError } from "../../cli-error.ts";
 import { formatNumber } from "../../text-table.ts";
+import { checkAddresses } from "../node/check-addresses.ts";
 import { checkFootprint, loadAgent } from "../node/load-inputs.ts";
 import type { NodeRuntimeFlags } from "../node/node-options.ts";
 import { runNodeUntilStopped } from "../node/run-node.ts";
@@ -15,6 +16,8 @@ export interface TestnetJoinFlags extends NodeRuntimeFlags {
 
 export async function runTestnetJoin(bootstrap: string, flags: TestnetJoinFlags): Promise<void> {
   // The agent file is checked first: a typo should not cost a network round trip.
+  checkAddresses("bootstrap address", [bootstrap]);
+  checkAddresses("--listen", flags.listen);
   const profile = await loadAgent(flags.agent);
   let fetched: FetchedContract;
   try {

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { positiveInteger } from "../../option-parsers.ts";
 import { nodeUrlOption } from "../status/node-option.ts";
-import { runWatch } from "./run.ts";
 
 /** `walras watch`: a live view of one node. */
 export function register(program: Command): void {
@@ -13,5 +12,5 @@ export function register(program: Command): void {
     .addOption(nodeUrlOption())
     .option("--until-converged", "exit 0 once the node holds a certificate for its current epoch")
     .option("--interval <ms>", "poll interval", positiveInteger, 500)
-    .action(runWatch);
+    .action(async (flags) => (await import("./run.ts")).runWatch(flags));
 }

@@ -1,0 +1,290 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrCreateKey } from "@walras/node";
+import { agentProfileSchema, contractId, contractSchema } from "@walras/protocol";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./run-cli.ts";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "walras-cli-input-"));
+  writeFileSync(join(dir, "bad.json"), "{ not json");
+  writeFileSync(
+    join(dir, "contract.json"),
+    JSON.stringify({
+      name: "t",
+      resources: [{ id: "capacity", capacity: 5 }],
+      fees: { perUnit: 0.5, fixed: 0 },
+    }),
+  );
+  writeFileSync(
+    join(dir, "agent.json"),
+    JSON.stringify({
+      valuation: { kind: "log", alpha: 10 },
+      cost: { kind: "linear", beta: 1 },
+      footprint: [1],
+    }),
+  );
+  writeFileSync(
+    join(dir, "agent2.json"),
+    JSON.stringify({
+      valuation: { kind: "log", alpha: 10 },
+      cost: { kind: "linear", beta: 1 },
+      footprint: [1, 1],
+    }),
+  );
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const f = (name: string) => join(dir, name);
+
+/** One line on stderr, nothing on stdout, the expected exit code. */
+async function expectError(args: string[], code: 1 | 2, message: RegExp | string) {
+  const r = await runCli(args, { cwd: dir });
+  expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(code);
+  expect(r.stdout).toBe("");
+  const lines = r.stderr.trim().split("\n");
+  expect(lines, r.stderr).toHaveLength(1);
+  if (typeof message === "string") expect(lines[0]).toContain(message);
+  else expect(lines[0]).toMatch(message);
+}
+
+describe("keygen, contract, agent: what they write", () => {
+  it("keygen writes a 0600 key whose peer id it prints, and will not overwrite it without --force", async () => {
+    const r = await runCli(["keygen", "--out", f("k.key")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(f("k.key")).mode & 0o777).toBe(0o600);
+    expect(r.stdout.trim()).toBe((await loadOrCreateKey(f("k.key"))).peerId.toString());
+    await expectError(["keygen", "--out", f("k.key")], 2, "k.key: already exists; pass --force");
+    const forced = await runCli(["keygen", "--out", f("k.key"), "--force", "--json"]);
+    expect(forced.code).toBe(0);
+    const { peerId } = JSON.parse(forced.stdout);
+    expect(peerId).not.toBe(r.stdout.trim());
+    expect(peerId).toBe((await loadOrCreateKey(f("k.key"))).peerId.toString());
+  });
+
+  it("contract create writes a valid contract; contract show prints the id of its canonical form", async () => {
+    const args = ["contract", "create", "--name", "c", "--resource", "cpu=10", "--resource", "gpu=2"];
+    const r = await runCli([
+      ...args,
+      "--fee-fixed",
+      "1",
+      "--rule",
+      "gradient",
+      "--step",
+      "0.1",
+      "--quorum",
+      "0.75",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const contract = contractSchema.parse(JSON.parse(r.stdout));
+    expect(contract.resources).toEqual([
+      { id: "cpu", capacity: 10 },
+      { id: "gpu", capacity: 2 },
+    ]);
+    expect(contract.priceRule).toEqual({ kind: "gradient", step: 0.1 });
+    expect(contract.quorum).toBe(0.75);
+    writeFileSync(f("c.json"), r.stdout);
+    const shown = await runCli(["contract", "show", f("c.json"), "--json"]);
+    expect(JSON.parse(shown.stdout).id).toBe(contractId(contract));
+    const text = await runCli(["contract", "show", f("c.json")]);
+    expect(text.stdout).toContain(contractId(contract));
+  });
+
+  it("agent create writes a profile the node accepts", async () => {
+    const r = await runCli([
+      "agent",
+      "create",
+      "--valuation",
+      "power:w=2,theta=0.5",
+      "--cost",
+      "quadratic:beta=1,c=0.5",
+      "--footprint",
+      "1,-0.5",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(agentProfileSchema.parse(JSON.parse(r.stdout))).toEqual({
+      valuation: { kind: "power", w: 2, theta: 0.5 },
+      cost: { kind: "quadratic", beta: 1, c: 0.5 },
+      footprint: [1, -0.5],
+    });
+  });
+});
+
+describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
+  it("unknown flags and missing arguments", async () => {
+    const checks: Promise<void>[] = [];
+    const agent = ["--agent", f("agent.json")];
+    const contract = ["--contract", f("contract.json")];
+    const unknown = [
+      ["keygen"],
+      ["contract", "create"],
+      ["contract", "show", f("contract.json")],
+      ["agent", "create", "--valuation", "log:alpha=2", "--cost", "linear:beta=1"],
+      ["node", "start", ...contract],
+      ["testnet", "join", "/ip4/127.0.0.1/tcp/1", ...agent],
+      ["devnet"],
+      ["status"],
+      ["watch"],
+      ["certificate", "export"],
+      ["certificate", "verify", f("x.json"), ...contract],
+    ].map((cmd) => expectError([...cmd, "--frobnicate"], 2, "unknown option '--frobnicate'"));
+    checks.push(...unknown);
+    checks.push(expectError(["node", "start"], 2, "required option '--contract <file>' not specified"));
+    checks.push(
+      expectError(["testnet", "join", "/ip4/127.0.0.1/tcp/1"], 2, "required option '--agent <file>'"),
+    );
+    checks.push(
+      expectError(["certificate", "verify", f("x.json")], 2, "required option '--contract <file>'"),
+    );
+    await Promise.all(checks);
+  });
+
+  it("missing and malformed files name the file", async () => {
+    const checks: Promise<void>[] = [];
+    checks.push(expectError(["contract", "show", f("nope.json")], 2, "nope.json: no such file"));
+    checks.push(expectError(["contract", "show", f("bad.json")], 2, /bad\.json: not valid JSON/));
+    checks.push(expectError(["contract", "show", f("agent.json")], 2, /agent\.json: name: expected string/));
+    checks.push(expectError(["contract", "create", "--from", f("nope.json")], 2, "nope.json: no such file"));
+    checks.push(expectError(["node", "start", "--contract", f("nope.json")], 2, "nope.json: no such file"));
+    checks.push(
+      expectError(
+        ["node", "start", "--contract", f("contract.json"), "--agent", f("bad.json")],
+        2,
+        "bad.json: not valid JSON",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["node", "start", "--contract", f("contract.json"), "--agent", f("agent2.json")],
+        2,
+        "agent2.json: footprint: must have 1 entry",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["testnet", "join", "/ip4/127.0.0.1/tcp/1", "--agent", f("nope.json")],
+        2,
+        "nope.json: no such file",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["certificate", "verify", f("bad.json"), "--contract", f("contract.json")],
+        2,
+        "bad.json: not valid JSON",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["certificate", "verify", f("contract.json"), "--contract", f("contract.json")],
+        2,
+        /contract\.json: /,
+      ),
+    );
+    checks.push(expectError(["devnet", "--scenario", f("nope.json")], 2, "nope.json: no such file"));
+    await Promise.all(checks);
+  });
+
+  it("bad values of flags", async () => {
+    const checks: Promise<void>[] = [];
+    checks.push(expectError(["contract", "create", "--name", "x"], 2, "name the resources"));
+    checks.push(expectError(["contract", "create", "--resource", "cpu"], 2, "must be id=capacity"));
+    checks.push(expectError(["contract", "create", "--capacity", "5", "--quorum", "0.3"], 2, "(0.5, 1]"));
+    checks.push(
+      expectError(
+        ["contract", "create", "--capacity", "5", "--step", "0.1"],
+        2,
+        "--step applies to --rule gradient",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["agent", "create", "--valuation", "log:alpha=-1", "--cost", "linear:beta=1"],
+        2,
+        "--valuation alpha: must be > 0",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["agent", "create", "--valuation", "cobb:x=1", "--cost", "linear:beta=1"],
+        2,
+        'unknown kind "cobb"',
+      ),
+    );
+    checks.push(
+      expectError(
+        ["agent", "create", "--valuation", "log:alpha=1", "--cost", "linear:beta=1", "--footprint", "1,x"],
+        2,
+        "entry 2 is not a number",
+      ),
+    );
+    checks.push(expectError(["devnet", "--nodes", "1"], 2, "must be an integer >= 2"));
+    checks.push(expectError(["status", "--node", "localhost:7001"], 2, "must be an http:// URL"));
+    checks.push(
+      expectError(
+        ["testnet", "join", "/ip4/127.0.0.1/tcp/1", "--agent", f("agent.json"), "--contract-id", "abc"],
+        2,
+        "64 lowercase hex",
+      ),
+    );
+    await Promise.all(checks);
+  });
+
+  it("bad multiaddrs", async () => {
+    const checks: Promise<void>[] = [];
+    checks.push(
+      expectError(
+        ["testnet", "join", "127.0.0.1:4001", "--agent", f("agent.json")],
+        2,
+        '"127.0.0.1:4001" is not a multiaddr',
+      ),
+    );
+    checks.push(
+      expectError(
+        ["node", "start", "--contract", f("contract.json"), "--listen", "/ip4/nope/tcp/1"],
+        2,
+        '"/ip4/nope/tcp/1" is not a multiaddr',
+      ),
+    );
+    const env = await runCli(["node", "start", "--contract", f("contract.json")], {
+      cwd: dir,
+      env: { WALRAS_BOOTSTRAP: "/ip4/127.0.0.1/tcp/1,garbage" },
+    });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain('"garbage" is not a multiaddr');
+    await Promise.all(checks);
+  });
+
+  it("unreachable nodes and peers are failures (exit 1)", async () => {
+    const checks: Promise<void>[] = [];
+    checks.push(
+      expectError(
+        ["status", "--node", "http://127.0.0.1:1"],
+        1,
+        /http:\/\/127\.0\.0\.1:1\/status: no answer/,
+      ),
+    );
+    checks.push(expectError(["certificate", "export", "--node", "http://127.0.0.1:1"], 1, "no answer"));
+    checks.push(expectError(["watch", "--node", "http://127.0.0.1:1"], 1, "no answer"));
+    checks.push(
+      expectError(
+        [
+          "testnet",
+          "join",
+          "/ip4/127.0.0.1/tcp/1",
+          "--agent",
+          f("agent.json"),
+          "--timeout-ms",
+          "2000",
+          "--data-dir",
+          f("j"),
+        ],
+        1,
+        "/ip4/127.0.0.1/tcp/1: no answer",
+      ),
+    );
+    await Promise.all(checks);
+  });
+});
