@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -17,7 +17,10 @@ export interface DevnetInit {
   readonly httpBasePort?: number;
   /** Where the nodes' data dirs go; a fresh temporary directory by default (removed on stop). */
   readonly root?: string;
-  /** pino level of the nodes' logs (files in each data dir). Default "info". */
+  /**
+   * pino level of the nodes' logs (node.log in each data dir). Default "info"; the first node
+   * logs at "debug" so that its "round closed" lines give the whole price path (see onLog).
+   */
   readonly logLevel?: string;
   /** How long each node gets to print its addresses. Default 30 s. */
   readonly startTimeoutMs?: number;
@@ -33,6 +36,8 @@ export interface DevnetNode {
   readonly multiaddr: string;
   readonly httpUrl: string;
   readonly process: ChildProcess;
+  /** Each JSON log line the node writes (also kept in logFile). */
+  onLog(listener: (entry: Record<string, unknown>) => void): () => void;
 }
 
 export interface Devnet {
@@ -84,7 +89,8 @@ export async function startDevnet(init: DevnetInit): Promise<Devnet> {
     const port = init.basePort ? init.basePort + index : 0;
     const httpPort = init.httpBasePort ? init.httpBasePort + index : 0;
     const logFile = join(dataDir, "node.log");
-    const logFd = openSync(logFile, "a");
+    const log = createWriteStream(logFile, { flags: "a" });
+    const logListeners = new Set<(entry: Record<string, unknown>) => void>();
     const [command, ...prefix] = init.nodeCommand;
     const child = spawn(
       command,
@@ -105,11 +111,25 @@ export async function startDevnet(init: DevnetInit): Promise<Devnet> {
         ...(bootstrap ? ["--bootstrap", bootstrap] : []),
       ],
       {
-        stdio: ["ignore", "pipe", logFd],
-        env: { ...process.env, WALRAS_LOG_LEVEL: init.logLevel ?? "info", WALRAS_LOG_PRETTY: "0" },
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          WALRAS_LOG_LEVEL: index === 0 ? "debug" : (init.logLevel ?? "info"),
+          WALRAS_LOG_PRETTY: "0",
+        },
       },
     );
-    closeSync(logFd);
+    child.stderr?.pipe(log);
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
+      if (logListeners.size === 0 || !line.startsWith("{")) return;
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      for (const l of logListeners) l(entry);
+    });
     let multiaddr: string | undefined;
     let httpUrl: string | undefined;
     const ready = new Promise<void>((resolve, reject) => {
@@ -145,7 +165,11 @@ export async function startDevnet(init: DevnetInit): Promise<Devnet> {
         reject(new DevnetStartError(`${label}: cannot start ${command}: ${err.message}`));
       });
     });
-    const pending = { label, peerId, profile, dataDir, logFile, process: child };
+    const onLog = (listener: (entry: Record<string, unknown>) => void) => {
+      logListeners.add(listener);
+      return () => logListeners.delete(listener);
+    };
+    const pending = { label, peerId, profile, dataDir, logFile, process: child, onLog };
     try {
       await ready;
     } catch (err) {

@@ -67,19 +67,10 @@ export function formatResult(
       ]),
     ),
     "",
-    textTable(
-      ["metric", "value"],
-      [
-        ["efficiency", formatNumber(m.efficiency)],
-        ["welfare optimum", m.optimum === null ? "-" : formatNumber(m.optimum)],
-        ["gini", formatNumber(m.gini, 4)],
-        ["jain", formatNumber(m.jain, 4)],
-        ["participation", `${Math.round(m.participation * 100)}%`],
-        ["envious agents", String(m.envy)],
-        ["residual", formatNumber(m.residual, 3)],
-      ],
-    ),
-    "",
+    `efficiency ${formatNumber(m.efficiency)} (welfare optimum ${m.optimum === null ? "-" : formatNumber(m.optimum)})   gini ${formatNumber(
+      m.gini,
+      3,
+    )}   jain ${formatNumber(m.jain, 3)}   participation ${Math.round(m.participation * 100)}%   envious agents ${m.envy}`,
     `reference solver (${check.reference.status}): max relative difference prices ${formatNumber(
       check.maxRelativeDifference.prices,
       3,

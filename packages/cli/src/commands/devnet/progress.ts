@@ -2,49 +2,63 @@ import type { NodeStatus } from "@walras/node";
 import { formatNumber } from "../../text-table.ts";
 
 /**
- * Turns successive polls of the network into lines worth printing: one per round the first node
- * reports, one when the member count or the epoch changes, one per certificate.
+ * What the devnet shows while the network works: a line per round the first node closes (from its
+ * log, so none is missed however fast rounds go), and from polling every node's status, a line
+ * when members gather, an epoch starts, or an epoch is certified.
  */
 export class ProgressLog {
-  #last = "";
+  #lastPoll = "";
+  #lead: NodeStatus | null = null;
+  #epochShown: unknown = null;
   readonly #nodes: number;
+  readonly #resources: readonly string[];
 
-  constructor(nodes: number) {
+  constructor(nodes: number, resources: readonly string[]) {
     this.#nodes = nodes;
+    this.#resources = resources;
   }
 
-  /** The line for this poll, or null when nothing changed since the last one. */
-  next(statuses: readonly (NodeStatus | null)[]): string | null {
+  /** A "round closed" log entry of the first node: the line for it, or null for other entries. */
+  logEntry(entry: Record<string, unknown>): string | null {
+    if (entry.msg !== "round closed" || !Array.isArray(entry.prices)) return null;
+    const prices = this.#resources
+      .map((id, r) => `${id} ${formatNumber(Number((entry.prices as unknown[])[r] ?? 0)).padEnd(10)}`)
+      .join(" ");
+    const residual = typeof entry.residual === "number" ? formatNumber(entry.residual, 3) : "-";
+    const header = this.#epochShown === entry.epoch ? "" : `${this.#epochHeader(entry.epoch)}\n`;
+    this.#epochShown = entry.epoch;
+    return `${header}  round ${String(entry.round).padStart(3)}  price ${prices} residual ${residual}`;
+  }
+
+  /** The line for this poll of every node, or null when nothing worth saying changed. */
+  poll(statuses: readonly (NodeStatus | null)[]): string | null {
     const up = statuses.filter((s) => s !== null);
-    const lead = up[0];
-    if (!lead) return this.#emit("waiting for the nodes' status APIs");
+    const lead = up[0] ?? null;
+    this.#lead = lead;
+    if (!lead) return this.#once("waiting for the nodes' status APIs");
     if (lead.epoch === null) {
       const announced = new Set(up.flatMap((s) => [...s.pendingJoins, ...s.members]));
-      return this.#emit(
-        `waiting for members: ${announced.size}/${this.#nodes} announced, ${Math.min(...up.map((s) => s.peers))}+ peers each`,
-      );
+      return this.#once(`waiting for members: ${announced.size}/${this.#nodes} announced`);
     }
-    const prices = Object.entries(lead.prices)
-      .map(([id, p]) => `${id} ${formatNumber(p).padEnd(10)}`)
-      .join(" ");
-    const agreement = lead.agreement ? `${lead.agreement.matching}/${lead.agreement.received}` : "-";
     const cert = lead.certificate?.epoch === lead.epoch ? lead.certificate : null;
-    const key = `${lead.epoch}/${lead.round}/${lead.status}/${cert?.signers ?? 0}`;
-    const line = cert
-      ? `epoch ${lead.epoch} certified at round ${cert.round}: ${cert.signers}/${cert.members.length} signatures`
-      : `epoch ${lead.epoch} round ${String(lead.round ?? "-").padStart(3)}  price ${prices} residual ${
-          lead.residual === null ? "-        " : formatNumber(lead.residual, 3).padEnd(9)
-        } votes agree ${agreement}  members ${lead.members.length}`;
-    return this.#emitKeyed(key, line);
+    if (cert)
+      return this.#once(
+        `epoch ${lead.epoch} certified at round ${cert.round}: ${cert.signers}/${cert.members.length} members signed`,
+      );
+    if (this.#epochShown === lead.epoch) return null;
+    this.#epochShown = lead.epoch;
+    return this.#once(this.#epochHeader(lead.epoch));
   }
 
-  #emit(line: string): string | null {
-    return this.#emitKeyed(line, line);
+  #epochHeader(epoch: unknown): string {
+    const lead = this.#lead;
+    const members = lead && lead.epoch === epoch ? ` with ${lead.members.length} members` : "";
+    return `epoch ${epoch} started${members}`;
   }
 
-  #emitKeyed(key: string, line: string): string | null {
-    if (key === this.#last) return null;
-    this.#last = key;
+  #once(line: string): string | null {
+    if (line === this.#lastPoll) return null;
+    this.#lastPoll = line;
     return line;
   }
 }

@@ -63,10 +63,17 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
     const upAt = Date.now();
     say(formatNodes(devnet, (upAt - startedAt) / 1000));
     const peerIds = devnet.nodes.map((n) => n.peerId);
-    const progress = new ProgressLog(devnet.nodes.length);
+    const progress = new ProgressLog(
+      devnet.nodes.length,
+      devnet.contract.resources.map((r) => r.id),
+    );
+    devnet.nodes[0]?.onLog((entry) => {
+      const line = progress.logEntry(entry);
+      if (line) say(line);
+    });
     const deadline = upAt + flags.timeout * 1000;
     const certified = await pollUntil(devnet, interrupt.signal, deadline, (statuses) => {
-      const line = progress.next(statuses);
+      const line = progress.poll(statuses);
       if (line) say(line);
       return commonCertificate(statuses, peerIds) !== null;
     });
@@ -90,7 +97,7 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
     if (flags.keep && !interrupt.signal.aborted) {
       say(formatJoinHint(devnet));
       await pollUntil(devnet, interrupt.signal, Number.POSITIVE_INFINITY, (statuses) => {
-        const line = progress.next(statuses);
+        const line = progress.poll(statuses);
         if (line) say(line);
         return false;
       }).catch((err) => {
