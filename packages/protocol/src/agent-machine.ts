@@ -168,6 +168,8 @@ class Machine implements AgentMachine {
   readonly #equivocations: Equivocation[] = [];
   readonly #certificates: Certificate[] = [];
   #out: MachineAction[] = [];
+  #closing = false;
+  #closePending = false;
   #now = 0;
 
   constructor(config: AgentMachineConfig) {
@@ -424,6 +426,7 @@ class Machine implements AgentMachine {
     if (this.#myProposal && this.#now - this.#lastMembershipSync >= roundMs / 2) {
       this.#lastMembershipSync = this.#now;
       this.#sync({ epoch: this.#myProposal.epoch, kinds: ["epoch"] });
+      if (this.#epoch) this.#sync({ epoch: this.#epoch.number, kinds: ["leave"] });
     }
   }
 
@@ -459,7 +462,30 @@ class Machine implements AgentMachine {
     return e.members.filter((id) => !have?.has(id));
   }
 
+  /**
+   * Closing a round publishes our next demand, which can complete the next round at once (a lone
+   * member, or everyone else's demands already in). Rounds must then close in a loop, not by
+   * recursion through #publish: thousands of such rounds overflowed the stack and killed the node.
+   */
   #closeRounds(e: EpochState): void {
+    if (this.#closing) {
+      this.#closePending = true;
+      return;
+    }
+    this.#closing = true;
+    try {
+      let next: EpochState | null = e;
+      while (next) {
+        this.#closePending = false;
+        this.#closeReadyRounds(next);
+        next = this.#closePending ? this.#epoch : null;
+      }
+    } finally {
+      this.#closing = false;
+    }
+  }
+
+  #closeReadyRounds(e: EpochState): void {
     while (this.#epoch === e && e.status === "running" && this.#missing(e).length === 0) {
       const have = e.demands.get(e.round) as Map<AgentId, DemandMessage>;
       const demands = e.members.map((id) => have.get(id) as DemandMessage);
@@ -674,7 +700,7 @@ class Machine implements AgentMachine {
       ...e.members.filter((id) => !this.#leaves.has(id) && alive(id)),
       ...allowedJoins,
     ]);
-    if (!keepsMajority(e.members, members)) {
+    if (!keepsMajority(this.#stayers(e), members)) {
       if (stuck)
         this.#log("warn", "too few members reachable to move on; waiting", {
           epoch: e.number,
@@ -684,6 +710,14 @@ class Machine implements AgentMachine {
     }
     const base: EpochBase = { epoch: e.number, round: e.round, prices: e.prices };
     this.#propose({ epoch: e.number + 1, members, base });
+  }
+
+  /**
+   * The members the majority rule counts: a graceful leave is consent, not a partition, so
+   * leavers do not count against the rest (two members, one leaves: the other goes on).
+   */
+  #stayers(e: EpochState): AgentId[] {
+    return e.members.filter((id) => !this.#leaves.has(id));
   }
 
   /** Joiners heard from within a round timeout (they re-announce every announceMs until admitted). */
@@ -763,7 +797,7 @@ class Machine implements AgentMachine {
     if (!book) return;
     if (e && epoch < e.number) return;
     const plans = settledPlans(book).filter(
-      (p) => !e || p.base === null || p.base.epoch !== e.number || keepsMajority(e.members, p.members),
+      (p) => !e || p.base === null || p.base.epoch !== e.number || keepsMajority(this.#stayers(e), p.members),
     );
     const best = plans[0];
     if (!best) return;

@@ -287,4 +287,13 @@ describe("agent machine on a simulated network", () => {
     expect(p).toBeGreaterThanOrEqual((ref.prices[0] as number) * (1 - 1e-9));
     expect(p).toBeLessThan((ref.prices[0] as number) * 1.01);
   });
+
+  it("a graceful leave is consent: of two members, the one who stays goes on alone", () => {
+    const c = contract({ minMembers: 2, resources: [{ id: "capacity", capacity: 1 }] });
+    const { net, agents } = start(c, profiles(2, 31), 9);
+    certifyAll(net, agents, 60_000);
+    const leaver = agents.pop() as Agent;
+    net.leave(leaver.node);
+    settle(net, c, agents);
+  });
 });

@@ -1,5 +1,8 @@
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { verifyCertificate } from "../src/certificate.ts";
+import { contractSchema } from "../src/contract.ts";
+import { SimulatedNetwork } from "../src/simulated-network.ts";
 import { fuzzSuite } from "./fuzz-properties.ts";
 
 /**
@@ -22,4 +25,29 @@ describe("fuzzing (fast-check)", () => {
       fc.assert(property(), { numRuns: CI_RUNS[name] ?? 100 });
     });
   }
+});
+
+describe("found by fault testing", () => {
+  it("a lone member running thousands of rounds closes them without overflowing the stack", () => {
+    const contract = contractSchema.parse({
+      name: "lone",
+      resources: [{ id: "capacity", capacity: 3 }],
+      fees: { perUnit: 0.5, fixed: 0 },
+      priceRule: { kind: "gradient", step: 0.002 },
+      maxRounds: 100_000,
+      timeouts: { roundMs: 1000, announceMs: 100 },
+    });
+    const net = new SimulatedNetwork({ contract, seed: 1 });
+    const node = net.addAgent("lone", {
+      valuation: { kind: "log", alpha: 10 },
+      cost: { kind: "linear", beta: 1 },
+      footprint: [1],
+    });
+    expect(net.runUntil(() => node.machine.status().certificate !== null, 10_000)).toBe(true);
+    const cert = node.machine.status().certificate;
+    expect(cert?.commit.round).toBeGreaterThan(1000);
+    // One agent alone: its demand at the committed price fills the capacity.
+    expect(cert?.commit.allocations[0]?.x).toBeCloseTo(3, 5);
+    expect(verifyCertificate(cert as NonNullable<typeof cert>, contract)).toMatchObject({ ok: true });
+  });
 });
