@@ -89,7 +89,7 @@ if (import.meta.main) {
     process.exit(2);
   }
   main(arg).catch((err: unknown) => {
-    process.stderr.write(`node process: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`node process: ${err instanceof Error ? err.stack : String(err)}\n`);
     process.exit(1);
   });
 }
