@@ -426,6 +426,7 @@ class Machine implements AgentMachine {
     if (this.#myProposal && this.#now - this.#lastMembershipSync >= roundMs / 2) {
       this.#lastMembershipSync = this.#now;
       this.#sync({ epoch: this.#myProposal.epoch, kinds: ["epoch"] });
+      if (this.#epoch) this.#sync({ epoch: this.#epoch.number, kinds: ["leave"] });
     }
   }
 
@@ -699,7 +700,7 @@ class Machine implements AgentMachine {
       ...e.members.filter((id) => !this.#leaves.has(id) && alive(id)),
       ...allowedJoins,
     ]);
-    if (!keepsMajority(e.members, members)) {
+    if (!keepsMajority(this.#stayers(e), members)) {
       if (stuck)
         this.#log("warn", "too few members reachable to move on; waiting", {
           epoch: e.number,
@@ -709,6 +710,14 @@ class Machine implements AgentMachine {
     }
     const base: EpochBase = { epoch: e.number, round: e.round, prices: e.prices };
     this.#propose({ epoch: e.number + 1, members, base });
+  }
+
+  /**
+   * The members the majority rule counts: a graceful leave is consent, not a partition, so
+   * leavers do not count against the rest (two members, one leaves: the other goes on).
+   */
+  #stayers(e: EpochState): AgentId[] {
+    return e.members.filter((id) => !this.#leaves.has(id));
   }
 
   /** Joiners heard from within a round timeout (they re-announce every announceMs until admitted). */
@@ -788,7 +797,7 @@ class Machine implements AgentMachine {
     if (!book) return;
     if (e && epoch < e.number) return;
     const plans = settledPlans(book).filter(
-      (p) => !e || p.base === null || p.base.epoch !== e.number || keepsMajority(e.members, p.members),
+      (p) => !e || p.base === null || p.base.epoch !== e.number || keepsMajority(this.#stayers(e), p.members),
     );
     const best = plans[0];
     if (!best) return;
