@@ -3,8 +3,9 @@
 #   1. install and start the Docker engine (+ Compose) where absent; build the base and project images;
 #   2. bring up a bootstrap node and 5 agents; wait until every node reports the same certificate
 #      and check it against the reference solver (walras simulate) and the verifier;
-#   3. kill one agent; wait for the others to re-equilibrate without it (checked again); restart it;
-#      wait until it rejoins with the same peer id (its key lives in its volume);
+#   3. stop one agent (graceful leave), then kill another (a crash); each time wait for the others
+#      to re-equilibrate without it (checked again), restart it, and wait until it rejoins with the
+#      same peer id (its key lives in its volume) and a 5-member certificate;
 #   4. tear everything down, leaving no containers, networks or volumes (also on failure).
 #
 # Environment (all optional):
@@ -24,7 +25,6 @@ project=${WALRAS_TEST_PROJECT:-walrastest}
 timeout=${WALRAS_TEST_TIMEOUT:-240}
 tolerance=${WALRAS_TEST_TOLERANCE:-1e-4}
 agents=(a1 a2 a3 a4 a5)
-victim=a3
 export WALRAS_IMAGE=${WALRAS_IMAGE:-walras:test}
 # Host ports away from the defaults, so a testnet a developer runs is not in the way.
 export WALRAS_BOOTSTRAP_HTTP_PORT=${WALRAS_BOOTSTRAP_HTTP_PORT:-18080}
@@ -179,34 +179,42 @@ network=$(docker network ls -q --filter "label=com.docker.compose.project=$proje
 [[ -n $network ]] || die "compose created no network for project $project"
 
 result=$(wait_for "a 5-member certificate on every node" "$timeout" converged --members 5 bootstrap "${agents[@]}")
-digest5=$(field digest <<<"$result")
-log "converged: certificate $digest5 on all 6 nodes"
+digest=$(field digest <<<"$result")
+log "converged: certificate $digest on all 6 nodes"
 check_solver "the 5-member certificate" "${agents[@]}"
 
-# --- 3. kill one agent, re-equilibrate, restart, rejoin ------------------------------------------
+# --- 3. an agent goes away, the rest re-equilibrate; it comes back with the same identity ----------
 
-victim_peer=$(probe peer-id "$victim" | field peerId)
-[[ -n $victim_peer ]] || die "no peer id for $victim"
-victim_container=$(compose ps -q "$victim")
-log "killing $victim ($victim_peer)"
-docker kill "$victim_container" >/dev/null
-survivors=()
-for a in "${agents[@]}"; do [[ $a == "$victim" ]] || survivors+=("$a"); done
+# drop_and_rejoin stop|kill AGENT: `docker stop` (SIGTERM: the node leaves gracefully) or
+# `docker kill` (SIGKILL: a crash, noticed only by its silence); then `docker start` it again.
+drop_and_rejoin() {
+  local how=$1 victim=$2 peer container restarted result others=()
+  for a in "${agents[@]}"; do [[ $a == "$victim" ]] || others+=("$a"); done
+  peer=$(probe peer-id "$victim" | field peerId)
+  [[ -n $peer ]] || die "no peer id for $victim"
+  container=$(compose ps -q "$victim")
+  log "docker $how $victim ($peer)"
+  docker "$how" "$container" >/dev/null
 
-result=$(wait_for "a 4-member certificate without $victim" "$timeout" \
-  converged --members 4 --without "$victim_peer" --not "$digest5" bootstrap "${survivors[@]}")
-digest4=$(field digest <<<"$result")
-log "re-equilibrated without $victim: certificate $digest4"
-check_solver "the 4-member certificate" "${survivors[@]}"
+  result=$(wait_for "a 4-member certificate without $victim (after docker $how)" "$timeout" \
+    converged --members 4 --without "$peer" --not "$digest" bootstrap "${others[@]}")
+  digest=$(field digest <<<"$result")
+  log "re-equilibrated without $victim: certificate $digest"
+  check_solver "the 4-member certificate" "${others[@]}"
 
-log "restarting $victim"
-docker start "$victim_container" >/dev/null
-restarted_peer=$(wait_for "$victim to serve /status again" "$timeout" peer-id "$victim" | field peerId)
-[[ $restarted_peer == "$victim_peer" ]] ||
-  die "$victim came back as $restarted_peer, not $victim_peer: its key did not survive in its volume"
-result=$(wait_for "a 5-member certificate with $victim back" "$timeout" \
-  converged --members 5 --with "$victim_peer" --not "$digest4" bootstrap "${agents[@]}")
-log "rejoined with the same peer id: certificate $(field digest <<<"$result")"
-check_solver "the certificate after the rejoin" "${agents[@]}"
+  log "docker start $victim"
+  docker start "$container" >/dev/null
+  restarted=$(wait_for "$victim to serve /status again" "$timeout" peer-id "$victim" | field peerId)
+  [[ $restarted == "$peer" ]] ||
+    die "$victim came back as $restarted, not $peer: its key did not survive in its volume"
+  result=$(wait_for "a 5-member certificate with $victim back (after docker $how)" "$timeout" \
+    converged --members 5 --with "$peer" --not "$digest" bootstrap "${agents[@]}")
+  digest=$(field digest <<<"$result")
+  log "$victim rejoined with the same peer id: certificate $digest"
+  check_solver "the certificate after $victim rejoined" "${agents[@]}"
+}
+
+drop_and_rejoin stop a2
+drop_and_rejoin kill a3
 
 # --- 4. teardown (the EXIT trap) ------------------------------------------------------------------
