@@ -6,6 +6,9 @@
 //   probe.ts converged --members N [--with PEER] [--without PEER] [--not DIGEST] NODE...
 //   probe.ts check-solver --contract FILE --agents DIR --certificate-from NODE AGENT_NODE...
 //
+// NODE is a Compose service name (its status API at NAME:8080) or NAME@HOST:PORT; an agent node's
+// profile is AGENTS_DIR/NAME.json.
+//
 // Exit 0: the condition holds (and a one-line JSON result on stdout). Exit 3: not yet (the reason
 // on stderr). Exit 1: a failure that waiting will not fix.
 import { execFileSync } from "node:child_process";
@@ -38,27 +41,39 @@ interface NodeStatus {
 class NotYet extends Error {}
 class Failure extends Error {}
 
+/** "a1" -> a1:8080; "joiner@127.0.0.1:18089" -> 127.0.0.1:18089. */
+function nodeName(node: string): string {
+  return node.split("@")[0] as string;
+}
+
+function nodeAddress(node: string): string {
+  const at = node.indexOf("@");
+  return at >= 0 ? node.slice(at + 1) : `${node}:${HTTP_PORT}`;
+}
+
 async function getJson(node: string, path: string): Promise<unknown> {
-  const url = `http://${node}:${HTTP_PORT}${path}`;
+  const url = `http://${nodeAddress(node)}${path}`;
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
   } catch (err) {
-    throw new NotYet(`${node}: ${url} unreachable (${(err as Error).cause ?? (err as Error).message})`);
+    throw new NotYet(
+      `${nodeName(node)}: ${url} unreachable (${(err as Error).cause ?? (err as Error).message})`,
+    );
   }
-  if (!res.ok) throw new NotYet(`${node}: GET ${path} answered ${res.status}`);
+  if (!res.ok) throw new NotYet(`${nodeName(node)}: GET ${path} answered ${res.status}`);
   return res.json();
 }
 
 async function status(node: string): Promise<NodeStatus> {
   const s = (await getJson(node, "/status")) as NodeStatus;
   if (typeof s?.peerId !== "string")
-    throw new Failure(`${node}: /status has no peerId: ${JSON.stringify(s)}`);
+    throw new Failure(`${nodeName(node)}: /status has no peerId: ${JSON.stringify(s)}`);
   return s;
 }
 
 async function peerId(node: string): Promise<object> {
-  return { node, peerId: (await status(node)).peerId };
+  return { node: nodeName(node), peerId: (await status(node)).peerId };
 }
 
 interface ConvergedOptions {
@@ -70,7 +85,7 @@ interface ConvergedOptions {
 
 /** Every node reports the same certificate, of the expected membership. */
 async function converged(nodes: string[], opts: ConvergedOptions): Promise<object> {
-  const statuses = await Promise.all(nodes.map(async (n) => [n, await status(n)] as const));
+  const statuses = await Promise.all(nodes.map(async (n) => [nodeName(n), await status(n)] as const));
   const brief = statuses
     .map(([n, s]) => `${n}=${s.status}/e${s.epoch}r${s.round}/${s.certificate?.digest.slice(0, 8) ?? "-"}`)
     .join(" ");
@@ -152,7 +167,7 @@ async function checkSolver(agentNodes: string[], opts: SolverOptions): Promise<o
   const resourceIds: string[] = contract.resources.map((r: { id: string }) => r.id);
   const agents = await Promise.all(
     agentNodes.map(async (node) => {
-      const profile = JSON.parse(readFileSync(join(opts.agents, `${node}.json`), "utf8"));
+      const profile = JSON.parse(readFileSync(join(opts.agents, `${nodeName(node)}.json`), "utf8"));
       return { id: (await status(node)).peerId, ...profile };
     }),
   );

@@ -3,6 +3,8 @@
 #   1. install and start the Docker engine (+ Compose) where absent; build the base and project images;
 #   2. bring up a bootstrap node and 5 agents; wait until every node reports the same certificate
 #      and check it against the reference solver (walras simulate) and the verifier;
+#   2b. check the status ports published on 127.0.0.1; join a node from the host through the
+#      bootstrap's published p2p port (6-member certificate, checked), then let it leave;
 #   3. stop one agent (graceful leave), then kill another (a crash); each time wait for the others
 #      to re-equilibrate without it (checked again), restart it, and wait until it rejoins with the
 #      same peer id (its key lives in its volume) and a 5-member certificate;
@@ -30,6 +32,7 @@ export WALRAS_IMAGE=${WALRAS_IMAGE:-walras:test}
 export WALRAS_BOOTSTRAP_HTTP_PORT=${WALRAS_BOOTSTRAP_HTTP_PORT:-18080}
 export WALRAS_BOOTSTRAP_P2P_PORT=${WALRAS_BOOTSTRAP_P2P_PORT:-14001}
 export WALRAS_A1_HTTP_PORT=${WALRAS_A1_HTTP_PORT:-18081}
+WALRAS_HOST_HTTP_PORT=${WALRAS_HOST_HTTP_PORT:-18089}
 export WALRAS_SUBNET=${WALRAS_SUBNET:-172.30.58.0/24}
 
 log() { printf '[docker-test %4ds] %s\n' $((SECONDS - started)) "$*" >&2; }
@@ -110,6 +113,7 @@ fi
 teardown() {
   local rc=$? left
   trap - EXIT
+  docker rm -f -v "$joiner" >/dev/null 2>&1 || true
   if ((rc != 0)) && [[ -n ${network:-} ]]; then
     log "state at failure:"
     compose ps >&2 || true
@@ -129,15 +133,21 @@ teardown() {
   log "$( ((rc == 0)) && echo PASS || echo FAIL) in $((SECONDS - started))s"
   exit "$rc"
 }
+joiner=$project-host-joiner
 trap teardown EXIT
 
-# The probe (docker/probe.ts) runs in a throwaway container on the testnet's network.
-probe() {
-  docker run --rm --network "$network" -v "$here:/walras-docker:ro" -v "$here/testnet:/etc/walras:ro" \
+# The probe (docker/probe.ts) runs in a throwaway container on the testnet's network (probe) or
+# on the host's (probe_host, to reach the ports Compose publishes on 127.0.0.1).
+probe_on() {
+  local net=$1
+  shift
+  docker run --rm --network "$net" -v "$here:/walras-docker:ro" -v "$here/testnet:/etc/walras:ro" \
     --entrypoint node "$WALRAS_IMAGE" /walras-docker/probe.ts "$@"
 }
+probe() { probe_on "$network" "$@"; }
+probe_host() { probe_on host "$@"; }
 
-# wait_for WHAT SECONDS PROBE_ARGS...: polls the probe until it reports success (exit 0), fails
+# wait_for WHAT SECONDS PROBE_COMMAND...: polls the probe until it reports success (exit 0), fails
 # at once on a hard failure (exit 1), and gives up after SECONDS. Prints the probe's result.
 wait_for() {
   local what=$1 limit=$2 deadline=$((SECONDS + $2)) next_note=$((SECONDS + 15)) out rc err
@@ -145,7 +155,7 @@ wait_for() {
   err=$(mktemp)
   while :; do
     rc=0
-    out=$(probe "$@" 2>"$err") || rc=$?
+    out=$("$@" 2>"$err") || rc=$?
     if ((rc == 0)); then
       rm -f "$err"
       echo "$out"
@@ -178,10 +188,45 @@ out=$(compose up -d --no-build 2>&1) || die "compose up failed: $(tail -5 <<<"$o
 network=$(docker network ls -q --filter "label=com.docker.compose.project=$project")
 [[ -n $network ]] || die "compose created no network for project $project"
 
-result=$(wait_for "a 5-member certificate on every node" "$timeout" converged --members 5 bootstrap "${agents[@]}")
+result=$(wait_for "a 5-member certificate on every node" "$timeout" probe converged --members 5 bootstrap "${agents[@]}")
 digest=$(field digest <<<"$result")
 log "converged: certificate $digest on all 6 nodes"
 check_solver "the 5-member certificate" "${agents[@]}"
+
+# The status APIs Compose publishes on 127.0.0.1 answer for the same nodes.
+for published in "bootstrap@127.0.0.1:$WALRAS_BOOTSTRAP_HTTP_PORT" "a1@127.0.0.1:$WALRAS_A1_HTTP_PORT"; do
+  inside=$(probe peer-id "${published%@*}" | field peerId)
+  outside=$(probe_host peer-id "$published" | field peerId) || die "${published%@*}'s published status port does not answer"
+  [[ -n $inside && $inside == "$outside" ]] ||
+    die "127.0.0.1 port of ${published%@*} answers as $outside, inside the network it is $inside"
+done
+log "published status ports answer: bootstrap on $WALRAS_BOOTSTRAP_HTTP_PORT, a1 on $WALRAS_A1_HTTP_PORT"
+
+# --- a node on the host joins through the bootstrap's published p2p port, then leaves -------------
+
+# It runs in the image on the host's network (the host may lack Node 24); its status API listens on
+# the testnet bridge's gateway address only, where the probe can reach it.
+# Docker gives the bridge the subnet's first address when Compose names only the subnet.
+subnet=$(docker network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' "$network")
+[[ $subnet =~ ^([0-9]+\.[0-9]+\.[0-9]+)\.([0-9]+)/ ]] || die "network $network has no IPv4 subnet (got '$subnet')"
+gateway=${BASH_REMATCH[1]}.$((BASH_REMATCH[2] + 1))
+host_node="host@$gateway:$WALRAS_HOST_HTTP_PORT"
+log "walras testnet join /ip4/127.0.0.1/tcp/$WALRAS_BOOTSTRAP_P2P_PORT from the host"
+docker run -d --rm --name "$joiner" --label "com.docker.compose.project=$project" --network host \
+  -v "$here/testnet:/etc/walras:ro" -e WALRAS_LISTEN=/ip4/0.0.0.0/tcp/0 -e "WALRAS_HTTP_HOST=$gateway" \
+  -e "WALRAS_HTTP_PORT=$WALRAS_HOST_HTTP_PORT" "$WALRAS_IMAGE" \
+  testnet join "/ip4/127.0.0.1/tcp/$WALRAS_BOOTSTRAP_P2P_PORT" --agent /etc/walras/agents/host.json >/dev/null
+host_peer=$(wait_for "the host node to serve /status" "$timeout" probe peer-id "$host_node" | field peerId)
+result=$(wait_for "a 6-member certificate with the host node" "$timeout" \
+  probe converged --members 6 --with "$host_peer" --not "$digest" bootstrap "${agents[@]}" "$host_node")
+digest=$(field digest <<<"$result")
+log "the host node joined: certificate $digest"
+check_solver "the 6-member certificate" "${agents[@]}" "$host_node"
+docker stop "$joiner" >/dev/null
+result=$(wait_for "a 5-member certificate after the host node left" "$timeout" \
+  probe converged --members 5 --without "$host_peer" --not "$digest" bootstrap "${agents[@]}")
+digest=$(field digest <<<"$result")
+log "the host node left: certificate $digest"
 
 # --- 3. an agent goes away, the rest re-equilibrate; it comes back with the same identity ----------
 
@@ -197,18 +242,18 @@ drop_and_rejoin() {
   docker "$how" "$container" >/dev/null
 
   result=$(wait_for "a 4-member certificate without $victim (after docker $how)" "$timeout" \
-    converged --members 4 --without "$peer" --not "$digest" bootstrap "${others[@]}")
+    probe converged --members 4 --without "$peer" --not "$digest" bootstrap "${others[@]}")
   digest=$(field digest <<<"$result")
   log "re-equilibrated without $victim: certificate $digest"
   check_solver "the 4-member certificate" "${others[@]}"
 
   log "docker start $victim"
   docker start "$container" >/dev/null
-  restarted=$(wait_for "$victim to serve /status again" "$timeout" peer-id "$victim" | field peerId)
+  restarted=$(wait_for "$victim to serve /status again" "$timeout" probe peer-id "$victim" | field peerId)
   [[ $restarted == "$peer" ]] ||
     die "$victim came back as $restarted, not $peer: its key did not survive in its volume"
   result=$(wait_for "a 5-member certificate with $victim back (after docker $how)" "$timeout" \
-    converged --members 5 --with "$peer" --not "$digest" bootstrap "${agents[@]}")
+    probe converged --members 5 --with "$peer" --not "$digest" bootstrap "${agents[@]}")
   digest=$(field digest <<<"$result")
   log "$victim rejoined with the same peer id: certificate $digest"
   check_solver "the certificate after $victim rejoined" "${agents[@]}"
