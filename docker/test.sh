@@ -193,6 +193,16 @@ digest=$(field digest <<<"$result")
 log "converged: certificate $digest on all 6 nodes"
 check_solver "the 5-member certificate" "${agents[@]}"
 
+# The image's HEALTHCHECK (GET /status) passes on every node.
+deadline=$((SECONDS + 90))
+while :; do
+  unhealthy=$(for c in $(compose ps -q); do docker inspect -f '{{.Name}}={{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$c"; done | grep -v '=healthy$' || true)
+  [[ -z $unhealthy ]] && break
+  ((SECONDS < deadline)) || die "containers not healthy after 90s: $(echo "$unhealthy" | tr '\n' ' ')"
+  sleep 2
+done
+log "every container reports healthy"
+
 # The status APIs Compose publishes on 127.0.0.1 answer for the same nodes.
 for published in "bootstrap@127.0.0.1:$WALRAS_BOOTSTRAP_HTTP_PORT" "a1@127.0.0.1:$WALRAS_A1_HTTP_PORT"; do
   inside=$(probe peer-id "${published%@*}" | field peerId)
