@@ -26,6 +26,7 @@ import { type AgentId, asDigest, type ContractId, type Digest } from "./ids.ts";
 import type { Equivocation, MachineAction, MachineEvent, SyncWant, Verdict } from "./machine-io.ts";
 import { messageDigest } from "./message-codec.ts";
 import type {
+  AliveMessage,
   CommitMessage,
   DemandMessage,
   EpochBase,
@@ -162,6 +163,10 @@ class Machine implements AgentMachine {
   readonly #proposalSeqs = new Map<number, number>();
   #joinSeq = 0;
   #lastAnnounce = Number.NEGATIVE_INFINITY;
+  #lastHeartbeat = Number.NEGATIVE_INFINITY;
+  /** When each agent was last heard from, by any message: the liveness of converged members. */
+  readonly #seen = new Map<AgentId, number>();
+  readonly #lastAlive = new Map<AgentId, AliveMessage>();
   #lastMembershipSync = Number.NEGATIVE_INFINITY;
   #replaying = false;
   #held: WireMessage[] = [];
@@ -252,7 +257,7 @@ class Machine implements AgentMachine {
         ? null
         : reject("not-member", `commit names members other than epoch ${e.number}'s`);
     }
-    if (m.kind === "leave") return null;
+    if (m.kind === "leave" || m.kind === "alive") return null;
     if (m.round < e.round - 1) return ignore("stale", `round ${m.round} < ${e.round - 1}`);
     if (m.round > e.round + ROUND_WINDOW)
       return ignore("future", `round ${m.round} > ${e.round + ROUND_WINDOW}`);
@@ -309,6 +314,7 @@ class Machine implements AgentMachine {
     const slot = slotOf(m);
     if (this.#slots.has(slot)) return;
     this.#slots.set(slot, { digest: messageDigest(m), message: m });
+    this.#seen.set(m.agent, this.#now);
     const e = this.#epoch;
     switch (m.kind) {
       case "join":
@@ -317,6 +323,17 @@ class Machine implements AgentMachine {
       case "epoch":
         this.#onProposal(m);
         return;
+      case "alive": {
+        // Only the latest heartbeat matters; forgetting the rest keeps memory flat while idle.
+        const prior = this.#lastAlive.get(m.agent);
+        if (prior) this.#slots.delete(slotOf(prior));
+        this.#lastAlive.set(m.agent, m);
+        if (!e || m.epoch > e.number) {
+          this.#hold(m);
+          this.#wantMembership(m.epoch);
+        }
+        return;
+      }
       case "leave":
         if (e && m.epoch === e.number && e.memberSet.has(m.agent)) {
           this.#leaves.add(m.agent);
@@ -415,13 +432,14 @@ class Machine implements AgentMachine {
         this.#wantMembership(e.number + 1);
         this.#considerNextEpoch();
       }
-    } else if (
-      e.status === "converged" &&
-      !this.#certificateComplete(e) &&
-      this.#now - e.convergedAt >= roundMs / 2
-    ) {
-      e.convergedAt = this.#now;
-      this.#sync({ epoch: e.number, kinds: ["commit"] });
+    } else if (e.status === "converged") {
+      if (!this.#certificateComplete(e) && this.#now - e.convergedAt >= roundMs / 2) {
+        e.convergedAt = this.#now;
+        this.#sync({ epoch: e.number, kinds: ["commit"] });
+      }
+      if (this.#isMember() && this.#now - this.#lastHeartbeat >= announceMs) this.#heartbeat(e);
+      // A member that crashes after convergence sends nothing more: notice it, as in a round.
+      this.#considerNextEpoch();
     }
     if (this.#myProposal && this.#now - this.#lastMembershipSync >= roundMs / 2) {
       this.#lastMembershipSync = this.#now;
@@ -655,6 +673,20 @@ class Machine implements AgentMachine {
     return me !== undefined && this.#epoch?.memberSet.has(me) === true && !this.#leaves.has(me);
   }
 
+  #heartbeat(e: EpochState): void {
+    const signer = this.#signer;
+    if (!signer) return;
+    this.#lastHeartbeat = this.#now;
+    this.#publish<AliveMessage>({
+      v: 1,
+      kind: "alive",
+      contract: this.#id,
+      agent: signer.id,
+      epoch: e.number,
+      seq: Math.max(0, Math.floor(this.#now)),
+    });
+  }
+
   #announce(): void {
     const signer = this.#signer;
     if (!signer) return;
@@ -687,7 +719,12 @@ class Machine implements AgentMachine {
       return;
     }
     if (!this.#isMember()) return;
-    const stuck = e.status === "running" && this.#now - e.openedAt >= this.#contract.timeouts.roundMs;
+    const horizon = this.#now - this.#contract.timeouts.roundMs;
+    const heardFrom = (id: AgentId) => (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) >= horizon;
+    const stuck =
+      e.status === "running"
+        ? this.#now - e.openedAt >= this.#contract.timeouts.roundMs
+        : e.members.some((id) => id !== me && !this.#leaves.has(id) && !heardFrom(id));
     if (allowedJoins.length === 0 && this.#leaves.size === 0 && !stuck) {
       this.#withdraw(e);
       return;
@@ -695,7 +732,10 @@ class Machine implements AgentMachine {
     const book = this.#proposals.get(e.number + 1);
     const current = e.demands.get(e.round);
     const alive = (id: AgentId) =>
-      id === me || !stuck || current?.has(id) === true || book?.has(id) === true || e.status !== "running";
+      id === me ||
+      !stuck ||
+      book?.has(id) === true ||
+      (e.status === "running" ? current?.has(id) === true : heardFrom(id));
     const members = sortedUnique([
       ...e.members.filter((id) => !this.#leaves.has(id) && alive(id)),
       ...allowedJoins,
@@ -838,6 +878,8 @@ class Machine implements AgentMachine {
       best: null,
     };
     this.#epoch = e;
+    // Every member starts the epoch with a full round timeout of grace.
+    for (const id of plan.members) this.#seen.set(id, this.#now);
     for (const id of plan.members) this.#joins.delete(id);
     this.#leaves.clear();
     for (const n of [...this.#proposals.keys()]) if (n <= plan.epoch) this.#proposals.delete(n);

@@ -84,6 +84,18 @@ export const joinMessageSchema = z.strictObject({
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });
 
+/**
+ * "I am still here, a member of epoch `epoch`." Members of a converged epoch send one every
+ * announceMs, so a member that crashes after convergence is noticed and dropped like a silent one
+ * in a running round. `seq` is the sender's clock in ms: it only has to grow across restarts.
+ */
+export const aliveMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("alive"),
+  epoch,
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+
 /** "I leave epoch `epoch`." */
 export const leaveMessageSchema = z.strictObject({
   ...header,
@@ -112,6 +124,7 @@ export const wireMessageSchema = z.discriminatedUnion("kind", [
   priceMessageSchema,
   commitMessageSchema,
   joinMessageSchema,
+  aliveMessageSchema,
   leaveMessageSchema,
   epochMessageSchema,
 ]);
@@ -122,6 +135,7 @@ export type PriceMessage = Branded<z.output<typeof priceMessageSchema>> & { read
 export type CommitMessage = Branded<z.output<typeof commitMessageSchema>>;
 export type JoinMessage = Branded<z.output<typeof joinMessageSchema>>;
 export type LeaveMessage = Branded<z.output<typeof leaveMessageSchema>>;
+export type AliveMessage = Branded<z.output<typeof aliveMessageSchema>>;
 export type EpochMessage = Branded<z.output<typeof epochMessageSchema>>;
 export type EpochBase = z.output<typeof epochBaseSchema>;
 export type AllocationEntry = z.output<typeof allocationEntrySchema>;
@@ -131,6 +145,7 @@ export type WireMessage =
   | PriceMessage
   | CommitMessage
   | JoinMessage
+  | AliveMessage
   | LeaveMessage
   | EpochMessage;
 export type MessageKind = WireMessage["kind"];
@@ -146,6 +161,7 @@ export function topicOf(kind: MessageKind): Topic {
     case "commit":
       return kind;
     case "join":
+    case "alive":
     case "leave":
     case "epoch":
       return "membership";
@@ -154,7 +170,7 @@ export function topicOf(kind: MessageKind): Topic {
 
 /** The kinds a topic may carry; anything else on it is rejected. */
 export function kindsOf(topic: Topic): readonly MessageKind[] {
-  return topic === "membership" ? ["join", "leave", "epoch"] : [topic];
+  return topic === "membership" ? ["join", "alive", "leave", "epoch"] : [topic];
 }
 
 /** Messages of one slot may exist once per signer; two different ones are equivocation. */
@@ -166,6 +182,7 @@ export function slotOf(m: WireMessage): string {
       return `${m.kind}/${m.epoch}/${m.round}/${m.agent}`;
     case "epoch":
     case "join":
+    case "alive":
       return `${m.kind}/${m.epoch}/${m.seq}/${m.agent}`;
     case "leave":
       return `leave/${m.epoch}/${m.agent}`;

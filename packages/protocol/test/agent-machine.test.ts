@@ -296,4 +296,18 @@ describe("agent machine on a simulated network", () => {
     net.leave(leaver.node);
     settle(net, c, agents);
   });
+
+  it("a member that crashes after convergence is noticed (heartbeats stop) and a newcomer still gets in", () => {
+    const c = contract();
+    const ps = profiles(6, 37);
+    const { net, agents } = start(c, ps.slice(0, 5), 10);
+    certifyAll(net, agents, 60_000);
+    const victim = agents.pop() as Agent;
+    net.crash(victim.node);
+    settle(net, c, agents);
+    const signer = net.newSigner();
+    const profile = ps[5] as AgentProfile;
+    agents.push({ node: net.addAgent("late", profile, signer), signer, profile });
+    settle(net, c, agents);
+  });
 });
