@@ -86,9 +86,3 @@ export async function rejectedCount(node: WalrasNode, reason: string): Promise<n
   const metric = await node.metrics.messagesRejected.get();
   return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
 }
-
-/** walras_messages_accepted_total summed over kinds. */
-export async function acceptedCount(node: WalrasNode): Promise<number> {
-  const metric = await node.metrics.messagesAccepted.get();
-  return metric.values.reduce((sum, v) => sum + v.value, 0);
-}

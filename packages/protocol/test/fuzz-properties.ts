@@ -65,7 +65,7 @@ const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 
 /** A schema-valid, correctly signed message of any kind (not necessarily sensible). */
 export const validMessage: fc.Arbitrary<WireMessage> = fc
-  .tuple(fc.constantFrom(...signers), fc.constantFrom(id, "0".repeat(64)), fc.nat({ max: 5 }))
+  .tuple(fc.constantFrom(...signers), fc.constantFrom(id, "0".repeat(64)), fc.nat({ max: 6 }))
   .chain(([signer, contract, kind]) => {
     const head = { v: 1 as const, contract, agent: signer.id };
     const members = fc.uniqueArray(fc.constantFrom(...signers.map((s) => s.id)), {
@@ -106,6 +106,7 @@ export const validMessage: fc.Arbitrary<WireMessage> = fc
       ),
       fc.record({ kind: fc.constant("join"), epoch: counter, seq: counter }),
       fc.record({ kind: fc.constant("leave"), epoch: counter }),
+      fc.record({ kind: fc.constant("alive"), epoch: counter, seq: counter }),
       fc.record({
         kind: fc.constant("epoch"),
         epoch: counter,
