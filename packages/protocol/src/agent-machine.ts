@@ -167,6 +167,9 @@ class Machine implements AgentMachine {
   /** When each agent was last heard from, by any message: the liveness of converged members. */
   readonly #seen = new Map<AgentId, number>();
   readonly #lastAlive = new Map<AgentId, AliveMessage>();
+  /** When our proposals first named each outsider, and those who then failed to echo. */
+  readonly #invitedAt = new Map<AgentId, number>();
+  readonly #snubbed = new Map<AgentId, number>();
   #lastMembershipSync = Number.NEGATIVE_INFINITY;
   #replaying = false;
   #held: WireMessage[] = [];
@@ -763,14 +766,35 @@ class Machine implements AgentMachine {
   /** Joiners heard from within a round timeout (they re-announce every announceMs until admitted). */
   #liveJoiners(): AgentId[] {
     const horizon = this.#now - this.#contract.timeouts.roundMs;
+    const target = this.#epoch ? this.#epoch.number + 1 : 0;
+    const book = this.#proposals.get(target);
     for (const [id, j] of this.#joins) {
       if (j.seenAt < horizon) {
         this.#joins.delete(id);
         this.#slots.delete(slotOf(j.message));
+        continue;
+      }
+      // An honest joiner echoes a plan naming it at once. One that keeps announcing but never
+      // echoes would hold every member's proposal (and so a running market) hostage: after a
+      // round timeout it is left out for two more, then may be invited again. (Not while the
+      // first epoch forms: there everyone is a "joiner", and minMembers says whom to wait for.)
+      const snubbedUntil = this.#snubbed.get(id);
+      if (snubbedUntil !== undefined && snubbedUntil <= this.#now) {
+        this.#snubbed.delete(id);
+        this.#invitedAt.delete(id);
+      }
+      const invited = this.#invitedAt.get(id);
+      if (this.#epoch && invited !== undefined && invited < horizon && !this.#snubbed.has(id)) {
+        const echo = book?.get(id);
+        const mine = this.#myProposal;
+        if (!echo || !mine || planKey(echo) !== planKey(mine)) {
+          this.#snubbed.set(id, this.#now + 2 * this.#contract.timeouts.roundMs);
+          this.#log("warn", "joiner did not echo the plan naming it; leaving it out for now", { agent: id });
+        }
       }
     }
     return [...this.#joins.entries()]
-      .filter(([id, j]) => j.seenAt >= horizon && this.#allowed(id))
+      .filter(([id]) => this.#allowed(id) && !this.#snubbed.has(id))
       .map(([id]) => id);
   }
 
@@ -819,6 +843,10 @@ class Machine implements AgentMachine {
       base: plan.base,
     });
     if (message) {
+      const current = this.#epoch?.memberSet;
+      for (const id of plan.members)
+        if (id !== signer.id && !current?.has(id) && !this.#invitedAt.has(id))
+          this.#invitedAt.set(id, this.#now);
       this.#proposalSeqs.set(plan.epoch, seq);
       this.#myProposal = message;
       this.#log("info", "proposing epoch", { epoch: plan.epoch, members: plan.members.length });
@@ -881,6 +909,8 @@ class Machine implements AgentMachine {
     // Every member starts the epoch with a full round timeout of grace.
     for (const id of plan.members) this.#seen.set(id, this.#now);
     for (const id of plan.members) this.#joins.delete(id);
+    this.#invitedAt.clear();
+    this.#snubbed.clear();
     this.#leaves.clear();
     for (const n of [...this.#proposals.keys()]) if (n <= plan.epoch) this.#proposals.delete(n);
     if (this.#myProposal && this.#myProposal.epoch <= plan.epoch) this.#myProposal = null;

@@ -121,6 +121,11 @@ export class SimulatedNetwork {
     node.up = false;
   }
 
+  /** Deliver a message from outside the simulated nodes (an attacker's) to every node that is up. */
+  inject(message: WireMessage): void {
+    for (const node of this.nodes) if (node.up) this.#send(node, message, this.#randomDelay());
+  }
+
   partition(groups: readonly (readonly SimNode[])[]): void {
     this.#partition = new Map();
     groups.forEach((g, i) => {

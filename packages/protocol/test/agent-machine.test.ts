@@ -2,12 +2,14 @@ import { describe, expect, it } from "vitest";
 import type { AgentProfile } from "../src/agent.ts";
 import type { Signer } from "../src/agent-key.ts";
 import { verifyCertificate } from "../src/certificate.ts";
-import { type Contract, contractSchema } from "../src/contract.ts";
+import { type Contract, contractId, contractSchema } from "../src/contract.ts";
 import type { AgentId } from "../src/ids.ts";
+import type { JoinMessage } from "../src/messages.ts";
 import { paperScenario } from "../src/paper-scenario.ts";
 import { createPrng, uniform } from "../src/prng.ts";
 import { solveReference } from "../src/reference-solver.ts";
 import { scenarioSchema } from "../src/scenario.ts";
+import { signMessage } from "../src/signing.ts";
 import { type SimNode, SimulatedNetwork } from "../src/simulated-network.ts";
 
 /** Paper-style agents whose capacity binds, so prices are positive and the rule has work to do. */
@@ -309,5 +311,39 @@ describe("agent machine on a simulated network", () => {
     const profile = ps[5] as AgentProfile;
     agents.push({ node: net.addAgent("late", profile, signer), signer, profile });
     settle(net, c, agents);
+  });
+
+  it("a joiner that announces but never echoes cannot hold the market hostage", () => {
+    const c = contract();
+    const ps = profiles(6, 43);
+    const { net, agents } = start(c, ps.slice(0, 5), 11);
+    certifyAll(net, agents, 60_000);
+    // The attacker announces itself every 200 ms for the rest of the test and never echoes.
+    const attacker = net.newSigner();
+    const id = contractId(c);
+    let seq = 0;
+    const announce = () =>
+      net.inject(
+        signMessage<JoinMessage>(
+          { v: 1, kind: "join", contract: id, agent: attacker.id, epoch: 0, seq: ++seq },
+          attacker,
+        ),
+      );
+    const withAttacker = (limitMs: number, done: () => boolean) => {
+      const end = net.now + limitMs;
+      while (net.now < end) {
+        announce();
+        if (net.runUntil(done, 200)) return true;
+      }
+      return false;
+    };
+    // An honest newcomer arrives while the attacker keeps announcing: it still gets in.
+    const signer = net.newSigner();
+    const profile = ps[5] as AgentProfile;
+    agents.push({ node: net.addAgent("late", profile, signer), signer, profile });
+    const ids = agents.map((a) => a.signer.id);
+    const nodes = agents.map((a) => a.node);
+    expect(withAttacker(60_000, () => certifiedWith(nodes, ids))).toBe(true);
+    expectMatchesReference(c, nodes, agents);
   });
 });
