@@ -8,13 +8,12 @@ import {
   type Certificate,
   type Contract,
   certificateDigest,
-  contractSchema,
   scenarioSchema,
   solveReference,
   verifyCertificate,
 } from "@walras/protocol";
 import { afterAll, describe, expect, it } from "vitest";
-import { paperProfiles } from "./support/cluster.ts";
+import { paperProfiles, testContract } from "./support/cluster.ts";
 import { type NodeProcess, spawnNode } from "./support/node-process.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -27,12 +26,8 @@ import { waitFor } from "./support/wait-for.ts";
 
 const ROUND_MS = 2000;
 // The paper's fixed-step rule takes over a hundred rounds here: long enough to kill a node mid-run.
-const contract: Contract = contractSchema.parse({
-  name: "kill-restart",
-  resources: [{ id: "capacity", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
+const contract: Contract = testContract("kill-restart", {
   priceRule: { kind: "gradient" },
-  minMembers: 5,
   timeouts: { roundMs: ROUND_MS, announceMs: 300 },
 });
 const profiles = paperProfiles(5, 23);

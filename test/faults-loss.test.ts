@@ -1,11 +1,12 @@
 import type { WalrasNode } from "@walras/node";
-import { type Contract, contractSchema, verifyCertificate } from "@walras/protocol";
+import { type Contract, verifyCertificate } from "@walras/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type Cluster,
   paperProfiles,
   referenceFor,
   startCluster,
+  testContract,
   waitForCertificate,
 } from "./support/cluster.ts";
 
@@ -17,13 +18,7 @@ import {
  */
 
 const ROUND_MS = 1000;
-const contract: Contract = contractSchema.parse({
-  name: "loss",
-  resources: [{ id: "capacity", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  minMembers: 5,
-  timeouts: { roundMs: ROUND_MS, announceMs: 300 },
-});
+const contract: Contract = testContract("loss", { timeouts: { roundMs: ROUND_MS, announceMs: 300 } });
 const profiles = paperProfiles(5, 41);
 
 let cluster: Cluster | null = null;

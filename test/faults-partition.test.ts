@@ -1,17 +1,12 @@
 import type { WalrasNode, WalrasNodeInit } from "@walras/node";
-import {
-  type Certificate,
-  type Contract,
-  certificateDigest,
-  contractSchema,
-  verifyCertificate,
-} from "@walras/protocol";
+import { type Certificate, type Contract, certificateDigest, verifyCertificate } from "@walras/protocol";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type Cluster,
   paperProfiles,
   referenceFor,
   startCluster,
+  testContract,
   waitForCertificate,
 } from "./support/cluster.ts";
 import { waitFor } from "./support/wait-for.ts";
@@ -24,13 +19,9 @@ import { waitFor } from "./support/wait-for.ts";
  */
 
 const ROUND_MS = 1500;
-const contract: Contract = contractSchema.parse({
-  name: "partition",
-  resources: [{ id: "capacity", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
+const contract: Contract = testContract("partition", {
   // The fixed-step rule takes over a hundred rounds: time to cut the network mid-run.
   priceRule: { kind: "gradient" },
-  minMembers: 5,
   timeouts: { roundMs: ROUND_MS, announceMs: 300 },
 });
 

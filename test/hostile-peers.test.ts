@@ -28,6 +28,7 @@ import {
   paperProfiles,
   referenceFor,
   startCluster,
+  testContract,
   waitForCertificate,
 } from "./support/cluster.ts";
 import { type HostilePeer, rejectedCount, startHostilePeer } from "./support/hostile-peer.ts";
@@ -41,13 +42,7 @@ import { waitFor } from "./support/wait-for.ts";
  * no message accepted, and the certificate still the reference equilibrium of the honest agents.
  */
 
-const contract: Contract = contractSchema.parse({
-  name: "hostile-test",
-  resources: [{ id: "capacity", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  minMembers: 5,
-  timeouts: { roundMs: 3000, announceMs: 300 },
-});
+const contract: Contract = testContract("hostile-test");
 const id = contractId(contract);
 const otherContract = contractId(contractSchema.parse({ ...contract, name: "another-market" }));
 

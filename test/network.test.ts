@@ -1,21 +1,16 @@
-import { type Contract, contractSchema, verifyCertificate } from "@walras/protocol";
+import { type Contract, verifyCertificate } from "@walras/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type Cluster,
   paperProfiles,
   referenceFor,
   startCluster,
+  testContract,
   waitForCertificate,
 } from "./support/cluster.ts";
 
 function contract(overrides: Record<string, unknown> = {}): Contract {
-  return contractSchema.parse({
-    name: "network-test",
-    resources: [{ id: "capacity", capacity: 6 }],
-    fees: { perUnit: 0.5, fixed: 0 },
-    timeouts: { roundMs: 3000, announceMs: 300 },
-    ...overrides,
-  });
+  return testContract("network-test", overrides);
 }
 
 function expectReference(c: Contract, cluster: Cluster) {

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AgentProfile, contractSchema, scenarioSchema, solveReference } from "@walras/protocol";
+import { type AgentProfile, scenarioSchema, solveReference } from "@walras/protocol";
 import { afterAll, describe, expect, it } from "vitest";
-import { paperProfiles } from "./support/cluster.ts";
+import { paperProfiles, testContract } from "./support/cluster.ts";
 import { type NodeProcess, spawnNode } from "./support/node-process.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -22,14 +22,11 @@ afterAll(async () => {
 
 describe("5 node processes", () => {
   it("two resources with a supplier: one certificate everywhere, equal to the reference", async () => {
-    const contract = contractSchema.parse({
-      name: "processes",
+    const contract = testContract("processes", {
       resources: [
         { id: "cpu", capacity: 6 },
         { id: "energy", capacity: 2 },
       ],
-      fees: { perUnit: 0.5, fixed: 0 },
-      minMembers: 5,
       timeouts: { roundMs: 4000, announceMs: 300 },
     });
     const profiles: AgentProfile[] = [

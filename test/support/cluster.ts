@@ -5,12 +5,29 @@ import { createLogger, startWalrasNode, type WalrasNode, type WalrasNodeInit } f
 import {
   type AgentProfile,
   type Contract,
+  contractSchema,
   createPrng,
   scenarioSchema,
   solveReference,
   uniform,
 } from "@walras/protocol";
 import { waitFor } from "./wait-for.ts";
+
+/**
+ * The market the multi-node tests share: one resource of capacity 6 (it binds for five paper-style
+ * agents), a per-unit fee, no fixed fee, quick announcements. Each test names it and overrides what
+ * it is about (rule, members, timeouts, resources).
+ */
+export function testContract(name: string, overrides: Record<string, unknown> = {}): Contract {
+  return contractSchema.parse({
+    name,
+    resources: [{ id: "capacity", capacity: 6 }],
+    fees: { perUnit: 0.5, fixed: 0 },
+    minMembers: 5,
+    timeouts: { roundMs: 3000, announceMs: 300 },
+    ...overrides,
+  });
+}
 
 /** Paper-style consumers (log valuation, linear cost) from a seed. */
 export function paperProfiles(n: number, seed: number): AgentProfile[] {
