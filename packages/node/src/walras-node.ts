@@ -226,6 +226,13 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   };
 
   /** One path for every inbound message, gossip or sync: decode, judge, count, store, apply. */
+  // gossipsub hands the validator and the delivery the same bytes: decode them once.
+  const judged = new WeakMap<Uint8Array, WireMessage>();
+  const decodedOrNull = (bytes: Uint8Array): WireMessage | null => {
+    const decoded = decodeMessage(bytes);
+    return decoded.ok ? decoded.message : null;
+  };
+
   const judge = (
     bytes: Uint8Array,
     from: string,
@@ -238,6 +245,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       return { message: null, verdict: "reject" };
     }
     const message = decoded.message;
+    judged.set(bytes, message);
     if (topic && topicOf(message.kind) !== topic) {
       metrics.messagesRejected.inc({ reason: "wrong-topic" });
       nodeLog.warn({ peer: from, kind: message.kind, topic }, "rejected message: wrong topic");
@@ -349,8 +357,8 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       return judge(bytes, from, kind).verdict;
     },
     onMessage: (_kind, bytes) => {
-      const decoded = decodeMessage(bytes);
-      if (decoded.ok) apply(decoded.message);
+      const message = judged.get(bytes) ?? decodedOrNull(bytes);
+      if (message) apply(message);
     },
     onError: (err, ctx) => nodeLog.warn({ err: String(err), ...ctx }, "gossip handler error"),
   });

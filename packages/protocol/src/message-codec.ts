@@ -41,10 +41,24 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
   }
   if (canonicalJson(parsed.data) !== text)
     return { ok: false, reason: "malformed", detail: "not canonical JSON" };
-  return { ok: true, message: parsed.data as WireMessage };
+  const message = parsed.data as WireMessage;
+  // The bytes are canonical, so they are the encoding: hash them once, here.
+  digests.set(message, asDigest(sha256Hex(bytes)));
+  return { ok: true, message };
 }
+
+/**
+ * Digests by message object. Messages are immutable once decoded or signed, and a node asks for
+ * the digest of the same message several times on its way in (slot, store, demand set).
+ */
+const digests = new WeakMap<WireMessage, Digest>();
 
 /** The id of a message: the digest of its canonical bytes (signature included). */
 export function messageDigest(message: WireMessage): Digest {
-  return asDigest(sha256Hex(encodeMessage(message)));
+  let digest = digests.get(message);
+  if (!digest) {
+    digest = asDigest(sha256Hex(encodeMessage(message)));
+    digests.set(message, digest);
+  }
+  return digest;
 }
