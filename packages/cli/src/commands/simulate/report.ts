@@ -1,5 +1,6 @@
 import {
   computeMetrics,
+  type Metrics,
   type PriceRule,
   type Scenario,
   type SimulationStatus,
@@ -18,17 +19,8 @@ export interface SimulationReport {
   readonly supply: Record<string, number>;
   readonly capacity: Record<string, number>;
   readonly allocations: Record<string, number>;
-  readonly metrics: {
-    readonly efficiency: number;
-    readonly optimum: number | null;
-    readonly welfareGap: number | null;
-    readonly relativeWelfareGap: number | null;
-    readonly gini: number;
-    readonly jain: number;
-    readonly participation: number;
-    readonly envy: number;
-    readonly residual: number;
-  };
+  /** Every metric but supply, which is reported per resource above. */
+  readonly metrics: Omit<Metrics, "supply">;
   readonly reference: {
     readonly status: string;
     readonly prices: Record<string, number>;
@@ -48,7 +40,7 @@ export function buildSimulationReport(
   const result = simulate(scenario, { rule, maxRounds: flags.maxRounds });
   const reference = solveReference(scenario);
   const optimum = welfareOptimum(scenario).welfare;
-  const m = computeMetrics(scenario, result, { optimum });
+  const { supply: _supply, ...metrics } = computeMetrics(scenario, result, { optimum });
   const resourceIds = scenario.contract.resources.map((r) => r.id);
   const byResource = (values: readonly number[]) =>
     Object.fromEntries(resourceIds.map((id, r) => [id, values[r] ?? 0]));
@@ -65,17 +57,7 @@ export function buildSimulationReport(
     supply: byResource(result.supply),
     capacity: byResource(scenario.contract.resources.map((r) => r.capacity)),
     allocations,
-    metrics: {
-      efficiency: m.efficiency,
-      optimum: m.optimum,
-      welfareGap: m.welfareGap,
-      relativeWelfareGap: m.relativeWelfareGap,
-      gini: m.gini,
-      jain: m.jain,
-      participation: m.participation,
-      envy: m.envy,
-      residual: m.residual,
-    },
+    metrics,
     reference: {
       status: reference.status,
       prices: byResource(reference.prices),
