@@ -6,12 +6,12 @@ import {
   type AgentProfile,
   type Contract,
   contractSchema,
-  createPrng,
   scenarioSchema,
   solveReference,
-  uniform,
 } from "@walras/protocol";
 import { waitFor } from "./wait-for.ts";
+
+export { paperProfiles } from "@walras/protocol";
 
 /**
  * The market the multi-node tests share: one resource of capacity 6 (it binds for five paper-style
@@ -27,16 +27,6 @@ export function testContract(name: string, overrides: Record<string, unknown> = 
     timeouts: { roundMs: 3000, announceMs: 300 },
     ...overrides,
   });
-}
-
-/** Paper-style consumers (log valuation, linear cost) from a seed. */
-export function paperProfiles(n: number, seed: number): AgentProfile[] {
-  const prng = createPrng(seed);
-  return Array.from({ length: n }, () => ({
-    valuation: { kind: "log", alpha: uniform(prng, 5, 20) },
-    cost: { kind: "linear", beta: uniform(prng, 0.5, 5) },
-    footprint: [1],
-  }));
 }
 
 export interface Cluster {

@@ -1,3 +1,4 @@
+import type { AgentProfile } from "./agent.ts";
 import { bestResponseAtUnitPrice } from "./best-response.ts";
 import type { PriceRule } from "./contract.ts";
 import { createPrng, uniform } from "./prng.ts";
@@ -30,7 +31,6 @@ export interface PaperScenarioOptions {
 export function paperScenario(options: PaperScenarioOptions): ScenarioInput {
   const { agents, capacity, seed, tau = 0.5, g = 1, rule = "newton" } = options;
   if (!Number.isInteger(agents) || agents < 1) throw new RangeError(`agents must be an integer >= 1`);
-  const prng = createPrng(seed);
   return {
     contract: {
       name: `paper n=${agents} m=${capacity} seed=${seed}`,
@@ -38,17 +38,18 @@ export function paperScenario(options: PaperScenarioOptions): ScenarioInput {
       fees: { perUnit: tau, fixed: g },
       priceRule: { kind: rule },
     },
-    agents: Array.from({ length: agents }, (_, i) => {
-      const alpha = uniform(prng, PAPER_ALPHA.lo, PAPER_ALPHA.hi);
-      const beta = uniform(prng, PAPER_BETA.lo, PAPER_BETA.hi);
-      return {
-        id: `a${i + 1}`,
-        valuation: { kind: "log" as const, alpha },
-        cost: { kind: "linear" as const, beta },
-        footprint: [1],
-      };
-    }),
+    agents: paperProfiles(agents, seed).map((profile, i) => ({ id: `a${i + 1}`, ...profile })),
   };
+}
+
+/** The paper's agents without ids: what a network test gives its nodes (ids come from their keys). */
+export function paperProfiles(agents: number, seed: number): AgentProfile[] {
+  const prng = createPrng(seed);
+  return Array.from({ length: agents }, () => ({
+    valuation: { kind: "log" as const, alpha: uniform(prng, PAPER_ALPHA.lo, PAPER_ALPHA.hi) },
+    cost: { kind: "linear" as const, beta: uniform(prng, PAPER_BETA.lo, PAPER_BETA.hi) },
+    footprint: [1],
+  }));
 }
 
 /**

@@ -5,22 +5,11 @@ import { verifyCertificate } from "../src/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/contract.ts";
 import type { AgentId } from "../src/ids.ts";
 import type { JoinMessage } from "../src/messages.ts";
-import { paperScenario } from "../src/paper-scenario.ts";
-import { createPrng, uniform } from "../src/prng.ts";
+import { paperProfiles, paperScenario } from "../src/paper-scenario.ts";
 import { solveReference } from "../src/reference-solver.ts";
 import { scenarioSchema } from "../src/scenario.ts";
 import { signMessage } from "../src/signing.ts";
 import { type SimNode, SimulatedNetwork } from "../src/simulated-network.ts";
-
-/** Paper-style agents whose capacity binds, so prices are positive and the rule has work to do. */
-function profiles(n: number, seed: number): AgentProfile[] {
-  const prng = createPrng(seed);
-  return Array.from({ length: n }, () => ({
-    valuation: { kind: "log", alpha: uniform(prng, 5, 20) },
-    cost: { kind: "linear", beta: uniform(prng, 0.5, 5) },
-    footprint: [1],
-  }));
-}
 
 function contract(overrides: Record<string, unknown> = {}): Contract {
   return contractSchema.parse({
@@ -104,14 +93,14 @@ describe("agent machine on a simulated network", () => {
   it("five agents agree on one certified equilibrium equal to the reference solver, for both rules", () => {
     for (const rule of [{ kind: "newton" }, { kind: "gradient" }] as const) {
       const c = contract({ priceRule: rule, maxRounds: 20_000 });
-      const { net, agents } = start(c, profiles(5, 7), 1);
+      const { net, agents } = start(c, paperProfiles(5, 7), 1);
       settle(net, c, agents, 600_000);
     }
   });
 
   it("delivery order does not change the bits", () => {
     const c = contract();
-    const ps = profiles(5, 11);
+    const ps = paperProfiles(5, 11);
     const results = [3, 4, 5].map((seed) => {
       const net = new SimulatedNetwork({ contract: c, seed, delay: { min: 1, max: 60 } });
       // Same keys in every run: only the network's delays and orderings differ.
@@ -141,7 +130,7 @@ describe("agent machine on a simulated network", () => {
       ],
     });
     const ps: AgentProfile[] = [
-      ...profiles(4, 5).map((p, i) => ({ ...p, footprint: [1, 0.5 + i * 0.25] })),
+      ...paperProfiles(4, 5).map((p, i) => ({ ...p, footprint: [1, 0.5 + i * 0.25] })),
       {
         valuation: { kind: "log", alpha: 2 },
         cost: { kind: "quadratic", beta: 0.2, c: 1 },
@@ -154,7 +143,7 @@ describe("agent machine on a simulated network", () => {
 
   it("a crashed member is dropped after the round timeout and the rest reach their own equilibrium", () => {
     const c = contract();
-    const { net, agents } = start(c, profiles(5, 13), 3);
+    const { net, agents } = start(c, paperProfiles(5, 13), 3);
     // Crash mid-run: after the first epoch has started but before it converged.
     expect(net.runUntil(() => (agents[0]?.node.machine.status().round ?? 0) >= 1, 60_000)).toBe(true);
     const victim = agents[4] as Agent;
@@ -169,7 +158,7 @@ describe("agent machine on a simulated network", () => {
 
   it("a newcomer starts a new epoch with everyone, and a leaver another without it", () => {
     const c = contract();
-    const { net, agents } = start(c, profiles(6, 17).slice(0, 5), 4);
+    const { net, agents } = start(c, paperProfiles(6, 17).slice(0, 5), 4);
     const ids = () => agents.map((a) => a.signer.id);
     expect(
       net.runUntil(
@@ -183,7 +172,7 @@ describe("agent machine on a simulated network", () => {
     ).toBe(true);
     const firstEpoch = agents[0]?.node.machine.status().epoch as number;
 
-    const profile = profiles(6, 17)[5] as AgentProfile;
+    const profile = paperProfiles(6, 17)[5] as AgentProfile;
     const signer = net.newSigner();
     agents.push({ node: net.addAgent("late", profile, signer), signer, profile });
     settle(net, c, agents);
@@ -196,7 +185,7 @@ describe("agent machine on a simulated network", () => {
 
   it("a 3|2 partition: only the majority moves on; after healing one equilibrium for all", () => {
     const c = contract();
-    const { net, agents } = start(c, profiles(5, 19), 5);
+    const { net, agents } = start(c, paperProfiles(5, 19), 5);
     const nodes = agents.map((a) => a.node);
     expect(net.runUntil(() => (nodes[0]?.machine.status().round ?? 0) >= 1, 60_000)).toBe(true);
     net.partition([nodes.slice(0, 3), nodes.slice(3)]);
@@ -229,14 +218,14 @@ describe("agent machine on a simulated network", () => {
   it("converges under 10% and 30% gossip loss (sync fills the gaps)", () => {
     for (const loss of [0.1, 0.3]) {
       const c = contract();
-      const { net, agents } = start(c, profiles(5, 23), 6, { loss });
+      const { net, agents } = start(c, paperProfiles(5, 23), 6, { loss });
       settle(net, c, agents, 600_000);
     }
   });
 
   it("an observer follows the market and holds the same certificate without signing", () => {
     const c = contract();
-    const { net, agents } = start(c, profiles(5, 29), 7);
+    const { net, agents } = start(c, paperProfiles(5, 29), 7);
     const observer = net.addObserver("watcher");
     const nodes = agents.map((a) => a.node);
     expect(
@@ -292,7 +281,7 @@ describe("agent machine on a simulated network", () => {
 
   it("a graceful leave is consent: of two members, the one who stays goes on alone", () => {
     const c = contract({ minMembers: 2, resources: [{ id: "capacity", capacity: 1 }] });
-    const { net, agents } = start(c, profiles(2, 31), 9);
+    const { net, agents } = start(c, paperProfiles(2, 31), 9);
     certifyAll(net, agents, 60_000);
     const leaver = agents.pop() as Agent;
     net.leave(leaver.node);
@@ -301,7 +290,7 @@ describe("agent machine on a simulated network", () => {
 
   it("a member that crashes after convergence is noticed (heartbeats stop) and a newcomer still gets in", () => {
     const c = contract();
-    const ps = profiles(6, 37);
+    const ps = paperProfiles(6, 37);
     const { net, agents } = start(c, ps.slice(0, 5), 10);
     certifyAll(net, agents, 60_000);
     const victim = agents.pop() as Agent;
@@ -315,7 +304,7 @@ describe("agent machine on a simulated network", () => {
 
   it("a joiner that announces but never echoes cannot hold the market hostage", () => {
     const c = contract();
-    const ps = profiles(6, 43);
+    const ps = paperProfiles(6, 43);
     const { net, agents } = start(c, ps.slice(0, 5), 11);
     certifyAll(net, agents, 60_000);
     // The attacker announces itself every 200 ms for the rest of the test and never echoes.

@@ -8,7 +8,7 @@ import { type Contract, contractId, contractSchema } from "../src/contract.ts";
 import type { MachineAction } from "../src/machine-io.ts";
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, messageDigest } from "../src/message-codec.ts";
 import { slotOf, type Unsigned, type WireMessage } from "../src/messages.ts";
-import { createPrng, uniform } from "../src/prng.ts";
+import { paperProfiles } from "../src/paper-scenario.ts";
 import { signMessage, verifyMessage } from "../src/signing.ts";
 import { type SimNode, SimulatedNetwork } from "../src/simulated-network.ts";
 
@@ -27,17 +27,8 @@ export const fuzzContract: Contract = contractSchema.parse({
 const R = 1;
 const id = contractId(fuzzContract);
 
-function profiles(n: number, seed: number): AgentProfile[] {
-  const prng = createPrng(seed);
-  return Array.from({ length: n }, () => ({
-    valuation: { kind: "log", alpha: uniform(prng, 5, 20) },
-    cost: { kind: "linear", beta: uniform(prng, 0.5, 5) },
-    footprint: [1],
-  }));
-}
-
 const signers: Signer[] = [1, 2, 3, 4].map((n) => createSigner(new Uint8Array(32).fill(n)));
-const fuzzProfiles = profiles(3, 5);
+const fuzzProfiles = paperProfiles(3, 5);
 
 /**
  * A corpus of genuine messages: every message the nodes of a simulated 3-agent market signed on
@@ -417,7 +408,7 @@ export const simulatedMarkets = () =>
         loss,
         delay: { min: 1, max: maxDelay },
       });
-      const ps = profiles(4, seed);
+      const ps = paperProfiles(4, seed);
       const nodes = ps.map((p, i) => net.addAgent(`n${i}`, p, signers[i]));
       net.runUntil(() => false, faultAt);
       if (fault === "crash") net.crash(nodes[3] as SimNode);
