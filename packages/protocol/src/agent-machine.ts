@@ -54,7 +54,7 @@ export interface AgentMachineConfig {
   readonly now: number;
 }
 
-export type MarketStatus = "joining" | "running" | "converged" | "stalled" | "round-limit";
+export type MarketStatus = "joining" | "running" | "converged" | "stalled";
 
 export interface MachineStatus {
   readonly contractId: ContractId;
@@ -84,7 +84,7 @@ interface EpochState {
   ruleState: PriceRuleState;
   openedAt: number;
   syncedAt: number;
-  status: "running" | "converged" | "round-limit";
+  status: "running" | "converged";
   lastResidual: number | null;
   /** p^{k} this node computed, by round, to check demands and votes against. */
   readonly pricesByRound: Map<number, number[]>;
@@ -93,7 +93,8 @@ interface EpochState {
   readonly commits: Map<AgentId, CommitMessage>;
   commit: CommitBody | null;
   commitDigest: Digest | null;
-  convergedAt: number;
+  /** When commits were last asked for (or the epoch settled): paces catch-up of missing ones. */
+  commitsSyncedAt: number;
   certificate: Certificate | null;
   lastX: number | undefined;
   /** The best round so far: what an epoch settles for when no price clears exactly. */
@@ -436,8 +437,8 @@ class Machine implements AgentMachine {
         this.#considerNextEpoch();
       }
     } else if (e.status === "converged") {
-      if (!this.#certificateComplete(e) && this.#now - e.convergedAt >= roundMs / 2) {
-        e.convergedAt = this.#now;
+      if (!this.#certificateComplete(e) && this.#now - e.commitsSyncedAt >= roundMs / 2) {
+        e.commitsSyncedAt = this.#now;
         this.#sync({ epoch: e.number, kinds: ["commit"] });
       }
       if (this.#isMember() && this.#now - this.#lastHeartbeat >= announceMs) this.#heartbeat(e);
@@ -562,7 +563,7 @@ class Machine implements AgentMachine {
 
   #settle(e: EpochState, outcome: RoundOutcome, approximate: boolean): void {
     e.status = "converged";
-    e.convergedAt = this.#now;
+    e.commitsSyncedAt = this.#now;
     e.commit = {
       v: 1,
       kind: "commit",
@@ -900,7 +901,7 @@ class Machine implements AgentMachine {
       commits: new Map(),
       commit: null,
       commitDigest: null,
-      convergedAt: this.#now,
+      commitsSyncedAt: this.#now,
       certificate: null,
       lastX: previous?.lastX,
       best: null,
