@@ -54,7 +54,7 @@ export async function signWith(privateKey: Ed25519PrivateKey, bytes: Uint8Array)
   return await privateKey.sign(bytes);
 }
 
-/** The raw 32-byte Ed25519 public key, the form a pure verifier (e.g. @noble/curves) takes. */
+/** The raw 32-byte Ed25519 public key: what an agent id encodes and a plain Ed25519 verifier takes. */
 export function rawPublicKey(privateKey: Ed25519PrivateKey): Uint8Array {
   return privateKey.publicKey.raw;
 }
