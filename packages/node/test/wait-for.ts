@@ -1,12 +1,10 @@
-/** Polls `condition` until it holds or `timeoutMs` passes; the error names what was awaited. */
-export async function waitFor(
+import { waitFor as poll } from "../../../test/support/wait-for.ts";
+
+/** The shared poller (test/support/wait-for.ts), with what is awaited named first, as these tests read. */
+export function waitFor(
   what: string,
   condition: () => boolean | Promise<boolean>,
   { timeoutMs = 20_000, intervalMs = 50 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  return poll(condition, { timeoutMs, intervalMs, what });
 }
