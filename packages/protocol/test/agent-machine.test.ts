@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import type { AgentProfile } from "../src/agent.ts";
-import type { Signer } from "../src/agent-key.ts";
-import { verifyCertificate } from "../src/certificate.ts";
-import { type Contract, contractId, contractSchema } from "../src/contract.ts";
-import type { AgentId } from "../src/ids.ts";
-import type { JoinMessage } from "../src/messages.ts";
-import { paperProfiles, paperScenario } from "../src/paper-scenario.ts";
-import { solveReference } from "../src/reference-solver.ts";
-import { scenarioSchema } from "../src/scenario.ts";
-import { signMessage } from "../src/signing.ts";
-import { type SimNode, SimulatedNetwork } from "../src/simulated-network.ts";
+import type { AgentProfile } from "../src/economics/agent.ts";
+import { paperProfiles, paperScenario } from "../src/economics/paper-scenario.ts";
+import { solveReference } from "../src/economics/reference-solver.ts";
+import { scenarioSchema } from "../src/economics/scenario.ts";
+import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import type { Signer } from "../src/wire/agent-key.ts";
+import { verifyCertificate } from "../src/wire/certificate.ts";
+import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
+import type { AgentId } from "../src/wire/ids.ts";
+import type { JoinMessage } from "../src/wire/messages.ts";
+import { signMessage } from "../src/wire/signing.ts";
 
 function contract(overrides: Record<string, unknown> = {}): Contract {
   return contractSchema.parse({

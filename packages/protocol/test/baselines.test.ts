@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { allocateFcfs } from "../src/baselines/fcfs.ts";
-import { allocateFlatPrice, postedPriceFor } from "../src/baselines/flat.ts";
-import { allocateProportional } from "../src/baselines/proportional.ts";
-import { paperExpectedSupply, paperScenario } from "../src/paper-scenario.ts";
-import { createPrng, uniform } from "../src/prng.ts";
-import { type Scenario, scenarioSchema } from "../src/scenario.ts";
+import { allocateFcfs } from "../src/economics/baselines/fcfs.ts";
+import { allocateFlatPrice, postedPriceFor } from "../src/economics/baselines/flat.ts";
+import { allocateProportional } from "../src/economics/baselines/proportional.ts";
+import { paperExpectedSupply, paperScenario } from "../src/economics/paper-scenario.ts";
+import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
+import { createPrng, uniform } from "../src/sim/prng.ts";
 
 /** The closed form of a log/linear agent's demand at unit price q, fixed fee g (independent of best-response.ts). */
 function logLinearDemand(alpha: number, beta: number, q: number, g: number): number {

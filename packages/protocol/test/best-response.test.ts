@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AgentProfile, Cost, Valuation } from "../src/agent.ts";
-import { activityCap, bestResponse, payoff } from "../src/best-response.ts";
-import { type Contract, contractSchema } from "../src/contract.ts";
+import type { AgentProfile, Cost, Valuation } from "../src/economics/agent.ts";
+import { activityCap, bestResponse, payoff } from "../src/economics/best-response.ts";
+import { type Contract, contractSchema } from "../src/wire/contract.ts";
 
 function contract(perUnit: number, fixed = 0, proximal = 0, capacity = 100): Contract {
   return contractSchema.parse({

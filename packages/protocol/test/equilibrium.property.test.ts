@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ScenarioAgent } from "../src/agent.ts";
-import { bestResponse } from "../src/best-response.ts";
-import type { PriceRule } from "../src/contract.ts";
-import { simulate } from "../src/equilibrium.ts";
-import { solveReference } from "../src/reference-solver.ts";
-import { type Scenario, scenarioSchema } from "../src/scenario.ts";
+import type { ScenarioAgent } from "../src/economics/agent.ts";
+import { bestResponse } from "../src/economics/best-response.ts";
+import { simulate } from "../src/economics/equilibrium.ts";
+import { solveReference } from "../src/economics/reference-solver.ts";
+import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
+import type { PriceRule } from "../src/wire/contract.ts";
 
 /**
  * Random scenarios with g = 0 (unique equilibrium). Consumers use every resource with a

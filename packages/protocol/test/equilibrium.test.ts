@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { bestResponse, payoff } from "../src/best-response.ts";
-import { simulate } from "../src/equilibrium.ts";
-import { paperScenario } from "../src/paper-scenario.ts";
-import { solveReference } from "../src/reference-solver.ts";
-import { type Scenario, scenarioSchema } from "../src/scenario.ts";
+import { bestResponse, payoff } from "../src/economics/best-response.ts";
+import { simulate } from "../src/economics/equilibrium.ts";
+import { paperScenario } from "../src/economics/paper-scenario.ts";
+import { solveReference } from "../src/economics/reference-solver.ts";
+import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
 
 function paper(n: number, m: number, g: number, extra: object = {}): Scenario {
   const input = paperScenario({ agents: n, capacity: m, seed: 7, g });

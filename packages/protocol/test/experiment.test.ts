@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { allocateContract } from "../src/baselines/contract.ts";
-import { allocateFcfs } from "../src/baselines/fcfs.ts";
-import { allocateFlatPrice } from "../src/baselines/flat.ts";
-import { allocateProportional } from "../src/baselines/proportional.ts";
-import { runPaperExperiment, summarise } from "../src/experiment.ts";
-import { computeMetrics } from "../src/metrics.ts";
-import { paperScenario } from "../src/paper-scenario.ts";
-import { scenarioSchema } from "../src/scenario.ts";
+import { allocateContract } from "../src/economics/baselines/contract.ts";
+import { allocateFcfs } from "../src/economics/baselines/fcfs.ts";
+import { allocateFlatPrice } from "../src/economics/baselines/flat.ts";
+import { allocateProportional } from "../src/economics/baselines/proportional.ts";
+import { runPaperExperiment, summarise } from "../src/economics/experiment.ts";
+import { computeMetrics } from "../src/economics/metrics.ts";
+import { paperScenario } from "../src/economics/paper-scenario.ts";
+import { scenarioSchema } from "../src/economics/scenario.ts";
 
 describe("summarise", () => {
   it("gives the mean and the sample standard deviation", () => {

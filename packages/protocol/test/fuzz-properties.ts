@@ -1,16 +1,16 @@
 import fc from "fast-check";
-import type { AgentProfile } from "../src/agent.ts";
-import { createSigner, type Signer } from "../src/agent-key.ts";
-import { type AgentMachine, createAgentMachine } from "../src/agent-machine.ts";
-import { canonicalJson } from "../src/canonical-json.ts";
-import { type Certificate, certificateDigest, verifyCertificate } from "../src/certificate.ts";
-import { type Contract, contractId, contractSchema } from "../src/contract.ts";
-import type { MachineAction } from "../src/machine-io.ts";
-import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, messageDigest } from "../src/message-codec.ts";
-import { slotOf, type Unsigned, type WireMessage } from "../src/messages.ts";
-import { paperProfiles } from "../src/paper-scenario.ts";
-import { signMessage, verifyMessage } from "../src/signing.ts";
-import { type SimNode, SimulatedNetwork } from "../src/simulated-network.ts";
+import type { AgentProfile } from "../src/economics/agent.ts";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
+import type { MachineAction } from "../src/machine/machine-io.ts";
+import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import { createSigner, type Signer } from "../src/wire/agent-key.ts";
+import { canonicalJson } from "../src/wire/canonical-json.ts";
+import { type Certificate, certificateDigest, verifyCertificate } from "../src/wire/certificate.ts";
+import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
+import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, messageDigest } from "../src/wire/message-codec.ts";
+import { slotOf, type Unsigned, type WireMessage } from "../src/wire/messages.ts";
+import { signMessage, verifyMessage } from "../src/wire/signing.ts";
 
 /**
  * Fuzzing properties shared by the short CI run (*.fuzz.test.ts) and the long one (bench/fuzz.ts).

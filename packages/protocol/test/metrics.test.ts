@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { computeMetrics, gini, jainIndex } from "../src/metrics.ts";
-import { type Scenario, scenarioSchema } from "../src/scenario.ts";
+import { computeMetrics, gini, jainIndex } from "../src/economics/metrics.ts";
+import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
 
 // Zero (an agent out) or a level from 1e-3 to 1e3: subnormal levels would only test float underflow.
 const level = fc.oneof(fc.constant(0), fc.double({ min: 1e-3, max: 1e3, noNaN: true }));

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AgentProfile } from "../src/agent.ts";
-import { bestResponse } from "../src/best-response.ts";
-import { type Contract, contractSchema, type PriceRule } from "../src/contract.ts";
-import type { ReportedDemand } from "../src/demand.ts";
-import { asAgentId } from "../src/ids.ts";
-import { initialPriceRuleState, stepPrices } from "../src/price-rule.ts";
+import type { AgentProfile } from "../src/economics/agent.ts";
+import { bestResponse } from "../src/economics/best-response.ts";
+import type { ReportedDemand } from "../src/economics/demand.ts";
+import { initialPriceRuleState, stepPrices } from "../src/economics/price-rule.ts";
+import { type Contract, contractSchema, type PriceRule } from "../src/wire/contract.ts";
+import { asAgentId } from "../src/wire/ids.ts";
 
 function contract(capacities: number[], priceRule: PriceRule): Contract {
   return contractSchema.parse({

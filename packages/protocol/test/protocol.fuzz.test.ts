@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { verifyCertificate } from "../src/certificate.ts";
-import { contractSchema } from "../src/contract.ts";
-import { SimulatedNetwork } from "../src/simulated-network.ts";
+import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import { verifyCertificate } from "../src/wire/certificate.ts";
+import { contractSchema } from "../src/wire/contract.ts";
 import { fuzzSuite } from "./fuzz-properties.ts";
 
 /**

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { bestResponse } from "../src/best-response.ts";
-import { paperScenario } from "../src/paper-scenario.ts";
-import { createPrng } from "../src/prng.ts";
-import { solveReference, welfare, welfareOptimum } from "../src/reference-solver.ts";
-import { type Scenario, scenarioSchema } from "../src/scenario.ts";
+import { bestResponse } from "../src/economics/best-response.ts";
+import { paperScenario } from "../src/economics/paper-scenario.ts";
+import { solveReference, welfare, welfareOptimum } from "../src/economics/reference-solver.ts";
+import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
+import { createPrng } from "../src/sim/prng.ts";
 
 function paper(n: number, m: number, g: number): Scenario {
   return scenarioSchema.parse(paperScenario({ agents: n, capacity: m, seed: 3, g }));

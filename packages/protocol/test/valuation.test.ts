@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Cost, Valuation } from "../src/agent.ts";
-import { costCurvature, costMarginal, costValue } from "../src/cost.ts";
-import { valuationCurvature, valuationMarginal, valuationValue } from "../src/valuation.ts";
+import type { Cost, Valuation } from "../src/economics/agent.ts";
+import { costCurvature, costMarginal, costValue } from "../src/economics/cost.ts";
+import { valuationCurvature, valuationMarginal, valuationValue } from "../src/economics/valuation.ts";
 
 /** Central differences: the derivatives are checked against the values, not against themselves. */
 function derivative(f: (x: number) => number, x: number, h = 1e-5): number {

@@ -1,12 +1,12 @@
+import { createPrng, nextSeed } from "../sim/prng.ts";
+import type { PriceRule } from "../wire/contract.ts";
 import { allocateContract } from "./baselines/contract.ts";
 import { allocateFcfs } from "./baselines/fcfs.ts";
 import { allocateFlatPrice, postedPriceFor } from "./baselines/flat.ts";
 import type { Mechanism, MechanismOutcome } from "./baselines/outcome.ts";
 import { allocateProportional } from "./baselines/proportional.ts";
-import type { PriceRule } from "./contract.ts";
 import { computeMetrics, type Metrics } from "./metrics.ts";
 import { paperExpectedSupply, paperScenario } from "./paper-scenario.ts";
-import { createPrng, nextSeed } from "./prng.ts";
 import { welfareOptimum } from "./reference-solver.ts";
 import { type Scenario, scenarioSchema } from "./scenario.ts";
 

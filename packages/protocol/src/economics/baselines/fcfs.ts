@@ -1,5 +1,5 @@
+import { createPrng, shuffled } from "../../sim/prng.ts";
 import { bestResponse, payoff } from "../best-response.ts";
-import { createPrng, shuffled } from "../prng.ts";
 import type { Scenario } from "../scenario.ts";
 import type { MechanismOutcome } from "./outcome.ts";
 

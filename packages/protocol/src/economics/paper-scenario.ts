@@ -1,7 +1,7 @@
+import { createPrng, uniform } from "../sim/prng.ts";
+import type { PriceRule } from "../wire/contract.ts";
 import type { AgentProfile } from "./agent.ts";
 import { bestResponseAtUnitPrice } from "./best-response.ts";
-import type { PriceRule } from "./contract.ts";
-import { createPrng, uniform } from "./prng.ts";
 import type { ScenarioInput } from "./scenario.ts";
 
 /**

@@ -1,7 +1,7 @@
-import { canonicalJson } from "./canonical-json.ts";
-import { sha256Hex } from "./hash.ts";
-import { type AgentId, compareIds } from "./ids.ts";
-import type { EpochBase, EpochMessage } from "./messages.ts";
+import { canonicalJson } from "../wire/canonical-json.ts";
+import { sha256Hex } from "../wire/hash.ts";
+import { type AgentId, compareIds } from "../wire/ids.ts";
+import type { EpochBase, EpochMessage } from "../wire/messages.ts";
 
 /**
  * How a set of peers with no coordinator agrees on who is in the market (docs/protocol.md §Epochs).

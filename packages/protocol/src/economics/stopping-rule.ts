@@ -1,4 +1,4 @@
-import type { Contract } from "./contract.ts";
+import type { Contract } from "../wire/contract.ts";
 
 /**
  * The complementary-slackness residual, relative to capacity: max over resources of

@@ -1,4 +1,4 @@
-import type { Contract } from "./contract.ts";
+import type { Contract } from "../wire/contract.ts";
 import { relativeResidual } from "./stopping-rule.ts";
 
 interface FootprintedQuantity {

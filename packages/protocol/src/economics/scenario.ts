@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { contractSchema } from "../wire/contract.ts";
 import { scenarioAgentSchema } from "./agent.ts";
-import { contractSchema } from "./contract.ts";
 
 /**
  * A contract plus every agent's private profile: for simulation and for checking a network's

@@ -1,4 +1,4 @@
-import type { AgentId } from "./ids.ts";
+import type { AgentId } from "../wire/ids.ts";
 
 /** An agent's answer to a price vector: its activity level and how it moves with price. */
 export interface Demand {

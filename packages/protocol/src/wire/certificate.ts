@@ -1,11 +1,11 @@
 import { z } from "zod";
+import { aggregateSupply, measureResidual } from "../economics/residual.ts";
 import { verifyAgentSignature } from "./agent-key.ts";
 import { canonicalBytes } from "./canonical-json.ts";
 import { type Contract, contractId } from "./contract.ts";
 import { sha256Hex } from "./hash.ts";
 import { asDigest, compareIds, type Digest } from "./ids.ts";
 import { type CommitMessage, commitMessageSchema, type Unsigned } from "./messages.ts";
-import { aggregateSupply, measureResidual } from "./residual.ts";
 import { base64ToBytes, signingBytes } from "./signing.ts";
 
 /**

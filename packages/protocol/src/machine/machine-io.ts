@@ -1,6 +1,6 @@
-import type { Certificate } from "./certificate.ts";
-import type { AgentId } from "./ids.ts";
-import type { EpochBase, MessageKind, WireMessage } from "./messages.ts";
+import type { Certificate } from "../wire/certificate.ts";
+import type { AgentId } from "../wire/ids.ts";
+import type { EpochBase, MessageKind, WireMessage } from "../wire/messages.ts";
 
 /**
  * What goes into the agent machine and what comes out of it. The machine never reads a clock,

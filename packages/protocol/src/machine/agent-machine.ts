@@ -1,7 +1,9 @@
-import type { AgentProfile } from "./agent.ts";
-import { type Signer, verifyAgentSignature } from "./agent-key.ts";
-import { bestResponse } from "./best-response.ts";
-import { canonicalBytes } from "./canonical-json.ts";
+import type { AgentProfile } from "../economics/agent.ts";
+import { bestResponse } from "../economics/best-response.ts";
+import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
+import { aggregateSupply } from "../economics/residual.ts";
+import { type Signer, verifyAgentSignature } from "../wire/agent-key.ts";
+import { canonicalBytes } from "../wire/canonical-json.ts";
 import {
   buildCertificate,
   type Certificate,
@@ -9,22 +11,11 @@ import {
   commitBody,
   commitBodyDigest,
   quorumSize,
-} from "./certificate.ts";
-import { type Contract, contractId } from "./contract.ts";
-import {
-  type EpochPlan,
-  keepsMajority,
-  type ProposalBook,
-  planKey,
-  preferPlan,
-  recordProposal,
-  settledPlans,
-  sortedUnique,
-} from "./epoch-rules.ts";
-import { sha256Hex } from "./hash.ts";
-import { type AgentId, asDigest, type ContractId, type Digest } from "./ids.ts";
-import type { Equivocation, MachineAction, MachineEvent, SyncWant, Verdict } from "./machine-io.ts";
-import { messageDigest } from "./message-codec.ts";
+} from "../wire/certificate.ts";
+import { type Contract, contractId } from "../wire/contract.ts";
+import { sha256Hex } from "../wire/hash.ts";
+import { type AgentId, asDigest, type ContractId, type Digest } from "../wire/ids.ts";
+import { messageDigest } from "../wire/message-codec.ts";
 import type {
   AliveMessage,
   CommitMessage,
@@ -35,11 +26,20 @@ import type {
   PriceMessage,
   Unsigned,
   WireMessage,
-} from "./messages.ts";
-import { slotOf } from "./messages.ts";
-import { initialPriceRuleState, type PriceRuleState, stepPrices } from "./price-rule.ts";
-import { aggregateSupply } from "./residual.ts";
-import { base64ToBytes, signingBytes, signMessage } from "./signing.ts";
+} from "../wire/messages.ts";
+import { slotOf } from "../wire/messages.ts";
+import { base64ToBytes, signingBytes, signMessage } from "../wire/signing.ts";
+import {
+  type EpochPlan,
+  keepsMajority,
+  type ProposalBook,
+  planKey,
+  preferPlan,
+  recordProposal,
+  settledPlans,
+  sortedUnique,
+} from "./epoch-rules.ts";
+import type { Equivocation, MachineAction, MachineEvent, SyncWant, Verdict } from "./machine-io.ts";
 
 /**
  * One node's view of the market as a pure state machine (sans-IO): `check` judges an incoming

@@ -1,5 +1,5 @@
+import type { Contract } from "../wire/contract.ts";
 import type { AgentProfile, Cost, Valuation } from "./agent.ts";
-import type { Contract } from "./contract.ts";
 import { costCurvature, costValue } from "./cost.ts";
 import type { Demand } from "./demand.ts";
 import { valuationCurvature, valuationValue } from "./valuation.ts";

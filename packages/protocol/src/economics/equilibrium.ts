@@ -1,7 +1,7 @@
+import type { Contract, PriceRule } from "../wire/contract.ts";
+import { type AgentId, asAgentId, compareIds } from "../wire/ids.ts";
 import type { ScenarioAgent } from "./agent.ts";
 import { activityCap, bestResponseAtUnitPrice, unitPrice } from "./best-response.ts";
-import type { Contract, PriceRule } from "./contract.ts";
-import { type AgentId, asAgentId, compareIds } from "./ids.ts";
 import { initialPriceRuleState, type PackedDemands, stepPricesPacked } from "./price-rule.ts";
 import type { Scenario } from "./scenario.ts";
 

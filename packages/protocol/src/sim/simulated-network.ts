@@ -1,10 +1,10 @@
-import type { AgentProfile } from "./agent.ts";
-import { createSigner, type Signer } from "./agent-key.ts";
-import { type AgentMachine, createAgentMachine } from "./agent-machine.ts";
-import type { Contract } from "./contract.ts";
-import type { AgentId } from "./ids.ts";
-import type { MachineAction, SyncWant } from "./machine-io.ts";
-import type { WireMessage } from "./messages.ts";
+import type { AgentProfile } from "../economics/agent.ts";
+import { type AgentMachine, createAgentMachine } from "../machine/agent-machine.ts";
+import type { MachineAction, SyncWant } from "../machine/machine-io.ts";
+import { createSigner, type Signer } from "../wire/agent-key.ts";
+import type { Contract } from "../wire/contract.ts";
+import type { AgentId } from "../wire/ids.ts";
+import type { WireMessage } from "../wire/messages.ts";
 import { createPrng, type Prng } from "./prng.ts";
 
 /**

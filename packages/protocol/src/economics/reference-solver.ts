@@ -1,8 +1,8 @@
+import type { Contract } from "../wire/contract.ts";
+import { type AgentId, asAgentId, compareIds } from "../wire/ids.ts";
 import type { ScenarioAgent } from "./agent.ts";
 import { bestResponse } from "./best-response.ts";
-import type { Contract } from "./contract.ts";
 import { costValue } from "./cost.ts";
-import { type AgentId, asAgentId, compareIds } from "./ids.ts";
 import type { Scenario } from "./scenario.ts";
 import { relativeResidual } from "./stopping-rule.ts";
 import { valuationValue } from "./valuation.ts";

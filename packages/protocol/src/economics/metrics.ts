@@ -1,5 +1,5 @@
+import { compareIds } from "../wire/ids.ts";
 import { payoff } from "./best-response.ts";
-import { compareIds } from "./ids.ts";
 import { welfare, welfareOptimum } from "./reference-solver.ts";
 import type { Scenario } from "./scenario.ts";
 import { relativeResidual } from "./stopping-rule.ts";

@@ -1,4 +1,4 @@
-import type { PriceRule } from "../contract.ts";
+import type { PriceRule } from "../../wire/contract.ts";
 import { simulate } from "../equilibrium.ts";
 import type { Scenario } from "../scenario.ts";
 import type { MechanismOutcome } from "./outcome.ts";

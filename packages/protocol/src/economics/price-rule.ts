@@ -1,6 +1,6 @@
-import type { Contract } from "./contract.ts";
+import type { Contract } from "../wire/contract.ts";
+import { compareIds } from "../wire/ids.ts";
 import type { ReportedDemand } from "./demand.ts";
-import { compareIds } from "./ids.ts";
 import { solveLinearSystem } from "./linear-algebra.ts";
 import { isConverged, priceChange, relativeResidual } from "./stopping-rule.ts";
 
