@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     fileParallelism: true,
     maxWorkers: 2,
-    reporters: ["default", "./test/support/summary-reporter.ts"],
+    reporters: ["default", "./packages/test-support/src/summary-reporter.ts"],
   },
 });

@@ -1,7 +1,7 @@
-import { devnetScenario } from "@walras/node";
+import { devnetScenario } from "@walras/cli/devnet-scenario";
 import { solveReference } from "@walras/protocol";
+import { runCli } from "@walras/test-support";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../packages/cli/test/run-cli.ts";
 
 describe("walras devnet (real node processes)", () => {
   it("--nodes 3 runs to a certified equilibrium equal to the reference, stops every node, exits 0", async () => {

@@ -10,11 +10,8 @@ import {
   scenarioSchema,
   solveReference,
 } from "@walras/protocol";
+import { paperProfiles, runCli, startWalras, type WalrasProcess, waitFor } from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../packages/cli/test/run-cli.ts";
-import { startWalras, type WalrasProcess } from "../packages/cli/test/walras-process.ts";
-import { paperProfiles } from "./support/cluster.ts";
-import { waitFor } from "./support/wait-for.ts";
 
 /**
  * The CLI as an operator uses it, in real processes on real ports: four `walras node start`

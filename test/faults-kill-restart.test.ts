@@ -12,10 +12,8 @@ import {
   solveReference,
   verifyCertificate,
 } from "@walras/protocol";
+import { type NodeProcess, paperProfiles, spawnNode, testContract, waitFor } from "@walras/test-support";
 import { afterAll, describe, expect, it } from "vitest";
-import { paperProfiles, testContract } from "./support/cluster.ts";
-import { type NodeProcess, spawnNode } from "./support/node-process.ts";
-import { waitFor } from "./support/wait-for.ts";
 
 /**
  * Five nodes, each its own OS process. One is SIGKILLed mid-run: the other four drop it after the

@@ -1,6 +1,5 @@
 import type { WalrasNode } from "@walras/node";
 import { type Contract, verifyCertificate } from "@walras/protocol";
-import { afterEach, describe, expect, it } from "vitest";
 import {
   type Cluster,
   paperProfiles,
@@ -8,7 +7,8 @@ import {
   startCluster,
   testContract,
   waitForCertificate,
-} from "./support/cluster.ts";
+} from "@walras/test-support";
+import { afterEach, describe, expect, it } from "vitest";
 
 /**
  * Gossip loss between peers (each node drops this fraction of inbound gossip before validation):

@@ -1,15 +1,15 @@
 import type { WalrasNode, WalrasNodeInit } from "@walras/node";
 import { type Certificate, type Contract, certificateDigest, verifyCertificate } from "@walras/protocol";
-import { afterAll, describe, expect, it } from "vitest";
 import {
   type Cluster,
   paperProfiles,
   referenceFor,
   startCluster,
   testContract,
+  waitFor,
   waitForCertificate,
-} from "./support/cluster.ts";
-import { waitFor } from "./support/wait-for.ts";
+} from "@walras/test-support";
+import { afterAll, describe, expect, it } from "vitest";
 
 /**
  * Five nodes split 3|2 mid-run by libp2p connection gating (each node refuses connections to and

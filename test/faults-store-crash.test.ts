@@ -14,10 +14,15 @@ import {
   solveReference,
   verifyCertificate,
 } from "@walras/protocol";
+import {
+  type Cluster,
+  type NodeProcess,
+  paperProfiles,
+  spawnNode,
+  startCluster,
+  waitFor,
+} from "@walras/test-support";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Cluster, paperProfiles, startCluster } from "./support/cluster.ts";
-import { type NodeProcess, spawnNode } from "./support/node-process.ts";
-import { waitFor } from "./support/wait-for.ts";
 
 /**
  * A node process killed with SIGKILL again and again while it runs rounds (and so writes its

@@ -21,18 +21,20 @@ import {
   verifyMessage,
   type WireMessage,
 } from "@walras/protocol";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type Cluster,
+  type HostilePeer,
   paperProfiles,
   referenceFor,
+  rejectedCount,
   startCluster,
+  startHostilePeer,
   testContract,
+  waitFor,
   waitForCertificate,
-} from "./support/cluster.ts";
-import { type HostilePeer, rejectedCount, startHostilePeer } from "./support/hostile-peer.ts";
-import { waitFor } from "./support/wait-for.ts";
+} from "@walras/test-support";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * One honest cluster of five real libp2p nodes (TCP loopback) under attack from hostile peers

@@ -1,5 +1,4 @@
 import { type Contract, verifyCertificate } from "@walras/protocol";
-import { afterEach, describe, expect, it } from "vitest";
 import {
   type Cluster,
   paperProfiles,
@@ -7,7 +6,8 @@ import {
   startCluster,
   testContract,
   waitForCertificate,
-} from "./support/cluster.ts";
+} from "@walras/test-support";
+import { afterEach, describe, expect, it } from "vitest";
 
 function contract(overrides: Record<string, unknown> = {}): Contract {
   return testContract("network-test", overrides);

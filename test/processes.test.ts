@@ -2,10 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AgentProfile, scenarioSchema, solveReference } from "@walras/protocol";
+import { type NodeProcess, paperProfiles, spawnNode, testContract, waitFor } from "@walras/test-support";
 import { afterAll, describe, expect, it } from "vitest";
-import { paperProfiles, testContract } from "./support/cluster.ts";
-import { type NodeProcess, spawnNode } from "./support/node-process.ts";
-import { waitFor } from "./support/wait-for.ts";
 
 /**
  * Five nodes, each its own OS process, over TCP loopback: two resources and an energy supplier.

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateKey } from "@walras/node";
 import { agentProfileSchema, contractId, contractSchema } from "@walras/protocol";
+import { runCli } from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./run-cli.ts";
 
 let dir: string;
 beforeAll(() => {

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { scenarioSchema } from "@walras/protocol";
+import { runCli } from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./run-cli.ts";
 
 let dir: string;
 beforeAll(async () => {

@@ -1,7 +1,3 @@
-export * from "./devnet/convergence.ts";
-export * from "./devnet/devnet.ts";
-export * from "./devnet/devnet-scenario.ts";
-export * from "./devnet/reference-check.ts";
 export * from "./http/status-client.ts";
 export * from "./http/status-server.ts";
 export * from "./identity/key-file.ts";

@@ -1,6 +1,6 @@
-import { waitFor as poll } from "../../../test/support/wait-for.ts";
+import { waitFor as poll } from "@walras/test-support";
 
-/** The shared poller (test/support/wait-for.ts), with what is awaited named first, as these tests read. */
+/** The shared poller (@walras/test-support), with what is awaited named first, as these tests read. */
 export function waitFor(
   what: string,
   condition: () => boolean | Promise<boolean>,

@@ -1,6 +1,7 @@
-import type { Devnet, ReferenceCheck } from "@walras/node";
 import type { Certificate, Scenario } from "@walras/protocol";
 import { formatNumber, textTable } from "../../text-table.ts";
+import type { ReferenceCheck } from "./reference-check.ts";
+import type { Devnet } from "./start-devnet.ts";
 
 export interface Timing {
   readonly startupSeconds: number;

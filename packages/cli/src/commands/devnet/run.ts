@@ -1,22 +1,15 @@
 import { fileURLToPath } from "node:url";
-import {
-  checkAgainstReference,
-  commonCertificate,
-  type Devnet,
-  DevnetStartError,
-  devnetScenario,
-  devnetScenarioFrom,
-  fetchNodeCertificate,
-  fetchNodeStatus,
-  type NodeStatus,
-  startDevnet,
-} from "@walras/node";
+import { fetchNodeCertificate, fetchNodeStatus, type NodeStatus } from "@walras/node";
 import { contractId, type Scenario, scenarioSchema } from "@walras/protocol";
 import { FailureError } from "../../cli-error.ts";
 import { readJsonFile } from "../../read-json-file.ts";
 import { jsonText } from "../../write-output.ts";
+import { commonCertificate } from "./convergence.ts";
+import { devnetScenario, devnetScenarioFrom } from "./devnet-scenario.ts";
 import { devnetJson, formatHeader, formatJoinHint, formatNodes, formatResult } from "./format.ts";
 import { ProgressLog } from "./progress.ts";
+import { checkAgainstReference } from "./reference-check.ts";
+import { type Devnet, DevnetStartError, startDevnet } from "./start-devnet.ts";
 
 const WALRAS_BIN = fileURLToPath(new URL("../../../bin/walras", import.meta.url));
 const POLL_MS = 50;

@@ -1,7 +1,5 @@
 import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-
-const BIN = fileURLToPath(new URL("../bin/walras", import.meta.url));
+import { WALRAS_BIN } from "./walras-bin.ts";
 
 export interface CliRun {
   readonly code: number;
@@ -17,7 +15,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      [BIN, ...args],
+      [WALRAS_BIN, ...args],
       {
         cwd: options.cwd,
         maxBuffer: 64 * 1024 * 1024,

@@ -3,9 +3,8 @@ import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { loadOrCreateKey, parseAnnouncement, withPeerId } from "@walras/node";
 import type { AgentProfile, Contract, Scenario } from "@walras/protocol";
-import { loadOrCreateKey } from "../identity/key-file.ts";
-import { parseAnnouncement, withPeerId } from "../node-announcement.ts";
 
 export interface DevnetInit {
   readonly scenario: Scenario;

@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-
-const BIN = fileURLToPath(new URL("../bin/walras", import.meta.url));
+import { WALRAS_BIN } from "./walras-bin.ts";
 
 /** A long-running `walras` child process (node start, testnet join, devnet) with its output kept. */
 export interface WalrasProcess {
@@ -17,7 +15,7 @@ export interface WalrasProcess {
 }
 
 export function startWalras(args: readonly string[], env: Record<string, string> = {}): WalrasProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [WALRAS_BIN, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WALRAS_LOG_PRETTY: "0", ...env },
   });

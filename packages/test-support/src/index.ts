@@ -1,0 +1,6 @@
+export * from "./cluster.ts";
+export * from "./hostile-peer.ts";
+export * from "./node-process.ts";
+export * from "./run-cli.ts";
+export * from "./wait-for.ts";
+export * from "./walras-process.ts";
