@@ -135,6 +135,11 @@ export interface AgentMachine {
   check(message: WireMessage): Verdict;
   handle(event: MachineEvent): MachineAction[];
   status(): MachineStatus;
+  /**
+   * When the machine next needs a `tick` (absolute ms, the clock of the events). The node sets one
+   * timer for it instead of polling; any event may move it, so read it again after each one.
+   */
+  nextDeadline(): number;
   /** Every certificate this node assembled, oldest first. */
   certificates(): readonly Certificate[];
 }
@@ -1026,7 +1031,15 @@ class Machine implements AgentMachine {
   certificates(): readonly Certificate[] {
     return this.#certificates;
   }
+
+  nextDeadline(): number {
+    // Timeouts here are checked by polling; the machine's rewrite names each deadline.
+    return this.#now + POLL_MS;
+  }
 }
+
+/** How often the machine wants a tick while its deadlines are polled. */
+const POLL_MS = 100;
 
 /** The inner map for `key`, created empty on first use. */
 function bucket<K, IK, IV>(outer: Map<K, Map<IK, IV>>, key: K): Map<IK, IV> {
