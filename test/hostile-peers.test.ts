@@ -207,7 +207,7 @@ describe("hostile peers against five honest libp2p nodes", () => {
     });
 
     it("a member's message on another kind's topic: wrong-topic", async () => {
-      await expectRejected("price", encodeMessage(honestDemand()), "wrong-topic");
+      await expectRejected("commit", encodeMessage(honestDemand()), "wrong-topic");
     });
 
     it("an old round's message, byte for byte: dropped unseen (content-addressed gossip ids), nothing changes", async () => {

@@ -8,6 +8,8 @@ import {
   contractId,
   createAgentMachine,
   createSigner,
+  DECISIONS_PER_SYNC,
+  decisionsFrom,
   decodeMessage,
   encodeMessage,
   kindsOf,
@@ -42,6 +44,11 @@ export interface WalrasNodeInit {
   readonly keyFile?: string;
   readonly listen?: string[];
   readonly bootstrap?: string[];
+  /**
+   * This node founds the market's first epoch (docs/protocol.md §9). Default: it does when it has
+   * no bootstrap peers, i.e. it is the first node of a new network; every other node joins.
+   */
+  readonly founder?: boolean;
   readonly http?: { readonly port: number; readonly host?: string };
   readonly logger?: Logger;
   /** How often timeouts are checked. */
@@ -78,6 +85,12 @@ export interface WalrasNode {
 
 /** How many peers a catch-up request goes to. */
 const SYNC_FANOUT = 2;
+/**
+ * Own messages whose content a restart could not re-derive: sequence numbers, and the promises and
+ * accepts of an epoch decision (Paxos is safe only if an acceptor never forgets them). They are
+ * fsynced before they are published; demands and commits are pure functions of agreed history.
+ */
+const DURABLE_KINDS: ReadonlySet<MessageKind> = new Set(["join", "leave", "propose", "accept", "view"]);
 const SYNC_TIMEOUT_MS = 3_000;
 
 export class DataDirError extends Error {}
@@ -118,13 +131,16 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   const libp2p = host.libp2p;
   const machine: AgentMachine = createAgentMachine({
     contract: init.contract,
-    ...(init.agent ? { agent: { signer, profile: init.agent } } : {}),
+    signer,
+    ...(init.agent ? { profile: init.agent } : {}),
+    founder: init.founder ?? (init.bootstrap ?? []).length === 0,
     now: Date.now(),
   });
   const listeners = new Set<(a: MachineAction) => void>();
   const messageListeners = new Set<(m: WireMessage) => void>();
   let epochStartedAt = Date.now();
   let stopped = false;
+  const leftWaiters = new Set<() => void>();
   let gossip: Gossip | null = null;
   const limiter = createPeerRateLimiter(init.peerRateLimit ?? 200);
   const protoLog = componentLogger(nodeLog, "protocol");
@@ -154,14 +170,15 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
           // pure functions of the agreed history (Ed25519 signatures are deterministic), so one
           // lost to a power cut is re-signed bit for bit; joins and epoch proposals carry a
           // sequence number a restart cannot re-derive, so only they pay for an fsync.
-          store_(
-            a.message,
-            a.message.kind === "join" || a.message.kind === "epoch" || a.message.kind === "leave",
-          );
+          store_(a.message, DURABLE_KINDS.has(a.message.kind));
           publish(a.message);
           break;
         case "sync":
           void catchUp(a.want);
+          break;
+        case "left":
+          for (const resolve of leftWaiters) resolve();
+          leftWaiters.clear();
           break;
         case "epoch-started":
           epochStartedAt = Date.now();
@@ -276,26 +293,26 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   const catchUp = async (want: SyncWant): Promise<void> => {
     const peers = libp2p.getPeers();
     const chosen = [...peers].sort(() => Math.random() - 0.5).slice(0, SYNC_FANOUT);
-    const kinds = [...new Set(want.kinds.map((k) => topicOf(k)))] as GossipKind[];
+    const request: SyncRequest =
+      want.type === "decision"
+        ? { type: "decision", contractId: id, ...(want.epoch !== null ? { epoch: want.epoch } : {}) }
+        : {
+            type: "messages",
+            contractId: id,
+            epoch: want.epoch,
+            ...(want.round !== undefined ? { round: want.round } : {}),
+            kinds: [...new Set(want.kinds.map((k) => topicOf(k)))] as GossipKind[],
+          };
+    const wanted = (kind: MessageKind) => want.type === "decision" || want.kinds.includes(kind);
     await Promise.all(
       chosen.map(async (peer) => {
         try {
-          const res = await requestSync(
-            libp2p,
-            peer,
-            {
-              type: "messages",
-              contractId: id,
-              epoch: want.epoch,
-              ...(want.round !== undefined ? { round: want.round } : {}),
-              kinds,
-            },
-            { timeoutMs: SYNC_TIMEOUT_MS },
-          );
+          const res = await requestSync(libp2p, peer, request, { timeoutMs: SYNC_TIMEOUT_MS });
+          if (!("messages" in res)) return;
           for (const b64 of res.messages) {
             if (stopped) return;
             const { message, verdict } = judge(Buffer.from(b64, "base64"), peer.toString(), null);
-            if (message && verdict === "accept" && want.kinds.includes(message.kind)) apply(message);
+            if (message && verdict === "accept" && wanted(message.kind)) apply(message);
           }
         } catch (err) {
           nodeLog.debug({ peer: peer.toString(), err: (err as Error).message }, "sync request failed");
@@ -319,6 +336,19 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
           ...(kinds ? { kinds } : {}),
         });
         return { messages: rows.slice(0, 4096).map((r) => Buffer.from(r.bytes).toString("base64")) };
+      }
+      case "decision": {
+        if (req.contractId !== id) return { error: `unknown contract ${req.contractId}` };
+        if (req.epoch === undefined) {
+          const evidence = machine.decisionEvidence(null) ?? [];
+          return { messages: evidence.map((m) => Buffer.from(encodeMessage(m)).toString("base64")) };
+        }
+        const rows = [];
+        for (let e = req.epoch; e < req.epoch + DECISIONS_PER_SYNC; e++)
+          rows.push(...store.messages({ epoch: e, kinds: ["propose", "accept"] }));
+        return {
+          messages: decisionsFrom(rows, req.epoch).map((r) => Buffer.from(r.bytes).toString("base64")),
+        };
       }
     }
   };
@@ -421,12 +451,14 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     stop: async ({ leave = true } = {}) => {
       if (stopped) return;
       if (leave && gossip) {
-        const leaving = machine.handle({ type: "leave", now: Date.now() });
-        for (const a of leaving) {
-          if (a.type !== "publish") continue;
-          store_(a.message, true);
-          await gossip.publish(topicOf(a.message.kind), encodeMessage(a.message)).catch(() => undefined);
-        }
+        // A graceful leave stays to help decide the epoch without it (its accept may be the one
+        // that makes a majority), then goes: at most two round timeouts.
+        const left = new Promise<void>((resolve) => leftWaiters.add(resolve));
+        perform(machine.handle({ type: "leave", now: Date.now() }));
+        const grace = 2 * init.contract.timeouts.roundMs + 1_000;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([left, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
+        clearTimeout(timer);
       }
       stopped = true;
       clearInterval(tick);

@@ -16,11 +16,14 @@ export const syncRequestSchema = z.discriminatedUnion("type", [
     kinds: z.array(z.enum(GOSSIP_KINDS)).max(GOSSIP_KINDS.length).optional(),
   }),
   z.strictObject({ type: z.literal("status") }),
+  /** The messages proving one epoch's decision (a proposal and a majority of accepts); no epoch: the current one. */
+  z.strictObject({ type: z.literal("decision"), contractId: contractIdSchema, epoch: counter.optional() }),
 ]);
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 export type ContractRequest = Extract<SyncRequest, { type: "contract" }>;
 export type MessagesRequest = Extract<SyncRequest, { type: "messages" }>;
 export type StatusRequest = Extract<SyncRequest, { type: "status" }>;
+export type DecisionRequest = Extract<SyncRequest, { type: "decision" }>;
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "not base64");
 
@@ -40,12 +43,13 @@ export type SyncResponse = ContractResponse | MessagesResponse | StatusResponse 
 /** The response a request of type R expects on success. */
 export type SyncResponseFor<R extends SyncRequest> = R extends ContractRequest
   ? ContractResponse
-  : R extends MessagesRequest
+  : R extends MessagesRequest | DecisionRequest
     ? MessagesResponse
     : StatusResponse;
 
 export const responseSchemaFor = {
   contract: contractResponseSchema,
   messages: messagesResponseSchema,
+  decision: messagesResponseSchema,
   status: statusResponseSchema,
 } as const;

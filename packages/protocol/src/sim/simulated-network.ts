@@ -1,5 +1,6 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { type AgentMachine, createAgentMachine } from "../machine/agent-machine.ts";
+import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, SyncWant } from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import type { Contract } from "../wire/contract.ts";
@@ -26,6 +27,8 @@ export interface SimulatedNetworkOptions {
 export interface SimNode {
   readonly name: string;
   readonly id: AgentId | null;
+  /** Started without bootstrap peers: it founds the first epoch. */
+  readonly founder: boolean;
   readonly machine: AgentMachine;
   /** Every message this node accepted or published: what it would answer a sync request with. */
   readonly store: WireMessage[];
@@ -69,18 +72,32 @@ export class SimulatedNetwork {
     return createSigner(seed);
   }
 
-  addAgent(name: string, profile: AgentProfile, signer: Signer = this.newSigner()): SimNode {
-    const machine = createAgentMachine({
-      contract: this.#contract,
-      agent: { signer, profile },
-      now: this.now,
-    });
-    return this.#add({ name, id: signer.id, machine, store: [], up: true, rejected: 0 });
+  /**
+   * An agent's node. The first node added founds the market (as the one started without bootstrap
+   * peers does on a real network) unless `founder` says otherwise.
+   */
+  addAgent(
+    name: string,
+    profile: AgentProfile,
+    signer: Signer = this.newSigner(),
+    options: { founder?: boolean } = {},
+  ): SimNode {
+    const founder = options.founder ?? !this.nodes.some((n) => n.founder);
+    const machine = createAgentMachine({ contract: this.#contract, signer, profile, founder, now: this.now });
+    return this.#add({ name, id: signer.id, founder, machine, store: [], up: true, rejected: 0 });
   }
 
-  addObserver(name: string): SimNode {
-    const machine = createAgentMachine({ contract: this.#contract, now: this.now });
-    return this.#add({ name, id: null, machine, store: [], up: true, rejected: 0 });
+  /** A node without an agent: it follows and verifies. A founding observer needs a key to sign with. */
+  addObserver(name: string, options: { founder?: boolean } = {}): SimNode {
+    const founder = options.founder ?? false;
+    const signer = founder ? this.newSigner() : undefined;
+    const machine = createAgentMachine({
+      contract: this.#contract,
+      ...(signer ? { signer } : {}),
+      founder,
+      now: this.now,
+    });
+    return this.#add({ name, id: null, founder, machine, store: [], up: true, rejected: 0 });
   }
 
   #add(node: SimNode): SimNode {
@@ -97,12 +114,15 @@ export class SimulatedNetwork {
   restart(node: SimNode, profile: AgentProfile, signer: Signer): SimNode {
     const machine = createAgentMachine({
       contract: this.#contract,
-      agent: { signer, profile },
+      signer,
+      profile,
+      founder: node.founder,
       now: this.now,
     });
     const revived: SimNode = {
       name: node.name,
       id: node.id,
+      founder: node.founder,
       machine,
       store: node.store,
       up: true,
@@ -116,9 +136,9 @@ export class SimulatedNetwork {
     return revived;
   }
 
+  /** A graceful stop: the node announces it, stays to help decide the epoch without it, then goes. */
   leave(node: SimNode): void {
     this.#perform(node, node.machine.handle({ type: "leave", now: this.now }));
-    node.up = false;
   }
 
   /** Deliver a message from outside the simulated nodes (an attacker's) to every node that is up. */
@@ -187,6 +207,8 @@ export class SimulatedNetwork {
         }
       } else if (a.type === "sync") {
         this.#answerSync(node, a.want);
+      } else if (a.type === "left") {
+        node.up = false;
       }
     }
   }
@@ -195,6 +217,16 @@ export class SimulatedNetwork {
     const peers = this.nodes.filter((p) => p !== node && this.#reachable(node, p));
     const peer = peers[Math.floor(this.#prng() * peers.length)];
     if (!peer) return;
+    if (want.type === "decision") {
+      const answer =
+        want.epoch === null
+          ? (peer.machine.decisionEvidence(null) ?? [])
+          : decisionsFrom(peer.store, want.epoch);
+      // One answer arrives in its order, as over one stream.
+      const delay = this.#randomDelay() * 2;
+      for (const m of answer) this.#send(node, m, delay);
+      return;
+    }
     for (const m of peer.store) {
       if (m.kind === "join" || m.epoch !== want.epoch || !want.kinds.includes(m.kind)) continue;
       if (want.round !== undefined && "round" in m && m.round !== want.round) continue;

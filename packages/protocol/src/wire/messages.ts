@@ -6,6 +6,9 @@ import type { AgentId, ContractId, Digest } from "./ids.ts";
  * encoded as canonical JSON (see message-codec.ts and docs/protocol.md §Messages).
  */
 
+/** The wire version: in every message, and in the domain prefix of every signature. */
+export const PROTOCOL_VERSION = 2;
+
 const finite = z.number().refine(Number.isFinite, "must be finite");
 /** Bounds that keep honest values and stop absurd ones before they reach the arithmetic. */
 const MAX_MAGNITUDE = 1e12;
@@ -27,7 +30,7 @@ const signature = z
   .regex(/^[A-Za-z0-9+/]{85}[AQgw]==$/, "must be a canonical base64 Ed25519 signature");
 
 const header = {
-  v: z.literal(1),
+  v: z.literal(PROTOCOL_VERSION),
   contract: hex64,
   agent: agentId,
   sig: signature,
@@ -43,16 +46,6 @@ export const demandMessageSchema = z.strictObject({
   x: quantity,
   slope: bounded.refine((n) => n <= 0, "must be <= 0"),
   footprint: z.array(bounded).min(1).max(64),
-});
-
-/** The price p^{k+1} a node computed from round k's demand set, and which set it used. */
-export const priceMessageSchema = z.strictObject({
-  ...header,
-  kind: z.literal("price"),
-  epoch,
-  round,
-  prices,
-  demandSet: hex64,
 });
 
 export const allocationEntrySchema = z.strictObject({
@@ -105,86 +98,139 @@ export const leaveMessageSchema = z.strictObject({
 
 export const epochBaseSchema = z.strictObject({ epoch, round, prices });
 
+const members = z.array(agentId).min(1).max(10_000);
+
 /**
- * "Epoch `epoch` should have exactly `members`, starting from `base`'s prices." An epoch begins
- * once every one of its members has this identical proposal as its latest (highest seq).
+ * What an epoch decision decides: who the members of epoch `epoch` are, who decides it (the
+ * previous epoch's members, or the founder alone for epoch 0), and the prices it starts from.
  */
-export const epochMessageSchema = z.strictObject({
-  ...header,
-  kind: z.literal("epoch"),
-  epoch,
-  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  members: z.array(agentId).min(1).max(10_000),
+export const epochPlanSchema = z.strictObject({
+  members,
+  deciders: members,
   /** null for the first epoch (it starts at the contract's initial prices). */
   base: epochBaseSchema.nullable(),
 });
 
+const view = z.number().int().nonnegative().max(1_000_000);
+
+/**
+ * "In view `view` of the decision for epoch `epoch`, I propose `plan`." Only the view's proposer
+ * (docs/protocol.md §9) may send it; it also counts as the proposer's own accept.
+ */
+export const proposeMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("propose"),
+  epoch,
+  view,
+  plan: epochPlanSchema,
+});
+
+/** "I accept the plan with this digest, proposed in view `view` of the decision for `epoch`." */
+export const acceptMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("accept"),
+  epoch,
+  view,
+  plan: hex64,
+});
+
+/**
+ * "I move to view `view` of the decision for `epoch` and accept nothing from an earlier view;
+ * the last plan I accepted was `accepted`." Paxos's promise: the view's proposer must re-propose
+ * the plan accepted in the highest view among a majority of these.
+ */
+export const viewMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("view"),
+  epoch,
+  view,
+  accepted: z.strictObject({ view, plan: epochPlanSchema }).nullable(),
+});
+
 export const wireMessageSchema = z.discriminatedUnion("kind", [
   demandMessageSchema,
-  priceMessageSchema,
   commitMessageSchema,
   joinMessageSchema,
   aliveMessageSchema,
   leaveMessageSchema,
-  epochMessageSchema,
+  proposeMessageSchema,
+  acceptMessageSchema,
+  viewMessageSchema,
 ]);
 
 type Branded<T> = Omit<T, "contract" | "agent"> & { readonly contract: ContractId; readonly agent: AgentId };
 export type DemandMessage = Branded<z.output<typeof demandMessageSchema>>;
-export type PriceMessage = Branded<z.output<typeof priceMessageSchema>> & { readonly demandSet: Digest };
 export type CommitMessage = Branded<z.output<typeof commitMessageSchema>>;
 export type JoinMessage = Branded<z.output<typeof joinMessageSchema>>;
 export type LeaveMessage = Branded<z.output<typeof leaveMessageSchema>>;
 export type AliveMessage = Branded<z.output<typeof aliveMessageSchema>>;
-export type EpochMessage = Branded<z.output<typeof epochMessageSchema>>;
+export type ProposeMessage = Omit<Branded<z.output<typeof proposeMessageSchema>>, "plan"> & {
+  readonly plan: EpochPlan;
+};
+export type AcceptMessage = Omit<Branded<z.output<typeof acceptMessageSchema>>, "plan"> & {
+  readonly plan: Digest;
+};
+export type ViewMessage = Omit<Branded<z.output<typeof viewMessageSchema>>, "accepted"> & {
+  readonly accepted: { readonly view: number; readonly plan: EpochPlan } | null;
+};
 export type EpochBase = z.output<typeof epochBaseSchema>;
+export interface EpochPlan {
+  readonly members: readonly AgentId[];
+  readonly deciders: readonly AgentId[];
+  readonly base: EpochBase | null;
+}
 export type AllocationEntry = z.output<typeof allocationEntrySchema>;
 
 export type WireMessage =
   | DemandMessage
-  | PriceMessage
   | CommitMessage
   | JoinMessage
   | AliveMessage
   | LeaveMessage
-  | EpochMessage;
+  | ProposeMessage
+  | AcceptMessage
+  | ViewMessage;
 export type MessageKind = WireMessage["kind"];
 /** A message before its signature: what a node builds and then signs. */
 export type Unsigned<M extends WireMessage> = Omit<M, "sig">;
 
 /** The gossip topic each kind travels on. */
-export type Topic = "demand" | "price" | "commit" | "membership";
+export type Topic = "demand" | "commit" | "membership";
 export function topicOf(kind: MessageKind): Topic {
   switch (kind) {
     case "demand":
-    case "price":
     case "commit":
       return kind;
     case "join":
     case "alive":
     case "leave":
-    case "epoch":
+    case "propose":
+    case "accept":
+    case "view":
       return "membership";
   }
 }
 
 /** The kinds a topic may carry; anything else on it is rejected. */
 export function kindsOf(topic: Topic): readonly MessageKind[] {
-  return topic === "membership" ? ["join", "alive", "leave", "epoch"] : [topic];
+  return topic === "membership" ? ["join", "alive", "leave", "propose", "accept", "view"] : [topic];
 }
 
 /** Messages of one slot may exist once per signer; two different ones are equivocation. */
 export function slotOf(m: WireMessage): string {
   switch (m.kind) {
     case "demand":
-    case "price":
+      return `demand/${m.epoch}/${m.round}/${m.agent}`;
     case "commit":
-      return `${m.kind}/${m.epoch}/${m.round}/${m.agent}`;
-    case "epoch":
+      return `commit/${m.epoch}/${m.agent}`;
     case "join":
     case "alive":
       return `${m.kind}/${m.epoch}/${m.seq}/${m.agent}`;
     case "leave":
       return `leave/${m.epoch}/${m.agent}`;
+    case "propose":
+    case "accept":
+    case "view":
+      return `${m.kind}/${m.epoch}/${m.view}/${m.agent}`;
   }
 }

@@ -1,6 +1,6 @@
 import { type Signer, verifyAgentSignature } from "./agent-key.ts";
 import { canonicalBytes } from "./canonical-json.ts";
-import type { Unsigned, WireMessage } from "./messages.ts";
+import { PROTOCOL_VERSION, type Unsigned, type WireMessage } from "./messages.ts";
 
 /**
  * The bytes an agent signs: a domain prefix naming the protocol version and the message kind,
@@ -12,7 +12,7 @@ import type { Unsigned, WireMessage } from "./messages.ts";
  */
 export function signingBytes(message: Unsigned<WireMessage> | WireMessage): Uint8Array {
   const { sig: _sig, agent: _agent, ...body } = message as WireMessage;
-  const prefix = new TextEncoder().encode(`walras/v1/${message.kind}\n`);
+  const prefix = new TextEncoder().encode(`walras/v${PROTOCOL_VERSION}/${message.kind}\n`);
   const json = canonicalBytes(body);
   const out = new Uint8Array(prefix.length + json.length);
   out.set(prefix, 0);

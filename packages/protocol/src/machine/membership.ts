@@ -1,0 +1,633 @@
+import type { AgentId } from "../wire/ids.ts";
+import {
+  type AcceptMessage,
+  type AliveMessage,
+  type EpochBase,
+  type EpochPlan,
+  type JoinMessage,
+  type LeaveMessage,
+  PROTOCOL_VERSION,
+  type ProposeMessage,
+  type ViewMessage,
+  type WireMessage,
+} from "../wire/messages.ts";
+import { type Decided, EpochDecision } from "./epoch-decision.ts";
+import { planDigest, sameIds, sortedUnique } from "./epoch-plan.ts";
+import type { MachineContext } from "./machine-context.ts";
+
+/** An epoch this node adopted: the decided plan and the messages that prove it. */
+export interface EpochInfo {
+  readonly number: number;
+  readonly plan: EpochPlan;
+  readonly memberSet: ReadonlySet<AgentId>;
+  readonly evidence: readonly WireMessage[];
+}
+
+/** What membership asks of the rounds of the current epoch. */
+export interface MarketProbe {
+  /** Members still missing from a round open for `roundMs`, or null when the round is not stuck. */
+  stuck(): AgentId[] | null;
+  converged(): boolean;
+  base(): EpochBase | null;
+}
+
+export interface MembershipHooks {
+  /** A decided epoch begins: start its rounds and its certificate book. */
+  epochStarted(epoch: EpochInfo, previous: EpochInfo | null): void;
+}
+
+/** Epoch numbers a node without an epoch keeps decisions for (trust on first use; bounded). */
+const MAX_PENDING_EPOCHS = 16;
+/** A member dropped for silence is kept out 2^strikes round timeouts, at most 2^6. */
+const MAX_STRIKES = 6;
+/** View timeouts double per view up to this exponent (HotStuff's pacemaker backs off the same way). */
+const MAX_BACKOFF = 4;
+
+/**
+ * Who is in the market (docs/protocol.md §9). Epoch E+1 is decided by a Paxos instance among epoch
+ * E's members (EpochDecision); this module decides when this node wants a change (someone joins,
+ * leaves, or is silent), proposes when it is its view's proposer, accepts, follows and times out
+ * views, and adopts decided epochs. The first epoch is decided by the founder alone.
+ */
+export class Membership {
+  readonly #ctx: MachineContext;
+  readonly #market: MarketProbe;
+  readonly #hooks: MembershipHooks;
+  readonly #founder: boolean;
+  readonly #startedAt: number;
+  current: EpochInfo | null = null;
+  previous: EpochInfo | null = null;
+  /** The decision for the epoch after the current one (or for epoch 0, on a founder). */
+  #decision: EpochDecision | null = null;
+  /** Before any epoch: decisions by epoch number, from the first proposal seen for each. */
+  readonly #pending = new Map<number, { decision: EpochDecision | null; early: WireMessage[] }>();
+  /** Agents asking to join, with when we last heard them: a joiner that goes quiet expires. */
+  readonly #joins = new Map<AgentId, { message: JoinMessage; seenAt: number }>();
+  readonly #leaves = new Set<AgentId>();
+  /** When each agent was last heard from: the liveness of a converged epoch's members. */
+  readonly #seen = new Map<AgentId, number>();
+  /** Members dropped for silence, kept out until then (a key that never bids cannot stall again at once). */
+  readonly #snubbed = new Map<AgentId, number>();
+  /** Times each agent was dropped for silence since it last saw an epoch through: the back-off doubles. */
+  readonly #strikes = new Map<AgentId, number>();
+  readonly #lastAlive = new Map<AgentId, AliveMessage>();
+  #joinSeq = 0;
+  #leaving = false;
+  #left = false;
+  /** Someone else already has an epoch: a founder must not found a second first epoch. */
+  #networkSeen = false;
+  /** When this node first wanted the change it wants now (batching, and its own view timeout). */
+  #wantSince: number | null = null;
+  #lastDecisionSync = Number.NEGATIVE_INFINITY;
+  #advancing = false;
+  #again = false;
+
+  constructor(ctx: MachineContext, market: MarketProbe, hooks: MembershipHooks, founder: boolean) {
+    this.#ctx = ctx;
+    this.#market = market;
+    this.#hooks = hooks;
+    this.#founder = founder && ctx.me !== null;
+    this.#startedAt = ctx.now;
+    const { announceMs } = ctx.contract.timeouts;
+    if (this.#founder && ctx.me) {
+      this.#decision = new EpochDecision(0, [ctx.me], ctx.me, ctx.now);
+      ctx.timers.set("found", ctx.now + announceMs);
+    } else {
+      ctx.timers.set("decision-sync", ctx.now + announceMs);
+    }
+    if (ctx.profile && ctx.me) ctx.timers.set("announce", ctx.now);
+  }
+
+  // ---- views -------------------------------------------------------------------------------
+
+  get founder(): boolean {
+    return this.#founder;
+  }
+
+  isMember(): boolean {
+    const me = this.#ctx.me;
+    return me !== null && this.current?.memberSet.has(me) === true;
+  }
+
+  /** A member now, an agent asking to join: one that could be in a later epoch. */
+  knows(agent: AgentId): boolean {
+    return this.current?.memberSet.has(agent) === true || this.#joins.has(agent);
+  }
+
+  liveJoiners(): AgentId[] {
+    const { now, contract } = this.#ctx;
+    const horizon = now - contract.timeouts.roundMs;
+    const out: AgentId[] = [];
+    for (const [id, j] of this.#joins) {
+      if (j.seenAt < horizon) {
+        this.#joins.delete(id);
+        this.#ctx.slots.forget(j.message);
+        continue;
+      }
+      if ((this.#snubbed.get(id) ?? Number.NEGATIVE_INFINITY) > now) continue;
+      // A joiner that has not caught up with our epoch could not bid in the next one: wait until
+      // its announcement says it knows the current epoch (it learns decisions by sync meanwhile).
+      if (this.current && j.message.epoch < this.current.number) continue;
+      if (!this.current?.memberSet.has(id)) out.push(id);
+    }
+    return sortedUnique(out);
+  }
+
+  decisionView(): { epoch: number; view: number; active: boolean } | null {
+    const d = this.#decision;
+    return d && (d.active || this.#wantSince !== null)
+      ? { epoch: d.epoch, view: d.view, active: d.active }
+      : null;
+  }
+
+  /** The messages proving epoch `epoch`'s decision (for a peer's sync), if this node holds them. */
+  evidence(epoch: number | null): readonly WireMessage[] | null {
+    if (epoch === null || epoch === this.current?.number) return this.current?.evidence ?? null;
+    if (epoch === this.previous?.number) return this.previous.evidence;
+    const d = this.#decision?.epoch === epoch ? this.#decision : null;
+    return d ? d.messages() : null;
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  heard(agent: AgentId): void {
+    this.#seen.set(agent, this.#ctx.now);
+  }
+
+  /** The current epoch converged: its members bid every round, so their back-off is forgiven. */
+  onConverged(): void {
+    for (const id of this.current?.plan.members ?? []) this.#strikes.delete(id);
+    this.advance();
+  }
+
+  /** A message with an epoch, from someone else, before we have one: a network already runs. */
+  noteNetwork(): void {
+    if (this.#networkSeen) return;
+    this.#networkSeen = true;
+    if (this.#founder && !this.current) {
+      this.#ctx.out.log("info", "another node already holds an epoch: joining it instead of founding");
+      this.#ctx.timers.clear("found");
+      this.#ctx.timers.setEarliest("decision-sync", this.#ctx.now);
+    }
+  }
+
+  onJoin(m: JoinMessage): void {
+    const me = this.#ctx.me;
+    if (m.agent === me) {
+      this.#joinSeq = Math.max(this.#joinSeq, m.seq);
+      return;
+    }
+    if (this.current?.memberSet.has(m.agent) && !this.#leaves.has(m.agent)) return;
+    const prior = this.#joins.get(m.agent);
+    if (prior && prior.message.seq >= m.seq) return;
+    // Only an agent's latest announcement matters; forgetting older ones keeps memory bounded
+    // however long (or however many keys) an outsider keeps announcing.
+    if (prior) this.#ctx.slots.forget(prior.message);
+    this.#joins.set(m.agent, { message: m, seenAt: this.#ctx.now });
+    if (!prior) this.#ctx.out.log("info", "agent asks to join", { agent: m.agent });
+    this.#ctx.timers.setEarliest("joiner-expiry", this.#ctx.now + this.#ctx.contract.timeouts.roundMs);
+    this.advance();
+  }
+
+  onLeave(m: LeaveMessage): void {
+    const cur = this.current;
+    if (!cur || m.epoch !== cur.number || !cur.memberSet.has(m.agent)) return;
+    this.#leaves.add(m.agent);
+    this.#ctx.out.log("info", "member leaves", { agent: m.agent, epoch: m.epoch });
+    this.advance();
+  }
+
+  onAlive(m: AliveMessage): void {
+    // Only the latest heartbeat matters; forgetting the rest keeps memory flat while idle.
+    const prior = this.#lastAlive.get(m.agent);
+    if (prior) this.#ctx.slots.forget(prior);
+    this.#lastAlive.set(m.agent, m);
+  }
+
+  onDecisionMessage(m: ProposeMessage | AcceptMessage | ViewMessage): void {
+    const d = this.#decisionFor(m);
+    if (d) feed(d, m, this.#ctx.now);
+    this.advance();
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  onTick(): void {
+    const { timers, now, contract } = this.#ctx;
+    const { announceMs, roundMs } = contract.timeouts;
+    if (timers.due("announce", now)) {
+      if (this.#ctx.profile && !this.isMember() && !this.#leaving) {
+        this.#announce();
+        timers.set("announce", now + announceMs);
+      } else timers.clear("announce");
+    }
+    if (timers.due("heartbeat", now)) {
+      if (this.isMember() && this.#market.converged()) {
+        this.#heartbeat();
+        timers.set("heartbeat", now + announceMs);
+      } else timers.clear("heartbeat");
+    }
+    if (timers.due("decision-sync", now)) {
+      if (!this.current) {
+        this.#ctx.out.sync({ type: "decision", epoch: null });
+        timers.set("decision-sync", now + announceMs);
+      } else timers.clear("decision-sync");
+    }
+    if (timers.due("membership-sync", now)) {
+      const d = this.#decision;
+      if (d && this.current && (d.active || this.#wantSince !== null)) {
+        this.#ctx.out.sync({
+          type: "messages",
+          epoch: d.epoch,
+          kinds: ["propose", "accept", "view", "leave"],
+        });
+        timers.set("membership-sync", now + roundMs / 2);
+      } else timers.clear("membership-sync");
+    }
+    if (timers.due("round-stuck", now)) {
+      timers.clear("round-stuck");
+      // Stuck: either members went silent, or the rest moved to a later epoch while we were
+      // away. Ask for that epoch's decision before deciding anyone is gone.
+      if (this.current) this.wantDecision(this.current.number + 1);
+    }
+    if (timers.due("leave-timeout", now)) {
+      timers.clear("leave-timeout");
+      this.#leaveNow();
+    }
+    for (const name of ["found", "joiner-expiry", "snub-expiry", "silence", "batch", "view-timeout"] as const)
+      if (timers.due(name, now)) timers.clear(name);
+    this.advance();
+  }
+
+  /** After a restart's replay: act again. */
+  resume(): void {
+    const { timers, now } = this.#ctx;
+    if (this.current) {
+      this.wantDecision(this.current.number + 1);
+      for (const id of this.current.plan.members) this.#seen.set(id, now);
+    }
+    if (this.isMember() && this.#market.converged()) timers.set("heartbeat", now);
+    this.advance();
+  }
+
+  /** A graceful stop: tell the others, stay to help decide the epoch without us, then go. */
+  leave(): void {
+    const cur = this.current;
+    const me = this.#ctx.me;
+    this.#leaving = true;
+    this.#ctx.timers.clear("announce");
+    if (!cur || !me || !cur.memberSet.has(me)) {
+      this.#leaveNow();
+      return;
+    }
+    const m = this.#ctx.out.publish<LeaveMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "leave",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: cur.number,
+    });
+    if (m) this.#leaves.add(me);
+    this.#ctx.timers.set("leave-timeout", this.#ctx.now + 2 * this.#ctx.contract.timeouts.roundMs);
+    this.advance();
+  }
+
+  /** Ask peers for the decision of `epoch` (a later epoch's messages are arriving), at most once per announceMs. */
+  wantDecision(epoch: number): void {
+    const { now, contract } = this.#ctx;
+    if (now - this.#lastDecisionSync < contract.timeouts.announceMs) return;
+    this.#lastDecisionSync = now;
+    this.#ctx.out.sync({ type: "decision", epoch });
+  }
+
+  /** Re-evaluate everything: adopt a decided epoch, found the first, or drive the next decision. */
+  advance(): void {
+    if (this.#advancing) {
+      this.#again = true;
+      return;
+    }
+    this.#advancing = true;
+    try {
+      do {
+        this.#again = false;
+        if (this.#adoptDecided()) continue;
+        if (!this.current) this.#found();
+        else this.#drive();
+      } while (this.#again);
+    } finally {
+      this.#advancing = false;
+    }
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #decisionFor(m: ProposeMessage | AcceptMessage | ViewMessage): EpochDecision | null {
+    const cur = this.current;
+    if (cur) return m.epoch === cur.number + 1 ? this.#decision : null;
+    if (this.#decision && m.epoch === 0 && m.agent === this.#ctx.me) return this.#decision;
+    if (m.agent !== this.#ctx.me) this.noteNetwork();
+    let entry = this.#pending.get(m.epoch);
+    if (!entry) {
+      entry = { decision: null, early: [] };
+      this.#pending.set(m.epoch, entry);
+      if (this.#pending.size > MAX_PENDING_EPOCHS) this.#pending.delete(Math.min(...this.#pending.keys()));
+    }
+    if (!entry.decision && m.kind === "propose") {
+      entry.decision = new EpochDecision(m.epoch, m.plan.deciders, this.#ctx.me, this.#ctx.now);
+      for (const early of entry.early) feed(entry.decision, early as typeof m, this.#ctx.now);
+      entry.early = [];
+    }
+    if (!entry.decision) {
+      if (entry.early.length < 1024) entry.early.push(m);
+      return null;
+    }
+    return entry.decision;
+  }
+
+  #adoptDecided(): boolean {
+    if (this.current) {
+      const decided = this.#decision?.decided();
+      if (!decided) return false;
+      this.#adopt(decided);
+      return true;
+    }
+    let best: Decided | null = this.#decision?.decided() ?? null;
+    for (const { decision } of this.#pending.values()) {
+      const d = decision?.decided();
+      if (d && (best === null || d.epoch > best.epoch)) best = d;
+    }
+    if (!best) return false;
+    this.#adopt(best);
+    return true;
+  }
+
+  #adopt(d: Decided): void {
+    const ctx = this.#ctx;
+    const now = ctx.now;
+    const previous = this.current;
+    const plan = d.plan;
+    const info: EpochInfo = { number: d.epoch, plan, memberSet: new Set(plan.members), evidence: d.evidence };
+    this.previous = previous;
+    this.current = info;
+    this.#decision = new EpochDecision(d.epoch + 1, plan.members, ctx.me, now);
+    this.#pending.clear();
+    for (const id of plan.members) {
+      this.#joins.delete(id);
+      this.#seen.set(id, now);
+    }
+    if (previous) {
+      const { roundMs } = ctx.contract.timeouts;
+      for (const id of previous.plan.members)
+        if (!info.memberSet.has(id) && !this.#leaves.has(id)) {
+          const strikes = Math.min((this.#strikes.get(id) ?? 0) + 1, MAX_STRIKES);
+          this.#strikes.set(id, strikes);
+          const until = now + 2 ** strikes * roundMs;
+          this.#snubbed.set(id, until);
+          ctx.timers.setEarliest("snub-expiry", until);
+        }
+    }
+    this.#leaves.clear();
+    this.#wantSince = null;
+    for (const name of [
+      "batch",
+      "view-timeout",
+      "membership-sync",
+      "found",
+      "decision-sync",
+      "silence",
+    ] as const)
+      ctx.timers.clear(name);
+    ctx.slots.forgetBefore(d.epoch - 1);
+    const member = this.isMember();
+    ctx.out.log("info", "epoch started", {
+      epoch: d.epoch,
+      members: plan.members.length,
+      member,
+      view: d.view,
+    });
+    this.#hooks.epochStarted(info, previous);
+    if (this.#leaving) {
+      if (member) this.#leaves.add(ctx.me as AgentId);
+      else this.#leaveNow();
+    } else if (!member && ctx.profile && ctx.me) ctx.timers.set("announce", now);
+  }
+
+  #leaveNow(): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.#ctx.timers.clear("leave-timeout");
+    this.#ctx.out.emit({ type: "left", epoch: this.current?.number ?? null });
+  }
+
+  /** The founder decides the first epoch alone, once it has waited `announceMs` and knows `minMembers` agents. */
+  #found(): void {
+    const ctx = this.#ctx;
+    const me = ctx.me;
+    const d = this.#decision;
+    if (!this.#founder || !me || !d || this.#networkSeen || this.#leaving) return;
+    if (ctx.now < this.#startedAt + ctx.contract.timeouts.announceMs) {
+      ctx.timers.set("found", this.#startedAt + ctx.contract.timeouts.announceMs);
+      return;
+    }
+    if (d.proposal(0)) return;
+    const members = sortedUnique([...(ctx.profile ? [me] : []), ...this.liveJoiners()]);
+    if (members.length < Math.max(1, ctx.contract.minMembers)) return;
+    this.#publishPropose(d, 0, { members, deciders: [me], base: null });
+  }
+
+  /** A decider's part in deciding the next epoch: accept, follow, propose, time out. */
+  #drive(): void {
+    const ctx = this.#ctx;
+    const me = ctx.me;
+    const d = this.#decision;
+    const cur = this.current;
+    if (!cur || !d || !me) return;
+    const want = this.#wantedPlan();
+    this.#armSilence();
+    if (!d.isDecider(me)) return;
+    if (want === null) this.#wantSince = null;
+    else if (this.#wantSince === null) this.#wantSince = ctx.now;
+
+    const acceptable = d.acceptable();
+    if (acceptable) this.#publishAccept(d, acceptable);
+    const high = d.highestView();
+    if (high > d.view) this.#publishView(d, high);
+
+    if (d.proposer(d.view) === me && !d.proposal(d.view)) {
+      if (d.view === 0) {
+        if (want && this.#batchReady(want)) this.#publishPropose(d, 0, want);
+      } else if (d.promisesFor(d.view) >= d.quorum) {
+        this.#publishPropose(d, d.view, d.constrainedPlan(d.view) ?? want ?? this.#samePlan(cur));
+      }
+    }
+    if (d.decided()) {
+      this.#again = true;
+      return;
+    }
+    const engaged = d.active || want !== null;
+    if (!engaged) {
+      ctx.timers.clear("view-timeout");
+      ctx.timers.clear("membership-sync");
+      return;
+    }
+    const since = d.active ? d.viewSince : (this.#wantSince as number);
+    const deadline = since + viewTimeout(ctx.contract.timeouts.roundMs, d.view);
+    if (ctx.now >= deadline) {
+      ctx.out.log("info", "no decision in time: next view", { epoch: d.epoch, view: d.view + 1 });
+      this.#publishView(d, d.view + 1);
+      ctx.timers.set("view-timeout", d.viewSince + viewTimeout(ctx.contract.timeouts.roundMs, d.view));
+    } else ctx.timers.set("view-timeout", deadline);
+    ctx.timers.setEarliest("membership-sync", ctx.now + ctx.contract.timeouts.roundMs / 2);
+  }
+
+  /** The next epoch this node would propose now, or null when it sees no reason for one. */
+  #wantedPlan(): EpochPlan | null {
+    const cur = this.current;
+    const me = this.#ctx.me;
+    if (!cur || !me || !cur.memberSet.has(me)) return null;
+    const silent = new Set(this.#silent());
+    const keep = cur.plan.members.filter((id) => !this.#leaves.has(id) && !silent.has(id));
+    const members = sortedUnique([...keep, ...this.liveJoiners()]);
+    if (members.length === 0 || sameIds(members, cur.plan.members)) return null;
+    return { members, deciders: cur.plan.members, base: this.#base(cur) };
+  }
+
+  /** A view proposer that sees no change still proposes (liveness): the same members, from here. */
+  #samePlan(cur: EpochInfo): EpochPlan {
+    const members = cur.plan.members.filter((id) => !this.#leaves.has(id));
+    return {
+      members: members.length > 0 ? members : cur.plan.members,
+      deciders: cur.plan.members,
+      base: this.#base(cur),
+    };
+  }
+
+  #base(cur: EpochInfo): EpochBase {
+    return (
+      this.#market.base() ?? {
+        epoch: cur.number,
+        round: 0,
+        prices: cur.plan.base?.prices ?? new Array(this.#ctx.contract.resources.length).fill(0),
+      }
+    );
+  }
+
+  /** Members this node considers gone: missing from a stuck round, or unheard for `roundMs` once converged. */
+  #silent(): AgentId[] {
+    const cur = this.current;
+    const { me, now, contract } = this.#ctx;
+    if (!cur) return [];
+    if (!this.#market.converged()) return (this.#market.stuck() ?? []).filter((id) => id !== me);
+    const horizon = now - contract.timeouts.roundMs;
+    return cur.plan.members.filter(
+      (id) =>
+        id !== me && !this.#leaves.has(id) && (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) < horizon,
+    );
+  }
+
+  #armSilence(): void {
+    const cur = this.current;
+    const { me, timers, contract } = this.#ctx;
+    if (!cur || !this.#market.converged()) {
+      timers.clear("silence");
+      return;
+    }
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const id of cur.plan.members)
+      if (id !== me) earliest = Math.min(earliest, this.#seen.get(id) ?? Number.NEGATIVE_INFINITY);
+    if (Number.isFinite(earliest)) timers.setEarliest("silence", earliest + contract.timeouts.roundMs);
+    if (this.isMember() && timers.at("heartbeat") === undefined) timers.set("heartbeat", this.#ctx.now);
+  }
+
+  /** Joins alone wait half an announce period, so joiners arriving together share one epoch. */
+  #batchReady(want: EpochPlan): boolean {
+    const cur = this.current as EpochInfo;
+    const onlyJoins = cur.plan.members.every((id) => want.members.includes(id));
+    if (!onlyJoins) return true;
+    const ready = (this.#wantSince as number) + this.#ctx.contract.timeouts.announceMs / 2;
+    if (this.#ctx.now >= ready) return true;
+    this.#ctx.timers.setEarliest("batch", ready);
+    return false;
+  }
+
+  #publishPropose(d: EpochDecision, view: number, plan: EpochPlan): void {
+    const me = this.#ctx.me as AgentId;
+    const m = this.#ctx.out.publish<ProposeMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "propose",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: d.epoch,
+      view,
+      plan,
+    });
+    if (!m) return;
+    this.#ctx.out.log("info", "proposing epoch", { epoch: d.epoch, view, members: m.plan.members.length });
+    d.onPropose(m, this.#ctx.now);
+  }
+
+  #publishAccept(d: EpochDecision, p: ProposeMessage): void {
+    const m = this.#ctx.out.publish<AcceptMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "accept",
+      contract: this.#ctx.contractId,
+      agent: this.#ctx.me as AgentId,
+      epoch: d.epoch,
+      view: p.view,
+      plan: planDigest(d.epoch, p.plan),
+    });
+    if (m) d.onAccept(m, this.#ctx.now);
+  }
+
+  #publishView(d: EpochDecision, view: number): void {
+    const m = this.#ctx.out.publish<ViewMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "view",
+      contract: this.#ctx.contractId,
+      agent: this.#ctx.me as AgentId,
+      epoch: d.epoch,
+      view,
+      accepted: d.accepted ? { view: d.accepted.view, plan: d.accepted.plan } : null,
+    });
+    if (m) d.onView(m, this.#ctx.now);
+  }
+
+  #announce(): void {
+    const me = this.#ctx.me;
+    if (!me) return;
+    this.#joinSeq += 1;
+    this.#ctx.out.publish<JoinMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "join",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: this.current?.number ?? 0,
+      seq: this.#joinSeq,
+    });
+  }
+
+  #heartbeat(): void {
+    const me = this.#ctx.me;
+    const cur = this.current;
+    if (!me || !cur) return;
+    this.#ctx.out.publish<AliveMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "alive",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: cur.number,
+      seq: Math.max(0, Math.floor(this.#ctx.now)),
+    });
+  }
+}
+
+/** A decider waits this long in a view before moving on; doubles per view, capped. */
+export function viewTimeout(roundMs: number, view: number): number {
+  return roundMs * 2 ** Math.min(view, MAX_BACKOFF);
+}
+
+function feed(d: EpochDecision, m: ProposeMessage | AcceptMessage | ViewMessage, now: number): void {
+  if (m.kind === "propose") d.onPropose(m, now);
+  else if (m.kind === "accept") d.onAccept(m, now);
+  else d.onView(m, now);
+}
