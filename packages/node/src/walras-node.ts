@@ -291,8 +291,12 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   };
 
   const catchUp = async (want: SyncWant): Promise<void> => {
-    const peers = libp2p.getPeers();
-    const chosen = [...peers].sort(() => Math.random() - 0.5).slice(0, SYNC_FANOUT);
+    const peers = [...libp2p.getPeers()].sort(() => Math.random() - 0.5);
+    // The agents whose messages are missing hold them for sure: ask their nodes first.
+    const owners = new Set<string>(want.type === "messages" ? (want.from ?? []) : []);
+    const preferred = peers.filter((p) => owners.has(p.toString())).slice(0, SYNC_FANOUT + 1);
+    const others = peers.filter((p) => !owners.has(p.toString()));
+    const chosen = [...preferred, ...others.slice(0, Math.max(1, SYNC_FANOUT - preferred.length))];
     const request: SyncRequest =
       want.type === "decision"
         ? { type: "decision", contractId: id, ...(want.epoch !== null ? { epoch: want.epoch } : {}) }

@@ -239,7 +239,8 @@ class Machine implements AgentMachine {
   }
 
   #hold(m: WireMessage): void {
-    if (this.#held.length >= MAX_HELD) this.#held.shift();
+    // An evicted message must be accepted again when it comes back (sync), not ignored as a duplicate.
+    if (this.#held.length >= MAX_HELD) this.#ctx.slots.forget(this.#held.shift() as WireMessage);
     this.#held.push(m);
   }
 
@@ -258,6 +259,7 @@ class Machine implements AgentMachine {
     });
     this.#market.stop();
     this.#market.start(e.number, plan.members, prices);
+    for (const m of this.#membership.takeRequeued()) this.#hold(m);
     this.#replayHeld = true;
   }
 

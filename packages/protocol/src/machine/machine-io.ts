@@ -18,12 +18,16 @@ export type MachineEvent =
 
 /** Messages a node should fetch from peers over the sync protocol. */
 export type SyncWant =
-  /** Stored messages of one epoch (and round), of these kinds. */
+  /**
+   * Stored messages of one epoch (and round), of these kinds. `from`: the agents whose messages are
+   * missing: ask their nodes first, since each surely holds its own.
+   */
   | {
       readonly type: "messages";
       readonly epoch: number;
       readonly round?: number;
       readonly kinds: readonly MessageKind[];
+      readonly from?: readonly AgentId[];
     }
   /**
    * The proposals and accepts that decided epochs `epoch`, `epoch`+1, … (at most

@@ -119,8 +119,15 @@ export class Market {
     // been the one asked, and differing views of who is alive would slow the next epoch.
     if (timers.due("demand-sync", now)) {
       const half = this.#ctx.contract.timeouts.roundMs / 2;
-      if (this.missing().length > 0) {
-        this.#ctx.out.sync({ type: "messages", epoch: e.number, round: e.round, kinds: ["demand"] });
+      const missing = this.missing();
+      if (missing.length > 0) {
+        this.#ctx.out.sync({
+          type: "messages",
+          epoch: e.number,
+          round: e.round,
+          kinds: ["demand"],
+          from: missing,
+        });
         if (e.round > 0)
           this.#ctx.out.sync({ type: "messages", epoch: e.number, round: e.round - 1, kinds: ["demand"] });
       }
@@ -159,6 +166,12 @@ export class Market {
     if (e?.status !== "running") return null;
     if (this.#ctx.now - e.openedAt < this.#ctx.contract.timeouts.roundMs) return null;
     return this.missing();
+  }
+
+  /** When the open round opened, or null when none is open. */
+  openSince(): number | null {
+    const e = this.#e;
+    return e?.status === "running" ? e.openedAt : null;
   }
 
   converged(): boolean {
@@ -200,7 +213,9 @@ export class Market {
     if (!e) return;
     const { roundMs } = this.#ctx.contract.timeouts;
     this.#ctx.timers.set("round-stuck", e.openedAt + roundMs);
-    this.#ctx.timers.set("demand-sync", e.openedAt + roundMs / 2);
+    // A demand lost on the way is asked for after a quarter of the timeout: a round with a lost
+    // demand then costs that, and a late member its lateness (the sync answers it if it has come).
+    this.#ctx.timers.set("demand-sync", e.openedAt + roundMs / 4);
   }
 
   /**

@@ -27,6 +27,8 @@ export interface EpochInfo {
 export interface MarketProbe {
   /** Members still missing from a round open for `roundMs`, or null when the round is not stuck. */
   stuck(): AgentId[] | null;
+  /** When the open round opened, or null when none is open. */
+  openSince(): number | null;
   converged(): boolean;
   base(): EpochBase | null;
 }
@@ -38,6 +40,8 @@ export interface MembershipHooks {
 
 /** Epoch numbers a node without an epoch keeps decisions for (trust on first use; bounded). */
 const MAX_PENDING_EPOCHS = 16;
+/** A member heard from (alive) but still not bidding is taken as silent after this many round timeouts. */
+const STUCK_HEARD = 3;
 /** A member dropped for silence is kept out 2^strikes round timeouts, at most 2^6. */
 const MAX_STRIKES = 6;
 /** View timeouts double per view up to this exponent (HotStuff's pacemaker backs off the same way). */
@@ -79,6 +83,8 @@ export class Membership {
   /** When this node first wanted the change it wants now (batching, and its own view timeout). */
   #wantSince: number | null = null;
   #lastDecisionSync = Number.NEGATIVE_INFINITY;
+  /** Messages accepted into a pending decision that an adoption made obsolete: to judge again. */
+  #requeue: WireMessage[] = [];
   #advancing = false;
   #again = false;
 
@@ -222,7 +228,7 @@ export class Membership {
       } else timers.clear("announce");
     }
     if (timers.due("heartbeat", now)) {
-      if (this.isMember() && this.#market.converged()) {
+      if (this.#wantsHeartbeat()) {
         this.#heartbeat();
         timers.set("heartbeat", now + announceMs);
       } else timers.clear("heartbeat");
@@ -266,7 +272,7 @@ export class Membership {
       this.wantDecision(this.current.number + 1);
       for (const id of this.current.plan.members) this.#seen.set(id, now);
     }
-    if (this.isMember() && this.#market.converged()) timers.set("heartbeat", now);
+    if (this.#wantsHeartbeat()) timers.set("heartbeat", now);
     this.advance();
   }
 
@@ -290,6 +296,13 @@ export class Membership {
     if (m) this.#leaves.add(me);
     this.#ctx.timers.set("leave-timeout", this.#ctx.now + 2 * this.#ctx.contract.timeouts.roundMs);
     this.advance();
+  }
+
+  /** Messages set aside by the last adoption, to go through validation again (see #adopt). */
+  takeRequeued(): WireMessage[] {
+    const out = this.#requeue;
+    this.#requeue = [];
+    return out;
   }
 
   /** Ask peers for the decision of `epoch` (a later epoch's messages are arriving), at most once per announceMs. */
@@ -339,6 +352,7 @@ export class Membership {
     }
     if (!entry.decision) {
       if (entry.early.length < 1024) entry.early.push(m);
+      else this.#ctx.slots.forget(m);
       return null;
     }
     return entry.decision;
@@ -370,6 +384,10 @@ export class Membership {
     this.previous = previous;
     this.current = info;
     this.#decision = new EpochDecision(d.epoch + 1, plan.members, ctx.me, now);
+    // Decisions seen before any epoch, for later epochs than this one, are judged again now that
+    // this one gives their deciders: their messages go back through validation, none is lost.
+    for (const [epoch, entry] of this.#pending)
+      if (epoch > d.epoch) this.#requeue.push(...(entry.decision?.messages() ?? []), ...entry.early);
     this.#pending.clear();
     for (const id of plan.members) {
       this.#joins.delete(id);
@@ -512,31 +530,56 @@ export class Membership {
     );
   }
 
-  /** Members this node considers gone: missing from a stuck round, or unheard for `roundMs` once converged. */
+  /**
+   * Members this node considers gone. Once converged: unheard (any message; members send `alive`)
+   * for `roundMs`. In a running round: its demand still missing after `roundMs` and unheard for as
+   * long — or missing for `STUCK_HEARD` round timeouts even though heard (alive but not bidding).
+   * A demand lost on the way is fetched by sync meanwhile, so loss alone does not drop anyone.
+   */
   #silent(): AgentId[] {
     const cur = this.current;
     const { me, now, contract } = this.#ctx;
+    const { roundMs } = contract.timeouts;
     if (!cur) return [];
-    if (!this.#market.converged()) return (this.#market.stuck() ?? []).filter((id) => id !== me);
-    const horizon = now - contract.timeouts.roundMs;
-    return cur.plan.members.filter(
-      (id) =>
-        id !== me && !this.#leaves.has(id) && (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) < horizon,
-    );
+    const unheard = (id: AgentId) => (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) < now - roundMs;
+    if (!this.#market.converged()) {
+      const stuck = this.#market.stuck() ?? [];
+      const open = this.#market.openSince() ?? now;
+      const long = now - open >= STUCK_HEARD * roundMs;
+      return stuck.filter((id) => id !== me && (long || unheard(id)));
+    }
+    return cur.plan.members.filter((id) => id !== me && !this.#leaves.has(id) && unheard(id));
+  }
+
+  /** Members heartbeat while converged, and while a round waits long (so loss is not taken for silence). */
+  #wantsHeartbeat(): boolean {
+    if (!this.isMember()) return false;
+    if (this.#market.converged()) return true;
+    const open = this.#market.openSince();
+    return open !== null && this.#ctx.now - open >= this.#ctx.contract.timeouts.roundMs / 2;
   }
 
   #armSilence(): void {
     const cur = this.current;
     const { me, timers, contract } = this.#ctx;
-    if (!cur || !this.#market.converged()) {
+    const { roundMs } = contract.timeouts;
+    if (!cur) return;
+    if (this.#wantsHeartbeat() && timers.at("heartbeat") === undefined)
+      timers.set("heartbeat", this.#ctx.now);
+    const open = this.#market.openSince();
+    if (open !== null) {
+      // A running round: look again when a missing member could count as silent.
+      timers.setEarliest("silence", open + (this.#market.stuck() ? STUCK_HEARD * roundMs : roundMs / 2));
+      return;
+    }
+    if (!this.#market.converged()) {
       timers.clear("silence");
       return;
     }
     let earliest = Number.POSITIVE_INFINITY;
     for (const id of cur.plan.members)
       if (id !== me) earliest = Math.min(earliest, this.#seen.get(id) ?? Number.NEGATIVE_INFINITY);
-    if (Number.isFinite(earliest)) timers.setEarliest("silence", earliest + contract.timeouts.roundMs);
-    if (this.isMember() && timers.at("heartbeat") === undefined) timers.set("heartbeat", this.#ctx.now);
+    if (Number.isFinite(earliest)) timers.setEarliest("silence", earliest + roundMs);
   }
 
   /** Joins alone wait half an announce period, so joiners arriving together share one epoch. */

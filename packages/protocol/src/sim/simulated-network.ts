@@ -215,7 +215,11 @@ export class SimulatedNetwork {
 
   #answerSync(node: SimNode, want: SyncWant): void {
     const peers = this.nodes.filter((p) => p !== node && this.#reachable(node, p));
-    const peer = peers[Math.floor(this.#prng() * peers.length)];
+    // The agents whose messages are missing hold them for sure: the node asks them first.
+    const owners =
+      want.type === "messages" ? peers.filter((p) => p.id !== null && want.from?.includes(p.id)) : [];
+    const pool = owners.length > 0 ? owners : peers;
+    const peer = pool[Math.floor(this.#prng() * pool.length)];
     if (!peer) return;
     if (want.type === "decision") {
       const answer =
