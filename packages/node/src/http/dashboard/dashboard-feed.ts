@@ -1,7 +1,7 @@
 import type { Certificate } from "@walras/protocol";
 import type { CertificateView } from "../../history/certificate-view.ts";
 import type { HistoryEvent } from "../../history/market-history.ts";
-import type { RouteHandler } from "../respond.ts";
+import { type RouteHandler, sendJson } from "../respond.ts";
 import { type DashboardSource, liveFrame, readTraffic, snapshotFrame } from "./dashboard-frames.ts";
 import { type EventSink, openEventStream } from "./event-stream.ts";
 
@@ -10,6 +10,8 @@ const LIVE_EVERY_MS = 1000;
 /** After a round closes, the status follows this soon (rounds closing together share one frame). */
 const SETTLE_MS = 40;
 const PING_EVERY_TICKS = 20;
+/** Each open page costs the node a socket and its share of every frame: a bound, not a guess at load. */
+const MAX_CLIENTS = 32;
 
 /**
  * GET /events: a snapshot first, then the history as it grows (`round`, `epoch`, `certificate`
@@ -75,6 +77,11 @@ export function dashboardFeed(
     if (req.method === "HEAD") {
       res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" });
       res.end();
+      return;
+    }
+    if (clients.size >= MAX_CLIENTS) {
+      res.setHeader("retry-after", "10");
+      sendJson(res, 503, { error: `${MAX_CLIENTS} dashboards are open on this node already` });
       return;
     }
     const traffic = await readTraffic(source.metrics);

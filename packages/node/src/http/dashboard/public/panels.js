@@ -86,19 +86,16 @@ export function renderMembers(state) {
   const current = new Set(members);
   const connected = new Set(peers);
   const charged = new Map((cert?.charges.members ?? []).map((m) => [m.agent, m]));
-  const ids = [...new Set([...members, ...charged.keys(), ...status.pendingJoins])].sort((a, b) =>
-    a === status.peerId ? -1 : b === status.peerId ? 1 : a < b ? -1 : a > b ? 1 : 0,
+  // Members of the epoch before this one stay listed (as left) until the next epoch change.
+  const previous = state.epochs.filter((e) => e.epoch < (status.epoch ?? 0)).at(-1)?.members ?? [];
+  const ids = [...new Set([...members, ...status.pendingJoins, ...charged.keys(), ...previous])].sort(
+    (a, b) => (a === status.peerId ? -1 : b === status.peerId ? 1 : a < b ? -1 : a > b ? 1 : 0),
   );
-  const stateOf = (id) =>
-    !current.has(id)
-      ? status.pendingJoins.includes(id)
-        ? "joining"
-        : "left"
-      : id === status.peerId
-        ? "self"
-        : connected.has(id)
-          ? "connected"
-          : "unreachable";
+  const stateOf = (id) => {
+    if (current.has(id))
+      return id === status.peerId ? "self" : connected.has(id) ? "connected" : "unreachable";
+    return status.pendingJoins.includes(id) ? "joining" : "left";
+  };
   const resources = contract.resources;
   const head = [
     el(
