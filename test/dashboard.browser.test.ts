@@ -90,6 +90,17 @@ describe("the dashboard in chromium, on a live 3-node network", () => {
     expect(await text("#epoch")).toContain(String(status.epoch));
     expect(await page.locator("#members tr[data-member]").count()).toBe(3);
 
+    // At phone width the page fits the screen (wide tables scroll inside their cards).
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    const phoneWatch = watchPage(phone);
+    await phone.goto(first.httpUrl);
+    await waitFor(async () => (await phone.locator('#certificates li[data-verified="true"]').count()) === 1, {
+      what: "the phone page's certificate",
+    });
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.close();
+    expect(phoneWatch.errors).toEqual([]);
+
     // A node leaves: the page loses a peer and marks the member gone once the others move on.
     const closedBefore = closed;
     await third.stop();
