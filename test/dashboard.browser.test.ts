@@ -97,7 +97,7 @@ describe("the dashboard in chromium, on a live 3-node network", () => {
     await waitFor(async () => (await phone.locator('#certificates li[data-verified="true"]').count()) === 1, {
       what: "the phone page's certificate",
     });
-    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await phone.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
     await phone.close();
     expect(phoneWatch.errors).toEqual([]);
 

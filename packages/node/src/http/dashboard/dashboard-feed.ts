@@ -48,12 +48,17 @@ export function dashboardFeed(
     lastMembers = membersKey;
   };
 
+  // A certificate grows a signature at a time and each view verifies all of them: a burst of
+  // growth is shown (and verified) once, as it stands when the burst settles.
+  const certificates = new Map<number, Certificate>();
   const onHistory = (event: HistoryEvent) => {
     if (event.type === "round") broadcast("round", event.round);
     else if (event.type === "epoch") broadcast("epoch", event.epoch);
-    else broadcast("certificate", view(event.certificate));
+    else certificates.set(event.certificate.commit.epoch, event.certificate);
     settle ??= setTimeout(() => {
       settle = null;
+      for (const c of certificates.values()) broadcast("certificate", view(c));
+      certificates.clear();
       pushLive().catch(report);
     }, SETTLE_MS);
   };
@@ -71,6 +76,7 @@ export function dashboardFeed(
     if (interval) clearInterval(interval);
     if (settle) clearTimeout(settle);
     interval = settle = null;
+    certificates.clear();
   };
 
   return async (req, res) => {
