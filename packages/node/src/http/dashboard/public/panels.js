@@ -28,7 +28,7 @@ export function renderBar(state) {
   $("node-id").textContent = `node ${status.peerId} (${status.role}${status.member ? ", member" : ""})`;
 }
 
-function tile(label, value, sub, attrs = {}, swatch = null) {
+function tile(label, value, sub, swatch = null) {
   const name = el("div", { class: "label" }, label);
   if (swatch) {
     const mark = el("span", { class: "swatch" });
@@ -37,7 +37,7 @@ function tile(label, value, sub, attrs = {}, swatch = null) {
   }
   return el(
     "div",
-    { class: "tile", ...attrs },
+    { class: "tile" },
     name,
     el("div", { class: "value" }, value),
     el("div", { class: "sub" }, sub),
@@ -54,7 +54,6 @@ export function renderTiles(state) {
         `price · ${r.id}`,
         el("span", { "data-price": r.id }, formatPrice(status.prices[r.id])),
         `capacity ${formatAmount(r.capacity)}`,
-        {},
         resourceColor(i),
       ),
     ),
