@@ -21,6 +21,9 @@ describe("walras devnet (real node processes)", () => {
     const result = JSON.parse(run.stdout);
     expect(result.pass).toBe(true);
     expect(result.nodes).toHaveLength(3);
+    // The first node's dashboard, printed for people and in the JSON.
+    expect(result.dashboard).toBe(`${result.nodes[0].httpUrl}/`);
+    expect(run.stderr).toContain(`dashboard: ${result.dashboard}`);
     // The equilibrium price does not depend on the agents' ids: the scenario's own reference.
     const ref = solveReference(devnetScenario({ nodes: 3 }));
     expect(ref.prices[0]).toBeGreaterThan(0);

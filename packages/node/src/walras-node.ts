@@ -22,6 +22,8 @@ import {
   type WireMessage,
 } from "@walras/protocol";
 import type { Logger } from "pino";
+import { createMarketHistory } from "./history/market-history.ts";
+import { dashboardRoutes } from "./http/dashboard/dashboard-routes.ts";
 import { type StatusServer, startStatusServer } from "./http/status-server.ts";
 import { loadOrCreateKey } from "./identity/key-file.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
@@ -138,6 +140,9 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   });
   const listeners = new Set<(a: MachineAction) => void>();
   const messageListeners = new Set<(m: WireMessage) => void>();
+  // Before the replay, so the dashboard's price path reaches back as far as the store does.
+  const history = createMarketHistory();
+  listeners.add(history.record);
   let epochStartedAt = Date.now();
   let stopped = false;
   const leftWaiters = new Set<() => void>();
@@ -410,6 +415,14 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
         certificate: () => machine.status().certificate ?? undefined,
         metrics: () => metrics.render(),
       },
+      pages: dashboardRoutes({
+        contract: init.contract,
+        history,
+        metrics,
+        status,
+        connectedPeers: () => libp2p.getPeers().map(String),
+        onError: (err) => nodeLog.warn({ err }, "dashboard frame failed"),
+      }),
     });
   }
 

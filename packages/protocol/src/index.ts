@@ -6,6 +6,7 @@ export * from "./economics/baselines/outcome.ts";
 export * from "./economics/baselines/proportional.ts";
 export * from "./economics/baselines/proportional-rationing.ts";
 export * from "./economics/best-response.ts";
+export * from "./economics/charges.ts";
 export * from "./economics/cost.ts";
 export * from "./economics/demand.ts";
 export * from "./economics/equilibrium.ts";

@@ -6,6 +6,7 @@ import {
   type AgentProfile,
   type Contract,
   contractSchema,
+  paperProfiles,
   scenarioSchema,
   solveReference,
 } from "@walras/protocol";
@@ -111,4 +112,22 @@ export function referenceFor(
     agents: nodes.map((n, i) => ({ id: n.peerId, ...(profiles[i] as AgentProfile) })),
   });
   return solveReference(scenario);
+}
+
+/**
+ * The market the dashboard is shown and tested with: two resources, so the chart has two price
+ * paths (one may stay at 0), and a fixed fee, so the charges table has every column filled.
+ */
+export function dashboardMarket(members: number): { contract: Contract; profiles: AgentProfile[] } {
+  return {
+    contract: testContract("dashboard", {
+      minMembers: members,
+      resources: [
+        { id: "cpu", capacity: 5 },
+        { id: "energy", capacity: 3 },
+      ],
+      fees: { perUnit: 0.5, fixed: 0.1 },
+    }),
+    profiles: paperProfiles(members, 1).map((p, i) => ({ ...p, footprint: [1, 0.4 + 0.3 * (i % 3)] })),
+  };
 }

@@ -1,3 +1,4 @@
+export * from "./browser.ts";
 export * from "./cluster.ts";
 export * from "./hostile-peer.ts";
 export * from "./node-process.ts";

@@ -26,8 +26,14 @@ export function formatNodes(devnet: Devnet, seconds: number): string {
       ["node", "peer id", "status API"],
       devnet.nodes.map((n) => [n.label, n.peerId, n.httpUrl]),
     ),
+    `dashboard: ${dashboardUrl(devnet)}  (open it in a browser; every node serves one at /)`,
     "",
   ].join("\n");
+}
+
+/** The first node's live web dashboard. */
+export function dashboardUrl(devnet: Devnet): string {
+  return `${devnet.nodes[0]?.httpUrl ?? ""}/`;
 }
 
 export function formatResult(
@@ -91,7 +97,7 @@ export function formatJoinHint(devnet: Devnet): string {
     "join it from another terminal:",
     "  walras agent create --valuation log:alpha=12 --cost linear:beta=1.5 --out me.json",
     `  walras testnet join ${devnet.bootstrap} --agent me.json --data-dir ./me`,
-    `watch it:  walras watch --node ${first?.httpUrl ?? ""}`,
+    `watch it:  ${dashboardUrl(devnet)} in a browser, or walras watch --node ${first?.httpUrl ?? ""}`,
     "",
   ].join("\n");
 }
@@ -110,6 +116,7 @@ export function devnetJson(devnet: Devnet, certificate: Certificate, check: Refe
     round: c.round,
     signers: certificate.signatures.length,
     timing,
+    dashboard: dashboardUrl(devnet),
     prices: byResource(c.prices),
     nodes: devnet.nodes.map((n) => ({
       label: n.label,
