@@ -17,6 +17,7 @@ const started = (epoch: number, members: string[]): MachineAction => ({
   epoch,
   members: members as never,
   base: null,
+  plan: { members: members as never, deciders: members as never, base: null },
   member: true,
 });
 

@@ -63,9 +63,9 @@ export function renderTiles(state) {
       `tolerance ${formatResidual(contract.tolerance.residual)}`,
     ),
     tile(
-      "price votes",
+      "agreement",
       votes ? `${votes.matching}/${votes.received}` : "—",
-      "agreeing with this node, this round",
+      "demands of this round answering this node's prices",
     ),
     tile(
       "members",
