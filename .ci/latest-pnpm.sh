@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# A store of its own (newer pnpm majors change the store layout), kept between runs.
-store="$PWD/.ci/.toolchain/pnpm-latest-store"
+# A store of its own (newer pnpm majors change the store layout), kept between runs; outside the
+# repository, whose linters would walk into it.
+store="${XDG_CACHE_HOME:-$HOME/.cache}/walras-ci/pnpm-latest-store"
 
 npm install --no-save --no-audit --no-fund --prefix "$work/pnpm" pnpm@latest >/dev/null
 pnpm_latest="$work/pnpm/node_modules/.bin/pnpm"
