@@ -13,7 +13,7 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -69,7 +69,12 @@ function pack(outDir: string): string[] {
     .map((f) => join(outDir, f));
 }
 
+/** As typed in a shell; `./` kept, or npm would read `dist/x.tgz` as a GitHub repository. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith(".") || isAbsolute(rel) ? rel : `./${rel}`;
+}
+
 const tarballs = pack(outDirFrom(process.argv.slice(2)));
-for (const t of tarballs)
-  console.log(`${relative(process.cwd(), t)}  ${(statSync(t).size / 1024).toFixed(0)} kB`);
-console.log(`install: npm install -g ${tarballs.map((t) => relative(process.cwd(), t)).join(" ")}`);
+for (const t of tarballs) console.log(`${shown(t)}  ${(statSync(t).size / 1024).toFixed(0)} kB`);
+console.log(`install: npm install -g ${tarballs.map(shown).join(" ")}`);

@@ -101,7 +101,9 @@ describe("walras installed from the packed tarballs with npm (no pnpm, no reposi
     expect(run.stdout).toBe(`${version("cli")}\n`);
   });
 
-  it("`walras devnet --nodes 3` certifies the reference equilibrium, and `walras testnet join` joins it", async () => {
+  it("`walras devnet --nodes 3` certifies the reference equilibrium, and `walras testnet join` joins it", {
+    timeout: 240_000,
+  }, async () => {
     const devnet = start([
       "devnet",
       "--nodes",
