@@ -59,7 +59,10 @@ function pack(outDir: string): string[] {
       const dir = join(ROOT, "packages", pkg);
       copyAssets(join(dir, "src"), join(dir, "lib"));
       copyFileSync(join(ROOT, "LICENSE"), join(dir, "LICENSE"));
-      execFileSync("pnpm", ["pack", "--pack-destination", outDir], { cwd: dir, stdio: "ignore" });
+      execFileSync("pnpm", ["pack", "--pack-destination", outDir], {
+        cwd: dir,
+        stdio: ["ignore", "ignore", "inherit"],
+      });
     }
   } finally {
     removeBuildOutputs();

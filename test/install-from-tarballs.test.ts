@@ -33,6 +33,7 @@ let walras: string;
 let env: NodeJS.ProcessEnv;
 const running: WalrasProcess[] = [];
 
+// Timeout: on a busy 2-core machine compiling and npm's downloads can take minutes.
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "walras-install-"));
   const pack = await runCommand(process.execPath, [
@@ -53,7 +54,7 @@ beforeAll(async () => {
     HOME: dir,
     WALRAS_LOG_PRETTY: "0",
   };
-}, 300_000);
+}, 480_000);
 
 afterAll(async () => {
   await Promise.all(running.map((p) => p.stop(5_000)));
