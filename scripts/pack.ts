@@ -75,7 +75,8 @@ function pack(outDir: string): string[] {
 /** As typed in a shell; `./` kept, or npm would read `dist/x.tgz` as a GitHub repository. */
 function shown(path: string): string {
   const rel = relative(process.cwd(), path);
-  return rel.startsWith(".") || isAbsolute(rel) ? rel : `./${rel}`;
+  if (rel.startsWith("..") || isAbsolute(rel)) return path;
+  return `./${rel}`;
 }
 
 const tarballs = pack(outDirFrom(process.argv.slice(2)));
