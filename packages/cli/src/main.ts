@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { CLI_VERSION } from "./cli-version.ts";
 import { register as registerAgent } from "./commands/agent/index.ts";
 import { register as registerCertificate } from "./commands/certificate/index.ts";
 import { register as registerContract } from "./commands/contract/index.ts";
@@ -35,7 +36,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
 export function buildProgram(): Command {
   const program = new Command("walras")
     .description("A peer-to-peer network of economic agents that agree on a contract equilibrium.")
-    .version("0.1.0")
+    .version(CLI_VERSION)
     .option("--verbose", "print stack traces with errors")
     // Settings made before the subcommands are added are inherited by them.
     .exitOverride()
