@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { EpochDecision } from "../src/machine/epoch-decision.ts";
 import { planDigest, proposerOf } from "../src/machine/epoch-plan.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
-import { asContractId, compareIds } from "../src/wire/ids.ts";
+import { type AgentId, asContractId, compareIds } from "../src/wire/ids.ts";
 import {
   type AcceptMessage,
   type EpochPlan,

@@ -1,5 +1,6 @@
 export * from "./browser.ts";
 export * from "./cluster.ts";
+export * from "./concurrent-start.ts";
 export * from "./hostile-peer.ts";
 export * from "./node-process.ts";
 export * from "./npm-install.ts";
