@@ -18,7 +18,7 @@ const CONTRACT = asContractId("ab".repeat(32));
 const EPOCH = 7;
 const keys = [1, 2, 3, 4, 5, 6, 7].map((i) => createSigner(new Uint8Array(32).fill(i)));
 const byId = new Map(keys.map((k) => [k.id, k]));
-const deciders = (n: number) =>
+const deciders = (n: number): AgentId[] =>
   keys
     .slice(0, n)
     .map((k) => k.id)
