@@ -63,7 +63,7 @@ describe("EpochDecision (single-decree Paxos for one epoch)", () => {
 
   it("ignores a proposal from anyone but the view's proposer, and accepts from non-deciders", () => {
     const ds = deciders(3);
-    const impostor = byId.get(ds.find((id) => id !== proposerOf(EPOCH, 0, ds)) as string) as Signer;
+    const impostor = byId.get(ds.find((id) => id !== proposerOf(EPOCH, 0, ds)) as AgentId) as Signer;
     const d = new EpochDecision(EPOCH, ds, null, 0);
     d.onPropose(sign<ProposeMessage>(impostor, { kind: "propose", view: 0, plan: planOf(ds, 1, 0) }), 0);
     expect(d.proposal(0)).toBeUndefined();
@@ -74,11 +74,11 @@ describe("EpochDecision (single-decree Paxos for one epoch)", () => {
 
   it("a promise for view 2 makes a view-1 proposal unacceptable, and the proposer of view 2 must re-propose what was accepted", () => {
     const ds = deciders(3);
-    const me = byId.get(ds[0] as string) as Signer;
+    const me = byId.get(ds[0] as AgentId) as Signer;
     const d = new EpochDecision(EPOCH, ds, me.id, 0);
     // Someone accepted view 0's plan before the view changed.
     const p0 = planOf(ds, 0, 0);
-    const other = byId.get(ds[1] as string) as Signer;
+    const other = byId.get(ds[1] as AgentId) as Signer;
     d.onView(sign<ViewMessage>(me, { kind: "view", view: 2, accepted: null }), 10);
     d.onView(sign<ViewMessage>(other, { kind: "view", view: 2, accepted: { view: 0, plan: p0 } }), 11);
     expect(d.promised).toBe(2);
