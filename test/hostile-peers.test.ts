@@ -34,7 +34,7 @@ import {
   waitForCertificate,
 } from "@walras/test-support";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * One honest cluster of five real libp2p nodes (TCP loopback) under attack from hostile peers
@@ -86,6 +86,12 @@ beforeAll(async () => {
   for (const n of honest) track(n);
   await waitForCertificate(honest);
 }, 90_000);
+
+// Each test's attackers go when it ends: a dozen graylisted peers left connected would only add
+// load and connections to every later test.
+afterEach(async () => {
+  await Promise.allSettled(attackers.splice(0).map((a) => a.stop()));
+});
 
 afterAll(async () => {
   await Promise.allSettled(attackers.map((a) => a.stop()));
