@@ -17,7 +17,14 @@ const started = (epoch: number, members: string[]): MachineAction => ({
   epoch,
   members: members as never,
   base: null,
-  plan: { members: members as never, deciders: members as never, base: null },
+  plan: {
+    members: members as never,
+    deciders: members as never,
+    base: null,
+    terms: null,
+    ledger: null,
+    cause: ["found"],
+  },
   member: true,
 });
 

@@ -29,6 +29,9 @@ const planOf = (ds: readonly string[], proposer: number, view: number): EpochPla
   members: ds as EpochPlan["members"],
   deciders: ds as EpochPlan["deciders"],
   base: { epoch: EPOCH - 1, round: proposer * 100 + view, prices: [1] },
+  terms: null,
+  ledger: null,
+  cause: ["join"],
 });
 
 const sign = <M extends ProposeMessage | AcceptMessage | ViewMessage>(signer: Signer, body: object): M =>

@@ -56,7 +56,7 @@ const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 
 /** A schema-valid, correctly signed message of any kind (not necessarily sensible). */
 export const validMessage: fc.Arbitrary<WireMessage> = fc
-  .tuple(fc.constantFrom(...signers), fc.constantFrom(id, "0".repeat(64)), fc.nat({ max: 7 }))
+  .tuple(fc.constantFrom(...signers), fc.constantFrom(id, "0".repeat(64)), fc.nat({ max: 9 }))
   .chain(([signer, contract, kind]) => {
     const head = { v: PROTOCOL_VERSION, contract, agent: signer.id };
     const members = fc.uniqueArray(fc.constantFrom(...signers.map((s) => s.id)), {
@@ -68,6 +68,9 @@ export const validMessage: fc.Arbitrary<WireMessage> = fc
       members: sorted,
       deciders: sorted,
       base: fc.option(fc.record({ epoch: counter, round: counter, prices: vector(R, nonNegative) })),
+      terms: fc.constant(null),
+      ledger: fc.option(hex64),
+      cause: fc.subarray(["join", "leave", "silence", "rebid", "period", "amend"], { minLength: 1 }),
     });
     const body: fc.Arbitrary<Record<string, unknown>> = [
       fc.record({
@@ -92,6 +95,7 @@ export const validMessage: fc.Arbitrary<WireMessage> = fc
             ),
           ),
           residual: nonNegative,
+          previous: fc.option(hex64),
         }),
       ),
       fc.record({ kind: fc.constant("join"), epoch: counter, seq: counter }),
@@ -105,6 +109,8 @@ export const validMessage: fc.Arbitrary<WireMessage> = fc
         view: counter,
         accepted: fc.option(fc.record({ view: counter, plan })),
       }),
+      fc.record({ kind: fc.constant("rebid"), epoch: counter, seq: counter }),
+      fc.record({ kind: fc.constant("approve"), epoch: counter, amendment: hex64 }),
     ][kind] as fc.Arbitrary<Record<string, unknown>>;
     return body.map((b) => signMessage({ ...head, ...b } as unknown as Unsigned<WireMessage>, signer));
   });

@@ -3,6 +3,7 @@ import { planDigest } from "../src/machine/epoch-plan.ts";
 import { SlotBook } from "../src/machine/slot-book.ts";
 import { type ValidationState, validate } from "../src/machine/validate.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
+import { contractSchema } from "../src/wire/contract.ts";
 import { asContractId, compareIds } from "../src/wire/ids.ts";
 import {
   type AcceptMessage,
@@ -34,6 +35,14 @@ const [A, B, C, D, E, Outsider] = [...signers].sort((x, y) => compareIds(x.id, y
 const members = [A, B, C].map((s) => s.id).sort(compareIds);
 const CONTRACT = asContractId("ab".repeat(32));
 const OTHER = asContractId("cd".repeat(32));
+/** The terms in effect (their id is taken to be CONTRACT: validation compares ids, not documents). */
+const TERMS = contractSchema.parse({
+  name: "validate",
+  resources: [{ id: "cpu", capacity: 10 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+});
+const amended = (over: Record<string, unknown> = {}) =>
+  contractSchema.parse({ ...TERMS, resources: [{ id: "cpu", capacity: 12 }], amends: CONTRACT, ...over });
 const P5 = [1.5];
 const EPOCH = 3;
 const ROUND = 5;
@@ -48,10 +57,18 @@ function state(overrides: Partial<ValidationState> = {}, slots = new SlotBook())
       number: EPOCH,
       members,
       memberSet: new Set(members),
+      terms: TERMS,
+      termsId: CONTRACT,
       round: ROUND,
       pricesAt: (round) => (round === ROUND ? P5 : undefined),
     },
-    previous: { number: EPOCH - 1, members: [A.id, B.id], memberSet: new Set([A.id, B.id]) },
+    previous: {
+      number: EPOCH - 1,
+      members: [A.id, B.id],
+      memberSet: new Set([A.id, B.id]),
+      terms: TERMS,
+      termsId: CONTRACT,
+    },
     couldJoin: (agent) => members.includes(agent) || agent === D.id,
     verify: verifyMessage,
     ...overrides,
@@ -92,6 +109,9 @@ const plan = (over: Partial<EpochPlan> = {}): EpochPlan => ({
   members: [...members, D.id].sort(compareIds) as EpochPlan["members"],
   deciders: members as EpochPlan["deciders"],
   base: { epoch: EPOCH, round: ROUND, prices: P5 },
+  terms: null,
+  ledger: null,
+  cause: ["join"],
   ...over,
 });
 
@@ -326,6 +346,9 @@ const rows: Row[] = [
           members: [D.id, E.id].sort(compareIds) as EpochPlan["members"],
           deciders: [E.id] as EpochPlan["deciders"],
           base: null,
+          terms: null,
+          ledger: null,
+          cause: ["found"],
         },
         0,
       ),
@@ -343,6 +366,75 @@ const rows: Row[] = [
     rule: "a demand before any epoch",
     message: () => demand(E, { epoch: 9 }),
     state: () => state({ epoch: null, previous: null }),
+    verdict: "accept",
+  },
+  // Markets over time (§12): bids, amendments.
+  {
+    rule: "a member's rebid",
+    message: () => sign(A, { kind: "rebid", epoch: EPOCH, seq: 1 }),
+    verdict: "accept",
+  },
+  {
+    rule: "a rebid from a non-member",
+    message: () => sign(D, { kind: "rebid", epoch: EPOCH, seq: 1 }),
+    verdict: "reject",
+    reason: "not-member",
+  },
+  {
+    rule: "a member's amendment of the terms in effect",
+    message: () => sign(A, { kind: "amend", epoch: EPOCH, terms: amended() }),
+    verdict: "accept",
+  },
+  {
+    rule: "an amendment from a non-member",
+    message: () => sign(D, { kind: "amend", epoch: EPOCH, terms: amended() }),
+    verdict: "reject",
+    reason: "not-member",
+  },
+  {
+    rule: "an amendment of other terms",
+    message: () => sign(A, { kind: "amend", epoch: EPOCH, terms: amended({ amends: OTHER }) }),
+    verdict: "reject",
+    reason: "bad-amendment",
+  },
+  {
+    rule: "an amendment that changes more than capacities and fees",
+    message: () => sign(A, { kind: "amend", epoch: EPOCH, terms: amended({ quorum: 0.9 }) }),
+    verdict: "reject",
+    reason: "bad-amendment",
+  },
+  {
+    rule: "an amendment that changes nothing",
+    message: () =>
+      sign(A, { kind: "amend", epoch: EPOCH, terms: amended({ resources: [{ id: "cpu", capacity: 10 }] }) }),
+    verdict: "reject",
+    reason: "bad-amendment",
+  },
+  {
+    rule: "a member's approval",
+    message: () => sign(B, { kind: "approve", epoch: EPOCH, amendment: "ef".repeat(32) }),
+    verdict: "accept",
+  },
+  {
+    rule: "an approval from the previous epoch's member",
+    message: () => sign(A, { kind: "approve", epoch: EPOCH - 1, amendment: "ef".repeat(32) }),
+    verdict: "accept",
+  },
+  {
+    rule: "an approval from a non-member",
+    message: () => sign(E, { kind: "approve", epoch: EPOCH, amendment: "ef".repeat(32) }),
+    verdict: "reject",
+    reason: "not-member",
+  },
+  {
+    rule: "a plan under terms that are not an amendment of the current ones",
+    message: () => propose(proposerOf(0), 0, plan({ terms: amended({ amends: OTHER }) })),
+    verdict: "reject",
+    reason: "bad-plan",
+  },
+  {
+    rule: "a plan that takes up a valid amendment",
+    message: () => propose(proposerOf(0), 0, plan({ terms: amended() })),
     verdict: "accept",
   },
   // 9. signature
@@ -391,6 +483,7 @@ describe("validate (docs/protocol.md §5), one row per rule", () => {
       "not-member",
       "not-proposer",
       "bad-plan",
+      "bad-amendment",
       "price-mismatch",
       "bad-signature",
       "equivocation",

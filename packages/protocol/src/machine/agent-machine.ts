@@ -2,10 +2,18 @@ import type { AgentProfile } from "../economics/agent.ts";
 import type { Demand } from "../economics/demand.ts";
 import { type Signer, verifyAgentSignature } from "../wire/agent-key.ts";
 import type { Certificate } from "../wire/certificate.ts";
+import { certificateDigest } from "../wire/certificate.ts";
 import { type Contract, contractId } from "../wire/contract.ts";
 import type { AgentId, ContractId } from "../wire/ids.ts";
-import type { WireMessage } from "../wire/messages.ts";
+import {
+  type AmendMessage,
+  type ApproveMessage,
+  PROTOCOL_VERSION,
+  type WireMessage,
+} from "../wire/messages.ts";
 import { base64ToBytes, signingBytes } from "../wire/signing.ts";
+import { amendmentProblem } from "../wire/terms.ts";
+import { type Amendment, Amendments } from "./amendments.ts";
 import { Certify } from "./certify.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation, MachineAction, MachineEvent, Verdict } from "./machine-io.ts";
@@ -81,6 +89,23 @@ export interface AgentMachine {
   certificates(): readonly Certificate[];
   /** The messages that prove epoch `epoch`'s decision (null: the current epoch), for a peer's sync. */
   decisionEvidence(epoch: number | null): readonly WireMessage[] | null;
+  /** The terms in effect now (the contract, or amended terms) and their id. */
+  terms(): { readonly terms: Contract; readonly id: ContractId };
+  /** What is wrong with proposing `terms` as an amendment now, or null (the API's answer to a bad request). */
+  amendmentProblem(terms: Contract): string | null;
+  /** Amendments of the current terms this node knows, with their signers and what they need to pass. */
+  amendments(): readonly AmendmentView[];
+  /** The proposal and approvals of an amendment (for the ledger), or null when unknown here. */
+  amendmentEvidence(id: string): readonly WireMessage[] | null;
+}
+
+export interface AmendmentView {
+  readonly id: ContractId;
+  readonly terms: Contract;
+  readonly proposer: AgentId;
+  readonly signers: readonly AgentId[];
+  /** Signers needed among the members of the ledger's latest certificate; null when there is none yet. */
+  readonly needed: number | null;
 }
 
 /** Messages held for epochs not yet started, at most. */
@@ -97,6 +122,7 @@ class Machine implements AgentMachine {
   readonly #membership: Membership;
   readonly #market: Market;
   readonly #certify: Certify;
+  readonly #amendments = new Amendments();
   readonly #verify: (m: WireMessage) => boolean;
   readonly #validation: ValidationState;
   #held: WireMessage[] = [];
@@ -130,8 +156,13 @@ class Machine implements AgentMachine {
     this.#membership = new Membership(
       this.#ctx,
       this.#market,
-      { epochStarted: (e, previous) => this.#epochStarted(e, previous) },
+      {
+        epochStarted: (e, previous) => this.#epochStarted(e, previous),
+        certificate: (epoch) => this.#certify.certificate(epoch),
+        certificateByDigest: (digest) => this.#certificateByDigest(digest),
+      },
       config.founder === true,
+      this.#amendments,
     );
     this.#validation = this.#validationState();
   }
@@ -174,6 +205,16 @@ class Machine implements AgentMachine {
         break;
       case "leave":
         this.#membership.leave();
+        break;
+      case "profile":
+        ctx.profile = event.profile;
+        this.#membership.profileChanged();
+        break;
+      case "amend":
+        this.#proposeAmendment(event.terms);
+        break;
+      case "approve":
+        this.#approve(event.amendment);
         break;
     }
     while (this.#replayHeld) {
@@ -235,7 +276,91 @@ class Machine implements AgentMachine {
       case "alive":
         this.#membership.onAlive(m);
         return;
+      case "rebid":
+        this.#membership.onRebid(m);
+        return;
+      case "amend":
+        this.#amendments.onAmend(m);
+        this.#membership.advance();
+        return;
+      case "approve":
+        this.#amendments.onApprove(m);
+        this.#membership.advance();
+        return;
     }
+  }
+
+  #proposeAmendment(terms: Contract): void {
+    const cur = this.#membership.current;
+    const me = this.#ctx.me;
+    if (!cur || !me || this.amendmentProblem(terms) !== null) return;
+    const m = this.#ctx.out.publish<AmendMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "amend",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: cur.number,
+      terms,
+    });
+    if (m) {
+      this.#amendments.onAmend(m);
+      this.#ctx.out.log("info", "amendment proposed", { id: contractId(terms) });
+      this.#membership.advance();
+    }
+  }
+
+  #approve(id: string): void {
+    const cur = this.#membership.current;
+    const me = this.#ctx.me;
+    if (!cur || !me || !this.#membership.isMember() || !this.#amendments.has(id)) return;
+    const m = this.#ctx.out.publish<ApproveMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "approve",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: cur.number,
+      amendment: id as ApproveMessage["amendment"],
+    });
+    if (m) {
+      this.#amendments.onApprove(m);
+      this.#membership.advance();
+    }
+  }
+
+  #certificateByDigest(digest: string): Certificate | null {
+    return this.#certify.all().find((c) => certificateDigest(c) === digest) ?? null;
+  }
+
+  terms(): { terms: Contract; id: ContractId } {
+    const cur = this.#membership.current;
+    return cur
+      ? { terms: cur.terms, id: cur.termsId }
+      : { terms: this.#ctx.contract, id: this.#ctx.contractId };
+  }
+
+  amendmentProblem(terms: Contract): string | null {
+    if (!this.#membership.isMember()) return "only a member of the current epoch may propose an amendment";
+    const { terms: current, id } = this.terms();
+    return amendmentProblem(current, id, terms);
+  }
+
+  amendments(): readonly AmendmentView[] {
+    const { id } = this.terms();
+    const tip = this.#membership.tip();
+    const cert = tip ? this.#certificateByDigest(tip) : null;
+    const members = new Set<string>(cert?.commit.members ?? []);
+    return this.#amendments.pending(id).map((a: Amendment) => ({
+      id: a.id,
+      terms: a.terms,
+      proposer: a.proposal.agent,
+      signers: [a.proposal.agent, ...[...a.approvals.keys()].filter((k) => k !== a.proposal.agent)],
+      needed: cert ? Math.max(1, Math.ceil(this.terms().terms.quorum * members.size - 1e-9)) : null,
+    }));
+  }
+
+  amendmentEvidence(id: string): readonly WireMessage[] | null {
+    const a = this.#amendments.get(id);
+    return a ? [a.proposal, ...a.approvals.values()] : null;
   }
 
   #hold(m: WireMessage): void {
@@ -258,7 +383,24 @@ class Machine implements AgentMachine {
       member: this.#membership.isMember(),
     });
     this.#market.stop();
-    this.#market.start(e.number, plan.members, prices);
+    this.#market.start(
+      {
+        number: e.number,
+        members: plan.members,
+        terms: e.terms,
+        termsId: e.termsId,
+        amended: plan.terms !== null,
+        ledger: plan.ledger,
+      },
+      prices,
+    );
+    if (_previous && e.termsId !== _previous.termsId)
+      ctx.out.emit({
+        type: "terms-changed",
+        epoch: e.number,
+        terms: e.terms,
+        evidence: this.amendmentEvidence(e.termsId),
+      });
     for (const m of this.#membership.takeRequeued()) this.#hold(m);
     this.#replayHeld = true;
   }
@@ -301,13 +443,23 @@ class Machine implements AgentMachine {
           number: cur.number,
           members: cur.plan.members,
           memberSet: cur.memberSet,
+          terms: cur.terms,
+          termsId: cur.termsId,
           round: market.epoch === cur.number ? (market.round() ?? 0) : 0,
           pricesAt: (round: number) => (market.epoch === cur.number ? market.pricesAt(round) : undefined),
         };
       },
       get previous() {
         const prev = membership.previous;
-        return prev ? { number: prev.number, members: prev.plan.members, memberSet: prev.memberSet } : null;
+        return prev
+          ? {
+              number: prev.number,
+              members: prev.plan.members,
+              memberSet: prev.memberSet,
+              terms: prev.terms,
+              termsId: prev.termsId,
+            }
+          : null;
       },
       couldJoin: (agent, epoch) =>
         membership.knows(agent) ||

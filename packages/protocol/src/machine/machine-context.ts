@@ -13,7 +13,7 @@ export interface MachineContext {
   /** This node's agent id (its key), or null for an observer without one. */
   readonly me: AgentId | null;
   /** The agent's private economics; null for an observer (it never bids). */
-  readonly profile: AgentProfile | null;
+  profile: AgentProfile | null;
   /** Fault injection for tests only: what the agent reports instead of its true demand. */
   readonly misreport: ((demand: Demand, round: number) => Demand) | null;
   readonly slots: SlotBook;

@@ -1,4 +1,6 @@
+import type { AgentProfile } from "../economics/agent.ts";
 import type { Certificate } from "../wire/certificate.ts";
+import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import type { EpochBase, EpochPlan, MessageKind, WireMessage } from "../wire/messages.ts";
 
@@ -14,7 +16,13 @@ export type MachineEvent =
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
   /** A graceful stop: announce the leave, then wait for the `left` action before going. */
-  | { type: "leave"; now: number };
+  | { type: "leave"; now: number }
+  /** The agent's bid changed (`walras agent update`): it takes effect at the next slot. */
+  | { type: "profile"; now: number; profile: AgentProfile }
+  /** Propose amended terms (check them first with `amendmentProblem`). */
+  | { type: "amend"; now: number; terms: Contract }
+  /** Approve a known amendment. */
+  | { type: "approve"; now: number; amendment: string };
 
 /** Messages a node should fetch from peers over the sync protocol. */
 export type SyncWant =
@@ -61,6 +69,11 @@ export type MachineAction =
   /** A message that was accepted earlier turned out invalid once its round came (counted, dropped). */
   | { type: "dropped"; reason: RejectReason; message: WireMessage }
   | { type: "equivocation"; evidence: Equivocation }
+  /**
+   * An epoch began under amended terms: the amendment and the signatures that passed it, for the
+   * ledger (null when this node never saw them: it joined after).
+   */
+  | { type: "terms-changed"; epoch: number; terms: Contract; evidence: readonly WireMessage[] | null }
   /** After a `leave` event: the others no longer count on this node; it may stop now. */
   | { type: "left"; epoch: number | null }
   | { type: "log"; level: "debug" | "info" | "warn"; msg: string; fields?: Record<string, unknown> };
@@ -85,6 +98,7 @@ export type RejectReason =
   | "not-member"
   | "not-proposer"
   | "bad-plan"
+  | "bad-amendment"
   | "resource-count"
   | "price-mismatch"
   | "equivocation"

@@ -1,8 +1,10 @@
+import type { AgentProfile } from "../economics/agent.ts";
 import { bestResponse } from "../economics/best-response.ts";
 import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
 import { aggregateSupply } from "../economics/residual.ts";
 import type { CommitBody } from "../wire/certificate.ts";
-import type { AgentId } from "../wire/ids.ts";
+import type { Contract } from "../wire/contract.ts";
+import type { AgentId, ContractId, Digest } from "../wire/ids.ts";
 import { type DemandMessage, type EpochBase, PROTOCOL_VERSION } from "../wire/messages.ts";
 import type { MachineContext } from "./machine-context.ts";
 import { bucket } from "./nested-map.ts";
@@ -19,10 +21,23 @@ interface RoundOutcome {
   readonly feasible: boolean;
 }
 
-/** The market of one epoch as this node holds it. */
-interface EpochMarket {
+/** What an epoch's market runs under: decided with its plan, fixed for the epoch. */
+export interface EpochTerms {
   readonly number: number;
   readonly members: readonly AgentId[];
+  /** The terms in effect: the contract, or amended terms. */
+  readonly terms: Contract;
+  readonly termsId: ContractId;
+  /** The terms are amended (the commit names them). */
+  readonly amended: boolean;
+  /** The ledger's tip when the epoch was planned: the commit's `previous`. */
+  readonly ledger: Digest | null;
+}
+
+/** The market of one epoch as this node holds it. */
+interface EpochMarket extends EpochTerms {
+  /** The agent's bid for this epoch: a new one takes effect at the next epoch (slot). */
+  readonly profile: AgentProfile | null;
   round: number;
   prices: number[];
   ruleState: PriceRuleState;
@@ -58,6 +73,7 @@ export class Market {
   /** The agent's last reported x: the proximal best response starts from it. */
   #lastX: number | undefined;
   #closing = false;
+  #settledAt: number | null = null;
   #closePending = false;
 
   constructor(ctx: MachineContext, hooks: MarketHooks) {
@@ -65,14 +81,15 @@ export class Market {
     this.#hooks = hooks;
   }
 
-  start(epoch: number, members: readonly AgentId[], prices: number[]): void {
+  start(epoch: EpochTerms, prices: number[]): void {
     const now = this.#ctx.now;
+    this.#settledAt = null;
     this.#e = {
-      number: epoch,
-      members,
+      ...epoch,
+      profile: this.#ctx.profile,
       round: 0,
       prices,
-      ruleState: initialPriceRuleState(this.#ctx.contract),
+      ruleState: initialPriceRuleState(epoch.terms),
       openedAt: now,
       status: "running",
       lastResidual: null,
@@ -174,6 +191,16 @@ export class Market {
     return e?.status === "running" ? e.openedAt : null;
   }
 
+  /** When the epoch settled (this node's clock), or null while it runs. */
+  settledAt(): number | null {
+    return this.#e?.status === "converged" ? this.#settledAt : null;
+  }
+
+  /** The bid this epoch's demands answer with. */
+  profile(): AgentProfile | null {
+    return this.#e?.profile ?? null;
+  }
+
   converged(): boolean {
     return this.#e?.status === "converged";
   }
@@ -241,10 +268,10 @@ export class Market {
 
   #closeReadyRounds(): void {
     const ctx = this.#ctx;
-    const contract = ctx.contract;
     for (let e = this.#e; e && this.#e === e && e.status === "running" && this.missing().length === 0; ) {
       const have = e.demands.get(e.round) as Map<AgentId, DemandMessage>;
       const demands = e.members.map((id) => have.get(id) as DemandMessage);
+      const contract = e.terms;
       const step = stepPrices(contract, e.ruleState, e.prices, demands);
       const closed = e.round;
       e.lastResidual = step.residual;
@@ -299,6 +326,7 @@ export class Market {
 
   #settle(e: EpochMarket, outcome: RoundOutcome, approximate: boolean): void {
     e.status = "converged";
+    this.#settledAt = this.#ctx.now;
     this.#ctx.timers.clear("round-stuck");
     this.#ctx.timers.clear("demand-sync");
     const body = {
@@ -312,6 +340,8 @@ export class Market {
       allocations: outcome.demands.map((d) => ({ agent: d.agent, x: d.x, footprint: d.footprint })),
       residual: outcome.residual,
       ...(approximate ? { approximate: true } : {}),
+      previous: e.ledger,
+      ...(e.amended ? { terms: e.termsId } : {}),
     } as unknown as CommitBody;
     this.#ctx.out.log("info", approximate ? "approximate equilibrium settled" : "equilibrium reached", {
       epoch: e.number,
@@ -339,10 +369,10 @@ export class Market {
     const e = this.#e;
     const ctx = this.#ctx;
     const me = ctx.me;
-    const profile = ctx.profile;
+    const profile = e?.profile;
     if (e?.status !== "running" || !me || !profile || !this.#hooks.bidding()) return;
     if (e.demands.get(e.round)?.has(me)) return;
-    const truthful = bestResponse(profile, ctx.contract, e.prices, this.#lastX);
+    const truthful = bestResponse(profile, e.terms, e.prices, this.#lastX);
     const d = ctx.misreport ? ctx.misreport(truthful, e.round) : truthful;
     const message = ctx.out.publish<DemandMessage>({
       v: PROTOCOL_VERSION,

@@ -1,18 +1,24 @@
-import type { AgentId } from "../wire/ids.ts";
+import type { AgentProfile } from "../economics/agent.ts";
+import { type Certificate, certificateDigest } from "../wire/certificate.ts";
+import { type Contract, contractId } from "../wire/contract.ts";
+import type { AgentId, ContractId, Digest } from "../wire/ids.ts";
 import {
   type AcceptMessage,
   type AliveMessage,
   type EpochBase,
+  type EpochCause,
   type EpochPlan,
   type JoinMessage,
   type LeaveMessage,
   PROTOCOL_VERSION,
   type ProposeMessage,
+  type RebidMessage,
   type ViewMessage,
   type WireMessage,
 } from "../wire/messages.ts";
+import type { Amendments } from "./amendments.ts";
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
-import { planDigest, sameIds, sortedUnique } from "./epoch-plan.ts";
+import { planDigest, sortedUnique } from "./epoch-plan.ts";
 import type { MachineContext } from "./machine-context.ts";
 
 /** An epoch this node adopted: the decided plan and the messages that prove it. */
@@ -21,6 +27,11 @@ export interface EpochInfo {
   readonly plan: EpochPlan;
   readonly memberSet: ReadonlySet<AgentId>;
   readonly evidence: readonly WireMessage[];
+  /** The terms in effect (the contract, or the plan's amended terms) and their id. */
+  readonly terms: Contract;
+  readonly termsId: ContractId;
+  /** When this node adopted the epoch: a period slot counts from here. */
+  readonly startedAt: number;
 }
 
 /** What membership asks of the rounds of the current epoch. */
@@ -29,6 +40,10 @@ export interface MarketProbe {
   stuck(): AgentId[] | null;
   /** When the open round opened, or null when none is open. */
   openSince(): number | null;
+  /** When the epoch settled, or null while it runs. */
+  settledAt(): number | null;
+  /** The bid the current epoch runs with. */
+  profile(): AgentProfile | null;
   converged(): boolean;
   base(): EpochBase | null;
 }
@@ -36,6 +51,10 @@ export interface MarketProbe {
 export interface MembershipHooks {
   /** A decided epoch begins: start its rounds and its certificate book. */
   epochStarted(epoch: EpochInfo, previous: EpochInfo | null): void;
+  /** The certificate this node assembled for `epoch`, if any. */
+  certificate(epoch: number): Certificate | null;
+  /** Any certificate this node holds with this digest (the ledger's tip, to count an amendment's quorum). */
+  certificateByDigest(digest: Digest): Certificate | null;
 }
 
 /** Epoch numbers a node without an epoch keeps decisions for (trust on first use; bounded). */
@@ -59,6 +78,10 @@ export class Membership {
   readonly #hooks: MembershipHooks;
   readonly #founder: boolean;
   readonly #startedAt: number;
+  readonly #amendments: Amendments;
+  /** Members of the current epoch whose bid changed: each wants a new slot. */
+  readonly #rebids = new Set<AgentId>();
+  #rebidSeq = 0;
   current: EpochInfo | null = null;
   previous: EpochInfo | null = null;
   /** The decision for the epoch after the current one (or for epoch 0, on a founder). */
@@ -88,8 +111,15 @@ export class Membership {
   #advancing = false;
   #again = false;
 
-  constructor(ctx: MachineContext, market: MarketProbe, hooks: MembershipHooks, founder: boolean) {
+  constructor(
+    ctx: MachineContext,
+    market: MarketProbe,
+    hooks: MembershipHooks,
+    founder: boolean,
+    amendments: Amendments,
+  ) {
     this.#ctx = ctx;
+    this.#amendments = amendments;
     this.#market = market;
     this.#hooks = hooks;
     this.#founder = founder && ctx.me !== null;
@@ -380,7 +410,18 @@ export class Membership {
     const now = ctx.now;
     const previous = this.current;
     const plan = d.plan;
-    const info: EpochInfo = { number: d.epoch, plan, memberSet: new Set(plan.members), evidence: d.evidence };
+    const terms = plan.terms ?? ctx.contract;
+    const info: EpochInfo = {
+      number: d.epoch,
+      plan,
+      memberSet: new Set(plan.members),
+      evidence: d.evidence,
+      terms,
+      termsId: plan.terms ? contractId(plan.terms) : ctx.contractId,
+      startedAt: now,
+    };
+    this.#rebids.clear();
+    this.#amendments.prune(info.termsId);
     this.previous = previous;
     this.current = info;
     this.#decision = new EpochDecision(d.epoch + 1, plan.members, ctx.me, now);
@@ -450,7 +491,14 @@ export class Membership {
     if (d.proposal(0)) return;
     const members = sortedUnique([...(ctx.profile ? [me] : []), ...this.liveJoiners()]);
     if (members.length < Math.max(1, ctx.contract.minMembers)) return;
-    this.#publishPropose(d, 0, { members, deciders: [me], base: null });
+    this.#publishPropose(d, 0, {
+      members,
+      deciders: [me],
+      base: null,
+      terms: null,
+      ledger: null,
+      cause: ["found"],
+    });
   }
 
   /** A decider's part in deciding the next epoch: accept, follow, propose, time out. */
@@ -467,7 +515,7 @@ export class Membership {
     else if (this.#wantSince === null) this.#wantSince = ctx.now;
 
     const acceptable = d.acceptable();
-    if (acceptable) this.#publishAccept(d, acceptable);
+    if (acceptable && this.#clockAgrees(acceptable.plan)) this.#publishAccept(d, acceptable);
     const high = d.highestView();
     if (high > d.view) this.#publishView(d, high);
 
@@ -498,16 +546,37 @@ export class Membership {
     ctx.timers.setEarliest("membership-sync", ctx.now + ctx.contract.timeouts.roundMs / 2);
   }
 
-  /** The next epoch this node would propose now, or null when it sees no reason for one. */
+  /**
+   * The next epoch (market slot) this node would propose now, or null when it sees no reason for
+   * one: members joining, leaving or silent, a member's new bid, the contract's period elapsed
+   * since the last certified slot, or an amendment passed.
+   */
   #wantedPlan(): EpochPlan | null {
     const cur = this.current;
     const me = this.#ctx.me;
     if (!cur || !me || !cur.memberSet.has(me)) return null;
     const silent = new Set(this.#silent());
+    const joiners = this.liveJoiners();
     const keep = cur.plan.members.filter((id) => !this.#leaves.has(id) && !silent.has(id));
-    const members = sortedUnique([...keep, ...this.liveJoiners()]);
-    if (members.length === 0 || sameIds(members, cur.plan.members)) return null;
-    return { members, deciders: cur.plan.members, base: this.#base(cur) };
+    const members = sortedUnique([...keep, ...joiners]);
+    if (members.length === 0) return null;
+    const cause: EpochCause[] = [];
+    if (joiners.length > 0) cause.push("join");
+    if (cur.plan.members.some((id) => this.#leaves.has(id))) cause.push("leave");
+    if (silent.size > 0) cause.push("silence");
+    if ([...this.#rebids].some((id) => members.includes(id))) cause.push("rebid");
+    if (this.#periodElapsed(cur)) cause.push("period");
+    const amendment = this.#passedAmendment(cur);
+    if (amendment) cause.push("amend");
+    if (cause.length === 0) return null;
+    return {
+      members,
+      deciders: cur.plan.members,
+      base: this.#base(cur),
+      terms: amendment?.terms ?? cur.plan.terms,
+      ledger: this.tip(),
+      cause,
+    };
   }
 
   /** A view proposer that sees no change still proposes (liveness): the same members, from here. */
@@ -517,7 +586,84 @@ export class Membership {
       members: members.length > 0 ? members : cur.plan.members,
       deciders: cur.plan.members,
       base: this.#base(cur),
+      terms: cur.plan.terms,
+      ledger: this.tip(),
+      cause: ["renew"],
     };
+  }
+
+  /**
+   * The ledger's tip as this node sees it: the current epoch's certificate once assembled, else
+   * what the current epoch's plan linked to. A plan names it, so every epoch's commit links to
+   * the certificate before it: the ledger is a hash chain.
+   */
+  tip(): Digest | null {
+    const cur = this.current;
+    if (!cur) return null;
+    const cert = this.#hooks.certificate(cur.number);
+    return cert ? certificateDigest(cert) : cur.plan.ledger;
+  }
+
+  /** The contract's period has passed since this node began the current slot, which is certified. */
+  #periodElapsed(cur: EpochInfo): boolean {
+    const period = this.#ctx.contract.period;
+    if (!period || !this.#hooks.certificate(cur.number)) return false;
+    const due = cur.startedAt + period.ms;
+    if (this.#ctx.now >= due) return true;
+    this.#ctx.timers.setEarliest("slot", due);
+    return false;
+  }
+
+  /**
+   * A slot boundary is agreed like everything else: an acceptor takes a plan opened only by the
+   * period when its own clock agrees (less an announce period of slack for skew), so no one
+   * node's clock decides a boundary alone. Any other cause is accepted as it comes.
+   */
+  #clockAgrees(plan: EpochPlan): boolean {
+    const period = this.#ctx.contract.period;
+    const cur = this.current;
+    if (!period || !cur || plan.cause.some((c) => c !== "period")) return true;
+    const due = cur.startedAt + period.ms - this.#ctx.contract.timeouts.announceMs;
+    if (this.#ctx.now >= due) return true;
+    this.#ctx.timers.setEarliest("slot", due);
+    return false;
+  }
+
+  #passedAmendment(cur: EpochInfo): { terms: Contract } | null {
+    const tip = this.tip();
+    const certificate = tip ? this.#hooks.certificateByDigest(tip) : null;
+    return this.#amendments.passed(cur.termsId, certificate, (n) =>
+      Math.max(1, Math.ceil(cur.terms.quorum * n - 1e-9)),
+    );
+  }
+
+  /** A current member's bid changed: it wants a new slot. */
+  onRebid(m: RebidMessage): void {
+    const cur = this.current;
+    if (m.agent === this.#ctx.me) this.#rebidSeq = Math.max(this.#rebidSeq, m.seq);
+    if (!cur || m.epoch !== cur.number || !cur.memberSet.has(m.agent)) return;
+    this.#rebids.add(m.agent);
+    this.advance();
+  }
+
+  /**
+   * This agent's bid changed. It takes effect at the next slot: with a period, the next period's;
+   * without one, the member asks for a slot now (`rebid`).
+   */
+  profileChanged(): void {
+    const cur = this.current;
+    const me = this.#ctx.me;
+    if (!cur || !me || !this.isMember() || this.#ctx.contract.period) return;
+    this.#rebidSeq += 1;
+    const m = this.#ctx.out.publish<RebidMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "rebid",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: cur.number,
+      seq: this.#rebidSeq,
+    });
+    if (m) this.onRebid(m);
   }
 
   #base(cur: EpochInfo): EpochBase {
@@ -582,14 +728,28 @@ export class Membership {
     if (Number.isFinite(earliest)) timers.setEarliest("silence", earliest + roundMs);
   }
 
-  /** Joins alone wait half an announce period, so joiners arriving together share one epoch. */
+  /**
+   * Joins alone wait half an announce period, so joiners arriving together share one epoch. A
+   * change that drops no one also waits (up to a round timeout) for the current epoch's
+   * certificate once it has settled, so the next epoch's plan links to it and no certified slot
+   * is left out of the ledger.
+   */
   #batchReady(want: EpochPlan): boolean {
     const cur = this.current as EpochInfo;
-    const onlyJoins = cur.plan.members.every((id) => want.members.includes(id));
-    if (!onlyJoins) return true;
-    const ready = (this.#wantSince as number) + this.#ctx.contract.timeouts.announceMs / 2;
-    if (this.#ctx.now >= ready) return true;
-    this.#ctx.timers.setEarliest("batch", ready);
+    const { timers, now, contract } = this.#ctx;
+    if (want.cause.some((c) => c === "leave" || c === "silence")) return true;
+    const settled = this.#market.settledAt();
+    if (settled !== null && !this.#hooks.certificate(cur.number)) {
+      const late = settled + contract.timeouts.roundMs;
+      if (now < late) {
+        timers.setEarliest("batch", late);
+        return false;
+      }
+    }
+    if (!want.cause.includes("join")) return true;
+    const ready = (this.#wantSince as number) + contract.timeouts.announceMs / 2;
+    if (now >= ready) return true;
+    timers.setEarliest("batch", ready);
     return false;
   }
 

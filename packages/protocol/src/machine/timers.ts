@@ -17,7 +17,8 @@ export type TimerName =
   | "membership-sync"
   | "decision-sync"
   | "snub-expiry"
-  | "leave-timeout";
+  | "leave-timeout"
+  | "slot";
 
 export class Timers {
   readonly #at = new Map<TimerName, number>();

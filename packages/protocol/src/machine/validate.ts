@@ -1,6 +1,8 @@
+import { type Contract, contractId } from "../wire/contract.ts";
 import type { AgentId, ContractId } from "../wire/ids.ts";
 import type { EpochPlan, WireMessage } from "../wire/messages.ts";
 import { slotOf } from "../wire/messages.ts";
+import { amendmentProblem } from "../wire/terms.ts";
 import { isSortedUnique, proposerOf, sameIds } from "./epoch-plan.ts";
 import type { Verdict } from "./machine-io.ts";
 import type { SlotBook } from "./slot-book.ts";
@@ -13,6 +15,9 @@ export interface EpochWindow {
   readonly number: number;
   readonly members: readonly AgentId[];
   readonly memberSet: ReadonlySet<AgentId>;
+  /** The terms in effect in the epoch, and their id. */
+  readonly terms: Contract;
+  readonly termsId: ContractId;
 }
 
 /** What the §5 checks read from the machine; nothing here is written. */
@@ -97,11 +102,15 @@ function windowVerdict(m: WireMessage, s: ValidationState): Verdict | null {
       : ignore("future", `${m.agent} is not in view for epoch ${m.epoch} (current ${e.number})`);
   }
   if (m.kind === "commit" && s.previous && m.epoch === s.previous.number) return commitWindow(m, s.previous);
+  // Votes on amendments outlive an epoch change: the previous epoch's are still counted.
+  if ((m.kind === "approve" || m.kind === "amend") && s.previous && m.epoch === s.previous.number)
+    return amendmentWindow(m, s.previous);
   if (m.epoch < e.number) return ignore("stale", `epoch ${m.epoch} < ${e.number}`);
   if (!e.memberSet.has(m.agent))
     return reject("not-member", `${m.agent} is not a member of epoch ${e.number}`);
   if (m.kind === "commit") return commitWindow(m, e);
-  if (m.kind === "leave" || m.kind === "alive") return null;
+  if (m.kind === "approve" || m.kind === "amend") return amendmentWindow(m, e);
+  if (m.kind === "leave" || m.kind === "alive" || m.kind === "rebid") return null;
   if (m.round < e.round - 1) return ignore("stale", `round ${m.round} < ${e.round - 1}`);
   if (m.round > e.round + ROUND_WINDOW)
     return ignore("future", `round ${m.round} > ${e.round + ROUND_WINDOW}`);
@@ -109,6 +118,14 @@ function windowVerdict(m: WireMessage, s: ValidationState): Verdict | null {
   if (expected && !samePrices(expected, m.prices))
     return reject("price-mismatch", `demand answers prices other than p^${m.round}`);
   return null;
+}
+
+function amendmentWindow(m: WireMessage & { kind: "amend" | "approve" }, e: EpochWindow): Verdict | null {
+  if (!e.memberSet.has(m.agent))
+    return reject("not-member", `${m.agent} is not a member of epoch ${e.number}`);
+  if (m.kind === "approve") return null;
+  const problem = amendmentProblem(e.terms, e.termsId, m.terms);
+  return problem ? reject("bad-amendment", `amended terms: ${problem}`) : null;
 }
 
 function commitWindow(m: WireMessage & { kind: "commit" }, e: EpochWindow): Verdict | null {
@@ -142,7 +159,7 @@ function decisionWindow(
     return reject("not-member", `${m.agent} is not a member of epoch ${e?.number}, so not a decider`);
   const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
   if (plan) {
-    const problem = planProblem(m.epoch, plan, deciders, s);
+    const problem = planProblem(m.epoch, plan, deciders, s) ?? (e ? termsProblem(plan, e) : null);
     if (problem) return reject("bad-plan", problem);
   }
   if (m.kind === "propose") {
@@ -170,10 +187,21 @@ export function planProblem(
   if (epoch === 0) {
     if (plan.base !== null) return "plan.base: the first epoch has none";
     if (plan.deciders.length !== 1) return "plan.deciders: the first epoch is decided by its founder alone";
+    if (plan.terms !== null || plan.ledger !== null)
+      return "plan: the first epoch runs the contract, with no ledger yet";
   } else if (plan.base === null || plan.base.epoch !== epoch - 1) {
     return `plan.base: must come from epoch ${epoch - 1}`;
   }
   return null;
+}
+
+/** A plan's terms: those in effect now, or an amendment of them (docs/protocol.md §12). */
+function termsProblem(plan: EpochPlan, e: EpochWindow): string | null {
+  if (plan.terms === null) return e.terms.amends === undefined ? null : "plan.terms: the terms are amended";
+  const id = contractId(plan.terms);
+  if (id === e.termsId) return null;
+  const problem = amendmentProblem(e.terms, e.termsId, plan.terms);
+  return problem ? `plan.terms: ${problem}` : null;
 }
 
 /** Bit-for-bit equality: honest nodes compute identical prices, so anything else is a fault. */

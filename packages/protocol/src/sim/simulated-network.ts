@@ -1,7 +1,7 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { type AgentMachine, createAgentMachine } from "../machine/agent-machine.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
-import type { MachineAction, SyncWant } from "../machine/machine-io.ts";
+import type { MachineAction, MachineEvent, SyncWant } from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
@@ -134,6 +134,11 @@ export class SimulatedNetwork {
         machine.handle({ type: "message", now: this.now, message: m, replay: true });
     this.#perform(revived, machine.handle({ type: "resume", now: this.now }));
     return revived;
+  }
+
+  /** An event from the node's operator (a new bid, an amendment, an approval), now. */
+  act(node: SimNode, event: (now: number) => MachineEvent): void {
+    this.#perform(node, node.machine.handle(event(this.now)));
   }
 
   /** A graceful stop: the node announces it, stays to help decide the epoch without it, then goes. */

@@ -4,6 +4,7 @@ import { sha256Hex } from "./hash.ts";
 import { asContractId, type ContractId } from "./ids.ts";
 
 const positive = z.number().positive().refine(Number.isFinite, "must be finite");
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits");
 
 export const priceRuleSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("newton") }),
@@ -50,6 +51,13 @@ const contractFields = z.strictObject({
       announceMs: z.number().int().positive().default(1_000),
     })
     .default({ roundMs: 4_000, announceMs: 1_000 }),
+  /**
+   * Re-clear every `ms`: a new slot (epoch) with every member's current bid, once the last one is
+   * certified. Absent: a new slot opens only when something changes (a member, a bid, the terms).
+   */
+  period: z.strictObject({ ms: z.number().int().positive() }).optional(),
+  /** Only on amended terms: the id of the terms this document amends (the chain back to the market). */
+  amends: hex64.optional(),
 });
 
 /**

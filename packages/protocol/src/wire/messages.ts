@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type Contract, contractSchema } from "./contract.ts";
 import type { AgentId, ContractId, Digest } from "./ids.ts";
 
 /**
@@ -66,6 +67,10 @@ export const commitMessageSchema = z.strictObject({
   residual: z.number().nonnegative().refine(Number.isFinite, "must be finite"),
   /** No price cleared exactly (a fixed fee makes demand jump): the best feasible round instead. */
   approximate: z.literal(true).optional(),
+  /** The ledger's previous certificate (its digest), or null for the first: a hash chain per contract. */
+  previous: hex64.nullable(),
+  /** The id of the amended terms this epoch ran under; absent: the contract itself. */
+  terms: hex64.optional(),
 });
 
 /** "I want to be a member." Re-announced (seq grows) until an epoch includes the agent. */
@@ -89,6 +94,33 @@ export const aliveMessageSchema = z.strictObject({
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });
 
+/** "My bid changed (`walras agent update`): open a new slot." Only for contracts without a period. */
+export const rebidMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("rebid"),
+  epoch,
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+
+/**
+ * "I propose these terms (capacities, fees) in place of the current ones." Its id is the id of
+ * `terms`, whose `amends` names the terms it replaces; the proposal counts as its signer's approval.
+ */
+export const amendMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("amend"),
+  epoch,
+  terms: contractSchema,
+});
+
+/** "I approve the amendment with this id." A quorum of a certificate's members passes it. */
+export const approveMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("approve"),
+  epoch,
+  amendment: hex64,
+});
+
 /** "I leave epoch `epoch`." */
 export const leaveMessageSchema = z.strictObject({
   ...header,
@@ -100,15 +132,34 @@ export const epochBaseSchema = z.strictObject({ epoch, round, prices });
 
 const members = z.array(agentId).min(1).max(10_000);
 
+/** Why an epoch (a market slot) begins: informational, except that a period-only plan waits for the acceptor's clock. */
+export const EPOCH_CAUSES = [
+  "found",
+  "join",
+  "leave",
+  "silence",
+  "rebid",
+  "period",
+  "amend",
+  "renew",
+] as const;
+export type EpochCause = (typeof EPOCH_CAUSES)[number];
+
 /**
  * What an epoch decision decides: who the members of epoch `epoch` are, who decides it (the
- * previous epoch's members, or the founder alone for epoch 0), and the prices it starts from.
+ * previous epoch's members, or the founder alone for epoch 0), the prices it starts from, the
+ * terms in effect, and the ledger's tip its certificate will link to.
  */
 export const epochPlanSchema = z.strictObject({
   members,
   deciders: members,
   /** null for the first epoch (it starts at the contract's initial prices). */
   base: epochBaseSchema.nullable(),
+  /** The amended terms in effect (a whole contract document with `amends`), or null: the contract itself. */
+  terms: contractSchema.nullable(),
+  /** Digest of the latest certificate of the ledger when this epoch was planned, or null (none yet). */
+  ledger: hex64.nullable(),
+  cause: z.array(z.enum(EPOCH_CAUSES)).min(1).max(EPOCH_CAUSES.length),
 });
 
 const view = z.number().int().nonnegative().max(1_000_000);
@@ -156,6 +207,9 @@ export const wireMessageSchema = z.discriminatedUnion("kind", [
   proposeMessageSchema,
   acceptMessageSchema,
   viewMessageSchema,
+  rebidMessageSchema,
+  amendMessageSchema,
+  approveMessageSchema,
 ]);
 
 type Branded<T> = Omit<T, "contract" | "agent"> & { readonly contract: ContractId; readonly agent: AgentId };
@@ -173,11 +227,21 @@ export type AcceptMessage = Omit<Branded<z.output<typeof acceptMessageSchema>>, 
 export type ViewMessage = Omit<Branded<z.output<typeof viewMessageSchema>>, "accepted"> & {
   readonly accepted: { readonly view: number; readonly plan: EpochPlan } | null;
 };
+export type RebidMessage = Branded<z.output<typeof rebidMessageSchema>>;
+export type AmendMessage = Omit<Branded<z.output<typeof amendMessageSchema>>, "terms"> & {
+  readonly terms: Contract;
+};
+export type ApproveMessage = Omit<Branded<z.output<typeof approveMessageSchema>>, "amendment"> & {
+  readonly amendment: Digest;
+};
 export type EpochBase = z.output<typeof epochBaseSchema>;
 export interface EpochPlan {
   readonly members: readonly AgentId[];
   readonly deciders: readonly AgentId[];
   readonly base: EpochBase | null;
+  readonly terms: Contract | null;
+  readonly ledger: Digest | null;
+  readonly cause: readonly EpochCause[];
 }
 export type AllocationEntry = z.output<typeof allocationEntrySchema>;
 
@@ -189,7 +253,10 @@ export type WireMessage =
   | LeaveMessage
   | ProposeMessage
   | AcceptMessage
-  | ViewMessage;
+  | ViewMessage
+  | RebidMessage
+  | AmendMessage
+  | ApproveMessage;
 export type MessageKind = WireMessage["kind"];
 /** A message before its signature: what a node builds and then signs. */
 export type Unsigned<M extends WireMessage> = Omit<M, "sig">;
@@ -207,13 +274,18 @@ export function topicOf(kind: MessageKind): Topic {
     case "propose":
     case "accept":
     case "view":
+    case "rebid":
+    case "amend":
+    case "approve":
       return "membership";
   }
 }
 
 /** The kinds a topic may carry; anything else on it is rejected. */
 export function kindsOf(topic: Topic): readonly MessageKind[] {
-  return topic === "membership" ? ["join", "alive", "leave", "propose", "accept", "view"] : [topic];
+  return topic === "membership"
+    ? ["join", "alive", "leave", "propose", "accept", "view", "rebid", "amend", "approve"]
+    : [topic];
 }
 
 /** Messages of one slot may exist once per signer; two different ones are equivocation. */
@@ -225,7 +297,12 @@ export function slotOf(m: WireMessage): string {
       return `commit/${m.epoch}/${m.agent}`;
     case "join":
     case "alive":
+    case "rebid":
       return `${m.kind}/${m.epoch}/${m.seq}/${m.agent}`;
+    case "amend":
+      return `amend/${m.epoch}/${m.agent}`;
+    case "approve":
+      return `approve/${m.amendment}/${m.agent}`;
     case "leave":
       return `leave/${m.epoch}/${m.agent}`;
     case "propose":
