@@ -23,9 +23,13 @@ import {
 } from "@walras/protocol";
 import type { Logger } from "pino";
 import { createMarketHistory } from "./history/market-history.ts";
+import { loadOrCreateApiToken } from "./http/api-token.ts";
 import { dashboardRoutes } from "./http/dashboard/dashboard-routes.ts";
+import { type MarketApiSource, marketApiRoutes } from "./http/market-api.ts";
 import { type StatusServer, startStatusServer } from "./http/status-server.ts";
 import { loadOrCreateKey } from "./identity/key-file.ts";
+import { LedgerBook } from "./ledger/ledger-book.ts";
+import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
@@ -131,10 +135,14 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
   });
   const libp2p = host.libp2p;
+  const apiToken = loadOrCreateApiToken(init.dataDir);
+  const ledgerBook = new LedgerBook(store, init.contract);
+  // A bid changed through the API outlives a restart, unless the operator changed the agent file.
+  const startProfile = init.agent ? currentProfile(store, init.agent) : null;
   const machine: AgentMachine = createAgentMachine({
     contract: init.contract,
     signer,
-    ...(init.agent ? { profile: init.agent } : {}),
+    ...(startProfile ? { profile: startProfile } : {}),
     founder: init.founder ?? (init.bootstrap ?? []).length === 0,
     now: Date.now(),
   });
@@ -189,6 +197,16 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
           epochStartedAt = Date.now();
           metrics.epoch.set(a.epoch);
           metrics.round.set(0);
+          // The plan links to a certificate this node never saw: it missed part of the ledger.
+          if (a.plan.ledger !== null && !ledgerBook.has(a.plan.ledger)) void catchUpLedger();
+          break;
+        case "terms-changed":
+          if (a.evidence)
+            ledgerBook.addAmendment(contractId(a.terms), {
+              terms: a.terms,
+              signatures: a.evidence.filter((m) => m.kind === "amend" || m.kind === "approve"),
+            });
+          else void catchUpLedger();
           break;
         case "round-closed":
           metrics.rounds.inc();
@@ -200,10 +218,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
           );
           break;
         case "certificate":
-          store.putCertificate(
-            a.certificate.commit.epoch,
-            new TextEncoder().encode(canonicalJson(a.certificate)),
-          );
+          ledgerBook.addCertificate(a.certificate);
           if (a.certificate.signatures.length > 0)
             metrics.timeToAgreementSeconds.observe((Date.now() - epochStartedAt) / 1000);
           protoLog.info(
@@ -330,6 +345,50 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     );
   };
 
+  // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
+  const ledgerSync = createLedgerSync(ledgerBook, async (after) => {
+    const peers = libp2p.getPeers();
+    const peer = peers[Math.floor(Math.random() * peers.length)];
+    if (!peer) return { entries: [], more: false };
+    return requestSync(
+      libp2p,
+      peer,
+      { type: "ledger", contractId: id, ...(after ? { after } : {}) },
+      { timeoutMs: SYNC_TIMEOUT_MS },
+    );
+  });
+  const catchUpLedger = async (): Promise<void> => {
+    try {
+      const { added, error } = await ledgerSync.sync();
+      if (error) nodeLog.warn({ error }, "ledger from a peer did not verify; kept none of it");
+      else if (added > 0) nodeLog.info({ added }, "ledger caught up");
+    } catch (err) {
+      nodeLog.debug({ err: (err as Error).message }, "ledger catch-up failed");
+    }
+  };
+
+  let profile = startProfile;
+  const marketApi: MarketApiSource = {
+    token: apiToken,
+    contract: init.contract,
+    profile: () => profile,
+    updateProfile: (next) => {
+      profile = next;
+      if (init.agent) saveProfile(store, init.agent, next);
+      perform(machine.handle({ type: "profile", now: Date.now(), profile: next }));
+    },
+    terms: () => machine.terms(),
+    amendmentProblem: (terms) => machine.amendmentProblem(terms),
+    amend: (terms) => perform(machine.handle({ type: "amend", now: Date.now(), terms })),
+    approve: (amendment) => {
+      if (!machine.status().member || !machine.amendments().some((a) => a.id === amendment)) return false;
+      perform(machine.handle({ type: "approve", now: Date.now(), amendment }));
+      return true;
+    },
+    amendments: () => machine.amendments(),
+    ledger: () => ledgerBook.ledger(),
+  };
+
   const serveSync = async (req: SyncRequest): Promise<SyncResponse> => {
     switch (req.type) {
       case "contract":
@@ -345,6 +404,10 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
           ...(kinds ? { kinds } : {}),
         });
         return { messages: rows.slice(0, 4096).map((r) => Buffer.from(r.bytes).toString("base64")) };
+      }
+      case "ledger": {
+        if (req.contractId !== id) return { error: `unknown contract ${req.contractId}` };
+        return ledgerPage(ledgerBook, req.after);
       }
       case "decision": {
         if (req.contractId !== id) return { error: `unknown contract ${req.contractId}` };
@@ -415,6 +478,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
         certificate: () => machine.status().certificate ?? undefined,
         metrics: () => metrics.render(),
       },
+      api: { token: apiToken, routes: marketApiRoutes(marketApi) },
       pages: dashboardRoutes({
         contract: init.contract,
         history,
@@ -427,6 +491,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   }
 
   perform(machine.handle({ type: "resume", now: Date.now() }));
+  void catchUpLedger();
   const tick = setInterval(() => {
     if (stopped) return;
     // A bug surfacing in a timer would otherwise be an uncaught exception that kills the node.
@@ -488,6 +553,19 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       nodeLog.info("walras node stopped");
     },
   };
+}
+
+/** Where an API-changed bid is kept, with the agent file's profile it replaced. */
+const PROFILE_KEY = "profile";
+
+/** The bid to start with: one changed through the API, unless the agent file changed since. */
+function currentProfile(store: Store, fromFile: AgentProfile): AgentProfile {
+  const saved = store.loadState(PROFILE_KEY) as { from: string; current: AgentProfile } | undefined;
+  return saved && saved.from === canonicalJson(fromFile) ? saved.current : fromFile;
+}
+
+function saveProfile(store: Store, fromFile: AgentProfile, current: AgentProfile): void {
+  store.saveState(PROFILE_KEY, { from: canonicalJson(fromFile), current });
 }
 
 /** One data dir serves one contract: mixing two would replay one market's messages into another. */

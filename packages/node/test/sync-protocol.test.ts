@@ -48,6 +48,8 @@ async function pair(handler?: (req: SyncRequest, from: string) => Promise<SyncRe
             return { status: { peerId: server.libp2p.peerId.toString(), epoch: 3 } };
           case "decision":
             return { messages: [] };
+          case "ledger":
+            return { entries: [], more: false };
         }
       }),
     { onError: (err) => errors.push(err) },

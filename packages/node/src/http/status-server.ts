@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type ApiRoute, authorized, matchRoute } from "./market-api.ts";
 import { type RouteHandler, send, sendJson } from "./respond.ts";
 
 export interface StatusRoutes {
@@ -18,6 +19,8 @@ export interface StatusServerInit {
   routes: StatusRoutes;
   /** More GET routes by exact path (the dashboard's page, assets and event stream). */
   pages?: Readonly<Record<string, RouteHandler>>;
+  /** The market API (ledger, bids, amendments); its write routes need `token`. */
+  api?: { readonly routes: readonly ApiRoute[]; readonly token: string };
 }
 
 export interface StatusServer {
@@ -61,6 +64,15 @@ export async function startStatusServer(init: StatusServerInit): Promise<StatusS
 async function route(init: StatusServerInit, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const routes = init.routes;
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  const api = init.api ? matchRoute(init.api.routes, req.method ?? "GET", path) : null;
+  if (api && "allowed" in api) {
+    res.setHeader("Allow", api.allowed.join(", "));
+    return sendJson(res, 405, { error: `${req.method} not allowed on ${path}` });
+  }
+  if (api && init.api) {
+    if (api.route.auth && !authorized(req, res, init.api.token)) return;
+    return api.route.handle(req, res, api.match);
+  }
   const page = init.pages?.[path];
   const handlers: Record<string, () => Promise<void>> = {
     ...(page ? { [path]: async () => page(req, res) } : {}),
