@@ -31,6 +31,8 @@ export function testContract(name: string, overrides: Record<string, unknown> = 
 }
 
 export interface Cluster {
+  /** Where the nodes' data dirs are: node i's is `<root>/node-i`. */
+  readonly root: string;
   readonly nodes: WalrasNode[];
   readonly profiles: AgentProfile[];
   add(profile: AgentProfile, extra?: Partial<WalrasNodeInit>): Promise<WalrasNode>;
@@ -74,6 +76,7 @@ export async function startCluster(
     throw err;
   }
   return {
+    root,
     nodes,
     profiles: all,
     add,
