@@ -71,7 +71,9 @@ export function resolveShockSchedule(options: ShockScheduleOptions): ResolvedSho
       `at must be an integer in [1, ${o.slots - 1}] (a slot after the first), got ${o.at}`,
     );
   if (o.until !== null && (!Number.isInteger(o.until) || o.until <= o.at || o.until > o.slots))
-    throw new RangeError(`until must be an integer in [${o.at + 1}, ${o.slots}] (after at), got ${o.until}`);
+    throw new RangeError(
+      `until must be an integer in [${o.at + 1}, ${o.slots}] (later than the shock), got ${o.until}`,
+    );
   if (!(o.capacity > 0 && Number.isFinite(o.capacity))) throw new RangeError("capacity must be > 0");
   if (!(o.shockCapacity > 0 && Number.isFinite(o.shockCapacity)))
     throw new RangeError("shock capacity must be > 0");
