@@ -7,6 +7,12 @@ const rounds = (s: RoundsSummary) =>
     ? "none"
     : `${s.slots} slots: warm ${formatNumber(s.warm.mean, 3)} (max ${s.warm.max}), cold ${formatNumber(s.cold.mean, 3)} (max ${s.cold.max})`;
 
+/** "-0.00%" says less than "0.00%": a gap of -1e-12 is a rounding error, not a sign. */
+function percent(x: number, digits: number): string {
+  const text = (100 * x).toFixed(digits);
+  return `${Number(text) === 0 ? (0).toFixed(digits) : text}%`;
+}
+
 /** The experiment as text: what happened, the rounds summary, and one row per slot. */
 export function formatDynamics(r: DynamicsExperiment): string {
   const o = r.options;
@@ -46,8 +52,8 @@ export function formatDynamics(r: DynamicsExperiment): string {
         s.cold.status === "round-limit" ? `${s.cold.rounds}*` : String(s.cold.rounds),
         formatNumber(s.efficiency, 5),
         formatNumber(s.optimum, 5),
-        `${(100 * s.relativeWelfareGap).toFixed(2)}%`,
-        `${(100 * s.participation).toFixed(0)}%`,
+        percent(s.relativeWelfareGap, 2),
+        percent(s.participation, 0),
         formatNumber(s.gini, 3),
       ]),
     ),
