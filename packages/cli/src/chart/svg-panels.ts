@@ -47,7 +47,9 @@ export function renderSvgPanels(figure: ChartFigure): string {
   const xAt = (x: number) => LEFT + ((x - xs.lo) / (xs.hi - xs.lo)) * PLOT_WIDTH;
   const height = HEADER + figure.panels.length * (PANEL_HEIGHT + PANEL_GAP) - PANEL_GAP + FOOTER;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT} font-size="12">`,
+    // The title is the figure's text alternative (screen readers, and biome's a11y lint on docs/).
+    `<title>${escapeXml([figure.title, figure.subtitle].filter(Boolean).join(": "))}</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="${LEFT}" y="24" font-size="16" font-weight="bold">${escapeXml(figure.title)}</text>`,
   ];
