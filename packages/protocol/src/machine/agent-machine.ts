@@ -2,7 +2,7 @@ import type { AgentProfile } from "../economics/agent.ts";
 import { bestResponse } from "../economics/best-response.ts";
 import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
 import { aggregateSupply } from "../economics/residual.ts";
-import { type Signer, verifyAgentSignature } from "../wire/agent-key.ts";
+import type { Signer } from "../wire/agent-key.ts";
 import { canonicalBytes } from "../wire/canonical-json.ts";
 import {
   buildCertificate,
@@ -28,7 +28,7 @@ import type {
   WireMessage,
 } from "../wire/messages.ts";
 import { slotOf } from "../wire/messages.ts";
-import { base64ToBytes, signingBytes, signMessage } from "../wire/signing.ts";
+import { signMessage, verifyMessage } from "../wire/signing.ts";
 import {
   type EpochPlan,
   keepsMajority,
@@ -52,6 +52,11 @@ export interface AgentMachineConfig {
   readonly agent?: { readonly signer: Signer; readonly profile: AgentProfile };
   /** When the node started: the first epoch waits `timeouts.announceMs` from here to gather joins. */
   readonly now: number;
+  /**
+   * Checks an agent's signature on a message; verifyMessage unless given. The simulator passes a
+   * memo of it (many nodes receive the same signed bytes), never a verifier that says yes.
+   */
+  readonly verify?: (message: WireMessage) => boolean;
 }
 
 export type MarketStatus = "joining" | "running" | "converged" | "stalled";
@@ -154,6 +159,7 @@ class Machine implements AgentMachine {
   readonly #signer: Signer | null;
   readonly #profile: AgentProfile | null;
   readonly #startedAt: number;
+  readonly #verify: (message: WireMessage) => boolean;
   #epoch: EpochState | null = null;
   /** slot -> digest of the first message seen for it (duplicates and equivocation). */
   readonly #slots = new Map<string, { digest: Digest; message: WireMessage }>();
@@ -192,6 +198,7 @@ class Machine implements AgentMachine {
     this.#signer = config.agent?.signer ?? null;
     this.#profile = config.agent?.profile ?? null;
     this.#startedAt = config.now;
+    this.#verify = config.verify ?? verifyMessage;
     this.#now = config.now;
   }
 
@@ -225,8 +232,7 @@ class Machine implements AgentMachine {
     const window = this.#windowVerdict(m);
     if (window) return window;
 
-    if (!verifyAgentSignature(m.agent, signingBytes(m), base64ToBytes(m.sig)))
-      return reject("bad-signature", `signature does not verify under ${m.agent}`);
+    if (!this.#verify(m)) return reject("bad-signature", `signature does not verify under ${m.agent}`);
 
     if (prior) {
       const evidence: Equivocation = { agent: m.agent, slot, first: prior.message, second: m };
