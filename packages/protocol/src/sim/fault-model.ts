@@ -27,23 +27,22 @@ export interface AgentKeys {
 }
 
 export function applyFault(net: SimulatedNetwork, fault: Fault, keys: (agent: string) => AgentKeys): void {
-  if (fault.type === "heal") return net.heal();
-  if (fault.type === "partition") return net.partition(fault.groups.map((g) => g.map((name) => ({ name }))));
+  if (fault.type === "heal") {
+    net.heal();
+    return;
+  }
+  if (fault.type === "partition") {
+    net.partition(fault.groups.map((g) => g.map((name) => ({ name }))));
+    return;
+  }
   const node = net.node(fault.agent);
-  if (!node)
-    throw new Error(`fault at ${fault.at}: ${fault.type} of ${fault.agent}, which was never started`);
-  switch (fault.type) {
-    case "crash":
-      return net.crash(node);
-    case "restart": {
-      const { signer, profile } = keys(fault.agent);
-      net.restart(node, profile, signer);
-      return;
-    }
-    case "leave":
-      return net.leave(node);
-    case "slow":
-      return net.slow(node, fault.ms);
+  if (!node) throw new Error(`fault at ${fault.at}: ${fault.type} of ${fault.agent}, who was never started`);
+  if (fault.type === "crash") net.crash(node);
+  else if (fault.type === "leave") net.leave(node);
+  else if (fault.type === "slow") net.slow(node, fault.ms);
+  else {
+    const { signer, profile } = keys(fault.agent);
+    net.restart(node, profile, signer);
   }
 }
 
