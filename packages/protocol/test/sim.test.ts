@@ -13,7 +13,7 @@ import type { Signer } from "../src/wire/agent-key.ts";
 import { buildCertificate, type Certificate } from "../src/wire/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
-import type { CommitMessage, DemandMessage, Unsigned } from "../src/wire/messages.ts";
+import type { CommitMessage, DemandMessage, JoinMessage, Unsigned } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
 
 const contract: Contract = contractSchema.parse({
@@ -188,6 +188,24 @@ describe("the simulator's invariant checker", () => {
     const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: broken, complete: true }]);
     expect(v).toMatchObject({ invariant: "I4" });
     expect(v?.summary).toContain("does not verify offline");
+  });
+
+  it("S1: a storm of membership messages from one agent", () => {
+    const { signers, nodes, observe } = fixture();
+    const [s0] = signers as [Signer];
+    const join = (seq: number) =>
+      signMessage<JoinMessage>(
+        { v: 1, kind: "join", contract: contractId(contract), agent: s0.id, epoch: 0, seq },
+        s0,
+      );
+    // A join every 10 ms for a second is a storm; the same count spread over two seconds is not.
+    let v: Violation | null = null;
+    for (let i = 0; i < 100; i++)
+      v ??= observe(nodes[0] as SimNode, [{ type: "publish", message: join(i) }], i * 20);
+    expect(v).toBeNull();
+    for (let i = 100; i <= 200; i++)
+      v ??= observe(nodes[0] as SimNode, [{ type: "publish", message: join(i) }], 2_000 + (i - 100) * 9);
+    expect(v).toMatchObject({ invariant: "S1" });
   });
 
   it("accepts the honest certificate of the reference equilibrium", () => {

@@ -3,7 +3,7 @@ import type { MachineAction } from "../machine/machine-io.ts";
 import { type Certificate, certificateDigest } from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
 import { messageDigest } from "../wire/message-codec.ts";
-import { slotOf } from "../wire/messages.ts";
+import { slotOf, topicOf } from "../wire/messages.ts";
 import { memoAudit } from "./certificate-audit.ts";
 import type { NetworkEvent } from "./simulated-network.ts";
 
@@ -15,17 +15,25 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *   I1  at most one settled member set per epoch number, across all nodes;
  *   I2  no agent signs two different messages for one slot, across restarts;
  *   I3  at most one certificate per epoch (identity: the commit body's digest), across all nodes;
- *   I4  every certificate verifies offline and matches the reference solver for its members.
+ *   I4  every certificate verifies offline and matches the reference solver for its members;
+ *   S1  no message storm: an agent publishes at most MEMBERSHIP_RATE membership messages (join,
+ *       alive, leave, epoch proposals) in any one second of virtual time. Honest traffic is a few
+ *       a second (announcements every announceMs, a proposal per change of view); a livelock of
+ *       re-proposals is thousands, and would also make a run cost minutes instead of milliseconds.
  *
  * Liveness is checked by the runner (liveness.ts): it is about time, not about one event.
  */
-export type InvariantId = "I1" | "I2" | "I3" | "I4" | "liveness";
+export type InvariantId = "I1" | "I2" | "I3" | "I4" | "S1" | "liveness";
+
+/** Membership messages one agent may publish per virtual second before it counts as a storm. */
+export const MEMBERSHIP_RATE = 100;
 
 export const INVARIANTS: Readonly<Record<InvariantId, string>> = {
   I1: "one settled member set per epoch",
   I2: "no double-signed slot",
   I3: "one certificate per epoch",
   I4: "certificates verify and match the reference",
+  S1: "no membership message storm",
   liveness: "live agents certify after the last fault",
 };
 
@@ -62,6 +70,7 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
   const settled = new Map<number, Seen<string>>();
   const signed = new Map<string, Seen<string>>();
   const certified = new Map<number, Seen<{ digest: string; describe: string }>>();
+  const rate = new Map<string, { second: number; count: number }>();
   const audit = memoAudit(config.contract, config.profileOf);
   const where = (s: Seen<unknown>) => `${s.node} at ${s.at.toFixed(1)} ms`;
   const names = (ids: readonly string[]) => `{${ids.map(nameOf).join(",")}}`;
@@ -83,6 +92,19 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
       const m = a.message;
       const slot = slotOf(m);
       const digest = messageDigest(m);
+      if (topicOf(m.kind) === "membership") {
+        const second = Math.floor(at / 1000);
+        const r = rate.get(m.agent);
+        if (!r || r.second !== second) rate.set(m.agent, { second, count: 1 });
+        else if (++r.count > MEMBERSHIP_RATE)
+          return {
+            invariant: "S1",
+            at,
+            node,
+            summary: `${nameOf(m.agent)} published more than ${MEMBERSHIP_RATE} membership messages within second ${second} of the run`,
+            context: [`the last: ${m.kind} for epoch ${m.epoch}`],
+          };
+      }
       const prior = signed.get(slot);
       if (!prior) signed.set(slot, { value: digest, node, at });
       else if (prior.value !== digest)
