@@ -9,13 +9,14 @@
  *   --no-faults     no crashes, leaves, partitions, slow members or loss (starts and latency only)
  *   --founders all  every agent may found the first epoch (default: the first to start)
  *   --workers W     worker threads (default: one per core, at most 4; 1 with --trace)
+ *   --keep-going    after a violation, run on to find the other invariants the seed breaks
  *   --quiet         one line per failing seed instead of its context
  *
  * Exits 1 when any seed fails, 2 on bad arguments.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { runSeed, type ScheduleLimits } from "../../packages/protocol/src/index.ts";
+import { type RunOptions, runSeed } from "../../packages/protocol/src/index.ts";
 import { reportOf, type SeedReport, summarize } from "./report.ts";
 import type { WorkerTask } from "./worker.ts";
 
@@ -25,7 +26,7 @@ interface Args {
   readonly trace: boolean;
   readonly quiet: boolean;
   readonly workers: number;
-  readonly limits: ScheduleLimits;
+  readonly options: RunOptions;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -43,6 +44,7 @@ function parseArgs(argv: readonly string[]): Args {
   let agents: number | undefined;
   let faults = true;
   let founders: "first" | "all" = "first";
+  let keepGoing = false;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = (argv[i] as string).split("=", 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i];
@@ -62,6 +64,9 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case "--trace":
         trace = true;
+        break;
+      case "--keep-going":
+        keepGoing = true;
         break;
       case "--quiet":
         quiet = true;
@@ -87,7 +92,7 @@ function parseArgs(argv: readonly string[]): Args {
     trace,
     quiet,
     workers: trace ? 1 : (workers ?? Math.min(4, availableParallelism())),
-    limits: { ...(agents !== undefined ? { agents } : {}), faults, founders },
+    options: { ...(agents !== undefined ? { agents } : {}), faults, founders, keepGoing },
   };
 }
 
@@ -97,7 +102,7 @@ async function runInWorkers(args: Args, onReport: (r: SeedReport) => void): Prom
   const workers = Math.min(args.workers, args.count);
   await Promise.all(
     Array.from({ length: workers }, (_, k) => {
-      const task: WorkerTask = { first: args.first + k, end, stride: workers, limits: args.limits };
+      const task: WorkerTask = { first: args.first + k, end, stride: workers, options: args.options };
       const worker = new Worker(new URL("./worker.ts", import.meta.url), { workerData: task });
       worker.on("message", onReport);
       return new Promise<void>((resolve, reject) => {
@@ -121,7 +126,7 @@ async function main(): Promise<number> {
   };
   if (args.workers === 1) {
     for (let seed = args.first; seed < args.first + args.count; seed++) {
-      const result = runSeed(seed, { ...args.limits, trace: args.trace });
+      const result = runSeed(seed, { ...args.options, trace: args.trace });
       if (result.trace) for (const line of result.trace) console.log(line);
       print(reportOf(result));
     }

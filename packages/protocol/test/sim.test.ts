@@ -237,16 +237,26 @@ function calmSchedule(n: number, minMembers: number): Schedule {
 
 describe("the simulator's runner", () => {
   it("a seed replays identically: same trace, same hash; another seed differs", () => {
-    const seed = 9;
-    const a = runSeed(seed, { trace: true });
-    const b = runSeed(seed, { trace: true });
-    expect(a.events).toBeGreaterThan(100);
-    expect(b.traceHash).toBe(a.traceHash);
-    expect(b.trace).toEqual(a.trace);
-    expect(b.violation).toEqual(a.violation);
-    // Without keeping the lines, the hash is the same: tracing does not change the run.
-    expect(runSeed(seed).traceHash).toBe(a.traceHash);
-    expect(runSeed(seed + 1).traceHash).not.toBe(a.traceHash);
+    // One seed that fails (I1) and one that passes, with faults and loss.
+    for (const seed of [3, 4]) {
+      const a = runSeed(seed, { trace: true });
+      const b = runSeed(seed, { trace: true });
+      expect(a.events).toBeGreaterThan(50);
+      expect(b.traceHash).toBe(a.traceHash);
+      expect(b.trace).toEqual(a.trace);
+      expect(b.violations).toEqual(a.violations);
+      // Without keeping the lines, the hash is the same: tracing does not change the run.
+      expect(runSeed(seed).traceHash).toBe(a.traceHash);
+      expect(runSeed(seed + 1).traceHash).not.toBe(a.traceHash);
+    }
+  });
+
+  it("--keep-going runs on past the first violation and records the others", () => {
+    const first = runSeed(3);
+    const all = runSeed(3, { keepGoing: true });
+    expect(first.violations).toHaveLength(1);
+    expect(all.violations[0]).toEqual(first.violation);
+    expect(all.events).toBeGreaterThan(first.events);
   });
 
   it("a calm schedule (everyone starts together, minMembers = everyone, no faults) passes, liveness within the bound", () => {

@@ -11,19 +11,25 @@ import { createTrace } from "./trace.ts";
 /**
  * One seed, run: draw its schedule, start the agents and apply the faults at their times on a
  * SimulatedNetwork of real machines, check the invariants on every event, then the liveness
- * promise after the last fault. The first violation ends the run.
+ * promise after the last fault. The first violation ends the run, unless `keepGoing` asks to
+ * see which other invariants the run breaks too (a storm, S1, always ends it).
  */
 export interface RunOptions extends ScheduleLimits {
   /** Keep every trace line (for printing a replay). */
   readonly trace?: boolean;
   /** After liveness holds, run this much longer to catch late safety violations; roundMs if absent. */
   readonly coolDownMs?: number;
+  /** Go on after a violation, to record the first violation of every invariant. */
+  readonly keepGoing?: boolean;
 }
 
 export interface SeedResult {
   readonly seed: number;
   readonly schedule: Schedule;
+  /** The first violation. */
   readonly violation: Violation | null;
+  /** The first violation of each invariant, in the order found (just the first without keepGoing). */
+  readonly violations: readonly Violation[];
   readonly liveness:
     | { readonly status: "held"; readonly afterLastChangeMs: number; readonly boundMs: number }
     | { readonly status: "exempt"; readonly reason: string; readonly boundMs: number }
@@ -59,7 +65,14 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     profileOf: (id) => profiles.get(id),
     nameOf,
   });
-  let violation: Violation | null = null;
+  const violations: Violation[] = [];
+  const record = (v: Violation) => {
+    if (violations.some((w) => w.invariant === v.invariant)) return;
+    violations.push(v);
+    trace.note(`VIOLATION ${v.invariant} at ${v.at.toFixed(1)} ms (${v.node}): ${v.summary}`);
+  };
+  const stopped = () =>
+    violations.length > 0 && (options.keepGoing !== true || violations.some((v) => v.invariant === "S1"));
   let events = 0;
   let certified = false;
   const net = new SimulatedNetwork({
@@ -71,8 +84,9 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     observer: (event) => {
       events += 1;
       trace.record(event);
-      if (violation) return;
-      violation = checker.observe(event);
+      if (stopped()) return;
+      const v = checker.observe(event);
+      if (v) record(v);
       if ("actions" in event && event.actions.some((a) => a.type === "certificate")) certified = true;
     },
   });
@@ -102,10 +116,9 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   ];
   // Stable: starts before faults at one instant, and each list keeps its own order.
   steps.sort((a, b) => a.at - b.at);
-  const stopped = () => violation !== null;
   for (const step of steps) {
     net.runUntil(stopped, step.at - net.now);
-    if (violation) break;
+    if (stopped()) break;
     if ("start" in step) {
       const { signer, profile } = keysOf(step.start.name);
       net.addAgent(step.start.name, profile, signer, step.start.role);
@@ -115,21 +128,21 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   const boundMs = livenessBound(schedule);
   const live = new Set(liveAgents(schedule).map((name) => keysOf(name).signer.id as AgentId));
   let liveness: SeedResult["liveness"] = { status: "not-reached", boundMs };
-  if (!violation) {
+  if (!stopped()) {
     const holds = () => {
       if (!certified) return false;
       certified = false;
       return livenessHolds(net.nodes, live);
     };
     const reached = net.runUntil(() => stopped() || holds(), livenessDeadline(schedule) - net.now);
-    if (reached && !violation) {
+    if (reached && !stopped()) {
       liveness = { status: "held", afterLastChangeMs: net.now - lastChange(schedule), boundMs };
       net.runUntil(stopped, options.coolDownMs ?? schedule.contract.timeouts.roundMs);
-    } else if (!violation) {
+    } else if (!stopped()) {
       const exempt = noMajority(schedule, net.nodes, live, nameOf);
       if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
       else
-        violation = {
+        record({
           invariant: "liveness",
           at: net.now,
           node: "-",
@@ -141,19 +154,15 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
               const cert = node.machine.certificates().at(-1);
               return `${node.name}: ${s.status} epoch ${s.epoch} {${s.members.map(nameOf).join(",")}} round ${s.round}, last certificate ${cert ? `e${cert.commit.epoch} {${cert.commit.members.map(nameOf).join(",")}}` : "none"}`;
             }),
-        };
+        });
     }
   }
-  const v = violation as Violation | null;
-  trace.note(
-    v
-      ? `VIOLATION ${v.invariant} at ${v.at.toFixed(1)} ms (${v.node}): ${v.summary}`
-      : `ok: liveness ${liveness.status}`,
-  );
+  if (violations.length === 0) trace.note(`ok: liveness ${liveness.status}`);
   return {
     seed: schedule.seed,
     schedule,
-    violation: v,
+    violation: violations[0] ?? null,
+    violations,
     liveness,
     events,
     endedAt: net.now,
