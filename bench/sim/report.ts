@@ -76,7 +76,7 @@ export function summarize(reports: readonly SeedReport[], cpuSeconds: number, wa
   for (const r of sorted) for (const id of r.invariants) all.set(id, (all.get(id) ?? 0) + 1);
   if (sorted.some((r) => r.invariants.length > 1))
     lines.push(
-      `  seeds breaking each invariant at all (--keep-going): ${[...all.entries()]
+      `  seeds breaking each invariant at all (every one only with --keep-going): ${[...all.entries()]
         .sort()
         .map(([id, n]) => `${id} ${n}`)
         .join(", ")}`,

@@ -40,7 +40,7 @@ function fixture() {
     nameOf: (id) => names.get(id) ?? id,
   });
   const observe = (node: SimNode, actions: MachineAction[], at = 100): Violation | null =>
-    checker.observe({ type: "tick", at, node, actions });
+    checker.observe({ type: "tick", at, node, actions })[0] ?? null;
   return { signers, nodes, profileById, observe };
 }
 
@@ -252,10 +252,15 @@ describe("the simulator's runner", () => {
   });
 
   it("--keep-going runs on past the first violation and records the others", () => {
+    // Seed 3: a late joiner founds a second epoch 0 of its own and certifies it at once.
     const first = runSeed(3);
     const all = runSeed(3, { keepGoing: true });
-    expect(first.violations).toHaveLength(1);
-    expect(all.violations[0]).toEqual(first.violation);
+    // Its certificate, in the same event, conflicts with the first node's: both are reported.
+    expect(first.violations.map((v) => v.invariant)).toEqual(["I1", "I3"]);
+    expect(first.violations[1]?.at).toBe(first.violation?.at);
+    // Going on, the run also finds that the two markets never merge.
+    expect(all.violations.slice(0, 2)).toEqual(first.violations);
+    expect(all.violations.map((v) => v.invariant)).toContain("liveness");
     expect(all.events).toBeGreaterThan(first.events);
   });
 

@@ -48,8 +48,8 @@ export interface Violation {
 }
 
 export interface InvariantChecker {
-  /** Checks the event's actions; the first violation found, or null. */
-  observe(event: NetworkEvent): Violation | null;
+  /** Checks every action of the event; what they violate (usually nothing). */
+  observe(event: NetworkEvent): Violation[];
 }
 
 export interface CheckerConfig {
@@ -163,13 +163,14 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
           actions = [...event.replayed, ...event.actions];
           break;
         default:
-          return null;
+          return [];
       }
+      const found: Violation[] = [];
       for (const a of actions) {
         const v = onAction(a, event.node.name, event.at);
-        if (v) return v;
+        if (v) found.push(v);
       }
-      return null;
+      return found;
     },
   };
 }

@@ -85,8 +85,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       events += 1;
       trace.record(event);
       if (stopped()) return;
-      const v = checker.observe(event);
-      if (v) record(v);
+      for (const v of checker.observe(event)) record(v);
       if ("actions" in event && event.actions.some((a) => a.type === "certificate")) certified = true;
     },
   });
