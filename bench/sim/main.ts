@@ -96,13 +96,17 @@ function parseArgs(argv: readonly string[]): Args {
   };
 }
 
-/** Seeds first..first+count-1, shared out round-robin over worker threads. */
+/** Seeds first..first+count-1 on worker threads, each taking the next seed when it is free. */
 async function runInWorkers(args: Args, onReport: (r: SeedReport) => void): Promise<void> {
-  const end = args.first + args.count;
+  const task: WorkerTask = {
+    first: args.first,
+    end: args.first + args.count,
+    taken: new SharedArrayBuffer(4),
+    options: args.options,
+  };
   const workers = Math.min(args.workers, args.count);
   await Promise.all(
     Array.from({ length: workers }, (_, k) => {
-      const task: WorkerTask = { first: args.first + k, end, stride: workers, options: args.options };
       const worker = new Worker(new URL("./worker.ts", import.meta.url), { workerData: task });
       worker.on("message", onReport);
       return new Promise<void>((resolve, reject) => {
