@@ -20,6 +20,7 @@ const started = (epoch: number, members: string[]): MachineAction => ({
   plan: {
     members: members as never,
     deciders: members as never,
+    voters: members as never,
     base: null,
     terms: null,
     ledger: null,

@@ -28,6 +28,7 @@ const deciders = (n: number): AgentId[] =>
 const planOf = (ds: readonly string[], proposer: number, view: number): EpochPlan => ({
   members: ds as EpochPlan["members"],
   deciders: ds as EpochPlan["deciders"],
+  voters: ds as EpochPlan["voters"],
   base: { epoch: EPOCH - 1, round: proposer * 100 + view, prices: [1] },
   terms: null,
   ledger: null,

@@ -67,6 +67,7 @@ export const validMessage: fc.Arbitrary<WireMessage> = fc
     const plan = fc.record({
       members: sorted,
       deciders: sorted,
+      voters: sorted,
       base: fc.option(fc.record({ epoch: counter, round: counter, prices: vector(R, nonNegative) })),
       terms: fc.constant(null),
       ledger: fc.option(hex64),
@@ -353,13 +354,18 @@ export const machineRandomEvents = () =>
         now,
       });
     let machine: AgentMachine = make();
+    // The node's store: every message it accepted or signed (own ones written before publishing).
     const accepted: WireMessage[] = [];
+    const run = (actions: MachineAction[]) => {
+      for (const a of actions) if (a.type === "publish") accepted.push(a.message);
+      watch.actions(actions);
+    };
     const deliver = (m: WireMessage) => {
       const v = machine.check(m);
       if (v.verdict !== "accept") return;
       accepted.push(m);
       watch.sawOwn(m);
-      watch.actions(machine.handle({ type: "message", now, message: m }));
+      run(machine.handle({ type: "message", now, message: m }));
     };
     for (const s of steps) {
       switch (s.type) {
@@ -374,19 +380,19 @@ export const machineRandomEvents = () =>
         }
         case "tick":
           now += s.dt;
-          watch.actions(machine.handle({ type: "tick", now }));
+          run(machine.handle({ type: "tick", now }));
           break;
         case "resume": {
           // A restart: a fresh machine replays what this one accepted, then resumes.
           machine = make();
           for (const m of accepted)
             if (machine.check(m).verdict === "accept")
-              watch.actions(machine.handle({ type: "message", now, message: m, replay: true }));
-          watch.actions(machine.handle({ type: "resume", now }));
+              run(machine.handle({ type: "message", now, message: m, replay: true }));
+          run(machine.handle({ type: "resume", now }));
           break;
         }
         case "leave":
-          watch.actions(machine.handle({ type: "leave", now }));
+          run(machine.handle({ type: "leave", now }));
           break;
       }
       machine.status();

@@ -44,6 +44,15 @@ function waitCertifiedAfter(
   return found;
 }
 
+/**
+ * The market settled: the first epoch (voted by its founder alone) is certified, and so is the
+ * epoch that promotes every member that bid to voter. Tests of later slots start from here.
+ */
+function settled(net: SimulatedNetwork, nodes: readonly SimNode[]): Certificate {
+  const first = waitCertifiedAfter(net, nodes, -1);
+  return waitCertifiedAfter(net, nodes, first.commit.epoch);
+}
+
 /** Every node holds a certificate for an epoch after `after`, the same one. */
 function certifiedAfter(nodes: readonly SimNode[], after: number): Certificate | null {
   const certs = nodes.map((n) => n.machine.status().certificate);
@@ -74,8 +83,10 @@ describe("markets over time (simulated)", () => {
   it("a member's new bid opens a new slot, certified at the reference equilibrium of the new bids, linked to the last", () => {
     const c = contract();
     const { net, nodes, profiles } = market(c, paperProfiles(4, 3), 1);
-    const before = waitCertifiedAfter(net, nodes, -1);
-    expect(before.commit.previous).toBeNull();
+    const first = waitCertifiedAfter(net, nodes, -1);
+    expect(first.commit.previous).toBeNull();
+    const before = waitCertifiedAfter(net, nodes, first.commit.epoch);
+    expect(before.commit.previous).toBe(certificateDigest(first));
 
     const richer: AgentProfile = { ...(profiles[2] as AgentProfile), valuation: { kind: "log", alpha: 30 } };
     profiles[2] = richer;
@@ -90,7 +101,7 @@ describe("markets over time (simulated)", () => {
   it("with a period, slots re-clear on schedule, warm-started from the last prices, each linked to the one before", () => {
     const c = contract({ period: { ms: 3000 } });
     const { net, nodes, profiles } = market(c, paperProfiles(4, 5), 2);
-    const chain: Certificate[] = [];
+    const chain: Certificate[] = [settled(net, nodes)];
     const t0 = net.now;
     expect(
       net.runUntil(() => {
@@ -99,7 +110,7 @@ describe("markets over time (simulated)", () => {
         return chain.length >= 4;
       }, 60_000),
     ).toBe(true);
-    // Four slots in about three periods: no clock runs ahead of the others by much.
+    // Three more slots in about three periods: no clock runs ahead of the others by much.
     expect(net.now - t0).toBeGreaterThan(3 * 3000 - 1000);
     for (let i = 1; i < chain.length; i++)
       expect(chain[i]?.commit.previous).toBe(certificateDigest(chain[i - 1] as Certificate));
@@ -111,7 +122,7 @@ describe("markets over time (simulated)", () => {
   it("an amendment approved by a quorum changes the capacity at the next slot; certificates name the new terms", () => {
     const c = contract();
     const { net, nodes, profiles } = market(c, paperProfiles(4, 7), 3);
-    const before = waitCertifiedAfter(net, nodes, -1);
+    const before = settled(net, nodes);
     const terms = amendTerms(c, contractId(c), { capacities: { cpu: 3 } });
     const id = contractId(terms);
     net.act(nodes[0] as SimNode, (now) => ({ type: "amend", now, terms }));
@@ -134,7 +145,7 @@ describe("markets over time (simulated)", () => {
   it("the ledger of a market with an amendment verifies offline, and any tampering names the bad entry", () => {
     const c = contract();
     const { net, nodes } = market(c, paperProfiles(4, 11), 4);
-    const cert = waitCertifiedAfter(net, nodes, -1);
+    const cert = settled(net, nodes);
     const terms = amendTerms(c, contractId(c), { capacities: { cpu: 4 }, perUnit: 0.75 });
     const id = contractId(terms);
     net.act(nodes[1] as SimNode, (now) => ({ type: "amend", now, terms }));
@@ -157,8 +168,14 @@ describe("markets over time (simulated)", () => {
         [id, { terms, signatures: node.machine.amendmentEvidence(id) as (AmendMessage | ApproveMessage)[] }],
       ]),
     });
-    expect(ledger.entries.map((e) => e.type)).toEqual(["certificate", "amendment", "certificate"]);
-    expect(verifyLedger(ledger, c)).toMatchObject({ ok: true, certificates: 2, amendments: 1 });
+    // The founding slot, the slot that promoted every bidder to voter, the amendment, the amended slot.
+    expect(ledger.entries.map((e) => e.type)).toEqual([
+      "certificate",
+      "certificate",
+      "amendment",
+      "certificate",
+    ]);
+    expect(verifyLedger(ledger, c)).toMatchObject({ ok: true, certificates: 3, amendments: 1 });
     // Through JSON, as `ledger export` writes it and `ledger verify` reads it.
     expect(verifyLedger(JSON.parse(JSON.stringify(ledger)), c).ok).toBe(true);
 
@@ -175,19 +192,19 @@ describe("markets over time (simulated)", () => {
     };
     const charge = verifyLedger(
       edit((e) => {
-        (e[2] as Loose).charges.members[0] = { total: 1 };
+        (e[3] as Loose).charges.members[0] = { total: 1 };
       }),
       c,
     );
-    expect(charge).toMatchObject({ ok: false, index: 2 });
+    expect(charge).toMatchObject({ ok: false, index: 3 });
     expect(charge.ok ? "" : charge.error).toMatch(/charges/);
     const link = verifyLedger(
       edit((e) => {
-        (e[2] as Loose).certificate.commit.previous = "0".repeat(64);
+        (e[3] as Loose).certificate.commit.previous = "0".repeat(64);
       }),
       c,
     );
-    expect(link).toMatchObject({ ok: false, index: 2 });
+    expect(link).toMatchObject({ ok: false, index: 3 });
     const forged = verifyLedger(
       edit((e) => {
         (e[0] as Loose).certificate.commit.prices = [9];
@@ -197,18 +214,18 @@ describe("markets over time (simulated)", () => {
     expect(forged).toMatchObject({ ok: false, index: 0 });
     const vote = verifyLedger(
       edit((e) => {
-        (e[1] as Loose).signatures.splice(1);
+        (e[2] as Loose).signatures.splice(1);
       }),
       c,
     );
-    expect(vote).toMatchObject({ ok: false, index: 1 });
+    expect(vote).toMatchObject({ ok: false, index: 2 });
     expect(vote.ok ? "" : vote.error).toMatch(/quorum/);
     const dropped = verifyLedger(
       edit((e) => {
-        e.splice(1, 1);
+        e.splice(2, 1);
       }),
       c,
     );
-    expect(dropped).toMatchObject({ ok: false, index: 1 });
+    expect(dropped).toMatchObject({ ok: false, index: 2 });
   });
 });

@@ -57,6 +57,7 @@ function state(overrides: Partial<ValidationState> = {}, slots = new SlotBook())
       number: EPOCH,
       members,
       memberSet: new Set(members),
+      voters: members,
       terms: TERMS,
       termsId: CONTRACT,
       round: ROUND,
@@ -66,6 +67,7 @@ function state(overrides: Partial<ValidationState> = {}, slots = new SlotBook())
       number: EPOCH - 1,
       members: [A.id, B.id],
       memberSet: new Set([A.id, B.id]),
+      voters: [A.id, B.id],
       terms: TERMS,
       termsId: CONTRACT,
     },
@@ -108,6 +110,7 @@ const commit = (signer: Signer, over: Record<string, unknown> = {}) =>
 const plan = (over: Partial<EpochPlan> = {}): EpochPlan => ({
   members: [...members, D.id].sort(compareIds) as EpochPlan["members"],
   deciders: members as EpochPlan["deciders"],
+  voters: members as EpochPlan["voters"],
   base: { epoch: EPOCH, round: ROUND, prices: P5 },
   terms: null,
   ledger: null,
@@ -345,6 +348,7 @@ const rows: Row[] = [
         {
           members: [D.id, E.id].sort(compareIds) as EpochPlan["members"],
           deciders: [E.id] as EpochPlan["deciders"],
+          voters: [E.id] as EpochPlan["voters"],
           base: null,
           terms: null,
           ledger: null,

@@ -443,6 +443,7 @@ class Machine implements AgentMachine {
           number: cur.number,
           members: cur.plan.members,
           memberSet: cur.memberSet,
+          voters: cur.plan.voters,
           terms: cur.terms,
           termsId: cur.termsId,
           round: market.epoch === cur.number ? (market.round() ?? 0) : 0,
@@ -456,6 +457,7 @@ class Machine implements AgentMachine {
               number: prev.number,
               members: prev.plan.members,
               memberSet: prev.memberSet,
+              voters: prev.plan.voters,
               terms: prev.terms,
               termsId: prev.termsId,
             }

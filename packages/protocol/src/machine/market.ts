@@ -50,6 +50,8 @@ interface EpochMarket extends EpochTerms {
   readonly demands: Map<number, Map<AgentId, DemandMessage>>;
   /** Demands of the open round that answered other prices than ours (disagreement, for status). */
   mismatched: number;
+  /** Members whose demand this node accepted in this epoch: they are live and caught up. */
+  readonly bidders: Set<AgentId>;
   best: RoundOutcome | null;
 }
 
@@ -96,6 +98,7 @@ export class Market {
       pricesByRound: new Map([[0, prices]]),
       demands: new Map(),
       mismatched: 0,
+      bidders: new Set(),
       best: null,
     };
     this.#arm();
@@ -119,6 +122,7 @@ export class Market {
     const e = this.#e;
     if (!e || m.epoch !== e.number) return;
     bucket(e.demands, m.round).set(m.agent, m);
+    e.bidders.add(m.agent);
     this.#closeRounds();
   }
 
@@ -183,6 +187,11 @@ export class Market {
     if (e?.status !== "running") return null;
     if (this.#ctx.now - e.openedAt < this.#ctx.contract.timeouts.roundMs) return null;
     return this.missing();
+  }
+
+  /** Members that bid in this epoch (any round). */
+  bidders(): ReadonlySet<AgentId> {
+    return this.#e?.bidders ?? new Set();
   }
 
   /** When the open round opened, or null when none is open. */
@@ -389,6 +398,7 @@ export class Market {
     if (!message) return;
     this.#lastX = message.x;
     bucket(e.demands, message.round).set(me, message);
+    e.bidders.add(me);
     this.#closeRounds();
   }
 }

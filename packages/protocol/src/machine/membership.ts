@@ -40,6 +40,8 @@ export interface MarketProbe {
   stuck(): AgentId[] | null;
   /** When the open round opened, or null when none is open. */
   openSince(): number | null;
+  /** Members that bid in the current epoch. */
+  bidders(): ReadonlySet<AgentId>;
   /** When the epoch settled, or null while it runs. */
   settledAt(): number | null;
   /** The bid the current epoch runs with. */
@@ -424,7 +426,7 @@ export class Membership {
     this.#amendments.prune(info.termsId);
     this.previous = previous;
     this.current = info;
-    this.#decision = new EpochDecision(d.epoch + 1, plan.members, ctx.me, now);
+    this.#decision = new EpochDecision(d.epoch + 1, plan.voters, ctx.me, now);
     // Decisions seen before any epoch, for later epochs than this one, are judged again now that
     // this one gives their deciders: their messages go back through validation, none is lost.
     for (const [epoch, entry] of this.#pending)
@@ -494,6 +496,7 @@ export class Membership {
     this.#publishPropose(d, 0, {
       members,
       deciders: [me],
+      voters: [me],
       base: null,
       terms: null,
       ledger: null,
@@ -554,7 +557,8 @@ export class Membership {
   #wantedPlan(): EpochPlan | null {
     const cur = this.current;
     const me = this.#ctx.me;
-    if (!cur || !me || !cur.memberSet.has(me)) return null;
+    // Members want changes; so does a voter that is not a member (a founding observer).
+    if (!cur || !me || !(cur.memberSet.has(me) || cur.plan.voters.includes(me))) return null;
     const silent = new Set(this.#silent());
     const joiners = this.liveJoiners();
     const keep = cur.plan.members.filter((id) => !this.#leaves.has(id) && !silent.has(id));
@@ -568,10 +572,15 @@ export class Membership {
     if (this.#periodElapsed(cur)) cause.push("period");
     const amendment = this.#passedAmendment(cur);
     if (amendment) cause.push("amend");
+    const voters = this.#votersFor(cur, members);
+    // Members that have bid but do not vote yet become voters, once the epoch is certified.
+    const unpromoted = voters.some((id) => !cur.plan.voters.includes(id));
+    if (unpromoted && this.#market.converged() && this.#hooks.certificate(cur.number)) cause.push("promote");
     if (cause.length === 0) return null;
     return {
       members,
-      deciders: cur.plan.members,
+      deciders: cur.plan.voters,
+      voters,
       base: this.#base(cur),
       terms: amendment?.terms ?? cur.plan.terms,
       ledger: this.tip(),
@@ -581,15 +590,28 @@ export class Membership {
 
   /** A view proposer that sees no change still proposes (liveness): the same members, from here. */
   #samePlan(cur: EpochInfo): EpochPlan {
-    const members = cur.plan.members.filter((id) => !this.#leaves.has(id));
+    const kept = cur.plan.members.filter((id) => !this.#leaves.has(id));
+    const members = kept.length > 0 ? kept : cur.plan.members;
     return {
-      members: members.length > 0 ? members : cur.plan.members,
-      deciders: cur.plan.members,
+      members,
+      deciders: cur.plan.voters,
+      voters: this.#votersFor(cur, members),
       base: this.#base(cur),
       terms: cur.plan.terms,
       ledger: this.tip(),
       cause: ["renew"],
     };
+  }
+
+  /**
+   * Who decides the epoch after the next one: the current voters that stay, and the members that
+   * bid in the current epoch (caught up and live, as Raft promotes a learner). Never empty: were
+   * every voter gone, the members that stay vote.
+   */
+  #votersFor(cur: EpochInfo, members: readonly AgentId[]): AgentId[] {
+    const bidders = this.#market.bidders();
+    const voters = members.filter((id) => cur.plan.voters.includes(id) || bidders.has(id));
+    return voters.length > 0 ? voters : [...members];
   }
 
   /**

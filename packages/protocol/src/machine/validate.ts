@@ -15,6 +15,8 @@ export interface EpochWindow {
   readonly number: number;
   readonly members: readonly AgentId[];
   readonly memberSet: ReadonlySet<AgentId>;
+  /** Who decides the next epoch (docs/protocol.md §9). */
+  readonly voters: readonly AgentId[];
   /** The terms in effect in the epoch, and their id. */
   readonly terms: Contract;
   readonly termsId: ContractId;
@@ -154,9 +156,9 @@ function decisionWindow(
     return s.couldJoin(m.agent, m.epoch)
       ? null
       : ignore("future", `${m.agent} is not in view for epoch ${m.epoch} (current ${e.number})`);
-  const deciders = e ? e.members : null;
-  if (deciders && !e?.memberSet.has(m.agent))
-    return reject("not-member", `${m.agent} is not a member of epoch ${e?.number}, so not a decider`);
+  const deciders = e ? e.voters : null;
+  if (deciders && !deciders.includes(m.agent))
+    return reject("not-member", `${m.agent} is not a voter of epoch ${e?.number}, so not a decider`);
   const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
   if (plan) {
     const problem = planProblem(m.epoch, plan, deciders, s) ?? (e ? termsProblem(plan, e) : null);
@@ -181,7 +183,12 @@ export function planProblem(
   if (!isSortedUnique(plan.members)) return "plan.members: must be sorted and unique";
   if (!isSortedUnique(plan.deciders)) return "plan.deciders: must be sorted and unique";
   if (deciders && !sameIds(plan.deciders, deciders))
-    return `plan.deciders: must be the members of epoch ${epoch - 1}`;
+    return `plan.deciders: must be the voters of epoch ${epoch - 1}`;
+  if (!isSortedUnique(plan.voters)) return "plan.voters: must be sorted and unique";
+  if (
+    epoch === 0 ? !sameIds(plan.voters, plan.deciders) : plan.voters.some((id) => !plan.members.includes(id))
+  )
+    return epoch === 0 ? "plan.voters: the founder votes first" : "plan.voters: must be members";
   const outsider = plan.members.find((id) => !s.allowed(id));
   if (outsider) return `plan.members: ${outsider} is not on the contract's allowlist`;
   if (epoch === 0) {

@@ -141,6 +141,7 @@ export const EPOCH_CAUSES = [
   "rebid",
   "period",
   "amend",
+  "promote",
   "renew",
 ] as const;
 export type EpochCause = (typeof EPOCH_CAUSES)[number];
@@ -153,6 +154,12 @@ export type EpochCause = (typeof EPOCH_CAUSES)[number];
 export const epochPlanSchema = z.strictObject({
   members,
   deciders: members,
+  /**
+   * Who decides the next epoch: the previous voters and the members that have bid (Raft's
+   * learners become voters once caught up), so an admitted member that never bids cannot hold
+   * a majority hostage.
+   */
+  voters: members,
   /** null for the first epoch (it starts at the contract's initial prices). */
   base: epochBaseSchema.nullable(),
   /** The amended terms in effect (a whole contract document with `amends`), or null: the contract itself. */
@@ -238,6 +245,7 @@ export type EpochBase = z.output<typeof epochBaseSchema>;
 export interface EpochPlan {
   readonly members: readonly AgentId[];
   readonly deciders: readonly AgentId[];
+  readonly voters: readonly AgentId[];
   readonly base: EpochBase | null;
   readonly terms: Contract | null;
   readonly ledger: Digest | null;
