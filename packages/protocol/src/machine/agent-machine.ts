@@ -60,6 +60,8 @@ export interface MachineStatus {
   readonly status: MarketStatus;
   readonly epoch: number | null;
   readonly members: readonly AgentId[];
+  /** Who decides the next epoch (the current epoch's voters). */
+  readonly voters: readonly AgentId[];
   readonly member: boolean;
   readonly founder: boolean;
   readonly round: number | null;
@@ -492,6 +494,7 @@ class Machine implements AgentMachine {
       status,
       epoch,
       members: cur?.plan.members ?? [],
+      voters: cur?.plan.voters ?? [],
       member,
       founder: this.#membership.founder,
       round: view?.round ?? null,

@@ -1,5 +1,5 @@
 import type { AgentId } from "../wire/ids.ts";
-import { leavers, survivors } from "./fault-model.ts";
+import { survivors } from "./fault-model.ts";
 import { lastChange, maxDelay, type Schedule } from "./schedule.ts";
 import type { SimNode } from "./simulated-network.ts";
 
@@ -63,23 +63,35 @@ export function livenessHolds(nodes: readonly SimNode[], live: ReadonlySet<Agent
 }
 
 /**
- * Why liveness cannot be asked for, or null when it can: a live node's epoch has lost its
- * majority for good (agents gone without leaving), and no protocol that keeps one equilibrium per
- * epoch may move on without one. Graceful leavers consent and do not count.
+ * Why liveness cannot be asked for, or null when it can: a live node's epoch has lost the
+ * majority of its voters for good, and no protocol that keeps one equilibrium per epoch may move
+ * on without one.
  */
 export function noMajority(
-  schedule: Schedule,
   nodes: readonly SimNode[],
   live: ReadonlySet<AgentId>,
   nameOf: (id: string) => string,
 ): string | null {
-  const left = leavers(schedule.faults);
+  // The next epoch is decided by the current one's voters (docs/protocol.md §9): without a live
+  // majority of them nothing can change, for good. A graceful leave that could not be decided
+  // (cut off from the others) is a loss like a crash.
+  // The newest epoch any node reached, crashed ones included: a joiner that never learned it is
+  // still held up by it.
+  let newest: { name: string; epoch: number; voters: readonly AgentId[] } | null = null;
   for (const node of nodes) {
-    if (!node.id || !live.has(node.id)) continue;
-    const members = node.machine.status().members.filter((m) => !left.has(nameOf(m)));
-    const alive = members.filter((m) => live.has(m)).length;
-    if (members.length > 0 && alive * 2 <= members.length)
-      return `${node.name}'s epoch ${node.machine.status().epoch} has ${alive} of ${members.length} members alive`;
+    const { voters, epoch } = node.machine.status();
+    if (epoch !== null && (newest === null || epoch > newest.epoch))
+      newest = { name: node.name, epoch, voters };
   }
+  if (!newest) {
+    // No first epoch yet: only a founder can decide one (docs/protocol.md §9.6), and all are gone.
+    const founders = nodes.filter((n) => n.role === "founder");
+    if (founders.length > 0 && founders.every((n) => !n.up && !(n.id && live.has(n.id))))
+      return `no epoch was founded and every founder (${founders.map((n) => n.name).join(",")}) is gone for good`;
+    return null;
+  }
+  const alive = newest.voters.filter((m) => live.has(m)).length;
+  if (newest.voters.length > 0 && alive * 2 <= newest.voters.length)
+    return `epoch ${newest.epoch} (as ${newest.name} knows it) has ${alive} of ${newest.voters.length} voters alive (${newest.voters.map(nameOf).join(",")})`;
   return null;
 }

@@ -138,7 +138,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       liveness = { status: "held", afterLastChangeMs: net.now - lastChange(schedule), boundMs };
       net.runUntil(stopped, options.coolDownMs ?? schedule.contract.timeouts.roundMs);
     } else if (!stopped()) {
-      const exempt = noMajority(schedule, net.nodes, live, nameOf);
+      const exempt = noMajority(net.nodes, live, nameOf);
       if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
       else
         record({
