@@ -3,18 +3,13 @@ import { solveReference } from "@walras/protocol";
 import { runCli } from "@walras/test-support";
 import { describe, expect, it } from "vitest";
 
+/** Three nodes on free ports, the result as JSON on stdout (progress on stderr). */
+const devnet = (...more: string[]) =>
+  runCli(["devnet", "--nodes", "3", "--base-port", "0", "--http-base-port", "0", ...more, "--json"]);
+
 describe("walras devnet (real node processes)", () => {
   it("--nodes 3 runs to a certified equilibrium equal to the reference, stops every node, exits 0", async () => {
-    const run = await runCli([
-      "devnet",
-      "--nodes",
-      "3",
-      "--base-port",
-      "0",
-      "--http-base-port",
-      "0",
-      "--json",
-    ]);
+    const run = await devnet();
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain("\nPASS\n");
     expect(run.stderr).toContain("all nodes stopped");
@@ -36,18 +31,7 @@ describe("walras devnet (real node processes)", () => {
   });
 
   it("--rebid a2:log:alpha=30 shows each slot as it certifies, re-clears after a2's new bid, and checks the new bids against the reference", async () => {
-    const run = await runCli([
-      "devnet",
-      "--nodes",
-      "3",
-      "--base-port",
-      "0",
-      "--http-base-port",
-      "0",
-      "--rebid",
-      "a2:log:alpha=30",
-      "--json",
-    ]);
+    const run = await devnet("--rebid", "a2:log:alpha=30");
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.pass).toBe(true);

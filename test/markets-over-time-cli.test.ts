@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { NodeStatus } from "@walras/node";
 import {
   type AgentProfile,
   type Certificate,
@@ -9,10 +8,18 @@ import {
   certificateDigest,
   contractId,
   contractSchema,
-  scenarioSchema,
-  solveReference,
 } from "@walras/protocol";
-import { paperProfiles, runCli, startWalras, type WalrasProcess, waitFor } from "@walras/test-support";
+import {
+  cliFailure,
+  fetchStatus,
+  paperProfiles,
+  referenceGap,
+  runCli,
+  startCliNode,
+  type WalrasProcess,
+  waitFor,
+  writeCliMarket,
+} from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -30,9 +37,6 @@ interface RunningNode {
   httpUrl: string;
   readonly dataDir: string;
 }
-
-const LISTENING = /^walras node (\S+) listening on (\S+)/m;
-const HTTP = /^walras node \S+ http (\S+)$/m;
 
 let dir: string;
 let contractFile: string;
@@ -65,21 +69,15 @@ function nodeArgs(i: number, withAgent = true): string[] {
 }
 
 async function start(i: number, withAgent = true): Promise<RunningNode> {
-  const process = startWalras([...nodeArgs(i, withAgent), ...(bootstrap ? ["--bootstrap", bootstrap] : [])]);
-  const [, peerId, multiaddr] = (await process.waitForLine(LISTENING)) as unknown as [string, string, string];
-  const [, httpUrl] = (await process.waitForLine(HTTP)) as unknown as [string, string];
-  bootstrap ??= multiaddr;
-  return { name: `n${i}`, process, peerId, httpUrl, dataDir: f(`d${i}`) };
+  const node = await startCliNode([
+    ...nodeArgs(i, withAgent),
+    ...(bootstrap ? ["--bootstrap", bootstrap] : []),
+  ]);
+  bootstrap ??= node.multiaddr;
+  return { ...node, name: `n${i}`, dataDir: f(`d${i}`) };
 }
 
-async function status(node: RunningNode): Promise<NodeStatus | null> {
-  try {
-    const res = await fetch(`${node.httpUrl}/status`, { signal: AbortSignal.timeout(2_000) });
-    return res.ok ? ((await res.json()) as NodeStatus) : null;
-  } catch {
-    return null;
-  }
-}
+const status = (node: RunningNode) => fetchStatus(node.httpUrl);
 
 async function certificateOf(node: RunningNode): Promise<Certificate> {
   const res = await fetch(`${node.httpUrl}/certificate`);
@@ -114,29 +112,19 @@ async function commonCertificateAfter(group: readonly RunningNode[], after: numb
 
 /** The certificate states the reference solver's equilibrium of these members' bids under `terms`. */
 function expectReference(cert: Certificate, group: readonly RunningNode[]) {
-  const agents = group.map((n) => ({ id: n.peerId, ...(profiles[nodes.indexOf(n)] as AgentProfile) }));
-  const ref = solveReference(scenarioSchema.parse({ contract: terms, agents }));
-  expect(ref.status).toBe("exact");
-  ref.prices.forEach((p, r) => {
-    expect(p).toBeGreaterThan(0);
-    expect(Math.abs((cert.commit.prices[r] as number) - p) / p).toBeLessThan(1e-6);
-  });
-  expect(cert.commit.allocations.map((a) => a.agent).sort()).toEqual(group.map((n) => n.peerId).sort());
-  for (const a of cert.commit.allocations) {
-    const x = ref.allocations.find((r) => r.agent === a.agent)?.x as number;
-    expect(Math.abs(a.x - x)).toBeLessThan(1e-6 * Math.max(1, x));
-  }
+  const agents = group.map((n) => ({ id: n.peerId, profile: profiles[nodes.indexOf(n)] as AgentProfile }));
+  const gap = referenceGap(terms, agents, cert.commit);
+  expect(gap).toMatchObject({ status: "exact", sameMembers: true });
+  expect(gap.lowestPrice).toBeGreaterThan(0);
+  expect(gap.price).toBeLessThan(1e-6);
+  expect(gap.allocation).toBeLessThan(1e-6);
 }
 
 /** A CLI failure: exactly one line on stderr, nothing on stdout, this exit code. */
 async function expectError(args: string[], code: 1 | 2, message: RegExp | string) {
-  const r = await runCli(args, { cwd: dir });
-  expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(code);
-  expect(r.stdout).toBe("");
-  const lines = r.stderr.trim().split("\n");
-  expect(lines, r.stderr).toHaveLength(1);
-  if (typeof message === "string") expect(lines[0]).toContain(message);
-  else expect(lines[0]).toMatch(message);
+  const line = await cliFailure(args, code, { cwd: dir });
+  if (typeof message === "string") expect(line).toContain(message);
+  else expect(line).toMatch(message);
 }
 
 async function runOk(args: string[]) {
@@ -165,38 +153,8 @@ let last: Certificate;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "walras-mot-cli-"));
   contractFile = f("contract.json");
-  await runOk([
-    "contract",
-    "create",
-    "--name",
-    "markets-over-time",
-    "--capacity",
-    "5",
-    "--min-members",
-    "4",
-    "--round-timeout-ms",
-    "3000",
-    "--announce-ms",
-    "300",
-    "--out",
-    contractFile,
-  ]);
-  contract = contractSchema.parse(JSON.parse(readFileSync(contractFile, "utf8")));
+  contract = await writeCliMarket(dir, { name: "markets-over-time", capacity: 5, minMembers: 4, profiles });
   terms = contract;
-  await Promise.all(
-    profiles.map((p, i) =>
-      runOk([
-        "agent",
-        "create",
-        "--valuation",
-        `log:alpha=${(p.valuation as { alpha: number }).alpha}`,
-        "--cost",
-        `linear:beta=${(p.cost as { beta: number }).beta}`,
-        "--out",
-        f(`a${i + 1}.json`),
-      ]),
-    ),
-  );
 });
 
 afterAll(async () => {

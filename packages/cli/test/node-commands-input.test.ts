@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateKey } from "@walras/node";
 import { agentProfileSchema, contractId, contractSchema } from "@walras/protocol";
-import { runCli } from "@walras/test-support";
+import { cliFailure, runCli } from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let dir: string;
@@ -41,13 +41,9 @@ const f = (name: string) => join(dir, name);
 
 /** One line on stderr, nothing on stdout, the expected exit code. */
 async function expectError(args: string[], code: 1 | 2, message: RegExp | string) {
-  const r = await runCli(args, { cwd: dir });
-  expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(code);
-  expect(r.stdout).toBe("");
-  const lines = r.stderr.trim().split("\n");
-  expect(lines, r.stderr).toHaveLength(1);
-  if (typeof message === "string") expect(lines[0]).toContain(message);
-  else expect(lines[0]).toMatch(message);
+  const line = await cliFailure(args, code, { cwd: dir });
+  if (typeof message === "string") expect(line).toContain(message);
+  else expect(line).toMatch(message);
 }
 
 describe("keygen, contract, agent: what they write", () => {
