@@ -61,7 +61,8 @@ export class ProgressLog {
     const up = statuses.filter((s) => s !== null);
     const lead = up[0] ?? null;
     if (!lead) return this.#once("waiting for the nodes' status APIs");
-    if (lead.epoch === null) {
+    // The first node's log may say an epoch started before its status does.
+    if (lead.epoch === null && this.#epochShown === null) {
       const announced = new Set(up.flatMap((s) => [...s.pendingJoins, ...s.members]));
       return this.#once(`waiting for members: ${announced.size}/${this.#nodes} announced`);
     }

@@ -50,6 +50,8 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
   process.on("SIGTERM", onSignal);
   const startedAt = Date.now();
   let devnet: Devnet | null = null;
+  // Progress stops at the end: the slots nodes open as they leave are not the run's.
+  let unfollow: (() => unknown) | undefined;
   try {
     say(formatHeader(scenario, contractId(scenario.contract)));
     try {
@@ -71,7 +73,7 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
       net.nodes.length,
       net.contract.resources.map((r) => r.id),
     );
-    net.nodes[0]?.onLog((entry) => {
+    unfollow = net.nodes[0]?.onLog((entry) => {
       const line = progress.logEntry(entry);
       if (line) say(line);
     });
@@ -132,6 +134,7 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
       throw new FailureError("devnet: interrupted before the network was certified");
     throw err;
   } finally {
+    unfollow?.();
     if (devnet) {
       say(`stopping ${devnet.nodes.length} nodes (each announces its leave) ...`);
       await devnet.stop();
