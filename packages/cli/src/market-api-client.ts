@@ -89,9 +89,10 @@ export async function approveAmendment(
   token: ApiToken,
   id: string,
 ): Promise<AmendmentView | null> {
-  const a = await call(url, "POST", `/amendments/${id}/approve`, token);
+  const path = `/amendments/${id}/approve`;
+  const a = await call(url, "POST", path, token);
   if (a.status !== 202) throw refusal(url, a, token);
-  return answer(url, "/amendments", approvedSchema, a.body).amendment;
+  return answer(url, path, approvedSchema, a.body).amendment;
 }
 
 /** GET /ledger, every page: the market's id and its entries, each checked against the schema. */
