@@ -6,6 +6,7 @@ import { register as registerContract } from "./commands/contract/index.ts";
 import { register as registerDevnet } from "./commands/devnet/index.ts";
 import { register as registerExperiment } from "./commands/experiment/index.ts";
 import { register as registerKeygen } from "./commands/keygen/index.ts";
+import { register as registerLedger } from "./commands/ledger/index.ts";
 import { register as registerNode } from "./commands/node/index.ts";
 import { register as registerScenario } from "./commands/scenario/index.ts";
 import { register as registerSimulate } from "./commands/simulate/index.ts";
@@ -25,6 +26,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerStatus,
   registerWatch,
   registerCertificate,
+  registerLedger,
   registerKeygen,
   registerContract,
   registerAgent,

@@ -197,6 +197,11 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
           epochStartedAt = Date.now();
           metrics.epoch.set(a.epoch);
           metrics.round.set(0);
+          // Why this slot opened (a bid, the period, an amendment, a member): for `walras devnet`.
+          protoLog.debug(
+            { epoch: a.epoch, members: a.members.length, cause: a.plan.cause },
+            "epoch plan adopted",
+          );
           // The plan links to a certificate this node never saw: it missed part of the ledger.
           if (a.plan.ledger !== null && !ledgerBook.has(a.plan.ledger)) void catchUpLedger();
           break;

@@ -2,14 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrCreateKey, type NodeStatus } from "@walras/node";
-import {
-  type Contract,
-  contractSchema,
-  type Scenario,
-  scenarioSchema,
-  solveReference,
-} from "@walras/protocol";
+import { loadOrCreateKey } from "@walras/node";
+import { type Contract, contractSchema, type Scenario, scenarioSchema } from "@walras/protocol";
+import { fetchStatus } from "./cli-node.ts";
+import { referenceGap } from "./reference-gap.ts";
 import { runCli } from "./run-cli.ts";
 import { waitFor } from "./wait-for.ts";
 import { startWalras, type WalrasProcess } from "./walras-process.ts";
@@ -106,14 +102,6 @@ export async function startConcurrently(options: {
     return { peerId: a.peerId, process, httpUrl };
   });
   const startedAt = Date.now();
-  const status = async (url: string): Promise<NodeStatus | null> => {
-    try {
-      const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(2_000) });
-      return res.ok ? ((await res.json()) as NodeStatus) : null;
-    } catch {
-      return null;
-    }
-  };
   const urls = () => Promise.all(nodes.map((n) => n.httpUrl));
   const want = agents.map((a) => a.peerId).sort();
   return {
@@ -127,7 +115,7 @@ export async function startConcurrently(options: {
       const all = await urls();
       await waitFor(
         async () => {
-          const certs = (await Promise.all(all.map(status))).map((s) => s?.certificate ?? null);
+          const certs = (await Promise.all(all.map(fetchStatus))).map((s) => s?.certificate ?? null);
           const first = certs[0];
           if (!first || JSON.stringify([...first.members].sort()) !== JSON.stringify(want)) return false;
           digest = first.digest;
@@ -142,17 +130,10 @@ export async function startConcurrently(options: {
       const cert = (await (await fetch(`${url}/certificate`)).json()) as {
         commit: { prices: number[]; allocations: { agent: string; x: number }[] };
       };
-      const ref = solveReference(
-        scenarioSchema.parse({ contract, agents: agents.map((a) => ({ id: a.peerId, ...a.profile })) }),
-      );
-      const price = Math.max(
-        ...ref.prices.map((p, r) => Math.abs((cert.commit.prices[r] as number) - p) / Math.max(1e-9, p)),
-      );
-      const allocation = Math.max(
-        ...cert.commit.allocations.map((a) => {
-          const x = ref.allocations.find((r) => r.agent === a.agent)?.x as number;
-          return Math.abs(a.x - x) / Math.max(1, x);
-        }),
+      const { price, allocation } = referenceGap(
+        contract,
+        agents.map((a) => ({ id: a.peerId, profile: a.profile })),
+        cert.commit,
       );
       return { price, allocation };
     },
