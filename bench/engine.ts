@@ -41,7 +41,7 @@ function timed(s: Scenario, rule: PriceRule, maxRounds: number): { result: Simul
 }
 
 function rounds(r: SimulationResult, cap: number): string {
-  return r.status === "round-limit" ? `>${cap}` : String(r.rounds);
+  return r.status === "round-limit" || r.status === "stalled" ? `>${cap}` : String(r.rounds);
 }
 
 function run(): void {
@@ -59,7 +59,7 @@ function run(): void {
       const cap = Math.min(GRADIENT_CAP, Math.max(100, Math.floor(GRADIENT_WORK_CAP / n)));
       const gradient = timed(s, { kind: "gradient" }, cap);
       const ratio =
-        gradient.result.status === "round-limit"
+        gradient.result.status === "round-limit" || gradient.result.status === "stalled"
           ? `>${(cap / newton.result.rounds).toFixed(0)}x`
           : `${(gradient.result.rounds / newton.result.rounds).toFixed(1)}x`;
       console.log(

@@ -8,6 +8,7 @@ import {
   contractId,
   createAgentMachine,
   createSigner,
+  type Demand,
   decodeMessage,
   encodeMessage,
   kindsOf,
@@ -51,6 +52,11 @@ export interface WalrasNodeInit {
    * lost between peers. Catch-up then goes over the sync protocol.
    */
   readonly inboundLoss?: number;
+  /**
+   * FAULT INJECTION, for tests only: rewrites this node's own demand before it is signed (a lying
+   * member, docs/security.md §2). See AgentMachineConfig.
+   */
+  readonly misreport?: (demand: Demand, round: number) => Demand;
   /** Gossip messages one peer may forward per second before it is throttled (rejected). */
   readonly peerRateLimit?: number;
   /** Passed to the libp2p host (fault tests partition nodes with a deny-list). */
@@ -118,7 +124,9 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   const libp2p = host.libp2p;
   const machine: AgentMachine = createAgentMachine({
     contract: init.contract,
-    ...(init.agent ? { agent: { signer, profile: init.agent } } : {}),
+    ...(init.agent
+      ? { agent: { signer, profile: init.agent, ...(init.misreport ? { misreport: init.misreport } : {}) } }
+      : {}),
     now: Date.now(),
   });
   const listeners = new Set<(a: MachineAction) => void>();

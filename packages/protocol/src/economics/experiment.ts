@@ -124,7 +124,7 @@ export function runPaperExperiment(options: PaperExperimentOptions = {}): PaperE
     const optimum = welfareOptimum(scenario).welfare;
     const contract = allocateContract(scenario, limits);
     rounds.push(contract.rounds);
-    if (contract.status === "round-limit") roundLimit++;
+    if (contract.status === "round-limit" || contract.status === "stalled") roundLimit++;
     if ((contract.prices[0] ?? 0) > 0) binding++;
     const outcomes: MechanismOutcome[] = [
       allocateFcfs(scenario, seed.arrival),

@@ -1,7 +1,10 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { bestResponse } from "../economics/best-response.ts";
+import type { Demand } from "../economics/demand.ts";
 import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
 import { aggregateSupply } from "../economics/residual.ts";
+import { settledAllocations } from "../economics/settlement.ts";
+import type { StallReason } from "../economics/stall-rule.ts";
 import { type Signer, verifyAgentSignature } from "../wire/agent-key.ts";
 import { canonicalBytes } from "../wire/canonical-json.ts";
 import {
@@ -49,7 +52,15 @@ import type { Equivocation, MachineAction, MachineEvent, SyncWant, Verdict } fro
 export interface AgentMachineConfig {
   readonly contract: Contract;
   /** The agent this node runs; absent for an observer (follows and verifies, never signs). */
-  readonly agent?: { readonly signer: Signer; readonly profile: AgentProfile };
+  readonly agent?: {
+    readonly signer: Signer;
+    readonly profile: AgentProfile;
+    /**
+     * FAULT INJECTION, for tests only: rewrites the agent's demand for round `round` just before it
+     * is signed, to make this node a lying member (docs/security.md §2).
+     */
+    readonly misreport?: (demand: Demand, round: number) => Demand;
+  };
   /** When the node started: the first epoch waits `timeouts.announceMs` from here to gather joins. */
   readonly now: number;
 }
@@ -109,9 +120,6 @@ interface RoundOutcome {
   readonly feasible: boolean;
 }
 
-/** Rounds without a better residual after which an epoch stops looking for an exact equilibrium. */
-const STALL_ROUNDS = 50;
-
 /** Feasible rounds first (no resource over capacity), then the smaller residual. */
 function betterOutcome(a: RoundOutcome, b: RoundOutcome): boolean {
   if (a.feasible !== b.feasible) return a.feasible;
@@ -153,6 +161,7 @@ class Machine implements AgentMachine {
   readonly #id: ContractId;
   readonly #signer: Signer | null;
   readonly #profile: AgentProfile | null;
+  readonly #misreport: ((demand: Demand, round: number) => Demand) | null;
   readonly #startedAt: number;
   #epoch: EpochState | null = null;
   /** slot -> digest of the first message seen for it (duplicates and equivocation). */
@@ -191,6 +200,7 @@ class Machine implements AgentMachine {
     this.#id = contractId(config.contract);
     this.#signer = config.agent?.signer ?? null;
     this.#profile = config.agent?.profile ?? null;
+    this.#misreport = config.agent?.misreport ?? null;
     this.#startedAt = config.now;
     this.#now = config.now;
   }
@@ -538,20 +548,22 @@ class Machine implements AgentMachine {
       };
       if (!e.best || betterOutcome(candidate, e.best)) e.best = candidate;
       if (step.converged) {
-        this.#settle(e, candidate, false);
+        this.#settle(e, candidate, null);
         return;
       }
-      // A fixed fee makes demand jump where agents enter or leave, and then no price may clear
-      // exactly: the residual stops improving. Rather than run to maxRounds, settle for the best
-      // round seen, flagged approximate. All nodes see the same residuals, so all stop together.
-      if (closed + 1 >= this.#contract.maxRounds || closed - e.best.round >= STALL_ROUNDS) {
+      // The stall rule (stall-rule.ts): the residual shrinks too slowly to reach the tolerance
+      // within the epoch's round budget (a fixed fee leaving no exact clearing price, a member
+      // whose demands oscillate, a price beyond the wire's bound). Settle for the best round seen,
+      // flagged approximate. All nodes see the same residuals, so all stop together.
+      if (step.stall !== null) {
         this.#log("warn", "no exact equilibrium: committing the best round seen, flagged approximate", {
           epoch: e.number,
           round: closed,
           best: e.best.round,
           residual: e.best.residual,
+          reason: step.stall,
         });
-        this.#settle(e, e.best, true);
+        this.#settle(e, e.best, step.stall);
         return;
       }
       e.round = closed + 1;
@@ -566,7 +578,10 @@ class Machine implements AgentMachine {
     }
   }
 
-  #settle(e: EpochState, outcome: RoundOutcome, approximate: boolean): void {
+  /** `stall` null: an exact equilibrium; otherwise why the epoch settles for an approximate one. */
+  #settle(e: EpochState, outcome: RoundOutcome, stall: StallReason | null): void {
+    const approximate = stall !== null;
+    const settled = settledAllocations(this.#contract, outcome, approximate);
     e.status = "converged";
     e.commitsSyncedAt = this.#now;
     e.commit = {
@@ -577,9 +592,9 @@ class Machine implements AgentMachine {
       round: outcome.round,
       members: [...e.members],
       prices: outcome.prices,
-      allocations: outcome.demands.map((d) => ({ agent: d.agent, x: d.x, footprint: d.footprint })),
-      residual: outcome.residual,
-      ...(approximate ? { approximate: true } : {}),
+      allocations: settled.allocations,
+      residual: settled.residual,
+      ...(stall !== null ? { approximate: true, reason: stall } : {}),
     } as unknown as CommitBody;
     e.commitDigest = commitBodyDigest(e.commit);
     this.#log("info", approximate ? "approximate equilibrium settled" : "equilibrium reached", {
@@ -616,7 +631,8 @@ class Machine implements AgentMachine {
     const signer = this.#signer;
     const profile = this.#profile;
     if (!signer || !profile || e.demands.get(e.round)?.has(signer.id)) return;
-    const d = bestResponse(profile, this.#contract, e.prices, e.lastX);
+    const honest = bestResponse(profile, this.#contract, e.prices, e.lastX);
+    const d = this.#misreport ? this.#misreport(honest, e.round) : honest;
     e.lastX = d.x;
     this.#publish<DemandMessage>({
       v: 1,

@@ -1,4 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
+import type { Demand } from "../economics/demand.ts";
 import { type AgentMachine, createAgentMachine } from "../machine/agent-machine.ts";
 import type { MachineAction, SyncWant } from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
@@ -69,10 +70,16 @@ export class SimulatedNetwork {
     return createSigner(seed);
   }
 
-  addAgent(name: string, profile: AgentProfile, signer: Signer = this.newSigner()): SimNode {
+  /** `misreport`: FAULT INJECTION, makes this agent a lying member (see AgentMachineConfig). */
+  addAgent(
+    name: string,
+    profile: AgentProfile,
+    signer: Signer = this.newSigner(),
+    misreport?: (demand: Demand, round: number) => Demand,
+  ): SimNode {
     const machine = createAgentMachine({
       contract: this.#contract,
-      agent: { signer, profile },
+      agent: { signer, profile, ...(misreport ? { misreport } : {}) },
       now: this.now,
     });
     return this.#add({ name, id: signer.id, machine, store: [], up: true, rejected: 0 });

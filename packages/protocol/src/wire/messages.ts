@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { STALL_REASONS } from "../economics/stall-rule.ts";
 import type { AgentId, ContractId, Digest } from "./ids.ts";
 
 /**
@@ -7,8 +8,14 @@ import type { AgentId, ContractId, Digest } from "./ids.ts";
  */
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
-/** Bounds that keep honest values and stop absurd ones before they reach the arithmetic. */
-const MAX_MAGNITUDE = 1e12;
+/**
+ * Bound on every number a message carries (other than counters): keeps honest values and stops
+ * absurd ones before they reach the arithmetic. The engine keeps what it publishes within it
+ * (prices at most this, activity and slopes clamped) and the CLI accepts no profile or contract
+ * number beyond it: see docs/protocol.md §4.
+ */
+export const WIRE_NUMBER_BOUND = 1e12;
+const MAX_MAGNITUDE = WIRE_NUMBER_BOUND;
 const bounded = finite.refine((n) => Math.abs(n) <= MAX_MAGNITUDE, `must be within ±${MAX_MAGNITUDE}`);
 const quantity = bounded.refine((n) => n >= 0, "must be >= 0");
 const prices = z
@@ -73,6 +80,11 @@ export const commitMessageSchema = z.strictObject({
   residual: z.number().nonnegative().refine(Number.isFinite, "must be finite"),
   /** No price cleared exactly (a fixed fee makes demand jump): the best feasible round instead. */
   approximate: z.literal(true).optional(),
+  /**
+   * Why an approximate commit stopped looking (economics/stall-rule.ts). Optional and additive:
+   * added with the stall rule; commits without it are approximate for an unstated reason.
+   */
+  reason: z.enum(STALL_REASONS).optional(),
 });
 
 /** "I want to be a member." Re-announced (seq grows) until an epoch includes the agent. */

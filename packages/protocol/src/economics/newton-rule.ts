@@ -1,0 +1,255 @@
+import type { Contract } from "../wire/contract.ts";
+import { modelStep } from "./hinge-model.ts";
+import { PRICE_CEILING } from "./price-ceiling.ts";
+import type { PackedDemands } from "./price-rule.ts";
+import { verifiedSlope } from "./verified-slopes.ts";
+
+/**
+ * The newton rule: a trust-region Newton method on the market's dual, with every member's
+ * reported slope checked against its observed demand (verified-slopes.ts).
+ *
+ * The dual D(p) = sum_i max_x [V_i - C_i - g 1{x>0} - (tau + a_i.p) x] + p.m is convex in p (a sum
+ * of maxima of affine functions), its gradient is m - S(p), and the contract equilibrium is its
+ * minimiser over p >= 0. Each round gives the gradient at one point exactly (the demands) and a
+ * Hessian estimate H = sum_i |s_i| a_i a_i' from the verified slopes s_i.
+ *
+ * From the last accepted point p (the anchor) the step d minimises the model
+ * (m - S).d + 1/2 d'Hd over the box p + d >= 0, |d_r| <= radius_r (box-quadratic.ts): Newton's
+ * step where it fits, the bound p_r = 0 where a resource should be free, and a move to the edge of
+ * the trust region along directions no responsive member prices (a rank-deficient H), which is
+ * what let the old rule crawl. The next round's demands at p + d give the gradient there, and so,
+ * by the trapezoid rule (exact for a quadratic), the decrease of D actually achieved:
+ * 1/2 (S(p) - m + S(p+d) - m).d. Its ratio to the model's prediction decides, as in any trust-region
+ * method (Nocedal & Wright, Numerical Optimization, ch. 4): accept p + d as the new anchor (and
+ * widen the region where the step was cut by it) or return to the anchor with a smaller region.
+ *
+ * Everything is a function of the state and of the demands in canonical order; the state is plain
+ * JSON (numbers and arrays), so every node computes the same bits.
+ */
+export interface NewtonState {
+  /** The last accepted point: where the next step starts. */
+  readonly anchor: NewtonAnchor;
+  /** The step tried from the anchor (the current prices are anchor + step) and the model's promise. */
+  readonly step: readonly number[];
+  readonly predicted: number;
+  /** Per resource, the largest price move the model is trusted for (a box of fixed shape). */
+  readonly radius: readonly number[];
+  /**
+   * Per member, seen responsive at either end of the last segment: the unit price at which its
+   * linearised demand reaches 0 (where it enters the market) and its verified slope; slope 0 where
+   * it was not. Lets the next model count a member that sits out at the anchor but was in the
+   * market a step away. Only one round old at most: further back the linearisation is stale.
+   */
+  readonly entryPrices: readonly number[];
+  readonly entrySlopes: readonly number[];
+}
+
+export interface NewtonAnchor {
+  readonly prices: readonly number[];
+  /** S - m at the anchor. */
+  readonly excess: readonly number[];
+  /** Per member in canonical order: unit price tau + a_i.p, demand and reported slope there. */
+  readonly unitPrices: readonly number[];
+  readonly x: readonly number[];
+  readonly slopes: readonly number[];
+}
+
+/** Accept a step whose achieved decrease of the dual is at least this share of the predicted. */
+const ACCEPT_RATIO = 0.1;
+/** An accepted step that achieved more than this share and used its whole region widens it. */
+const EXPAND_RATIO = 0.75;
+const EXPAND = 2;
+/** A rejected step shrinks the region to at least this share of what the step used. */
+const MIN_SHRINK = 0.25;
+const MAX_SHRINK = 0.9;
+/** The first region: the largest member's price scale, but at most this times the median one. */
+const SCALE_SPREAD = 16;
+
+export interface NewtonOutcome {
+  readonly next: number[];
+  readonly state: NewtonState;
+}
+
+/**
+ * One step of the rule at `prices` (= the previous step's target) with their demands and the
+ * supply S they add up to. `residual` is the stopping rule's at `prices`.
+ */
+export function newtonStep(
+  contract: Contract,
+  previous: NewtonState | null,
+  prices: readonly number[],
+  demands: PackedDemands,
+  supply: ArrayLike<number>,
+  residual: number,
+): NewtonOutcome {
+  const R = contract.resources.length;
+  const n = demands.count;
+  const here = observe(contract, prices, demands, supply);
+  const known = previous !== null && previous.anchor.x.length === n;
+  let base = here;
+  let other: NewtonAnchor | null = null;
+  let radius: number[];
+  if (!known) {
+    radius = initialRadius(prices, demands, R);
+  } else {
+    const anchor = previous.anchor;
+    const step = prices.map((p, r) => p - (anchor.prices[r] as number));
+    // phi(t) = D(anchor + t step); the demands at both ends give phi'(0) and phi'(1) exactly.
+    let slope0 = 0;
+    let slope1 = 0;
+    for (let r = 0; r < R; r++) {
+      slope0 -= (anchor.excess[r] as number) * (step[r] as number);
+      slope1 -= (here.excess[r] as number) * (step[r] as number);
+    }
+    // The trapezoid rule: exact when D is quadratic along the step.
+    const achieved = -0.5 * (slope0 + slope1);
+    const ratio = previous.predicted > 0 ? achieved / previous.predicted : 1;
+    // A proximal contract (gamma > 0) makes each demand depend on the member's previous one, so
+    // the market's dual moves from round to round and the anchor's demands go stale: there the
+    // rule never steps back, it only lets a poor step shrink the region.
+    const proximal = contract.proximal > 0;
+    const accepted = ratio >= ACCEPT_RATIO || residual <= contract.tolerance.residual || proximal;
+    // The minimiser of phi lies near where the secant of phi' crosses 0: shrink to about there.
+    const secant = slope1 > 0 && slope0 < 0 ? slope0 / (slope0 - slope1) : MIN_SHRINK;
+    const shrink = Math.min(MAX_SHRINK, Math.max(MIN_SHRINK, secant));
+    if (!accepted || (proximal && ratio < ACCEPT_RATIO)) radius = shrunk(previous.radius, step, shrink);
+    else radius = ratio > EXPAND_RATIO ? widened(previous.radius, step) : [...previous.radius];
+    if (accepted) {
+      other = anchor;
+    } else {
+      base = anchor;
+      other = here;
+    }
+  }
+  // Slopes at both ends of the segment just travelled, each checked against its secant, and where
+  // each member would enter the market by what it did at either end (the newer end wins).
+  const slopes = new Float64Array(n);
+  const entryPrices = new Array<number>(n).fill(0);
+  const entrySlopes = new Array<number>(n).fill(0);
+  const older = other === here ? base : other;
+  for (let i = 0; i < n; i++) {
+    const qb = base.unitPrices[i] as number;
+    const xb = base.x[i] as number;
+    if (other === null) {
+      slopes[i] = base.slopes[i] as number;
+      remember(entryPrices, entrySlopes, i, qb, xb, slopes[i] as number);
+      continue;
+    }
+    const qo = other.unitPrices[i] as number;
+    const xo = other.x[i] as number;
+    slopes[i] = verifiedSlope(qo, xo, qb, xb, base.slopes[i] as number);
+    const otherSlope = verifiedSlope(qb, xb, qo, xo, other.slopes[i] as number);
+    const [olderQ, olderX, olderS, newerQ, newerX, newerS] =
+      older === base
+        ? [qb, xb, slopes[i] as number, qo, xo, otherSlope]
+        : [qo, xo, otherSlope, qb, xb, slopes[i] as number];
+    remember(entryPrices, entrySlopes, i, olderQ, olderX, olderS);
+    remember(entryPrices, entrySlopes, i, newerQ, newerX, newerS);
+  }
+  // A member not seen responsive on this segment keeps what the last one showed of it.
+  const usedPrices = entryPrices;
+  const usedSlopes = [...entrySlopes];
+  if (known)
+    for (let i = 0; i < n; i++)
+      if (usedSlopes[i] === 0) {
+        usedSlopes[i] = previous.entrySlopes[i] as number;
+        usedPrices[i] = previous.entryPrices[i] as number;
+      }
+  const step = modelStep(R, base, demands, slopes, usedPrices, usedSlopes, radius);
+  const next = base.prices.map((p, r) => Math.min(PRICE_CEILING, Math.max(0, p + (step.d[r] as number))));
+  return {
+    next,
+    state: { anchor: base, step: step.d, predicted: step.predicted, radius, entryPrices, entrySlopes },
+  };
+}
+
+/** A member seen responsive at unit price q with demand x > 0 and slope s < 0 enters at q - x/s. */
+function remember(prices: number[], slopes: number[], i: number, q: number, x: number, s: number): void {
+  if (!(x > 0 && s < 0)) return;
+  const entry = q - x / s;
+  if (!Number.isFinite(entry)) return;
+  prices[i] = entry;
+  slopes[i] = s;
+}
+
+function observe(
+  contract: Contract,
+  prices: readonly number[],
+  demands: PackedDemands,
+  supply: ArrayLike<number>,
+): NewtonAnchor {
+  const R = prices.length;
+  const tau = contract.fees.perUnit;
+  const n = demands.count;
+  // Filled, not holey, arrays: this runs over every member every round (100,000 in the bench).
+  const unitPrices = new Array<number>(n).fill(0);
+  const x = new Array<number>(n).fill(0);
+  const slopes = new Array<number>(n).fill(0);
+  const { footprint } = demands;
+  for (let i = 0; i < n; i++) {
+    let q = tau;
+    for (let r = 0; r < R; r++) q += (footprint[i * R + r] as number) * (prices[r] as number);
+    unitPrices[i] = q;
+    x[i] = demands.x[i] as number;
+    slopes[i] = demands.slope[i] as number;
+  }
+  return {
+    prices: [...prices],
+    excess: contract.resources.map((res, r) => (supply[r] as number) - res.capacity),
+    unitPrices,
+    x,
+    slopes,
+  };
+}
+
+/**
+ * Before any step: each resource may move by its price, or by the market's price scale where that
+ * is larger. A member's scale is x_i/|s_i| / max_r |a_ir|: the resource-price change that would
+ * take its demand to 0 at its reported slope. The market's is the largest of them, but at most
+ * SCALE_SPREAD times the median: the slopes are not verified yet, and one member reporting a slope
+ * 1e-6 times its true one would otherwise set a region a million times too large. With nobody
+ * responsive, 1.
+ */
+function initialRadius(prices: readonly number[], demands: PackedDemands, R: number): number[] {
+  const scales: number[] = [];
+  for (let i = 0; i < demands.count; i++) {
+    const s = demands.slope[i] as number;
+    const x = demands.x[i] as number;
+    if (!(s < 0 && x > 0)) continue;
+    let a = 0;
+    for (let r = 0; r < R; r++) a = Math.max(a, Math.abs(demands.footprint[i * R + r] as number));
+    const scale = x / -s / a;
+    if (a > 0 && Number.isFinite(scale) && scale > 0) scales.push(scale);
+  }
+  scales.sort((a, b) => a - b);
+  if (scales.length === 0) return prices.map((p) => Math.max(p, 1));
+  const median = scales[(scales.length - 1) >> 1] as number;
+  const scale = Math.min(SCALE_SPREAD * median, scales[scales.length - 1] as number, PRICE_CEILING);
+  return prices.map((p) => Math.max(p, scale));
+}
+
+/** The region used to its edge by a step that did as the model said: twice as large. */
+function widened(radius: readonly number[], step: readonly number[]): number[] {
+  // No move needs to be larger than the price bound (and the state must stay finite).
+  return used(radius, step) >= 0.99
+    ? radius.map((rho) => Math.min(PRICE_CEILING, rho * EXPAND))
+    : [...radius];
+}
+
+/**
+ * A rejected step: the region scaled as a whole (a box of fixed shape) to `factor` of the part
+ * the step used, so that a resource whose price hardly moved keeps its room to move.
+ */
+function shrunk(radius: readonly number[], step: readonly number[], factor: number): number[] {
+  const u = used(radius, step);
+  return u > 0 ? radius.map((rho) => rho * factor * Math.min(1, u)) : [...radius];
+}
+
+/** max_r |step_r| / radius_r: how much of the region a step used. */
+function used(radius: readonly number[], step: readonly number[]): number {
+  let u = 0;
+  radius.forEach((rho, r) => {
+    if (rho > 0) u = Math.max(u, Math.abs(step[r] as number) / rho);
+  });
+  return u;
+}
