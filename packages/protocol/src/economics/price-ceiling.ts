@@ -1,4 +1,4 @@
-import { WIRE_NUMBER_BOUND } from "../wire/messages.ts";
+import { WIRE_NUMBER_BOUND } from "../wire/protocol-numbers.ts";
 
 /**
  * No price rule prices a resource above this: the wire's number bound, so every price a node

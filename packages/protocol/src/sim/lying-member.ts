@@ -1,9 +1,10 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import type { Demand } from "../economics/demand.ts";
+import { paperProfiles } from "../economics/paper-scenario.ts";
 import { solveReference } from "../economics/reference-solver.ts";
 import { scenarioSchema } from "../economics/scenario.ts";
 import type { Certificate } from "../wire/certificate.ts";
-import type { Contract } from "../wire/contract.ts";
+import { type Contract, contractSchema } from "../wire/contract.ts";
 import { SimulatedNetwork } from "./simulated-network.ts";
 
 /**
@@ -30,6 +31,25 @@ export function misreport(lie: Lie): (demand: Demand, round: number) => Demand {
     case "alternating x":
       return (d, round) => (round % 2 === 1 ? { x: d.x * 1.5, slope: d.slope * 1.5 } : d);
   }
+}
+
+/**
+ * The market the lying-member tests and the bench share: four of the paper's agents (seed 41) on
+ * one resource of capacity 4, where all four are active; the liar (member 0) is the one with the
+ * largest demand, alpha 14.5. minMembers 4, as a multi-node test needs.
+ */
+export function lyingMarket(): { contract: Contract; profiles: AgentProfile[] } {
+  const [a, b, c, d] = paperProfiles(4, 41) as [AgentProfile, AgentProfile, AgentProfile, AgentProfile];
+  return {
+    contract: contractSchema.parse({
+      name: "lying member",
+      resources: [{ id: "capacity", capacity: 4 }],
+      fees: { perUnit: 0.5, fixed: 0 },
+      minMembers: 4,
+      timeouts: { roundMs: 2000, announceMs: 200 },
+    }),
+    profiles: [b, a, c, d],
+  };
 }
 
 export interface LyingMarketResult {

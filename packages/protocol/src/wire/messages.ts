@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { STALL_REASONS } from "../economics/stall-rule.ts";
 import type { AgentId, ContractId, Digest } from "./ids.ts";
+import { WIRE_NUMBER_BOUND } from "./protocol-numbers.ts";
 
 /**
  * The wire messages. Every one names its contract and epoch, is signed by one agent, and is
@@ -12,9 +13,8 @@ const finite = z.number().refine(Number.isFinite, "must be finite");
  * Bound on every number a message carries (other than counters): keeps honest values and stops
  * absurd ones before they reach the arithmetic. The engine keeps what it publishes within it
  * (prices at most this, activity and slopes clamped) and the CLI accepts no profile or contract
- * number beyond it: see docs/protocol.md §4.
+ * number beyond it (protocol-numbers.ts).
  */
-export const WIRE_NUMBER_BOUND = 1e12;
 const MAX_MAGNITUDE = WIRE_NUMBER_BOUND;
 const bounded = finite.refine((n) => Math.abs(n) <= MAX_MAGNITUDE, `must be within ±${MAX_MAGNITUDE}`);
 const quantity = bounded.refine((n) => n >= 0, "must be >= 0");
