@@ -31,6 +31,7 @@ export interface ModelStep {
 export function modelStep(
   R: number,
   base: NewtonAnchor,
+  excess: readonly number[],
   demands: PackedDemands,
   slopes: Float64Array,
   entryPrices: readonly number[],
@@ -58,7 +59,7 @@ export function modelStep(
   const upper = base.prices.map((p, r) => Math.max(0, Math.min(radius[r] as number, PRICE_CEILING - p)));
   // The quadratic piece at the anchor: the members in the market, less those taken out.
   const out = new Uint8Array(n);
-  const first = minimiseModel(R, quadraticPiece(R, base, demands, c, s, out), lower, upper, radius);
+  const first = minimiseModel(R, quadraticPiece(R, base, excess, demands, c, s, out), lower, upper, radius);
   let direction = first;
   // A member whose linearised demand the step takes below 0 leaves the market: its (negative)
   // demand beyond that point would hold the step back. Take it out of the quadratic and solve
@@ -75,13 +76,13 @@ export function modelStep(
       left = true;
     }
     if (!left) break;
-    direction = minimiseModel(R, quadraticPiece(R, base, demands, c, s, out), lower, upper, radius);
+    direction = minimiseModel(R, quadraticPiece(R, base, excess, demands, c, s, out), lower, upper, radius);
   }
   // Taking members out can also mislead (one that the shorter step keeps in is still counted
   // out): of the two directions, keep the one along which the full hinge model falls further.
-  const plain = alongHinges(R, first, base, demands, c, s);
+  const plain = alongHinges(R, first, excess, demands, c, s);
   if (direction === first) return plain;
-  const exited = alongHinges(R, direction, base, demands, c, s);
+  const exited = alongHinges(R, direction, excess, demands, c, s);
   return exited.predicted > plain.predicted ? exited : plain;
 }
 
@@ -93,13 +94,14 @@ export function modelStep(
 function quadraticPiece(
   R: number,
   base: NewtonAnchor,
+  excess: readonly number[],
   demands: PackedDemands,
   c: Float64Array,
   s: Float64Array,
   out: Uint8Array,
 ): { H: Float64Array; b: Float64Array } {
   const H = new Float64Array(R * R);
-  const b = Float64Array.from(base.excess);
+  const b = Float64Array.from(excess);
   const { footprint } = demands;
   for (let i = 0; i < demands.count; i++) {
     if (!((c[i] as number) > 0)) continue;
@@ -130,7 +132,7 @@ function quadraticPiece(
 function alongHinges(
   R: number,
   direction: number[],
-  base: NewtonAnchor,
+  excess: readonly number[],
   demands: PackedDemands,
   c: Float64Array,
   s: Float64Array,
@@ -138,7 +140,7 @@ function alongHinges(
   const n = demands.count;
   const { footprint } = demands;
   let g = 0;
-  for (let r = 0; r < R; r++) g += (direction[r] as number) * (base.excess[r] as number);
+  for (let r = 0; r < R; r++) g += (direction[r] as number) * (excess[r] as number);
   if (!(g > 0)) return { d: direction.map(() => 0), predicted: 0 };
   let slope = 0;
   const events: { t: number; i: number; change: number }[] = [];

@@ -62,6 +62,8 @@ const EXPAND = 2;
 /** A rejected step shrinks the region to at least this share of what the step used. */
 const MIN_SHRINK = 0.25;
 const MAX_SHRINK = 0.9;
+/** An excess below this share of the tolerance (relative to capacity) counts as 0. */
+const SETTLED = 1e-3;
 /** The first region: the largest member's price scale, but at most this times the median one. */
 const SCALE_SPREAD = 16;
 
@@ -155,7 +157,14 @@ export function newtonStep(
         usedSlopes[i] = previous.entrySlopes[i] as number;
         usedPrices[i] = previous.entryPrices[i] as number;
       }
-  const step = modelStep(R, base, demands, slopes, usedPrices, usedSlopes, radius);
+  // An excess far inside the tolerance is rounding noise, not a reason to move: along directions
+  // no responsive member prices (a set of equilibrium prices, not one) the model would magnify it
+  // into a drift that never lets the price settle.
+  const settled = SETTLED * contract.tolerance.residual;
+  const excess = base.excess.map((e, r) =>
+    Math.abs(e) <= settled * (contract.resources[r]?.capacity as number) ? 0 : e,
+  );
+  const step = modelStep(R, base, excess, demands, slopes, usedPrices, usedSlopes, radius);
   const next = base.prices.map((p, r) => Math.min(PRICE_CEILING, Math.max(0, p + (step.d[r] as number))));
   return {
     next,
