@@ -34,8 +34,8 @@ export function modelStep(
   excess: readonly number[],
   demands: PackedDemands,
   slopes: Float64Array,
-  entryPrices: readonly number[],
-  entrySlopes: readonly number[],
+  entryPrices: ArrayLike<number>,
+  entrySlopes: ArrayLike<number>,
   radius: readonly number[],
 ): ModelStep {
   const n = demands.count;
@@ -59,7 +59,7 @@ export function modelStep(
   const upper = base.prices.map((p, r) => Math.max(0, Math.min(radius[r] as number, PRICE_CEILING - p)));
   // The quadratic piece at the anchor: the members in the market, less those taken out.
   const out = new Uint8Array(n);
-  const first = minimiseModel(R, quadraticPiece(R, base, excess, demands, c, s, out), lower, upper, radius);
+  const first = minimiseModel(R, quadraticPiece(R, excess, demands, c, s, out), lower, upper, radius);
   let direction = first;
   // A member whose linearised demand the step takes below 0 leaves the market: its (negative)
   // demand beyond that point would hold the step back. Take it out of the quadratic and solve
@@ -76,7 +76,7 @@ export function modelStep(
       left = true;
     }
     if (!left) break;
-    direction = minimiseModel(R, quadraticPiece(R, base, excess, demands, c, s, out), lower, upper, radius);
+    direction = minimiseModel(R, quadraticPiece(R, excess, demands, c, s, out), lower, upper, radius);
   }
   // Taking members out can also mislead (one that the shorter step keeps in is still counted
   // out): of the two directions, keep the one along which the full hinge model falls further.
@@ -93,7 +93,6 @@ export function modelStep(
  */
 function quadraticPiece(
   R: number,
-  base: NewtonAnchor,
   excess: readonly number[],
   demands: PackedDemands,
   c: Float64Array,

@@ -124,39 +124,39 @@ export function newtonStep(
     }
   }
   // Slopes at both ends of the segment just travelled, each checked against its secant, and where
-  // each member would enter the market by what it did at either end (the newer end wins).
+  // each member would enter the market by what it did at either end (the newer end wins); a member
+  // not seen responsive on this segment keeps what the last one showed of it. (One pass over the
+  // members into flat arrays: this runs for every member every round.)
   const slopes = new Float64Array(n);
-  const entryPrices = new Array<number>(n).fill(0);
-  const entrySlopes = new Array<number>(n).fill(0);
-  const older = other === here ? base : other;
+  const entryPrices = doubles(n);
+  const entrySlopes = doubles(n);
+  const usedPrices = new Float64Array(n);
+  const usedSlopes = new Float64Array(n);
+  const newerIsBase = other !== here;
   for (let i = 0; i < n; i++) {
     const qb = base.unitPrices[i] as number;
     const xb = base.x[i] as number;
-    if (other === null) {
-      slopes[i] = base.slopes[i] as number;
-      remember(entryPrices, entrySlopes, i, qb, xb, slopes[i] as number);
-      continue;
-    }
-    const qo = other.unitPrices[i] as number;
-    const xo = other.x[i] as number;
-    slopes[i] = verifiedSlope(qo, xo, qb, xb, base.slopes[i] as number);
-    const otherSlope = verifiedSlope(qb, xb, qo, xo, other.slopes[i] as number);
-    const [olderQ, olderX, olderS, newerQ, newerX, newerS] =
-      older === base
-        ? [qb, xb, slopes[i] as number, qo, xo, otherSlope]
-        : [qo, xo, otherSlope, qb, xb, slopes[i] as number];
-    remember(entryPrices, entrySlopes, i, olderQ, olderX, olderS);
-    remember(entryPrices, entrySlopes, i, newerQ, newerX, newerS);
-  }
-  // A member not seen responsive on this segment keeps what the last one showed of it.
-  const usedPrices = entryPrices;
-  const usedSlopes = [...entrySlopes];
-  if (known)
-    for (let i = 0; i < n; i++)
-      if (usedSlopes[i] === 0) {
-        usedSlopes[i] = previous.entrySlopes[i] as number;
-        usedPrices[i] = previous.entryPrices[i] as number;
+    let sb = base.slopes[i] as number;
+    entryPrices[i] = 0;
+    entrySlopes[i] = 0;
+    if (other !== null) {
+      const qo = other.unitPrices[i] as number;
+      const xo = other.x[i] as number;
+      sb = verifiedSlope(qo, xo, qb, xb, sb);
+      const so = verifiedSlope(qb, xb, qo, xo, other.slopes[i] as number);
+      if (newerIsBase) {
+        remember(entryPrices, entrySlopes, i, qo, xo, so);
+        remember(entryPrices, entrySlopes, i, qb, xb, sb);
+      } else {
+        remember(entryPrices, entrySlopes, i, qb, xb, sb);
+        remember(entryPrices, entrySlopes, i, qo, xo, so);
       }
+    } else remember(entryPrices, entrySlopes, i, qb, xb, sb);
+    slopes[i] = sb;
+    const fresh = (entrySlopes[i] as number) !== 0;
+    usedSlopes[i] = fresh || !known ? (entrySlopes[i] as number) : (previous.entrySlopes[i] as number);
+    usedPrices[i] = fresh || !known ? (entryPrices[i] as number) : (previous.entryPrices[i] as number);
+  }
   // An excess far inside the tolerance is rounding noise, not a reason to move: along directions
   // no responsive member prices (a set of equilibrium prices, not one) the model would magnify it
   // into a drift that never lets the price settle.
@@ -170,6 +170,16 @@ export function newtonStep(
     next,
     state: { anchor: base, step: step.d, predicted: step.predicted, radius, entryPrices, entrySlopes },
   };
+}
+
+/**
+ * A plain array for n numbers, every one of which the caller writes. Filled with a non-integer, it
+ * holds unboxed doubles from the start: filled with 0, V8 would first store small integers and
+ * convert the whole store on the first write of a fraction, about ten times slower over the
+ * 100,000 members of the bench, every round.
+ */
+function doubles(n: number): number[] {
+  return new Array<number>(n).fill(0.5);
 }
 
 /** A member seen responsive at unit price q with demand x > 0 and slope s < 0 enters at q - x/s. */
@@ -190,10 +200,9 @@ function observe(
   const R = prices.length;
   const tau = contract.fees.perUnit;
   const n = demands.count;
-  // Filled, not holey, arrays: this runs over every member every round (100,000 in the bench).
-  const unitPrices = new Array<number>(n).fill(0);
-  const x = new Array<number>(n).fill(0);
-  const slopes = new Array<number>(n).fill(0);
+  const unitPrices = doubles(n);
+  const x = doubles(n);
+  const slopes = doubles(n);
   const { footprint } = demands;
   for (let i = 0; i < n; i++) {
     let q = tau;
