@@ -48,11 +48,16 @@ export function modelStep(
     if (x > 0) {
       c[i] = x;
       s[i] = slopes[i] as number;
-    } else if ((entrySlopes[i] as number) < 0) {
-      const q = base.unitPrices[i] as number;
+    } else if (
+      (entrySlopes[i] as number) < 0 &&
+      (entryPrices[i] as number) < (base.unitPrices[i] as number)
+    ) {
+      // Out at the anchor, with an entry price below its unit price there. (An estimate at or
+      // above it contradicts what the member did: it is out, so it enters lower, by an unknown
+      // amount. Counting it in from the anchor on would cut every step short near its kink.)
       const slope = entrySlopes[i] as number;
       s[i] = slope;
-      c[i] = slope * (q - Math.min(q, entryPrices[i] as number));
+      c[i] = slope * ((base.unitPrices[i] as number) - (entryPrices[i] as number));
     }
   }
   const lower = base.prices.map((p, r) => -Math.min(p, radius[r] as number));
