@@ -41,12 +41,13 @@ const newton = contract("newton");
 const gradient = contract("gradient");
 
 describe("the stall rule", () => {
-  it("budgets: newton min(maxRounds, 200), gradient maxRounds; windows 20 and budget/20 in [20, 1000]", () => {
+  it("budgets: newton min(maxRounds, 200), gradient maxRounds; windows 40 and budget/20 in [40, 1000]", () => {
     expect(roundBudget(newton)).toBe(NEWTON_ROUND_BUDGET);
     expect(roundBudget(contract("newton", 50))).toBe(50);
     expect(roundBudget(gradient)).toBe(10_000);
     expect(stallWindow(newton)).toBe(STALL_WINDOW);
     expect(stallWindow(gradient)).toBe(500);
+    expect(STALL_WINDOW).toBe(40);
     expect(stallWindow(contract("gradient", 100))).toBe(STALL_WINDOW);
     expect(stallWindow(contract("gradient", 10_000_000))).toBe(1000);
   });
@@ -55,13 +56,13 @@ describe("the stall rule", () => {
     // [what, contract, residual at round k, rounds fed, first stall]
     ["newton converging quadratically: never", newton, (k: number) => 10 ** (1 - 2 ** k), 8, null],
     ["newton converging by 1/3 a round: never", newton, (k: number) => 3 ** -k, 13, null],
-    ["a plateau (no exact clearing price): one window after the last gain", newton, () => 0.01, 100, 20],
+    ["a plateau (no exact clearing price): one window after the last gain", newton, () => 0.01, 100, 40],
     [
       "a crawl (residual x 0.999 a round) that would need 12,000 more rounds: one window in",
       newton,
       (k: number) => 0.999 ** k,
       100,
-      20,
+      40,
     ],
     [
       "the same crawl under the gradient rule's budget of 10,000: it stalls once the pace is judged",
@@ -75,7 +76,7 @@ describe("the stall rule", () => {
       newton,
       (k: number) => (k % 2 === 0 ? 0.0035 : 0.0043) * (1 - 1e-5 * k),
       100,
-      20,
+      40,
     ],
     ["a converged residual with the price still settling: never", newton, () => 1e-9, 100, null],
   ] as const)("%s", (_what, c, residual, rounds, want) => {
@@ -90,15 +91,15 @@ describe("the stall rule", () => {
       round: 9,
       reason: "round-budget",
     });
-    // Shrinking by 1/2 a round from 1e6 would need 40 rounds: with 30 the pace rule sees it first.
-    expect(firstStall(contract("newton", 30), (k) => 1e6 * 0.5 ** k, 40)).toEqual({
-      round: 20,
+    // Shrinking by 1/4 a round from 1e30 would need 60 rounds: with 50 the pace rule sees it first.
+    expect(firstStall(contract("newton", 50), (k) => 1e30 * 0.25 ** k, 60)).toEqual({
+      round: 40,
       reason: "too-slow",
     });
   });
 
   it("says price-ceiling when a plateau sits at the price bound", () => {
-    expect(firstStall(newton, () => 0.5, 100, true)).toEqual({ round: 20, reason: "price-ceiling" });
+    expect(firstStall(newton, () => 0.5, 100, true)).toEqual({ round: 40, reason: "price-ceiling" });
   });
 
   it("is pure: its memory is plain JSON of at most window + 1 numbers", () => {

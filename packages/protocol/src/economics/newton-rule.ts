@@ -35,10 +35,11 @@ export interface NewtonState {
   /** Per resource, the largest price move the model is trusted for (a box of fixed shape). */
   readonly radius: readonly number[];
   /**
-   * Per member, seen responsive at either end of the last segment: the unit price at which its
-   * linearised demand reaches 0 (where it enters the market) and its verified slope; slope 0 where
-   * it was not. Lets the next model count a member that sits out at the anchor but was in the
-   * market a step away. Only one round old at most: further back the linearisation is stale.
+   * Per member, from the last round it was seen responsive (x > 0, a verified slope < 0): the unit
+   * price at which its linearised demand reaches 0 (where it enters the market) and that slope;
+   * slope 0 if never. Lets the model count a member that sits out at the anchor but was in the
+   * market before. An estimate the member's own behaviour contradicts (out at the anchor although
+   * its entry price lies above its unit price there) is not used (hinge-model.ts).
    */
   readonly entryPrices: readonly number[];
   readonly entrySlopes: readonly number[];
@@ -125,13 +126,11 @@ export function newtonStep(
   }
   // Slopes at both ends of the segment just travelled, each checked against its secant, and where
   // each member would enter the market by what it did at either end (the newer end wins); a member
-  // not seen responsive on this segment keeps what the last one showed of it. (One pass over the
-  // members into flat arrays: this runs for every member every round.)
+  // not seen responsive on this segment keeps its last estimate. (One pass over the members into
+  // flat arrays: this runs for every member every round.)
   const slopes = new Float64Array(n);
   const entryPrices = doubles(n);
   const entrySlopes = doubles(n);
-  const usedPrices = new Float64Array(n);
-  const usedSlopes = new Float64Array(n);
   const newerIsBase = other !== here;
   for (let i = 0; i < n; i++) {
     const qb = base.unitPrices[i] as number;
@@ -153,9 +152,10 @@ export function newtonStep(
       }
     } else remember(entryPrices, entrySlopes, i, qb, xb, sb);
     slopes[i] = sb;
-    const fresh = (entrySlopes[i] as number) !== 0;
-    usedSlopes[i] = fresh || !known ? (entrySlopes[i] as number) : (previous.entrySlopes[i] as number);
-    usedPrices[i] = fresh || !known ? (entryPrices[i] as number) : (previous.entryPrices[i] as number);
+    if (known && entrySlopes[i] === 0) {
+      entrySlopes[i] = previous.entrySlopes[i] as number;
+      entryPrices[i] = previous.entryPrices[i] as number;
+    }
   }
   // An excess far inside the tolerance is rounding noise, not a reason to move: along directions
   // no responsive member prices (a set of equilibrium prices, not one) the model would magnify it
@@ -164,7 +164,7 @@ export function newtonStep(
   const excess = base.excess.map((e, r) =>
     Math.abs(e) <= settled * (contract.resources[r]?.capacity as number) ? 0 : e,
   );
-  const step = modelStep(R, base, excess, demands, slopes, usedPrices, usedSlopes, radius);
+  const step = modelStep(R, base, excess, demands, slopes, entryPrices, entrySlopes, radius);
   const next = base.prices.map((p, r) => Math.min(PRICE_CEILING, Math.max(0, p + (step.d[r] as number))));
   return {
     next,

@@ -19,8 +19,12 @@ import type { Contract } from "../wire/contract.ts";
 export const STALL_REASONS = ["round-budget", "too-slow", "price-ceiling"] as const;
 export type StallReason = (typeof STALL_REASONS)[number];
 
-/** Rounds over which the newton rule's pace is measured. */
-export const STALL_WINDOW = 20;
+/**
+ * Rounds over which the newton rule's pace is measured: more than an honest epoch has needed in
+ * total (at most 23 rounds over 100,000 random markets, docs/economics.md), so an honest epoch is
+ * not judged on its slow start before it finishes.
+ */
+export const STALL_WINDOW = 40;
 /**
  * The gradient rule's window: a twentieth of its budget, within [STALL_WINDOW, this]. Its
  * residual is not monotone (a fixed step can overshoot on one resource while another catches up)
