@@ -17,34 +17,18 @@ import { simulate } from "../packages/protocol/src/economics/equilibrium.ts";
 import type { Scenario } from "../packages/protocol/src/economics/scenario.ts";
 import { checkEquilibrium } from "../packages/protocol/test/equilibrium-check.ts";
 import { marketArb } from "../packages/protocol/test/market-arbitrary.ts";
+import { nonNegativeInt } from "./flags.ts";
 
-function option(name: string): string | undefined {
-  const argv = process.argv.slice(2);
-  const inline = argv.find((a) => a.startsWith(`--${name}=`));
-  if (inline) return inline.slice(name.length + 3);
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-function count(name: string, fallback: number): number {
-  const text = option(name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new Error(`--${name}: "${text}" is not a non-negative integer`);
-  return n;
-}
-
-const total = count("markets", 100_000);
-const seed = count("seed", Date.now() % 2 ** 31);
-const maxRounds = count("rounds", 30);
+const total = nonNegativeInt("markets", 100_000);
+const seed = nonNegativeInt("seed", Date.now() % 2 ** 31);
+const maxRounds = nonNegativeInt("rounds", 30);
 const RESOURCES = [1, 2, 3, 4];
 /** Markets are drawn in batches from consecutive seeds, so a failure names a replayable seed. */
 const BATCH = 1000;
 const keepGoing = process.argv.includes("--keep-going");
 const SHOWN_FAILURES = 5;
 /** `--show-over K`: also print (to stderr, as JSON) every market that needed more than K rounds. */
-const showOver = count("show-over", Number.POSITIVE_INFINITY);
+const showOver = nonNegativeInt("show-over", Number.POSITIVE_INFINITY);
 
 function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
