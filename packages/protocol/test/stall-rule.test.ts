@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   initialProgress,
   judgeProgress,
+  lg,
   NEWTON_ROUND_BUDGET,
   type ProgressTrack,
   roundBudget,
@@ -109,5 +110,27 @@ describe("the stall rule", () => {
     expect(JSON.parse(JSON.stringify(track))).toEqual(track);
     const again = judgeProgress(newton, track, 60, 0.01, false);
     expect(judgeProgress(newton, track, 60, 0.01, false)).toEqual(again);
+  });
+});
+
+describe("lg", () => {
+  it.each([
+    [1, 0],
+    [2, 1],
+    [1024, 10],
+    [0.25, -2],
+    [3, 1.5],
+    [1e-300, -997 + (1e-300 * 2 ** 997 - 1)],
+  ])("lg(%d) = %d", (x, want) => {
+    expect(lg(x)).toBe(want);
+  });
+
+  it("is within 0.09 of log2 and increasing", () => {
+    let previous = Number.NEGATIVE_INFINITY;
+    for (let x = 1e-6; x < 1e6; x *= 1.37) {
+      expect(Math.abs(lg(x) - Math.log2(x))).toBeLessThan(0.09);
+      expect(lg(x)).toBeGreaterThan(previous);
+      previous = lg(x);
+    }
   });
 });

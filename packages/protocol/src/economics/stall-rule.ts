@@ -80,9 +80,29 @@ export function judgeProgress(
   const tolerance = contract.tolerance.residual;
   if (history.length <= window || best <= tolerance) return { track: next, stall: null };
   const then = history[0] as number;
-  // Rounds still needed at the measured pace: ln(best / tolerance) / (ln(then / best) / window).
-  const needed = Math.log(best / tolerance);
-  const achieved = (Math.log(then / best) / window) * remaining;
+  // At the pace of the window, can the best residual shrink by best / tolerance in what remains?
+  const needed = lg(best / tolerance);
+  const achieved = (lg(then / best) / window) * remaining;
   if (achieved >= needed) return { track: next, stall: null };
   return { track: next, stall: atCeiling ? "price-ceiling" : "too-slow" };
+}
+
+/**
+ * A logarithm to base 2 made of halvings and doublings only, exact in binary floating point:
+ * lg(m 2^e) = e + (m - 1) for 1 <= m < 2 (within 0.09 of log2). Math.log is not specified to the
+ * last bit, and every node (and any other implementation) must reach the same stall decision.
+ */
+export function lg(x: number): number {
+  if (!(x > 0 && Number.isFinite(x))) throw new RangeError(`lg: ${x} is not a positive finite number`);
+  let m = x;
+  let e = 0;
+  while (m >= 2) {
+    m /= 2;
+    e += 1;
+  }
+  while (m < 1) {
+    m *= 2;
+    e -= 1;
+  }
+  return e + (m - 1);
 }
