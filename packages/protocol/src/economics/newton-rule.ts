@@ -86,52 +86,105 @@ export function newtonStep(
   residual: number,
 ): NewtonOutcome {
   const R = contract.resources.length;
-  const n = demands.count;
   const here = observe(contract, prices, demands, supply);
-  const known = previous !== null && previous.anchor.x.length === n;
+  const known = previous !== null && previous.anchor.x.length === demands.count ? previous : null;
   let base = here;
   let other: NewtonAnchor | null = null;
   let radius: number[];
-  if (!known) {
+  if (known === null) {
     radius = initialRadius(prices, demands, R);
   } else {
-    const anchor = previous.anchor;
-    const step = prices.map((p, r) => p - (anchor.prices[r] as number));
-    // phi(t) = D(anchor + t step); the demands at both ends give phi'(0) and phi'(1) exactly.
-    let slope0 = 0;
-    let slope1 = 0;
-    for (let r = 0; r < R; r++) {
-      slope0 -= (anchor.excess[r] as number) * (step[r] as number);
-      slope1 -= (here.excess[r] as number) * (step[r] as number);
-    }
-    // The trapezoid rule: exact when D is quadratic along the step.
-    const achieved = -0.5 * (slope0 + slope1);
-    const ratio = previous.predicted > 0 ? achieved / previous.predicted : 1;
-    // A proximal contract (gamma > 0) makes each demand depend on the member's previous one, so
-    // the market's dual moves from round to round and the anchor's demands go stale: there the
-    // rule never steps back, it only lets a poor step shrink the region.
-    const proximal = contract.proximal > 0;
-    const accepted = ratio >= ACCEPT_RATIO || residual <= contract.tolerance.residual || proximal;
-    // The minimiser of phi lies near where the secant of phi' crosses 0: shrink to about there.
-    const secant = slope1 > 0 && slope0 < 0 ? slope0 / (slope0 - slope1) : MIN_SHRINK;
-    const shrink = Math.min(MAX_SHRINK, Math.max(MIN_SHRINK, secant));
-    if (!accepted || (proximal && ratio < ACCEPT_RATIO)) radius = shrunk(previous.radius, step, shrink);
-    else radius = ratio > EXPAND_RATIO ? widened(previous.radius, step) : [...previous.radius];
-    if (accepted) {
-      other = anchor;
-    } else {
-      base = anchor;
-      other = here;
-    }
+    const verdict = judgeTrial(contract, known, here, residual);
+    radius = verdict.radius;
+    base = verdict.accepted ? here : known.anchor;
+    other = verdict.accepted ? known.anchor : here;
   }
-  // Slopes at both ends of the segment just travelled, each checked against its secant, and where
-  // each member would enter the market by what it did at either end (the newer end wins); a member
-  // not seen responsive on this segment keeps its last estimate. (One pass over the members into
-  // flat arrays: this runs for every member every round.)
+  const members = observeMembers(base, other, other === here, known);
+  // An excess far inside the tolerance is rounding noise, not a reason to move: along directions
+  // no responsive member prices (a set of equilibrium prices, not one) the model would magnify it
+  // into a drift that never lets the price settle.
+  const settled = SETTLED * contract.tolerance.residual;
+  const excess = base.excess.map((e, r) =>
+    Math.abs(e) <= settled * (contract.resources[r]?.capacity as number) ? 0 : e,
+  );
+  const step = modelStep(
+    R,
+    base,
+    excess,
+    demands,
+    members.slopes,
+    members.entryPrices,
+    members.entrySlopes,
+    radius,
+  );
+  const next = base.prices.map((p, r) => Math.min(PRICE_CEILING, Math.max(0, p + (step.d[r] as number))));
+  return {
+    next,
+    state: {
+      anchor: base,
+      step: step.d,
+      predicted: step.predicted,
+      radius,
+      entryPrices: members.entryPrices,
+      entrySlopes: members.entrySlopes,
+    },
+  };
+}
+
+/**
+ * The trial point `here` (the anchor plus the step tried): does it become the anchor, and how large
+ * is the next region? phi(t) = D(anchor + t step); the demands at both ends give phi'(0) and
+ * phi'(1) exactly, and the trapezoid rule (exact when D is quadratic along the step) the decrease
+ * achieved, to set against the decrease the model predicted.
+ */
+function judgeTrial(
+  contract: Contract,
+  previous: NewtonState,
+  here: NewtonAnchor,
+  residual: number,
+): { accepted: boolean; radius: number[] } {
+  const anchor = previous.anchor;
+  const step = here.prices.map((p, r) => p - (anchor.prices[r] as number));
+  let slope0 = 0;
+  let slope1 = 0;
+  step.forEach((d, r) => {
+    slope0 -= (anchor.excess[r] as number) * d;
+    slope1 -= (here.excess[r] as number) * d;
+  });
+  const achieved = -0.5 * (slope0 + slope1);
+  const ratio = previous.predicted > 0 ? achieved / previous.predicted : 1;
+  // A proximal contract (gamma > 0) makes each demand depend on the member's previous one, so
+  // the market's dual moves from round to round and the anchor's demands go stale: there the
+  // rule never steps back, it only lets a poor step shrink the region.
+  const proximal = contract.proximal > 0;
+  const good = ratio >= ACCEPT_RATIO;
+  const accepted = good || residual <= contract.tolerance.residual || proximal;
+  if (accepted && (good || !proximal))
+    return { accepted, radius: ratio > EXPAND_RATIO ? widened(previous.radius, step) : [...previous.radius] };
+  // The minimiser of phi lies near where the secant of phi' crosses 0: shrink to about there.
+  const secant = slope1 > 0 && slope0 < 0 ? slope0 / (slope0 - slope1) : MIN_SHRINK;
+  return {
+    accepted,
+    radius: shrunk(previous.radius, step, Math.min(MAX_SHRINK, Math.max(MIN_SHRINK, secant))),
+  };
+}
+
+/**
+ * Per member: its slope at the anchor, checked against the secant of the segment just travelled
+ * (to `other`), and where it would enter the market by what it did at either end of that segment
+ * (the newer end wins; a member not seen responsive on it keeps its last estimate). One pass over
+ * the members into flat arrays: this runs for every member every round.
+ */
+function observeMembers(
+  base: NewtonAnchor,
+  other: NewtonAnchor | null,
+  otherIsNewer: boolean,
+  previous: NewtonState | null,
+): { slopes: Float64Array; entryPrices: number[]; entrySlopes: number[] } {
+  const n = base.x.length;
   const slopes = new Float64Array(n);
   const entryPrices = doubles(n);
   const entrySlopes = doubles(n);
-  const newerIsBase = other !== here;
   for (let i = 0; i < n; i++) {
     const qb = base.unitPrices[i] as number;
     const xb = base.x[i] as number;
@@ -143,33 +196,21 @@ export function newtonStep(
       const xo = other.x[i] as number;
       sb = verifiedSlope(qo, xo, qb, xb, sb);
       const so = verifiedSlope(qb, xb, qo, xo, other.slopes[i] as number);
-      if (newerIsBase) {
-        remember(entryPrices, entrySlopes, i, qo, xo, so);
+      if (otherIsNewer) {
         remember(entryPrices, entrySlopes, i, qb, xb, sb);
+        remember(entryPrices, entrySlopes, i, qo, xo, so);
       } else {
-        remember(entryPrices, entrySlopes, i, qb, xb, sb);
         remember(entryPrices, entrySlopes, i, qo, xo, so);
+        remember(entryPrices, entrySlopes, i, qb, xb, sb);
       }
     } else remember(entryPrices, entrySlopes, i, qb, xb, sb);
     slopes[i] = sb;
-    if (known && entrySlopes[i] === 0) {
+    if (previous !== null && entrySlopes[i] === 0) {
       entrySlopes[i] = previous.entrySlopes[i] as number;
       entryPrices[i] = previous.entryPrices[i] as number;
     }
   }
-  // An excess far inside the tolerance is rounding noise, not a reason to move: along directions
-  // no responsive member prices (a set of equilibrium prices, not one) the model would magnify it
-  // into a drift that never lets the price settle.
-  const settled = SETTLED * contract.tolerance.residual;
-  const excess = base.excess.map((e, r) =>
-    Math.abs(e) <= settled * (contract.resources[r]?.capacity as number) ? 0 : e,
-  );
-  const step = modelStep(R, base, excess, demands, slopes, entryPrices, entrySlopes, radius);
-  const next = base.prices.map((p, r) => Math.min(PRICE_CEILING, Math.max(0, p + (step.d[r] as number))));
-  return {
-    next,
-    state: { anchor: base, step: step.d, predicted: step.predicted, radius, entryPrices, entrySlopes },
-  };
+  return { slopes, entryPrices, entrySlopes };
 }
 
 /**
