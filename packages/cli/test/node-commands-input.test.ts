@@ -277,7 +277,7 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       expectError(
         ["devnet", "--rebid", "a2:log:alpha=-1"],
         2,
-        "--rebid a2:log:alpha=-1: valuation.alpha: must be > 0",
+        "--rebid a2:log:alpha=-1: valuation.alpha: must be at least 1e-12",
       ),
     );
     checks.push(expectError(["contract", "create", "--capacity", "5", "--period-ms", "0"], 2, "--period-ms"));

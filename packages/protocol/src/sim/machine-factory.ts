@@ -1,4 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
+import type { Demand } from "../economics/demand.ts";
 import { type AgentMachine, createAgentMachine } from "../machine/agent-machine.ts";
 import type { Signer } from "../wire/agent-key.ts";
 import type { Contract } from "../wire/contract.ts";
@@ -21,6 +22,8 @@ export interface MachineSpec {
   readonly role: MachineRole;
   /** A signature check to use instead of verifyMessage (the simulator's memo of it). */
   readonly verify?: (message: WireMessage) => boolean;
+  /** FAULT INJECTION: makes the node a lying member (see AgentMachineConfig). */
+  readonly misreport?: (demand: Demand, round: number) => Demand;
 }
 
 export type MachineFactory = (spec: MachineSpec) => AgentMachine;
@@ -37,4 +40,5 @@ export const buildMachine: MachineFactory = (spec) =>
     ...(spec.profile ? { profile: spec.profile } : {}),
     founder: spec.role === "founder",
     ...(spec.verify ? { verify: spec.verify } : {}),
+    ...(spec.misreport ? { misreport: spec.misreport } : {}),
   });
