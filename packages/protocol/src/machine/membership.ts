@@ -732,9 +732,13 @@ export class Membership {
     const { me, timers, contract } = this.#ctx;
     const { roundMs } = contract.timeouts;
     if (!cur) return;
-    if (this.#wantsHeartbeat() && timers.at("heartbeat") === undefined)
-      timers.set("heartbeat", this.#ctx.now);
     const open = this.#market.openSince();
+    if (timers.at("heartbeat") === undefined) {
+      if (this.#wantsHeartbeat()) timers.set("heartbeat", this.#ctx.now);
+      // A round that has not waited long yet: heartbeat once it has. Without this a member held
+      // up by someone else's lost demand stayed quiet, and was taken for silent (sim seed 58).
+      else if (open !== null && this.isMember()) timers.set("heartbeat", open + roundMs / 2);
+    }
     if (open !== null) {
       // A running round: look again when a missing member could count as silent.
       timers.setEarliest("silence", open + (this.#market.stuck() ? STUCK_HEARD * roundMs : roundMs / 2));

@@ -74,24 +74,32 @@ export function noMajority(
 ): string | null {
   // The next epoch is decided by the current one's voters (docs/protocol.md §9): without a live
   // majority of them nothing can change, for good. A graceful leave that could not be decided
-  // (cut off from the others) is a loss like a crash.
-  // The newest epoch any node reached, crashed ones included: a joiner that never learned it is
-  // still held up by it.
-  let newest: { name: string; epoch: number; voters: readonly AgentId[] } | null = null;
-  for (const node of nodes) {
-    const { voters, epoch } = node.machine.status();
-    if (epoch !== null && (newest === null || epoch > newest.epoch))
-      newest = { name: node.name, epoch, voters };
-  }
-  if (!newest) {
+  // (cut off from the others) is a loss like a crash. Two epochs are asked about: the newest any
+  // node reached, crashed ones included (a live node that never learned it is still held up by
+  // it), and the newest a live node knows (when only crashed nodes know the newer one, the live
+  // ones can learn it from nobody and must move on from their own).
+  const newestOf = (pool: readonly SimNode[]) => {
+    let newest: { name: string; epoch: number; voters: readonly AgentId[] } | null = null;
+    for (const node of pool) {
+      const { voters, epoch } = node.machine.status();
+      if (epoch !== null && (newest === null || epoch > newest.epoch))
+        newest = { name: node.name, epoch, voters };
+    }
+    return newest;
+  };
+  const overall = newestOf(nodes);
+  if (!overall) {
     // No first epoch yet: only a founder can decide one (docs/protocol.md §9.6), and all are gone.
     const founders = nodes.filter((n) => n.role === "founder");
     if (founders.length > 0 && founders.every((n) => !n.up && !(n.id && live.has(n.id))))
       return `no epoch was founded and every founder (${founders.map((n) => n.name).join(",")}) is gone for good`;
     return null;
   }
-  const alive = newest.voters.filter((m) => live.has(m)).length;
-  if (newest.voters.length > 0 && alive * 2 <= newest.voters.length)
-    return `epoch ${newest.epoch} (as ${newest.name} knows it) has ${alive} of ${newest.voters.length} voters alive (${newest.voters.map(nameOf).join(",")})`;
+  const known = newestOf(nodes.filter((n) => n.up && n.id !== null && live.has(n.id)));
+  for (const newest of known && known.epoch < overall.epoch ? [overall, known] : [overall]) {
+    const alive = newest.voters.filter((m) => live.has(m)).length;
+    if (newest.voters.length > 0 && alive * 2 <= newest.voters.length)
+      return `epoch ${newest.epoch} (as ${newest.name} knows it) has ${alive} of ${newest.voters.length} voters alive (${newest.voters.map(nameOf).join(",")})`;
+  }
   return null;
 }
