@@ -3,6 +3,7 @@
  * A section is a script that prints its own table; add one by importing it into `sections`.
  * Benches measure; they never assert (speed targets are read off the tables).
  */
+import { concurrentStartBench } from "./concurrent-start.ts";
 import { engineBench } from "./engine.ts";
 import { networkBench } from "./network.ts";
 
@@ -12,7 +13,7 @@ export interface BenchSection {
   run(): void | Promise<void>;
 }
 
-const sections: readonly BenchSection[] = [engineBench, networkBench];
+const sections: readonly BenchSection[] = [engineBench, networkBench, concurrentStartBench];
 
 function selected(argv: readonly string[]): readonly BenchSection[] {
   const i = argv.indexOf("--only");

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 /**
  * Issue 9's trial, as a user runs it: eight `walras node start` processes started together on a
  * default contract (minMembers left at 1), bootstrapping through the first. Every node must end on
- * one certificate for all eight, equal to the reference equilibrium. (`pnpm bench --concurrent`
+ * one certificate for all eight, equal to the reference equilibrium. (`pnpm bench --only concurrent-start`
  * repeats it and reports the distribution of times; no time is asserted here.)
  */
 let network: ConcurrentNetwork | null = null;
