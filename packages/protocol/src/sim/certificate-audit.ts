@@ -1,8 +1,15 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { bestResponse } from "../economics/best-response.ts";
 import { solveReference } from "../economics/reference-solver.ts";
-import { type Certificate, certificateDigest, verifyCertificate } from "../wire/certificate.ts";
+import { verifyAgentSignature } from "../wire/agent-key.ts";
+import {
+  type Certificate,
+  type CommitSignatureCheck,
+  certificateDigest,
+  verifyCertificate,
+} from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
+import { base64ToBytes } from "../wire/signing.ts";
 
 /**
  * Invariant I4, for one certificate: it verifies offline, and its numbers are those of the
@@ -22,8 +29,9 @@ export function auditCertificate(
   cert: Certificate,
   contract: Contract,
   profileOf: (agent: string) => AgentProfile | undefined,
+  verifySignature?: CommitSignatureCheck,
 ): string | null {
-  const verdict = verifyCertificate(cert, contract);
+  const verdict = verifyCertificate(cert, contract, verifySignature);
   if (!verdict.ok) return `does not verify offline: ${verdict.error}`;
   const c = cert.commit;
   const agents = [];
@@ -64,11 +72,23 @@ export function memoAudit(
   profileOf: (agent: string) => AgentProfile | undefined,
 ): (cert: Certificate) => string | null {
   const seen = new Map<string, string | null>();
+  // Nodes assemble one commit's signatures into different sets: each signature is checked once.
+  const signatures = new Map<string, boolean>();
   return (cert) => {
-    const key = `${certificateDigest(cert)}/${cert.signatures.map((s) => s.agent).join(",")}`;
+    const digest = certificateDigest(cert);
+    const key = `${digest}/${cert.signatures.map((s) => s.agent).join(",")}`;
     let result = seen.get(key);
     if (result === undefined) {
-      result = auditCertificate(cert, contract, profileOf);
+      const verify: CommitSignatureCheck = (agent, bytes, sig) => {
+        const k = `${digest}/${agent}/${sig}`;
+        let ok = signatures.get(k);
+        if (ok === undefined) {
+          ok = verifyAgentSignature(agent, bytes, base64ToBytes(sig));
+          signatures.set(k, ok);
+        }
+        return ok;
+      };
+      result = auditCertificate(cert, contract, profileOf, verify);
       seen.set(key, result);
     }
     return result;
