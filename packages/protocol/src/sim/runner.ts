@@ -93,7 +93,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   // Keys first, in start order, so they do not depend on when anything happens.
   const keys = new Map<string, AgentKeys>();
   for (const a of schedule.agents) {
-    const signer = net.newSigner();
+    const signer = memo.signer(net.newSigner());
     keys.set(a.name, { signer, profile: a.profile });
     names.set(signer.id, a.name);
     profiles.set(signer.id, a.profile);
