@@ -2,6 +2,8 @@ import { fetchNodeCertificate, fetchNodeStatus } from "@walras/node";
 import {
   type AgentProfile,
   type BidAt,
+  bestResponse,
+  type CommitBody,
   type Contract,
   contractId,
   type LedgerEntry,
@@ -53,9 +55,8 @@ export async function driveSchedule(
   options: { readonly slotTimeoutMs: number; readonly say: (line: string) => void },
 ): Promise<LiveRecord> {
   const labels = new Map(devnet.nodes.map((n) => [n.peerId, n.label]));
-  /** Per peer: its bids, each in force for the epochs after `after`. */
-  const bids = new Map<string, { after: number; profile: AgentProfile }[]>(
-    devnet.nodes.map((n) => [n.peerId, [{ after: -1, profile: n.profile }]]),
+  const bids = new Map<string, BidChange[]>(
+    devnet.nodes.map((n) => [n.peerId, [{ from: 0, maybe: null, profile: n.profile }]]),
   );
   let died: string | null = null;
   void devnet.unexpectedExit.then(({ node, code, signal }) => {
@@ -72,8 +73,8 @@ export async function driveSchedule(
     const before = schedule[market.slot - 1] as SlotMarket;
     const what: string[] = [];
     const moved = await rebid(devnet, market, before);
-    for (const { node, after } of moved)
-      bids.get(node.peerId)?.push({ after, profile: profileOf(market, node.label) });
+    for (const { node, from, maybe } of moved)
+      bids.get(node.peerId)?.push({ from, maybe, profile: profileOf(market, node.label) });
     if (moved.length > 0) what.push(`${moved.length} new bids`);
     const change = termsChange(market, before, terms);
     if (change) {
@@ -92,7 +93,7 @@ export async function driveSchedule(
     ]);
     for (const node of joined) {
       labels.set(node.peerId, node.label);
-      bids.set(node.peerId, [{ after: -1, profile: node.profile }]);
+      bids.set(node.peerId, [{ from: 0, maybe: null, profile: node.profile }]);
     }
     what.push(...market.left.map((id) => `${id} left`), ...market.joined.map((id) => `${id} joined`));
     epoch = await certified(epoch, `slot ${market.slot}`);
@@ -108,9 +109,36 @@ export async function driveSchedule(
   return {
     entries,
     scheduleEpochs,
-    bidAt: (e, peer) => bids.get(peer)?.findLast((b) => b.after < e)?.profile,
+    bidAt: (peer, commit, terms) => bidIn(bids.get(peer) ?? [], peer, commit, terms),
     labels,
   };
+}
+
+/** A bid a node was given: surely in force from epoch `from`, perhaps already in epoch `maybe`. */
+interface BidChange {
+  readonly from: number;
+  readonly maybe: number | null;
+  readonly profile: AgentProfile;
+}
+
+/**
+ * The bid a member ran in a certified epoch. Where a slot began while the new bid was being sent,
+ * either bid may have been the one: the one whose best response at the certified prices is the
+ * member's certified allocation.
+ */
+function bidIn(
+  changes: readonly BidChange[],
+  peer: string,
+  commit: CommitBody,
+  terms: Contract,
+): AgentProfile | undefined {
+  const i = changes.findLastIndex((c) => c.from <= commit.epoch);
+  const sure = changes[i];
+  const next = changes[i + 1];
+  if (!sure || next?.maybe !== commit.epoch) return sure?.profile;
+  const x = commit.allocations.find((a) => a.agent === peer)?.x ?? 0;
+  const miss = (p: AgentProfile) => Math.abs(bestResponse(p, terms, commit.prices).x - x);
+  return miss(next.profile) < miss(sure.profile) ? next.profile : sure.profile;
 }
 
 function profileOf(market: SlotMarket, label: string): AgentProfile {
@@ -123,14 +151,14 @@ function profileOf(market: SlotMarket, label: string): AgentProfile {
 /**
  * PUT /agent on every running node whose agent's bid the schedule changed. A node answers an epoch
  * with the bid it held when it began that epoch, so the new bid is in force after the epoch the
- * node is in when the PUT lands: its epoch is read just before and just after, and a slot that
- * began in between (its bid cannot be told) fails the run. Returns the nodes moved, with that epoch.
+ * node is in when the PUT lands: its epoch is read just before and just after; a slot that began
+ * in between may have either bid (bidIn tells them apart). Returns the nodes moved, with when.
  */
 async function rebid(
   devnet: Devnet,
   market: SlotMarket,
   before: SlotMarket,
-): Promise<{ node: DevnetNode; after: number }[]> {
+): Promise<({ node: DevnetNode } & Omit<BidChange, "profile">)[]> {
   const was = new Map(before.scenario.agents.map((a) => [a.id, JSON.stringify(a)]));
   const moved = devnet.nodes.filter((n) => {
     const now = market.scenario.agents.find((a) => a.id === n.label);
@@ -142,11 +170,7 @@ async function rebid(
       const first = await epochOf(node);
       await putProfile(node.httpUrl, readApiToken({ dataDir: node.dataDir }), profileOf(market, node.label));
       const then = await epochOf(node);
-      if (then !== first)
-        throw new FailureError(
-          `${node.label}: a slot (epoch ${then}) began while its new bid was being sent; run again, or give a longer --period-ms`,
-        );
-      return { node, after: first };
+      return then === first ? { node, from: first + 1, maybe: null } : { node, from: then + 1, maybe: then };
     }),
   );
 }

@@ -1,3 +1,4 @@
+import type { CommitBody } from "../../wire/certificate.ts";
 import { type Contract, contractId } from "../../wire/contract.ts";
 import type { LedgerEntry } from "../../wire/ledger.ts";
 import type { AgentProfile } from "../agent.ts";
@@ -6,10 +7,10 @@ import type { SlotMarket } from "./slot-market.ts";
 import type { SlotOutcome } from "./slot-record.ts";
 
 /**
- * The bid `agent` (a peer id) ran in `epoch`: what a live run gave its nodes (PUT /agent, a node
- * started with a profile). The ledger cannot say: bids are private.
+ * The bid `agent` (a peer id) ran in the slot `commit` certified under `terms`: what a live run
+ * gave its nodes (PUT /agent, a node started with a profile). The ledger cannot say: bids are private.
  */
-export type BidAt = (epoch: number, agent: string) => AgentProfile | undefined;
+export type BidAt = (agent: string, commit: CommitBody, terms: Contract) => AgentProfile | undefined;
 
 /** One certified slot of a live network, as a market the engine can clear and the outcome to measure. */
 export interface CertifiedSlot {
@@ -49,7 +50,7 @@ export function ledgerSlots(
         `epoch ${commit.epoch}: certified under terms ${certified}, the ledger has ${termsId}`,
       );
     const agents = commit.members.map((id) => {
-      const bid = bidAt(commit.epoch, id);
+      const bid = bidAt(id, commit as CommitBody, terms);
       if (!bid) throw new RangeError(`epoch ${commit.epoch}: no bid known for member ${id}`);
       return { id, ...bid };
     });
