@@ -90,6 +90,16 @@ describe("walras experiment dynamics", () => {
     [["--shock", "capacity", "--slots", "8", "--at", "3", "--until", "2"], /--until must/],
     [["--shock", "churn", "--churn", "1"], /--churn/],
     [["--shock", "fee", "--drift", "-0.1"], /--drift/],
+    // --live: checked before any node process starts.
+    [["--shock", "fee", "--nodes", "4"], /^experiment dynamics: --nodes needs --live$/m],
+    [["--shock", "fee", "--period-ms", "5000"], /^experiment dynamics: --period-ms needs --live$/m],
+    [["--shock", "fee", "--live", "--agents", "5"], /--live: one node per agent: give --nodes, not --agents/],
+    [["--shock", "fee", "--live", "--nodes", "1"], /--nodes <n>.*must be an integer >= 2/],
+    [["--shock", "fee", "--live", "--period-ms", "200"], /--period-ms <ms>.*must be an integer >= 1000/],
+    [
+      ["--shock", "fee", "--live", "--slots", "4", "--at", "4"],
+      /--live: --at must be an integer in \[1, 3\]/,
+    ],
   ])("rejects %j with exit code 2 and one line naming the option", async (args, pattern) => {
     const run = await runCli(["experiment", "dynamics", ...args]);
     expect(run.code).toBe(2);

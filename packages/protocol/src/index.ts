@@ -14,6 +14,8 @@ export * from "./economics/dynamics/certified-slot.ts";
 export * from "./economics/dynamics/churn-process.ts";
 export * from "./economics/dynamics/demand-drift.ts";
 export * from "./economics/dynamics/dynamics-experiment.ts";
+export * from "./economics/dynamics/ledger-slots.ts";
+export * from "./economics/dynamics/live-dynamics.ts";
 export * from "./economics/dynamics/run-slots.ts";
 export * from "./economics/dynamics/shock-schedule.ts";
 export * from "./economics/dynamics/slot-market.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { loadOrCreateKey, parseAnnouncement, withPeerId } from "@walras/node";
-import type { AgentProfile, Contract, Scenario } from "@walras/protocol";
+import type { AgentProfile, Contract, Scenario, ScenarioAgent } from "@walras/protocol";
 
 export interface DevnetInit {
   readonly scenario: Scenario;
@@ -43,9 +43,14 @@ export interface Devnet {
   readonly root: string;
   readonly contract: Contract;
   readonly contractFile: string;
+  /** The nodes running now, in the order they started (addNode appends, stopNode removes). */
   readonly nodes: readonly DevnetNode[];
   /** The first node's address with its peer id: what another node bootstraps from. */
   readonly bootstrap: string;
+  /** Starts one more node for `agent`, bootstrapping from the first node still running: a member joining. */
+  addNode(agent: ScenarioAgent): Promise<DevnetNode>;
+  /** SIGTERM to one node (it announces its leave), SIGKILL after `graceMs`: a member leaving. */
+  stopNode(label: string, graceMs?: number): Promise<void>;
   /** Resolves with the first node that exits before stop() was called. */
   readonly unexpectedExit: Promise<{ node: DevnetNode; code: number | null; signal: string | null }>;
   /** SIGTERM to every node (each leaves gracefully), SIGKILL to any still running after `graceMs`. */
@@ -76,8 +81,10 @@ export async function startDevnet(init: DevnetInit): Promise<Devnet> {
     },
   );
 
-  const launch = async (index: number, bootstrap: string | undefined): Promise<DevnetNode> => {
-    const agent = init.scenario.agents[index] as Scenario["agents"][number];
+  const stopped = new Set<ChildProcess>();
+  let launched = 0;
+  const launch = async (agent: ScenarioAgent, bootstrap: string | undefined): Promise<DevnetNode> => {
+    const index = launched++;
     const { id: label, ...profile } = agent;
     const dataDir = join(root, label);
     mkdirSync(dataDir, { recursive: true });
@@ -177,36 +184,39 @@ export async function startDevnet(init: DevnetInit): Promise<Devnet> {
     }
     const node: DevnetNode = { ...pending, multiaddr: multiaddr as string, httpUrl: httpUrl as string };
     child.once("exit", (code, signal) => {
-      if (!stopping) reportExit({ node, code, signal });
+      if (!stopping && !stopped.has(child)) reportExit({ node, code, signal });
     });
     return node;
   };
 
   const stopAll = async (graceMs: number): Promise<void> => {
     stopping = true;
-    await Promise.all(
-      nodes.map(
-        (n) =>
-          new Promise<void>((resolve) => {
-            const p = n.process;
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
-            const timer = setTimeout(() => p.kill("SIGKILL"), graceMs);
-            p.once("exit", () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            p.kill("SIGTERM");
-          }),
-      ),
-    );
+    await Promise.all(nodes.map((n) => terminate(n.process, graceMs)));
+  };
+
+  const addNode = async (agent: ScenarioAgent): Promise<DevnetNode> => {
+    const bootstrap = nodes[0]?.multiaddr;
+    if (nodes.some((n) => n.label === agent.id)) throw new DevnetStartError(`${agent.id}: already running`);
+    const node = await launch(agent, bootstrap);
+    nodes.push(node);
+    return node;
+  };
+
+  const stopNode = async (label: string, graceMs = 10_000): Promise<void> => {
+    const i = nodes.findIndex((n) => n.label === label);
+    const node = nodes[i];
+    if (!node) throw new RangeError(`no running node ${label}`);
+    stopped.add(node.process);
+    nodes.splice(i, 1);
+    await terminate(node.process, graceMs);
   };
 
   try {
-    const first = await launch(0, undefined);
+    const [founder, ...others] = init.scenario.agents;
+    if (!founder) throw new DevnetStartError("the scenario has no agents");
+    const first = await launch(founder, undefined);
     nodes.push(first);
-    const rest = await Promise.allSettled(
-      init.scenario.agents.slice(1).map((_, i) => launch(i + 1, first.multiaddr)),
-    );
+    const rest = await Promise.allSettled(others.map((agent) => launch(agent, first.multiaddr)));
     for (const r of rest) if (r.status === "fulfilled") nodes.push(r.value);
     const failed = rest.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
@@ -223,11 +233,26 @@ export async function startDevnet(init: DevnetInit): Promise<Devnet> {
     nodes,
     bootstrap: nodes[0]?.multiaddr as string,
     unexpectedExit,
+    addNode,
+    stopNode,
     stop: async ({ graceMs = 10_000, keepFiles = false } = {}) => {
       await stopAll(graceMs);
       if (ownsRoot && !keepFiles) rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** SIGTERM (the node leaves gracefully), then SIGKILL if it still runs after `graceMs`. */
+function terminate(p: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null) return resolve();
+    const timer = setTimeout(() => p.kill("SIGKILL"), graceMs);
+    p.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    p.kill("SIGTERM");
+  });
 }
 
 /** The last lines of a node's log, to say why it failed. */

@@ -8,7 +8,7 @@ const rounds = (s: RoundsSummary) =>
     : `${s.slots} slots: warm ${formatNumber(s.warm.mean, 3)} (max ${s.warm.max}), cold ${formatNumber(s.cold.mean, 3)} (max ${s.cold.max})`;
 
 /** "-0.00%" says less than "0.00%": a gap of -1e-12 is a rounding error, not a sign. */
-function percent(x: number, digits: number): string {
+export function percent(x: number, digits: number): string {
   const text = (100 * x).toFixed(digits);
   return `${Number(text) === 0 ? (0).toFixed(digits) : text}%`;
 }

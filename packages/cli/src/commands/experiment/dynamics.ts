@@ -1,9 +1,11 @@
 import {
   type DynamicsExperiment,
   type DynamicsExperimentOptions,
+  resolveShockSchedule,
   runDynamicsExperiment,
   type Shock,
 } from "@walras/protocol";
+import type { Command } from "commander";
 import { renderSvgPanels } from "../../chart/svg-panels.ts";
 import { InputError } from "../../cli-error.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
@@ -28,9 +30,21 @@ export interface ExperimentDynamicsFlags {
   readonly maxRounds: number;
   readonly svg?: string;
   readonly json?: boolean;
+  readonly live?: boolean;
+  readonly nodes: number;
+  readonly periodMs: number;
+  readonly timeout: number;
 }
 
-export async function runExperimentDynamics(flags: ExperimentDynamicsFlags): Promise<void> {
+/** Flags that only a live run reads. */
+const LIVE_ONLY = ["nodes", "periodMs", "timeout"] as const;
+const FLAG = { nodes: "--nodes", periodMs: "--period-ms", timeout: "--timeout" } as const;
+
+export async function runExperimentDynamics(flags: ExperimentDynamicsFlags, command: Command): Promise<void> {
+  const given = (name: string) => command.getOptionValueSource(name) === "cli";
+  if (flags.live) return runLive(flags, given);
+  const stray = LIVE_ONLY.find(given);
+  if (stray) throw new InputError(`experiment dynamics: ${FLAG[stray]} needs --live`);
   const result = run({
     shock: flags.shock,
     slots: flags.slots,
@@ -50,6 +64,55 @@ export async function runExperimentDynamics(flags: ExperimentDynamicsFlags): Pro
   });
   if (flags.svg !== undefined) await writeOutput(renderSvgPanels(dynamicsFigure(result)), flags.svg);
   await writeOutput(flags.json ? jsonText(result) : formatDynamics(result), undefined);
+}
+
+/**
+ * A live run has one node process per agent, so --nodes replaces --agents, and the engine's
+ * defaults scale down with it: 10 slots, capacity 1.5 per node (devnet's: it binds at the paper's
+ * fees with a handful of agents, before and after the fee shock), and a capacity shock to 70% of
+ * it (the engine's 100 -> 70).
+ */
+async function runLive(flags: ExperimentDynamicsFlags, given: (name: string) => boolean): Promise<void> {
+  if (given("agents"))
+    throw new InputError("experiment dynamics --live: one node per agent: give --nodes, not --agents");
+  const schedule = resolved({
+    shock: flags.shock,
+    slots: given("slots") ? flags.slots : 10,
+    agents: flags.nodes,
+    capacity: given("capacity") ? flags.capacity : 1.5 * flags.nodes,
+    tau: flags.tau,
+    g: flags.g,
+    seed: flags.seed,
+    at: flags.at,
+    until: flags.until ?? null,
+    shockTau: flags.shockTau,
+    shockCapacity: given("shockCapacity") ? flags.shockCapacity : 1.05 * flags.nodes,
+    churn: flags.churn,
+    drift: flags.drift,
+    rule: flags.rule,
+  });
+  const { runLiveDynamics } = await import("./dynamics-live.ts");
+  await runLiveDynamics({
+    schedule,
+    nodes: flags.nodes,
+    periodMs: flags.periodMs,
+    maxRounds: flags.maxRounds,
+    slotTimeoutMs: flags.timeout * 1000,
+    svg: flags.svg,
+    json: flags.json,
+  });
+}
+
+function resolved(options: DynamicsExperimentOptions) {
+  try {
+    return resolveShockSchedule(options);
+  } catch (err) {
+    if (err instanceof RangeError)
+      throw new InputError(
+        `experiment dynamics --live: ${flagNames(err.message).replace(/^--agents /, "--nodes ")}`,
+      );
+    throw err;
+  }
 }
 
 /** Options that are each fine but clash (--at past --slots) are the user's error: exit 2. */

@@ -76,5 +76,27 @@ export function register(program: Command): void {
     .option("--max-rounds <n>", "round limit per slot", positiveInteger, 200)
     .option("--svg <file>", "also draw price, welfare, agents and rounds over slots as an SVG figure")
     .option("--json", "print one JSON object instead of the table")
+    .option(
+      "--live",
+      "run the slots on a live local network of node processes (one per agent), read them from its ledger, and measure them the same way",
+    )
+    .option(
+      "--nodes <n>",
+      "--live: node processes (agents) at the start; replaces --agents",
+      integerAtLeast(2),
+      5,
+    )
+    .option(
+      "--period-ms <ms>",
+      "--live: the contract's period: a new slot every this many ms",
+      integerAtLeast(1000),
+      3000,
+    )
+    .option(
+      "--timeout <s>",
+      "--live: give up when a slot is not certified within this many seconds",
+      positiveInteger,
+      60,
+    )
     .action(runExperimentDynamics);
 }

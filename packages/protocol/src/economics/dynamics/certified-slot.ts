@@ -9,7 +9,7 @@ import type { SlotOutcome } from "./slot-record.ts";
  * whose slot did not open at round 0 passes the round it opened at.
  */
 export function certifiedSlotOutcome(
-  commit: CommitBody,
+  commit: Pick<CommitBody, "round" | "prices" | "allocations" | "approximate">,
   startPrices: readonly number[],
   firstRound = 0,
 ): SlotOutcome {
