@@ -1,4 +1,10 @@
-import type { DynamicsExperiment, LiveDynamics, ResolvedShockSchedule, SlotRecord } from "@walras/protocol";
+import {
+  type DynamicsExperiment,
+  type LiveDynamics,
+  noExactPrice,
+  type ResolvedShockSchedule,
+  type SlotRecord,
+} from "@walras/protocol";
 import type { ChartFigure } from "../../chart/svg-panels.ts";
 import { shockLabel, shockMarkers } from "./dynamics-shock-label.ts";
 
@@ -42,7 +48,7 @@ export function dynamicsFigure(r: DynamicsExperiment): ChartFigure {
       runTitle: "network engine, warm start",
       second: {
         name: "cold start",
-        rounds: r.slots.map((s) => (s.cold.status === "round-limit" ? null : s.cold.rounds)),
+        rounds: r.slots.map((s) => (noExactPrice(s.cold.status) ? null : s.cold.rounds)),
       },
     }),
   };
@@ -66,7 +72,7 @@ export function liveDynamicsFigure(o: ResolvedShockSchedule, nodes: number, live
       runTitle: "certified by the live network",
       second: {
         name: "engine, same markets",
-        rounds: live.slots.map((s) => (s.engine.status === "round-limit" ? null : s.engine.rounds)),
+        rounds: live.slots.map((s) => (noExactPrice(s.engine.status) ? null : s.engine.rounds)),
       },
     }),
   };
@@ -94,8 +100,8 @@ function termsMarkers(slots: readonly SlotRecord[]): { x: number; label: string 
 
 function slotPanels(d: SlotsDrawn): ChartFigure["panels"] {
   const slots = d.slots;
-  const limited = (s: SlotRecord) => s.status === "round-limit";
-  // Slots at the round limit would flatten the rounds axis: mark them just above the rest instead.
+  const limited = (s: SlotRecord) => noExactPrice(s.status);
+  // Slots without an exact price (40+ rounds) would flatten the rounds axis: mark them just above the rest instead.
   const cleared = [
     ...slots.filter((s) => !limited(s)).map((s) => s.rounds),
     ...d.second.rounds.filter((v) => v !== null),
@@ -153,7 +159,7 @@ function slotPanels(d: SlotsDrawn): ChartFigure["panels"] {
         },
         { name: d.second.name, values: d.second.rounds, color: ORANGE, style: "dashed" },
         {
-          name: "no exact price (round limit)",
+          name: "no exact price (stalled)",
           values: slots.map((s) => (limited(s) ? limitMark : null)),
           color: RED,
           style: "crosses",

@@ -1,4 +1,4 @@
-import type { DynamicsExperiment, RoundsSummary } from "@walras/protocol";
+import { type DynamicsExperiment, noExactPrice, type RoundsSummary } from "@walras/protocol";
 import { formatNumber, textTable } from "../../text-table.ts";
 import { shockLabel } from "./dynamics-shock-label.ts";
 
@@ -22,7 +22,7 @@ export function formatDynamics(r: DynamicsExperiment): string {
     `${o.slots} slots, n = ${o.agents}, m = ${o.capacity}, tau = ${o.tau}, g = ${o.g}, ${o.rule} rule, drift ±${100 * o.drift}%, seed ${o.seed}`,
     `rounds per slot, quiet (terms and members unchanged): ${rounds(r.quiet)}`,
     `rounds per slot, changed (a shock or churn at the boundary): ${rounds(r.changed)}`,
-    `round limit (${o.maxRounds}) hit, no exact clearing price: warm ${r.roundLimit.warm}, cold ${r.roundLimit.cold} slots`,
+    `no exact clearing price (stalled, or the round limit ${o.maxRounds}): warm ${r.noExactPrice.warm}, cold ${r.noExactPrice.cold} slots`,
     `largest |p* - reference p*| where the reference clears exactly: ${r.maxPriceDeviation.toExponential(2)}`,
     "",
     textTable(
@@ -48,8 +48,8 @@ export function formatDynamics(r: DynamicsExperiment): string {
         churn ? `${s.agents} (+${s.joined} -${s.left})` : String(s.agents),
         formatNumber(s.prices[0] ?? 0, 5),
         formatNumber(s.reference.prices[0] ?? 0, 5),
-        s.status === "round-limit" ? `${s.rounds}*` : String(s.rounds),
-        s.cold.status === "round-limit" ? `${s.cold.rounds}*` : String(s.cold.rounds),
+        noExactPrice(s.status) ? `${s.rounds}*` : String(s.rounds),
+        noExactPrice(s.cold.status) ? `${s.cold.rounds}*` : String(s.cold.rounds),
         formatNumber(s.efficiency, 5),
         formatNumber(s.optimum, 5),
         percent(s.relativeWelfareGap, 2),
@@ -57,7 +57,7 @@ export function formatDynamics(r: DynamicsExperiment): string {
         formatNumber(s.gini, 3),
       ]),
     ),
-    "* round limit: no exact clearing price (a fixed fee g > 0 makes demand jump); the best round is reported",
+    "* no exact clearing price (a fixed fee g > 0 makes demand jump): the stall rule (or the round limit) ended the slot on its best round",
   ];
   return `${lines.join("\n")}\n`;
 }

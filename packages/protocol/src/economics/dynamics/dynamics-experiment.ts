@@ -7,7 +7,7 @@ import {
   shockSchedule,
 } from "./shock-schedule.ts";
 import { sameTermsAndMembers } from "./slot-market.ts";
-import { measureSlot, type SlotRecord, slotReference } from "./slot-record.ts";
+import { measureSlot, noExactPrice, type SlotRecord, slotReference } from "./slot-record.ts";
 
 export interface DynamicsExperimentOptions extends ShockScheduleOptions {
   /**
@@ -44,13 +44,13 @@ export interface DynamicsExperiment {
   readonly slots: readonly DynamicsSlot[];
   /**
    * Slots after the first whose terms and membership did not change, among those that cleared
-   * exactly under both starts (a slot at the round limit says nothing about the start).
+   * exactly under both starts (a slot without an exact price measures the stall rule, not the start).
    */
   readonly quiet: RoundsSummary;
   /** Slots after the first at which the terms or the membership changed; likewise. */
   readonly changed: RoundsSummary;
-  /** Slots that hit the round limit, per start. */
-  readonly roundLimit: { readonly warm: number; readonly cold: number };
+  /** Slots without an exact clearing price (stalled or at the round limit), per start. */
+  readonly noExactPrice: { readonly warm: number; readonly cold: number };
   /** Largest |p - p_ref| over the slots where the reference clears exactly. */
   readonly maxPriceDeviation: number;
 }
@@ -93,9 +93,9 @@ export function runDynamicsExperiment(options: DynamicsExperimentOptions): Dynam
     slots,
     quiet: roundsSummary(after.filter((s) => s.quiet)),
     changed: roundsSummary(after.filter((s) => !s.quiet)),
-    roundLimit: {
-      warm: slots.filter((s) => s.status === "round-limit").length,
-      cold: slots.filter((s) => s.cold.status === "round-limit").length,
+    noExactPrice: {
+      warm: slots.filter((s) => noExactPrice(s.status)).length,
+      cold: slots.filter((s) => noExactPrice(s.cold.status)).length,
     },
     maxPriceDeviation: Math.max(
       0,

@@ -40,6 +40,14 @@ export function slotReference(scenario: Scenario): SlotReference {
 }
 
 /** One slot, measured: the row of the dynamics tables and the points of its plots. */
+/**
+ * The slot found no exact clearing price and settled on its best round: the stall rule stopped it
+ * (engine "stalled", a certificate "approximate") or it hit the round limit.
+ */
+export function noExactPrice(status: SlotOutcome["status"]): boolean {
+  return status === "stalled" || status === "approximate" || status === "round-limit";
+}
+
 export interface SlotRecord {
   readonly slot: number;
   readonly terms: SlotTerms;
