@@ -94,6 +94,7 @@ export class Certify {
     return (epoch === null ? null : this.#books.get(epoch)?.body) ?? null;
   }
 
+  /** The certificate of the newest epoch certified here. */
   latest(): Certificate | null {
     return this.#certificates.at(-1) ?? null;
   }
@@ -131,7 +132,14 @@ export class Certify {
     const index = first ? -1 : this.#certificates.indexOf(book.certificate as Certificate);
     book.certificate = certificate;
     if (index >= 0) this.#certificates[index] = certificate;
-    else this.#certificates.push(certificate);
+    else {
+      // In epoch order, whatever order they were assembled in (a late commit can complete an
+      // older epoch's certificate after a newer one's): latest() is the newest epoch's, and the
+      // list is the ledger's order (sim seed 2107).
+      let at = this.#certificates.length;
+      while (at > 0 && (this.#certificates[at - 1] as Certificate).commit.epoch > book.epoch) at -= 1;
+      this.#certificates.splice(at, 0, certificate);
+    }
     this.#ctx.out.emit({
       type: "certificate",
       certificate,
