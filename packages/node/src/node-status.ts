@@ -20,6 +20,8 @@ export interface NodeStatus {
   readonly agreement: MachineStatus["agreement"];
   readonly member: boolean;
   readonly members: readonly string[];
+  /** Who decides the next epoch (members are promoted to voters once they have bid, protocol §9.1). */
+  readonly voters: readonly string[];
   readonly allocation: number | null;
   readonly peers: number;
   readonly topicPeers: number;
@@ -82,6 +84,7 @@ export function nodeStatus(input: {
     agreement: m.agreement,
     member: m.member,
     members: m.members,
+    voters: m.voters,
     allocation: m.allocation,
     peers: input.connections,
     topicPeers: input.topicPeers,

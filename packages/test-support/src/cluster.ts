@@ -93,14 +93,23 @@ export async function waitForCertificate(nodes: readonly WalrasNode[], timeoutMs
     .map((n) => n.peerId)
     .sort()
     .join(",");
+  // Settled, too: the certificate is of every node's current epoch, and every member votes (the
+  // founding epoch is followed by one that promotes its bidders to voters, protocol §9.1), so no
+  // change is under way that would replace it during the test.
   await waitFor(
     () => {
-      const certs = nodes.map((n) => n.status().certificate);
-      return certs.every(
-        (c) => c !== null && [...c.members].sort().join(",") === want && c.digest === certs[0]?.digest,
+      const statuses = nodes.map((n) => n.status());
+      const first = statuses[0]?.certificate;
+      return statuses.every(
+        (s) =>
+          s.certificate !== null &&
+          [...s.certificate.members].sort().join(",") === want &&
+          s.certificate.digest === first?.digest &&
+          s.epoch === s.certificate.epoch &&
+          [...s.voters].sort().join(",") === want,
       );
     },
-    { timeoutMs, what: `a certificate for ${nodes.length} members on every node` },
+    { timeoutMs, what: `a certificate for ${nodes.length} members on every node, all of them voters` },
   );
 }
 
