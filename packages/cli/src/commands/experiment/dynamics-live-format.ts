@@ -1,4 +1,9 @@
-import type { LiveDynamics, LiveRoundsSummary, ResolvedShockSchedule } from "@walras/protocol";
+import {
+  type LiveDynamics,
+  type LiveRoundsSummary,
+  noExactPrice,
+  type ResolvedShockSchedule,
+} from "@walras/protocol";
 import { formatNumber, textTable } from "../../text-table.ts";
 import { percent } from "./dynamics-format.ts";
 import { shockLabel } from "./dynamics-shock-label.ts";
@@ -70,7 +75,7 @@ export function formatLiveDynamics(
         formatNumber(s.reference.prices[0] ?? 0, 5),
         s.reference.priceDeviation.toExponential(1),
         s.status === "approximate" ? `${s.rounds}~` : String(s.rounds),
-        s.engine.status === "round-limit" ? `${s.engine.rounds}*` : String(s.engine.rounds),
+        noExactPrice(s.engine.status) ? `${s.engine.rounds}*` : String(s.engine.rounds),
         formatNumber(s.efficiency, 5),
         formatNumber(s.optimum, 5),
         percent(s.relativeWelfareGap, 2),
@@ -78,7 +83,7 @@ export function formatLiveDynamics(
         formatNumber(s.gini, 3),
       ]),
     ),
-    "~ certified as approximate (stall rule); * the engine's round limit: no exact clearing price",
+    "~ certified as approximate (stall rule); * the engine found no exact clearing price (stall rule or round limit)",
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -7,7 +7,7 @@ import {
   shockSchedule,
 } from "./shock-schedule.ts";
 import { sameTermsAndMembers } from "./slot-market.ts";
-import { measureSlot, noExactPrice, type SlotRecord, slotReference } from "./slot-record.ts";
+import { measureSlot, noExactPrice, type SlotRecord, type SlotRun, slotReference } from "./slot-record.ts";
 
 export interface DynamicsExperimentOptions extends ShockScheduleOptions {
   /**
@@ -25,11 +25,7 @@ export interface ResolvedDynamicsOptions extends ResolvedShockSchedule {
 export interface DynamicsSlot extends SlotRecord {
   /** The terms and the membership are the previous slot's (only the drift moved demand). */
   readonly quiet: boolean;
-  readonly cold: {
-    readonly rounds: number;
-    readonly status: SlotRecord["status"];
-    readonly priceDeviation: number;
-  };
+  readonly cold: SlotRun;
 }
 
 /** Rounds per slot under one start, over a class of slots. */

@@ -2,7 +2,7 @@ import { type Summary, summarise } from "../experiment.ts";
 import type { CertifiedSlot } from "./ledger-slots.ts";
 import { runSlots } from "./run-slots.ts";
 import { sameTermsAndMembers } from "./slot-market.ts";
-import { measureSlot, type SlotRecord, slotReference } from "./slot-record.ts";
+import { measureSlot, type SlotRecord, type SlotRun, slotReference } from "./slot-record.ts";
 
 /** One certified slot of a live run, measured, beside the engine clearing the same market. */
 export interface LiveDynamicsSlot extends SlotRecord {
@@ -10,11 +10,7 @@ export interface LiveDynamicsSlot extends SlotRecord {
   /** The terms and the membership are the previous slot's (only bids may have changed). */
   readonly quiet: boolean;
   /** The engine (run-slots.ts, warm start) on the same sequence of markets. */
-  readonly engine: {
-    readonly rounds: number;
-    readonly status: SlotRecord["status"];
-    readonly priceDeviation: number;
-  };
+  readonly engine: SlotRun;
 }
 
 /** Rounds per slot on the network and on the engine, over a class of slots. */

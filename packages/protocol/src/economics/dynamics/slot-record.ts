@@ -40,6 +40,13 @@ export function slotReference(scenario: Scenario): SlotReference {
 }
 
 /** One slot, measured: the row of the dynamics tables and the points of its plots. */
+/** Another run of the same slot, beside the one recorded: its rounds, outcome and price error. */
+export interface SlotRun {
+  readonly rounds: number;
+  readonly status: SlotOutcome["status"];
+  readonly priceDeviation: number;
+}
+
 /**
  * The slot found no exact clearing price and settled on its best round: the stall rule stopped it
  * (engine "stalled", a certificate "approximate") or it hit the round limit.
