@@ -96,6 +96,10 @@ export function noMajority(
     return null;
   }
   const known = newestOf(nodes.filter((n) => n.up && n.id !== null && live.has(n.id)));
+  // No live node knows any epoch, and every node that knows one is gone: there is nobody to learn
+  // the market from, and nobody may found another (a founder that founded, then left).
+  if (!known)
+    return `no live node knows an epoch, and the nodes that know epoch ${overall.epoch} (${overall.name}) are gone`;
   for (const newest of known && known.epoch < overall.epoch ? [overall, known] : [overall]) {
     const alive = newest.voters.filter((m) => live.has(m)).length;
     if (newest.voters.length > 0 && alive * 2 <= newest.voters.length)
