@@ -220,7 +220,10 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
 
   const publish = (m: WireMessage): void => {
     if (!gossip || stopped) return;
-    gossip.publish(topicOf(m.kind), encodeMessage(m)).catch((err: Error) => {
+    const bytes = encodeMessage(m);
+    metrics.messagesPublished.inc({ kind: m.kind });
+    metrics.messageBytes.inc({ direction: "out" }, bytes.length);
+    gossip.publish(topicOf(m.kind), bytes).catch((err: Error) => {
       protoLog.debug({ err: err.message, kind: m.kind }, "publish failed (peers will sync)");
     });
   };
@@ -266,8 +269,9 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     return { message, verdict: v.verdict };
   };
 
-  const apply = (message: WireMessage): void => {
+  const apply = (message: WireMessage, bytes: Uint8Array): void => {
     metrics.messagesAccepted.inc({ kind: message.kind });
+    metrics.messageBytes.inc({ direction: "in" }, bytes.length);
     store_(message);
     for (const l of messageListeners) l(message);
     perform(machine.handle({ type: "message", now: Date.now(), message }));
@@ -294,8 +298,9 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
           );
           for (const b64 of res.messages) {
             if (stopped) return;
-            const { message, verdict } = judge(Buffer.from(b64, "base64"), peer.toString(), null);
-            if (message && verdict === "accept" && want.kinds.includes(message.kind)) apply(message);
+            const bytes = Buffer.from(b64, "base64");
+            const { message, verdict } = judge(bytes, peer.toString(), null);
+            if (message && verdict === "accept" && want.kinds.includes(message.kind)) apply(message, bytes);
           }
         } catch (err) {
           nodeLog.debug({ peer: peer.toString(), err: (err as Error).message }, "sync request failed");
@@ -358,7 +363,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     },
     onMessage: (_kind, bytes) => {
       const message = judged.get(bytes) ?? decodedOrNull(bytes);
-      if (message) apply(message);
+      if (message) apply(message, bytes);
     },
     onError: (err, ctx) => nodeLog.warn({ err: String(err), ...ctx }, "gossip handler error"),
   });

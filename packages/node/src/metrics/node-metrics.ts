@@ -11,6 +11,10 @@ export interface NodeMetrics {
   readonly registry: Registry;
   readonly messagesAccepted: Counter<"kind">;
   readonly messagesRejected: Counter<"reason">;
+  /** Messages this node signed and gossiped, by kind. */
+  readonly messagesPublished: Counter<"kind">;
+  /** Signed message bytes accepted (`in`) and published (`out`): the protocol's own traffic. */
+  readonly messageBytes: Counter<"direction">;
   readonly rounds: Counter;
   readonly round: Gauge;
   readonly epoch: Gauge;
@@ -35,6 +39,18 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
       name: "walras_messages_rejected_total",
       help: "Gossip messages rejected or ignored by validation, by reason.",
       labelNames: ["reason"],
+      registers,
+    }),
+    messagesPublished: new Counter({
+      name: "walras_messages_published_total",
+      help: "Messages this node signed and gossiped, by message kind.",
+      labelNames: ["kind"],
+      registers,
+    }),
+    messageBytes: new Counter({
+      name: "walras_message_bytes_total",
+      help: "Signed message bytes accepted from the network (in) and published (out).",
+      labelNames: ["direction"],
       registers,
     }),
     rounds: new Counter({ name: "walras_rounds_total", help: "Price rounds completed.", registers }),

@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type NodeProcess, spawnNode } from "@walras/test-support";
+import type { BenchCluster, BenchMarket } from "./bench-cluster.ts";
+import { processCpuMs } from "./process-cpu.ts";
+
+/** Node processes started at once: more would starve each other past the spawner's start timeout. */
+const SPAWN_CONCURRENCY = 6;
+
+/** One OS process per node (the @walras/test-support spawner), bootstrapped from the first. */
+export async function startProcessCluster(market: BenchMarket): Promise<BenchCluster> {
+  const root = mkdtempSync(join(tmpdir(), "walras-bench-"));
+  const nodes: NodeProcess[] = [];
+  const spawn = (i: number, bootstrap: string[]) =>
+    spawnNode({
+      contract: market.contract,
+      profile: market.agents[i] as NonNullable<(typeof market.agents)[number]>,
+      dataDir: join(root, `n${i}`),
+      bootstrap,
+    });
+  const stop = async () => {
+    await Promise.allSettled(nodes.map((node) => node.kill("SIGKILL")));
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    const first = await spawn(0, []);
+    nodes.push(first);
+    let next = 1;
+    const worker = async () => {
+      while (next < market.agents.length) {
+        const i = next++;
+        nodes.push(await spawn(i, [first.multiaddr]));
+      }
+    };
+    await Promise.all(Array.from({ length: SPAWN_CONCURRENCY }, worker));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const get = (path: string, parse: (r: Response) => Promise<unknown>) =>
+    Promise.all(nodes.map(async (node) => parse(await fetch(`${node.httpUrl}${path}`))));
+  return {
+    size: nodes.length,
+    statuses: () => get("/status", (r) => r.json()) as ReturnType<BenchCluster["statuses"]>,
+    metrics: () => get("/metrics", (r) => r.text()) as Promise<string[]>,
+    cpuMs: () => nodes.reduce((sum, node) => sum + processCpuMs(node.child.pid as number), 0),
+    stop,
+  };
+}

@@ -1,0 +1,49 @@
+import type { BenchOptions, BenchSection } from "../main.ts";
+import { startInProcessCluster } from "./in-process-cluster.ts";
+import { measureNetwork, type NetworkMode, type NetworkRun } from "./measure-network.ts";
+import { startProcessCluster } from "./process-cluster.ts";
+
+export type { NetworkMode } from "./measure-network.ts";
+
+/**
+ * Real libp2p nodes on loopback, newton, one epoch of all n nodes (minMembers = n): times from
+ * start to every node up, up to mesh, mesh to a common certificate; messages and bytes per node
+ * per round; and CPU per accepted message — all node processes' CPU from "up" to the certificate
+ * divided by the messages all nodes accepted meanwhile. Everything on one machine, so the nodes
+ * share its cores: wall times are an upper bound for a real deployment, and are disturbed by
+ * anything else the machine runs; CPU and counts are not.
+ */
+export const networkBench: BenchSection = {
+  name: "network",
+  description: "real libp2p nodes on loopback, newton: start → up → mesh → certificate, CPU per message",
+  run: async (options: BenchOptions) => {
+    const runs: NetworkRun[] = [];
+    for (const n of options.nodes)
+      for (const mode of options.modes) {
+        const run = await measureNetwork(n, mode, starters[mode]).catch((err: Error) => {
+          console.log(`${n} nodes, ${mode}: ${err.message}`);
+          return null;
+        });
+        if (run) runs.push(run);
+      }
+    printRuns(runs);
+  },
+};
+
+const starters = {
+  "in-process": startInProcessCluster,
+  processes: startProcessCluster,
+} as const satisfies Record<NetworkMode, unknown>;
+
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
+export function printRuns(runs: readonly NetworkRun[]): void {
+  console.log(
+    "| nodes | mode | epoch | rounds | start→up s | up→mesh s | mesh→cert s | up→cert s | msgs/node/round | bytes/node/round | CPU s | accepted | CPU ms/accepted msg |",
+  );
+  console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of runs)
+    console.log(
+      `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} |`,
+    );
+}
