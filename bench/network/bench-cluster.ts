@@ -10,8 +10,8 @@ import {
 /** A running network of walras nodes, however they are hosted, as the bench observes it. */
 export interface BenchCluster {
   readonly size: number;
-  /** Every node's /status, in node order. */
-  statuses(): Promise<NodeStatus[]>;
+  /** Every node's /status, in node order; null for a node that did not answer this time. */
+  statuses(): Promise<(NodeStatus | null)[]>;
   /** Every node's Prometheus exposition, in node order. */
   metrics(): Promise<string[]>;
   /** CPU time (user + system, ms) spent so far by the processes that run the nodes. */

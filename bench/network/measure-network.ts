@@ -46,11 +46,11 @@ async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
 
 async function until(
   cluster: BenchCluster,
-  condition: (statuses: NodeStatus[]) => boolean,
+  condition: (statuses: readonly (NodeStatus | null)[]) => boolean,
   intervalMs: number,
   timeoutMs: number,
   what: string,
-): Promise<NodeStatus[]> {
+): Promise<readonly (NodeStatus | null)[]> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const statuses = await cluster.statuses();
@@ -60,13 +60,14 @@ async function until(
   }
 }
 
-const meshed = (statuses: NodeStatus[]) => statuses.every((s) => s.topicPeers > 0);
+const meshed = (statuses: readonly (NodeStatus | null)[]) =>
+  statuses.every((s) => s !== null && s.topicPeers > 0);
 
-const certified = (statuses: NodeStatus[]) => {
+const certified = (statuses: readonly (NodeStatus | null)[]) => {
   const first = statuses[0]?.certificate;
   return statuses.every(
     (s) =>
-      s.certificate !== null &&
+      s?.certificate != null &&
       s.certificate.digest === first?.digest &&
       s.certificate.members.length === statuses.length,
   );

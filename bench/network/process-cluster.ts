@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { NodeStatus } from "@walras/node";
 import { type NodeProcess, spawnNode } from "@walras/test-support";
 import type { BenchCluster, BenchMarket } from "./bench-cluster.ts";
 import { processCpuMs } from "./process-cpu.ts";
@@ -43,12 +44,23 @@ export async function startProcessCluster(market: BenchMarket): Promise<BenchClu
     await stop();
     throw err;
   }
-  const get = (path: string, parse: (r: Response) => Promise<unknown>) =>
-    Promise.all(nodes.map(async (node) => parse(await fetch(`${node.httpUrl}${path}`))));
+  // A busy node may miss one poll: that is "not yet", but a node that exited ends the run.
+  const get = <T>(path: string, parse: (r: Response) => Promise<T>) =>
+    Promise.all(
+      nodes.map(async (node, i) => {
+        if (node.child.exitCode !== null || node.child.signalCode !== null)
+          throw new Error(`node ${i} exited (${node.child.exitCode ?? node.child.signalCode})`);
+        try {
+          return await parse(await fetch(`${node.httpUrl}${path}`));
+        } catch {
+          return null;
+        }
+      }),
+    );
   return {
     size: nodes.length,
-    statuses: () => get("/status", (r) => r.json()) as ReturnType<BenchCluster["statuses"]>,
-    metrics: () => get("/metrics", (r) => r.text()) as Promise<string[]>,
+    statuses: () => get("/status", (r) => r.json() as Promise<NodeStatus>),
+    metrics: async () => (await get("/metrics", (r) => r.text())).map((t) => t ?? ""),
     cpuMs: () => nodes.reduce((sum, node) => sum + processCpuMs(node.child.pid as number), 0),
     stop,
   };
