@@ -1,6 +1,7 @@
 export * from "./http/status-client.ts";
 export * from "./http/status-server.ts";
 export * from "./identity/key-file.ts";
+export * from "./inbound/peer-rate-limiter.ts";
 export * from "./logging/logger.ts";
 export * from "./metrics/node-metrics.ts";
 export * from "./network/bootstrap-dialer.ts";
@@ -13,6 +14,5 @@ export * from "./network/sync-messages.ts";
 export * from "./network/sync-protocol.ts";
 export * from "./node-announcement.ts";
 export * from "./node-status.ts";
-export * from "./peer-rate-limiter.ts";
 export * from "./store/store.ts";
 export * from "./walras-node.ts";

@@ -8,29 +8,25 @@ import {
   contractId,
   createAgentMachine,
   createSigner,
-  decodeMessage,
-  encodeMessage,
-  kindsOf,
   type MachineAction,
-  type MessageKind,
-  messageDigest,
-  type SyncWant,
-  type Topic,
   topicOf,
   type WireMessage,
 } from "@walras/protocol";
 import type { Logger } from "pino";
+import { createActionExecutor, storedMessage } from "./actions/action-executor.ts";
+import { createMachineDriver } from "./driver/machine-driver.ts";
 import { type StatusServer, startStatusServer } from "./http/status-server.ts";
 import { loadOrCreateKey } from "./identity/key-file.ts";
+import { createInboundPipeline } from "./inbound/inbound-pipeline.ts";
+import { createPeerRateLimiter } from "./inbound/peer-rate-limiter.ts";
+import { replayStore } from "./inbound/replay.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
-import type { GossipKind } from "./network/gossip-topics.ts";
 import { createHost, type Host, type HostInit } from "./network/host.ts";
-import type { SyncRequest, SyncResponse } from "./network/sync-messages.ts";
-import { handleSync, requestSync } from "./network/sync-protocol.ts";
+import { createSyncPeer } from "./network/sync-peer.ts";
 import { type NodeStatus, nodeStatus } from "./node-status.ts";
-import { createPeerRateLimiter } from "./peer-rate-limiter.ts";
+import { createMessageWriter } from "./store/message-writer.ts";
 import { openStore, type Store } from "./store/store.ts";
 
 export interface WalrasNodeInit {
@@ -44,7 +40,7 @@ export interface WalrasNodeInit {
   readonly bootstrap?: string[];
   readonly http?: { readonly port: number; readonly host?: string };
   readonly logger?: Logger;
-  /** How often timeouts are checked. */
+  /** Machine deadlines closer together than this are served by one tick. Default 5 ms. */
   readonly tickMs?: number;
   /**
    * Fault injection for tests: the fraction of inbound gossip dropped before validation, as if
@@ -75,10 +71,6 @@ export interface WalrasNode {
   /** Stops the node. `leave` (default true) first announces a graceful leave to the others. */
   stop(options?: { leave?: boolean }): Promise<void>;
 }
-
-/** How many peers a catch-up request goes to. */
-const SYNC_FANOUT = 2;
-const SYNC_TIMEOUT_MS = 3_000;
 
 export class DataDirError extends Error {}
 
@@ -121,213 +113,16 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     ...(init.agent ? { agent: { signer, profile: init.agent } } : {}),
     now: Date.now(),
   });
+  const now = () => Date.now();
   const listeners = new Set<(a: MachineAction) => void>();
   const messageListeners = new Set<(m: WireMessage) => void>();
-  let epochStartedAt = Date.now();
+  const protoLog = componentLogger(nodeLog, "protocol");
   let stopped = false;
   let gossip: Gossip | null = null;
-  const limiter = createPeerRateLimiter(init.peerRateLimit ?? 200);
-  const protoLog = componentLogger(nodeLog, "protocol");
 
-  const store_ = (m: WireMessage, durable = false): void => {
-    store.putMessage(
-      {
-        digest: messageDigest(m),
-        kind: m.kind,
-        epoch: m.epoch,
-        ...("round" in m ? { round: m.round } : {}),
-        signer: m.agent,
-        bytes: encodeMessage(m),
-        receivedAt: Date.now(),
-      },
-      { durable },
-    );
-  };
-
-  const perform = (actions: readonly MachineAction[]): void => {
-    for (const a of actions) {
-      for (const l of listeners) l(a);
-      switch (a.type) {
-        case "publish":
-          // Write-ahead: a message is stored before anyone can see it, so a restart replays it
-          // rather than signing a different one for its slot. Demands, votes and commits are
-          // pure functions of the agreed history (Ed25519 signatures are deterministic), so one
-          // lost to a power cut is re-signed bit for bit; joins and epoch proposals carry a
-          // sequence number a restart cannot re-derive, so only they pay for an fsync.
-          store_(
-            a.message,
-            a.message.kind === "join" || a.message.kind === "epoch" || a.message.kind === "leave",
-          );
-          publish(a.message);
-          break;
-        case "sync":
-          void catchUp(a.want);
-          break;
-        case "epoch-started":
-          epochStartedAt = Date.now();
-          metrics.epoch.set(a.epoch);
-          metrics.round.set(0);
-          break;
-        case "round-closed":
-          metrics.rounds.inc();
-          metrics.round.set(a.round + 1);
-          metrics.residual.set(a.residual);
-          protoLog.debug(
-            { epoch: a.epoch, round: a.round, prices: a.prices, residual: a.residual },
-            "round closed",
-          );
-          break;
-        case "certificate":
-          store.putCertificate(
-            a.certificate.commit.epoch,
-            new TextEncoder().encode(canonicalJson(a.certificate)),
-          );
-          if (a.certificate.signatures.length > 0)
-            metrics.timeToAgreementSeconds.observe((Date.now() - epochStartedAt) / 1000);
-          protoLog.info(
-            {
-              epoch: a.certificate.commit.epoch,
-              signers: a.certificate.signatures.length,
-              complete: a.complete,
-            },
-            "certificate",
-          );
-          break;
-        case "dropped":
-          metrics.messagesRejected.inc({ reason: a.reason });
-          protoLog.warn(
-            { reason: a.reason, agent: a.message.agent, kind: a.message.kind },
-            "message dropped",
-          );
-          break;
-        case "equivocation":
-          protoLog.warn(
-            {
-              agent: a.evidence.agent,
-              slot: a.evidence.slot,
-              first: a.evidence.first,
-              second: a.evidence.second,
-            },
-            "equivocation: two signed messages for one slot",
-          );
-          break;
-        case "log":
-          protoLog[a.level](a.fields ?? {}, a.msg);
-          break;
-      }
-    }
-  };
-
-  const publish = (m: WireMessage): void => {
-    if (!gossip || stopped) return;
-    const bytes = encodeMessage(m);
-    metrics.messagesPublished.inc({ kind: m.kind });
-    metrics.messageBytes.inc({ direction: "out" }, bytes.length);
-    gossip.publish(topicOf(m.kind), bytes).catch((err: Error) => {
-      protoLog.debug({ err: err.message, kind: m.kind }, "publish failed (peers will sync)");
-    });
-  };
-
-  /** One path for every inbound message, gossip or sync: decode, judge, count, store, apply. */
-  // gossipsub hands the validator and the delivery the same bytes: decode them once.
-  const judged = new WeakMap<Uint8Array, WireMessage>();
-  const decodedOrNull = (bytes: Uint8Array): WireMessage | null => {
-    const decoded = decodeMessage(bytes);
-    return decoded.ok ? decoded.message : null;
-  };
-
-  const judge = (
-    bytes: Uint8Array,
-    from: string,
-    topic: Topic | null,
-  ): { message: WireMessage | null; verdict: "accept" | "reject" | "ignore" } => {
-    const decoded = decodeMessage(bytes);
-    if (!decoded.ok) {
-      metrics.messagesRejected.inc({ reason: decoded.reason });
-      nodeLog.warn({ peer: from, reason: decoded.reason, detail: decoded.detail }, "rejected message");
-      return { message: null, verdict: "reject" };
-    }
-    const message = decoded.message;
-    judged.set(bytes, message);
-    if (topic && topicOf(message.kind) !== topic) {
-      metrics.messagesRejected.inc({ reason: "wrong-topic" });
-      nodeLog.warn({ peer: from, kind: message.kind, topic }, "rejected message: wrong topic");
-      return { message: null, verdict: "reject" };
-    }
-    const v = machine.check(message);
-    if (v.verdict === "accept") return { message, verdict: "accept" };
-    metrics.messagesRejected.inc({ reason: v.reason });
-    if (v.verdict === "reject")
-      nodeLog.warn(
-        { peer: from, agent: message.agent, reason: v.reason, detail: v.detail },
-        "rejected message",
-      );
-    else nodeLog.trace({ peer: from, reason: v.reason }, "ignored message");
-    // check() keeps equivocation evidence as an action; the next event hands it out.
-    if (v.verdict === "reject" && v.reason === "equivocation")
-      perform(machine.handle({ type: "tick", now: Date.now() }));
-    return { message, verdict: v.verdict };
-  };
-
-  const apply = (message: WireMessage, bytes: Uint8Array): void => {
-    metrics.messagesAccepted.inc({ kind: message.kind });
-    metrics.messageBytes.inc({ direction: "in" }, bytes.length);
-    store_(message);
-    for (const l of messageListeners) l(message);
-    perform(machine.handle({ type: "message", now: Date.now(), message }));
-  };
-
-  const catchUp = async (want: SyncWant): Promise<void> => {
-    const peers = libp2p.getPeers();
-    const chosen = [...peers].sort(() => Math.random() - 0.5).slice(0, SYNC_FANOUT);
-    const kinds = [...new Set(want.kinds.map((k) => topicOf(k)))] as GossipKind[];
-    await Promise.all(
-      chosen.map(async (peer) => {
-        try {
-          const res = await requestSync(
-            libp2p,
-            peer,
-            {
-              type: "messages",
-              contractId: id,
-              epoch: want.epoch,
-              ...(want.round !== undefined ? { round: want.round } : {}),
-              kinds,
-            },
-            { timeoutMs: SYNC_TIMEOUT_MS },
-          );
-          for (const b64 of res.messages) {
-            if (stopped) return;
-            const bytes = Buffer.from(b64, "base64");
-            const { message, verdict } = judge(bytes, peer.toString(), null);
-            if (message && verdict === "accept" && want.kinds.includes(message.kind)) apply(message, bytes);
-          }
-        } catch (err) {
-          nodeLog.debug({ peer: peer.toString(), err: (err as Error).message }, "sync request failed");
-        }
-      }),
-    );
-  };
-
-  const serveSync = async (req: SyncRequest): Promise<SyncResponse> => {
-    switch (req.type) {
-      case "contract":
-        return { contract: req.contractId === id ? init.contract : null };
-      case "status":
-        return { status: status() as unknown as Record<string, unknown> };
-      case "messages": {
-        if (req.contractId !== id) return { error: `unknown contract ${req.contractId}` };
-        const kinds: MessageKind[] | undefined = req.kinds?.flatMap((t) => [...kindsOf(t)]);
-        const rows = store.messages({
-          epoch: req.epoch,
-          ...(req.round !== undefined ? { round: req.round } : {}),
-          ...(kinds ? { kinds } : {}),
-        });
-        return { messages: rows.slice(0, 4096).map((r) => Buffer.from(r.bytes).toString("base64")) };
-      }
-    }
-  };
-
+  const writer = createMessageWriter(store, {
+    onError: (err) => nodeLog.error({ err }, "store write failed; retrying with the next batch"),
+  });
   const status = (): NodeStatus =>
     nodeStatus({
       peerId,
@@ -338,33 +133,69 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       listen: libp2p.getMultiaddrs().map(String),
     });
 
-  // Replay what this data dir already holds, in the order it was stored, before going live.
-  let replayed = 0;
-  for (const row of store.allMessages()) {
-    const decoded = decodeMessage(row.bytes);
-    if (!decoded.ok || machine.check(decoded.message).verdict !== "accept") continue;
-    perform(machine.handle({ type: "message", now: Date.now(), message: decoded.message, replay: true }));
-    replayed++;
-  }
+  const inbound = createInboundPipeline({
+    machine,
+    metrics,
+    log: nodeLog,
+    limiter: createPeerRateLimiter(init.peerRateLimit ?? 200),
+    ...(init.inboundLoss ? { inboundLoss: init.inboundLoss } : {}),
+    accept: (message, bytes) => {
+      metrics.messagesAccepted.inc({ kind: message.kind });
+      metrics.messageBytes.inc({ direction: "in" }, bytes.length);
+      writer.received(storedMessage(message, bytes, now()));
+      for (const l of messageListeners) l(message);
+      void driver.handle({ type: "message", now: now(), message });
+    },
+    // check() keeps equivocation evidence as an action; the next event hands it out.
+    equivocation: () => void driver.handle({ type: "tick", now: now() }),
+    now,
+  });
+  const sync = createSyncPeer({
+    libp2p,
+    contract: init.contract,
+    contractId: id,
+    store,
+    writer,
+    inbound,
+    metrics,
+    log: nodeLog,
+    status: () => status() as unknown as Record<string, unknown>,
+    penalize: (peer) => gossip?.penalize(peer),
+    graylisted: (peer) => gossip?.graylisted(peer) ?? false,
+    now,
+  });
+  const executor = createActionExecutor({
+    writer,
+    store,
+    metrics,
+    log: protoLog,
+    listeners,
+    publish: async (message, bytes) => {
+      if (!gossip || stopped) return;
+      await gossip.publish(topicOf(message.kind), bytes).then(
+        () => undefined,
+        (err: Error) =>
+          protoLog.debug({ err: err.message, kind: message.kind }, "publish failed (peers will sync)"),
+      );
+    },
+    catchUp: (want) => sync.catchUp(want),
+    now,
+  });
+  const driver = createMachineDriver({
+    machine,
+    executor,
+    log: nodeLog,
+    ...(init.tickMs !== undefined ? { minTickMs: init.tickMs } : {}),
+    now,
+  });
+
+  const replayed = replayStore(store, machine, driver, now);
   if (replayed > 0) nodeLog.info({ replayed }, "resumed from store");
 
-  await handleSync(libp2p, serveSync, {
-    onError: (err) => nodeLog.debug({ err: String(err) }, "sync handler error"),
-  });
+  await sync.start();
   gossip = createGossip(libp2p, id, {
-    validate: (kind, bytes, from) => {
-      if (init.inboundLoss && Math.random() < init.inboundLoss) return "ignore";
-      if (!limiter.allow(from, Date.now())) {
-        metrics.messagesRejected.inc({ reason: "rate-limit" });
-        if (limiter.shouldLog(from)) nodeLog.warn({ peer: from }, "peer over its message rate; rejecting");
-        return "reject";
-      }
-      return judge(bytes, from, kind).verdict;
-    },
-    onMessage: (_kind, bytes) => {
-      const message = judged.get(bytes) ?? decodedOrNull(bytes);
-      if (message) apply(message, bytes);
-    },
+    validate: (kind, bytes, from) => inbound.validate(kind, bytes, from),
+    onMessage: (_kind, bytes) => inbound.deliver(bytes),
     onError: (err, ctx) => nodeLog.warn({ err: String(err), ...ctx }, "gossip handler error"),
   });
   const updatePeers = () => metrics.peers.set(libp2p.getPeers().length);
@@ -384,16 +215,8 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     });
   }
 
-  perform(machine.handle({ type: "resume", now: Date.now() }));
-  const tick = setInterval(() => {
-    if (stopped) return;
-    // A bug surfacing in a timer would otherwise be an uncaught exception that kills the node.
-    try {
-      perform(machine.handle({ type: "tick", now: Date.now() }));
-    } catch (err) {
-      nodeLog.error({ err }, "tick failed");
-    }
-  }, init.tickMs ?? 100);
+  void driver.handle({ type: "resume", now: now() });
+  driver.start();
   nodeLog.info(
     {
       peerId,
@@ -425,21 +248,16 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     },
     stop: async ({ leave = true } = {}) => {
       if (stopped) return;
-      if (leave && gossip) {
-        const leaving = machine.handle({ type: "leave", now: Date.now() });
-        for (const a of leaving) {
-          if (a.type !== "publish") continue;
-          store_(a.message, true);
-          await gossip.publish(topicOf(a.message.kind), encodeMessage(a.message)).catch(() => undefined);
-        }
-      }
+      driver.stop();
+      if (leave && gossip) await driver.handle({ type: "leave", now: now() });
       stopped = true;
-      clearInterval(tick);
+      sync.stop();
       libp2p.removeEventListener("peer:connect", updatePeers);
       libp2p.removeEventListener("peer:disconnect", updatePeers);
       gossip?.stop();
       await http?.close();
       await host.stop();
+      writer.flush();
       store.close();
       nodeLog.info("walras node stopped");
     },
