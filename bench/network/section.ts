@@ -17,16 +17,15 @@ export const networkBench: BenchSection = {
   name: "network",
   description: "real libp2p nodes on loopback, newton: start → up → mesh → certificate, CPU per message",
   run: async (options: BenchOptions) => {
-    const runs: NetworkRun[] = [];
+    console.log(HEADER);
     for (const n of options.nodes)
       for (const mode of options.modes) {
         const run = await measureNetwork(n, mode, starters[mode]).catch((err: Error) => {
-          console.log(`${n} nodes, ${mode}: ${err.message}`);
+          console.log(`| ${n} | ${mode} | ${err.message} |`);
           return null;
         });
-        if (run) runs.push(run);
+        if (run) console.log(row(run));
       }
-    printRuns(runs);
   },
 };
 
@@ -37,13 +36,12 @@ const starters = {
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
-export function printRuns(runs: readonly NetworkRun[]): void {
-  console.log(
-    "| nodes | mode | epoch | rounds | start→up s | up→mesh s | mesh→cert s | up→cert s | msgs/node/round | bytes/node/round | CPU s | accepted | CPU ms/accepted msg |",
-  );
-  console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of runs)
-    console.log(
-      `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} |`,
-    );
+const HEADER = [
+  "| nodes | mode | epoch | rounds | start→up s | up→mesh s | mesh→cert s | up→cert s | msgs/node/round | bytes/node/round | CPU s | accepted | CPU ms/accepted msg |",
+  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+].join("\n");
+
+/** One table row, printed as soon as its run ends: the whole matrix takes a while. */
+function row(r: NetworkRun): string {
+  return `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} |`;
 }
