@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NodeStatus } from "@walras/node";
-import { type NodeProcess, spawnNode } from "@walras/test-support";
+import { type NodeProcess, processCpuMs, spawnNode } from "@walras/test-support";
 import type { BenchCluster, BenchMarket } from "./bench-cluster.ts";
-import { processCpuMs } from "./process-cpu.ts";
 
 /** Node processes started at once: more only starve each other on a 2-core machine. */
 const SPAWN_CONCURRENCY = 3;
