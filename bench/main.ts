@@ -7,6 +7,7 @@
  *   pnpm bench --network --nodes 10,25,50        the network matrix, in one process and as processes
  *   pnpm bench --network --nodes 100 --processes 100 node processes, once
  *   pnpm bench --only engine,network             sections by name (same as the flags above)
+ *   pnpm bench --network --timeout-s 300         give each phase longer (a busy machine)
  */
 import { parseArgs } from "node:util";
 import { engineBench } from "./engine.ts";
@@ -17,6 +18,8 @@ export interface BenchOptions {
   readonly nodes: readonly number[];
   /** Where the network's nodes run: all in this process, or one OS process each. */
   readonly modes: readonly NetworkMode[];
+  /** How long a network may take to mesh, and then to certify (default 60 s + 2 s per node). */
+  readonly timeoutS?: number;
 }
 
 export interface BenchSection {
@@ -38,6 +41,7 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
       nodes: { type: "string" },
       processes: { type: "boolean", default: false },
       "in-process": { type: "boolean", default: false },
+      "timeout-s": { type: "string" },
     },
     strict: true,
   });
@@ -57,8 +61,20 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
   if (values.processes) modes.push("processes");
   return {
     sections: names.length === 0 ? sections : sections.filter((s) => names.includes(s.name)),
-    options: { nodes, modes: modes.length === 0 ? ["in-process", "processes"] : modes },
+    options: {
+      nodes,
+      modes: modes.length === 0 ? ["in-process", "processes"] : modes,
+      ...(values["timeout-s"] !== undefined
+        ? { timeoutS: positive("--timeout-s", values["timeout-s"]) }
+        : {}),
+    },
   };
+}
+
+function positive(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: "${text}" is not a positive number`);
+  return n;
 }
 
 function nodeCount(text: string): number {

@@ -27,7 +27,9 @@ export interface BenchMarket {
 
 /**
  * `minMembers = n`: the first epoch waits for every node, so a run measures one n-member market
- * and not a series of growing epochs. Capacity 1.5 n makes the resource bind (p* > 0).
+ * and not a series of growing epochs. Capacity 1.5 n makes the resource bind (p* > 0). Joiners
+ * re-announce every `announceMs` until an epoch admits them: the contract's default of 1 s, since
+ * at 250 ms the announcements of 25 waiting nodes alone kept both cores of the bench machine busy.
  */
 export function benchMarket(n: number, seed: number): BenchMarket {
   const scenario = scenarioSchema.parse(
@@ -37,7 +39,7 @@ export function benchMarket(n: number, seed: number): BenchMarket {
     ...scenario.contract,
     priceRule: { kind: "newton" },
     minMembers: n,
-    timeouts: { roundMs: 5_000, announceMs: 250 },
+    timeouts: { roundMs: 5_000, announceMs: 1_000 },
   });
   return { contract, agents: scenario.agents.map(({ id: _id, ...profile }) => profile) };
 }

@@ -78,12 +78,13 @@ export async function measureNetwork(
   n: number,
   mode: NetworkMode,
   start: (market: BenchMarket) => Promise<BenchCluster>,
+  /** How long each phase (mesh, certificate) may take; default 60 s + 2 s per node. */
+  timeoutMs = 60_000 + n * 2_000,
   seed = n,
 ): Promise<NetworkRun> {
   const market = benchMarket(n, seed);
   // Polling /status over HTTP costs the nodes CPU too: poll process nodes less often.
   const intervalMs = mode === "in-process" ? 10 : 200;
-  const timeoutMs = 60_000 + n * 2_000;
   const t0 = performance.now();
   const cluster = await start(market);
   try {

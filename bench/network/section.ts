@@ -20,7 +20,12 @@ export const networkBench: BenchSection = {
     console.log(HEADER);
     for (const n of options.nodes)
       for (const mode of options.modes) {
-        const run = await measureNetwork(n, mode, starters[mode]).catch((err: Error) => {
+        const run = await measureNetwork(
+          n,
+          mode,
+          starters[mode],
+          options.timeoutS && options.timeoutS * 1000,
+        ).catch((err: Error) => {
           console.log(`| ${n} | ${mode} | ${err.message} |`);
           return null;
         });

@@ -50,11 +50,13 @@ export function storedMessage(message: WireMessage, bytes: Uint8Array, receivedA
 }
 
 /**
- * Joins, epoch proposals and leaves carry a sequence number a restart cannot re-derive, so only
- * they pay for an fsync. Demands, votes and commits are pure functions of the agreed history
- * (Ed25519 signatures are deterministic): one lost to a power cut is re-signed bit for bit.
+ * Only an epoch proposal pays for an fsync. Its bytes are not a function of its slot (epoch, seq,
+ * agent): a restart that lost it could sign a different member list under the same slot, which
+ * is equivocation. Every other kind is safe to lose to a power cut: demands, votes and commits
+ * are pure functions of the agreed history (Ed25519 signatures are deterministic), and a join,
+ * leave or heartbeat holds nothing but its slot, so one signed again is the same bytes.
  */
-const needsFsync = (m: WireMessage) => m.kind === "join" || m.kind === "epoch" || m.kind === "leave";
+const needsFsync = (m: WireMessage) => m.kind === "epoch";
 
 export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   const { metrics, log } = init;

@@ -109,8 +109,8 @@ export class StoreOpenError extends Error {
  * WAL with synchronous=NORMAL for ordinary writes: a commit survives a killed process; after a
  * power cut the newest may be lost (the sync protocol fetches peers' messages again, and this
  * node's own demands, votes and commits are re-derived bit for bit). FULL for writes marked
- * `durable` — certificates, and signed messages a restart could not re-derive (joins and epoch
- * proposals carry sequence numbers; see walras-node.ts). FULL costs an fsync per write.
+ * `durable` — certificates, and signed messages a restart could not re-derive (epoch proposals;
+ * see actions/action-executor.ts). FULL costs an fsync per write.
  */
 export function openStore(dir: string): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
