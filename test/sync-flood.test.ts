@@ -21,10 +21,11 @@ import { afterAll, describe, expect, it } from "vitest";
 
 /**
  * A peer of our own floods one node with the most expensive request the sync protocol allows
- * ("every message of epoch 0") over 8 concurrent streams, for as long as a third node needs to
- * join and catch up — through that node only. The victim runs in its own process so that its CPU
- * can be read alone. It must refuse the flood beyond the peer's budget (and count it), serve no
- * more than the budget allows, stay well below a core, and still serve the honest newcomer.
+ * ("every message of epoch 0") over 8 concurrent streams while a third node joins and catches up
+ * through that node only, and on after the market has settled. The victim runs in its own process
+ * so that its CPU can be read alone. It must serve the honest newcomer, refuse the flood beyond
+ * the peer's budget (and count it), serve no more than the budget allows, and stay well below a
+ * core while the flood goes on.
  */
 
 const contract = testContract("sync-flood", { minMembers: 3 });
@@ -52,10 +53,13 @@ function avoiding(peers: readonly string[]): NonNullable<WalrasNodeInit["connect
   return { denyDialPeer: deny, denyInboundEncryptedConnection: deny, denyOutboundEncryptedConnection: deny };
 }
 
-async function metric(node: NodeProcess, line: string): Promise<number> {
+/** The sum of a node's samples of `metric` whose labels include `label` (from /metrics). */
+async function metric(node: NodeProcess, metric: string, label: string): Promise<number> {
   const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
-  const found = text.split("\n").find((l) => l.startsWith(line));
-  return found ? Number(found.slice(found.lastIndexOf(" ") + 1)) : 0;
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(`${metric}{`) && l.includes(label))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 }
 
 describe("a sync flood against one node", () => {
@@ -80,7 +84,6 @@ describe("a sync flood against one node", () => {
     const stop = new Promise<void>((resolve) => {
       endFlood = resolve;
     });
-    const cpuBefore = processCpuMs(v.child.pid as number);
     const started = performance.now();
     const flood: Promise<SyncFloodReport> = floodSync(
       flooder.host,
@@ -108,32 +111,33 @@ describe("a sync flood against one node", () => {
       },
       { timeoutMs: 120_000, what: "one certificate for all three members" },
     );
-    // Keep flooding until the victim has refused a good number of requests, so the figures below
-    // are about a flood and not about its first second.
-    await waitFor(
-      async () =>
-        (await metric(v, 'walras_sync_requests_served_total{type="messages",outcome="refused"}')) >= 200,
-      {
-        timeoutMs: 60_000,
-        what: "the victim to refuse 200 flood requests",
-      },
-    );
+    // Refused with an error once over budget, or reset unread once graylisted.
+    const refused = () => metric(v, "walras_sync_requests_served_total", 'outcome="refused"');
+    // Now the market is settled and only the flood goes on: measure what it costs the victim
+    // over its next 300 refusals.
+    const quietFrom = performance.now();
+    const quietCpu = processCpuMs(v.child.pid as number);
+    const refusedBefore = await refused();
+    // Polled once a second: a scrape of /metrics costs the victim CPU of its own.
+    await waitFor(async () => (await refused()) >= refusedBefore + 300, {
+      intervalMs: 1_000,
+      timeoutMs: 120_000,
+      what: "the victim to refuse 300 more flood requests",
+    });
+    const floodCpuMs = processCpuMs(v.child.pid as number) - quietCpu;
+    const floodMs = performance.now() - quietFrom;
     endFlood();
     const report = await flood;
     const elapsedMs = performance.now() - started;
-    const victimCpuMs = processCpuMs(v.child.pid as number) - cpuBefore;
-    const refusedByVictim = await metric(
-      v,
-      'walras_sync_requests_served_total{type="messages",outcome="refused"}',
-    );
+    const refusedByVictim = await refused();
     const newcomerAnswered = (await newcomer.metrics.syncRequestsSent.get()).values.find(
       (x) => x.labels.outcome === "answered",
     )?.value;
     console.info(
       `sync flood: ${report.requests} requests in ${(elapsedMs / 1000).toFixed(1)} s (${report.answered} answered, ` +
         `${report.refused} refused, ${report.failed} failed), ${report.messages} messages served; ` +
-        `victim CPU ${(victimCpuMs / 1000).toFixed(2)} s (${((100 * victimCpuMs) / elapsedMs).toFixed(0)}% of one core); ` +
-        `newcomer's sync requests answered: ${newcomerAnswered}`,
+        `victim CPU over the last 300 refusals ${(floodCpuMs / 1000).toFixed(2)} s in ${(floodMs / 1000).toFixed(1)} s ` +
+        `(${((100 * floodCpuMs) / floodMs).toFixed(0)}% of one core); newcomer's sync requests answered: ${newcomerAnswered}`,
     );
 
     // The honest market: the certificate is the reference equilibrium of the three agents.
@@ -148,11 +152,12 @@ describe("a sync flood against one node", () => {
     expect(newcomerAnswered).toBeGreaterThan(0);
     // The flood was refused, and every refusal counted on the victim.
     expect(report.refused).toBeGreaterThan(0);
-    expect(refusedByVictim).toBeGreaterThanOrEqual(report.refused);
+    expect(refusedByVictim).toBeGreaterThanOrEqual(report.refused + report.failed);
     // No more served than the budget: a full bucket, then its refill over the flood.
     const budget = QUOTA * (1 + elapsedMs / QUOTA_WINDOW_MS);
     expect(report.messages).toBeLessThanOrEqual(budget);
-    // Bounded CPU: an unbounded flood kept the victim at most of a core (21 CPU-s in 25 s).
-    expect(victimCpuMs).toBeLessThan(0.35 * elapsedMs);
+    // Bounded CPU. Unbounded, the same flood cost the victim 26% of a core on a busy machine (and
+    // 84% on a quiet one: 21 CPU-s in 25 s).
+    expect(floodCpuMs).toBeLessThan(0.2 * floodMs);
   }, 240_000);
 });

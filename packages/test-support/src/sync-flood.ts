@@ -9,7 +9,7 @@ export interface SyncFloodReport {
   answered: number;
   /** Requests answered with an error that says the budget is spent. */
   refused: number;
-  /** Requests that failed otherwise (hang-ups, resets, timeouts). */
+  /** Requests that failed otherwise (reset unread, hang-ups, timeouts). */
   failed: number;
   /** Messages received in answers. */
   messages: number;
@@ -49,8 +49,9 @@ export async function floodSync(
         if (/over budget/.test((err as Error).message)) report.refused++;
         else {
           report.failed++;
-          // A peer that hung up is dialed again by the next request; do not spin while it is down.
-          await new Promise((r) => setTimeout(r, 50));
+          // Reset streams come back at once; a lost connection is dialled again by the next
+          // request, so do not spin while it is down.
+          if (libp2p.getConnections(address).length === 0) await new Promise((r) => setTimeout(r, 50));
         }
       }
     }

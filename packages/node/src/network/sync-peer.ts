@@ -21,7 +21,8 @@ import { handleSync, requestSync } from "./sync-protocol.ts";
  * Both ends of catch-up over `/walras/sync/1.0.0`. As a client it fetches what the machine says
  * it is missing, with identical wants in flight coalesced and a bound on how many run at once, so
  * a slow round does not become a request storm. As a server it answers within a per-peer budget:
- * a peer over it gets an error, a lower gossipsub score and, once graylisted, a hang-up.
+ * a peer over it gets an error and a lower gossipsub score; once graylisted, its requests are
+ * held unread and reset.
  */
 export interface SyncPeer {
   /** Starts serving requests. */
@@ -164,12 +165,20 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       if (refusalLoggedAt.size > 1_000) refusalLoggedAt.clear();
       log.warn({ peer: from, type: req.type }, "sync requests over the peer's budget; refusing");
     }
-    if (init.graylisted(from)) {
-      // Refusing costs little, but a peer that floods on should cost nothing: hang up on it.
-      for (const connection of libp2p.getConnections(peerIdFromString(from)))
-        void connection.close().catch(() => undefined);
-    }
     return { error: `over budget for ${req.type} requests: slow down` };
+  };
+
+  /**
+   * A graylisted peer's streams are held unread and then reset (each still lowers its score, so a
+   * peer that floods on stays graylisted). Hanging up instead was tried: the flooder redialled at
+   * once, and each Noise handshake, identify and gossipsub exchange cost the victim more than the
+   * refusals it saved.
+   */
+  const admit = (from: string): boolean => {
+    if (!init.graylisted(from)) return true;
+    metrics.syncRequestsServed.inc({ type: "unread", outcome: "refused" });
+    init.penalize(from);
+    return false;
   };
 
   const messagesPage = (req: MessagesRequest): SyncResponse => {
@@ -216,6 +225,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   return {
     start: () =>
       handleSync(libp2p, serve, {
+        admit,
         onError: (err, from) => {
           log.debug({ peer: from, err: String(err) }, "sync exchange failed");
         },
