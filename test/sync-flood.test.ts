@@ -32,8 +32,10 @@ const contract = testContract("sync-flood", { minMembers: 3 });
 const id = contractId(contract);
 const profiles = paperProfiles(3, 23);
 const root = mkdtempSync(join(tmpdir(), "walras-sync-flood-"));
-/** The victim's budget for `messages` requests (DEFAULT_SYNC_QUOTAS): tokens per window. */
+/** The victim's budget of messages served to one peer (DEFAULT_SYNC_QUOTAS) per window. */
 const QUOTA = 4_096;
+/** One answer may overdraw the budget by up to a page (MAX_SYNC_PAGE). */
+const PAGE = 256;
 const QUOTA_WINDOW_MS = 10_000;
 
 let victim: NodeProcess | null = null;
@@ -154,7 +156,7 @@ describe("a sync flood against one node", () => {
     expect(report.refused).toBeGreaterThan(0);
     expect(refusedByVictim).toBeGreaterThanOrEqual(report.refused + report.failed);
     // No more served than the budget: a full bucket, then its refill over the flood.
-    const budget = QUOTA * (1 + elapsedMs / QUOTA_WINDOW_MS);
+    const budget = QUOTA * (1 + elapsedMs / QUOTA_WINDOW_MS) + PAGE;
     expect(report.messages).toBeLessThanOrEqual(budget);
     // Bounded CPU. Unbounded, the same flood cost the victim 26% of a core on a busy machine (and
     // 84% on a quiet one: 21 CPU-s in 25 s).

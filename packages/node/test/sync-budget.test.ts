@@ -2,43 +2,55 @@ import { describe, expect, it } from "vitest";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
 
 const quotas = {
-  messages: { quota: 100, windowMs: 10_000 },
-  status: { quota: 2, windowMs: 1_000 },
-  contract: { quota: 2, windowMs: 1_000 },
+  messages: { requests: { quota: 10, windowMs: 1_000 }, messages: { quota: 100, windowMs: 10_000 } },
+  status: { requests: { quota: 2, windowMs: 1_000 } },
+  contract: { requests: { quota: 2, windowMs: 1_000 } },
 };
 
 describe("sync budget (GCRA)", () => {
-  it("lets a fresh peer spend its whole quota at once, then refuses until it refills", () => {
+  it("admits a fresh peer's whole request quota at once, then one per refill", () => {
     const budget = createSyncBudget(quotas);
-    // 100 tokens per 10 s: 40 + 40 + 20 fit, one more does not.
-    expect(budget.allow("p", "messages", 40, 0)).toBe(true);
-    expect(budget.allow("p", "messages", 40, 0)).toBe(true);
-    expect(budget.allow("p", "messages", 20, 0)).toBe(true);
-    expect(budget.allow("p", "messages", 1, 0)).toBe(false);
-    // One token refills every 100 ms.
-    expect(budget.allow("p", "messages", 1, 99)).toBe(false);
-    expect(budget.allow("p", "messages", 1, 100)).toBe(true);
-    expect(budget.allow("p", "messages", 10, 1_000)).toBe(false);
-    expect(budget.allow("p", "messages", 10, 1_100)).toBe(true);
+    for (let i = 0; i < 10; i++) expect(budget.allow("p", "messages", 0)).toBe(true);
+    expect(budget.allow("p", "messages", 0)).toBe(false);
+    // One request refills every 100 ms.
+    expect(budget.allow("p", "messages", 99)).toBe(false);
+    expect(budget.allow("p", "messages", 100)).toBe(true);
+    expect(budget.allow("p", "messages", 100)).toBe(false);
   });
 
-  it("keeps peers and request types apart, and never grants more than one window's worth", () => {
+  it("charges messages as served: admitted while any are left, then refused until the debt is repaid", () => {
     const budget = createSyncBudget(quotas);
-    expect(budget.allow("a", "status", 1, 0)).toBe(true);
-    expect(budget.allow("a", "status", 1, 0)).toBe(true);
-    expect(budget.allow("a", "status", 1, 0)).toBe(false);
-    expect(budget.allow("b", "status", 1, 0)).toBe(true);
-    expect(budget.allow("a", "contract", 1, 0)).toBe(true);
-    expect(budget.allow("a", "messages", 101, 0)).toBe(false);
-    // A refused request costs nothing: the full quota is still there.
-    expect(budget.allow("a", "messages", 100, 0)).toBe(true);
+    expect(budget.allow("p", "messages", 0)).toBe(true);
+    budget.charge("p", "messages", 60, 0);
+    expect(budget.allow("p", "messages", 0)).toBe(true);
+    // 60 + 60 = 120 served: 20 more than the quota, so 2 s of debt (one message per 100 ms).
+    budget.charge("p", "messages", 60, 0);
+    expect(budget.allow("p", "messages", 0)).toBe(false);
+    expect(budget.allow("p", "messages", 2_000)).toBe(false);
+    expect(budget.allow("p", "messages", 2_100)).toBe(true);
   });
 
-  it("over a long flood grants at most the quota per window plus one full bucket", () => {
+  it("keeps peers and request types apart", () => {
     const budget = createSyncBudget(quotas);
-    let granted = 0;
-    for (let t = 0; t <= 60_000; t += 7) if (budget.allow("flooder", "messages", 25, t)) granted += 25;
-    expect(granted).toBeLessThanOrEqual(100 + (60_000 / 10_000) * 100);
-    expect(granted).toBeGreaterThanOrEqual((60_000 / 10_000) * 100);
+    expect(budget.allow("a", "status", 0)).toBe(true);
+    expect(budget.allow("a", "status", 0)).toBe(true);
+    expect(budget.allow("a", "status", 0)).toBe(false);
+    expect(budget.allow("b", "status", 0)).toBe(true);
+    expect(budget.allow("a", "contract", 0)).toBe(true);
+    budget.charge("a", "messages", 1_000, 0);
+    expect(budget.allow("a", "messages", 0)).toBe(false);
+    expect(budget.allow("b", "messages", 0)).toBe(true);
+  });
+
+  it("over a long flood of full pages serves at most the quota per window, plus one page of debt", () => {
+    const budget = createSyncBudget(quotas);
+    let served = 0;
+    for (let t = 0; t <= 60_000; t += 7)
+      if (budget.allow("flooder", "messages", t)) {
+        budget.charge("flooder", "messages", 25, t);
+        served += 25;
+      }
+    expect(served).toBeLessThanOrEqual(100 + 25 + (60_000 / 10_000) * 100);
+    expect(served).toBeGreaterThanOrEqual((60_000 / 10_000) * 100);
   });
 });

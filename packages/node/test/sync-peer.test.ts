@@ -96,9 +96,12 @@ async function side(
     ...(options.quota !== undefined
       ? {
           budget: createSyncBudget({
-            messages: { quota: options.quota, windowMs: 60_000 },
-            status: { quota: 1, windowMs: 60_000 },
-            contract: { quota: 1, windowMs: 60_000 },
+            messages: {
+              requests: { quota: 100, windowMs: 60_000 },
+              messages: { quota: options.quota, windowMs: 60_000 },
+            },
+            status: { requests: { quota: 1, windowMs: 60_000 } },
+            contract: { requests: { quota: 1, windowMs: 60_000 } },
           }),
         }
       : {}),
@@ -153,17 +156,17 @@ describe("sync peer", () => {
   });
 
   it("refuses a peer over its budget with an error, counts it and lowers its score", async () => {
-    const { server, client } = await connected({ quota: 512 });
-    server.store.putMessages([row("x", "demand", 0)]);
+    const { server, client } = await connected({ quota: 300 });
+    server.store.putMessages(Array.from({ length: 200 }, (_, i) => row(`m${i}`, "demand", 0)));
     const ask = () =>
       requestSync(client.host.libp2p, server.host.libp2p.peerId, {
         type: "messages",
         contractId: id,
         epoch: 0,
       });
-    // Each request is charged its page size (256 by default): two fit in 512.
-    await ask();
-    await ask();
+    // A request is charged the messages it was sent: 200, then 200 more (in debt), then refused.
+    expect((await ask()).messages).toHaveLength(200);
+    expect((await ask()).messages).toHaveLength(200);
     await expect(ask()).rejects.toThrow(/over budget for messages requests/);
     expect(await served(server.metrics, "refused")).toBe(1);
     expect(server.penalized).toEqual([client.host.libp2p.peerId.toString()]);

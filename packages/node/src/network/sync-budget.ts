@@ -9,46 +9,73 @@ export interface Quota {
 export type SyncRequestType = SyncRequest["type"];
 
 /**
- * What one peer may ask of this node over the sync protocol, per request type, as Lodestar's
- * req/resp rate limiter does: a `messages` request is charged the page size it asks for (the
- * work it can cause), the others one token each. Honest catch-up asks a few pages per round;
- * the defaults leave it an order of magnitude of headroom.
+ * What one peer may ask of this node per request type: a number of requests and, for `messages`,
+ * a number of messages served. Requests are counted as they come; messages once they are served
+ * (a request does not say how many match), so a request is admitted while the peer has any
+ * message budget left, and one that empties it leaves the peer in debt until it refills.
  */
-export const DEFAULT_SYNC_QUOTAS: Readonly<Record<SyncRequestType, Quota>> = {
-  messages: { quota: 4_096, windowMs: 10_000 },
-  status: { quota: 20, windowMs: 10_000 },
-  contract: { quota: 20, windowMs: 10_000 },
+export interface SyncQuotas {
+  readonly requests: Quota;
+  readonly messages?: Quota;
+}
+
+/**
+ * Honest catch-up asks each peer for a round's demands, an epoch's proposals or its commits, a
+ * few times per round timeout, and gets a handful of messages each time; a newcomer fetching an
+ * epoch's history takes a few pages. The defaults leave that an order of magnitude of headroom.
+ */
+export const DEFAULT_SYNC_QUOTAS: Readonly<Record<SyncRequestType, SyncQuotas>> = {
+  messages: { requests: { quota: 200, windowMs: 10_000 }, messages: { quota: 4_096, windowMs: 10_000 } },
+  status: { requests: { quota: 20, windowMs: 10_000 } },
+  contract: { requests: { quota: 20, windowMs: 10_000 } },
 };
 
 export interface SyncBudget {
-  /** Charges `peer` `tokens` for a request of `type`; false (and nothing charged) when over budget. */
-  allow(peer: string, type: SyncRequestType, tokens: number, now: number): boolean;
-  /** Peers currently tracked (bounded: full buckets are forgotten). */
+  /**
+   * Admits one request of `type` from `peer` and counts it, or refuses it (counting nothing) when
+   * the peer is out of requests or of messages for that type.
+   */
+  allow(peer: string, type: SyncRequestType, now: number): boolean;
+  /** Charges `peer` for `messages` served in answer to an admitted request. */
+  charge(peer: string, type: SyncRequestType, messages: number, now: number): void;
+  /** Buckets currently tracked (bounded: full buckets are forgotten). */
   readonly size: number;
 }
 
-/** Above this many tracked peers, those whose buckets have refilled are dropped. */
+/** Above this many tracked buckets, those that have refilled are dropped. */
 const PRUNE_AT = 4_096;
 
 /**
- * GCRA (the generic cell rate algorithm): one number per peer, the theoretical arrival time at
- * which its bucket would be empty, instead of a token count refilled on a timer.
+ * GCRA (the generic cell rate algorithm, as in Lodestar's req/resp rate limiter): one number per
+ * bucket, the theoretical arrival time at which it would be empty, instead of a token count
+ * refilled on a timer. A bucket whose time lies more than one window ahead is spent.
  */
 export function createSyncBudget(
-  quotas: Readonly<Record<SyncRequestType, Quota>> = DEFAULT_SYNC_QUOTAS,
+  quotas: Readonly<Record<SyncRequestType, SyncQuotas>> = DEFAULT_SYNC_QUOTAS,
 ): SyncBudget {
   const tat = new Map<string, number>();
+  const msPerToken = (q: Quota) => q.windowMs / q.quota;
+  const time = (key: string, now: number) => Math.max(tat.get(key) ?? now, now);
+  const set = (key: string, t: number, now: number) => {
+    if (tat.size >= PRUNE_AT) for (const [k, v] of tat) if (v <= now) tat.delete(k);
+    tat.set(key, t);
+  };
   return {
-    allow(peer, type, tokens, now) {
-      const { quota, windowMs } = quotas[type];
-      const cost = (windowMs / quota) * Math.max(1, tokens);
-      if (cost > windowMs) return false;
-      const key = `${type} ${peer}`;
-      const start = Math.max(tat.get(key) ?? now, now);
-      if (start + cost - now > windowMs) return false;
-      if (tat.size >= PRUNE_AT) for (const [k, t] of tat) if (t <= now) tat.delete(k);
-      tat.set(key, start + cost);
+    allow(peer, type, now) {
+      const { requests, messages } = quotas[type];
+      const requestKey = `${type} requests ${peer}`;
+      const next = time(requestKey, now) + msPerToken(requests);
+      if (next - now > requests.windowMs) return false;
+      if (messages && time(`${type} messages ${peer}`, now) + msPerToken(messages) - now > messages.windowMs)
+        return false;
+      set(requestKey, next, now);
       return true;
+    },
+    charge(peer, type, served, now) {
+      const { messages } = quotas[type];
+      if (!messages || served <= 0) return;
+      const key = `${type} messages ${peer}`;
+      set(key, time(key, now) + msPerToken(messages) * served, now);
     },
     get size() {
       return tat.size;

@@ -181,7 +181,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     return false;
   };
 
-  const messagesPage = (req: MessagesRequest): SyncResponse => {
+  const messagesPage = (req: MessagesRequest, from: string): SyncResponse => {
     init.writer.flush();
     const page = store.messagePage(
       {
@@ -204,12 +204,12 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       messages.push(Buffer.from(m.bytes).toString("base64"));
     }
     metrics.syncMessagesServed.inc(messages.length);
+    budget.charge(from, "messages", messages.length, init.now());
     return next === null ? { messages } : { messages, next };
   };
 
   const serve = async (req: SyncRequest, from: string): Promise<SyncResponse> => {
-    const tokens = req.type === "messages" ? (req.limit ?? MAX_SYNC_PAGE) : 1;
-    if (!budget.allow(from, req.type, tokens, init.now())) return refuse(req, from);
+    if (!budget.allow(from, req.type, init.now())) return refuse(req, from);
     metrics.syncRequestsServed.inc({ type: req.type, outcome: "served" });
     switch (req.type) {
       case "contract":
@@ -218,7 +218,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         return { status: init.status() };
       case "messages":
         if (req.contractId !== init.contractId) return { error: `unknown contract ${req.contractId}` };
-        return messagesPage(req);
+        return messagesPage(req, from);
     }
   };
 
