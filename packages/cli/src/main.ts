@@ -1,10 +1,12 @@
 import { Command } from "commander";
+import { CLI_VERSION } from "./cli-version.ts";
 import { register as registerAgent } from "./commands/agent/index.ts";
 import { register as registerCertificate } from "./commands/certificate/index.ts";
 import { register as registerContract } from "./commands/contract/index.ts";
 import { register as registerDevnet } from "./commands/devnet/index.ts";
 import { register as registerExperiment } from "./commands/experiment/index.ts";
 import { register as registerKeygen } from "./commands/keygen/index.ts";
+import { register as registerLedger } from "./commands/ledger/index.ts";
 import { register as registerNode } from "./commands/node/index.ts";
 import { register as registerScenario } from "./commands/scenario/index.ts";
 import { register as registerSimulate } from "./commands/simulate/index.ts";
@@ -24,6 +26,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerStatus,
   registerWatch,
   registerCertificate,
+  registerLedger,
   registerKeygen,
   registerContract,
   registerAgent,
@@ -35,7 +38,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
 export function buildProgram(): Command {
   const program = new Command("walras")
     .description("A peer-to-peer network of economic agents that agree on a contract equilibrium.")
-    .version("0.1.0")
+    .version(CLI_VERSION)
     .option("--verbose", "print stack traces with errors")
     // Settings made before the subcommands are added are inherited by them.
     .exitOverride()

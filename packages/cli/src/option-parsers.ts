@@ -39,3 +39,10 @@ function finiteNumber(value: string): number {
   if (!Number.isFinite(n)) throw new InvalidArgumentError("must be a number");
   return n;
 }
+
+/** A probability or a relative step: a number in [0, 1). */
+export function unitFraction(value: string): number {
+  const n = finiteNumber(value);
+  if (n < 0 || n >= 1) throw new InvalidArgumentError("must be in [0, 1)");
+  return n;
+}

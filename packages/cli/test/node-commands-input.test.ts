@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateKey } from "@walras/node";
 import { agentProfileSchema, contractId, contractSchema } from "@walras/protocol";
-import { runCli } from "@walras/test-support";
+import { cliFailure, runCli } from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let dir: string;
@@ -41,13 +41,9 @@ const f = (name: string) => join(dir, name);
 
 /** One line on stderr, nothing on stdout, the expected exit code. */
 async function expectError(args: string[], code: 1 | 2, message: RegExp | string) {
-  const r = await runCli(args, { cwd: dir });
-  expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(code);
-  expect(r.stdout).toBe("");
-  const lines = r.stderr.trim().split("\n");
-  expect(lines, r.stderr).toHaveLength(1);
-  if (typeof message === "string") expect(lines[0]).toContain(message);
-  else expect(lines[0]).toMatch(message);
+  const line = await cliFailure(args, code, { cwd: dir });
+  if (typeof message === "string") expect(line).toContain(message);
+  else expect(line).toMatch(message);
 }
 
 describe("keygen, contract, agent: what they write", () => {
@@ -187,6 +183,47 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
     await Promise.all(checks);
   });
 
+  it("contract create --period-ms: the contract re-clears on that period, and contract show says so", async () => {
+    const r = await runCli([
+      "contract",
+      "create",
+      "--capacity",
+      "5",
+      "--period-ms",
+      "900000",
+      "--out",
+      f("p.json"),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(contractSchema.parse(JSON.parse(readFileSync(f("p.json"), "utf8"))).period).toEqual({
+      ms: 900000,
+    });
+    const shown = await runCli(["contract", "show", f("p.json")]);
+    expect(shown.stdout).toContain("slots       re-clear every 900000 ms");
+    const plain = await runCli(["contract", "show", f("contract.json")]);
+    expect(plain.stdout).toContain("slots       a new slot when a bid, a member or the terms change");
+  });
+
+  it("a token from the environment is checked before any request", async () => {
+    const r = await runCli(["agent", "update", "--node", "http://127.0.0.1:1", "--cost", "linear:beta=1"], {
+      cwd: dir,
+      env: { WALRAS_API_TOKEN: "xyz" },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe("$WALRAS_API_TOKEN: not a walras API token (64 hex digits)");
+    const file = await runCli(["contract", "approve", "1".repeat(64), "--node", "http://127.0.0.1:1"], {
+      cwd: dir,
+      env: { WALRAS_API_TOKEN_FILE: f("missing.token") },
+    });
+    expect(file.code).toBe(2);
+    expect(file.stderr.trim()).toMatch(/missing\.token \(\$WALRAS_API_TOKEN_FILE\): no such file/);
+    const home = await runCli(["contract", "amend", "--fee-fixed", "1", "--node", "http://127.0.0.1:1"], {
+      cwd: dir,
+    });
+    expect(home.code).toBe(2);
+    expect(home.stderr.trim()).toMatch(/^\.walras\/api\.token \(the default data dir\): no such file/);
+  });
+
   it("bad values of flags", async () => {
     const checks: Promise<void>[] = [];
     checks.push(expectError(["contract", "create", "--name", "x"], 2, "name the resources"));
@@ -221,6 +258,29 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       ),
     );
     checks.push(expectError(["devnet", "--nodes", "1"], 2, "must be an integer >= 2"));
+    // --rebid is checked before any node starts.
+    checks.push(
+      expectError(
+        ["devnet", "--rebid", "a9:log:alpha=3"],
+        2,
+        "--rebid a9:log:alpha=3: no agent a9 in this devnet (a1, a2, a3, a4, a5)",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["devnet", "--rebid", "a2"],
+        2,
+        "--rebid a2: expected agent:valuation, e.g. a2:log:alpha=30",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["devnet", "--rebid", "a2:log:alpha=-1"],
+        2,
+        "--rebid a2:log:alpha=-1: valuation.alpha: must be > 0",
+      ),
+    );
+    checks.push(expectError(["contract", "create", "--capacity", "5", "--period-ms", "0"], 2, "--period-ms"));
     checks.push(expectError(["status", "--node", "localhost:7001"], 2, "must be an http:// URL"));
     checks.push(
       expectError(

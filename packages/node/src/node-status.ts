@@ -25,6 +25,9 @@ export interface NodeStatus {
   readonly topicPeers: number;
   readonly listen: readonly string[];
   readonly pendingJoins: readonly string[];
+  /** The decision for the next epoch while one is under way (its view climbs when proposers fail). */
+  readonly decision: MachineStatus["decision"];
+  readonly founder: boolean;
   readonly certificate: CertificateSummary | null;
   readonly equivocations: readonly { agent: string; slot: string; first: unknown; second: unknown }[];
 }
@@ -84,6 +87,8 @@ export function nodeStatus(input: {
     topicPeers: input.topicPeers,
     listen: input.listen,
     pendingJoins: m.pendingJoins,
+    decision: m.decision,
+    founder: m.founder,
     certificate: m.certificate ? summarizeCertificate(input.contract, m.certificate) : null,
     equivocations: m.equivocations.map((e) => ({
       agent: e.agent,

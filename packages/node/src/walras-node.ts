@@ -15,11 +15,17 @@ import {
 import type { Logger } from "pino";
 import { createActionExecutor, storedMessage } from "./actions/action-executor.ts";
 import { createMachineDriver } from "./driver/machine-driver.ts";
+import { createMarketHistory } from "./history/market-history.ts";
+import { loadOrCreateApiToken } from "./http/api-token.ts";
+import { dashboardRoutes } from "./http/dashboard/dashboard-routes.ts";
+import { type MarketApiSource, marketApiRoutes } from "./http/market-api.ts";
 import { type StatusServer, startStatusServer } from "./http/status-server.ts";
 import { loadOrCreateKey } from "./identity/key-file.ts";
 import { createInboundPipeline } from "./inbound/inbound-pipeline.ts";
 import { createPeerRateLimiter } from "./inbound/peer-rate-limiter.ts";
 import { replayStore } from "./inbound/replay.ts";
+import { LedgerBook } from "./ledger/ledger-book.ts";
+import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
@@ -38,6 +44,11 @@ export interface WalrasNodeInit {
   readonly keyFile?: string;
   readonly listen?: string[];
   readonly bootstrap?: string[];
+  /**
+   * This node founds the market's first epoch (docs/protocol.md §9). Default: it does when it has
+   * no bootstrap peers, i.e. it is the first node of a new network; every other node joins.
+   */
+  readonly founder?: boolean;
   readonly http?: { readonly port: number; readonly host?: string };
   readonly logger?: Logger;
   /** Machine deadlines closer together than this are served by one tick. Default 5 ms. */
@@ -108,17 +119,27 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
   });
   const libp2p = host.libp2p;
+  const apiToken = loadOrCreateApiToken(init.dataDir);
+  const ledgerBook = new LedgerBook(store, init.contract);
+  // A bid changed through the API outlives a restart, unless the operator changed the agent file.
+  const startProfile = init.agent ? currentProfile(store, init.agent) : null;
   const machine: AgentMachine = createAgentMachine({
     contract: init.contract,
-    ...(init.agent ? { agent: { signer, profile: init.agent } } : {}),
+    signer,
+    ...(startProfile ? { profile: startProfile } : {}),
+    founder: init.founder ?? (init.bootstrap ?? []).length === 0,
     now: Date.now(),
   });
   const now = () => Date.now();
   const listeners = new Set<(a: MachineAction) => void>();
   const messageListeners = new Set<(m: WireMessage) => void>();
+  // Before the replay, so the dashboard's price path reaches back as far as the store does.
+  const history = createMarketHistory();
+  listeners.add(history.record);
   const protoLog = componentLogger(nodeLog, "protocol");
   let stopped = false;
   let gossip: Gossip | null = null;
+  const leftWaiters = new Set<() => void>();
 
   const writer = createMessageWriter(store, {
     onError: (err) => nodeLog.error({ err }, "store write failed; retrying with the next batch"),
@@ -160,13 +181,26 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     metrics,
     log: nodeLog,
     status: () => status() as unknown as Record<string, unknown>,
+    currentDecision: () => machine.decisionEvidence(null) ?? [],
+    ledgerPage: (after) => ledgerPage(ledgerBook, after),
     penalize: (peer) => gossip?.penalize(peer),
     graylisted: (peer) => gossip?.graylisted(peer) ?? false,
     now,
   });
+  // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
+  const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after));
+  const catchUpLedger = async (): Promise<void> => {
+    try {
+      const { added, error } = await ledgerSync.sync();
+      if (error) nodeLog.warn({ error }, "ledger from a peer did not verify; kept none of it");
+      else if (added > 0) nodeLog.info({ added }, "ledger caught up");
+    } catch (err) {
+      nodeLog.debug({ err: (err as Error).message }, "ledger catch-up failed");
+    }
+  };
   const executor = createActionExecutor({
     writer,
-    store,
+    ledger: ledgerBook,
     metrics,
     log: protoLog,
     listeners,
@@ -179,6 +213,11 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       );
     },
     catchUp: (want) => sync.catchUp(want),
+    catchUpLedger: () => void catchUpLedger(),
+    left: () => {
+      for (const resolve of leftWaiters) resolve();
+      leftWaiters.clear();
+    },
     now,
   });
   const driver = createMachineDriver({
@@ -188,6 +227,28 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     ...(init.tickMs !== undefined ? { minTickMs: init.tickMs } : {}),
     now,
   });
+
+  let profile = startProfile;
+  const marketApi: MarketApiSource = {
+    token: apiToken,
+    contract: init.contract,
+    profile: () => profile,
+    updateProfile: (next) => {
+      profile = next;
+      if (init.agent) saveProfile(store, init.agent, next);
+      void driver.handle({ type: "profile", now: now(), profile: next });
+    },
+    terms: () => machine.terms(),
+    amendmentProblem: (terms) => machine.amendmentProblem(terms),
+    amend: (terms) => void driver.handle({ type: "amend", now: now(), terms }),
+    approve: (amendment) => {
+      if (!machine.status().member || !machine.amendments().some((a) => a.id === amendment)) return false;
+      void driver.handle({ type: "approve", now: now(), amendment });
+      return true;
+    },
+    amendments: () => machine.amendments(),
+    ledger: () => ledgerBook.ledger(),
+  };
 
   const replayed = replayStore(store, machine, driver, now);
   if (replayed > 0) nodeLog.info({ replayed }, "resumed from store");
@@ -212,11 +273,21 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
         certificate: () => machine.status().certificate ?? undefined,
         metrics: () => metrics.render(),
       },
+      api: { token: apiToken, routes: marketApiRoutes(marketApi) },
+      pages: dashboardRoutes({
+        contract: init.contract,
+        history,
+        metrics,
+        status,
+        connectedPeers: () => libp2p.getPeers().map(String),
+        onError: (err) => nodeLog.warn({ err }, "dashboard frame failed"),
+      }),
     });
   }
 
   void driver.handle({ type: "resume", now: now() });
   driver.start();
+  void catchUpLedger();
   nodeLog.info(
     {
       peerId,
@@ -248,8 +319,17 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     },
     stop: async ({ leave = true } = {}) => {
       if (stopped) return;
+      if (leave && gossip) {
+        // A graceful leave stays to help decide the epoch without it (its accept may be the one
+        // that makes a majority), then goes: at most two round timeouts. The driver keeps running.
+        const left = new Promise<void>((resolve) => leftWaiters.add(resolve));
+        await driver.handle({ type: "leave", now: now() });
+        const grace = 2 * init.contract.timeouts.roundMs + 1_000;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([left, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
+        clearTimeout(timer);
+      }
       driver.stop();
-      if (leave && gossip) await driver.handle({ type: "leave", now: now() });
       stopped = true;
       sync.stop();
       libp2p.removeEventListener("peer:connect", updatePeers);
@@ -262,6 +342,19 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       nodeLog.info("walras node stopped");
     },
   };
+}
+
+/** Where an API-changed bid is kept, with the agent file's profile it replaced. */
+const PROFILE_KEY = "profile";
+
+/** The bid to start with: one changed through the API, unless the agent file changed since. */
+function currentProfile(store: Store, fromFile: AgentProfile): AgentProfile {
+  const saved = store.loadState(PROFILE_KEY) as { from: string; current: AgentProfile } | undefined;
+  return saved && saved.from === canonicalJson(fromFile) ? saved.current : fromFile;
+}
+
+function saveProfile(store: Store, fromFile: AgentProfile, current: AgentProfile): void {
+  store.saveState(PROFILE_KEY, { from: canonicalJson(fromFile), current });
 }
 
 /** One data dir serves one contract: mixing two would replay one market's messages into another. */

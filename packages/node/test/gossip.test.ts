@@ -128,9 +128,9 @@ describe("gossip over three TCP hosts", () => {
       onMessage: (_k, bytes) => delivered.push(new TextDecoder().decode(bytes)),
       onError: (err) => errors.push(err),
     });
-    await waitFor("mesh A-B on price", () => gossip.meshPeers("price").includes(a.id));
-    await waitFor("A to see B subscribed", () => a.gossip.meshPeers("price").length === 1);
-    await a.gossip.publish("price", new TextEncoder().encode("p1"));
+    await waitFor("mesh A-B on commit", () => gossip.meshPeers("commit").includes(a.id));
+    await waitFor("A to see B subscribed", () => a.gossip.meshPeers("commit").length === 1);
+    await a.gossip.publish("commit", new TextEncoder().encode("p1"));
     await waitFor("the validator to throw", () => gossip.validatorErrors() === 1);
     expect(errors).toHaveLength(1);
     expect(delivered).toEqual([]);

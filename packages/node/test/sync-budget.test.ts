@@ -3,6 +3,8 @@ import { createSyncBudget } from "../src/network/sync-budget.ts";
 
 const quotas = {
   messages: { requests: { quota: 10, windowMs: 1_000 }, messages: { quota: 100, windowMs: 10_000 } },
+  decision: { requests: { quota: 10, windowMs: 1_000 }, messages: { quota: 100, windowMs: 10_000 } },
+  ledger: { requests: { quota: 2, windowMs: 1_000 } },
   status: { requests: { quota: 2, windowMs: 1_000 } },
   contract: { requests: { quota: 2, windowMs: 1_000 } },
 };
@@ -40,6 +42,8 @@ describe("sync budget (GCRA)", () => {
     budget.charge("a", "messages", 1_000, 0);
     expect(budget.allow("a", "messages", 0)).toBe(false);
     expect(budget.allow("b", "messages", 0)).toBe(true);
+    // Decisions are served from a message budget of their own.
+    expect(budget.allow("a", "decision", 0)).toBe(true);
   });
 
   it("over a long flood of full pages serves at most the quota per window, plus one page of debt", () => {

@@ -2,14 +2,22 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair } from "@libp2p/crypto/keys";
-import { type Contract, contractId, contractSchema, type MessageKind } from "@walras/protocol";
+import {
+  type AgentId,
+  type Contract,
+  contractId,
+  contractSchema,
+  type MessageKind,
+  type SyncWant,
+  type WireMessage,
+} from "@walras/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import type { InboundPipeline } from "../src/inbound/inbound-pipeline.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createHost, type Host } from "../src/network/host.ts";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
-import { createSyncPeer, type SyncPeer } from "../src/network/sync-peer.ts";
+import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
 import { requestSync } from "../src/network/sync-protocol.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
@@ -48,15 +56,18 @@ async function tempStore(): Promise<Store> {
   return store;
 }
 
-const row = (digest: string, kind: MessageKind, round?: number): StoredMessage => ({
+const row = (digest: string, kind: MessageKind, round?: number, epoch = 0): StoredMessage => ({
   digest,
   kind,
-  epoch: 0,
+  epoch,
   ...(round !== undefined ? { round } : {}),
   signer: "agent",
   bytes: new TextEncoder().encode(digest),
   receivedAt: 1,
 });
+
+/** What the machine hands out as its current epoch's decision (the sync peer only encodes it). */
+const CURRENT_DECISION = { kind: "propose", epoch: 7, note: "current" } as unknown as WireMessage;
 
 interface Side {
   host: Host;
@@ -91,6 +102,8 @@ async function side(
     metrics,
     log,
     status: () => ({ ok: true }),
+    currentDecision: () => [CURRENT_DECISION],
+    ledgerPage: (after) => ({ entries: [{ after: after ?? null }], more: false }),
     penalize: (peer) => void penalized.push(peer),
     graylisted: options.graylisted ?? (() => false),
     ...(options.quota !== undefined
@@ -100,6 +113,11 @@ async function side(
               requests: { quota: 100, windowMs: 60_000 },
               messages: { quota: options.quota, windowMs: 60_000 },
             },
+            decision: {
+              requests: { quota: 100, windowMs: 60_000 },
+              messages: { quota: options.quota, windowMs: 60_000 },
+            },
+            ledger: { requests: { quota: 1, windowMs: 60_000 } },
             status: { requests: { quota: 1, windowMs: 60_000 } },
             contract: { requests: { quota: 1, windowMs: 60_000 } },
           }),
@@ -128,7 +146,7 @@ describe("sync peer", () => {
   it("answers in pages that continue where the last stopped, with the kinds asked for", async () => {
     const { server, client } = await connected();
     const demands = Array.from({ length: 300 }, (_, i) => row(`d${i}`, "demand", 0));
-    server.store.putMessages([...demands, row("j", "join"), row("e", "epoch"), row("late", "demand", 1)]);
+    server.store.putMessages([...demands, row("j", "join"), row("e", "propose"), row("late", "demand", 1)]);
     const ask = (extra: object) =>
       requestSync(client.host.libp2p, server.host.libp2p.peerId, {
         type: "messages",
@@ -150,7 +168,7 @@ describe("sync peer", () => {
 
     // A topic name stands for all its kinds; a membership kind for itself alone.
     expect((await ask({ kinds: ["membership"] })).messages.map(text).sort()).toEqual(["e", "j"]);
-    expect((await ask({ kinds: ["epoch"] })).messages.map(text)).toEqual(["e"]);
+    expect((await ask({ kinds: ["propose"] })).messages.map(text)).toEqual(["e"]);
     expect(await served(server.metrics, "served")).toBe(5);
     expect((await server.metrics.syncMessagesServed.get()).values[0]?.value).toBe(256 + 44 + 10 + 2 + 1);
   });
@@ -188,8 +206,8 @@ describe("sync peer", () => {
 
   it("catches up through the pipeline, merging a want identical to one in flight", async () => {
     const { server, client } = await connected();
-    server.store.putMessages([row("a", "demand", 2), row("b", "demand", 2), row("c", "price", 2)]);
-    const want = { epoch: 0, round: 2, kinds: ["demand"] as MessageKind[] };
+    server.store.putMessages([row("a", "demand", 2), row("b", "demand", 2), row("c", "commit", 2)]);
+    const want: SyncWant = { type: "messages", epoch: 0, round: 2, kinds: ["demand"] };
     client.sync.catchUp(want);
     client.sync.catchUp(want);
     client.sync.catchUp({ ...want });
@@ -203,5 +221,57 @@ describe("sync peer", () => {
     // Once it is done, the same want goes out again.
     client.sync.catchUp(want);
     await waitFor("the second request", async () => (await sent("answered")) === 2);
+  });
+
+  it("serves epochs' decisions in the order they are adopted, the current one from the machine, within a budget", async () => {
+    const { server, client } = await connected({ quota: 5 });
+    server.store.putMessages([
+      row("a4", "accept", undefined, 4),
+      row("p4", "propose", undefined, 4),
+      row("a3", "accept", undefined, 3),
+      row("v3", "view", undefined, 3),
+      row("d3", "demand", 0, 3),
+      row("p3", "propose", undefined, 3),
+      row("far", "propose", undefined, 3 + 64),
+    ]);
+    const ask = (epoch?: number) =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+        type: "decision",
+        contractId: id,
+        ...(epoch !== undefined ? { epoch } : {}),
+      });
+    const text = (b64: string) => Buffer.from(b64, "base64").toString();
+    // Proposals before accepts within an epoch, epochs in order, only DECISIONS_PER_SYNC of them.
+    expect((await ask(3)).messages.map(text)).toEqual(["p3", "a3", "p4", "a4"]);
+    expect(JSON.parse(text((await ask()).messages[0] ?? ""))).toMatchObject({ note: "current" });
+    // 4 + 1 served against a quota of 5: the next request is refused.
+    await expect(ask(3)).rejects.toThrow(/over budget for decision requests/);
+    expect(server.penalized).toEqual([client.host.libp2p.peerId.toString()]);
+  });
+
+  it("fetches a decision through the pipeline as proposals, accepts and promises, and a ledger page", async () => {
+    const { server, client } = await connected();
+    server.store.putMessages([row("p5", "propose", undefined, 5), row("a5", "accept", undefined, 5)]);
+    client.sync.catchUp({ type: "decision", epoch: 5 });
+    await waitFor("the decision to arrive", () => client.synced.length >= 2);
+    expect(client.synced.map((s) => s.text)).toEqual(["p5", "a5"]);
+    expect(client.synced[0]?.wanted).toEqual(["propose", "accept", "view"]);
+    await expect(client.sync.fetchLedger("f".repeat(64))).resolves.toEqual({
+      entries: [{ after: "f".repeat(64) }],
+      more: false,
+    });
+  });
+
+  it("asks the nodes of the agents whose messages are missing first, and one other peer", () => {
+    const peers = ["p1", "p2", "owner1", "p3", "owner2"];
+    const want: SyncWant = { type: "messages", epoch: 1, kinds: ["demand"] };
+    expect(syncTargets(peers, want)).toEqual(["p1", "p2"]);
+    expect(syncTargets(peers, { ...want, from: ["owner2", "owner1"] as AgentId[] })).toEqual([
+      "owner1",
+      "owner2",
+      "p1",
+    ]);
+    expect(syncTargets(peers, { ...want, from: ["gone"] as AgentId[] })).toEqual(["p1", "p2"]);
+    expect(syncTargets(peers, { type: "decision", epoch: null })).toEqual(["p1", "p2"]);
   });
 });

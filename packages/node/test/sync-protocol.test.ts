@@ -46,6 +46,10 @@ async function pair(handler?: (req: SyncRequest, from: string) => Promise<SyncRe
             return { messages: stored.map((b) => Buffer.from(b).toString("base64")) };
           case "status":
             return { status: { peerId: server.libp2p.peerId.toString(), epoch: 3 } };
+          case "decision":
+            return { messages: [] };
+          case "ledger":
+            return { entries: [], more: false };
         }
       }),
     { onError: (err) => errors.push(err) },
@@ -72,7 +76,7 @@ describe("sync protocol", () => {
       contractId: CONTRACT,
       epoch: 3,
       round: 1,
-      kinds: ["demand", "price"],
+      kinds: ["demand", "commit"],
     });
     expect(messages.messages.map((m) => new Uint8Array(Buffer.from(m, "base64")))).toEqual(stored);
 
@@ -86,7 +90,7 @@ describe("sync protocol", () => {
       contractId: CONTRACT,
       epoch: 3,
       round: 1,
-      kinds: ["demand", "price"],
+      kinds: ["demand", "commit"],
     });
   });
 

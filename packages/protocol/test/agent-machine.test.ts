@@ -314,7 +314,7 @@ describe("agent machine on a simulated network", () => {
     const announce = () =>
       net.inject(
         signMessage<JoinMessage>(
-          { v: 1, kind: "join", contract: id, agent: attacker.id, epoch: 0, seq: ++seq },
+          { v: 2, kind: "join", contract: id, agent: attacker.id, epoch: 0, seq: ++seq },
           attacker,
         ),
       );

@@ -9,7 +9,7 @@ import { canonicalJson } from "../src/wire/canonical-json.ts";
 import { type Certificate, certificateDigest, verifyCertificate } from "../src/wire/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, messageDigest } from "../src/wire/message-codec.ts";
-import { slotOf, type Unsigned, type WireMessage } from "../src/wire/messages.ts";
+import { PROTOCOL_VERSION, slotOf, type Unsigned, type WireMessage } from "../src/wire/messages.ts";
 import { signMessage, verifyMessage } from "../src/wire/signing.ts";
 
 /**
@@ -56,12 +56,22 @@ const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
 
 /** A schema-valid, correctly signed message of any kind (not necessarily sensible). */
 export const validMessage: fc.Arbitrary<WireMessage> = fc
-  .tuple(fc.constantFrom(...signers), fc.constantFrom(id, "0".repeat(64)), fc.nat({ max: 6 }))
+  .tuple(fc.constantFrom(...signers), fc.constantFrom(id, "0".repeat(64)), fc.nat({ max: 9 }))
   .chain(([signer, contract, kind]) => {
-    const head = { v: 1 as const, contract, agent: signer.id };
+    const head = { v: PROTOCOL_VERSION, contract, agent: signer.id };
     const members = fc.uniqueArray(fc.constantFrom(...signers.map((s) => s.id)), {
       minLength: 1,
       maxLength: 4,
+    });
+    const sorted = members.map((ms) => [...ms].sort());
+    const plan = fc.record({
+      members: sorted,
+      deciders: sorted,
+      voters: sorted,
+      base: fc.option(fc.record({ epoch: counter, round: counter, prices: vector(R, nonNegative) })),
+      terms: fc.constant(null),
+      ledger: fc.option(hex64),
+      cause: fc.subarray(["join", "leave", "silence", "rebid", "period", "amend"], { minLength: 1 }),
     });
     const body: fc.Arbitrary<Record<string, unknown>> = [
       fc.record({
@@ -72,13 +82,6 @@ export const validMessage: fc.Arbitrary<WireMessage> = fc
         x: nonNegative,
         slope,
         footprint: vector(R, bounded),
-      }),
-      fc.record({
-        kind: fc.constant("price"),
-        epoch: counter,
-        round: counter,
-        prices: vector(R, nonNegative),
-        demandSet: hex64,
       }),
       members.chain((ms) =>
         fc.record({
@@ -93,18 +96,22 @@ export const validMessage: fc.Arbitrary<WireMessage> = fc
             ),
           ),
           residual: nonNegative,
+          previous: fc.option(hex64),
         }),
       ),
       fc.record({ kind: fc.constant("join"), epoch: counter, seq: counter }),
       fc.record({ kind: fc.constant("leave"), epoch: counter }),
       fc.record({ kind: fc.constant("alive"), epoch: counter, seq: counter }),
+      fc.record({ kind: fc.constant("propose"), epoch: counter, view: counter, plan }),
+      fc.record({ kind: fc.constant("accept"), epoch: counter, view: counter, plan: hex64 }),
       fc.record({
-        kind: fc.constant("epoch"),
+        kind: fc.constant("view"),
         epoch: counter,
-        seq: counter,
-        members,
-        base: fc.option(fc.record({ epoch: counter, round: counter, prices: vector(R, nonNegative) })),
+        view: counter,
+        accepted: fc.option(fc.record({ view: counter, plan })),
       }),
+      fc.record({ kind: fc.constant("rebid"), epoch: counter, seq: counter }),
+      fc.record({ kind: fc.constant("approve"), epoch: counter, amendment: hex64 }),
     ][kind] as fc.Arbitrary<Record<string, unknown>>;
     return body.map((b) => signMessage({ ...head, ...b } as unknown as Unsigned<WireMessage>, signer));
   });
@@ -343,17 +350,22 @@ export const machineRandomEvents = () =>
     const make = () =>
       createAgentMachine({
         contract: fuzzContract,
-        ...(signer ? { agent: { signer, profile: fuzzProfiles[0] as AgentProfile } } : {}),
+        ...(signer ? { signer, profile: fuzzProfiles[0] as AgentProfile } : {}),
         now,
       });
     let machine: AgentMachine = make();
+    // The node's store: every message it accepted or signed (own ones written before publishing).
     const accepted: WireMessage[] = [];
+    const run = (actions: MachineAction[]) => {
+      for (const a of actions) if (a.type === "publish") accepted.push(a.message);
+      watch.actions(actions);
+    };
     const deliver = (m: WireMessage) => {
       const v = machine.check(m);
       if (v.verdict !== "accept") return;
       accepted.push(m);
       watch.sawOwn(m);
-      watch.actions(machine.handle({ type: "message", now, message: m }));
+      run(machine.handle({ type: "message", now, message: m }));
     };
     for (const s of steps) {
       switch (s.type) {
@@ -368,19 +380,19 @@ export const machineRandomEvents = () =>
         }
         case "tick":
           now += s.dt;
-          watch.actions(machine.handle({ type: "tick", now }));
+          run(machine.handle({ type: "tick", now }));
           break;
         case "resume": {
           // A restart: a fresh machine replays what this one accepted, then resumes.
           machine = make();
           for (const m of accepted)
             if (machine.check(m).verdict === "accept")
-              watch.actions(machine.handle({ type: "message", now, message: m, replay: true }));
-          watch.actions(machine.handle({ type: "resume", now }));
+              run(machine.handle({ type: "message", now, message: m, replay: true }));
+          run(machine.handle({ type: "resume", now }));
           break;
         }
         case "leave":
-          watch.actions(machine.handle({ type: "leave", now }));
+          run(machine.handle({ type: "leave", now }));
           break;
       }
       machine.status();

@@ -7,7 +7,7 @@ import { signingBytes, signMessage, verifyMessage } from "../src/wire/signing.ts
 
 const signer = createSigner(new Uint8Array(32).fill(7));
 const unsigned: Unsigned<DemandMessage> = {
-  v: 1,
+  v: 2,
   kind: "demand",
   contract: "c".repeat(64) as ContractId,
   agent: signer.id,
@@ -22,7 +22,7 @@ const unsigned: Unsigned<DemandMessage> = {
 function documentedSigningBytes(m: DemandMessage): string {
   const { sig: _sig, agent: _agent, ...body } = m;
   const sorted = Object.fromEntries(Object.entries(body).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return `walras/v1/demand\n${JSON.stringify(sorted)}`;
+  return `walras/v2/demand\n${JSON.stringify(sorted)}`;
 }
 
 describe("message codec", () => {

@@ -6,6 +6,7 @@ import {
   type AgentProfile,
   type Contract,
   contractSchema,
+  paperProfiles,
   scenarioSchema,
   solveReference,
 } from "@walras/protocol";
@@ -30,6 +31,8 @@ export function testContract(name: string, overrides: Record<string, unknown> = 
 }
 
 export interface Cluster {
+  /** Where the nodes' data dirs are: node i's is `<root>/node-i`. */
+  readonly root: string;
   readonly nodes: WalrasNode[];
   readonly profiles: AgentProfile[];
   add(profile: AgentProfile, extra?: Partial<WalrasNodeInit>): Promise<WalrasNode>;
@@ -73,6 +76,7 @@ export async function startCluster(
     throw err;
   }
   return {
+    root,
     nodes,
     profiles: all,
     add,
@@ -111,4 +115,22 @@ export function referenceFor(
     agents: nodes.map((n, i) => ({ id: n.peerId, ...(profiles[i] as AgentProfile) })),
   });
   return solveReference(scenario);
+}
+
+/**
+ * The market the dashboard is shown and tested with: two resources, so the chart has two price
+ * paths (one may stay at 0), and a fixed fee, so the charges table has every column filled.
+ */
+export function dashboardMarket(members: number): { contract: Contract; profiles: AgentProfile[] } {
+  return {
+    contract: testContract("dashboard", {
+      minMembers: members,
+      resources: [
+        { id: "cpu", capacity: 5 },
+        { id: "energy", capacity: 3 },
+      ],
+      fees: { perUnit: 0.5, fixed: 0.1 },
+    }),
+    profiles: paperProfiles(members, 1).map((p, i) => ({ ...p, footprint: [1, 0.4 + 0.3 * (i % 3)] })),
+  };
 }

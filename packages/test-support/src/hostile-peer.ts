@@ -28,7 +28,7 @@ export interface HostilePeer {
   stop(): Promise<void>;
 }
 
-const ALL_KINDS: readonly GossipKind[] = ["demand", "price", "commit", "membership"];
+const ALL_KINDS: readonly GossipKind[] = ["demand", "commit", "membership"];
 
 /**
  * Starts a hostile peer that dials `targets` and resolves once every one of them is known to

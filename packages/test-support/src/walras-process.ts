@@ -15,9 +15,21 @@ export interface WalrasProcess {
 }
 
 export function startWalras(args: readonly string[], env: Record<string, string> = {}): WalrasProcess {
-  const child = spawn(process.execPath, [WALRAS_BIN, ...args], {
+  return startCommand(process.execPath, [WALRAS_BIN, ...args], {
+    ...process.env,
+    WALRAS_LOG_PRETTY: "0",
+    ...env,
+  });
+}
+
+/**
+ * Any `walras` executable (an installed one, say) as a long-running child process; `env` is its
+ * whole environment.
+ */
+export function startCommand(file: string, args: readonly string[], env: NodeJS.ProcessEnv): WalrasProcess {
+  const child = spawn(file, [...args], {
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WALRAS_LOG_PRETTY: "0", ...env },
+    env,
   });
   let out = "";
   let err = "";

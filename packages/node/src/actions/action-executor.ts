@@ -1,19 +1,22 @@
 import {
-  canonicalJson,
+  contractId,
   encodeMessage,
   type MachineAction,
+  type MessageKind,
   messageDigest,
   type SyncWant,
   type WireMessage,
 } from "@walras/protocol";
 import type { Logger } from "pino";
+import type { LedgerBook } from "../ledger/ledger-book.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
-import type { Store, StoredMessage } from "../store/store.ts";
+import type { StoredMessage } from "../store/store.ts";
 
 /**
  * Carries out what the machine decides, the one place that does: store and publish its signed
- * messages, start catch-up, record certificates, count and log. Listeners see every action first.
+ * messages, start catch-up, keep certificates and amendments in the ledger, count and log.
+ * Listeners (the dashboard's history among them) see every action first.
  */
 export interface ActionExecutor {
   /**
@@ -25,7 +28,7 @@ export interface ActionExecutor {
 
 export interface ActionExecutorInit {
   readonly writer: MessageWriter;
-  readonly store: Store;
+  readonly ledger: LedgerBook;
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   readonly listeners: ReadonlySet<(action: MachineAction) => void>;
@@ -33,6 +36,10 @@ export interface ActionExecutorInit {
   publish(message: WireMessage, bytes: Uint8Array): Promise<void>;
   /** Fetches what the machine is missing from peers. */
   catchUp(want: SyncWant): void;
+  /** Fetches the ledger entries this node missed (a certificate or amendment it never saw). */
+  catchUpLedger(): void;
+  /** The machine finished a graceful leave. */
+  left(): void;
   now(): number;
 }
 
@@ -50,13 +57,20 @@ export function storedMessage(message: WireMessage, bytes: Uint8Array, receivedA
 }
 
 /**
- * Only an epoch proposal pays for an fsync. Its bytes are not a function of its slot (epoch, seq,
- * agent): a restart that lost it could sign a different member list under the same slot, which
- * is equivocation. Every other kind is safe to lose to a power cut: demands, votes and commits
- * are pure functions of the agreed history (Ed25519 signatures are deterministic), and a join,
- * leave or heartbeat holds nothing but its slot, so one signed again is the same bytes.
+ * Own messages whose content a restart could not re-derive, fsynced before they are published:
+ * the promises (views) and accepts of an epoch decision — Paxos is safe only if an acceptor never
+ * forgets them; one that did could accept a second value and let two be decided — proposals, and
+ * the sequence-numbered joins and leaves. Demands and commits are pure functions of the agreed
+ * history (Ed25519 signatures are deterministic), so one lost to a power cut is re-signed bit for
+ * bit: they, and everything received, go with the next batched write.
  */
-const needsFsync = (m: WireMessage) => m.kind === "epoch";
+export const DURABLE_KINDS: ReadonlySet<MessageKind> = new Set([
+  "join",
+  "leave",
+  "propose",
+  "accept",
+  "view",
+]);
 
 export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   const { metrics, log } = init;
@@ -66,7 +80,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
     const bytes = encodeMessage(message);
     // Write-ahead: stored before anyone can see it, so a restart replays it rather than signing
     // a different one for its slot.
-    init.writer.own(storedMessage(message, bytes, init.now()), needsFsync(message));
+    init.writer.own(storedMessage(message, bytes, init.now()), DURABLE_KINDS.has(message.kind));
     metrics.messagesPublished.inc({ kind: message.kind });
     metrics.messageBytes.inc({ direction: "out" }, bytes.length);
     return init.publish(message, bytes);
@@ -84,6 +98,24 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
         epochStartedAt = init.now();
         metrics.epoch.set(action.epoch);
         metrics.round.set(0);
+        // Why this slot opened (a bid, the period, an amendment, a member): for `walras devnet`.
+        log.debug(
+          { epoch: action.epoch, members: action.members.length, cause: action.plan.cause },
+          "epoch plan adopted",
+        );
+        // The plan links to a certificate this node never saw: it missed part of the ledger.
+        if (action.plan.ledger !== null && !init.ledger.has(action.plan.ledger)) init.catchUpLedger();
+        return null;
+      case "terms-changed":
+        if (action.evidence)
+          init.ledger.addAmendment(contractId(action.terms), {
+            terms: action.terms,
+            signatures: action.evidence.filter((m) => m.kind === "amend" || m.kind === "approve"),
+          });
+        else init.catchUpLedger();
+        return null;
+      case "left":
+        init.left();
         return null;
       case "round-closed":
         metrics.rounds.inc();
@@ -96,10 +128,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
         return null;
       case "certificate": {
         const { certificate } = action;
-        init.store.putCertificate(
-          certificate.commit.epoch,
-          new TextEncoder().encode(canonicalJson(certificate)),
-        );
+        init.ledger.addCertificate(certificate);
         if (certificate.signatures.length > 0)
           metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
         log.info(

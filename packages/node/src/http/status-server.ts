@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type ApiRoute, authorized, matchRoute } from "./market-api.ts";
+import { type RouteHandler, send, sendJson } from "./respond.ts";
 
 export interface StatusRoutes {
   status(): unknown;
@@ -15,6 +17,10 @@ export interface StatusServerInit {
   /** Default 127.0.0.1: status is for operators, not the world. */
   host?: string;
   routes: StatusRoutes;
+  /** More GET routes by exact path (the dashboard's page, assets and event stream). */
+  pages?: Readonly<Record<string, RouteHandler>>;
+  /** The market API (ledger, bids, amendments); its write routes need `token`. */
+  api?: { readonly routes: readonly ApiRoute[]; readonly token: string };
 }
 
 export interface StatusServer {
@@ -25,10 +31,10 @@ export interface StatusServer {
 
 const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** Read-only HTTP status: GET /status, /certificate, /metrics, /healthz. */
+/** Read-only HTTP status: GET /status, /certificate, /metrics, /healthz, and any `pages`. */
 export async function startStatusServer(init: StatusServerInit): Promise<StatusServer> {
   const server = createServer((req, res) => {
-    route(init.routes, req, res).catch((err: unknown) => {
+    route(init, req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
       else res.destroy();
     });
@@ -55,9 +61,21 @@ export async function startStatusServer(init: StatusServerInit): Promise<StatusS
   };
 }
 
-async function route(routes: StatusRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(init: StatusServerInit, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const routes = init.routes;
   const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  const api = init.api ? matchRoute(init.api.routes, req.method ?? "GET", path) : null;
+  if (api && "allowed" in api) {
+    res.setHeader("Allow", api.allowed.join(", "));
+    return sendJson(res, 405, { error: `${req.method} not allowed on ${path}` });
+  }
+  if (api && init.api) {
+    if (api.route.auth && !authorized(req, res, init.api.token)) return;
+    return api.route.handle(req, res, api.match);
+  }
+  const page = init.pages?.[path];
   const handlers: Record<string, () => Promise<void>> = {
+    ...(page ? { [path]: async () => page(req, res) } : {}),
     "/status": async () => sendJson(res, 200, routes.status()),
     "/certificate": async () => {
       const certificate = routes.certificate();
@@ -74,13 +92,4 @@ async function route(routes: StatusRoutes, req: IncomingMessage, res: ServerResp
     return sendJson(res, 405, { error: `${req.method} not allowed on ${path}` });
   }
   await handler();
-}
-
-function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  send(res, code, "application/json; charset=utf-8", `${JSON.stringify(body)}\n`);
-}
-
-function send(res: ServerResponse, code: number, contentType: string, body: string): void {
-  res.writeHead(code, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
-  res.end(res.req.method === "HEAD" ? undefined : body);
 }

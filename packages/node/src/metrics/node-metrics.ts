@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
-export type GossipKindLabel = "demand" | "price" | "commit" | "membership";
+export type GossipKindLabel = "demand" | "commit" | "membership";
 
 /**
  * The node's own metrics. Each node gets its own Registry (never prom-client's global one) so

@@ -9,8 +9,8 @@ export interface Quota {
 export type SyncRequestType = SyncRequest["type"];
 
 /**
- * What one peer may ask of this node per request type: a number of requests and, for `messages`,
- * a number of messages served. Requests are counted as they come; messages once they are served
+ * What one peer may ask of this node per request type: a number of requests and, for `messages`
+ * and `decision`, a number of messages served. Requests are counted as they come; messages once they are served
  * (a request does not say how many match), so a request is admitted while the peer has any
  * message budget left, and one that empties it leaves the peer in debt until it refills.
  */
@@ -26,6 +26,11 @@ export interface SyncQuotas {
  */
 export const DEFAULT_SYNC_QUOTAS: Readonly<Record<SyncRequestType, SyncQuotas>> = {
   messages: { requests: { quota: 200, windowMs: 10_000 }, messages: { quota: 4_096, windowMs: 10_000 } },
+  // A node behind asks for decisions at most once per announce interval; one answer holds up to
+  // DECISIONS_PER_SYNC epochs' proposals and accepts.
+  decision: { requests: { quota: 50, windowMs: 10_000 }, messages: { quota: 8_192, windowMs: 10_000 } },
+  // A page is at most LEDGER_SYNC_PAGE entries, but building it walks the whole ledger.
+  ledger: { requests: { quota: 50, windowMs: 10_000 } },
   status: { requests: { quota: 20, windowMs: 10_000 } },
   contract: { requests: { quota: 20, windowMs: 10_000 } },
 };

@@ -1,11 +1,26 @@
+import type { MessageKind } from "@walras/protocol";
 import { z } from "zod";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
 
 /** Request and response bodies of the sync protocol (JSON, one of each per stream). */
 
 /** What a `messages` request may name: a gossip topic (all its kinds) or one message kind. */
-export const SYNC_KINDS = [...GOSSIP_KINDS, "join", "alive", "leave", "epoch"] as const;
+export const SYNC_KINDS = [
+  ...GOSSIP_KINDS,
+  "join",
+  "alive",
+  "leave",
+  "propose",
+  "accept",
+  "view",
+  "rebid",
+  "amend",
+  "approve",
+] as const;
 export type SyncKind = (typeof SYNC_KINDS)[number];
+/** Compile-time check: a message kind added to the protocol must be askable by name. */
+const everyKindAskable: [Exclude<MessageKind, SyncKind>] extends [never] ? true : never = true;
+void everyKindAskable;
 /** The most messages one `messages` answer holds; more come in further pages. */
 export const MAX_SYNC_PAGE = 256;
 
@@ -26,11 +41,21 @@ export const syncRequestSchema = z.discriminatedUnion("type", [
     limit: z.number().int().min(1).max(MAX_SYNC_PAGE).optional(),
   }),
   z.strictObject({ type: z.literal("status") }),
+  /** The messages proving one epoch's decision (a proposal and a majority of accepts); no epoch: the current one. */
+  z.strictObject({ type: z.literal("decision"), contractId: contractIdSchema, epoch: counter.optional() }),
+  /** Ledger entries after the certificate with this digest (from the start without one), a page at a time. */
+  z.strictObject({
+    type: z.literal("ledger"),
+    contractId: contractIdSchema,
+    after: contractIdSchema.optional(),
+  }),
 ]);
 export type SyncRequest = z.infer<typeof syncRequestSchema>;
 export type ContractRequest = Extract<SyncRequest, { type: "contract" }>;
 export type MessagesRequest = Extract<SyncRequest, { type: "messages" }>;
 export type StatusRequest = Extract<SyncRequest, { type: "status" }>;
+export type DecisionRequest = Extract<SyncRequest, { type: "decision" }>;
+export type LedgerRequest = Extract<SyncRequest, { type: "ledger" }>;
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "not base64");
 
@@ -40,22 +65,34 @@ export const contractResponseSchema = z.strictObject({ contract: z.unknown().nul
 export const messagesResponseSchema = z.strictObject({ messages: z.array(base64), next: counter.optional() });
 export const statusResponseSchema = z.strictObject({ status: z.record(z.string(), z.unknown()) });
 export const errorResponseSchema = z.strictObject({ error: z.string() });
+/** Ledger entries (checked by the asker against docs/protocol.md §12) and whether more follow. */
+export const ledgerResponseSchema = z.strictObject({ entries: z.array(z.unknown()), more: z.boolean() });
 
 export type ContractResponse = z.infer<typeof contractResponseSchema>;
 export type MessagesResponse = z.infer<typeof messagesResponseSchema>;
 export type StatusResponse = z.infer<typeof statusResponseSchema>;
 export type ErrorResponse = z.infer<typeof errorResponseSchema>;
-export type SyncResponse = ContractResponse | MessagesResponse | StatusResponse | ErrorResponse;
+export type LedgerResponse = z.infer<typeof ledgerResponseSchema>;
+export type SyncResponse =
+  | ContractResponse
+  | MessagesResponse
+  | StatusResponse
+  | LedgerResponse
+  | ErrorResponse;
 
 /** The response a request of type R expects on success. */
 export type SyncResponseFor<R extends SyncRequest> = R extends ContractRequest
   ? ContractResponse
-  : R extends MessagesRequest
+  : R extends MessagesRequest | DecisionRequest
     ? MessagesResponse
-    : StatusResponse;
+    : R extends LedgerRequest
+      ? LedgerResponse
+      : StatusResponse;
 
 export const responseSchemaFor = {
   contract: contractResponseSchema,
   messages: messagesResponseSchema,
+  decision: messagesResponseSchema,
+  ledger: ledgerResponseSchema,
   status: statusResponseSchema,
 } as const;

@@ -10,7 +10,7 @@ import {
   syncRequestSchema,
 } from "./sync-messages.ts";
 
-export const SYNC_PROTOCOL = "/walras/sync/1.0.0";
+export const SYNC_PROTOCOL = "/walras/sync/2.0.0";
 export const MAX_SYNC_REQUEST_BYTES = 4 * 1024;
 export const DEFAULT_MAX_SYNC_RESPONSE_BYTES = 4 * 1024 * 1024;
 

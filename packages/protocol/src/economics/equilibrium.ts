@@ -61,7 +61,7 @@ export function simulate(scenario: Scenario, options: SimulationOptions = {}): S
     footprint,
   };
   const previous = new Float64Array(n);
-  let prices = contract.initialPrices ? [...contract.initialPrices] : new Array<number>(R).fill(0);
+  let prices = [...contract.initialPrices];
   if (prices.length !== R)
     throw new RangeError(`contract.initialPrices: ${prices.length} entries, ${R} resources`);
   let state = initialPriceRuleState(contract);

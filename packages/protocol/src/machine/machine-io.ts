@@ -1,6 +1,8 @@
+import type { AgentProfile } from "../economics/agent.ts";
 import type { Certificate } from "../wire/certificate.ts";
+import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
-import type { EpochBase, MessageKind, WireMessage } from "../wire/messages.ts";
+import type { EpochBase, EpochPlan, MessageKind, WireMessage } from "../wire/messages.ts";
 
 /**
  * What goes into the agent machine and what comes out of it. The machine never reads a clock,
@@ -9,22 +11,41 @@ import type { EpochBase, MessageKind, WireMessage } from "../wire/messages.ts";
 export type MachineEvent =
   /** A message that passed `check`. `replay` marks one read back from the store after a restart. */
   | { type: "message"; now: number; message: WireMessage; replay?: boolean }
-  /** Time passes; timeouts fire from here. */
+  /** Time passes; deadlines fire from here (see `nextDeadline`). */
   | { type: "tick"; now: number }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
-  /** A graceful stop: announce the leave. */
-  | { type: "leave"; now: number };
+  /** A graceful stop: announce the leave, then wait for the `left` action before going. */
+  | { type: "leave"; now: number }
+  /** The agent's bid changed (`walras agent update`): it takes effect at the next slot. */
+  | { type: "profile"; now: number; profile: AgentProfile }
+  /** Propose amended terms (check them first with `amendmentProblem`). */
+  | { type: "amend"; now: number; terms: Contract }
+  /** Approve a known amendment. */
+  | { type: "approve"; now: number; amendment: string };
 
 /** Messages a node should fetch from peers over the sync protocol. */
-export interface SyncWant {
-  readonly epoch: number;
-  readonly round?: number;
-  readonly kinds: readonly MessageKind[];
-}
+export type SyncWant =
+  /**
+   * Stored messages of one epoch (and round), of these kinds. `from`: the agents whose messages are
+   * missing: ask their nodes first, since each surely holds its own.
+   */
+  | {
+      readonly type: "messages";
+      readonly epoch: number;
+      readonly round?: number;
+      readonly kinds: readonly MessageKind[];
+      readonly from?: readonly AgentId[];
+    }
+  /**
+   * The proposals and accepts that decided epochs `epoch`, `epoch`+1, … (at most
+   * DECISIONS_PER_SYNC of them, in epoch order), so a node far behind catches up in one exchange;
+   * `null`: just the responder's current epoch.
+   */
+  | { readonly type: "decision"; readonly epoch: number | null };
 
 export type MachineAction =
-  /** Sign-free: the message is already signed. Store it, then gossip it. */
+  /** Sign-free: the message is already signed. Store it (before anything else), then gossip it. */
   | { type: "publish"; message: WireMessage }
   | { type: "sync"; want: SyncWant }
   | {
@@ -32,6 +53,7 @@ export type MachineAction =
       epoch: number;
       members: readonly AgentId[];
       base: EpochBase | null;
+      plan: EpochPlan;
       member: boolean;
     }
   | {
@@ -47,6 +69,13 @@ export type MachineAction =
   /** A message that was accepted earlier turned out invalid once its round came (counted, dropped). */
   | { type: "dropped"; reason: RejectReason; message: WireMessage }
   | { type: "equivocation"; evidence: Equivocation }
+  /**
+   * An epoch began under amended terms: the amendment and the signatures that passed it, for the
+   * ledger (null when this node never saw them: it joined after).
+   */
+  | { type: "terms-changed"; epoch: number; terms: Contract; evidence: readonly WireMessage[] | null }
+  /** After a `leave` event: the others no longer count on this node; it may stop now. */
+  | { type: "left"; epoch: number | null }
   | { type: "log"; level: "debug" | "info" | "warn"; msg: string; fields?: Record<string, unknown> };
 
 /** Two different signed messages from one agent for one slot: proof of a faulty or hostile member. */
@@ -67,6 +96,9 @@ export type RejectReason =
   | "bad-signature"
   | "not-allowed"
   | "not-member"
+  | "not-proposer"
+  | "bad-plan"
+  | "bad-amendment"
   | "resource-count"
   | "price-mismatch"
   | "equivocation"
@@ -77,5 +109,5 @@ export type IgnoreReason = "duplicate" | "stale" | "future" | "own";
 
 export type Verdict =
   | { verdict: "accept" }
-  | { verdict: "reject"; reason: RejectReason; detail: string }
+  | { verdict: "reject"; reason: RejectReason; detail: string; evidence?: Equivocation }
   | { verdict: "ignore"; reason: IgnoreReason; detail: string };

@@ -1,10 +1,12 @@
 import type { AgentProfile } from "../economics/agent.ts";
-import { type AgentMachine, createAgentMachine } from "../machine/agent-machine.ts";
-import type { MachineAction, SyncWant } from "../machine/machine-io.ts";
+import type { AgentMachine } from "../machine/agent-machine.ts";
+import { decisionsFrom } from "../machine/epoch-plan.ts";
+import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import type { WireMessage } from "../wire/messages.ts";
+import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
 import { createPrng, type Prng } from "./prng.ts";
 
 /**
@@ -12,6 +14,10 @@ import { createPrng, type Prng } from "./prng.ts";
  * delayed broadcast (delays, loss and partitions drawn from a seeded PRNG), sync becomes a lookup
  * in a peer's accepted messages. The machines are exactly those the libp2p node runs, so this is
  * where thousands of nodes, adversarial orderings and faults are cheap to explore.
+ *
+ * Each node ticks when its machine's `nextDeadline()` says, as the libp2p node's one timer does.
+ * Every event (a delivery, a tick, a fault) is reported to the observer with the actions it
+ * produced: that is where the simulator checks its invariants.
  */
 export interface SimulatedNetworkOptions {
   readonly contract: Contract;
@@ -20,25 +26,78 @@ export interface SimulatedNetworkOptions {
   readonly delay?: { readonly min: number; readonly max: number };
   /** Probability that one gossip delivery is lost. Sync replies are never lost. */
   readonly loss?: number;
-  readonly tickMs?: number;
+  /** Builds every node's machine; buildMachine unless given. */
+  readonly machineFactory?: MachineFactory;
+  /** The signature check every machine uses (the simulator's memo); verifyMessage unless given. */
+  readonly verify?: (message: WireMessage) => boolean;
+  /** Sees every event and the actions it produced, in order. */
+  readonly observer?: (event: NetworkEvent) => void;
 }
 
 export interface SimNode {
   readonly name: string;
   readonly id: AgentId | null;
+  readonly role: MachineRole;
   readonly machine: AgentMachine;
   /** Every message this node accepted or published: what it would answer a sync request with. */
   readonly store: WireMessage[];
   up: boolean;
   rejected: number;
+  /** Extra delay on everything this node sends (a slow member), ms. */
+  slowMs: number;
+  /** When this node's pending tick is due (Infinity: none pending). */
+  tickAt: number;
 }
 
-interface InFlight {
-  readonly at: number;
-  readonly seq: number;
-  readonly to: SimNode;
-  readonly message: WireMessage;
-}
+/** What happened in the network, with the actions the affected node's machine returned. */
+export type NetworkEvent =
+  | { readonly type: "start"; readonly at: number; readonly node: SimNode }
+  | {
+      readonly type: "deliver";
+      readonly at: number;
+      readonly node: SimNode;
+      readonly from: string;
+      readonly via: "gossip" | "sync";
+      readonly message: WireMessage;
+      readonly verdict: Verdict;
+      readonly actions: readonly MachineAction[];
+    }
+  | {
+      readonly type: "tick";
+      readonly at: number;
+      readonly node: SimNode;
+      readonly actions: readonly MachineAction[];
+    }
+  | { readonly type: "crash"; readonly at: number; readonly node: SimNode }
+  | {
+      readonly type: "restart";
+      readonly at: number;
+      readonly node: SimNode;
+      /** What the machine derived while replaying its store (it publishes nothing then). */
+      readonly replayed: readonly MachineAction[];
+      readonly actions: readonly MachineAction[];
+    }
+  | {
+      readonly type: "leave";
+      readonly at: number;
+      readonly node: SimNode;
+      readonly actions: readonly MachineAction[];
+    }
+  | { readonly type: "partition"; readonly at: number; readonly groups: readonly (readonly string[])[] }
+  | { readonly type: "heal"; readonly at: number }
+  | { readonly type: "slow"; readonly at: number; readonly node: SimNode; readonly ms: number };
+
+type Queued =
+  | {
+      readonly kind: "deliver";
+      readonly at: number;
+      readonly seq: number;
+      readonly to: SimNode;
+      readonly from: string;
+      readonly via: "gossip" | "sync";
+      readonly message: WireMessage;
+    }
+  | { readonly kind: "tick"; readonly at: number; readonly seq: number; readonly node: SimNode };
 
 export class SimulatedNetwork {
   readonly nodes: SimNode[] = [];
@@ -47,11 +106,13 @@ export class SimulatedNetwork {
   readonly #prng: Prng;
   readonly #delay: { min: number; max: number };
   readonly #loss: number;
-  readonly #tickMs: number;
-  #queue: InFlight[] = [];
+  readonly #factory: MachineFactory;
+  readonly #verify: ((message: WireMessage) => boolean) | undefined;
+  readonly #observer: ((event: NetworkEvent) => void) | undefined;
+  /** Deliveries and ticks, ordered by (time, seq). */
+  #queue: Queued[] = [];
   #seq = 0;
-  #lastTick = 0;
-  /** Nodes that cannot reach each other: group name per node name, absent = reachable by all. */
+  /** Nodes that cannot reach each other: group per node name, absent = reachable by all. */
   #partition: Map<string, string> | null = null;
 
   constructor(options: SimulatedNetworkOptions) {
@@ -59,7 +120,9 @@ export class SimulatedNetwork {
     this.#prng = createPrng(options.seed);
     this.#delay = options.delay ?? { min: 1, max: 20 };
     this.#loss = options.loss ?? 0;
-    this.#tickMs = options.tickMs ?? 50;
+    this.#factory = options.machineFactory ?? buildMachine;
+    this.#verify = options.verify;
+    this.#observer = options.observer;
   }
 
   /** A 32-byte seed from the network's PRNG, so runs are reproducible. */
@@ -69,72 +132,133 @@ export class SimulatedNetwork {
     return createSigner(seed);
   }
 
-  addAgent(name: string, profile: AgentProfile, signer: Signer = this.newSigner()): SimNode {
-    const machine = createAgentMachine({
+  /** Starts an agent now. The first node started is the founder unless `role` says otherwise. */
+  addAgent(
+    name: string,
+    profile: AgentProfile,
+    signer: Signer = this.newSigner(),
+    role?: MachineRole,
+  ): SimNode {
+    const r = role ?? this.#defaultRole();
+    return this.#add(name, signer.id, r, this.#machine(r, { signer, profile }));
+  }
+
+  /** A node without an agent: it follows and verifies. A founding observer gets a key to sign with. */
+  addObserver(name: string, role: MachineRole = "joiner"): SimNode {
+    const signer = role === "founder" ? this.newSigner() : undefined;
+    return this.#add(name, null, role, this.#machine(role, signer ? { signer } : undefined));
+  }
+
+  /** The first node started founds the market, as the one started without bootstrap peers does. */
+  #defaultRole(): MachineRole {
+    return this.nodes.some((n) => n.role === "founder") ? "joiner" : "founder";
+  }
+
+  #machine(role: MachineRole, key?: { signer: Signer; profile?: AgentProfile }): AgentMachine {
+    return this.#factory({
       contract: this.#contract,
-      agent: { signer, profile },
       now: this.now,
+      role,
+      ...(key?.signer ? { signer: key.signer } : {}),
+      ...(key?.profile ? { profile: key.profile } : {}),
+      ...(this.#verify ? { verify: this.#verify } : {}),
     });
-    return this.#add({ name, id: signer.id, machine, store: [], up: true, rejected: 0 });
   }
 
-  addObserver(name: string): SimNode {
-    const machine = createAgentMachine({ contract: this.#contract, now: this.now });
-    return this.#add({ name, id: null, machine, store: [], up: true, rejected: 0 });
-  }
-
-  #add(node: SimNode): SimNode {
+  #add(name: string, id: AgentId | null, role: MachineRole, machine: AgentMachine): SimNode {
+    const node: SimNode = {
+      name,
+      id,
+      role,
+      machine,
+      store: [],
+      up: true,
+      rejected: 0,
+      slowMs: 0,
+      tickAt: Number.POSITIVE_INFINITY,
+    };
     this.nodes.push(node);
+    this.#observer?.({ type: "start", at: this.now, node });
+    this.#scheduleTick(node);
     return node;
+  }
+
+  /** The node of that name now (a restart replaces the object). */
+  node(name: string): SimNode | undefined {
+    return this.nodes.find((n) => n.name === name);
   }
 
   /** Stop delivering to and from a node (a crash); its store survives, as on disk. */
   crash(node: SimNode): void {
     node.up = false;
+    this.#observer?.({ type: "crash", at: this.now, node });
   }
 
   /** A restart on the same store: a fresh machine replays what was stored, then resumes. */
   restart(node: SimNode, profile: AgentProfile, signer: Signer): SimNode {
-    const machine = createAgentMachine({
-      contract: this.#contract,
-      agent: { signer, profile },
-      now: this.now,
-    });
+    const machine = this.#machine(node.role, { signer, profile });
+    // The old process is gone: nothing it had pending (ticks, deliveries) may reach it.
+    node.up = false;
     const revived: SimNode = {
-      name: node.name,
-      id: node.id,
+      ...node,
       machine,
       store: node.store,
       up: true,
       rejected: 0,
+      tickAt: Number.POSITIVE_INFINITY,
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
+    const replayed: MachineAction[] = [];
     for (const m of node.store)
       if (machine.check(m).verdict === "accept")
-        machine.handle({ type: "message", now: this.now, message: m, replay: true });
-    this.#perform(revived, machine.handle({ type: "resume", now: this.now }));
+        replayed.push(...machine.handle({ type: "message", now: this.now, message: m, replay: true }));
+    const actions = machine.handle({ type: "resume", now: this.now });
+    this.#observer?.({ type: "restart", at: this.now, node: revived, replayed, actions });
+    this.#perform(revived, actions);
+    this.#scheduleTick(revived);
     return revived;
   }
 
+  /** A graceful stop: the node announces it, stays to help decide the epoch without it, then goes (`left`). */
   leave(node: SimNode): void {
-    this.#perform(node, node.machine.handle({ type: "leave", now: this.now }));
-    node.up = false;
+    const actions = node.machine.handle({ type: "leave", now: this.now });
+    this.#observer?.({ type: "leave", at: this.now, node, actions });
+    this.#perform(node, actions);
+    this.#scheduleTick(node);
+  }
+
+  /** An event from the node's operator (a new bid, an amendment, an approval), now. */
+  act(node: SimNode, event: (now: number) => MachineEvent): void {
+    const actions = node.machine.handle(event(this.now));
+    this.#observer?.({ type: "tick", at: this.now, node, actions });
+    this.#perform(node, actions);
+    this.#scheduleTick(node);
+  }
+
+  /** Everything `node` sends from now on takes `ms` longer (0: back to normal). */
+  slow(node: SimNode, ms: number): void {
+    node.slowMs = ms;
+    this.#observer?.({ type: "slow", at: this.now, node, ms });
   }
 
   /** Deliver a message from outside the simulated nodes (an attacker's) to every node that is up. */
   inject(message: WireMessage): void {
-    for (const node of this.nodes) if (node.up) this.#send(node, message, this.#randomDelay());
+    for (const node of this.nodes)
+      if (node.up) this.#send(node, "outside", "gossip", message, this.#randomDelay());
   }
 
-  partition(groups: readonly (readonly SimNode[])[]): void {
+  /** Split the network; nodes are named, so a group may list nodes not started yet. */
+  partition(groups: readonly (readonly { readonly name: string }[])[]): void {
     this.#partition = new Map();
     groups.forEach((g, i) => {
       for (const n of g) this.#partition?.set(n.name, String(i));
     });
+    this.#observer?.({ type: "partition", at: this.now, groups: groups.map((g) => g.map((n) => n.name)) });
   }
 
   heal(): void {
     this.#partition = null;
+    this.#observer?.({ type: "heal", at: this.now });
   }
 
   #reachable(a: SimNode, b: SimNode): boolean {
@@ -146,35 +270,71 @@ export class SimulatedNetwork {
   /** Run until `done` holds or `limitMs` of virtual time pass; returns whether `done` held. */
   runUntil(done: () => boolean, limitMs: number): boolean {
     const end = this.now + limitMs;
-    while (this.now <= end) {
+    for (;;) {
       if (done()) return true;
-      this.#step(end);
+      if (!this.#step(end)) return done();
     }
-    return done();
   }
 
-  #step(end: number): void {
-    const nextTick = this.#lastTick + this.#tickMs;
+  /** Process every event due up to `time`, then set the clock to it. */
+  advanceTo(time: number): void {
+    while (this.#step(time));
+  }
+
+  /** One event due by `end`; false (and the clock at `end`) when there is none. */
+  #step(end: number): boolean {
     const next = this.#queue[0];
-    if (next && next.at <= nextTick) {
-      this.#queue.shift();
-      this.now = Math.max(this.now, next.at);
-      this.#deliver(next.to, next.message);
-      return;
+    if (!next || next.at > end) {
+      this.now = Math.max(this.now, end);
+      return false;
     }
-    this.now = Math.min(nextTick, end + 1);
-    this.#lastTick = nextTick;
-    for (const node of this.nodes)
-      if (node.up) this.#perform(node, node.machine.handle({ type: "tick", now: this.now }));
+    this.#queue.shift();
+    this.now = Math.max(this.now, next.at);
+    if (next.kind === "deliver") this.#deliver(next);
+    else this.#tick(next.node, next.at);
+    return true;
   }
 
-  #deliver(node: SimNode, message: WireMessage): void {
+  #tick(node: SimNode, at: number): void {
+    if (!node.up || node.tickAt !== at) return; // superseded by an earlier deadline, or crashed
+    node.tickAt = Number.POSITIVE_INFINITY;
+    const actions = node.machine.handle({ type: "tick", now: this.now });
+    this.#observer?.({ type: "tick", at: this.now, node, actions });
+    this.#perform(node, actions);
+    this.#scheduleTick(node);
+  }
+
+  /** Keep one pending tick per node, at the earliest deadline its machine has named. */
+  #scheduleTick(node: SimNode): void {
     if (!node.up) return;
-    const verdict = node.machine.check(message);
+    const at = Math.max(this.now, node.machine.nextDeadline());
+    if (at >= node.tickAt) return;
+    node.tickAt = at;
+    this.#enqueue({ kind: "tick", at, seq: this.#seq++, node });
+  }
+
+  #deliver(item: Extract<Queued, { kind: "deliver" }>): void {
+    const node = item.to;
+    if (!node.up) return;
+    const verdict = node.machine.check(item.message);
     if (verdict.verdict === "reject") node.rejected += 1;
-    if (verdict.verdict !== "accept") return;
-    node.store.push(message);
-    this.#perform(node, node.machine.handle({ type: "message", now: this.now, message }));
+    let actions: MachineAction[] = [];
+    if (verdict.verdict === "accept") {
+      node.store.push(item.message);
+      actions = node.machine.handle({ type: "message", now: this.now, message: item.message });
+    }
+    this.#observer?.({
+      type: "deliver",
+      at: this.now,
+      node,
+      from: item.from,
+      via: item.via,
+      message: item.message,
+      verdict,
+      actions,
+    });
+    this.#perform(node, actions);
+    this.#scheduleTick(node);
   }
 
   #perform(node: SimNode, actions: readonly MachineAction[]): void {
@@ -183,33 +343,52 @@ export class SimulatedNetwork {
         node.store.push(a.message);
         for (const peer of this.nodes) {
           if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
-          this.#send(peer, a.message, this.#randomDelay());
+          this.#send(peer, node.name, "gossip", a.message, this.#randomDelay() + node.slowMs);
         }
       } else if (a.type === "sync") {
         this.#answerSync(node, a.want);
+      } else if (a.type === "left") {
+        node.up = false;
       }
     }
   }
 
   #answerSync(node: SimNode, want: SyncWant): void {
     const peers = this.nodes.filter((p) => p !== node && this.#reachable(node, p));
-    const peer = peers[Math.floor(this.#prng() * peers.length)];
+    // The agents whose messages are missing hold them for sure: the node asks them first.
+    const owners =
+      want.type === "messages" ? peers.filter((p) => p.id !== null && want.from?.includes(p.id)) : [];
+    const pool = owners.length > 0 ? owners : peers;
+    const peer = pool[Math.floor(this.#prng() * pool.length)];
     if (!peer) return;
+    if (want.type === "decision") {
+      const answer =
+        want.epoch === null
+          ? (peer.machine.decisionEvidence(null) ?? [])
+          : decisionsFrom(peer.store, want.epoch);
+      // One answer arrives in its order, as over one stream.
+      const delay = this.#randomDelay() * 2 + peer.slowMs;
+      for (const m of answer) this.#send(node, peer.name, "sync", m, delay);
+      return;
+    }
     for (const m of peer.store) {
       if (m.kind === "join" || m.epoch !== want.epoch || !want.kinds.includes(m.kind)) continue;
       if (want.round !== undefined && "round" in m && m.round !== want.round) continue;
-      this.#send(node, m, this.#randomDelay() * 2);
+      this.#send(node, peer.name, "sync", m, this.#randomDelay() * 2 + peer.slowMs);
     }
   }
 
-  #send(to: SimNode, message: WireMessage, delay: number): void {
-    const item: InFlight = { at: this.now + delay, seq: this.#seq++, to, message };
+  #send(to: SimNode, from: string, via: "gossip" | "sync", message: WireMessage, delay: number): void {
+    this.#enqueue({ kind: "deliver", at: this.now + delay, seq: this.#seq++, to, from, via, message });
+  }
+
+  #enqueue(item: Queued): void {
     // Keep the queue ordered by (time, seq): a binary-search insert.
     let lo = 0;
     let hi = this.#queue.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const q = this.#queue[mid] as InFlight;
+      const q = this.#queue[mid] as Queued;
       if (q.at < item.at || (q.at === item.at && q.seq < item.seq)) lo = mid + 1;
       else hi = mid;
     }

@@ -58,7 +58,10 @@ export type CertificateCheck =
 export function verifyCertificate(cert: Certificate, contract: Contract): CertificateCheck {
   const c = cert.commit;
   const id = contractId(contract);
-  if (c.contract !== id)
+  // Under amended terms the commit names them; the document given must be those terms.
+  if (c.terms !== undefined) {
+    if (c.terms !== id) return { ok: false, error: `commit.terms: ${c.terms} is not these terms (${id})` };
+  } else if (c.contract !== id)
     return { ok: false, error: `commit.contract: ${c.contract} is not this contract (${id})` };
   const members = c.members;
   for (let i = 1; i < members.length; i++) {

@@ -4,6 +4,7 @@ import { sha256Hex } from "./hash.ts";
 import { asContractId, type ContractId } from "./ids.ts";
 
 const positive = z.number().positive().refine(Number.isFinite, "must be finite");
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits");
 
 export const priceRuleSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("newton") }),
@@ -19,7 +20,7 @@ export const membershipSchema = z.discriminatedUnion("policy", [
 ]);
 export type Membership = z.infer<typeof membershipSchema>;
 
-export const contractSchema = z.strictObject({
+const contractFields = z.strictObject({
   name: z.string().min(1),
   resources: z
     .array(z.strictObject({ id: z.string().min(1), capacity: positive }))
@@ -31,7 +32,7 @@ export const contractSchema = z.strictObject({
   proximal: z.number().nonnegative().default(0),
   tolerance: z.strictObject({ residual: positive, price: positive }).default({ residual: 1e-6, price: 1e-9 }),
   maxRounds: z.number().int().positive().default(10_000),
-  /** Prices the first epoch starts from, one per resource; zeros when absent. */
+  /** Prices the first epoch starts from, one per resource; zeros when absent (filled in below). */
   initialPrices: z.array(z.number().nonnegative()).optional(),
   membership: membershipSchema.default({ policy: "open" }),
   /** Fraction of an epoch's members whose commit signatures make a certificate. */
@@ -50,7 +51,30 @@ export const contractSchema = z.strictObject({
       announceMs: z.number().int().positive().default(1_000),
     })
     .default({ roundMs: 4_000, announceMs: 1_000 }),
+  /**
+   * Re-clear every `ms`: a new slot (epoch) with every member's current bid, once the last one is
+   * certified. Absent: a new slot opens only when something changes (a member, a bid, the terms).
+   */
+  period: z.strictObject({ ms: z.number().int().positive() }).optional(),
+  /** Only on amended terms: the id of the terms this document amends (the chain back to the market). */
+  amends: hex64.optional(),
 });
+
+/**
+ * A contract document. Every optional field takes its default before the id is computed
+ * (docs/protocol.md §2), `initialPrices` included (zeros, one per resource), so that an
+ * implementation written from the spec alone computes the same contract id.
+ */
+export const contractSchema = contractFields
+  .superRefine((c, ctx) => {
+    if (c.initialPrices && c.initialPrices.length !== c.resources.length)
+      ctx.addIssue({
+        code: "custom",
+        path: ["initialPrices"],
+        message: `must have one entry per resource (${c.resources.length})`,
+      });
+  })
+  .transform((c) => ({ ...c, initialPrices: c.initialPrices ?? c.resources.map(() => 0) }));
 /** A contract as written (defaults may be missing). */
 export type ContractInput = z.input<typeof contractSchema>;
 /** A contract with every default filled in: what its id is computed over. */

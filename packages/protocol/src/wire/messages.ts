@@ -1,10 +1,14 @@
 import { z } from "zod";
+import { type Contract, contractSchema } from "./contract.ts";
 import type { AgentId, ContractId, Digest } from "./ids.ts";
 
 /**
  * The wire messages. Every one names its contract and epoch, is signed by one agent, and is
  * encoded as canonical JSON (see message-codec.ts and docs/protocol.md §Messages).
  */
+
+/** The wire version: in every message, and in the domain prefix of every signature. */
+export const PROTOCOL_VERSION = 2;
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
 /** Bounds that keep honest values and stop absurd ones before they reach the arithmetic. */
@@ -27,7 +31,7 @@ const signature = z
   .regex(/^[A-Za-z0-9+/]{85}[AQgw]==$/, "must be a canonical base64 Ed25519 signature");
 
 const header = {
-  v: z.literal(1),
+  v: z.literal(PROTOCOL_VERSION),
   contract: hex64,
   agent: agentId,
   sig: signature,
@@ -43,16 +47,6 @@ export const demandMessageSchema = z.strictObject({
   x: quantity,
   slope: bounded.refine((n) => n <= 0, "must be <= 0"),
   footprint: z.array(bounded).min(1).max(64),
-});
-
-/** The price p^{k+1} a node computed from round k's demand set, and which set it used. */
-export const priceMessageSchema = z.strictObject({
-  ...header,
-  kind: z.literal("price"),
-  epoch,
-  round,
-  prices,
-  demandSet: hex64,
 });
 
 export const allocationEntrySchema = z.strictObject({
@@ -73,6 +67,10 @@ export const commitMessageSchema = z.strictObject({
   residual: z.number().nonnegative().refine(Number.isFinite, "must be finite"),
   /** No price cleared exactly (a fixed fee makes demand jump): the best feasible round instead. */
   approximate: z.literal(true).optional(),
+  /** The ledger's previous certificate (its digest), or null for the first: a hash chain per contract. */
+  previous: hex64.nullable(),
+  /** The id of the amended terms this epoch ran under; absent: the contract itself. */
+  terms: hex64.optional(),
 });
 
 /** "I want to be a member." Re-announced (seq grows) until an epoch includes the agent. */
@@ -96,6 +94,33 @@ export const aliveMessageSchema = z.strictObject({
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
 });
 
+/** "My bid changed (`walras agent update`): open a new slot." Only for contracts without a period. */
+export const rebidMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("rebid"),
+  epoch,
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+
+/**
+ * "I propose these terms (capacities, fees) in place of the current ones." Its id is the id of
+ * `terms`, whose `amends` names the terms it replaces; the proposal counts as its signer's approval.
+ */
+export const amendMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("amend"),
+  epoch,
+  terms: contractSchema,
+});
+
+/** "I approve the amendment with this id." A quorum of a certificate's members passes it. */
+export const approveMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("approve"),
+  epoch,
+  amendment: hex64,
+});
+
 /** "I leave epoch `epoch`." */
 export const leaveMessageSchema = z.strictObject({
   ...header,
@@ -105,86 +130,192 @@ export const leaveMessageSchema = z.strictObject({
 
 export const epochBaseSchema = z.strictObject({ epoch, round, prices });
 
+const members = z.array(agentId).min(1).max(10_000);
+
+/** Why an epoch (a market slot) begins: informational, except that a period-only plan waits for the acceptor's clock. */
+export const EPOCH_CAUSES = [
+  "found",
+  "join",
+  "leave",
+  "silence",
+  "rebid",
+  "period",
+  "amend",
+  "promote",
+  "renew",
+] as const;
+export type EpochCause = (typeof EPOCH_CAUSES)[number];
+
 /**
- * "Epoch `epoch` should have exactly `members`, starting from `base`'s prices." An epoch begins
- * once every one of its members has this identical proposal as its latest (highest seq).
+ * What an epoch decision decides: who the members of epoch `epoch` are, who decides it (the
+ * previous epoch's members, or the founder alone for epoch 0), the prices it starts from, the
+ * terms in effect, and the ledger's tip its certificate will link to.
  */
-export const epochMessageSchema = z.strictObject({
-  ...header,
-  kind: z.literal("epoch"),
-  epoch,
-  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  members: z.array(agentId).min(1).max(10_000),
+export const epochPlanSchema = z.strictObject({
+  members,
+  deciders: members,
+  /**
+   * Who decides the next epoch: the previous voters and the members that have bid (Raft's
+   * learners become voters once caught up), so an admitted member that never bids cannot hold
+   * a majority hostage.
+   */
+  voters: members,
   /** null for the first epoch (it starts at the contract's initial prices). */
   base: epochBaseSchema.nullable(),
+  /** The amended terms in effect (a whole contract document with `amends`), or null: the contract itself. */
+  terms: contractSchema.nullable(),
+  /** Digest of the latest certificate of the ledger when this epoch was planned, or null (none yet). */
+  ledger: hex64.nullable(),
+  cause: z.array(z.enum(EPOCH_CAUSES)).min(1).max(EPOCH_CAUSES.length),
+});
+
+const view = z.number().int().nonnegative().max(1_000_000);
+
+/**
+ * "In view `view` of the decision for epoch `epoch`, I propose `plan`." Only the view's proposer
+ * (docs/protocol.md §9) may send it; it also counts as the proposer's own accept.
+ */
+export const proposeMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("propose"),
+  epoch,
+  view,
+  plan: epochPlanSchema,
+});
+
+/** "I accept the plan with this digest, proposed in view `view` of the decision for `epoch`." */
+export const acceptMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("accept"),
+  epoch,
+  view,
+  plan: hex64,
+});
+
+/**
+ * "I move to view `view` of the decision for `epoch` and accept nothing from an earlier view;
+ * the last plan I accepted was `accepted`." Paxos's promise: the view's proposer must re-propose
+ * the plan accepted in the highest view among a majority of these.
+ */
+export const viewMessageSchema = z.strictObject({
+  ...header,
+  kind: z.literal("view"),
+  epoch,
+  view,
+  accepted: z.strictObject({ view, plan: epochPlanSchema }).nullable(),
 });
 
 export const wireMessageSchema = z.discriminatedUnion("kind", [
   demandMessageSchema,
-  priceMessageSchema,
   commitMessageSchema,
   joinMessageSchema,
   aliveMessageSchema,
   leaveMessageSchema,
-  epochMessageSchema,
+  proposeMessageSchema,
+  acceptMessageSchema,
+  viewMessageSchema,
+  rebidMessageSchema,
+  amendMessageSchema,
+  approveMessageSchema,
 ]);
 
 type Branded<T> = Omit<T, "contract" | "agent"> & { readonly contract: ContractId; readonly agent: AgentId };
 export type DemandMessage = Branded<z.output<typeof demandMessageSchema>>;
-export type PriceMessage = Branded<z.output<typeof priceMessageSchema>> & { readonly demandSet: Digest };
 export type CommitMessage = Branded<z.output<typeof commitMessageSchema>>;
 export type JoinMessage = Branded<z.output<typeof joinMessageSchema>>;
 export type LeaveMessage = Branded<z.output<typeof leaveMessageSchema>>;
 export type AliveMessage = Branded<z.output<typeof aliveMessageSchema>>;
-export type EpochMessage = Branded<z.output<typeof epochMessageSchema>>;
+export type ProposeMessage = Omit<Branded<z.output<typeof proposeMessageSchema>>, "plan"> & {
+  readonly plan: EpochPlan;
+};
+export type AcceptMessage = Omit<Branded<z.output<typeof acceptMessageSchema>>, "plan"> & {
+  readonly plan: Digest;
+};
+export type ViewMessage = Omit<Branded<z.output<typeof viewMessageSchema>>, "accepted"> & {
+  readonly accepted: { readonly view: number; readonly plan: EpochPlan } | null;
+};
+export type RebidMessage = Branded<z.output<typeof rebidMessageSchema>>;
+export type AmendMessage = Omit<Branded<z.output<typeof amendMessageSchema>>, "terms"> & {
+  readonly terms: Contract;
+};
+export type ApproveMessage = Omit<Branded<z.output<typeof approveMessageSchema>>, "amendment"> & {
+  readonly amendment: Digest;
+};
 export type EpochBase = z.output<typeof epochBaseSchema>;
+export interface EpochPlan {
+  readonly members: readonly AgentId[];
+  readonly deciders: readonly AgentId[];
+  readonly voters: readonly AgentId[];
+  readonly base: EpochBase | null;
+  readonly terms: Contract | null;
+  readonly ledger: Digest | null;
+  readonly cause: readonly EpochCause[];
+}
 export type AllocationEntry = z.output<typeof allocationEntrySchema>;
 
 export type WireMessage =
   | DemandMessage
-  | PriceMessage
   | CommitMessage
   | JoinMessage
   | AliveMessage
   | LeaveMessage
-  | EpochMessage;
+  | ProposeMessage
+  | AcceptMessage
+  | ViewMessage
+  | RebidMessage
+  | AmendMessage
+  | ApproveMessage;
 export type MessageKind = WireMessage["kind"];
 /** A message before its signature: what a node builds and then signs. */
 export type Unsigned<M extends WireMessage> = Omit<M, "sig">;
 
 /** The gossip topic each kind travels on. */
-export type Topic = "demand" | "price" | "commit" | "membership";
+export type Topic = "demand" | "commit" | "membership";
 export function topicOf(kind: MessageKind): Topic {
   switch (kind) {
     case "demand":
-    case "price":
     case "commit":
       return kind;
     case "join":
     case "alive":
     case "leave":
-    case "epoch":
+    case "propose":
+    case "accept":
+    case "view":
+    case "rebid":
+    case "amend":
+    case "approve":
       return "membership";
   }
 }
 
 /** The kinds a topic may carry; anything else on it is rejected. */
 export function kindsOf(topic: Topic): readonly MessageKind[] {
-  return topic === "membership" ? ["join", "alive", "leave", "epoch"] : [topic];
+  return topic === "membership"
+    ? ["join", "alive", "leave", "propose", "accept", "view", "rebid", "amend", "approve"]
+    : [topic];
 }
 
 /** Messages of one slot may exist once per signer; two different ones are equivocation. */
 export function slotOf(m: WireMessage): string {
   switch (m.kind) {
     case "demand":
-    case "price":
+      return `demand/${m.epoch}/${m.round}/${m.agent}`;
     case "commit":
-      return `${m.kind}/${m.epoch}/${m.round}/${m.agent}`;
-    case "epoch":
+      return `commit/${m.epoch}/${m.agent}`;
     case "join":
     case "alive":
+    case "rebid":
       return `${m.kind}/${m.epoch}/${m.seq}/${m.agent}`;
+    case "amend":
+      return `amend/${m.epoch}/${m.agent}`;
+    case "approve":
+      return `approve/${m.amendment}/${m.agent}`;
     case "leave":
       return `leave/${m.epoch}/${m.agent}`;
+    case "propose":
+    case "accept":
+    case "view":
+      return `${m.kind}/${m.epoch}/${m.view}/${m.agent}`;
   }
 }

@@ -1,6 +1,6 @@
 import { type Signer, verifyAgentSignature } from "./agent-key.ts";
 import { type CanonicalMember, canonicalMembers, canonicalObject } from "./canonical-json.ts";
-import type { Unsigned, WireMessage } from "./messages.ts";
+import { PROTOCOL_VERSION, type Unsigned, type WireMessage } from "./messages.ts";
 
 const utf8 = new TextEncoder();
 /**
@@ -29,7 +29,7 @@ export function signingBytes(message: Unsigned<WireMessage> | WireMessage): Uint
   if (bytes) return bytes;
   const members = membersOf.get(message) ?? canonicalMembers(message);
   const body = canonicalObject(members.filter((m) => m.key !== "sig" && m.key !== "agent"));
-  bytes = utf8.encode(`walras/v1/${message.kind}\n${body}`);
+  bytes = utf8.encode(`walras/v${PROTOCOL_VERSION}/${message.kind}\n${body}`);
   signed.set(message, bytes);
   return bytes;
 }

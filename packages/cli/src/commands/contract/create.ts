@@ -18,6 +18,7 @@ export interface ContractCreateFlags {
   readonly roundTimeoutMs?: number;
   readonly announceMs?: number;
   readonly maxRounds?: number;
+  readonly periodMs?: number;
   readonly out?: string;
 }
 
@@ -62,6 +63,7 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
     ...(flags.allowlist ? { membership: { policy: "allowlist", members: flags.allowlist } } : {}),
     ...(Object.keys(timeouts).length > 0 ? { timeouts } : {}),
     ...(flags.maxRounds !== undefined ? { maxRounds: flags.maxRounds } : {}),
+    ...(flags.periodMs !== undefined ? { period: { ms: flags.periodMs } } : {}),
   };
   const parsed = parseWith(contractSchema, input, "contract");
   if (!parsed.ok) throw new InputError(parsed.error);

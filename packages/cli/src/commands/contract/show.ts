@@ -32,6 +32,8 @@ export async function runContractShow(file: string, flags: { readonly json?: boo
     `membership  ${membership}; first epoch waits for ${contract.minMembers}; quorum ${formatNumber(contract.quorum, 4)}`,
     `stopping    residual ${contract.tolerance.residual}, price step ${contract.tolerance.price}, at most ${contract.maxRounds} rounds`,
     `timeouts    round ${contract.timeouts.roundMs} ms, announce ${contract.timeouts.announceMs} ms`,
+    `slots       ${contract.period ? `re-clear every ${contract.period.ms} ms` : "a new slot when a bid, a member or the terms change"}`,
+    ...(contract.amends ? [`amends      ${contract.amends}`] : []),
   ];
   await writeOutput(lines.join("\n"), undefined);
 }

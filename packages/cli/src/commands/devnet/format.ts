@@ -1,11 +1,27 @@
-import type { Certificate, Scenario } from "@walras/protocol";
+import type { AgentProfile, Certificate, Scenario } from "@walras/protocol";
+import { describeCost, describeValuation } from "../../describe-profile.ts";
 import { formatNumber, textTable } from "../../text-table.ts";
+import type { SlotSeen } from "./progress.ts";
+import type { RebidPlan } from "./rebid.ts";
 import type { ReferenceCheck } from "./reference-check.ts";
-import type { Devnet } from "./start-devnet.ts";
+import type { Devnet, DevnetNode } from "./start-devnet.ts";
 
 export interface Timing {
   readonly startupSeconds: number;
   readonly toCertificateSeconds: number;
+  /** With --rebid: from the new bid to the certificate of the slot it opened. */
+  readonly rebidToCertificateSeconds?: number;
+}
+
+/** What a devnet run ends with: the last certificate, checked against the reference on the bids in force. */
+export interface DevnetResult {
+  readonly certificate: Certificate;
+  readonly check: ReferenceCheck;
+  readonly timing: Timing;
+  /** Each agent's bid at the end, by label (--rebid changed one). */
+  readonly profiles: ReadonlyMap<string, AgentProfile>;
+  readonly slots: readonly SlotSeen[];
+  readonly rebid: RebidPlan | null;
 }
 
 export function formatHeader(scenario: Scenario, id: string): string {
@@ -26,16 +42,23 @@ export function formatNodes(devnet: Devnet, seconds: number): string {
       ["node", "peer id", "status API"],
       devnet.nodes.map((n) => [n.label, n.peerId, n.httpUrl]),
     ),
+    `dashboard: ${dashboardUrl(devnet)}  (open it in a browser; every node serves one at /)`,
     "",
   ].join("\n");
 }
 
-export function formatResult(
-  devnet: Devnet,
-  certificate: Certificate,
-  check: ReferenceCheck,
-  timing: Timing,
-): string {
+/** The first node's live web dashboard. */
+export function dashboardUrl(devnet: Devnet): string {
+  return `${devnet.nodes[0]?.httpUrl ?? ""}/`;
+}
+
+export function formatResult(devnet: Devnet, result: DevnetResult): string {
+  const { certificate, check, timing } = result;
+  const profile = (n: DevnetNode) => result.profiles.get(n.label) ?? n.profile;
+  const since =
+    result.rebid && timing.rebidToCertificateSeconds !== undefined
+      ? `${timing.rebidToCertificateSeconds.toFixed(2)} s after ${result.rebid.label}'s new bid`
+      : `${timing.toCertificateSeconds.toFixed(2)} s from all nodes up`;
   const c = certificate.commit;
   const contract = devnet.contract;
   const refX = new Map(check.reference.allocations.map((a) => [a.agent as string, a.x]));
@@ -43,7 +66,7 @@ export function formatResult(
   const m = check.metrics;
   return [
     "",
-    `certified equilibrium: epoch ${c.epoch}, round ${c.round}, ${certificate.signatures.length}/${c.members.length} signatures; ${timing.toCertificateSeconds.toFixed(2)} s from all nodes up`,
+    `certified equilibrium: epoch ${c.epoch}, round ${c.round}, ${certificate.signatures.length}/${c.members.length} signatures; ${since}`,
     "",
     textTable(
       ["resource", "price", "reference", "supply", "capacity"],
@@ -61,8 +84,8 @@ export function formatResult(
       devnet.nodes.map((n) => [
         n.label,
         `…${n.peerId.slice(-10)}`,
-        describeValuation(n.profile.valuation),
-        describeCost(n.profile.cost),
+        describeValuation(profile(n).valuation),
+        describeCost(profile(n).cost),
         x.has(n.peerId) ? formatNumber(x.get(n.peerId) ?? 0) : "-",
         refX.has(n.peerId) ? formatNumber(refX.get(n.peerId) ?? 0) : "-",
       ]),
@@ -91,12 +114,13 @@ export function formatJoinHint(devnet: Devnet): string {
     "join it from another terminal:",
     "  walras agent create --valuation log:alpha=12 --cost linear:beta=1.5 --out me.json",
     `  walras testnet join ${devnet.bootstrap} --agent me.json --data-dir ./me`,
-    `watch it:  walras watch --node ${first?.httpUrl ?? ""}`,
+    `watch it:  ${dashboardUrl(devnet)} in a browser, or walras watch --node ${first?.httpUrl ?? ""}`,
     "",
   ].join("\n");
 }
 
-export function devnetJson(devnet: Devnet, certificate: Certificate, check: ReferenceCheck, timing: Timing) {
+export function devnetJson(devnet: Devnet, result: DevnetResult) {
+  const { certificate, check, timing } = result;
   const c = certificate.commit;
   const resources = devnet.contract.resources.map((r) => r.id);
   const byResource = (v: readonly number[]) => Object.fromEntries(resources.map((id, i) => [id, v[i] ?? 0]));
@@ -110,12 +134,24 @@ export function devnetJson(devnet: Devnet, certificate: Certificate, check: Refe
     round: c.round,
     signers: certificate.signatures.length,
     timing,
+    dashboard: dashboardUrl(devnet),
     prices: byResource(c.prices),
+    slots: result.slots,
+    ...(result.rebid
+      ? {
+          rebid: {
+            agent: result.rebid.label,
+            peerId: devnet.nodes.find((n) => n.label === result.rebid?.label)?.peerId ?? null,
+            valuation: result.rebid.after.valuation,
+          },
+        }
+      : {}),
     nodes: devnet.nodes.map((n) => ({
       label: n.label,
       peerId: n.peerId,
       httpUrl: n.httpUrl,
       multiaddr: n.multiaddr,
+      profile: result.profiles.get(n.label) ?? n.profile,
       x: x.get(n.peerId) ?? null,
       referenceX: refX.get(n.peerId) ?? null,
     })),
@@ -123,23 +159,6 @@ export function devnetJson(devnet: Devnet, certificate: Certificate, check: Refe
     reference: { status: check.reference.status, prices: byResource(check.reference.prices) },
     maxRelativeDifference: check.maxRelativeDifference,
   };
-}
-
-function describeValuation(v: Devnet["nodes"][number]["profile"]["valuation"]): string {
-  switch (v.kind) {
-    case "log":
-      return `log α=${formatNumber(v.alpha, 4)}`;
-    case "quadratic":
-      return `quad a=${formatNumber(v.a, 4)} b=${formatNumber(v.b, 4)}`;
-    case "power":
-      return `power w=${formatNumber(v.w, 4)} θ=${formatNumber(v.theta, 4)}`;
-  }
-}
-
-function describeCost(c: Devnet["nodes"][number]["profile"]["cost"]): string {
-  return c.kind === "linear"
-    ? `linear β=${formatNumber(c.beta, 4)}`
-    : `quad β=${formatNumber(c.beta, 4)} c=${formatNumber(c.c, 4)}`;
 }
 
 /** A table of names and addresses: every column left-aligned. */

@@ -33,6 +33,10 @@ export function register(program: Command): void {
       positiveInteger,
       120,
     )
+    .option(
+      "--rebid <agent:valuation>",
+      "once the first slot is certified, change one agent's valuation through its node's API (e.g. a2:log:alpha=30) and show the market re-clear",
+    )
     .option("--keep", "keep the network running after the certificate (until Ctrl-C), to join or watch it")
     .option("--json", "print one JSON object with the result (progress goes to stderr)")
     .action(async (flags) => (await import("./run.ts")).runDevnet(flags));

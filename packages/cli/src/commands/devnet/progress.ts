@@ -1,15 +1,28 @@
-import type { NodeStatus } from "@walras/node";
+import type { CertificateSummary, NodeStatus } from "@walras/node";
 import { formatNumber } from "../../text-table.ts";
 
+/** A certified market slot as the devnet saw it appear. */
+export interface SlotSeen {
+  readonly epoch: number;
+  /** Why the slot opened (found, join, leave, silence, rebid, period, amend, renew), when the first node's log said. */
+  readonly cause: readonly string[] | null;
+  /** The round it converged at (rounds 0..round ran). */
+  readonly round: number;
+  readonly prices: Record<string, number>;
+  readonly members: number;
+}
+
 /**
- * What the devnet shows while the network works: a line per round the first node closes (from its
- * log, so none is missed however fast rounds go), and from polling every node's status, a line
- * when members gather, an epoch starts, or an epoch is certified.
+ * What the devnet shows while the network works, from the first node's log (so nothing is missed
+ * however fast it goes): a line when an epoch (a market slot) starts, with why, and a line per
+ * round it closes; and from polling every node's status, a line when members gather and a line
+ * per certified slot.
  */
 export class ProgressLog {
   #lastPoll = "";
-  #lead: NodeStatus | null = null;
   #epochShown: unknown = null;
+  readonly #causes = new Map<number, readonly string[]>();
+  readonly #slots: SlotSeen[] = [];
   readonly #nodes: number;
   readonly #resources: readonly string[];
 
@@ -18,42 +31,61 @@ export class ProgressLog {
     this.#resources = resources;
   }
 
-  /** A "round closed" log entry of the first node: the line for it, or null for other entries. */
+  /** Every certified slot seen so far, in order. */
+  slots(): readonly SlotSeen[] {
+    return this.#slots;
+  }
+
+  /** A log entry of the first node: the line for it, or null for entries not shown. */
   logEntry(entry: Record<string, unknown>): string | null {
+    if (entry.msg === "epoch plan adopted" && typeof entry.epoch === "number") {
+      const cause = Array.isArray(entry.cause) ? entry.cause.map(String) : [];
+      this.#causes.set(entry.epoch, cause);
+      this.#epochShown = entry.epoch;
+      const members = typeof entry.members === "number" ? ` with ${entry.members} members` : "";
+      return `epoch ${entry.epoch} started${members}${cause.length > 0 ? ` (${cause.join(", ")})` : ""}`;
+    }
     if (entry.msg !== "round closed" || !Array.isArray(entry.prices)) return null;
     const prices = this.#resources
       .map((id, r) => `${id} ${formatNumber(Number((entry.prices as unknown[])[r] ?? 0)).padEnd(10)}`)
       .join(" ");
     const residual = typeof entry.residual === "number" ? formatNumber(entry.residual, 3) : "-";
-    const header = this.#epochShown === entry.epoch ? "" : `${this.#epochHeader(entry.epoch)}\n`;
+    // A node whose log misses the plan line (an older one) still gets a header per epoch.
+    const header = this.#epochShown === entry.epoch ? "" : `epoch ${entry.epoch} started\n`;
     this.#epochShown = entry.epoch;
     return `${header}  round ${String(entry.round).padStart(3)}  price ${prices} residual ${residual}`;
   }
 
-  /** The line for this poll of every node, or null when nothing worth saying changed. */
+  /** The line for this poll of every node (members gathering, a slot certified), or null. */
   poll(statuses: readonly (NodeStatus | null)[]): string | null {
     const up = statuses.filter((s) => s !== null);
     const lead = up[0] ?? null;
-    this.#lead = lead;
     if (!lead) return this.#once("waiting for the nodes' status APIs");
-    if (lead.epoch === null) {
+    // The first node's log may say an epoch started before its status does.
+    if (lead.epoch === null && this.#epochShown === null) {
       const announced = new Set(up.flatMap((s) => [...s.pendingJoins, ...s.members]));
       return this.#once(`waiting for members: ${announced.size}/${this.#nodes} announced`);
     }
-    const cert = lead.certificate?.epoch === lead.epoch ? lead.certificate : null;
-    if (cert)
-      return this.#once(
-        `epoch ${lead.epoch} certified at round ${cert.round}: ${cert.signers}/${cert.members.length} members signed`,
-      );
-    if (this.#epochShown === lead.epoch) return null;
-    this.#epochShown = lead.epoch;
-    return this.#once(this.#epochHeader(lead.epoch));
+    const cert = lead.certificate;
+    return cert && !this.#slots.some((s) => s.epoch === cert.epoch) ? this.#certified(cert) : null;
   }
 
-  #epochHeader(epoch: unknown): string {
-    const lead = this.#lead;
-    const members = lead && lead.epoch === epoch ? ` with ${lead.members.length} members` : "";
-    return `epoch ${epoch} started${members}`;
+  #certified(cert: CertificateSummary): string {
+    const cause = this.#causes.get(cert.epoch) ?? null;
+    this.#slots.push({
+      epoch: cert.epoch,
+      cause,
+      round: cert.round,
+      prices: cert.prices,
+      members: cert.members.length,
+    });
+    const prices = Object.entries(cert.prices)
+      .map(([id, p]) => `${id} ${formatNumber(p)}`)
+      .join(", ");
+    const rounds = cert.round + 1;
+    return `epoch ${cert.epoch} certified${cause ? ` (${cause.join(", ")})` : ""} in ${rounds} round${
+      rounds === 1 ? "" : "s"
+    }: price ${prices}; ${cert.signers}/${cert.members.length} members signed`;
   }
 
   #once(line: string): string | null {

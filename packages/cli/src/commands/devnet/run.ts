@@ -1,13 +1,21 @@
 import { fileURLToPath } from "node:url";
 import { fetchNodeCertificate, fetchNodeStatus, type NodeStatus } from "@walras/node";
-import { contractId, type Scenario, scenarioSchema } from "@walras/protocol";
+import {
+  type AgentProfile,
+  type Certificate,
+  contractId,
+  type Scenario,
+  scenarioSchema,
+} from "@walras/protocol";
 import { FailureError } from "../../cli-error.ts";
+import { profileChanges } from "../../describe-profile.ts";
 import { readJsonFile } from "../../read-json-file.ts";
 import { jsonText } from "../../write-output.ts";
 import { commonCertificate } from "./convergence.ts";
 import { devnetScenario, devnetScenarioFrom } from "./devnet-scenario.ts";
 import { devnetJson, formatHeader, formatJoinHint, formatNodes, formatResult } from "./format.ts";
 import { ProgressLog } from "./progress.ts";
+import { applyRebid, planRebid } from "./rebid.ts";
 import { checkAgainstReference } from "./reference-check.ts";
 import { type Devnet, DevnetStartError, startDevnet } from "./start-devnet.ts";
 
@@ -24,6 +32,7 @@ export interface DevnetFlags {
   readonly timeout: number;
   readonly keep?: boolean;
   readonly json?: boolean;
+  readonly rebid?: string;
 }
 
 class Interrupted extends Error {}
@@ -32,6 +41,7 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
   const scenario: Scenario = flags.scenario
     ? devnetScenarioFrom(await readJsonFile(flags.scenario, scenarioSchema), flags.rule)
     : devnetScenario({ nodes: flags.nodes, seed: flags.seed, ...(flags.rule ? { rule: flags.rule } : {}) });
+  const rebid = flags.rebid === undefined ? null : planRebid(flags.rebid, scenario);
   // With --json, stdout carries only the result; people still see progress on stderr.
   const say = (text: string) => (flags.json ? process.stderr : process.stdout).write(`${text}\n`);
   const interrupt = new AbortController();
@@ -40,6 +50,8 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
   process.on("SIGTERM", onSignal);
   const startedAt = Date.now();
   let devnet: Devnet | null = null;
+  // Progress stops at the end: the slots nodes open as they leave are not the run's.
+  let unfollow: (() => unknown) | undefined;
   try {
     say(formatHeader(scenario, contractId(scenario.contract)));
     try {
@@ -55,45 +67,64 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
     }
     const upAt = Date.now();
     say(formatNodes(devnet, (upAt - startedAt) / 1000));
-    const peerIds = devnet.nodes.map((n) => n.peerId);
+    const net = devnet;
+    const peerIds = net.nodes.map((n) => n.peerId);
     const progress = new ProgressLog(
-      devnet.nodes.length,
-      devnet.contract.resources.map((r) => r.id),
+      net.nodes.length,
+      net.contract.resources.map((r) => r.id),
     );
-    devnet.nodes[0]?.onLog((entry) => {
+    unfollow = net.nodes[0]?.onLog((entry) => {
       const line = progress.logEntry(entry);
       if (line) say(line);
     });
-    const deadline = upAt + flags.timeout * 1000;
-    const certified = await pollUntil(devnet, interrupt.signal, deadline, (statuses) => {
-      const line = progress.poll(statuses);
-      if (line) say(line);
-      return commonCertificate(statuses, peerIds) !== null;
-    });
-    if (!certified)
+    /** Shows progress until every node holds one certificate for all of them that `wanted` accepts. */
+    const certifiedWhen = (deadline: number, wanted: (epoch: number) => boolean) =>
+      pollUntil(net, interrupt.signal, deadline, (statuses) => {
+        const line = progress.poll(statuses);
+        if (line) say(line);
+        const common = commonCertificate(statuses, peerIds);
+        return common !== null && wanted(common.epoch);
+      });
+    if (!(await certifiedWhen(upAt + flags.timeout * 1000, () => true)))
       throw new FailureError(`devnet: no common certificate within ${flags.timeout} s (--timeout)`);
     const certifiedAt = Date.now();
-    const first = devnet.nodes[0];
-    const certificate = first ? await fetchNodeCertificate(first.httpUrl) : null;
-    if (!certificate) throw new FailureError("devnet: the first node serves no certificate");
+    let certificate = await firstCertificate(net);
+    const profiles = new Map<string, AgentProfile>(net.nodes.map((n) => [n.label, n.profile]));
+    let rebidSeconds: number | null = null;
+    if (rebid) {
+      // Re-clearing: one agent bids anew through its node's API, and its node opens the next slot.
+      const node = net.nodes.find((n) => n.label === rebid.label);
+      if (!node) throw new FailureError(`devnet: no node runs agent ${rebid.label}`);
+      const takesEffect = await applyRebid(node, rebid);
+      const rebidAt = Date.now();
+      profiles.set(rebid.label, rebid.after);
+      say(
+        `${rebid.label} bids anew (PUT ${node.httpUrl}/agent): ${profileChanges(rebid.before, rebid.after).join("; ")}; takes effect ${takesEffect}`,
+      );
+      const before = certificate.commit.epoch;
+      if (!(await certifiedWhen(rebidAt + flags.timeout * 1000, (epoch) => epoch > before)))
+        throw new FailureError(
+          `devnet: no certificate after ${rebid.label}'s new bid within ${flags.timeout} s (--timeout)`,
+        );
+      rebidSeconds = (Date.now() - rebidAt) / 1000;
+      certificate = await firstCertificate(net);
+    }
     const check = checkAgainstReference(
-      devnet.contract,
-      devnet.nodes.map((n) => ({ id: n.peerId, profile: n.profile })),
+      net.contract,
+      net.nodes.map((n) => ({ id: n.peerId, profile: profiles.get(n.label) ?? n.profile })),
       certificate,
     );
     const timing = {
       startupSeconds: (upAt - startedAt) / 1000,
       toCertificateSeconds: (certifiedAt - upAt) / 1000,
+      ...(rebidSeconds !== null ? { rebidToCertificateSeconds: rebidSeconds } : {}),
     };
-    say(formatResult(devnet, certificate, check, timing));
-    if (flags.json) process.stdout.write(jsonText(devnetJson(devnet, certificate, check, timing)));
+    const result = { certificate, check, timing, profiles, slots: progress.slots(), rebid };
+    say(formatResult(devnet, result));
+    if (flags.json) process.stdout.write(jsonText(devnetJson(devnet, result)));
     if (flags.keep && !interrupt.signal.aborted) {
       say(formatJoinHint(devnet));
-      await pollUntil(devnet, interrupt.signal, Number.POSITIVE_INFINITY, (statuses) => {
-        const line = progress.poll(statuses);
-        if (line) say(line);
-        return false;
-      }).catch((err) => {
+      await certifiedWhen(Number.POSITIVE_INFINITY, () => false).catch((err) => {
         if (!(err instanceof Interrupted)) throw err;
       });
     }
@@ -103,6 +134,7 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
       throw new FailureError("devnet: interrupted before the network was certified");
     throw err;
   } finally {
+    unfollow?.();
     if (devnet) {
       say(`stopping ${devnet.nodes.length} nodes (each announces its leave) ...`);
       await devnet.stop();
@@ -111,6 +143,13 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+async function firstCertificate(devnet: Devnet): Promise<Certificate> {
+  const first = devnet.nodes[0];
+  const certificate = first ? await fetchNodeCertificate(first.httpUrl) : null;
+  if (!certificate) throw new FailureError("devnet: the first node serves no certificate");
+  return certificate;
 }
 
 /**

@@ -33,7 +33,10 @@ export function nodeRuntimeOptions(): Option[] {
 
 /** `--bootstrap`, for `node start`. */
 export function bootstrapOption(): Option {
-  return new Option("--bootstrap <multiaddr...>", "peers to join through (repeat or comma-separate)")
+  return new Option(
+    "--bootstrap <multiaddr...>",
+    "peers to join through (repeat or comma-separate); without any, this node founds a new market",
+  )
     .env("WALRAS_BOOTSTRAP")
     .argParser(multiaddrList);
 }

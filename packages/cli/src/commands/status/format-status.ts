@@ -13,13 +13,19 @@ export function formatStatus(s: NodeStatus): string {
     ["epoch / round", `${s.epoch ?? "-"} / ${s.round ?? "-"}`],
     ["prices", formatPrices(s.prices)],
     ["residual", s.residual === null ? "-" : formatNumber(s.residual, 3)],
-    ["agreement", s.agreement ? `${s.agreement.matching}/${s.agreement.received} price votes match` : "-"],
+    [
+      "agreement",
+      s.agreement
+        ? `${s.agreement.matching}/${s.agreement.received} demands of the round answer our prices`
+        : "-",
+    ],
     ["members", String(s.members.length)],
     ["peers", `${s.peers} connected, ${s.topicPeers} on the demand topic`],
   ];
   if (s.role === "agent") rows.push(["allocation", s.allocation === null ? "-" : formatNumber(s.allocation)]);
   if (s.pendingJoins.length > 0)
     rows.push(["joining", `${s.pendingJoins.length} waiting for the next epoch`]);
+  if (s.decision) rows.push(["next epoch", `${s.decision.epoch} being decided (view ${s.decision.view})`]);
   const c = s.certificate;
   rows.push([
     "certificate",

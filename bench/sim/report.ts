@@ -1,0 +1,95 @@
+import {
+  INVARIANTS,
+  type InvariantId,
+  type SeedResult,
+  type Violation,
+} from "../../packages/protocol/src/index.ts";
+
+/** What the CLI keeps of one seed's run: small enough to pass between worker threads. */
+export interface SeedReport {
+  readonly seed: number;
+  readonly agents: number;
+  readonly events: number;
+  /** The first invariant violated, if any. */
+  readonly invariant: InvariantId | null;
+  /** Every invariant violated (more than one only with --keep-going). */
+  readonly invariants: readonly InvariantId[];
+  readonly liveness: SeedResult["liveness"]["status"];
+  /** Bound minus the time liveness took after the last change, ms (when it held). */
+  readonly slackMs: number | null;
+  /** The failure, its context and the last events before it; empty when the seed passed. */
+  readonly failure: readonly string[];
+}
+
+export function reportOf(r: SeedResult): SeedReport {
+  return {
+    seed: r.seed,
+    agents: r.schedule.agents.length,
+    events: r.events,
+    invariant: r.violation?.invariant ?? null,
+    invariants: r.violations.map((v) => v.invariant),
+    liveness: r.liveness.status,
+    slackMs: r.liveness.status === "held" ? r.liveness.boundMs - r.liveness.afterLastChangeMs : null,
+    failure: describeFailure(r),
+  };
+}
+
+function describeFailure(r: SeedResult): string[] {
+  const [first, ...more] = r.violations;
+  if (!first) return [];
+  const s = r.schedule;
+  const line = (v: Violation) =>
+    `${v.invariant} (${INVARIANTS[v.invariant]}) at ${v.at.toFixed(1)} ms on ${v.node}: ${v.summary}`;
+  return [
+    `FAIL seed ${r.seed}: ${line(first)}`,
+    ...first.context.map((c) => `    ${c}`),
+    ...more.flatMap((v) => [`  and ${line(v)}`, ...v.context.map((c) => `    ${c}`)]),
+    `    schedule: ${s.agents.length} agents, ${s.faults.length} faults, loss ${(100 * s.network.loss).toFixed(1)}%, minMembers ${s.contract.minMembers}, fixed fee ${s.contract.fees.fixed}`,
+    `    replay: pnpm sim --seed ${r.seed} --trace`,
+    "    last events:",
+    ...r.recent.slice(-12).map((line) => `    | ${line}`),
+  ];
+}
+
+/** The run's totals: failure rate, the violated invariants with example seeds, liveness slack. */
+export function summarize(reports: readonly SeedReport[], cpuSeconds: number, wallSeconds: number): string[] {
+  const sorted = [...reports].sort((a, b) => a.seed - b.seed);
+  const failures = new Map<InvariantId, number[]>();
+  for (const r of sorted)
+    if (r.invariant) failures.set(r.invariant, [...(failures.get(r.invariant) ?? []), r.seed]);
+  const failed = sorted.filter((r) => r.invariant).length;
+  const exempt = sorted.filter((r) => r.liveness === "exempt").length;
+  const first = sorted[0]?.seed ?? 0;
+  const last = sorted.at(-1)?.seed ?? 0;
+  const events = sorted.reduce((n, r) => n + r.events, 0);
+  const lines = [
+    `walras sim: ${sorted.length} seeds (${first}..${last}), ${failed} failed (${((100 * failed) / Math.max(1, sorted.length)).toFixed(1)}%), ${exempt} without a live majority (liveness not asked), ${Math.min(...sorted.map((r) => r.agents))}-${Math.max(...sorted.map((r) => r.agents))} agents`,
+  ];
+  if (failed > 0) lines.push("  first violation of each failing seed:");
+  for (const [id, seeds] of [...failures.entries()].sort()) {
+    const shown = seeds.slice(0, 8).join(", ");
+    lines.push(
+      `  ${id.padEnd(9)} ${String(seeds.length).padStart(6)}  ${INVARIANTS[id]}  (seeds ${shown}${seeds.length > 8 ? ", …" : ""})`,
+    );
+  }
+  const all = new Map<InvariantId, number>();
+  for (const r of sorted) for (const id of r.invariants) all.set(id, (all.get(id) ?? 0) + 1);
+  if (sorted.some((r) => r.invariants.length > 1))
+    lines.push(
+      `  seeds breaking each invariant at all (every one only with --keep-going): ${[...all.entries()]
+        .sort()
+        .map(([id, n]) => `${id} ${n}`)
+        .join(", ")}`,
+    );
+  const held = sorted.filter((r) => r.slackMs !== null);
+  if (held.length > 0) {
+    const tight = held.reduce((a, b) => ((b.slackMs as number) < (a.slackMs as number) ? b : a));
+    lines.push(
+      `  liveness held in ${held.length} seeds; smallest slack to the bound ${((tight.slackMs as number) / 1000).toFixed(1)} s (seed ${tight.seed})`,
+    );
+  }
+  lines.push(
+    `  ${events} events; ${cpuSeconds.toFixed(1)} s CPU, ${wallSeconds.toFixed(1)} s wall: ${(sorted.length / cpuSeconds).toFixed(1)} seeds per CPU second`,
+  );
+  return lines;
+}

@@ -1,0 +1,63 @@
+import type { DynamicsExperiment, RoundsSummary } from "@walras/protocol";
+import { formatNumber, textTable } from "../../text-table.ts";
+import { shockLabel } from "./dynamics-shock-label.ts";
+
+const rounds = (s: RoundsSummary) =>
+  s.slots === 0
+    ? "none"
+    : `${s.slots} slots: warm ${formatNumber(s.warm.mean, 3)} (max ${s.warm.max}), cold ${formatNumber(s.cold.mean, 3)} (max ${s.cold.max})`;
+
+/** "-0.00%" says less than "0.00%": a gap of -1e-12 is a rounding error, not a sign. */
+function percent(x: number, digits: number): string {
+  const text = (100 * x).toFixed(digits);
+  return `${Number(text) === 0 ? (0).toFixed(digits) : text}%`;
+}
+
+/** The experiment as text: what happened, the rounds summary, and one row per slot. */
+export function formatDynamics(r: DynamicsExperiment): string {
+  const o = r.options;
+  const churn = o.shock === "churn";
+  const lines = [
+    `dynamics: ${shockLabel(o)}`,
+    `${o.slots} slots, n = ${o.agents}, m = ${o.capacity}, tau = ${o.tau}, g = ${o.g}, ${o.rule} rule, drift ±${100 * o.drift}%, seed ${o.seed}`,
+    `rounds per slot, quiet (terms and members unchanged): ${rounds(r.quiet)}`,
+    `rounds per slot, changed (a shock or churn at the boundary): ${rounds(r.changed)}`,
+    `round limit (${o.maxRounds}) hit, no exact clearing price: warm ${r.roundLimit.warm}, cold ${r.roundLimit.cold} slots`,
+    `largest |p* - reference p*| where the reference clears exactly: ${r.maxPriceDeviation.toExponential(2)}`,
+    "",
+    textTable(
+      [
+        "slot",
+        "tau",
+        "m",
+        churn ? "agents (+in -out)" : "agents",
+        "p*",
+        "reference p*",
+        "rounds warm",
+        "cold",
+        "Eff",
+        "optimum",
+        "gap",
+        "active",
+        "gini",
+      ],
+      r.slots.map((s) => [
+        String(s.slot),
+        String(s.terms.perUnit),
+        String(s.terms.capacities[0]),
+        churn ? `${s.agents} (+${s.joined} -${s.left})` : String(s.agents),
+        formatNumber(s.prices[0] ?? 0, 5),
+        formatNumber(s.reference.prices[0] ?? 0, 5),
+        s.status === "round-limit" ? `${s.rounds}*` : String(s.rounds),
+        s.cold.status === "round-limit" ? `${s.cold.rounds}*` : String(s.cold.rounds),
+        formatNumber(s.efficiency, 5),
+        formatNumber(s.optimum, 5),
+        percent(s.relativeWelfareGap, 2),
+        percent(s.participation, 0),
+        formatNumber(s.gini, 3),
+      ]),
+    ),
+    "* round limit: no exact clearing price (a fixed fee g > 0 makes demand jump); the best round is reported",
+  ];
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,174 @@
+import {
+  type AgentProfile,
+  agentProfileSchema,
+  type Contract,
+  contractSchema,
+  type LedgerEntry,
+  ledgerEntrySchema,
+  parseWith,
+  type TermsChange,
+} from "@walras/protocol";
+import { z } from "zod";
+import type { ApiToken } from "./api-token.ts";
+import { FailureError, InputError } from "./cli-error.ts";
+
+/**
+ * The CLI's side of a node's market API (README, packages/node/src/http/market-api.ts): the
+ * ledger, amendments and the agent's bid. Every answer is checked against its schema; every
+ * failure becomes one line. Exit codes follow one rule: the node judging the request itself wrong
+ * (400 a bad profile or amendment, 401 a wrong token, 404 an unknown amendment id) is bad input,
+ * exit 2; a node that cannot be reached, or refuses a well-formed request because of its state
+ * (409: an observer, not a member, an amendment that changes nothing), is a failure, exit 1.
+ */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const amendmentViewSchema = z.object({
+  id: hex64,
+  terms: contractSchema,
+  proposer: z.string(),
+  signers: z.array(z.string()),
+  needed: z.number().int().nullable(),
+});
+export type AmendmentView = z.output<typeof amendmentViewSchema>;
+
+const amendmentsSchema = z.object({ terms: hex64, amendments: z.array(amendmentViewSchema) });
+const profileUpdatedSchema = z.object({ ok: z.literal(true), takesEffect: z.string() });
+const proposedSchema = z.object({ id: hex64.nullable(), terms: contractSchema });
+const approvedSchema = z.object({ ok: z.literal(true), amendment: amendmentViewSchema.nullable() });
+const ledgerPageSchema = z.object({
+  contract: hex64,
+  total: z.number().int().nonnegative(),
+  offset: z.number().int().nonnegative(),
+  next: z.number().int().nonnegative().nullable(),
+  entries: z.array(z.unknown()),
+});
+
+interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/** GET /agent: the bid the node's agent runs now. */
+export async function fetchProfile(url: string, token: ApiToken): Promise<AgentProfile> {
+  const a = await call(url, "GET", "/agent", token);
+  if (a.status !== 200) throw refusal(url, a, token);
+  return answer(url, "/agent", agentProfileSchema, a.body);
+}
+
+/** PUT /agent: a whole new bid; returns when it takes effect. */
+export async function putProfile(url: string, token: ApiToken, profile: AgentProfile): Promise<string> {
+  const a = await call(url, "PUT", "/agent", token, profile);
+  if (a.status !== 200) throw refusal(url, a, token);
+  return answer(url, "/agent", profileUpdatedSchema, a.body).takesEffect;
+}
+
+/** GET /amendments: the id of the terms in effect, and the amendments of them the node knows. */
+export async function fetchAmendments(url: string): Promise<z.output<typeof amendmentsSchema>> {
+  const a = await call(url, "GET", "/amendments");
+  if (a.status !== 200) throw refusal(url, a);
+  return answer(url, "/amendments", amendmentsSchema, a.body);
+}
+
+/** POST /amendments: the node signs and gossips the proposal; returns its id and terms. */
+export async function proposeAmendment(
+  url: string,
+  token: ApiToken,
+  change: TermsChange,
+): Promise<{ id: string; terms: Contract }> {
+  const a = await call(url, "POST", "/amendments", token, change);
+  if (a.status !== 202) throw refusal(url, a, token);
+  const proposed = answer(url, "/amendments", proposedSchema, a.body);
+  if (proposed.id === null) throw new FailureError(`${url}: the node accepted the amendment but names no id`);
+  return { id: proposed.id, terms: proposed.terms };
+}
+
+/** POST /amendments/<id>/approve: the node signs its approval; returns the amendment's state. */
+export async function approveAmendment(
+  url: string,
+  token: ApiToken,
+  id: string,
+): Promise<AmendmentView | null> {
+  const path = `/amendments/${id}/approve`;
+  const a = await call(url, "POST", path, token);
+  if (a.status !== 202) throw refusal(url, a, token);
+  return answer(url, path, approvedSchema, a.body).amendment;
+}
+
+/** GET /ledger, every page: the market's id and its entries, each checked against the schema. */
+export async function fetchLedger(url: string): Promise<{ contract: string; entries: LedgerEntry[] }> {
+  const entries: LedgerEntry[] = [];
+  let contract: string | null = null;
+  for (let offset: number | null = 0; offset !== null; ) {
+    const a = await call(url, "GET", `/ledger?offset=${offset}`);
+    if (a.status === 404) throw new FailureError(`${url}: the node serves no ledger (GET /ledger: 404)`);
+    if (a.status !== 200) throw refusal(url, a);
+    const page = answer(url, "/ledger", ledgerPageSchema, a.body);
+    if (contract !== null && page.contract !== contract)
+      throw new FailureError(`${url}/ledger: pages of two markets (${contract} and ${page.contract})`);
+    contract = page.contract;
+    for (const [i, raw] of page.entries.entries()) {
+      const parsed = parseWith(ledgerEntrySchema, raw, `${url}/ledger: entries[${offset + i}]`);
+      if (!parsed.ok) throw new FailureError(parsed.error);
+      // Kept as served (not as parsed): the file says exactly what the node said.
+      entries.push(raw as LedgerEntry);
+    }
+    if (page.next !== null && page.next <= offset)
+      throw new FailureError(`${url}/ledger: next page ${page.next} does not move past ${offset}`);
+    offset = page.next;
+  }
+  return { contract: contract as string, entries };
+}
+
+async function call(
+  url: string,
+  method: "GET" | "PUT" | "POST",
+  path: string,
+  token?: ApiToken,
+  body?: unknown,
+): Promise<Answer> {
+  let res: Response;
+  try {
+    res = await fetch(`${url}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token.token}` } : {}),
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (err) {
+    const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
+    throw new FailureError(`${url}: no answer (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+  }
+  const text = await res.text().catch(() => "");
+  let parsed: unknown = null;
+  try {
+    parsed = text === "" ? null : JSON.parse(text);
+  } catch {
+    if (res.ok) throw new FailureError(`${url}${path}: the answer is not JSON`);
+  }
+  return { status: res.status, body: parsed };
+}
+
+function answer<S extends z.ZodType>(url: string, path: string, schema: S, body: unknown): z.output<S> {
+  const parsed = parseWith(schema, body, `${url}${path}: the answer`);
+  if (!parsed.ok) throw new FailureError(parsed.error);
+  return parsed.value;
+}
+
+/** A non-success answer as one line, with the exit code the rule above gives it. */
+function refusal(url: string, a: Answer, token?: ApiToken): Error {
+  const said = (a.body as { error?: unknown } | null)?.error;
+  const error = typeof said === "string" ? firstLine(said) : `HTTP ${a.status}`;
+  if (a.status === 401)
+    return new InputError(`${url}: the node refused the token from ${token?.source ?? "nowhere"} (HTTP 401)`);
+  const line = `${url}: ${error} (HTTP ${a.status})`;
+  return a.status === 400 || a.status === 404 ? new InputError(line) : new FailureError(line);
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf("\n");
+  return i < 0 ? s : s.slice(0, i);
+}

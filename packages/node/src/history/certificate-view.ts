@@ -1,0 +1,54 @@
+import {
+  type Certificate,
+  type CertificateCheck,
+  type Charges,
+  type Contract,
+  certificateDigest,
+  chargesAt,
+  verifyCertificate,
+} from "@walras/protocol";
+
+/** A certificate as people read it: whether it verifies against this node's contract, and who owes what. */
+export interface CertificateView {
+  readonly epoch: number;
+  readonly round: number;
+  readonly digest: string;
+  readonly members: number;
+  readonly signers: number;
+  /** Every member signed (a certificate needs only a quorum). */
+  readonly complete: boolean;
+  readonly approximate: boolean;
+  readonly verification: CertificateCheck;
+  /** By resource, in the contract's order. */
+  readonly prices: readonly number[];
+  readonly residual: number;
+  readonly charges: Charges;
+}
+
+/**
+ * Views of certificates, each verified once: verifyCertificate checks every signature, and the
+ * same certificate object is asked for by every dashboard frame and /certificates request.
+ */
+export function createCertificateViews(contract: Contract): (certificate: Certificate) => CertificateView {
+  const seen = new WeakMap<Certificate, CertificateView>();
+  return (certificate) => {
+    const cached = seen.get(certificate);
+    if (cached) return cached;
+    const c = certificate.commit;
+    const view: CertificateView = {
+      epoch: c.epoch,
+      round: c.round,
+      digest: certificateDigest(certificate),
+      members: c.members.length,
+      signers: certificate.signatures.length,
+      complete: certificate.signatures.length === c.members.length,
+      approximate: c.approximate === true,
+      verification: verifyCertificate(certificate, contract),
+      prices: c.prices,
+      residual: c.residual,
+      charges: chargesAt(contract, c.prices, c.allocations),
+    };
+    seen.set(certificate, view);
+    return view;
+  };
+}

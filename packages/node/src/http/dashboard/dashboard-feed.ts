@@ -1,0 +1,109 @@
+import type { Certificate } from "@walras/protocol";
+import type { CertificateView } from "../../history/certificate-view.ts";
+import type { HistoryEvent } from "../../history/market-history.ts";
+import { type RouteHandler, sendJson } from "../respond.ts";
+import { type DashboardSource, liveFrame, readTraffic, snapshotFrame } from "./dashboard-frames.ts";
+import { type EventSink, openEventStream } from "./event-stream.ts";
+
+/** Peers and counters change without a protocol action: the status is pushed this often anyway. */
+const LIVE_EVERY_MS = 1000;
+/** After a round closes, the status follows this soon (rounds closing together share one frame). */
+const SETTLE_MS = 40;
+const PING_EVERY_TICKS = 20;
+/** Each open page costs the node a socket and its share of every frame: a bound, not a guess at load. */
+const MAX_CLIENTS = 32;
+
+/**
+ * GET /events: a snapshot first, then the history as it grows (`round`, `epoch`, `certificate`
+ * events) and the node's status (`live`) when it changes. All connected browsers share one
+ * feed, which runs only while at least one is connected.
+ */
+export function dashboardFeed(
+  source: DashboardSource,
+  view: (certificate: Certificate) => CertificateView,
+): RouteHandler {
+  const clients = new Set<EventSink>();
+  let unsubscribe: (() => void) | null = null;
+  let interval: ReturnType<typeof setInterval> | null = null;
+  let settle: ReturnType<typeof setTimeout> | null = null;
+  let ticks = 0;
+  let lastStatus = "";
+  let lastMembers = "";
+
+  const broadcast = (event: string, data: unknown) => {
+    for (const c of clients) c.send(event, data);
+  };
+  const report = (err: unknown) => source.onError?.(err);
+
+  const pushLive = async () => {
+    const traffic = await readTraffic(source.metrics);
+    if (clients.size === 0) return;
+    const frame = liveFrame(source, traffic);
+    const { members, ...rest } = frame;
+    const text = JSON.stringify(rest);
+    const membersKey = members.join(",");
+    if (text === lastStatus && membersKey === lastMembers) return;
+    broadcast("live", membersKey === lastMembers ? rest : frame);
+    lastStatus = text;
+    lastMembers = membersKey;
+  };
+
+  // A certificate grows a signature at a time and each view verifies all of them: a burst of
+  // growth is shown (and verified) once, as it stands when the burst settles.
+  const certificates = new Map<number, Certificate>();
+  const onHistory = (event: HistoryEvent) => {
+    if (event.type === "round") broadcast("round", event.round);
+    else if (event.type === "epoch") broadcast("epoch", event.epoch);
+    else certificates.set(event.certificate.commit.epoch, event.certificate);
+    settle ??= setTimeout(() => {
+      settle = null;
+      for (const c of certificates.values()) broadcast("certificate", view(c));
+      certificates.clear();
+      pushLive().catch(report);
+    }, SETTLE_MS);
+  };
+
+  const start = () => {
+    unsubscribe = source.history.subscribe(onHistory);
+    interval = setInterval(() => {
+      if (++ticks % PING_EVERY_TICKS === 0) for (const c of clients) c.ping();
+      pushLive().catch(report);
+    }, LIVE_EVERY_MS);
+  };
+  const stop = () => {
+    unsubscribe?.();
+    unsubscribe = null;
+    if (interval) clearInterval(interval);
+    if (settle) clearTimeout(settle);
+    interval = settle = null;
+    certificates.clear();
+  };
+
+  return async (req, res) => {
+    if (req.method === "HEAD") {
+      res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8" });
+      res.end();
+      return;
+    }
+    if (clients.size >= MAX_CLIENTS) {
+      res.setHeader("retry-after", "10");
+      sendJson(res, 503, { error: `${MAX_CLIENTS} dashboards are open on this node already` });
+      return;
+    }
+    const traffic = await readTraffic(source.metrics);
+    // From here to clients.add nothing awaits: no history event can fall between the snapshot
+    // and the first incremental frame.
+    const snapshot = snapshotFrame(source, traffic, view);
+    const sink = openEventStream(res, () => {
+      clients.delete(sink);
+      if (clients.size === 0) stop();
+    });
+    sink.send("snapshot", snapshot);
+    clients.add(sink);
+    if (clients.size === 1) {
+      lastStatus = "";
+      lastMembers = snapshot.members.join(",");
+      start();
+    }
+  };
+}

@@ -1,0 +1,39 @@
+import type { ServerResponse } from "node:http";
+
+/** One browser's Server-Sent Events connection (the text/event-stream framing of the HTML standard). */
+export interface EventSink {
+  send(event: string, data: unknown): void;
+  /** A comment line: keeps idle proxies and load balancers from closing the stream. */
+  ping(): void;
+}
+
+/**
+ * A client that reads slower than the market moves is cut off rather than buffered without end;
+ * its EventSource reconnects and starts again from a fresh snapshot.
+ */
+const MAX_BUFFERED_BYTES = 1 << 20;
+/** How long a browser waits before reconnecting when the stream ends (a node restarting). */
+const RETRY_MS = 2000;
+
+export function openEventStream(res: ServerResponse, onClose: () => void): EventSink {
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+  });
+  res.on("close", onClose);
+  const write = (text: string) => {
+    if (res.destroyed) return;
+    if (res.writableLength > MAX_BUFFERED_BYTES) {
+      res.destroy();
+      return;
+    }
+    res.write(text);
+  };
+  write(`retry: ${RETRY_MS}\n\n`);
+  return {
+    // JSON.stringify escapes newlines, so each frame is one data line.
+    send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    ping: () => write(": ping\n\n"),
+  };
+}

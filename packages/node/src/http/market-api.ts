@@ -1,0 +1,211 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type AgentProfile,
+  type AmendmentView,
+  agentProfileSchema,
+  amendTerms,
+  type Contract,
+  type ContractId,
+  type Ledger,
+  parseWith,
+} from "@walras/protocol";
+import { z } from "zod";
+import { bearerMatches } from "./api-token.ts";
+import { sendJson } from "./respond.ts";
+
+/** What the write API and the ledger need from the node. */
+export interface MarketApiSource {
+  readonly token: string;
+  readonly contract: Contract;
+  /** The agent's bid, or null on an observer (which has none to change). */
+  profile(): AgentProfile | null;
+  updateProfile(profile: AgentProfile): void;
+  terms(): { readonly terms: Contract; readonly id: ContractId };
+  amendmentProblem(terms: Contract): string | null;
+  amend(terms: Contract): void;
+  /** False when no amendment has this id. */
+  approve(id: string): boolean;
+  amendments(): readonly AmendmentView[];
+  ledger(): Ledger;
+}
+
+/** One API route: method and exact path (or a pattern), whether it needs the token, and the answer. */
+export interface ApiRoute {
+  readonly method: "GET" | "PUT" | "POST";
+  readonly path: string | RegExp;
+  readonly auth: boolean;
+  handle(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray | null): Promise<void> | void;
+}
+
+/** Request bodies are small JSON documents. */
+const MAX_BODY_BYTES = 64 * 1024;
+const LEDGER_PAGE = 100;
+
+const amendmentRequestSchema = z.strictObject({
+  capacities: z.record(z.string(), z.number()).optional(),
+  perUnit: z.number().optional(),
+  fixed: z.number().optional(),
+});
+
+/**
+ * The node's market API (docs/protocol.md §12, README): GET /ledger (paged) and /amendments for
+ * anyone who can reach the port; PUT /agent, POST /amendments and POST /amendments/<id>/approve
+ * with the node's token. Bad input gets a one-line error and changes nothing.
+ */
+export function marketApiRoutes(source: MarketApiSource): ApiRoute[] {
+  return [
+    {
+      method: "GET",
+      path: "/ledger",
+      auth: false,
+      handle: (req, res) => {
+        const url = new URL(req.url ?? "/", "http://localhost");
+        const offset = nonNegative(url.searchParams.get("offset"), 0);
+        const asked = nonNegative(url.searchParams.get("limit"), LEDGER_PAGE);
+        if (offset === null || asked === null)
+          return sendJson(res, 400, { error: "offset and limit must be non-negative integers" });
+        const limit = Math.min(LEDGER_PAGE, Math.max(1, asked));
+        const ledger = source.ledger();
+        const entries = ledger.entries.slice(offset, offset + limit);
+        const next = offset + entries.length < ledger.entries.length ? offset + entries.length : null;
+        sendJson(res, 200, {
+          contract: ledger.contract,
+          total: ledger.entries.length,
+          offset,
+          next,
+          entries,
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: "/amendments",
+      auth: false,
+      handle: (_req, res) =>
+        sendJson(res, 200, { terms: source.terms().id, amendments: source.amendments() }),
+    },
+    {
+      method: "GET",
+      path: "/agent",
+      auth: true,
+      handle: (_req, res) => {
+        const profile = source.profile();
+        if (!profile) return sendJson(res, 409, { error: "this node is an observer: it has no agent" });
+        sendJson(res, 200, profile);
+      },
+    },
+    {
+      method: "PUT",
+      path: "/agent",
+      auth: true,
+      handle: async (req, res) => {
+        if (!source.profile())
+          return sendJson(res, 409, { error: "this node is an observer: it has no agent" });
+        const body = await readJson(req, res);
+        if (body === undefined) return;
+        const parsed = parseWith(agentProfileSchema, body, "profile");
+        if (!parsed.ok) return sendJson(res, 400, { error: parsed.error });
+        const R = source.contract.resources.length;
+        if (parsed.value.footprint.length !== R)
+          return sendJson(res, 400, {
+            error: `profile: footprint: ${parsed.value.footprint.length} entries for the contract's ${R} resources`,
+          });
+        source.updateProfile(parsed.value);
+        sendJson(res, 200, {
+          ok: true,
+          takesEffect: source.contract.period
+            ? "at the next period's slot"
+            : "at the next slot, which it opens",
+        });
+      },
+    },
+    {
+      method: "POST",
+      path: "/amendments",
+      auth: true,
+      handle: async (req, res) => {
+        const body = await readJson(req, res);
+        if (body === undefined) return;
+        const parsed = parseWith(amendmentRequestSchema, body, "amendment");
+        if (!parsed.ok) return sendJson(res, 400, { error: parsed.error });
+        const { terms: current, id } = source.terms();
+        let terms: Contract;
+        try {
+          terms = amendTerms(current, id, parsed.value);
+        } catch (err) {
+          return sendJson(res, 400, { error: (err as Error).message });
+        }
+        const problem = source.amendmentProblem(terms);
+        if (problem) return sendJson(res, 409, { error: problem });
+        source.amend(terms);
+        const view = source
+          .amendments()
+          .find((a) => a.terms.amends === id && JSON.stringify(a.terms) === JSON.stringify(terms));
+        sendJson(res, 202, { id: view?.id ?? null, terms });
+      },
+    },
+    {
+      method: "POST",
+      path: /^\/amendments\/([0-9a-f]{64})\/approve$/,
+      auth: true,
+      handle: (_req, res, match) => {
+        const id = match?.[1] as string;
+        if (!source.amendments().some((a) => a.id === id))
+          return sendJson(res, 404, { error: `no amendment ${id} of the terms in effect is known here` });
+        if (!source.approve(id))
+          return sendJson(res, 409, { error: "only a member of the current epoch may approve" });
+        sendJson(res, 202, { ok: true, amendment: source.amendments().find((a) => a.id === id) ?? null });
+      },
+    },
+  ];
+}
+
+/** Finds the route for a request: the route, or the methods the path allows (405), or nothing (404). */
+export function matchRoute(
+  routes: readonly ApiRoute[],
+  method: string,
+  path: string,
+): { route: ApiRoute; match: RegExpExecArray | null } | { allowed: string[] } | null {
+  const onPath = routes
+    .map((route) => ({ route, match: typeof route.path === "string" ? null : route.path.exec(path) }))
+    .filter(({ route, match }) => (typeof route.path === "string" ? route.path === path : match !== null));
+  if (onPath.length === 0) return null;
+  const m = method === "HEAD" ? "GET" : method;
+  return (
+    onPath.find(({ route }) => route.method === m) ?? { allowed: onPath.map(({ route }) => route.method) }
+  );
+}
+
+/** Answers 401 unless the request carries the node's token. */
+export function authorized(req: IncomingMessage, res: ServerResponse, token: string): boolean {
+  if (bearerMatches(req.headers.authorization, token)) return true;
+  res.setHeader("www-authenticate", 'Bearer realm="walras"');
+  sendJson(res, 401, {
+    error: "this endpoint needs the node's token (Authorization: Bearer <api.token in its data dir>)",
+  });
+  return false;
+}
+
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      sendJson(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` });
+      return undefined;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (err) {
+    sendJson(res, 400, { error: `request body is not JSON: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+function nonNegative(value: string | null, fallback: number): number | null {
+  if (value === null) return fallback;
+  return /^\d+$/.test(value) ? Number(value) : null;
+}

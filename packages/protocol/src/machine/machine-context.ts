@@ -1,0 +1,24 @@
+import type { AgentProfile } from "../economics/agent.ts";
+import type { Demand } from "../economics/demand.ts";
+import type { Contract } from "../wire/contract.ts";
+import type { AgentId, ContractId } from "../wire/ids.ts";
+import type { Outbox } from "./outbox.ts";
+import type { SlotBook } from "./slot-book.ts";
+import type { Timers } from "./timers.ts";
+
+/** What every module of the machine shares: the contract, who this node is, the clock, the outbox. */
+export interface MachineContext {
+  readonly contract: Contract;
+  readonly contractId: ContractId;
+  /** This node's agent id (its key), or null for an observer without one. */
+  readonly me: AgentId | null;
+  /** The agent's private economics; null for an observer (it never bids). */
+  profile: AgentProfile | null;
+  /** Fault injection for tests only: what the agent reports instead of its true demand. */
+  readonly misreport: ((demand: Demand, round: number) => Demand) | null;
+  readonly slots: SlotBook;
+  readonly timers: Timers;
+  readonly out: Outbox;
+  /** The time of the event being handled. */
+  now: number;
+}

@@ -1,0 +1,419 @@
+import type { AgentProfile } from "../economics/agent.ts";
+import { bestResponse } from "../economics/best-response.ts";
+import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
+import { aggregateSupply } from "../economics/residual.ts";
+import type { CommitBody } from "../wire/certificate.ts";
+import type { Contract } from "../wire/contract.ts";
+import type { AgentId, ContractId, Digest } from "../wire/ids.ts";
+import { type DemandMessage, type EpochBase, PROTOCOL_VERSION } from "../wire/messages.ts";
+import type { MachineContext } from "./machine-context.ts";
+import { bucket } from "./nested-map.ts";
+import { samePrices } from "./validate.ts";
+
+/** Rounds without a better residual after which an epoch stops looking for an exact equilibrium. */
+const STALL_ROUNDS = 50;
+
+interface RoundOutcome {
+  readonly round: number;
+  readonly prices: number[];
+  readonly demands: readonly DemandMessage[];
+  readonly residual: number;
+  readonly feasible: boolean;
+}
+
+/** What an epoch's market runs under: decided with its plan, fixed for the epoch. */
+export interface EpochTerms {
+  readonly number: number;
+  readonly members: readonly AgentId[];
+  /** The terms in effect: the contract, or amended terms. */
+  readonly terms: Contract;
+  readonly termsId: ContractId;
+  /** The terms are amended (the commit names them). */
+  readonly amended: boolean;
+  /** The ledger's tip when the epoch was planned: the commit's `previous`. */
+  readonly ledger: Digest | null;
+}
+
+/** The market of one epoch as this node holds it. */
+interface EpochMarket extends EpochTerms {
+  /** The agent's bid for this epoch: a new one takes effect at the next epoch (slot). */
+  readonly profile: AgentProfile | null;
+  round: number;
+  prices: number[];
+  ruleState: PriceRuleState;
+  /** When the open round opened (or the node resumed): the round timeout counts from here. */
+  openedAt: number;
+  status: "running" | "converged";
+  lastResidual: number | null;
+  /** p^k this node computed, by round, to check demands against. */
+  readonly pricesByRound: Map<number, number[]>;
+  readonly demands: Map<number, Map<AgentId, DemandMessage>>;
+  /** Demands of the open round that answered other prices than ours (disagreement, for status). */
+  mismatched: number;
+  /** Members whose demand this node accepted in this epoch: they are live and caught up. */
+  readonly bidders: Set<AgentId>;
+  best: RoundOutcome | null;
+}
+
+export interface MarketHooks {
+  /** The epoch settled on `body` (exact or approximate): commit it. */
+  settled(epoch: number, body: CommitBody): void;
+  /** Whether this node's agent bids in the current epoch (a member, not an observer). */
+  bidding(): boolean;
+}
+
+/**
+ * Rounds within one epoch (docs/protocol.md §6): each member's demand at p^k, the round closing
+ * when every member's demand is in, the next prices computed from that demand set alone in
+ * agent-id order, and the stopping or settling rule. Every honest node closes every round on the
+ * same demand set, so all compute the same bits.
+ */
+export class Market {
+  readonly #ctx: MachineContext;
+  readonly #hooks: MarketHooks;
+  #e: EpochMarket | null = null;
+  /** The agent's last reported x: the proximal best response starts from it. */
+  #lastX: number | undefined;
+  #closing = false;
+  #settledAt: number | null = null;
+  #closePending = false;
+
+  constructor(ctx: MachineContext, hooks: MarketHooks) {
+    this.#ctx = ctx;
+    this.#hooks = hooks;
+  }
+
+  start(epoch: EpochTerms, prices: number[]): void {
+    const now = this.#ctx.now;
+    this.#settledAt = null;
+    this.#e = {
+      ...epoch,
+      profile: this.#ctx.profile,
+      round: 0,
+      prices,
+      ruleState: initialPriceRuleState(epoch.terms),
+      openedAt: now,
+      status: "running",
+      lastResidual: null,
+      pricesByRound: new Map([[0, prices]]),
+      demands: new Map(),
+      mismatched: 0,
+      bidders: new Set(),
+      best: null,
+    };
+    this.#arm();
+    this.#publishDemand();
+    this.#closeRounds();
+  }
+
+  get epoch(): number | null {
+    return this.#e?.number ?? null;
+  }
+
+  round(): number | null {
+    return this.#e?.round ?? null;
+  }
+
+  pricesAt(round: number): readonly number[] | undefined {
+    return this.#e?.pricesByRound.get(round);
+  }
+
+  onDemand(m: DemandMessage): void {
+    const e = this.#e;
+    if (!e || m.epoch !== e.number) return;
+    bucket(e.demands, m.round).set(m.agent, m);
+    e.bidders.add(m.agent);
+    this.#closeRounds();
+  }
+
+  /** A demand for the open round that answered other prices: counted for the agreement view. */
+  onMismatch(m: DemandMessage): void {
+    const e = this.#e;
+    if (e && m.epoch === e.number && m.round === e.round) e.mismatched += 1;
+  }
+
+  onTick(): void {
+    const e = this.#e;
+    const { timers, now } = this.#ctx;
+    if (e?.status !== "running") return;
+    // Ask again every half timeout while anything is missing: a peer that had it may not have
+    // been the one asked, and differing views of who is alive would slow the next epoch.
+    if (timers.due("demand-sync", now)) {
+      const half = this.#ctx.contract.timeouts.roundMs / 2;
+      const missing = this.missing();
+      if (missing.length > 0) {
+        this.#ctx.out.sync({
+          type: "messages",
+          epoch: e.number,
+          round: e.round,
+          kinds: ["demand"],
+          from: missing,
+        });
+        if (e.round > 0)
+          this.#ctx.out.sync({ type: "messages", epoch: e.number, round: e.round - 1, kinds: ["demand"] });
+      }
+      timers.set("demand-sync", now + half);
+    }
+  }
+
+  /** After a restart: the round gets a fresh timeout, and our demand for it goes out if missing. */
+  resume(): void {
+    const e = this.#e;
+    if (!e) return;
+    e.openedAt = this.#ctx.now;
+    if (e.status === "running") {
+      this.#arm();
+      this.#publishDemand();
+    }
+  }
+
+  stop(): void {
+    this.#e = null;
+    this.#ctx.timers.clear("round-stuck");
+    this.#ctx.timers.clear("demand-sync");
+  }
+
+  /** Members whose demand for the open round is missing. */
+  missing(): AgentId[] {
+    const e = this.#e;
+    if (e?.status !== "running") return [];
+    const have = e.demands.get(e.round);
+    return e.members.filter((id) => !have?.has(id));
+  }
+
+  /** The open round has waited `roundMs` for demands: the members still missing, else null. */
+  stuck(): AgentId[] | null {
+    const e = this.#e;
+    if (e?.status !== "running") return null;
+    if (this.#ctx.now - e.openedAt < this.#ctx.contract.timeouts.roundMs) return null;
+    return this.missing();
+  }
+
+  /** Members that bid in this epoch (any round). */
+  bidders(): ReadonlySet<AgentId> {
+    return this.#e?.bidders ?? new Set();
+  }
+
+  /** When the open round opened, or null when none is open. */
+  openSince(): number | null {
+    const e = this.#e;
+    return e?.status === "running" ? e.openedAt : null;
+  }
+
+  /** When the epoch settled (this node's clock), or null while it runs. */
+  settledAt(): number | null {
+    return this.#e?.status === "converged" ? this.#settledAt : null;
+  }
+
+  /** The bid this epoch's demands answer with. */
+  profile(): AgentProfile | null {
+    return this.#e?.profile ?? null;
+  }
+
+  converged(): boolean {
+    return this.#e?.status === "converged";
+  }
+
+  /** Where a next epoch starts from: this epoch's open round, or the round it settled on. */
+  base(): EpochBase | null {
+    const e = this.#e;
+    if (!e) return null;
+    return { epoch: e.number, round: e.round, prices: e.prices };
+  }
+
+  view(): {
+    status: "running" | "converged";
+    round: number;
+    prices: readonly number[];
+    residual: number | null;
+    openedAt: number;
+    agreement: { matching: number; received: number };
+    lastX: number | undefined;
+  } | null {
+    const e = this.#e;
+    if (!e) return null;
+    const matching = e.demands.get(e.round)?.size ?? 0;
+    return {
+      status: e.status,
+      round: e.round,
+      prices: e.prices,
+      residual: e.lastResidual,
+      openedAt: e.openedAt,
+      agreement: { matching, received: matching + e.mismatched },
+      lastX: this.#lastX,
+    };
+  }
+
+  #arm(): void {
+    const e = this.#e;
+    if (!e) return;
+    const { roundMs } = this.#ctx.contract.timeouts;
+    this.#ctx.timers.set("round-stuck", e.openedAt + roundMs);
+    // A demand lost on the way is asked for after a quarter of the timeout: a round with a lost
+    // demand then costs that, and a late member its lateness (the sync answers it if it has come).
+    this.#ctx.timers.set("demand-sync", e.openedAt + roundMs / 4);
+  }
+
+  /**
+   * Closing a round publishes our next demand, which can complete the next round at once (a lone
+   * member, or everyone else's demands already in). Rounds must then close in a loop, not by
+   * recursion through publishing: thousands of such rounds overflowed the stack and killed a node.
+   */
+  #closeRounds(): void {
+    if (this.#closing) {
+      this.#closePending = true;
+      return;
+    }
+    this.#closing = true;
+    try {
+      do {
+        this.#closePending = false;
+        this.#closeReadyRounds();
+      } while (this.#closePending);
+    } finally {
+      this.#closing = false;
+    }
+  }
+
+  #closeReadyRounds(): void {
+    const ctx = this.#ctx;
+    for (let e = this.#e; e && this.#e === e && e.status === "running" && this.missing().length === 0; ) {
+      const have = e.demands.get(e.round) as Map<AgentId, DemandMessage>;
+      const demands = e.members.map((id) => have.get(id) as DemandMessage);
+      const contract = e.terms;
+      const step = stepPrices(contract, e.ruleState, e.prices, demands);
+      const closed = e.round;
+      e.lastResidual = step.residual;
+      ctx.out.emit({
+        type: "round-closed",
+        epoch: e.number,
+        round: closed,
+        prices: e.prices,
+        nextPrices: step.prices,
+        residual: step.residual,
+        converged: step.converged,
+      });
+      const candidate: RoundOutcome = {
+        round: closed,
+        prices: e.prices,
+        demands,
+        residual: step.residual,
+        feasible: isFeasible(contract.resources, contract.tolerance.residual, demands),
+      };
+      if (!e.best || betterOutcome(candidate, e.best)) e.best = candidate;
+      if (step.converged) {
+        this.#settle(e, candidate, false);
+        return;
+      }
+      // A fixed fee makes demand jump where agents enter or leave, and then no price may clear
+      // exactly: the residual stops improving. Rather than run to maxRounds, settle for the best
+      // round seen, flagged approximate. All nodes see the same residuals, so all stop together.
+      if (closed + 1 >= contract.maxRounds || closed - e.best.round >= STALL_ROUNDS) {
+        ctx.out.log("warn", "no exact equilibrium: committing the best round seen, flagged approximate", {
+          epoch: e.number,
+          round: closed,
+          best: e.best.round,
+          residual: e.best.residual,
+        });
+        this.#settle(e, e.best, true);
+        return;
+      }
+      e.round = closed + 1;
+      e.prices = step.prices;
+      e.ruleState = step.state;
+      e.openedAt = ctx.now;
+      e.mismatched = 0;
+      e.pricesByRound.set(e.round, step.prices);
+      this.#dropMismatched(e);
+      // Rounds two behind can no longer be asked for by an honest peer in lockstep.
+      e.demands.delete(closed - 1);
+      e.pricesByRound.delete(closed - 1);
+      this.#arm();
+      this.#publishDemand();
+    }
+  }
+
+  #settle(e: EpochMarket, outcome: RoundOutcome, approximate: boolean): void {
+    e.status = "converged";
+    this.#settledAt = this.#ctx.now;
+    this.#ctx.timers.clear("round-stuck");
+    this.#ctx.timers.clear("demand-sync");
+    const body = {
+      v: PROTOCOL_VERSION,
+      kind: "commit",
+      contract: this.#ctx.contractId,
+      epoch: e.number,
+      round: outcome.round,
+      members: [...e.members],
+      prices: outcome.prices,
+      allocations: outcome.demands.map((d) => ({ agent: d.agent, x: d.x, footprint: d.footprint })),
+      residual: outcome.residual,
+      ...(approximate ? { approximate: true } : {}),
+      previous: e.ledger,
+      ...(e.amended ? { terms: e.termsId } : {}),
+    } as unknown as CommitBody;
+    this.#ctx.out.log("info", approximate ? "approximate equilibrium settled" : "equilibrium reached", {
+      epoch: e.number,
+      round: outcome.round,
+      prices: outcome.prices,
+    });
+    this.#hooks.settled(e.number, body);
+  }
+
+  /** Demands held for a round before its price was known, that turn out to answer another price. */
+  #dropMismatched(e: EpochMarket): void {
+    const round = e.demands.get(e.round);
+    if (!round) return;
+    for (const [id, d] of round) {
+      if (!samePrices(d.prices, e.prices)) {
+        round.delete(id);
+        e.mismatched += 1;
+        this.#ctx.slots.forget(d);
+        this.#ctx.out.emit({ type: "dropped", reason: "price-mismatch", message: d });
+      }
+    }
+  }
+
+  #publishDemand(): void {
+    const e = this.#e;
+    const ctx = this.#ctx;
+    const me = ctx.me;
+    const profile = e?.profile;
+    if (e?.status !== "running" || !me || !profile || !this.#hooks.bidding()) return;
+    if (e.demands.get(e.round)?.has(me)) return;
+    const truthful = bestResponse(profile, e.terms, e.prices, this.#lastX);
+    const d = ctx.misreport ? ctx.misreport(truthful, e.round) : truthful;
+    const message = ctx.out.publish<DemandMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "demand",
+      contract: ctx.contractId,
+      agent: me,
+      epoch: e.number,
+      round: e.round,
+      prices: e.prices,
+      x: d.x,
+      slope: d.slope,
+      footprint: profile.footprint,
+    });
+    if (!message) return;
+    this.#lastX = message.x;
+    bucket(e.demands, message.round).set(me, message);
+    e.bidders.add(me);
+    this.#closeRounds();
+  }
+}
+
+/** Feasible rounds first (no resource over capacity), then the smaller residual. */
+function betterOutcome(a: RoundOutcome, b: RoundOutcome): boolean {
+  if (a.feasible !== b.feasible) return a.feasible;
+  return a.residual < b.residual;
+}
+
+function isFeasible(
+  resources: readonly { capacity: number }[],
+  tolerance: number,
+  demands: readonly DemandMessage[],
+): boolean {
+  const supply = aggregateSupply(resources.length, demands);
+  return resources.every((r, i) => (supply[i] as number) <= r.capacity * (1 + tolerance));
+}

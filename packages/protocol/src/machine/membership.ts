@@ -1,0 +1,858 @@
+import type { AgentProfile } from "../economics/agent.ts";
+import { type Certificate, certificateDigest } from "../wire/certificate.ts";
+import { type Contract, contractId } from "../wire/contract.ts";
+import type { AgentId, ContractId, Digest } from "../wire/ids.ts";
+import {
+  type AcceptMessage,
+  type AliveMessage,
+  type EpochBase,
+  type EpochCause,
+  type EpochPlan,
+  type JoinMessage,
+  type LeaveMessage,
+  PROTOCOL_VERSION,
+  type ProposeMessage,
+  type RebidMessage,
+  type ViewMessage,
+  type WireMessage,
+} from "../wire/messages.ts";
+import type { Amendments } from "./amendments.ts";
+import { type Decided, EpochDecision } from "./epoch-decision.ts";
+import { planDigest, sortedUnique } from "./epoch-plan.ts";
+import type { MachineContext } from "./machine-context.ts";
+
+/** An epoch this node adopted: the decided plan and the messages that prove it. */
+export interface EpochInfo {
+  readonly number: number;
+  readonly plan: EpochPlan;
+  readonly memberSet: ReadonlySet<AgentId>;
+  readonly evidence: readonly WireMessage[];
+  /** The terms in effect (the contract, or the plan's amended terms) and their id. */
+  readonly terms: Contract;
+  readonly termsId: ContractId;
+  /** When this node adopted the epoch: a period slot counts from here. */
+  readonly startedAt: number;
+}
+
+/** What membership asks of the rounds of the current epoch. */
+export interface MarketProbe {
+  /** Members still missing from a round open for `roundMs`, or null when the round is not stuck. */
+  stuck(): AgentId[] | null;
+  /** When the open round opened, or null when none is open. */
+  openSince(): number | null;
+  /** Members that bid in the current epoch. */
+  bidders(): ReadonlySet<AgentId>;
+  /** When the epoch settled, or null while it runs. */
+  settledAt(): number | null;
+  /** The bid the current epoch runs with. */
+  profile(): AgentProfile | null;
+  converged(): boolean;
+  base(): EpochBase | null;
+}
+
+export interface MembershipHooks {
+  /** A decided epoch begins: start its rounds and its certificate book. */
+  epochStarted(epoch: EpochInfo, previous: EpochInfo | null): void;
+  /** The certificate this node assembled for `epoch`, if any. */
+  certificate(epoch: number): Certificate | null;
+  /** Any certificate this node holds with this digest (the ledger's tip, to count an amendment's quorum). */
+  certificateByDigest(digest: Digest): Certificate | null;
+}
+
+/** Epoch numbers a node without an epoch keeps decisions for (trust on first use; bounded). */
+const MAX_PENDING_EPOCHS = 16;
+/** A member heard from (alive) but still not bidding is taken as silent after this many round timeouts. */
+const STUCK_HEARD = 3;
+/** A member dropped for silence is kept out 2^strikes round timeouts, at most 2^6. */
+const MAX_STRIKES = 6;
+/** View timeouts double per view up to this exponent (HotStuff's pacemaker backs off the same way). */
+const MAX_BACKOFF = 4;
+
+/**
+ * Who is in the market (docs/protocol.md §9). Epoch E+1 is decided by a Paxos instance among epoch
+ * E's members (EpochDecision); this module decides when this node wants a change (someone joins,
+ * leaves, or is silent), proposes when it is its view's proposer, accepts, follows and times out
+ * views, and adopts decided epochs. The first epoch is decided by the founder alone.
+ */
+export class Membership {
+  readonly #ctx: MachineContext;
+  readonly #market: MarketProbe;
+  readonly #hooks: MembershipHooks;
+  readonly #founder: boolean;
+  readonly #startedAt: number;
+  readonly #amendments: Amendments;
+  /** Members of the current epoch whose bid changed: each wants a new slot. */
+  readonly #rebids = new Set<AgentId>();
+  #rebidSeq = 0;
+  current: EpochInfo | null = null;
+  previous: EpochInfo | null = null;
+  /** The decision for the epoch after the current one (or for epoch 0, on a founder). */
+  #decision: EpochDecision | null = null;
+  /** Before any epoch: decisions by epoch number, from the first proposal seen for each. */
+  readonly #pending = new Map<number, { decision: EpochDecision | null; early: WireMessage[] }>();
+  /** Agents asking to join, with when we last heard them: a joiner that goes quiet expires. */
+  readonly #joins = new Map<AgentId, { message: JoinMessage; seenAt: number }>();
+  readonly #leaves = new Set<AgentId>();
+  /** When each agent was last heard from: the liveness of a converged epoch's members. */
+  readonly #seen = new Map<AgentId, number>();
+  /** Members dropped for silence, kept out until then (a key that never bids cannot stall again at once). */
+  readonly #snubbed = new Map<AgentId, number>();
+  /** Times each agent was dropped for silence since it last saw an epoch through: the back-off doubles. */
+  readonly #strikes = new Map<AgentId, number>();
+  readonly #lastAlive = new Map<AgentId, AliveMessage>();
+  #joinSeq = 0;
+  #leaving = false;
+  #left = false;
+  /** Someone else already has an epoch: a founder must not found a second first epoch. */
+  #networkSeen = false;
+  /** When this node first wanted the change it wants now (batching, and its own view timeout). */
+  #wantSince: number | null = null;
+  #lastDecisionSync = Number.NEGATIVE_INFINITY;
+  /** Messages accepted into a pending decision that an adoption made obsolete: to judge again. */
+  #requeue: WireMessage[] = [];
+  #advancing = false;
+  #again = false;
+
+  constructor(
+    ctx: MachineContext,
+    market: MarketProbe,
+    hooks: MembershipHooks,
+    founder: boolean,
+    amendments: Amendments,
+  ) {
+    this.#ctx = ctx;
+    this.#amendments = amendments;
+    this.#market = market;
+    this.#hooks = hooks;
+    this.#founder = founder && ctx.me !== null;
+    this.#startedAt = ctx.now;
+    const { announceMs } = ctx.contract.timeouts;
+    if (this.#founder && ctx.me) {
+      this.#decision = new EpochDecision(0, [ctx.me], ctx.me, ctx.now);
+      ctx.timers.set("found", ctx.now + announceMs);
+    } else {
+      ctx.timers.set("decision-sync", ctx.now + announceMs);
+    }
+    if (ctx.profile && ctx.me) ctx.timers.set("announce", ctx.now);
+  }
+
+  // ---- views -------------------------------------------------------------------------------
+
+  get founder(): boolean {
+    return this.#founder;
+  }
+
+  isMember(): boolean {
+    const me = this.#ctx.me;
+    return me !== null && this.current?.memberSet.has(me) === true;
+  }
+
+  /** A member now, an agent asking to join: one that could be in a later epoch. */
+  knows(agent: AgentId): boolean {
+    return this.current?.memberSet.has(agent) === true || this.#joins.has(agent);
+  }
+
+  liveJoiners(): AgentId[] {
+    const { now, contract } = this.#ctx;
+    const horizon = now - contract.timeouts.roundMs;
+    const out: AgentId[] = [];
+    for (const [id, j] of this.#joins) {
+      if (j.seenAt < horizon) {
+        this.#joins.delete(id);
+        this.#ctx.slots.forget(j.message);
+        continue;
+      }
+      if ((this.#snubbed.get(id) ?? Number.NEGATIVE_INFINITY) > now) continue;
+      // A joiner that has not caught up with our epoch could not bid in the next one: wait until
+      // its announcement says it knows the current epoch (it learns decisions by sync meanwhile).
+      if (this.current && j.message.epoch < this.current.number) continue;
+      if (!this.current?.memberSet.has(id)) out.push(id);
+    }
+    return sortedUnique(out);
+  }
+
+  decisionView(): { epoch: number; view: number; active: boolean } | null {
+    const d = this.#decision;
+    return d && (d.active || this.#wantSince !== null)
+      ? { epoch: d.epoch, view: d.view, active: d.active }
+      : null;
+  }
+
+  /** The messages proving epoch `epoch`'s decision (for a peer's sync), if this node holds them. */
+  evidence(epoch: number | null): readonly WireMessage[] | null {
+    if (epoch === null || epoch === this.current?.number) return this.current?.evidence ?? null;
+    if (epoch === this.previous?.number) return this.previous.evidence;
+    const d = this.#decision?.epoch === epoch ? this.#decision : null;
+    return d ? d.messages() : null;
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  heard(agent: AgentId): void {
+    this.#seen.set(agent, this.#ctx.now);
+  }
+
+  /** The current epoch converged: its members bid every round, so their back-off is forgiven. */
+  onConverged(): void {
+    for (const id of this.current?.plan.members ?? []) this.#strikes.delete(id);
+    this.advance();
+  }
+
+  /** A message with an epoch, from someone else, before we have one: a network already runs. */
+  noteNetwork(): void {
+    if (this.#networkSeen) return;
+    this.#networkSeen = true;
+    if (this.#founder && !this.current) {
+      this.#ctx.out.log("info", "another node already holds an epoch: joining it instead of founding");
+      this.#ctx.timers.clear("found");
+      this.#ctx.timers.setEarliest("decision-sync", this.#ctx.now);
+    }
+  }
+
+  onJoin(m: JoinMessage): void {
+    const me = this.#ctx.me;
+    if (m.agent === me) {
+      this.#joinSeq = Math.max(this.#joinSeq, m.seq);
+      return;
+    }
+    if (this.current?.memberSet.has(m.agent) && !this.#leaves.has(m.agent)) return;
+    const prior = this.#joins.get(m.agent);
+    if (prior && prior.message.seq >= m.seq) return;
+    // Only an agent's latest announcement matters; forgetting older ones keeps memory bounded
+    // however long (or however many keys) an outsider keeps announcing.
+    if (prior) this.#ctx.slots.forget(prior.message);
+    this.#joins.set(m.agent, { message: m, seenAt: this.#ctx.now });
+    if (!prior) this.#ctx.out.log("info", "agent asks to join", { agent: m.agent });
+    this.#ctx.timers.setEarliest("joiner-expiry", this.#ctx.now + this.#ctx.contract.timeouts.roundMs);
+    this.advance();
+  }
+
+  onLeave(m: LeaveMessage): void {
+    const cur = this.current;
+    if (!cur || m.epoch !== cur.number || !cur.memberSet.has(m.agent)) return;
+    this.#leaves.add(m.agent);
+    this.#ctx.out.log("info", "member leaves", { agent: m.agent, epoch: m.epoch });
+    this.advance();
+  }
+
+  onAlive(m: AliveMessage): void {
+    // Only the latest heartbeat matters; forgetting the rest keeps memory flat while idle.
+    const prior = this.#lastAlive.get(m.agent);
+    if (prior) this.#ctx.slots.forget(prior);
+    this.#lastAlive.set(m.agent, m);
+  }
+
+  onDecisionMessage(m: ProposeMessage | AcceptMessage | ViewMessage): void {
+    const d = this.#decisionFor(m);
+    if (d) feed(d, m, this.#ctx.now);
+    this.advance();
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  onTick(): void {
+    const { timers, now, contract } = this.#ctx;
+    const { announceMs, roundMs } = contract.timeouts;
+    if (timers.due("announce", now)) {
+      if (this.#ctx.profile && !this.isMember() && !this.#leaving) {
+        this.#announce();
+        timers.set("announce", now + announceMs);
+      } else timers.clear("announce");
+    }
+    if (timers.due("heartbeat", now)) {
+      if (this.#wantsHeartbeat()) {
+        this.#heartbeat();
+        timers.set("heartbeat", now + announceMs);
+      } else timers.clear("heartbeat");
+    }
+    if (timers.due("decision-sync", now)) {
+      if (!this.current) {
+        this.#ctx.out.sync({ type: "decision", epoch: null });
+        timers.set("decision-sync", now + announceMs);
+      } else timers.clear("decision-sync");
+    }
+    if (timers.due("membership-sync", now)) {
+      const d = this.#decision;
+      if (d && this.current && (d.active || this.#wantSince !== null)) {
+        this.#ctx.out.sync({
+          type: "messages",
+          epoch: d.epoch,
+          kinds: ["propose", "accept", "view", "leave"],
+        });
+        timers.set("membership-sync", now + roundMs / 2);
+      } else timers.clear("membership-sync");
+    }
+    if (timers.due("round-stuck", now)) {
+      timers.clear("round-stuck");
+      // Stuck: either members went silent, or the rest moved to a later epoch while we were
+      // away. Ask for that epoch's decision before deciding anyone is gone.
+      if (this.current) this.wantDecision(this.current.number + 1);
+    }
+    if (timers.due("leave-timeout", now)) {
+      timers.clear("leave-timeout");
+      this.#leaveNow();
+    }
+    for (const name of ["found", "joiner-expiry", "snub-expiry", "silence", "batch", "view-timeout"] as const)
+      if (timers.due(name, now)) timers.clear(name);
+    this.advance();
+  }
+
+  /** After a restart's replay: act again. */
+  resume(): void {
+    const { timers, now } = this.#ctx;
+    if (this.current) {
+      this.wantDecision(this.current.number + 1);
+      for (const id of this.current.plan.members) this.#seen.set(id, now);
+    }
+    if (this.#wantsHeartbeat()) timers.set("heartbeat", now);
+    this.advance();
+  }
+
+  /** A graceful stop: tell the others, stay to help decide the epoch without us, then go. */
+  leave(): void {
+    const cur = this.current;
+    const me = this.#ctx.me;
+    this.#leaving = true;
+    this.#ctx.timers.clear("announce");
+    if (!cur || !me || !cur.memberSet.has(me)) {
+      this.#leaveNow();
+      return;
+    }
+    const m = this.#ctx.out.publish<LeaveMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "leave",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: cur.number,
+    });
+    if (m) this.#leaves.add(me);
+    this.#ctx.timers.set("leave-timeout", this.#ctx.now + 2 * this.#ctx.contract.timeouts.roundMs);
+    this.advance();
+  }
+
+  /** Messages set aside by the last adoption, to go through validation again (see #adopt). */
+  takeRequeued(): WireMessage[] {
+    const out = this.#requeue;
+    this.#requeue = [];
+    return out;
+  }
+
+  /** Ask peers for the decision of `epoch` (a later epoch's messages are arriving), at most once per announceMs. */
+  wantDecision(epoch: number): void {
+    const { now, contract } = this.#ctx;
+    if (now - this.#lastDecisionSync < contract.timeouts.announceMs) return;
+    this.#lastDecisionSync = now;
+    this.#ctx.out.sync({ type: "decision", epoch });
+  }
+
+  /** Re-evaluate everything: adopt a decided epoch, found the first, or drive the next decision. */
+  advance(): void {
+    if (this.#advancing) {
+      this.#again = true;
+      return;
+    }
+    this.#advancing = true;
+    try {
+      do {
+        this.#again = false;
+        if (this.#adoptDecided()) continue;
+        if (!this.current) this.#found();
+        else this.#drive();
+      } while (this.#again);
+    } finally {
+      this.#advancing = false;
+    }
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #decisionFor(m: ProposeMessage | AcceptMessage | ViewMessage): EpochDecision | null {
+    const cur = this.current;
+    if (cur) return m.epoch === cur.number + 1 ? this.#decision : null;
+    if (this.#decision && m.epoch === 0 && m.agent === this.#ctx.me) return this.#decision;
+    if (m.agent !== this.#ctx.me) this.noteNetwork();
+    let entry = this.#pending.get(m.epoch);
+    if (!entry) {
+      entry = { decision: null, early: [] };
+      this.#pending.set(m.epoch, entry);
+      if (this.#pending.size > MAX_PENDING_EPOCHS) this.#pending.delete(Math.min(...this.#pending.keys()));
+    }
+    if (!entry.decision && m.kind === "propose") {
+      entry.decision = new EpochDecision(m.epoch, m.plan.deciders, this.#ctx.me, this.#ctx.now);
+      for (const early of entry.early) feed(entry.decision, early as typeof m, this.#ctx.now);
+      entry.early = [];
+    }
+    if (!entry.decision) {
+      if (entry.early.length < 1024) entry.early.push(m);
+      else this.#ctx.slots.forget(m);
+      return null;
+    }
+    return entry.decision;
+  }
+
+  #adoptDecided(): boolean {
+    if (this.current) {
+      const decided = this.#decision?.decided();
+      if (!decided) return false;
+      this.#adopt(decided);
+      return true;
+    }
+    let best: Decided | null = this.#decision?.decided() ?? null;
+    for (const { decision } of this.#pending.values()) {
+      const d = decision?.decided();
+      if (d && (best === null || d.epoch > best.epoch)) best = d;
+    }
+    if (!best) return false;
+    this.#adopt(best);
+    return true;
+  }
+
+  #adopt(d: Decided): void {
+    const ctx = this.#ctx;
+    const now = ctx.now;
+    const previous = this.current;
+    const plan = d.plan;
+    const terms = plan.terms ?? ctx.contract;
+    const info: EpochInfo = {
+      number: d.epoch,
+      plan,
+      memberSet: new Set(plan.members),
+      evidence: d.evidence,
+      terms,
+      termsId: plan.terms ? contractId(plan.terms) : ctx.contractId,
+      startedAt: now,
+    };
+    this.#rebids.clear();
+    this.#amendments.prune(info.termsId);
+    this.previous = previous;
+    this.current = info;
+    this.#decision = new EpochDecision(d.epoch + 1, plan.voters, ctx.me, now);
+    // Decisions seen before any epoch, for later epochs than this one, are judged again now that
+    // this one gives their deciders: their messages go back through validation, none is lost.
+    for (const [epoch, entry] of this.#pending)
+      if (epoch > d.epoch) this.#requeue.push(...(entry.decision?.messages() ?? []), ...entry.early);
+    this.#pending.clear();
+    for (const id of plan.members) {
+      this.#joins.delete(id);
+      this.#seen.set(id, now);
+    }
+    if (previous) {
+      const { roundMs } = ctx.contract.timeouts;
+      for (const id of previous.plan.members)
+        if (!info.memberSet.has(id) && !this.#leaves.has(id)) {
+          const strikes = Math.min((this.#strikes.get(id) ?? 0) + 1, MAX_STRIKES);
+          this.#strikes.set(id, strikes);
+          const until = now + 2 ** strikes * roundMs;
+          this.#snubbed.set(id, until);
+          ctx.timers.setEarliest("snub-expiry", until);
+        }
+    }
+    this.#leaves.clear();
+    this.#wantSince = null;
+    for (const name of [
+      "batch",
+      "view-timeout",
+      "membership-sync",
+      "found",
+      "decision-sync",
+      "silence",
+    ] as const)
+      ctx.timers.clear(name);
+    ctx.slots.forgetBefore(d.epoch - 1);
+    const member = this.isMember();
+    ctx.out.log("info", "epoch started", {
+      epoch: d.epoch,
+      members: plan.members.length,
+      member,
+      view: d.view,
+    });
+    this.#hooks.epochStarted(info, previous);
+    if (this.#leaving) {
+      if (member) this.#leaves.add(ctx.me as AgentId);
+      else this.#leaveNow();
+    } else if (!member && ctx.profile && ctx.me) ctx.timers.set("announce", now);
+  }
+
+  #leaveNow(): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.#ctx.timers.clear("leave-timeout");
+    this.#ctx.out.emit({ type: "left", epoch: this.current?.number ?? null });
+  }
+
+  /** The founder decides the first epoch alone, once it has waited `announceMs` and knows `minMembers` agents. */
+  #found(): void {
+    const ctx = this.#ctx;
+    const me = ctx.me;
+    const d = this.#decision;
+    if (!this.#founder || !me || !d || this.#networkSeen || this.#leaving) return;
+    if (ctx.now < this.#startedAt + ctx.contract.timeouts.announceMs) {
+      ctx.timers.set("found", this.#startedAt + ctx.contract.timeouts.announceMs);
+      return;
+    }
+    if (d.proposal(0)) return;
+    const members = sortedUnique([...(ctx.profile ? [me] : []), ...this.liveJoiners()]);
+    if (members.length < Math.max(1, ctx.contract.minMembers)) return;
+    this.#publishPropose(d, 0, {
+      members,
+      deciders: [me],
+      voters: [me],
+      base: null,
+      terms: null,
+      ledger: null,
+      cause: ["found"],
+    });
+  }
+
+  /** A decider's part in deciding the next epoch: accept, follow, propose, time out. */
+  #drive(): void {
+    const ctx = this.#ctx;
+    const me = ctx.me;
+    const d = this.#decision;
+    const cur = this.current;
+    if (!cur || !d || !me) return;
+    const want = this.#wantedPlan();
+    this.#armSilence();
+    if (!d.isDecider(me)) return;
+    if (want === null) this.#wantSince = null;
+    else if (this.#wantSince === null) this.#wantSince = ctx.now;
+
+    const acceptable = d.acceptable();
+    if (acceptable && this.#clockAgrees(acceptable.plan)) this.#publishAccept(d, acceptable);
+    const high = d.highestView();
+    if (high > d.view) this.#publishView(d, high);
+
+    if (d.proposer(d.view) === me && !d.proposal(d.view)) {
+      if (d.view === 0) {
+        if (want && this.#batchReady(want)) this.#publishPropose(d, 0, want);
+      } else if (d.promisesFor(d.view) >= d.quorum) {
+        this.#publishPropose(d, d.view, d.constrainedPlan(d.view) ?? want ?? this.#samePlan(cur));
+      }
+    }
+    if (d.decided()) {
+      this.#again = true;
+      return;
+    }
+    const engaged = d.active || want !== null;
+    if (!engaged) {
+      ctx.timers.clear("view-timeout");
+      ctx.timers.clear("membership-sync");
+      return;
+    }
+    const since = d.active ? d.viewSince : (this.#wantSince as number);
+    const deadline = since + viewTimeout(ctx.contract.timeouts.roundMs, d.view);
+    if (ctx.now >= deadline) {
+      ctx.out.log("info", "no decision in time: next view", { epoch: d.epoch, view: d.view + 1 });
+      this.#publishView(d, d.view + 1);
+      ctx.timers.set("view-timeout", d.viewSince + viewTimeout(ctx.contract.timeouts.roundMs, d.view));
+    } else ctx.timers.set("view-timeout", deadline);
+    ctx.timers.setEarliest("membership-sync", ctx.now + ctx.contract.timeouts.roundMs / 2);
+  }
+
+  /**
+   * The next epoch (market slot) this node would propose now, or null when it sees no reason for
+   * one: members joining, leaving or silent, a member's new bid, the contract's period elapsed
+   * since the last certified slot, or an amendment passed.
+   */
+  #wantedPlan(): EpochPlan | null {
+    const cur = this.current;
+    const me = this.#ctx.me;
+    // Members want changes; so does a voter that is not a member (a founding observer).
+    if (!cur || !me || !(cur.memberSet.has(me) || cur.plan.voters.includes(me))) return null;
+    const silent = new Set(this.#silent());
+    const joiners = this.liveJoiners();
+    const keep = cur.plan.members.filter((id) => !this.#leaves.has(id) && !silent.has(id));
+    const members = sortedUnique([...keep, ...joiners]);
+    if (members.length === 0) return null;
+    const cause: EpochCause[] = [];
+    if (joiners.length > 0) cause.push("join");
+    if (cur.plan.members.some((id) => this.#leaves.has(id))) cause.push("leave");
+    if (silent.size > 0) cause.push("silence");
+    if ([...this.#rebids].some((id) => members.includes(id))) cause.push("rebid");
+    if (this.#periodElapsed(cur)) cause.push("period");
+    const amendment = this.#passedAmendment(cur);
+    if (amendment) cause.push("amend");
+    const voters = this.#votersFor(cur, members);
+    // Members that have bid but do not vote yet become voters, once the epoch is certified.
+    const unpromoted = voters.some((id) => !cur.plan.voters.includes(id));
+    if (unpromoted && this.#market.converged() && this.#hooks.certificate(cur.number)) cause.push("promote");
+    if (cause.length === 0) return null;
+    return {
+      members,
+      deciders: cur.plan.voters,
+      voters,
+      base: this.#base(cur),
+      terms: amendment?.terms ?? cur.plan.terms,
+      ledger: this.tip(),
+      cause,
+    };
+  }
+
+  /** A view proposer that sees no change still proposes (liveness): the same members, from here. */
+  #samePlan(cur: EpochInfo): EpochPlan {
+    const kept = cur.plan.members.filter((id) => !this.#leaves.has(id));
+    const members = kept.length > 0 ? kept : cur.plan.members;
+    return {
+      members,
+      deciders: cur.plan.voters,
+      voters: this.#votersFor(cur, members),
+      base: this.#base(cur),
+      terms: cur.plan.terms,
+      ledger: this.tip(),
+      cause: ["renew"],
+    };
+  }
+
+  /**
+   * Who decides the epoch after the next one: the current voters that stay, and the members that
+   * bid in the current epoch (caught up and live, as Raft promotes a learner). Never empty: were
+   * every voter gone, the members that stay vote.
+   */
+  #votersFor(cur: EpochInfo, members: readonly AgentId[]): AgentId[] {
+    const bidders = this.#market.bidders();
+    const voters = members.filter((id) => cur.plan.voters.includes(id) || bidders.has(id));
+    return voters.length > 0 ? voters : [...members];
+  }
+
+  /**
+   * The ledger's tip as this node sees it: the current epoch's certificate once assembled, else
+   * what the current epoch's plan linked to. A plan names it, so every epoch's commit links to
+   * the certificate before it: the ledger is a hash chain.
+   */
+  tip(): Digest | null {
+    const cur = this.current;
+    if (!cur) return null;
+    const cert = this.#hooks.certificate(cur.number);
+    return cert ? certificateDigest(cert) : cur.plan.ledger;
+  }
+
+  /** The contract's period has passed since this node began the current slot, which is certified. */
+  #periodElapsed(cur: EpochInfo): boolean {
+    const period = this.#ctx.contract.period;
+    if (!period || !this.#hooks.certificate(cur.number)) return false;
+    const due = cur.startedAt + period.ms;
+    if (this.#ctx.now >= due) return true;
+    this.#ctx.timers.setEarliest("slot", due);
+    return false;
+  }
+
+  /**
+   * A slot boundary is agreed like everything else: an acceptor takes a plan opened only by the
+   * period when its own clock agrees (less an announce period of slack for skew), so no one
+   * node's clock decides a boundary alone. Any other cause is accepted as it comes.
+   */
+  #clockAgrees(plan: EpochPlan): boolean {
+    const period = this.#ctx.contract.period;
+    const cur = this.current;
+    if (!period || !cur || plan.cause.some((c) => c !== "period")) return true;
+    const due = cur.startedAt + period.ms - this.#ctx.contract.timeouts.announceMs;
+    if (this.#ctx.now >= due) return true;
+    this.#ctx.timers.setEarliest("slot", due);
+    return false;
+  }
+
+  #passedAmendment(cur: EpochInfo): { terms: Contract } | null {
+    const tip = this.tip();
+    const certificate = tip ? this.#hooks.certificateByDigest(tip) : null;
+    return this.#amendments.passed(cur.termsId, certificate, (n) =>
+      Math.max(1, Math.ceil(cur.terms.quorum * n - 1e-9)),
+    );
+  }
+
+  /** A current member's bid changed: it wants a new slot. */
+  onRebid(m: RebidMessage): void {
+    const cur = this.current;
+    if (m.agent === this.#ctx.me) this.#rebidSeq = Math.max(this.#rebidSeq, m.seq);
+    if (!cur || m.epoch !== cur.number || !cur.memberSet.has(m.agent)) return;
+    this.#rebids.add(m.agent);
+    this.advance();
+  }
+
+  /**
+   * This agent's bid changed. It takes effect at the next slot: with a period, the next period's;
+   * without one, the member asks for a slot now (`rebid`).
+   */
+  profileChanged(): void {
+    const cur = this.current;
+    const me = this.#ctx.me;
+    if (!cur || !me || !this.isMember() || this.#ctx.contract.period) return;
+    this.#rebidSeq += 1;
+    const m = this.#ctx.out.publish<RebidMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "rebid",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: cur.number,
+      seq: this.#rebidSeq,
+    });
+    if (m) this.onRebid(m);
+  }
+
+  #base(cur: EpochInfo): EpochBase {
+    return (
+      this.#market.base() ?? {
+        epoch: cur.number,
+        round: 0,
+        prices: cur.plan.base?.prices ?? new Array(this.#ctx.contract.resources.length).fill(0),
+      }
+    );
+  }
+
+  /**
+   * Members this node considers gone. Once converged: unheard (any message; members send `alive`)
+   * for `roundMs`. In a running round: its demand still missing after `roundMs` and unheard for as
+   * long — or missing for `STUCK_HEARD` round timeouts even though heard (alive but not bidding).
+   * A demand lost on the way is fetched by sync meanwhile, so loss alone does not drop anyone.
+   */
+  #silent(): AgentId[] {
+    const cur = this.current;
+    const { me, now, contract } = this.#ctx;
+    const { roundMs } = contract.timeouts;
+    if (!cur) return [];
+    const unheard = (id: AgentId) => (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) < now - roundMs;
+    if (!this.#market.converged()) {
+      const stuck = this.#market.stuck() ?? [];
+      const open = this.#market.openSince() ?? now;
+      const long = now - open >= STUCK_HEARD * roundMs;
+      return stuck.filter((id) => id !== me && (long || unheard(id)));
+    }
+    return cur.plan.members.filter((id) => id !== me && !this.#leaves.has(id) && unheard(id));
+  }
+
+  /** Members heartbeat while converged, and while a round waits long (so loss is not taken for silence). */
+  #wantsHeartbeat(): boolean {
+    if (!this.isMember()) return false;
+    if (this.#market.converged()) return true;
+    const open = this.#market.openSince();
+    return open !== null && this.#ctx.now - open >= this.#ctx.contract.timeouts.roundMs / 2;
+  }
+
+  #armSilence(): void {
+    const cur = this.current;
+    const { me, timers, contract } = this.#ctx;
+    const { roundMs } = contract.timeouts;
+    if (!cur) return;
+    if (this.#wantsHeartbeat() && timers.at("heartbeat") === undefined)
+      timers.set("heartbeat", this.#ctx.now);
+    const open = this.#market.openSince();
+    if (open !== null) {
+      // A running round: look again when a missing member could count as silent.
+      timers.setEarliest("silence", open + (this.#market.stuck() ? STUCK_HEARD * roundMs : roundMs / 2));
+      return;
+    }
+    if (!this.#market.converged()) {
+      timers.clear("silence");
+      return;
+    }
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const id of cur.plan.members)
+      if (id !== me) earliest = Math.min(earliest, this.#seen.get(id) ?? Number.NEGATIVE_INFINITY);
+    if (Number.isFinite(earliest)) timers.setEarliest("silence", earliest + roundMs);
+  }
+
+  /**
+   * Joins alone wait half an announce period, so joiners arriving together share one epoch. A
+   * change that drops no one also waits (up to a round timeout) for the current epoch's
+   * certificate once it has settled, so the next epoch's plan links to it and no certified slot
+   * is left out of the ledger.
+   */
+  #batchReady(want: EpochPlan): boolean {
+    const cur = this.current as EpochInfo;
+    const { timers, now, contract } = this.#ctx;
+    if (want.cause.some((c) => c === "leave" || c === "silence")) return true;
+    const settled = this.#market.settledAt();
+    if (settled !== null && !this.#hooks.certificate(cur.number)) {
+      const late = settled + contract.timeouts.roundMs;
+      if (now < late) {
+        timers.setEarliest("batch", late);
+        return false;
+      }
+    }
+    if (!want.cause.includes("join")) return true;
+    const ready = (this.#wantSince as number) + contract.timeouts.announceMs / 2;
+    if (now >= ready) return true;
+    timers.setEarliest("batch", ready);
+    return false;
+  }
+
+  #publishPropose(d: EpochDecision, view: number, plan: EpochPlan): void {
+    const me = this.#ctx.me as AgentId;
+    const m = this.#ctx.out.publish<ProposeMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "propose",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: d.epoch,
+      view,
+      plan,
+    });
+    if (!m) return;
+    this.#ctx.out.log("info", "proposing epoch", { epoch: d.epoch, view, members: m.plan.members.length });
+    d.onPropose(m, this.#ctx.now);
+  }
+
+  #publishAccept(d: EpochDecision, p: ProposeMessage): void {
+    const m = this.#ctx.out.publish<AcceptMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "accept",
+      contract: this.#ctx.contractId,
+      agent: this.#ctx.me as AgentId,
+      epoch: d.epoch,
+      view: p.view,
+      plan: planDigest(d.epoch, p.plan),
+    });
+    if (m) d.onAccept(m, this.#ctx.now);
+  }
+
+  #publishView(d: EpochDecision, view: number): void {
+    const m = this.#ctx.out.publish<ViewMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "view",
+      contract: this.#ctx.contractId,
+      agent: this.#ctx.me as AgentId,
+      epoch: d.epoch,
+      view,
+      accepted: d.accepted ? { view: d.accepted.view, plan: d.accepted.plan } : null,
+    });
+    if (m) d.onView(m, this.#ctx.now);
+  }
+
+  #announce(): void {
+    const me = this.#ctx.me;
+    if (!me) return;
+    this.#joinSeq += 1;
+    this.#ctx.out.publish<JoinMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "join",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: this.current?.number ?? 0,
+      seq: this.#joinSeq,
+    });
+  }
+
+  #heartbeat(): void {
+    const me = this.#ctx.me;
+    const cur = this.current;
+    if (!me || !cur) return;
+    this.#ctx.out.publish<AliveMessage>({
+      v: PROTOCOL_VERSION,
+      kind: "alive",
+      contract: this.#ctx.contractId,
+      agent: me,
+      epoch: cur.number,
+      seq: Math.max(0, Math.floor(this.#ctx.now)),
+    });
+  }
+}
+
+/** A decider waits this long in a view before moving on; doubles per view, capped. */
+export function viewTimeout(roundMs: number, view: number): number {
+  return roundMs * 2 ** Math.min(view, MAX_BACKOFF);
+}
+
+function feed(d: EpochDecision, m: ProposeMessage | AcceptMessage | ViewMessage, now: number): void {
+  if (m.kind === "propose") d.onPropose(m, now);
+  else if (m.kind === "accept") d.onAccept(m, now);
+  else d.onView(m, now);
+}

@@ -1,0 +1,225 @@
+import { type Contract, contractId } from "../wire/contract.ts";
+import type { AgentId, ContractId } from "../wire/ids.ts";
+import type { EpochPlan, WireMessage } from "../wire/messages.ts";
+import { slotOf } from "../wire/messages.ts";
+import { amendmentProblem } from "../wire/terms.ts";
+import { isSortedUnique, proposerOf, sameIds } from "./epoch-plan.ts";
+import type { Verdict } from "./machine-io.ts";
+import type { SlotBook } from "./slot-book.ts";
+
+/** How far ahead of the current round a demand may be and still be held for later. */
+export const ROUND_WINDOW = 8;
+
+/** An epoch as validation sees it. */
+export interface EpochWindow {
+  readonly number: number;
+  readonly members: readonly AgentId[];
+  readonly memberSet: ReadonlySet<AgentId>;
+  /** Who decides the next epoch (docs/protocol.md §9). */
+  readonly voters: readonly AgentId[];
+  /** The terms in effect in the epoch, and their id. */
+  readonly terms: Contract;
+  readonly termsId: ContractId;
+}
+
+/** What the §5 checks read from the machine; nothing here is written. */
+export interface ValidationState {
+  readonly contractId: ContractId;
+  readonly resources: number;
+  allowed(agent: AgentId): boolean;
+  readonly slots: SlotBook;
+  /** The current epoch, or null before the first one is known. */
+  readonly epoch:
+    | (EpochWindow & { readonly round: number; pricesAt(round: number): readonly number[] | undefined })
+    | null;
+  /** The epoch before it: its commits are still taken (a certificate may complete after the switch). */
+  readonly previous: EpochWindow | null;
+  /** Could `agent` be in epoch `epoch` > current: a member now, an agent asking to join, or named by a held plan. */
+  couldJoin(agent: AgentId, epoch: number): boolean;
+  /** The agent's Ed25519 signature over the message's signing bytes. */
+  verify(m: WireMessage): boolean;
+}
+
+/**
+ * docs/protocol.md §5, in its order; the first failure decides. Pure: the verdict carries any
+ * equivocation evidence, and the caller records it.
+ */
+export function validate(m: WireMessage, s: ValidationState): Verdict {
+  if (m.contract !== s.contractId)
+    return reject(
+      "wrong-contract",
+      `contract ${m.contract.slice(0, 12)}… is not ${s.contractId.slice(0, 12)}…`,
+    );
+  const count = resourceCountProblem(m, s.resources);
+  if (count) return reject("resource-count", count);
+
+  const slot = s.slots.lookup(m);
+  if (slot.state === "duplicate") return ignore("duplicate", slotOf(m));
+  if (!s.allowed(m.agent)) return reject("not-allowed", `${m.agent} is not on the contract's allowlist`);
+
+  // Cheap window checks before the signature, which costs the most.
+  const window = windowVerdict(m, s);
+  if (window) return window;
+
+  if (!s.verify(m)) return reject("bad-signature", `signature does not verify under ${m.agent}`);
+  if (slot.state === "conflict")
+    return {
+      verdict: "reject",
+      reason: "equivocation",
+      detail: `${m.agent} signed two different messages for ${slotOf(m)}`,
+      evidence: { agent: m.agent, slot: slotOf(m), first: slot.first, second: m },
+    };
+  return { verdict: "accept" };
+}
+
+function resourceCountProblem(m: WireMessage, R: number): string | null {
+  if ((m.kind === "demand" || m.kind === "commit") && m.prices.length !== R)
+    return `${m.prices.length} prices for ${R} resources`;
+  if (m.kind === "demand" && m.footprint.length !== R)
+    return `footprint has ${m.footprint.length} entries for ${R} resources`;
+  if (m.kind === "commit" && m.allocations.some((a) => a.footprint.length !== R))
+    return `commit footprint length is not ${R}`;
+  const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
+  if (plan?.base && plan.base.prices.length !== R)
+    return `base has ${plan.base.prices.length} prices for ${R} resources`;
+  return null;
+}
+
+function windowVerdict(m: WireMessage, s: ValidationState): Verdict | null {
+  const e = s.epoch;
+  switch (m.kind) {
+    case "join":
+      return null;
+    case "propose":
+    case "accept":
+    case "view":
+      return decisionWindow(m, s);
+  }
+  if (!e) return null; // held until the first epoch is known
+  if (m.epoch > e.number) {
+    // Held until that epoch starts, but only from agents who could be in it: otherwise any key
+    // could make every node accept, store and forward messages for epochs that never come.
+    return s.couldJoin(m.agent, m.epoch)
+      ? null
+      : ignore("future", `${m.agent} is not in view for epoch ${m.epoch} (current ${e.number})`);
+  }
+  if (m.kind === "commit" && s.previous && m.epoch === s.previous.number) return commitWindow(m, s.previous);
+  // Votes on amendments outlive an epoch change: the previous epoch's are still counted.
+  if ((m.kind === "approve" || m.kind === "amend") && s.previous && m.epoch === s.previous.number)
+    return amendmentWindow(m, s.previous);
+  if (m.epoch < e.number) return ignore("stale", `epoch ${m.epoch} < ${e.number}`);
+  if (!e.memberSet.has(m.agent))
+    return reject("not-member", `${m.agent} is not a member of epoch ${e.number}`);
+  if (m.kind === "commit") return commitWindow(m, e);
+  if (m.kind === "approve" || m.kind === "amend") return amendmentWindow(m, e);
+  if (m.kind === "leave" || m.kind === "alive" || m.kind === "rebid") return null;
+  if (m.round < e.round - 1) return ignore("stale", `round ${m.round} < ${e.round - 1}`);
+  if (m.round > e.round + ROUND_WINDOW)
+    return ignore("future", `round ${m.round} > ${e.round + ROUND_WINDOW}`);
+  const expected = e.pricesAt(m.round);
+  if (expected && !samePrices(expected, m.prices))
+    return reject("price-mismatch", `demand answers prices other than p^${m.round}`);
+  return null;
+}
+
+function amendmentWindow(m: WireMessage & { kind: "amend" | "approve" }, e: EpochWindow): Verdict | null {
+  if (!e.memberSet.has(m.agent))
+    return reject("not-member", `${m.agent} is not a member of epoch ${e.number}`);
+  if (m.kind === "approve") return null;
+  const problem = amendmentProblem(e.terms, e.termsId, m.terms);
+  return problem ? reject("bad-amendment", `amended terms: ${problem}`) : null;
+}
+
+function commitWindow(m: WireMessage & { kind: "commit" }, e: EpochWindow): Verdict | null {
+  if (!e.memberSet.has(m.agent))
+    return reject("not-member", `${m.agent} is not a member of epoch ${e.number}`);
+  // A commit's round is the round the epoch settled on, which may lie well behind: not windowed.
+  return sameIds(m.members, e.members)
+    ? null
+    : reject("not-member", `commit names members other than epoch ${e.number}'s`);
+}
+
+/**
+ * Messages of the decision for epoch E. For E = e+1 the deciders are e's members, so the signer
+ * must be one (and a proposal must come from its view's proposer, with a well-formed plan). A node
+ * that knows no epoch yet cannot check the deciders: it takes the plan's own list (trust on first
+ * use, docs/security.md) but still checks the plan's shape and the proposer.
+ */
+function decisionWindow(
+  m: WireMessage & { kind: "propose" | "accept" | "view" },
+  s: ValidationState,
+): Verdict | null {
+  const e = s.epoch;
+  if (e && m.epoch <= e.number)
+    return ignore("stale", `decision for epoch ${m.epoch}, current is ${e.number}`);
+  if (e && m.epoch > e.number + 1)
+    return s.couldJoin(m.agent, m.epoch)
+      ? null
+      : ignore("future", `${m.agent} is not in view for epoch ${m.epoch} (current ${e.number})`);
+  const deciders = e ? e.voters : null;
+  if (deciders && !deciders.includes(m.agent))
+    return reject("not-member", `${m.agent} is not a voter of epoch ${e?.number}, so not a decider`);
+  const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
+  if (plan) {
+    const problem = planProblem(m.epoch, plan, deciders, s) ?? (e ? termsProblem(plan, e) : null);
+    if (problem) return reject("bad-plan", problem);
+  }
+  if (m.kind === "propose") {
+    const list = deciders ?? m.plan.deciders;
+    const proposer = proposerOf(m.epoch, m.view, list);
+    if (m.agent !== proposer)
+      return reject("not-proposer", `${m.agent} is not the proposer of view ${m.view} for epoch ${m.epoch}`);
+  }
+  return null;
+}
+
+/** What is wrong with a plan for `epoch`, or null. */
+export function planProblem(
+  epoch: number,
+  plan: EpochPlan,
+  deciders: readonly AgentId[] | null,
+  s: Pick<ValidationState, "allowed">,
+): string | null {
+  if (!isSortedUnique(plan.members)) return "plan.members: must be sorted and unique";
+  if (!isSortedUnique(plan.deciders)) return "plan.deciders: must be sorted and unique";
+  if (deciders && !sameIds(plan.deciders, deciders))
+    return `plan.deciders: must be the voters of epoch ${epoch - 1}`;
+  if (!isSortedUnique(plan.voters)) return "plan.voters: must be sorted and unique";
+  if (
+    epoch === 0 ? !sameIds(plan.voters, plan.deciders) : plan.voters.some((id) => !plan.members.includes(id))
+  )
+    return epoch === 0 ? "plan.voters: the founder votes first" : "plan.voters: must be members";
+  const outsider = plan.members.find((id) => !s.allowed(id));
+  if (outsider) return `plan.members: ${outsider} is not on the contract's allowlist`;
+  if (epoch === 0) {
+    if (plan.base !== null) return "plan.base: the first epoch has none";
+    if (plan.deciders.length !== 1) return "plan.deciders: the first epoch is decided by its founder alone";
+    if (plan.terms !== null || plan.ledger !== null)
+      return "plan: the first epoch runs the contract, with no ledger yet";
+  } else if (plan.base === null || plan.base.epoch !== epoch - 1) {
+    return `plan.base: must come from epoch ${epoch - 1}`;
+  }
+  return null;
+}
+
+/** A plan's terms: those in effect now, or an amendment of them (docs/protocol.md §12). */
+function termsProblem(plan: EpochPlan, e: EpochWindow): string | null {
+  if (plan.terms === null) return e.terms.amends === undefined ? null : "plan.terms: the terms are amended";
+  const id = contractId(plan.terms);
+  if (id === e.termsId) return null;
+  const problem = amendmentProblem(e.terms, e.termsId, plan.terms);
+  return problem ? `plan.terms: ${problem}` : null;
+}
+
+/** Bit-for-bit equality: honest nodes compute identical prices, so anything else is a fault. */
+export function samePrices(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+}
+
+function reject(reason: Extract<Verdict, { verdict: "reject" }>["reason"], detail: string): Verdict {
+  return { verdict: "reject", reason, detail };
+}
+
+function ignore(reason: Extract<Verdict, { verdict: "ignore" }>["reason"], detail: string): Verdict {
+  return { verdict: "ignore", reason, detail };
+}

@@ -1,0 +1,62 @@
+import type { AgentProfile } from "../economics/agent.ts";
+import type { Signer } from "../wire/agent-key.ts";
+import type { SimulatedNetwork } from "./simulated-network.ts";
+
+/**
+ * What can go wrong in a simulated run, at a virtual time, and how each is done to the network.
+ * Starting an agent is not a fault (see schedule.ts); everything that later changes who is up,
+ * who can reach whom, or how fast someone speaks is.
+ */
+export type Fault =
+  /** The process dies; its store survives. */
+  | { readonly at: number; readonly type: "crash"; readonly agent: string }
+  /** A crashed agent starts again on its store (replay, then resume). */
+  | { readonly at: number; readonly type: "restart"; readonly agent: string }
+  /** A graceful stop: the agent announces its leave, then is gone for good. */
+  | { readonly at: number; readonly type: "leave"; readonly agent: string }
+  /** Agents in different groups cannot reach each other until the next heal. */
+  | { readonly at: number; readonly type: "partition"; readonly groups: readonly (readonly string[])[] }
+  | { readonly at: number; readonly type: "heal" }
+  /** Everything the agent sends takes `ms` longer from now on (0: normal again). */
+  | { readonly at: number; readonly type: "slow"; readonly agent: string; readonly ms: number };
+
+/** An agent's key and economics: what a restart needs to rebuild its machine. */
+export interface AgentKeys {
+  readonly signer: Signer;
+  readonly profile: AgentProfile;
+}
+
+export function applyFault(net: SimulatedNetwork, fault: Fault, keys: (agent: string) => AgentKeys): void {
+  if (fault.type === "heal") {
+    net.heal();
+    return;
+  }
+  if (fault.type === "partition") {
+    net.partition(fault.groups.map((g) => g.map((name) => ({ name }))));
+    return;
+  }
+  const node = net.node(fault.agent);
+  if (!node) throw new Error(`fault at ${fault.at}: ${fault.type} of ${fault.agent}, who was never started`);
+  if (fault.type === "crash") net.crash(node);
+  else if (fault.type === "leave") net.leave(node);
+  else if (fault.type === "slow") net.slow(node, fault.ms);
+  else {
+    const { signer, profile } = keys(fault.agent);
+    net.restart(node, profile, signer);
+  }
+}
+
+/** The agents still in the market once every fault is over: started, not left, not crashed for good. */
+export function survivors(agents: readonly string[], faults: readonly Fault[]): string[] {
+  const gone = new Set<string>();
+  for (const f of faults) {
+    if (f.type === "crash" || f.type === "leave") gone.add(f.agent);
+    else if (f.type === "restart") gone.delete(f.agent);
+  }
+  return agents.filter((a) => !gone.has(a));
+}
+
+/** Agents that left gracefully: they consent to the rest going on without them. */
+export function leavers(faults: readonly Fault[]): Set<string> {
+  return new Set(faults.flatMap((f) => (f.type === "leave" ? [f.agent] : [])));
+}

@@ -1,0 +1,97 @@
+import type { AgentId } from "../wire/ids.ts";
+import { survivors } from "./fault-model.ts";
+import { lastChange, maxDelay, type Schedule } from "./schedule.ts";
+import type { SimNode } from "./simulated-network.ts";
+
+/**
+ * The liveness promise the simulator checks: once the last fault is over (partitions healed,
+ * crashed agents restarted or gone for good, joins and leaves done), every live agent holds a
+ * certificate for an epoch whose members are exactly the live agents, within `livenessBound`.
+ */
+
+/** Rounds a newton market needs, with room (it takes 5-15). */
+export const EXACT_ROUNDS = 20;
+/** Rounds without improvement after which an epoch settles approximate (the machine's stall rule). */
+export const STALL_ROUNDS = 50;
+/** Epoch changes allowed after the last fault (a restarted or dropped agent re-joins, then one more). */
+export const EPOCH_CHANGES = 2;
+
+/**
+ * The bound, in virtual ms after the last change, with D the longest a message takes (latency +
+ * jitter + the slowest member's delay) and the contract's roundMs and announceMs:
+ *
+ *   membership = EPOCH_CHANGES × (3·roundMs + 2·announceMs + 6·D)
+ *     silence is noticed after roundMs, a joiner that does not echo is left out for 2·roundMs,
+ *     a joiner re-announces every announceMs and a proposal settles in a few message delays;
+ *   market = rounds × (roundMs/2 + 3·D)
+ *     rounds = EXACT_ROUNDS, plus STALL_ROUNDS with a fixed fee (no exact clearing price); a
+ *     round closes in one delay, or, when a demand was lost, after the sync at roundMs/2 and its
+ *     reply (2·D);
+ *   commit = roundMs/2 + 3·D   (a lost commit is fetched by the sync at roundMs/2).
+ */
+export function livenessBound(schedule: Schedule): number {
+  const { roundMs, announceMs } = schedule.contract.timeouts;
+  const d = maxDelay(schedule);
+  const rounds = EXACT_ROUNDS + (schedule.contract.fees.fixed > 0 ? STALL_ROUNDS : 0);
+  const membership = EPOCH_CHANGES * (3 * roundMs + 2 * announceMs + 6 * d);
+  const perRound = roundMs / 2 + 3 * d;
+  return Math.ceil(membership + rounds * perRound + perRound);
+}
+
+/** When liveness must hold: the last change plus the bound. */
+export function livenessDeadline(schedule: Schedule): number {
+  return lastChange(schedule) + livenessBound(schedule);
+}
+
+/** The names of the agents that stay in the market. */
+export function liveAgents(schedule: Schedule): string[] {
+  return survivors(
+    schedule.agents.map((a) => a.name),
+    schedule.faults,
+  );
+}
+
+/** Every live node's latest certificate names exactly the live agents. */
+export function livenessHolds(nodes: readonly SimNode[], live: ReadonlySet<AgentId>): boolean {
+  for (const node of nodes) {
+    if (!node.id || !live.has(node.id)) continue;
+    const cert = node.machine.certificates().at(-1);
+    if (!cert || cert.commit.members.length !== live.size) return false;
+    if (!cert.commit.members.every((m) => live.has(m as AgentId))) return false;
+  }
+  return true;
+}
+
+/**
+ * Why liveness cannot be asked for, or null when it can: a live node's epoch has lost the
+ * majority of its voters for good, and no protocol that keeps one equilibrium per epoch may move
+ * on without one.
+ */
+export function noMajority(
+  nodes: readonly SimNode[],
+  live: ReadonlySet<AgentId>,
+  nameOf: (id: string) => string,
+): string | null {
+  // The next epoch is decided by the current one's voters (docs/protocol.md §9): without a live
+  // majority of them nothing can change, for good. A graceful leave that could not be decided
+  // (cut off from the others) is a loss like a crash.
+  // The newest epoch any node reached, crashed ones included: a joiner that never learned it is
+  // still held up by it.
+  let newest: { name: string; epoch: number; voters: readonly AgentId[] } | null = null;
+  for (const node of nodes) {
+    const { voters, epoch } = node.machine.status();
+    if (epoch !== null && (newest === null || epoch > newest.epoch))
+      newest = { name: node.name, epoch, voters };
+  }
+  if (!newest) {
+    // No first epoch yet: only a founder can decide one (docs/protocol.md §9.6), and all are gone.
+    const founders = nodes.filter((n) => n.role === "founder");
+    if (founders.length > 0 && founders.every((n) => !n.up && !(n.id && live.has(n.id))))
+      return `no epoch was founded and every founder (${founders.map((n) => n.name).join(",")}) is gone for good`;
+    return null;
+  }
+  const alive = newest.voters.filter((m) => live.has(m)).length;
+  if (newest.voters.length > 0 && alive * 2 <= newest.voters.length)
+    return `epoch ${newest.epoch} (as ${newest.name} knows it) has ${alive} of ${newest.voters.length} voters alive (${newest.voters.map(nameOf).join(",")})`;
+  return null;
+}

@@ -1,0 +1,173 @@
+import type { AgentProfile } from "../economics/agent.ts";
+import type { AgentId } from "../wire/ids.ts";
+import { type AgentKeys, applyFault, type Fault } from "./fault-model.ts";
+import { createInvariantChecker, type Violation } from "./invariants.ts";
+import { liveAgents, livenessBound, livenessDeadline, livenessHolds, noMajority } from "./liveness.ts";
+import { type AgentPlan, drawSchedule, lastChange, type Schedule, type ScheduleLimits } from "./schedule.ts";
+import { createSignatureMemo } from "./signature-memo.ts";
+import { SimulatedNetwork } from "./simulated-network.ts";
+import { createTrace } from "./trace.ts";
+
+/**
+ * One seed, run: draw its schedule, start the agents and apply the faults at their times on a
+ * SimulatedNetwork of real machines, check the invariants on every event, then the liveness
+ * promise after the last fault. The first violation ends the run, unless `keepGoing` asks to
+ * see which other invariants the run breaks too (a storm, S1, always ends it).
+ */
+export interface RunOptions extends ScheduleLimits {
+  /** Keep every trace line (for printing a replay). */
+  readonly trace?: boolean;
+  /** After liveness holds, run this much longer to catch late safety violations; roundMs if absent. */
+  readonly coolDownMs?: number;
+  /** Go on after a violation, to record the first violation of every invariant. */
+  readonly keepGoing?: boolean;
+}
+
+export interface SeedResult {
+  readonly seed: number;
+  readonly schedule: Schedule;
+  /** The first violation. */
+  readonly violation: Violation | null;
+  /** The first violation of each invariant, in the order found (just the first without keepGoing). */
+  readonly violations: readonly Violation[];
+  readonly liveness:
+    | { readonly status: "held"; readonly afterLastChangeMs: number; readonly boundMs: number }
+    | { readonly status: "exempt"; readonly reason: string; readonly boundMs: number }
+    | { readonly status: "not-reached"; readonly boundMs: number };
+  /** Network events observed (deliveries, ticks, faults). */
+  readonly events: number;
+  /** Virtual time at the end of the run, ms. */
+  readonly endedAt: number;
+  readonly traceHash: string;
+  /** Every trace line with `trace`; else null. */
+  readonly trace: readonly string[] | null;
+  /** The last trace lines before the run ended (a failure's context). */
+  readonly recent: readonly string[];
+  readonly signatures: { readonly verified: number; readonly remembered: number };
+}
+
+type Step =
+  | { readonly at: number; readonly start: AgentPlan }
+  | { readonly at: number; readonly fault: Fault };
+
+export function runSeed(seed: number, options: RunOptions = {}): SeedResult {
+  return runSchedule(drawSchedule(seed, options), options);
+}
+
+export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedResult {
+  const memo = createSignatureMemo();
+  const names = new Map<string, string>();
+  const nameOf = (id: string) => names.get(id) ?? `?${id.slice(-6)}`;
+  const profiles = new Map<string, AgentProfile>();
+  const trace = createTrace({ nameOf, keepAll: options.trace === true });
+  const checker = createInvariantChecker({
+    contract: schedule.contract,
+    profileOf: (id) => profiles.get(id),
+    nameOf,
+  });
+  const violations: Violation[] = [];
+  const record = (v: Violation) => {
+    if (violations.some((w) => w.invariant === v.invariant)) return;
+    violations.push(v);
+    trace.note(`VIOLATION ${v.invariant} at ${v.at.toFixed(1)} ms (${v.node}): ${v.summary}`);
+  };
+  const stopped = () =>
+    violations.length > 0 && (options.keepGoing !== true || violations.some((v) => v.invariant === "S1"));
+  let events = 0;
+  let certified = false;
+  const net = new SimulatedNetwork({
+    contract: schedule.contract,
+    seed: schedule.networkSeed,
+    delay: { min: schedule.network.latencyMs, max: schedule.network.latencyMs + schedule.network.jitterMs },
+    loss: schedule.network.loss,
+    verify: memo.verify,
+    observer: (event) => {
+      events += 1;
+      trace.record(event);
+      if (stopped()) return;
+      for (const v of checker.observe(event)) record(v);
+      if ("actions" in event && event.actions.some((a) => a.type === "certificate")) certified = true;
+    },
+  });
+
+  // Keys first, in start order, so they do not depend on when anything happens.
+  const keys = new Map<string, AgentKeys>();
+  for (const a of schedule.agents) {
+    const signer = net.newSigner();
+    keys.set(a.name, { signer, profile: a.profile });
+    names.set(signer.id, a.name);
+    profiles.set(signer.id, a.profile);
+  }
+  const keysOf = (name: string): AgentKeys => {
+    const k = keys.get(name);
+    if (!k) throw new Error(`no agent named ${name} in this schedule`);
+    return k;
+  };
+
+  const n = schedule.network;
+  trace.note(
+    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}`,
+  );
+
+  const steps: Step[] = [
+    ...schedule.agents.map((start) => ({ at: start.start, start })),
+    ...schedule.faults.map((fault) => ({ at: fault.at, fault })),
+  ];
+  // Stable: starts before faults at one instant, and each list keeps its own order.
+  steps.sort((a, b) => a.at - b.at);
+  for (const step of steps) {
+    net.runUntil(stopped, step.at - net.now);
+    if (stopped()) break;
+    if ("start" in step) {
+      const { signer, profile } = keysOf(step.start.name);
+      net.addAgent(step.start.name, profile, signer, step.start.role);
+    } else applyFault(net, step.fault, keysOf);
+  }
+
+  const boundMs = livenessBound(schedule);
+  const live = new Set(liveAgents(schedule).map((name) => keysOf(name).signer.id as AgentId));
+  let liveness: SeedResult["liveness"] = { status: "not-reached", boundMs };
+  if (!stopped()) {
+    const holds = () => {
+      if (!certified) return false;
+      certified = false;
+      return livenessHolds(net.nodes, live);
+    };
+    const reached = net.runUntil(() => stopped() || holds(), livenessDeadline(schedule) - net.now);
+    if (reached && !stopped()) {
+      liveness = { status: "held", afterLastChangeMs: net.now - lastChange(schedule), boundMs };
+      net.runUntil(stopped, options.coolDownMs ?? schedule.contract.timeouts.roundMs);
+    } else if (!stopped()) {
+      const exempt = noMajority(net.nodes, live, nameOf);
+      if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
+      else
+        record({
+          invariant: "liveness",
+          at: net.now,
+          node: "-",
+          summary: `live agents {${[...live].map(nameOf).join(",")}} did not all certify an epoch of exactly them within ${boundMs} ms of the last change at ${lastChange(schedule).toFixed(1)} ms`,
+          context: net.nodes
+            .filter((node) => node.up)
+            .map((node) => {
+              const s = node.machine.status();
+              const cert = node.machine.certificates().at(-1);
+              return `${node.name}: ${s.status} epoch ${s.epoch} {${s.members.map(nameOf).join(",")}} round ${s.round}, last certificate ${cert ? `e${cert.commit.epoch} {${cert.commit.members.map(nameOf).join(",")}}` : "none"}`;
+            }),
+        });
+    }
+  }
+  if (violations.length === 0) trace.note(`ok: liveness ${liveness.status}`);
+  return {
+    seed: schedule.seed,
+    schedule,
+    violation: violations[0] ?? null,
+    violations,
+    liveness,
+    events,
+    endedAt: net.now,
+    traceHash: trace.hash(),
+    trace: trace.lines(),
+    recent: trace.recent(),
+    signatures: memo.stats(),
+  };
+}

@@ -1,0 +1,201 @@
+import type { AgentProfile } from "../economics/agent.ts";
+import { paperProfiles } from "../economics/paper-scenario.ts";
+import { type Contract, contractSchema } from "../wire/contract.ts";
+import type { Fault } from "./fault-model.ts";
+import type { MachineRole } from "./machine-factory.ts";
+import { createPrng, nextSeed, type Prng, shuffled, uniform, uniformInt } from "./prng.ts";
+
+/**
+ * A simulated run, drawn from one seed: the contract, the network's latency and loss, when each
+ * agent starts, and every fault. It is plain data (printable, comparable) and everything in a
+ * run follows from it and from `networkSeed`, so a seed names one run forever.
+ */
+export interface Schedule {
+  readonly seed: number;
+  readonly contract: Contract;
+  readonly network: {
+    /** Every delivery takes latencyMs plus a uniform draw from [0, jitterMs]. */
+    readonly latencyMs: number;
+    readonly jitterMs: number;
+    /** Probability that one gossip delivery is lost (sync replies are not). */
+    readonly loss: number;
+  };
+  /** Seeds the network's own stream: agents' keys, delays, losses, which peer a sync asks. */
+  readonly networkSeed: number;
+  /** In start order; names n0, n1, … follow it. */
+  readonly agents: readonly AgentPlan[];
+  /** In time order. */
+  readonly faults: readonly Fault[];
+}
+
+export interface AgentPlan {
+  readonly name: string;
+  readonly start: number;
+  readonly role: MachineRole;
+  readonly profile: AgentProfile;
+}
+
+/** Ways to narrow the draw while debugging. */
+export interface ScheduleLimits {
+  /** Exactly this many agents (2..30 otherwise, weighted towards few). */
+  readonly agents?: number;
+  /** No crashes, restarts, leaves, partitions, slow members or loss: only starts and latency. */
+  readonly faults?: boolean;
+  /** Which agents found the first epoch, by start order; the first to start unless given. */
+  readonly founders?: "first" | "all";
+}
+
+export const MIN_AGENTS = 2;
+export const MAX_AGENTS = 30;
+
+/** The contract timeouts a schedule may use: the defaults, and faster ones as tests use. */
+const TIMEOUTS = [
+  { roundMs: 4_000, announceMs: 1_000 },
+  { roundMs: 2_000, announceMs: 500 },
+  { roundMs: 2_000, announceMs: 200 },
+] as const;
+
+export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedule {
+  const prng = createPrng(seed);
+  const n = limits.agents ?? drawAgentCount(prng);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`agents must be an integer >= 1, got ${n}`);
+  const faulty = limits.faults ?? true;
+  // Faults happen within this window; agents that join late start inside it too.
+  const windowMs = uniform(prng, 5_000, 30_000);
+
+  const timeouts = TIMEOUTS[uniformInt(prng, TIMEOUTS.length)] ?? TIMEOUTS[0];
+  const fixedFee = prng() < 0.25 ? 1 : 0;
+  const minMembers = prng() < 0.6 ? 1 : 1 + uniformInt(prng, Math.ceil(n / 2));
+  const contract = contractSchema.parse({
+    name: `sim seed ${seed}`,
+    resources: [{ id: "capacity", capacity: Math.round(n * uniform(prng, 1, 4) * 100) / 100 }],
+    fees: { perUnit: 0.5, fixed: fixedFee },
+    minMembers,
+    timeouts,
+  });
+
+  const latencyMs = uniform(prng, 1, 50);
+  const jitterMs = uniform(prng, 0, 100);
+  const lossy = faulty && prng() < 0.6;
+  const loss = lossy ? uniform(prng, 0, 0.3) : 0;
+
+  // Most start together (the case that forks epochs today), the rest join during the window.
+  const starts = Array.from({ length: n }, () =>
+    prng() < 0.6 ? uniform(prng, 0, 1_000) : uniform(prng, 0, windowMs),
+  ).sort((a, b) => a - b);
+  const profiles = paperProfiles(n, nextSeed(prng));
+  const founders = limits.founders ?? "first";
+  const agents: AgentPlan[] = starts.map((start, i) => ({
+    name: `n${i}`,
+    start: round1(start),
+    role: founders === "all" || i === 0 ? "founder" : "joiner",
+    profile: profiles[i] as AgentProfile,
+  }));
+  const faults = faulty ? drawFaults(prng, agents, windowMs) : [];
+  return {
+    seed,
+    contract,
+    network: { latencyMs, jitterMs, loss },
+    networkSeed: nextSeed(prng),
+    agents,
+    faults,
+  };
+}
+
+/**
+ * 2..30, weighted so most runs are small (a run's cost grows steeply with the agent count: every
+ * message reaches every node) while every size up to 30 is drawn: 2-6 in 75% of seeds, 7-12 in
+ * 17%, 13-20 in 5%, 21-30 in 3%.
+ */
+function drawAgentCount(prng: Prng): number {
+  const u = prng();
+  if (u < 0.75) return 2 + uniformInt(prng, 5);
+  if (u < 0.92) return 7 + uniformInt(prng, 6);
+  if (u < 0.97) return 13 + uniformInt(prng, 8);
+  return 21 + uniformInt(prng, MAX_AGENTS - 20);
+}
+
+function drawFaults(prng: Prng, agents: readonly AgentPlan[], windowMs: number): Fault[] {
+  const faults: Fault[] = [];
+  const n = agents.length;
+  // At most a minority of agents is gone for good (crashed, not restarted, or left), and at
+  // least one agent stays.
+  let gone = 0;
+  const mayGo = () => (gone + 1) * 2 < n || (n === 2 && gone === 0 && prng() < 0.5);
+  for (const a of agents) {
+    const u = prng();
+    if (u < 0.15) {
+      const crashAt = uniform(prng, a.start, Math.max(a.start, windowMs) + 1);
+      faults.push({ at: round1(crashAt), type: "crash", agent: a.name });
+      if (prng() < 0.75 || !mayGo()) {
+        const restartAt = crashAt + uniform(prng, 200, 10_000);
+        faults.push({ at: round1(restartAt), type: "restart", agent: a.name });
+      } else gone += 1;
+    } else if (u < 0.23 && mayGo()) {
+      faults.push({
+        at: round1(uniform(prng, a.start, Math.max(a.start, windowMs) + 1)),
+        type: "leave",
+        agent: a.name,
+      });
+      gone += 1;
+    }
+  }
+  // Up to two partitions, one after the other, each healing.
+  let from = 0;
+  for (let i = 0; i < 2 && prng() < 0.35; i++) {
+    const at = uniform(prng, from, windowMs);
+    const healAt = at + uniform(prng, 500, 15_000);
+    const groupCount = prng() < 0.8 ? 2 : 3;
+    const names = shuffled(
+      prng,
+      agents.map((a) => a.name),
+    );
+    const groups: string[][] = Array.from({ length: groupCount }, () => []);
+    names.forEach((name, k) => {
+      // The first groupCount agents seed the groups, so none is empty.
+      (groups[k < groupCount ? k : uniformInt(prng, groupCount)] as string[]).push(name);
+    });
+    faults.push({ at: round1(at), type: "partition", groups: groups.filter((g) => g.length > 0) });
+    faults.push({ at: round1(healAt), type: "heal" });
+    from = healAt;
+  }
+  // Slow members: everything they send is late, for a while or for good.
+  for (const a of agents) {
+    if (prng() >= 0.1) continue;
+    const at = uniform(prng, 0, windowMs);
+    faults.push({
+      at: round1(Math.max(at, a.start)),
+      type: "slow",
+      agent: a.name,
+      ms: round1(uniform(prng, 100, 500)),
+    });
+    if (prng() < 0.5)
+      faults.push({
+        at: round1(Math.max(at, a.start) + uniform(prng, 1_000, 10_000)),
+        type: "slow",
+        agent: a.name,
+        ms: 0,
+      });
+  }
+  return faults
+    .map((f, i) => ({ f, i }))
+    .sort((x, y) => x.f.at - y.f.at || x.i - y.i)
+    .map(({ f }) => f);
+}
+
+/** Times in tenths of a millisecond: short to print, and exact in a trace. */
+function round1(t: number): number {
+  return Math.round(t * 10) / 10;
+}
+
+/** When the last thing that changes the network happens: the last start or the last fault. */
+export function lastChange(schedule: Schedule): number {
+  const starts = schedule.agents.map((a) => a.start);
+  return Math.max(0, ...starts, ...schedule.faults.map((f) => f.at));
+}
+
+/** The longest a message can take, slow members included. */
+export function maxDelay(schedule: Schedule): number {
+  const slow = Math.max(0, ...schedule.faults.map((f) => (f.type === "slow" ? f.ms : 0)));
+  return schedule.network.latencyMs + schedule.network.jitterMs + slow;
+}

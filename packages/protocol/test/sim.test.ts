@@ -1,0 +1,355 @@
+import { describe, expect, it } from "vitest";
+import type { AgentProfile } from "../src/economics/agent.ts";
+import { bestResponse } from "../src/economics/best-response.ts";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import { solveReference } from "../src/economics/reference-solver.ts";
+import type { MachineAction } from "../src/machine/machine-io.ts";
+import { createInvariantChecker, type Violation } from "../src/sim/invariants.ts";
+import { livenessBound } from "../src/sim/liveness.ts";
+import { runSchedule, runSeed } from "../src/sim/runner.ts";
+import { drawSchedule, MAX_AGENTS, MIN_AGENTS, type Schedule } from "../src/sim/schedule.ts";
+import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import type { Signer } from "../src/wire/agent-key.ts";
+import { buildCertificate, type Certificate } from "../src/wire/certificate.ts";
+import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
+import { type AgentId, compareIds } from "../src/wire/ids.ts";
+import type { CommitMessage, DemandMessage, JoinMessage, Unsigned } from "../src/wire/messages.ts";
+import { signMessage } from "../src/wire/signing.ts";
+
+const contract: Contract = contractSchema.parse({
+  name: "sim harness",
+  resources: [{ id: "capacity", capacity: 6 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+  minMembers: 3,
+  timeouts: { roundMs: 2_000, announceMs: 200 },
+});
+const profiles = paperProfiles(3, 5);
+
+/** Three real nodes (keys, machines) whose actions the tests fabricate and feed to a checker. */
+function fixture() {
+  const net = new SimulatedNetwork({ contract, seed: 7 });
+  const signers: Signer[] = profiles.map(() => net.newSigner());
+  const nodes: SimNode[] = profiles.map((p, i) => net.addAgent(`n${i}`, p, signers[i]));
+  const profileById = new Map<string, AgentProfile>(
+    signers.map((s, i) => [s.id, profiles[i] as AgentProfile]),
+  );
+  const names = new Map<string, string>(signers.map((s, i) => [s.id, `n${i}`]));
+  const checker = createInvariantChecker({
+    contract,
+    profileOf: (id) => profileById.get(id),
+    nameOf: (id) => names.get(id) ?? id,
+  });
+  const observe = (node: SimNode, actions: MachineAction[], at = 100): Violation | null =>
+    checker.observe({ type: "tick", at, node, actions })[0] ?? null;
+  return { signers, nodes, profileById, observe };
+}
+
+/** A certificate signed by every given signer over one commit body. */
+function certificate(
+  signers: readonly Signer[],
+  epoch: number,
+  prices: number[],
+  allocation: (id: string) => number,
+): Certificate {
+  const members = signers.map((s) => s.id).sort(compareIds);
+  const body = {
+    v: 2,
+    kind: "commit",
+    contract: contractId(contract),
+    epoch,
+    round: 3,
+    members,
+    prices,
+    allocations: members.map((agent) => ({ agent, x: allocation(agent), footprint: [1] })),
+    residual: 0,
+    previous: null,
+  } as const;
+  const commits = signers.map((s) =>
+    signMessage<CommitMessage>({ ...body, agent: s.id } as unknown as Unsigned<CommitMessage>, s),
+  );
+  return buildCertificate(commits);
+}
+
+/** The honest equilibrium of the given agents, as a certificate they all signed. */
+function honestCertificate(
+  signers: readonly Signer[],
+  profileById: Map<string, AgentProfile>,
+  epoch: number,
+) {
+  const agents = signers.map((s) => ({ id: s.id, ...(profileById.get(s.id) as AgentProfile) }));
+  const ref = solveReference({ contract, agents });
+  return certificate(
+    signers,
+    epoch,
+    ref.prices,
+    (id) => bestResponse(profileById.get(id) as AgentProfile, contract, ref.prices).x,
+  );
+}
+
+function demand(signer: Signer, x: number): DemandMessage {
+  return signMessage<DemandMessage>(
+    {
+      v: 2,
+      kind: "demand",
+      contract: contractId(contract),
+      agent: signer.id,
+      epoch: 0,
+      round: 2,
+      prices: [0.25],
+      x,
+      slope: -1,
+      footprint: [1],
+    },
+    signer,
+  );
+}
+
+describe("the simulator's invariant checker", () => {
+  it("I1: one epoch number started with two member sets", () => {
+    const { signers, nodes, observe } = fixture();
+    const [a, b] = nodes as [SimNode, SimNode];
+    const ids = signers.map((s) => s.id);
+    const started = (members: AgentId[]): MachineAction => ({
+      type: "epoch-started",
+      epoch: 0,
+      members,
+      base: null,
+      plan: {
+        members,
+        deciders: [members[0] as AgentId],
+        voters: [members[0] as AgentId],
+        base: null,
+        terms: null,
+        ledger: null,
+        cause: ["found"],
+      },
+      member: true,
+    });
+    expect(observe(a, [started(ids.slice(0, 1))])).toBeNull();
+    // The same set again (another node, or after a restart) is fine.
+    expect(observe(a, [started(ids.slice(0, 1))], 200)).toBeNull();
+    const v = observe(b, [started(ids)], 300);
+    expect(v).toMatchObject({ invariant: "I1", node: "n1", at: 300 });
+    expect(v?.context.join("\n")).toContain("{n0}");
+  });
+
+  it("I2: an agent signs two different demands for one slot (say, across a restart)", () => {
+    const { signers, nodes, observe } = fixture();
+    const [s0] = signers as [Signer];
+    const first = demand(s0, 1.5);
+    expect(observe(nodes[0] as SimNode, [{ type: "publish", message: first }])).toBeNull();
+    // Publishing the identical message again is no equivocation.
+    expect(observe(nodes[0] as SimNode, [{ type: "publish", message: demand(s0, 1.5) }])).toBeNull();
+    const v = observe(nodes[0] as SimNode, [{ type: "publish", message: demand(s0, 2.5) }], 900);
+    expect(v).toMatchObject({ invariant: "I2", at: 900 });
+    expect(v?.summary).toContain("demand/0/2/n0");
+  });
+
+  it("I3: two different certificates for one epoch, each valid on its own", () => {
+    const { signers, nodes, profileById, observe } = fixture();
+    const solo = honestCertificate(signers.slice(0, 1), profileById, 0);
+    const all = honestCertificate(signers, profileById, 0);
+    expect(
+      observe(nodes[0] as SimNode, [{ type: "certificate", certificate: solo, complete: true }]),
+    ).toBeNull();
+    // The same certificate again, from another node, is fine; so is the next epoch's.
+    expect(
+      observe(nodes[1] as SimNode, [{ type: "certificate", certificate: solo, complete: true }]),
+    ).toBeNull();
+    const next = honestCertificate(signers, profileById, 1);
+    expect(
+      observe(nodes[1] as SimNode, [{ type: "certificate", certificate: next, complete: true }]),
+    ).toBeNull();
+    const v = observe(nodes[2] as SimNode, [{ type: "certificate", certificate: all, complete: true }], 500);
+    expect(v).toMatchObject({ invariant: "I3", node: "n2" });
+    expect(v?.context[0]).toMatch(/members \{n\d,n\d,n\d\}/);
+  });
+
+  it("I4: a certificate that verifies but whose prices are not the reference equilibrium", () => {
+    const { signers, nodes, profileById, observe } = fixture();
+    const honest = honestCertificate(signers, profileById, 0);
+    const p = honest.commit.prices[0] as number;
+    expect(p).toBeGreaterThan(0);
+    // Every member signed, the allocation clears the capacity, but at prices 10% too high.
+    const shifted = [p * 1.1];
+    const total = signers.reduce(
+      (sum, s) => sum + bestResponse(profileById.get(s.id) as AgentProfile, contract, shifted).x,
+      0,
+    );
+    const scale = contract.resources[0]?.capacity ?? 0;
+    const forged = certificate(signers, 0, shifted, (id) => {
+      const x = bestResponse(profileById.get(id) as AgentProfile, contract, shifted).x;
+      return (x * scale) / total;
+    });
+    const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: forged, complete: true }]);
+    expect(v).toMatchObject({ invariant: "I4" });
+    expect(v?.summary).toContain("best response");
+  });
+
+  it("I4: a certificate that does not verify offline", () => {
+    const { signers, nodes, profileById, observe } = fixture();
+    const honest = honestCertificate(signers, profileById, 0);
+    const broken: Certificate = {
+      ...honest,
+      signatures: honest.signatures.map((s, i) =>
+        i === 0 ? { ...s, sig: honest.signatures[1]?.sig ?? s.sig } : s,
+      ),
+    };
+    const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: broken, complete: true }]);
+    expect(v).toMatchObject({ invariant: "I4" });
+    expect(v?.summary).toContain("does not verify offline");
+  });
+
+  it("S1: a storm of membership messages from one agent", () => {
+    const { signers, nodes, observe } = fixture();
+    const [s0] = signers as [Signer];
+    const join = (seq: number) =>
+      signMessage<JoinMessage>(
+        { v: 2, kind: "join", contract: contractId(contract), agent: s0.id, epoch: 0, seq },
+        s0,
+      );
+    // A join every 10 ms for a second is a storm; the same count spread over two seconds is not.
+    let v: Violation | null = null;
+    for (let i = 0; i < 100; i++)
+      v ??= observe(nodes[0] as SimNode, [{ type: "publish", message: join(i) }], i * 20);
+    expect(v).toBeNull();
+    for (let i = 100; i <= 200; i++)
+      v ??= observe(nodes[0] as SimNode, [{ type: "publish", message: join(i) }], 2_000 + (i - 100) * 9);
+    expect(v).toMatchObject({ invariant: "S1" });
+  });
+
+  it("accepts the honest certificate of the reference equilibrium", () => {
+    const { signers, nodes, profileById, observe } = fixture();
+    const honest = honestCertificate(signers, profileById, 0);
+    expect(
+      observe(nodes[0] as SimNode, [{ type: "certificate", certificate: honest, complete: true }]),
+    ).toBeNull();
+  });
+});
+
+/** A hand-made schedule: `n` agents started at once, no faults. */
+/** The same schedule with every agent started without bootstrap peers (each may found a market). */
+function everyoneFounds(schedule: Schedule): Schedule {
+  return { ...schedule, agents: schedule.agents.map((a) => ({ ...a, role: "founder" as const })) };
+}
+
+function calmSchedule(n: number, minMembers: number): Schedule {
+  const c = contractSchema.parse({ ...contract, minMembers, name: "calm" });
+  return {
+    seed: 0,
+    contract: c,
+    network: { latencyMs: 5, jitterMs: 20, loss: 0 },
+    networkSeed: 11,
+    agents: paperProfiles(n, 3).map((profile, i) => ({
+      name: `n${i}`,
+      start: i * 10,
+      role: i === 0 ? "founder" : "joiner",
+      profile,
+    })),
+    faults: [],
+  };
+}
+
+describe("the simulator's runner", () => {
+  it("a seed replays identically: same trace, same hash; another seed differs", () => {
+    // Two seeds with faults and loss.
+    for (const seed of [3, 4]) {
+      const a = runSeed(seed, { trace: true });
+      const b = runSeed(seed, { trace: true });
+      expect(a.events).toBeGreaterThan(50);
+      expect(b.traceHash).toBe(a.traceHash);
+      expect(b.trace).toEqual(a.trace);
+      expect(b.violations).toEqual(a.violations);
+      // Without keeping the lines, the hash is the same: tracing does not change the run.
+      expect(runSeed(seed).traceHash).toBe(a.traceHash);
+      expect(runSeed(seed + 1).traceHash).not.toBe(a.traceHash);
+    }
+  });
+
+  it("--keep-going runs on past the first violation and records the others", () => {
+    // A misconfiguration the protocol cannot prevent: every node started without bootstrap peers
+    // founds a market of its own before it hears the others (messages take 400 ms).
+    const fork = { ...everyoneFounds(calmSchedule(3, 1)), network: { latencyMs: 400, jitterMs: 0, loss: 0 } };
+    const first = runSchedule(fork);
+    const all = runSchedule(fork, { keepGoing: true });
+    // The forks' certificates come in the same events as the epochs that conflict: both reported.
+    expect(first.violations.map((v) => v.invariant)).toEqual(["I1", "I3"]);
+    expect(first.violations[1]?.at).toBe(first.violation?.at);
+    // Going on, the run also finds that the markets never merge.
+    expect(all.violations.slice(0, 2)).toEqual(first.violations);
+    expect(all.violations.map((v) => v.invariant)).toContain("liveness");
+    expect(all.events).toBeGreaterThan(first.events);
+  });
+
+  it("a calm schedule (everyone starts together, minMembers = everyone, no faults) passes, liveness within the bound", () => {
+    const schedule = calmSchedule(4, 4);
+    const r = runSchedule(schedule, { trace: true });
+    expect(r.violation).toBeNull();
+    expect(r.liveness.status).toBe("held");
+    if (r.liveness.status === "held")
+      expect(r.liveness.afterLastChangeMs).toBeLessThan(livenessBound(schedule));
+    expect(r.trace?.some((l) => l.includes("certificate e0"))).toBe(true);
+  });
+
+  it("reports liveness when the market cannot form (minMembers above the agent count)", () => {
+    const r = runSchedule(calmSchedule(2, 3));
+    expect(r.violation).toMatchObject({ invariant: "liveness" });
+    expect(r.violation?.context.join("\n")).toContain("joining");
+  });
+
+  it("the fork of issue 9 is gone: concurrent starts with minMembers 1 and slow messages make one market", () => {
+    // Messages take longer than announceMs (200 ms): under protocol v1 each agent waited, heard no
+    // one and founded a market of its own. Now only the founder founds; the others join it.
+    const schedule = { ...calmSchedule(3, 1), network: { latencyMs: 400, jitterMs: 0, loss: 0 } };
+    const r = runSchedule(schedule);
+    expect(r.violation).toBeNull();
+    expect(r.liveness.status).toBe("held");
+  });
+
+  it("finds a fork when the configuration allows one: every node a founder", () => {
+    const r = runSchedule({
+      ...everyoneFounds(calmSchedule(3, 1)),
+      network: { latencyMs: 400, jitterMs: 0, loss: 0 },
+    });
+    expect(["I1", "I3"]).toContain(r.violation?.invariant);
+    expect(r.violation?.summary).toContain("epoch 0");
+  });
+});
+
+describe("the simulator's schedules", () => {
+  it("draw 2-30 agents, mostly few, every size drawn, faults in time order and consistent", () => {
+    const counts = new Map<number, number>();
+    for (let seed = 1; seed <= 4_000; seed++) {
+      const s = drawSchedule(seed);
+      const n = s.agents.length;
+      counts.set(n, (counts.get(n) ?? 0) + 1);
+      expect(n).toBeGreaterThanOrEqual(MIN_AGENTS);
+      expect(n).toBeLessThanOrEqual(MAX_AGENTS);
+      expect(s.agents.filter((a) => a.role === "founder").map((a) => a.name)).toEqual(["n0"]);
+      expect(s.network.loss).toBeLessThanOrEqual(0.3);
+      const times = s.faults.map((f) => f.at);
+      expect(times).toEqual([...times].sort((x, y) => x - y));
+      const crashed = new Set<string>();
+      for (const f of s.faults) {
+        if (f.type === "crash") crashed.add(f.agent);
+        if (f.type === "restart") expect(crashed.delete(f.agent)).toBe(true);
+        if ("agent" in f) {
+          const start = s.agents.find((a) => a.name === f.agent)?.start ?? Number.POSITIVE_INFINITY;
+          expect(f.at).toBeGreaterThanOrEqual(start);
+        }
+      }
+    }
+    for (let n = MIN_AGENTS; n <= MAX_AGENTS; n++) expect(counts.get(n) ?? 0).toBeGreaterThan(0);
+    const small = [2, 3, 4, 5, 6].reduce((sum, n) => sum + (counts.get(n) ?? 0), 0);
+    expect(small / 4_000).toBeGreaterThan(0.7);
+  });
+
+  it("the debugging limits hold: --agents and --no-faults", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const s = drawSchedule(seed, { agents: 5, faults: false });
+      expect(s.agents).toHaveLength(5);
+      expect(s.faults).toEqual([]);
+      expect(s.network.loss).toBe(0);
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import {
+  type AgentProfile,
+  type Contract,
+  type ReferenceSolution,
+  scenarioSchema,
+  solveReference,
+} from "@walras/protocol";
+
+/** How far a certified outcome is from the reference solver's equilibrium of the same market. */
+export interface ReferenceGap {
+  readonly status: ReferenceSolution["status"];
+  /** The smallest reference price: a test of pricing wants it above 0 (capacity binds). */
+  readonly lowestPrice: number;
+  /** max_r |p_r − p*_r| / p*_r (p* floored at 1e-9). */
+  readonly price: number;
+  /** max_i |x_i − x*_i| / max(1, x*_i). */
+  readonly allocation: number;
+  /** The outcome allocates to exactly these agents. */
+  readonly sameMembers: boolean;
+}
+
+/**
+ * Solves the market of `contract` (the terms in force) and `agents` (their peer ids and bids) with
+ * the reference solver and measures a certificate's prices and allocations against it.
+ */
+export function referenceGap(
+  contract: Contract,
+  agents: readonly { readonly id: string; readonly profile: AgentProfile }[],
+  commit: {
+    readonly prices: readonly number[];
+    readonly allocations: readonly { readonly agent: string; readonly x: number }[];
+  },
+): ReferenceGap {
+  const ref = solveReference(
+    scenarioSchema.parse({ contract, agents: agents.map((a) => ({ id: a.id, ...a.profile })) }),
+  );
+  const price = Math.max(
+    ...ref.prices.map((p, r) => Math.abs((commit.prices[r] ?? Number.NaN) - p) / Math.max(1e-9, p)),
+  );
+  const allocation = Math.max(
+    ...commit.allocations.map((a) => {
+      const x = ref.allocations.find((r) => r.agent === a.agent)?.x ?? Number.NaN;
+      return Math.abs(a.x - x) / Math.max(1, x);
+    }),
+  );
+  const ids = (list: readonly string[]) => JSON.stringify([...list].sort());
+  return {
+    status: ref.status,
+    lowestPrice: Math.min(...ref.prices),
+    // NaN (a missing price or agent) compares false with every bound: report it as infinite.
+    price: Number.isNaN(price) ? Number.POSITIVE_INFINITY : price,
+    allocation: Number.isNaN(allocation) ? Number.POSITIVE_INFINITY : allocation,
+    sameMembers: ids(commit.allocations.map((a) => a.agent)) === ids(agents.map((a) => a.id)),
+  };
+}
