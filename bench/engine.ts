@@ -11,13 +11,18 @@
  * judged on the residual, as the paper does).
  */
 import {
+  LIES,
+  lyingMarket,
   type PriceRule,
   paperScenario,
+  runLyingMarket,
   type Scenario,
   type SimulationResult,
   scenarioSchema,
   simulate,
 } from "@walras/protocol";
+import fc from "fast-check";
+import { marketArb } from "../packages/protocol/test/market-arbitrary.ts";
 import type { BenchSection } from "./main.ts";
 
 const SIZES = [10, 100, 1_000, 10_000, 100_000];
@@ -41,6 +46,7 @@ function timed(s: Scenario, rule: PriceRule, maxRounds: number): { result: Simul
 }
 
 function rounds(r: SimulationResult, cap: number): string {
+  if (r.status === "stalled") return `${r.rounds} (stalled)`;
   return r.status === "round-limit" ? `>${cap}` : String(r.rounds);
 }
 
@@ -59,7 +65,7 @@ function run(): void {
       const cap = Math.min(GRADIENT_CAP, Math.max(100, Math.floor(GRADIENT_WORK_CAP / n)));
       const gradient = timed(s, { kind: "gradient" }, cap);
       const ratio =
-        gradient.result.status === "round-limit"
+        gradient.result.status === "round-limit" || gradient.result.status === "stalled"
           ? `>${(cap / newton.result.rounds).toFixed(0)}x`
           : `${(gradient.result.rounds / newton.result.rounds).toFixed(1)}x`;
       console.log(
@@ -70,8 +76,57 @@ function run(): void {
   }
 }
 
+/**
+ * One member of four lies (sim/lying-member.ts) on a simulated network of real agent machines:
+ * rounds until every node holds a certificate, and how far it is from the honest equilibrium.
+ */
+function lyingMembers(): void {
+  console.log("One member of four misreports (packages/protocol/src/sim/lying-member.ts), simulated network");
+  console.log("| lie | rounds | certificate | distance from the honest equilibrium |");
+  console.log("|---|---:|---|---:|");
+  const { contract, profiles } = lyingMarket();
+  for (const lie of [null, ...LIES]) {
+    const r = runLyingMarket(contract, profiles, lie, 1);
+    const kind = r.certificate?.commit.approximate ? `approximate (${r.certificate.commit.reason})` : "exact";
+    console.log(
+      `| ${lie ?? "none"} | ${r.rounds ?? "none"} | ${r.certificate ? kind : "none"} | ${r.error.toExponential(1)} |`,
+    );
+  }
+  console.log("");
+}
+
+/** Random markets (the property tests' generator): the rounds distribution of the newton rule. */
+function randomMarkets(perResourceCount: number): void {
+  console.log(
+    `Random markets, ${perResourceCount} per resource count (suppliers, agents at the kink; \`pnpm fuzz:markets\` runs 100,000 and checks each against the reference solver)`,
+  );
+  console.log("| resources | median rounds | p99 | max | not converged |");
+  console.log("|---:|---:|---:|---:|---:|");
+  for (const R of [1, 2, 3, 4]) {
+    const markets = fc.sample(marketArb({ resources: R, kinkAgents: 3 }), {
+      seed: SEED + R,
+      numRuns: perResourceCount,
+    });
+    const rounds = markets
+      .map((m) => simulate(m))
+      .map((r) =>
+        r.status === "converged" || r.status === "not-binding" ? r.rounds : Number.POSITIVE_INFINITY,
+      );
+    rounds.sort((a, b) => a - b);
+    const at = (q: number) => rounds[Math.min(rounds.length - 1, Math.floor(q * rounds.length))];
+    const failed = rounds.filter((v) => !Number.isFinite(v)).length;
+    console.log(`| ${R} | ${at(0.5)} | ${at(0.99)} | ${rounds.at(-1)} | ${failed} |`);
+  }
+  console.log("");
+}
+
 export const engineBench: BenchSection = {
   name: "engine",
-  description: "simulate() to residual 1e-6: newton vs gradient (derived step), paper agents, m = n",
-  run,
+  description:
+    "simulate() to residual 1e-6: newton vs gradient (derived step), paper agents, m = n; a lying member; random markets",
+  run: () => {
+    run();
+    lyingMembers();
+    randomMarkets(1000);
+  },
 };

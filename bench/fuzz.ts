@@ -8,26 +8,10 @@
  */
 import fc from "fast-check";
 import { fuzzSuite } from "../packages/protocol/test/fuzz-properties.ts";
+import { nonNegativeInt } from "./flags.ts";
 
-function option(name: string): string | undefined {
-  const argv = process.argv.slice(2);
-  const inline = argv.find((a) => a.startsWith(`--${name}=`));
-  if (inline) return inline.slice(name.length + 3);
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const text = option(name);
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new Error(`--${name}: "${text}" is not a non-negative integer`);
-  return n;
-}
-
-const total = positiveInt("cases", 1_000_000);
-const seed = positiveInt("seed", Date.now() % 2 ** 31);
+const total = nonNegativeInt("cases", 1_000_000);
+const seed = nonNegativeInt("seed", Date.now() % 2 ** 31);
 const weights = fuzzSuite.reduce((sum, c) => sum + c.weight, 0);
 
 console.log(`walras fuzz: ${total} cases, seed ${seed}`);

@@ -240,7 +240,7 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       expectError(
         ["agent", "create", "--valuation", "log:alpha=-1", "--cost", "linear:beta=1"],
         2,
-        "--valuation alpha: must be > 0",
+        "--valuation alpha: must be at least 1e-12",
       ),
     );
     checks.push(
@@ -281,6 +281,60 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       ),
     );
     checks.push(expectError(["contract", "create", "--capacity", "5", "--period-ms", "0"], 2, "--period-ms"));
+    await Promise.all(checks);
+  });
+
+  it("numbers beyond the protocol's bound are refused where they enter, naming the bound", async () => {
+    // Accepted, log:alpha=1e13 once priced a 3-node market at 1.1e12: past the wire's bound, every
+    // node rejected every price and demand, and the market wedged in round 8 for good.
+    writeFileSync(
+      f("huge.json"),
+      JSON.stringify({
+        valuation: { kind: "log", alpha: 1e13 },
+        cost: { kind: "linear", beta: 1 },
+        footprint: [1],
+      }),
+    );
+    const bound = "must be within ±1e+12 (the protocol's number bound)";
+    const checks: Promise<void>[] = [];
+    checks.push(
+      expectError(
+        ["agent", "create", "--valuation", "log:alpha=1e13", "--cost", "linear:beta=1"],
+        2,
+        `--valuation alpha: ${bound}`,
+      ),
+    );
+    checks.push(
+      expectError(
+        ["agent", "create", "--valuation", "log:alpha=2", "--cost", "linear:beta=1", "--footprint", "2e12"],
+        2,
+        `footprint[0]: ${bound}`,
+      ),
+    );
+    checks.push(
+      expectError(
+        ["node", "start", "--contract", f("contract.json"), "--agent", f("huge.json")],
+        2,
+        `huge.json: valuation.alpha: ${bound}`,
+      ),
+    );
+    checks.push(
+      expectError(
+        ["testnet", "join", "/ip4/127.0.0.1/tcp/1", "--agent", f("huge.json")],
+        2,
+        `huge.json: valuation.alpha: ${bound}`,
+      ),
+    );
+    checks.push(
+      expectError(["contract", "create", "--capacity", "1e13"], 2, `resources[0].capacity: ${bound}`),
+    );
+    checks.push(
+      expectError(
+        ["contract", "create", "--capacity", "5", "--fee-per-unit", "2e12"],
+        2,
+        `fees.perUnit: ${bound}`,
+      ),
+    );
     checks.push(expectError(["status", "--node", "localhost:7001"], 2, "must be an http:// URL"));
     checks.push(
       expectError(

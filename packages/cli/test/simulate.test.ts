@@ -108,7 +108,7 @@ describe("walras simulate with bad input", () => {
     const path = await writeScenario("bad-field.json", bad);
     await expectUsageError(
       ["simulate", path],
-      /^.*bad-field\.json: agents\[3\]\.valuation\.alpha: must be > 0$/,
+      /^.*bad-field\.json: agents\[3\]\.valuation\.alpha: must be at least 1e-12$/,
     );
   });
 

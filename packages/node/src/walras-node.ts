@@ -8,6 +8,7 @@ import {
   contractId,
   createAgentMachine,
   createSigner,
+  type Demand,
   type MachineAction,
   topicOf,
   type WireMessage,
@@ -58,6 +59,11 @@ export interface WalrasNodeInit {
    * lost between peers. Catch-up then goes over the sync protocol.
    */
   readonly inboundLoss?: number;
+  /**
+   * FAULT INJECTION, for tests only: rewrites this node's own demand before it is signed (a lying
+   * member, docs/security.md §2). See AgentMachineConfig.
+   */
+  readonly misreport?: (demand: Demand, round: number) => Demand;
   /** Gossip messages one peer may forward per second before it is throttled (rejected). */
   readonly peerRateLimit?: number;
   /** Passed to the libp2p host (fault tests partition nodes with a deny-list). */
@@ -128,6 +134,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     signer,
     ...(startProfile ? { profile: startProfile } : {}),
     founder: init.founder ?? (init.bootstrap ?? []).length === 0,
+    ...(init.misreport ? { misreport: init.misreport } : {}),
     now: Date.now(),
   });
   const now = () => Date.now();

@@ -11,6 +11,7 @@ import { type Contract, contractId, contractSchema } from "../src/wire/contract.
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, messageDigest } from "../src/wire/message-codec.ts";
 import { PROTOCOL_VERSION, slotOf, type Unsigned, type WireMessage } from "../src/wire/messages.ts";
 import { signMessage, verifyMessage } from "../src/wire/signing.ts";
+import { edgeMarkets } from "./edge-markets.ts";
 
 /**
  * Fuzzing properties shared by the short CI run (*.fuzz.test.ts) and the long one (bench/fuzz.ts).
@@ -464,4 +465,5 @@ export const fuzzSuite: readonly FuzzCase[] = [
   { name: "mutated messages judged", property: mutatedMessagesAreJudged, weight: 18 },
   { name: "machine, random event orders", property: machineRandomEvents, weight: 2 },
   { name: "simulated markets with faults", property: simulatedMarkets, weight: 0.02 },
+  { name: "markets at the input bounds", property: edgeMarkets, weight: 0.05 },
 ];

@@ -144,16 +144,22 @@ describe("stepPrices", () => {
     );
   });
 
-  it("newton halves its step from the last accepted point when the residual grows", () => {
+  it("newton returns to its anchor with a smaller region when a step overshoots", () => {
     const k = contract([10], { kind: "newton" });
     const demand = (x: number, slope: number): ReportedDemand[] => [
       { agent: asAgentId("a"), x, slope, footprint: [1] },
     ];
-    const first = stepPrices(k, initialPriceRuleState(k), [1], demand(14, -1)); // residual 0.4, step +4
-    expect(first.prices[0]).toBeCloseTo(5, 12);
-    const second = stepPrices(k, first.state, first.prices, demand(0, 0)); // residual 1 > 0.4
-    expect(second.prices[0]).toBeCloseTo(1 + 4 / 2, 12);
-    expect(second.state.damping).toBe(0.5);
+    // S = 14 > m = 10 at p = 1, slope -1: newton's step is +4 (within the first region, 1 + 14 = 15).
+    const first = stepPrices(k, initialPriceRuleState(k), [1], demand(14, -1));
+    expect(first.prices[0]).toBeCloseTo(5, 10);
+    // At p = 5 demand has collapsed to 0: far past the market's minimum along the step. phi' went
+    // from -4 * 4 to +10 * 4, so the minimiser lies at t = 16 / 56 of the step.
+    const second = stepPrices(k, first.state, first.prices, demand(0, 0));
+    expect(second.state.newton?.anchor.prices).toEqual([1]);
+    expect(second.state.newton?.radius[0]).toBeCloseTo(4 * Math.max(0.25, 16 / 56), 10);
+    // The next step starts from the anchor again, now within the smaller region.
+    expect(second.prices[0]).toBeGreaterThan(1);
+    expect(second.prices[0]).toBeLessThan(5);
   });
 
   it("rejects a demand set naming an agent twice, or a footprint of the wrong size", () => {

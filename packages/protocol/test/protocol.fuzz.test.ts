@@ -17,6 +17,7 @@ const CI_RUNS: Record<string, number> = {
   "mutated messages judged": 800,
   "machine, random event orders": 150,
   "simulated markets with faults": 4,
+  "markets at the input bounds": 30,
 };
 
 describe("fuzzing (fast-check)", () => {

@@ -1,4 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
+import { WIRE_NUMBER_BOUND } from "../wire/protocol-numbers.ts";
 import type { AgentProfile, Cost, Valuation } from "./agent.ts";
 import { costCurvature, costValue } from "./cost.ts";
 import type { Demand } from "./demand.ts";
@@ -17,8 +18,8 @@ import { valuationCurvature, valuationValue } from "./valuation.ts";
  * (quadratic cost c > 0, or a quadratic valuation).
  */
 export const ACTIVITY_CAP_CAPACITIES = 1000;
-/** Cap for an agent whose footprint is all zeros (it touches no resource). */
-const FOOTPRINT_FREE_CAP = 1e12;
+/** Cap for an agent whose footprint is all zeros (it touches no resource), and for every agent. */
+const FOOTPRINT_FREE_CAP = WIRE_NUMBER_BOUND;
 
 export function activityCap(profile: AgentProfile, contract: Contract): number {
   let cap = Number.POSITIVE_INFINITY;
@@ -26,7 +27,8 @@ export function activityCap(profile: AgentProfile, contract: Contract): number {
     const a = Math.abs(profile.footprint[j] ?? 0);
     if (a > 0) cap = Math.min(cap, (ACTIVITY_CAP_CAPACITIES * r.capacity) / a);
   });
-  return Number.isFinite(cap) ? cap : FOOTPRINT_FREE_CAP;
+  // Never beyond what a demand message may carry.
+  return Math.min(cap, FOOTPRINT_FREE_CAP);
 }
 
 /** tau + a_i.p: what one more unit of activity costs the agent in fees and resource prices. */
@@ -97,7 +99,10 @@ export function bestResponseAtUnitPrice(
   if (x <= 0) return { x: 0, slope: 0 };
   if (fixedFee > 0 && !coversFixedFee(v, c, q, gamma, previous, x, fixedFee)) return { x: 0, slope: 0 };
   if (x >= cap) return { x: cap, slope: 0 };
-  return { x, slope: -1 / (-valuationCurvature(v, x) + costCurvature(c, x) + gamma) };
+  // A reported slope is a hint the price rule checks against what demands do (verified-slopes.ts);
+  // clamped, it stays within what a demand message may carry.
+  const slope = -1 / (-valuationCurvature(v, x) + costCurvature(c, x) + gamma);
+  return { x, slope: Math.max(-WIRE_NUMBER_BOUND, slope) };
 }
 
 /**

@@ -13,7 +13,7 @@ export interface SimulationOptions {
   readonly recordPath?: boolean;
 }
 
-export type SimulationStatus = "converged" | "round-limit" | "not-binding";
+export type SimulationStatus = "converged" | "round-limit" | "stalled" | "not-binding";
 
 export interface SimulationResult {
   status: SimulationStatus;
@@ -37,7 +37,8 @@ export interface SimulationResult {
  * nodes run.
  *
  * Status: "converged" when the stopping rule holds at some p^k with a positive price; "not-binding"
- * when it holds with every price 0 (S(0) <= m: capacity does not bind); "round-limit" otherwise,
+ * when it holds with every price 0 (S(0) <= m: capacity does not bind); "stalled" when the stall
+ * rule (stall-rule.ts) gives up first, as the network would, and "round-limit" at maxRounds — both
  * reporting the round with the smallest residual seen. With a fixed fee g > 0 demand jumps where
  * agents enter or leave, so a price that clears exactly may not exist; the note then says so.
  */
@@ -86,6 +87,18 @@ export function simulate(scenario: Scenario, options: SimulationOptions = {}): S
     }
     if (best === null || step.residual < best.residual)
       best = { prices, x: Float64Array.from(demands.x), supply: step.supply, residual: step.residual };
+    if (step.stall !== null && k + 1 < maxRounds) {
+      return finish(agents, {
+        status: "stalled",
+        rounds: k + 1,
+        prices: best.prices,
+        x: best.x,
+        supply: best.supply,
+        residual: best.residual,
+        path: options.recordPath ? path : undefined,
+        note: `stalled after ${k + 1} rounds (${step.stall}): ${noExactPriceNote(contract.fees.fixed, best.residual)}`,
+      });
+    }
     previous.set(demands.x);
     prices = step.prices;
     state = step.state;
@@ -100,11 +113,14 @@ export function simulate(scenario: Scenario, options: SimulationOptions = {}): S
     supply: best.supply,
     residual: best.residual,
     path: options.recordPath ? path : undefined,
-    note:
-      fee > 0
-        ? `no convergence in ${maxRounds} rounds: the fixed fee g = ${fee} makes demand jump as agents enter or leave, so prices that clear exactly may not exist; reporting the approximate equilibrium with the smallest residual seen, ${best.residual.toExponential(3)}`
-        : `no convergence in ${maxRounds} rounds; reporting the round with the smallest residual seen, ${best.residual.toExponential(3)}`,
+    note: `no convergence in ${maxRounds} rounds: ${noExactPriceNote(fee, best.residual)}`,
   });
+}
+
+function noExactPriceNote(fee: number, residual: number): string {
+  return fee > 0
+    ? `the fixed fee g = ${fee} makes demand jump as agents enter or leave, so prices that clear exactly may not exist; reporting the approximate equilibrium with the smallest residual seen, ${residual.toExponential(3)}`
+    : `reporting the round with the smallest residual seen, ${residual.toExponential(3)}`;
 }
 
 /** Every agent's best response at `prices`, into `out` (the hot loop: no per-agent arrays). */

@@ -72,8 +72,11 @@ export interface PaperExperiment {
   readonly binding: number;
   /** Price-rule rounds the contract mechanism took. */
   readonly rounds: Summary;
-  /** Replications where the price rule hit its round limit (their outcome is still counted). */
-  readonly roundLimit: number;
+  /**
+   * Replications that ended without an exact clearing price: the stall rule (or the round limit)
+   * stopped them at their best round, which is what is counted for them.
+   */
+  readonly approximate: number;
   readonly mechanisms: readonly MechanismRow[];
   readonly feeSweep: readonly FeeRow[];
 }
@@ -118,13 +121,13 @@ export function runPaperExperiment(options: PaperExperimentOptions = {}): PaperE
   const byMechanism = new Map<Mechanism, Metrics[]>();
   const rounds: number[] = [];
   let binding = 0;
-  let roundLimit = 0;
+  let approximate = 0;
   for (const seed of seeds) {
     const scenario = scenarioAt(seed.scenario, o.tau);
     const optimum = welfareOptimum(scenario).welfare;
     const contract = allocateContract(scenario, limits);
     rounds.push(contract.rounds);
-    if (contract.status === "round-limit") roundLimit++;
+    if (contract.status === "round-limit" || contract.status === "stalled") approximate++;
     if ((contract.prices[0] ?? 0) > 0) binding++;
     const outcomes: MechanismOutcome[] = [
       allocateFcfs(scenario, seed.arrival),
@@ -173,7 +176,7 @@ export function runPaperExperiment(options: PaperExperimentOptions = {}): PaperE
     postedPrice,
     binding: binding / o.replications,
     rounds: summarise(rounds),
-    roundLimit,
+    approximate,
     mechanisms,
     feeSweep,
   };

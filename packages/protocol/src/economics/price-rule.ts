@@ -1,12 +1,16 @@
 import type { Contract } from "../wire/contract.ts";
 import { compareIds } from "../wire/ids.ts";
 import type { ReportedDemand } from "./demand.ts";
-import { solveLinearSystem } from "./linear-algebra.ts";
+import { type NewtonState, newtonStep } from "./newton-rule.ts";
+import { PRICE_CEILING } from "./price-ceiling.ts";
+import { initialProgress, judgeProgress, type ProgressTrack, type StallReason } from "./stall-rule.ts";
 import { isConverged, priceChange, relativeResidual } from "./stopping-rule.ts";
 
 /**
  * What a price rule carries from one round to the next. Plain JSON data (no Infinity, no NaN), so a
  * node can persist it and every node holding the same state and demand set computes the same bits.
+ * It belongs to one member set (an epoch): the newton rule keeps per-member observations in
+ * canonical order.
  */
 export interface PriceRuleState {
   /** Rounds stepped so far. */
@@ -16,16 +20,10 @@ export interface PriceRuleState {
    * far (0 before any); eta = 1/L.
    */
   readonly lipschitz: number;
-  /** newton: the line-search factor lambda in (0, 1] applied to the stored direction. */
-  readonly damping: number;
-  /** newton: the last accepted point, its residual and the full step proposed from it. */
-  readonly anchor: NewtonAnchor | null;
-}
-
-export interface NewtonAnchor {
-  readonly prices: readonly number[];
-  readonly residual: number;
-  readonly direction: readonly number[];
+  /** newton: its anchor, the step being tried and its trust region (newton-rule.ts). */
+  readonly newton: NewtonState | null;
+  /** The stall rule's memory (stall-rule.ts). */
+  readonly progress: ProgressTrack;
 }
 
 export interface PriceStep {
@@ -40,6 +38,11 @@ export interface PriceStep {
   priceChange: number;
   /** The stopping rule holds at round k: p^k and its demands are the equilibrium. */
   converged: boolean;
+  /**
+   * Not converged, and the stall rule says to stop looking (stall-rule.ts): the epoch settles on
+   * its best round, flagged approximate with this reason. null: keep going.
+   */
+  stall: StallReason | null;
   rule: "newton" | "gradient";
 }
 
@@ -52,11 +55,8 @@ export interface PackedDemands {
   readonly footprint: Float64Array;
 }
 
-/** Smallest newton line-search factor; below it a step is accepted even if the residual grew. */
-const MIN_DAMPING = 2 ** -10;
-
 export function initialPriceRuleState(_contract: Contract): PriceRuleState {
-  return { round: 0, lipschitz: 0, damping: 1, anchor: null };
+  return { round: 0, lipschitz: 0, newton: null, progress: initialProgress };
 }
 
 /**
@@ -109,36 +109,23 @@ export function packDemands(contract: Contract, demands: readonly ReportedDemand
   return packed;
 }
 
-/** Aggregates of one round, each summed in canonical order. */
-interface Aggregates {
-  supply: Float64Array;
-  /** dS/dp = sum_i slope_i a_i a_i^T, row-major R x R (negative semidefinite). */
-  jacobian: Float64Array;
-  /** sum_i |slope_i| ||a_i||^2 >= the largest eigenvalue of -J: a bound on how fast S moves with p. */
-  lipschitz: number;
-}
-
-function aggregate(R: number, d: PackedDemands): Aggregates {
+/** S_r = sum_i a_ir x_i, and L = sum_i |slope_i| ||a_i||^2, each summed in canonical order. */
+function aggregate(R: number, d: PackedDemands): { supply: Float64Array; lipschitz: number } {
   const supply = new Float64Array(R);
-  const jacobian = new Float64Array(R * R);
   let lipschitz = 0;
   const { x, slope, footprint } = d;
   for (let i = 0; i < d.count; i++) {
     const xi = x[i] as number;
-    const si = slope[i] as number;
     const base = i * R;
     let norm2 = 0;
     for (let r = 0; r < R; r++) {
       const ar = footprint[base + r] as number;
       supply[r] = (supply[r] as number) + ar * xi;
       norm2 += ar * ar;
-      if (si !== 0)
-        for (let s = 0; s < R; s++)
-          jacobian[r * R + s] = (jacobian[r * R + s] as number) + si * ar * (footprint[base + s] as number);
     }
-    lipschitz += -si * norm2;
+    lipschitz += -(slope[i] as number) * norm2;
   }
-  return { supply, jacobian, lipschitz };
+  return { supply, lipschitz };
 }
 
 /** The rule itself, on demands already in canonical order. simulate() calls this directly. */
@@ -169,92 +156,31 @@ export function stepPricesPacked(
     next = new Array<number>(R);
     for (let r = 0; r < R; r++) {
       const p = prices[r] as number;
-      next[r] = Math.max(0, p + gradientDirection(eta, p, agg.supply[r] as number, capacities[r] as number));
+      const step = gradientDirection(eta, p, agg.supply[r] as number, capacities[r] as number);
+      next[r] = Math.min(PRICE_CEILING, Math.max(0, p + step));
     }
-    nextState = { round: state.round + 1, lipschitz, damping: 1, anchor: null };
+    nextState = { ...state, round: state.round + 1, lipschitz, newton: null };
   } else {
-    const anchor = state.anchor;
-    const backtrack =
-      anchor !== null &&
-      residual > contract.tolerance.residual &&
-      residual > anchor.residual &&
-      state.damping > MIN_DAMPING;
-    if (backtrack) {
-      // The last step made the residual grow: retry half of it from the accepted point.
-      const damping = state.damping / 2;
-      next = project(anchor.prices, anchor.direction, damping);
-      nextState = { round: state.round + 1, lipschitz: state.lipschitz, damping, anchor };
-    } else {
-      const direction = newtonDirection(prices, capacities, agg);
-      const damping = anchor === null ? 1 : Math.min(1, 2 * state.damping);
-      next = project(prices, direction, damping);
-      nextState = {
-        round: state.round + 1,
-        lipschitz: state.lipschitz,
-        damping,
-        anchor: { prices: [...prices], residual, direction },
-      };
-    }
+    const outcome = newtonStep(contract, state.newton, prices, demands, agg.supply, residual);
+    next = outcome.next;
+    nextState = { ...state, round: state.round + 1, newton: outcome.state };
   }
   const change = priceChange(prices, next);
+  const converged = isConverged(contract, residual, change);
+  const atCeiling = prices.some(
+    (p, r) => p >= PRICE_CEILING && (agg.supply[r] as number) > (capacities[r] as number),
+  );
+  const progress = judgeProgress(contract, state.progress, state.round, residual, atCeiling);
   return {
     prices: next,
-    state: nextState,
+    state: { ...nextState, progress: progress.track },
     supply: Array.from(agg.supply),
     residual,
     priceChange: change,
-    converged: isConverged(contract, residual, change),
+    converged,
+    stall: converged ? null : progress.stall,
     rule: rule.kind,
   };
-}
-
-/**
- * The full newton step for p^k. Resources priced at 0 and under-used are held at 0 (their
- * complementary slackness already holds). On the others, solve J_FF d = -(S - m)_F, restricted to
- * resources some responsive agent uses (J_rr < 0). When J_FF is singular or ill-conditioned those
- * get a gradient step with eta = 1/L from this round's slopes instead.
- */
-function newtonDirection(
-  prices: readonly number[],
-  capacities: readonly number[],
-  agg: Aggregates,
-): number[] {
-  const R = capacities.length;
-  const direction = new Array<number>(R).fill(0);
-  const eta = agg.lipschitz > 0 ? 1 / agg.lipschitz : null;
-  const free: number[] = [];
-  const unresponsive: number[] = [];
-  for (let r = 0; r < R; r++) {
-    const pinned = (prices[r] as number) <= 0 && (agg.supply[r] as number) < (capacities[r] as number);
-    if (pinned) continue;
-    if ((agg.jacobian[r * R + r] as number) < 0) free.push(r);
-    else unresponsive.push(r);
-  }
-  let solved: number[] | null = null;
-  if (free.length > 0) {
-    const f = free.length;
-    const sub = new Float64Array(f * f);
-    const rhs = new Float64Array(f);
-    free.forEach((r, i) => {
-      rhs[i] = (capacities[r] as number) - (agg.supply[r] as number);
-      free.forEach((s, j) => {
-        sub[i * f + j] = agg.jacobian[r * R + s] as number;
-      });
-    });
-    solved = solveLinearSystem(sub, f, rhs);
-  }
-  const step = (r: number, e: number | null) =>
-    gradientDirection(e, prices[r] as number, agg.supply[r] as number, capacities[r] as number);
-  if (solved === null) for (const r of free) direction[r] = step(r, eta);
-  else
-    free.forEach((r, i) => {
-      direction[r] = solved[i] as number;
-    });
-  // Nobody using r responds to its price: a step sized by other resources' slopes would crawl, so
-  // take the scale-free bootstrap step (halve toward 0 when under-used, raise when over-used) until
-  // some agent's demand comes off its kink.
-  for (const r of unresponsive) direction[r] = step(r, null);
-  return direction;
 }
 
 /**
@@ -265,8 +191,4 @@ function newtonDirection(
 function gradientDirection(eta: number | null, price: number, supply: number, capacity: number): number {
   if (eta !== null) return eta * (supply - capacity);
   return (0.5 * Math.max(price, 1) * (supply - capacity)) / capacity;
-}
-
-function project(from: readonly number[], direction: readonly number[], lambda: number): number[] {
-  return from.map((p, r) => Math.max(0, p + lambda * (direction[r] as number)));
 }

@@ -2,6 +2,8 @@ import type { AgentProfile } from "../economics/agent.ts";
 import { bestResponse } from "../economics/best-response.ts";
 import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
 import { aggregateSupply } from "../economics/residual.ts";
+import { settledAllocations } from "../economics/settlement.ts";
+import type { StallReason } from "../economics/stall-rule.ts";
 import type { CommitBody } from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId, ContractId, Digest } from "../wire/ids.ts";
@@ -9,9 +11,6 @@ import { type DemandMessage, type EpochBase, PROTOCOL_VERSION } from "../wire/me
 import type { MachineContext } from "./machine-context.ts";
 import { bucket } from "./nested-map.ts";
 import { samePrices } from "./validate.ts";
-
-/** Rounds without a better residual after which an epoch stops looking for an exact equilibrium. */
-const STALL_ROUNDS = 50;
 
 interface RoundOutcome {
   readonly round: number;
@@ -302,20 +301,22 @@ export class Market {
       };
       if (!e.best || betterOutcome(candidate, e.best)) e.best = candidate;
       if (step.converged) {
-        this.#settle(e, candidate, false);
+        this.#settle(e, candidate, null);
         return;
       }
-      // A fixed fee makes demand jump where agents enter or leave, and then no price may clear
-      // exactly: the residual stops improving. Rather than run to maxRounds, settle for the best
+      // The stall rule (economics/stall-rule.ts): the residual shrinks too slowly to reach the
+      // tolerance within the epoch's round budget (a fixed fee leaving no exact clearing price, a
+      // member whose demands oscillate, a price at the protocol's ceiling). Settle for the best
       // round seen, flagged approximate. All nodes see the same residuals, so all stop together.
-      if (closed + 1 >= contract.maxRounds || closed - e.best.round >= STALL_ROUNDS) {
+      if (step.stall !== null) {
         ctx.out.log("warn", "no exact equilibrium: committing the best round seen, flagged approximate", {
           epoch: e.number,
           round: closed,
           best: e.best.round,
           residual: e.best.residual,
+          reason: step.stall,
         });
-        this.#settle(e, e.best, true);
+        this.#settle(e, e.best, step.stall);
         return;
       }
       e.round = closed + 1;
@@ -333,7 +334,10 @@ export class Market {
     }
   }
 
-  #settle(e: EpochMarket, outcome: RoundOutcome, approximate: boolean): void {
+  /** `stall` null: an exact equilibrium; otherwise why the epoch settles for an approximate one. */
+  #settle(e: EpochMarket, outcome: RoundOutcome, stall: StallReason | null): void {
+    const approximate = stall !== null;
+    const settled = settledAllocations(e.terms, outcome, approximate);
     e.status = "converged";
     this.#settledAt = this.#ctx.now;
     this.#ctx.timers.clear("round-stuck");
@@ -346,9 +350,9 @@ export class Market {
       round: outcome.round,
       members: [...e.members],
       prices: outcome.prices,
-      allocations: outcome.demands.map((d) => ({ agent: d.agent, x: d.x, footprint: d.footprint })),
-      residual: outcome.residual,
-      ...(approximate ? { approximate: true } : {}),
+      allocations: settled.allocations,
+      residual: settled.residual,
+      ...(stall !== null ? { approximate: true, reason: stall } : {}),
       previous: e.ledger,
       ...(e.amended ? { terms: e.termsId } : {}),
     } as unknown as CommitBody;

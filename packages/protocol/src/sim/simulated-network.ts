@@ -1,4 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
+import type { Demand } from "../economics/demand.ts";
 import type { AgentMachine } from "../machine/agent-machine.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
@@ -132,15 +133,19 @@ export class SimulatedNetwork {
     return createSigner(seed);
   }
 
-  /** Starts an agent now. The first node started is the founder unless `role` says otherwise. */
+  /**
+   * Starts an agent now. The first node started is the founder unless `role` says otherwise.
+   * `misreport`: FAULT INJECTION, makes this agent a lying member (see AgentMachineConfig).
+   */
   addAgent(
     name: string,
     profile: AgentProfile,
     signer: Signer = this.newSigner(),
     role?: MachineRole,
+    misreport?: (demand: Demand, round: number) => Demand,
   ): SimNode {
     const r = role ?? this.#defaultRole();
-    return this.#add(name, signer.id, r, this.#machine(r, { signer, profile }));
+    return this.#add(name, signer.id, r, this.#machine(r, { signer, profile }, misreport));
   }
 
   /** A node without an agent: it follows and verifies. A founding observer gets a key to sign with. */
@@ -154,8 +159,13 @@ export class SimulatedNetwork {
     return this.nodes.some((n) => n.role === "founder") ? "joiner" : "founder";
   }
 
-  #machine(role: MachineRole, key?: { signer: Signer; profile?: AgentProfile }): AgentMachine {
+  #machine(
+    role: MachineRole,
+    key?: { signer: Signer; profile?: AgentProfile },
+    misreport?: (demand: Demand, round: number) => Demand,
+  ): AgentMachine {
     return this.#factory({
+      ...(misreport ? { misreport } : {}),
       contract: this.#contract,
       now: this.now,
       role,

@@ -2,8 +2,10 @@ import { z } from "zod";
 import { canonicalBytes } from "./canonical-json.ts";
 import { sha256Hex } from "./hash.ts";
 import { asContractId, type ContractId } from "./ids.ts";
+import { boundedNonNegative, boundedPositive, WIRE_NUMBER_BOUND } from "./protocol-numbers.ts";
 
-const positive = z.number().positive().refine(Number.isFinite, "must be finite");
+/** Capacities, fees and prices share the protocol's number bounds (protocol-numbers.ts). */
+const positive = boundedPositive;
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits");
 
 export const priceRuleSchema = z.discriminatedUnion("kind", [
@@ -25,15 +27,21 @@ const contractFields = z.strictObject({
   resources: z
     .array(z.strictObject({ id: z.string().min(1), capacity: positive }))
     .min(1)
+    .max(64)
     .refine((rs) => new Set(rs.map((r) => r.id)).size === rs.length, "resource ids must be unique"),
-  fees: z.strictObject({ perUnit: z.number().nonnegative(), fixed: z.number().nonnegative() }),
+  fees: z.strictObject({ perUnit: boundedNonNegative, fixed: boundedNonNegative }),
   priceRule: priceRuleSchema.default({ kind: "newton" }),
   /** gamma of the proximal best response (the paper's Algorithm 1); 0 turns it off. */
-  proximal: z.number().nonnegative().default(0),
-  tolerance: z.strictObject({ residual: positive, price: positive }).default({ residual: 1e-6, price: 1e-9 }),
+  proximal: boundedNonNegative.default(0),
+  tolerance: z
+    .strictObject({
+      residual: z.number().positive().max(1),
+      price: z.number().positive().max(WIRE_NUMBER_BOUND),
+    })
+    .default({ residual: 1e-6, price: 1e-9 }),
   maxRounds: z.number().int().positive().default(10_000),
   /** Prices the first epoch starts from, one per resource; zeros when absent (filled in below). */
-  initialPrices: z.array(z.number().nonnegative()).optional(),
+  initialPrices: z.array(boundedNonNegative).optional(),
   membership: membershipSchema.default({ policy: "open" }),
   /** Fraction of an epoch's members whose commit signatures make a certificate. */
   quorum: z

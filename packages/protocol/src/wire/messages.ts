@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { STALL_REASONS } from "../economics/stall-rule.ts";
 import { type Contract, contractSchema } from "./contract.ts";
 import type { AgentId, ContractId, Digest } from "./ids.ts";
+import { WIRE_NUMBER_BOUND } from "./protocol-numbers.ts";
 
 /**
  * The wire messages. Every one names its contract and epoch, is signed by one agent, and is
@@ -11,8 +13,13 @@ import type { AgentId, ContractId, Digest } from "./ids.ts";
 export const PROTOCOL_VERSION = 2;
 
 const finite = z.number().refine(Number.isFinite, "must be finite");
-/** Bounds that keep honest values and stop absurd ones before they reach the arithmetic. */
-const MAX_MAGNITUDE = 1e12;
+/**
+ * Bound on every number a message carries (other than counters): keeps honest values and stops
+ * absurd ones before they reach the arithmetic. The engine keeps what it publishes within it
+ * (prices at most this, activity and slopes clamped) and the CLI accepts no profile or contract
+ * number beyond it (protocol-numbers.ts).
+ */
+const MAX_MAGNITUDE = WIRE_NUMBER_BOUND;
 const bounded = finite.refine((n) => Math.abs(n) <= MAX_MAGNITUDE, `must be within ±${MAX_MAGNITUDE}`);
 const quantity = bounded.refine((n) => n >= 0, "must be >= 0");
 const prices = z
@@ -71,6 +78,11 @@ export const commitMessageSchema = z.strictObject({
   previous: hex64.nullable(),
   /** The id of the amended terms this epoch ran under; absent: the contract itself. */
   terms: hex64.optional(),
+  /**
+   * Why an approximate commit stopped looking (economics/stall-rule.ts). Optional and additive:
+   * added with the stall rule; commits without it are approximate for an unstated reason.
+   */
+  reason: z.enum(STALL_REASONS).optional(),
 });
 
 /** "I want to be a member." Re-announced (seq grows) until an epoch includes the agent. */

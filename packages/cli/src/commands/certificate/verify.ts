@@ -1,8 +1,21 @@
-import { certificateSchema, contractId, contractSchema, verifyCertificate } from "@walras/protocol";
+import {
+  certificateSchema,
+  contractId,
+  contractSchema,
+  type StallReason,
+  verifyCertificate,
+} from "@walras/protocol";
 import { FailureError } from "../../cli-error.ts";
 import { readJsonFile, sourceName } from "../../read-json-file.ts";
 import { formatNumber } from "../../text-table.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
+
+/** Why an epoch stopped looking (the commit's `reason`), for people. */
+const STALL_TEXT: Record<StallReason, string> = {
+  "too-slow": "the market stopped converging fast enough",
+  "round-budget": "the epoch's round budget ran out",
+  "price-ceiling": "the clearing price lies beyond the protocol's price bound",
+};
 
 export async function runVerify(
   file: string,
@@ -28,6 +41,7 @@ export async function runVerify(
         signers: check.signers,
         quorum: check.quorum,
         approximate: check.approximate,
+        ...(c.reason ? { reason: c.reason } : {}),
         prices,
         allocations: Object.fromEntries(c.allocations.map((a) => [a.agent, a.x])),
       }),
@@ -37,7 +51,9 @@ export async function runVerify(
   }
   const lines = [
     `OK: ${check.signers} of ${c.members.length} members signed (quorum ${check.quorum}), epoch ${c.epoch}, round ${c.round}${
-      check.approximate ? " (approximate: no exact clearing price)" : ""
+      check.approximate
+        ? ` (approximate: no exact clearing price${c.reason ? `; ${STALL_TEXT[c.reason]}` : ""})`
+        : ""
     }`,
     `contract ${contract.name} (${contractId(contract)})`,
     `prices ${Object.entries(prices)

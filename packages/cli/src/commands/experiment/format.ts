@@ -16,7 +16,7 @@ export function formatExperiment(r: PaperExperiment): string {
   const lines = [
     `paper experiment: ${o.replications} replications, seed ${o.seed}, n = ${o.agents}, m = ${o.capacity}, g = ${o.g}, ${o.rule} rule`,
     `capacity binds at the contract equilibrium in ${(100 * r.binding).toFixed(1)}% of replications (tau = ${o.tau}); ` +
-      `price-rule rounds ${pm(r.rounds, 3)}; ${r.roundLimit} hit the round limit (${o.maxRounds})`,
+      `price-rule rounds ${pm(r.rounds, 3)}; ${r.approximate} without an exact clearing price (stopped at their best round; round limit ${o.maxRounds})`,
     `flat contract's posted price (from the type distribution): ${formatNumber(r.postedPrice)}`,
     "",
     `mechanisms (tau = ${o.tau}), mean ± sd:`,

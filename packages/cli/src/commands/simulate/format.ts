@@ -5,6 +5,7 @@ const STATUS: Record<SimulationReport["status"], string> = {
   converged: "converged",
   "not-binding": "converged, capacity does not bind (all prices 0)",
   "round-limit": "did not converge (round limit)",
+  stalled: "did not converge (stalled: best round reported)",
 };
 
 export function formatSimulationReport(r: SimulationReport): string {

@@ -15,6 +15,6 @@ export async function runSimulate(file: string, flags: SimulateFlags): Promise<v
   const scenario = await readJsonFile(file, scenarioSchema);
   const report = buildSimulationReport(scenario, sourceName(file), flags);
   await writeOutput(flags.json ? jsonText(report) : formatSimulationReport(report), undefined);
-  if (report.status === "round-limit")
+  if (report.status === "round-limit" || report.status === "stalled")
     throw new FailureError(`${report.source}: no equilibrium within ${report.rounds} rounds`);
 }

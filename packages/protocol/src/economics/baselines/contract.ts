@@ -1,11 +1,11 @@
 import type { PriceRule } from "../../wire/contract.ts";
-import { simulate } from "../equilibrium.ts";
+import { type SimulationStatus, simulate } from "../equilibrium.ts";
 import type { Scenario } from "../scenario.ts";
 import type { MechanismOutcome } from "./outcome.ts";
 
 export interface ContractOutcome extends MechanismOutcome {
   readonly mechanism: "contract";
-  readonly status: "converged" | "round-limit" | "not-binding";
+  readonly status: SimulationStatus;
   readonly rounds: number;
 }
 

@@ -85,7 +85,9 @@ export function runDynamicsExperiment(options: DynamicsExperimentOptions): Dynam
       },
     };
   });
-  const after = slots.slice(1).filter((s) => s.status !== "round-limit" && s.cold.status !== "round-limit");
+  // A slot that stalled (no exact clearing price: it ran until the stall rule stopped it) or hit
+  // the round limit measures the stall rule, not the start.
+  const after = slots.slice(1).filter((s) => s.status === "converged" && s.cold.status === "converged");
   return {
     options: resolved,
     slots,

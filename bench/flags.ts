@@ -1,0 +1,18 @@
+/** `--name value` or `--name=value` from this script's command line. */
+export function option(name: string): string | undefined {
+  const argv = process.argv.slice(2);
+  const inline = argv.find((a) => a.startsWith(`--${name}=`));
+  if (inline) return inline.slice(name.length + 3);
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+/** A non-negative integer flag, or `fallback` when absent; a bad value throws naming the flag. */
+export function nonNegativeInt(name: string, fallback: number): number {
+  const text = option(name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`--${name}: "${text}" is not a non-negative integer`);
+  return n;
+}

@@ -1,0 +1,211 @@
+import { minimiseBoxQuadratic } from "./box-quadratic.ts";
+import type { NewtonAnchor } from "./newton-rule.ts";
+import { PRICE_CEILING } from "./price-ceiling.ts";
+import type { PackedDemands } from "./price-rule.ts";
+
+/** Re-solves after taking out members the step carries out of the market. */
+const EXIT_PASSES = 6;
+/**
+ * Relative regularisation of H: keeps the box problem strictly convex (so that it has one
+ * solution) while changing Newton's step by about this share only.
+ */
+const REGULARISATION = 1e-13;
+
+export interface ModelStep {
+  /** The price move from the anchor. */
+  readonly d: number[];
+  /** The decrease of the market's dual the model predicts for it (>= 0). */
+  readonly predicted: number;
+}
+
+/**
+ * The model: each member's demand as a hinge, x_i(q) = max(0, c_i + s_i (q - q_i^base)) — its
+ * verified slope from the anchor while it is in the market (so it leaves when its linearised
+ * demand reaches 0), and, for a member out at the anchor but just seen responsive, its slope from
+ * its entry price on. The dual of such demands is convex and piecewise quadratic. The step: the
+ * minimiser over the box of its quadratic piece at the anchor (box-quadratic.ts), then cut back
+ * to the exact minimiser of the whole model along that direction, found by walking the hinges'
+ * breakpoints in order. So a step that would carry a member across its kink stops where the
+ * member's entry or exit balances the market, instead of overshooting it.
+ */
+export function modelStep(
+  R: number,
+  base: NewtonAnchor,
+  excess: readonly number[],
+  demands: PackedDemands,
+  slopes: Float64Array,
+  entryPrices: ArrayLike<number>,
+  entrySlopes: ArrayLike<number>,
+  radius: readonly number[],
+): ModelStep {
+  const n = demands.count;
+  const { footprint } = demands;
+  // Per member: the hinge's value at the anchor (c; > 0 for members in the market) and slope (s).
+  const c = new Float64Array(n);
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = base.x[i] as number;
+    if (x > 0) {
+      c[i] = x;
+      s[i] = slopes[i] as number;
+    } else if (
+      (entrySlopes[i] as number) < 0 &&
+      (entryPrices[i] as number) < (base.unitPrices[i] as number)
+    ) {
+      // Out at the anchor, with an entry price below its unit price there. (An estimate at or
+      // above it contradicts what the member did: it is out, so it enters lower, by an unknown
+      // amount. Counting it in from the anchor on would cut every step short near its kink.)
+      const slope = entrySlopes[i] as number;
+      s[i] = slope;
+      c[i] = slope * ((base.unitPrices[i] as number) - (entryPrices[i] as number));
+    }
+  }
+  const lower = base.prices.map((p, r) => -Math.min(p, radius[r] as number));
+  const upper = base.prices.map((p, r) => Math.max(0, Math.min(radius[r] as number, PRICE_CEILING - p)));
+  // The quadratic piece at the anchor: the members in the market, less those taken out.
+  const out = new Uint8Array(n);
+  const first = minimiseModel(R, quadraticPiece(R, excess, demands, c, s, out), lower, upper, radius);
+  let direction = first;
+  // A member whose linearised demand the step takes below 0 leaves the market: its (negative)
+  // demand beyond that point would hold the step back. Take it out of the quadratic and solve
+  // again, until the step carries no remaining member out.
+  for (let pass = 0; pass < EXIT_PASSES; pass++) {
+    let left = false;
+    for (let i = 0; i < n; i++) {
+      const si = s[i] as number;
+      if (out[i] || si === 0 || !((c[i] as number) > 0)) continue;
+      let dq = 0;
+      for (let r = 0; r < R; r++) dq += (footprint[i * R + r] as number) * (direction[r] as number);
+      if ((c[i] as number) + si * dq > 0) continue;
+      out[i] = 1;
+      left = true;
+    }
+    if (!left) break;
+    direction = minimiseModel(R, quadraticPiece(R, excess, demands, c, s, out), lower, upper, radius);
+  }
+  // Taking members out can also mislead (one that the shorter step keeps in is still counted
+  // out): of the two directions, keep the one along which the full hinge model falls further.
+  const plain = alongHinges(R, first, excess, demands, c, s);
+  if (direction === first) return plain;
+  const exited = alongHinges(R, direction, excess, demands, c, s);
+  return exited.predicted > plain.predicted ? exited : plain;
+}
+
+/**
+ * H = sum |s_i| a_i a_i' and b = S - m - sum a_i x_i over the members in the market at the anchor
+ * and not taken `out`: the quadratic model 1/2 d'Hd - b'd of the dual's decrease. Recomputed from
+ * scratch (not by subtraction), so H stays exactly positive semidefinite.
+ */
+function quadraticPiece(
+  R: number,
+  excess: readonly number[],
+  demands: PackedDemands,
+  c: Float64Array,
+  s: Float64Array,
+  out: Uint8Array,
+): { H: Float64Array; b: Float64Array } {
+  const H = new Float64Array(R * R);
+  const b = Float64Array.from(excess);
+  const { footprint } = demands;
+  for (let i = 0; i < demands.count; i++) {
+    if (!((c[i] as number) > 0)) continue;
+    const row = i * R;
+    if (out[i]) {
+      const x = c[i] as number;
+      for (let r = 0; r < R; r++) b[r] = (b[r] as number) - (footprint[row + r] as number) * x;
+      continue;
+    }
+    const w = -(s[i] as number);
+    if (w === 0) continue;
+    for (let r = 0; r < R; r++) {
+      const ar = footprint[row + r] as number;
+      if (ar === 0) continue;
+      for (let t = 0; t < R; t++)
+        H[r * R + t] = (H[r * R + t] as number) + w * ar * (footprint[row + t] as number);
+    }
+  }
+  return { H, b };
+}
+
+/**
+ * The minimiser over t in [0, 1] of the hinge model's dual along `direction`, and the decrease it
+ * predicts. Along the direction, -dD/dt = g(t) = sum_i delta_i x_i(t) - m.direction with
+ * delta_i = a_i.direction: piecewise linear and non-increasing (the model is convex), with a
+ * breakpoint wherever a hinge turns. Walk the breakpoints in order to the first zero of g.
+ */
+function alongHinges(
+  R: number,
+  direction: number[],
+  excess: readonly number[],
+  demands: PackedDemands,
+  c: Float64Array,
+  s: Float64Array,
+): ModelStep {
+  const n = demands.count;
+  const { footprint } = demands;
+  let g = 0;
+  for (let r = 0; r < R; r++) g += (direction[r] as number) * (excess[r] as number);
+  if (!(g > 0)) return { d: direction.map(() => 0), predicted: 0 };
+  let slope = 0;
+  const events: { t: number; i: number; change: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const si = s[i] as number;
+    if (si === 0) continue;
+    let delta = 0;
+    for (let r = 0; r < R; r++) delta += (footprint[i * R + r] as number) * (direction[r] as number);
+    const k = si * delta;
+    if (k === 0) continue;
+    const ci = c[i] as number;
+    const curvature = si * delta * delta;
+    if (ci > 0) {
+      slope += curvature;
+      if (k < 0) {
+        const t = -ci / k;
+        if (t < 1) events.push({ t, i, change: -curvature });
+      }
+    } else if (k > 0) {
+      const t = -ci / k;
+      if (t < 1) events.push({ t, i, change: curvature });
+    }
+  }
+  events.sort((a, b) => a.t - b.t || a.i - b.i);
+  let t0 = 0;
+  let predicted = 0;
+  let t = 1;
+  for (let e = 0; e <= events.length; e++) {
+    const end = e < events.length ? (events[e] as { t: number }).t : 1;
+    const gEnd = g + slope * (end - t0);
+    if (gEnd <= 0 && slope < 0) {
+      t = t0 - g / slope;
+      predicted += 0.5 * g * (t - t0);
+      break;
+    }
+    predicted += 0.5 * (g + gEnd) * (end - t0);
+    g = gEnd;
+    t0 = end;
+    if (e < events.length) slope += (events[e] as { change: number }).change;
+  }
+  return { d: direction.map((v) => v * t), predicted };
+}
+
+/** minimise 1/2 d'Hd - b'd over the box, H regularised to be strictly convex. */
+function minimiseModel(
+  R: number,
+  { H, b }: { H: Float64Array; b: Float64Array },
+  lower: readonly number[],
+  upper: readonly number[],
+  radius: readonly number[],
+): number[] {
+  // Q = H + mu: relative to each diagonal, plus a floor that makes a direction nobody prices
+  // (H_rr = 0) run to the edge of its region rather than divide by zero.
+  let pull = 0;
+  for (let r = 0; r < R; r++)
+    if ((radius[r] as number) > 0) pull = Math.max(pull, Math.abs(b[r] as number) / (radius[r] as number));
+  let diagonal = 0;
+  for (let r = 0; r < R; r++) diagonal = Math.max(diagonal, H[r * R + r] as number);
+  const floor = REGULARISATION * (pull + diagonal);
+  if (!(floor > 0 && Number.isFinite(floor))) return new Array<number>(R).fill(0);
+  const Q = Float64Array.from(H);
+  for (let r = 0; r < R; r++) Q[r * R + r] = (H[r * R + r] as number) * (1 + REGULARISATION) + floor;
+  return minimiseBoxQuadratic(Q, b, lower, upper, R);
+}
