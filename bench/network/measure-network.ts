@@ -9,14 +9,20 @@ export interface NetworkRun {
   readonly nodes: number;
   readonly mode: NetworkMode;
   readonly epoch: number;
+  /** Rounds of the certified epoch. */
   readonly rounds: number;
+  /**
+   * Rounds a node closed over the whole run, every epoch included (v2 may certify after a few:
+   * a promotion epoch, or one that dropped a starved member): the divisor of the per-round figures.
+   */
+  readonly roundsRun: number;
   /** From the first node's start until every node is up (listening, protocol running). */
   readonly startToUpMs: number;
   /** Until every node sees a peer on the demand topic. */
   readonly upToMeshMs: number;
   readonly meshToCertificateMs: number;
   readonly upToCertificateMs: number;
-  /** Messages accepted plus published, per node per round of the certified epoch (whole run). */
+  /** Messages accepted plus published over the whole run, per node per round run. */
   readonly messagesPerNodePerRound: number;
   readonly bytesPerNodePerRound: number;
   /** CPU of every node process from "up" to the certificate. */
@@ -27,6 +33,7 @@ export interface NetworkRun {
 
 interface Snapshot {
   accepted: number;
+  rounds: number;
   published: number;
   bytes: number;
   cpuMs: number;
@@ -38,6 +45,7 @@ async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
   const sum = (metric: string) => texts.reduce((s, text) => s + counterSum(text, metric), 0);
   return {
     accepted: sum("walras_messages_accepted_total"),
+    rounds: sum("walras_rounds_total"),
     published: sum("walras_messages_published_total"),
     bytes: sum("walras_message_bytes_total"),
     cpuMs,
@@ -98,17 +106,19 @@ export async function measureNetwork(
     const end = await snapshot(cluster);
     const certificate = statuses[0]?.certificate;
     const rounds = (certificate?.round ?? 0) + 1;
+    const roundsRun = Math.max(1, end.rounds / n);
     return {
       nodes: n,
       mode,
       epoch: certificate?.epoch ?? 0,
       rounds,
+      roundsRun,
       startToUpMs: tUp - t0,
       upToMeshMs: tMesh - tUp,
       meshToCertificateMs: tCert - tMesh,
       upToCertificateMs: tCert - tUp,
-      messagesPerNodePerRound: (end.accepted + end.published) / n / rounds,
-      bytesPerNodePerRound: end.bytes / n / rounds,
+      messagesPerNodePerRound: (end.accepted + end.published) / n / roundsRun,
+      bytesPerNodePerRound: end.bytes / n / roundsRun,
       cpuMs: end.cpuMs - up.cpuMs,
       accepted: end.accepted - up.accepted,
     };
