@@ -1,6 +1,5 @@
 import { startConcurrently } from "@walras/test-support";
-import { nonNegativeInt } from "./flags.ts";
-import type { BenchSection } from "./main.ts";
+import type { BenchOptions, BenchSection } from "./main.ts";
 
 /**
  * Issue 9's trial as a benchmark: `--trials` times (default 5), eight `walras node start`
@@ -11,10 +10,10 @@ import type { BenchSection } from "./main.ts";
  */
 export const concurrentStartBench: BenchSection = {
   name: "concurrent-start",
-  description: "8 `walras node start` at once on a default contract, repeated (--trials N, --agents K)",
-  async run() {
-    const trials = Math.max(1, nonNegativeInt("trials", 5));
-    const agents = Math.max(2, nonNegativeInt("agents", 8));
+  description: "8 `walras node start` at once on a default contract, repeated (--trials N, default 5)",
+  async run(options: BenchOptions) {
+    const trials = options.trials ?? 5;
+    const agents = 8;
     const times: number[] = [];
     let failed = 0;
     console.log("| trial | seed | certified after | price gap | allocation gap |");

@@ -1,39 +1,110 @@
 /**
- * `pnpm bench`: runs every bench section in order, or only those named with `--only a,b`.
- * A section is a script that prints its own table; add one by importing it into `sections`.
- * Benches measure; they never assert (speed targets are read off the tables).
+ * `pnpm bench`: runs the bench sections and prints their tables. Benches measure; they never
+ * assert (speed targets are read off the tables).
+ *
+ *   pnpm bench                                   engine, then network at 10 and 25 nodes, both modes
+ *   pnpm bench --engine                          only the engine section
+ *   pnpm bench --network --nodes 10,25,50        the network matrix, in one process and as processes
+ *   pnpm bench --network --nodes 100 --processes 100 node processes, once
+ *   pnpm bench --only engine,network             sections by name (same as the flags above)
+ *   pnpm bench --network --timeout-s 300         give each phase longer (a busy machine)
+ *   pnpm bench --only concurrent-start --trials 10   issue 9's trial repeated (opt-in: minutes)
  */
+import { parseArgs } from "node:util";
 import { concurrentStartBench } from "./concurrent-start.ts";
 import { engineBench } from "./engine.ts";
-import { networkBench } from "./network.ts";
+import { type NetworkMode, networkBench } from "./network/section.ts";
+
+export interface BenchOptions {
+  /** Network sizes to run. */
+  readonly nodes: readonly number[];
+  /** Where the network's nodes run: all in this process, or one OS process each. */
+  readonly modes: readonly NetworkMode[];
+  /** How long a network may take to mesh, and then to certify (default 60 s + 2 s per node). */
+  readonly timeoutS?: number;
+  /** Repetitions of a section that measures a distribution (concurrent-start). */
+  readonly trials?: number;
+}
 
 export interface BenchSection {
   readonly name: string;
   readonly description: string;
-  run(): void | Promise<void>;
+  run(options: BenchOptions): void | Promise<void>;
 }
 
 const sections: readonly BenchSection[] = [engineBench, networkBench, concurrentStartBench];
+/** Sections that take minutes of their own: run only when named. */
+const OPT_IN = new Set(["concurrent-start"]);
+const DEFAULT_NODES = [10, 25];
 
-function selected(argv: readonly string[]): readonly BenchSection[] {
-  const i = argv.indexOf("--only");
-  const inline = argv.find((a) => a.startsWith("--only="));
-  const list = inline ? inline.slice("--only=".length) : i >= 0 ? argv[i + 1] : undefined;
-  if (i >= 0 && list === undefined) throw new Error("--only needs a comma-separated list of section names");
-  if (list === undefined) return sections;
-  const names = list.split(",").map((s) => s.trim());
+function parse(argv: readonly string[]): { sections: readonly BenchSection[]; options: BenchOptions } {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      only: { type: "string" },
+      engine: { type: "boolean", default: false },
+      network: { type: "boolean", default: false },
+      nodes: { type: "string" },
+      processes: { type: "boolean", default: false },
+      "in-process": { type: "boolean", default: false },
+      "timeout-s": { type: "string" },
+      trials: { type: "string" },
+    },
+    strict: true,
+  });
+  const names = [
+    ...(values.only?.split(",").map((s) => s.trim()) ?? []),
+    ...(values.engine ? ["engine"] : []),
+    ...(values.network ? ["network"] : []),
+  ];
   const unknown = names.filter((n) => !sections.some((s) => s.name === n));
   if (unknown.length > 0)
     throw new Error(
       `--only: unknown section ${unknown.join(", ")} (known: ${sections.map((s) => s.name).join(", ")})`,
     );
-  return sections.filter((s) => names.includes(s.name));
+  const nodes = values.nodes === undefined ? DEFAULT_NODES : values.nodes.split(",").map(nodeCount);
+  const modes: NetworkMode[] = [];
+  if (values["in-process"]) modes.push("in-process");
+  if (values.processes) modes.push("processes");
+  return {
+    sections:
+      names.length === 0
+        ? sections.filter((s) => !OPT_IN.has(s.name))
+        : sections.filter((s) => names.includes(s.name)),
+    options: {
+      nodes,
+      modes: modes.length === 0 ? ["in-process", "processes"] : modes,
+      ...(values["timeout-s"] !== undefined
+        ? { timeoutS: positive("--timeout-s", values["timeout-s"]) }
+        : {}),
+      ...(values.trials !== undefined ? { trials: wholePositive("--trials", values.trials) } : {}),
+    },
+  };
+}
+
+function positive(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: "${text}" is not a positive number`);
+  return n;
+}
+
+function wholePositive(flag: string, text: string): number {
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: "${text}" is not a whole number >= 1`);
+  return n;
+}
+
+function nodeCount(text: string): number {
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < 2) throw new Error(`--nodes: "${text}" is not a whole number >= 2`);
+  return n;
 }
 
 try {
-  for (const section of selected(process.argv.slice(2))) {
+  const { sections: chosen, options } = parse(process.argv.slice(2));
+  for (const section of chosen) {
     console.log(`\n## ${section.name}: ${section.description}\n`);
-    await section.run();
+    await section.run(options);
   }
 } catch (e) {
   console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);

@@ -8,38 +8,32 @@ import {
   contractId,
   createAgentMachine,
   createSigner,
-  DECISIONS_PER_SYNC,
   type Demand,
-  decisionsFrom,
-  decodeMessage,
-  encodeMessage,
-  kindsOf,
   type MachineAction,
-  type MessageKind,
-  messageDigest,
-  type SyncWant,
-  type Topic,
   topicOf,
   type WireMessage,
 } from "@walras/protocol";
 import type { Logger } from "pino";
+import { createActionExecutor, storedMessage } from "./actions/action-executor.ts";
+import { createMachineDriver } from "./driver/machine-driver.ts";
 import { createMarketHistory } from "./history/market-history.ts";
 import { loadOrCreateApiToken } from "./http/api-token.ts";
 import { dashboardRoutes } from "./http/dashboard/dashboard-routes.ts";
 import { type MarketApiSource, marketApiRoutes } from "./http/market-api.ts";
 import { type StatusServer, startStatusServer } from "./http/status-server.ts";
 import { loadOrCreateKey } from "./identity/key-file.ts";
+import { createInboundPipeline } from "./inbound/inbound-pipeline.ts";
+import { createPeerRateLimiter } from "./inbound/peer-rate-limiter.ts";
+import { replayStore } from "./inbound/replay.ts";
 import { LedgerBook } from "./ledger/ledger-book.ts";
 import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
-import type { GossipKind } from "./network/gossip-topics.ts";
 import { createHost, type Host, type HostInit } from "./network/host.ts";
-import type { SyncRequest, SyncResponse } from "./network/sync-messages.ts";
-import { handleSync, requestSync } from "./network/sync-protocol.ts";
+import { createSyncPeer } from "./network/sync-peer.ts";
 import { type NodeStatus, nodeStatus } from "./node-status.ts";
-import { createPeerRateLimiter } from "./peer-rate-limiter.ts";
+import { createMessageWriter } from "./store/message-writer.ts";
 import { openStore, type Store } from "./store/store.ts";
 
 export interface WalrasNodeInit {
@@ -58,7 +52,7 @@ export interface WalrasNodeInit {
   readonly founder?: boolean;
   readonly http?: { readonly port: number; readonly host?: string };
   readonly logger?: Logger;
-  /** How often timeouts are checked. */
+  /** Machine deadlines closer together than this are served by one tick. Default 5 ms. */
   readonly tickMs?: number;
   /**
    * Fault injection for tests: the fraction of inbound gossip dropped before validation, as if
@@ -94,16 +88,6 @@ export interface WalrasNode {
   /** Stops the node. `leave` (default true) first announces a graceful leave to the others. */
   stop(options?: { leave?: boolean }): Promise<void>;
 }
-
-/** How many peers a catch-up request goes to. */
-const SYNC_FANOUT = 2;
-/**
- * Own messages whose content a restart could not re-derive: sequence numbers, and the promises and
- * accepts of an epoch decision (Paxos is safe only if an acceptor never forgets them). They are
- * fsynced before they are published; demands and commits are pure functions of agreed history.
- */
-const DURABLE_KINDS: ReadonlySet<MessageKind> = new Set(["join", "leave", "propose", "accept", "view"]);
-const SYNC_TIMEOUT_MS = 3_000;
 
 export class DataDirError extends Error {}
 
@@ -153,290 +137,20 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     ...(init.misreport ? { misreport: init.misreport } : {}),
     now: Date.now(),
   });
+  const now = () => Date.now();
   const listeners = new Set<(a: MachineAction) => void>();
   const messageListeners = new Set<(m: WireMessage) => void>();
   // Before the replay, so the dashboard's price path reaches back as far as the store does.
   const history = createMarketHistory();
   listeners.add(history.record);
-  let epochStartedAt = Date.now();
-  let stopped = false;
-  const leftWaiters = new Set<() => void>();
-  let gossip: Gossip | null = null;
-  const limiter = createPeerRateLimiter(init.peerRateLimit ?? 200);
   const protoLog = componentLogger(nodeLog, "protocol");
+  let stopped = false;
+  let gossip: Gossip | null = null;
+  const leftWaiters = new Set<() => void>();
 
-  const store_ = (m: WireMessage, durable = false): void => {
-    store.putMessage(
-      {
-        digest: messageDigest(m),
-        kind: m.kind,
-        epoch: m.epoch,
-        ...("round" in m ? { round: m.round } : {}),
-        signer: m.agent,
-        bytes: encodeMessage(m),
-        receivedAt: Date.now(),
-      },
-      { durable },
-    );
-  };
-
-  const perform = (actions: readonly MachineAction[]): void => {
-    for (const a of actions) {
-      for (const l of listeners) l(a);
-      switch (a.type) {
-        case "publish":
-          // Write-ahead: a message is stored before anyone can see it, so a restart replays it
-          // rather than signing a different one for its slot. Demands, votes and commits are
-          // pure functions of the agreed history (Ed25519 signatures are deterministic), so one
-          // lost to a power cut is re-signed bit for bit; joins and epoch proposals carry a
-          // sequence number a restart cannot re-derive, so only they pay for an fsync.
-          store_(a.message, DURABLE_KINDS.has(a.message.kind));
-          publish(a.message);
-          break;
-        case "sync":
-          void catchUp(a.want);
-          break;
-        case "left":
-          for (const resolve of leftWaiters) resolve();
-          leftWaiters.clear();
-          break;
-        case "epoch-started":
-          epochStartedAt = Date.now();
-          metrics.epoch.set(a.epoch);
-          metrics.round.set(0);
-          // Why this slot opened (a bid, the period, an amendment, a member): for `walras devnet`.
-          protoLog.debug(
-            { epoch: a.epoch, members: a.members.length, cause: a.plan.cause },
-            "epoch plan adopted",
-          );
-          // The plan links to a certificate this node never saw: it missed part of the ledger.
-          if (a.plan.ledger !== null && !ledgerBook.has(a.plan.ledger)) void catchUpLedger();
-          break;
-        case "terms-changed":
-          if (a.evidence)
-            ledgerBook.addAmendment(contractId(a.terms), {
-              terms: a.terms,
-              signatures: a.evidence.filter((m) => m.kind === "amend" || m.kind === "approve"),
-            });
-          else void catchUpLedger();
-          break;
-        case "round-closed":
-          metrics.rounds.inc();
-          metrics.round.set(a.round + 1);
-          metrics.residual.set(a.residual);
-          protoLog.debug(
-            { epoch: a.epoch, round: a.round, prices: a.prices, residual: a.residual },
-            "round closed",
-          );
-          break;
-        case "certificate":
-          ledgerBook.addCertificate(a.certificate);
-          if (a.certificate.signatures.length > 0)
-            metrics.timeToAgreementSeconds.observe((Date.now() - epochStartedAt) / 1000);
-          protoLog.info(
-            {
-              epoch: a.certificate.commit.epoch,
-              signers: a.certificate.signatures.length,
-              complete: a.complete,
-            },
-            "certificate",
-          );
-          break;
-        case "dropped":
-          metrics.messagesRejected.inc({ reason: a.reason });
-          protoLog.warn(
-            { reason: a.reason, agent: a.message.agent, kind: a.message.kind },
-            "message dropped",
-          );
-          break;
-        case "equivocation":
-          protoLog.warn(
-            {
-              agent: a.evidence.agent,
-              slot: a.evidence.slot,
-              first: a.evidence.first,
-              second: a.evidence.second,
-            },
-            "equivocation: two signed messages for one slot",
-          );
-          break;
-        case "log":
-          protoLog[a.level](a.fields ?? {}, a.msg);
-          break;
-      }
-    }
-  };
-
-  const publish = (m: WireMessage): void => {
-    if (!gossip || stopped) return;
-    gossip.publish(topicOf(m.kind), encodeMessage(m)).catch((err: Error) => {
-      protoLog.debug({ err: err.message, kind: m.kind }, "publish failed (peers will sync)");
-    });
-  };
-
-  /** One path for every inbound message, gossip or sync: decode, judge, count, store, apply. */
-  // gossipsub hands the validator and the delivery the same bytes: decode them once.
-  const judged = new WeakMap<Uint8Array, WireMessage>();
-  const decodedOrNull = (bytes: Uint8Array): WireMessage | null => {
-    const decoded = decodeMessage(bytes);
-    return decoded.ok ? decoded.message : null;
-  };
-
-  const judge = (
-    bytes: Uint8Array,
-    from: string,
-    topic: Topic | null,
-  ): { message: WireMessage | null; verdict: "accept" | "reject" | "ignore" } => {
-    const decoded = decodeMessage(bytes);
-    if (!decoded.ok) {
-      metrics.messagesRejected.inc({ reason: decoded.reason });
-      nodeLog.warn({ peer: from, reason: decoded.reason, detail: decoded.detail }, "rejected message");
-      return { message: null, verdict: "reject" };
-    }
-    const message = decoded.message;
-    judged.set(bytes, message);
-    if (topic && topicOf(message.kind) !== topic) {
-      metrics.messagesRejected.inc({ reason: "wrong-topic" });
-      nodeLog.warn({ peer: from, kind: message.kind, topic }, "rejected message: wrong topic");
-      return { message: null, verdict: "reject" };
-    }
-    const v = machine.check(message);
-    if (v.verdict === "accept") return { message, verdict: "accept" };
-    metrics.messagesRejected.inc({ reason: v.reason });
-    if (v.verdict === "reject")
-      nodeLog.warn(
-        { peer: from, agent: message.agent, reason: v.reason, detail: v.detail },
-        "rejected message",
-      );
-    else nodeLog.trace({ peer: from, reason: v.reason }, "ignored message");
-    // check() keeps equivocation evidence as an action; the next event hands it out.
-    if (v.verdict === "reject" && v.reason === "equivocation")
-      perform(machine.handle({ type: "tick", now: Date.now() }));
-    return { message, verdict: v.verdict };
-  };
-
-  const apply = (message: WireMessage): void => {
-    metrics.messagesAccepted.inc({ kind: message.kind });
-    store_(message);
-    for (const l of messageListeners) l(message);
-    perform(machine.handle({ type: "message", now: Date.now(), message }));
-  };
-
-  const catchUp = async (want: SyncWant): Promise<void> => {
-    const peers = [...libp2p.getPeers()].sort(() => Math.random() - 0.5);
-    // The agents whose messages are missing hold them for sure: ask their nodes first.
-    const owners = new Set<string>(want.type === "messages" ? (want.from ?? []) : []);
-    const preferred = peers.filter((p) => owners.has(p.toString())).slice(0, SYNC_FANOUT + 1);
-    const others = peers.filter((p) => !owners.has(p.toString()));
-    const chosen = [...preferred, ...others.slice(0, Math.max(1, SYNC_FANOUT - preferred.length))];
-    const request: SyncRequest =
-      want.type === "decision"
-        ? { type: "decision", contractId: id, ...(want.epoch !== null ? { epoch: want.epoch } : {}) }
-        : {
-            type: "messages",
-            contractId: id,
-            epoch: want.epoch,
-            ...(want.round !== undefined ? { round: want.round } : {}),
-            kinds: [...new Set(want.kinds.map((k) => topicOf(k)))] as GossipKind[],
-          };
-    const wanted = (kind: MessageKind) => want.type === "decision" || want.kinds.includes(kind);
-    await Promise.all(
-      chosen.map(async (peer) => {
-        try {
-          const res = await requestSync(libp2p, peer, request, { timeoutMs: SYNC_TIMEOUT_MS });
-          if (!("messages" in res)) return;
-          for (const b64 of res.messages) {
-            if (stopped) return;
-            const { message, verdict } = judge(Buffer.from(b64, "base64"), peer.toString(), null);
-            if (message && verdict === "accept" && wanted(message.kind)) apply(message);
-          }
-        } catch (err) {
-          nodeLog.debug({ peer: peer.toString(), err: (err as Error).message }, "sync request failed");
-        }
-      }),
-    );
-  };
-
-  // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
-  const ledgerSync = createLedgerSync(ledgerBook, async (after) => {
-    const peers = libp2p.getPeers();
-    const peer = peers[Math.floor(Math.random() * peers.length)];
-    if (!peer) return { entries: [], more: false };
-    return requestSync(
-      libp2p,
-      peer,
-      { type: "ledger", contractId: id, ...(after ? { after } : {}) },
-      { timeoutMs: SYNC_TIMEOUT_MS },
-    );
+  const writer = createMessageWriter(store, {
+    onError: (err) => nodeLog.error({ err }, "store write failed; retrying with the next batch"),
   });
-  const catchUpLedger = async (): Promise<void> => {
-    try {
-      const { added, error } = await ledgerSync.sync();
-      if (error) nodeLog.warn({ error }, "ledger from a peer did not verify; kept none of it");
-      else if (added > 0) nodeLog.info({ added }, "ledger caught up");
-    } catch (err) {
-      nodeLog.debug({ err: (err as Error).message }, "ledger catch-up failed");
-    }
-  };
-
-  let profile = startProfile;
-  const marketApi: MarketApiSource = {
-    token: apiToken,
-    contract: init.contract,
-    profile: () => profile,
-    updateProfile: (next) => {
-      profile = next;
-      if (init.agent) saveProfile(store, init.agent, next);
-      perform(machine.handle({ type: "profile", now: Date.now(), profile: next }));
-    },
-    terms: () => machine.terms(),
-    amendmentProblem: (terms) => machine.amendmentProblem(terms),
-    amend: (terms) => perform(machine.handle({ type: "amend", now: Date.now(), terms })),
-    approve: (amendment) => {
-      if (!machine.status().member || !machine.amendments().some((a) => a.id === amendment)) return false;
-      perform(machine.handle({ type: "approve", now: Date.now(), amendment }));
-      return true;
-    },
-    amendments: () => machine.amendments(),
-    ledger: () => ledgerBook.ledger(),
-  };
-
-  const serveSync = async (req: SyncRequest): Promise<SyncResponse> => {
-    switch (req.type) {
-      case "contract":
-        return { contract: req.contractId === id ? init.contract : null };
-      case "status":
-        return { status: status() as unknown as Record<string, unknown> };
-      case "messages": {
-        if (req.contractId !== id) return { error: `unknown contract ${req.contractId}` };
-        const kinds: MessageKind[] | undefined = req.kinds?.flatMap((t) => [...kindsOf(t)]);
-        const rows = store.messages({
-          epoch: req.epoch,
-          ...(req.round !== undefined ? { round: req.round } : {}),
-          ...(kinds ? { kinds } : {}),
-        });
-        return { messages: rows.slice(0, 4096).map((r) => Buffer.from(r.bytes).toString("base64")) };
-      }
-      case "ledger": {
-        if (req.contractId !== id) return { error: `unknown contract ${req.contractId}` };
-        return ledgerPage(ledgerBook, req.after);
-      }
-      case "decision": {
-        if (req.contractId !== id) return { error: `unknown contract ${req.contractId}` };
-        if (req.epoch === undefined) {
-          const evidence = machine.decisionEvidence(null) ?? [];
-          return { messages: evidence.map((m) => Buffer.from(encodeMessage(m)).toString("base64")) };
-        }
-        const rows = [];
-        for (let e = req.epoch; e < req.epoch + DECISIONS_PER_SYNC; e++)
-          rows.push(...store.messages({ epoch: e, kinds: ["propose", "accept"] }));
-        return {
-          messages: decisionsFrom(rows, req.epoch).map((r) => Buffer.from(r.bytes).toString("base64")),
-        };
-      }
-    }
-  };
-
   const status = (): NodeStatus =>
     nodeStatus({
       peerId,
@@ -447,33 +161,109 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       listen: libp2p.getMultiaddrs().map(String),
     });
 
-  // Replay what this data dir already holds, in the order it was stored, before going live.
-  let replayed = 0;
-  for (const row of store.allMessages()) {
-    const decoded = decodeMessage(row.bytes);
-    if (!decoded.ok || machine.check(decoded.message).verdict !== "accept") continue;
-    perform(machine.handle({ type: "message", now: Date.now(), message: decoded.message, replay: true }));
-    replayed++;
-  }
+  const inbound = createInboundPipeline({
+    machine,
+    metrics,
+    log: nodeLog,
+    limiter: createPeerRateLimiter(init.peerRateLimit ?? 200),
+    ...(init.inboundLoss ? { inboundLoss: init.inboundLoss } : {}),
+    accept: (message, bytes) => {
+      metrics.messagesAccepted.inc({ kind: message.kind });
+      metrics.messageBytes.inc({ direction: "in" }, bytes.length);
+      writer.received(storedMessage(message, bytes, now()));
+      for (const l of messageListeners) l(message);
+      void driver.handle({ type: "message", now: now(), message });
+    },
+    // check() keeps equivocation evidence as an action; the next event hands it out.
+    equivocation: () => void driver.handle({ type: "tick", now: now() }),
+    now,
+  });
+  const sync = createSyncPeer({
+    libp2p,
+    contract: init.contract,
+    contractId: id,
+    store,
+    writer,
+    inbound,
+    metrics,
+    log: nodeLog,
+    status: () => status() as unknown as Record<string, unknown>,
+    currentDecision: () => machine.decisionEvidence(null) ?? [],
+    ledgerPage: (after) => ledgerPage(ledgerBook, after),
+    penalize: (peer) => gossip?.penalize(peer),
+    graylisted: (peer) => gossip?.graylisted(peer) ?? false,
+    now,
+  });
+  // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
+  const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after));
+  const catchUpLedger = async (): Promise<void> => {
+    try {
+      const { added, error } = await ledgerSync.sync();
+      if (error) nodeLog.warn({ error }, "ledger from a peer did not verify; kept none of it");
+      else if (added > 0) nodeLog.info({ added }, "ledger caught up");
+    } catch (err) {
+      nodeLog.debug({ err: (err as Error).message }, "ledger catch-up failed");
+    }
+  };
+  const executor = createActionExecutor({
+    writer,
+    ledger: ledgerBook,
+    metrics,
+    log: protoLog,
+    listeners,
+    publish: async (message, bytes) => {
+      if (!gossip || stopped) return;
+      await gossip.publish(topicOf(message.kind), bytes).then(
+        () => undefined,
+        (err: Error) =>
+          protoLog.debug({ err: err.message, kind: message.kind }, "publish failed (peers will sync)"),
+      );
+    },
+    catchUp: (want) => sync.catchUp(want),
+    catchUpLedger: () => void catchUpLedger(),
+    left: () => {
+      for (const resolve of leftWaiters) resolve();
+      leftWaiters.clear();
+    },
+    now,
+  });
+  const driver = createMachineDriver({
+    machine,
+    executor,
+    log: nodeLog,
+    ...(init.tickMs !== undefined ? { minTickMs: init.tickMs } : {}),
+    now,
+  });
+
+  let profile = startProfile;
+  const marketApi: MarketApiSource = {
+    token: apiToken,
+    contract: init.contract,
+    profile: () => profile,
+    updateProfile: (next) => {
+      profile = next;
+      if (init.agent) saveProfile(store, init.agent, next);
+      void driver.handle({ type: "profile", now: now(), profile: next });
+    },
+    terms: () => machine.terms(),
+    amendmentProblem: (terms) => machine.amendmentProblem(terms),
+    amend: (terms) => void driver.handle({ type: "amend", now: now(), terms }),
+    approve: (amendment) => {
+      if (!machine.status().member || !machine.amendments().some((a) => a.id === amendment)) return false;
+      void driver.handle({ type: "approve", now: now(), amendment });
+      return true;
+    },
+    amendments: () => machine.amendments(),
+    ledger: () => ledgerBook.ledger(),
+  };
+
+  const replayed = replayStore(store, machine, driver, now);
   if (replayed > 0) nodeLog.info({ replayed }, "resumed from store");
 
-  await handleSync(libp2p, serveSync, {
-    onError: (err) => nodeLog.debug({ err: String(err) }, "sync handler error"),
-  });
+  await sync.start();
   gossip = createGossip(libp2p, id, {
-    validate: (kind, bytes, from) => {
-      if (init.inboundLoss && Math.random() < init.inboundLoss) return "ignore";
-      if (!limiter.allow(from, Date.now())) {
-        metrics.messagesRejected.inc({ reason: "rate-limit" });
-        if (limiter.shouldLog(from)) nodeLog.warn({ peer: from }, "peer over its message rate; rejecting");
-        return "reject";
-      }
-      return judge(bytes, from, kind).verdict;
-    },
-    onMessage: (_kind, bytes) => {
-      const message = judged.get(bytes) ?? decodedOrNull(bytes);
-      if (message) apply(message);
-    },
+    validate: (kind, bytes, from) => inbound.validate(kind, bytes, from),
+    onMessage: (_kind, bytes) => inbound.deliver(bytes),
     onError: (err, ctx) => nodeLog.warn({ err: String(err), ...ctx }, "gossip handler error"),
   });
   const updatePeers = () => metrics.peers.set(libp2p.getPeers().length);
@@ -502,17 +292,9 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     });
   }
 
-  perform(machine.handle({ type: "resume", now: Date.now() }));
+  void driver.handle({ type: "resume", now: now() });
+  driver.start();
   void catchUpLedger();
-  const tick = setInterval(() => {
-    if (stopped) return;
-    // A bug surfacing in a timer would otherwise be an uncaught exception that kills the node.
-    try {
-      perform(machine.handle({ type: "tick", now: Date.now() }));
-    } catch (err) {
-      nodeLog.error({ err }, "tick failed");
-    }
-  }, init.tickMs ?? 100);
   nodeLog.info(
     {
       peerId,
@@ -546,21 +328,23 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       if (stopped) return;
       if (leave && gossip) {
         // A graceful leave stays to help decide the epoch without it (its accept may be the one
-        // that makes a majority), then goes: at most two round timeouts.
+        // that makes a majority), then goes: at most two round timeouts. The driver keeps running.
         const left = new Promise<void>((resolve) => leftWaiters.add(resolve));
-        perform(machine.handle({ type: "leave", now: Date.now() }));
+        await driver.handle({ type: "leave", now: now() });
         const grace = 2 * init.contract.timeouts.roundMs + 1_000;
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([left, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
         clearTimeout(timer);
       }
+      driver.stop();
       stopped = true;
-      clearInterval(tick);
+      sync.stop();
       libp2p.removeEventListener("peer:connect", updatePeers);
       libp2p.removeEventListener("peer:disconnect", updatePeers);
       gossip?.stop();
       await http?.close();
       await host.stop();
+      writer.flush();
       store.close();
       nodeLog.info("walras node stopped");
     },

@@ -99,6 +99,35 @@ describe("store", () => {
     expect(stored.find((s) => s.digest === "same")?.receivedAt).toBe(1000);
   });
 
+  it("pages a query in storage order, each page continuing after the last", () => {
+    store = openStore(dir);
+    // Written out of the canonical order on purpose: pages follow the order of storage.
+    const written = Array.from({ length: 7 }, (_, i) =>
+      message(`p${6 - i}`, i % 2 ? "price" : "demand", 1, 0, "a"),
+    );
+    written.push(
+      message("other-epoch", "demand", 2, 0, "a"),
+      message("membership", "join", 1, undefined, "b"),
+    );
+    store.putMessages(written);
+    const pages: string[][] = [];
+    let after = 0;
+    for (;;) {
+      const page = store.messagePage({ epoch: 1, kinds: ["demand", "price"] }, after, 3);
+      pages.push(page.messages.map((m) => m.digest));
+      if (page.next === null) break;
+      expect(page.next).toBe(page.messages.at(-1)?.position);
+      after = page.next;
+    }
+    expect(pages).toEqual([["p6", "p5", "p4"], ["p3", "p2", "p1"], ["p0"]]);
+    expect(
+      store.messagePage({ epoch: 1, round: 0, kinds: ["price"] }, 0, 10).messages.map((m) => m.digest),
+    ).toEqual(["p5", "p3", "p1"]);
+    // Exactly one page's worth: no `next`.
+    expect(store.messagePage({ epoch: 1, kinds: ["join"] }, 0, 1)).toMatchObject({ next: null });
+    expect(store.messagePage({ epoch: 1, kinds: [] }, 0, 10)).toEqual({ messages: [], next: null });
+  });
+
   it("refuses a store written by a newer schema", () => {
     store = openStore(dir);
     store.close();

@@ -18,6 +18,11 @@ export interface NodeProcessConfig {
   readonly port?: number;
 }
 
+export interface SpawnNodeOptions {
+  /** How long the process gets to print that it is up. Default 30 s; a loaded machine needs more. */
+  readonly startTimeoutMs?: number;
+}
+
 export interface NodeProcess {
   readonly peerId: string;
   readonly multiaddr: string;
@@ -29,7 +34,11 @@ export interface NodeProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnNode(config: NodeProcessConfig): Promise<NodeProcess> {
+export async function spawnNode(
+  config: NodeProcessConfig,
+  options: SpawnNodeOptions = {},
+): Promise<NodeProcess> {
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const child = spawn(process.execPath, [import.meta.filename, JSON.stringify(config)], {
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -37,7 +46,10 @@ export async function spawnNode(config: NodeProcessConfig): Promise<NodeProcess>
   const lines = createInterface({ input: child.stdout as NonNullable<typeof child.stdout> });
   const ready = await new Promise<{ peerId: string; multiaddr: string; httpUrl: string }>(
     (resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("node process did not start within 30 s")), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`node process did not start within ${startTimeoutMs / 1000} s`)),
+        startTimeoutMs,
+      );
       lines.once("line", (line) => {
         clearTimeout(timer);
         resolve(JSON.parse(line));

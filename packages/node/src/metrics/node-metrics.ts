@@ -11,6 +11,16 @@ export interface NodeMetrics {
   readonly registry: Registry;
   readonly messagesAccepted: Counter<"kind">;
   readonly messagesRejected: Counter<"reason">;
+  /** Messages this node signed and gossiped, by kind. */
+  readonly messagesPublished: Counter<"kind">;
+  /** Signed message bytes accepted (`in`) and published (`out`): the protocol's own traffic. */
+  readonly messageBytes: Counter<"direction">;
+  /** Sync requests this node answered, by request type and outcome (served, refused, failed). */
+  readonly syncRequestsServed: Counter<"type" | "outcome">;
+  /** Messages this node sent in answer to sync requests. */
+  readonly syncMessagesServed: Counter;
+  /** Sync requests this node sent, by outcome (answered, failed). */
+  readonly syncRequestsSent: Counter<"outcome">;
   readonly rounds: Counter;
   readonly round: Gauge;
   readonly epoch: Gauge;
@@ -35,6 +45,35 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
       name: "walras_messages_rejected_total",
       help: "Gossip messages rejected or ignored by validation, by reason.",
       labelNames: ["reason"],
+      registers,
+    }),
+    messagesPublished: new Counter({
+      name: "walras_messages_published_total",
+      help: "Messages this node signed and gossiped, by message kind.",
+      labelNames: ["kind"],
+      registers,
+    }),
+    messageBytes: new Counter({
+      name: "walras_message_bytes_total",
+      help: "Signed message bytes accepted from the network (in) and published (out).",
+      labelNames: ["direction"],
+      registers,
+    }),
+    syncRequestsServed: new Counter({
+      name: "walras_sync_requests_served_total",
+      help: "Sync requests from peers, by type and outcome (served; refused: over the peer's budget; failed).",
+      labelNames: ["type", "outcome"],
+      registers,
+    }),
+    syncMessagesServed: new Counter({
+      name: "walras_sync_messages_served_total",
+      help: "Messages sent to peers in answer to sync requests.",
+      registers,
+    }),
+    syncRequestsSent: new Counter({
+      name: "walras_sync_requests_sent_total",
+      help: "Sync requests this node sent for catch-up, by outcome (answered, failed).",
+      labelNames: ["outcome"],
       registers,
     }),
     rounds: new Counter({ name: "walras_rounds_total", help: "Price rounds completed.", registers }),

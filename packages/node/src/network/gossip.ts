@@ -35,6 +35,14 @@ export interface Gossip {
   meshPeers(kind: GossipKind): string[];
   /** The router's current score for a peer; negative after it sent rejected messages. */
   peerScore(peerId: string): number;
+  /**
+   * Lowers a peer's score for misbehaviour outside gossip (a sync flood): gossipsub's behaviour
+   * penalty P7, quadratic in the count and decaying each second, so a burst is forgiven and a
+   * flood is not. No effect on a peer that does not speak gossipsub.
+   */
+  penalize(peerId: string): void;
+  /** Below gossipsub's graylist threshold: the router already ignores everything it sends. */
+  graylisted(peerId: string): boolean;
   /** How many times `validate` threw (each counted as `ignore`). */
   validatorErrors(): number;
   stop(): void;
@@ -44,7 +52,8 @@ export interface Gossip {
 interface GossipSubRouter {
   getMeshPeers(topic: string): string[];
   getScore(peerId: string): number;
-  score: { params: PeerScoreParams };
+  score: { params: PeerScoreParams; addPenalty(peerId: string, penalty: number, label: string): void };
+  opts: { scoreThresholds: { graylistThreshold: number } };
 }
 
 const VERDICTS: Record<Verdict, TopicValidatorResult> = {
@@ -126,6 +135,8 @@ export function createGossip(
     topicPeers: (kind) => pubsub.getSubscribers(topicOf(kind)).map((p) => p.toString()),
     meshPeers: (kind) => router.getMeshPeers(topicOf(kind)),
     peerScore: (peerId) => router.getScore(peerId),
+    penalize: (peerId) => router.score.addPenalty(peerId, 1, "sync_rate_limit"),
+    graylisted: (peerId) => router.getScore(peerId) < router.opts.scoreThresholds.graylistThreshold,
     validatorErrors: () => validatorErrors,
     stop: () => {
       pubsub.removeEventListener("gossipsub:message", onMessage);

@@ -51,6 +51,7 @@ export interface Host {
 }
 
 const LOOPBACK = ["127.0.0.1", "::1"];
+const LOOPBACK_MULTIADDRS = ["/ip4/127.0.0.1", "/ip6/::1"];
 export const DISCOVERY_TOPIC = "/walras/peer-discovery/1";
 /** Discovered peers are dialed until a node has this many connections. */
 const TARGET_PEERS = 12;
@@ -67,6 +68,11 @@ export async function createHost(init: HostInit): Promise<Host> {
     privateKey: init.privateKey,
     addresses: { listen: init.listen ?? ["/ip4/0.0.0.0/tcp/0"] },
     transports: [tcp()],
+    // libp2p refuses more than 5 inbound connections per second from one IP (10 pending at
+    // most). Peers on this very machine share 127.0.0.1, so a local network of 50 nodes would
+    // trickle into its bootstrap node for many seconds; they are exempt, as from gossipsub's
+    // IP-colocation penalty.
+    connectionManager: { allow: LOOPBACK_MULTIADDRS },
     ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -1,7 +1,28 @@
+import type { MessageKind } from "@walras/protocol";
 import { z } from "zod";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
 
 /** Request and response bodies of the sync protocol (JSON, one of each per stream). */
+
+/** What a `messages` request may name: a gossip topic (all its kinds) or one message kind. */
+export const SYNC_KINDS = [
+  ...GOSSIP_KINDS,
+  "join",
+  "alive",
+  "leave",
+  "propose",
+  "accept",
+  "view",
+  "rebid",
+  "amend",
+  "approve",
+] as const;
+export type SyncKind = (typeof SYNC_KINDS)[number];
+/** Compile-time check: a message kind added to the protocol must be askable by name. */
+const everyKindAskable: [Exclude<MessageKind, SyncKind>] extends [never] ? true : never = true;
+void everyKindAskable;
+/** The most messages one `messages` answer holds; more come in further pages. */
+export const MAX_SYNC_PAGE = 256;
 
 const contractIdSchema = z.string().regex(/^[0-9a-f]{64}$/, "contractId must be 64 lowercase hex digits");
 const counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -13,7 +34,11 @@ export const syncRequestSchema = z.discriminatedUnion("type", [
     contractId: contractIdSchema,
     epoch: counter,
     round: counter.optional(),
-    kinds: z.array(z.enum(GOSSIP_KINDS)).max(GOSSIP_KINDS.length).optional(),
+    kinds: z.array(z.enum(SYNC_KINDS)).max(SYNC_KINDS.length).optional(),
+    /** Continue after this position: the `next` of the previous page's answer. */
+    after: counter.optional(),
+    /** At most this many messages in the answer (default and maximum MAX_SYNC_PAGE). */
+    limit: z.number().int().min(1).max(MAX_SYNC_PAGE).optional(),
   }),
   z.strictObject({ type: z.literal("status") }),
   /** The messages proving one epoch's decision (a proposal and a majority of accepts); no epoch: the current one. */
@@ -36,8 +61,8 @@ const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "not base64");
 
 /** `contract` is null when the responder does not know the contract. */
 export const contractResponseSchema = z.strictObject({ contract: z.unknown().nullable() });
-/** Signed message bytes, base64. */
-export const messagesResponseSchema = z.strictObject({ messages: z.array(base64) });
+/** Signed message bytes, base64; `next` (a position to ask `after`) when more remain. */
+export const messagesResponseSchema = z.strictObject({ messages: z.array(base64), next: counter.optional() });
 export const statusResponseSchema = z.strictObject({ status: z.record(z.string(), z.unknown()) });
 export const errorResponseSchema = z.strictObject({ error: z.string() });
 /** Ledger entries (checked by the asker against docs/protocol.md §12) and whether more follow. */

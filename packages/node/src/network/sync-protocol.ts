@@ -28,6 +28,14 @@ export interface HandleSyncOptions {
   maxInboundStreams?: number;
   /** Told about each failed exchange (bad request, handler error, stream error). */
   onError?(err: unknown, from: string): void;
+  /**
+   * Whether to read a new stream from this peer at all. A refused stream is held unread for
+   * `refusedHoldMs` and then reset: with at most `maxInboundStreams` open per connection, a peer
+   * known to flood gets that many requests per hold time, and each costs next to nothing.
+   */
+  admit?(from: string): boolean;
+  /** Default 2 s. */
+  refusedHoldMs?: number;
 }
 
 export interface RequestSyncOptions {
@@ -87,10 +95,16 @@ export async function handleSync(
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_SYNC_RESPONSE_BYTES;
   const requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
   const handlerTimeoutMs = options.handlerTimeoutMs ?? 10_000;
+  const refusedHoldMs = options.refusedHoldMs ?? 2_000;
   await libp2p.handle(
     SYNC_PROTOCOL,
     async (stream, connection) => {
       const from = connection.remotePeer.toString();
+      if (options.admit && !options.admit(from)) {
+        const hold = setTimeout(() => stream.abort(new Error("refused: too many requests")), refusedHoldMs);
+        hold.unref();
+        return;
+      }
       try {
         const problem = await serveOne(
           stream,

@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
 /** A gossip message as stored: its signed bytes plus the fields it is looked up by. */
 export interface StoredMessage {
@@ -22,6 +22,13 @@ export interface MessageQuery {
   kinds?: readonly string[];
 }
 
+/** One page of a query in storage order, and where the next page starts (null: no more). */
+export interface MessagePage {
+  /** Each with its position in the store, which a later page can start after. */
+  messages: (StoredMessage & { position: number })[];
+  next: number | null;
+}
+
 export interface StoredCertificate {
   epoch: number;
   bytes: Uint8Array;
@@ -34,10 +41,18 @@ export interface Store {
   /** Stores a message once; returns false when its digest was already stored. */
   /** `durable`: fsync before returning (for messages this node signed). */
   putMessage(message: StoredMessage, options?: { durable?: boolean }): boolean;
-  /** Several messages in one transaction (one fsync); returns how many were new. */
-  putMessages(messages: readonly StoredMessage[]): number;
+  /**
+   * Several messages in one transaction (one WAL write); returns how many were new. `durable`:
+   * fsync before returning.
+   */
+  putMessages(messages: readonly StoredMessage[], options?: { durable?: boolean }): number;
   /** Matching messages ordered by round, kind, signer, digest: the same order on every node. */
   messages(query: MessageQuery): StoredMessage[];
+  /**
+   * At most `limit` matching messages in the order they were stored, starting after position
+   * `after` (0: from the start). Positions are this store's own: a cursor, not a protocol value.
+   */
+  messagePage(query: MessageQuery, after: number, limit: number): MessagePage;
   /** Every stored message in the order it was stored: what a restarted node replays. */
   allMessages(): StoredMessage[];
   /** One certificate per epoch; a second put for the same epoch replaces the first. */
@@ -94,8 +109,8 @@ export class StoreOpenError extends Error {
  * WAL with synchronous=NORMAL for ordinary writes: a commit survives a killed process; after a
  * power cut the newest may be lost (the sync protocol fetches peers' messages again, and this
  * node's own demands, votes and commits are re-derived bit for bit). FULL for writes marked
- * `durable` — certificates, and signed messages a restart could not re-derive (joins and epoch
- * proposals carry sequence numbers; see walras-node.ts). FULL costs an fsync per write.
+ * `durable` — certificates, and signed messages a restart could not re-derive (epoch proposals;
+ * see actions/action-executor.ts). FULL costs an fsync per write.
  */
 export function openStore(dir: string): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -127,6 +142,31 @@ export function openStore(dir: string): Store {
   const upsertState = db.prepare("INSERT OR REPLACE INTO state (key, json) VALUES (?, ?)");
   const selectState = db.prepare("SELECT json FROM state WHERE key = ?");
 
+  // Queries differ only in which filters they use: prepare each shape once, not per call.
+  const prepared = new Map<string, StatementSync>();
+  const statement = (sql: string): StatementSync => {
+    let st = prepared.get(sql);
+    if (!st) {
+      st = db.prepare(sql);
+      prepared.set(sql, st);
+    }
+    return st;
+  };
+  const filter = (query: MessageQuery): { where: string[]; params: SQLInputValue[] } | null => {
+    const where = ["epoch = ?"];
+    const params: SQLInputValue[] = [query.epoch];
+    if (query.round !== undefined) {
+      where.push("round = ?");
+      params.push(query.round);
+    }
+    if (query.kinds !== undefined) {
+      if (query.kinds.length === 0) return null;
+      where.push(`kind IN (${query.kinds.map(() => "?").join(", ")})`);
+      params.push(...query.kinds);
+    }
+    return { where, params };
+  };
+
   const put = (m: StoredMessage): boolean =>
     Number(
       insertMessage.run(m.digest, m.kind, m.epoch, m.round ?? null, m.signer, m.bytes, m.receivedAt).changes,
@@ -139,30 +179,40 @@ export function openStore(dir: string): Store {
     },
     getContract: (id) => (selectContract.get(id)?.json as string | undefined) ?? undefined,
     putMessage: (m, options) => (options?.durable ? fullySynced(db, () => put(m)) : put(m)),
-    putMessages: (messages) => inTransaction(db, () => messages.filter(put).length),
+    putMessages: (messages, options) => {
+      const write = () => inTransaction(db, () => messages.filter(put).length);
+      return options?.durable ? fullySynced(db, write) : write();
+    },
     messages: (query) => {
-      const where = ["epoch = ?"];
-      const params: SQLInputValue[] = [query.epoch];
-      if (query.round !== undefined) {
-        where.push("round = ?");
-        params.push(query.round);
-      }
-      if (query.kinds !== undefined) {
-        if (query.kinds.length === 0) return [];
-        where.push(`kind IN (${query.kinds.map(() => "?").join(", ")})`);
-        params.push(...query.kinds);
-      }
-      const rows = db
-        .prepare(
-          `SELECT digest, kind, epoch, round, signer, bytes, received_at FROM messages
-           WHERE ${where.join(" AND ")} ORDER BY round, kind, signer, digest`,
-        )
-        .all(...params);
+      const f = filter(query);
+      if (!f) return [];
+      const rows = statement(
+        `SELECT digest, kind, epoch, round, signer, bytes, received_at FROM messages
+         WHERE ${f.where.join(" AND ")} ORDER BY round, kind, signer, digest`,
+      ).all(...f.params);
       return rows.map(toMessage);
     },
+    messagePage: (query, after, limit) => {
+      const f = filter(query);
+      if (!f || limit <= 0) return { messages: [], next: null };
+      // One row more than asked tells whether another page follows.
+      const rows = statement(
+        `SELECT rowid, digest, kind, epoch, round, signer, bytes, received_at FROM messages
+         WHERE ${f.where.join(" AND ")} AND rowid > ? ORDER BY rowid LIMIT ?`,
+      ).all(...f.params, after, limit + 1);
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      return {
+        messages: page.map((row) => ({ ...toMessage(row), position: Number(row.rowid) })),
+        next: more ? Number((page.at(-1) as Row).rowid) : null,
+      };
+    },
     allMessages: () => selectAll.all().map(toMessage),
+    // Not fsynced: a certificate is rewritten as each signature arrives (a dozen fsyncs per epoch
+    // per node), and one lost to a power cut is derived again from the stored commits on replay,
+    // or fetched with the ledger. This node signs nothing from it.
     putCertificate: (epoch, bytes) => {
-      fullySynced(db, () => insertCertificate.run(epoch, bytes));
+      insertCertificate.run(epoch, bytes);
     },
     latestCertificate: () => {
       const row = selectLatestCertificate.get();

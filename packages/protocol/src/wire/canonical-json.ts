@@ -9,8 +9,32 @@ export function canonicalJson(value: unknown): string {
   return encode(value, "$");
 }
 
+const utf8 = new TextEncoder();
+
 export function canonicalBytes(value: unknown): Uint8Array {
-  return new TextEncoder().encode(canonicalJson(value));
+  return utf8.encode(canonicalJson(value));
+}
+
+/** One member of an object in canonical form: its key and its encoding `"key":value`. */
+export interface CanonicalMember {
+  readonly key: string;
+  readonly json: string;
+}
+
+/**
+ * An object's members, each encoded, in canonical order. The canonical object is their join
+ * (`canonicalObject`), so a caller that needs the object both whole and without some members
+ * (a message and the bytes it signs) encodes each value once.
+ */
+export function canonicalMembers(value: object, path = "$"): CanonicalMember[] {
+  return Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => ({ key: k, json: `${JSON.stringify(k)}:${encode(v, `${path}.${k}`)}` }));
+}
+
+export function canonicalObject(members: readonly CanonicalMember[]): string {
+  return `{${members.map((m) => m.json).join(",")}}`;
 }
 
 function encode(value: unknown, path: string): string {
@@ -26,10 +50,7 @@ function encode(value: unknown, path: string): string {
       return JSON.stringify(value);
     case "object": {
       if (Array.isArray(value)) return `[${value.map((v, i) => encode(v, `${path}[${i}]`)).join(",")}]`;
-      const entries = Object.entries(value as Record<string, unknown>)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v, `${path}.${k}`)}`).join(",")}}`;
+      return canonicalObject(canonicalMembers(value, path));
     }
     default:
       throw new TypeError(`${path}: ${typeof value} has no canonical JSON form`);

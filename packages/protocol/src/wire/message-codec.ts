@@ -1,8 +1,9 @@
-import { canonicalBytes, canonicalJson } from "./canonical-json.ts";
+import { canonicalBytes, canonicalMembers, canonicalObject } from "./canonical-json.ts";
 import { sha256Hex } from "./hash.ts";
 import { asDigest, type Digest } from "./ids.ts";
 import { type WireMessage, wireMessageSchema } from "./messages.ts";
 import { formatPath } from "./parse.ts";
+import { rememberCanonicalMembers } from "./signing.ts";
 
 /** Larger messages are rejected before decoding: a commit for 1,000 members fits with room. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -11,9 +12,22 @@ export type DecodeResult =
   | { ok: true; message: WireMessage }
   | { ok: false; reason: "oversize" | "malformed" | "schema"; detail: string };
 
+/**
+ * The canonical bytes of a message. Kept per message object (messages are immutable once decoded
+ * or signed): a received message is stored as the bytes it arrived in, and an own message is
+ * stored and published as one encoding.
+ */
 export function encodeMessage(message: WireMessage): Uint8Array {
-  return canonicalBytes(message);
+  let bytes = encodings.get(message);
+  if (!bytes) {
+    bytes = canonicalBytes(message);
+    encodings.set(message, bytes);
+  }
+  return bytes;
 }
+
+const encodings = new WeakMap<WireMessage, Uint8Array>();
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Bytes to a typed message: size limit, UTF-8 JSON, schema (which also rejects NaN-free but
@@ -25,7 +39,7 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
   let text: string;
   let json: unknown;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
     json = JSON.parse(text);
   } catch (e) {
     return { ok: false, reason: "malformed", detail: (e as Error).message };
@@ -39,10 +53,15 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
       detail: issue ? `${formatPath(issue.path)}: ${issue.message}` : "invalid",
     };
   }
-  if (canonicalJson(parsed.data) !== text)
+  // One encoding checks the canonical form and yields the signing bytes (the same members
+  // without agent and sig), so verifying the signature later encodes nothing again.
+  const members = canonicalMembers(parsed.data);
+  if (canonicalObject(members) !== text)
     return { ok: false, reason: "malformed", detail: "not canonical JSON" };
   const message = parsed.data as WireMessage;
+  rememberCanonicalMembers(message, members);
   // The bytes are canonical, so they are the encoding: hash them once, here.
+  encodings.set(message, bytes);
   digests.set(message, asDigest(sha256Hex(bytes)));
   return { ok: true, message };
 }

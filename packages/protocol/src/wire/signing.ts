@@ -1,6 +1,20 @@
 import { type Signer, verifyAgentSignature } from "./agent-key.ts";
-import { canonicalBytes } from "./canonical-json.ts";
+import { type CanonicalMember, canonicalMembers, canonicalObject } from "./canonical-json.ts";
 import { PROTOCOL_VERSION, type Unsigned, type WireMessage } from "./messages.ts";
+
+const utf8 = new TextEncoder();
+/**
+ * Signing bytes by message object, and the canonical members a decoded message was checked
+ * with (its signing bytes are those minus `agent` and `sig`). Messages are immutable once
+ * decoded or signed; a node asks for the signing bytes of each one it verifies.
+ */
+const signed = new WeakMap<object, Uint8Array>();
+const membersOf = new WeakMap<object, readonly CanonicalMember[]>();
+
+/** Keeps the canonical members `message` was decoded from, so signing it costs no re-encoding. */
+export function rememberCanonicalMembers(message: WireMessage, members: readonly CanonicalMember[]): void {
+  membersOf.set(message, members);
+}
 
 /**
  * The bytes an agent signs: a domain prefix naming the protocol version and the message kind,
@@ -11,20 +25,22 @@ import { PROTOCOL_VERSION, type Unsigned, type WireMessage } from "./messages.ts
  * the signature still binds the agent, since it verifies only under the agent's own key.
  */
 export function signingBytes(message: Unsigned<WireMessage> | WireMessage): Uint8Array {
-  const { sig: _sig, agent: _agent, ...body } = message as WireMessage;
-  const prefix = new TextEncoder().encode(`walras/v${PROTOCOL_VERSION}/${message.kind}\n`);
-  const json = canonicalBytes(body);
-  const out = new Uint8Array(prefix.length + json.length);
-  out.set(prefix, 0);
-  out.set(json, prefix.length);
-  return out;
+  let bytes = signed.get(message);
+  if (bytes) return bytes;
+  const members = membersOf.get(message) ?? canonicalMembers(message);
+  const body = canonicalObject(members.filter((m) => m.key !== "sig" && m.key !== "agent"));
+  bytes = utf8.encode(`walras/v${PROTOCOL_VERSION}/${message.kind}\n${body}`);
+  signed.set(message, bytes);
+  return bytes;
 }
 
 export function signMessage<M extends WireMessage>(unsigned: Unsigned<M>, signer: Signer): M {
   if (unsigned.agent !== signer.id)
     throw new Error(`cannot sign as ${unsigned.agent} with ${signer.id}'s key`);
-  const sig = Buffer.from(signer.sign(signingBytes(unsigned))).toString("base64");
-  return { ...unsigned, sig } as M;
+  const bytes = signingBytes(unsigned);
+  const message = { ...unsigned, sig: Buffer.from(signer.sign(bytes)).toString("base64") } as M;
+  signed.set(message, bytes);
+  return message;
 }
 
 export function verifyMessage(message: WireMessage): boolean {

@@ -1,0 +1,128 @@
+import type { NodeStatus } from "@walras/node";
+import { type BenchCluster, type BenchMarket, benchMarket } from "./bench-cluster.ts";
+import { counterSum } from "./prometheus-text.ts";
+
+export type NetworkMode = "in-process" | "processes";
+
+/** One network run, start to common certificate. Times in ms, CPU over "up → certificate". */
+export interface NetworkRun {
+  readonly nodes: number;
+  readonly mode: NetworkMode;
+  readonly epoch: number;
+  /** Rounds of the certified epoch. */
+  readonly rounds: number;
+  /**
+   * Rounds a node closed over the whole run, every epoch included (v2 may certify after a few:
+   * a promotion epoch, or one that dropped a starved member): the divisor of the per-round figures.
+   */
+  readonly roundsRun: number;
+  /** From the first node's start until every node is up (listening, protocol running). */
+  readonly startToUpMs: number;
+  /** Until every node sees a peer on the demand topic. */
+  readonly upToMeshMs: number;
+  readonly meshToCertificateMs: number;
+  readonly upToCertificateMs: number;
+  /** Messages accepted plus published over the whole run, per node per round run. */
+  readonly messagesPerNodePerRound: number;
+  readonly bytesPerNodePerRound: number;
+  /** CPU of every node process from "up" to the certificate. */
+  readonly cpuMs: number;
+  /** Messages all nodes accepted from "up" to the certificate. */
+  readonly accepted: number;
+}
+
+interface Snapshot {
+  accepted: number;
+  rounds: number;
+  published: number;
+  bytes: number;
+  cpuMs: number;
+}
+
+async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
+  const cpuMs = cluster.cpuMs();
+  const texts = await cluster.metrics();
+  const sum = (metric: string) => texts.reduce((s, text) => s + counterSum(text, metric), 0);
+  return {
+    accepted: sum("walras_messages_accepted_total"),
+    rounds: sum("walras_rounds_total"),
+    published: sum("walras_messages_published_total"),
+    bytes: sum("walras_message_bytes_total"),
+    cpuMs,
+  };
+}
+
+async function until(
+  cluster: BenchCluster,
+  condition: (statuses: readonly (NodeStatus | null)[]) => boolean,
+  intervalMs: number,
+  timeoutMs: number,
+  what: string,
+): Promise<readonly (NodeStatus | null)[]> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const statuses = await cluster.statuses();
+    if (condition(statuses)) return statuses;
+    if (performance.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+const meshed = (statuses: readonly (NodeStatus | null)[]) =>
+  statuses.every((s) => s !== null && s.topicPeers > 0);
+
+const certified = (statuses: readonly (NodeStatus | null)[]) => {
+  const first = statuses[0]?.certificate;
+  return statuses.every(
+    (s) =>
+      s?.certificate != null &&
+      s.certificate.digest === first?.digest &&
+      s.certificate.members.length === statuses.length,
+  );
+};
+
+/** Starts `n` nodes with `start`, waits for a mesh and a common n-member certificate, stops them. */
+export async function measureNetwork(
+  n: number,
+  mode: NetworkMode,
+  start: (market: BenchMarket) => Promise<BenchCluster>,
+  /** How long each phase (mesh, certificate) may take; default 60 s + 2 s per node. */
+  timeoutMs = 60_000 + n * 2_000,
+  seed = n,
+): Promise<NetworkRun> {
+  const market = benchMarket(n, seed);
+  // Polling /status costs the nodes CPU that the bench counts: 100 ms is resolution enough for
+  // times of seconds, and HTTP to process nodes costs more, so they are polled less often.
+  const intervalMs = mode === "in-process" ? 100 : 500;
+  const t0 = performance.now();
+  const cluster = await start(market);
+  try {
+    const tUp = performance.now();
+    const up = await snapshot(cluster);
+    await until(cluster, meshed, intervalMs, timeoutMs, "a mesh");
+    const tMesh = performance.now();
+    const statuses = await until(cluster, certified, intervalMs, timeoutMs, "a common certificate");
+    const tCert = performance.now();
+    const end = await snapshot(cluster);
+    const certificate = statuses[0]?.certificate;
+    const rounds = (certificate?.round ?? 0) + 1;
+    const roundsRun = Math.max(1, end.rounds / n);
+    return {
+      nodes: n,
+      mode,
+      epoch: certificate?.epoch ?? 0,
+      rounds,
+      roundsRun,
+      startToUpMs: tUp - t0,
+      upToMeshMs: tMesh - tUp,
+      meshToCertificateMs: tCert - tMesh,
+      upToCertificateMs: tCert - tUp,
+      messagesPerNodePerRound: (end.accepted + end.published) / n / roundsRun,
+      bytesPerNodePerRound: end.bytes / n / roundsRun,
+      cpuMs: end.cpuMs - up.cpuMs,
+      accepted: end.accepted - up.accepted,
+    };
+  } finally {
+    await cluster.stop();
+  }
+}

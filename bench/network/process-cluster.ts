@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NodeStatus } from "@walras/node";
+import { type NodeProcess, processCpuMs, spawnNode } from "@walras/test-support";
+import type { BenchCluster, BenchMarket } from "./bench-cluster.ts";
+
+/** Node processes started at once: more only starve each other on a 2-core machine. */
+const SPAWN_CONCURRENCY = 3;
+/** Generous: the machine may be busy with other work, and startup time is reported, not judged. */
+const START_TIMEOUT_MS = 120_000;
+
+/** One OS process per node (the @walras/test-support spawner), bootstrapped from the first. */
+export async function startProcessCluster(market: BenchMarket): Promise<BenchCluster> {
+  const root = mkdtempSync(join(tmpdir(), "walras-bench-"));
+  const nodes: NodeProcess[] = [];
+  const spawn = (i: number, bootstrap: string[]) =>
+    spawnNode(
+      {
+        contract: market.contract,
+        profile: market.agents[i] as NonNullable<(typeof market.agents)[number]>,
+        dataDir: join(root, `n${i}`),
+        bootstrap,
+      },
+      { startTimeoutMs: START_TIMEOUT_MS },
+    );
+  const stop = async () => {
+    await Promise.allSettled(nodes.map((node) => node.kill("SIGKILL")));
+    rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    const first = await spawn(0, []);
+    nodes.push(first);
+    let next = 1;
+    const worker = async () => {
+      while (next < market.agents.length) {
+        const i = next++;
+        nodes.push(await spawn(i, [first.multiaddr]));
+      }
+    };
+    await Promise.all(Array.from({ length: SPAWN_CONCURRENCY }, worker));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  // A busy node may miss one poll: that is "not yet", but a node that exited ends the run.
+  const get = <T>(path: string, parse: (r: Response) => Promise<T>) =>
+    Promise.all(
+      nodes.map(async (node, i) => {
+        if (node.child.exitCode !== null || node.child.signalCode !== null)
+          throw new Error(`node ${i} exited (${node.child.exitCode ?? node.child.signalCode})`);
+        try {
+          return await parse(await fetch(`${node.httpUrl}${path}`));
+        } catch {
+          return null;
+        }
+      }),
+    );
+  return {
+    size: nodes.length,
+    statuses: () => get("/status", (r) => r.json() as Promise<NodeStatus>),
+    metrics: async () => (await get("/metrics", (r) => r.text())).map((t) => t ?? ""),
+    cpuMs: () => nodes.reduce((sum, node) => sum + processCpuMs(node.child.pid as number), 0),
+    stop,
+  };
+}

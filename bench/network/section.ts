@@ -1,0 +1,52 @@
+import type { BenchOptions, BenchSection } from "../main.ts";
+import { startInProcessCluster } from "./in-process-cluster.ts";
+import { measureNetwork, type NetworkMode, type NetworkRun } from "./measure-network.ts";
+import { startProcessCluster } from "./process-cluster.ts";
+
+export type { NetworkMode } from "./measure-network.ts";
+
+/**
+ * Real libp2p nodes on loopback, newton, a first epoch of all n nodes (minMembers = n): times from
+ * start to every node up, up to mesh, mesh to the first common certificate of all n (its epoch
+ * shows how many epochs it took); messages and bytes per node per round run (all epochs); and CPU per accepted message — all node processes' CPU from "up" to the certificate
+ * divided by the messages all nodes accepted meanwhile. Everything on one machine, so the nodes
+ * share its cores: wall times are an upper bound for a real deployment, and are disturbed by
+ * anything else the machine runs; CPU and counts are not.
+ */
+export const networkBench: BenchSection = {
+  name: "network",
+  description: "real libp2p nodes on loopback, newton: start → up → mesh → certificate, CPU per message",
+  run: async (options: BenchOptions) => {
+    console.log(HEADER);
+    for (const n of options.nodes)
+      for (const mode of options.modes) {
+        const run = await measureNetwork(
+          n,
+          mode,
+          starters[mode],
+          options.timeoutS && options.timeoutS * 1000,
+        ).catch((err: Error) => {
+          console.log(`| ${n} | ${mode} | ${err.message} |`);
+          return null;
+        });
+        if (run) console.log(row(run));
+      }
+  },
+};
+
+const starters = {
+  "in-process": startInProcessCluster,
+  processes: startProcessCluster,
+} as const satisfies Record<NetworkMode, unknown>;
+
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
+const HEADER = [
+  "| nodes | mode | epoch | rounds | rounds run | start→up s | up→mesh s | mesh→cert s | up→cert s | msgs/node/round | bytes/node/round | CPU s | accepted | CPU ms/accepted msg |",
+  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+].join("\n");
+
+/** One table row, printed as soon as its run ends: the whole matrix takes a while. */
+function row(r: NetworkRun): string {
+  return `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${r.roundsRun.toFixed(1)} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} |`;
+}

@@ -1,0 +1,173 @@
+import {
+  contractId,
+  encodeMessage,
+  type MachineAction,
+  type MessageKind,
+  messageDigest,
+  type SyncWant,
+  type WireMessage,
+} from "@walras/protocol";
+import type { Logger } from "pino";
+import type { LedgerBook } from "../ledger/ledger-book.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
+import type { MessageWriter } from "../store/message-writer.ts";
+import type { StoredMessage } from "../store/store.ts";
+
+/**
+ * Carries out what the machine decides, the one place that does: store and publish its signed
+ * messages, start catch-up, keep certificates and amendments in the ledger, count and log.
+ * Listeners (the dashboard's history among them) see every action first.
+ */
+export interface ActionExecutor {
+  /**
+   * Carries out `actions` in order; throws if a message cannot be stored. Resolves once every
+   * message they published has been handed to gossip (never rejects).
+   */
+  perform(actions: readonly MachineAction[]): Promise<void>;
+}
+
+export interface ActionExecutorInit {
+  readonly writer: MessageWriter;
+  readonly ledger: LedgerBook;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  readonly listeners: ReadonlySet<(action: MachineAction) => void>;
+  /** Gossips an own message's bytes; must not throw (a failed publish is left to sync). */
+  publish(message: WireMessage, bytes: Uint8Array): Promise<void>;
+  /** Fetches what the machine is missing from peers. */
+  catchUp(want: SyncWant): void;
+  /** Fetches the ledger entries this node missed (a certificate or amendment it never saw). */
+  catchUpLedger(): void;
+  /** The machine finished a graceful leave. */
+  left(): void;
+  now(): number;
+}
+
+/** The row a message is stored as. */
+export function storedMessage(message: WireMessage, bytes: Uint8Array, receivedAt: number): StoredMessage {
+  return {
+    digest: messageDigest(message),
+    kind: message.kind,
+    epoch: message.epoch,
+    ...("round" in message ? { round: message.round } : {}),
+    signer: message.agent,
+    bytes,
+    receivedAt,
+  };
+}
+
+/**
+ * Own messages whose content a restart could not re-derive, fsynced before they are published:
+ * the promises (views) and accepts of an epoch decision — Paxos is safe only if an acceptor never
+ * forgets them; one that did could accept a second value and let two be decided — and proposals
+ * (a proposer must not propose two plans in one view). Everything else goes with the next batched
+ * write: demands and commits are pure functions of the agreed history, and a join or a leave only
+ * of its slot (epoch, seq), so one lost to a power cut is re-signed bit for bit (Ed25519 signatures
+ * are deterministic); a lost join's seq reused after the restart is ignored by peers as stale until
+ * the seq passes it. Joins were most of the fsyncs of a 25-node run (re-announced every
+ * announceMs while waiting to be admitted).
+ */
+export const DURABLE_KINDS: ReadonlySet<MessageKind> = new Set(["propose", "accept", "view"]);
+
+export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
+  const { metrics, log } = init;
+  let epochStartedAt = init.now();
+
+  const publish = (message: WireMessage): Promise<void> => {
+    const bytes = encodeMessage(message);
+    // Write-ahead: stored before anyone can see it, so a restart replays it rather than signing
+    // a different one for its slot.
+    init.writer.own(storedMessage(message, bytes, init.now()), DURABLE_KINDS.has(message.kind));
+    metrics.messagesPublished.inc({ kind: message.kind });
+    metrics.messageBytes.inc({ direction: "out" }, bytes.length);
+    return init.publish(message, bytes);
+  };
+
+  const perform = (action: MachineAction): Promise<void> | null => {
+    for (const listener of init.listeners) listener(action);
+    switch (action.type) {
+      case "publish":
+        return publish(action.message);
+      case "sync":
+        init.catchUp(action.want);
+        return null;
+      case "epoch-started":
+        epochStartedAt = init.now();
+        metrics.epoch.set(action.epoch);
+        metrics.round.set(0);
+        // Why this slot opened (a bid, the period, an amendment, a member): for `walras devnet`.
+        log.debug(
+          { epoch: action.epoch, members: action.members.length, cause: action.plan.cause },
+          "epoch plan adopted",
+        );
+        // The plan links to a certificate this node never saw: it missed part of the ledger.
+        if (action.plan.ledger !== null && !init.ledger.has(action.plan.ledger)) init.catchUpLedger();
+        return null;
+      case "terms-changed":
+        if (action.evidence)
+          init.ledger.addAmendment(contractId(action.terms), {
+            terms: action.terms,
+            signatures: action.evidence.filter((m) => m.kind === "amend" || m.kind === "approve"),
+          });
+        else init.catchUpLedger();
+        return null;
+      case "left":
+        init.left();
+        return null;
+      case "round-closed":
+        metrics.rounds.inc();
+        metrics.round.set(action.round + 1);
+        metrics.residual.set(action.residual);
+        log.debug(
+          { epoch: action.epoch, round: action.round, prices: action.prices, residual: action.residual },
+          "round closed",
+        );
+        return null;
+      case "certificate": {
+        const { certificate } = action;
+        init.ledger.addCertificate(certificate);
+        if (certificate.signatures.length > 0)
+          metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
+        log.info(
+          {
+            epoch: certificate.commit.epoch,
+            signers: certificate.signatures.length,
+            complete: action.complete,
+          },
+          "certificate",
+        );
+        return null;
+      }
+      case "dropped":
+        metrics.messagesRejected.inc({ reason: action.reason });
+        log.warn(
+          { reason: action.reason, agent: action.message.agent, kind: action.message.kind },
+          "message dropped",
+        );
+        return null;
+      case "equivocation": {
+        const { evidence } = action;
+        log.warn(
+          { agent: evidence.agent, slot: evidence.slot, first: evidence.first, second: evidence.second },
+          "equivocation: two signed messages for one slot",
+        );
+        return null;
+      }
+      case "log":
+        log[action.level](action.fields ?? {}, action.msg);
+        return null;
+    }
+  };
+
+  return {
+    // Not async: a failure to store must throw to the caller now, not become a lost rejection.
+    perform: (actions) => {
+      const published: Promise<void>[] = [];
+      for (const action of actions) {
+        const done = perform(action);
+        if (done) published.push(done);
+      }
+      return Promise.all(published).then(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import type { AgentMachine, MachineEvent } from "@walras/protocol";
+import type { Logger } from "pino";
+import type { ActionExecutor } from "../actions/action-executor.ts";
+
+/**
+ * Feeds the machine its events and has the executor carry out what comes back. Time reaches the
+ * machine through one timer, set for the machine's `nextDeadline()` and moved whenever an event
+ * brings that deadline closer: no fixed-rate polling of its own.
+ */
+export interface MachineDriver {
+  /** Hands the machine one event; resolves once the messages it published went to gossip. */
+  handle(event: MachineEvent): Promise<void>;
+  /** Arms the timer (after replay). */
+  start(): void;
+  stop(): void;
+}
+
+export interface MachineDriverInit {
+  readonly machine: AgentMachine;
+  readonly executor: ActionExecutor;
+  readonly log: Logger;
+  /** Deadlines closer together than this are served by one tick. */
+  readonly minTickMs?: number;
+  now(): number;
+}
+
+export function createMachineDriver(init: MachineDriverInit): MachineDriver {
+  const { machine, executor, log } = init;
+  const minTickMs = init.minTickMs ?? 5;
+  let timer: NodeJS.Timeout | null = null;
+  let armedFor = Number.POSITIVE_INFINITY;
+  let running = false;
+
+  const arm = (): void => {
+    if (!running) return;
+    const now = init.now();
+    const deadline = Math.max(machine.nextDeadline(), now + minTickMs);
+    if (timer && deadline >= armedFor) return;
+    if (timer) clearTimeout(timer);
+    armedFor = deadline;
+    timer = setTimeout(fire, deadline - now);
+  };
+
+  const fire = (): void => {
+    timer = null;
+    armedFor = Number.POSITIVE_INFINITY;
+    // A bug surfacing in a timer would otherwise be an uncaught exception that kills the node.
+    try {
+      void handle({ type: "tick", now: init.now() });
+    } catch (err) {
+      log.error({ err }, "tick failed");
+      arm();
+    }
+  };
+
+  const handle = (event: MachineEvent): Promise<void> => {
+    const done = executor.perform(machine.handle(event));
+    arm();
+    return done;
+  };
+
+  return {
+    handle,
+    start: () => {
+      running = true;
+      arm();
+    },
+    stop: () => {
+      running = false;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      armedFor = Number.POSITIVE_INFINITY;
+    },
+  };
+}

@@ -1,0 +1,123 @@
+import {
+  type AgentMachine,
+  decodeMessage,
+  type MessageKind,
+  topicOf,
+  type WireMessage,
+} from "@walras/protocol";
+import type { Logger } from "pino";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
+import type { Verdict } from "../network/gossip.ts";
+import type { GossipKind } from "../network/gossip-topics.ts";
+import type { PeerRateLimiter } from "./peer-rate-limiter.ts";
+import { createRecentDigests } from "./recent-digests.ts";
+
+/**
+ * The one way in for messages from the network, gossip or sync: decode once, judge once (the
+ * machine's `check`, which verifies the signature), count every verdict, and hand what is
+ * accepted to `accept`. Gossipsub calls the validator and then delivers the same bytes, so the
+ * decoded message is kept by its bytes between the two.
+ */
+export interface InboundPipeline {
+  /** Gossipsub's topic validator: its verdict decides whether the message spreads. */
+  validate(kind: GossipKind, bytes: Uint8Array, from: string): Verdict;
+  /** Gossipsub's delivery of bytes that `validate` accepted. */
+  deliver(bytes: Uint8Array): void;
+  /** A message a peer sent in answer to a sync request for `wanted` kinds. */
+  synced(bytes: Uint8Array, from: string, wanted: readonly MessageKind[]): void;
+}
+
+export interface InboundPipelineInit {
+  readonly machine: AgentMachine;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  /** Gossip messages one forwarding peer may send per second. */
+  readonly limiter: PeerRateLimiter;
+  /** Fault injection: the fraction of gossip dropped before validation. */
+  readonly inboundLoss?: number;
+  /** An accepted message, with the bytes it arrived as (which are its canonical encoding). */
+  accept(message: WireMessage, bytes: Uint8Array): void;
+  /** `check` found equivocation: the machine holds evidence to hand out on its next event. */
+  equivocation(): void;
+  now(): number;
+}
+
+export function createInboundPipeline(init: InboundPipelineInit): InboundPipeline {
+  const { machine, metrics, log } = init;
+  const decoded = new WeakMap<Uint8Array, WireMessage>();
+  const recent = createRecentDigests();
+
+  const count = (reason: string) => metrics.messagesRejected.inc({ reason });
+
+  const judge = (bytes: Uint8Array, from: string, topic: GossipKind | null): WireMessage | Verdict => {
+    const result = decodeMessage(bytes);
+    if (!result.ok) {
+      count(result.reason);
+      log.warn({ peer: from, reason: result.reason, detail: result.detail }, "rejected message");
+      return "reject";
+    }
+    const message = result.message;
+    if (topic && topicOf(message.kind) !== topic) {
+      count("wrong-topic");
+      log.warn({ peer: from, kind: message.kind, topic }, "rejected message: wrong topic");
+      return "reject";
+    }
+    return message;
+  };
+
+  const check = (message: WireMessage, from: string): Verdict => {
+    const v = machine.check(message);
+    if (v.verdict === "accept") return "accept";
+    count(v.reason);
+    if (v.verdict === "reject")
+      log.warn({ peer: from, agent: message.agent, reason: v.reason, detail: v.detail }, "rejected message");
+    else log.trace({ peer: from, reason: v.reason }, "ignored message");
+    if (v.verdict === "reject" && v.reason === "equivocation") init.equivocation();
+    return v.verdict;
+  };
+
+  const accept = (message: WireMessage, bytes: Uint8Array) => {
+    recent.add(bytes);
+    init.accept(message, bytes);
+  };
+
+  return {
+    validate: (kind, bytes, from) => {
+      if (init.inboundLoss && Math.random() < init.inboundLoss) return "ignore";
+      if (!init.limiter.allow(from, init.now())) {
+        count("rate-limit");
+        if (init.limiter.shouldLog(from)) log.warn({ peer: from }, "peer over its message rate; rejecting");
+        return "reject";
+      }
+      const message = judge(bytes, from, kind);
+      if (typeof message === "string") return message;
+      const verdict = check(message, from);
+      if (verdict === "accept") decoded.set(bytes, message);
+      return verdict;
+    },
+    deliver: (bytes) => {
+      const message = decoded.get(bytes);
+      decoded.delete(bytes);
+      if (message) accept(message, bytes);
+      else {
+        // Not the bytes the validator saw (gossipsub hands both the same array today): judge anew.
+        const again = judge(bytes, "gossip", null);
+        if (typeof again !== "string" && check(again, "gossip") === "accept") accept(again, bytes);
+      }
+    },
+    synced: (bytes, from, wanted) => {
+      if (recent.has(bytes)) {
+        count("duplicate");
+        return;
+      }
+      const message = judge(bytes, from, null);
+      if (typeof message === "string") return;
+      // A peer may answer with more than was asked; what was not asked for is not judged.
+      if (!wanted.includes(message.kind)) {
+        count("unrequested");
+        return;
+      }
+      if (check(message, from) === "accept") accept(message, bytes);
+    },
+  };
+}

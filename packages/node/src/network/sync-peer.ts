@@ -1,0 +1,337 @@
+import type { Libp2p } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import {
+  type Contract,
+  DECISIONS_PER_SYNC,
+  decisionsFrom,
+  encodeMessage,
+  kindsOf,
+  type MessageKind,
+  type SyncWant,
+  type Topic,
+  type WireMessage,
+} from "@walras/protocol";
+import type { Logger } from "pino";
+import type { InboundPipeline } from "../inbound/inbound-pipeline.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
+import type { MessageWriter } from "../store/message-writer.ts";
+import type { Store } from "../store/store.ts";
+import { GOSSIP_KINDS } from "./gossip-topics.ts";
+import { createSyncBudget, type SyncBudget } from "./sync-budget.ts";
+import {
+  type DecisionRequest,
+  type LedgerResponse,
+  MAX_SYNC_PAGE,
+  type MessagesRequest,
+  type SyncKind,
+  type SyncRequest,
+  type SyncResponse,
+} from "./sync-messages.ts";
+import { handleSync, requestSync } from "./sync-protocol.ts";
+
+/**
+ * Both ends of catch-up over `/walras/sync/2.0.0`. As a client it fetches what the machine says
+ * it is missing (messages of exact kinds, page by page, from their signers' nodes first; epoch
+ * decisions; the ledger), with identical wants in flight coalesced and a bound on how many run at
+ * once, so a slow round does not become a request storm. As a server it answers within a per-peer budget:
+ * a peer over it gets an error and a lower gossipsub score; once graylisted, its requests are
+ * held unread and reset.
+ */
+export interface SyncPeer {
+  /** Starts serving requests. */
+  start(): Promise<void>;
+  /** Fetches the messages `want` names from connected peers; answers go through the inbound pipeline. */
+  catchUp(want: SyncWant): void;
+  /** One page of a random peer's ledger after the certificate `after` (the answer is unchecked). */
+  fetchLedger(after: string | undefined): Promise<unknown>;
+  /** Stops fetching (answers still arriving are dropped). */
+  stop(): void;
+}
+
+export interface SyncPeerInit {
+  readonly libp2p: Libp2p;
+  readonly contract: Contract;
+  readonly contractId: string;
+  readonly store: Store;
+  /** Flushed before the store is read, so an answer includes everything received. */
+  readonly writer: MessageWriter;
+  readonly inbound: InboundPipeline;
+  readonly metrics: NodeMetrics;
+  readonly log: Logger;
+  status(): Record<string, unknown>;
+  /** The proposal and accepts that decided the current epoch (a `decision` request without one). */
+  currentDecision(): readonly WireMessage[];
+  /** The answer to a `ledger` request: entries after the certificate `after`. */
+  ledgerPage(after: string | undefined): LedgerResponse;
+  /** Lowers a peer's (gossipsub) score. */
+  penalize(peer: string): void;
+  /** True when a peer's score says nothing it sends is wanted any more. */
+  graylisted(peer: string): boolean;
+  readonly budget?: SyncBudget;
+  now(): number;
+}
+
+/** How many peers one catch-up asks at once: a second covers a first that lacks the messages. */
+const FANOUT = 2;
+const REQUEST_TIMEOUT_MS = 3_000;
+/** Catch-ups running at once; more wait in line (identical ones are merged). */
+const MAX_IN_FLIGHT = 4;
+const MAX_QUEUED = 64;
+/** Pages one catch-up follows from one peer. */
+const MAX_PAGES = 16;
+/** An answer stops growing past this many message bytes (its `next` then names the rest). */
+const MAX_PAGE_BYTES = 1024 * 1024;
+
+/** The kinds a decision answer carries: proposals, accepts and the promises (views) of a decision. */
+const DECISION_KINDS: readonly MessageKind[] = ["propose", "accept", "view"];
+
+const wantKey = (want: SyncWant) =>
+  want.type === "decision"
+    ? `decision/${want.epoch ?? "current"}`
+    : `${want.epoch}/${want.round ?? "*"}/${[...want.kinds].sort().join(",")}`;
+
+/** A request's kinds (topic names or message kinds) as the message kinds the store holds. */
+function messageKinds(kinds: readonly SyncKind[]): MessageKind[] {
+  const topics: readonly string[] = GOSSIP_KINDS;
+  return [...new Set(kinds.flatMap((k) => (topics.includes(k) ? kindsOf(k as Topic) : [k as MessageKind])))];
+}
+
+/**
+ * The peers one catch-up asks, from `peers` in random order. The agents whose messages are
+ * missing hold them for sure: their nodes (peer id = agent id) go first, one more than the
+ * fanout, with at least one other peer besides in case they are gone.
+ */
+export function syncTargets(peers: readonly string[], want: SyncWant): string[] {
+  const owners = new Set<string>(want.type === "messages" ? (want.from ?? []) : []);
+  if (owners.size === 0) return peers.slice(0, FANOUT);
+  const preferred = peers.filter((p) => owners.has(p)).slice(0, FANOUT + 1);
+  const others = peers.filter((p) => !owners.has(p));
+  return [...preferred, ...others.slice(0, Math.max(1, FANOUT - preferred.length))];
+}
+
+export function createSyncPeer(init: SyncPeerInit): SyncPeer {
+  const { libp2p, metrics, log, store } = init;
+  const budget = init.budget ?? createSyncBudget();
+  const inFlight = new Set<string>();
+  const queued = new Map<string, SyncWant>();
+  const refusalLoggedAt = new Map<string, number>();
+  let stopped = false;
+
+  // ---- client ----------------------------------------------------------------------------
+
+  const shuffledPeers = (): string[] => {
+    const peers = libp2p.getPeers().map(String);
+    for (let i = peers.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [peers[i], peers[j]] = [peers[j] as string, peers[i] as string];
+    }
+    return peers;
+  };
+
+  const ask = async <R extends SyncRequest>(peer: string, request: R) => {
+    try {
+      const res = await requestSync(libp2p, peerIdFromString(peer), request, {
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      });
+      metrics.syncRequestsSent.inc({ outcome: "answered" });
+      return res;
+    } catch (err) {
+      metrics.syncRequestsSent.inc({ outcome: "failed" });
+      log.debug({ peer, type: request.type, err: (err as Error).message }, "sync request failed");
+      return null;
+    }
+  };
+
+  const fetchDecision = async (peer: string, epoch: number | null): Promise<void> => {
+    const request: DecisionRequest = {
+      type: "decision",
+      contractId: init.contractId,
+      ...(epoch !== null ? { epoch } : {}),
+    };
+    const res = await ask(peer, request);
+    for (const b64 of res?.messages ?? []) {
+      if (stopped) return;
+      init.inbound.synced(Buffer.from(b64, "base64"), peer, DECISION_KINDS);
+    }
+  };
+
+  const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {
+    if (want.type === "decision") return fetchDecision(peer, want.epoch);
+    let after: number | undefined;
+    for (let page = 0; page < MAX_PAGES && !stopped; page++) {
+      const res = await ask(peer, {
+        type: "messages",
+        contractId: init.contractId,
+        epoch: want.epoch,
+        ...(want.round !== undefined ? { round: want.round } : {}),
+        kinds: [...want.kinds],
+        limit: MAX_SYNC_PAGE,
+        ...(after !== undefined ? { after } : {}),
+      } satisfies MessagesRequest);
+      if (!res) return;
+      for (const b64 of res.messages) {
+        if (stopped) return;
+        init.inbound.synced(Buffer.from(b64, "base64"), peer, want.kinds);
+      }
+      if (res.next === undefined) return;
+      after = res.next;
+    }
+  };
+
+  const run = async (key: string, want: SyncWant): Promise<void> => {
+    inFlight.add(key);
+    try {
+      await Promise.all(syncTargets(shuffledPeers(), want).map((peer) => fetchFrom(peer, want)));
+    } finally {
+      inFlight.delete(key);
+      const next = queued.entries().next();
+      if (!next.done && !stopped) {
+        queued.delete(next.value[0]);
+        void run(next.value[0], next.value[1]);
+      }
+    }
+  };
+
+  const catchUp = (want: SyncWant): void => {
+    if (stopped) return;
+    const key = wantKey(want);
+    if (inFlight.has(key) || queued.has(key)) {
+      metrics.syncRequestsSent.inc({ outcome: "coalesced" });
+      return;
+    }
+    if (inFlight.size < MAX_IN_FLIGHT) {
+      void run(key, want);
+      return;
+    }
+    // The machine asks again while anything is missing: dropping the oldest want loses nothing.
+    if (queued.size >= MAX_QUEUED) queued.delete(queued.keys().next().value as string);
+    queued.set(key, want);
+  };
+
+  // ---- server ----------------------------------------------------------------------------
+
+  const refuse = (req: SyncRequest, from: string): SyncResponse => {
+    metrics.syncRequestsServed.inc({ type: req.type, outcome: "refused" });
+    init.penalize(from);
+    const now = init.now();
+    if (now - (refusalLoggedAt.get(from) ?? Number.NEGATIVE_INFINITY) >= 1_000) {
+      refusalLoggedAt.set(from, now);
+      if (refusalLoggedAt.size > 1_000) refusalLoggedAt.clear();
+      log.warn({ peer: from, type: req.type }, "sync requests over the peer's budget; refusing");
+    }
+    return { error: `over budget for ${req.type} requests: slow down` };
+  };
+
+  /**
+   * A graylisted peer's streams are held unread and then reset (each still lowers its score, so a
+   * peer that floods on stays graylisted). Hanging up instead was tried: the flooder redialled at
+   * once, and each Noise handshake, identify and gossipsub exchange cost the victim more than the
+   * refusals it saved.
+   */
+  const admit = (from: string): boolean => {
+    if (!init.graylisted(from)) return true;
+    metrics.syncRequestsServed.inc({ type: "unread", outcome: "refused" });
+    init.penalize(from);
+    return false;
+  };
+
+  const messagesPage = (req: MessagesRequest, from: string): SyncResponse => {
+    init.writer.flush();
+    const page = store.messagePage(
+      {
+        epoch: req.epoch,
+        ...(req.round !== undefined ? { round: req.round } : {}),
+        ...(req.kinds ? { kinds: messageKinds(req.kinds) } : {}),
+      },
+      req.after ?? 0,
+      req.limit ?? MAX_SYNC_PAGE,
+    );
+    const messages: string[] = [];
+    let bytes = 0;
+    let next = page.next;
+    for (const [i, m] of page.messages.entries()) {
+      if (i > 0 && bytes + m.bytes.length > MAX_PAGE_BYTES) {
+        next = (page.messages[i - 1] as { position: number }).position;
+        break;
+      }
+      bytes += m.bytes.length;
+      messages.push(Buffer.from(m.bytes).toString("base64"));
+    }
+    metrics.syncMessagesServed.inc(messages.length);
+    budget.charge(from, "messages", messages.length, init.now());
+    return next === null ? { messages } : { messages, next };
+  };
+
+  /**
+   * Every proposal and accept of epochs [epoch, epoch + DECISIONS_PER_SYNC), in the order the
+   * asker adopts them, cut at MAX_PAGE_BYTES (the asker asks again from where it got to).
+   */
+  const decisionPage = (req: DecisionRequest, from: string): SyncResponse => {
+    let encoded: Uint8Array[];
+    if (req.epoch === undefined) encoded = init.currentDecision().map((m) => encodeMessage(m));
+    else {
+      init.writer.flush();
+      const rows = [];
+      for (let e = req.epoch; e < req.epoch + DECISIONS_PER_SYNC; e++)
+        rows.push(...store.messages({ epoch: e, kinds: ["propose", "accept"] }));
+      encoded = decisionsFrom(rows, req.epoch).map((r) => r.bytes);
+    }
+    const messages: string[] = [];
+    let bytes = 0;
+    for (const m of encoded) {
+      if (messages.length > 0 && bytes + m.length > MAX_PAGE_BYTES) break;
+      bytes += m.length;
+      messages.push(Buffer.from(m).toString("base64"));
+    }
+    metrics.syncMessagesServed.inc(messages.length);
+    budget.charge(from, "decision", messages.length, init.now());
+    return { messages };
+  };
+
+  const serve = async (req: SyncRequest, from: string): Promise<SyncResponse> => {
+    if (!budget.allow(from, req.type, init.now())) return refuse(req, from);
+    metrics.syncRequestsServed.inc({ type: req.type, outcome: "served" });
+    switch (req.type) {
+      case "contract":
+        return { contract: req.contractId === init.contractId ? init.contract : null };
+      case "status":
+        return { status: init.status() };
+      case "messages":
+        if (req.contractId !== init.contractId) return { error: `unknown contract ${req.contractId}` };
+        return messagesPage(req, from);
+      case "decision":
+        if (req.contractId !== init.contractId) return { error: `unknown contract ${req.contractId}` };
+        return decisionPage(req, from);
+      case "ledger":
+        if (req.contractId !== init.contractId) return { error: `unknown contract ${req.contractId}` };
+        return init.ledgerPage(req.after);
+    }
+  };
+
+  return {
+    start: () =>
+      handleSync(libp2p, serve, {
+        admit,
+        onError: (err, from) => {
+          log.debug({ peer: from, err: String(err) }, "sync exchange failed");
+        },
+      }),
+    catchUp,
+    fetchLedger: async (after) => {
+      const peers = shuffledPeers();
+      const peer = peers[0];
+      if (!peer || stopped) return { entries: [], more: false };
+      const res = await ask(peer, {
+        type: "ledger",
+        contractId: init.contractId,
+        ...(after ? { after } : {}),
+      });
+      if (!res) throw new Error(`no ledger page from ${peer}`);
+      return res;
+    },
+    stop: () => {
+      stopped = true;
+      queued.clear();
+    },
+  };
+}

@@ -1,0 +1,277 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import {
+  type AgentId,
+  type Contract,
+  contractId,
+  contractSchema,
+  type MessageKind,
+  type SyncWant,
+  type WireMessage,
+} from "@walras/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import type { InboundPipeline } from "../src/inbound/inbound-pipeline.ts";
+import { createLogger } from "../src/logging/logger.ts";
+import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
+import { createHost, type Host } from "../src/network/host.ts";
+import { createSyncBudget } from "../src/network/sync-budget.ts";
+import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
+import { requestSync } from "../src/network/sync-protocol.ts";
+import { createMessageWriter } from "../src/store/message-writer.ts";
+import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
+import { waitFor } from "./wait-for.ts";
+
+const contract: Contract = contractSchema.parse({
+  name: "sync-peer",
+  resources: [{ id: "cpu", capacity: 10 }],
+  fees: { perUnit: 0, fixed: 0 },
+});
+const id = contractId(contract);
+const log = createLogger({ level: "silent" });
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function startHost(bootstrap: string[] = []): Promise<Host> {
+  const host = await createHost({
+    privateKey: await generateKeyPair("Ed25519"),
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    bootstrap,
+  });
+  cleanups.push(() => host.stop());
+  return host;
+}
+
+async function tempStore(): Promise<Store> {
+  const dir = await mkdtemp(join(tmpdir(), "walras-sync-peer-"));
+  const store = openStore(dir);
+  cleanups.push(async () => {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return store;
+}
+
+const row = (digest: string, kind: MessageKind, round?: number, epoch = 0): StoredMessage => ({
+  digest,
+  kind,
+  epoch,
+  ...(round !== undefined ? { round } : {}),
+  signer: "agent",
+  bytes: new TextEncoder().encode(digest),
+  receivedAt: 1,
+});
+
+/** What the machine hands out as its current epoch's decision (the sync peer only encodes it). */
+const CURRENT_DECISION = { kind: "propose", epoch: 7, note: "current" } as unknown as WireMessage;
+
+interface Side {
+  host: Host;
+  store: Store;
+  metrics: NodeMetrics;
+  sync: SyncPeer;
+  /** Bytes handed to the inbound pipeline, with the kinds they were wanted for. */
+  synced: { text: string; wanted: readonly MessageKind[] }[];
+  penalized: string[];
+}
+
+async function side(
+  options: { bootstrap?: string[]; quota?: number; graylisted?: () => boolean } = {},
+): Promise<Side> {
+  const host = await startHost(options.bootstrap);
+  const store = await tempStore();
+  const metrics = createNodeMetrics();
+  const synced: Side["synced"] = [];
+  const penalized: string[] = [];
+  const inbound: InboundPipeline = {
+    validate: () => "ignore",
+    deliver: () => {},
+    synced: (bytes, _from, wanted) => void synced.push({ text: new TextDecoder().decode(bytes), wanted }),
+  };
+  const sync = createSyncPeer({
+    libp2p: host.libp2p,
+    contract,
+    contractId: id,
+    store,
+    writer: createMessageWriter(store),
+    inbound,
+    metrics,
+    log,
+    status: () => ({ ok: true }),
+    currentDecision: () => [CURRENT_DECISION],
+    ledgerPage: (after) => ({ entries: [{ after: after ?? null }], more: false }),
+    penalize: (peer) => void penalized.push(peer),
+    graylisted: options.graylisted ?? (() => false),
+    ...(options.quota !== undefined
+      ? {
+          budget: createSyncBudget({
+            messages: {
+              requests: { quota: 100, windowMs: 60_000 },
+              messages: { quota: options.quota, windowMs: 60_000 },
+            },
+            decision: {
+              requests: { quota: 100, windowMs: 60_000 },
+              messages: { quota: options.quota, windowMs: 60_000 },
+            },
+            ledger: { requests: { quota: 1, windowMs: 60_000 } },
+            status: { requests: { quota: 1, windowMs: 60_000 } },
+            contract: { requests: { quota: 1, windowMs: 60_000 } },
+          }),
+        }
+      : {}),
+    now: () => Date.now(),
+  });
+  await sync.start();
+  cleanups.push(() => sync.stop());
+  return { host, store, metrics, sync, synced, penalized };
+}
+
+async function connected(options: Parameters<typeof side>[0] = {}) {
+  const server = await side(options);
+  const client = await side({ bootstrap: [server.host.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+  await client.host.bootstrapped;
+  return { server, client };
+}
+
+const served = async (metrics: NodeMetrics, outcome: string) =>
+  (await metrics.syncRequestsServed.get()).values
+    .filter((v) => v.labels.outcome === outcome)
+    .reduce((sum, v) => sum + v.value, 0);
+
+describe("sync peer", () => {
+  it("answers in pages that continue where the last stopped, with the kinds asked for", async () => {
+    const { server, client } = await connected();
+    const demands = Array.from({ length: 300 }, (_, i) => row(`d${i}`, "demand", 0));
+    server.store.putMessages([...demands, row("j", "join"), row("e", "propose"), row("late", "demand", 1)]);
+    const ask = (extra: object) =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+        type: "messages",
+        contractId: id,
+        epoch: 0,
+        ...extra,
+      });
+    const text = (b64: string) => Buffer.from(b64, "base64").toString();
+
+    const first = await ask({ round: 0, kinds: ["demand"] });
+    expect(first.messages).toHaveLength(256);
+    expect(first.next).toBeDefined();
+    const second = await ask({ round: 0, kinds: ["demand"], after: first.next });
+    expect(second.next).toBeUndefined();
+    expect([...first.messages, ...second.messages].map(text)).toEqual(demands.map((d) => d.digest));
+
+    const small = await ask({ round: 0, kinds: ["demand"], limit: 10 });
+    expect(small.messages.map(text)).toEqual(demands.slice(0, 10).map((d) => d.digest));
+
+    // A topic name stands for all its kinds; a membership kind for itself alone.
+    expect((await ask({ kinds: ["membership"] })).messages.map(text).sort()).toEqual(["e", "j"]);
+    expect((await ask({ kinds: ["propose"] })).messages.map(text)).toEqual(["e"]);
+    expect(await served(server.metrics, "served")).toBe(5);
+    expect((await server.metrics.syncMessagesServed.get()).values[0]?.value).toBe(256 + 44 + 10 + 2 + 1);
+  });
+
+  it("refuses a peer over its budget with an error, counts it and lowers its score", async () => {
+    const { server, client } = await connected({ quota: 300 });
+    server.store.putMessages(Array.from({ length: 200 }, (_, i) => row(`m${i}`, "demand", 0)));
+    const ask = () =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+        type: "messages",
+        contractId: id,
+        epoch: 0,
+      });
+    // A request is charged the messages it was sent: 200, then 200 more (in debt), then refused.
+    expect((await ask()).messages).toHaveLength(200);
+    expect((await ask()).messages).toHaveLength(200);
+    await expect(ask()).rejects.toThrow(/over budget for messages requests/);
+    expect(await served(server.metrics, "refused")).toBe(1);
+    expect(server.penalized).toEqual([client.host.libp2p.peerId.toString()]);
+    // Another request type has a budget of its own.
+    await expect(
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, { type: "status" }),
+    ).resolves.toEqual({ status: { ok: true } });
+  });
+
+  it("does not read a graylisted peer's requests: they are held, then reset", async () => {
+    const { server, client } = await connected({ graylisted: () => true });
+    await expect(
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, { type: "status" }, { timeoutMs: 5_000 }),
+    ).rejects.toThrow();
+    expect(await served(server.metrics, "refused")).toBe(1);
+    expect(server.penalized).toHaveLength(1);
+    expect(await served(server.metrics, "served")).toBe(0);
+  });
+
+  it("catches up through the pipeline, merging a want identical to one in flight", async () => {
+    const { server, client } = await connected();
+    server.store.putMessages([row("a", "demand", 2), row("b", "demand", 2), row("c", "commit", 2)]);
+    const want: SyncWant = { type: "messages", epoch: 0, round: 2, kinds: ["demand"] };
+    client.sync.catchUp(want);
+    client.sync.catchUp(want);
+    client.sync.catchUp({ ...want });
+    await waitFor("the catch-up to arrive", () => client.synced.length >= 2);
+    const sent = async (outcome: string) =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
+    await waitFor("the request to complete", async () => (await sent("answered")) === 1);
+    expect(await sent("coalesced")).toBe(2);
+    expect(client.synced.map((s) => s.text).sort()).toEqual(["a", "b"]);
+    expect(client.synced.every((s) => s.wanted.includes("demand"))).toBe(true);
+    // Once it is done, the same want goes out again.
+    client.sync.catchUp(want);
+    await waitFor("the second request", async () => (await sent("answered")) === 2);
+  });
+
+  it("serves epochs' decisions in the order they are adopted, the current one from the machine, within a budget", async () => {
+    const { server, client } = await connected({ quota: 5 });
+    server.store.putMessages([
+      row("a4", "accept", undefined, 4),
+      row("p4", "propose", undefined, 4),
+      row("a3", "accept", undefined, 3),
+      row("v3", "view", undefined, 3),
+      row("d3", "demand", 0, 3),
+      row("p3", "propose", undefined, 3),
+      row("far", "propose", undefined, 3 + 64),
+    ]);
+    const ask = (epoch?: number) =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+        type: "decision",
+        contractId: id,
+        ...(epoch !== undefined ? { epoch } : {}),
+      });
+    const text = (b64: string) => Buffer.from(b64, "base64").toString();
+    // Proposals before accepts within an epoch, epochs in order, only DECISIONS_PER_SYNC of them.
+    expect((await ask(3)).messages.map(text)).toEqual(["p3", "a3", "p4", "a4"]);
+    expect(JSON.parse(text((await ask()).messages[0] ?? ""))).toMatchObject({ note: "current" });
+    // 4 + 1 served against a quota of 5: the next request is refused.
+    await expect(ask(3)).rejects.toThrow(/over budget for decision requests/);
+    expect(server.penalized).toEqual([client.host.libp2p.peerId.toString()]);
+  });
+
+  it("fetches a decision through the pipeline as proposals, accepts and promises, and a ledger page", async () => {
+    const { server, client } = await connected();
+    server.store.putMessages([row("p5", "propose", undefined, 5), row("a5", "accept", undefined, 5)]);
+    client.sync.catchUp({ type: "decision", epoch: 5 });
+    await waitFor("the decision to arrive", () => client.synced.length >= 2);
+    expect(client.synced.map((s) => s.text)).toEqual(["p5", "a5"]);
+    expect(client.synced[0]?.wanted).toEqual(["propose", "accept", "view"]);
+    await expect(client.sync.fetchLedger("f".repeat(64))).resolves.toEqual({
+      entries: [{ after: "f".repeat(64) }],
+      more: false,
+    });
+  });
+
+  it("asks the nodes of the agents whose messages are missing first, and one other peer", () => {
+    const peers = ["p1", "p2", "owner1", "p3", "owner2"];
+    const want: SyncWant = { type: "messages", epoch: 1, kinds: ["demand"] };
+    expect(syncTargets(peers, want)).toEqual(["p1", "p2"]);
+    expect(syncTargets(peers, { ...want, from: ["owner2", "owner1"] as AgentId[] })).toEqual([
+      "owner1",
+      "owner2",
+      "p1",
+    ]);
+    expect(syncTargets(peers, { ...want, from: ["gone"] as AgentId[] })).toEqual(["p1", "p2"]);
+    expect(syncTargets(peers, { type: "decision", epoch: null })).toEqual(["p1", "p2"]);
+  });
+});

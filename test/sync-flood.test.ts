@@ -1,0 +1,165 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { WalrasNode, WalrasNodeInit } from "@walras/node";
+import { type AgentProfile, contractId, scenarioSchema, solveReference } from "@walras/protocol";
+import {
+  type Cluster,
+  floodSync,
+  type HostilePeer,
+  type NodeProcess,
+  paperProfiles,
+  processCpuMs,
+  type SyncFloodReport,
+  spawnNode,
+  startCluster,
+  startHostilePeer,
+  testContract,
+  waitFor,
+} from "@walras/test-support";
+import { afterAll, describe, expect, it } from "vitest";
+
+/**
+ * A peer of our own floods one node with the most expensive request the sync protocol allows
+ * ("every message of epoch 0") over 8 concurrent streams while a third node joins and catches up
+ * through that node only, and on after the market has settled. The victim runs in its own process
+ * so that its CPU can be read alone. It must serve the honest newcomer, refuse the flood beyond
+ * the peer's budget (and count it), serve no more than the budget allows, and stay well below a
+ * core while the flood goes on.
+ */
+
+const contract = testContract("sync-flood", { minMembers: 3 });
+const id = contractId(contract);
+const profiles = paperProfiles(3, 23);
+const root = mkdtempSync(join(tmpdir(), "walras-sync-flood-"));
+/** The victim's budget of messages served to one peer (DEFAULT_SYNC_QUOTAS) per window. */
+const QUOTA = 4_096;
+/** One answer may overdraw the budget by up to a page (MAX_SYNC_PAGE). */
+const PAGE = 256;
+const QUOTA_WINDOW_MS = 10_000;
+
+let victim: NodeProcess | null = null;
+let cluster: Cluster | null = null;
+let flooder: HostilePeer | null = null;
+
+afterAll(async () => {
+  await flooder?.stop();
+  await cluster?.stop();
+  await victim?.kill("SIGKILL");
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** A gater that keeps a node away from `peers`: its only way in is the victim. */
+function avoiding(peers: readonly string[]): NonNullable<WalrasNodeInit["connectionGater"]> {
+  const deny = async (peer: { toString(): string }) => peers.includes(peer.toString());
+  return { denyDialPeer: deny, denyInboundEncryptedConnection: deny, denyOutboundEncryptedConnection: deny };
+}
+
+/** The sum of a node's samples of `metric` whose labels include `label` (from /metrics). */
+async function metric(node: NodeProcess, metric: string, label: string): Promise<number> {
+  const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(`${metric}{`) && l.includes(label))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
+}
+
+describe("a sync flood against one node", () => {
+  it("is refused beyond the peer's budget, costs the victim little CPU, and honest catch-up goes on", async () => {
+    victim = await spawnNode({
+      contract,
+      profile: profiles[0] as AgentProfile,
+      dataDir: join(root, "victim"),
+    });
+    const v = victim;
+    cluster = await startCluster(contract, [], { bootstrap: [v.multiaddr] });
+    const partner = await cluster.add(profiles[1] as AgentProfile);
+    flooder = await startHostilePeer({
+      contractId: id,
+      targets: [v.multiaddr],
+      targetIds: [v.peerId],
+      dir: root,
+      name: "flooder",
+    });
+
+    let endFlood = () => {};
+    const stop = new Promise<void>((resolve) => {
+      endFlood = resolve;
+    });
+    const started = performance.now();
+    const flood: Promise<SyncFloodReport> = floodSync(
+      flooder.host,
+      v.peerId,
+      { type: "messages", contractId: id, epoch: 0 },
+      { streams: 8, stop },
+    );
+
+    // The newcomer reaches the market only through the victim, and loses a third of its gossip:
+    // what it misses, it must fetch from the victim while the flood runs.
+    const newcomer = await cluster.add(profiles[2] as AgentProfile, {
+      connectionGater: avoiding([partner.peerId, flooder.peerId]),
+      inboundLoss: 0.3,
+    });
+    const honest: WalrasNode[] = [partner, newcomer];
+    let victimDigest: string | undefined;
+    await waitFor(
+      async () => {
+        victimDigest = (await v.status()).certificate?.digest;
+        return (
+          victimDigest !== undefined &&
+          honest.every((n) => n.status().certificate?.digest === victimDigest) &&
+          newcomer.status().certificate?.members.length === 3
+        );
+      },
+      { timeoutMs: 120_000, what: "one certificate for all three members" },
+    );
+    // Refused with an error once over budget, or reset unread once graylisted.
+    const refused = () => metric(v, "walras_sync_requests_served_total", 'outcome="refused"');
+    // Now the market is settled and only the flood goes on: measure what it costs the victim
+    // over its next 300 refusals.
+    const quietFrom = performance.now();
+    const quietCpu = processCpuMs(v.child.pid as number);
+    const refusedBefore = await refused();
+    // Polled once a second: a scrape of /metrics costs the victim CPU of its own.
+    await waitFor(async () => (await refused()) >= refusedBefore + 300, {
+      intervalMs: 1_000,
+      timeoutMs: 120_000,
+      what: "the victim to refuse 300 more flood requests",
+    });
+    const floodCpuMs = processCpuMs(v.child.pid as number) - quietCpu;
+    const floodMs = performance.now() - quietFrom;
+    endFlood();
+    const report = await flood;
+    const elapsedMs = performance.now() - started;
+    const refusedByVictim = await refused();
+    const newcomerAnswered = (await newcomer.metrics.syncRequestsSent.get()).values.find(
+      (x) => x.labels.outcome === "answered",
+    )?.value;
+    console.info(
+      `sync flood: ${report.requests} requests in ${(elapsedMs / 1000).toFixed(1)} s (${report.answered} answered, ` +
+        `${report.refused} refused, ${report.failed} failed), ${report.messages} messages served; ` +
+        `victim CPU over the last 300 refusals ${(floodCpuMs / 1000).toFixed(2)} s in ${(floodMs / 1000).toFixed(1)} s ` +
+        `(${((100 * floodCpuMs) / floodMs).toFixed(0)}% of one core); newcomer's sync requests answered: ${newcomerAnswered}`,
+    );
+
+    // The honest market: the certificate is the reference equilibrium of the three agents.
+    const cert = newcomer.certificate();
+    const scenario = scenarioSchema.parse({
+      contract,
+      agents: [v.peerId, partner.peerId, newcomer.peerId].map((agent, i) => ({ id: agent, ...profiles[i] })),
+    });
+    const reference = solveReference(scenario);
+    expect(cert?.commit.prices[0]).toBeCloseTo(reference.prices[0] as number, 4);
+    // Honest catch-up went through the victim while it was flooded.
+    expect(newcomerAnswered).toBeGreaterThan(0);
+    // The flood was refused, and every refusal counted on the victim.
+    expect(report.refused).toBeGreaterThan(0);
+    expect(refusedByVictim).toBeGreaterThanOrEqual(report.refused + report.failed);
+    // No more served than the budget: a full bucket, then its refill over the flood.
+    const budget = QUOTA * (1 + elapsedMs / QUOTA_WINDOW_MS) + PAGE;
+    expect(report.messages).toBeLessThanOrEqual(budget);
+    // Bounded CPU. Unbounded, the same flood cost the victim 26% of a core on a busy machine (and
+    // 84% on a quiet one: 21 CPU-s in 25 s).
+    expect(floodCpuMs).toBeLessThan(0.2 * floodMs);
+  }, 240_000);
+});
