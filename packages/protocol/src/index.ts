@@ -47,6 +47,8 @@ export * from "./sim/lying-member.ts";
 export * from "./sim/machine-factory.ts";
 export * from "./sim/prng.ts";
 export * from "./sim/runner.ts";
+export * from "./sim/scale/scale-run.ts";
+export * from "./sim/scale/scale-scenario.ts";
 export * from "./sim/schedule.ts";
 export * from "./sim/signature-memo.ts";
 export * from "./sim/simulated-network.ts";
