@@ -1,4 +1,11 @@
-import { DEFAULT_FRAMING_BYTES, runScale, type ScaleResult } from "@walras/protocol";
+import {
+  type AggregationTraffic,
+  aggregationTraffic,
+  createSigner,
+  DEFAULT_FRAMING_BYTES,
+  runScale,
+  type ScaleResult,
+} from "@walras/protocol";
 import { option } from "./flags.ts";
 import type { BenchSection } from "./main.ts";
 
@@ -31,6 +38,7 @@ export const scaleBench: BenchSection = {
       `CPU per inbound message ${cpuMs} ms; framing ${DEFAULT_FRAMING_BYTES} B per message; seed ${seed}`,
     );
     console.log(HEADER);
+    const aggregation: string[] = [];
     for (const n of agents) {
       const reduced = n > fullUpTo;
       const wall0 = performance.now();
@@ -43,7 +51,27 @@ export const scaleBench: BenchSection = {
       });
       const cpu = process.cpuUsage(cpu0);
       console.log(row(r, (performance.now() - wall0) / 1000, (cpu.user + cpu.system) / 1e6));
+      if (r.sampleDemands.length > 0)
+        aggregation.push(
+          aggregationRow(
+            n,
+            r,
+            aggregationTraffic({
+              agents: n,
+              committeeSize: 128,
+              aggregators: 4,
+              framingBytes: DEFAULT_FRAMING_BYTES,
+              demands: r.sampleDemands,
+              signer: createSigner(new Uint8Array(32).fill(7)),
+            }),
+          ),
+        );
     }
+    console.log(
+      "\nThe same rounds under committee aggregation (docs/scaling.md §2: committees of 128, 4 aggregators each), sized from real encodings:\n",
+    );
+    console.log(AGGREGATION_HEADER);
+    for (const line of aggregation) console.log(line);
   },
 };
 
@@ -75,6 +103,25 @@ function row(r: ScaleResult, wallS: number, cpuS: number): string {
     (((all.messages / rounds) * r.cpuPerMessageMs) / 1000).toFixed(3),
     wallS.toFixed(1),
     cpuS.toFixed(1),
+  ].join(" | ")} |`;
+}
+
+const AGGREGATION_HEADER = [
+  "| agents | committees | demand B | aggregate B | msgs/node/round | KB/node/round | full-information demand KB/node/round | CPU s/node/round (model) |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|",
+].join("\n");
+
+function aggregationRow(n: number, r: ScaleResult, a: AggregationTraffic): string {
+  const demandKb = (r.received.demand?.bytes ?? 0) / Math.max(1, r.rounds) / 1024;
+  return `| ${[
+    n,
+    a.committees,
+    Math.round(a.demandBytes),
+    Math.round(a.aggregateBytes),
+    a.messages,
+    (a.bytes / 1024).toFixed(0),
+    demandKb.toFixed(0),
+    ((a.messages * r.cpuPerMessageMs) / 1000).toFixed(3),
   ].join(" | ")} |`;
 }
 

@@ -63,6 +63,8 @@ export interface ScaleResult {
   readonly epochs: number;
   /** Per machine, mean over machines: messages and bytes it received, by kind. */
   readonly received: Readonly<Record<string, { readonly messages: number; readonly bytes: number }>>;
+  /** Round 0's demands as the founder received them (at most 256): real messages to size others by. */
+  readonly sampleDemands: readonly DemandMessage[];
   /** The encoded size of one commit (it names every member and allocation). */
   readonly commitBytes: number | null;
   /** The founder's certificate, or (with until = "settled") its commit. */
@@ -105,6 +107,7 @@ export function runScale(options: ScaleOptions): ScaleResult {
   let foundedAt: number | null = null;
   let firstCommit: CommitMessage | null = null;
   let deliveries = 0;
+  const sampleDemands: DemandMessage[] = [];
   let light: LightDriver | null = null;
 
   const onActions = (node: SimNode, at: number, actions: readonly MachineAction[]) => {
@@ -134,6 +137,14 @@ export function runScale(options: ScaleOptions): ScaleResult {
         r.messages += 1;
         r.bytes += sizeOf(event.message);
         received.set(kind, r);
+        const msg = event.message;
+        if (
+          msg.kind === "demand" &&
+          msg.round === 0 &&
+          event.node.name === "n0" &&
+          sampleDemands.length < 256
+        )
+          sampleDemands.push(msg);
       }
       if ("actions" in event) onActions(event.node, event.at, event.actions);
     },
@@ -203,6 +214,7 @@ export function runScale(options: ScaleOptions): ScaleResult {
     rounds: round + 1,
     epochs,
     received: perMachine,
+    sampleDemands,
     commitBytes: commit ? sizeOf(commit) : null,
     certificate,
     commit,
