@@ -9,11 +9,14 @@
  *   pnpm bench --only engine,network             sections by name (same as the flags above)
  *   pnpm bench --network --timeout-s 300         give each phase longer (a busy machine)
  *   pnpm bench --only concurrent-start --trials 10   issue 9's trial repeated (opt-in: minutes)
+ *   pnpm bench --only scale --agents 1000,10000  simulated WAN markets of many agents (opt-in: minutes;
+ *                                                flags --cpu-ms, --full-up-to, --machines, --seed)
  */
 import { parseArgs } from "node:util";
 import { concurrentStartBench } from "./concurrent-start.ts";
 import { engineBench } from "./engine.ts";
 import { type NetworkMode, networkBench } from "./network/section.ts";
+import { scaleBench } from "./scale.ts";
 
 export interface BenchOptions {
   /** Network sizes to run. */
@@ -32,9 +35,9 @@ export interface BenchSection {
   run(options: BenchOptions): void | Promise<void>;
 }
 
-const sections: readonly BenchSection[] = [engineBench, networkBench, concurrentStartBench];
+const sections: readonly BenchSection[] = [engineBench, networkBench, concurrentStartBench, scaleBench];
 /** Sections that take minutes of their own: run only when named. */
-const OPT_IN = new Set(["concurrent-start"]);
+const OPT_IN = new Set(["concurrent-start", "scale"]);
 const DEFAULT_NODES = [10, 25];
 
 function parse(argv: readonly string[]): { sections: readonly BenchSection[]; options: BenchOptions } {
@@ -49,6 +52,12 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
       "in-process": { type: "boolean", default: false },
       "timeout-s": { type: "string" },
       trials: { type: "string" },
+      // The scale section reads these itself (bench/scale.ts).
+      agents: { type: "string" },
+      "cpu-ms": { type: "string" },
+      "full-up-to": { type: "string" },
+      machines: { type: "string" },
+      seed: { type: "string" },
     },
     strict: true,
   });

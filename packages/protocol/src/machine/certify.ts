@@ -2,8 +2,8 @@ import {
   buildCertificate,
   type Certificate,
   type CommitBody,
-  commitBody,
   commitBodyDigest,
+  commitMessageBodyDigest,
   quorumSize,
 } from "../wire/certificate.ts";
 import type { AgentId, Digest } from "../wire/ids.ts";
@@ -118,7 +118,7 @@ export class Certify {
 
   #record(book: CommitBook, m: CommitMessage): void {
     book.commits.set(m.agent, m);
-    book.digests.set(m.agent, commitBodyDigest(commitBody(m)));
+    book.digests.set(m.agent, commitMessageBodyDigest(m));
   }
 
   #tryCertify(book: CommitBook): void {

@@ -7,6 +7,7 @@ import { createSigner, type Signer } from "../wire/agent-key.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import type { WireMessage } from "../wire/messages.ts";
+import { EventQueue } from "./event-queue.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
 import { createPrng, type Prng } from "./prng.ts";
 
@@ -27,6 +28,12 @@ export interface SimulatedNetworkOptions {
   readonly delay?: { readonly min: number; readonly max: number };
   /** Probability that one gossip delivery is lost. Sync replies are never lost. */
   readonly loss?: number;
+  /**
+   * Modelled CPU time each node spends on one inbound message, ms (0, the default: none). A node
+   * handles its inbound messages one at a time in arrival order, so a message that arrives at t
+   * is handled at max(t, the node's busy-until) + cost, and the node is busy until then.
+   */
+  readonly cpuPerMessageMs?: number;
   /** Builds every node's machine; buildMachine unless given. */
   readonly machineFactory?: MachineFactory;
   /** The signature check every machine uses (the simulator's memo); verifyMessage unless given. */
@@ -48,6 +55,8 @@ export interface SimNode {
   slowMs: number;
   /** When this node's pending tick is due (Infinity: none pending). */
   tickAt: number;
+  /** Until when this node's CPU is taken by inbound messages (with `cpuPerMessageMs`). */
+  busyUntil: number;
 }
 
 /** What happened in the network, with the actions the affected node's machine returned. */
@@ -88,16 +97,19 @@ export type NetworkEvent =
   | { readonly type: "heal"; readonly at: number }
   | { readonly type: "slow"; readonly at: number; readonly node: SimNode; readonly ms: number };
 
+/** A message on its way to a node: "arrive" at the node, waiting for its CPU; "deliver": handled now. */
+interface InFlight {
+  readonly at: number;
+  readonly seq: number;
+  readonly to: SimNode;
+  readonly from: string;
+  readonly via: "gossip" | "sync";
+  readonly message: WireMessage;
+}
+
 type Queued =
-  | {
-      readonly kind: "deliver";
-      readonly at: number;
-      readonly seq: number;
-      readonly to: SimNode;
-      readonly from: string;
-      readonly via: "gossip" | "sync";
-      readonly message: WireMessage;
-    }
+  | (InFlight & { readonly kind: "deliver" })
+  | (InFlight & { readonly kind: "arrive" })
   | { readonly kind: "tick"; readonly at: number; readonly seq: number; readonly node: SimNode };
 
 export class SimulatedNetwork {
@@ -107,11 +119,12 @@ export class SimulatedNetwork {
   readonly #prng: Prng;
   readonly #delay: { min: number; max: number };
   readonly #loss: number;
+  readonly #cpuPerMessageMs: number;
   readonly #factory: MachineFactory;
   readonly #verify: ((message: WireMessage) => boolean) | undefined;
   readonly #observer: ((event: NetworkEvent) => void) | undefined;
   /** Deliveries and ticks, ordered by (time, seq). */
-  #queue: Queued[] = [];
+  readonly #queue = new EventQueue<Queued>();
   #seq = 0;
   /** Nodes that cannot reach each other: group per node name, absent = reachable by all. */
   #partition: Map<string, string> | null = null;
@@ -121,6 +134,7 @@ export class SimulatedNetwork {
     this.#prng = createPrng(options.seed);
     this.#delay = options.delay ?? { min: 1, max: 20 };
     this.#loss = options.loss ?? 0;
+    this.#cpuPerMessageMs = options.cpuPerMessageMs ?? 0;
     this.#factory = options.machineFactory ?? buildMachine;
     this.#verify = options.verify;
     this.#observer = options.observer;
@@ -186,6 +200,7 @@ export class SimulatedNetwork {
       rejected: 0,
       slowMs: 0,
       tickAt: Number.POSITIVE_INFINITY,
+      busyUntil: 0,
     };
     this.nodes.push(node);
     this.#observer?.({ type: "start", at: this.now, node });
@@ -257,6 +272,16 @@ export class SimulatedNetwork {
       if (node.up) this.#send(node, "outside", "gossip", message, this.#randomDelay());
   }
 
+  /**
+   * A message that an agent outside the simulated nodes publishes at `at` (not before now), sent to
+   * every node that is up with the network's delays: the light agents of a reduced scale run.
+   */
+  publishAt(from: string, message: WireMessage, at: number): void {
+    const wait = Math.max(0, at - this.now);
+    for (const node of this.nodes)
+      if (node.up) this.#send(node, from, "gossip", message, wait + this.#randomDelay());
+  }
+
   /** Split the network; nodes are named, so a group may list nodes not started yet. */
   partition(groups: readonly (readonly { readonly name: string }[])[]): void {
     this.#partition = new Map();
@@ -293,14 +318,15 @@ export class SimulatedNetwork {
 
   /** One event due by `end`; false (and the clock at `end`) when there is none. */
   #step(end: number): boolean {
-    const next = this.#queue[0];
+    const next = this.#queue.peek();
     if (!next || next.at > end) {
       this.now = Math.max(this.now, end);
       return false;
     }
-    this.#queue.shift();
+    this.#queue.pop();
     this.now = Math.max(this.now, next.at);
     if (next.kind === "deliver") this.#deliver(next);
+    else if (next.kind === "arrive") this.#arrive(next);
     else this.#tick(next.node, next.at);
     return true;
   }
@@ -323,7 +349,15 @@ export class SimulatedNetwork {
     this.#enqueue({ kind: "tick", at, seq: this.#seq++, node });
   }
 
-  #deliver(item: Extract<Queued, { kind: "deliver" }>): void {
+  /** A message reached a node whose CPU is modelled: it is handled once the node is free. */
+  #arrive(item: InFlight): void {
+    const node = item.to;
+    if (!node.up) return;
+    node.busyUntil = Math.max(this.now, node.busyUntil) + this.#cpuPerMessageMs;
+    this.#enqueue({ ...item, kind: "deliver", at: node.busyUntil, seq: this.#seq++ });
+  }
+
+  #deliver(item: InFlight): void {
     const node = item.to;
     if (!node.up) return;
     const verdict = node.machine.check(item.message);
@@ -389,20 +423,12 @@ export class SimulatedNetwork {
   }
 
   #send(to: SimNode, from: string, via: "gossip" | "sync", message: WireMessage, delay: number): void {
-    this.#enqueue({ kind: "deliver", at: this.now + delay, seq: this.#seq++, to, from, via, message });
+    const kind = this.#cpuPerMessageMs > 0 ? "arrive" : "deliver";
+    this.#enqueue({ kind, at: this.now + delay, seq: this.#seq++, to, from, via, message });
   }
 
   #enqueue(item: Queued): void {
-    // Keep the queue ordered by (time, seq): a binary-search insert.
-    let lo = 0;
-    let hi = this.#queue.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const q = this.#queue[mid] as Queued;
-      if (q.at < item.at || (q.at === item.at && q.seq < item.seq)) lo = mid + 1;
-      else hi = mid;
-    }
-    this.#queue.splice(lo, 0, item);
+    this.#queue.push(item);
   }
 
   #randomDelay(): number {

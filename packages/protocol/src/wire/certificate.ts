@@ -40,6 +40,21 @@ export function commitBodyDigest(body: CommitBody): Digest {
   return digest;
 }
 
+/**
+ * The digest of a commit's body, by message object (messages are immutable once signed or
+ * decoded). A node asks once per commit; a simulation hands one commit object to every node, and
+ * at a thousand members re-encoding its body for each would dominate the run.
+ */
+export function commitMessageBodyDigest(m: CommitMessage): Digest {
+  let digest = messageBodyDigests.get(m);
+  if (!digest) {
+    digest = commitBodyDigest(commitBody(m));
+    messageBodyDigests.set(m, digest);
+  }
+  return digest;
+}
+const messageBodyDigests = new WeakMap<CommitMessage, Digest>();
+
 export function quorumSize(contract: Contract, members: number): number {
   // A tiny epsilon keeps 2/3 of 3 at 2, not 3, despite 2/3 being stored inexact.
   return Math.max(1, Math.ceil(contract.quorum * members - 1e-9));

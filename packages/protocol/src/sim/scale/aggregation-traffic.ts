@@ -1,0 +1,85 @@
+import type { Signer } from "../../wire/agent-key.ts";
+import { canonicalBytes } from "../../wire/canonical-json.ts";
+import { sha256Hex } from "../../wire/hash.ts";
+import type { DemandMessage } from "../../wire/messages.ts";
+
+/**
+ * What a round costs a node under the committee aggregation of docs/scaling.md §2, from the
+ * encoded sizes of real messages: a member receives its committee's demands and, from every
+ * committee, the aggregates of its k aggregators. The aggregate is built as the design specifies
+ * — header, epoch, round, committee, participation bitfield, the committee's sums S_c (R numbers),
+ * J_c (R × R), L_c, and the Merkle-sum root — from the committee's real demands, summed in id
+ * order, and signed; its size is its canonical encoding with the signature.
+ */
+export interface AggregationTraffic {
+  readonly committees: number;
+  readonly committeeSize: number;
+  readonly aggregators: number;
+  readonly demandBytes: number;
+  readonly aggregateBytes: number;
+  /** Per member per round. */
+  readonly messages: number;
+  readonly bytes: number;
+}
+
+export function aggregationTraffic(options: {
+  readonly agents: number;
+  readonly committeeSize: number;
+  readonly aggregators: number;
+  readonly framingBytes: number;
+  /** Real demands of one round (any number): sizes and sums are taken from them. */
+  readonly demands: readonly DemandMessage[];
+  readonly signer: Signer;
+}): AggregationTraffic {
+  const { agents, committeeSize, aggregators, framingBytes, demands, signer } = options;
+  const first = demands[0];
+  if (!first) throw new RangeError("aggregationTraffic needs at least one demand");
+  const committees = Math.ceil(agents / committeeSize);
+  const size = Math.min(committeeSize, agents);
+  const committee = demands.slice(0, size);
+  const R = first.prices.length;
+  const S = new Array<number>(R).fill(0);
+  const J = Array.from({ length: R }, () => new Array<number>(R).fill(0));
+  let L = 0;
+  for (const d of committee) {
+    let norm = 0;
+    for (let r = 0; r < R; r++) {
+      const a = d.footprint[r] as number;
+      S[r] = (S[r] as number) + a * d.x;
+      norm += a * a;
+      for (let c = 0; c < R; c++)
+        (J[r] as number[])[c] = ((J[r] as number[])[c] as number) + d.slope * a * (d.footprint[c] as number);
+    }
+    L += Math.abs(d.slope) * norm;
+  }
+  const bitfield = Buffer.alloc(Math.ceil(size / 8), 0xff).toString("base64");
+  const unsigned = {
+    v: first.v,
+    kind: "aggregate",
+    contract: first.contract,
+    agent: signer.id,
+    epoch: first.epoch,
+    round: first.round,
+    committee: committees - 1,
+    bitfield,
+    S,
+    J,
+    L,
+    // A Merkle-sum root is a 32-byte digest: one of the right size and alphabet.
+    root: sha256Hex(canonicalBytes(committee.map((d) => d.agent))),
+  };
+  const sig = Buffer.from(signer.sign(canonicalBytes(unsigned))).toString("base64");
+  const aggregateBytes = canonicalBytes({ ...unsigned, sig }).length + framingBytes;
+  const demandBytes =
+    committee.reduce((s, d) => s + canonicalBytes(d).length, 0) / committee.length + framingBytes;
+  const messages = size - 1 + committees * aggregators;
+  return {
+    committees,
+    committeeSize: size,
+    aggregators,
+    demandBytes,
+    aggregateBytes,
+    messages,
+    bytes: (size - 1) * demandBytes + committees * aggregators * aggregateBytes,
+  };
+}
