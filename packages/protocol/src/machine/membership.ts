@@ -292,6 +292,10 @@ export class Membership {
       timers.clear("leave-timeout");
       this.#leaveNow();
     }
+    if (timers.due("decision-poll", now)) {
+      timers.clear("decision-poll");
+      if (this.current) this.wantDecision(this.current.number + 1);
+    }
     for (const name of ["found", "joiner-expiry", "snub-expiry", "silence", "batch", "view-timeout"] as const)
       if (timers.due(name, now)) timers.clear(name);
     this.advance();
@@ -513,7 +517,14 @@ export class Membership {
     if (!cur || !d || !me) return;
     const want = this.#wantedPlan();
     this.#armSilence();
-    if (!d.isDecider(me)) return;
+    if (!d.isDecider(me)) {
+      // A member that does not vote yet cannot propose the change it wants (a silent member, say):
+      // the voters may have decided it already while this node was cut off, and no message of
+      // theirs need reach it again (sim seed 7884). Ask for the next decision every round timeout.
+      if (want !== null) ctx.timers.setEarliest("decision-poll", ctx.now + ctx.contract.timeouts.roundMs);
+      else ctx.timers.clear("decision-poll");
+      return;
+    }
     if (want === null) this.#wantSince = null;
     else if (this.#wantSince === null) this.#wantSince = ctx.now;
 

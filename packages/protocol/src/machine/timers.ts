@@ -16,6 +16,7 @@ export type TimerName =
   | "view-timeout"
   | "membership-sync"
   | "decision-sync"
+  | "decision-poll"
   | "snub-expiry"
   | "leave-timeout"
   | "slot";
