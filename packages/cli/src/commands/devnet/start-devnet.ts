@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { loadOrCreateKey, parseAnnouncement, withPeerId } from "@walras/node";
 import type { AgentProfile, Contract, Scenario, ScenarioAgent } from "@walras/protocol";
+
+/** Node processes started at once (after the founder). */
+const STARTS_AT_ONCE = Math.max(4, 2 * availableParallelism());
 
 export interface DevnetInit {
   readonly scenario: Scenario;
@@ -216,7 +219,15 @@ export async function startDevnet(init: DevnetInit): Promise<Devnet> {
     if (!founder) throw new DevnetStartError("the scenario has no agents");
     const first = await launch(founder, undefined);
     nodes.push(first);
-    const rest = await Promise.allSettled(others.map((agent) => launch(agent, first.multiaddr)));
+    // In waves: each start costs a second or two of CPU (module load, key, libp2p), and forty
+    // started at once on two cores missed their 30 s start deadline.
+    const rest: PromiseSettledResult<Awaited<ReturnType<typeof launch>>>[] = [];
+    for (let i = 0; i < others.length; i += STARTS_AT_ONCE)
+      rest.push(
+        ...(await Promise.allSettled(
+          others.slice(i, i + STARTS_AT_ONCE).map((agent) => launch(agent, first.multiaddr)),
+        )),
+      );
     for (const r of rest) if (r.status === "fulfilled") nodes.push(r.value);
     const failed = rest.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
