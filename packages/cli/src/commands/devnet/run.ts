@@ -60,6 +60,9 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
         nodeCommand: [process.execPath, WALRAS_BIN, "node", "start"],
         basePort: flags.basePort,
         httpBasePort: flags.httpBasePort,
+        // The nodes already up take CPU from those still starting: on two cores the 30th of
+        // forty needed more than 30 s to come up.
+        startTimeoutMs: Math.max(30_000, 2_000 * scenario.agents.length),
       });
     } catch (err) {
       if (err instanceof DevnetStartError) throw new FailureError(`devnet: ${err.message}`);
