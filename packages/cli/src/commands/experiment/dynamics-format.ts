@@ -1,4 +1,4 @@
-import { type DynamicsExperiment, noExactPrice, type RoundsSummary } from "@walras/protocol";
+import { type DynamicsExperiment, noExactPrice, type RoundsSummary, type SlotRecord } from "@walras/protocol";
 import { formatNumber, textTable } from "../../text-table.ts";
 import { shockLabel } from "./dynamics-shock-label.ts";
 
@@ -50,14 +50,21 @@ export function formatDynamics(r: DynamicsExperiment): string {
         formatNumber(s.reference.prices[0] ?? 0, 5),
         noExactPrice(s.status) ? `${s.rounds}*` : String(s.rounds),
         noExactPrice(s.cold.status) ? `${s.cold.rounds}*` : String(s.cold.rounds),
-        formatNumber(s.efficiency, 5),
-        formatNumber(s.optimum, 5),
-        percent(s.relativeWelfareGap, 2),
-        percent(s.participation, 0),
-        formatNumber(s.gini, 3),
+        ...welfareCells(s),
       ]),
     ),
     "* no exact clearing price (a fixed fee g > 0 makes demand jump): the stall rule (or the round limit) ended the slot on its best round",
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** A slot's welfare columns, as the engine and live tables print them. */
+export function welfareCells(s: SlotRecord): string[] {
+  return [
+    formatNumber(s.efficiency, 5),
+    formatNumber(s.optimum, 5),
+    percent(s.relativeWelfareGap, 2),
+    percent(s.participation, 0),
+    formatNumber(s.gini, 3),
+  ];
 }

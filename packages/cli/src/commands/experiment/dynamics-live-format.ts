@@ -5,7 +5,7 @@ import {
   type ResolvedShockSchedule,
 } from "@walras/protocol";
 import { formatNumber, textTable } from "../../text-table.ts";
-import { percent } from "./dynamics-format.ts";
+import { welfareCells } from "./dynamics-format.ts";
 import { shockLabel } from "./dynamics-shock-label.ts";
 
 /** The settings of a live run beside the schedule's. */
@@ -76,11 +76,7 @@ export function formatLiveDynamics(
         s.reference.priceDeviation.toExponential(1),
         s.status === "approximate" ? `${s.rounds}~` : String(s.rounds),
         noExactPrice(s.engine.status) ? `${s.engine.rounds}*` : String(s.engine.rounds),
-        formatNumber(s.efficiency, 5),
-        formatNumber(s.optimum, 5),
-        percent(s.relativeWelfareGap, 2),
-        percent(s.participation, 0),
-        formatNumber(s.gini, 3),
+        ...welfareCells(s),
       ]),
     ),
     "~ certified as approximate (stall rule); * the engine found no exact clearing price (stall rule or round limit)",
