@@ -13,14 +13,18 @@ import type { SimNode } from "./simulated-network.ts";
 export const EXACT_ROUNDS = 20;
 /** Rounds without improvement after which an epoch settles approximate (the machine's stall rule). */
 export const STALL_ROUNDS = 50;
-/** Epoch changes allowed after the last fault (a restarted or dropped agent re-joins, then one more). */
-export const EPOCH_CHANGES = 2;
+/**
+ * Epoch changes allowed after the last fault: a restarted or dropped agent re-joins, one more, and
+ * the slot that promotes the new members to voters once their epoch is certified (§9.1).
+ */
+export const EPOCH_CHANGES = 3;
 
 /**
  * The bound, in virtual ms after the last change, with D the longest a message takes (latency +
  * jitter + the slowest member's delay) and the contract's roundMs and announceMs:
  *
- *   membership = EPOCH_CHANGES × (3·roundMs + 2·announceMs + 6·D)
+ *   EPOCH_CHANGES × (membership + market) + commit, where
+ *   membership = 3·roundMs + 2·announceMs + 6·D
  *     silence is noticed after roundMs, a joiner that does not echo is left out for 2·roundMs,
  *     a joiner re-announces every announceMs and a proposal settles in a few message delays;
  *   market = rounds × (roundMs/2 + 3·D)
@@ -33,9 +37,11 @@ export function livenessBound(schedule: Schedule): number {
   const { roundMs, announceMs } = schedule.contract.timeouts;
   const d = maxDelay(schedule);
   const rounds = EXACT_ROUNDS + (schedule.contract.fees.fixed > 0 ? STALL_ROUNDS : 0);
-  const membership = EPOCH_CHANGES * (3 * roundMs + 2 * announceMs + 6 * d);
+  const membership = 3 * roundMs + 2 * announceMs + 6 * d;
   const perRound = roundMs / 2 + 3 * d;
-  return Math.ceil(membership + rounds * perRound + perRound);
+  // As docs/protocol.md §9.6 states it: once per change still pending, since a new epoch restarts
+  // the market (a fixed-fee market then runs to its stall rule again).
+  return Math.ceil(EPOCH_CHANGES * (membership + rounds * perRound) + perRound);
 }
 
 /** When liveness must hold: the last change plus the bound. */
