@@ -46,20 +46,12 @@ export async function runExperimentDynamics(flags: ExperimentDynamicsFlags, comm
   const stray = LIVE_ONLY.find(given);
   if (stray) throw new InputError(`experiment dynamics: ${FLAG[stray]} needs --live`);
   const result = run({
-    shock: flags.shock,
-    slots: flags.slots,
-    agents: flags.agents,
-    capacity: flags.capacity,
-    tau: flags.tau,
-    g: flags.g,
-    seed: flags.seed,
-    at: flags.at,
-    until: flags.until ?? null,
-    shockTau: flags.shockTau,
-    shockCapacity: flags.shockCapacity,
-    churn: flags.churn,
-    drift: flags.drift,
-    rule: flags.rule,
+    ...shockOptions(flags, {
+      slots: flags.slots,
+      agents: flags.agents,
+      capacity: flags.capacity,
+      shockCapacity: flags.shockCapacity,
+    }),
     maxRounds: flags.maxRounds,
   });
   if (flags.svg !== undefined) await writeOutput(renderSvgPanels(dynamicsFigure(result)), flags.svg);
@@ -75,22 +67,14 @@ export async function runExperimentDynamics(flags: ExperimentDynamicsFlags, comm
 async function runLive(flags: ExperimentDynamicsFlags, given: (name: string) => boolean): Promise<void> {
   if (given("agents"))
     throw new InputError("experiment dynamics --live: one node per agent: give --nodes, not --agents");
-  const schedule = resolved({
-    shock: flags.shock,
-    slots: given("slots") ? flags.slots : 10,
-    agents: flags.nodes,
-    capacity: given("capacity") ? flags.capacity : 1.5 * flags.nodes,
-    tau: flags.tau,
-    g: flags.g,
-    seed: flags.seed,
-    at: flags.at,
-    until: flags.until ?? null,
-    shockTau: flags.shockTau,
-    shockCapacity: given("shockCapacity") ? flags.shockCapacity : 1.05 * flags.nodes,
-    churn: flags.churn,
-    drift: flags.drift,
-    rule: flags.rule,
-  });
+  const schedule = resolved(
+    shockOptions(flags, {
+      slots: given("slots") ? flags.slots : 10,
+      agents: flags.nodes,
+      capacity: given("capacity") ? flags.capacity : 1.5 * flags.nodes,
+      shockCapacity: given("shockCapacity") ? flags.shockCapacity : 1.05 * flags.nodes,
+    }),
+  );
   const { runLiveDynamics } = await import("./dynamics-live.ts");
   await runLiveDynamics({
     schedule,
@@ -134,4 +118,24 @@ function flagNames(message: string): string {
       /^(slots|agents|at|until|capacity|tau|g|churn|drift|maxRounds) /,
       (_, name: string) => `--${name === "maxRounds" ? "max-rounds" : name} `,
     );
+}
+
+/** The shock schedule's options from the flags; the market's size comes from the caller (an engine run or a live one). */
+function shockOptions(
+  flags: ExperimentDynamicsFlags,
+  size: { slots: number; agents: number; capacity: number; shockCapacity: number },
+) {
+  return {
+    shock: flags.shock,
+    ...size,
+    tau: flags.tau,
+    g: flags.g,
+    seed: flags.seed,
+    at: flags.at,
+    until: flags.until ?? null,
+    shockTau: flags.shockTau,
+    churn: flags.churn,
+    drift: flags.drift,
+    rule: flags.rule,
+  };
 }
