@@ -194,6 +194,11 @@ class Machine implements AgentMachine {
         }
         break;
       case "tick":
+        // Before the modules' own deadlines, so that what an adoption arms for now still runs.
+        if (ctx.timers.due("catch-up", ctx.now)) {
+          ctx.timers.clear("catch-up");
+          this.#membership.catchUp(this.#held);
+        }
         this.#membership.onTick();
         this.#market.onTick();
         this.#certify.onTick(this.#membership.current?.number ?? null);

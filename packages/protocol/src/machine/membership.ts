@@ -343,10 +343,47 @@ export class Membership {
 
   /** Ask peers for the decision of `epoch` (a later epoch's messages are arriving), at most once per announceMs. */
   wantDecision(epoch: number): void {
-    const { now, contract } = this.#ctx;
+    const { now, contract, timers } = this.#ctx;
+    timers.setEarliest("catch-up", now + CATCH_UP_ROUNDS * contract.timeouts.roundMs);
     if (now - this.#lastDecisionSync < contract.timeouts.announceMs) return;
     this.#lastDecisionSync = now;
     this.#ctx.out.sync({ type: "decision", epoch });
+  }
+
+  /**
+   * Catch-up by trust (§9.3): this node has wanted the decision after its epoch for
+   * CATCH_UP_ROUNDS rounds and no peer could give it (the only nodes that held it may be gone),
+   * while it holds a later epoch's complete decision. It adopts the newest such epoch as a node
+   * that knows no epoch does, taking the proposal's deciders as given. True if it adopted one.
+   */
+  catchUp(held: readonly WireMessage[]): boolean {
+    const cur = this.current;
+    if (!cur) return false;
+    const later = held.filter(
+      (m): m is ProposeMessage | AcceptMessage | ViewMessage =>
+        (m.kind === "propose" || m.kind === "accept" || m.kind === "view") && m.epoch > cur.number + 1,
+    );
+    const decisions = new Map<number, EpochDecision>();
+    for (const m of later)
+      if (m.kind === "propose" && !decisions.has(m.epoch))
+        decisions.set(m.epoch, new EpochDecision(m.epoch, m.plan.deciders, this.#ctx.me, this.#ctx.now));
+    for (const m of later) {
+      const d = decisions.get(m.epoch);
+      if (d) feed(d, m, this.#ctx.now);
+    }
+    let best: Decided | null = null;
+    for (const d of decisions.values()) {
+      const decided = d.decided();
+      if (decided && (best === null || decided.epoch > best.epoch)) best = decided;
+    }
+    if (!best) return false;
+    this.#ctx.out.log("warn", "caught up by trust: the decision after our epoch is nowhere to be had", {
+      from: cur.number,
+      to: best.epoch,
+    });
+    this.#adopt(best);
+    this.advance();
+    return true;
   }
 
   /** Re-evaluate everything: adopt a decided epoch, found the first, or drive the next decision. */
@@ -460,6 +497,7 @@ export class Membership {
       "found",
       "decision-sync",
       "silence",
+      "catch-up",
     ] as const)
       ctx.timers.clear(name);
     ctx.slots.forgetBefore(d.epoch - 1);
@@ -860,6 +898,9 @@ export class Membership {
     });
   }
 }
+
+/** Rounds a node waits for the decision after its epoch before it trusts a later one it holds (§9.3). */
+const CATCH_UP_ROUNDS = 2;
 
 /** A decider waits this long in a view before moving on; doubles per view, capped. */
 export function viewTimeout(roundMs: number, view: number): number {

@@ -17,6 +17,7 @@ export type TimerName =
   | "membership-sync"
   | "decision-sync"
   | "decision-poll"
+  | "catch-up"
   | "snub-expiry"
   | "leave-timeout"
   | "slot";
