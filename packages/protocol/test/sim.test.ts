@@ -306,15 +306,6 @@ describe("the simulator's runner", () => {
     expect(r.liveness.status).toBe("held");
   });
 
-  it("seed 22853: a member whose next decision died with the only voter catches up by trust", () => {
-    // The founder, sole voter, decided epochs 1 and 2 alone and left; epoch 1's decision was lost
-    // on its way to n1, so n1 (still in epoch 0) could never check epoch 2 step by step.
-    const r = runSeed(22853, { trace: true });
-    expect(r.violation).toBeNull();
-    expect(r.liveness.status).toBe("held");
-    expect(r.trace?.some((l) => l.includes("n1 warn caught up by trust"))).toBe(true);
-  });
-
   it("finds a fork when the configuration allows one: every node a founder", () => {
     const r = runSchedule({
       ...everyoneFounds(calmSchedule(3, 1)),

@@ -19,6 +19,7 @@ import {
 import type { Amendments } from "./amendments.ts";
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { planDigest, sortedUnique } from "./epoch-plan.ts";
+import { heartbeatMs, silenceMs } from "./heartbeat.ts";
 import type { MachineContext } from "./machine-context.ts";
 
 /** An epoch this node adopted: the decided plan and the messages that prove it. */
@@ -108,6 +109,8 @@ export class Membership {
   /** When this node first wanted the change it wants now (batching, and its own view timeout). */
   #wantSince: number | null = null;
   #lastDecisionSync = Number.NEGATIVE_INFINITY;
+  /** The joiner's next re-announcement interval: announceMs, doubling up to roundMs/2 (§9.4). */
+  #announceEvery: number;
   /** Messages accepted into a pending decision that an adoption made obsolete: to judge again. */
   #requeue: WireMessage[] = [];
   #advancing = false;
@@ -127,6 +130,7 @@ export class Membership {
     this.#founder = founder && ctx.me !== null;
     this.#startedAt = ctx.now;
     const { announceMs } = ctx.contract.timeouts;
+    this.#announceEvery = announceMs;
     if (this.#founder && ctx.me) {
       this.#decision = new EpochDecision(0, [ctx.me], ctx.me, ctx.now);
       ctx.timers.set("found", ctx.now + announceMs);
@@ -256,13 +260,17 @@ export class Membership {
     if (timers.due("announce", now)) {
       if (this.#ctx.profile && !this.isMember() && !this.#leaving) {
         this.#announce();
-        timers.set("announce", now + announceMs);
+        timers.set("announce", now + this.#announceEvery);
+        // Back off while waiting, as TCP retransmits SYNs: n joiners announcing every announceMs
+        // to n nodes were most of a starting network's messages. Twice per roundMs still keeps a
+        // joiner live at every proposer (a joiner is live for roundMs after its last announcement).
+        this.#announceEvery = Math.min(2 * this.#announceEvery, Math.max(announceMs, roundMs / 2));
       } else timers.clear("announce");
     }
     if (timers.due("heartbeat", now)) {
       if (this.#wantsHeartbeat()) {
         this.#heartbeat();
-        timers.set("heartbeat", now + announceMs);
+        timers.set("heartbeat", now + heartbeatMs(contract.timeouts, this.current?.plan.members.length ?? 0));
       } else timers.clear("heartbeat");
     }
     if (timers.due("decision-sync", now)) {
@@ -512,7 +520,11 @@ export class Membership {
     if (this.#leaving) {
       if (member) this.#leaves.add(ctx.me as AgentId);
       else this.#leaveNow();
-    } else if (!member && ctx.profile && ctx.me) ctx.timers.set("announce", now);
+    } else if (!member && ctx.profile && ctx.me) {
+      // A new epoch that left us out: say at once that we know it, and announce briskly again.
+      this.#announceEvery = ctx.contract.timeouts.announceMs;
+      ctx.timers.set("announce", now);
+    }
   }
 
   #leaveNow(): void {
@@ -749,8 +761,8 @@ export class Membership {
 
   /**
    * Members this node considers gone. Once converged: unheard (any message; members send `alive`)
-   * for `roundMs`. In a running round: its demand still missing after `roundMs` and unheard for as
-   * long — or missing for `STUCK_HEARD` round timeouts even though heard (alive but not bidding).
+   * for `silenceMs` (a round timeout, longer in large epochs). In a running round: its demand still
+   * missing after `roundMs` and unheard for `silenceMs` — or missing for `STUCK_HEARD` round timeouts even though heard (alive but not bidding).
    * A demand lost on the way is fetched by sync meanwhile, so loss alone does not drop anyone.
    */
   #silent(): AgentId[] {
@@ -758,7 +770,8 @@ export class Membership {
     const { me, now, contract } = this.#ctx;
     const { roundMs } = contract.timeouts;
     if (!cur) return [];
-    const unheard = (id: AgentId) => (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) < now - roundMs;
+    const quiet = silenceMs(contract.timeouts, cur.plan.members.length);
+    const unheard = (id: AgentId) => (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) < now - quiet;
     if (!this.#market.converged()) {
       const stuck = this.#market.stuck() ?? [];
       const open = this.#market.openSince() ?? now;
@@ -800,7 +813,8 @@ export class Membership {
     let earliest = Number.POSITIVE_INFINITY;
     for (const id of cur.plan.members)
       if (id !== me) earliest = Math.min(earliest, this.#seen.get(id) ?? Number.NEGATIVE_INFINITY);
-    if (Number.isFinite(earliest)) timers.setEarliest("silence", earliest + roundMs);
+    if (Number.isFinite(earliest))
+      timers.setEarliest("silence", earliest + silenceMs(contract.timeouts, cur.plan.members.length));
   }
 
   /**

@@ -1,3 +1,4 @@
+import { flushCompileCache } from "node:module";
 import {
   createLogger,
   DataDirError,
@@ -36,6 +37,9 @@ export async function runNodeUntilStopped(
   } catch (err) {
     throw startFailure(err, flags);
   }
+  // Everything the node runs is loaded now: write V8's compiled code out (bin/walras enabled the
+  // cache) so the next node starts from it even if this one is killed rather than stopped.
+  flushCompileCache();
   const addrs = node.multiaddrs().map((a) => withPeerId(a, node.peerId));
   process.stdout.write(`${formatAnnouncement({ kind: "listening", peerId: node.peerId, addrs })}\n`);
   if (node.httpUrl)

@@ -1,0 +1,26 @@
+import type { Contract } from "../wire/contract.ts";
+
+/**
+ * Alive messages a node receives per second from a whole epoch, at most (docs/protocol.md §9.4).
+ * Every member heartbeats to every other, so a fixed period costs each node n messages per period:
+ * at 50 members and one per second that was most of a busy network's traffic. As RTCP scales its
+ * report interval with the group (RFC 3550 §6.2), the period grows with the member count instead.
+ */
+export const ALIVE_PER_SECOND = 10;
+/** Heartbeats a member may miss in a row, to loss, before it counts as unheard. */
+export const SILENCE_BEATS = 4;
+
+type Timeouts = Contract["timeouts"];
+
+/** How often a member of an epoch of `members` sends `alive`: every announceMs, or slower for large epochs. */
+export function heartbeatMs(timeouts: Timeouts, members: number): number {
+  return Math.max(timeouts.announceMs, Math.ceil((members * 1_000) / ALIVE_PER_SECOND));
+}
+
+/**
+ * How long a member may go unheard before it counts as silent: a round timeout, or `SILENCE_BEATS`
+ * heartbeats when those are longer. Every member computes the same from the epoch's member count.
+ */
+export function silenceMs(timeouts: Timeouts, members: number): number {
+  return Math.max(timeouts.roundMs, SILENCE_BEATS * heartbeatMs(timeouts, members));
+}

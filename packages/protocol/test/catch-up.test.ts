@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
+import type { MachineAction } from "../src/machine/machine-io.ts";
+import { createSigner, type Signer } from "../src/wire/agent-key.ts";
+import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
+import { type AgentId, compareIds } from "../src/wire/ids.ts";
+import {
+  type EpochPlan,
+  PROTOCOL_VERSION,
+  type ProposeMessage,
+  type Unsigned,
+  type WireMessage,
+} from "../src/wire/messages.ts";
+import { signMessage } from "../src/wire/signing.ts";
+
+const ROUND_MS = 2_000;
+const contract: Contract = contractSchema.parse({
+  name: "catch-up",
+  resources: [{ id: "capacity", capacity: 6 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+  timeouts: { roundMs: ROUND_MS, announceMs: 200 },
+});
+const [founder, me, other] = [1, 2, 3].map((i) => createSigner(new Uint8Array(32).fill(i))) as [
+  Signer,
+  Signer,
+  Signer,
+];
+const ids = (...signers: Signer[]): AgentId[] => signers.map((s) => s.id).sort(compareIds);
+
+/** A proposal by the founder; with the founder the only decider, a decision on its own (quorum 1). */
+function proposal(
+  epoch: number,
+  members: Signer[],
+  base: EpochPlan["base"],
+  deciders: Signer[] = [founder],
+): ProposeMessage {
+  const plan: EpochPlan = {
+    members: ids(...members),
+    deciders: ids(...deciders),
+    voters: epoch === 2 ? ids(...members) : ids(founder),
+    base,
+    terms: null,
+    ledger: null,
+    cause: [epoch === 0 ? "found" : epoch === 1 ? "join" : "leave"],
+  };
+  return signMessage<ProposeMessage>(
+    {
+      v: PROTOCOL_VERSION,
+      kind: "propose",
+      contract: contractId(contract),
+      agent: founder.id,
+      epoch,
+      view: 0,
+      plan,
+    } as Unsigned<ProposeMessage>,
+    founder,
+  );
+}
+
+function deliver(machine: AgentMachine, m: WireMessage, now: number): MachineAction[] {
+  expect(machine.check(m).verdict).toBe("accept");
+  return machine.handle({ type: "message", now, message: m });
+}
+
+/** Tick the machine at each of its own deadlines up to `until`. */
+function runUntil(machine: AgentMachine, until: number): MachineAction[] {
+  const actions: MachineAction[] = [];
+  for (let now = machine.nextDeadline(); now <= until; now = machine.nextDeadline())
+    actions.push(...machine.handle({ type: "tick", now }));
+  return actions;
+}
+
+describe("catch-up by trust (docs/protocol.md §9.3)", () => {
+  // The founder decided epoch 1 (everyone) and epoch 2 (without itself) alone and left; epoch 1's
+  // proposal never reached this node, which is still in epoch 0. No peer can give it epoch 1.
+  const base = (epoch: number) => ({ epoch, round: 0, prices: [0] });
+  const epoch0 = proposal(0, [founder, me], null);
+  const epoch2 = proposal(2, [me, other], base(1));
+
+  it("a member that cannot get the next decision adopts a later decided epoch after two rounds, not before", () => {
+    const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
+    deliver(machine, epoch0, 10);
+    expect(machine.status().epoch).toBe(0);
+    const asked = deliver(machine, epoch2, 20);
+    expect(asked).toContainEqual({ type: "sync", want: { type: "decision", epoch: 1 } });
+    runUntil(machine, 20 + 2 * ROUND_MS - 1);
+    expect(machine.status().epoch).toBe(0);
+    runUntil(machine, 20 + 2 * ROUND_MS);
+    expect(machine.status()).toMatchObject({ epoch: 2, member: true, members: ids(me, other) });
+  });
+
+  it("without a later decided epoch held, waiting changes nothing", () => {
+    const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
+    deliver(machine, epoch0, 10);
+    // Two deciders, and only the proposer has spoken: not a decision.
+    deliver(machine, proposal(2, [me, other], base(1), [founder, other]), 20);
+    runUntil(machine, 20 + 4 * ROUND_MS);
+    expect(machine.status().epoch).toBe(0);
+  });
+});
