@@ -17,5 +17,6 @@ export * from "./network/sync-messages.ts";
 export * from "./network/sync-protocol.ts";
 export * from "./node-announcement.ts";
 export * from "./node-status.ts";
+export * from "./settled-certificate.ts";
 export * from "./store/store.ts";
 export * from "./walras-node.ts";

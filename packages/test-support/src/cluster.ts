@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, startWalrasNode, type WalrasNode, type WalrasNodeInit } from "@walras/node";
+import {
+  commonCertificate,
+  createLogger,
+  startWalrasNode,
+  type WalrasNode,
+  type WalrasNodeInit,
+} from "@walras/node";
 import {
   type AgentProfile,
   type Contract,
@@ -89,26 +95,13 @@ export async function startCluster(
 
 /** All these nodes hold a certificate naming exactly these members (same digest everywhere). */
 export async function waitForCertificate(nodes: readonly WalrasNode[], timeoutMs = 60_000): Promise<void> {
-  const want = nodes
-    .map((n) => n.peerId)
-    .sort()
-    .join(",");
-  // Settled, too: the certificate is of every node's current epoch, and every member votes (the
-  // founding epoch is followed by one that promotes its bidders to voters, protocol §9.1), so no
-  // change is under way that would replace it during the test.
+  // Settled, too (commonCertificate): no change is under way that would replace it during the test.
   await waitFor(
-    () => {
-      const statuses = nodes.map((n) => n.status());
-      const first = statuses[0]?.certificate;
-      return statuses.every(
-        (s) =>
-          s.certificate !== null &&
-          [...s.certificate.members].sort().join(",") === want &&
-          s.certificate.digest === first?.digest &&
-          s.epoch === s.certificate.epoch &&
-          [...s.voters].sort().join(",") === want,
-      );
-    },
+    () =>
+      commonCertificate(
+        nodes.map((n) => n.status()),
+        nodes.map((n) => n.peerId),
+      ) !== null,
     { timeoutMs, what: `a certificate for ${nodes.length} members on every node, all of them voters` },
   );
 }

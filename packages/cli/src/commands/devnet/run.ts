@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { fetchNodeCertificate, fetchNodeStatus, type NodeStatus } from "@walras/node";
+import { commonCertificate, fetchNodeCertificate, fetchNodeStatus, type NodeStatus } from "@walras/node";
 import {
   type AgentProfile,
   type Certificate,
@@ -11,7 +11,7 @@ import { FailureError } from "../../cli-error.ts";
 import { profileChanges } from "../../describe-profile.ts";
 import { readJsonFile } from "../../read-json-file.ts";
 import { jsonText } from "../../write-output.ts";
-import { commonCertificate } from "./convergence.ts";
+
 import { devnetScenario, devnetScenarioFrom } from "./devnet-scenario.ts";
 import { devnetJson, formatHeader, formatJoinHint, formatNodes, formatResult } from "./format.ts";
 import { ProgressLog } from "./progress.ts";

@@ -1,4 +1,4 @@
-import { fetchNodeCertificate, fetchNodeStatus } from "@walras/node";
+import { commonCertificate, fetchNodeCertificate, fetchNodeStatus } from "@walras/node";
 import {
   type AgentProfile,
   type BidAt,
@@ -20,7 +20,7 @@ import {
   proposeAmendment,
   putProfile,
 } from "../../market-api-client.ts";
-import { commonCertificate } from "../devnet/convergence.ts";
+
 import type { Devnet, DevnetNode } from "../devnet/start-devnet.ts";
 
 const POLL_MS = 100;

@@ -1,4 +1,4 @@
-import type { CertificateSummary, NodeStatus } from "@walras/node";
+import type { CertificateSummary, NodeStatus } from "./node-status.ts";
 
 /**
  * The certificate every one of these nodes holds, when they all hold the same one (same digest),
