@@ -29,7 +29,7 @@ export interface HostInit {
   logger?: Logger;
   /** Gossipsub heartbeat; small networks converge faster with a short one. Default 500 ms. */
   heartbeatIntervalMs?: number;
-  /** How often this node announces its addresses on the discovery topic (default 10 s). */
+  /** How often this node announces its addresses on the discovery topic (default 5 s). */
   discoveryIntervalMs?: number;
   /**
    * Extra source IPs exempt from gossipsub's IP-colocation penalty (loopback is always exempt).
