@@ -362,11 +362,11 @@ export class Membership {
    * Catch-up by trust (§9.3): this node has wanted the decision after its epoch for
    * CATCH_UP_ROUNDS rounds and no peer could give it (the only nodes that held it may be gone),
    * while it holds a later epoch's complete decision. It adopts the newest such epoch as a node
-   * that knows no epoch does, taking the proposal's deciders as given. True if it adopted one.
+   * that knows no epoch does, taking the proposal's deciders as given.
    */
-  catchUp(held: readonly WireMessage[]): boolean {
+  catchUp(held: readonly WireMessage[]): void {
     const cur = this.current;
-    if (!cur) return false;
+    if (!cur) return;
     const later = held.filter(
       (m): m is ProposeMessage | AcceptMessage | ViewMessage =>
         (m.kind === "propose" || m.kind === "accept" || m.kind === "view") && m.epoch > cur.number + 1,
@@ -379,19 +379,14 @@ export class Membership {
       const d = decisions.get(m.epoch);
       if (d) feed(d, m, this.#ctx.now);
     }
-    let best: Decided | null = null;
-    for (const d of decisions.values()) {
-      const decided = d.decided();
-      if (decided && (best === null || decided.epoch > best.epoch)) best = decided;
-    }
-    if (!best) return false;
+    const best = newestDecided(decisions.values(), null);
+    if (!best) return;
     this.#ctx.out.log("warn", "caught up by trust: the decision after our epoch is nowhere to be had", {
       from: cur.number,
       to: best.epoch,
     });
     this.#adopt(best);
     this.advance();
-    return true;
   }
 
   /** Re-evaluate everything: adopt a decided epoch, found the first, or drive the next decision. */
@@ -446,11 +441,8 @@ export class Membership {
       this.#adopt(decided);
       return true;
     }
-    let best: Decided | null = this.#decision?.decided() ?? null;
-    for (const { decision } of this.#pending.values()) {
-      const d = decision?.decided();
-      if (d && (best === null || d.epoch > best.epoch)) best = d;
-    }
+    const pending = [...this.#pending.values()].map((entry) => entry.decision);
+    const best = newestDecided(pending, this.#decision?.decided() ?? null);
     if (!best) return false;
     this.#adopt(best);
     return true;
@@ -911,6 +903,16 @@ export class Membership {
       seq: Math.max(0, Math.floor(this.#ctx.now)),
     });
   }
+}
+
+/** The highest-numbered decided epoch among these decisions, or `fallback`. */
+function newestDecided(decisions: Iterable<EpochDecision | null>, fallback: Decided | null): Decided | null {
+  let best = fallback;
+  for (const decision of decisions) {
+    const d = decision?.decided();
+    if (d && (best === null || d.epoch > best.epoch)) best = d;
+  }
+  return best;
 }
 
 /** Rounds a node waits for the decision after its epoch before it trusts a later one it holds (§9.3). */
