@@ -339,7 +339,7 @@ describe("hostile peers against five honest libp2p nodes", () => {
       // Signed demands for far-future epochs: each is well-formed and distinct, and judged cheaply
       // (ignored, no penalty) — only the rate limit stops the peer from sending them forever.
       const template = unsigned(honestDemand());
-      const FLOOD = 4000;
+      const FLOOD = 8000;
       const flood: Uint8Array[] = [];
       for (let i = 0; i < FLOOD; i++)
         flood.push(

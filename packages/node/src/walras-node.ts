@@ -165,7 +165,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     machine,
     metrics,
     log: nodeLog,
-    limiter: createPeerRateLimiter(init.peerRateLimit ?? 200),
+    limiter: createPeerRateLimiter(init.peerRateLimit ?? DEFAULT_PEER_RATE_LIMIT),
     ...(init.inboundLoss ? { inboundLoss: init.inboundLoss } : {}),
     accept: (message, bytes) => {
       metrics.messagesAccepted.inc({ kind: message.kind });
@@ -353,6 +353,14 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
 
 /** Where an API-changed bid is kept, with the agent file's profile it replaced. */
 const PROFILE_KEY = "profile";
+
+/**
+ * An honest peer forwards every member's messages once, n per round, and rounds are paced only by
+ * the network: two members on loopback run 200+ rounds a second, which a limit of 200 cut off
+ * (their rejected demands graylisted each other and every epoch timed out). 1,000 a second sits
+ * above what a node can accept at all (about 1-2 ms of CPU each), so it sheds only floods.
+ */
+const DEFAULT_PEER_RATE_LIMIT = 1000;
 
 /** The bid to start with: one changed through the API, unless the agent file changed since. */
 function currentProfile(store: Store, fromFile: AgentProfile): AgentProfile {
