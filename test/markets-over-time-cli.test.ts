@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { commonCertificate } from "@walras/node";
 import {
   type AgentProfile,
   type Certificate,
@@ -93,11 +94,10 @@ async function commonCertificateAfter(group: readonly RunningNode[], after: numb
   const want = group.map((n) => n.peerId).sort();
   await waitFor(
     async () => {
-      const certs = (await Promise.all(group.map(status))).map((s) => s?.certificate ?? null);
-      const first = certs[0];
-      if (!first || first.epoch <= after) return false;
-      if (JSON.stringify([...first.members].sort()) !== JSON.stringify(want)) return false;
-      return certs.every((c) => c?.digest === first.digest);
+      // Settled, not merely common: the founding certificate is followed at once by the slot that
+      // promotes its members to voters, still on the old bids (protocol §9.1).
+      const common = commonCertificate(await Promise.all(group.map(status)), want);
+      return common !== null && common.epoch > after;
     },
     {
       timeoutMs: 90_000,

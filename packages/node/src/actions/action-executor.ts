@@ -1,4 +1,5 @@
 import {
+  certificateDigest,
   contractId,
   encodeMessage,
   type MachineAction,
@@ -100,8 +101,10 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
           { epoch: action.epoch, members: action.members.length, cause: action.plan.cause },
           "epoch plan adopted",
         );
-        // The plan links to a certificate this node never saw: it missed part of the ledger.
-        if (action.plan.ledger !== null && !init.ledger.has(action.plan.ledger)) init.catchUpLedger();
+        // The plan links to a certificate this node never saw, or to one whose predecessors it
+        // lacks (assembled from gossip after a restart): it missed part of the ledger.
+        if (action.plan.ledger !== null && !init.ledger.holdsChainTo(action.plan.ledger))
+          init.catchUpLedger();
         return null;
       case "terms-changed":
         if (action.evidence)
@@ -126,6 +129,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
       case "certificate": {
         const { certificate } = action;
         init.ledger.addCertificate(certificate);
+        if (!init.ledger.holdsChainTo(certificateDigest(certificate))) init.catchUpLedger();
         if (certificate.signatures.length > 0)
           metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
         log.info(

@@ -71,6 +71,29 @@ export class LedgerBook {
     return tip;
   }
 
+  /**
+   * The end of the unbroken chain from the market's first certificate: where catch-up continues.
+   * Not the tip: a node back from a restart may assemble a later slot from gossiped commits
+   * while the slot before it, certified while it was down, is still missing.
+   */
+  anchor(): Certificate | null {
+    const byPrevious = new Map<string | null, Certificate>();
+    for (const c of this.#certificates.values()) byPrevious.set(c.commit.previous, c);
+    let end: Certificate | null = null;
+    for (let c = byPrevious.get(null); c; c = byPrevious.get(certificateDigest(c))) end = c;
+    return end;
+  }
+
+  /** True when this node holds the certificate `digest` and every one before it. */
+  holdsChainTo(digest: string): boolean {
+    for (let d: string | null = digest; d !== null; ) {
+      const c = this.#certificates.get(d);
+      if (!c) return false;
+      d = c.commit.previous;
+    }
+    return true;
+  }
+
   ledger(): Ledger {
     const tip = this.tip();
     return buildLedger({
@@ -82,17 +105,17 @@ export class LedgerBook {
   }
 
   /**
-   * Entries a peer sent. With nothing held yet they must form a whole ledger from the start;
-   * otherwise they continue from this node's tip. Kept only if they verify; returns the error otherwise.
+   * Entries a peer sent. With no first certificate held they must form a whole ledger from the
+   * start; otherwise they continue from the anchor (certificates already held are kept once). Kept only if they verify; returns the error otherwise.
    */
   merge(entries: readonly LedgerEntry[]): { added: number } | { error: string } {
-    const tip = this.tip();
+    const anchor = this.anchor();
     const mine = this.ledger();
-    const terms = tip ? this.#termsAt(mine) : this.#contract;
+    const terms = anchor ? this.#termsAt(mine, anchor) : this.#contract;
     const check = verifyLedger(
       { contract: mine.contract, entries },
       this.#contract,
-      tip ? { after: { certificate: tip, terms } } : {},
+      anchor ? { after: { certificate: anchor, terms } } : {},
     );
     if (!check.ok) return { error: check.error };
     let added = 0;
@@ -107,10 +130,13 @@ export class LedgerBook {
     return { added };
   }
 
-  /** The terms in effect at the end of `ledger`. */
-  #termsAt(ledger: Ledger): Contract {
+  /** The terms in effect at `at`, read from the amendments `ledger` holds up to it. */
+  #termsAt(ledger: Ledger, at: Certificate): Contract {
     let terms = this.#contract;
-    for (const e of ledger.entries) if (e.type === "amendment") terms = e.terms;
+    for (const e of ledger.entries) {
+      if (e.type === "amendment") terms = e.terms;
+      else if (e.certificate === at) break;
+    }
     return terms;
   }
 }

@@ -26,8 +26,8 @@ export function ledgerPage(
 const pageSchema = z.object({ entries: z.array(ledgerEntrySchema), more: z.boolean() });
 
 /**
- * A node that restarts or joins late fetches the ledger it missed: from its latest certificate
- * on (or all of it, when it holds none), page by page, each page verified against what it holds
+ * A node that restarts or joins late fetches the ledger it missed: from the end of the unbroken
+ * chain it holds (or all of it, when it holds no first certificate), page by page, each page verified against what it holds
  * before anything is kept (LedgerBook.merge). One run at a time.
  */
 export function createLedgerSync(book: LedgerBook, ask: (after: string | undefined) => Promise<unknown>) {
@@ -35,14 +35,14 @@ export function createLedgerSync(book: LedgerBook, ask: (after: string | undefin
   const run = async (): Promise<{ added: number; error?: string }> => {
     let added = 0;
     for (let page = 0; page < 1_000; page++) {
-      const tip = book.tip();
-      const parsed = pageSchema.safeParse(await ask(tip ? certificateDigest(tip) : undefined));
+      const from = book.anchor();
+      const parsed = pageSchema.safeParse(await ask(from ? certificateDigest(from) : undefined));
       if (!parsed.success) return { added, error: "malformed ledger page" };
       if (parsed.data.entries.length === 0) return { added };
       const merged = book.merge(parsed.data.entries as LedgerEntry[]);
       if ("error" in merged) return { added, error: merged.error };
       added += merged.added;
-      if (!parsed.data.more || merged.added === 0) return { added };
+      if (!parsed.data.more || book.anchor() === from) return { added };
     }
     return { added };
   };
