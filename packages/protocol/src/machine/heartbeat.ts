@@ -24,3 +24,21 @@ export function heartbeatMs(timeouts: Timeouts, members: number): number {
 export function silenceMs(timeouts: Timeouts, members: number): number {
   return Math.max(timeouts.roundMs, SILENCE_BEATS * heartbeatMs(timeouts, members));
 }
+
+/**
+ * A joiner's longest wait between `join` announcements: roundMs/2, or a heartbeat of all the
+ * agents it knows when that is longer. Forty joiners announcing every roundMs/2 to forty starting
+ * nodes were most of a starting network's messages, and on a starved machine their joins arrived
+ * too late to keep them live (§9.4).
+ */
+export function joinerAnnounceMs(timeouts: Timeouts, agents: number): number {
+  return Math.max(timeouts.announceMs, timeouts.roundMs / 2, heartbeatMs(timeouts, agents));
+}
+
+/**
+ * How long a `join` keeps its joiner live at a proposer: silenceMs over the agents it knows, at
+ * least twice the joiner's longest wait between announcements.
+ */
+export function joinerLiveMs(timeouts: Timeouts, agents: number): number {
+  return silenceMs(timeouts, agents);
+}

@@ -19,7 +19,7 @@ import {
 import type { Amendments } from "./amendments.ts";
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { planDigest, sortedUnique } from "./epoch-plan.ts";
-import { heartbeatMs, silenceMs } from "./heartbeat.ts";
+import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
 import type { MachineContext } from "./machine-context.ts";
 
 /** An epoch this node adopted: the decided plan and the messages that prove it. */
@@ -109,7 +109,7 @@ export class Membership {
   /** When this node first wanted the change it wants now (batching, and its own view timeout). */
   #wantSince: number | null = null;
   #lastDecisionSync = Number.NEGATIVE_INFINITY;
-  /** The joiner's next re-announcement interval: announceMs, doubling up to roundMs/2 (§9.4). */
+  /** The joiner's next re-announcement interval: announceMs, doubling up to joinerAnnounceMs (§9.4). */
   #announceEvery: number;
   /** Messages accepted into a pending decision that an adoption made obsolete: to judge again. */
   #requeue: WireMessage[] = [];
@@ -158,7 +158,7 @@ export class Membership {
 
   liveJoiners(): AgentId[] {
     const { now, contract } = this.#ctx;
-    const horizon = now - contract.timeouts.roundMs;
+    const horizon = now - joinerLiveMs(contract.timeouts, this.#agentsKnown());
     const out: AgentId[] = [];
     for (const [id, j] of this.#joins) {
       if (j.seenAt < horizon) {
@@ -173,6 +173,14 @@ export class Membership {
       if (!this.current?.memberSet.has(id)) out.push(id);
     }
     return sortedUnique(out);
+  }
+
+  /** The current epoch's members and the joiners heard from: what joins' timing scales with. */
+  #agentsKnown(): number {
+    const members = this.current?.memberSet;
+    let joiners = 0;
+    for (const id of this.#joins.keys()) if (!members?.has(id)) joiners++;
+    return (members?.size ?? 0) + joiners;
   }
 
   decisionView(): { epoch: number; view: number; active: boolean } | null {
@@ -227,7 +235,8 @@ export class Membership {
     if (prior) this.#ctx.slots.forget(prior.message);
     this.#joins.set(m.agent, { message: m, seenAt: this.#ctx.now });
     if (!prior) this.#ctx.out.log("info", "agent asks to join", { agent: m.agent });
-    this.#ctx.timers.setEarliest("joiner-expiry", this.#ctx.now + this.#ctx.contract.timeouts.roundMs);
+    const live = joinerLiveMs(this.#ctx.contract.timeouts, this.#agentsKnown());
+    this.#ctx.timers.setEarliest("joiner-expiry", this.#ctx.now + live);
     this.advance();
   }
 
@@ -262,9 +271,12 @@ export class Membership {
         this.#announce();
         timers.set("announce", now + this.#announceEvery);
         // Back off while waiting, as TCP retransmits SYNs: n joiners announcing every announceMs
-        // to n nodes were most of a starting network's messages. Twice per roundMs still keeps a
-        // joiner live at every proposer (a joiner is live for roundMs after its last announcement).
-        this.#announceEvery = Math.min(2 * this.#announceEvery, Math.max(announceMs, roundMs / 2));
+        // to n nodes were most of a starting network's messages. A joiner stays live at every
+        // proposer for at least two of its longest waits (joinerLiveMs).
+        this.#announceEvery = Math.min(
+          2 * this.#announceEvery,
+          joinerAnnounceMs(contract.timeouts, this.#agentsKnown()),
+        );
       } else timers.clear("announce");
     }
     if (timers.due("heartbeat", now)) {

@@ -1,4 +1,4 @@
-import { silenceMs } from "../machine/heartbeat.ts";
+import { joinerAnnounceMs, silenceMs } from "../machine/heartbeat.ts";
 import type { AgentId } from "../wire/ids.ts";
 import { survivors } from "./fault-model.ts";
 import { lastChange, maxDelay, type Schedule } from "./schedule.ts";
@@ -25,9 +25,11 @@ export const EPOCH_CHANGES = 3;
  * jitter + the slowest member's delay) and the contract's roundMs and announceMs:
  *
  *   EPOCH_CHANGES × (membership + market) + commit, where
- *   membership = 2·roundMs + silenceMs(agents) + 2·announceMs + 6·D
- *     silence is noticed after silenceMs (roundMs, or four heartbeats in a large epoch), a joiner that does not echo is left out for 2·roundMs,
- *     a joiner re-announces every announceMs and a proposal settles in a few message delays;
+ *   membership = 2·roundMs + silenceMs(agents) + 2·joinerAnnounceMs(agents) + 6·D
+ *     silence is noticed after silenceMs (roundMs, or four heartbeats in a large epoch), a joiner
+ *     that does not echo is left out for 2·roundMs, a joiner re-announces at least every
+ *     joinerAnnounceMs (roundMs/2, or a heartbeat of all agents) and a proposal settles in a few
+ *     message delays;
  *   market = rounds × (roundMs/2 + 3·D)
  *     rounds = EXACT_ROUNDS, plus STALL_ROUNDS with a fixed fee (no exact clearing price); a
  *     round closes in one delay, or, when a demand was lost, after the sync at roundMs/2 and its
@@ -35,11 +37,12 @@ export const EPOCH_CHANGES = 3;
  *   commit = roundMs/2 + 3·D   (a lost commit is fetched by the sync at roundMs/2).
  */
 export function livenessBound(schedule: Schedule): number {
-  const { roundMs, announceMs } = schedule.contract.timeouts;
+  const t = schedule.contract.timeouts;
+  const { roundMs } = t;
+  const n = schedule.agents.length;
   const d = maxDelay(schedule);
   const rounds = EXACT_ROUNDS + (schedule.contract.fees.fixed > 0 ? STALL_ROUNDS : 0);
-  const membership =
-    2 * roundMs + silenceMs(schedule.contract.timeouts, schedule.agents.length) + 2 * announceMs + 6 * d;
+  const membership = 2 * roundMs + silenceMs(t, n) + 2 * joinerAnnounceMs(t, n) + 6 * d;
   const perRound = roundMs / 2 + 3 * d;
   // As docs/protocol.md §9.6 states it: once per change still pending, since a new epoch restarts
   // the market (a fixed-fee market then runs to its stall rule again).
