@@ -106,7 +106,8 @@ export class LedgerBook {
 
   /**
    * Entries a peer sent. With no first certificate held they must form a whole ledger from the
-   * start; otherwise they continue from the anchor (certificates already held are kept once). Kept only if they verify; returns the error otherwise.
+   * start; otherwise they continue from the anchor (certificates already held are kept once).
+   * Kept only if they verify; returns the error otherwise.
    */
   merge(entries: readonly LedgerEntry[]): { added: number } | { error: string } {
     const anchor = this.anchor();

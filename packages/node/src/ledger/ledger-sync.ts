@@ -27,8 +27,8 @@ const pageSchema = z.object({ entries: z.array(ledgerEntrySchema), more: z.boole
 
 /**
  * A node that restarts or joins late fetches the ledger it missed: from the end of the unbroken
- * chain it holds (or all of it, when it holds no first certificate), page by page, each page verified against what it holds
- * before anything is kept (LedgerBook.merge). One run at a time.
+ * chain it holds (or all of it, when it holds no first certificate), page by page, each page
+ * verified against what it holds before anything is kept (LedgerBook.merge). One run at a time.
  */
 export function createLedgerSync(book: LedgerBook, ask: (after: string | undefined) => Promise<unknown>) {
   let running: Promise<{ added: number; error?: string }> | null = null;
