@@ -1,5 +1,4 @@
 import {
-  certificateDigest,
   contractId,
   encodeMessage,
   type MachineAction,
@@ -128,8 +127,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
         return null;
       case "certificate": {
         const { certificate } = action;
-        init.ledger.addCertificate(certificate);
-        if (!init.ledger.holdsChainTo(certificateDigest(certificate))) init.catchUpLedger();
+        if (!init.ledger.holdsChainTo(init.ledger.addCertificate(certificate))) init.catchUpLedger();
         if (certificate.signatures.length > 0)
           metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
         log.info(

@@ -32,6 +32,8 @@ export class LedgerBook {
   readonly #contract: Contract;
   readonly #certificates = new Map<string, Certificate>();
   readonly #amendments = new Map<string, StoredAmendment>();
+  /** Digests of certificates whose chain back to the first is held. */
+  readonly #whole = new Set<string>();
 
   constructor(store: Store, contract: Contract) {
     this.#store = store;
@@ -47,10 +49,12 @@ export class LedgerBook {
     }
   }
 
-  /** A certificate assembled here or fetched: stored (one per epoch). */
-  addCertificate(cert: Certificate): void {
-    this.#certificates.set(certificateDigest(cert), cert);
+  /** A certificate assembled here or fetched: stored (one per epoch). Returns its digest. */
+  addCertificate(cert: Certificate): string {
+    const digest = certificateDigest(cert);
+    this.#certificates.set(digest, cert);
     this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
+    return digest;
   }
 
   /** The amendment that made the terms `id`, with its signatures. */
@@ -84,13 +88,20 @@ export class LedgerBook {
     return end;
   }
 
-  /** True when this node holds the certificate `digest` and every one before it. */
+  /**
+   * True when this node holds the certificate `digest` and every one before it. Asked on every
+   * certificate update, so whole chains found are remembered (certificates are never dropped)
+   * and each link is walked once.
+   */
   holdsChainTo(digest: string): boolean {
-    for (let d: string | null = digest; d !== null; ) {
+    const walked: string[] = [];
+    for (let d: string | null = digest; d !== null && !this.#whole.has(d); ) {
       const c = this.#certificates.get(d);
       if (!c) return false;
+      walked.push(d);
       d = c.commit.previous;
     }
+    for (const d of walked) this.#whole.add(d);
     return true;
   }
 
