@@ -142,7 +142,7 @@ class Machine implements AgentMachine {
       misreport: config.misreport ?? null,
       slots,
       timers: new Timers(),
-      out: new Outbox(signer, slots),
+      out: new Outbox(signer, slots, () => this.#ctx.now),
       now: config.now,
     };
     this.#verify =
@@ -248,11 +248,15 @@ class Machine implements AgentMachine {
     const ctx = this.#ctx;
     ctx.slots.record(m);
     this.#membership.heard(m.agent);
+    const cur = this.#membership.current;
     if (m.kind === "join") {
       this.#membership.onJoin(m);
+      // A join names its sender's epoch. Two nodes each outside the other's newest epoch hear
+      // only each other's joins, so a later epoch named there is the one news of it (sim seed
+      // 1197: the sole member of an epoch learned of it only this way).
+      if (cur && m.epoch > cur.number) this.#membership.wantDecision(cur.number + 1);
       return;
     }
-    const cur = this.#membership.current;
     if (m.kind === "propose" || m.kind === "accept" || m.kind === "view") {
       if (cur && m.epoch > cur.number + 1) {
         this.#hold(m);

@@ -281,8 +281,14 @@ export class Membership {
     }
     if (timers.due("heartbeat", now)) {
       if (this.#wantsHeartbeat()) {
-        this.#heartbeat();
-        timers.set("heartbeat", now + heartbeatMs(contract.timeouts, this.current?.plan.members.length ?? 0));
+        // Any message this agent signs is heard as alive, so `alive` goes out only after a beat
+        // with nothing else published, as Raft's leader heartbeats only when it has no entries.
+        const every = heartbeatMs(contract.timeouts, this.current?.plan.members.length ?? 0);
+        const spoke = this.#ctx.out.publishedAt;
+        if (spoke <= now - every) {
+          this.#heartbeat();
+          timers.set("heartbeat", now + every);
+        } else timers.set("heartbeat", spoke + every);
       } else timers.clear("heartbeat");
     }
     if (timers.due("decision-sync", now)) {

@@ -13,11 +13,19 @@ export class Outbox {
   #actions: MachineAction[] = [];
   readonly #signer: Signer | null;
   readonly #slots: SlotBook;
+  readonly #clock: () => number;
   #replaying = false;
+  #publishedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(signer: Signer | null, slots: SlotBook) {
+  constructor(signer: Signer | null, slots: SlotBook, clock: () => number) {
     this.#signer = signer;
     this.#slots = slots;
+    this.#clock = clock;
+  }
+
+  /** When this agent last published a message: any message it signs tells the others it lives. */
+  get publishedAt(): number {
+    return this.#publishedAt;
   }
 
   set replaying(on: boolean) {
@@ -37,6 +45,7 @@ export class Outbox {
     const message = signMessage<M>(unsigned, signer);
     this.#slots.record(message);
     this.#actions.push({ type: "publish", message });
+    this.#publishedAt = this.#clock();
     return message;
   }
 

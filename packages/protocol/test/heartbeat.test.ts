@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import { heartbeatMs } from "../src/machine/heartbeat.ts";
+import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import { contractSchema } from "../src/wire/contract.ts";
+import type { MessageKind } from "../src/wire/messages.ts";
+
+const MEMBERS = 5;
+// A beat (1,500 ms) longer than half a round: an `alive` sent on the old schedule (the moment a
+// round converged, or roundMs/2 into a waiting round) followed the member's own commit or demand by
+// less than a beat.
+const contract = contractSchema.parse({
+  name: "beats",
+  resources: [{ id: "capacity", capacity: 8 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+  minMembers: MEMBERS,
+  timeouts: { roundMs: 2_000, announceMs: 1_500 },
+});
+const beat = heartbeatMs(contract.timeouts, MEMBERS);
+
+interface Published {
+  readonly at: number;
+  readonly kind: MessageKind;
+}
+
+function run(seed: number) {
+  const published = new Map<string, Published[]>();
+  const net = new SimulatedNetwork({
+    contract,
+    seed,
+    delay: { min: 1, max: 40 },
+    // A slow member holds every round open past roundMs/2, when the others start to beat.
+    observer: (event) => {
+      if (!("actions" in event)) return;
+      for (const action of event.actions)
+        if (action.type === "publish") {
+          const log = published.get(event.node.name) ?? [];
+          log.push({ at: event.at, kind: action.message.kind });
+          published.set(event.node.name, log);
+        }
+    },
+  });
+  const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
+  return { net, nodes, published };
+}
+
+describe("heartbeats (docs/protocol.md §9.4)", () => {
+  it("a member sends alive only after a beat in which it published nothing else, and still beats when idle", () => {
+    expect(beat).toBe(1_500);
+    for (const seed of [1, 2, 3]) {
+      const { net, nodes, published } = run(seed);
+      const slow = nodes[MEMBERS - 1];
+      if (!slow) throw new Error("no nodes");
+      net.slow(slow, 1_800);
+      const settled = () =>
+        nodes.every((n) => {
+          const s = n.machine.status();
+          return s.certificate?.commit.members.length === MEMBERS && s.voters.length === MEMBERS;
+        });
+      expect(net.runUntil(settled, 120_000)).toBe(true);
+      const epoch = nodes[0]?.machine.status().epoch;
+      const idleFrom = net.now;
+      net.advanceTo(idleFrom + 20 * beat);
+
+      let alives = 0;
+      let idleAlives = 0;
+      for (const node of nodes) {
+        let last = Number.NEGATIVE_INFINITY;
+        for (const p of published.get(node.name) ?? []) {
+          if (p.kind === "alive") {
+            expect(p.at - last, `${node.name}'s alive at ${p.at} ms`).toBeGreaterThanOrEqual(beat);
+            alives += 1;
+            if (p.at > idleFrom) idleAlives += 1;
+          }
+          last = p.at;
+        }
+      }
+      // Idle, each member beats once a beat (less what ticks round off); nobody was taken for silent.
+      expect(idleAlives).toBeGreaterThanOrEqual(MEMBERS * 18);
+      expect(alives).toBeGreaterThan(idleAlives);
+      for (const node of nodes) {
+        expect(node.machine.status().epoch).toBe(epoch);
+        expect(node.machine.status().members).toHaveLength(MEMBERS);
+      }
+    }
+  });
+});
