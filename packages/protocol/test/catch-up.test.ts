@@ -7,6 +7,7 @@ import { type Contract, contractId, contractSchema } from "../src/wire/contract.
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
 import {
   type EpochPlan,
+  type JoinMessage,
   PROTOCOL_VERSION,
   type ProposeMessage,
   type Unsigned,
@@ -97,5 +98,24 @@ describe("catch-up by trust (docs/protocol.md §9.3)", () => {
     deliver(machine, proposal(2, [me, other], base(1), [founder, other]), 20);
     runUntil(machine, 20 + 4 * ROUND_MS);
     expect(machine.status().epoch).toBe(0);
+  });
+
+  it("a join naming a later epoch makes a node ask for the decision after its own", () => {
+    // Two nodes each outside the other's newest epoch hear nothing from each other but joins
+    // (sim seed 1197): the join's epoch is the only news that a later epoch exists.
+    const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
+    deliver(machine, epoch0, 10);
+    const join = (epoch: number, seq: number) =>
+      signMessage<JoinMessage>(
+        { v: PROTOCOL_VERSION, kind: "join", contract: contractId(contract), agent: other.id, epoch, seq },
+        other,
+      );
+    const wantsDecision = (actions: MachineAction[]) =>
+      actions.some((a) => a.type === "sync" && a.want.type === "decision");
+    expect(wantsDecision(deliver(machine, join(0, 1), 20))).toBe(false);
+    expect(deliver(machine, join(3, 2), 30)).toContainEqual({
+      type: "sync",
+      want: { type: "decision", epoch: 1 },
+    });
   });
 });
