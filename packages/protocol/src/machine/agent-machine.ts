@@ -189,6 +189,10 @@ class Machine implements AgentMachine {
         ctx.out.replaying = event.replay === true;
         try {
           this.#receive(event.message);
+          // Held messages a replayed one releases are replayed too: applied outside the replay
+          // they adopted an epoch and signed a new proposal before the stored one was replayed,
+          // and the restarted node equivocated (sim seed 17031).
+          this.#drainHeld();
         } finally {
           ctx.out.replaying = false;
         }
@@ -224,11 +228,15 @@ class Machine implements AgentMachine {
         this.#approve(event.amendment);
         break;
     }
+    this.#drainHeld();
+    return ctx.out.drain();
+  }
+
+  #drainHeld(): void {
     while (this.#replayHeld) {
       this.#replayHeld = false;
       this.#applyHeld();
     }
-    return ctx.out.drain();
   }
 
   nextDeadline(): number {
