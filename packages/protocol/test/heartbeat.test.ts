@@ -29,7 +29,6 @@ function run(seed: number) {
     contract,
     seed,
     delay: { min: 1, max: 40 },
-    // A slow member holds every round open past roundMs/2, when the others start to beat.
     observer: (event) => {
       if (!("actions" in event)) return;
       for (const action of event.actions)
@@ -51,6 +50,7 @@ describe("heartbeats (docs/protocol.md §9.4)", () => {
       const { net, nodes, published } = run(seed);
       const slow = nodes[MEMBERS - 1];
       if (!slow) throw new Error("no nodes");
+      // It holds every round open past roundMs/2 and past a beat, when the others start to beat.
       net.slow(slow, 1_800);
       const settled = () =>
         nodes.every((n) => {

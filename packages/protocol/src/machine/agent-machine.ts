@@ -184,18 +184,24 @@ class Machine implements AgentMachine {
   handle(event: MachineEvent): MachineAction[] {
     const ctx = this.#ctx;
     ctx.now = event.now;
+    // Held messages a replayed one releases are replayed with it: applied outside the replay they
+    // adopted an epoch and signed a new proposal before the stored one was replayed, and the
+    // restarted node equivocated (sim seed 17031).
+    ctx.out.replaying = event.type === "message" && event.replay === true;
+    try {
+      this.#dispatch(event);
+      this.#drainHeld();
+    } finally {
+      ctx.out.replaying = false;
+    }
+    return ctx.out.drain();
+  }
+
+  #dispatch(event: MachineEvent): void {
+    const ctx = this.#ctx;
     switch (event.type) {
       case "message":
-        ctx.out.replaying = event.replay === true;
-        try {
-          this.#receive(event.message);
-          // Held messages a replayed one releases are replayed too: applied outside the replay
-          // they adopted an epoch and signed a new proposal before the stored one was replayed,
-          // and the restarted node equivocated (sim seed 17031).
-          this.#drainHeld();
-        } finally {
-          ctx.out.replaying = false;
-        }
+        this.#receive(event.message);
         break;
       case "tick":
         // Before the modules' own deadlines, so that what an adoption arms for now still runs.
@@ -228,8 +234,6 @@ class Machine implements AgentMachine {
         this.#approve(event.amendment);
         break;
     }
-    this.#drainHeld();
-    return ctx.out.drain();
   }
 
   #drainHeld(): void {
