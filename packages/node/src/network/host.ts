@@ -66,6 +66,17 @@ const TARGET_PEERS = 12;
  * that fix.)
  */
 const DISCOVERY_INTERVAL_MS = 5_000;
+/**
+ * libp2p pings every connection every 10 s and aborts one whose ping outlasts an adaptive timeout
+ * (at least 5 s). On a starved machine, 40 node processes on 2 cores, pings took 5–8 s: healthy
+ * but slow peers were cut, and each redial cost a Noise handshake on the same starved CPU. A slow
+ * peer is not a dead one; a crashed process's sockets close at once, and walras judges members by
+ * their signed messages (§9.4). So pings are rarer and only a minute's silence cuts a connection.
+ */
+const CONNECTION_MONITOR = {
+  pingInterval: 30_000,
+  pingTimeout: { minTimeout: 60_000, maxTimeout: 120_000 },
+};
 
 /**
  * The node's libp2p host: TCP + Noise + Yamux, identify, ping and gossipsub tuned for small
@@ -87,6 +98,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     // IP-colocation penalty.
     connectionManager: { allow: LOOPBACK_MULTIADDRS },
     ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
+    connectionMonitor: CONNECTION_MONITOR,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // @libp2p/bootstrap adds the peers that name an id to the peer store and tags them keep-alive;
