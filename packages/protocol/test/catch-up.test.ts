@@ -118,4 +118,19 @@ describe("catch-up by trust (docs/protocol.md §9.3)", () => {
       want: { type: "decision", epoch: 1 },
     });
   });
+
+  it("a joiner outside its epoch asks for the next decision each time it announces", () => {
+    // Proposers admit only joins that name their epoch, and the epochs this joiner missed were
+    // decided by agents it never heard of, whose messages it ignores (sim seed 15865): it asks.
+    const machine = createAgentMachine({ contract, signer: other, profile: paperProfiles(1, 3)[0], now: 0 });
+    deliver(machine, epoch0, 10);
+    expect(machine.status()).toMatchObject({ epoch: 0, member: false });
+    const actions = runUntil(machine, 10 * contract.timeouts.announceMs);
+    const joins = actions.filter((a) => a.type === "publish" && a.message.kind === "join").length;
+    const asks = actions.filter(
+      (a) => a.type === "sync" && a.want.type === "decision" && a.want.epoch === 1,
+    ).length;
+    expect(joins).toBeGreaterThanOrEqual(2);
+    expect(asks).toBe(joins);
+  });
 });

@@ -266,10 +266,10 @@ describe("the simulator's runner", () => {
     }
   });
 
-  it("seeds that once failed pass: 1197 (a join's later epoch unheeded), 17031 (a replayed node signed a second proposal)", () => {
+  it("seeds that once failed pass: 1197 (a join's later epoch unheeded), 17031 (a replayed node signed a second proposal), 15865 (joiners behind epochs decided by strangers)", () => {
     // Their schedules depend on the protocol's timing, so they guard their bugs only while the
-    // timing holds; 1197's rule also has a focused test in catch-up.test.ts.
-    for (const seed of [1197, 17031]) expect(runSeed(seed).violation, `seed ${seed}`).toBeNull();
+    // timing holds; 1197's and 15865's rules also have focused tests in catch-up.test.ts.
+    for (const seed of [1197, 17031, 15865]) expect(runSeed(seed).violation, `seed ${seed}`).toBeNull();
   });
 
   it("--keep-going runs on past the first violation and records the others", () => {

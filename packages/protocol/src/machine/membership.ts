@@ -269,6 +269,10 @@ export class Membership {
     if (timers.due("announce", now)) {
       if (this.#ctx.profile && !this.isMember() && !this.#leaving) {
         this.#announce();
+        // Proposers admit only a joiner whose join names their epoch (liveJoiners), and the
+        // epochs it missed may have been decided by agents it has never heard of, whose messages
+        // it ignores as from nobody in view: asking is its only news of them (sim seed 15865).
+        if (this.current) this.wantDecision(this.current.number + 1);
         timers.set("announce", now + this.#announceEvery);
         // Back off while waiting, as TCP retransmits SYNs: n joiners announcing every announceMs
         // to n nodes were most of a starting network's messages. A joiner stays live at every
