@@ -68,8 +68,8 @@ const TARGET_PEERS = 12;
 const DISCOVERY_INTERVAL_MS = 5_000;
 /**
  * libp2p pings every connection every 10 s and aborts one whose ping outlasts an adaptive timeout
- * (at least 5 s). On a starved machine, 40 node processes on 2 cores, pings took 5–8 s: healthy
- * but slow peers were cut, and each redial cost a Noise handshake on the same starved CPU. A slow
+ * (at least 5 s). On a starved machine, 40 node processes on 2 cores, pings took 5–8 s: a timeout
+ * that cuts healthy but slow peers, each redial costing a Noise handshake on the same CPU. A slow
  * peer is not a dead one; a crashed process's sockets close at once, and walras judges members by
  * their signed messages (§9.4). So pings are rarer and only a minute's silence cuts a connection.
  */
