@@ -6,8 +6,8 @@ import type { Contract } from "../wire/contract.ts";
  * at 50 members and one per second that was most of a busy network's traffic. As RTCP scales its
  * report interval with the group (RFC 3550 §6.2), the period grows with the member count instead.
  * At 10 a second alive was most of what idle nodes spent: 25 idle node processes used 85% of a
- * core, 50 of them (3.5% each) starved a 2-core machine before any market ran; at 3 a second the 25
- * used 33% (docs/scaling.md §5). The price is slower detection of a member that dies while the
+ * core, 40 of them 174% (4.4% each) before any market ran; at 3 a second the 25 used 33%
+ * (docs/scaling.md §5). The price is slower detection of a member that dies while the
  * market is idle (silenceMs below); one that dies in a running round is still dropped after
  * membership's STUCK_HEARD round timeouts.
  */
