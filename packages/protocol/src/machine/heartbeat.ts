@@ -12,8 +12,14 @@ import type { Contract } from "../wire/contract.ts";
  * membership's STUCK_HEARD round timeouts.
  */
 export const ALIVE_PER_SECOND = 3;
-/** Heartbeats a member may miss in a row, to loss, before it counts as unheard. */
-export const SILENCE_BEATS = 4;
+/**
+ * Heartbeats a member may miss in a row, to loss, before it counts as unheard. With 30% of
+ * deliveries lost a live member is taken for silent with probability 0.3^10 ≈ 6e-6 per beat; at
+ * 4 beats (0.8% per beat) three idle members under that loss changed epoch 16 times in ten
+ * minutes, and CI saw a sync-flood run certify without a live member. Ten is what small epochs
+ * had before heartbeats slowed (roundMs / announceMs).
+ */
+export const SILENCE_BEATS = 10;
 
 type Timeouts = Contract["timeouts"];
 

@@ -26,7 +26,7 @@ export const EPOCH_CHANGES = 3;
  *
  *   EPOCH_CHANGES × (membership + market) + commit, where
  *   membership = 2·roundMs + silenceMs(agents) + 2·joinerAnnounceMs(agents) + 6·D
- *     silence is noticed after silenceMs (roundMs, or four heartbeats in a large epoch), a joiner
+ *     silence is noticed after silenceMs (roundMs, or ten heartbeats when longer), a joiner
  *     that does not echo is left out for 2·roundMs, a joiner re-announces at least every
  *     joinerAnnounceMs (roundMs/2, or a heartbeat of all agents) and a proposal settles in a few
  *     message delays;
