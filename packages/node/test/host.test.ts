@@ -64,6 +64,23 @@ describe("host", () => {
     expect(lines.some((l) => l.msg === "bootstrap peer connected")).toBe(true);
   });
 
+  it("grows a network bootstrapped from one address into a full mesh with one connection per pair", async () => {
+    const first = await start({ discoveryIntervalMs: 300 });
+    const bootstrap = [first.libp2p.getMultiaddrs()[0]?.toString() ?? ""];
+    // A deferral longer than the test: only the smaller id of each pair dials. Before that rule
+    // both ends dialed, and pairs held two connections.
+    const rest = await Promise.all(
+      Array.from({ length: 7 }, () =>
+        start({ bootstrap, discoveryIntervalMs: 300, discoveryDials: { targetPeers: 12, deferMs: 60_000 } }),
+      ),
+    );
+    const all = [first, ...rest];
+    await waitFor("every host connected to all seven others", async () =>
+      all.every((h) => h.libp2p.getPeers().length === 7),
+    );
+    for (const h of all) expect(h.libp2p.getConnections()).toHaveLength(7);
+  });
+
   it("names a malformed bootstrap address", async () => {
     await expect(start({ bootstrap: ["not-a-multiaddr"] })).rejects.toThrow(
       /bootstrap address "not-a-multiaddr"/,

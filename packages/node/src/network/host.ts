@@ -4,7 +4,7 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { bootstrap } from "@libp2p/bootstrap";
 import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
 import { type Identify, identify } from "@libp2p/identify";
-import type { ConnectionGater, Libp2p, PeerInfo, PrivateKey } from "@libp2p/interface";
+import type { ConnectionGater, Libp2p, PrivateKey } from "@libp2p/interface";
 import { type Ping, ping } from "@libp2p/ping";
 import { prometheusMetrics } from "@libp2p/prometheus-metrics";
 import { pubsubPeerDiscovery } from "@libp2p/pubsub-peer-discovery";
@@ -15,6 +15,7 @@ import { createLibp2p } from "libp2p";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { type BootstrapDialer, peerIdStringOf, startBootstrapDialer } from "./bootstrap-dialer.ts";
+import { type DiscoveryDialPolicy, startDiscoveryDialer } from "./discovery-dialer.ts";
 import { libp2pLogger } from "./libp2p-logger.ts";
 
 export type WalrasServices = { pubsub: GossipSub; identify: Identify; ping: Ping };
@@ -40,6 +41,8 @@ export interface HostInit {
   ipColocationWhitelist?: string[];
   /** Bootstrap redial backoff bounds. */
   bootstrapBackoffMs?: { initial: number; max: number };
+  /** How discovered peers are dialed (tests lengthen the deferral); default DISCOVERY_DIALS. */
+  discoveryDials?: DiscoveryDialPolicy;
   /** libp2p connection gating (tests use a deny-list to partition a network on one machine). */
   connectionGater?: ConnectionGater;
 }
@@ -55,8 +58,12 @@ export interface Host {
 const LOOPBACK = ["127.0.0.1", "::1"];
 const LOOPBACK_MULTIADDRS = ["/ip4/127.0.0.1", "/ip6/::1"];
 export const DISCOVERY_TOPIC = "/walras/peer-discovery/1";
-/** Discovered peers are dialed until a node has this many connections. */
-const TARGET_PEERS = 12;
+/**
+ * Discovered peers are dialed until a node has 12. Of two peers that discover each other, the
+ * larger id leaves the dial to the smaller for 3 s (several gossip heartbeats; a loopback dial
+ * takes milliseconds on a quiet machine).
+ */
+const DISCOVERY_DIALS: DiscoveryDialPolicy = { targetPeers: 12, deferMs: 3_000 };
 /**
  * How often a node announces its addresses on the discovery topic. Every announcement reaches
  * every node (and is forwarded by each), so at 1 s a 25-node network spent about as much on
@@ -148,15 +155,7 @@ export async function createHost(init: HostInit): Promise<Host> {
       }),
     },
   });
-  const dialDiscovered = (evt: CustomEvent<PeerInfo>) => {
-    const peer = evt.detail.id;
-    if (peer.equals(libp2p.peerId) || libp2p.getConnections(peer).length > 0) return;
-    if (libp2p.getPeers().length >= TARGET_PEERS) return;
-    libp2p
-      .dial(peer)
-      .catch((err: Error) => init.logger?.debug({ peer: peer.toString(), err: err.message }, "dial failed"));
-  };
-  libp2p.addEventListener("peer:discovery", dialDiscovered);
+  const discovery = startDiscoveryDialer(libp2p, init.discoveryDials ?? DISCOVERY_DIALS, init.logger);
   let dialer: BootstrapDialer | undefined;
   try {
     dialer = startBootstrapDialer(libp2p, bootstrapAddrs, {
@@ -165,6 +164,7 @@ export async function createHost(init: HostInit): Promise<Host> {
       logger: init.logger,
     });
   } catch (err) {
+    discovery.stop();
     await libp2p.stop();
     throw err;
   }
@@ -174,7 +174,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     bootstrapped: started.allConnected,
     stop: async () => {
       started.stop();
-      libp2p.removeEventListener("peer:discovery", dialDiscovered);
+      discovery.stop();
       await libp2p.stop();
     },
   };
