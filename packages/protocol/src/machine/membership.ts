@@ -18,7 +18,7 @@ import {
 } from "../wire/messages.ts";
 import type { Amendments } from "./amendments.ts";
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
-import { planDigest, sortedUnique } from "./epoch-plan.ts";
+import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
 import type { MachineContext } from "./machine-context.ts";
 
@@ -591,6 +591,12 @@ export class Membership {
     }
     if (want === null) this.#wantSince = null;
     else if (this.#wantSince === null) this.#wantSince = ctx.now;
+    // What this node would propose. Hearing from fewer than a majority of the deciders (itself
+    // counted), it is more likely cut off than they are dead, and if they are dead no quorum can
+    // decide anyway. In a 50-node run a node whose only link was the bootstrap node found 48
+    // members silent, and the others accepted its plan as it came (deaf-member.test.ts). So it
+    // proposes no one's removal for silence then, while its want still keeps it asking (§9.3).
+    const offer = want?.cause.includes("silence") && !this.#hearsQuorum(cur) ? this.#wantedPlan(false) : want;
 
     const acceptable = d.acceptable();
     if (acceptable && this.#clockAgrees(acceptable.plan)) this.#publishAccept(d, acceptable);
@@ -599,9 +605,9 @@ export class Membership {
 
     if (d.proposer(d.view) === me && !d.proposal(d.view)) {
       if (d.view === 0) {
-        if (want && this.#batchReady(want)) this.#publishPropose(d, 0, want);
+        if (offer && this.#batchReady(offer)) this.#publishPropose(d, 0, offer);
       } else if (d.promisesFor(d.view) >= d.quorum) {
-        this.#publishPropose(d, d.view, d.constrainedPlan(d.view) ?? want ?? this.#samePlan(cur));
+        this.#publishPropose(d, d.view, d.constrainedPlan(d.view) ?? offer ?? this.#samePlan(cur));
       }
     }
     if (d.decided()) {
@@ -627,14 +633,16 @@ export class Membership {
   /**
    * The next epoch (market slot) this node would propose now, or null when it sees no reason for
    * one: members joining, leaving or silent, a member's new bid, the contract's period elapsed
-   * since the last certified slot, or an amendment passed.
+   * since the last certified slot, or an amendment passed. Without `judgeSilence`, nobody counts
+   * as silent.
    */
-  #wantedPlan(): EpochPlan | null {
+  #wantedPlan(judgeSilence = true): EpochPlan | null {
     const cur = this.current;
     const me = this.#ctx.me;
     // Members want changes; so does a voter that is not a member (a founding observer).
     if (!cur || !me || !(cur.memberSet.has(me) || cur.plan.voters.includes(me))) return null;
     const silent = new Set(this.#silent());
+    if (!judgeSilence) silent.clear();
     const joiners = this.liveJoiners();
     const keep = cur.plan.members.filter((id) => !this.#leaves.has(id) && !silent.has(id));
     const members = sortedUnique([...keep, ...joiners]);
@@ -661,6 +669,17 @@ export class Membership {
       ledger: this.tip(),
       cause,
     };
+  }
+
+  /** Whether this node heard, within silenceMs, from a majority of the next epoch's deciders. */
+  #hearsQuorum(cur: EpochInfo): boolean {
+    const { me, now, contract } = this.#ctx;
+    const since = now - silenceMs(contract.timeouts, cur.plan.members.length);
+    const deciders = cur.plan.voters;
+    const heard = deciders.filter(
+      (id) => id === me || (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) >= since,
+    );
+    return heard.length >= majority(deciders.length);
   }
 
   /** A view proposer that sees no change still proposes (liveness): the same members, from here. */

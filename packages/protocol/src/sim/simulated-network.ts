@@ -53,6 +53,8 @@ export interface SimNode {
   rejected: number;
   /** Extra delay on everything this node sends (a slow member), ms. */
   slowMs: number;
+  /** Receives nothing while its own messages still go out (a node that hears but one slow link). */
+  deaf: boolean;
   /** When this node's pending tick is due (Infinity: none pending). */
   tickAt: number;
   /** Until when this node's CPU is taken by inbound messages (with `cpuPerMessageMs`). */
@@ -199,6 +201,7 @@ export class SimulatedNetwork {
       up: true,
       rejected: 0,
       slowMs: 0,
+      deaf: false,
       tickAt: Number.POSITIVE_INFINITY,
       busyUntil: 0,
     };
@@ -264,6 +267,11 @@ export class SimulatedNetwork {
   slow(node: SimNode, ms: number): void {
     node.slowMs = ms;
     this.#observer?.({ type: "slow", at: this.now, node, ms });
+  }
+
+  /** From now on `node` receives nothing, gossip or sync, while everything it sends goes out. */
+  deafen(node: SimNode, deaf: boolean): void {
+    node.deaf = deaf;
   }
 
   /** Deliver a message from outside the simulated nodes (an attacker's) to every node that is up. */
@@ -423,6 +431,7 @@ export class SimulatedNetwork {
   }
 
   #send(to: SimNode, from: string, via: "gossip" | "sync", message: WireMessage, delay: number): void {
+    if (to.deaf) return;
     const kind = this.#cpuPerMessageMs > 0 ? "arrive" : "deliver";
     this.#enqueue({ kind, at: this.now + delay, seq: this.#seq++, to, from, via, message });
   }
