@@ -325,6 +325,7 @@ describe("the simulator's runner", () => {
 describe("the simulator's schedules", () => {
   it("draw 2-30 agents, mostly few, every size drawn, faults in time order and consistent", () => {
     const counts = new Map<number, number>();
+    let deafSeeds = 0;
     for (let seed = 1; seed <= 4_000; seed++) {
       const s = drawSchedule(seed);
       const n = s.agents.length;
@@ -336,15 +337,24 @@ describe("the simulator's schedules", () => {
       const times = s.faults.map((f) => f.at);
       expect(times).toEqual([...times].sort((x, y) => x - y));
       const crashed = new Set<string>();
+      const deaf = new Set<string>();
+      if (s.faults.some((f) => f.type === "deaf")) deafSeeds += 1;
       for (const f of s.faults) {
         if (f.type === "crash") crashed.add(f.agent);
+        if (f.type === "deaf" && f.deaf) deaf.add(f.agent);
+        // Every deaf member hears again.
+        if (f.type === "deaf" && !f.deaf) expect(deaf.delete(f.agent)).toBe(true);
         if (f.type === "restart") expect(crashed.delete(f.agent)).toBe(true);
         if ("agent" in f) {
           const start = s.agents.find((a) => a.name === f.agent)?.start ?? Number.POSITIVE_INFINITY;
           expect(f.at).toBeGreaterThanOrEqual(start);
         }
       }
+      expect(deaf.size).toBe(0);
     }
+    // A deaf member in about one seed in six (of those with faults).
+    expect(deafSeeds / 4_000).toBeGreaterThan(0.1);
+    expect(deafSeeds / 4_000).toBeLessThan(0.2);
     for (let n = MIN_AGENTS; n <= MAX_AGENTS; n++) expect(counts.get(n) ?? 0).toBeGreaterThan(0);
     const small = [2, 3, 4, 5, 6].reduce((sum, n) => sum + (counts.get(n) ?? 0), 0);
     expect(small / 4_000).toBeGreaterThan(0.7);

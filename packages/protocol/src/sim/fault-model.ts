@@ -18,7 +18,9 @@ export type Fault =
   | { readonly at: number; readonly type: "partition"; readonly groups: readonly (readonly string[])[] }
   | { readonly at: number; readonly type: "heal" }
   /** Everything the agent sends takes `ms` longer from now on (0: normal again). */
-  | { readonly at: number; readonly type: "slow"; readonly agent: string; readonly ms: number };
+  | { readonly at: number; readonly type: "slow"; readonly agent: string; readonly ms: number }
+  /** The agent receives nothing from now on while what it sends still goes out (false: hears again). */
+  | { readonly at: number; readonly type: "deaf"; readonly agent: string; readonly deaf: boolean };
 
 /** An agent's key and economics: what a restart needs to rebuild its machine. */
 export interface AgentKeys {
@@ -40,6 +42,7 @@ export function applyFault(net: SimulatedNetwork, fault: Fault, keys: (agent: st
   if (fault.type === "crash") net.crash(node);
   else if (fault.type === "leave") net.leave(node);
   else if (fault.type === "slow") net.slow(node, fault.ms);
+  else if (fault.type === "deaf") net.deafen(node, fault.deaf);
   else {
     const { signer, profile } = keys(fault.agent);
     net.restart(node, profile, signer);

@@ -91,7 +91,9 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     role: founders === "all" || i === 0 ? "founder" : "joiner",
     profile: profiles[i] as AgentProfile,
   }));
-  const faults = faulty ? drawFaults(prng, agents, windowMs) : [];
+  const faults = faulty
+    ? byTime([...drawFaults(prng, agents, windowMs), ...drawDeafness(seed, agents, windowMs)])
+    : [];
   return {
     seed,
     contract,
@@ -177,6 +179,29 @@ function drawFaults(prng: Prng, agents: readonly AgentPlan[], windowMs: number):
         ms: 0,
       });
   }
+  return byTime(faults);
+}
+
+/**
+ * A deaf member (hears nothing, is heard by all) in one seed in six, for 1–20 s: in a live 50-node
+ * run a node linked only to the bootstrap node heard almost nothing and its plan dropped 48 members.
+ * Drawn from a stream of its own, so that every seed keeps the other faults it drew before.
+ */
+function drawDeafness(seed: number, agents: readonly AgentPlan[], windowMs: number): Fault[] {
+  const prng = createPrng((seed ^ DEAF_STREAM) >>> 0);
+  if (prng() >= 1 / 6) return [];
+  const a = agents[uniformInt(prng, agents.length)] as AgentPlan;
+  const at = Math.max(a.start, uniform(prng, 0, windowMs));
+  return [
+    { at: round1(at), type: "deaf", agent: a.name, deaf: true },
+    { at: round1(at + uniform(prng, 1_000, 20_000)), type: "deaf", agent: a.name, deaf: false },
+  ];
+}
+
+const DEAF_STREAM = 0xdeaf_0001;
+
+/** In time order; faults at the same time keep their order. */
+function byTime(faults: readonly Fault[]): Fault[] {
   return faults
     .map((f, i) => ({ f, i }))
     .sort((x, y) => x.f.at - y.f.at || x.i - y.i)

@@ -97,7 +97,8 @@ export type NetworkEvent =
     }
   | { readonly type: "partition"; readonly at: number; readonly groups: readonly (readonly string[])[] }
   | { readonly type: "heal"; readonly at: number }
-  | { readonly type: "slow"; readonly at: number; readonly node: SimNode; readonly ms: number };
+  | { readonly type: "slow"; readonly at: number; readonly node: SimNode; readonly ms: number }
+  | { readonly type: "deaf"; readonly at: number; readonly node: SimNode; readonly deaf: boolean };
 
 /** A message on its way to a node: "arrive" at the node, waiting for its CPU; "deliver": handled now. */
 interface InFlight {
@@ -272,6 +273,7 @@ export class SimulatedNetwork {
   /** From now on `node` receives nothing, gossip or sync, while everything it sends goes out. */
   deafen(node: SimNode, deaf: boolean): void {
     node.deaf = deaf;
+    this.#observer?.({ type: "deaf", at: this.now, node, deaf });
   }
 
   /** Deliver a message from outside the simulated nodes (an attacker's) to every node that is up. */

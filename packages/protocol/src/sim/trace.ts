@@ -133,6 +133,9 @@ export function createTrace(options: TraceOptions): Trace {
         case "slow":
           push(`${t} FAULT slow ${e.node.name} +${e.ms} ms`);
           return;
+        case "deaf":
+          push(`${t} FAULT ${e.deaf ? "deaf" : "hears"} ${e.node.name}`);
+          return;
       }
     },
     note: push,
