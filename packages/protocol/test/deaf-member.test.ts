@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
-import { contractSchema } from "../src/wire/contract.ts";
+import { oneResourceMarket, settled } from "./settled-market.ts";
 
 /**
  * A member that hears nothing but is heard by all (in a live 50-node run: a node whose only link
@@ -9,25 +9,15 @@ import { contractSchema } from "../src/wire/contract.ts";
  * plan drops them all; the others, who hear each other, must not decide it.
  */
 const MEMBERS = 5;
-const contract = contractSchema.parse({
-  name: "deaf",
-  resources: [{ id: "capacity", capacity: 8 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  minMembers: MEMBERS,
-  timeouts: { roundMs: 2_000, announceMs: 500 },
-});
+const contract = oneResourceMarket("deaf", MEMBERS, 8, { roundMs: 2_000, announceMs: 500 });
 
 describe("a deaf member (docs/protocol.md §9.4)", () => {
   it("cannot drop the members that everyone else hears", () => {
     for (const seed of [1, 2, 3]) {
       const net = new SimulatedNetwork({ contract, seed, delay: { min: 1, max: 40 } });
       const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
-      const settled = () =>
-        nodes.every((n) => {
-          const s = n.machine.status();
-          return s.certificate?.commit.members.length === MEMBERS && s.voters.length === MEMBERS;
-        });
-      expect(net.runUntil(settled, 120_000), `seed ${seed}`).toBe(true);
+      const all = settled(nodes, MEMBERS);
+      expect(net.runUntil(all, 120_000), `seed ${seed}`).toBe(true);
       for (const deaf of nodes) {
         net.deafen(deaf, true);
         net.advanceTo(net.now + 120_000);
@@ -38,7 +28,7 @@ describe("a deaf member (docs/protocol.md §9.4)", () => {
             expect(members, `seed ${seed}, ${deaf.name} deaf: ${n.name}'s members`).toContain(other.id);
         }
         net.deafen(deaf, false);
-        expect(net.runUntil(settled, 300_000), `seed ${seed}, ${deaf.name} heard again`).toBe(true);
+        expect(net.runUntil(all, 300_000), `seed ${seed}, ${deaf.name} heard again`).toBe(true);
       }
     }
   });

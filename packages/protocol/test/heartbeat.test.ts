@@ -2,20 +2,14 @@ import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { heartbeatMs } from "../src/machine/heartbeat.ts";
 import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
-import { contractSchema } from "../src/wire/contract.ts";
 import type { MessageKind } from "../src/wire/messages.ts";
+import { oneResourceMarket, settled } from "./settled-market.ts";
 
 const MEMBERS = 5;
 // A beat (1,667 ms for 5 members) longer than half a round: an `alive` sent on the old schedule
 // (the moment a round converged, or roundMs/2 into a waiting round) followed the member's own
 // commit or demand by less than a beat.
-const contract = contractSchema.parse({
-  name: "beats",
-  resources: [{ id: "capacity", capacity: 8 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  minMembers: MEMBERS,
-  timeouts: { roundMs: 2_000, announceMs: 1_500 },
-});
+const contract = oneResourceMarket("beats", MEMBERS, 8, { roundMs: 2_000, announceMs: 1_500 });
 const beat = heartbeatMs(contract.timeouts, MEMBERS);
 /** How late the slow member answers. */
 const SLOW_MS = 1_800;
@@ -55,12 +49,7 @@ describe("heartbeats (docs/protocol.md §9.4)", () => {
       if (!slow) throw new Error("no nodes");
       // It holds every round open past roundMs/2 and past a beat, when the others start to beat.
       net.slow(slow, SLOW_MS);
-      const settled = () =>
-        nodes.every((n) => {
-          const s = n.machine.status();
-          return s.certificate?.commit.members.length === MEMBERS && s.voters.length === MEMBERS;
-        });
-      expect(net.runUntil(settled, 120_000)).toBe(true);
+      expect(net.runUntil(settled(nodes, MEMBERS), 120_000)).toBe(true);
       const epoch = nodes[0]?.machine.status().epoch;
       const idleFrom = net.now;
       net.advanceTo(idleFrom + 20 * beat);
@@ -93,24 +82,13 @@ describe("silence under loss (docs/protocol.md §9.4)", () => {
   // Three members of the sync-flood test's market, every delivery lost with probability 0.3, idle
   // for ten minutes once certified. Four beats to a silence window (the previous rule) took a live
   // member for silent in most seeds: 0.3^4 ≈ 0.8% per beat; CI saw one certify without a member.
-  const small = contractSchema.parse({
-    name: "lossy",
-    resources: [{ id: "capacity", capacity: 6 }],
-    fees: { perUnit: 0.5, fixed: 0 },
-    minMembers: 3,
-    timeouts: { roundMs: 3_000, announceMs: 300 },
-  });
+  const small = oneResourceMarket("lossy", 3, 6, { roundMs: 3_000, announceMs: 300 });
 
   it("a live member is not taken for silent when a third of its heartbeats are lost", () => {
     for (const seed of [1, 2, 3, 4, 5]) {
       const net = new SimulatedNetwork({ contract: small, seed, loss: 0.3, delay: { min: 1, max: 40 } });
       const nodes = paperProfiles(3, 23).map((profile, i) => net.addAgent(`n${i}`, profile));
-      const settled = () =>
-        nodes.every((n) => {
-          const s = n.machine.status();
-          return s.certificate?.commit.members.length === 3 && s.voters.length === 3;
-        });
-      expect(net.runUntil(settled, 120_000)).toBe(true);
+      expect(net.runUntil(settled(nodes, 3), 120_000)).toBe(true);
       const epoch = nodes[0]?.machine.status().epoch;
       net.advanceTo(net.now + 600_000);
       for (const node of nodes) {
