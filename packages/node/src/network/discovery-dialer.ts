@@ -30,8 +30,8 @@ export type DialDecision = "now" | "later" | "no";
  * dial counted only once connected, so a node reached for every peer of a burst: 25 nodes in one
  * process held 342 connections for 231 linked pairs, 15 s into a run, while the market crawled
  * through the bootstrap node. So the end with the smaller id dials at once and the other only if no
- * connection came after `deferMs` (a peer whose id sorts last still reaches out), and dials under
- * way count toward the target. Announcements are not dials: a peer may announce and never dial.
+ * connection came after `deferMs` (so a peer whose id sorts last still reaches out), and dials
+ * under way count toward the target.
  */
 export function decideDiscoveredDial(policy: DiscoveryDialPolicy, d: DiscoveredPeer): DialDecision {
   if (d.peer === d.self || d.known) return "no";

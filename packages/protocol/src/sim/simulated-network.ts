@@ -53,7 +53,7 @@ export interface SimNode {
   rejected: number;
   /** Extra delay on everything this node sends (a slow member), ms. */
   slowMs: number;
-  /** Receives nothing while its own messages still go out (a node that hears but one slow link). */
+  /** Nothing sent to it arrives while its own messages still go out (a node cut off inbound). */
   deaf: boolean;
   /** When this node's pending tick is due (Infinity: none pending). */
   tickAt: number;
@@ -270,7 +270,7 @@ export class SimulatedNetwork {
     this.#observer?.({ type: "slow", at: this.now, node, ms });
   }
 
-  /** From now on `node` receives nothing, gossip or sync, while everything it sends goes out. */
+  /** Nothing sent to `node` from now on (gossip or sync) reaches it; everything it sends goes out. */
   deafen(node: SimNode, deaf: boolean): void {
     node.deaf = deaf;
     this.#observer?.({ type: "deaf", at: this.now, node, deaf });
