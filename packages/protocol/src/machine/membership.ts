@@ -591,12 +591,6 @@ export class Membership {
     }
     if (want === null) this.#wantSince = null;
     else if (this.#wantSince === null) this.#wantSince = ctx.now;
-    // What this node would propose. Hearing from fewer than a majority of the deciders (itself
-    // counted), it is more likely cut off than they are dead, and if they are dead no quorum can
-    // decide anyway. In a 50-node run a node whose only link was the bootstrap node found 48
-    // members silent, and the others accepted its plan as it came (deaf-member.test.ts). So it
-    // proposes no one's removal for silence then, while its want still keeps it asking (§9.3).
-    const offer = want?.cause.includes("silence") && !this.#hearsQuorum(cur) ? this.#wantedPlan(false) : want;
 
     const acceptable = d.acceptable();
     if (acceptable && this.#clockAgrees(acceptable.plan)) this.#publishAccept(d, acceptable);
@@ -604,6 +598,7 @@ export class Membership {
     if (high > d.view) this.#publishView(d, high);
 
     if (d.proposer(d.view) === me && !d.proposal(d.view)) {
+      const offer = this.#offer(cur, want);
       if (d.view === 0) {
         if (offer && this.#batchReady(offer)) this.#publishPropose(d, 0, offer);
       } else if (d.promisesFor(d.view) >= d.quorum) {
@@ -641,8 +636,7 @@ export class Membership {
     const me = this.#ctx.me;
     // Members want changes; so does a voter that is not a member (a founding observer).
     if (!cur || !me || !(cur.memberSet.has(me) || cur.plan.voters.includes(me))) return null;
-    const silent = new Set(this.#silent());
-    if (!judgeSilence) silent.clear();
+    const silent = new Set(judgeSilence ? this.#silent() : []);
     const joiners = this.liveJoiners();
     const keep = cur.plan.members.filter((id) => !this.#leaves.has(id) && !silent.has(id));
     const members = sortedUnique([...keep, ...joiners]);
@@ -669,6 +663,17 @@ export class Membership {
       ledger: this.tip(),
       cause,
     };
+  }
+
+  /**
+   * What this node proposes when it wants `want`. Hearing from fewer than a majority of the
+   * deciders (itself counted), it is more likely cut off than they are dead, and if they are dead
+   * no quorum can decide anyway. In a 50-node run a node whose only link was the bootstrap node
+   * found 48 members silent, and the others accepted its plan as it came (deaf-member.test.ts).
+   * So it proposes no one's removal for silence then, while its want still keeps it asking (§9.3).
+   */
+  #offer(cur: EpochInfo, want: EpochPlan | null): EpochPlan | null {
+    return want?.cause.includes("silence") && !this.#hearsQuorum(cur) ? this.#wantedPlan(false) : want;
   }
 
   /** Whether this node heard, within silenceMs, from a majority of the next epoch's deciders. */
