@@ -20,7 +20,17 @@ interface CommitBook {
   /** Each commit's body digest, computed once. */
   readonly digests: Map<AgentId, Digest>;
   certificate: Certificate | null;
+  /** Commit syncs asked for this epoch after the next one began (bounded: PREVIOUS_SYNCS). */
+  lateSyncs: number;
 }
+
+/**
+ * How many times a node asks for an epoch's commits after it moved on to the next epoch without
+ * that epoch's certificate. A few: the commits exist (it holds some) and peers serve them at once;
+ * an epoch that was left before a quorum committed never certifies, and must not cost a request
+ * every half round for the whole next epoch.
+ */
+const PREVIOUS_SYNCS = 3;
 
 /**
  * Commits and certificates (docs/protocol.md §8). Every member that settles an epoch signs the
@@ -46,8 +56,10 @@ export class Certify {
       commits: new Map(),
       digests: new Map(),
       certificate: null,
+      lateSyncs: 0,
     });
     this.#ctx.timers.clear("commit-sync");
+    this.#armLateSync(epoch);
   }
 
   /** This node's rounds settled `epoch` on `body`: sign it if a member, and count the commits. */
@@ -66,6 +78,7 @@ export class Certify {
     if (!book) return;
     this.#record(book, m);
     this.#tryCertify(book);
+    if (this.#books.has(m.epoch + 1)) this.#armLateSync(m.epoch + 1);
   }
 
   /** After a restart: a settled epoch's commit goes out again if it never did. */
@@ -78,11 +91,14 @@ export class Certify {
     const { timers, now } = this.#ctx;
     if (!timers.due("commit-sync", now)) return;
     const book = current === null ? undefined : this.#books.get(current);
-    if (!book?.body || this.#complete(book)) {
+    const previous = current === null ? undefined : this.#books.get(current - 1);
+    const wanted = book?.body && !this.#complete(book) ? book : this.#lateSyncWanted(previous) ? previous : undefined;
+    if (!wanted) {
       timers.clear("commit-sync");
       return;
     }
-    this.#ctx.out.sync({ type: "messages", epoch: book.epoch, kinds: ["commit"] });
+    if (wanted === previous) wanted.lateSyncs += 1;
+    this.#ctx.out.sync({ type: "messages", epoch: wanted.epoch, kinds: ["commit"] });
     timers.set("commit-sync", now + this.#ctx.contract.timeouts.roundMs / 2);
   }
 
@@ -101,6 +117,26 @@ export class Certify {
 
   all(): readonly Certificate[] {
     return this.#certificates;
+  }
+
+  /**
+   * A node can leave an epoch for the next before it holds the epoch's certificate: a promotion is
+   * decided the moment the epoch certifies at its deciders, while a slower node still waits for the
+   * last round's demands or the commits. Gossip will not bring the commits it missed again; it
+   * asks for them (§8), as a settled node does for its own epoch's, once it knows some exist.
+   */
+  #armLateSync(current: number): void {
+    if (this.#lateSyncWanted(this.#books.get(current - 1)))
+      this.#ctx.timers.setEarliest("commit-sync", this.#ctx.now + this.#ctx.contract.timeouts.roundMs / 2);
+  }
+
+  #lateSyncWanted(book: CommitBook | undefined): book is CommitBook {
+    return (
+      book !== undefined &&
+      book.certificate === null &&
+      (book.body !== null || book.commits.size > 0) &&
+      book.lateSyncs < PREVIOUS_SYNCS
+    );
   }
 
   #complete(book: CommitBook): boolean {
@@ -122,9 +158,10 @@ export class Certify {
   }
 
   #tryCertify(book: CommitBook): void {
-    if (!book.body || !book.digest) return;
-    const matching = [...book.commits.values()].filter((c) => book.digests.get(c.agent) === book.digest);
     const quorum = quorumSize(this.#ctx.contract, book.members.length);
+    const digest = book.digest ?? this.#quorumDigest(book, quorum);
+    if (!digest) return;
+    const matching = [...book.commits.values()].filter((c) => book.digests.get(c.agent) === digest);
     const have = book.certificate?.signatures.length ?? 0;
     if (matching.length < quorum || matching.length <= have) return;
     const certificate = buildCertificate(matching);
@@ -146,6 +183,29 @@ export class Certify {
       complete: matching.length === book.members.length,
     });
     if (first)
-      this.#ctx.out.log("info", "certificate assembled", { epoch: book.epoch, signers: matching.length });
+      this.#ctx.out.log("info", "certificate assembled", {
+        epoch: book.epoch,
+        signers: matching.length,
+        ...(book.body ? {} : { settled: false }),
+      });
+  }
+
+  /**
+   * The body a quorum of members signed, for a node that did not settle the epoch itself: it left
+   * the rounds for the next epoch first (a promotion decided the moment the epoch certified
+   * elsewhere), or it follows without a full view of the rounds. The signers' quorum is what makes
+   * the certificate (§8), not this node's own rounds; waiting to settle would leave it without the
+   * epoch's certificate for good once its market moved on. Counted only while unsettled: a settled
+   * node matches its own body.
+   */
+  #quorumDigest(book: CommitBook, quorum: number): Digest | null {
+    if (book.commits.size < quorum) return null;
+    const counts = new Map<Digest, number>();
+    for (const d of book.digests.values()) {
+      const n = (counts.get(d) ?? 0) + 1;
+      if (n >= quorum) return d;
+      counts.set(d, n);
+    }
+    return null;
   }
 }

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import { createAgentMachine } from "../src/machine/agent-machine.ts";
+import type { MachineAction } from "../src/machine/machine-io.ts";
+import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import { type Certificate, certificateDigest } from "../src/wire/certificate.ts";
+import { oneResourceMarket, settled } from "./settled-market.ts";
+
+/**
+ * A node that did not settle an epoch still assembles its certificate from a quorum of commits
+ * (docs/protocol.md §8). In a live 50-node run one node was still waiting for the last round's
+ * demands when the founder certified and decided the promotion epoch; the node moved on and never
+ * held epoch 0's certificate, though all 50 commits reached it.
+ */
+const MEMBERS = 5;
+const contract = oneResourceMarket("unsettled", MEMBERS, 8, { roundMs: 2_000, announceMs: 500 });
+
+describe("a certificate without settling (docs/protocol.md §8)", () => {
+  it("is assembled from a quorum of identical commits by a node that saw none of the demands", () => {
+    for (const seed of [1, 2, 3]) {
+      const net = new SimulatedNetwork({ contract, seed, delay: { min: 1, max: 40 } });
+      const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
+      expect(net.runUntil(settled(nodes, MEMBERS), 120_000), `seed ${seed}`).toBe(true);
+      const source = nodes[0];
+      if (!source) throw new Error("no nodes");
+      const expected = source.machine.certificates();
+      expect(expected.length, `seed ${seed}: epochs certified`).toBeGreaterThan(0);
+
+      // Everything the market agreed on except its rounds: decisions, joins, commits.
+      const follower = createAgentMachine({ contract, now: net.now });
+      const assembled = new Map<number, Certificate>();
+      for (const message of source.store.filter((m) => m.kind !== "demand")) {
+        const actions: readonly MachineAction[] = follower.handle({ type: "message", now: net.now, message });
+        for (const a of actions) if (a.type === "certificate") assembled.set(a.certificate.commit.epoch, a.certificate);
+      }
+      expect(follower.status().round ?? 0, `seed ${seed}: the follower ran no round`).toBe(0);
+      for (const cert of expected) {
+        const got = assembled.get(cert.commit.epoch);
+        expect(got && certificateDigest(got), `seed ${seed}, epoch ${cert.commit.epoch}`).toBe(certificateDigest(cert));
+      }
+    }
+  });
+
+  it("is asked for after the node moved on to the next epoch with too few commits", () => {
+    const net = new SimulatedNetwork({ contract, seed: 4, delay: { min: 1, max: 40 } });
+    const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
+    expect(net.runUntil(settled(nodes, MEMBERS), 120_000)).toBe(true);
+    const source = nodes[0];
+    if (!source) throw new Error("no nodes");
+    const certified = source.machine.certificates().find((c) => c.commit.epoch === 0);
+    if (!certified) throw new Error("epoch 0 was not certified");
+    const lastRound = certified.commit.round;
+    const commits = source.store.filter((m) => m.kind === "commit" && m.epoch === 0);
+    const early = commits.slice(0, 1);
+
+    // The founding epoch's decision and all but its last round, one commit, then the next epoch:
+    // a node that was still waiting for the last demands when the promotion was decided.
+    const follower = createAgentMachine({ contract, now: net.now });
+    const seen: MachineAction[] = [];
+    const feed = (message: (typeof source.store)[number], now = net.now) =>
+      seen.push(...follower.handle({ type: "message", now, message }));
+    for (const m of source.store) {
+      if (m.epoch !== 0 && m.kind !== "join") continue;
+      if (m.kind === "demand" && m.round >= lastRound) continue;
+      if (m.kind === "commit" && !early.includes(m)) continue;
+      feed(m);
+    }
+    for (const m of source.store) if ((m.kind === "propose" || m.kind === "accept") && m.epoch === 1) feed(m);
+    expect(follower.status().epoch).toBe(1);
+    expect(seen.some((a) => a.type === "certificate")).toBe(false);
+
+    seen.push(...follower.handle({ type: "tick", now: net.now + contract.timeouts.roundMs }));
+    const asked = seen.find((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
+    expect(asked && asked.type === "sync" && asked.want).toEqual({ type: "messages", epoch: 0, kinds: ["commit"] });
+    for (const m of commits) feed(m, net.now + contract.timeouts.roundMs);
+    const got = seen.find((a) => a.type === "certificate");
+    expect(got?.type === "certificate" && certificateDigest(got.certificate)).toBe(certificateDigest(certified));
+  });
+});
