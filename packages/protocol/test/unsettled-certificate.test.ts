@@ -31,12 +31,15 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
       const assembled = new Map<number, Certificate>();
       for (const message of source.store.filter((m) => m.kind !== "demand")) {
         const actions: readonly MachineAction[] = follower.handle({ type: "message", now: net.now, message });
-        for (const a of actions) if (a.type === "certificate") assembled.set(a.certificate.commit.epoch, a.certificate);
+        for (const a of actions)
+          if (a.type === "certificate") assembled.set(a.certificate.commit.epoch, a.certificate);
       }
       expect(follower.status().round ?? 0, `seed ${seed}: the follower ran no round`).toBe(0);
       for (const cert of expected) {
         const got = assembled.get(cert.commit.epoch);
-        expect(got && certificateDigest(got), `seed ${seed}, epoch ${cert.commit.epoch}`).toBe(certificateDigest(cert));
+        expect(got && certificateDigest(got), `seed ${seed}, epoch ${cert.commit.epoch}`).toBe(
+          certificateDigest(cert),
+        );
       }
     }
   });
@@ -71,9 +74,15 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
 
     seen.push(...follower.handle({ type: "tick", now: net.now + contract.timeouts.roundMs }));
     const asked = seen.find((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
-    expect(asked && asked.type === "sync" && asked.want).toEqual({ type: "messages", epoch: 0, kinds: ["commit"] });
+    expect(asked && asked.type === "sync" && asked.want).toEqual({
+      type: "messages",
+      epoch: 0,
+      kinds: ["commit"],
+    });
     for (const m of commits) feed(m, net.now + contract.timeouts.roundMs);
     const got = seen.find((a) => a.type === "certificate");
-    expect(got?.type === "certificate" && certificateDigest(got.certificate)).toBe(certificateDigest(certified));
+    expect(got?.type === "certificate" && certificateDigest(got.certificate)).toBe(
+      certificateDigest(certified),
+    );
   });
 });

@@ -92,7 +92,8 @@ export class Certify {
     if (!timers.due("commit-sync", now)) return;
     const book = current === null ? undefined : this.#books.get(current);
     const previous = current === null ? undefined : this.#books.get(current - 1);
-    const wanted = book?.body && !this.#complete(book) ? book : this.#lateSyncWanted(previous) ? previous : undefined;
+    const wanted =
+      book?.body && !this.#complete(book) ? book : this.#lateSyncWanted(previous) ? previous : undefined;
     if (!wanted) {
       timers.clear("commit-sync");
       return;
