@@ -16,3 +16,21 @@ export function nonNegativeInt(name: string, fallback: number): number {
     throw new Error(`--${name}: "${text}" is not a non-negative integer`);
   return n;
 }
+
+/** A comma-separated list flag of whole numbers >= 1, or `fallback` when absent. */
+export function positiveInts(name: string, fallback: string): number[] {
+  return (option(name) ?? fallback).split(",").map((text) => {
+    const n = Number(text.trim());
+    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name}: "${text}" is not a whole number >= 1`);
+    return n;
+  });
+}
+
+/** A comma-separated list flag of positive numbers, or `fallback` when absent. */
+export function positiveNumbers(name: string, fallback: string): number[] {
+  return (option(name) ?? fallback).split(",").map((text) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: "${text}" is not a positive number`);
+    return n;
+  });
+}

@@ -2,7 +2,8 @@
  * `pnpm bench`: runs the bench sections and prints their tables. Benches measure; they never
  * assert (speed targets are read off the tables).
  *
- *   pnpm bench                                   engine, then network at 10 and 25 nodes, both modes
+ *   pnpm bench                                   engine, network at 10 and 25 nodes (both modes),
+ *                                                aggregation at 1,000 and 10,000 simulated agents
  *   pnpm bench --engine                          only the engine section
  *   pnpm bench --network --nodes 10,25,50        the network matrix, in one process and as processes
  *   pnpm bench --network --nodes 100 --processes 100 node processes, once
@@ -11,8 +12,11 @@
  *   pnpm bench --only concurrent-start --trials 10   issue 9's trial repeated (opt-in: minutes)
  *   pnpm bench --only scale --agents 1000,10000  simulated WAN markets of many agents (opt-in: minutes;
  *                                                flags --cpu-ms, --full-up-to, --machines, --seed)
+ *   pnpm bench --only aggregation                the same under committee aggregation, a timing model
+ *                                                (in the default run; flags --agents, --cpu-ms, --seed)
  */
 import { parseArgs } from "node:util";
+import { aggregationBench } from "./aggregation.ts";
 import { concurrentStartBench } from "./concurrent-start.ts";
 import { engineBench } from "./engine.ts";
 import { type NetworkMode, networkBench } from "./network/section.ts";
@@ -35,7 +39,13 @@ export interface BenchSection {
   run(options: BenchOptions): void | Promise<void>;
 }
 
-const sections: readonly BenchSection[] = [engineBench, networkBench, concurrentStartBench, scaleBench];
+const sections: readonly BenchSection[] = [
+  engineBench,
+  networkBench,
+  aggregationBench,
+  concurrentStartBench,
+  scaleBench,
+];
 /** Sections that take minutes of their own: run only when named. */
 const OPT_IN = new Set(["concurrent-start", "scale"]);
 const DEFAULT_NODES = [10, 25];

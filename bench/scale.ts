@@ -6,7 +6,7 @@ import {
   runScale,
   type ScaleResult,
 } from "@walras/protocol";
-import { option } from "./flags.ts";
+import { positiveInts, positiveNumbers } from "./flags.ts";
 import type { BenchSection } from "./main.ts";
 
 /**
@@ -29,11 +29,11 @@ export const scaleBench: BenchSection = {
   name: "scale",
   description: "simulated WAN (50 ± 20 ms, modelled CPU per message), real machines: time to certificate",
   run: () => {
-    const agents = (option("agents") ?? "100,300,1000,10000").split(",").map((s) => positiveInt("agents", s));
-    const cpuMs = positiveNumber("cpu-ms", option("cpu-ms") ?? "0.15");
-    const fullUpTo = positiveInt("full-up-to", option("full-up-to") ?? "1000");
-    const machines = positiveInt("machines", option("machines") ?? "50");
-    const seed = positiveInt("seed", option("seed") ?? "1");
+    const agents = positiveInts("agents", "100,300,1000,10000");
+    const [cpuMs] = positiveNumbers("cpu-ms", "0.15") as [number];
+    const [fullUpTo] = positiveInts("full-up-to", "1000") as [number];
+    const [machines] = positiveInts("machines", "50") as [number];
+    const [seed] = positiveInts("seed", "1") as [number];
     console.log(
       `CPU per inbound message ${cpuMs} ms; framing ${DEFAULT_FRAMING_BYTES} B per message; seed ${seed}`,
     );
@@ -123,16 +123,4 @@ function aggregationRow(n: number, r: ScaleResult, a: AggregationTraffic): strin
     demandKb.toFixed(0),
     ((a.messages * r.cpuPerMessageMs) / 1000).toFixed(3),
   ].join(" | ")} |`;
-}
-
-function positiveInt(flag: string, text: string): number {
-  const n = Number(text.trim());
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${flag}: "${text}" is not a whole number >= 1`);
-  return n;
-}
-
-function positiveNumber(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag}: "${text}" is not a positive number`);
-  return n;
 }

@@ -49,6 +49,7 @@ export * from "./sim/lying-member.ts";
 export * from "./sim/machine-factory.ts";
 export * from "./sim/prng.ts";
 export * from "./sim/runner.ts";
+export * from "./sim/scale/aggregation-run.ts";
 export * from "./sim/scale/aggregation-traffic.ts";
 export * from "./sim/scale/scale-run.ts";
 export * from "./sim/scale/scale-scenario.ts";

@@ -1,0 +1,55 @@
+import { type AggregationRunResult, runAggregation } from "@walras/protocol";
+import { positiveInts, positiveNumbers } from "./flags.ts";
+import type { BenchSection } from "./main.ts";
+
+/**
+ * The committee aggregation of docs/scaling.md §2 as a timing model with the real economics
+ * (packages/protocol/src/sim/scale/aggregation-run.ts): virtual seconds from the epoch's decision
+ * to the last node's settlement and certificate, and what a node receives and spends per round.
+ * Seconds of host time at 10,000 agents.
+ *
+ *   pnpm bench --only aggregation [--agents 1000,10000] [--cpu-ms 0.15,2] [--seed 1]
+ */
+export const aggregationBench: BenchSection = {
+  name: "aggregation",
+  description:
+    "committee aggregation (simulated WAN 50 ± 20 ms, modelled CPU per message): time to certificate",
+  run: () => {
+    const agents = positiveInts("agents", "1000,10000");
+    const costs = positiveNumbers("cpu-ms", "0.15,2");
+    const [seed] = positiveInts("seed", "1") as [number];
+    console.log(`committees of 128, 4 aggregators each; seed ${seed}; times from the epoch's decision`);
+    console.log(HEADER);
+    for (const cpuPerMessageMs of costs)
+      for (const n of agents) {
+        const wall0 = performance.now();
+        const r = runAggregation({ agents: n, cpuPerMessageMs, seed });
+        console.log(row(r, (performance.now() - wall0) / 1000));
+      }
+  },
+};
+
+const HEADER = [
+  "| agents | CPU/msg ms | committees | rounds | mean round s | settled s | certified s | msgs/node/round | KB/node/round | CPU s/node/round | commit phase KB/node | commit phase CPU s/node | host s |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+].join("\n");
+
+function row(r: AggregationRunResult, hostS: number): string {
+  const first = r.roundsDoneMs[0] ?? 0;
+  const meanRound = r.rounds > 1 ? (r.settledAtMs - first) / (r.rounds - 1) : first;
+  return `| ${[
+    r.agents,
+    r.cpuPerMessageMs,
+    r.committees,
+    `${r.rounds}${r.converged ? "" : " (approximate)"}`,
+    (meanRound / 1000).toFixed(3),
+    (r.settledAtMs / 1000).toFixed(2),
+    (r.certifiedAtMs / 1000).toFixed(2),
+    r.perRound.messages.toFixed(0),
+    (r.perRound.bytes / 1024).toFixed(0),
+    (r.perRound.cpuMs / 1000).toFixed(3),
+    (r.commitPhase.bytes / 1024).toFixed(0),
+    (r.commitPhase.cpuMs / 1000).toFixed(2),
+    hostS.toFixed(1),
+  ].join(" | ")} |`;
+}
