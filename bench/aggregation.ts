@@ -9,6 +9,9 @@ import type { BenchSection } from "./main.ts";
  * Seconds of host time at 10,000 agents.
  *
  *   pnpm bench --only aggregation [--agents 1000,10000] [--cpu-ms 0.15,2] [--seed 1]
+ *
+ * Each market twice: every message in one hop (as the scale runs model full information), then
+ * with gossipsub's hop counts (⌈log₇ m⌉ for a topic of m nodes).
  */
 export const aggregationBench: BenchSection = {
   name: "aggregation",
@@ -20,18 +23,19 @@ export const aggregationBench: BenchSection = {
     const [seed] = positiveInts("seed", "1") as [number];
     console.log(`committees of 128, 4 aggregators each; seed ${seed}; times from the epoch's decision`);
     console.log(HEADER);
-    for (const cpuPerMessageMs of costs)
-      for (const n of agents) {
-        const wall0 = performance.now();
-        const r = runAggregation({ agents: n, cpuPerMessageMs, seed });
-        console.log(row(r, (performance.now() - wall0) / 1000));
-      }
+    for (const hops of ["one", "mesh"] as const)
+      for (const cpuPerMessageMs of costs)
+        for (const n of agents) {
+          const wall0 = performance.now();
+          const r = runAggregation({ agents: n, cpuPerMessageMs, seed, hops });
+          console.log(row(r, (performance.now() - wall0) / 1000));
+        }
   },
 };
 
 const HEADER = [
-  "| agents | CPU/msg ms | committees | rounds | mean round s | settled s | certified s | msgs/node/round | KB/node/round | CPU s/node/round | commit phase KB/node | commit phase CPU s/node | host s |",
-  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| agents | CPU/msg ms | committees | hops (subnet, global) | rounds | mean round s | settled s | certified s | msgs/node/round | KB/node/round | CPU s/node/round | commit phase KB/node | commit phase CPU s/node | host s |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ].join("\n");
 
 function row(r: AggregationRunResult, hostS: number): string {
@@ -41,6 +45,7 @@ function row(r: AggregationRunResult, hostS: number): string {
     r.agents,
     r.cpuPerMessageMs,
     r.committees,
+    r.hops.join(", "),
     `${r.rounds}${r.converged ? "" : " (approximate)"}`,
     (meanRound / 1000).toFixed(3),
     (r.settledAtMs / 1000).toFixed(2),

@@ -40,10 +40,10 @@ import { scaleScenario } from "./scale-scenario.ts";
  * the bundles it verified cover a quorum of the members.
  *
  * Not modelled: faults (a committee with a silent member is stuck as a round is today), membership
- * (the run starts at the epoch's decision, known to all), gossip hops beyond one, and a node's
- * messages of the next round arriving while it still handles this round's (a node handles each
- * round's arrivals in one sweep, in order; an aggregator's publication time is iterated to agree
- * with its sweep).
+ * (the run starts at the epoch's decision, known to all), gossip beyond a count of hops (`hops`),
+ * and a node's messages of the next round arriving while it still handles this round's (a node
+ * handles each round's arrivals in one sweep, in order; an aggregator's publication time is
+ * iterated to agree with its sweep).
  */
 export interface AggregationRunOptions {
   readonly agents: number;
@@ -57,6 +57,12 @@ export interface AggregationRunOptions {
   readonly aggregators?: number;
   /** The agents' ids in start order; default: keys drawn from the seed. Only their order matters to the prices. */
   readonly ids?: readonly AgentId[];
+  /**
+   * Gossip hops. "one" (default): every message reaches each recipient in one delay, as the scale
+   * runs model full information. "mesh": a topic of m nodes takes ⌈log₇ m⌉ hops (gossipsub's D = 8
+   * less the link it came in on), each a delay of its own plus one message's CPU at the forwarder.
+   */
+  readonly hops?: "one" | "mesh";
 }
 
 export interface AggregationRunResult {
@@ -67,6 +73,8 @@ export interface AggregationRunResult {
   readonly committeeSizes: readonly number[];
   readonly aggregators: number;
   readonly cpuPerMessageMs: number;
+  /** Gossip hops of a committee subnet's message and of the global topic's. */
+  readonly hops: readonly [number, number];
   /** Rounds run, the converged one included. */
   readonly rounds: number;
   readonly converged: boolean;
@@ -107,7 +115,16 @@ export function runAggregation(options: AggregationRunOptions): AggregationRunRe
   const ids = options.ids ?? (signers as Signer[]).map((s) => s.id);
   const committeeOf = assignCommittees(ids, size);
   const C = committeeOf.members.length;
-  const delayOf = delayModel(seed, delay);
+  const hop = delayModel(seed, delay);
+  const meshHops = (members: number) => Math.max(1, Math.ceil(Math.log(members) / Math.log(7) - 1e-9));
+  // kind 0: a committee subnet's message; 1: the global topic's.
+  const hopsOf = options.hops === "mesh" ? [meshHops(size), meshHops(n)] : [1, 1];
+  const delayOf: DelayModel = (tag, from, to, kind) => {
+    const hops = hopsOf[kind] as number;
+    let t = (hops - 1) * cost;
+    for (let h = 0; h < hops; h++) t += hop(tag, from, to, kind + 2 * h);
+    return t;
+  };
 
   // Economics: the full-information price sequence.
   let prices = new Array<number>(R).fill(0);
@@ -134,7 +151,7 @@ export function runAggregation(options: AggregationRunOptions): AggregationRunRe
   }
 
   // Timing: every node knows the epoch (and round 0's prices) one delay after the decision.
-  let ready: Float64Array = Float64Array.from({ length: n }, (_, i) => (i === 0 ? 0 : delayOf(0, -1, i, 0)));
+  let ready: Float64Array = Float64Array.from({ length: n }, (_, i) => (i === 0 ? 0 : delayOf(0, -1, i, 1)));
   let busy: Float64Array = new Float64Array(n);
   const roundsDoneMs: number[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -180,6 +197,7 @@ export function runAggregation(options: AggregationRunOptions): AggregationRunRe
     committeeSizes: committeeOf.members.map((m) => m.length),
     aggregators: k,
     cpuPerMessageMs: cost,
+    hops: [hopsOf[0] as number, hopsOf[1] as number],
     rounds,
     converged,
     prices,
