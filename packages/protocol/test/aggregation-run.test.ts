@@ -34,6 +34,18 @@ describe("the aggregation timing model (docs/scaling.md §2)", () => {
     // Commits: a hop to the bundlers, a hop to everyone.
     expect(free.certifiedAtMs).toBeCloseTo(free.settledAtMs + 2 * hop, 9);
 
+    // Over gossipsub's meshes: ⌈log₇ 10⌉ = 2 hops on a subnet of 10, ⌈log₇ 40⌉ = 2 on the global topic.
+    const meshed = runAggregation({
+      agents: 40,
+      committeeSize: 10,
+      cpuPerMessageMs: 0,
+      latencyMs: { min: hop, max: hop },
+      hops: "mesh",
+    });
+    expect(meshed.hops).toEqual([2, 2]);
+    for (const [k, t] of meshed.roundsDoneMs.entries())
+      expect(t, `round ${k}, meshed`).toBeCloseTo(2 * hop + 4 * hop * (k + 1), 9);
+
     const c = 2;
     const paid = runAggregation({
       agents: 40,
