@@ -44,7 +44,7 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
     }
   });
 
-  it("is asked for after the node moved on to the next epoch with too few commits", () => {
+  it("is asked for after the node moved on to the next epoch with too few commits, or none", () => {
     const net = new SimulatedNetwork({ contract, seed: 4, delay: { min: 1, max: 40 } });
     const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
     expect(net.runUntil(settled(nodes, MEMBERS), 120_000)).toBe(true);
@@ -54,35 +54,71 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
     if (!certified) throw new Error("epoch 0 was not certified");
     const lastRound = certified.commit.round;
     const commits = source.store.filter((m) => m.kind === "commit" && m.epoch === 0);
-    const early = commits.slice(0, 1);
 
-    // The founding epoch's decision and all but its last round, one commit, then the next epoch:
-    // a node that was still waiting for the last demands when the promotion was decided.
+    // With no commit at all, what tells the node a certificate exists is the promotion's plan: it
+    // links to epoch 0's certificate (§12).
+    for (const early of [commits.slice(0, 1), []]) {
+      const label = `${early.length} commit(s) before moving on`;
+      // The founding epoch's decision and all but its last round, then the next epoch: a node
+      // that was still waiting for the last demands when the promotion was decided.
+      const follower = createAgentMachine({ contract, now: net.now });
+      const seen: MachineAction[] = [];
+      const feed = (message: (typeof source.store)[number], now = net.now) =>
+        seen.push(...follower.handle({ type: "message", now, message }));
+      for (const m of source.store) {
+        if (m.epoch !== 0 && m.kind !== "join") continue;
+        if (m.kind === "demand" && m.round >= lastRound) continue;
+        if (m.kind === "commit" && !early.includes(m)) continue;
+        feed(m);
+      }
+      for (const m of source.store)
+        if ((m.kind === "propose" || m.kind === "accept") && m.epoch === 1) feed(m);
+      expect(follower.status().epoch, label).toBe(1);
+      expect(
+        seen.some((a) => a.type === "certificate"),
+        label,
+      ).toBe(false);
+
+      seen.push(...follower.handle({ type: "tick", now: net.now + contract.timeouts.roundMs }));
+      const asked = seen.find((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
+      expect(asked && asked.type === "sync" && asked.want, label).toEqual({
+        type: "messages",
+        epoch: 0,
+        kinds: ["commit"],
+      });
+      for (const m of commits) feed(m, net.now + contract.timeouts.roundMs);
+      const got = seen.find((a) => a.type === "certificate");
+      expect(got?.type === "certificate" && certificateDigest(got.certificate), label).toBe(
+        certificateDigest(certified),
+      );
+    }
+  });
+
+  it("is completed with a bounded number of requests when a member never commits", () => {
+    const net = new SimulatedNetwork({ contract, seed: 5, delay: { min: 1, max: 40 } });
+    const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
+    expect(net.runUntil(settled(nodes, MEMBERS), 120_000)).toBe(true);
+    const source = nodes[0];
+    if (!source) throw new Error("no nodes");
+    const certified = source.machine.certificates().find((c) => c.commit.epoch === 0);
+    if (!certified) throw new Error("epoch 0 was not certified");
+    const silent = certified.commit.members.find((m) => m !== source.id);
+
+    // Epoch 0 whole, but for one member's commit: a member that crashed after its last demand.
     const follower = createAgentMachine({ contract, now: net.now });
     const seen: MachineAction[] = [];
-    const feed = (message: (typeof source.store)[number], now = net.now) =>
-      seen.push(...follower.handle({ type: "message", now, message }));
-    for (const m of source.store) {
-      if (m.epoch !== 0 && m.kind !== "join") continue;
-      if (m.kind === "demand" && m.round >= lastRound) continue;
-      if (m.kind === "commit" && !early.includes(m)) continue;
-      feed(m);
-    }
-    for (const m of source.store) if ((m.kind === "propose" || m.kind === "accept") && m.epoch === 1) feed(m);
-    expect(follower.status().epoch).toBe(1);
-    expect(seen.some((a) => a.type === "certificate")).toBe(false);
-
-    seen.push(...follower.handle({ type: "tick", now: net.now + contract.timeouts.roundMs }));
-    const asked = seen.find((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
-    expect(asked && asked.type === "sync" && asked.want).toEqual({
-      type: "messages",
-      epoch: 0,
-      kinds: ["commit"],
-    });
-    for (const m of commits) feed(m, net.now + contract.timeouts.roundMs);
+    for (const message of source.store)
+      if (
+        (message.epoch === 0 || message.kind === "join") &&
+        !(message.kind === "commit" && message.agent === silent)
+      )
+        seen.push(...follower.handle({ type: "message", now: net.now, message }));
     const got = seen.find((a) => a.type === "certificate");
-    expect(got?.type === "certificate" && certificateDigest(got.certificate)).toBe(
-      certificateDigest(certified),
-    );
+    expect(got?.type === "certificate" && got.complete).toBe(false);
+
+    for (let t = 1; t <= 40; t++)
+      seen.push(...follower.handle({ type: "tick", now: net.now + (t * contract.timeouts.roundMs) / 4 }));
+    const asked = seen.filter((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
+    expect(asked).toHaveLength(3);
   });
 });

@@ -211,7 +211,7 @@ class Machine implements AgentMachine {
         }
         this.#membership.onTick();
         this.#market.onTick();
-        this.#certify.onTick(this.#membership.current?.number ?? null);
+        this.#certify.onTick();
         // A deadline nobody re-armed must not keep the node waking in a loop.
         for (const [name, at] of ctx.timers.entries()) if (at <= ctx.now) ctx.timers.clear(name);
         break;
@@ -396,7 +396,7 @@ class Machine implements AgentMachine {
     const ctx = this.#ctx;
     const plan = e.plan;
     const prices = plan.base ? [...plan.base.prices] : [...ctx.contract.initialPrices];
-    this.#certify.start(e.number, plan.members);
+    this.#certify.start(e.number, plan.members, plan.ledger);
     ctx.out.emit({
       type: "epoch-started",
       epoch: e.number,

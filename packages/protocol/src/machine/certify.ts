@@ -2,6 +2,7 @@ import {
   buildCertificate,
   type Certificate,
   type CommitBody,
+  certificateDigest,
   commitBodyDigest,
   commitMessageBodyDigest,
   quorumSize,
@@ -19,18 +20,27 @@ interface CommitBook {
   readonly commits: Map<AgentId, CommitMessage>;
   /** Each commit's body digest, computed once. */
   readonly digests: Map<AgentId, Digest>;
+  /** How many commits carry each body digest. */
+  readonly tally: Map<Digest, number>;
   certificate: Certificate | null;
-  /** Commit syncs asked for this epoch after the next one began (bounded: PREVIOUS_SYNCS). */
-  lateSyncs: number;
+  /**
+   * Syncs of this epoch's commits asked when no certificate was missing for want of them: to
+   * complete one, or after this node moved on to the next epoch (bounded: EXTRA_SYNCS).
+   */
+  extraSyncs: number;
+  /** The next epoch's plan links to a certificate this node does not hold: most likely this one's. */
+  certifiedElsewhere: boolean;
 }
 
 /**
- * How many times a node asks for an epoch's commits after it moved on to the next epoch without
- * that epoch's certificate. A few: the commits exist (it holds some) and peers serve them at once;
- * an epoch that was left before a quorum committed never certifies, and must not cost a request
- * every half round for the whole next epoch.
+ * How many times a node asks for an epoch's commits when it is not waiting on them for a
+ * certificate. After its certificate holds a quorum, the rest of the signatures are the commits
+ * still in flight, and one answer carries every commit of the epoch (~8 KB each at 50 members: 400
+ * KB): asked every half round until all signed, 50 nodes in one process fetched 70 MB, and a member
+ * that crashed after the epoch began kept every node asking for the whole epoch. After it moved on
+ * without the certificate, an epoch left before a quorum committed never certifies.
  */
-const PREVIOUS_SYNCS = 3;
+const EXTRA_SYNCS = 3;
 
 /**
  * Commits and certificates (docs/protocol.md §8). Every member that settles an epoch signs the
@@ -41,13 +51,19 @@ export class Certify {
   readonly #ctx: MachineContext;
   readonly #books = new Map<number, CommitBook>();
   readonly #certificates: Certificate[] = [];
+  #current: number | null = null;
 
   constructor(ctx: MachineContext) {
     this.#ctx = ctx;
   }
 
-  start(epoch: number, members: readonly AgentId[]): void {
+  /** Epoch `epoch` began; `ledger` is the certificate its plan links to (§12). */
+  start(epoch: number, members: readonly AgentId[], ledger: Digest | null): void {
     for (const n of [...this.#books.keys()]) if (n < epoch - 1) this.#books.delete(n);
+    const previous = this.#books.get(epoch - 1);
+    if (previous && ledger !== null && !this.#certificates.some((c) => certificateDigest(c) === ledger))
+      previous.certifiedElsewhere = true;
+    this.#current = epoch;
     this.#books.set(epoch, {
       epoch,
       members,
@@ -55,11 +71,13 @@ export class Certify {
       digest: null,
       commits: new Map(),
       digests: new Map(),
+      tally: new Map(),
       certificate: null,
-      lateSyncs: 0,
+      extraSyncs: 0,
+      certifiedElsewhere: false,
     });
     this.#ctx.timers.clear("commit-sync");
-    this.#armLateSync(epoch);
+    this.#armSync();
   }
 
   /** This node's rounds settled `epoch` on `body`: sign it if a member, and count the commits. */
@@ -68,9 +86,9 @@ export class Certify {
     if (!book) return;
     book.body = body;
     book.digest = commitBodyDigest(body);
-    this.#ctx.timers.set("commit-sync", this.#ctx.now + this.#ctx.contract.timeouts.roundMs / 2);
     if (member) this.#publishCommit(book);
     this.#tryCertify(book);
+    this.#armSync();
   }
 
   onCommit(m: CommitMessage): void {
@@ -78,7 +96,7 @@ export class Certify {
     if (!book) return;
     this.#record(book, m);
     this.#tryCertify(book);
-    if (this.#books.has(m.epoch + 1)) this.#armLateSync(m.epoch + 1);
+    this.#armSync();
   }
 
   /** After a restart: a settled epoch's commit goes out again if it never did. */
@@ -87,18 +105,15 @@ export class Certify {
     if (book?.body && member) this.#publishCommit(book);
   }
 
-  onTick(current: number | null): void {
+  onTick(): void {
     const { timers, now } = this.#ctx;
     if (!timers.due("commit-sync", now)) return;
-    const book = current === null ? undefined : this.#books.get(current);
-    const previous = current === null ? undefined : this.#books.get(current - 1);
-    const wanted =
-      book?.body && !this.#complete(book) ? book : this.#lateSyncWanted(previous) ? previous : undefined;
+    const wanted = this.#syncWanted();
     if (!wanted) {
       timers.clear("commit-sync");
       return;
     }
-    if (wanted === previous) wanted.lateSyncs += 1;
+    if (wanted.certificate !== null || wanted.epoch !== this.#current) wanted.extraSyncs += 1;
     this.#ctx.out.sync({ type: "messages", epoch: wanted.epoch, kinds: ["commit"] });
     timers.set("commit-sync", now + this.#ctx.contract.timeouts.roundMs / 2);
   }
@@ -121,23 +136,32 @@ export class Certify {
   }
 
   /**
-   * A node can leave an epoch for the next before it holds the epoch's certificate: a promotion is
-   * decided the moment the epoch certifies at its deciders, while a slower node still waits for the
-   * last round's demands or the commits. Gossip will not bring the commits it missed again; it
-   * asks for them (§8), as a settled node does for its own epoch's, once it knows some exist.
+   * Whose commits to ask peers for (§8): the epoch this node settled, until it holds a certificate,
+   * and then a few times more while signatures are missing; else the epoch it left for the next
+   * without a certificate, a few times, once it knows that one exists or may (it settled it, holds
+   * commits of it, or the next plan links to a certificate it lacks). A promotion is decided the
+   * moment an epoch certifies at its deciders, while a slower node may still wait for the last
+   * round's demands, and gossip does not bring back the commits it missed.
    */
-  #armLateSync(current: number): void {
-    if (this.#lateSyncWanted(this.#books.get(current - 1)))
-      this.#ctx.timers.setEarliest("commit-sync", this.#ctx.now + this.#ctx.contract.timeouts.roundMs / 2);
+  #syncWanted(): CommitBook | undefined {
+    if (this.#current === null) return undefined;
+    const book = this.#books.get(this.#current);
+    if (book?.body && (book.certificate === null || (!this.#complete(book) && book.extraSyncs < EXTRA_SYNCS)))
+      return book;
+    const previous = this.#books.get(this.#current - 1);
+    if (
+      previous &&
+      previous.certificate === null &&
+      previous.extraSyncs < EXTRA_SYNCS &&
+      (previous.body !== null || previous.commits.size > 0 || previous.certifiedElsewhere)
+    )
+      return previous;
+    return undefined;
   }
 
-  #lateSyncWanted(book: CommitBook | undefined): book is CommitBook {
-    return (
-      book !== undefined &&
-      book.certificate === null &&
-      (book.body !== null || book.commits.size > 0) &&
-      book.lateSyncs < PREVIOUS_SYNCS
-    );
+  #armSync(): void {
+    if (this.#syncWanted())
+      this.#ctx.timers.setEarliest("commit-sync", this.#ctx.now + this.#ctx.contract.timeouts.roundMs / 2);
   }
 
   #complete(book: CommitBook): boolean {
@@ -154,17 +178,22 @@ export class Certify {
   }
 
   #record(book: CommitBook, m: CommitMessage): void {
+    const digest = commitMessageBodyDigest(m);
+    const before = book.digests.get(m.agent);
+    if (before !== undefined) book.tally.set(before, (book.tally.get(before) as number) - 1);
     book.commits.set(m.agent, m);
-    book.digests.set(m.agent, commitMessageBodyDigest(m));
+    book.digests.set(m.agent, digest);
+    book.tally.set(digest, (book.tally.get(digest) ?? 0) + 1);
   }
 
   #tryCertify(book: CommitBook): void {
     const quorum = quorumSize(this.#ctx.contract, book.members.length);
     const digest = book.digest ?? this.#quorumDigest(book, quorum);
     if (!digest) return;
-    const matching = [...book.commits.values()].filter((c) => book.digests.get(c.agent) === digest);
     const have = book.certificate?.signatures.length ?? 0;
-    if (matching.length < quorum || matching.length <= have) return;
+    const count = book.tally.get(digest) ?? 0;
+    if (count < quorum || count <= have) return;
+    const matching = [...book.commits.values()].filter((c) => book.digests.get(c.agent) === digest);
     const certificate = buildCertificate(matching);
     const first = book.certificate === null;
     const index = first ? -1 : this.#certificates.indexOf(book.certificate as Certificate);
@@ -201,12 +230,7 @@ export class Certify {
    */
   #quorumDigest(book: CommitBook, quorum: number): Digest | null {
     if (book.commits.size < quorum) return null;
-    const counts = new Map<Digest, number>();
-    for (const d of book.digests.values()) {
-      const n = (counts.get(d) ?? 0) + 1;
-      if (n >= quorum) return d;
-      counts.set(d, n);
-    }
+    for (const [digest, count] of book.tally) if (count >= quorum) return digest;
     return null;
   }
 }
