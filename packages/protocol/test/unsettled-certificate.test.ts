@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { createAgentMachine } from "../src/machine/agent-machine.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
-import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { type Certificate, certificateDigest } from "../src/wire/certificate.ts";
 import { oneResourceMarket, settled } from "./settled-market.ts";
 
@@ -15,16 +15,23 @@ import { oneResourceMarket, settled } from "./settled-market.ts";
 const MEMBERS = 5;
 const contract = oneResourceMarket("unsettled", MEMBERS, 8, { roundMs: 2_000, announceMs: 500 });
 
+/** Five members settled with every one a voter; the founder's node and its certificate of epoch 0. */
+function settledMarket(seed: number): { net: SimulatedNetwork; source: SimNode; certified: Certificate } {
+  const net = new SimulatedNetwork({ contract, seed, delay: { min: 1, max: 40 } });
+  const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
+  expect(net.runUntil(settled(nodes, MEMBERS), 120_000), `seed ${seed}`).toBe(true);
+  const source = nodes[0];
+  if (!source) throw new Error("no nodes");
+  const certified = source.machine.certificates().find((c) => c.commit.epoch === 0);
+  if (!certified) throw new Error(`seed ${seed}: epoch 0 was not certified`);
+  return { net, source, certified };
+}
+
 describe("a certificate without settling (docs/protocol.md §8)", () => {
   it("is assembled from a quorum of identical commits by a node that saw none of the demands", () => {
     for (const seed of [1, 2, 3]) {
-      const net = new SimulatedNetwork({ contract, seed, delay: { min: 1, max: 40 } });
-      const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
-      expect(net.runUntil(settled(nodes, MEMBERS), 120_000), `seed ${seed}`).toBe(true);
-      const source = nodes[0];
-      if (!source) throw new Error("no nodes");
+      const { net, source } = settledMarket(seed);
       const expected = source.machine.certificates();
-      expect(expected.length, `seed ${seed}: epochs certified`).toBeGreaterThan(0);
 
       // Everything the market agreed on except its rounds: decisions, joins, commits.
       const follower = createAgentMachine({ contract, now: net.now });
@@ -45,13 +52,7 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
   });
 
   it("is asked for after the node moved on to the next epoch with too few commits, or none", () => {
-    const net = new SimulatedNetwork({ contract, seed: 4, delay: { min: 1, max: 40 } });
-    const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
-    expect(net.runUntil(settled(nodes, MEMBERS), 120_000)).toBe(true);
-    const source = nodes[0];
-    if (!source) throw new Error("no nodes");
-    const certified = source.machine.certificates().find((c) => c.commit.epoch === 0);
-    if (!certified) throw new Error("epoch 0 was not certified");
+    const { net, source, certified } = settledMarket(4);
     const lastRound = certified.commit.round;
     const commits = source.store.filter((m) => m.kind === "commit" && m.epoch === 0);
 
@@ -95,13 +96,7 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
   });
 
   it("is completed with a bounded number of requests when a member never commits", () => {
-    const net = new SimulatedNetwork({ contract, seed: 5, delay: { min: 1, max: 40 } });
-    const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
-    expect(net.runUntil(settled(nodes, MEMBERS), 120_000)).toBe(true);
-    const source = nodes[0];
-    if (!source) throw new Error("no nodes");
-    const certified = source.machine.certificates().find((c) => c.commit.epoch === 0);
-    if (!certified) throw new Error("epoch 0 was not certified");
+    const { net, source, certified } = settledMarket(5);
     const silent = certified.commit.members.find((m) => m !== source.id);
 
     // Epoch 0 whole, but for one member's commit: a member that crashed after its last demand.
