@@ -5,7 +5,7 @@ import { createSigner, type Signer } from "../../wire/agent-key.ts";
 import { quorumSize } from "../../wire/certificate.ts";
 import { contractId } from "../../wire/contract.ts";
 import { sha256Hex } from "../../wire/hash.ts";
-import type { AgentId } from "../../wire/ids.ts";
+import { type AgentId, compareIds } from "../../wire/ids.ts";
 import { type DemandMessage, PROTOCOL_VERSION } from "../../wire/messages.ts";
 import { signMessage } from "../../wire/signing.ts";
 import { createPrng } from "../prng.ts";
@@ -232,13 +232,13 @@ interface Committees {
  * C equal ranges (epoch 0 here). Ranges of a hash are only near-equal in size; a committee's size
  * varies around n/C.
  */
-export function assignCommittees(ids: readonly AgentId[], size: number): Committees {
+function assignCommittees(ids: readonly AgentId[], size: number): Committees {
   const C = Math.ceil(ids.length / size);
   const members: number[][] = Array.from({ length: C }, () => []);
   const of = new Int32Array(ids.length);
-  const order = ids.map((id, i) => [id, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const order = ids.map((id, i) => [id, i] as const).sort((a, b) => compareIds(a[0], b[0]));
   for (const [id, i] of order) {
-    const c = Math.min(C - 1, Math.floor((hashFraction(`0\n${id}`) * C) | 0));
+    const c = Math.min(C - 1, Math.floor(hashFraction(`0\n${id}`) * C));
     (members[c] as number[]).push(i);
     of[i] = c;
   }
@@ -297,7 +297,7 @@ function sweepRound(
   const published = new Float64Array(aggs.length);
   aggs.forEach((a, j) => {
     let free = busy[a.node] as number;
-    for (const t of committeeArrivals(a.node, tag, ready, committees, delayOf).sort())
+    for (const t of committeeArrivals(a.node, tag, ready, committees, delayOf).sort((x, y) => x - y))
       free = Math.max(free, t) + cost;
     published[j] = Math.max(free, ready[a.node] as number) + cost;
   });
