@@ -6,7 +6,7 @@ import { type Contract, contractId } from "./contract.ts";
 import { sha256Hex } from "./hash.ts";
 import { asDigest, compareIds, type Digest } from "./ids.ts";
 import { type CommitMessage, commitMessageSchema, type Unsigned } from "./messages.ts";
-import { base64ToBytes, signingBytes } from "./signing.ts";
+import { base64ToBytes, signedBody, signingBytes } from "./signing.ts";
 
 /**
  * An equilibrium certificate: one commit body and the signatures of at least a quorum of the
@@ -43,12 +43,15 @@ export function commitBodyDigest(body: CommitBody): Digest {
 /**
  * The digest of a commit's body, by message object (messages are immutable once signed or
  * decoded). A node asks once per commit; a simulation hands one commit object to every node, and
- * at a thousand members re-encoding its body for each would dominate the run.
+ * at a thousand members re-encoding its body for each would dominate the run. The bytes hashed
+ * are the ones the commit's signature covers, already made when it was signed or checked:
+ * re-encoding an 8 KB body for each of 50 commits was 5% of a 50-node network's CPU while it
+ * certified.
  */
 export function commitMessageBodyDigest(m: CommitMessage): Digest {
   let digest = messageBodyDigests.get(m);
   if (!digest) {
-    digest = commitBodyDigest(commitBody(m));
+    digest = asDigest(sha256Hex(signedBody(m)));
     messageBodyDigests.set(m, digest);
   }
   return digest;
@@ -66,7 +69,10 @@ export function buildCertificate(commits: readonly CommitMessage[]): Certificate
   const signatures = [...commits]
     .sort((a, b) => compareIds(a.agent, b.agent))
     .map((c) => ({ agent: c.agent, sig: c.sig }));
-  return { commit: commitBody(first), signatures };
+  const commit = commitBody(first);
+  // The certificate's body is a new object each time a commit joins; its digest is the commits'.
+  bodyDigests.set(commit, commitMessageBodyDigest(first));
+  return { commit, signatures };
 }
 
 export function certificateDigest(cert: Certificate): Digest {

@@ -29,9 +29,22 @@ export function signingBytes(message: Unsigned<WireMessage> | WireMessage): Uint
   if (bytes) return bytes;
   const members = membersOf.get(message) ?? canonicalMembers(message);
   const body = canonicalObject(members.filter((m) => m.key !== "sig" && m.key !== "agent"));
-  bytes = utf8.encode(`walras/v${PROTOCOL_VERSION}/${message.kind}\n${body}`);
+  bytes = utf8.encode(`${domainPrefix(message.kind)}${body}`);
   signed.set(message, bytes);
   return bytes;
+}
+
+/**
+ * The canonical JSON of `message` without `sig` and `agent`: its signing bytes after the domain
+ * prefix. For a commit that is its body's canonical form, whose hash names the body.
+ */
+export function signedBody(message: Unsigned<WireMessage> | WireMessage): Uint8Array {
+  // The prefix is ASCII: as many bytes as characters.
+  return signingBytes(message).subarray(domainPrefix(message.kind).length);
+}
+
+function domainPrefix(kind: WireMessage["kind"]): string {
+  return `walras/v${PROTOCOL_VERSION}/${kind}\n`;
 }
 
 export function signMessage<M extends WireMessage>(unsigned: Unsigned<M>, signer: Signer): M {

@@ -1,0 +1,66 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { createSigner, type Signer } from "../src/wire/agent-key.ts";
+import { buildCertificate, certificateDigest, commitMessageBodyDigest } from "../src/wire/certificate.ts";
+import { decodeMessage, encodeMessage } from "../src/wire/message-codec.ts";
+import { type CommitMessage, PROTOCOL_VERSION, type Unsigned } from "../src/wire/messages.ts";
+import { signMessage } from "../src/wire/signing.ts";
+
+const signers = [1, 2, 3].map((n) => createSigner(new Uint8Array(32).fill(n)));
+const members = signers.map((s) => s.id).sort();
+
+const commit = (signer: Signer, approximate?: true): CommitMessage =>
+  signMessage<CommitMessage>(
+    {
+      v: PROTOCOL_VERSION,
+      contract: "ab".repeat(32),
+      agent: signer.id,
+      kind: "commit",
+      epoch: 3,
+      round: 5,
+      members,
+      prices: [1.25, 0],
+      allocations: members.map((agent, i) => ({ agent, x: i + 0.5, footprint: [1, -0.5] })),
+      residual: 0.001,
+      previous: null,
+      ...(approximate ? { approximate } : {}),
+    } as unknown as Unsigned<CommitMessage>,
+    signer,
+  );
+
+/** The spec's body digest (docs/protocol.md §8), written out: sha256 of the canonical JSON of the commit without agent and sig. */
+function specDigest(m: CommitMessage): string {
+  const { agent: _a, sig: _s, ...body } = m;
+  const canonical = (v: unknown): string =>
+    Array.isArray(v)
+      ? `[${v.map(canonical).join(",")}]`
+      : v !== null && typeof v === "object"
+        ? `{${Object.keys(v)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+            .join(",")}}`
+        : JSON.stringify(v);
+  return createHash("sha256").update(canonical(body)).digest("hex");
+}
+
+describe("a commit's body digest, taken from the bytes its signature covers", () => {
+  it("is the spec's digest for a signed commit, a decoded one, and the certificate they build", () => {
+    for (const approximate of [undefined, true] as const) {
+      const signed = signers.map((s) => commit(s, approximate));
+      const decoded = signed.map((m) => {
+        const r = decodeMessage(encodeMessage(m));
+        if (!r.ok) throw new Error(r.detail);
+        return r.message as CommitMessage;
+      });
+      const expected = specDigest(signed[0] as CommitMessage);
+      for (const m of [...signed, ...decoded]) expect(commitMessageBodyDigest(m)).toBe(expected);
+      expect(certificateDigest(buildCertificate(decoded))).toBe(expected);
+    }
+  });
+
+  it("differs when any field of the body differs", () => {
+    const a = commit(signers[0] as Signer);
+    const b = commit(signers[0] as Signer, true);
+    expect(commitMessageBodyDigest(a)).not.toBe(commitMessageBodyDigest(b));
+  });
+});
