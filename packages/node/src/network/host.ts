@@ -17,6 +17,7 @@ import type { Registry } from "prom-client";
 import { type BootstrapDialer, peerIdStringOf, startBootstrapDialer } from "./bootstrap-dialer.ts";
 import { type DiscoveryDialPolicy, startDiscoveryDialer } from "./discovery-dialer.ts";
 import { libp2pLogger } from "./libp2p-logger.ts";
+import { noiseCrypto } from "./noise-crypto.ts";
 
 export type WalrasServices = { pubsub: GossipSub; identify: Identify; ping: Ping };
 export type WalrasLibp2p = Libp2p<WalrasServices>;
@@ -106,7 +107,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     connectionManager: { allow: LOOPBACK_MULTIADDRS },
     ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
     connectionMonitor: CONNECTION_MONITOR,
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux()],
     // @libp2p/bootstrap adds the peers that name an id to the peer store and tags them keep-alive;
     // the bootstrap dialer below does the dialing and retrying for every address.

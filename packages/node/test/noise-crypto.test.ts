@@ -1,0 +1,41 @@
+import { randomBytes } from "node:crypto";
+import { defaultCrypto } from "@chainsafe/libp2p-noise/crypto";
+import { describe, expect, it } from "vitest";
+import { noiseCrypto } from "../src/network/noise-crypto.ts";
+
+const k = new Uint8Array(randomBytes(32));
+const nonce = new Uint8Array(12).fill(7);
+const ad = new Uint8Array([1, 2, 3]);
+const bytes = (x: Uint8Array | { subarray(): Uint8Array }) => Buffer.from(x.subarray());
+
+describe("noise's ChaCha20-Poly1305 with prepared keys for large frames", () => {
+  // Both sides of the threshold, and a full noise frame.
+  for (const size of [0, 100, 799, 800, 8_000, 65_519]) {
+    it(`seals and opens ${size} bytes exactly as noise's own crypto does`, () => {
+      const plaintext = new Uint8Array(randomBytes(size));
+      const ours = noiseCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k);
+      const theirs = defaultCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, k);
+      expect(bytes(ours)).toEqual(bytes(theirs));
+      expect(bytes(noiseCrypto.chaCha20Poly1305Decrypt(bytes(theirs), nonce, ad, k))).toEqual(
+        Buffer.from(plaintext),
+      );
+      // A second frame under the same session key (the cached key object) and another key.
+      const other = new Uint8Array(randomBytes(32));
+      const sealed = noiseCrypto.chaCha20Poly1305Encrypt(plaintext, nonce, ad, other);
+      expect(bytes(defaultCrypto.chaCha20Poly1305Decrypt(bytes(sealed), nonce, ad, other))).toEqual(
+        Buffer.from(plaintext),
+      );
+    });
+  }
+
+  it("refuses a tampered frame, a wrong key and wrong associated data", () => {
+    const sealed = bytes(
+      noiseCrypto.chaCha20Poly1305Encrypt(new Uint8Array(randomBytes(4_000)), nonce, ad, k),
+    );
+    const flipped = Buffer.from(sealed);
+    flipped[10] = (flipped[10] as number) ^ 1;
+    expect(() => noiseCrypto.chaCha20Poly1305Decrypt(flipped, nonce, ad, k)).toThrow();
+    expect(() => noiseCrypto.chaCha20Poly1305Decrypt(sealed, nonce, ad, new Uint8Array(32))).toThrow();
+    expect(() => noiseCrypto.chaCha20Poly1305Decrypt(sealed, nonce, new Uint8Array([9]), k)).toThrow();
+  });
+});
