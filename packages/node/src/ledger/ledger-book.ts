@@ -52,8 +52,13 @@ export class LedgerBook {
   /** A certificate assembled here or fetched: stored (one per epoch). Returns its digest. */
   addCertificate(cert: Certificate): string {
     const digest = certificateDigest(cert);
+    const held = this.#certificates.get(digest);
     this.#certificates.set(digest, cert);
-    this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
+    // A certificate gains one signature per late commit, up to 17 times at 50 members, and each
+    // write re-encoded ~12 KB. The first already proves the epoch: the store keeps it, and then
+    // the complete one.
+    if (held === undefined || cert.signatures.length === cert.commit.members.length)
+      this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
     return digest;
   }
 
