@@ -140,6 +140,9 @@ export class Market {
     if (timers.due("demand-sync", now)) {
       const half = this.#ctx.contract.timeouts.roundMs / 2;
       const missing = this.missing();
+      // Only the open round's: a node in round k closed k−1 holding every member's demand. Asking
+      // for all of k−1 as well (as this did until #10) fetched demands the node held: half of a
+      // 50-node network's sync requests, every node asking while all were slow.
       if (missing.length > 0) {
         this.#ctx.out.sync({
           type: "messages",
@@ -148,8 +151,6 @@ export class Market {
           kinds: ["demand"],
           from: missing,
         });
-        if (e.round > 0)
-          this.#ctx.out.sync({ type: "messages", epoch: e.number, round: e.round - 1, kinds: ["demand"] });
       }
       timers.set("demand-sync", now + half);
     }
