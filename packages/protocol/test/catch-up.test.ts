@@ -6,6 +6,7 @@ import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
 import {
+  type DemandMessage,
   type EpochPlan,
   type JoinMessage,
   PROTOCOL_VERSION,
@@ -132,5 +133,40 @@ describe("catch-up by trust (docs/protocol.md §9.3)", () => {
     ).length;
     expect(joins).toBeGreaterThanOrEqual(2);
     expect(asks).toBe(joins);
+  });
+});
+
+describe("demand catch-up (docs/protocol.md §6)", () => {
+  it("asks a quarter timeout into a round for the open round's missing demands, from their members, and nothing else", () => {
+    const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
+    deliver(machine, proposal(0, [founder, me], null), 10);
+    const demand = (round: number, prices: number[]) =>
+      signMessage<DemandMessage>(
+        {
+          v: PROTOCOL_VERSION,
+          kind: "demand",
+          contract: contractId(contract),
+          agent: founder.id,
+          epoch: 0,
+          round,
+          prices,
+          x: 5,
+          slope: -1,
+          footprint: [1],
+        } as Unsigned<DemandMessage>,
+        founder,
+      );
+    deliver(machine, demand(0, machine.status().prices), 20);
+    expect(machine.status()).toMatchObject({ epoch: 0, round: 1, status: "running" });
+    const asked = runUntil(machine, 20 + ROUND_MS / 4).filter((a) => a.type === "sync");
+    // Round 0 closed here with both demands: asking for it again (as until #10) fetched what the
+    // node held.
+    expect(asked).toEqual([
+      { type: "sync", want: { type: "messages", epoch: 0, round: 1, kinds: ["demand"], from: [founder.id] } },
+    ]);
+    // Then again every half timeout while it is missing, and nothing between.
+    const syncs = (until: number) => runUntil(machine, until).filter((a) => a.type === "sync");
+    expect(syncs(20 + ROUND_MS / 4 + ROUND_MS / 2 - 1)).toEqual([]);
+    expect(syncs(20 + ROUND_MS / 4 + ROUND_MS / 2)).toEqual(asked);
   });
 });
