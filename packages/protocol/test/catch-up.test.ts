@@ -140,7 +140,7 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
   it("asks a quarter timeout into a round for the open round's missing demands, from their members, and nothing else", () => {
     const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
     deliver(machine, proposal(0, [founder, me], null), 10);
-    const demand = (round: number, prices: number[]) =>
+    const demand = (round: number, prices: readonly number[]) =>
       signMessage<DemandMessage>(
         {
           v: PROTOCOL_VERSION,
@@ -149,7 +149,7 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
           agent: founder.id,
           epoch: 0,
           round,
-          prices,
+          prices: [...prices],
           x: 5,
           slope: -1,
           footprint: [1],
