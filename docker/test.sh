@@ -42,6 +42,9 @@ die() {
 }
 
 [[ $(id -u) == 0 ]] || die "run as root (it installs and starts the Docker engine)"
+# Debian installs dockerd (and the iptables it calls) in /usr/sbin, which a caller's PATH may lack
+# (CI runs with PATH=/usr/bin:/bin): without it apt's engine installed and was then not found.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 # --- 1. engine, compose, images ----------------------------------------------------------------
 
