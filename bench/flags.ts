@@ -19,18 +19,18 @@ export function nonNegativeInt(name: string, fallback: number): number {
 
 /** A comma-separated list flag of whole numbers >= 1, or `fallback` when absent. */
 export function positiveInts(name: string, fallback: string): number[] {
-  return (option(name) ?? fallback).split(",").map((text) => {
-    const n = Number(text.trim());
-    if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name}: "${text}" is not a whole number >= 1`);
-    return n;
-  });
+  return numberList(name, fallback, (n) => Number.isSafeInteger(n) && n >= 1, "a whole number >= 1");
 }
 
 /** A comma-separated list flag of positive numbers, or `fallback` when absent. */
 export function positiveNumbers(name: string, fallback: string): number[] {
+  return numberList(name, fallback, (n) => Number.isFinite(n) && n > 0, "a positive number");
+}
+
+function numberList(name: string, fallback: string, valid: (n: number) => boolean, what: string): number[] {
   return (option(name) ?? fallback).split(",").map((text) => {
-    const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: "${text}" is not a positive number`);
+    const n = Number(text.trim());
+    if (!valid(n)) throw new Error(`--${name}: "${text}" is not ${what}`);
     return n;
   });
 }

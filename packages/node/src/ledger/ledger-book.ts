@@ -54,9 +54,9 @@ export class LedgerBook {
     const digest = certificateDigest(cert);
     const held = this.#certificates.get(digest);
     this.#certificates.set(digest, cert);
-    // A certificate gains one signature per late commit, up to 17 times at 50 members, and each
-    // write re-encoded ~12 KB. The first already proves the epoch: the store keeps it, and then
-    // the complete one.
+    // A certificate comes here again with each late commit: at 50 members a quorum of 34, then up
+    // to 16 more, each write re-encoding ~12 KB. The first already proves the epoch: the store
+    // keeps it, and then the complete one.
     if (held === undefined || cert.signatures.length === cert.commit.members.length)
       this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
     return digest;
