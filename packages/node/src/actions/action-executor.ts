@@ -133,6 +133,9 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
         log.info(
           {
             epoch: certificate.commit.epoch,
+            round: certificate.commit.round,
+            prices: certificate.commit.prices,
+            members: certificate.commit.members.length,
             signers: certificate.signatures.length,
             complete: action.complete,
           },

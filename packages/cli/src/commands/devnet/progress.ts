@@ -1,4 +1,4 @@
-import type { CertificateSummary, NodeStatus } from "@walras/node";
+import type { NodeStatus } from "@walras/node";
 import { formatNumber } from "../../text-table.ts";
 
 /** A certified market slot as the devnet saw it appear. */
@@ -15,8 +15,8 @@ export interface SlotSeen {
 /**
  * What the devnet shows while the network works, from the first node's log (so nothing is missed
  * however fast it goes): a line when an epoch (a market slot) starts, with why, and a line per
- * round it closes; and from polling every node's status, a line when members gather and a line
- * per certified slot.
+ * round it closes, and a line per certified slot; and from polling every node's status, a line
+ * when members gather.
  */
 export class ProgressLog {
   #lastPoll = "";
@@ -38,6 +38,7 @@ export class ProgressLog {
 
   /** A log entry of the first node: the line for it, or null for entries not shown. */
   logEntry(entry: Record<string, unknown>): string | null {
+    if (entry.msg === "certificate") return this.#certificateLogged(entry);
     if (entry.msg === "epoch plan adopted" && typeof entry.epoch === "number") {
       const cause = Array.isArray(entry.cause) ? entry.cause.map(String) : [];
       this.#causes.set(entry.epoch, cause);
@@ -66,26 +67,39 @@ export class ProgressLog {
       const announced = new Set(up.flatMap((s) => [...s.pendingJoins, ...s.members]));
       return this.#once(`waiting for members: ${announced.size}/${this.#nodes} announced`);
     }
+    // The log's line usually comes first; the status is the fallback for a log that lacks it.
     const cert = lead.certificate;
-    return cert && !this.#slots.some((s) => s.epoch === cert.epoch) ? this.#certified(cert) : null;
+    return cert ? this.#certified({ ...cert, members: cert.members.length }, cert.signers) : null;
   }
 
-  #certified(cert: CertificateSummary): string {
+  /**
+   * A certificate line of the first node's log. The log, not the status poll, is what sees every
+   * slot: a slot that promotes new members certifies in one round, often within one poll of the
+   * slot before it, and the poll then saw only the later certificate.
+   */
+  #certificateLogged(entry: Record<string, unknown>): string | null {
+    const { epoch, round, members, signers } = entry;
+    if (typeof epoch !== "number" || typeof round !== "number" || !Array.isArray(entry.prices)) return null;
+    if (typeof members !== "number" || typeof signers !== "number") return null;
+    const prices = Object.fromEntries(
+      this.#resources.map((id, r) => [id, Number((entry.prices as unknown[])[r] ?? 0)]),
+    );
+    return this.#certified({ epoch, round, prices, members }, signers);
+  }
+
+  /** The line for a slot's first certificate seen; null when the slot was shown already. */
+  #certified(cert: Omit<SlotSeen, "cause">, signers: number): string | null {
+    if (this.#slots.some((s) => s.epoch === cert.epoch)) return null;
     const cause = this.#causes.get(cert.epoch) ?? null;
-    this.#slots.push({
-      epoch: cert.epoch,
-      cause,
-      round: cert.round,
-      prices: cert.prices,
-      members: cert.members.length,
-    });
+    const at = this.#slots.findIndex((s) => s.epoch > cert.epoch);
+    this.#slots.splice(at === -1 ? this.#slots.length : at, 0, { ...cert, cause });
     const prices = Object.entries(cert.prices)
       .map(([id, p]) => `${id} ${formatNumber(p)}`)
       .join(", ");
     const rounds = cert.round + 1;
     return `epoch ${cert.epoch} certified${cause ? ` (${cause.join(", ")})` : ""} in ${rounds} round${
       rounds === 1 ? "" : "s"
-    }: price ${prices}; ${cert.signers}/${cert.members.length} members signed`;
+    }: price ${prices}; ${signers}/${cert.members} members signed`;
   }
 
   #once(line: string): string | null {
