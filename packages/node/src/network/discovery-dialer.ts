@@ -41,10 +41,14 @@ export function decideDiscoveredDial(policy: DiscoveryDialPolicy, d: DiscoveredP
 }
 
 export interface DiscoveryDialer {
+  /** Peers learned another way (peer exchange), weighed like announced ones. */
+  offer(peers: readonly PeerId[]): void;
+  /** Whether the node is short of `targetPeers`. */
+  wantsPeers(): boolean;
   stop(): void;
 }
 
-/** Dials discovered peers by `decideDiscoveredDial`, on libp2p's `peer:discovery` events. */
+/** Dials discovered peers by `decideDiscoveredDial`, on libp2p's `peer:discovery` events and offers. */
 export function startDiscoveryDialer(
   libp2p: Libp2p,
   policy: DiscoveryDialPolicy,
@@ -76,6 +80,10 @@ export function startDiscoveryDialer(
   const onDiscovery = (evt: CustomEvent<PeerInfo>) => consider(evt.detail.id, false);
   libp2p.addEventListener("peer:discovery", onDiscovery);
   return {
+    offer: (peers) => {
+      for (const peer of peers) consider(peer, false);
+    },
+    wantsPeers: () => libp2p.getPeers().length + dialing.size < policy.targetPeers,
     stop: () => {
       libp2p.removeEventListener("peer:discovery", onDiscovery);
       for (const timer of deferred.values()) clearTimeout(timer);

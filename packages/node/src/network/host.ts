@@ -18,6 +18,7 @@ import { type BootstrapDialer, peerIdStringOf, startBootstrapDialer } from "./bo
 import { type DiscoveryDialPolicy, startDiscoveryDialer } from "./discovery-dialer.ts";
 import { libp2pLogger } from "./libp2p-logger.ts";
 import { noiseCrypto } from "./noise-crypto.ts";
+import { type PeerExchange, startPeerExchange } from "./peer-exchange.ts";
 
 export type WalrasServices = { pubsub: GossipSub; identify: Identify; ping: Ping };
 export type WalrasLibp2p = Libp2p<WalrasServices>;
@@ -158,7 +159,14 @@ export async function createHost(init: HostInit): Promise<Host> {
   });
   const discovery = startDiscoveryDialer(libp2p, init.discoveryDials ?? DISCOVERY_DIALS, init.logger);
   let dialer: BootstrapDialer | undefined;
+  let exchange: PeerExchange | undefined;
   try {
+    exchange = await startPeerExchange(libp2p, {
+      wantsPeers: discovery.wantsPeers,
+      onPeers: (peers) => discovery.offer(peers.map((p) => p.id)),
+      ...(init.logger !== undefined ? { logger: init.logger } : {}),
+      ...(init.metricsRegistry !== undefined ? { metricsRegistry: init.metricsRegistry } : {}),
+    });
     dialer = startBootstrapDialer(libp2p, bootstrapAddrs, {
       initialBackoffMs: init.bootstrapBackoffMs?.initial,
       maxBackoffMs: init.bootstrapBackoffMs?.max,
@@ -166,16 +174,19 @@ export async function createHost(init: HostInit): Promise<Host> {
     });
   } catch (err) {
     discovery.stop();
+    await exchange?.stop();
     await libp2p.stop();
     throw err;
   }
   const started = dialer;
+  const exchanging = exchange;
   return {
     libp2p,
     bootstrapped: started.allConnected,
     stop: async () => {
       started.stop();
       discovery.stop();
+      await exchanging.stop();
       await libp2p.stop();
     },
   };

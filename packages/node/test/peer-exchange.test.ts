@@ -1,0 +1,120 @@
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { lpStream } from "@libp2p/utils";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { createHost, type Host } from "../src/network/host.ts";
+import { MAX_EXCHANGED_PEERS, PEER_EXCHANGE_PROTOCOL, parseAnswer } from "../src/network/peer-exchange.ts";
+import { waitFor } from "./wait-for.ts";
+
+const hosts: Host[] = [];
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+
+/** Dials are left to the smaller id for longer than any test here runs. */
+const NO_DEFERRED_DIALS = { targetPeers: 12, deferMs: 120_000 };
+
+async function start(init: Partial<Parameters<typeof createHost>[0]> = {}): Promise<Host> {
+  const host = await createHost({
+    privateKey: await generateKeyPair("Ed25519"),
+    listen: ["/ip4/127.0.0.1/tcp/0"],
+    discoveryDials: NO_DEFERRED_DIALS,
+    discoveryIntervalMs: 300,
+    ...init,
+  });
+  hosts.push(host);
+  return host;
+}
+
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const someId = async () => peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+
+describe("peer exchange", () => {
+  it("connects a node that joins a settled network to the peers whose announcements it never heard", async () => {
+    const first = await start();
+    const bootstrap = [first.libp2p.getMultiaddrs()[0]?.toString() ?? ""];
+    const settled = [first, ...(await Promise.all(Array.from({ length: 4 }, () => start({ bootstrap }))))];
+    await waitFor("the first five hosts in a full mesh", () =>
+      settled.every((h) => h.libp2p.getPeers().length === 4),
+    );
+    // The newcomer's id must not sort last: every settled host would then dial it on hearing its
+    // announcement, and the network would fill in without any exchange. The announcements of
+    // the settled hosts went out before the newcomer connected, and gossip drops repeats.
+    const ids = settled.map((h) => h.libp2p.peerId.toString());
+    let key = await generateKeyPair("Ed25519");
+    while (ids.every((id) => peerIdFromPrivateKey(key).toString() > id))
+      key = await generateKeyPair("Ed25519");
+    const registry = new Registry();
+    const newcomer = await start({ privateKey: key, bootstrap, metricsRegistry: registry });
+    await waitFor("the newcomer connected to all five", () => newcomer.libp2p.getPeers().length === 5);
+    const counted = await registry.getSingleMetricAsString("walras_peer_exchange_total");
+    expect(counted).toMatch(/walras_peer_exchange_total\{outcome="received"\} [1-9]/);
+    expect(counted).not.toMatch(/outcome="invalid"\} [1-9]/);
+  });
+
+  it("answers a peer once per interval and aborts a second ask at once", async () => {
+    const registry = new Registry();
+    const server = await start({ metricsRegistry: registry });
+    const neighbour = await start({ bootstrap: [server.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+    const asker = await start({ discoveryDials: { targetPeers: 0, deferMs: 0 } });
+    await waitFor("the neighbour connected", () => server.libp2p.getPeers().length === 1);
+    await waitFor("the neighbour identified", async () => {
+      const peer = await server.libp2p.peerStore.get(neighbour.libp2p.peerId).catch(() => null);
+      return (peer?.addresses.length ?? 0) > 0;
+    });
+    const serverAddr = server.libp2p.getMultiaddrs()[0];
+    if (!serverAddr) throw new Error("server has no address");
+    const read = async () => {
+      const stream = await asker.libp2p.dialProtocol(serverAddr, PEER_EXCHANGE_PROTOCOL);
+      const bytes = (await lpStream(stream, { maxDataLength: 16 * 1024 }).read()).subarray();
+      await stream.close();
+      return bytes;
+    };
+    const answer = parseAnswer(await read(), asker.libp2p.peerId.toString());
+    if (!answer.ok) throw new Error(answer.error);
+    expect(answer.peers.map((p) => p.id.toString())).toEqual([neighbour.libp2p.peerId.toString()]);
+    const listening = neighbour.libp2p.getMultiaddrs()[0]?.decapsulateCode(421).toString();
+    expect(answer.peers[0]?.addrs.map(String)).toContain(listening);
+    await expect(read()).rejects.toThrow();
+    await waitFor("the refusal counted", async () =>
+      /outcome="refused"\} 1/.test(await registry.getSingleMetricAsString("walras_peer_exchange_total")),
+    );
+    // Served twice: the neighbour's own ask when it connected (it looks for peers), and ours.
+    await waitFor("two answers counted", async () =>
+      /outcome="served"\} 2/.test(await registry.getSingleMetricAsString("walras_peer_exchange_total")),
+    );
+  });
+
+  it("rejects a malformed answer with the field that is wrong, and drops the asker's own entry", async () => {
+    const self = await someId();
+    const other = await someId();
+    const addr = "/ip4/127.0.0.1/tcp/4001";
+    const ok = parseAnswer(
+      encode({
+        peers: [
+          { id: self, addrs: [addr] },
+          { id: other, addrs: [addr] },
+        ],
+      }),
+      self,
+    );
+    expect(ok.ok && ok.peers.map((p) => p.id.toString())).toEqual([other]);
+    const cases: [unknown, RegExp][] = [
+      [{ peers: [{ id: "not-a-peer-id", addrs: [addr] }] }, /^invalid answer at peers\.0: /],
+      [{ peers: [{ id: other, addrs: ["not-a-multiaddr"] }] }, /^invalid answer at peers\.0: /],
+      [
+        { peers: Array.from({ length: MAX_EXCHANGED_PEERS + 1 }, () => ({ id: other, addrs: [] })) },
+        /at peers: /,
+      ],
+      [{ peers: [{ id: other, addrs: Array(9).fill(addr) }] }, /at peers\.0\.addrs: /],
+      [{ nodes: [] }, /at peers: /],
+    ];
+    for (const [body, error] of cases) {
+      const parsed = parseAnswer(encode(body), self);
+      expect(parsed.ok ? "accepted" : parsed.error).toMatch(error);
+    }
+    const garbage = parseAnswer(new Uint8Array([0xff, 0xfe]), self);
+    expect(garbage.ok ? "accepted" : garbage.error).toMatch(/^answer is not UTF-8 JSON: /);
+  });
+});
