@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type DiscoveredPeer, decideDiscoveredDial } from "../src/network/discovery-dialer.ts";
 
-const policy = { targetPeers: 12, deferMs: 3_000 };
+const policy = { targetPeers: 12, minPeers: 6, deferMs: 3_000 };
 const base: DiscoveredPeer = { self: "b", peer: "c", known: false, reach: 1, deferred: false };
 
 describe("decideDiscoveredDial", () => {

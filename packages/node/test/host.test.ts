@@ -65,15 +65,18 @@ describe("host", () => {
   });
 
   it("grows a network bootstrapped from one address into a full mesh with one connection per pair", async () => {
-    const first = await start({ discoveryIntervalMs: 300 });
-    const bootstrap = [first.libp2p.getMultiaddrs()[0]?.toString() ?? ""];
     // A deferral longer than the test: only the smaller id of each pair dials. Before that rule
-    // both ends dialed, and pairs held two connections.
-    const rest = await Promise.all(
-      Array.from({ length: 7 }, () =>
-        start({ bootstrap, discoveryIntervalMs: 300, discoveryDials: { targetPeers: 12, deferMs: 60_000 } }),
-      ),
-    );
+    // both ends dialed, and pairs held two connections. A node heard each announcement once, from
+    // the peers it was connected to then; one that connected later learns the rest by peer
+    // exchange while it has fewer than all seven.
+    const mesh = {
+      discoveryIntervalMs: 300,
+      peerExchange: { firstAfterMs: 1_000 },
+      discoveryDials: { targetPeers: 12, minPeers: 7, deferMs: 60_000 },
+    };
+    const first = await start(mesh);
+    const bootstrap = [first.libp2p.getMultiaddrs()[0]?.toString() ?? ""];
+    const rest = await Promise.all(Array.from({ length: 7 }, () => start({ ...mesh, bootstrap })));
     const all = [first, ...rest];
     await waitFor("every host connected to all seven others", async () =>
       all.every((h) => h.libp2p.getPeers().length === 7),

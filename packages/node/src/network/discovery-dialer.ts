@@ -5,6 +5,11 @@ import type { Logger } from "pino";
 export interface DiscoveryDialPolicy {
   /** Dial until this many peers are connected or being dialed. */
   readonly targetPeers: number;
+  /**
+   * Below this many, a node also asks its peers for theirs (peer exchange) and dials what they
+   * name, up to this many.
+   */
+  readonly minPeers: number;
   /** How long the end with the larger id leaves the dial to the other end. */
   readonly deferMs: number;
 }
@@ -41,10 +46,10 @@ export function decideDiscoveredDial(policy: DiscoveryDialPolicy, d: DiscoveredP
 }
 
 export interface DiscoveryDialer {
-  /** Peers learned another way (peer exchange), weighed like announced ones. */
+  /** Peers learned by peer exchange: weighed like announced ones, dialed up to `minPeers`. */
   offer(peers: readonly PeerId[]): void;
-  /** Whether the node is short of `targetPeers`. */
-  wantsPeers(): boolean;
+  /** Whether the node has fewer than `minPeers`, counting dials under way. */
+  shortOfPeers(): boolean;
   stop(): void;
 }
 
@@ -57,11 +62,14 @@ export function startDiscoveryDialer(
   const self = libp2p.peerId.toString();
   const dialing = new Set<string>();
   const deferred = new Map<string, ReturnType<typeof setTimeout>>();
-  const consider = (peerId: PeerId, wasDeferred: boolean) => {
+  const reach = () => libp2p.getPeers().length + dialing.size;
+  const consider = (peerId: PeerId, wasDeferred: boolean, targetPeers = policy.targetPeers) => {
     const peer = peerId.toString();
     const known = dialing.has(peer) || libp2p.getConnections(peerId).length > 0;
-    const reach = libp2p.getPeers().length + dialing.size;
-    const decision = decideDiscoveredDial(policy, { self, peer, known, reach, deferred: wasDeferred });
+    const decision = decideDiscoveredDial(
+      { ...policy, targetPeers },
+      { self, peer, known, reach: reach(), deferred: wasDeferred },
+    );
     if (decision === "later" && !deferred.has(peer)) {
       const timer = setTimeout(() => {
         deferred.delete(peer);
@@ -81,9 +89,9 @@ export function startDiscoveryDialer(
   libp2p.addEventListener("peer:discovery", onDiscovery);
   return {
     offer: (peers) => {
-      for (const peer of peers) consider(peer, false);
+      for (const peer of peers) consider(peer, false, policy.minPeers);
     },
-    wantsPeers: () => libp2p.getPeers().length + dialing.size < policy.targetPeers,
+    shortOfPeers: () => reach() < policy.minPeers,
     stop: () => {
       libp2p.removeEventListener("peer:discovery", onDiscovery);
       for (const timer of deferred.values()) clearTimeout(timer);

@@ -36,6 +36,8 @@ export interface HostInit {
   heartbeatIntervalMs?: number;
   /** How often this node announces its addresses on the discovery topic (default 5 s). */
   discoveryIntervalMs?: number;
+  /** When a node short of peers first asks a peer for its peers, and how often after (10 s, 2 s). */
+  peerExchange?: { readonly firstAfterMs?: number; readonly intervalMs?: number };
   /**
    * Extra source IPs exempt from gossipsub's IP-colocation penalty (loopback is always exempt).
    * The whitelist is exact IP strings, not ranges.
@@ -63,9 +65,10 @@ export const DISCOVERY_TOPIC = "/walras/peer-discovery/1";
 /**
  * Discovered peers are dialed until a node has 12. Of two peers that discover each other, the
  * larger id leaves the dial to the smaller for 3 s (several gossip heartbeats; a loopback dial
- * takes milliseconds on a quiet machine).
+ * takes milliseconds on a quiet machine). A node with fewer than 4 (gossipsub's D_lo, below which
+ * its mesh cannot keep its lower bound) asks its peers for theirs (peer-exchange.ts).
  */
-const DISCOVERY_DIALS: DiscoveryDialPolicy = { targetPeers: 12, deferMs: 3_000 };
+const DISCOVERY_DIALS: DiscoveryDialPolicy = { targetPeers: 12, minPeers: 4, deferMs: 3_000 };
 /**
  * How often a node announces its addresses on the discovery topic. Every announcement reaches
  * every node (and is forwarded by each), so at 1 s a 25-node network spent about as much on
@@ -162,7 +165,8 @@ export async function createHost(init: HostInit): Promise<Host> {
   let exchange: PeerExchange | undefined;
   try {
     exchange = await startPeerExchange(libp2p, {
-      wantsPeers: discovery.wantsPeers,
+      shortOfPeers: discovery.shortOfPeers,
+      ...init.peerExchange,
       onPeers: (peers) => discovery.offer(peers.map((p) => p.id)),
       ...(init.logger !== undefined ? { logger: init.logger } : {}),
       ...(init.metricsRegistry !== undefined ? { metricsRegistry: init.metricsRegistry } : {}),

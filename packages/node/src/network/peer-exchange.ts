@@ -1,4 +1,4 @@
-import type { IdentifyResult, Libp2p, PeerId, Stream } from "@libp2p/interface";
+import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { lpStream } from "@libp2p/utils";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
@@ -34,8 +34,12 @@ export interface ExchangedPeer {
 export type PeerExchangeOutcome = "served" | "refused" | "received" | "invalid" | "failed";
 
 export interface PeerExchangeInit {
-  /** Whether this node still looks for peers (asks each newly identified peer while true). */
-  wantsPeers(): boolean;
+  /** Whether this node is short of peers: checked every `intervalMs`, and one peer asked if so. */
+  shortOfPeers(): boolean;
+  /** When this node first checks, after it starts. Default 10 s. */
+  firstAfterMs?: number;
+  /** Default 2 s. */
+  intervalMs?: number;
   /** Peers an answer named, already in the peer store with their addresses. */
   onPeers(peers: readonly ExchangedPeer[]): void;
   logger?: Logger;
@@ -48,14 +52,20 @@ export interface PeerExchange {
 }
 
 /**
- * Peer exchange, as gossipsub's PX and Ethereum's discovery do it: a node that still looks for
- * peers asks each peer it connects to for the peers that one is connected to. Discovery by
- * announcement alone left stragglers: an announcement is sent once (repeats are the same bytes,
- * so gossip drops them as duplicates), and a node that connected after the others announced never
- * heard of them. 50 nodes held for the whole run with 1–4 connections, and a market
- * waited on them. An exchange is one stream: the asker opens it, the answerer writes one
- * length-prefixed JSON `{peers: [{id, addrs}]}` (at most 16 of its connected peers, at random)
- * and closes it.
+ * Peer exchange, as gossipsub's PX does it: a node short of peers asks one of its peers, every
+ * `intervalMs`, for the peers that one is connected to. Discovery by announcement alone left
+ * stragglers: an announcement is sent once (repeats are the same bytes, so gossip drops them as
+ * duplicates), and a node that connected after the others announced never heard of them; nine of
+ * 50 nodes held 1–4 connections for a whole run, and the market waited on them.
+ *
+ * It repairs; it does not build the mesh. Asking every peer at connect time made each of 50 nodes
+ * in one process dial 12 at once: the mesh (every node with a topic peer) took 21–24 s instead of
+ * 2–5. Asking from 2 s on, while short of 6, still took 3–14 s: announcements go out only at the
+ * discovery interval (5 s), so at 2 s every node was short. So a node first asks 10 s after it
+ * starts, when announcements have had their turn.
+ *
+ * An exchange is one stream: the asker opens it, the answerer writes one length-prefixed JSON
+ * `{peers: [{id, addrs}]}` (at most 16 of its connected peers, at random) and closes it.
  */
 export async function startPeerExchange(libp2p: Libp2p, init: PeerExchangeInit): Promise<PeerExchange> {
   const self = libp2p.peerId.toString();
@@ -120,22 +130,38 @@ export async function startPeerExchange(libp2p: Libp2p, init: PeerExchangeInit):
     for (const p of parsed.peers) await libp2p.peerStore.merge(p.id, { multiaddrs: [...p.addrs] });
     init.onPeers(parsed.peers);
   };
-  const onIdentify = (evt: CustomEvent<IdentifyResult>) => {
-    const { peerId, protocols } = evt.detail;
-    const peer = peerId.toString();
-    // An older node without the protocol is simply not asked.
-    if (!protocols.includes(PEER_EXCHANGE_PROTOCOL) || asked.has(peer) || !init.wantsPeers()) return;
-    asked.add(peer);
-    void ask(peerId);
+  let asking = false;
+  const repair = async () => {
+    if (asking || !init.shortOfPeers()) return;
+    // A peer not asked yet (a node answers with a random subset, so asking again can pay too).
+    const peers = libp2p.getPeers();
+    const fresh = peers.filter((p) => !asked.has(p.toString()));
+    const pool = fresh.length > 0 ? fresh : peers;
+    const peer = pool[Math.floor(Math.random() * pool.length)];
+    if (!peer) return;
+    if (fresh.length === 0) asked.clear();
+    asked.add(peer.toString());
+    asking = true;
+    try {
+      // An older node without the protocol is not asked.
+      const protocols = (await libp2p.peerStore.get(peer).catch(() => null))?.protocols ?? [];
+      if (protocols.includes(PEER_EXCHANGE_PROTOCOL)) await ask(peer);
+    } finally {
+      asking = false;
+    }
   };
-  // A peer that comes back (a restart, a healed partition) is asked again.
-  const onDisconnect = (evt: CustomEvent<PeerId>) => asked.delete(evt.detail.toString());
-  libp2p.addEventListener("peer:identify", onIdentify);
-  libp2p.addEventListener("peer:disconnect", onDisconnect);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = (afterMs: number) => {
+    timer = setTimeout(() => {
+      void repair();
+      tick(init.intervalMs ?? 2_000);
+    }, afterMs);
+    timer.unref();
+  };
+  tick(init.firstAfterMs ?? 10_000);
   return {
     stop: async () => {
-      libp2p.removeEventListener("peer:identify", onIdentify);
-      libp2p.removeEventListener("peer:disconnect", onDisconnect);
+      clearTimeout(timer);
       await libp2p.unhandle(PEER_EXCHANGE_PROTOCOL);
     },
   };
