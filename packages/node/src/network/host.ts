@@ -91,6 +91,23 @@ const CONNECTION_MONITOR = {
 };
 
 /**
+ * libp2p gives a dial 10 s (6 s an address), an inbound connection 10 s to finish Noise and
+ * Yamux, and a stream 10 s to agree on its protocol. 100 node processes on 2 cores (load average
+ * near 90) could not make that: 15 of them never held a connection (one: 56 dials, 56 failed), so
+ * the founder never heard of 100 agents and the market never started. A slow peer is not a dead
+ * one (as for pings, above); a refused or closed port still fails at once. The cost is that an
+ * inbound connection that stalls its upgrade holds one of the 10 pending slots (for non-loopback
+ * addresses) three times as long.
+ */
+const STARVED_MACHINE_TIMEOUTS = {
+  dialTimeout: 30_000,
+  addressDialTimeout: 20_000,
+  inboundUpgradeTimeout: 30_000,
+  outboundStreamProtocolNegotiationTimeout: 30_000,
+  inboundStreamProtocolNegotiationTimeout: 30_000,
+};
+
+/**
  * The node's libp2p host: TCP + Noise + Yamux, identify, ping and gossipsub tuned for small
  * networks. Started on return; bootstrap dialing continues in the background.
  */
@@ -108,7 +125,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     // most). Peers on this very machine share 127.0.0.1, so a local network of 50 nodes would
     // trickle into its bootstrap node for many seconds; they are exempt, as from gossipsub's
     // IP-colocation penalty.
-    connectionManager: { allow: LOOPBACK_MULTIADDRS },
+    connectionManager: { allow: LOOPBACK_MULTIADDRS, ...STARVED_MACHINE_TIMEOUTS },
     ...(init.connectionGater !== undefined ? { connectionGater: init.connectionGater } : {}),
     connectionMonitor: CONNECTION_MONITOR,
     connectionEncrypters: [noise({ crypto: noiseCrypto })],
