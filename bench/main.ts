@@ -9,6 +9,7 @@
  *   pnpm bench --network --nodes 100 --processes 100 node processes, once
  *   pnpm bench --only engine,network             sections by name (same as the flags above)
  *   pnpm bench --network --timeout-s 300         give each phase longer (a busy machine)
+ *   pnpm bench --network --round-ms 30000        the bench contract's round timeout (default 5 s)
  *   pnpm bench --only concurrent-start --trials 10   issue 9's trial repeated (opt-in: minutes)
  *   pnpm bench --only scale --agents 1000,10000  simulated WAN markets of many agents (opt-in: minutes;
  *                                                flags --cpu-ms, --full-up-to, --machines, --seed)
@@ -29,6 +30,12 @@ export interface BenchOptions {
   readonly modes: readonly NetworkMode[];
   /** How long a network may take to mesh, and then to certify (default 60 s + 2 s per node). */
   readonly timeoutS?: number;
+  /**
+   * The bench contract's round timeout. A round must fit in it: 100 processes on 2 cores need
+   * about 20 s of CPU a round, and at the default 5 s members were dropped as stuck, epoch after
+   * epoch.
+   */
+  readonly roundMs?: number;
   /** Repetitions of a section that measures a distribution (concurrent-start). */
   readonly trials?: number;
 }
@@ -58,6 +65,7 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
       engine: { type: "boolean", default: false },
       network: { type: "boolean", default: false },
       nodes: { type: "string" },
+      "round-ms": { type: "string" },
       processes: { type: "boolean", default: false },
       "in-process": { type: "boolean", default: false },
       "timeout-s": { type: "string" },
@@ -97,6 +105,9 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
         ? { timeoutS: positive("--timeout-s", values["timeout-s"]) }
         : {}),
       ...(values.trials !== undefined ? { trials: wholePositive("--trials", values.trials) } : {}),
+      ...(values["round-ms"] !== undefined
+        ? { roundMs: wholePositive("--round-ms", values["round-ms"]) }
+        : {}),
     },
   };
 }

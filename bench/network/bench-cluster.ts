@@ -31,7 +31,7 @@ export interface BenchMarket {
  * re-announce every `announceMs` until an epoch admits them: the contract's default of 1 s, since
  * at 250 ms the announcements of 25 waiting nodes alone kept both cores of the bench machine busy.
  */
-export function benchMarket(n: number, seed: number): BenchMarket {
+export function benchMarket(n: number, seed: number, roundMs = 5_000): BenchMarket {
   const scenario = scenarioSchema.parse(
     paperScenario({ agents: n, capacity: Math.round(n * 1.5), seed, g: 0 }),
   );
@@ -39,7 +39,7 @@ export function benchMarket(n: number, seed: number): BenchMarket {
     ...scenario.contract,
     priceRule: { kind: "newton" },
     minMembers: n,
-    timeouts: { roundMs: 5_000, announceMs: 1_000 },
+    timeouts: { roundMs, announceMs: 1_000 },
   });
   return { contract, agents: scenario.agents.map(({ id: _id, ...profile }) => profile) };
 }

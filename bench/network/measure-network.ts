@@ -89,8 +89,9 @@ export async function measureNetwork(
   /** How long each phase (mesh, certificate) may take; default 60 s + 2 s per node. */
   timeoutMs = 60_000 + n * 2_000,
   seed = n,
+  roundMs?: number,
 ): Promise<NetworkRun> {
-  const market = benchMarket(n, seed);
+  const market = benchMarket(n, seed, roundMs);
   // Polling /status costs the nodes CPU that the bench counts: 100 ms is resolution enough for
   // times of seconds, and HTTP to process nodes costs more, so they are polled less often.
   const intervalMs = mode === "in-process" ? 100 : 500;

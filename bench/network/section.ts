@@ -17,6 +17,7 @@ export const networkBench: BenchSection = {
   name: "network",
   description: "real libp2p nodes on loopback, newton: start → up → mesh → certificate, CPU per message",
   run: async (options: BenchOptions) => {
+    if (options.roundMs !== undefined) console.log(`contract round timeout: ${options.roundMs} ms\n`);
     console.log(HEADER);
     for (const n of options.nodes)
       for (const mode of options.modes) {
@@ -25,6 +26,8 @@ export const networkBench: BenchSection = {
           mode,
           starters[mode],
           options.timeoutS && options.timeoutS * 1000,
+          n,
+          options.roundMs,
         ).catch((err: Error) => {
           console.log(`| ${n} | ${mode} | ${err.message} |`);
           return null;
