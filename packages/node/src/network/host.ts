@@ -94,8 +94,9 @@ const CONNECTION_MONITOR = {
  * libp2p gives a dial 10 s (6 s an address), an inbound connection 10 s to finish Noise and
  * Yamux, and a stream 10 s to agree on its protocol. 100 node processes on 2 cores (load average
  * near 90) could not make that: 15 of them never held a connection (one: 56 dials, 56 failed), so
- * the founder never heard of 100 agents and the market never started. A slow peer is not a dead
- * one (as for pings, above); a refused or closed port still fails at once. The cost is that an
+ * the founder never heard of 100 agents and the market never started; with 30 s every node came
+ * up and the network certified (docs/scaling.md §5). A slow peer is not a dead one (as for pings,
+ * above); a refused or closed port still fails at once. The cost is that an
  * inbound connection that stalls its upgrade holds one of the 10 pending slots (for non-loopback
  * addresses) three times as long.
  */
