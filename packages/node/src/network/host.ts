@@ -96,9 +96,9 @@ const CONNECTION_MONITOR = {
  * near 90) could not make that: 15 of them never held a connection (one: 56 dials, 56 failed), so
  * the founder never heard of 100 agents and the market never started; with 30 s every node came
  * up and the network certified (docs/scaling.md §5). A slow peer is not a dead one (as for pings,
- * above); a refused or closed port still fails at once. The cost is that an
- * inbound connection that stalls its upgrade holds one of the 10 pending slots (for non-loopback
- * addresses) three times as long.
+ * above); a refused or closed port still fails at once. The cost: an inbound connection that
+ * stalls its upgrade holds one of the 10 pending slots (non-loopback addresses) three times as
+ * long.
  */
 const STARVED_MACHINE_TIMEOUTS = {
   dialTimeout: 30_000,
