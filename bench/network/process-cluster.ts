@@ -10,7 +10,20 @@ const SPAWN_CONCURRENCY = 3;
 /** Generous: the machine may be busy with other work, and startup time is reported, not judged. */
 const START_TIMEOUT_MS = 120_000;
 
-/** One OS process per node (the @walras/test-support spawner), bootstrapped from the first. */
+/**
+ * The first node and up to two others already up, at random, as an operator lists several seed
+ * nodes. With the first alone, 99 processes dialed one node that was doing its own work on a
+ * starved machine, and for minutes 1–5 of them held no connection at all (docs/scaling.md §5).
+ */
+function bootstrapFor(first: NodeProcess, up: readonly NodeProcess[]): string[] {
+  const others = up.filter((n) => n !== first);
+  const picked = new Set<NodeProcess>();
+  while (picked.size < Math.min(2, others.length))
+    picked.add(others[Math.floor(Math.random() * others.length)] as NodeProcess);
+  return [first.multiaddr, ...[...picked].map((n) => n.multiaddr)];
+}
+
+/** One OS process per node (the @walras/test-support spawner), bootstrapped from the first and two others. */
 export async function startProcessCluster(market: BenchMarket): Promise<BenchCluster> {
   const root = mkdtempSync(join(tmpdir(), "walras-bench-"));
   const nodes: NodeProcess[] = [];
@@ -35,7 +48,7 @@ export async function startProcessCluster(market: BenchMarket): Promise<BenchClu
     const worker = async () => {
       while (next < market.agents.length) {
         const i = next++;
-        nodes.push(await spawn(i, [first.multiaddr]));
+        nodes.push(await spawn(i, bootstrapFor(first, nodes)));
       }
     };
     await Promise.all(Array.from({ length: SPAWN_CONCURRENCY }, worker));
