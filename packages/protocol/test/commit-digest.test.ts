@@ -58,7 +58,7 @@ describe("a commit's body digest, taken from the bytes its signature covers", ()
     }
   });
 
-  it("differs when any field of the body differs", () => {
+  it("differs when the body differs (an approximate commit against an exact one)", () => {
     const a = commit(signers[0] as Signer);
     const b = commit(signers[0] as Signer, true);
     expect(commitMessageBodyDigest(a)).not.toBe(commitMessageBodyDigest(b));

@@ -52,12 +52,12 @@ export class LedgerBook {
   /** A certificate assembled here or fetched: stored (one per epoch). Returns its digest. */
   addCertificate(cert: Certificate): string {
     const digest = certificateDigest(cert);
-    const held = this.#certificates.get(digest);
+    const first = !this.#certificates.has(digest);
     this.#certificates.set(digest, cert);
     // A certificate comes here again with each late commit: at 50 members a quorum of 34, then up
     // to 16 more, each write re-encoding ~12 KB. The first already proves the epoch: the store
     // keeps it, and then the complete one.
-    if (held === undefined || cert.signatures.length === cert.commit.members.length)
+    if (first || cert.signatures.length === cert.commit.members.length)
       this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
     return digest;
   }

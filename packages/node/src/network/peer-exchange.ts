@@ -5,6 +5,7 @@ import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
 import { z } from "zod";
+import { parseJsonBody } from "./json-body.ts";
 
 export const PEER_EXCHANGE_PROTOCOL = "/walras/peer-exchange/1.0.0";
 /** Peers in one answer: more than a node dials (12), so an answer alone can fill it. */
@@ -189,19 +190,10 @@ export function parseAnswer(
   bytes: Uint8Array,
   self: string,
 ): { ok: true; peers: ExchangedPeer[] } | { ok: false; error: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (err) {
-    return { ok: false, error: `answer is not UTF-8 JSON: ${err instanceof Error ? err.message : err}` };
-  }
-  const parsed = answerSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, error: `invalid answer at ${issue?.path.join(".") || "answer"}: ${issue?.message}` };
-  }
+  const parsed = parseJsonBody(bytes, answerSchema, "answer");
+  if (!parsed.ok) return parsed;
   const peers: ExchangedPeer[] = [];
-  for (const [i, p] of parsed.data.peers.entries()) {
+  for (const [i, p] of parsed.value.peers.entries()) {
     try {
       if (p.id === self) continue;
       peers.push({ id: peerIdFromString(p.id), addrs: p.addrs.map((a) => multiaddr(a)) });

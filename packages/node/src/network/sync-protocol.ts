@@ -1,6 +1,7 @@
 import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
 import type { Multiaddr } from "@multiformats/multiaddr";
+import { parseJsonBody } from "./json-body.ts";
 import {
   errorResponseSchema,
   responseSchemaFor,
@@ -71,19 +72,8 @@ function describe(err: unknown): string {
 export function parseSyncRequest(
   bytes: Uint8Array,
 ): { ok: true; request: SyncRequest } | { ok: false; error: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(bytes));
-  } catch (err) {
-    return { ok: false, error: `request is not UTF-8 JSON: ${describe(err)}` };
-  }
-  const parsed = syncRequestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join(".") : "request";
-    return { ok: false, error: `invalid request at ${where}: ${issue?.message ?? "malformed"}` };
-  }
-  return { ok: true, request: parsed.data };
+  const parsed = parseJsonBody(bytes, syncRequestSchema, "request");
+  return parsed.ok ? { ok: true, request: parsed.value } : parsed;
 }
 
 /** Serves the sync protocol: one length-prefixed JSON request, one length-prefixed JSON response. */
