@@ -160,9 +160,12 @@ describe("SIGKILL and restart of one of five node processes", () => {
     const onDisk = storeRows(dataDirs[4] as string).certificates.map(
       (b) => JSON.parse(new TextDecoder().decode(b)) as Certificate,
     );
+    // The certificate all five held is on disk. It need not be the latest: a slot that promotes
+    // the rejoined member certifies in one round, and can do so between that poll and the kill.
+    expect(onDisk.map(certificateDigest)).toContain(final.certificate?.digest);
     const latest = onDisk.at(-1) as Certificate;
     expect(verifyCertificate(latest, contract)).toMatchObject({ ok: true });
-    expect(certificateDigest(latest)).toBe(final.certificate?.digest);
+    expect(latest.commit.epoch).toBeGreaterThanOrEqual(final.certificate?.epoch ?? Number.POSITIVE_INFINITY);
     console.info(
       `kill/restart: killed at round ${before.round}; epoch of 4 started ${epochAt - killedAt} ms and certified ` +
         `${fourAt - killedAt} ms after the kill ` +
