@@ -5,10 +5,12 @@ import {
   type Certificate,
   type Contract,
   canonicalJson,
+  commitReference,
   contractId,
   createAgentMachine,
   createSigner,
   type Demand,
+  encodeCommitReference,
   type MachineAction,
   topicOf,
   type WireMessage,
@@ -213,7 +215,9 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     listeners,
     publish: async (message, bytes) => {
       if (!gossip || stopped) return;
-      await gossip.publish(topicOf(message.kind), bytes).then(
+      // A commit is stored whole and gossiped by reference (docs/protocol.md §8).
+      const gossiped = message.kind === "commit" ? encodeCommitReference(commitReference(message)) : bytes;
+      await gossip.publish(topicOf(message.kind), gossiped).then(
         () => undefined,
         (err: Error) =>
           protoLog.debug({ err: err.message, kind: message.kind }, "publish failed (peers will sync)"),
@@ -263,7 +267,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   await sync.start();
   gossip = createGossip(libp2p, id, {
     validate: (kind, bytes, from) => inbound.validate(kind, bytes, from),
-    onMessage: (_kind, bytes) => inbound.deliver(bytes),
+    onMessage: (kind, bytes) => inbound.deliver(kind, bytes),
     onError: (err, ctx) => nodeLog.warn({ err: String(err), ...ctx }, "gossip handler error"),
   });
   const updatePeers = () => metrics.peers.set(libp2p.getPeers().length);

@@ -60,6 +60,7 @@ export * from "./sim/trace.ts";
 export * from "./wire/agent-key.ts";
 export * from "./wire/canonical-json.ts";
 export * from "./wire/certificate.ts";
+export * from "./wire/commit-reference.ts";
 export * from "./wire/contract.ts";
 export * from "./wire/hash.ts";
 export * from "./wire/ids.ts";

@@ -1,6 +1,11 @@
 import {
   type AgentMachine,
+  type CommitReference,
+  decodeGossip,
   decodeMessage,
+  encodeMessage,
+  expandCommitReference,
+  HeldCommitReferences,
   type MessageKind,
   topicOf,
   type WireMessage,
@@ -16,13 +21,14 @@ import { createRecentDigests } from "./recent-digests.ts";
  * The one way in for messages from the network, gossip or sync: decode once, judge once (the
  * machine's `check`, which verifies the signature), count every verdict, and hand what is
  * accepted to `accept`. Gossipsub calls the validator and then delivers the same bytes, so the
- * decoded message is kept by its bytes between the two.
+ * decoded message is kept by its bytes between the two. Commits arrive by gossip as references
+ * (docs/protocol.md §8): one is rebuilt on the body this node settled, or held until it settles.
  */
 export interface InboundPipeline {
   /** Gossipsub's topic validator: its verdict decides whether the message spreads. */
   validate(kind: GossipKind, bytes: Uint8Array, from: string): Verdict;
   /** Gossipsub's delivery of bytes that `validate` accepted. */
-  deliver(bytes: Uint8Array): void;
+  deliver(kind: GossipKind, bytes: Uint8Array): void;
   /** A message a peer sent in answer to a sync request for `wanted` kinds. */
   synced(bytes: Uint8Array, from: string, wanted: readonly MessageKind[]): void;
 }
@@ -42,20 +48,46 @@ export interface InboundPipelineInit {
   now(): number;
 }
 
+/** Commit references held until this node settles their epoch: a few epochs of 50 members. */
+const HELD_REFERENCES = 256;
+
 export function createInboundPipeline(init: InboundPipelineInit): InboundPipeline {
   const { machine, metrics, log } = init;
   const decoded = new WeakMap<Uint8Array, WireMessage>();
   const recent = createRecentDigests();
+  const held = new HeldCommitReferences<{ from: string }>(
+    HELD_REFERENCES,
+    2 * machine.terms().terms.timeouts.roundMs,
+  );
+  let releasing = false;
 
   const count = (reason: string) => metrics.messagesRejected.inc({ reason });
 
+  /** The commit a reference names, or the verdict when this node cannot rebuild it now. */
+  const expand = (reference: CommitReference, from: string): WireMessage | Verdict => {
+    const body = machine.committedBody(reference.epoch);
+    if (!body) {
+      held.hold(reference, { from }, init.now());
+      count("commit-ref-held");
+      return "ignore";
+    }
+    const commit = expandCommitReference(reference, body);
+    if (commit) return commit;
+    // Another body than this node settled on: only sync can show it (whole), if it matters.
+    count("commit-ref-other-body");
+    log.debug({ peer: from, agent: reference.agent, epoch: reference.epoch }, "commit names another body");
+    return "ignore";
+  };
+
   const judge = (bytes: Uint8Array, from: string, topic: GossipKind | null): WireMessage | Verdict => {
-    const result = decodeMessage(bytes);
+    // Sync answers are stored messages, whole; only gossip carries references.
+    const result = topic === "commit" ? decodeGossip(bytes) : decodeMessage(bytes);
     if (!result.ok) {
       count(result.reason);
       log.warn({ peer: from, reason: result.reason, detail: result.detail }, "rejected message");
       return "reject";
     }
+    if ("reference" in result) return expand(result.reference, from);
     const message = result.message;
     if (topic && topicOf(message.kind) !== topic) {
       count("wrong-topic");
@@ -79,6 +111,18 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
   const accept = (message: WireMessage, bytes: Uint8Array) => {
     recent.add(bytes);
     init.accept(message, bytes);
+    if (held.size > 0 && !releasing) releaseHeld();
+  };
+
+  /** The message just accepted may have settled an epoch: the references held for it expand now. */
+  const releaseHeld = () => {
+    releasing = true;
+    try {
+      for (const { commit, item } of held.release((epoch) => machine.committedBody(epoch), init.now()))
+        if (check(commit, item.from) === "accept") accept(commit, encodeMessage(commit));
+    } finally {
+      releasing = false;
+    }
   };
 
   return {
@@ -95,14 +139,16 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       if (verdict === "accept") decoded.set(bytes, message);
       return verdict;
     },
-    deliver: (bytes) => {
+    deliver: (kind, bytes) => {
       const message = decoded.get(bytes);
       decoded.delete(bytes);
-      if (message) accept(message, bytes);
+      // The message's own encoding: for a rebuilt commit, the whole commit rather than its reference.
+      if (message) accept(message, encodeMessage(message));
       else {
         // Not the bytes the validator saw (gossipsub hands both the same array today): judge anew.
-        const again = judge(bytes, "gossip", null);
-        if (typeof again !== "string" && check(again, "gossip") === "accept") accept(again, bytes);
+        const again = judge(bytes, "gossip", kind);
+        if (typeof again !== "string" && check(again, "gossip") === "accept")
+          accept(again, encodeMessage(again));
       }
     },
     synced: (bytes, from, wanted) => {

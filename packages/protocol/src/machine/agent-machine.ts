@@ -1,7 +1,7 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import type { Demand } from "../economics/demand.ts";
 import { type Signer, verifyAgentSignature } from "../wire/agent-key.ts";
-import type { Certificate } from "../wire/certificate.ts";
+import type { Certificate, CommitBody } from "../wire/certificate.ts";
 import { certificateDigest } from "../wire/certificate.ts";
 import { type Contract, contractId } from "../wire/contract.ts";
 import type { AgentId, ContractId } from "../wire/ids.ts";
@@ -89,6 +89,8 @@ export interface AgentMachine {
   nextDeadline(): number;
   /** Every certificate this node assembled, oldest first. */
   certificates(): readonly Certificate[];
+  /** The body this node's rounds settled epoch `epoch` on, or null: what commit references name. */
+  committedBody(epoch: number): CommitBody | null;
   /** The messages that prove epoch `epoch`'s decision (null: the current epoch), for a peer's sync. */
   decisionEvidence(epoch: number | null): readonly WireMessage[] | null;
   /** The terms in effect now (the contract, or amended terms) and their id. */
@@ -253,6 +255,10 @@ class Machine implements AgentMachine {
 
   decisionEvidence(epoch: number | null): readonly WireMessage[] | null {
     return this.#membership.evidence(epoch);
+  }
+
+  committedBody(epoch: number): CommitBody | null {
+    return this.#certify.committed(epoch);
   }
 
   /** An accepted message, from the network or the store: route it by kind and epoch. */

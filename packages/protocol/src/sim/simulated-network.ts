@@ -4,6 +4,8 @@ import type { AgentMachine } from "../machine/agent-machine.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
+import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
+import { commitReference, HeldCommitReferences } from "../wire/commit-reference.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import type { WireMessage } from "../wire/messages.ts";
@@ -59,6 +61,8 @@ export interface SimNode {
   tickAt: number;
   /** Until when this node's CPU is taken by inbound messages (with `cpuPerMessageMs`). */
   busyUntil: number;
+  /** Gossiped commits (references on the wire) that came before this node settled their epoch. */
+  readonly held: HeldCommitReferences<string>;
 }
 
 /** What happened in the network, with the actions the affected node's machine returned. */
@@ -205,6 +209,7 @@ export class SimulatedNetwork {
       deaf: false,
       tickAt: Number.POSITIVE_INFINITY,
       busyUntil: 0,
+      held: this.#heldReferences(),
     };
     this.nodes.push(node);
     this.#observer?.({ type: "start", at: this.now, node });
@@ -235,6 +240,7 @@ export class SimulatedNetwork {
       up: true,
       rejected: 0,
       tickAt: Number.POSITIVE_INFINITY,
+      held: this.#heldReferences(),
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
     const replayed: MachineAction[] = [];
@@ -348,6 +354,7 @@ export class SimulatedNetwork {
     this.#observer?.({ type: "tick", at: this.now, node, actions });
     this.#perform(node, actions);
     this.#scheduleTick(node);
+    this.#releaseHeld(node);
   }
 
   /** Keep one pending tick per node, at the earliest deadline its machine has named. */
@@ -367,9 +374,42 @@ export class SimulatedNetwork {
     this.#enqueue({ ...item, kind: "deliver", at: node.busyUntil, seq: this.#seq++ });
   }
 
+  /** As the node's inbound pipeline holds them: a few epochs of 50 members, for two rounds. */
+  #heldReferences(): HeldCommitReferences<string> {
+    return new HeldCommitReferences(256, 2 * this.#contract.timeouts.roundMs);
+  }
+
+  /**
+   * A gossiped commit travels as a reference to its body (docs/protocol.md §8): usable only by a
+   * node that settled the epoch on that body. One that has not settled holds it; one that settled
+   * on another body drops it (sync brings commits whole).
+   */
+  #usable(node: SimNode, item: InFlight): boolean {
+    const m = item.message;
+    if (item.via !== "gossip" || m.kind !== "commit") return true;
+    const body = node.machine.committedBody(m.epoch);
+    if (!body) node.held.hold(commitReference(m), item.from, this.now);
+    return body !== null && commitBodyDigest(body) === commitMessageBodyDigest(m);
+  }
+
+  /** The message just handled may have settled an epoch: its held commits are delivered now. */
+  #releaseHeld(node: SimNode): void {
+    if (node.held.size === 0) return;
+    for (const { commit, item: from } of node.held.release((e) => node.machine.committedBody(e), this.now))
+      this.#enqueue({
+        kind: "deliver",
+        at: this.now,
+        seq: this.#seq++,
+        to: node,
+        from,
+        via: "gossip",
+        message: commit,
+      });
+  }
+
   #deliver(item: InFlight): void {
     const node = item.to;
-    if (!node.up) return;
+    if (!node.up || !this.#usable(node, item)) return;
     const verdict = node.machine.check(item.message);
     if (verdict.verdict === "reject") node.rejected += 1;
     let actions: MachineAction[] = [];
@@ -389,6 +429,7 @@ export class SimulatedNetwork {
     });
     this.#perform(node, actions);
     this.#scheduleTick(node);
+    this.#releaseHeld(node);
   }
 
   #perform(node: SimNode, actions: readonly MachineAction[]): void {

@@ -1,7 +1,12 @@
 import { canonicalBytes, canonicalMembers, canonicalObject } from "./canonical-json.ts";
 import { sha256Hex } from "./hash.ts";
 import { asDigest, type Digest } from "./ids.ts";
-import { type WireMessage, wireMessageSchema } from "./messages.ts";
+import {
+  type CommitReference,
+  commitReferenceSchema,
+  type WireMessage,
+  wireMessageSchema,
+} from "./messages.ts";
 import { formatPath } from "./parse.ts";
 import { rememberCanonicalMembers } from "./signing.ts";
 
@@ -34,25 +39,50 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * absurd numbers). Canonical form is required, so one message has one encoding and one digest.
  */
 export function decodeMessage(bytes: Uint8Array): DecodeResult {
+  const json = parseJson(bytes);
+  return "ok" in json ? json : messageFrom(bytes, json.text, json.value);
+}
+
+/** What a gossip topic carries: a message, or on the commit topic a commit reference. */
+export type GossipDecodeResult = DecodeResult | { ok: true; reference: CommitReference };
+
+/** `decodeMessage`, and a commit reference (docs/protocol.md §8) where the bytes are one. */
+export function decodeGossip(bytes: Uint8Array): GossipDecodeResult {
+  const json = parseJson(bytes);
+  if ("ok" in json) return json;
+  const { text, value } = json;
+  if ((value as { kind?: unknown } | null)?.kind !== "commit-ref") return messageFrom(bytes, text, value);
+  const parsed = commitReferenceSchema.safeParse(value);
+  if (!parsed.success) return schemaFailure(parsed.error.issues[0]);
+  if (canonicalObject(canonicalMembers(parsed.data)) !== text)
+    return { ok: false, reason: "malformed", detail: "not canonical JSON" };
+  return { ok: true, reference: parsed.data as CommitReference };
+}
+
+function parseJson(
+  bytes: Uint8Array,
+): { text: string; value: unknown } | { ok: false; reason: "oversize" | "malformed"; detail: string } {
   if (bytes.length > MAX_MESSAGE_BYTES)
     return { ok: false, reason: "oversize", detail: `${bytes.length} bytes > ${MAX_MESSAGE_BYTES}` };
-  let text: string;
-  let json: unknown;
   try {
-    text = utf8.decode(bytes);
-    json = JSON.parse(text);
+    const text = utf8.decode(bytes);
+    return { text, value: JSON.parse(text) };
   } catch (e) {
     return { ok: false, reason: "malformed", detail: (e as Error).message };
   }
+}
+
+function schemaFailure(issue: { path: PropertyKey[]; message: string } | undefined): DecodeResult {
+  return {
+    ok: false,
+    reason: "schema",
+    detail: issue ? `${formatPath(issue.path)}: ${issue.message}` : "invalid",
+  };
+}
+
+function messageFrom(bytes: Uint8Array, text: string, json: unknown): DecodeResult {
   const parsed = wireMessageSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return {
-      ok: false,
-      reason: "schema",
-      detail: issue ? `${formatPath(issue.path)}: ${issue.message}` : "invalid",
-    };
-  }
+  if (!parsed.success) return schemaFailure(parsed.error.issues[0]);
   // One encoding checks the canonical form and yields the signing bytes (the same members
   // without agent and sig), so verifying the signature later encodes nothing again.
   const members = canonicalMembers(parsed.data);

@@ -85,6 +85,25 @@ export const commitMessageSchema = z.strictObject({
   reason: z.enum(STALL_REASONS).optional(),
 });
 
+/**
+ * A commit as gossiped (docs/protocol.md §8): the signer and its signature, and the digest of the
+ * body the signature is over instead of the body. Every member that settled the epoch computed
+ * that body itself, so a commit's ~8 KB at 50 members (four fifths of a market's bytes) crosses
+ * each gossip link as ~300 bytes; a node that does not hold the body gets full commits by sync.
+ * Not a message of its own: a receiver expands it into the commit it stands for.
+ */
+export const commitReferenceSchema = z.strictObject({
+  ...header,
+  kind: z.literal("commit-ref"),
+  epoch,
+  body: hex64,
+});
+export type CommitReference = Omit<z.output<typeof commitReferenceSchema>, "contract" | "agent"> & {
+  readonly contract: ContractId;
+  readonly agent: AgentId;
+  readonly body: Digest;
+};
+
 /** "I want to be a member." Re-announced (seq grows) until an epoch includes the agent. */
 export const joinMessageSchema = z.strictObject({
   ...header,

@@ -11,6 +11,14 @@ const utf8 = new TextEncoder();
 const signed = new WeakMap<object, Uint8Array>();
 const membersOf = new WeakMap<object, readonly CanonicalMember[]>();
 
+/**
+ * Records `bytes` as `message`'s signing bytes, made elsewhere: every commit on one body signs the
+ * same bytes, so a commit rebuilt from a reference reuses its body's instead of encoding 8 KB again.
+ */
+export function rememberSigningBytes(message: WireMessage, bytes: Uint8Array): void {
+  signed.set(message, bytes);
+}
+
 /** Keeps the canonical members `message` was decoded from, so signing it costs no re-encoding. */
 export function rememberCanonicalMembers(message: WireMessage, members: readonly CanonicalMember[]): void {
   membersOf.set(message, members);
