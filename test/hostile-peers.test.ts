@@ -5,11 +5,14 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { type GossipKind, loadOrCreateKey, type WalrasNode } from "@walras/node";
 import {
+  type CommitReference,
   type Contract,
+  certificateDigest,
   contractId,
   contractSchema,
   createSigner,
   type DemandMessage,
+  encodeCommitReference,
   encodeMessage,
   MAX_MESSAGE_BYTES,
   type Signer,
@@ -200,6 +203,48 @@ describe("hostile peers against five honest libp2p nodes", () => {
       expect(verifyMessage(twin)).toBe(true); // the same signature bytes: it would verify
       await expectRejected("demand", encodeMessage(twin), "schema");
       for (const n of honest) expect(n.status().equivocations.some((e) => e.agent === d.agent)).toBe(false);
+    });
+  });
+
+  describe("commit references (protocol §8)", () => {
+    /** A reference to the certificate's body (or to `body`), carrying `sig`, claimed by `agent`. */
+    const reference = (agent: string, sig: string, body?: string): Uint8Array => {
+      const cert = honest[0]?.certificate();
+      if (!cert) throw new Error("no certificate");
+      return encodeCommitReference({
+        v: cert.commit.v,
+        kind: "commit-ref",
+        contract: cert.commit.contract,
+        epoch: cert.commit.epoch,
+        agent,
+        sig,
+        body: body ?? certificateDigest(cert),
+      } as CommitReference);
+    };
+
+    it("one member's commit signature on another member's reference: bad-signature", async () => {
+      const [first, second] = honest[0]?.certificate()?.signatures ?? [];
+      if (!first || !second) throw new Error("a certificate with two signatures");
+      await expectRejected("commit", reference(second.agent, first.sig), "bad-signature");
+    });
+
+    it("a reference naming a body no node settled on: ignored, unpunished, nothing accepted", async () => {
+      const [first] = honest[0]?.certificate()?.signatures ?? [];
+      if (!first) throw new Error("no signature");
+      const reason = "commit-ref-other-body";
+      const before = await Promise.all(honest.map((n) => rejectedCount(n, reason)));
+      const certs = honest.map((n) => n.status().certificate?.digest);
+      const bytes = reference(first.agent, first.sig, "ee".repeat(32));
+      const peer = await attacker();
+      expect(await peer.send("commit", bytes)).toBe(honest.length);
+      for (const [i, node] of honest.entries())
+        await waitFor(async () => (await rejectedCount(node, reason)) > (before[i] as number), {
+          timeoutMs: 10_000,
+          what: `node ${i} to count a "${reason}" reference`,
+        });
+      expect(honest.map((n) => n.peerScore(peer.peerId) >= 0)).toEqual(honest.map(() => true));
+      expect(honest.map((n) => timesAccepted(n, bytes))).toEqual(honest.map(() => 0));
+      expect(honest.map((n) => n.status().certificate?.digest)).toEqual(certs);
     });
   });
 

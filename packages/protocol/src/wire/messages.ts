@@ -89,7 +89,7 @@ export const commitMessageSchema = z.strictObject({
  * A commit as gossiped (docs/protocol.md §8): the signer and its signature, and the digest of the
  * body the signature is over instead of the body. Every member that settled the epoch computed
  * that body itself, so a commit's ~8 KB at 50 members (four fifths of a market's bytes) crosses
- * each gossip link as ~300 bytes; a node that does not hold the body gets full commits by sync.
+ * each gossip link as 349 bytes; a node that does not hold the body gets full commits by sync.
  * Not a message of its own: a receiver expands it into the commit it stands for.
  */
 export const commitReferenceSchema = z.strictObject({
