@@ -1,6 +1,7 @@
 import type { AgentMachine } from "../../machine/agent-machine.ts";
 import type { MachineAction } from "../../machine/machine-io.ts";
 import type { Certificate } from "../../wire/certificate.ts";
+import { commitReference, encodeCommitReference } from "../../wire/commit-reference.ts";
 import { type Contract, contractId } from "../../wire/contract.ts";
 import type { AgentId, ContractId } from "../../wire/ids.ts";
 import { encodeMessage } from "../../wire/message-codec.ts";
@@ -101,6 +102,8 @@ export function runScale(options: ScaleOptions): ScaleResult {
     }
     return s;
   };
+  const referenceSizeOf = (commit: CommitMessage): number =>
+    encodeCommitReference(commitReference(commit)).length + framing;
   const received = new Map<string, { messages: number; bytes: number }>();
   const certifiedAt = new Map<string, number>();
   const settledAt = new Map<string, number>();
@@ -135,7 +138,11 @@ export function runScale(options: ScaleOptions): ScaleResult {
         const kind = event.message.kind;
         const r = received.get(kind) ?? { messages: 0, bytes: 0 };
         r.messages += 1;
-        r.bytes += sizeOf(event.message);
+        // Gossip carries a commit as a reference to its body (docs/protocol.md §8); sync, whole.
+        r.bytes +=
+          event.via === "gossip" && event.message.kind === "commit"
+            ? referenceSizeOf(event.message)
+            : sizeOf(event.message);
         received.set(kind, r);
         const msg = event.message;
         if (
