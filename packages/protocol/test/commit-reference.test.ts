@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type CommitBody, commitBody } from "../src/wire/certificate.ts";
@@ -43,7 +44,38 @@ const decodeReference = (bytes: Uint8Array): CommitReference => {
   return r.reference;
 };
 
+/** The spec's reference, written out from §8: the commit's agent and sig, and sha256 of canonical(body). */
+function specReference(m: CommitMessage): string {
+  const { agent, sig, ...body } = m;
+  const canonical = (v: unknown): string =>
+    Array.isArray(v)
+      ? `[${v.map(canonical).join(",")}]`
+      : v !== null && typeof v === "object"
+        ? `{${Object.keys(v)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+            .join(",")}}`
+        : JSON.stringify(v);
+  const digest = createHash("sha256").update(canonical(body)).digest("hex");
+  return canonical({
+    v: m.v,
+    kind: "commit-ref",
+    contract: m.contract,
+    epoch: m.epoch,
+    agent,
+    sig,
+    body: digest,
+  });
+}
+
 describe("a commit gossiped by reference (docs/protocol.md §8)", () => {
+  it("is the spec's bytes: the commit's agent and signature, and the sha256 of its canonical body", () => {
+    const original = commit(signers[0] as Signer);
+    expect(new TextDecoder().decode(encodeCommitReference(commitReference(original)))).toBe(
+      specReference(original),
+    );
+  });
+
   it("crosses the wire small and rebuilds, on the signer's body, into the very commit it was", () => {
     const [a, b] = signers as [Signer, Signer];
     const original = commit(a);
