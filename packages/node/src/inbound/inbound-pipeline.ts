@@ -5,7 +5,7 @@ import {
   decodeMessage,
   encodeMessage,
   expandCommitReference,
-  HeldCommitReferences,
+  heldCommitReferences,
   type MessageKind,
   topicOf,
   type WireMessage,
@@ -48,17 +48,11 @@ export interface InboundPipelineInit {
   now(): number;
 }
 
-/** Commit references held until this node settles their epoch: a few epochs of 50 members. */
-const HELD_REFERENCES = 256;
-
 export function createInboundPipeline(init: InboundPipelineInit): InboundPipeline {
   const { machine, metrics, log } = init;
   const decoded = new WeakMap<Uint8Array, WireMessage>();
   const recent = createRecentDigests();
-  const held = new HeldCommitReferences<{ from: string }>(
-    HELD_REFERENCES,
-    2 * machine.terms().terms.timeouts.roundMs,
-  );
+  const held = heldCommitReferences<{ from: string }>(machine.terms().terms.timeouts.roundMs);
   let releasing = false;
 
   const count = (reason: string) => metrics.messagesRejected.inc({ reason });

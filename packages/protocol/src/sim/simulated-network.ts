@@ -5,7 +5,11 @@ import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
-import { commitReference, HeldCommitReferences } from "../wire/commit-reference.ts";
+import {
+  commitReference,
+  type HeldCommitReferences,
+  heldCommitReferences,
+} from "../wire/commit-reference.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import type { WireMessage } from "../wire/messages.ts";
@@ -374,9 +378,9 @@ export class SimulatedNetwork {
     this.#enqueue({ ...item, kind: "deliver", at: node.busyUntil, seq: this.#seq++ });
   }
 
-  /** As the node's inbound pipeline holds them: a few epochs of 50 members, for two rounds. */
+  /** As the node's inbound pipeline holds them. */
   #heldReferences(): HeldCommitReferences<string> {
-    return new HeldCommitReferences(256, 2 * this.#contract.timeouts.roundMs);
+    return heldCommitReferences(this.#contract.timeouts.roundMs);
   }
 
   /**

@@ -48,6 +48,14 @@ function bodySigningBytes(body: CommitBody): Uint8Array {
   return bytes;
 }
 
+/**
+ * The hold every node uses (docs/protocol.md §8): 256 references, a few epochs of 50 members,
+ * each for two round timeouts. The node's inbound pipeline and the simulator take it from here.
+ */
+export function heldCommitReferences<T>(roundMs: number): HeldCommitReferences<T> {
+  return new HeldCommitReferences<T>(256, 2 * roundMs);
+}
+
 interface Held<T> {
   readonly reference: CommitReference;
   readonly item: T;
