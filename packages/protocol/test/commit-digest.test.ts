@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { buildCertificate, certificateDigest, commitMessageBodyDigest } from "../src/wire/certificate.ts";
 import { decodeMessage, encodeMessage } from "../src/wire/message-codec.ts";
 import { type CommitMessage, PROTOCOL_VERSION, type Unsigned } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
+import { specDigest } from "./spec-commit-digest.ts";
 
 const signers = [1, 2, 3].map((n) => createSigner(new Uint8Array(32).fill(n)));
 const members = signers.map((s) => s.id).sort();
@@ -27,21 +27,6 @@ const commit = (signer: Signer, approximate?: true): CommitMessage =>
     } as unknown as Unsigned<CommitMessage>,
     signer,
   );
-
-/** The spec's body digest (docs/protocol.md §8), written out: sha256 of the canonical JSON of the commit without agent and sig. */
-function specDigest(m: CommitMessage): string {
-  const { agent: _a, sig: _s, ...body } = m;
-  const canonical = (v: unknown): string =>
-    Array.isArray(v)
-      ? `[${v.map(canonical).join(",")}]`
-      : v !== null && typeof v === "object"
-        ? `{${Object.keys(v)
-            .sort()
-            .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-            .join(",")}}`
-        : JSON.stringify(v);
-  return createHash("sha256").update(canonical(body)).digest("hex");
-}
 
 describe("a commit's body digest, taken from the bytes its signature covers", () => {
   it("is the spec's digest for a signed commit, a decoded one, and the certificate they build", () => {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type CommitBody, commitBody } from "../src/wire/certificate.ts";
@@ -16,6 +15,7 @@ import {
   type Unsigned,
 } from "../src/wire/messages.ts";
 import { signingBytes, signMessage, verifyMessage } from "../src/wire/signing.ts";
+import { specCanonical, specDigest } from "./spec-commit-digest.ts";
 
 const signers = [1, 2, 3].map((n) => createSigner(new Uint8Array(32).fill(n)));
 const members = signers.map((s) => s.id).sort();
@@ -44,28 +44,10 @@ const decodeReference = (bytes: Uint8Array): CommitReference => {
   return r.reference;
 };
 
-/** The spec's reference, written out from §8: the commit's agent and sig, and sha256 of canonical(body). */
+/** The spec's reference, written out from §8: the commit's agent and sig, and its body's digest. */
 function specReference(m: CommitMessage): string {
-  const { agent, sig, ...body } = m;
-  const canonical = (v: unknown): string =>
-    Array.isArray(v)
-      ? `[${v.map(canonical).join(",")}]`
-      : v !== null && typeof v === "object"
-        ? `{${Object.keys(v)
-            .sort()
-            .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-            .join(",")}}`
-        : JSON.stringify(v);
-  const digest = createHash("sha256").update(canonical(body)).digest("hex");
-  return canonical({
-    v: m.v,
-    kind: "commit-ref",
-    contract: m.contract,
-    epoch: m.epoch,
-    agent,
-    sig,
-    body: digest,
-  });
+  const { v, contract, epoch, agent, sig } = m;
+  return specCanonical({ v, kind: "commit-ref", contract, epoch, agent, sig, body: specDigest(m) });
 }
 
 describe("a commit gossiped by reference (docs/protocol.md §8)", () => {
