@@ -1,8 +1,7 @@
+import type { Parsed } from "@walras/protocol";
 import type { z } from "zod";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
-
-export type ParsedBody<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
  * One body of a walras stream protocol (a sync request, a peer-exchange answer): UTF-8 JSON that
@@ -12,7 +11,7 @@ export function parseJsonBody<S extends z.ZodType>(
   bytes: Uint8Array,
   schema: S,
   noun: string,
-): ParsedBody<z.infer<S>> {
+): Parsed<z.infer<S>> {
   let json: unknown;
   try {
     json = JSON.parse(decoder.decode(bytes));

@@ -56,8 +56,9 @@ export interface PeerExchange {
  * Peer exchange, as gossipsub's PX does it: a node short of peers asks one of its peers, every
  * `intervalMs`, for the peers that one is connected to. Discovery by announcement alone left
  * stragglers: an announcement is sent once (repeats are the same bytes, so gossip drops them as
- * duplicates), and a node that connected after the others announced never heard of them; nine of
- * 50 nodes held 1–4 connections for a whole run, and the market waited on them.
+ * duplicates), and a node that connected after the others announced never heard of them: in a
+ * 50-node run 2–3 nodes kept their bootstrap link alone for the whole run, and the market waited
+ * on them (docs/scaling.md §5).
  *
  * It repairs; it does not build the mesh. Asking every peer at connect time made each of 50 nodes
  * in one process dial 12 at once: the mesh (every node with a topic peer) took 21–24 s instead of

@@ -26,12 +26,8 @@ export function encodeCommitReference(reference: CommitReference): Uint8Array {
 
 /** The commit `reference` stands for, on `body`; null when `body` is not the one it names. */
 export function expandCommitReference(reference: CommitReference, body: CommitBody): CommitMessage | null {
-  if (
-    body.epoch !== reference.epoch ||
-    body.contract !== reference.contract ||
-    commitBodyDigest(body) !== reference.body
-  )
-    return null;
+  // The digest covers the body's epoch, contract and version: nothing else needs comparing.
+  if (commitBodyDigest(body) !== reference.body) return null;
   const commit = { ...body, agent: reference.agent, sig: reference.sig } as CommitMessage;
   rememberSigningBytes(commit, bodySigningBytes(body));
   return commit;

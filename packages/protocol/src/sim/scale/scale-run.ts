@@ -102,8 +102,16 @@ export function runScale(options: ScaleOptions): ScaleResult {
     }
     return s;
   };
-  const referenceSizeOf = (commit: CommitMessage): number =>
-    encodeCommitReference(commitReference(commit)).length + framing;
+  // One commit reaches every machine: its reference is sized once, as a message is.
+  const referenceSizes = new WeakMap<CommitMessage, number>();
+  const referenceSizeOf = (commit: CommitMessage): number => {
+    let size = referenceSizes.get(commit);
+    if (size === undefined) {
+      size = encodeCommitReference(commitReference(commit)).length + framing;
+      referenceSizes.set(commit, size);
+    }
+    return size;
+  };
   const received = new Map<string, { messages: number; bytes: number }>();
   const certifiedAt = new Map<string, number>();
   const settledAt = new Map<string, number>();
