@@ -13,6 +13,9 @@
  *   pnpm bench --only concurrent-start --trials 10   issue 9's trial repeated (opt-in: minutes)
  *   pnpm bench --only scale --agents 1000,10000  simulated WAN markets of many agents (opt-in: minutes;
  *                                                flags --cpu-ms, --full-up-to, --machines, --seed)
+ *   pnpm bench --only gossip-floor --nodes 50   bare hosts with the node's transport, no walras: what one
+ *                                                round of n messages costs the transport alone (opt-in;
+ *                                                flags --rounds, --bytes)
  *   pnpm bench --only aggregation                the same under committee aggregation, a timing model
  *                                                (in the default run; flags --agents, --cpu-ms, --seed)
  */
@@ -20,6 +23,7 @@ import { parseArgs } from "node:util";
 import { aggregationBench } from "./aggregation.ts";
 import { concurrentStartBench } from "./concurrent-start.ts";
 import { engineBench } from "./engine.ts";
+import { gossipFloorBench } from "./gossip-floor.ts";
 import { type NetworkMode, networkBench } from "./network/section.ts";
 import { scaleBench } from "./scale.ts";
 
@@ -52,9 +56,10 @@ const sections: readonly BenchSection[] = [
   aggregationBench,
   concurrentStartBench,
   scaleBench,
+  gossipFloorBench,
 ];
 /** Sections that take minutes of their own: run only when named. */
-const OPT_IN = new Set(["concurrent-start", "scale"]);
+const OPT_IN = new Set(["concurrent-start", "scale", "gossip-floor"]);
 const DEFAULT_NODES = [10, 25];
 
 function parse(argv: readonly string[]): { sections: readonly BenchSection[]; options: BenchOptions } {

@@ -30,10 +30,19 @@ export interface HostilePeer {
 
 const ALL_KINDS: readonly GossipKind[] = ["demand", "commit", "membership"];
 
+interface FloodPublisher {
+  publish(
+    topic: string,
+    data: Uint8Array,
+    opts: { floodPublish: boolean },
+  ): Promise<{ recipients: unknown[] }>;
+}
+
 /**
  * Starts a hostile peer that dials `targets` and resolves once every one of them is known to
- * subscribe to all the contract's topics, so the first publish reaches them all (gossipsub
- * flood-publishes a node's own messages to every subscribed peer).
+ * subscribe to all the contract's topics, so the first publish reaches them all (it
+ * flood-publishes: every subscribed peer gets the bytes directly, as any peer may send them,
+ * whatever the honest nodes' own mesh).
  */
 export async function startHostilePeer(options: {
   contractId: string;
@@ -69,8 +78,10 @@ export async function startHostilePeer(options: {
     await host.stop();
     throw err;
   }
+  // gossipsub's class takes publish options that its exported interface does not show.
+  const flooding = pubsub as unknown as FloodPublisher;
   const send = async (kind: GossipKind, bytes: Uint8Array) =>
-    (await pubsub.publish(topic(kind), bytes)).recipients.length;
+    (await flooding.publish(topic(kind), bytes, { floodPublish: true })).recipients.length;
   return {
     peerId: key.peerId.toString(),
     signer: createSigner(key.privateKey.raw),
