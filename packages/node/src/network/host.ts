@@ -63,12 +63,16 @@ const LOOPBACK = ["127.0.0.1", "::1"];
 const LOOPBACK_MULTIADDRS = ["/ip4/127.0.0.1", "/ip6/::1"];
 export const DISCOVERY_TOPIC = "/walras/peer-discovery/1";
 /**
- * Discovered peers are dialed until a node has 12. Of two peers that discover each other, the
- * larger id leaves the dial to the smaller for 3 s (several gossip heartbeats; a loopback dial
- * takes milliseconds on a quiet machine). A node with fewer than 4 (gossipsub's D_lo, below which
- * its mesh cannot keep its lower bound) asks its peers for theirs (peer-exchange.ts).
+ * Discovered peers are dialed until a node has 8: a mesh of D = 3 (up to 12 when grafted) and
+ * some peers outside it for IHAVE gossip and sync. 12 cost more handshakes than they paid: 50
+ * nodes in one process certified in 15.5–16.2 s with 8 against 17.7–20.9 s with 12 (16.6–17.4
+ * against 19.5–23.0 CPU-s, three interleaved pairs; as processes the same within one run each,
+ * 37.3 against 38.0 s), and 6 was no better than 8 (16.9–18.1 s). Of two peers that discover
+ * each other, the larger id leaves the dial to the smaller for 3 s (several gossip heartbeats; a
+ * loopback dial takes milliseconds on a quiet machine). A node with fewer than 4 asks its peers
+ * for theirs (peer-exchange.ts).
  */
-const DISCOVERY_DIALS: DiscoveryDialPolicy = { targetPeers: 12, minPeers: 4, deferMs: 3_000 };
+const DISCOVERY_DIALS: DiscoveryDialPolicy = { targetPeers: 8, minPeers: 4, deferMs: 3_000 };
 /**
  * How often a node announces its addresses on the discovery topic. Every announcement reaches
  * every node (and is forwarded by each), so at 1 s a 25-node network spent about as much on
