@@ -81,6 +81,9 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
       "full-up-to": { type: "string" },
       machines: { type: "string" },
       seed: { type: "string" },
+      // The gossip-floor section reads these itself (bench/gossip-floor.ts).
+      rounds: { type: "string" },
+      bytes: { type: "string" },
     },
     strict: true,
   });

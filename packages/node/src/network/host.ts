@@ -168,9 +168,9 @@ export async function createHost(init: HostInit): Promise<Host> {
         msgIdFn: (msg) => new Uint8Array(createHash("sha256").update(msg.topic).update(msg.data).digest()),
         // A mesh of D = 3 (D_lo 2, D_out 1) and no flood publishing: each message reaches a node
         // about 3 times instead of 6. Bare hosts with these settings, 50 in one process on a
-        // formed mesh (`pnpm bench --only gossip-floor`): a round of 50 messages took 0.71 s and
-        // 0.34 ms of CPU per delivery, against ~1.9 s and ~0.9 ms at gossipsub's D = 6 with
-        // floodPublish. D_hi stays at 12 so that a young network's star around its bootstrap node
+        // formed mesh (`pnpm bench --only gossip-floor`, two runs): a round of 50 messages took
+        // 0.86–1.17 s and 0.41–0.53 ms of CPU per delivery, against 1.45–1.64 s and 0.66–0.76 ms
+        // at gossipsub's D = 6 with floodPublish (docs/scaling.md §5). D_hi stays at 12 so that a young network's star around its bootstrap node
         // is served by the hub's mesh: at D_hi 5 the hub pruned its leaves (which then wait out
         // the 60 s prune backoff on gossip alone) and 10 nodes certified in 4.5 s instead of 1.4 s.
         // Fewer copies is less redundancy: a node missing a message gets it from IHAVE gossip
@@ -182,9 +182,9 @@ export async function createHost(init: HostInit): Promise<Host> {
         floodPublish: false,
         // IDONTWANT (gossipsub v1.2) saves a large message's duplicates. walras's are under 1 KB
         // and (measured at D = 6 with floodPublish) most peers held the publisher's own copy
-        // before a mesh peer's IDONTWANT arrived, so it cost a control message per mesh peer per message and saved
-        // little: without it 25 nodes in one process used 2.3 instead of 3.0 ms of CPU per
-        // accepted message. Above the largest message: never sent.
+        // before a mesh peer's IDONTWANT arrived, so it cost a control message per mesh peer per
+        // message and saved little: without it 25 nodes in one process used 2.3 instead of 3.0 ms
+        // of CPU per accepted message. Above the largest message: never sent.
         idontwantMinDataSize: MAX_MESSAGE_BYTES + 1,
         scoreParams: {
           IPColocationFactorWhitelist: new Set([...LOOPBACK, ...(init.ipColocationWhitelist ?? [])]),
