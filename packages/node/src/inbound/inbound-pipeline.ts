@@ -136,7 +136,8 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     deliver: (kind, bytes) => {
       const message = decoded.get(bytes);
       decoded.delete(bytes);
-      // The message's own encoding: for a rebuilt commit, the whole commit rather than its reference.
+      // The message's own encoding: for a rebuilt commit, the whole commit rather than its
+      // reference; for any other, the bytes it was decoded from (a lookup, not an encoding).
       if (message) accept(message, encodeMessage(message));
       else {
         // Not the bytes the validator saw (gossipsub hands both the same array today): judge anew.

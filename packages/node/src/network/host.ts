@@ -170,9 +170,10 @@ export async function createHost(init: HostInit): Promise<Host> {
         // about 3 times instead of 6. Bare hosts with these settings, 50 in one process on a
         // formed mesh (`pnpm bench --only gossip-floor`, two runs): a round of 50 messages took
         // 0.86–1.17 s and 0.41–0.53 ms of CPU per delivery, against 1.45–1.64 s and 0.66–0.76 ms
-        // at gossipsub's D = 6 with floodPublish (docs/scaling.md §5). D_hi stays at 12 so that a young network's star around its bootstrap node
-        // is served by the hub's mesh: at D_hi 5 the hub pruned its leaves (which then wait out
-        // the 60 s prune backoff on gossip alone) and 10 nodes certified in 4.5 s instead of 1.4 s.
+        // at gossipsub's D = 6 with floodPublish (docs/scaling.md §5). D_hi stays at 12 so that a
+        // young network's star around its bootstrap node is served by the hub's mesh: at D_hi 5
+        // the hub pruned its leaves (which then wait out the 60 s prune backoff on gossip alone)
+        // and 10 nodes certified in 4.5 s instead of 1.4 s.
         // Fewer copies is less redundancy: a node missing a message gets it from IHAVE gossip
         // (to D_lazy = 6 peers outside the mesh each heartbeat) or from sync (§3 of the protocol).
         D: 3,
