@@ -25,6 +25,13 @@ export interface NetworkRun {
   /** Messages accepted plus published over the whole run, per node per round run. */
   readonly messagesPerNodePerRound: number;
   readonly bytesPerNodePerRound: number;
+  /**
+   * Catch-up sync requests a node sent (answered or failed), per node per round run: what rounds
+   * cost beyond gossip, and the request storm when every node is slow at once (#10).
+   */
+  readonly syncRequestsPerNodePerRound: number;
+  /** Of those, the share that failed (timed out, refused, or the peer went away). */
+  readonly syncFailedShare: number;
   /** CPU of every node process from "up" to the certificate. */
   readonly cpuMs: number;
   /** Messages all nodes accepted from "up" to the certificate. */
@@ -36,18 +43,23 @@ interface Snapshot {
   rounds: number;
   published: number;
   bytes: number;
+  syncAnswered: number;
+  syncFailed: number;
   cpuMs: number;
 }
 
 async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
   const cpuMs = cluster.cpuMs();
   const texts = await cluster.metrics();
-  const sum = (metric: string) => texts.reduce((s, text) => s + counterSum(text, metric), 0);
+  const sum = (metric: string, label?: { name: string; value: string }) =>
+    texts.reduce((s, text) => s + counterSum(text, metric, label), 0);
   return {
     accepted: sum("walras_messages_accepted_total"),
     rounds: sum("walras_rounds_total"),
     published: sum("walras_messages_published_total"),
     bytes: sum("walras_message_bytes_total"),
+    syncAnswered: sum("walras_sync_requests_sent_total", { name: "outcome", value: "answered" }),
+    syncFailed: sum("walras_sync_requests_sent_total", { name: "outcome", value: "failed" }),
     cpuMs,
   };
 }
@@ -120,6 +132,8 @@ export async function measureNetwork(
       upToCertificateMs: tCert - tUp,
       messagesPerNodePerRound: (end.accepted + end.published) / n / roundsRun,
       bytesPerNodePerRound: end.bytes / n / roundsRun,
+      syncRequestsPerNodePerRound: (end.syncAnswered + end.syncFailed) / n / roundsRun,
+      syncFailedShare: end.syncFailed / Math.max(1, end.syncAnswered + end.syncFailed),
       cpuMs: end.cpuMs - up.cpuMs,
       accepted: end.accepted - up.accepted,
     };
