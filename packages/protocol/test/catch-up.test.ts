@@ -169,4 +169,69 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
     expect(syncs(20 + ROUND_MS / 4 + ROUND_MS / 2 - 1)).toEqual([]);
     expect(syncs(20 + ROUND_MS / 4 + ROUND_MS / 2)).toEqual(asked);
   });
+
+  describe("waits for the round's demands to stop coming in before it first asks", () => {
+    const others = [4, 5, 6].map((i) => createSigner(new Uint8Array(32).fill(i))) as [Signer, Signer, Signer];
+    const demandBy = (signer: Signer, round: number, prices: readonly number[]) =>
+      signMessage<DemandMessage>(
+        {
+          v: PROTOCOL_VERSION,
+          kind: "demand",
+          contract: contractId(contract),
+          agent: signer.id,
+          epoch: 0,
+          round,
+          prices: [...prices],
+          x: 1,
+          slope: -1,
+          footprint: [1],
+        } as Unsigned<DemandMessage>,
+        signer,
+      );
+    /** An epoch of five; round 0 closes at t = 20, so round 1 opens then. */
+    const inRoundOne = () => {
+      const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
+      deliver(machine, proposal(0, [founder, me, ...others], null), 10);
+      const p0 = machine.status().prices;
+      for (const s of [founder, ...others]) deliver(machine, demandBy(s, 0, p0), 20);
+      expect(machine.status()).toMatchObject({ epoch: 0, round: 1, status: "running" });
+      return machine;
+    };
+    const QUIET = ROUND_MS / 8;
+    const syncs = (machine: AgentMachine, until: number) =>
+      runUntil(machine, until).filter((a) => a.type === "sync");
+    const want = (...from: Signer[]) => ({
+      type: "sync",
+      want: { type: "messages", epoch: 0, round: 1, kinds: ["demand"], from: ids(...from) },
+    });
+
+    it("a demand just before the quarter mark puts the first ask off until the inflow has been quiet", () => {
+      const machine = inRoundOne();
+      const p1 = machine.status().prices;
+      const arrived = 20 + ROUND_MS / 4 - 10;
+      expect(syncs(machine, arrived)).toEqual([]);
+      deliver(machine, demandBy(others[0], 1, p1), arrived);
+      expect(syncs(machine, arrived + QUIET - 1)).toEqual([]);
+      expect(syncs(machine, arrived + QUIET)).toEqual([want(founder, others[1], others[2])]);
+      // Then every half timeout, as before.
+      expect(syncs(machine, arrived + QUIET + ROUND_MS / 2 - 1)).toEqual([]);
+      expect(syncs(machine, arrived + QUIET + ROUND_MS / 2)).toEqual([want(founder, others[1], others[2])]);
+    });
+
+    it("a trickle of demands cannot put it off past half the timeout", () => {
+      const machine = inRoundOne();
+      const p1 = machine.status().prices;
+      // Each demand comes just before the inflow would count as quiet.
+      let last = 20 + ROUND_MS / 4 - 10;
+      for (const [i, s] of others.entries()) {
+        if (i > 0) last += QUIET - 10;
+        expect(syncs(machine, last)).toEqual([]);
+        deliver(machine, demandBy(s, 1, p1), last);
+      }
+      const half = 20 + ROUND_MS / 2;
+      expect(last + QUIET).toBeGreaterThan(half); // the inflow is not quiet at half the timeout
+      expect(syncs(machine, half - 1)).toEqual([]);
+      expect(syncs(machine, half)).toEqual([want(founder)]);
+    });
+  });
 });

@@ -12,6 +12,14 @@ import type { MachineContext } from "./machine-context.ts";
 import { bucket } from "./nested-map.ts";
 import { samePrices } from "./validate.ts";
 
+/**
+ * Missing demands are first asked for once none of the open round's demands has come in for
+ * roundMs / QUIET_DIVISOR (and at least a quarter timeout after the round opened): an eighth, 625 ms
+ * at the bench's 5 s, is many times the gap between two members' demands at a node while a round
+ * is arriving (tens of ms for 50 members), and short against the timeout.
+ */
+const QUIET_DIVISOR = 8;
+
 interface RoundOutcome {
   readonly round: number;
   readonly prices: number[];
@@ -42,6 +50,8 @@ interface EpochMarket extends EpochTerms {
   ruleState: PriceRuleState;
   /** When the open round opened (or the node resumed): the round timeout counts from here. */
   openedAt: number;
+  /** When a demand for the open round last came in (-Infinity when none has yet). */
+  inflowAt: number;
   status: "running" | "converged";
   lastResidual: number | null;
   /** p^k this node computed, by round, to check demands against. */
@@ -92,6 +102,7 @@ export class Market {
       prices,
       ruleState: initialPriceRuleState(epoch.terms),
       openedAt: now,
+      inflowAt: Number.NEGATIVE_INFINITY,
       status: "running",
       lastResidual: null,
       pricesByRound: new Map([[0, prices]]),
@@ -122,6 +133,7 @@ export class Market {
     if (!e || m.epoch !== e.number) return;
     bucket(e.demands, m.round).set(m.agent, m);
     e.bidders.add(m.agent);
+    if (m.round === e.round) e.inflowAt = this.#ctx.now;
     this.#closeRounds();
   }
 
@@ -138,12 +150,24 @@ export class Market {
     // Ask again every half timeout while anything is missing: a peer that had it may not have
     // been the one asked, and differing views of who is alive would slow the next epoch.
     if (timers.due("demand-sync", now)) {
-      const half = this.#ctx.contract.timeouts.roundMs / 2;
+      const { roundMs } = this.#ctx.contract.timeouts;
       const missing = this.missing();
-      // Only the open round's: a node in round k closed k−1 holding every member's demand. Asking
-      // for all of k−1 as well (as this did until #10) fetched demands the node held: half of a
-      // 50-node network's sync requests, every node asking while all were slow.
       if (missing.length > 0) {
+        // The first ask waits for the round's demands to stop coming in: while they still do,
+        // gossip is working and the missing ones are most likely in flight. When every node is
+        // slow at once (50 node processes on 2 cores: rounds of 2–4 s at a 5 s timeout), asking a
+        // fixed quarter timeout in had every node ask at once, mostly for demands gossip was about
+        // to bring, and most of the requests timed out at their busiest peers. Never later than
+        // half the timeout, so a trickle cannot put it off.
+        const quietAt = Math.max(e.openedAt, e.inflowAt) + roundMs / QUIET_DIVISOR;
+        const latest = e.openedAt + roundMs / 2;
+        if (now < latest && now < quietAt) {
+          timers.set("demand-sync", Math.min(quietAt, latest));
+          return;
+        }
+        // Only the open round's: a node in round k closed k−1 holding every member's demand.
+        // Asking for all of k−1 as well (as this did until #10) fetched demands the node held:
+        // half of a 50-node network's sync requests, every node asking while all were slow.
         this.#ctx.out.sync({
           type: "messages",
           epoch: e.number,
@@ -152,7 +176,7 @@ export class Market {
           from: missing,
         });
       }
-      timers.set("demand-sync", now + half);
+      timers.set("demand-sync", now + roundMs / 2);
     }
   }
 
