@@ -26,12 +26,15 @@ export interface NetworkRun {
   readonly messagesPerNodePerRound: number;
   readonly bytesPerNodePerRound: number;
   /**
-   * Catch-up sync requests a node sent (answered or failed), per node per round run: what rounds
-   * cost beyond gossip, and the request storm when every node is slow at once (#10).
+   * Catch-up sync requests a node sent (answered or failed) from "up" to the certificate, per node
+   * per round run: what rounds cost beyond gossip, and the request storm when every node is slow
+   * at once (#10).
    */
   readonly syncRequestsPerNodePerRound: number;
   /** Of those, the share that failed (timed out, refused, or the peer went away). */
   readonly syncFailedShare: number;
+  /** Messages the answers carried, per node per round run: each one decoded by its asker. */
+  readonly syncMessagesPerNodePerRound: number;
   /** CPU of every node process from "up" to the certificate. */
   readonly cpuMs: number;
   /** Messages all nodes accepted from "up" to the certificate. */
@@ -45,8 +48,11 @@ interface Snapshot {
   bytes: number;
   syncAnswered: number;
   syncFailed: number;
+  syncMessages: number;
   cpuMs: number;
 }
+
+const syncSent = (s: Snapshot) => s.syncAnswered + s.syncFailed;
 
 async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
   const cpuMs = cluster.cpuMs();
@@ -60,6 +66,7 @@ async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
     bytes: sum("walras_message_bytes_total"),
     syncAnswered: sum("walras_sync_requests_sent_total", { name: "outcome", value: "answered" }),
     syncFailed: sum("walras_sync_requests_sent_total", { name: "outcome", value: "failed" }),
+    syncMessages: sum("walras_sync_messages_served_total"),
     cpuMs,
   };
 }
@@ -132,8 +139,10 @@ export async function measureNetwork(
       upToCertificateMs: tCert - tUp,
       messagesPerNodePerRound: (end.accepted + end.published) / n / roundsRun,
       bytesPerNodePerRound: end.bytes / n / roundsRun,
-      syncRequestsPerNodePerRound: (end.syncAnswered + end.syncFailed) / n / roundsRun,
-      syncFailedShare: end.syncFailed / Math.max(1, end.syncAnswered + end.syncFailed),
+      // From "up": before it, joiners ask for the founding decision each time they announce.
+      syncRequestsPerNodePerRound: (syncSent(end) - syncSent(up)) / n / roundsRun,
+      syncFailedShare: (end.syncFailed - up.syncFailed) / Math.max(1, syncSent(end) - syncSent(up)),
+      syncMessagesPerNodePerRound: (end.syncMessages - up.syncMessages) / n / roundsRun,
       cpuMs: end.cpuMs - up.cpuMs,
       accepted: end.accepted - up.accepted,
     };

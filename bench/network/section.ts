@@ -9,11 +9,11 @@ export type { NetworkMode } from "./measure-network.ts";
  * Real libp2p nodes on loopback, newton, a first epoch of all n nodes (minMembers = n): times from
  * start to every node up, up to mesh, mesh to the first common certificate of all n (its epoch
  * shows how many epochs it took); messages and bytes per node per round run (all epochs);
- * catch-up sync requests per node per round run and the share of them that failed; and CPU per
- * accepted message — all node processes' CPU from "up" to the certificate divided by the messages
- * all nodes accepted meanwhile. Everything on one machine, so the nodes share its cores: wall
- * times are an upper bound for a real deployment, and are disturbed by anything else the machine
- * runs; CPU and counts are not.
+ * catch-up sync requests per node per round run, the share of them that failed and the messages
+ * their answers carried; and CPU per accepted message — all node processes' CPU from "up" to the
+ * certificate divided by the messages all nodes accepted meanwhile. Everything on one machine, so
+ * the nodes share its cores: wall times are an upper bound for a real deployment, and are
+ * disturbed by anything else the machine runs; CPU and counts are not.
  */
 export const networkBench: BenchSection = {
   name: "network",
@@ -47,11 +47,11 @@ const starters = {
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 const HEADER = [
-  "| nodes | mode | epoch | rounds | rounds run | start→up s | up→mesh s | mesh→cert s | up→cert s | msgs/node/round | bytes/node/round | sync req/node/round | sync failed | CPU s | accepted | CPU ms/accepted msg |",
-  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| nodes | mode | epoch | rounds | rounds run | start→up s | up→mesh s | mesh→cert s | up→cert s | msgs/node/round | bytes/node/round | sync req/node/round | sync failed | sync msgs/node/round | CPU s | accepted | CPU ms/accepted msg |",
+  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ].join("\n");
 
 /** One table row, printed as soon as its run ends: the whole matrix takes a while. */
 function row(r: NetworkRun): string {
-  return `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${r.roundsRun.toFixed(1)} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${r.syncRequestsPerNodePerRound.toFixed(2)} | ${(r.syncFailedShare * 100).toFixed(0)}% | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} |`;
+  return `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${r.roundsRun.toFixed(1)} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${r.syncRequestsPerNodePerRound.toFixed(2)} | ${(r.syncFailedShare * 100).toFixed(0)}% | ${r.syncMessagesPerNodePerRound.toFixed(1)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} |`;
 }

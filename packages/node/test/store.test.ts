@@ -128,6 +128,27 @@ describe("store", () => {
     expect(store.messagePage({ epoch: 1, kinds: [] }, 0, 10)).toEqual({ messages: [], next: null });
   });
 
+  it("filters a query by signer", () => {
+    const opened = openStore(dir);
+    store = opened;
+    opened.putMessages([
+      message("a0", "demand", 1, 0, "a"),
+      message("b0", "demand", 1, 0, "b"),
+      message("c0", "demand", 1, 0, "c"),
+      message("b1", "demand", 1, 1, "b"),
+    ]);
+    const digests = (signers: string[], round?: number) =>
+      opened
+        .messagePage({ epoch: 1, ...(round !== undefined ? { round } : {}), signers }, 0, 10)
+        .messages.map((m) => m.digest)
+        .sort();
+    expect(digests(["b", "c"], 0)).toEqual(["b0", "c0"]);
+    expect(digests(["b"])).toEqual(["b0", "b1"]);
+    expect(digests(["nobody"])).toEqual([]);
+    expect(digests([])).toEqual([]);
+    expect(opened.messages({ epoch: 1, signers: ["a", "c"] }).map((m) => m.digest)).toEqual(["a0", "c0"]);
+  });
+
   it("refuses a store written by a newer schema", () => {
     store = openStore(dir);
     store.close();

@@ -7,6 +7,7 @@ import {
   type Contract,
   contractId,
   contractSchema,
+  MAX_SYNC_AGENTS,
   type MessageKind,
   type SyncWant,
   type WireMessage,
@@ -56,12 +57,18 @@ async function tempStore(): Promise<Store> {
   return store;
 }
 
-const row = (digest: string, kind: MessageKind, round?: number, epoch = 0): StoredMessage => ({
+const row = (
+  digest: string,
+  kind: MessageKind,
+  round?: number,
+  epoch = 0,
+  signer = "agent",
+): StoredMessage => ({
   digest,
   kind,
   epoch,
   ...(round !== undefined ? { round } : {}),
-  signer: "agent",
+  signer,
   bytes: new TextEncoder().encode(digest),
   receivedAt: 1,
 });
@@ -171,6 +178,42 @@ describe("sync peer", () => {
     expect((await ask({ kinds: ["propose"] })).messages.map(text)).toEqual(["e"]);
     expect(await served(server.metrics, "served")).toBe(5);
     expect((await server.metrics.syncMessagesServed.get()).values[0]?.value).toBe(256 + 44 + 10 + 2 + 1);
+  });
+
+  it("answers only the named agents' messages, and refuses a request naming too many", async () => {
+    const { server, client } = await connected();
+    const signers = Array.from({ length: 50 }, (_, i) => `agent-${i}`);
+    server.store.putMessages(signers.map((s) => row(`d-${s}`, "demand", 3, 0, s)));
+    const ask = (agents: string[]) =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+        type: "messages",
+        contractId: id,
+        epoch: 0,
+        round: 3,
+        kinds: ["demand"],
+        agents,
+      });
+    const text = (b64: string) => Buffer.from(b64, "base64").toString();
+    const answer = await ask(["agent-7", "agent-42", "nobody"]);
+    expect(answer.messages.map(text).sort()).toEqual(["d-agent-42", "d-agent-7"]);
+    expect((await server.metrics.syncMessagesServed.get()).values[0]?.value).toBe(2);
+    await expect(ask(signers.slice(0, MAX_SYNC_AGENTS + 1))).rejects.toThrow(/agents/);
+  });
+
+  it("asks only for the missing agents' messages when it names few enough", async () => {
+    const { server, client } = await connected();
+    const signers = Array.from({ length: 50 }, (_, i) => `agent-${i}`);
+    server.store.putMessages(signers.map((s) => row(`d-${s}`, "demand", 4, 0, s)));
+    const missing = [signers[3], signers[30]] as AgentId[];
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 4, kinds: ["demand"], from: missing });
+    await waitFor("the missing demands", () => client.synced.length >= 2);
+    // Of the 50 the server holds, the answer carried the two asked for.
+    await waitFor(
+      "the answer counted",
+      async () => ((await server.metrics.syncMessagesServed.get()).values[0]?.value ?? 0) >= 2,
+    );
+    expect((await server.metrics.syncMessagesServed.get()).values[0]?.value).toBe(2);
+    expect(client.synced.map((s) => s.text).sort()).toEqual(["d-agent-3", "d-agent-30"]);
   });
 
   it("refuses a peer over its budget with an error, counts it and lowers its score", async () => {

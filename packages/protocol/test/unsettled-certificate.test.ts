@@ -82,10 +82,12 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
 
       seen.push(...follower.handle({ type: "tick", now: net.now + contract.timeouts.roundMs }));
       const asked = seen.find((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
+      // Only the commits it lacks, from their members' nodes first.
       expect(asked && asked.type === "sync" && asked.want, label).toEqual({
         type: "messages",
         epoch: 0,
         kinds: ["commit"],
+        from: certified.commit.members.filter((id) => !early.some((m) => m.agent === id)),
       });
       for (const m of commits) feed(m, net.now + contract.timeouts.roundMs);
       const got = seen.find((a) => a.type === "certificate");
@@ -115,5 +117,8 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
       seen.push(...follower.handle({ type: "tick", now: net.now + (t * contract.timeouts.roundMs) / 4 }));
     const asked = seen.filter((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
     expect(asked).toHaveLength(3);
+    // Each for the one commit missing, not the epoch's every commit again.
+    for (const a of asked)
+      expect(a.type === "sync" && a.want.type === "messages" && a.want.from).toEqual([silent]);
   });
 });

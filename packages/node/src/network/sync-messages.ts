@@ -1,4 +1,4 @@
-import type { MessageKind } from "@walras/protocol";
+import { MAX_SYNC_AGENTS, type MessageKind } from "@walras/protocol";
 import { z } from "zod";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
 
@@ -35,6 +35,8 @@ export const syncRequestSchema = z.discriminatedUnion("type", [
     epoch: counter,
     round: counter.optional(),
     kinds: z.array(z.enum(SYNC_KINDS)).max(SYNC_KINDS.length).optional(),
+    /** Only these agents' messages: the ones the asker lacks. */
+    agents: z.array(z.string().min(1).max(128)).min(1).max(MAX_SYNC_AGENTS).optional(),
     /** Continue after this position: the `next` of the previous page's answer. */
     after: counter.optional(),
     /** At most this many messages in the answer (default and maximum MAX_SYNC_PAGE). */

@@ -6,6 +6,7 @@ import {
   decisionsFrom,
   encodeMessage,
   kindsOf,
+  MAX_SYNC_AGENTS,
   type MessageKind,
   type SyncWant,
   type Topic,
@@ -165,6 +166,9 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         epoch: want.epoch,
         ...(want.round !== undefined ? { round: want.round } : {}),
         kinds: [...want.kinds],
+        ...(want.from !== undefined && want.from.length > 0 && want.from.length <= MAX_SYNC_AGENTS
+          ? { agents: [...want.from] }
+          : {}),
         limit: MAX_SYNC_PAGE,
         ...(after !== undefined ? { after } : {}),
       } satisfies MessagesRequest);
@@ -242,6 +246,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         epoch: req.epoch,
         ...(req.round !== undefined ? { round: req.round } : {}),
         ...(req.kinds ? { kinds: messageKinds(req.kinds) } : {}),
+        ...(req.agents ? { signers: req.agents } : {}),
       },
       req.after ?? 0,
       req.limit ?? MAX_SYNC_PAGE,

@@ -20,6 +20,8 @@ export interface MessageQuery {
   epoch: number;
   round?: number;
   kinds?: readonly string[];
+  /** Only these signers' messages. */
+  signers?: readonly string[];
 }
 
 /** One page of a query in storage order, and where the next page starts (null: no more). */
@@ -163,6 +165,12 @@ export function openStore(dir: string): Store {
       if (query.kinds.length === 0) return null;
       where.push(`kind IN (${query.kinds.map(() => "?").join(", ")})`);
       params.push(...query.kinds);
+    }
+    if (query.signers !== undefined) {
+      if (query.signers.length === 0) return null;
+      // One statement shape for any number of signers (statements are prepared per shape).
+      where.push("signer IN (SELECT value FROM json_each(?))");
+      params.push(JSON.stringify(query.signers));
     }
     return { where, params };
   };

@@ -24,11 +24,18 @@ export type MachineEvent =
   /** Approve a known amendment. */
   | { type: "approve"; now: number; amendment: string };
 
+/**
+ * The most agents a sync `messages` request names (docs/protocol.md §3). A want with more missing
+ * asks for everything of its epoch, round and kinds: the request stays under 4 KiB.
+ */
+export const MAX_SYNC_AGENTS = 32;
+
 /** Messages a node should fetch from peers over the sync protocol. */
 export type SyncWant =
   /**
    * Stored messages of one epoch (and round), of these kinds. `from`: the agents whose messages are
-   * missing: ask their nodes first, since each surely holds its own.
+   * missing: ask their nodes first, since each surely holds its own, and (at most MAX_SYNC_AGENTS
+   * of them) only for theirs, so that an answer carries what is missing and not the whole round.
    */
   | {
       readonly type: "messages";

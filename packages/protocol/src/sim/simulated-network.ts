@@ -2,7 +2,13 @@ import type { AgentProfile } from "../economics/agent.ts";
 import type { Demand } from "../economics/demand.ts";
 import type { AgentMachine } from "../machine/agent-machine.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
-import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
+import {
+  MAX_SYNC_AGENTS,
+  type MachineAction,
+  type MachineEvent,
+  type SyncWant,
+  type Verdict,
+} from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
 import {
@@ -470,9 +476,15 @@ export class SimulatedNetwork {
       for (const m of answer) this.#send(node, peer.name, "sync", m, delay);
       return;
     }
+    // As a node's request names at most MAX_SYNC_AGENTS agents, and the answer holds only theirs.
+    const only =
+      want.from !== undefined && want.from.length > 0 && want.from.length <= MAX_SYNC_AGENTS
+        ? new Set<string>(want.from)
+        : null;
     for (const m of peer.store) {
       if (m.kind === "join" || m.epoch !== want.epoch || !want.kinds.includes(m.kind)) continue;
       if (want.round !== undefined && "round" in m && m.round !== want.round) continue;
+      if (only !== null && !only.has(m.agent)) continue;
       this.#send(node, peer.name, "sync", m, this.#randomDelay() * 2 + peer.slowMs);
     }
   }
