@@ -216,6 +216,22 @@ describe("sync peer", () => {
     expect(client.synced.map((s) => s.text).sort()).toEqual(["d-agent-3", "d-agent-30"]);
   });
 
+  it("does not merge wants of one round that name other agents", async () => {
+    const { server, client } = await connected();
+    server.store.putMessages(["a", "b"].map((s) => row(`d-${s}`, "demand", 5, 0, s)));
+    const want = (from: string) =>
+      ({ type: "messages", epoch: 0, round: 5, kinds: ["demand"], from: [from as AgentId] }) as const;
+    client.sync.catchUp(want("a"));
+    client.sync.catchUp(want("b"));
+    client.sync.catchUp(want("a"));
+    await waitFor("both demands", () => client.synced.length >= 2);
+    expect(client.synced.map((s) => s.text).sort()).toEqual(["d-a", "d-b"]);
+    const coalesced = (await client.metrics.syncRequestsSent.get()).values.find(
+      (v) => v.labels.outcome === "coalesced",
+    )?.value;
+    expect(coalesced).toBe(1);
+  });
+
   it("refuses a peer over its budget with an error, counts it and lowers its score", async () => {
     const { server, client } = await connected({ quota: 300 });
     server.store.putMessages(Array.from({ length: 200 }, (_, i) => row(`m${i}`, "demand", 0)));

@@ -86,10 +86,25 @@ const MAX_PAGE_BYTES = 1024 * 1024;
 /** The kinds a decision answer carries: proposals, accepts and the promises (views) of a decision. */
 const DECISION_KINDS: readonly MessageKind[] = ["propose", "accept", "view"];
 
-const wantKey = (want: SyncWant) =>
-  want.type === "decision"
-    ? `decision/${want.epoch ?? "current"}`
-    : `${want.epoch}/${want.round ?? "*"}/${[...want.kinds].sort().join(",")}`;
+/** The agents a `messages` request names: the want's missing agents, if few enough. */
+const askedAgents = (want: SyncWant): readonly string[] | undefined =>
+  want.type === "messages" &&
+  want.from !== undefined &&
+  want.from.length > 0 &&
+  want.from.length <= MAX_SYNC_AGENTS
+    ? want.from
+    : undefined;
+
+/**
+ * Wants with one key make one request. The agents asked for are part of it: an answer in flight
+ * for some members' demands does not carry another member's that went missing since.
+ */
+const wantKey = (want: SyncWant): string => {
+  if (want.type === "decision") return `decision/${want.epoch ?? "current"}`;
+  const kinds = [...want.kinds].sort().join(",");
+  const agents = [...(askedAgents(want) ?? [])].sort().join(",");
+  return `${want.epoch}/${want.round ?? "*"}/${kinds}/${agents}`;
+};
 
 /** A request's kinds (topic names or message kinds) as the message kinds the store holds. */
 function messageKinds(kinds: readonly SyncKind[]): MessageKind[] {
@@ -158,6 +173,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
 
   const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {
     if (want.type === "decision") return fetchDecision(peer, want.epoch);
+    const agents = askedAgents(want);
     let after: number | undefined;
     for (let page = 0; page < MAX_PAGES && !stopped; page++) {
       const res = await ask(peer, {
@@ -166,9 +182,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         epoch: want.epoch,
         ...(want.round !== undefined ? { round: want.round } : {}),
         kinds: [...want.kinds],
-        ...(want.from !== undefined && want.from.length > 0 && want.from.length <= MAX_SYNC_AGENTS
-          ? { agents: [...want.from] }
-          : {}),
+        ...(agents !== undefined ? { agents: [...agents] } : {}),
         limit: MAX_SYNC_PAGE,
         ...(after !== undefined ? { after } : {}),
       } satisfies MessagesRequest);
