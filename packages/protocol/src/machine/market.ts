@@ -157,8 +157,8 @@ export class Market {
         // gossip is working and the missing ones are most likely in flight. When every node is
         // slow at once (50 node processes on 2 cores: rounds of 2–4 s at a 5 s timeout), asking a
         // fixed quarter timeout in had every node ask at once, mostly for demands gossip was about
-        // to bring, and most of the requests timed out at their busiest peers. Never later than
-        // half the timeout, so a trickle cannot put it off.
+        // to bring, and a quarter of the requests timed out at their busiest peers. Never later
+        // than half the timeout, so a trickle cannot put it off.
         const quietAt = Math.max(e.openedAt, e.inflowAt) + roundMs / QUIET_DIVISOR;
         const latest = e.openedAt + roundMs / 2;
         if (now < latest && now < quietAt) {
@@ -273,8 +273,9 @@ export class Market {
     if (!e) return;
     const { roundMs } = this.#ctx.contract.timeouts;
     this.#ctx.timers.set("round-stuck", e.openedAt + roundMs);
-    // A demand lost on the way is asked for after a quarter of the timeout: a round with a lost
-    // demand then costs that, and a late member its lateness (the sync answers it if it has come).
+    // A demand lost on the way is asked for a quarter to half of the timeout in, once the round's
+    // other demands stop coming in (onTick): a round with a lost demand then costs that, and a
+    // late member its lateness (the sync answers it if it has come).
     this.#ctx.timers.set("demand-sync", e.openedAt + roundMs / 4);
   }
 
