@@ -153,7 +153,11 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       return res;
     } catch (err) {
       metrics.syncRequestsSent.inc({ outcome: "failed" });
-      log.debug({ peer, type: request.type, err: (err as Error).message }, "sync request failed");
+      const what =
+        request.type === "messages"
+          ? { epoch: request.epoch, round: request.round, kinds: request.kinds }
+          : {};
+      log.debug({ peer, type: request.type, ...what, err: (err as Error).message }, "sync request failed");
       return null;
     }
   };
