@@ -6,9 +6,9 @@ import {
   decisionsFrom,
   encodeMessage,
   kindsOf,
-  MAX_SYNC_AGENTS,
   type MessageKind,
   type SyncWant,
+  syncAgents,
   type Topic,
   type WireMessage,
 } from "@walras/protocol";
@@ -86,15 +86,6 @@ const MAX_PAGE_BYTES = 1024 * 1024;
 /** The kinds a decision answer carries: proposals, accepts and the promises (views) of a decision. */
 const DECISION_KINDS: readonly MessageKind[] = ["propose", "accept", "view"];
 
-/** The agents a `messages` request names: the want's missing agents, if few enough. */
-const askedAgents = (want: SyncWant): readonly string[] | undefined =>
-  want.type === "messages" &&
-  want.from !== undefined &&
-  want.from.length > 0 &&
-  want.from.length <= MAX_SYNC_AGENTS
-    ? want.from
-    : undefined;
-
 /**
  * Wants with one key make one request. The agents asked for are part of it: an answer in flight
  * for some members' demands does not carry another member's that went missing since.
@@ -102,7 +93,7 @@ const askedAgents = (want: SyncWant): readonly string[] | undefined =>
 const wantKey = (want: SyncWant): string => {
   if (want.type === "decision") return `decision/${want.epoch ?? "current"}`;
   const kinds = [...want.kinds].sort().join(",");
-  const agents = [...(askedAgents(want) ?? [])].sort().join(",");
+  const agents = [...(syncAgents(want) ?? [])].sort().join(",");
   return `${want.epoch}/${want.round ?? "*"}/${kinds}/${agents}`;
 };
 
@@ -177,7 +168,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
 
   const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {
     if (want.type === "decision") return fetchDecision(peer, want.epoch);
-    const agents = askedAgents(want);
+    const agents = syncAgents(want);
     let after: number | undefined;
     for (let page = 0; page < MAX_PAGES && !stopped; page++) {
       const res = await ask(peer, {

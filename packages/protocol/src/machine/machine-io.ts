@@ -51,6 +51,15 @@ export type SyncWant =
    */
   | { readonly type: "decision"; readonly epoch: number | null };
 
+/**
+ * The agents a want's request names, so that its answer holds only theirs: `from`, when it names
+ * 1 to MAX_SYNC_AGENTS of them (the node's request and the simulator's answer both follow this).
+ */
+export function syncAgents(want: SyncWant): readonly AgentId[] | undefined {
+  if (want.type !== "messages" || want.from === undefined) return undefined;
+  return want.from.length > 0 && want.from.length <= MAX_SYNC_AGENTS ? want.from : undefined;
+}
+
 export type MachineAction =
   /** Sign-free: the message is already signed. Store it (before anything else), then gossip it. */
   | { type: "publish"; message: WireMessage }

@@ -3,10 +3,10 @@ import type { Demand } from "../economics/demand.ts";
 import type { AgentMachine } from "../machine/agent-machine.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
 import {
-  MAX_SYNC_AGENTS,
   type MachineAction,
   type MachineEvent,
   type SyncWant,
+  syncAgents,
   type Verdict,
 } from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
@@ -476,11 +476,9 @@ export class SimulatedNetwork {
       for (const m of answer) this.#send(node, peer.name, "sync", m, delay);
       return;
     }
-    // As a node's request names at most MAX_SYNC_AGENTS agents, and the answer holds only theirs.
-    const only =
-      want.from !== undefined && want.from.length > 0 && want.from.length <= MAX_SYNC_AGENTS
-        ? new Set<string>(want.from)
-        : null;
+    // As a node's request: the agents it names, if any, and the answer holds only theirs.
+    const named = syncAgents(want);
+    const only = named !== undefined ? new Set<string>(named) : null;
     for (const m of peer.store) {
       if (m.kind === "join" || m.epoch !== want.epoch || !want.kinds.includes(m.kind)) continue;
       if (want.round !== undefined && "round" in m && m.round !== want.round) continue;
