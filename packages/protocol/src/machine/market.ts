@@ -14,9 +14,9 @@ import { samePrices } from "./validate.ts";
 
 /**
  * Missing demands are first asked for once none of the open round's demands has come in for
- * roundMs / QUIET_DIVISOR (and at least a quarter timeout after the round opened): an eighth, 625 ms
- * at the bench's 5 s, is many times the gap between two members' demands at a node while a round
- * is arriving (tens of ms for 50 members), and short against the timeout.
+ * roundMs / QUIET_DIVISOR (and at least a quarter timeout after the round opened): an eighth,
+ * 625 ms at the bench's 5 s, is many times the gap between two members' demands at a node while
+ * a round is arriving (tens of ms for 50 members), and short against the timeout.
  */
 const QUIET_DIVISOR = 8;
 
