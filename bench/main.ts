@@ -14,8 +14,9 @@
  *   pnpm bench --only scale --agents 1000,10000  simulated WAN markets of many agents (opt-in: minutes;
  *                                                flags --cpu-ms, --full-up-to, --machines, --seed)
  *   pnpm bench --only gossip-floor --nodes 50   bare hosts with the node's transport, no walras: what one
- *                                                round of n messages costs the transport alone (opt-in;
- *                                                flags --rounds, --bytes)
+ *                                                round of n messages costs the transport alone, in one
+ *                                                process and as processes (opt-in; flags --rounds,
+ *                                                --bytes, --in-process, --processes)
  *   pnpm bench --only aggregation                the same under committee aggregation, a timing model
  *                                                (in the default run; flags --agents, --cpu-ms, --seed)
  */
@@ -23,7 +24,7 @@ import { parseArgs } from "node:util";
 import { aggregationBench } from "./aggregation.ts";
 import { concurrentStartBench } from "./concurrent-start.ts";
 import { engineBench } from "./engine.ts";
-import { gossipFloorBench } from "./gossip-floor.ts";
+import { gossipFloorBench } from "./gossip-floor/section.ts";
 import { type NetworkMode, networkBench } from "./network/section.ts";
 import { scaleBench } from "./scale.ts";
 
@@ -81,7 +82,7 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
       "full-up-to": { type: "string" },
       machines: { type: "string" },
       seed: { type: "string" },
-      // The gossip-floor section reads these itself (bench/gossip-floor.ts).
+      // The gossip-floor section reads these itself (bench/gossip-floor/section.ts).
       rounds: { type: "string" },
       bytes: { type: "string" },
     },

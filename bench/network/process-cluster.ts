@@ -15,11 +15,11 @@ const START_TIMEOUT_MS = 120_000;
  * nodes. With the first alone, 99 processes dialed one node that was doing its own work on a
  * starved machine, and for minutes 1–5 of them held no connection at all (docs/scaling.md §5).
  */
-function bootstrapFor(first: NodeProcess, up: readonly NodeProcess[]): string[] {
+export function bootstrapFor<T extends { readonly multiaddr: string }>(first: T, up: readonly T[]): string[] {
   const others = up.filter((n) => n !== first);
-  const picked = new Set<NodeProcess>();
+  const picked = new Set<T>();
   while (picked.size < Math.min(2, others.length))
-    picked.add(others[Math.floor(Math.random() * others.length)] as NodeProcess);
+    picked.add(others[Math.floor(Math.random() * others.length)] as T);
   return [first.multiaddr, ...[...picked].map((n) => n.multiaddr)];
 }
 
