@@ -8,6 +8,7 @@ import {
   MAX_SYNC_REQUEST_BYTES,
   requestSync,
   SYNC_PROTOCOL,
+  SYNC_PROTOCOL_2_0,
   SyncError,
 } from "../src/network/sync-protocol.ts";
 
@@ -177,5 +178,46 @@ describe("sync protocol", () => {
     await expect(
       requestSync(client.libp2p, serverId, { type: "messages", contractId: CONTRACT, epoch: 0 }),
     ).rejects.toThrow(/malformed messages response/);
+  });
+
+  it("names agents over 2.1.0 and leaves them out for a node that speaks only 2.0.0", async () => {
+    const request: SyncRequest = {
+      type: "messages",
+      contractId: CONTRACT,
+      epoch: 2,
+      round: 4,
+      kinds: ["demand"],
+      agents: ["a1", "a2"],
+    };
+    const { client, serverId, seen } = await pair();
+    await requestSync(client.libp2p, serverId, request);
+    expect(seen[0]?.req).toEqual(request);
+
+    // A node from before `agents`: only 2.0.0, and a strict request schema that refused them.
+    const old = await startHost();
+    const heard: unknown[] = [];
+    await old.libp2p.handle(SYNC_PROTOCOL_2_0, async (stream) => {
+      const lp = lpStream(stream);
+      const body = JSON.parse(new TextDecoder().decode((await lp.read()).subarray()));
+      heard.push(body);
+      const answer = "agents" in body ? { error: "invalid request at agents" } : { messages: ["AQID"] };
+      await lp.write(new TextEncoder().encode(JSON.stringify(answer)));
+      await stream.close();
+    });
+    const asker = await startHost([old.libp2p.getMultiaddrs()[0]?.toString() ?? ""]);
+    await asker.bootstrapped;
+    const answer = await requestSync(asker.libp2p, old.libp2p.peerId, request);
+    expect(answer.messages).toEqual(["AQID"]);
+    const { agents: _, ...everyAgent } = request;
+    expect(heard).toEqual([everyAgent]);
+  });
+
+  it("still serves a node that speaks only 2.0.0", async () => {
+    const { client, serverId, seen } = await pair();
+    const lp = lpStream(await client.libp2p.dialProtocol(serverId, SYNC_PROTOCOL_2_0));
+    await lp.write(new TextEncoder().encode(JSON.stringify({ type: "status" })));
+    const answer = JSON.parse(new TextDecoder().decode((await lp.read()).subarray()));
+    expect(answer.status).toHaveProperty("epoch", 3);
+    expect(seen.map((s) => s.req.type)).toEqual(["status"]);
   });
 });

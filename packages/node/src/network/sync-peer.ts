@@ -31,7 +31,7 @@ import {
 import { handleSync, requestSync } from "./sync-protocol.ts";
 
 /**
- * Both ends of catch-up over `/walras/sync/2.0.0`. As a client it fetches what the machine says
+ * Both ends of catch-up over `/walras/sync/2.1.0`. As a client it fetches what the machine says
  * it is missing (messages of exact kinds, page by page, from their signers' nodes first; epoch
  * decisions; the ledger), with identical wants in flight coalesced and a bound on how many run at
  * once, so a slow round does not become a request storm. As a server it answers within a per-peer budget:

@@ -1,4 +1,4 @@
-import type { Libp2p, PeerId, Stream } from "@libp2p/interface";
+import type { Connection, Libp2p, PeerId, Stream } from "@libp2p/interface";
 import { lpStream } from "@libp2p/utils";
 import type { Multiaddr } from "@multiformats/multiaddr";
 import { parseJsonBody } from "./json-body.ts";
@@ -11,7 +11,15 @@ import {
   syncRequestSchema,
 } from "./sync-messages.ts";
 
-export const SYNC_PROTOCOL = "/walras/sync/2.0.0";
+/** The sync protocol, whose `messages` requests may name `agents` (protocol §3). */
+export const SYNC_PROTOCOL = "/walras/sync/2.1.0";
+/**
+ * The protocol before `agents`, still served and still spoken: its requests are 2.1.0's without
+ * `agents`, so one handler serves both, and a node that offers only 2.0.0 is asked without them
+ * (it answers every matching message, as such nodes asked and answered). Mixed-version networks
+ * thus keep catching up while they upgrade.
+ */
+export const SYNC_PROTOCOL_2_0 = "/walras/sync/2.0.0";
 export const MAX_SYNC_REQUEST_BYTES = 4 * 1024;
 export const DEFAULT_MAX_SYNC_RESPONSE_BYTES = 4 * 1024 * 1024;
 
@@ -27,6 +35,12 @@ export interface HandleSyncOptions {
   handlerTimeoutMs?: number;
   /** Concurrent inbound sync streams per connection. Default 8. */
   maxInboundStreams?: number;
+  /**
+   * Concurrent inbound streams of the older protocol per connection, on top of
+   * `maxInboundStreams` (libp2p counts per protocol). Default 2: a node that has not upgraded
+   * asks a few peers at a time, and a flooder gains little by speaking the old protocol.
+   */
+  maxLegacyInboundStreams?: number;
   /** Told about each failed exchange (bad request, handler error, stream error). */
   onError?(err: unknown, from: string): void;
   /**
@@ -86,32 +100,32 @@ export async function handleSync(
   const requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
   const handlerTimeoutMs = options.handlerTimeoutMs ?? 10_000;
   const refusedHoldMs = options.refusedHoldMs ?? 2_000;
-  await libp2p.handle(
-    SYNC_PROTOCOL,
-    async (stream, connection) => {
-      const from = connection.remotePeer.toString();
-      if (options.admit && !options.admit(from)) {
-        const hold = setTimeout(() => stream.abort(new Error("refused: too many requests")), refusedHoldMs);
-        hold.unref();
-        return;
-      }
-      try {
-        const problem = await serveOne(
-          stream,
-          from,
-          handler,
-          maxResponseBytes,
-          requestTimeoutMs,
-          handlerTimeoutMs,
-        );
-        if (problem !== undefined) options.onError?.(new Error(problem), from);
-      } catch (err) {
-        options.onError?.(err, from);
-        stream.abort(err instanceof Error ? err : new Error(String(err)));
-      }
-    },
-    { maxInboundStreams: options.maxInboundStreams ?? 8 },
-  );
+  const serve = async (stream: Stream, connection: Connection) => {
+    const from = connection.remotePeer.toString();
+    if (options.admit && !options.admit(from)) {
+      const hold = setTimeout(() => stream.abort(new Error("refused: too many requests")), refusedHoldMs);
+      hold.unref();
+      return;
+    }
+    try {
+      const problem = await serveOne(
+        stream,
+        from,
+        handler,
+        maxResponseBytes,
+        requestTimeoutMs,
+        handlerTimeoutMs,
+      );
+      if (problem !== undefined) options.onError?.(new Error(problem), from);
+    } catch (err) {
+      options.onError?.(err, from);
+      stream.abort(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+  await libp2p.handle(SYNC_PROTOCOL, serve, { maxInboundStreams: options.maxInboundStreams ?? 8 });
+  await libp2p.handle(SYNC_PROTOCOL_2_0, serve, {
+    maxInboundStreams: options.maxLegacyInboundStreams ?? 2,
+  });
 }
 
 async function serveOne(
@@ -176,9 +190,9 @@ export async function requestSync<R extends SyncRequest>(
   let stream: Stream | undefined;
   let raw: Uint8Array;
   try {
-    stream = await libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal });
+    stream = await libp2p.dialProtocol(peer, [SYNC_PROTOCOL, SYNC_PROTOCOL_2_0], { signal });
     const lp = lpStream(stream, { maxDataLength: options.maxBytes ?? DEFAULT_MAX_SYNC_RESPONSE_BYTES });
-    await lp.write(encodeJson(request), { signal });
+    await lp.write(encodeJson(requestFor(stream.protocol, request)), { signal });
     raw = (await lp.read({ signal })).subarray();
     await stream.close({ signal });
   } catch (err) {
@@ -199,6 +213,14 @@ export async function requestSync<R extends SyncRequest>(
     throw new SyncError(peerName, `malformed ${request.type} response: ${parsed.error.issues[0]?.message}`);
   }
   return parsed.data as SyncResponseFor<R>;
+}
+
+/** The request as the negotiated protocol has it: 2.0.0 knows no `agents`, and asks for all. */
+export function requestFor(protocol: string, request: SyncRequest): SyncRequest {
+  if (protocol !== SYNC_PROTOCOL_2_0 || request.type !== "messages" || request.agents === undefined)
+    return request;
+  const { agents: _, ...everyAgent } = request;
+  return everyAgent;
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
