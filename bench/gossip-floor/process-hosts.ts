@@ -3,12 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { processCpuTimes } from "@walras/test-support";
-import { bootstrapFor } from "../network/process-cluster.ts";
+import { spawnAll } from "../network/process-cluster.ts";
 import type { FloorHosts } from "./floor-hosts.ts";
 import type { FromHost, HostProcessConfig, ToHost } from "./host-process.ts";
 
-/** As the network bench's process cluster: more concurrent starts only starve each other. */
-const SPAWN_CONCURRENCY = 3;
 const START_TIMEOUT_MS = 120_000;
 const HOST_SCRIPT = join(import.meta.dirname, "host-process.ts");
 
@@ -71,16 +69,7 @@ export async function startProcessHosts(n: number): Promise<FloorHosts> {
       });
     });
   try {
-    const first = await spawnHost(0, []);
-    hosts.push(first);
-    let next = 1;
-    const worker = async () => {
-      while (next < n) {
-        const i = next++;
-        hosts.push(await spawnHost(i, bootstrapFor(first, hosts)));
-      }
-    };
-    await Promise.all(Array.from({ length: SPAWN_CONCURRENCY }, worker));
+    await spawnAll(n, spawnHost, hosts);
   } catch (err) {
     await stop();
     throw err;

@@ -15,12 +15,33 @@ const START_TIMEOUT_MS = 120_000;
  * nodes. With the first alone, 99 processes dialed one node that was doing its own work on a
  * starved machine, and for minutes 1–5 of them held no connection at all (docs/scaling.md §5).
  */
-export function bootstrapFor<T extends { readonly multiaddr: string }>(first: T, up: readonly T[]): string[] {
+function bootstrapFor<T extends { readonly multiaddr: string }>(first: T, up: readonly T[]): string[] {
   const others = up.filter((n) => n !== first);
   const picked = new Set<T>();
   while (picked.size < Math.min(2, others.length))
     picked.add(others[Math.floor(Math.random() * others.length)] as T);
   return [first.multiaddr, ...[...picked].map((n) => n.multiaddr)];
+}
+
+/**
+ * Starts `n` processes into `started`: the first alone, then the rest `SPAWN_CONCURRENCY` at a
+ * time, each bootstrapped from the first and two others already up.
+ */
+export async function spawnAll<T extends { readonly multiaddr: string }>(
+  n: number,
+  spawn: (i: number, bootstrap: string[]) => Promise<T>,
+  started: T[],
+): Promise<void> {
+  const first = await spawn(0, []);
+  started.push(first);
+  let next = 1;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      started.push(await spawn(i, bootstrapFor(first, started)));
+    }
+  };
+  await Promise.all(Array.from({ length: SPAWN_CONCURRENCY }, worker));
 }
 
 /** One OS process per node (the @walras/test-support spawner), bootstrapped from the first and two others. */
@@ -42,16 +63,7 @@ export async function startProcessCluster(market: BenchMarket): Promise<BenchClu
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    const first = await spawn(0, []);
-    nodes.push(first);
-    let next = 1;
-    const worker = async () => {
-      while (next < market.agents.length) {
-        const i = next++;
-        nodes.push(await spawn(i, bootstrapFor(first, nodes)));
-      }
-    };
-    await Promise.all(Array.from({ length: SPAWN_CONCURRENCY }, worker));
+    await spawnAll(market.agents.length, spawn, nodes);
   } catch (err) {
     await stop();
     throw err;
