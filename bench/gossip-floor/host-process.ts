@@ -23,7 +23,7 @@ export type FromHost =
   | { readonly type: "delivered"; readonly round: number }
   | { readonly type: "report"; readonly receptions: number };
 
-/** How often the host looks at its mesh: gossipsub changes it only at its heartbeat (~1 s). */
+/** How often the host looks at its mesh: gossipsub changes it only at its heartbeat (500 ms). */
 const MESH_POLL_MS = 100;
 
 async function main(config: HostProcessConfig): Promise<void> {

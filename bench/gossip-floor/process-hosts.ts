@@ -7,6 +7,7 @@ import { spawnAll } from "../network/process-cluster.ts";
 import type { FloorHosts } from "./floor-hosts.ts";
 import type { FromHost, HostProcessConfig, ToHost } from "./host-process.ts";
 
+/** Generous, as for the network bench's node processes: startup is not what is measured. */
 const START_TIMEOUT_MS = 120_000;
 const HOST_SCRIPT = join(import.meta.dirname, "host-process.ts");
 
