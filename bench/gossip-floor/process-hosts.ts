@@ -29,6 +29,11 @@ export async function startProcessHosts(n: number): Promise<FloorHosts> {
   const children: ChildProcess[] = [];
   const hosts: HostChild[] = [];
   let wake = () => {};
+  /** The first host that died: the run is over, and the rounds say so instead of timing out. */
+  let exited: string | undefined;
+  const alive = () => {
+    if (exited !== undefined) throw new Error(exited);
+  };
   const stop = async () => {
     await Promise.allSettled(
       children.map(async (child) => {
@@ -54,7 +59,9 @@ export async function startProcessHosts(n: number): Promise<FloorHosts> {
       );
       child.once("exit", (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`host ${i} exited (${code ?? signal})`));
+        exited ??= `host ${i} exited (${code ?? signal})`;
+        reject(new Error(exited));
+        wake();
       });
       let host: HostChild | undefined;
       child.on("message", (message: FromHost) => {
@@ -79,8 +86,14 @@ export async function startProcessHosts(n: number): Promise<FloorHosts> {
   return {
     size: n,
     dlo: first(hosts).dlo,
-    meshes: () => hosts.map((h) => h.mesh),
-    delivered: (round) => hosts.every((h) => h.delivered.has(round)),
+    meshes: () => {
+      alive();
+      return hosts.map((h) => h.mesh);
+    },
+    delivered: (round) => {
+      alive();
+      return hosts.every((h) => h.delivered.has(round));
+    },
     publish: async (round, bytes) => {
       for (const host of hosts) tell(host, { type: "publish", round, bytes });
     },
