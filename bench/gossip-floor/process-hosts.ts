@@ -85,7 +85,7 @@ export async function startProcessHosts(n: number): Promise<FloorHosts> {
   const tell = (host: HostChild, message: ToHost) => host.child.send(message);
   return {
     size: n,
-    dlo: first(hosts).dlo,
+    dlo: hosts[0]?.dlo ?? 1,
     meshes: () => {
       alive();
       return hosts.map((h) => h.mesh);
@@ -122,10 +122,4 @@ export async function startProcessHosts(n: number): Promise<FloorHosts> {
     },
     stop,
   };
-}
-
-function first(hosts: readonly HostChild[]): HostChild {
-  const host = hosts[0];
-  if (!host) throw new Error("no host started");
-  return host;
 }

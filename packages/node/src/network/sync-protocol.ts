@@ -216,7 +216,7 @@ export async function requestSync<R extends SyncRequest>(
 }
 
 /** The request as the negotiated protocol has it: 2.0.0 knows no `agents`, and asks for all. */
-export function requestFor(protocol: string, request: SyncRequest): SyncRequest {
+function requestFor(protocol: string, request: SyncRequest): SyncRequest {
   if (protocol !== SYNC_PROTOCOL_2_0 || request.type !== "messages" || request.agents === undefined)
     return request;
   const { agents: _, ...everyAgent } = request;
