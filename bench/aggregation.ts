@@ -1,5 +1,5 @@
-import { type AggregationRunResult, runAggregation } from "@walras/protocol";
-import { positiveInts, positiveNumbers } from "./flags.ts";
+import { type AggregationRunResult, NEWTON_MODELS, runAggregation } from "@walras/protocol";
+import { choice, positiveInts, positiveNumbers } from "./flags.ts";
 import type { BenchSection } from "./main.ts";
 
 /**
@@ -8,7 +8,10 @@ import type { BenchSection } from "./main.ts";
  * to the last node's settlement and certificate, and what a node receives and spends per round.
  * Seconds of host time at 10,000 agents.
  *
- *   pnpm bench --only aggregation [--agents 1000,10000] [--cpu-ms 0.15,2] [--seed 1]
+ *   pnpm bench --only aggregation [--agents 1000,10000] [--cpu-ms 0.15,2] [--seed 1] [--model sums|hinges]
+ *
+ * The price rule is newton with its sums model by default: the step from the sums that aggregates
+ * carry (docs/scaling.md §3). `--model hinges` prices as full information does today.
  *
  * Each market twice: every message in one hop (as the scale runs model full information), then
  * with gossipsub's hop counts (⌈log₇ m⌉ for a topic of m nodes).
@@ -21,13 +24,16 @@ export const aggregationBench: BenchSection = {
     const agents = positiveInts("agents", "1000,10000");
     const costs = positiveNumbers("cpu-ms", "0.15,2");
     const [seed] = positiveInts("seed", "1") as [number];
-    console.log(`committees of 128, 4 aggregators each; seed ${seed}; times from the epoch's decision`);
+    const model = choice("model", NEWTON_MODELS, "sums");
+    console.log(
+      `committees of 128, 4 aggregators each; newton (${model} model); seed ${seed}; times from the epoch's decision`,
+    );
     console.log(HEADER);
     for (const hops of ["one", "mesh"] as const)
       for (const cpuPerMessageMs of costs)
         for (const n of agents) {
           const wall0 = performance.now();
-          const r = runAggregation({ agents: n, cpuPerMessageMs, seed, hops });
+          const r = runAggregation({ agents: n, cpuPerMessageMs, seed, hops, model });
           console.log(row(r, (performance.now() - wall0) / 1000));
         }
   },

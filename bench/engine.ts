@@ -13,6 +13,8 @@
 import {
   LIES,
   lyingMarket,
+  NEWTON_MODELS,
+  type NewtonModel,
   type PriceRule,
   paperScenario,
   runLyingMarket,
@@ -56,20 +58,22 @@ function run(): void {
       `g = ${g}${g > 0 ? " (demand jumps at the participation margin: approximate equilibrium only)" : ""}`,
     );
     console.log(
-      "| n | m | newton rounds | newton ms | gradient rounds | gradient ms | rounds ratio | p* newton | p* gradient |",
+      "| n | m | newton rounds | newton ms | newton (sums model) rounds | sums ms | gradient rounds | gradient ms | rounds ratio | p* newton | p* sums | p* gradient |",
     );
-    console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const n of SIZES) {
       const s = scenario(n, g);
       const newton = timed(s, { kind: "newton" }, 1_000);
+      const sums = timed(s, { kind: "newton", model: "sums" }, 1_000);
       const cap = Math.min(GRADIENT_CAP, Math.max(100, Math.floor(GRADIENT_WORK_CAP / n)));
       const gradient = timed(s, { kind: "gradient" }, cap);
       const ratio =
         gradient.result.status === "round-limit" || gradient.result.status === "stalled"
           ? `>${(cap / newton.result.rounds).toFixed(0)}x`
           : `${(gradient.result.rounds / newton.result.rounds).toFixed(1)}x`;
+      const price = (r: SimulationResult) => `${r.prices[0]?.toPrecision(10)} (${r.status})`;
       console.log(
-        `| ${n} | ${n} | ${rounds(newton.result, 1_000)} | ${newton.ms.toFixed(1)} | ${rounds(gradient.result, cap)} | ${gradient.ms.toFixed(1)} | ${ratio} | ${newton.result.prices[0]?.toPrecision(10)} (${newton.result.status}) | ${gradient.result.prices[0]?.toPrecision(10)} (${gradient.result.status}) |`,
+        `| ${n} | ${n} | ${rounds(newton.result, 1_000)} | ${newton.ms.toFixed(1)} | ${rounds(sums.result, 1_000)} | ${sums.ms.toFixed(1)} | ${rounds(gradient.result, cap)} | ${gradient.ms.toFixed(1)} | ${ratio} | ${price(newton.result)} | ${price(sums.result)} | ${price(gradient.result)} |`,
       );
     }
     console.log("");
@@ -82,15 +86,20 @@ function run(): void {
  */
 function lyingMembers(): void {
   console.log("One member of four misreports (packages/protocol/src/sim/lying-member.ts), simulated network");
-  console.log("| lie | rounds | certificate | distance from the honest equilibrium |");
-  console.log("|---|---:|---|---:|");
-  const { contract, profiles } = lyingMarket();
-  for (const lie of [null, ...LIES]) {
-    const r = runLyingMarket(contract, profiles, lie, 1);
-    const kind = r.certificate?.commit.approximate ? `approximate (${r.certificate.commit.reason})` : "exact";
-    console.log(
-      `| ${lie ?? "none"} | ${r.rounds ?? "none"} | ${r.certificate ? kind : "none"} | ${r.error.toExponential(1)} |`,
-    );
+  console.log("| newton model | lie | rounds | certificate | distance from the honest equilibrium |");
+  console.log("|---|---|---:|---|---:|");
+  const market = lyingMarket();
+  for (const model of NEWTON_MODELS) {
+    const contract = { ...market.contract, priceRule: { kind: "newton", model } as const };
+    for (const lie of [null, ...LIES]) {
+      const r = runLyingMarket(contract, market.profiles, lie, 1);
+      const kind = r.certificate?.commit.approximate
+        ? `approximate (${r.certificate.commit.reason})`
+        : "exact";
+      console.log(
+        `| ${model} | ${lie ?? "none"} | ${r.rounds ?? "none"} | ${r.certificate ? kind : "none"} | ${r.error.toExponential(1)} |`,
+      );
+    }
   }
   console.log("");
 }
@@ -100,24 +109,24 @@ function randomMarkets(perResourceCount: number): void {
   console.log(
     `Random markets, ${perResourceCount} per resource count (suppliers, agents at the kink; \`pnpm fuzz:markets\` runs 100,000 and checks each against the reference solver)`,
   );
-  console.log("| resources | median rounds | p99 | max | not converged |");
-  console.log("|---:|---:|---:|---:|---:|");
-  for (const R of [1, 2, 3, 4]) {
-    const markets = fc.sample(marketArb({ resources: R, kinkAgents: 3 }), {
-      seed: SEED + R,
-      numRuns: perResourceCount,
-    });
-    const rounds = markets
-      .map((m) => simulate(m))
-      .map((r) =>
-        r.status === "converged" || r.status === "not-binding" ? r.rounds : Number.POSITIVE_INFINITY,
-      );
-    rounds.sort((a, b) => a - b);
-    const at = (q: number) => rounds[Math.min(rounds.length - 1, Math.floor(q * rounds.length))];
-    const failed = rounds.filter((v) => !Number.isFinite(v)).length;
-    console.log(`| ${R} | ${at(0.5)} | ${at(0.99)} | ${rounds.at(-1)} | ${failed} |`);
-  }
+  console.log("| newton model | resources | median rounds | p99 | max | not converged |");
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const model of NEWTON_MODELS)
+    for (const R of [1, 2, 3, 4]) randomMarketRow(model, R, perResourceCount);
   console.log("");
+}
+
+function randomMarketRow(model: NewtonModel, R: number, count: number): void {
+  const markets = fc.sample(marketArb({ resources: R, kinkAgents: 3 }), { seed: SEED + R, numRuns: count });
+  const rounds = markets
+    .map((m) => simulate(m, { rule: { kind: "newton", model } }))
+    .map((r) =>
+      r.status === "converged" || r.status === "not-binding" ? r.rounds : Number.POSITIVE_INFINITY,
+    );
+  rounds.sort((a, b) => a - b);
+  const at = (q: number) => rounds[Math.min(rounds.length - 1, Math.floor(q * rounds.length))];
+  const failed = rounds.filter((v) => !Number.isFinite(v)).length;
+  console.log(`| ${model} | ${R} | ${at(0.5)} | ${at(0.99)} | ${rounds.at(-1)} | ${failed} |`);
 }
 
 export const engineBench: BenchSection = {

@@ -17,6 +17,15 @@ export function nonNegativeInt(name: string, fallback: number): number {
   return n;
 }
 
+/** One of `choices`, or `fallback` when absent; anything else throws naming the flag. */
+export function choice<T extends string>(name: string, choices: readonly T[], fallback: T): T {
+  const text = option(name);
+  if (text === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(text))
+    throw new Error(`--${name}: "${text}" is not one of ${choices.join(", ")}`);
+  return text as T;
+}
+
 /** A comma-separated list flag of whole numbers >= 1, or `fallback` when absent. */
 export function positiveInts(name: string, fallback: string): number[] {
   return numberList(name, fallback, (n) => Number.isSafeInteger(n) && n >= 1, "a whole number >= 1");

@@ -8,20 +8,23 @@
  * the rounds distribution (median, p99, max) per resource count; exits 1 on the first failure,
  * with the seed, the index and the market as JSON so that it can be replayed.
  *
- * With `--keep-going` it counts failures instead, printing the first few.
+ * With `--keep-going` it counts failures instead, printing the first few. `--model sums` runs the
+ * newton rule's sums model (economics/sums-model.ts) instead of its hinge model.
  *
- *   pnpm fuzz:markets [--markets N] [--seed S] [--rounds K] [--keep-going]
+ *   pnpm fuzz:markets [--markets N] [--seed S] [--rounds K] [--model hinges|sums] [--keep-going]
  */
 import fc from "fast-check";
 import { simulate } from "../packages/protocol/src/economics/equilibrium.ts";
 import type { Scenario } from "../packages/protocol/src/economics/scenario.ts";
+import { NEWTON_MODELS } from "../packages/protocol/src/wire/contract.ts";
 import { checkEquilibrium } from "../packages/protocol/test/equilibrium-check.ts";
 import { marketArb } from "../packages/protocol/test/market-arbitrary.ts";
-import { nonNegativeInt } from "./flags.ts";
+import { choice, nonNegativeInt } from "./flags.ts";
 
 const total = nonNegativeInt("markets", 100_000);
 const seed = nonNegativeInt("seed", Date.now() % 2 ** 31);
 const maxRounds = nonNegativeInt("rounds", 30);
+const model = choice("model", NEWTON_MODELS, "hinges");
 const RESOURCES = [1, 2, 3, 4];
 /** Markets are drawn in batches from consecutive seeds, so a failure names a replayable seed. */
 const BATCH = 1000;
@@ -34,7 +37,9 @@ function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
-console.log(`walras fuzz:markets: ${total} markets, seed ${seed}, at most ${maxRounds} rounds each`);
+console.log(
+  `walras fuzz:markets: ${total} markets, seed ${seed}, newton (${model} model), at most ${maxRounds} rounds each`,
+);
 console.log("| resources | markets | with kink agents | median rounds | p99 | max | seconds |");
 console.log("|---:|---:|---:|---:|---:|---:|---:|");
 const all: number[] = [];
@@ -51,7 +56,7 @@ for (const R of RESOURCES) {
     const markets = fc.sample(arb, { seed: batchSeed, numRuns: Math.min(BATCH, share - rounds.length) });
     markets.forEach((scenario: Scenario, index) => {
       if (failed) return;
-      const result = simulate(scenario);
+      const result = simulate(scenario, { rule: { kind: "newton", model } });
       try {
         checkEquilibrium(scenario, result);
         if (result.rounds > maxRounds) throw new Error(`${result.rounds} rounds, more than ${maxRounds}`);

@@ -183,6 +183,27 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
     await Promise.all(checks);
   });
 
+  it("contract create --newton-model sums: the contract's newton rule steps on sums, and contract show says so", async () => {
+    const r = await runCli([
+      "contract",
+      "create",
+      "--capacity",
+      "5",
+      "--newton-model",
+      "sums",
+      "--out",
+      f("s.json"),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const contract = contractSchema.parse(JSON.parse(readFileSync(f("s.json"), "utf8")));
+    expect(contract.priceRule).toEqual({ kind: "newton", model: "sums" });
+    const shown = await runCli(["contract", "show", f("s.json")]);
+    expect(shown.stdout).toContain("price rule  newton (sums model)");
+    // Without the flag the contract is what it always was: no model, the same id.
+    const plain = await runCli(["contract", "create", "--capacity", "5"]);
+    expect(contractSchema.parse(JSON.parse(plain.stdout)).priceRule).toEqual({ kind: "newton" });
+  });
+
   it("contract create --period-ms: the contract re-clears on that period, and contract show says so", async () => {
     const r = await runCli([
       "contract",
@@ -281,6 +302,16 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       ),
     );
     checks.push(expectError(["contract", "create", "--capacity", "5", "--period-ms", "0"], 2, "--period-ms"));
+    checks.push(
+      expectError(
+        ["contract", "create", "--capacity", "5", "--rule", "gradient", "--newton-model", "sums"],
+        2,
+        "--newton-model applies to --rule newton only",
+      ),
+    );
+    checks.push(
+      expectError(["contract", "create", "--capacity", "5", "--newton-model", "kinks"], 2, "--newton-model"),
+    );
     await Promise.all(checks);
   });
 

@@ -3,22 +3,30 @@ import { solveReference } from "../src/economics/reference-solver.ts";
 import { runAggregation } from "../src/sim/scale/aggregation-run.ts";
 import { runScale } from "../src/sim/scale/scale-run.ts";
 import { scaleScenario } from "../src/sim/scale/scale-scenario.ts";
+import { NEWTON_MODELS } from "../src/wire/contract.ts";
 
 describe("the aggregation timing model (docs/scaling.md §2)", () => {
-  it("prices rounds as the real machines do: the same certified prices and rounds, and the reference solver's", () => {
-    const machines = runScale({ agents: 60, cpuPerMessageMs: 0.15 });
-    const cert = machines.certificate;
-    if (!cert) throw new Error("the machines did not certify");
-    const model = runAggregation({ agents: 60, ids: machines.ids, committeeSize: 16, cpuPerMessageMs: 0.15 });
-    expect(model.committees).toBe(4);
-    expect(model.converged).toBe(true);
-    expect(model.prices).toEqual(cert.commit.prices);
-    expect(model.rounds).toBe(cert.commit.round + 1);
-    const ref = solveReference(scaleScenario(60, 1, 0.15).scenario);
-    expect(Math.abs((model.prices[0] as number) - (ref.prices[0] as number))).toBeLessThan(
-      1e-3 * (ref.prices[0] as number),
-    );
-  });
+  for (const model of NEWTON_MODELS)
+    it(`prices rounds as the real machines do (newton, ${model} model): the same certified prices and rounds, and the reference solver's`, () => {
+      const machines = runScale({ agents: 60, cpuPerMessageMs: 0.15, model });
+      const cert = machines.certificate;
+      if (!cert) throw new Error("the machines did not certify");
+      const run = runAggregation({
+        agents: 60,
+        ids: machines.ids,
+        committeeSize: 16,
+        cpuPerMessageMs: 0.15,
+        model,
+      });
+      expect(run.committees).toBe(4);
+      expect(run.converged).toBe(true);
+      expect(run.prices).toEqual(cert.commit.prices);
+      expect(run.rounds).toBe(cert.commit.round + 1);
+      const ref = solveReference(scaleScenario(60, 1, 0.15).scenario);
+      expect(Math.abs((run.prices[0] as number) - (ref.prices[0] as number))).toBeLessThan(
+        1e-3 * (ref.prices[0] as number),
+      );
+    });
 
   it("takes two hops a round when handling costs nothing, and a committee's CPU more when it does", () => {
     const hop = 50;

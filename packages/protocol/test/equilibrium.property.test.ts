@@ -23,13 +23,17 @@ const NEWTON_ROUNDS = 30;
 const seed = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
 const rules: { rule: PriceRule; resources: number[] }[] = [
   { rule: { kind: "newton" }, resources: [1, 2, 3, 4] },
+  { rule: { kind: "newton", model: "sums" }, resources: [1, 2, 3, 4] },
   { rule: { kind: "gradient" }, resources: [1] },
 ];
+
+const ruleName = (rule: PriceRule) =>
+  rule.kind === "newton" ? `newton (${rule.model ?? "hinges"} model)` : rule.kind;
 
 describe("simulate reaches the contract equilibrium (g = 0)", () => {
   for (const { rule, resources } of rules)
     for (const R of resources)
-      it(`${rule.kind}, ${R} resource(s): best responses, complementary slackness, matches solveReference`, () => {
+      it(`${ruleName(rule)}, ${R} resource(s): best responses, complementary slackness, matches solveReference`, () => {
         const newton = rule.kind === "newton";
         const arb = marketArb({ resources: R, wellConditioned: !newton, kinkAgents: newton ? 3 : 0 });
         fc.assert(

@@ -4,7 +4,7 @@ import type { AgentProfile } from "../src/economics/agent.ts";
 import { bestResponse } from "../src/economics/best-response.ts";
 import type { ReportedDemand } from "../src/economics/demand.ts";
 import { initialPriceRuleState, stepPrices } from "../src/economics/price-rule.ts";
-import { type Contract, contractSchema, type PriceRule } from "../src/wire/contract.ts";
+import { type Contract, contractSchema, type NewtonModel, type PriceRule } from "../src/wire/contract.ts";
 import { asAgentId } from "../src/wire/ids.ts";
 
 function contract(capacities: number[], priceRule: PriceRule): Contract {
@@ -25,9 +25,18 @@ const demandArb = (R: number) =>
 
 const bits = (xs: readonly number[]) => Array.from(new Uint8Array(new Float64Array(xs).buffer));
 
+const NEWTON_RULES: { kind: "newton"; model?: NewtonModel }[] = [
+  { kind: "newton" },
+  { kind: "newton", model: "sums" },
+];
+
 describe("stepPrices", () => {
-  for (const rule of [{ kind: "newton" }, { kind: "gradient" }] as PriceRule[])
-    it(`${rule.kind}: the same demand set in any order gives identical bits`, () => {
+  for (const rule of [
+    { kind: "newton" },
+    { kind: "newton", model: "sums" },
+    { kind: "gradient" },
+  ] as PriceRule[])
+    it(`${JSON.stringify(rule)}: the same demand set in any order gives identical bits`, () => {
       fc.assert(
         fc.property(
           fc
@@ -86,66 +95,93 @@ describe("stepPrices", () => {
     expect(s.state.lipschitz).toBe(L);
   });
 
-  it("newton clears linear demand (quadratic valuations) in one step, one and several resources", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 3 }).chain((R) =>
-          fc.array(
-            fc.record({
-              a: fc.double({ min: 20, max: 40, noNaN: true }),
-              b: fc.double({ min: 0.5, max: 2, noNaN: true }),
-              footprint: fc.array(fc.double({ min: 0.2, max: 1, noNaN: true }), {
-                minLength: R,
-                maxLength: R,
+  for (const rule of NEWTON_RULES)
+    it(`newton (${rule.model ?? "hinges"} model) clears linear demand (quadratic valuations) in one step, one and several resources`, () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 1, max: 3 }).chain((R) =>
+            fc.array(
+              fc.record({
+                a: fc.double({ min: 20, max: 40, noNaN: true }),
+                b: fc.double({ min: 0.5, max: 2, noNaN: true }),
+                footprint: fc.array(fc.double({ min: 0.2, max: 1, noNaN: true }), {
+                  minLength: R,
+                  maxLength: R,
+                }),
               }),
-            }),
-            { minLength: R + 2, maxLength: 8 },
+              { minLength: R + 2, maxLength: 8 },
+            ),
           ),
-        ),
-        (agents) => {
-          const R = agents[0]?.footprint.length ?? 1;
-          const profiles: AgentProfile[] = agents.map((g) => ({
-            valuation: { kind: "quadratic", a: g.a, b: g.b },
-            cost: { kind: "linear", beta: 0 },
-            footprint: g.footprint,
-          }));
-          // Capacities at 30% of the demand at p = 0 bind every resource.
-          const k0 = contract(new Array(R).fill(1), { kind: "newton" });
-          const s0 = new Array(R).fill(0);
-          profiles.forEach((p) => {
-            const x = bestResponse(p, k0, s0).x;
-            p.footprint.forEach((a, r) => {
-              s0[r] += a * x;
-            });
-          });
-          const k = contract(
-            s0.map((s) => 0.3 * s),
-            { kind: "newton" },
-          );
-          const report = (prices: number[]) =>
-            profiles.map((p, i) => ({
-              agent: asAgentId(`a${i}`),
-              footprint: p.footprint,
-              ...bestResponse(p, k, prices),
+          (agents) => {
+            const R = agents[0]?.footprint.length ?? 1;
+            const profiles: AgentProfile[] = agents.map((g) => ({
+              valuation: { kind: "quadratic", a: g.a, b: g.b },
+              cost: { kind: "linear", beta: 0 },
+              footprint: g.footprint,
             }));
-          const step = stepPrices(
-            k,
-            initialPriceRuleState(k),
-            s0.map(() => 0),
-            report(s0.map(() => 0)),
-          );
-          const after = stepPrices(k, step.state, step.prices, report(step.prices));
-          // If every agent stays interior, S is linear in p and one newton step is exact, unless
-          // the trust region cut the step short (its first radius is a guess; the step then reaches
-          // the region's edge, and the next rounds widen it).
-          if (report(step.prices).some((d) => d.x === 0) || step.prices.some((p) => p === 0)) return;
-          const tried = step.state.newton;
-          if (tried?.step.some((d, r) => Math.abs(d) >= (1 - 1e-9) * (tried.radius[r] as number))) return;
-          expect(after.residual).toBeLessThan(1e-10);
-        },
-      ),
-      { numRuns: 100 },
-    );
+            // Capacities at 30% of the demand at p = 0 bind every resource.
+            const k0 = contract(new Array(R).fill(1), rule);
+            const s0 = new Array(R).fill(0);
+            profiles.forEach((p) => {
+              const x = bestResponse(p, k0, s0).x;
+              p.footprint.forEach((a, r) => {
+                s0[r] += a * x;
+              });
+            });
+            const k = contract(
+              s0.map((s) => 0.3 * s),
+              rule,
+            );
+            const report = (prices: number[]) =>
+              profiles.map((p, i) => ({
+                agent: asAgentId(`a${i}`),
+                footprint: p.footprint,
+                ...bestResponse(p, k, prices),
+              }));
+            const step = stepPrices(
+              k,
+              initialPriceRuleState(k),
+              s0.map(() => 0),
+              report(s0.map(() => 0)),
+            );
+            const after = stepPrices(k, step.state, step.prices, report(step.prices));
+            // If every agent stays interior, S is linear in p and one newton step is exact, unless
+            // the trust region cut the step short (its first radius is a guess; the step then reaches
+            // the region's edge, and the next rounds widen it).
+            if (report(step.prices).some((d) => d.x === 0) || step.prices.some((p) => p === 0)) return;
+            const tried = step.state.newton;
+            if (tried?.step.some((d, r) => Math.abs(d) >= (1 - 1e-9) * (tried.radius[r] as number))) return;
+            expect(after.residual).toBeLessThan(1e-10);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
+
+  it("newton's sums model steps on S and H alone; its hinge model on each member's kink", () => {
+    // m = 10 at p = 1. Both markets have S = 14, H = sum |s_i| a_i^2 = 1 and the same first region
+    // (member scales x/|s| with median 14 and largest 26: 26), so Newton's step is (S - m)/H = 4.
+    // In the first market no member's linearised demand reaches 0 within 4 (the nearest at 8). In
+    // the second, one member's 0.5 - 0.25 dq does at dq = 2, and past it the other two's
+    // 13.5 - 0.75 dq clears 10 at dq = 14/3, where the hinge model stops.
+    const member = (agent: string, x: number, slope: number): ReportedDemand => ({
+      agent: asAgentId(agent),
+      x,
+      slope,
+      footprint: [1],
+    });
+    const wide = [member("a", 4, -0.5), member("b", 3.5, -0.25), member("c", 6.5, -0.25)];
+    const kinked = [member("a", 0.5, -0.25), member("b", 7, -0.5), member("c", 6.5, -0.25)];
+    const next = (rule: PriceRule, demands: ReportedDemand[]) => {
+      const k = contract([10], rule);
+      return stepPrices(k, initialPriceRuleState(k), [1], demands).prices[0];
+    };
+    // (H is regularised by 1e-13 of itself: 5 to about 12 digits.)
+    const sums = { kind: "newton", model: "sums" } as const;
+    expect(next(sums, wide)).toBeCloseTo(5, 10);
+    expect(next(sums, kinked)).toBe(next(sums, wide));
+    expect(next({ kind: "newton" }, wide)).toBeCloseTo(5, 10);
+    expect(next({ kind: "newton" }, kinked)).toBeCloseTo(1 + 14 / 3, 10);
   });
 
   it("newton returns to its anchor with a smaller region when a step overshoots", () => {

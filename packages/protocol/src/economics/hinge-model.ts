@@ -1,22 +1,9 @@
-import { minimiseBoxQuadratic } from "./box-quadratic.ts";
 import type { NewtonAnchor } from "./newton-rule.ts";
-import { PRICE_CEILING } from "./price-ceiling.ts";
 import type { PackedDemands } from "./price-rule.ts";
+import { type ModelStep, minimiseModel, stepBox } from "./quadratic-model.ts";
 
 /** Re-solves after taking out members the step carries out of the market. */
 const EXIT_PASSES = 6;
-/**
- * Relative regularisation of H: keeps the box problem strictly convex (so that it has one
- * solution) while changing Newton's step by about this share only.
- */
-const REGULARISATION = 1e-13;
-
-export interface ModelStep {
-  /** The price move from the anchor. */
-  readonly d: number[];
-  /** The decrease of the market's dual the model predicts for it (>= 0). */
-  readonly predicted: number;
-}
 
 /**
  * The model: each member's demand as a hinge, x_i(q) = max(0, c_i + s_i (q - q_i^base)) — its
@@ -60,8 +47,7 @@ export function modelStep(
       c[i] = slope * ((base.unitPrices[i] as number) - (entryPrices[i] as number));
     }
   }
-  const lower = base.prices.map((p, r) => -Math.min(p, radius[r] as number));
-  const upper = base.prices.map((p, r) => Math.max(0, Math.min(radius[r] as number, PRICE_CEILING - p)));
+  const { lower, upper } = stepBox(base.prices, radius);
   // The quadratic piece at the anchor: the members in the market, less those taken out.
   const out = new Uint8Array(n);
   const first = minimiseModel(R, quadraticPiece(R, excess, demands, c, s, out), lower, upper, radius);
@@ -186,26 +172,4 @@ function alongHinges(
     if (e < events.length) slope += (events[e] as { change: number }).change;
   }
   return { d: direction.map((v) => v * t), predicted };
-}
-
-/** minimise 1/2 d'Hd - b'd over the box, H regularised to be strictly convex. */
-function minimiseModel(
-  R: number,
-  { H, b }: { H: Float64Array; b: Float64Array },
-  lower: readonly number[],
-  upper: readonly number[],
-  radius: readonly number[],
-): number[] {
-  // Q = H + mu: relative to each diagonal, plus a floor that makes a direction nobody prices
-  // (H_rr = 0) run to the edge of its region rather than divide by zero.
-  let pull = 0;
-  for (let r = 0; r < R; r++)
-    if ((radius[r] as number) > 0) pull = Math.max(pull, Math.abs(b[r] as number) / (radius[r] as number));
-  let diagonal = 0;
-  for (let r = 0; r < R; r++) diagonal = Math.max(diagonal, H[r * R + r] as number);
-  const floor = REGULARISATION * (pull + diagonal);
-  if (!(floor > 0 && Number.isFinite(floor))) return new Array<number>(R).fill(0);
-  const Q = Float64Array.from(H);
-  for (let r = 0; r < R; r++) Q[r * R + r] = (H[r * R + r] as number) * (1 + REGULARISATION) + floor;
-  return minimiseBoxQuadratic(Q, b, lower, upper, R);
 }

@@ -2,6 +2,7 @@ import type { Contract } from "../wire/contract.ts";
 import { modelStep } from "./hinge-model.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
 import type { PackedDemands } from "./price-rule.ts";
+import { sumsStep } from "./sums-model.ts";
 import { verifiedSlope } from "./verified-slopes.ts";
 
 /**
@@ -107,16 +108,10 @@ export function newtonStep(
   const excess = base.excess.map((e, r) =>
     Math.abs(e) <= settled * (contract.resources[r]?.capacity as number) ? 0 : e,
   );
-  const step = modelStep(
-    R,
-    base,
-    excess,
-    demands,
-    members.slopes,
-    members.entryPrices,
-    members.entrySlopes,
-    radius,
-  );
+  const step =
+    contract.priceRule.kind === "newton" && contract.priceRule.model === "sums"
+      ? sumsStep(R, base, excess, demands, members.slopes, radius)
+      : modelStep(R, base, excess, demands, members.slopes, members.entryPrices, members.entrySlopes, radius);
   const next = base.prices.map((p, r) => Math.min(PRICE_CEILING, Math.max(0, p + (step.d[r] as number))));
   return {
     next,

@@ -8,8 +8,16 @@ import { boundedNonNegative, boundedPositive, WIRE_NUMBER_BOUND } from "./protoc
 const positive = boundedPositive;
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits");
 
+/**
+ * The newton rule's model of the market (docs/economics.md): `hinges` (the default) walks every
+ * member's kink along the step; `sums` steps from the market's sums alone, as committee
+ * aggregation can feed it (docs/scaling.md §2).
+ */
+export const NEWTON_MODELS = ["hinges", "sums"] as const;
+export type NewtonModel = (typeof NEWTON_MODELS)[number];
+
 export const priceRuleSchema = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("newton") }),
+  z.strictObject({ kind: z.literal("newton"), model: z.enum(NEWTON_MODELS).optional() }),
   /** The paper's Algorithm 1. Without `step` one is derived from a Lipschitz bound on demand. */
   z.strictObject({ kind: z.literal("gradient"), step: positive.optional() }),
 ]);

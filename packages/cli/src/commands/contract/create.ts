@@ -1,4 +1,12 @@
-import { type ContractInput, contractId, contractSchema, parseWith, scenarioSchema } from "@walras/protocol";
+import {
+  type ContractInput,
+  contractId,
+  contractSchema,
+  type NewtonModel,
+  type PriceRule,
+  parseWith,
+  scenarioSchema,
+} from "@walras/protocol";
 import { InputError } from "../../cli-error.ts";
 import { readJsonFile } from "../../read-json-file.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
@@ -12,6 +20,7 @@ export interface ContractCreateFlags {
   readonly feeFixed?: number;
   readonly rule?: "newton" | "gradient";
   readonly step?: number;
+  readonly newtonModel?: NewtonModel;
   readonly minMembers?: number;
   readonly quorum?: number;
   readonly allowlist?: string[];
@@ -35,8 +44,11 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
     throw new InputError(
       "contract create: name the resources: --capacity N, --resource id=N, or --from scenario.json",
     );
-  if (flags.step !== undefined && (flags.rule ?? base.priceRule?.kind) !== "gradient")
+  const kind = flags.rule ?? base.priceRule?.kind ?? "newton";
+  if (flags.step !== undefined && kind !== "gradient")
     throw new InputError("contract create: --step applies to --rule gradient only");
+  if (flags.newtonModel !== undefined && kind !== "newton")
+    throw new InputError("contract create: --newton-model applies to --rule newton only");
   const timeouts = {
     ...base.timeouts,
     ...(flags.roundTimeoutMs !== undefined ? { roundMs: flags.roundTimeoutMs } : {}),
@@ -50,13 +62,8 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
       perUnit: flags.feePerUnit ?? base.fees?.perUnit ?? 0.5,
       fixed: flags.feeFixed ?? base.fees?.fixed ?? 0,
     },
-    ...(flags.rule
-      ? {
-          priceRule:
-            flags.rule === "gradient" && flags.step
-              ? { kind: "gradient", step: flags.step }
-              : { kind: flags.rule },
-        }
+    ...(flags.rule || flags.step !== undefined || flags.newtonModel
+      ? { priceRule: priceRuleOf(kind, flags) }
       : {}),
     ...(flags.minMembers !== undefined ? { minMembers: flags.minMembers } : {}),
     ...(flags.quorum !== undefined ? { quorum: flags.quorum } : {}),
@@ -69,4 +76,9 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
   if (!parsed.ok) throw new InputError(parsed.error);
   await writeOutput(jsonText(parsed.value), flags.out);
   if (flags.out) process.stdout.write(`contract ${contractId(parsed.value)} written to ${flags.out}\n`);
+}
+
+function priceRuleOf(kind: PriceRule["kind"], flags: ContractCreateFlags): PriceRule {
+  if (kind === "gradient") return flags.step ? { kind, step: flags.step } : { kind };
+  return flags.newtonModel ? { kind, model: flags.newtonModel } : { kind };
 }

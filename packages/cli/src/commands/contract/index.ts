@@ -19,6 +19,12 @@ export function register(program: Command): void {
     .option("--fee-fixed <g>", "fixed execution fee per active agent (default 0)", nonNegativeNumber)
     .addOption(new Option("--rule <rule>", "price rule (default newton)").choices(["newton", "gradient"]))
     .option("--step <eta>", "gradient rule step (default: derived from a bound on demand)", positiveNumber)
+    .addOption(
+      new Option(
+        "--newton-model <model>",
+        "newton rule's model: hinges (default) or sums (steps from the market's sums alone, as committee aggregation can)",
+      ).choices(["hinges", "sums"]),
+    )
     .option("--min-members <n>", "members the first epoch waits for", positiveInteger)
     .option("--quorum <q>", "fraction of members whose signatures make a certificate, in (0.5, 1]", quorum)
     .option("--allowlist <peerIds...>", "only these peer ids may join (default: open membership)")

@@ -13,7 +13,7 @@ export async function runContractShow(file: string, flags: { readonly json?: boo
   const rule =
     contract.priceRule.kind === "gradient"
       ? `gradient${contract.priceRule.step ? ` (step ${contract.priceRule.step})` : ""}`
-      : "newton";
+      : `newton${contract.priceRule.model ? ` (${contract.priceRule.model} model)` : ""}`;
   const membership =
     contract.membership.policy === "open"
       ? "open (any key may join)"

@@ -3,7 +3,7 @@ import type { ReportedDemand } from "../../economics/demand.ts";
 import { initialPriceRuleState, stepPrices } from "../../economics/price-rule.ts";
 import { createSigner, type Signer } from "../../wire/agent-key.ts";
 import { quorumSize } from "../../wire/certificate.ts";
-import { contractId } from "../../wire/contract.ts";
+import { contractId, type NewtonModel } from "../../wire/contract.ts";
 import { sha256Hex } from "../../wire/hash.ts";
 import { type AgentId, compareIds } from "../../wire/ids.ts";
 import { type DemandMessage, PROTOCOL_VERSION } from "../../wire/messages.ts";
@@ -20,10 +20,13 @@ import { scaleScenario } from "./scale-scenario.ts";
  *
  * Economics: each round every member's demand is the real best response (from its previous x, as
  * the machine's market computes it) and the prices are the real price rule's step on all n demands
- * in canonical order — the full-information protocol's price sequence, bit for bit. That the rule
- * can be fed from committee aggregates is the design's claim (§2.4), and it holds only in part: the
- * newton rule's hinge model keeps per-member entry prices (economics/newton-rule.ts), which committee
- * sums do not carry. What is modelled here is the message flow and its cost, not that gap.
+ * in canonical order — the full-information protocol's price sequence, bit for bit. By default the
+ * rule is newton with its sums model (economics/sums-model.ts), whose step needs only S and H
+ * summed over members, which is what committee aggregates carry (§2.4). Not modelled: summing per
+ * committee, then over committees, is as deterministic as the canonical order but not the same bits;
+ * and the first trust region's median member scale would be a median of committee medians. The
+ * hinge model (`model: "hinges"`) needs every member's kink along the step, which aggregates do not
+ * carry.
  *
  * Flow and cost, per round, under the same WAN model as the scale runs (scale-run.ts): every message
  * reaches each recipient after a delay uniform in [min, max] (one hop), and each node handles its
@@ -63,6 +66,11 @@ export interface AggregationRunOptions {
    * less the link it came in on), each a delay of its own plus one message's CPU at the forwarder.
    */
   readonly hops?: "one" | "mesh";
+  /**
+   * The newton rule's model. Default sums: the step from S and H alone, which committee aggregates
+   * carry. hinges needs every member's kink along the step, which they do not (docs/scaling.md §3).
+   */
+  readonly model?: NewtonModel;
 }
 
 export interface AggregationRunResult {
@@ -108,7 +116,7 @@ export function runAggregation(options: AggregationRunOptions): AggregationRunRe
   const framing = options.framingBytes ?? DEFAULT_FRAMING_BYTES;
   const size = Math.min(options.committeeSize ?? 128, n);
   const k = Math.min(options.aggregators ?? 4, size);
-  const { contract, profiles } = scaleScenario(n, seed, cost);
+  const { contract, profiles } = scaleScenario(n, seed, cost, options.model ?? "sums");
   const R = contract.resources.length;
 
   const signers = options.ids ? null : drawSigners(n, seed);

@@ -2,7 +2,7 @@ import type { AgentMachine } from "../../machine/agent-machine.ts";
 import type { MachineAction } from "../../machine/machine-io.ts";
 import type { Certificate } from "../../wire/certificate.ts";
 import { commitReference, encodeCommitReference } from "../../wire/commit-reference.ts";
-import { type Contract, contractId } from "../../wire/contract.ts";
+import { type Contract, contractId, type NewtonModel } from "../../wire/contract.ts";
 import type { AgentId, ContractId } from "../../wire/ids.ts";
 import { encodeMessage } from "../../wire/message-codec.ts";
 import type { CommitMessage, DemandMessage, WireMessage } from "../../wire/messages.ts";
@@ -45,6 +45,8 @@ export interface ScaleOptions {
   readonly until?: "certified" | "settled";
   /** Give up after this much virtual time, ms. */
   readonly limitMs?: number;
+  /** The newton rule's model (scale-scenario.ts). Default hinges. */
+  readonly model?: NewtonModel;
 }
 
 export interface ScaleResult {
@@ -89,7 +91,7 @@ export function runScale(options: ScaleOptions): ScaleResult {
   const framing = options.framingBytes ?? DEFAULT_FRAMING_BYTES;
   const cost = options.cpuPerMessageMs;
   const until = options.until ?? "certified";
-  const { contract, profiles } = scaleScenario(n, seed, cost);
+  const { contract, profiles } = scaleScenario(n, seed, cost, options.model);
   const cid = contractId(contract);
   const memo = createSignatureMemo();
 

@@ -1,7 +1,7 @@
 import type { AgentProfile } from "../../economics/agent.ts";
 import { paperScenario } from "../../economics/paper-scenario.ts";
 import { type Scenario, scenarioSchema } from "../../economics/scenario.ts";
-import { type Contract, contractSchema } from "../../wire/contract.ts";
+import { type Contract, contractSchema, type NewtonModel } from "../../wire/contract.ts";
 
 /**
  * The market of a scale run: the paper's agents (log valuations, linear costs, one resource),
@@ -10,7 +10,8 @@ import { type Contract, contractSchema } from "../../wire/contract.ts";
  *
  * The round timeout must exceed the CPU time a round costs a node (about 2 n messages at the
  * modelled cost), or the rounds of a large market time out and drop members: it is scaled as
- * max(4 s, 4 × 2 n × cost). Everything else is the contract's default.
+ * max(4 s, 4 × 2 n × cost). `model` picks the newton rule's model (hinges, the default, or sums:
+ * what committee aggregates can feed, docs/scaling.md §2). Everything else is the contract's default.
  */
 export interface ScaleScenario {
   readonly contract: Contract;
@@ -19,7 +20,12 @@ export interface ScaleScenario {
   readonly profiles: readonly AgentProfile[];
 }
 
-export function scaleScenario(agents: number, seed: number, cpuPerMessageMs: number): ScaleScenario {
+export function scaleScenario(
+  agents: number,
+  seed: number,
+  cpuPerMessageMs: number,
+  model: NewtonModel = "hinges",
+): ScaleScenario {
   const scenario = scenarioSchema.parse(
     paperScenario({ agents, capacity: Math.round(agents * 1.5), seed, g: 0 }),
   );
@@ -28,6 +34,7 @@ export function scaleScenario(agents: number, seed: number, cpuPerMessageMs: num
     ...scenario.contract,
     minMembers: agents,
     timeouts: { roundMs, announceMs: 1_000 },
+    ...(model === "sums" ? { priceRule: { kind: "newton", model } } : {}),
   });
   const profiles = scenario.agents.map(({ id: _id, ...profile }) => profile);
   return { contract, scenario: { ...scenario, contract }, profiles };

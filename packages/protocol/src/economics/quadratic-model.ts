@@ -1,0 +1,54 @@
+import { minimiseBoxQuadratic } from "./box-quadratic.ts";
+import { PRICE_CEILING } from "./price-ceiling.ts";
+
+/*
+ * The newton rule's quadratic model of the market's dual, shared by its two models (hinge-model.ts,
+ * sums-model.ts): the decrease 1/2 d'Hd - b'd for a price move d, and its minimiser over the trust
+ * region's box.
+ */
+
+/**
+ * Relative regularisation of H: keeps the box problem strictly convex (so that it has one
+ * solution) while changing Newton's step by about this share only.
+ */
+const REGULARISATION = 1e-13;
+
+export interface ModelStep {
+  /** The price move from the anchor. */
+  readonly d: number[];
+  /** The decrease of the market's dual the model predicts for it (>= 0). */
+  readonly predicted: number;
+}
+
+/** The box a step from `prices` stays in: prices within [0, 1e12], each move within its radius. */
+export function stepBox(
+  prices: readonly number[],
+  radius: readonly number[],
+): { lower: number[]; upper: number[] } {
+  return {
+    lower: prices.map((p, r) => -Math.min(p, radius[r] as number)),
+    upper: prices.map((p, r) => Math.max(0, Math.min(radius[r] as number, PRICE_CEILING - p))),
+  };
+}
+
+/** minimise 1/2 d'Hd - b'd over the box, H regularised to be strictly convex. */
+export function minimiseModel(
+  R: number,
+  { H, b }: { H: Float64Array; b: Float64Array },
+  lower: readonly number[],
+  upper: readonly number[],
+  radius: readonly number[],
+): number[] {
+  // Q = H + mu: relative to each diagonal, plus a floor that makes a direction nobody prices
+  // (H_rr = 0) run to the edge of its region rather than divide by zero.
+  let pull = 0;
+  for (let r = 0; r < R; r++)
+    if ((radius[r] as number) > 0) pull = Math.max(pull, Math.abs(b[r] as number) / (radius[r] as number));
+  let diagonal = 0;
+  for (let r = 0; r < R; r++) diagonal = Math.max(diagonal, H[r * R + r] as number);
+  const floor = REGULARISATION * (pull + diagonal);
+  if (!(floor > 0 && Number.isFinite(floor))) return new Array<number>(R).fill(0);
+  const Q = Float64Array.from(H);
+  for (let r = 0; r < R; r++) Q[r * R + r] = (H[r * R + r] as number) * (1 + REGULARISATION) + floor;
+  return minimiseBoxQuadratic(Q, b, lower, upper, R);
+}
