@@ -18,7 +18,8 @@
  *                                                process and as processes (opt-in; flags --rounds,
  *                                                --bytes, --in-process, --processes)
  *   pnpm bench --only aggregation                the same under committee aggregation, a timing model
- *                                                (in the default run; flags --agents, --cpu-ms, --seed)
+ *                                                (in the default run; flags --agents, --cpu-ms, --seed,
+ *                                                --model sums|hinges: the newton rule's model, default sums)
  */
 import { parseArgs } from "node:util";
 import { aggregationBench } from "./aggregation.ts";
@@ -82,6 +83,8 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
       "full-up-to": { type: "string" },
       machines: { type: "string" },
       seed: { type: "string" },
+      // The aggregation section reads this itself (bench/aggregation.ts).
+      model: { type: "string" },
       // The gossip-floor section reads these itself (bench/gossip-floor/section.ts).
       rounds: { type: "string" },
       bytes: { type: "string" },

@@ -16,10 +16,13 @@ import { marketArb } from "./market-arbitrary.ts";
  * slope bound its rate is 1 - 1/kappa, and random multi-resource markets reach condition numbers
  * kappa of 1e4 and more, where it needs 1e5+ rounds or the stall rule stops it (docs/economics.md).
  *
- * The newton rule must also finish within NEWTON_ROUNDS, the bound the long run holds it to
- * (counted, not imposed through maxRounds: the stall rule judges its pace against the budget).
+ * The newton rule must also finish within its bound of rounds, the one the long run holds it to
+ * (counted, not imposed through maxRounds: the stall rule judges its pace against the budget):
+ * 30 with the hinge model; 60 with the sums model, which crawls along a valley of prices near
+ * members' kinks where the hinge walk lands on them (24,000 markets of `pnpm fuzz:markets`: at
+ * most 22 rounds with hinges, 46 with sums, one market over 30; docs/economics.md).
  */
-const NEWTON_ROUNDS = 30;
+const NEWTON_ROUNDS = { hinges: 30, sums: 60 } as const;
 const seed = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
 const rules: { rule: PriceRule; resources: number[] }[] = [
   { rule: { kind: "newton" }, resources: [1, 2, 3, 4] },
@@ -40,7 +43,8 @@ describe("simulate reaches the contract equilibrium (g = 0)", () => {
           fc.property(arb, (s) => {
             const result = simulate(s, { rule });
             checkEquilibrium(s, result);
-            if (newton) expect(result.rounds).toBeLessThanOrEqual(NEWTON_ROUNDS);
+            if (rule.kind === "newton")
+              expect(result.rounds).toBeLessThanOrEqual(NEWTON_ROUNDS[rule.model ?? "hinges"]);
           }),
           { numRuns: R === 1 ? 200 : 100, ...seed },
         );

@@ -24,6 +24,11 @@ import { verifiedSlope } from "./verified-slopes.ts";
  * method (Nocedal & Wright, Numerical Optimization, ch. 4): accept p + d as the new anchor (and
  * widen the region where the step was cut by it) or return to the anchor with a smaller region.
  *
+ * Two models of the market give the step (the contract's `priceRule.model`): `hinges`, the
+ * default, takes out members the step carries out of the market and cuts the step at the kinks
+ * of every member's demand (hinge-model.ts); `sums` stops at the box minimiser, so the step needs
+ * only the market's sums, which committee aggregates carry (sums-model.ts, docs/scaling.md §2).
+ *
  * Everything is a function of the state and of the demands in canonical order; the state is plain
  * JSON (numbers and arrays), so every node computes the same bits.
  */
