@@ -40,8 +40,8 @@ export const aggregationBench: BenchSection = {
 };
 
 const HEADER = [
-  "| agents | CPU/msg ms | committees | hops (subnet, global) | rounds | mean round s | settled s | certified s | msgs/node/round | KB/node/round | CPU s/node/round | commit phase KB/node | commit phase CPU s/node | host s |",
-  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  "| agents | CPU/msg ms | committees | hops (subnet, global) | rounds | mean round s | settled s | certified s | msgs/node/round | KB/node/round | CPU s/node/round | commit phase KB/node | commit phase CPU s/node | inclusion proof B | host s |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ].join("\n");
 
 function row(r: AggregationRunResult, hostS: number): string {
@@ -61,6 +61,7 @@ function row(r: AggregationRunResult, hostS: number): string {
     (r.perRound.cpuMs / 1000).toFixed(3),
     (r.commitPhase.bytes / 1024).toFixed(0),
     (r.commitPhase.cpuMs / 1000).toFixed(2),
+    Math.round(r.proofBytes),
     hostS.toFixed(1),
   ].join(" | ")} |`;
 }

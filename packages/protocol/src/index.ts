@@ -65,6 +65,7 @@ export * from "./wire/contract.ts";
 export * from "./wire/hash.ts";
 export * from "./wire/ids.ts";
 export * from "./wire/ledger.ts";
+export * from "./wire/merkle-sum-tree.ts";
 export * from "./wire/message-codec.ts";
 export * from "./wire/messages.ts";
 export * from "./wire/parse.ts";

@@ -101,6 +101,8 @@ export interface AggregationRunResult {
   readonly demandBytes: number;
   readonly aggregateBytes: number;
   readonly bundleBytes: number;
+  /** A member's Merkle-sum inclusion proof for its committee's aggregate (§2.5), encoded. */
+  readonly proofBytes: number;
 }
 
 /** A digest-only commit (§2.7): header, epoch, round, the body's digest, agent, signature. */
@@ -225,6 +227,7 @@ export function runAggregation(options: AggregationRunOptions): AggregationRunRe
     demandBytes: traffic.demandBytes,
     aggregateBytes: traffic.aggregateBytes,
     bundleBytes,
+    proofBytes: traffic.proofBytes,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Signer } from "../../wire/agent-key.ts";
 import { canonicalBytes } from "../../wire/canonical-json.ts";
-import { sha256Hex } from "../../wire/hash.ts";
+import { buildMerkleSumTree, demandContribution } from "../../wire/merkle-sum-tree.ts";
+import { messageDigest } from "../../wire/message-codec.ts";
 import type { DemandMessage } from "../../wire/messages.ts";
 
 /**
@@ -17,6 +18,8 @@ export interface AggregationTraffic {
   readonly aggregators: number;
   readonly demandBytes: number;
   readonly aggregateBytes: number;
+  /** A member's inclusion proof (its Merkle-sum path, the deepest in the committee), encoded. */
+  readonly proofBytes: number;
   /** Per member per round. */
   readonly messages: number;
   readonly bytes: number;
@@ -37,21 +40,14 @@ export function aggregationTraffic(options: {
   const committees = Math.ceil(agents / committeeSize);
   const size = Math.min(committeeSize, agents);
   const committee = demands.slice(0, size);
+  const tree = buildMerkleSumTree(
+    committee.map((d) => ({ digest: messageDigest(d), sums: demandContribution(d.x, d.slope, d.footprint) })),
+  );
   const R = first.prices.length;
-  const S = new Array<number>(R).fill(0);
-  const J = Array.from({ length: R }, () => new Array<number>(R).fill(0));
-  let L = 0;
-  for (const d of committee) {
-    let norm = 0;
-    for (let r = 0; r < R; r++) {
-      const a = d.footprint[r] as number;
-      S[r] = (S[r] as number) + a * d.x;
-      norm += a * a;
-      for (let c = 0; c < R; c++)
-        (J[r] as number[])[c] = ((J[r] as number[])[c] as number) + d.slope * a * (d.footprint[c] as number);
-    }
-    L += Math.abs(d.slope) * norm;
-  }
+  const sums = tree.root.sums;
+  const S = sums.slice(0, R);
+  const J = Array.from({ length: R }, (_, r) => sums.slice(R + r * R, R + (r + 1) * R));
+  const L = sums[R + R * R] as number;
   const bitfield = Buffer.alloc(Math.ceil(size / 8), 0xff).toString("base64");
   const unsigned = {
     v: first.v,
@@ -65,13 +61,15 @@ export function aggregationTraffic(options: {
     S,
     J,
     L,
-    // A Merkle-sum root is a 32-byte digest: one of the right size and alphabet.
-    root: sha256Hex(canonicalBytes(committee.map((d) => d.agent))),
+    root: tree.root.hash,
   };
   const sig = Buffer.from(signer.sign(canonicalBytes(unsigned))).toString("base64");
   const aggregateBytes = canonicalBytes({ ...unsigned, sig }).length + framingBytes;
   const demandBytes =
     committee.reduce((s, d) => s + canonicalBytes(d).length, 0) / committee.length + framingBytes;
+  const proof = tree.proof(committee.length - 1);
+  const proofBytes =
+    canonicalBytes({ leaf: committee.length - 1, root: tree.root.hash, proof }).length + framingBytes;
   const messages = size - 1 + committees * aggregators;
   return {
     committees,
@@ -79,6 +77,7 @@ export function aggregationTraffic(options: {
     aggregators,
     demandBytes,
     aggregateBytes,
+    proofBytes,
     messages,
     bytes: (size - 1) * demandBytes + committees * aggregators * aggregateBytes,
   };
