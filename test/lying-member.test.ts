@@ -12,6 +12,8 @@ import { afterEach, describe, expect, it } from "vitest";
  * each case took are printed (docs/security.md quotes them).
  */
 const { contract, profiles } = lyingMarket();
+/** The same market under the newton rule's sums model (docs/economics.md). */
+const sumsContract = { ...contract, priceRule: { kind: "newton", model: "sums" } } as const;
 
 let cluster: Cluster | null = null;
 afterEach(async () => {
@@ -19,9 +21,9 @@ afterEach(async () => {
   cluster = null;
 });
 
-async function run(lie: Lie) {
+async function run(lie: Lie, market: typeof contract = contract) {
   // The liar is member 0 of the shared market (its largest demand), started first.
-  cluster = await startCluster(contract, []);
+  cluster = await startCluster(market, []);
   await cluster.add(profiles[0] as (typeof profiles)[0], { misreport: misreport(lie) });
   for (const p of profiles.slice(1)) await cluster.add(p);
   const nodes = cluster.nodes;
@@ -29,12 +31,12 @@ async function run(lie: Lie) {
   const cert = nodes[0]?.certificate();
   if (!cert) throw new Error("no certificate");
   for (const n of nodes) expect(n.certificate()?.commit).toEqual(cert.commit);
-  expect(verifyCertificate(cert, contract)).toMatchObject({ ok: true });
+  expect(verifyCertificate(cert, market)).toMatchObject({ ok: true });
   // The founding epoch, or the one right after it that promotes the members to voters (protocol
   // §9.1): the same market, warm-started. The rounds counted are those of both.
   expect(cert.commit.epoch).toBeLessThanOrEqual(1);
   const rounds = Math.max(...(await Promise.all(nodes.map(roundsClosed))));
-  const ref = referenceFor(contract, nodes, profiles);
+  const ref = referenceFor(market, nodes, profiles);
   let error = 0;
   cert.commit.prices.forEach((p, r) => {
     error = Math.max(error, Math.abs(p - (ref.prices[r] as number)) / (ref.prices[r] as number));
@@ -44,7 +46,7 @@ async function run(lie: Lie) {
     error = Math.max(error, Math.abs(a.x - x) / Math.max(1, x));
   }
   console.info(
-    `${lie}: ${rounds} rounds, ${cert.commit.approximate ? `approximate (${cert.commit.reason})` : "exact"}, largest relative distance from the honest equilibrium ${error.toExponential(2)}`,
+    `${lie}${market === contract ? "" : " (sums model)"}: ${rounds} rounds, ${cert.commit.approximate ? `approximate (${cert.commit.reason})` : "exact"}, largest relative distance from the honest equilibrium ${error.toExponential(2)}`,
   );
   return { rounds, cert, error };
 }
@@ -61,6 +63,13 @@ describe("a lying member among four real nodes", () => {
       expect(rounds).toBeLessThanOrEqual(50);
       expect(error).toBeLessThan(1e-6);
     });
+
+  it("slope x1e6 under the sums model: certified at the honest equilibrium within 50 rounds", async () => {
+    const { rounds, cert, error } = await run("slope x1e6", sumsContract);
+    expect(cert.commit.approximate).toBeUndefined();
+    expect(rounds).toBeLessThanOrEqual(50);
+    expect(error).toBeLessThan(1e-6);
+  });
 
   it("alternating x: certified within 200 rounds, flagged approximate with its reason if need be", async () => {
     const { rounds, cert } = await run("alternating x");
