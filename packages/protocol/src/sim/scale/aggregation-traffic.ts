@@ -1,8 +1,8 @@
 import type { Signer } from "../../wire/agent-key.ts";
 import { canonicalBytes } from "../../wire/canonical-json.ts";
-import { buildMerkleSumTree, demandContribution } from "../../wire/merkle-sum-tree.ts";
-import { messageDigest } from "../../wire/message-codec.ts";
+import { compareIds } from "../../wire/ids.ts";
 import type { DemandMessage } from "../../wire/messages.ts";
+import { buildAggregate, committeeTree } from "./committee-aggregate.ts";
 
 /**
  * What a round costs a node under the committee aggregation of docs/scaling.md §2, from the
@@ -40,31 +40,21 @@ export function aggregationTraffic(options: {
   const committees = Math.ceil(agents / committeeSize);
   const size = Math.min(committeeSize, agents);
   const committee = demands.slice(0, size);
-  const tree = buildMerkleSumTree(
-    committee.map((d) => ({ digest: messageDigest(d), sums: demandContribution(d.x, d.slope, d.footprint) })),
-  );
-  const R = first.prices.length;
-  const sums = tree.root.sums;
-  const S = sums.slice(0, R);
-  const J = Array.from({ length: R }, (_, r) => sums.slice(R + r * R, R + (r + 1) * R));
-  const L = sums[R + R * R] as number;
-  const bitfield = Buffer.alloc(Math.ceil(size / 8), 0xff).toString("base64");
-  const unsigned = {
-    v: first.v,
-    kind: "aggregate",
+  const ordered = [...committee].sort((a, b) => compareIds(a.agent, b.agent));
+  const members = ordered.map((d) => d.agent);
+  const aggregate = buildAggregate({
     contract: first.contract,
-    agent: signer.id,
     epoch: first.epoch,
     round: first.round,
     committee: committees - 1,
-    bitfield,
-    S,
-    J,
-    L,
-    root: tree.root.hash,
-  };
-  const sig = Buffer.from(signer.sign(canonicalBytes(unsigned))).toString("base64");
-  const aggregateBytes = canonicalBytes({ ...unsigned, sig }).length + framingBytes;
+    members,
+    demands: committee,
+    signer,
+    resources: first.prices.length,
+  });
+  const tree = committeeTree(ordered);
+  if (!tree) throw new RangeError("aggregationTraffic needs at least one demand");
+  const aggregateBytes = canonicalBytes(aggregate).length + framingBytes;
   const demandBytes =
     committee.reduce((s, d) => s + canonicalBytes(d).length, 0) / committee.length + framingBytes;
   const proof = tree.proof(committee.length - 1);
