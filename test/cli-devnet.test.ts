@@ -30,6 +30,18 @@ describe("walras devnet (real node processes)", () => {
       await expect(fetch(`${n.httpUrl}/status`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
   });
 
+  it("--newton-model sums: the same market certified at the reference equilibrium under the sums model", async () => {
+    const run = await devnet("--newton-model", "sums");
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain("newton (sums model) price rule");
+    const result = JSON.parse(run.stdout);
+    expect(result.pass).toBe(true);
+    const ref = solveReference(devnetScenario({ nodes: 3 }));
+    expect(
+      Math.abs(result.prices.capacity - (ref.prices[0] as number)) / (ref.prices[0] as number),
+    ).toBeLessThan(1e-6);
+  });
+
   it("--rebid a2:log:alpha=30 shows each slot as it certifies, re-clears after a2's new bid, and checks the new bids against the reference", async () => {
     const run = await devnet("--rebid", "a2:log:alpha=30");
     expect(run.code, run.stderr).toBe(0);

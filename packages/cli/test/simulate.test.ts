@@ -66,6 +66,26 @@ describe("walras simulate --json", () => {
   });
 });
 
+describe("walras simulate --newton-model", () => {
+  it("sums: reaches the reference prices and says which model it ran; refused with the gradient rule", async () => {
+    const input = paperScenario({ agents: 40, capacity: 30, seed: 9, tau: 0.5, g: 0 });
+    const path = await writeScenario("sums.json", input);
+    const run = await runCli(["simulate", path, "--newton-model", "sums", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.rule).toBe("newton");
+    expect(out.newtonModel).toBe("sums");
+    expect(out.status).toBe("converged");
+    const p = solveReference(scenarioSchema.parse(input)).prices[0] ?? Number.NaN;
+    expect(Math.abs(out.prices.capacity - p) / p).toBeLessThan(1e-6);
+    const text = await runCli(["simulate", path, "--newton-model", "sums"]);
+    expect(text.stdout).toMatch(/\(newton rule, sums model\)/);
+    const bad = await runCli(["simulate", path, "--rule", "gradient", "--newton-model", "sums"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe("simulate: --newton-model applies to --rule newton only");
+  });
+});
+
 describe("walras simulate (report)", () => {
   it("prints the status, each resource's price and every agent", async () => {
     const input = paperScenario({ agents: 8, capacity: 5, seed: 2, g: 0 });

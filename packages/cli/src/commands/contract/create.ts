@@ -1,26 +1,16 @@
-import {
-  type ContractInput,
-  contractId,
-  contractSchema,
-  type NewtonModel,
-  type PriceRule,
-  parseWith,
-  scenarioSchema,
-} from "@walras/protocol";
+import { type ContractInput, contractId, contractSchema, parseWith, scenarioSchema } from "@walras/protocol";
 import { InputError } from "../../cli-error.ts";
+import { type PriceRuleFlags, priceRuleFrom } from "../../price-rule-flags.ts";
 import { readJsonFile } from "../../read-json-file.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
 
-export interface ContractCreateFlags {
+export interface ContractCreateFlags extends PriceRuleFlags {
   readonly from?: string;
   readonly name?: string;
   readonly capacity?: number;
   readonly resource?: { id: string; capacity: number }[];
   readonly feePerUnit?: number;
   readonly feeFixed?: number;
-  readonly rule?: "newton" | "gradient";
-  readonly step?: number;
-  readonly newtonModel?: NewtonModel;
   readonly minMembers?: number;
   readonly quorum?: number;
   readonly allowlist?: string[];
@@ -44,11 +34,7 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
     throw new InputError(
       "contract create: name the resources: --capacity N, --resource id=N, or --from scenario.json",
     );
-  const kind = flags.rule ?? base.priceRule?.kind ?? "newton";
-  if (flags.step !== undefined && kind !== "gradient")
-    throw new InputError("contract create: --step applies to --rule gradient only");
-  if (flags.newtonModel !== undefined && kind !== "newton")
-    throw new InputError("contract create: --newton-model applies to --rule newton only");
+  const priceRule = priceRuleFrom(base.priceRule, flags, "contract create");
   const timeouts = {
     ...base.timeouts,
     ...(flags.roundTimeoutMs !== undefined ? { roundMs: flags.roundTimeoutMs } : {}),
@@ -62,9 +48,7 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
       perUnit: flags.feePerUnit ?? base.fees?.perUnit ?? 0.5,
       fixed: flags.feeFixed ?? base.fees?.fixed ?? 0,
     },
-    ...(flags.rule || flags.step !== undefined || flags.newtonModel
-      ? { priceRule: priceRuleOf(kind, flags) }
-      : {}),
+    ...(priceRule ? { priceRule } : {}),
     ...(flags.minMembers !== undefined ? { minMembers: flags.minMembers } : {}),
     ...(flags.quorum !== undefined ? { quorum: flags.quorum } : {}),
     ...(flags.allowlist ? { membership: { policy: "allowlist", members: flags.allowlist } } : {}),
@@ -76,9 +60,4 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
   if (!parsed.ok) throw new InputError(parsed.error);
   await writeOutput(jsonText(parsed.value), flags.out);
   if (flags.out) process.stdout.write(`contract ${contractId(parsed.value)} written to ${flags.out}\n`);
-}
-
-function priceRuleOf(kind: PriceRule["kind"], flags: ContractCreateFlags): PriceRule {
-  if (kind === "gradient") return flags.step ? { kind, step: flags.step } : { kind };
-  return flags.newtonModel ? { kind, model: flags.newtonModel } : { kind };
 }

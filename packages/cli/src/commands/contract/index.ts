@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { tokenOptions } from "../../api-token.ts";
 import { nonNegativeNumber, positiveInteger, positiveNumber } from "../../option-parsers.ts";
+import { newtonModelOption, PRICE_RULES } from "../../price-rule-flags.ts";
 import { nodeUrlOption } from "../status/node-option.ts";
 
 /** `walras contract create|show|amend|approve|amendments`. */
@@ -17,14 +18,9 @@ export function register(program: Command): void {
     .option("--resource <id=capacity...>", "a resource and its capacity (repeatable)", collectResource)
     .option("--fee-per-unit <tau>", "per-unit contract fee (default 0.5)", nonNegativeNumber)
     .option("--fee-fixed <g>", "fixed execution fee per active agent (default 0)", nonNegativeNumber)
-    .addOption(new Option("--rule <rule>", "price rule (default newton)").choices(["newton", "gradient"]))
+    .addOption(new Option("--rule <rule>", "price rule (default newton)").choices([...PRICE_RULES]))
     .option("--step <eta>", "gradient rule step (default: derived from a bound on demand)", positiveNumber)
-    .addOption(
-      new Option(
-        "--newton-model <model>",
-        "newton rule's model: hinges (default) or sums (steps from the market's sums alone, as committee aggregation can)",
-      ).choices(["hinges", "sums"]),
-    )
+    .addOption(newtonModelOption())
     .option("--min-members <n>", "members the first epoch waits for", positiveInteger)
     .option("--quorum <q>", "fraction of members whose signatures make a certificate, in (0.5, 1]", quorum)
     .option("--allowlist <peerIds...>", "only these peer ids may join (default: open membership)")

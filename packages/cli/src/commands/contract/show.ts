@@ -1,4 +1,5 @@
 import { contractId, contractSchema } from "@walras/protocol";
+import { describePriceRule } from "../../describe-price-rule.ts";
 import { readJsonFile } from "../../read-json-file.ts";
 import { formatNumber, textTable } from "../../text-table.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
@@ -10,10 +11,7 @@ export async function runContractShow(file: string, flags: { readonly json?: boo
     await writeOutput(jsonText({ id, contract }), undefined);
     return;
   }
-  const rule =
-    contract.priceRule.kind === "gradient"
-      ? `gradient${contract.priceRule.step ? ` (step ${contract.priceRule.step})` : ""}`
-      : `newton${contract.priceRule.model ? ` (${contract.priceRule.model} model)` : ""}`;
+  const rule = describePriceRule(contract.priceRule);
   const membership =
     contract.membership.policy === "open"
       ? "open (any key may join)"

@@ -1,9 +1,11 @@
-import { type PriceRule, paperScenario, type Scenario, scenarioSchema } from "@walras/protocol";
+import { paperScenario, type Scenario, scenarioSchema } from "@walras/protocol";
+import { type PriceRuleFlags, priceRuleFrom } from "../../price-rule-flags.ts";
 
 export interface DevnetScenarioOptions {
   readonly nodes: number;
   readonly seed?: number;
-  readonly rule?: PriceRule["kind"];
+  /** `--rule` and `--newton-model`. */
+  readonly rule?: PriceRuleFlags;
 }
 
 /**
@@ -13,12 +15,14 @@ export interface DevnetScenarioOptions {
  * the first epoch waits for every node, and short timeouts suit loopback.
  */
 export function devnetScenario(options: DevnetScenarioOptions): Scenario {
-  const { nodes, seed = 1, rule = "newton" } = options;
-  const base = paperScenario({ agents: nodes, capacity: nodes * 1.5, seed, tau: 0.5, g: 0, rule });
+  const { nodes, seed = 1, rule = {} } = options;
+  const base = paperScenario({ agents: nodes, capacity: nodes * 1.5, seed, tau: 0.5, g: 0 });
+  const priceRule = priceRuleFrom(undefined, rule, "devnet");
   return scenarioSchema.parse({
     ...base,
     contract: {
       ...base.contract,
+      ...(priceRule ? { priceRule } : {}),
       name: `devnet n=${nodes} seed=${seed}`,
       minMembers: nodes,
       timeouts: { roundMs: 3_000, announceMs: 300 },
@@ -28,16 +32,17 @@ export function devnetScenario(options: DevnetScenarioOptions): Scenario {
 
 /**
  * A scenario from a file, made to run as a devnet: every agent is a node, so the first epoch waits
- * for all of them (a smaller minMembers would certify a partial market first), and `rule`, when
- * given, replaces the contract's price rule.
+ * for all of them (a smaller minMembers would certify a partial market first), and the price-rule
+ * flags, when given, replace the contract's price rule.
  */
-export function devnetScenarioFrom(scenario: Scenario, rule?: PriceRule["kind"]): Scenario {
+export function devnetScenarioFrom(scenario: Scenario, rule: PriceRuleFlags = {}): Scenario {
+  const priceRule = priceRuleFrom(scenario.contract.priceRule, rule, "devnet");
   return scenarioSchema.parse({
     ...scenario,
     contract: {
       ...scenario.contract,
       minMembers: scenario.agents.length,
-      ...(rule ? { priceRule: { kind: rule } } : {}),
+      ...(priceRule ? { priceRule } : {}),
     },
   });
 }

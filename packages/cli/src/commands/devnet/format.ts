@@ -1,4 +1,5 @@
 import type { AgentProfile, Certificate, Scenario } from "@walras/protocol";
+import { describePriceRule } from "../../describe-price-rule.ts";
 import { describeCost, describeValuation } from "../../describe-profile.ts";
 import { formatNumber, textTable } from "../../text-table.ts";
 import type { SlotSeen } from "./progress.ts";
@@ -30,7 +31,7 @@ export function formatHeader(scenario: Scenario, id: string): string {
   return [
     `walras devnet: ${scenario.agents.length} nodes, contract "${c.name}"`,
     `  contract id ${id}`,
-    `  resources ${resources}; fee ${formatNumber(c.fees.perUnit)}/unit; ${c.priceRule.kind} price rule`,
+    `  resources ${resources}; fee ${formatNumber(c.fees.perUnit)}/unit; ${describePriceRule(c.priceRule)} price rule`,
     "starting node processes ...",
   ].join("\n");
 }

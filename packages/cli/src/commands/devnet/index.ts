@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { integerAtLeast, positiveInteger, seedInteger } from "../../option-parsers.ts";
+import { newtonModelOption, PRICE_RULES } from "../../price-rule-flags.ts";
 
 /** `walras devnet`: the whole system on one machine, with no configuration. */
 export function register(program: Command): void {
@@ -13,7 +14,8 @@ export function register(program: Command): void {
       "--scenario <file>",
       "run this scenario instead (one node per agent; the first epoch waits for all)",
     )
-    .addOption(new Option("--rule <rule>", "price rule").choices(["newton", "gradient"]))
+    .addOption(new Option("--rule <rule>", "price rule").choices([...PRICE_RULES]))
+    .addOption(newtonModelOption())
     .option("--seed <s>", "seed of the default agents' draws", seedInteger, 1)
     .option(
       "--base-port <p>",

@@ -9,6 +9,7 @@ import {
 } from "@walras/protocol";
 import { FailureError } from "../../cli-error.ts";
 import { profileChanges } from "../../describe-profile.ts";
+import type { PriceRuleFlags } from "../../price-rule-flags.ts";
 import { readJsonFile } from "../../read-json-file.ts";
 import { jsonText } from "../../write-output.ts";
 
@@ -22,10 +23,9 @@ import { type Devnet, DevnetStartError, startDevnet } from "./start-devnet.ts";
 const WALRAS_BIN = fileURLToPath(new URL("../../../bin/walras", import.meta.url));
 const POLL_MS = 50;
 
-export interface DevnetFlags {
+export interface DevnetFlags extends PriceRuleFlags {
   readonly nodes: number;
   readonly scenario?: string;
-  readonly rule?: "newton" | "gradient";
   readonly seed: number;
   readonly basePort: number;
   readonly httpBasePort: number;
@@ -39,8 +39,8 @@ class Interrupted extends Error {}
 
 export async function runDevnet(flags: DevnetFlags): Promise<void> {
   const scenario: Scenario = flags.scenario
-    ? devnetScenarioFrom(await readJsonFile(flags.scenario, scenarioSchema), flags.rule)
-    : devnetScenario({ nodes: flags.nodes, seed: flags.seed, ...(flags.rule ? { rule: flags.rule } : {}) });
+    ? devnetScenarioFrom(await readJsonFile(flags.scenario, scenarioSchema), flags)
+    : devnetScenario({ nodes: flags.nodes, seed: flags.seed, rule: flags });
   const rebid = flags.rebid === undefined ? null : planRebid(flags.rebid, scenario);
   // With --json, stdout carries only the result; people still see progress on stderr.
   const say = (text: string) => (flags.json ? process.stderr : process.stdout).write(`${text}\n`);

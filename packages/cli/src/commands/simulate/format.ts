@@ -11,7 +11,7 @@ const STATUS: Record<SimulationReport["status"], string> = {
 export function formatSimulationReport(r: SimulationReport): string {
   const resources = Object.keys(r.prices);
   const lines = [
-    `${r.source}: ${STATUS[r.status]} after ${r.rounds} round${r.rounds === 1 ? "" : "s"} (${r.rule} rule)`,
+    `${r.source}: ${STATUS[r.status]} after ${r.rounds} round${r.rounds === 1 ? "" : "s"} (${r.rule} rule${r.newtonModel ? `, ${r.newtonModel} model` : ""})`,
     ...(r.note ? [`note: ${r.note}`] : []),
     "",
     textTable(

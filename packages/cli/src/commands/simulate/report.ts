@@ -1,6 +1,7 @@
 import {
   computeMetrics,
   type Metrics,
+  type NewtonModel,
   type PriceRule,
   type Scenario,
   type SimulationStatus,
@@ -8,11 +9,14 @@ import {
   solveReference,
   welfareOptimum,
 } from "@walras/protocol";
+import { type PriceRuleFlags, priceRuleFrom } from "../../price-rule-flags.ts";
 
 /** What `walras simulate` reports; also its --json shape. Keys are resource and agent ids. */
 export interface SimulationReport {
   readonly source: string;
   readonly rule: PriceRule["kind"];
+  /** The newton rule's model, when the contract or --newton-model names one. */
+  readonly newtonModel?: NewtonModel;
   readonly status: SimulationStatus;
   readonly rounds: number;
   readonly prices: Record<string, number>;
@@ -34,9 +38,10 @@ export interface SimulationReport {
 export function buildSimulationReport(
   scenario: Scenario,
   source: string,
-  flags: { readonly rule?: PriceRule["kind"]; readonly maxRounds?: number },
+  flags: PriceRuleFlags & { readonly maxRounds?: number },
 ): SimulationReport {
-  const rule: PriceRule = flags.rule ? { kind: flags.rule } : scenario.contract.priceRule;
+  const rule: PriceRule =
+    priceRuleFrom(scenario.contract.priceRule, flags, "simulate") ?? scenario.contract.priceRule;
   const result = simulate(scenario, { rule, maxRounds: flags.maxRounds });
   const reference = solveReference(scenario);
   const optimum = welfareOptimum(scenario).welfare;
@@ -51,6 +56,7 @@ export function buildSimulationReport(
   return {
     source,
     rule: rule.kind,
+    ...(rule.kind === "newton" && rule.model ? { newtonModel: rule.model } : {}),
     status: result.status,
     rounds: result.rounds,
     prices: byResource(result.prices),

@@ -1,12 +1,12 @@
 import { scenarioSchema } from "@walras/protocol";
 import { FailureError } from "../../cli-error.ts";
+import type { PriceRuleFlags } from "../../price-rule-flags.ts";
 import { readJsonFile, sourceName } from "../../read-json-file.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
 import { formatSimulationReport } from "./format.ts";
 import { buildSimulationReport } from "./report.ts";
 
-export interface SimulateFlags {
-  readonly rule?: "newton" | "gradient";
+export interface SimulateFlags extends PriceRuleFlags {
   readonly maxRounds?: number;
   readonly json?: boolean;
 }
