@@ -42,5 +42,6 @@ export function priceRuleFrom(
   }
   const model =
     flags.newtonModel ?? (base?.kind === "newton" && flags.rule === undefined ? base.model : undefined);
-  return model !== undefined ? { kind, model } : { kind };
+  // The hinge model is the default: written out it would name the same rule under another contract id.
+  return model === "sums" ? { kind, model } : { kind };
 }

@@ -199,9 +199,12 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
     expect(contract.priceRule).toEqual({ kind: "newton", model: "sums" });
     const shown = await runCli(["contract", "show", f("s.json")]);
     expect(shown.stdout).toContain("price rule  newton (sums model)");
-    // Without the flag the contract is what it always was: no model, the same id.
+    // Without the flag, or with the default model named, the contract is what it always was: no
+    // model, the same id.
     const plain = await runCli(["contract", "create", "--capacity", "5"]);
     expect(contractSchema.parse(JSON.parse(plain.stdout)).priceRule).toEqual({ kind: "newton" });
+    const hinges = await runCli(["contract", "create", "--capacity", "5", "--newton-model", "hinges"]);
+    expect(hinges.stdout).toBe(plain.stdout);
   });
 
   it("contract create --period-ms: the contract re-clears on that period, and contract show says so", async () => {
