@@ -1,6 +1,6 @@
 import type { NewtonAnchor } from "./newton-rule.ts";
 import type { PackedDemands } from "./price-rule.ts";
-import { type ModelStep, minimiseModel, stepBox } from "./quadratic-model.ts";
+import { type ModelStep, minimiseModel, quadraticPiece, stepBox } from "./quadratic-model.ts";
 
 /** Re-solves after taking out members the step carries out of the market. */
 const EXIT_PASSES = 6;
@@ -75,42 +75,6 @@ export function modelStep(
   if (direction === first) return plain;
   const exited = alongHinges(R, direction, excess, demands, c, s);
   return exited.predicted > plain.predicted ? exited : plain;
-}
-
-/**
- * H = sum |s_i| a_i a_i' and b = S - m - sum a_i x_i over the members in the market at the anchor
- * and not taken `out`: the quadratic model 1/2 d'Hd - b'd of the dual's decrease. Recomputed from
- * scratch (not by subtraction), so H stays exactly positive semidefinite.
- */
-function quadraticPiece(
-  R: number,
-  excess: readonly number[],
-  demands: PackedDemands,
-  c: Float64Array,
-  s: Float64Array,
-  out: Uint8Array,
-): { H: Float64Array; b: Float64Array } {
-  const H = new Float64Array(R * R);
-  const b = Float64Array.from(excess);
-  const { footprint } = demands;
-  for (let i = 0; i < demands.count; i++) {
-    if (!((c[i] as number) > 0)) continue;
-    const row = i * R;
-    if (out[i]) {
-      const x = c[i] as number;
-      for (let r = 0; r < R; r++) b[r] = (b[r] as number) - (footprint[row + r] as number) * x;
-      continue;
-    }
-    const w = -(s[i] as number);
-    if (w === 0) continue;
-    for (let r = 0; r < R; r++) {
-      const ar = footprint[row + r] as number;
-      if (ar === 0) continue;
-      for (let t = 0; t < R; t++)
-        H[r * R + t] = (H[r * R + t] as number) + w * ar * (footprint[row + t] as number);
-    }
-  }
-  return { H, b };
 }
 
 /**

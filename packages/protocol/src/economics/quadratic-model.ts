@@ -1,5 +1,6 @@
 import { minimiseBoxQuadratic } from "./box-quadratic.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
+import type { PackedDemands } from "./price-rule.ts";
 
 /*
  * The newton rule's quadratic model of the market's dual, shared by its two models (hinge-model.ts,
@@ -29,6 +30,42 @@ export function stepBox(
     lower: prices.map((p, r) => -Math.min(p, radius[r] as number)),
     upper: prices.map((p, r) => Math.max(0, Math.min(radius[r] as number, PRICE_CEILING - p))),
   };
+}
+
+/**
+ * H = sum |s_i| a_i a_i' and b = S - m - sum a_i x_i over the members in the market at the anchor
+ * and not taken `out`: the quadratic model 1/2 d'Hd - b'd of the dual's decrease. Recomputed from
+ * scratch (not by subtraction), so H stays exactly positive semidefinite.
+ */
+export function quadraticPiece(
+  R: number,
+  excess: readonly number[],
+  demands: PackedDemands,
+  c: ArrayLike<number>,
+  s: ArrayLike<number>,
+  out: Uint8Array,
+): { H: Float64Array; b: Float64Array } {
+  const H = new Float64Array(R * R);
+  const b = Float64Array.from(excess);
+  const { footprint } = demands;
+  for (let i = 0; i < demands.count; i++) {
+    if (!((c[i] as number) > 0)) continue;
+    const row = i * R;
+    if (out[i]) {
+      const x = c[i] as number;
+      for (let r = 0; r < R; r++) b[r] = (b[r] as number) - (footprint[row + r] as number) * x;
+      continue;
+    }
+    const w = -(s[i] as number);
+    if (w === 0) continue;
+    for (let r = 0; r < R; r++) {
+      const ar = footprint[row + r] as number;
+      if (ar === 0) continue;
+      for (let t = 0; t < R; t++)
+        H[r * R + t] = (H[r * R + t] as number) + w * ar * (footprint[row + t] as number);
+    }
+  }
+  return { H, b };
 }
 
 /** minimise 1/2 d'Hd - b'd over the box, H regularised to be strictly convex. */

@@ -1,6 +1,6 @@
 import type { NewtonAnchor } from "./newton-rule.ts";
 import type { PackedDemands } from "./price-rule.ts";
-import { type ModelStep, minimiseModel, stepBox } from "./quadratic-model.ts";
+import { type ModelStep, minimiseModel, quadraticPiece, stepBox } from "./quadratic-model.ts";
 
 /**
  * The newton rule's `sums` model: the step from the market's sums alone, the excess b = S - m and
@@ -21,37 +21,12 @@ export function sumsStep(
   slopes: Float64Array,
   radius: readonly number[],
 ): ModelStep {
-  const H = slopeMatrix(R, demands, base.x, slopes);
-  const b = Float64Array.from(excess);
+  // The hinge model's quadratic piece with no member taken out: H over the members in the market
+  // (x_i > 0, so x_i stands for the hinge's value at the anchor) and b = S - m.
+  const { H, b } = quadraticPiece(R, excess, demands, base.x, slopes, new Uint8Array(demands.count));
   const { lower, upper } = stepBox(base.prices, radius);
   const d = minimiseModel(R, { H, b }, lower, upper, radius);
   return { d, predicted: Math.max(0, predictedDecrease(R, H, b, d)) };
-}
-
-/**
- * H = sum_i |s_i| a_i a_i' over members with x_i > 0, summed in canonical order: what a committee's
- * aggregate carries for its members (J_c in docs/scaling.md §2).
- */
-export function slopeMatrix(
-  R: number,
-  demands: PackedDemands,
-  x: ArrayLike<number>,
-  slopes: ArrayLike<number>,
-): Float64Array {
-  const H = new Float64Array(R * R);
-  const { footprint } = demands;
-  for (let i = 0; i < demands.count; i++) {
-    const w = -(slopes[i] as number);
-    if (!((x[i] as number) > 0) || w === 0) continue;
-    const row = i * R;
-    for (let r = 0; r < R; r++) {
-      const ar = footprint[row + r] as number;
-      if (ar === 0) continue;
-      for (let t = 0; t < R; t++)
-        H[r * R + t] = (H[r * R + t] as number) + w * ar * (footprint[row + t] as number);
-    }
-  }
-  return H;
 }
 
 /** b'd - 1/2 d'Hd: the model's decrease of the dual for the move d. */
