@@ -68,3 +68,51 @@ describe("action executor", () => {
     expect(left()).toBe(1);
   });
 });
+
+describe("action executor: time to agreement", () => {
+  it("times an epoch once, at its first certificate, though the certificate grows by a signature at a time", async () => {
+    let now = 0;
+    const metrics = createNodeMetrics();
+    const executor = createActionExecutor({
+      writer: { received: () => {}, own: () => {}, flush: () => {}, pending: 0 },
+      ledger: { addCertificate: () => "digest", holdsChainTo: () => true } as unknown as LedgerBook,
+      metrics,
+      log: createLogger({ level: "silent" }),
+      listeners: new Set(),
+      publish: async () => {},
+      catchUp: () => {},
+      catchUpLedger: () => {},
+      left: () => {},
+      now: () => now,
+    });
+    const certificate = (epoch: number, signers: number) =>
+      ({
+        type: "certificate",
+        complete: signers === 3,
+        certificate: {
+          commit: { epoch, round: 4, prices: [1], members: ["a", "b", "c"] },
+          signatures: Array.from({ length: signers }, (_, i) => ({ agent: `agent-${i}`, sig: "x" })),
+        },
+      }) as unknown as MachineAction;
+    now = 1_000;
+    await executor.perform([
+      {
+        type: "epoch-started",
+        epoch: 5,
+        members: ["a", "b", "c"],
+        base: null,
+        plan: { cause: ["rebid"] },
+        member: true,
+      } as unknown as MachineAction,
+    ]);
+    now = 3_500;
+    await executor.perform([certificate(5, 2)]);
+    now = 9_000;
+    // The last signature of epoch 5, and a late one completing epoch 4's certificate.
+    await executor.perform([certificate(5, 3), certificate(4, 3)]);
+    const values = (await metrics.timeToAgreementSeconds.get()).values;
+    const value = (name: string) => values.find((v) => v.metricName === name)?.value;
+    expect(value("walras_time_to_agreement_seconds_count")).toBe(1);
+    expect(value("walras_time_to_agreement_seconds_sum")).toBe(2.5);
+  });
+});

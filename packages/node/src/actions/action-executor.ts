@@ -72,6 +72,9 @@ export const DURABLE_KINDS: ReadonlySet<MessageKind> = new Set(["propose", "acce
 export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   const { metrics, log } = init;
   let epochStartedAt = init.now();
+  let startedEpoch: number | null = null;
+  // A certificate grows by a signature at a time: the first one is the agreement, and only it is timed.
+  let agreementTimed = false;
 
   const publish = (message: WireMessage): Promise<void> => {
     const bytes = encodeMessage(message);
@@ -93,6 +96,8 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
         return null;
       case "epoch-started":
         epochStartedAt = init.now();
+        startedEpoch = action.epoch;
+        agreementTimed = false;
         metrics.epoch.set(action.epoch);
         metrics.round.set(0);
         // Why this slot opened (a bid, the period, an amendment, a member): for `walras devnet`.
@@ -128,8 +133,10 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
       case "certificate": {
         const { certificate } = action;
         if (!init.ledger.holdsChainTo(init.ledger.addCertificate(certificate))) init.catchUpLedger();
-        if (certificate.signatures.length > 0)
+        if (certificate.commit.epoch === startedEpoch && !agreementTimed) {
+          agreementTimed = true;
           metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
+        }
         log.info(
           {
             epoch: certificate.commit.epoch,
