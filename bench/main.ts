@@ -17,6 +17,9 @@
  *                                                round of n messages costs the transport alone, in one
  *                                                process and as processes (opt-in; flags --rounds,
  *                                                --bytes, --in-process, --processes)
+ *   pnpm bench --only slots --nodes 50 --processes   a market over time on a running network: a tenth of
+ *                                                the members rebid, slot after slot; bids → certificate
+ *                                                (opt-in; --slots K, default 5)
  *   pnpm bench --only aggregation                the same under committee aggregation, a timing model
  *                                                (in the default run; flags --agents, --cpu-ms, --seed,
  *                                                --model sums|hinges: the newton rule's model, default sums)
@@ -27,6 +30,7 @@ import { concurrentStartBench } from "./concurrent-start.ts";
 import { engineBench } from "./engine.ts";
 import { gossipFloorBench } from "./gossip-floor/section.ts";
 import { type NetworkMode, networkBench } from "./network/section.ts";
+import { slotsBench } from "./network/slots-section.ts";
 import { scaleBench } from "./scale.ts";
 
 export interface BenchOptions {
@@ -44,6 +48,8 @@ export interface BenchOptions {
   readonly roundMs?: number;
   /** Repetitions of a section that measures a distribution (concurrent-start). */
   readonly trials?: number;
+  /** Slots the slots section runs on each network. */
+  readonly slots?: number;
 }
 
 export interface BenchSection {
@@ -59,9 +65,10 @@ const sections: readonly BenchSection[] = [
   concurrentStartBench,
   scaleBench,
   gossipFloorBench,
+  slotsBench,
 ];
 /** Sections that take minutes of their own: run only when named. */
-const OPT_IN = new Set(["concurrent-start", "scale", "gossip-floor"]);
+const OPT_IN = new Set(["concurrent-start", "scale", "gossip-floor", "slots"]);
 const DEFAULT_NODES = [10, 25];
 
 function parse(argv: readonly string[]): { sections: readonly BenchSection[]; options: BenchOptions } {
@@ -77,6 +84,7 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
       "in-process": { type: "boolean", default: false },
       "timeout-s": { type: "string" },
       trials: { type: "string" },
+      slots: { type: "string" },
       // The scale section reads these itself (bench/scale.ts).
       agents: { type: "string" },
       "cpu-ms": { type: "string" },
@@ -117,6 +125,7 @@ function parse(argv: readonly string[]): { sections: readonly BenchSection[]; op
         ? { timeoutS: positive("--timeout-s", values["timeout-s"]) }
         : {}),
       ...(values.trials !== undefined ? { trials: wholePositive("--trials", values.trials) } : {}),
+      ...(values.slots !== undefined ? { slots: wholePositive("--slots", values.slots) } : {}),
       ...(values["round-ms"] !== undefined
         ? { roundMs: wholePositive("--round-ms", values["round-ms"]) }
         : {}),

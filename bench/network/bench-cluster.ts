@@ -16,6 +16,8 @@ export interface BenchCluster {
   metrics(): Promise<string[]>;
   /** CPU time (user + system, ms) spent so far by the processes that run the nodes. */
   cpuMs(): number;
+  /** Gives node `i`'s agent a new bid through the node's market API (it takes effect next slot). */
+  rebid(i: number, profile: AgentProfile): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -3,19 +3,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, startWalrasNode, type WalrasNode } from "@walras/node";
 import type { BenchCluster, BenchMarket } from "./bench-cluster.ts";
+import { putBid } from "./put-bid.ts";
 
 /** Real libp2p nodes on loopback, all in this process: CPU is this process's. */
 export async function startInProcessCluster(market: BenchMarket): Promise<BenchCluster> {
   const root = mkdtempSync(join(tmpdir(), "walras-bench-"));
   const logger = createLogger({ level: "silent" });
   const nodes: WalrasNode[] = [];
+  const dataDir = (i: number) => join(root, `n${i}`);
   const start = (i: number, bootstrap: string[]) =>
     startWalrasNode({
       contract: market.contract,
       agent: market.agents[i] as NonNullable<(typeof market.agents)[number]>,
-      dataDir: join(root, `n${i}`),
+      dataDir: dataDir(i),
       listen: ["/ip4/127.0.0.1/tcp/0"],
       bootstrap,
+      // The market API, for new bids (the slots section); nothing polls it otherwise.
+      http: { port: 0, host: "127.0.0.1" },
       logger,
     });
   const stop = async () => {
@@ -44,6 +48,7 @@ export async function startInProcessCluster(market: BenchMarket): Promise<BenchC
       const cpu = process.cpuUsage();
       return (cpu.user + cpu.system) / 1000;
     },
+    rebid: (i, profile) => putBid((nodes[i] as WalrasNode).httpUrl as string, dataDir(i), profile),
     stop,
   };
 }

@@ -41,7 +41,7 @@ export interface NetworkRun {
   readonly accepted: number;
 }
 
-interface Snapshot {
+export interface Snapshot {
   accepted: number;
   rounds: number;
   published: number;
@@ -49,12 +49,15 @@ interface Snapshot {
   syncAnswered: number;
   syncFailed: number;
   syncMessages: number;
+  /** walras_time_to_agreement_seconds: each node's own time from an epoch's first round to its certificate. */
+  agreementSeconds: number;
+  agreements: number;
   cpuMs: number;
 }
 
-const syncSent = (s: Snapshot) => s.syncAnswered + s.syncFailed;
+export const syncSent = (s: Snapshot) => s.syncAnswered + s.syncFailed;
 
-async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
+export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
   const cpuMs = cluster.cpuMs();
   const texts = await cluster.metrics();
   const sum = (metric: string, label?: { name: string; value: string }) =>
@@ -67,11 +70,13 @@ async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
     syncAnswered: sum("walras_sync_requests_sent_total", { name: "outcome", value: "answered" }),
     syncFailed: sum("walras_sync_requests_sent_total", { name: "outcome", value: "failed" }),
     syncMessages: sum("walras_sync_messages_served_total"),
+    agreementSeconds: sum("walras_time_to_agreement_seconds_sum"),
+    agreements: sum("walras_time_to_agreement_seconds_count"),
     cpuMs,
   };
 }
 
-async function until(
+export async function until(
   cluster: BenchCluster,
   condition: (statuses: readonly (NodeStatus | null)[]) => boolean,
   intervalMs: number,
@@ -87,7 +92,7 @@ async function until(
   }
 }
 
-const meshed = (statuses: readonly (NodeStatus | null)[]) =>
+export const meshed = (statuses: readonly (NodeStatus | null)[]) =>
   statuses.every((s) => s !== null && s.topicPeers > 0);
 
 type Certificate = NonNullable<NodeStatus["certificate"]>;
@@ -99,7 +104,7 @@ type Certificate = NonNullable<NodeStatus["certificate"]>;
  * three runs (two of 50 processes, one of 50 in one process) the time was the same as waiting for
  * every node to show one certificate at one poll, which this replaced.
  */
-function commonCertificate(n: number) {
+export function commonCertificate(n: number) {
   const holders = new Map<string, { certificate: Certificate; nodes: Set<number> }>();
   let found: Certificate | null = null;
   return {

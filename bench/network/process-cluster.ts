@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { NodeStatus } from "@walras/node";
 import { type NodeProcess, processCpuMs, spawnNode } from "@walras/test-support";
 import type { BenchCluster, BenchMarket } from "./bench-cluster.ts";
+import { putBid } from "./put-bid.ts";
 
 /** Node processes started at once: more only starve each other on a 2-core machine. */
 const SPAWN_CONCURRENCY = 3;
@@ -48,22 +49,29 @@ export async function spawnAll<T extends { readonly multiaddr: string }>(
 export async function startProcessCluster(market: BenchMarket): Promise<BenchCluster> {
   const root = mkdtempSync(join(tmpdir(), "walras-bench-"));
   const nodes: NodeProcess[] = [];
+  const dataDir = (i: number) => join(root, `n${i}`);
+  const index = new Map<NodeProcess, number>();
   const spawn = (i: number, bootstrap: string[]) =>
     spawnNode(
       {
         contract: market.contract,
         profile: market.agents[i] as NonNullable<(typeof market.agents)[number]>,
-        dataDir: join(root, `n${i}`),
+        dataDir: dataDir(i),
         bootstrap,
       },
       { startTimeoutMs: START_TIMEOUT_MS },
-    );
+    ).then((node) => {
+      index.set(node, i);
+      return node;
+    });
   const stop = async () => {
     await Promise.allSettled(nodes.map((node) => node.kill("SIGKILL")));
     rmSync(root, { recursive: true, force: true });
   };
   try {
     await spawnAll(market.agents.length, spawn, nodes);
+    // They came up in any order: node i runs market.agents[i], as in the in-process cluster.
+    nodes.sort((a, b) => (index.get(a) as number) - (index.get(b) as number));
   } catch (err) {
     await stop();
     throw err;
@@ -86,6 +94,7 @@ export async function startProcessCluster(market: BenchMarket): Promise<BenchClu
     statuses: () => get("/status", (r) => r.json() as Promise<NodeStatus>),
     metrics: async () => (await get("/metrics", (r) => r.text())).map((t) => t ?? ""),
     cpuMs: () => nodes.reduce((sum, node) => sum + processCpuMs(node.child.pid as number), 0),
+    rebid: (i, profile) => putBid((nodes[i] as NodeProcess).httpUrl, dataDir(i), profile),
     stop,
   };
 }
