@@ -70,6 +70,8 @@ describe("a commit gossiped by reference (docs/protocol.md §8)", () => {
     const rebuilt = expandCommitReference(decodeReference(bytes), body);
     if (!rebuilt) throw new Error("did not expand");
     expect(encodeMessage(rebuilt)).toEqual(encodeMessage(original));
+    // Its encoding is put together from the body's members (no re-encoding): the spec's bytes.
+    expect(new TextDecoder().decode(encodeMessage(rebuilt))).toBe(specCanonical(original));
     expect(signingBytes(rebuilt)).toEqual(signingBytes(original));
     expect(verifyMessage(rebuilt)).toBe(true);
   });

@@ -1,7 +1,7 @@
-import { canonicalBytes } from "./canonical-json.ts";
+import { type CanonicalMember, canonicalBytes, canonicalMembers } from "./canonical-json.ts";
 import { type CommitBody, commitBodyDigest, commitMessageBodyDigest } from "./certificate.ts";
 import type { CommitMessage, CommitReference, Unsigned } from "./messages.ts";
-import { rememberSigningBytes, signingBytes } from "./signing.ts";
+import { rememberCanonicalMembers, rememberSigningBytes, signingBytes } from "./signing.ts";
 
 /**
  * Commits travel gossip by reference (docs/protocol.md §8): the signature and the digest of the
@@ -30,7 +30,29 @@ export function expandCommitReference(reference: CommitReference, body: CommitBo
   if (commitBodyDigest(body) !== reference.body) return null;
   const commit = { ...body, agent: reference.agent, sig: reference.sig } as CommitMessage;
   rememberSigningBytes(commit, bodySigningBytes(body));
+  // Its encoding (to store and serve it whole) is the body's members with agent and sig among them.
+  rememberCanonicalMembers(commit, withSigner(bodyMembers(body), reference.agent, reference.sig));
   return commit;
+}
+
+/** A body's canonical members, encoded once however many commits are rebuilt on it. */
+const membersByBody = new WeakMap<CommitBody, readonly CanonicalMember[]>();
+function bodyMembers(body: CommitBody): readonly CanonicalMember[] {
+  let members = membersByBody.get(body);
+  if (!members) {
+    members = canonicalMembers(body);
+    membersByBody.set(body, members);
+  }
+  return members;
+}
+
+/** The members of the commit `agent` signed on a body, in canonical (key) order. */
+function withSigner(members: readonly CanonicalMember[], agent: string, sig: string): CanonicalMember[] {
+  return [
+    ...members,
+    { key: "agent", json: `"agent":${JSON.stringify(agent)}` },
+    { key: "sig", json: `"sig":${JSON.stringify(sig)}` },
+  ].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** A commit's signing bytes leave out agent and signature: one body, one set of bytes. */

@@ -1,4 +1,4 @@
-import { canonicalBytes, canonicalMembers, canonicalObject } from "./canonical-json.ts";
+import { canonicalMembers, canonicalObject } from "./canonical-json.ts";
 import { sha256Hex } from "./hash.ts";
 import { asDigest, type Digest } from "./ids.ts";
 import {
@@ -8,7 +8,7 @@ import {
   wireMessageSchema,
 } from "./messages.ts";
 import { formatPath } from "./parse.ts";
-import { rememberCanonicalMembers } from "./signing.ts";
+import { canonicalMembersOf, rememberCanonicalMembers } from "./signing.ts";
 
 /** Larger messages are rejected before decoding: a commit for 1,000 members fits with room. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -25,13 +25,15 @@ export type DecodeResult =
 export function encodeMessage(message: WireMessage): Uint8Array {
   let bytes = encodings.get(message);
   if (!bytes) {
-    bytes = canonicalBytes(message);
+    // A commit rebuilt from a reference has its members remembered: a join, not an 8 KB encoding.
+    bytes = utf8Encoder.encode(canonicalObject(canonicalMembersOf(message)));
     encodings.set(message, bytes);
   }
   return bytes;
 }
 
 const encodings = new WeakMap<WireMessage, Uint8Array>();
+const utf8Encoder = new TextEncoder();
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**

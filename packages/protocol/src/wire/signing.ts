@@ -24,6 +24,11 @@ export function rememberCanonicalMembers(message: WireMessage, members: readonly
   membersOf.set(message, members);
 }
 
+/** `message`'s canonical members: the ones remembered for it, or encoded now. */
+export function canonicalMembersOf(message: WireMessage): readonly CanonicalMember[] {
+  return membersOf.get(message) ?? canonicalMembers(message);
+}
+
 /**
  * The bytes an agent signs: a domain prefix naming the protocol version and the message kind,
  * then the canonical JSON of the message without `sig` and `agent`. The prefix keeps a signature
