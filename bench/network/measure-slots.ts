@@ -37,6 +37,8 @@ export interface SlotRun {
   readonly rounds: number;
   /** From the new bids until every node was seen holding the new market's certificate (polled). */
   readonly toCertificateMs: number;
+  /** The same by the nodes' own clocks: until the last node first held it (`heldSince`). */
+  readonly toCertificateHeldMs: number;
   /**
    * Each node's own time from the first round of an epoch to its certificate, the mean over the
    * epochs nodes certified in the slot (the node's walras_time_to_agreement_seconds): the market's
@@ -102,6 +104,7 @@ export async function measureSlots(
       );
       sweeps.take();
       const t0 = performance.now();
+      const t0Wall = Date.now();
       await Promise.all(draw.changed.map((i) => cluster.rebid(i, draw.bids[i] as AgentProfile)));
       bids = draw.bids;
       const reached = atPrices(n, lastEpoch, draw.prices);
@@ -118,6 +121,7 @@ export async function measureSlots(
         epochs: certificate.epoch - lastEpoch,
         rounds: certificate.round + 1,
         toCertificateMs,
+        toCertificateHeldMs: reached.heldBy() - t0Wall,
         marketMs:
           (1000 * (end.agreementSeconds - before.agreementSeconds)) /
           Math.max(1, end.agreements - before.agreements),
@@ -181,6 +185,7 @@ function atPrices(n: number, after: number, prices: readonly number[]) {
         ),
       ),
     found: common.found,
+    heldBy: common.heldBy,
   };
 }
 

@@ -17,6 +17,7 @@ function summary(epoch: number, round: number, price: number, signers: number): 
     prices: { capacity: price },
     allocations: {},
     residual: 0,
+    heldSince: null,
   };
 }
 

@@ -43,9 +43,18 @@ export interface CertificateSummary {
   readonly prices: Record<string, number>;
   readonly allocations: Record<string, number>;
   readonly residual: number;
+  /**
+   * When this node first held a certificate of this epoch (ms since 1970, its own clock; null when
+   * it no longer remembers): the time a network reached agreement, read without polling's delay.
+   */
+  readonly heldSince: number | null;
 }
 
-export function summarizeCertificate(contract: Contract, cert: Certificate): CertificateSummary {
+export function summarizeCertificate(
+  contract: Contract,
+  cert: Certificate,
+  heldSince: number | null = null,
+): CertificateSummary {
   return {
     digest: certificateDigest(cert),
     epoch: cert.commit.epoch,
@@ -55,6 +64,7 @@ export function summarizeCertificate(contract: Contract, cert: Certificate): Cer
     prices: byResource(contract, cert.commit.prices),
     allocations: Object.fromEntries(cert.commit.allocations.map((a) => [a.agent, a.x])),
     residual: cert.commit.residual,
+    heldSince,
   };
 }
 
@@ -69,6 +79,8 @@ export function nodeStatus(input: {
   connections: number;
   topicPeers: number;
   listen: readonly string[];
+  /** When this node first held a certificate of `epoch` (its own clock), if it remembers. */
+  certifiedAt?: (epoch: number) => number | null;
 }): NodeStatus {
   const m = input.machine;
   return {
@@ -92,7 +104,13 @@ export function nodeStatus(input: {
     pendingJoins: m.pendingJoins,
     decision: m.decision,
     founder: m.founder,
-    certificate: m.certificate ? summarizeCertificate(input.contract, m.certificate) : null,
+    certificate: m.certificate
+      ? summarizeCertificate(
+          input.contract,
+          m.certificate,
+          input.certifiedAt?.(m.certificate.commit.epoch) ?? null,
+        )
+      : null,
     equivocations: m.equivocations.map((e) => ({
       agent: e.agent,
       slot: e.slot,

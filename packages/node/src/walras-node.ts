@@ -161,6 +161,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       connections: libp2p.getPeers().length,
       topicPeers: gossip ? gossip.topicPeers("demand").length : 0,
       listen: libp2p.getMultiaddrs().map(String),
+      certifiedAt: (epoch) => executor.certifiedAt(epoch),
     });
 
   const inbound = createInboundPipeline({

@@ -70,7 +70,7 @@ describe("action executor", () => {
 });
 
 describe("action executor: time to agreement", () => {
-  it("times an epoch once, at its first certificate, though the certificate grows by a signature at a time", async () => {
+  it("times an epoch once, at its first certificate, though the certificate grows by a signature at a time; remembers when each epoch was first certified", async () => {
     let now = 0;
     const metrics = createNodeMetrics();
     const executor = createActionExecutor({
@@ -114,5 +114,9 @@ describe("action executor: time to agreement", () => {
     const value = (name: string) => values.find((v) => v.metricName === name)?.value;
     expect(value("walras_time_to_agreement_seconds_count")).toBe(1);
     expect(value("walras_time_to_agreement_seconds_sum")).toBe(2.5);
+    // When it first held each epoch's certificate (its status's heldSince), growth aside.
+    expect(executor.certifiedAt(5)).toBe(3_500);
+    expect(executor.certifiedAt(4)).toBe(9_000);
+    expect(executor.certifiedAt(6)).toBeNull();
   });
 });

@@ -24,7 +24,11 @@ export interface ActionExecutor {
    * message they published has been handed to gossip (never rejects).
    */
   perform(actions: readonly MachineAction[]): Promise<void>;
+  /** When this node first held a certificate of `epoch` (ms, its own clock), for the last few epochs. */
+  certifiedAt(epoch: number): number | null;
 }
+
+const CERTIFIED_AT_KEPT = 16;
 
 export interface ActionExecutorInit {
   readonly writer: MessageWriter;
@@ -75,6 +79,8 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   let startedEpoch: number | null = null;
   // A certificate grows by a signature at a time: the first one is the agreement, and only it is timed.
   let agreementTimed = false;
+  /** Per epoch, when this node first held a certificate of it (its own clock): the last few. */
+  const certifiedAt = new Map<number, number>();
 
   const publish = (message: WireMessage): Promise<void> => {
     const bytes = encodeMessage(message);
@@ -133,6 +139,11 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
       case "certificate": {
         const { certificate } = action;
         if (!init.ledger.holdsChainTo(init.ledger.addCertificate(certificate))) init.catchUpLedger();
+        if (!certifiedAt.has(certificate.commit.epoch)) {
+          certifiedAt.set(certificate.commit.epoch, init.now());
+          if (certifiedAt.size > CERTIFIED_AT_KEPT)
+            certifiedAt.delete(certifiedAt.keys().next().value as number);
+        }
         if (certificate.commit.epoch === startedEpoch && !agreementTimed) {
           agreementTimed = true;
           metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
@@ -172,6 +183,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   };
 
   return {
+    certifiedAt: (epoch) => certifiedAt.get(epoch) ?? null,
     // Not async: a failure to store must throw to the caller now, not become a lost rejection.
     perform: (actions) => {
       const published: Promise<void>[] = [];
