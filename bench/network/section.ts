@@ -39,12 +39,14 @@ export const networkBench: BenchSection = {
   },
 };
 
-const starters = {
+/** How each mode starts its nodes (the slots section runs on the same clusters). */
+export const starters = {
   "in-process": startInProcessCluster,
   processes: startProcessCluster,
 } as const satisfies Record<NetworkMode, unknown>;
 
-const seconds = (ms: number) => (ms / 1000).toFixed(1);
+/** Milliseconds as seconds to a tenth, as every time in these tables. */
+export const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 const HEADER = [
   "| nodes | mode | epoch | rounds | rounds run | start→up s | up→mesh s | mesh→cert s | up→cert s | up→cert s (nodes) | msgs/node/round | bytes/node/round | sync req/node/round | sync failed | sync msgs/node/round | CPU s | accepted | CPU ms/accepted msg |",

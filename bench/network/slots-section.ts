@@ -1,8 +1,7 @@
 import type { BenchOptions, BenchSection } from "../main.ts";
-import { startInProcessCluster } from "./in-process-cluster.ts";
 import type { NetworkMode } from "./measure-network.ts";
 import { measureSlots, type SlotRun } from "./measure-slots.ts";
-import { startProcessCluster } from "./process-cluster.ts";
+import { seconds, starters } from "./section.ts";
 
 /**
  * A market over time on a running network (docs/protocol.md §12): after the first certificate,
@@ -39,13 +38,6 @@ export const slotsBench: BenchSection = {
 };
 
 const DEFAULT_SLOTS = 5;
-
-const starters = {
-  "in-process": startInProcessCluster,
-  processes: startProcessCluster,
-} as const satisfies Record<NetworkMode, unknown>;
-
-const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 const HEADER = [
   "| nodes | mode | slot | rebids | epoch | epochs | rounds | bids → cert s | bids → cert s (nodes) | epoch → cert s (nodes) | poll s | price gap | msgs/node | sync req/node | CPU s | CPU ms/accepted msg |",
