@@ -29,9 +29,21 @@ export interface CanonicalMember {
 export function canonicalMembers(value: object, path = "$"): CanonicalMember[] {
   return Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, v]) => ({ key: k, json: `${JSON.stringify(k)}:${encode(v, `${path}.${k}`)}` }));
+    .map(([k, v]) => ({ key: k, json: `${JSON.stringify(k)}:${encode(v, `${path}.${k}`)}` }))
+    .sort(byKey);
 }
+
+/** Two objects' members as the members of one object with both's keys (none in common). */
+export function mergeMembers(
+  a: readonly CanonicalMember[],
+  b: readonly CanonicalMember[],
+): CanonicalMember[] {
+  return [...a, ...b].sort(byKey);
+}
+
+/** Canonical order: by key, UTF-16 code unit by code unit. */
+const byKey = (a: CanonicalMember, b: CanonicalMember): number =>
+  a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 
 export function canonicalObject(members: readonly CanonicalMember[]): string {
   return `{${members.map((m) => m.json).join(",")}}`;

@@ -1,4 +1,4 @@
-import { type CanonicalMember, canonicalBytes, canonicalMembers } from "./canonical-json.ts";
+import { type CanonicalMember, canonicalBytes, canonicalMembers, mergeMembers } from "./canonical-json.ts";
 import { type CommitBody, commitBodyDigest, commitMessageBodyDigest } from "./certificate.ts";
 import type { CommitMessage, CommitReference, Unsigned } from "./messages.ts";
 import { rememberCanonicalMembers, rememberSigningBytes, signingBytes } from "./signing.ts";
@@ -31,7 +31,10 @@ export function expandCommitReference(reference: CommitReference, body: CommitBo
   const commit = { ...body, agent: reference.agent, sig: reference.sig } as CommitMessage;
   rememberSigningBytes(commit, bodySigningBytes(body));
   // Its encoding (to store and serve it whole) is the body's members with agent and sig among them.
-  rememberCanonicalMembers(commit, withSigner(bodyMembers(body), reference.agent, reference.sig));
+  rememberCanonicalMembers(
+    commit,
+    mergeMembers(bodyMembers(body), canonicalMembers({ agent: reference.agent, sig: reference.sig })),
+  );
   return commit;
 }
 
@@ -44,15 +47,6 @@ function bodyMembers(body: CommitBody): readonly CanonicalMember[] {
     membersByBody.set(body, members);
   }
   return members;
-}
-
-/** The members of the commit `agent` signed on a body, in canonical (key) order. */
-function withSigner(members: readonly CanonicalMember[], agent: string, sig: string): CanonicalMember[] {
-  return [
-    ...members,
-    { key: "agent", json: `"agent":${JSON.stringify(agent)}` },
-    { key: "sig", json: `"sig":${JSON.stringify(sig)}` },
-  ].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 /** A commit's signing bytes leave out agent and signature: one body, one set of bytes. */
