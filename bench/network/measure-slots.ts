@@ -8,6 +8,7 @@ import {
   uniform,
   type Valuation,
 } from "@walras/protocol";
+import { priceGap } from "@walras/test-support";
 import { type BenchCluster, type BenchMarket, benchMarket } from "./bench-cluster.ts";
 import {
   commonCertificate,
@@ -126,7 +127,7 @@ export async function measureSlots(
           (1000 * (end.agreementSeconds - before.agreementSeconds)) /
           Math.max(1, end.agreements - before.agreements),
         pollMs: sweeps.take(),
-        priceGap: gap(Object.values(certificate.prices), draw.prices),
+        priceGap: priceGap(Object.values(certificate.prices), draw.prices),
         ...perNode(before, end, n),
       });
       statuses = await until(cluster, settled, intervalMs, timeoutMs, "a settled network");
@@ -179,7 +180,7 @@ function atPrices(n: number, after: number, prices: readonly number[]) {
         statuses.map((s) =>
           s?.certificate &&
           s.certificate.epoch > after &&
-          gap(Object.values(s.certificate.prices), prices) <= AT_REFERENCE
+          priceGap(Object.values(s.certificate.prices), prices) <= AT_REFERENCE
             ? s
             : null,
         ),
@@ -213,14 +214,6 @@ function equilibrium(market: BenchMarket, ids: readonly string[], bids: readonly
   return solveReference(scenario).prices;
 }
 
-/** max_r |p_r − q_r| / q_r (q floored at 1e-9); infinite when a price is missing. */
-function gap(prices: readonly number[], reference: readonly number[]): number {
-  const worst = Math.max(
-    ...reference.map((q, r) => Math.abs((prices[r] ?? Number.NaN) - q) / Math.max(1e-9, q)),
-  );
-  return Number.isNaN(worst) ? Number.POSITIVE_INFINITY : worst;
-}
-
 /**
  * New bids for a tenth of the members, drawn until the equilibrium moves visibly from the last
  * certified prices (otherwise the old certificate would already pass for the new one).
@@ -239,7 +232,7 @@ function newBids(
       changed.has(i) ? { ...bid, valuation: scaled(bid.valuation, factor(prng)) } : bid,
     );
     const prices = solve(next);
-    if (gap(last, prices) > MOVES_PRICE) return { bids: next, changed: [...changed], prices };
+    if (priceGap(last, prices) > MOVES_PRICE) return { bids: next, changed: [...changed], prices };
   }
 }
 

@@ -53,7 +53,7 @@ export interface CertificateSummary {
 export function summarizeCertificate(
   contract: Contract,
   cert: Certificate,
-  heldSince: number | null = null,
+  heldSince: number | null,
 ): CertificateSummary {
   return {
     digest: certificateDigest(cert),
@@ -80,7 +80,7 @@ export function nodeStatus(input: {
   topicPeers: number;
   listen: readonly string[];
   /** When this node first held a certificate of `epoch` (its own clock), if it remembers. */
-  certifiedAt?: (epoch: number) => number | null;
+  certifiedAt: (epoch: number) => number | null;
 }): NodeStatus {
   const m = input.machine;
   return {
@@ -105,11 +105,7 @@ export function nodeStatus(input: {
     decision: m.decision,
     founder: m.founder,
     certificate: m.certificate
-      ? summarizeCertificate(
-          input.contract,
-          m.certificate,
-          input.certifiedAt?.(m.certificate.commit.epoch) ?? null,
-        )
+      ? summarizeCertificate(input.contract, m.certificate, input.certifiedAt(m.certificate.commit.epoch))
       : null,
     equivocations: m.equivocations.map((e) => ({
       agent: e.agent,

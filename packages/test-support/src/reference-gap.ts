@@ -34,9 +34,7 @@ export function referenceGap(
   const ref = solveReference(
     scenarioSchema.parse({ contract, agents: agents.map((a) => ({ id: a.id, ...a.profile })) }),
   );
-  const price = Math.max(
-    ...ref.prices.map((p, r) => Math.abs((commit.prices[r] ?? Number.NaN) - p) / Math.max(1e-9, p)),
-  );
+  const price = priceGap(commit.prices, ref.prices);
   const allocation = Math.max(
     ...commit.allocations.map((a) => {
       const x = ref.allocations.find((r) => r.agent === a.agent)?.x ?? Number.NaN;
@@ -47,9 +45,19 @@ export function referenceGap(
   return {
     status: ref.status,
     lowestPrice: Math.min(...ref.prices),
-    // NaN (a missing price or agent) compares false with every bound: report it as infinite.
-    price: Number.isNaN(price) ? Number.POSITIVE_INFINITY : price,
+    price,
     allocation: Number.isNaN(allocation) ? Number.POSITIVE_INFINITY : allocation,
     sameMembers: ids(commit.allocations.map((a) => a.agent)) === ids(agents.map((a) => a.id)),
   };
+}
+
+/**
+ * max_r |p_r − p*_r| / p*_r (p* floored at 1e-9); infinite when a price is missing, since NaN
+ * compares false with every bound.
+ */
+export function priceGap(prices: readonly number[], reference: readonly number[]): number {
+  const gap = Math.max(
+    ...reference.map((q, r) => Math.abs((prices[r] ?? Number.NaN) - q) / Math.max(1e-9, q)),
+  );
+  return Number.isNaN(gap) ? Number.POSITIVE_INFINITY : gap;
 }

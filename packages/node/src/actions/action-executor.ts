@@ -77,9 +77,10 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   const { metrics, log } = init;
   let epochStartedAt = init.now();
   let startedEpoch: number | null = null;
-  // A certificate grows by a signature at a time: the first one is the agreement, and only it is timed.
-  let agreementTimed = false;
-  /** Per epoch, when this node first held a certificate of it (its own clock): the last few. */
+  /**
+   * Per epoch, when this node first held a certificate of it (its own clock): the last few. A
+   * certificate grows by a signature at a time; its first appearance is the agreement.
+   */
   const certifiedAt = new Map<number, number>();
 
   const publish = (message: WireMessage): Promise<void> => {
@@ -103,7 +104,6 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
       case "epoch-started":
         epochStartedAt = init.now();
         startedEpoch = action.epoch;
-        agreementTimed = false;
         metrics.epoch.set(action.epoch);
         metrics.round.set(0);
         // Why this slot opened (a bid, the period, an amendment, a member): for `walras devnet`.
@@ -139,14 +139,13 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
       case "certificate": {
         const { certificate } = action;
         if (!init.ledger.holdsChainTo(init.ledger.addCertificate(certificate))) init.catchUpLedger();
-        if (!certifiedAt.has(certificate.commit.epoch)) {
-          certifiedAt.set(certificate.commit.epoch, init.now());
+        const { epoch } = certificate.commit;
+        if (!certifiedAt.has(epoch)) {
+          certifiedAt.set(epoch, init.now());
           if (certifiedAt.size > CERTIFIED_AT_KEPT)
             certifiedAt.delete(certifiedAt.keys().next().value as number);
-        }
-        if (certificate.commit.epoch === startedEpoch && !agreementTimed) {
-          agreementTimed = true;
-          metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
+          if (epoch === startedEpoch)
+            metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
         }
         log.info(
           {
