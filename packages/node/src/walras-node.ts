@@ -31,6 +31,7 @@ import { LedgerBook } from "./ledger/ledger-book.ts";
 import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
+import { connectedPeerCount, connectedPeerIds } from "./network/connected-peers.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
 import { createHost, type Host, type HostInit } from "./network/host.ts";
 import { createSyncPeer } from "./network/sync-peer.ts";
@@ -158,7 +159,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       peerId,
       contract: init.contract,
       machine: machine.status(),
-      connections: libp2p.getPeers().length,
+      connections: connectedPeerCount(libp2p),
       topicPeers: gossip ? gossip.topicPeers("demand").length : 0,
       listen: libp2p.getMultiaddrs().map(String),
       certifiedAt: (epoch) => executor.certifiedAt(epoch),
@@ -271,7 +272,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     onMessage: (kind, bytes) => inbound.deliver(kind, bytes),
     onError: (err, ctx) => nodeLog.warn({ err: String(err), ...ctx }, "gossip handler error"),
   });
-  const updatePeers = () => metrics.peers.set(libp2p.getPeers().length);
+  const updatePeers = () => metrics.peers.set(connectedPeerCount(libp2p));
   libp2p.addEventListener("peer:connect", updatePeers);
   libp2p.addEventListener("peer:disconnect", updatePeers);
 
@@ -291,7 +292,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
         history,
         metrics,
         status,
-        connectedPeers: () => libp2p.getPeers().map(String),
+        connectedPeers: () => connectedPeerIds(libp2p),
         onError: (err) => nodeLog.warn({ err }, "dashboard frame failed"),
       }),
     });

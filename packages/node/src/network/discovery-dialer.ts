@@ -1,5 +1,6 @@
 import type { Libp2p, PeerId, PeerInfo } from "@libp2p/interface";
 import type { Logger } from "pino";
+import { connectedPeerCount } from "./connected-peers.ts";
 
 /** How a node grows its connections from the peers the discovery topic announces. */
 export interface DiscoveryDialPolicy {
@@ -62,7 +63,7 @@ export function startDiscoveryDialer(
   const self = libp2p.peerId.toString();
   const dialing = new Set<string>();
   const deferred = new Map<string, ReturnType<typeof setTimeout>>();
-  const reach = () => libp2p.getPeers().length + dialing.size;
+  const reach = () => connectedPeerCount(libp2p) + dialing.size;
   const consider = (peerId: PeerId, wasDeferred: boolean, targetPeers = policy.targetPeers) => {
     const peer = peerId.toString();
     const known = dialing.has(peer) || libp2p.getConnections(peerId).length > 0;

@@ -5,6 +5,7 @@ import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "pino";
 import { Counter, type Registry } from "prom-client";
 import { z } from "zod";
+import { connectedPeerIds, connectedPeers } from "./connected-peers.ts";
 import { parseJsonBody } from "./json-body.ts";
 
 export const PEER_EXCHANGE_PROTOCOL = "/walras/peer-exchange/1.0.0";
@@ -136,7 +137,7 @@ export async function startPeerExchange(libp2p: Libp2p, init: PeerExchangeInit):
   const repair = async () => {
     if (asking || !init.shortOfPeers()) return;
     // A peer not asked yet (a node answers with a random subset, so asking again can pay too).
-    const peers = libp2p.getPeers();
+    const peers = connectedPeers(libp2p);
     const fresh = peers.filter((p) => !asked.has(p.toString()));
     const pool = fresh.length > 0 ? fresh : peers;
     const peer = pool[Math.floor(Math.random() * pool.length)];
@@ -171,7 +172,7 @@ export async function startPeerExchange(libp2p: Libp2p, init: PeerExchangeInit):
 
 /** Writes up to 16 of this node's connected peers, other than the asker, with their addresses. */
 async function answer(libp2p: Libp2p, stream: Stream, asker: string): Promise<void> {
-  const candidates = [...new Set(libp2p.getPeers().map(String))].filter((p) => p !== asker);
+  const candidates = connectedPeerIds(libp2p).filter((p) => p !== asker);
   shuffle(candidates);
   const peers: { id: string; addrs: string[] }[] = [];
   for (const id of candidates) {

@@ -17,6 +17,7 @@ import type { InboundPipeline } from "../inbound/inbound-pipeline.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
 import type { Store } from "../store/store.ts";
+import { connectedPeerIds } from "./connected-peers.ts";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
 import { createSyncBudget, type SyncBudget } from "./sync-budget.ts";
 import {
@@ -127,7 +128,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   // ---- client ----------------------------------------------------------------------------
 
   const shuffledPeers = (): string[] => {
-    const peers = libp2p.getPeers().map(String);
+    const peers = connectedPeerIds(libp2p);
     for (let i = peers.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [peers[i], peers[j]] = [peers[j] as string, peers[i] as string];
