@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts"],
     // Multi-node tests start real libp2p hosts; a 2-core CI machine needs room.
     testTimeout: 120_000,
     hookTimeout: 60_000,

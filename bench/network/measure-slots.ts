@@ -112,7 +112,7 @@ export async function measureSlots(
       statuses = await until(timed, reached.seen, intervalMs, timeoutMs, `slot ${slot}'s certificate`);
       const toCertificateMs = performance.now() - t0;
       const end = await snapshot(cluster);
-      const certificate = reached.found() as Certificate;
+      const certificate = reached.found() as CertifiedEpoch;
       report({
         nodes: n,
         mode,
@@ -127,7 +127,7 @@ export async function measureSlots(
           (1000 * (end.agreementSeconds - before.agreementSeconds)) /
           Math.max(1, end.agreements - before.agreements),
         pollMs: sweeps.take(),
-        priceGap: priceGap(Object.values(certificate.prices), draw.prices),
+        priceGap: reached.priceGap(),
         ...perNode(before, end, n),
       });
       statuses = await until(cluster, settled, intervalMs, timeoutMs, "a settled network");
@@ -137,7 +137,7 @@ export async function measureSlots(
   }
 }
 
-type Certificate = NonNullable<NodeStatus["certificate"]>;
+type CertifiedEpoch = NodeStatus["certified"][number];
 
 /** Times every sweep of /status; `take` gives the mean since the last take. */
 function sweepTimer(cluster: BenchCluster) {
@@ -170,24 +170,21 @@ const settled = (statuses: readonly (NodeStatus | null)[]): boolean => {
 
 /**
  * The first n-member certificate of an epoch after `after`, at the reference prices, that every
- * node has been seen holding (as commonCertificate: not necessarily at one poll).
+ * node has held (as commonCertificate). A node's status carries the prices of its current
+ * certificate only: its other certified epochs do not count here (a slot's network does not move
+ * on by itself, so the current one is the slot's).
  */
 function atPrices(n: number, after: number, prices: readonly number[]) {
-  const common = commonCertificate(n);
-  return {
-    seen: (statuses: readonly (NodeStatus | null)[]) =>
-      common.seen(
-        statuses.map((s) =>
-          s?.certificate &&
-          s.certificate.epoch > after &&
-          priceGap(Object.values(s.certificate.prices), prices) <= AT_REFERENCE
-            ? s
-            : null,
-        ),
-      ),
-    found: common.found,
-    heldBy: common.heldBy,
-  };
+  const gaps = new Map<string, number>();
+  const common = commonCertificate(n, (s) => {
+    const current = s.certificate;
+    if (!current || current.epoch <= after) return [];
+    const gap = priceGap(Object.values(current.prices), prices);
+    if (gap > AT_REFERENCE) return [];
+    gaps.set(current.digest, gap);
+    return s.certified.filter((c) => c.digest === current.digest);
+  });
+  return { ...common, priceGap: () => gaps.get(common.found()?.digest ?? "") ?? Number.NaN };
 }
 
 function perNode(

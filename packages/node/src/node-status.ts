@@ -5,6 +5,7 @@ import {
   contractId,
   type MachineStatus,
 } from "@walras/protocol";
+import type { CertifiedEpoch } from "./actions/action-executor.ts";
 
 /** What `GET /status` returns: the machine's view keyed by resource and agent ids for people. */
 export interface NodeStatus {
@@ -31,6 +32,8 @@ export interface NodeStatus {
   readonly decision: MachineStatus["decision"];
   readonly founder: boolean;
   readonly certificate: CertificateSummary | null;
+  /** The last few epochs this node held a certificate of, in the order it first held them. */
+  readonly certified: readonly CertifiedEpoch[];
   readonly equivocations: readonly { agent: string; slot: string; first: unknown; second: unknown }[];
 }
 
@@ -81,6 +84,7 @@ export function nodeStatus(input: {
   listen: readonly string[];
   /** When this node first held a certificate of `epoch` (its own clock), if it remembers. */
   certifiedAt: (epoch: number) => number | null;
+  certified: readonly CertifiedEpoch[];
 }): NodeStatus {
   const m = input.machine;
   return {
@@ -107,6 +111,7 @@ export function nodeStatus(input: {
     certificate: m.certificate
       ? summarizeCertificate(input.contract, m.certificate, input.certifiedAt(m.certificate.commit.epoch))
       : null,
+    certified: input.certified,
     equivocations: m.equivocations.map((e) => ({
       agent: e.agent,
       slot: e.slot,

@@ -163,6 +163,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       topicPeers: gossip ? gossip.topicPeers("demand").length : 0,
       listen: libp2p.getMultiaddrs().map(String),
       certifiedAt: (epoch) => executor.certifiedAt(epoch),
+      certified: executor.certified(),
     });
 
   const inbound = createInboundPipeline({

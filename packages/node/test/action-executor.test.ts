@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { MachineAction, MessageKind, WireMessage } from "@walras/protocol";
 import { describe, expect, it } from "vitest";
 import { createActionExecutor } from "../src/actions/action-executor.ts";
@@ -118,5 +119,17 @@ describe("action executor: time to agreement", () => {
     expect(executor.certifiedAt(5)).toBe(3_500);
     expect(executor.certifiedAt(4)).toBe(9_000);
     expect(executor.certifiedAt(6)).toBeNull();
+    // Both epochs listed for /status, in the order first held, each with its body's digest. Epoch
+    // 5 ran here from 1,000; epoch 4's certificate it assembled after leaving that epoch.
+    expect(executor.certified().map(({ digest: _, ...rest }) => rest)).toEqual([
+      { epoch: 5, round: 4, members: 3, startedAt: 1_000, heldSince: 3_500 },
+      { epoch: 4, round: 4, members: 3, startedAt: null, heldSince: 9_000 },
+    ]);
+    // sha256 of the body's canonical JSON (docs/protocol.md §1), written out here.
+    const body = (epoch: number) => `{"epoch":${epoch},"members":["a","b","c"],"prices":[1],"round":4}`;
+    expect(executor.certified().map((c) => c.digest)).toEqual([
+      createHash("sha256").update(body(5)).digest("hex"),
+      createHash("sha256").update(body(4)).digest("hex"),
+    ]);
   });
 });

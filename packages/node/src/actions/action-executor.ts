@@ -1,4 +1,5 @@
 import {
+  certificateDigest,
   contractId,
   encodeMessage,
   type MachineAction,
@@ -26,9 +27,32 @@ export interface ActionExecutor {
   perform(actions: readonly MachineAction[]): Promise<void>;
   /** When this node first held a certificate of `epoch` (ms, its own clock), for the last few epochs. */
   certifiedAt(epoch: number): number | null;
+  /** The last few epochs this node held a certificate of, in the order it first held them. */
+  certified(): readonly CertifiedEpoch[];
 }
 
-const CERTIFIED_AT_KEPT = 16;
+/**
+ * An epoch this node held a certificate of, and since when. /status lists the last few, so that
+ * whoever polls it sees an epoch's certificate even at a node that has since moved on to the next
+ * epoch (a promotion epoch follows the founding one at once; a sweep of 50 busy processes' status
+ * takes seconds).
+ */
+export interface CertifiedEpoch {
+  readonly epoch: number;
+  readonly round: number;
+  /** The commit body's digest: the same at every node for one epoch's certificate. */
+  readonly digest: string;
+  readonly members: number;
+  /**
+   * When this node began the epoch's rounds (ms since 1970, its own clock); null when it did not
+   * run them (it assembled the certificate of an epoch it had left, or caught up to).
+   */
+  readonly startedAt: number | null;
+  /** When this node first held a certificate of the epoch (ms since 1970, its own clock). */
+  readonly heldSince: number;
+}
+
+const CERTIFIED_KEPT = 16;
 
 export interface ActionExecutorInit {
   readonly writer: MessageWriter;
@@ -81,7 +105,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
    * Per epoch, when this node first held a certificate of it (its own clock): the last few. A
    * certificate grows by a signature at a time; its first appearance is the agreement.
    */
-  const certifiedAt = new Map<number, number>();
+  const certified = new Map<number, CertifiedEpoch>();
 
   const publish = (message: WireMessage): Promise<void> => {
     const bytes = encodeMessage(message);
@@ -140,10 +164,16 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
         const { certificate } = action;
         if (!init.ledger.holdsChainTo(init.ledger.addCertificate(certificate))) init.catchUpLedger();
         const { epoch } = certificate.commit;
-        if (!certifiedAt.has(epoch)) {
-          certifiedAt.set(epoch, init.now());
-          if (certifiedAt.size > CERTIFIED_AT_KEPT)
-            certifiedAt.delete(certifiedAt.keys().next().value as number);
+        if (!certified.has(epoch)) {
+          certified.set(epoch, {
+            epoch,
+            round: certificate.commit.round,
+            digest: certificateDigest(certificate),
+            members: certificate.commit.members.length,
+            startedAt: epoch === startedEpoch ? epochStartedAt : null,
+            heldSince: init.now(),
+          });
+          if (certified.size > CERTIFIED_KEPT) certified.delete(certified.keys().next().value as number);
           if (epoch === startedEpoch)
             metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
         }
@@ -182,7 +212,8 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   };
 
   return {
-    certifiedAt: (epoch) => certifiedAt.get(epoch) ?? null,
+    certifiedAt: (epoch) => certified.get(epoch)?.heldSince ?? null,
+    certified: () => [...certified.values()],
     // Not async: a failure to store must throw to the caller now, not become a lost rejection.
     perform: (actions) => {
       const published: Promise<void>[] = [];
