@@ -221,9 +221,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       // A commit is stored whole and gossiped by reference (docs/protocol.md §8).
       const gossiped = message.kind === "commit" ? encodeCommitReference(commitReference(message)) : bytes;
       await gossip.publish(topicOf(message.kind), gossiped).then(
-        (outcome) => {
-          if (outcome.held) metrics.messagesUnheard.inc({ kind: message.kind });
-        },
+        () => undefined,
         (err: Error) =>
           protoLog.debug({ err: err.message, kind: message.kind }, "publish failed (peers will sync)"),
       );

@@ -137,26 +137,4 @@ describe("gossip over three TCP hosts", () => {
     // Ignore is not Reject: A is not penalised.
     expect(gossip.peerScore(a.id)).toBeGreaterThanOrEqual(0);
   });
-
-  it("holds an own message that no peer could hear, and sends it with the first subscription", async () => {
-    const alone = await startNode([]);
-    const encoder = new TextEncoder();
-    // No peer yet: gossipsub would send this to no one and then refuse the same bytes again.
-    expect(await alone.gossip.publish("membership", encoder.encode("join 1"))).toEqual({
-      recipients: 0,
-      held: true,
-    });
-    expect(await alone.gossip.publish("membership", encoder.encode("join 2"))).toEqual({
-      recipients: 0,
-      held: true,
-    });
-    const peer = await startNode([tcpAddress(alone.host)]);
-    await waitFor("the held joins to reach the new peer", () => peer.received.length === 2);
-    expect(peer.received.map((r) => r.text)).toEqual(["join 1", "join 2"]);
-    // Held once: they are not sent again, and what follows goes out at once.
-    const sent = await alone.gossip.publish("membership", encoder.encode("join 3"));
-    expect(sent).toEqual({ recipients: 1, held: false });
-    await waitFor("the next join", () => peer.received.length === 3);
-    expect(peer.received.map((r) => r.text)).toEqual(["join 1", "join 2", "join 3"]);
-  });
 });

@@ -13,8 +13,6 @@ export interface NodeMetrics {
   readonly messagesRejected: Counter<"reason">;
   /** Messages this node signed and gossiped, by kind. */
   readonly messagesPublished: Counter<"kind">;
-  /** Own messages held because no peer subscribed to their topic yet (sent once one does). */
-  readonly messagesUnheard: Counter<"kind">;
   /** Signed message bytes accepted (`in`) and published (`out`): the protocol's own traffic. */
   readonly messageBytes: Counter<"direction">;
   /** Sync requests this node answered, by request type and outcome (served, refused, failed). */
@@ -52,12 +50,6 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     messagesPublished: new Counter({
       name: "walras_messages_published_total",
       help: "Messages this node signed and gossiped, by message kind.",
-      labelNames: ["kind"],
-      registers,
-    }),
-    messagesUnheard: new Counter({
-      name: "walras_messages_unheard_total",
-      help: "Own messages held because no peer subscribed to their topic yet; sent when one does.",
       labelNames: ["kind"],
       registers,
     }),

@@ -2,7 +2,6 @@ import { type GossipSub, type GossipsubMessage, TopicValidatorResult } from "@li
 import { createTopicScoreParams, type PeerScoreParams } from "@libp2p/gossipsub/score";
 import type { Libp2p } from "@libp2p/interface";
 import { GOSSIP_KINDS, type GossipKind, gossipTopic } from "./gossip-topics.ts";
-import { createUnheardMessages } from "./unheard-messages.ts";
 
 export type Verdict = "accept" | "reject" | "ignore";
 
@@ -19,17 +18,12 @@ export interface GossipHandlers {
    * Told when `validate` or `onMessage` threw, so the caller can log and count it. Neither throw
    * escapes: a throw inside an event listener would otherwise be an uncaught exception.
    */
-  onError?(
-    err: unknown,
-    context: { stage: "validate" | "deliver" | "publish"; kind: GossipKind; from: string },
-  ): void;
+  onError?(err: unknown, context: { stage: "validate" | "deliver"; kind: GossipKind; from: string }): void;
 }
 
 export interface PublishOutcome {
   /** Peers the message was sent to directly; 0 means nobody heard it (yet). */
   recipients: number;
-  /** No peer subscribed to the topic: the message waits for the first that does (unheard-messages.ts). */
-  held: boolean;
 }
 
 export interface Gossip {
@@ -57,8 +51,6 @@ export interface Gossip {
 /** The parts of the gossipsub implementation its public interface type leaves out. */
 interface GossipSubRouter {
   getMeshPeers(topic: string): string[];
-  /** Our open stream to each peer, by peer id: what gossipsub sends on. */
-  streamsOutbound: ReadonlyMap<string, unknown>;
   getScore(peerId: string): number;
   score: { params: PeerScoreParams; addPenalty(peerId: string, penalty: number, label: string): void };
   opts: { scoreThresholds: { graylistThreshold: number } };
@@ -133,36 +125,12 @@ export function createGossip(
   };
   pubsub.addEventListener("gossipsub:message", onMessage);
 
-  const unheard = createUnheardMessages();
-  // Someone would get a message published now: a subscriber with our outbound stream open.
-  // Gossipsub learns a subscription on the peer's stream to us, and may not have its own stream
-  // to that peer yet; a message published then goes to no one.
-  const reachable = (topic: string): boolean =>
-    pubsub.getSubscribers(topic).some((peer) => router.streamsOutbound.has(peer.toString()));
-  const sendUnheard = (): void => {
-    for (const [topic, kind] of kindOfTopic) {
-      if (!unheard.holds(topic) || !reachable(topic)) continue;
-      for (const bytes of unheard.take(topic))
-        pubsub
-          .publish(topic, bytes)
-          .catch((err: unknown) => report(err, { stage: "publish", kind, from: "self" }));
-    }
-  };
-  // Tried on a subscription, and again at each heartbeat for a stream that was still opening.
-  pubsub.addEventListener("subscription-change", sendUnheard);
-  pubsub.addEventListener("gossipsub:heartbeat", sendUnheard);
-
   const topicOf = (kind: GossipKind): string => gossipTopic(contractId, kind);
   return {
     contractId,
     publish: async (kind, bytes) => {
-      const topic = topicOf(kind);
-      if (!reachable(topic)) {
-        unheard.hold(topic, bytes);
-        return { recipients: 0, held: true };
-      }
-      const result = await pubsub.publish(topic, bytes);
-      return { recipients: result.recipients.length, held: false };
+      const result = await pubsub.publish(topicOf(kind), bytes);
+      return { recipients: result.recipients.length };
     },
     topicPeers: (kind) => pubsub.getSubscribers(topicOf(kind)).map((p) => p.toString()),
     meshPeers: (kind) => router.getMeshPeers(topicOf(kind)),
@@ -172,8 +140,6 @@ export function createGossip(
     validatorErrors: () => validatorErrors,
     stop: () => {
       pubsub.removeEventListener("gossipsub:message", onMessage);
-      pubsub.removeEventListener("subscription-change", sendUnheard);
-      pubsub.removeEventListener("gossipsub:heartbeat", sendUnheard);
       for (const topic of kindOfTopic.keys()) {
         pubsub.unsubscribe(topic);
         pubsub.topicValidators.delete(topic);
