@@ -112,10 +112,10 @@ type CertifiedEpoch = NodeStatus["certified"][number];
  * The first n-member certificate that every node has held, by the nodes' own lists of the epochs
  * they held a certificate of (`certified` in /status), so not necessarily seen at one poll: a
  * sweep of /status over 50 busy processes took 6–20 s, and a promotion epoch follows the founding
- * one at once. Read from each status's current certificate alone (as until this stop), a node
- * that moved on to the promotion epoch between two polls was never seen holding the founding
- * epoch's, and the bench waited for the next epoch's certificate: 50 processes, one run, every
- * node held epoch 0's by 24.0 s after up and the bench reported epoch 1's, 31.8 s.
+ * one at once. Read from each status's current certificate alone, a node that moved on to the
+ * promotion epoch between two polls was never seen holding the founding epoch's, and the bench
+ * waited for the next epoch's certificate (50 processes, one run: every node held epoch 0's by
+ * 24.0 s after up; that reading gave epoch 1's, 31.8 s).
  * `held` picks a status's entries that count (default: all of them).
  */
 export function commonCertificate(
