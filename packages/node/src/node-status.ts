@@ -82,8 +82,7 @@ export function nodeStatus(input: {
   connections: number;
   topicPeers: number;
   listen: readonly string[];
-  /** When this node first held a certificate of `epoch` (its own clock), if it remembers. */
-  certifiedAt: (epoch: number) => number | null;
+  /** The last few epochs this node held a certificate of (the executor's record). */
   certified: readonly CertifiedEpoch[];
 }): NodeStatus {
   const m = input.machine;
@@ -109,7 +108,11 @@ export function nodeStatus(input: {
     decision: m.decision,
     founder: m.founder,
     certificate: m.certificate
-      ? summarizeCertificate(input.contract, m.certificate, input.certifiedAt(m.certificate.commit.epoch))
+      ? summarizeCertificate(
+          input.contract,
+          m.certificate,
+          input.certified.find((c) => c.epoch === m.certificate?.commit.epoch)?.heldSince ?? null,
+        )
       : null,
     certified: input.certified,
     equivocations: m.equivocations.map((e) => ({

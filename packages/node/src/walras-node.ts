@@ -162,7 +162,6 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       connections: connectedPeerCount(libp2p),
       topicPeers: gossip ? gossip.topicPeers("demand").length : 0,
       listen: libp2p.getMultiaddrs().map(String),
-      certifiedAt: (epoch) => executor.certifiedAt(epoch),
       certified: executor.certified(),
     });
 

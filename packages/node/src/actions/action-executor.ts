@@ -25,8 +25,6 @@ export interface ActionExecutor {
    * message they published has been handed to gossip (never rejects).
    */
   perform(actions: readonly MachineAction[]): Promise<void>;
-  /** When this node first held a certificate of `epoch` (ms, its own clock), for the last few epochs. */
-  certifiedAt(epoch: number): number | null;
   /** The last few epochs this node held a certificate of, in the order it first held them. */
   certified(): readonly CertifiedEpoch[];
 }
@@ -212,7 +210,6 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   };
 
   return {
-    certifiedAt: (epoch) => certified.get(epoch)?.heldSince ?? null,
     certified: () => [...certified.values()],
     // Not async: a failure to store must throw to the caller now, not become a lost rejection.
     perform: (actions) => {
