@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type Contract, verifyCertificate } from "@walras/protocol";
 import {
   type Cluster,
@@ -11,6 +12,32 @@ import { afterEach, describe, expect, it } from "vitest";
 
 function contract(overrides: Record<string, unknown> = {}): Contract {
   return testContract("network-test", overrides);
+}
+
+/** docs/protocol.md §1's canonical JSON, written out again: sorted keys, no whitespace. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object")
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(value);
+}
+
+/** Each node's status lists the certified epoch: the body's digest, and when it began and held it. */
+function expectCertifiedInStatus(cluster: Cluster) {
+  for (const node of cluster.nodes) {
+    const cert = node.certificate();
+    const status = node.status();
+    const entry = status.certified.find((e) => e.epoch === cert?.commit.epoch);
+    expect(entry?.digest).toBe(createHash("sha256").update(canonical(cert?.commit)).digest("hex"));
+    expect(entry?.members).toBe(cert?.commit.members.length);
+    expect(entry?.round).toBe(cert?.commit.round);
+    expect(status.certificate?.heldSince).toBe(entry?.heldSince);
+    expect(entry?.startedAt ?? Number.NaN).toBeLessThanOrEqual(entry?.heldSince ?? Number.NaN);
+  }
 }
 
 function expectReference(c: Contract, cluster: Cluster) {
@@ -44,6 +71,7 @@ describe("walras nodes over real libp2p (TCP loopback, one process)", () => {
       cluster = await startCluster(c, paperProfiles(3, 1));
       await waitForCertificate(cluster.nodes);
       expectReference(c, cluster);
+      expectCertifiedInStatus(cluster);
     },
   );
 
