@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { type Contract, verifyCertificate } from "@walras/protocol";
+import { type CommitMessage, type Contract, verifyCertificate } from "@walras/protocol";
 import {
   type Cluster,
   paperProfiles,
@@ -9,21 +8,11 @@ import {
   waitForCertificate,
 } from "@walras/test-support";
 import { afterEach, describe, expect, it } from "vitest";
+// The spec's canonical JSON and body digest, written out by hand in the protocol's tests.
+import { specDigest } from "../packages/protocol/test/spec-commit-digest.ts";
 
 function contract(overrides: Record<string, unknown> = {}): Contract {
   return testContract("network-test", overrides);
-}
-
-/** docs/protocol.md §1's canonical JSON, written out again: sorted keys, no whitespace. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object")
-    return `{${Object.keys(value)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(",")}}`;
-  return JSON.stringify(value);
 }
 
 /** Each node's status lists the certified epoch: the body's digest, and when it began and held it. */
@@ -32,7 +21,7 @@ function expectCertifiedInStatus(cluster: Cluster) {
     const cert = node.certificate();
     const status = node.status();
     const entry = status.certified.find((e) => e.epoch === cert?.commit.epoch);
-    expect(entry?.digest).toBe(createHash("sha256").update(canonical(cert?.commit)).digest("hex"));
+    expect(entry?.digest).toBe(specDigest(cert?.commit as CommitMessage));
     expect(entry?.members).toBe(cert?.commit.members.length);
     expect(entry?.round).toBe(cert?.commit.round);
     expect(status.certificate?.heldSince).toBe(entry?.heldSince);

@@ -16,7 +16,7 @@ export function connectedPeers(libp2p: Libp2p): PeerId[] {
 
 /** The ids of the peers this node holds a connection to, once each. */
 export function connectedPeerIds(libp2p: Libp2p): string[] {
-  return [...new Set(libp2p.getConnections().map((connection) => connection.remotePeer.toString()))];
+  return connectedPeers(libp2p).map((peer) => peer.toString());
 }
 
 /** How many peers this node holds a connection to. */
