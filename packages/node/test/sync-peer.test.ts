@@ -216,7 +216,7 @@ describe("sync peer", () => {
     expect(client.synced.map((s) => s.text).sort()).toEqual(["d-agent-3", "d-agent-30"]);
   });
 
-  it("does not merge wants of one round that name other agents", async () => {
+  it("does not merge wants of one round that name other agents, and asks a peer one at a time", async () => {
     const { server, client } = await connected();
     server.store.putMessages(["a", "b"].map((s) => row(`d-${s}`, "demand", 5, 0, s)));
     const want = (from: string) =>
@@ -226,10 +226,12 @@ describe("sync peer", () => {
     client.sync.catchUp(want("a"));
     await waitFor("both demands", () => client.synced.length >= 2);
     expect(client.synced.map((s) => s.text).sort()).toEqual(["d-a", "d-b"]);
-    const coalesced = (await client.metrics.syncRequestsSent.get()).values.find(
-      (v) => v.labels.outcome === "coalesced",
-    )?.value;
-    expect(coalesced).toBe(1);
+    const outcome = async (name: string) =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === name)?.value;
+    expect(await outcome("coalesced")).toBe(1);
+    // The one peer had a's request in flight: b's waited in line for it to end, then went out.
+    expect(await outcome("deferred")).toBe(1);
+    expect(await outcome("answered")).toBe(2);
   });
 
   it("refuses a peer over its budget with an error, counts it and lowers its score", async () => {

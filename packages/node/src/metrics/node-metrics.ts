@@ -72,7 +72,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsSent: new Counter({
       name: "walras_sync_requests_sent_total",
-      help: "Sync requests this node sent for catch-up, by outcome (answered, failed).",
+      help: "Sync requests this node sent for catch-up, by outcome (answered, failed; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
       labelNames: ["outcome"],
       registers,
     }),

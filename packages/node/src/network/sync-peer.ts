@@ -29,13 +29,15 @@ import {
   type SyncRequest,
   type SyncResponse,
 } from "./sync-messages.ts";
-import { handleSync, requestSync } from "./sync-protocol.ts";
+import { createSyncPeerLoad } from "./sync-peer-load.ts";
+import { handleSync, requestSync, SyncError } from "./sync-protocol.ts";
 
 /**
  * Both ends of catch-up over `/walras/sync/2.1.0`. As a client it fetches what the machine says
  * it is missing (messages of exact kinds, page by page, from their signers' nodes first; epoch
- * decisions; the ledger), with identical wants in flight coalesced and a bound on how many run at
- * once, so a slow round does not become a request storm. As a server it answers within a per-peer budget:
+ * decisions; the ledger), with identical wants in flight coalesced, a bound on how many run at
+ * once, and only peers that have none of ours in flight and did not just time out asked
+ * (sync-peer-load.ts), so a slow round does not become a request storm. As a server it answers within a per-peer budget:
  * a peer over it gets an error and a lower gossipsub score; once graylisted, its requests are
  * held unread and reset.
  */
@@ -76,6 +78,9 @@ export interface SyncPeerInit {
 /** How many peers one catch-up asks at once: a second covers a first that lacks the messages. */
 const FANOUT = 2;
 const REQUEST_TIMEOUT_MS = 3_000;
+/** A peer that timed out is not asked again for this long, doubling per timeout in a row. */
+const COOL_MS = REQUEST_TIMEOUT_MS;
+const MAX_COOL_MS = 8 * COOL_MS;
 /** Catch-ups running at once; more wait in line (identical ones are merged). */
 const MAX_IN_FLIGHT = 4;
 const MAX_QUEUED = 64;
@@ -123,6 +128,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const inFlight = new Set<string>();
   const queued = new Map<string, SyncWant>();
   const refusalLoggedAt = new Map<string, number>();
+  const load = createSyncPeerLoad({ coolMs: COOL_MS, maxCoolMs: MAX_COOL_MS });
   let stopped = false;
 
   // ---- client ----------------------------------------------------------------------------
@@ -137,13 +143,17 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   };
 
   const ask = async <R extends SyncRequest>(peer: string, request: R) => {
+    load.started(peer);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
         timeoutMs: REQUEST_TIMEOUT_MS,
       });
+      load.finished(peer, "answered", init.now());
       metrics.syncRequestsSent.inc({ outcome: "answered" });
       return res;
     } catch (err) {
+      const timedOut = err instanceof SyncError && err.timedOut;
+      load.finished(peer, timedOut ? "timed-out" : "failed", init.now());
       metrics.syncRequestsSent.inc({ outcome: "failed" });
       const what =
         request.type === "messages"
@@ -192,34 +202,56 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     }
   };
 
-  const run = async (key: string, want: SyncWant): Promise<void> => {
+  // The machine asks again while anything is missing: dropping the oldest want loses nothing.
+  const enqueue = (key: string, want: SyncWant): void => {
+    if (queued.size >= MAX_QUEUED && !queued.has(key)) queued.delete(queued.keys().next().value as string);
+    queued.set(key, want);
+  };
+
+  /**
+   * Starts `want` if some peer may be asked now; otherwise it waits in line for a request of ours
+   * to end (or for the machine to ask again).
+   */
+  const start = (key: string, want: SyncWant): boolean => {
+    const targets = syncTargets(load.ready(shuffledPeers(), init.now()), want);
+    if (targets.length === 0) {
+      metrics.syncRequestsSent.inc({ outcome: "deferred" });
+      enqueue(key, want);
+      return false;
+    }
+    queued.delete(key);
     inFlight.add(key);
-    try {
-      await Promise.all(syncTargets(shuffledPeers(), want).map((peer) => fetchFrom(peer, want)));
-    } finally {
+    void Promise.all(targets.map((peer) => fetchFrom(peer, want))).finally(() => {
       inFlight.delete(key);
-      const next = queued.entries().next();
-      if (!next.done && !stopped) {
-        queued.delete(next.value[0]);
-        void run(next.value[0], next.value[1]);
-      }
+      if (!stopped) startQueued();
+    });
+    return true;
+  };
+
+  /** Wants in line, oldest first, while there is room and a peer to ask. */
+  const startQueued = (): void => {
+    for (const [key, want] of [...queued]) {
+      if (inFlight.size >= MAX_IN_FLIGHT) return;
+      if (!start(key, want)) return;
     }
   };
 
   const catchUp = (want: SyncWant): void => {
     if (stopped) return;
     const key = wantKey(want);
-    if (inFlight.has(key) || queued.has(key)) {
+    if (inFlight.has(key)) {
       metrics.syncRequestsSent.inc({ outcome: "coalesced" });
       return;
     }
     if (inFlight.size < MAX_IN_FLIGHT) {
-      void run(key, want);
+      start(key, want);
       return;
     }
-    // The machine asks again while anything is missing: dropping the oldest want loses nothing.
-    if (queued.size >= MAX_QUEUED) queued.delete(queued.keys().next().value as string);
-    queued.set(key, want);
+    if (queued.has(key)) {
+      metrics.syncRequestsSent.inc({ outcome: "coalesced" });
+      return;
+    }
+    enqueue(key, want);
   };
 
   // ---- server ----------------------------------------------------------------------------

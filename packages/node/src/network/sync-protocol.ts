@@ -64,10 +64,13 @@ export interface RequestSyncOptions {
 /** A failed exchange: timeout, oversized or malformed response, or the peer's error response. */
 export class SyncError extends Error {
   readonly peer: string;
-  constructor(peer: string, message: string, options?: ErrorOptions) {
+  /** No answer within the request's time (as against a refusal, a bad answer or a lost stream). */
+  readonly timedOut: boolean;
+  constructor(peer: string, message: string, options?: ErrorOptions & { timedOut?: boolean }) {
     super(`sync with ${peer}: ${message}`, options);
     this.name = "SyncError";
     this.peer = peer;
+    this.timedOut = options?.timedOut ?? false;
   }
 }
 
@@ -198,7 +201,7 @@ export async function requestSync<R extends SyncRequest>(
   } catch (err) {
     stream?.abort(err instanceof Error ? err : new Error(String(err)));
     const reason = timeout.aborted ? "timed out" : describe(err);
-    throw new SyncError(peerName, reason, { cause: err });
+    throw new SyncError(peerName, reason, { cause: err, timedOut: timeout.aborted });
   }
   let json: unknown;
   try {

@@ -1,0 +1,73 @@
+/**
+ * What a node knows of each peer as a catch-up server: how many of its own requests are there
+ * now, and whether the last ones timed out. Catch-up asks only peers that are free of both.
+ *
+ * Without it, every node of 50 busy processes kept asking the one peer all of them were connected
+ * to (the first node, their bootstrap): in one run 312 of 695 timed-out requests went to it, and
+ * its answers, built after the askers had given up, added to the load that made them late.
+ * Lodestar's req/resp does the same on the asking side: a cap on concurrent requests to one peer
+ * (its self rate limiter) and a peer that times out scored down.
+ */
+export interface SyncPeerLoad {
+  /**
+   * The peers catch-up may ask now, in the order given: none with a request of ours in flight,
+   * none cooling off after a timeout. If every idle peer is cooling off, those idle peers anyway
+   * (the longest cooling first), so that a network that is slow everywhere is still asked.
+   */
+  ready(peers: readonly string[], now: number): string[];
+  /** A request to `peer` went out. */
+  started(peer: string): void;
+  /** It ended: answered (or refused with an answer), timed out, or failed otherwise. */
+  finished(peer: string, outcome: SyncOutcome, now: number): void;
+}
+
+export type SyncOutcome = "answered" | "timed-out" | "failed";
+
+export interface SyncPeerLoadOptions {
+  /** Cooling off after one timeout; doubled for each further timeout in a row. */
+  readonly coolMs: number;
+  /** Longest cooling off. */
+  readonly maxCoolMs: number;
+}
+
+interface PeerLoad {
+  inFlight: number;
+  timeouts: number;
+  coolUntil: number;
+}
+
+/** A peer forgotten once idle and not cooling, so the map holds only peers that matter now. */
+export function createSyncPeerLoad(options: SyncPeerLoadOptions): SyncPeerLoad {
+  const peers = new Map<string, PeerLoad>();
+  const entry = (peer: string): PeerLoad => {
+    let e = peers.get(peer);
+    if (!e) {
+      e = { inFlight: 0, timeouts: 0, coolUntil: Number.NEGATIVE_INFINITY };
+      peers.set(peer, e);
+    }
+    return e;
+  };
+  return {
+    ready(candidates, now) {
+      const idle = candidates.filter((p) => (peers.get(p)?.inFlight ?? 0) === 0);
+      const cool = (p: string) => peers.get(p)?.coolUntil ?? Number.NEGATIVE_INFINITY;
+      const warm = idle.filter((p) => cool(p) <= now);
+      return warm.length > 0 ? warm : [...idle].sort((a, b) => cool(a) - cool(b));
+    },
+    started(peer) {
+      entry(peer).inFlight += 1;
+    },
+    finished(peer, outcome, now) {
+      const e = entry(peer);
+      e.inFlight = Math.max(0, e.inFlight - 1);
+      if (outcome === "timed-out") {
+        e.timeouts += 1;
+        e.coolUntil = now + Math.min(options.maxCoolMs, options.coolMs * 2 ** (e.timeouts - 1));
+      } else if (outcome === "answered") {
+        e.timeouts = 0;
+        e.coolUntil = Number.NEGATIVE_INFINITY;
+      }
+      if (e.inFlight === 0 && e.timeouts === 0) peers.delete(peer);
+    },
+  };
+}
