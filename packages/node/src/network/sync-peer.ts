@@ -36,10 +36,10 @@ import { handleSync, requestSync, SyncError } from "./sync-protocol.ts";
  * Both ends of catch-up over `/walras/sync/2.1.0`. As a client it fetches what the machine says
  * it is missing (messages of exact kinds, page by page, from their signers' nodes first; epoch
  * decisions; the ledger), with identical wants in flight coalesced, a bound on how many run at
- * once, and only peers that have none of ours in flight and did not just time out asked
- * (sync-peer-load.ts), so a slow round does not become a request storm. As a server it answers within a per-peer budget:
- * a peer over it gets an error and a lower gossipsub score; once graylisted, its requests are
- * held unread and reset.
+ * once, and only peers asked that have none of ours in flight and did not just time out
+ * (sync-peer-load.ts), so a slow round does not become a request storm. As a server it answers
+ * within a per-peer budget: a peer over it gets an error and a lower gossipsub score; once
+ * graylisted, its requests are held unread and reset.
  */
 export interface SyncPeer {
   /** Starts serving requests. */
