@@ -48,7 +48,7 @@ describe("sync peer load", () => {
     expect(load.ready(["a", "b"], 13_000)).toEqual(["a", "b"]);
   });
 
-  it("asks cooling peers, the longest cooling first, when no idle peer is warm", () => {
+  it("asks cooling peers, the soonest to end their cooling first, when no idle peer is warm", () => {
     const load = createSyncPeerLoad(options);
     for (const [peer, at] of [
       ["a", 2_000],

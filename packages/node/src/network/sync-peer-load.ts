@@ -12,7 +12,7 @@ export interface SyncPeerLoad {
   /**
    * The peers catch-up may ask now, in the order given: none with a request of ours in flight,
    * none cooling off after a timeout. If every idle peer is cooling off, those idle peers anyway
-   * (the longest cooling first), so that a network that is slow everywhere is still asked.
+   * (the soonest to end their cooling first), so that a network slow everywhere is still asked.
    */
   ready(peers: readonly string[], now: number): string[];
   /** A request to `peer` went out. */
