@@ -219,11 +219,11 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       if (!gossip || stopped) return;
       // A commit is stored whole and gossiped by reference (docs/protocol.md §8).
       const gossiped = message.kind === "commit" ? encodeCommitReference(commitReference(message)) : bytes;
-      await gossip.publish(topicOf(message.kind), gossiped).then(
-        () => undefined,
-        (err: Error) =>
+      await gossip
+        .publish(topicOf(message.kind), gossiped)
+        .catch((err: Error) =>
           protoLog.debug({ err: err.message, kind: message.kind }, "publish failed (peers will sync)"),
-      );
+        );
     },
     catchUp: (want) => sync.catchUp(want),
     catchUpLedger: () => void catchUpLedger(),

@@ -52,7 +52,7 @@ export function createSyncPeerLoad(options: SyncPeerLoadOptions): SyncPeerLoad {
       const idle = candidates.filter((p) => (peers.get(p)?.inFlight ?? 0) === 0);
       const cool = (p: string) => peers.get(p)?.coolUntil ?? Number.NEGATIVE_INFINITY;
       const warm = idle.filter((p) => cool(p) <= now);
-      return warm.length > 0 ? warm : [...idle].sort((a, b) => cool(a) - cool(b));
+      return warm.length > 0 ? warm : idle.sort((a, b) => cool(a) - cool(b));
     },
     started(peer) {
       entry(peer).inFlight += 1;

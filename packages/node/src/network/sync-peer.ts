@@ -239,19 +239,14 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const catchUp = (want: SyncWant): void => {
     if (stopped) return;
     const key = wantKey(want);
-    if (inFlight.has(key)) {
+    const room = inFlight.size < MAX_IN_FLIGHT;
+    // A want already in line is tried again when there is room: its peers may be free by now.
+    if (inFlight.has(key) || (queued.has(key) && !room)) {
       metrics.syncRequestsSent.inc({ outcome: "coalesced" });
       return;
     }
-    if (inFlight.size < MAX_IN_FLIGHT) {
-      start(key, want);
-      return;
-    }
-    if (queued.has(key)) {
-      metrics.syncRequestsSent.inc({ outcome: "coalesced" });
-      return;
-    }
-    enqueue(key, want);
+    if (room) start(key, want);
+    else enqueue(key, want);
   };
 
   // ---- server ----------------------------------------------------------------------------
