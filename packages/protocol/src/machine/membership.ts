@@ -111,6 +111,8 @@ export class Membership {
   #lastDecisionSync = Number.NEGATIVE_INFINITY;
   /** The joiner's next re-announcement interval: announceMs, doubling up to joinerAnnounceMs (§9.4). */
   #announceEvery: number;
+  /** A node without an epoch: its next wait between decision requests, backing off as #announceEvery. */
+  #decisionSyncEvery: number;
   /** Messages accepted into a pending decision that an adoption made obsolete: to judge again. */
   #requeue: WireMessage[] = [];
   #advancing = false;
@@ -131,6 +133,7 @@ export class Membership {
     this.#startedAt = ctx.now;
     const { announceMs } = ctx.contract.timeouts;
     this.#announceEvery = announceMs;
+    this.#decisionSyncEvery = announceMs;
     if (this.#founder && ctx.me) {
       this.#decision = new EpochDecision(0, [ctx.me], ctx.me, ctx.now);
       ctx.timers.set("found", ctx.now + announceMs);
@@ -214,11 +217,14 @@ export class Membership {
   noteNetwork(): void {
     if (this.#networkSeen) return;
     this.#networkSeen = true;
-    if (this.#founder && !this.current) {
+    if (this.current) return;
+    if (this.#founder) {
       this.#ctx.out.log("info", "another node already holds an epoch: joining it instead of founding");
       this.#ctx.timers.clear("found");
-      this.#ctx.timers.setEarliest("decision-sync", this.#ctx.now);
     }
+    // The decision exists now: ask at once, and briskly until it comes.
+    this.#decisionSyncEvery = this.#ctx.contract.timeouts.announceMs;
+    this.#ctx.timers.setEarliest("decision-sync", this.#ctx.now);
   }
 
   onJoin(m: JoinMessage): void {
@@ -265,7 +271,7 @@ export class Membership {
 
   onTick(): void {
     const { timers, now, contract } = this.#ctx;
-    const { announceMs, roundMs } = contract.timeouts;
+    const { roundMs } = contract.timeouts;
     if (timers.due("announce", now)) {
       if (this.#ctx.profile && !this.isMember() && !this.#leaving) {
         this.#announce();
@@ -298,7 +304,16 @@ export class Membership {
     if (timers.due("decision-sync", now)) {
       if (!this.current) {
         this.#ctx.out.sync({ type: "decision", epoch: null });
-        timers.set("decision-sync", now + announceMs);
+        timers.set("decision-sync", now + this.#decisionSyncEvery);
+        // Until some message says a network runs there may be no decision to give: fifty nodes
+        // starting on two cores asked their one bootstrap peer every announceMs for minutes, and
+        // those requests were most of its sync timeouts (docs/scaling.md §5). Back off as the
+        // join announcements do; a message of an epoch (noteNetwork) makes it brisk again.
+        if (!this.#networkSeen)
+          this.#decisionSyncEvery = Math.min(
+            2 * this.#decisionSyncEvery,
+            joinerAnnounceMs(contract.timeouts, this.#agentsKnown()),
+          );
       } else timers.clear("decision-sync");
     }
     if (timers.due("membership-sync", now)) {
