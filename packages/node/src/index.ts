@@ -16,6 +16,7 @@ export * from "./network/multiaddr-check.ts";
 export * from "./network/sync-messages.ts";
 export * from "./network/sync-protocol.ts";
 export * from "./node-announcement.ts";
+export * from "./node-heap-flags.ts";
 export * from "./node-status.ts";
 export * from "./settled-certificate.ts";
 export * from "./store/store.ts";

@@ -3,7 +3,7 @@ import { flushCompileCache } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { createLogger, type NodeStatus, startWalrasNode } from "@walras/node";
+import { createLogger, NODE_HEAP_FLAGS, type NodeStatus, startWalrasNode } from "@walras/node";
 import { type AgentProfile, type Contract, contractSchema } from "@walras/protocol";
 
 /**
@@ -42,7 +42,7 @@ export async function spawnNode(
   options: SpawnNodeOptions = {},
 ): Promise<NodeProcess> {
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
-  const child = spawn(process.execPath, [import.meta.filename, JSON.stringify(config)], {
+  const child = spawn(process.execPath, [...NODE_HEAP_FLAGS, import.meta.filename, JSON.stringify(config)], {
     stdio: ["ignore", "pipe", "inherit"],
     // As the walras command does (bin/walras): the processes start from V8's cached compiled code.
     env: { NODE_COMPILE_CACHE: join(tmpdir(), "node-compile-cache"), ...process.env },

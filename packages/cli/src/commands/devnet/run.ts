@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { commonCertificate, fetchNodeCertificate, fetchNodeStatus, type NodeStatus } from "@walras/node";
 import {
   type AgentProfile,
@@ -15,12 +14,12 @@ import { jsonText } from "../../write-output.ts";
 
 import { devnetScenario, devnetScenarioFrom } from "./devnet-scenario.ts";
 import { devnetJson, formatHeader, formatJoinHint, formatNodes, formatResult } from "./format.ts";
+import { NODE_COMMAND } from "./node-command.ts";
 import { ProgressLog } from "./progress.ts";
 import { applyRebid, planRebid } from "./rebid.ts";
 import { checkAgainstReference } from "./reference-check.ts";
 import { type Devnet, DevnetStartError, startDevnet } from "./start-devnet.ts";
 
-const WALRAS_BIN = fileURLToPath(new URL("../../../bin/walras", import.meta.url));
 const POLL_MS = 50;
 
 export interface DevnetFlags extends PriceRuleFlags {
@@ -57,7 +56,7 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
     try {
       devnet = await startDevnet({
         scenario,
-        nodeCommand: [process.execPath, WALRAS_BIN, "node", "start"],
+        nodeCommand: NODE_COMMAND,
         basePort: flags.basePort,
         httpBasePort: flags.httpBasePort,
         // The nodes already up take CPU from those still starting: on two cores the 30th of

@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import {
   type Contract,
   ledgerSlots,
@@ -11,12 +10,12 @@ import {
 import { renderSvgPanels } from "../../chart/svg-panels.ts";
 import { FailureError } from "../../cli-error.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
+import { NODE_COMMAND } from "../devnet/node-command.ts";
 import { type Devnet, DevnetStartError, startDevnet } from "../devnet/start-devnet.ts";
 import { liveDynamicsFigure } from "./dynamics-figure.ts";
 import { formatLiveDynamics, type LiveSettings } from "./dynamics-live-format.ts";
 import { driveSchedule } from "./live-slot-driver.ts";
 
-const WALRAS_BIN = fileURLToPath(new URL("../../../bin/walras", import.meta.url));
 /** A certified price this far from an exactly clearing reference price is a wrong answer. */
 const PRICE_TOLERANCE = 1e-6;
 
@@ -53,7 +52,7 @@ export async function runLiveDynamics(run: LiveDynamicsRun): Promise<void> {
     try {
       devnet = await startDevnet({
         scenario: scenarioSchema.parse({ contract, agents: first.scenario.agents }),
-        nodeCommand: [process.execPath, WALRAS_BIN, "node", "start"],
+        nodeCommand: NODE_COMMAND,
         basePort: 0,
         httpBasePort: 0,
       });
