@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { joinerAnnounceMs } from "../src/machine/heartbeat.ts";
-import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
-import { oneResourceMarket } from "./settled-market.ts";
+import { oneResourceMarket, recordingNetwork } from "./settled-market.ts";
 
 const AGENTS = 4;
 const timeouts = { roundMs: 2_000, announceMs: 200 };
@@ -10,23 +8,10 @@ const timeouts = { roundMs: 2_000, announceMs: 200 };
 /** When each node asked a peer for the current decision (sync `decision` without an epoch). */
 function decisionPolls(minMembers: number, seed: number) {
   const contract = oneResourceMarket("poll", minMembers, 8, timeouts);
-  const asked = new Map<string, number[]>();
-  const net = new SimulatedNetwork({
-    contract,
-    seed,
-    delay: { min: 1, max: 40 },
-    observer: (event) => {
-      if (!("actions" in event)) return;
-      for (const action of event.actions)
-        if (action.type === "sync" && action.want.type === "decision" && action.want.epoch === null) {
-          const at = asked.get(event.node.name) ?? [];
-          at.push(event.at);
-          asked.set(event.node.name, at);
-        }
-    },
-  });
-  const nodes = paperProfiles(AGENTS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
-  return { net, nodes, asked };
+  const { net, recorded } = recordingNetwork(contract, seed, AGENTS, (action, at) =>
+    action.type === "sync" && action.want.type === "decision" && action.want.epoch === null ? at : undefined,
+  );
+  return { net, asked: recorded };
 }
 
 describe("a node without an epoch asks for the decision (docs/protocol.md §9.3)", () => {

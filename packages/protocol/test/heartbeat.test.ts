@@ -3,7 +3,7 @@ import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { heartbeatMs } from "../src/machine/heartbeat.ts";
 import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import type { MessageKind } from "../src/wire/messages.ts";
-import { oneResourceMarket, settled } from "./settled-market.ts";
+import { oneResourceMarket, recordingNetwork, settled } from "./settled-market.ts";
 
 const MEMBERS = 5;
 // A beat (1,667 ms for 5 members) longer than half a round: an `alive` sent on the old schedule
@@ -20,23 +20,14 @@ interface Published {
 }
 
 function run(seed: number) {
-  const published = new Map<string, Published[]>();
-  const net = new SimulatedNetwork({
+  const { net, nodes, recorded } = recordingNetwork(
     contract,
     seed,
-    delay: { min: 1, max: 40 },
-    observer: (event) => {
-      if (!("actions" in event)) return;
-      for (const action of event.actions)
-        if (action.type === "publish") {
-          const log = published.get(event.node.name) ?? [];
-          log.push({ at: event.at, kind: action.message.kind });
-          published.set(event.node.name, log);
-        }
-    },
-  });
-  const nodes = paperProfiles(MEMBERS, 3).map((profile, i) => net.addAgent(`n${i}`, profile));
-  return { net, nodes, published };
+    MEMBERS,
+    (action, at): Published | undefined =>
+      action.type === "publish" ? { at, kind: action.message.kind } : undefined,
+  );
+  return { net, nodes, published: recorded };
 }
 
 describe("heartbeats (docs/protocol.md §9.4)", () => {
