@@ -21,14 +21,9 @@ export interface GossipHandlers {
   onError?(err: unknown, context: { stage: "validate" | "deliver"; kind: GossipKind; from: string }): void;
 }
 
-export interface PublishOutcome {
-  /** Peers the message was sent to directly; 0 means nobody heard it (yet). */
-  recipients: number;
-}
-
 export interface Gossip {
   readonly contractId: string;
-  publish(kind: GossipKind, bytes: Uint8Array): Promise<PublishOutcome>;
+  publish(kind: GossipKind, bytes: Uint8Array): Promise<void>;
   /** Peers known to subscribe to this kind's topic. */
   topicPeers(kind: GossipKind): string[];
   /** Peers in our mesh for this kind's topic (the ones we forward to). */
@@ -129,8 +124,7 @@ export function createGossip(
   return {
     contractId,
     publish: async (kind, bytes) => {
-      const result = await pubsub.publish(topicOf(kind), bytes);
-      return { recipients: result.recipients.length };
+      await pubsub.publish(topicOf(kind), bytes);
     },
     topicPeers: (kind) => pubsub.getSubscribers(topicOf(kind)).map((p) => p.toString()),
     meshPeers: (kind) => router.getMeshPeers(topicOf(kind)),
