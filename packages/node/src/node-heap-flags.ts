@@ -5,9 +5,8 @@
  * in fresh pages. From 16 MiB (at most 32) it scavenges less: 25 node processes on two cores,
  * three interleaved pairs, CPU per accepted message 3.71, 3.70, 3.39 → 3.02, 3.50, 3.22 ms,
  * start → up 41.0, 44.4, 44.5 → 37.9, 36.7, 36.8 s; GC 6.8% → 3.6% of all CPU in a system-wide
- * profile. At 50 processes the start is faster (199.0, 181.2 → 158.8, 160.2 s) and the market
- * within its runs' spread (docs/scaling.md §5). The cost is up to ~32 MiB more resident memory a
- * process.
+ * profile. At 50 processes, four pairs, start and market were within the runs' spread either way
+ * (docs/scaling.md §5). The cost is up to ~32 MiB more resident memory a process.
  * Neither flag can go in NODE_OPTIONS (V8 refuses --min-semi-space-size there), so they go on the
  * command line of the processes walras starts.
  */
