@@ -32,6 +32,7 @@ import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { connectedPeerCount, connectedPeerIds } from "./network/connected-peers.ts";
+import { floodsOnPublish } from "./network/flood-publish.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
 import { createHost, type Host, type HostInit } from "./network/host.ts";
 import { createSyncPeer } from "./network/sync-peer.ts";
@@ -220,7 +221,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       // A commit is stored whole and gossiped by reference (docs/protocol.md §8).
       const gossiped = message.kind === "commit" ? encodeCommitReference(commitReference(message)) : bytes;
       await gossip
-        .publish(topicOf(message.kind), gossiped)
+        .publish(topicOf(message.kind), gossiped, { flood: floodsOnPublish(message.kind) })
         .catch((err: Error) =>
           protoLog.debug({ err: err.message, kind: message.kind }, "publish failed (peers will sync)"),
         );

@@ -21,12 +21,19 @@ afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.stop()));
 });
 
-async function startNode(bootstrap: string[]): Promise<TestNode> {
+async function startNode(
+  bootstrap: string[],
+  timing: { heartbeatIntervalMs?: number; discoveryIntervalMs?: number; peerExchangeAfterMs?: number } = {},
+): Promise<TestNode> {
   const host = await createHost({
     privateKey: await generateKeyPair("Ed25519"),
     listen: ["/ip4/127.0.0.1/tcp/0"],
     bootstrap,
-    heartbeatIntervalMs: 200,
+    heartbeatIntervalMs: timing.heartbeatIntervalMs ?? 200,
+    ...(timing.discoveryIntervalMs !== undefined ? { discoveryIntervalMs: timing.discoveryIntervalMs } : {}),
+    ...(timing.peerExchangeAfterMs !== undefined
+      ? { peerExchange: { firstAfterMs: timing.peerExchangeAfterMs } }
+      : {}),
     bootstrapBackoffMs: { initial: 50, max: 500 },
   });
   hosts.push(host);
@@ -136,5 +143,48 @@ describe("gossip over three TCP hosts", () => {
     expect(delivered).toEqual([]);
     // Ignore is not Reject: A is not penalised.
     expect(gossip.peerScore(a.id)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+/** gossipsub state its public interface leaves out, read to set up a deterministic test. */
+function outboundStreams(node: TestNode): Map<string, unknown> {
+  return (node.host.libp2p.services.pubsub as unknown as { streamsOutbound: Map<string, unknown> })
+    .streamsOutbound;
+}
+
+describe("flood publishing", () => {
+  it("sends a flooded message to every subscriber, an ordinary one to the mesh", {
+    timeout: 30_000,
+  }, async () => {
+    // A star of 14 leaves: the hub's mesh holds D_hi = 12 of them and refuses the others' GRAFTs.
+    // No discovery or heartbeat in the test's time, so the leaves stay linked to the hub alone
+    // and the meshes do not change.
+    const quiet = { heartbeatIntervalMs: 60_000, discoveryIntervalMs: 600_000, peerExchangeAfterMs: 600_000 };
+    const hub = await startNode([], quiet);
+    const leaves = await Promise.all(
+      Array.from({ length: 14 }, () => startNode([tcpAddress(hub.host)], quiet)),
+    );
+    await waitFor(
+      "the hub's full mesh, every leaf's subscription and a stream to each",
+      () =>
+        hub.gossip.meshPeers("membership").length === 12 &&
+        hub.gossip.topicPeers("membership").length === 14 &&
+        leaves.every((l) => outboundStreams(hub).has(l.id)),
+    );
+
+    const holding = (text: string) => leaves.filter((l) => l.received.some((r) => r.text === text));
+    await hub.gossip.publish("membership", new TextEncoder().encode("to the mesh"));
+    await hub.gossip.publish("membership", new TextEncoder().encode("to all"), { flood: true });
+    await waitFor("every leaf to receive the flooded message", () => holding("to all").length === 14);
+    // Each leaf hears the hub on one stream, in order: one flooded message later, any copy of the
+    // ordinary one that was sent has arrived.
+    await hub.gossip.publish("membership", new TextEncoder().encode("to all again"), { flood: true });
+    await waitFor("every leaf to receive the second", () => holding("to all again").length === 14);
+    expect(
+      holding("to the mesh")
+        .map((l) => l.id)
+        .sort(),
+    ).toEqual(hub.gossip.meshPeers("membership").sort());
+    expect(leaves.every((l) => l.received.every((r) => r.from === hub.id))).toBe(true);
   });
 });

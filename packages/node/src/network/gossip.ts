@@ -23,7 +23,11 @@ export interface GossipHandlers {
 
 export interface Gossip {
   readonly contractId: string;
-  publish(kind: GossipKind, bytes: Uint8Array): Promise<void>;
+  /**
+   * Gossips bytes on the kind's topic: to the mesh, or with `flood` to every peer known to
+   * subscribe (above gossipsub's publish threshold) as gossipsub's floodPublish does.
+   */
+  publish(kind: GossipKind, bytes: Uint8Array, options?: { readonly flood?: boolean }): Promise<void>;
   /** Peers known to subscribe to this kind's topic. */
   topicPeers(kind: GossipKind): string[];
   /** Peers in our mesh for this kind's topic (the ones we forward to). */
@@ -49,6 +53,8 @@ interface GossipSubRouter {
   getScore(peerId: string): number;
   score: { params: PeerScoreParams; addPenalty(peerId: string, penalty: number, label: string): void };
   opts: { scoreThresholds: { graylistThreshold: number } };
+  // The class takes per-message options that the exported GossipSub interface leaves out.
+  publish(topic: string, data: Uint8Array, opts?: { floodPublish?: boolean }): Promise<unknown>;
 }
 
 const VERDICTS: Record<Verdict, TopicValidatorResult> = {
@@ -123,8 +129,8 @@ export function createGossip(
   const topicOf = (kind: GossipKind): string => gossipTopic(contractId, kind);
   return {
     contractId,
-    publish: async (kind, bytes) => {
-      await pubsub.publish(topicOf(kind), bytes);
+    publish: async (kind, bytes, options) => {
+      await router.publish(topicOf(kind), bytes, options?.flood ? { floodPublish: true } : undefined);
     },
     topicPeers: (kind) => pubsub.getSubscribers(topicOf(kind)).map((p) => p.toString()),
     meshPeers: (kind) => router.getMeshPeers(topicOf(kind)),
