@@ -44,6 +44,11 @@ export interface NetworkRun {
   readonly syncRequestsPerNodePerRound: number;
   /** Of those, the share that failed (timed out, refused, or the peer went away). */
   readonly syncFailedShare: number;
+  /**
+   * Requests whose asker had reset its stream before the server answered (counted by the
+   * servers): answers no longer built or sent for askers that gave up.
+   */
+  readonly syncAbandoned: number;
   /** Messages the answers carried, per node per round run: each one decoded by its asker. */
   readonly syncMessagesPerNodePerRound: number;
   /** CPU of every node process from "up" to the certificate. */
@@ -59,6 +64,7 @@ export interface Snapshot {
   bytes: number;
   syncAnswered: number;
   syncFailed: number;
+  syncAbandoned: number;
   syncMessages: number;
   /** walras_time_to_agreement_seconds: each node's own time from an epoch's first round to its certificate. */
   agreementSeconds: number;
@@ -80,6 +86,7 @@ export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
     bytes: sum("walras_message_bytes_total"),
     syncAnswered: sum("walras_sync_requests_sent_total", { name: "outcome", value: "answered" }),
     syncFailed: sum("walras_sync_requests_sent_total", { name: "outcome", value: "failed" }),
+    syncAbandoned: sum("walras_sync_requests_served_total", { name: "outcome", value: "abandoned" }),
     syncMessages: sum("walras_sync_messages_served_total"),
     agreementSeconds: sum("walras_time_to_agreement_seconds_sum"),
     agreements: sum("walras_time_to_agreement_seconds_count"),
@@ -208,6 +215,7 @@ export async function measureNetwork(
       // From "up": before it, joiners ask for the founding decision each time they announce.
       syncRequestsPerNodePerRound: (syncSent(end) - syncSent(up)) / n / roundsRun,
       syncFailedShare: (end.syncFailed - up.syncFailed) / Math.max(1, syncSent(end) - syncSent(up)),
+      syncAbandoned: end.syncAbandoned - up.syncAbandoned,
       syncMessagesPerNodePerRound: (end.syncMessages - up.syncMessages) / n / roundsRun,
       cpuMs: end.cpuMs - up.cpuMs,
       accepted: end.accepted - up.accepted,

@@ -11,6 +11,7 @@ import {
   SYNC_PROTOCOL_2_0,
   SyncError,
 } from "../src/network/sync-protocol.ts";
+import { waitFor } from "./wait-for.ts";
 
 const CONTRACT = "ab".repeat(32);
 const hosts: Host[] = [];
@@ -180,6 +181,64 @@ describe("sync protocol", () => {
     await expect(requestSync(client.libp2p, server.libp2p.peerId, { type: "status" })).rejects.toThrow(
       /handler failed: timed out after 200 ms/,
     );
+  });
+
+  it("builds and sends no answer once the asker has reset its stream", async () => {
+    const server = await startHost();
+    let entered = () => {};
+    const handlerEntered = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let built = 0;
+    const abandoned: Array<{ type: string; from: string }> = [];
+    const errors: unknown[] = [];
+    await handleSync(
+      server.libp2p,
+      async (req) => {
+        if (req.type === "messages") {
+          entered();
+          await gate;
+        }
+        built += 1;
+        return { status: { peerId: server.libp2p.peerId.toString(), epoch: 1 } };
+      },
+      {
+        onAbandoned: (req, from) => abandoned.push({ type: req.type, from }),
+        onError: (err) => errors.push(err),
+      },
+    );
+    const client = await startHost([server.libp2p.getMultiaddrs()[0]?.toString() ?? ""]);
+    await client.bootstrapped;
+    const serverId = server.libp2p.peerId;
+    const giveUp = new AbortController();
+    const asked = requestSync(
+      client.libp2p,
+      serverId,
+      { type: "messages", contractId: CONTRACT, epoch: 0 },
+      { signal: giveUp.signal },
+    );
+    await handlerEntered;
+    giveUp.abort();
+    await expect(asked).rejects.toBeInstanceOf(SyncError);
+    const syncStreams = () =>
+      server.libp2p
+        .getConnections(client.libp2p.peerId)
+        .flatMap((c) => c.streams)
+        .filter((s) => s.protocol === SYNC_PROTOCOL);
+    await waitFor("the server to see the asker's reset", () => syncStreams().length === 0);
+    release();
+    await waitFor("the abandoned request to be reported", () => abandoned.length === 1);
+    expect(abandoned).toEqual([{ type: "messages", from: client.libp2p.peerId.toString() }]);
+    expect(errors).toEqual([]);
+    expect(built).toBe(1);
+    // The server goes on answering.
+    const status = await requestSync(client.libp2p, serverId, { type: "status" });
+    expect(status.status.epoch).toBe(1);
+    expect(abandoned).toHaveLength(1);
   });
 
   it("rejects a response of the wrong shape", async () => {

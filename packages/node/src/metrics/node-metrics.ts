@@ -61,7 +61,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsServed: new Counter({
       name: "walras_sync_requests_served_total",
-      help: "Sync requests from peers, by type and outcome (served; refused: over the peer's budget; failed).",
+      help: "Sync requests from peers, by type and outcome (served; refused: over the peer's budget; abandoned: the asker reset its stream before the answer went out, and one whose asker went while it was built counts as served too).",
       labelNames: ["type", "outcome"],
       registers,
     }),

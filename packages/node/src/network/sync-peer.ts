@@ -357,6 +357,9 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         onError: (err, from) => {
           log.debug({ peer: from, err: String(err) }, "sync exchange failed");
         },
+        onAbandoned: (req) => {
+          metrics.syncRequestsServed.inc({ type: req.type, outcome: "abandoned" });
+        },
       }),
     catchUp,
     fetchLedger: async (after) => {

@@ -44,6 +44,12 @@ export interface HandleSyncOptions {
   /** Told about each failed exchange (bad request, handler error, stream error). */
   onError?(err: unknown, from: string): void;
   /**
+   * Told about a request whose asker reset its stream (it gave up waiting) before the answer was
+   * sent. Nothing more is built or sent for it: the handler is not run if the asker was already
+   * gone when the request was read, and the answer is not encoded if it went while the handler ran.
+   */
+  onAbandoned?(request: SyncRequest, from: string): void;
+  /**
    * Whether to read a new stream from this peer at all. A refused stream is held unread for
    * `refusedHoldMs` and then reset: with at most `maxInboundStreams` open per connection, a peer
    * known to flood gets that many requests per hold time, and each costs next to nothing.
@@ -111,7 +117,7 @@ export async function handleSync(
       return;
     }
     try {
-      const problem = await serveOne(
+      const outcome = await serveOne(
         stream,
         from,
         handler,
@@ -119,7 +125,8 @@ export async function handleSync(
         requestTimeoutMs,
         handlerTimeoutMs,
       );
-      if (problem !== undefined) options.onError?.(new Error(problem), from);
+      if (outcome.kind === "failed") options.onError?.(new Error(outcome.problem), from);
+      else if (outcome.kind === "abandoned") options.onAbandoned?.(outcome.request, from);
     } catch (err) {
       options.onError?.(err, from);
       stream.abort(err instanceof Error ? err : new Error(String(err)));
@@ -131,6 +138,21 @@ export async function handleSync(
   });
 }
 
+/** How one inbound exchange ended, as far as the server is concerned. */
+type ServeOutcome =
+  | { readonly kind: "answered" }
+  | { readonly kind: "failed"; readonly problem: string }
+  | { readonly kind: "abandoned"; readonly request: SyncRequest };
+
+/**
+ * The asker has reset its end: it timed out or went away. Under load a request can sit in the
+ * socket until after its asker gave up (the reset then arrives with it or before the answer is
+ * ready), and building a page of messages nobody will read only deepens the load that made it late.
+ */
+function askerGone(stream: Stream): boolean {
+  return stream.status !== "open" || stream.writeStatus !== "writable";
+}
+
 async function serveOne(
   stream: Stream,
   from: string,
@@ -138,7 +160,7 @@ async function serveOne(
   maxResponseBytes: number,
   requestTimeoutMs: number,
   handlerTimeoutMs: number,
-): Promise<string | undefined> {
+): Promise<ServeOutcome> {
   let signal = AbortSignal.timeout(requestTimeoutMs);
   const lp = lpStream(stream, { maxDataLength: MAX_SYNC_REQUEST_BYTES });
   let response: SyncResponse;
@@ -154,19 +176,20 @@ async function serveOne(
     } catch {
       stream.abort(err instanceof Error ? err : new Error(problem));
     }
-    return problem;
+    return { kind: "failed", problem };
   }
   const parsed = parseSyncRequest(body);
   if (!parsed.ok) {
     response = { error: parsed.error };
   } else {
+    if (askerGone(stream)) return { kind: "abandoned", request: parsed.request };
     try {
       response = await withDeadline(handler(parsed.request, from), handlerTimeoutMs);
     } catch (err) {
       response = { error: `handler failed: ${describe(err)}` };
     }
   }
-  const problem = "error" in response ? response.error : undefined;
+  if (parsed.ok && askerGone(stream)) return { kind: "abandoned", request: parsed.request };
   signal = AbortSignal.timeout(requestTimeoutMs);
   let bytes = encodeJson(response);
   if (bytes.byteLength > maxResponseBytes) {
@@ -174,7 +197,7 @@ async function serveOne(
   }
   await lp.write(bytes, { signal });
   await stream.close({ signal });
-  return problem;
+  return "error" in response ? { kind: "failed", problem: response.error } : { kind: "answered" };
 }
 
 /**
