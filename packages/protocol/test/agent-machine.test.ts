@@ -3,11 +3,13 @@ import type { AgentProfile } from "../src/economics/agent.ts";
 import { paperProfiles, paperScenario } from "../src/economics/paper-scenario.ts";
 import { solveReference } from "../src/economics/reference-solver.ts";
 import { scenarioSchema } from "../src/economics/scenario.ts";
+import { buildMachine } from "../src/sim/machine-factory.ts";
 import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import type { Signer } from "../src/wire/agent-key.ts";
 import { verifyCertificate } from "../src/wire/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import type { AgentId } from "../src/wire/ids.ts";
+import { encodeMessage } from "../src/wire/message-codec.ts";
 import type { JoinMessage } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
 
@@ -300,6 +302,56 @@ describe("agent machine on a simulated network", () => {
     const profile = ps[5] as AgentProfile;
     agents.push({ node: net.addAgent("late", profile, signer), signer, profile });
     settle(net, c, agents);
+  });
+
+  it("a flood of fresh keys asking to join admits only what the wire carries, and the market goes on", () => {
+    const c = contract();
+    const ps = paperProfiles(6, 43).slice(0, 5);
+    let oversize: string | null = null;
+    let largest = { kind: "", members: 0 };
+    // A wire of 32 KiB instead of 256 (the same rule binds at ~200 members instead of ~1,600),
+    // so that the flood is small enough for a unit test.
+    const cap = 32 * 1024;
+    const net = new SimulatedNetwork({
+      contract: c,
+      seed: 17,
+      machineFactory: (spec) => buildMachine({ ...spec, maxMessageBytes: cap }),
+      observer: (event) => {
+        if (!("actions" in event)) return;
+        for (const a of event.actions) {
+          if (a.type !== "publish") continue;
+          const m = a.message;
+          const bytes = encodeMessage(m).length;
+          if (bytes > cap) oversize ??= `${m.kind} of epoch ${m.epoch}: ${bytes} bytes`;
+          if (m.kind === "propose" && m.plan.members.length > largest.members)
+            largest = { kind: m.kind, members: m.plan.members.length };
+        }
+      },
+    });
+    const agents: Agent[] = ps.map((profile, i) => {
+      const signer = net.newSigner();
+      return { node: net.addAgent(`n${i}`, profile, signer), signer, profile };
+    });
+    certifyAll(net, agents, 60_000);
+    // 700 keys ask to join at once (an open contract admits any key) and never bid: a plan
+    // naming them all would not fit a message, and no epoch could be decided again.
+    const id = contractId(c);
+    const epoch = agents[0]?.node.machine.status().epoch ?? 0;
+    for (let i = 0; i < 700; i++) {
+      const sybil = net.newSigner();
+      net.inject(
+        signMessage<JoinMessage>({ v: 2, kind: "join", contract: id, agent: sybil.id, epoch, seq: 1 }, sybil),
+      );
+    }
+    const nodes = agents.map((a) => a.node);
+    const ids = agents.map((a) => a.signer.id);
+    const later = () => nodes.every((n) => (n.machine.status().epoch ?? 0) > epoch);
+    expect(net.runUntil(() => later() && certifiedWith(nodes, ids), 600_000)).toBe(true);
+    expect(oversize).toBeNull();
+    // Joiners were admitted, as many as fit and not all of them.
+    expect(largest.members).toBeGreaterThan(100);
+    expect(largest.members).toBeLessThan(705);
+    expectMatchesReference(c, nodes, agents);
   });
 
   it("a joiner that announces but never echoes cannot hold the market hostage", () => {

@@ -5,6 +5,7 @@ import { type ValidationState, validate } from "../src/machine/validate.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { contractSchema } from "../src/wire/contract.ts";
 import { asContractId, compareIds } from "../src/wire/ids.ts";
+import { MAX_MESSAGE_BYTES } from "../src/wire/message-codec.ts";
 import {
   type AcceptMessage,
   type CommitMessage,
@@ -51,6 +52,7 @@ function state(overrides: Partial<ValidationState> = {}, slots = new SlotBook())
   return {
     contractId: CONTRACT,
     resources: 1,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
     allowed: (agent) => [A, B, C, D, E].some((s) => s.id === agent),
     slots,
     epoch: {

@@ -5,6 +5,7 @@ import type { Certificate, CommitBody } from "../wire/certificate.ts";
 import { certificateDigest } from "../wire/certificate.ts";
 import { type Contract, contractId } from "../wire/contract.ts";
 import type { AgentId, ContractId } from "../wire/ids.ts";
+import { MAX_MESSAGE_BYTES } from "../wire/message-codec.ts";
 import {
   type AmendMessage,
   type ApproveMessage,
@@ -33,6 +34,9 @@ import { type ValidationState, validate } from "./validate.ts";
  * the Paxos instance in epoch-decision.ts), rounds are market.ts, commits and certificates are
  * certify.ts, deadlines are timers.ts.
  */
+/** Equivocation proofs kept (one per agent): enough to name every liar of any real market. */
+export const MAX_EQUIVOCATIONS = 1_000;
+
 export interface AgentMachineConfig {
   readonly contract: Contract;
   /** The node's key: it signs the agent's messages, and the first epoch when the node founds it. */
@@ -50,6 +54,12 @@ export interface AgentMachineConfig {
   readonly verify?: (m: WireMessage) => boolean;
   /** Fault injection for tests only: what the agent reports instead of its true demand. */
   readonly misreport?: (demand: Demand, round: number) => Demand;
+  /**
+   * The wire's cap on a message, which bounds an epoch's members (plan-fit.ts). Default
+   * MAX_MESSAGE_BYTES; the scale simulation lifts it to measure the full-information protocol
+   * past what the wire carries (docs/scaling.md §1). Every node of a network must use the same.
+   */
+  readonly maxMessageBytes?: number;
 }
 
 export type MarketStatus = "joining" | "running" | "converged" | "stalled";
@@ -142,6 +152,7 @@ class Machine implements AgentMachine {
       me: signer?.id ?? null,
       profile: signer ? (config.profile ?? null) : null,
       misreport: config.misreport ?? null,
+      maxMessageBytes: config.maxMessageBytes ?? MAX_MESSAGE_BYTES,
       slots,
       timers: new Timers(),
       out: new Outbox(signer, slots, () => this.#ctx.now),
@@ -174,7 +185,13 @@ class Machine implements AgentMachine {
   check(m: WireMessage): Verdict {
     const verdict = validate(m, this.#validation);
     if (verdict.verdict === "reject" && verdict.evidence) {
-      if (!this.#equivocations.some((e) => e.slot === verdict.evidence?.slot))
+      // The first proof per agent is enough to convict it; keeping every one would let a single
+      // key that equivocates each round grow this list (and /status) without bound.
+      const agent = verdict.evidence.agent;
+      if (
+        this.#equivocations.length < MAX_EQUIVOCATIONS &&
+        !this.#equivocations.some((e) => e.agent === agent)
+      )
         this.#equivocations.push(verdict.evidence);
       this.#ctx.out.emit({ type: "equivocation", evidence: verdict.evidence });
     }
@@ -463,6 +480,7 @@ class Machine implements AgentMachine {
     return {
       contractId: ctx.contractId,
       resources: ctx.contract.resources.length,
+      maxMessageBytes: ctx.maxMessageBytes,
       allowed: (agent) => allowlist === null || allowlist.has(agent),
       slots: ctx.slots,
       get epoch() {

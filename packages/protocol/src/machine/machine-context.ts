@@ -16,6 +16,8 @@ export interface MachineContext {
   profile: AgentProfile | null;
   /** Fault injection for tests only: what the agent reports instead of its true demand. */
   readonly misreport: ((demand: Demand, round: number) => Demand) | null;
+  /** The wire's cap on a message, which bounds an epoch's members (plan-fit.ts). */
+  readonly maxMessageBytes: number;
   readonly slots: SlotBook;
   readonly timers: Timers;
   readonly out: Outbox;

@@ -5,6 +5,7 @@ import type { AgentId, ContractId, Digest } from "../wire/ids.ts";
 import {
   type AcceptMessage,
   type AliveMessage,
+  EPOCH_CAUSES,
   type EpochBase,
   type EpochCause,
   type EpochPlan,
@@ -21,6 +22,7 @@ import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
 import type { MachineContext } from "./machine-context.ts";
+import { fitJoiners } from "./plan-fit.ts";
 
 /** An epoch this node adopted: the decided plan and the messages that prove it. */
 export interface EpochInfo {
@@ -159,6 +161,7 @@ export class Membership {
     return this.current?.memberSet.has(agent) === true || this.#joins.has(agent);
   }
 
+  /** Joiners a plan may admit, first heard first (a Map keeps its keys in insertion order). */
   liveJoiners(): AgentId[] {
     const { now, contract } = this.#ctx;
     const horizon = now - joinerLiveMs(contract.timeouts, this.#agentsKnown());
@@ -175,7 +178,7 @@ export class Membership {
       if (this.current && j.message.epoch < this.current.number) continue;
       if (!this.current?.memberSet.has(id)) out.push(id);
     }
-    return sortedUnique(out);
+    return out;
   }
 
   /** The current epoch's members and the joiners heard from: what joins' timing scales with. */
@@ -233,9 +236,16 @@ export class Membership {
       this.#joinSeq = Math.max(this.#joinSeq, m.seq);
       return;
     }
-    if (this.current?.memberSet.has(m.agent) && !this.#leaves.has(m.agent)) return;
     const prior = this.#joins.get(m.agent);
-    if (prior && prior.message.seq >= m.seq) return;
+    if (
+      (this.current?.memberSet.has(m.agent) && !this.#leaves.has(m.agent)) ||
+      (prior && prior.message.seq >= m.seq)
+    ) {
+      // Kept for nothing: each such join (a member's, or one no newer than the agent's latest,
+      // say under another epoch) would otherwise hold its slot for the life of the node.
+      this.#ctx.slots.forget(m);
+      return;
+    }
     // Only an agent's latest announcement matters; forgetting older ones keeps memory bounded
     // however long (or however many keys) an outsider keeps announcing.
     if (prior) this.#ctx.slots.forget(prior.message);
@@ -344,6 +354,23 @@ export class Membership {
     for (const name of ["found", "joiner-expiry", "snub-expiry", "silence", "batch", "view-timeout"] as const)
       if (timers.due(name, now)) timers.clear(name);
     this.advance();
+  }
+
+  /**
+   * Who was last heard when, and who is snubbed until when, matter only for members, joiners and
+   * the members just dropped: without this, every agent ever heard (any key, under an open
+   * contract) would keep an entry for the life of the node.
+   */
+  #forgetStrangers(previous: EpochInfo | null): void {
+    const now = this.#ctx.now;
+    const voters = new Set(this.current?.plan.voters);
+    const known = (id: AgentId) =>
+      this.current?.memberSet.has(id) === true ||
+      voters.has(id) ||
+      this.#joins.has(id) ||
+      previous?.memberSet.has(id) === true;
+    for (const id of this.#seen.keys()) if (!known(id)) this.#seen.delete(id);
+    for (const [id, until] of this.#snubbed) if (until <= now) this.#snubbed.delete(id);
   }
 
   /** After a restart's replay: act again. */
@@ -511,9 +538,12 @@ export class Membership {
       if (epoch > d.epoch) this.#requeue.push(...(entry.decision?.messages() ?? []), ...entry.early);
     this.#pending.clear();
     for (const id of plan.members) {
+      const join = this.#joins.get(id);
+      if (join) this.#ctx.slots.forget(join.message);
       this.#joins.delete(id);
       this.#seen.set(id, now);
     }
+    this.#forgetStrangers(previous);
     if (previous) {
       const { roundMs } = ctx.contract.timeouts;
       for (const id of previous.plan.members)
@@ -574,10 +604,8 @@ export class Membership {
       return;
     }
     if (d.proposal(0)) return;
-    const members = sortedUnique([...(ctx.profile ? [me] : []), ...this.liveJoiners()]);
-    if (members.length < Math.max(1, ctx.contract.minMembers)) return;
-    this.#publishPropose(d, 0, {
-      members,
+    const founding = (joiners: readonly AgentId[]): EpochPlan => ({
+      members: sortedUnique([...(ctx.profile ? [me] : []), ...joiners]),
       deciders: [me],
       voters: [me],
       base: null,
@@ -585,6 +613,9 @@ export class Membership {
       ledger: null,
       cause: ["found"],
     });
+    const fit = fitJoiners(founding, this.liveJoiners(), ctx.contract.resources.length, ctx.maxMessageBytes);
+    if (!fit || fit.plan.members.length < Math.max(1, ctx.contract.minMembers)) return;
+    this.#publishPropose(d, 0, fit.plan);
   }
 
   /** A decider's part in deciding the next epoch: accept, follow, propose, time out. */
@@ -652,32 +683,39 @@ export class Membership {
     // Members want changes; so does a voter that is not a member (a founding observer).
     if (!cur || !me || !(cur.memberSet.has(me) || cur.plan.voters.includes(me))) return null;
     const silent = new Set(judgeSilence ? this.#silent() : []);
-    const joiners = this.liveJoiners();
     const keep = cur.plan.members.filter((id) => !this.#leaves.has(id) && !silent.has(id));
-    const members = sortedUnique([...keep, ...joiners]);
-    if (members.length === 0) return null;
-    const cause: EpochCause[] = [];
-    if (joiners.length > 0) cause.push("join");
-    if (cur.plan.members.some((id) => this.#leaves.has(id))) cause.push("leave");
-    if (silent.size > 0) cause.push("silence");
-    if ([...this.#rebids].some((id) => members.includes(id))) cause.push("rebid");
-    if (this.#periodElapsed(cur)) cause.push("period");
     const amendment = this.#passedAmendment(cur);
-    if (amendment) cause.push("amend");
-    const voters = this.#votersFor(cur, members);
-    // Members that have bid but do not vote yet become voters, once the epoch is certified.
-    const unpromoted = voters.some((id) => !cur.plan.voters.includes(id));
-    if (unpromoted && this.#market.converged() && this.#hooks.certificate(cur.number)) cause.push("promote");
-    if (cause.length === 0) return null;
-    return {
+    const planFor = (members: readonly AgentId[], cause: EpochCause[]): EpochPlan => ({
       members,
       deciders: cur.plan.voters,
-      voters,
+      voters: this.#votersFor(cur, members),
       base: this.#base(cur),
       terms: amendment?.terms ?? cur.plan.terms,
       ledger: this.tip(),
       cause,
-    };
+    });
+    // As many joiners as the wire can carry (plan-fit.ts), first heard first; the rest wait for a
+    // later epoch. Fitted with every cause named, so the plan with its real causes fits too.
+    const fit = fitJoiners(
+      (joiners) => planFor(sortedUnique([...keep, ...joiners]), [...EPOCH_CAUSES]),
+      this.liveJoiners(),
+      this.#ctx.contract.resources.length,
+      this.#ctx.maxMessageBytes,
+    );
+    const members = fit?.plan.members ?? keep;
+    if (members.length === 0) return null;
+    const cause: EpochCause[] = [];
+    if ((fit?.admitted ?? 0) > 0) cause.push("join");
+    if (cur.plan.members.some((id) => this.#leaves.has(id))) cause.push("leave");
+    if (silent.size > 0) cause.push("silence");
+    if ([...this.#rebids].some((id) => members.includes(id))) cause.push("rebid");
+    if (this.#periodElapsed(cur)) cause.push("period");
+    if (amendment) cause.push("amend");
+    // Members that have bid but do not vote yet become voters, once the epoch is certified.
+    const unpromoted = this.#votersFor(cur, members).some((id) => !cur.plan.voters.includes(id));
+    if (unpromoted && this.#market.converged() && this.#hooks.certificate(cur.number)) cause.push("promote");
+    if (cause.length === 0) return null;
+    return planFor(members, cause);
   }
 
   /**

@@ -5,6 +5,7 @@ import { slotOf } from "../wire/messages.ts";
 import { amendmentProblem } from "../wire/terms.ts";
 import { isSortedUnique, proposerOf, sameIds } from "./epoch-plan.ts";
 import type { Verdict } from "./machine-io.ts";
+import { planOverflow } from "./plan-fit.ts";
 import type { SlotBook } from "./slot-book.ts";
 
 /** How far ahead of the current round a demand may be and still be held for later. */
@@ -26,6 +27,8 @@ export interface EpochWindow {
 export interface ValidationState {
   readonly contractId: ContractId;
   readonly resources: number;
+  /** The wire's cap on a message: a plan must leave every message of its epoch within it. */
+  readonly maxMessageBytes: number;
   allowed(agent: AgentId): boolean;
   readonly slots: SlotBook;
   /** The current epoch, or null before the first one is known. */
@@ -178,7 +181,7 @@ export function planProblem(
   epoch: number,
   plan: EpochPlan,
   deciders: readonly AgentId[] | null,
-  s: Pick<ValidationState, "allowed">,
+  s: Pick<ValidationState, "allowed" | "resources" | "maxMessageBytes">,
 ): string | null {
   if (!isSortedUnique(plan.members)) return "plan.members: must be sorted and unique";
   if (!isSortedUnique(plan.deciders)) return "plan.deciders: must be sorted and unique";
@@ -199,7 +202,8 @@ export function planProblem(
   } else if (plan.base === null || plan.base.epoch !== epoch - 1) {
     return `plan.base: must come from epoch ${epoch - 1}`;
   }
-  return null;
+  const overflow = planOverflow(plan, s.resources, s.maxMessageBytes);
+  return overflow ? `plan.members: ${overflow}` : null;
 }
 
 /** A plan's terms: those in effect now, or an amendment of them (docs/protocol.md §12). */

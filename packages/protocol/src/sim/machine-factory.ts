@@ -24,6 +24,8 @@ export interface MachineSpec {
   readonly verify?: (message: WireMessage) => boolean;
   /** FAULT INJECTION: makes the node a lying member (see AgentMachineConfig). */
   readonly misreport?: (demand: Demand, round: number) => Demand;
+  /** The wire's cap on a message (see AgentMachineConfig); default the wire's. */
+  readonly maxMessageBytes?: number;
 }
 
 export type MachineFactory = (spec: MachineSpec) => AgentMachine;
@@ -41,4 +43,5 @@ export const buildMachine: MachineFactory = (spec) =>
     founder: spec.role === "founder",
     ...(spec.verify ? { verify: spec.verify } : {}),
     ...(spec.misreport ? { misreport: spec.misreport } : {}),
+    ...(spec.maxMessageBytes !== undefined ? { maxMessageBytes: spec.maxMessageBytes } : {}),
   });

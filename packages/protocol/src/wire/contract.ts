@@ -43,7 +43,9 @@ const contractFields = z.strictObject({
   proximal: boundedNonNegative.default(0),
   tolerance: z
     .strictObject({
-      residual: z.number().positive().max(1),
+      // Below ~1e-300 the stall rule's lg(b/eps) overflows to Infinity and every node throws at
+      // the same round; 1e-15 is already at a double's precision for a relative residual.
+      residual: z.number().min(1e-15, "must be at least 1e-15").max(1),
       price: z.number().positive().max(WIRE_NUMBER_BOUND),
     })
     .default({ residual: 1e-6, price: 1e-9 }),
