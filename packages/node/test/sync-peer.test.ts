@@ -310,6 +310,23 @@ describe("sync peer", () => {
     expect(server.penalized).toEqual([client.host.libp2p.peerId.toString()]);
   });
 
+  it("answers a decision request for the last safe epochs (empty) and keeps serving", async () => {
+    const { server, client } = await connected();
+    server.store.putMessages([row("p3", "propose", undefined, 3)]);
+    const ask = (epoch: number) =>
+      requestSync(
+        client.host.libp2p,
+        server.host.libp2p.peerId,
+        { type: "decision", contractId: id, epoch },
+        { timeoutMs: 5_000 },
+      );
+    // From 2^53 - 63 on, epoch + 1 stops growing: an epoch loop bounded by a sum never ended.
+    await expect(ask(Number.MAX_SAFE_INTEGER)).resolves.toEqual({ messages: [] });
+    await expect(ask(Number.MAX_SAFE_INTEGER - 63)).resolves.toEqual({ messages: [] });
+    const text = (b64: string) => Buffer.from(b64, "base64").toString();
+    expect((await ask(3)).messages.map(text)).toEqual(["p3"]);
+  });
+
   it("fetches a decision through the pipeline as proposals, accepts and promises, and a ledger page", async () => {
     const { server, client } = await connected();
     server.store.putMessages([row("p5", "propose", undefined, 5), row("a5", "accept", undefined, 5)]);

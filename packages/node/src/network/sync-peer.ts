@@ -314,8 +314,14 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     else {
       init.writer.flush();
       const rows = [];
-      for (let e = req.epoch; e < req.epoch + DECISIONS_PER_SYNC; e++)
-        rows.push(...store.messages({ epoch: e, kinds: ["propose", "accept"] }));
+      // Counted, not compared with req.epoch + DECISIONS_PER_SYNC: past 2^53 an epoch + 1 rounds
+      // back to itself and that loop never ended (one request froze the node). Epochs beyond the
+      // safe integers hold nothing, so the answer stops there.
+      for (let i = 0; i < DECISIONS_PER_SYNC; i++) {
+        const epoch = req.epoch + i;
+        if (!Number.isSafeInteger(epoch)) break;
+        rows.push(...store.messages({ epoch, kinds: ["propose", "accept"] }));
+      }
       encoded = decisionsFrom(rows, req.epoch).map((r) => r.bytes);
     }
     const messages: string[] = [];
