@@ -87,7 +87,13 @@ interface Side {
 }
 
 async function side(
-  options: { bootstrap?: string[]; quota?: number; graylisted?: () => boolean } = {},
+  options: {
+    bootstrap?: string[];
+    quota?: number;
+    graylisted?: () => boolean;
+    /** Runs before a synced message is recorded; a throw there is the pipeline's. */
+    onSynced?: (text: string) => void;
+  } = {},
 ): Promise<Side> {
   const host = await startHost(options.bootstrap);
   const store = await tempStore();
@@ -97,7 +103,11 @@ async function side(
   const inbound: InboundPipeline = {
     validate: () => "ignore",
     deliver: () => {},
-    synced: (bytes, _from, wanted) => void synced.push({ text: new TextDecoder().decode(bytes), wanted }),
+    synced: (bytes, _from, wanted) => {
+      const text = new TextDecoder().decode(bytes);
+      options.onSynced?.(text);
+      synced.push({ text, wanted });
+    },
   };
   const sync = createSyncPeer({
     libp2p: host.libp2p,
@@ -137,9 +147,15 @@ async function side(
   return { host, store, metrics, sync, synced, penalized };
 }
 
-async function connected(options: Parameters<typeof side>[0] = {}) {
+async function connected(
+  options: Parameters<typeof side>[0] = {},
+  clientOptions: Omit<Parameters<typeof side>[0] & {}, "bootstrap"> = {},
+) {
   const server = await side(options);
-  const client = await side({ bootstrap: [server.host.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+  const client = await side({
+    ...clientOptions,
+    bootstrap: [server.host.libp2p.getMultiaddrs()[0]?.toString() ?? ""],
+  });
   await client.host.bootstrapped;
   return { server, client };
 }
@@ -338,6 +354,41 @@ describe("sync peer", () => {
       entries: [{ after: "f".repeat(64) }],
       more: false,
     });
+  });
+
+  it("applies the rest of an answer when the pipeline throws on one message, and nothing escapes", async () => {
+    const failing = new Set(["b", "p6"]);
+    const { server, client } = await connected(
+      {},
+      {
+        onSynced: (text) => {
+          if (failing.has(text)) throw new Error(`store write failed for ${text}`);
+        },
+      },
+    );
+    server.store.putMessages([
+      row("a", "demand", 6),
+      row("b", "demand", 6),
+      row("c", "demand", 6),
+      row("p6", "propose", undefined, 6),
+      row("a6", "accept", undefined, 6),
+    ]);
+    const escaped: unknown[] = [];
+    const onRejection = (reason: unknown) => void escaped.push(reason);
+    process.on("unhandledRejection", onRejection);
+    cleanups.push(() => void process.off("unhandledRejection", onRejection));
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 6, kinds: ["demand"] });
+    client.sync.catchUp({ type: "decision", epoch: 6 });
+    await waitFor("the messages after the failing ones", () => client.synced.length >= 3);
+    expect(client.synced.map((s) => s.text).sort()).toEqual(["a", "a6", "c"]);
+    // Both catch-ups ended (a rejection would have escaped by now): the same wants go out again.
+    const answered = async () =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === "answered")
+        ?.value;
+    await waitFor("both answers", async () => (await answered()) === 2);
+    client.sync.catchUp({ type: "decision", epoch: 6 });
+    await waitFor("the decision asked again", async () => (await answered()) === 3);
+    expect(escaped).toEqual([]);
   });
 
   it("asks the nodes of the agents whose messages are missing first, and one other peer", () => {

@@ -164,6 +164,29 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     }
   };
 
+  /**
+   * Hands an answer's messages to the inbound pipeline. A throw there (a failed store write, a
+   * machine bug) is caught per message, as the gossip path does, so that it neither skips the
+   * rest of the answer nor escapes as a rejection that ends the process; logged once per answer.
+   */
+  const apply = (peer: string, messages: readonly string[], wanted: readonly MessageKind[]): void => {
+    let failed = 0;
+    let first: unknown;
+    for (const b64 of messages) {
+      if (stopped) break;
+      try {
+        init.inbound.synced(Buffer.from(b64, "base64"), peer, wanted);
+      } catch (err) {
+        if (failed++ === 0) first = err;
+      }
+    }
+    if (failed > 0)
+      log.warn(
+        { peer, failed, of: messages.length, err: String(first) },
+        "sync answer: applying messages failed; skipped them",
+      );
+  };
+
   const fetchDecision = async (peer: string, epoch: number | null): Promise<void> => {
     const request: DecisionRequest = {
       type: "decision",
@@ -171,10 +194,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       ...(epoch !== null ? { epoch } : {}),
     };
     const res = await ask(peer, request);
-    for (const b64 of res?.messages ?? []) {
-      if (stopped) return;
-      init.inbound.synced(Buffer.from(b64, "base64"), peer, DECISION_KINDS);
-    }
+    if (res) apply(peer, res.messages, DECISION_KINDS);
   };
 
   const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {
@@ -193,11 +213,8 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         ...(after !== undefined ? { after } : {}),
       } satisfies MessagesRequest);
       if (!res) return;
-      for (const b64 of res.messages) {
-        if (stopped) return;
-        init.inbound.synced(Buffer.from(b64, "base64"), peer, want.kinds);
-      }
-      if (res.next === undefined) return;
+      apply(peer, res.messages, want.kinds);
+      if (stopped || res.next === undefined) return;
       after = res.next;
     }
   };
@@ -221,10 +238,12 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     }
     queued.delete(key);
     inFlight.add(key);
-    void Promise.all(targets.map((peer) => fetchFrom(peer, want))).finally(() => {
-      inFlight.delete(key);
-      if (!stopped) startQueued();
-    });
+    void Promise.all(targets.map((peer) => fetchFrom(peer, want)))
+      .catch((err) => log.error({ want: key, err: String(err) }, "sync catch-up failed"))
+      .finally(() => {
+        inFlight.delete(key);
+        if (!stopped) startQueued();
+      });
     return true;
   };
 
