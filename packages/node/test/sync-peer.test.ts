@@ -19,7 +19,7 @@ import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics
 import { createHost, type Host } from "../src/network/host.ts";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
 import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
-import { requestSync } from "../src/network/sync-protocol.ts";
+import { handleSync, requestSync } from "../src/network/sync-protocol.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
 import { waitFor } from "./wait-for.ts";
@@ -389,6 +389,33 @@ describe("sync peer", () => {
     client.sync.catchUp({ type: "decision", epoch: 6 });
     await waitFor("the decision asked again", async () => (await answered()) === 3);
     expect(escaped).toEqual([]);
+  });
+
+  it("drops an answer bigger than the page asked for unapplied, counts it and penalises the peer", async () => {
+    const hostile = await startHost();
+    const asked: string[] = [];
+    const b64 = (text: string) => Buffer.from(text).toString("base64");
+    await handleSync(hostile.libp2p, async (req) => {
+      asked.push(req.type);
+      // 300 messages for a page of 256, tempting the asker on with `next`; decisions over the bytes.
+      if (req.type === "messages")
+        return { messages: Array.from({ length: 300 }, (_, i) => b64(`forged-${i}`)), next: 1 };
+      return { messages: Array.from({ length: 6 }, () => Buffer.alloc(256 * 1024).toString("base64")) };
+    });
+    const client = await side({ bootstrap: [hostile.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+    await client.host.bootstrapped;
+    const hostileId = hostile.libp2p.peerId.toString();
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
+    client.sync.catchUp({ type: "decision", epoch: 2 });
+    await waitFor("both answers refused", () => client.penalized.length >= 2, { timeoutMs: 4_000 });
+    expect(client.penalized).toEqual([hostileId, hostileId]);
+    expect(client.synced).toEqual([]);
+    // The messages page was not followed to the next.
+    expect(asked.sort()).toEqual(["decision", "messages"]);
+    const sent = async (outcome: string) =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
+    expect(await sent("oversized")).toBe(2);
+    expect(await sent("answered")).toBeUndefined();
   });
 
   it("asks the nodes of the agents whose messages are missing first, and one other peer", () => {

@@ -19,10 +19,12 @@ import type { MessageWriter } from "../store/message-writer.ts";
 import type { Store } from "../store/store.ts";
 import { connectedPeerIds } from "./connected-peers.ts";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
+import { answerOverPage } from "./sync-answer-check.ts";
 import { createSyncBudget, type SyncBudget } from "./sync-budget.ts";
 import {
   type DecisionRequest,
   type LedgerResponse,
+  MAX_PAGE_BYTES,
   MAX_SYNC_PAGE,
   type MessagesRequest,
   type SyncKind,
@@ -86,8 +88,6 @@ const MAX_IN_FLIGHT = 4;
 const MAX_QUEUED = 64;
 /** Pages one catch-up follows from one peer. */
 const MAX_PAGES = 16;
-/** An answer stops growing past this many message bytes (its `next` then names the rest). */
-const MAX_PAGE_BYTES = 1024 * 1024;
 
 /** The kinds a decision answer carries: proposals, accepts and the promises (views) of a decision. */
 const DECISION_KINDS: readonly MessageKind[] = ["propose", "accept", "view"];
@@ -148,6 +148,17 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
         timeoutMs: REQUEST_TIMEOUT_MS,
       });
+      // An honest server never sends more than the page it was asked for: one that does is
+      // flooding, so its answer is dropped unapplied and, unlike an answer, does not end its
+      // cooling off.
+      const over = answerOverPage(request, res);
+      if (over !== null) {
+        load.finished(peer, "failed", init.now());
+        metrics.syncRequestsSent.inc({ outcome: "oversized" });
+        init.penalize(peer);
+        log.warn({ peer, type: request.type, problem: over }, "sync answer over the page asked for; dropped");
+        return null;
+      }
       load.finished(peer, "answered", init.now());
       metrics.syncRequestsSent.inc({ outcome: "answered" });
       return res;
