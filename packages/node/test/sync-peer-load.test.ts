@@ -63,4 +63,40 @@ describe("sync peer load", () => {
     expect(load.ready(["d"], 2_500)).toEqual([]);
     expect(load.ready([], 2_500)).toEqual([]);
   });
+
+  it("forgets idle peers maxCoolMs after their cooling off ended, however they left", () => {
+    const load = createSyncPeerLoad(options);
+    // Peers that stall one request each under fresh ids, never to answer again.
+    for (let i = 0; i < 100; i++) {
+      load.started(`stall-${i}`);
+      load.finished(`stall-${i}`, "timed-out", 0);
+    }
+    load.started("busy");
+    expect(load.tracked()).toBe(101);
+    // Cooling off ends at 3 s; the entries go 24 s later, the one in flight stays.
+    expect(load.ready(["a"], 26_999)).toEqual(["a"]);
+    expect(load.tracked()).toBe(101);
+    expect(load.ready(["a"], 27_000)).toEqual(["a"]);
+    expect(load.tracked()).toBe(1);
+    // A request ending sweeps too, with no catch-up asking for ready peers.
+    load.started("c");
+    load.finished("c", "timed-out", 30_000);
+    load.finished("busy", "failed", 57_000);
+    expect(load.tracked()).toBe(0);
+  });
+
+  it("keeps counting timeouts in a row until the entry is forgotten", () => {
+    const load = createSyncPeerLoad(options);
+    const timeOut = (now: number) => {
+      load.started("b");
+      load.finished("b", "timed-out", now);
+    };
+    timeOut(0); // cools until 3 s
+    timeOut(26_999); // within 24 s of that: the second in a row, 6 s
+    expect(load.ready(["a", "b"], 32_998)).toEqual(["a"]);
+    // 24 s after the cooling off ended, forgotten: the next timeout is the first again, 3 s.
+    expect(load.ready(["a", "b"], 32_999 + 24_000)).toEqual(["a", "b"]);
+    timeOut(60_000);
+    expect(load.ready(["a", "b"], 63_000)).toEqual(["a", "b"]);
+  });
 });

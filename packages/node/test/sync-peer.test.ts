@@ -19,7 +19,7 @@ import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics
 import { createHost, type Host } from "../src/network/host.ts";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
 import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
-import { requestSync } from "../src/network/sync-protocol.ts";
+import { handleSync, requestSync } from "../src/network/sync-protocol.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
 import { waitFor } from "./wait-for.ts";
@@ -87,7 +87,13 @@ interface Side {
 }
 
 async function side(
-  options: { bootstrap?: string[]; quota?: number; graylisted?: () => boolean } = {},
+  options: {
+    bootstrap?: string[];
+    quota?: number;
+    graylisted?: () => boolean;
+    /** Runs before a synced message is recorded; a throw there is the pipeline's. */
+    onSynced?: (text: string) => void;
+  } = {},
 ): Promise<Side> {
   const host = await startHost(options.bootstrap);
   const store = await tempStore();
@@ -97,7 +103,11 @@ async function side(
   const inbound: InboundPipeline = {
     validate: () => "ignore",
     deliver: () => {},
-    synced: (bytes, _from, wanted) => void synced.push({ text: new TextDecoder().decode(bytes), wanted }),
+    synced: (bytes, _from, wanted) => {
+      const text = new TextDecoder().decode(bytes);
+      options.onSynced?.(text);
+      synced.push({ text, wanted });
+    },
   };
   const sync = createSyncPeer({
     libp2p: host.libp2p,
@@ -137,9 +147,15 @@ async function side(
   return { host, store, metrics, sync, synced, penalized };
 }
 
-async function connected(options: Parameters<typeof side>[0] = {}) {
+async function connected(
+  options: Parameters<typeof side>[0] = {},
+  clientOptions: Omit<Parameters<typeof side>[0] & {}, "bootstrap"> = {},
+) {
   const server = await side(options);
-  const client = await side({ bootstrap: [server.host.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+  const client = await side({
+    ...clientOptions,
+    bootstrap: [server.host.libp2p.getMultiaddrs()[0]?.toString() ?? ""],
+  });
   await client.host.bootstrapped;
   return { server, client };
 }
@@ -310,6 +326,23 @@ describe("sync peer", () => {
     expect(server.penalized).toEqual([client.host.libp2p.peerId.toString()]);
   });
 
+  it("answers a decision request for the last safe epochs (empty) and keeps serving", async () => {
+    const { server, client } = await connected();
+    server.store.putMessages([row("p3", "propose", undefined, 3)]);
+    const ask = (epoch: number) =>
+      requestSync(
+        client.host.libp2p,
+        server.host.libp2p.peerId,
+        { type: "decision", contractId: id, epoch },
+        { timeoutMs: 5_000 },
+      );
+    // From 2^53 - 63 on, epoch + 1 stops growing: an epoch loop bounded by a sum never ended.
+    await expect(ask(Number.MAX_SAFE_INTEGER)).resolves.toEqual({ messages: [] });
+    await expect(ask(Number.MAX_SAFE_INTEGER - 63)).resolves.toEqual({ messages: [] });
+    const text = (b64: string) => Buffer.from(b64, "base64").toString();
+    expect((await ask(3)).messages.map(text)).toEqual(["p3"]);
+  });
+
   it("fetches a decision through the pipeline as proposals, accepts and promises, and a ledger page", async () => {
     const { server, client } = await connected();
     server.store.putMessages([row("p5", "propose", undefined, 5), row("a5", "accept", undefined, 5)]);
@@ -321,6 +354,68 @@ describe("sync peer", () => {
       entries: [{ after: "f".repeat(64) }],
       more: false,
     });
+  });
+
+  it("applies the rest of an answer when the pipeline throws on one message, and nothing escapes", async () => {
+    const failing = new Set(["b", "p6"]);
+    const { server, client } = await connected(
+      {},
+      {
+        onSynced: (text) => {
+          if (failing.has(text)) throw new Error(`store write failed for ${text}`);
+        },
+      },
+    );
+    server.store.putMessages([
+      row("a", "demand", 6),
+      row("b", "demand", 6),
+      row("c", "demand", 6),
+      row("p6", "propose", undefined, 6),
+      row("a6", "accept", undefined, 6),
+    ]);
+    const escaped: unknown[] = [];
+    const onRejection = (reason: unknown) => void escaped.push(reason);
+    process.on("unhandledRejection", onRejection);
+    cleanups.push(() => void process.off("unhandledRejection", onRejection));
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 6, kinds: ["demand"] });
+    client.sync.catchUp({ type: "decision", epoch: 6 });
+    await waitFor("the messages after the failing ones", () => client.synced.length >= 3);
+    expect(client.synced.map((s) => s.text).sort()).toEqual(["a", "a6", "c"]);
+    // Both catch-ups ended (a rejection would have escaped by now): the same wants go out again.
+    const answered = async () =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === "answered")
+        ?.value;
+    await waitFor("both answers", async () => (await answered()) === 2);
+    client.sync.catchUp({ type: "decision", epoch: 6 });
+    await waitFor("the decision asked again", async () => (await answered()) === 3);
+    expect(escaped).toEqual([]);
+  });
+
+  it("drops an answer bigger than the page asked for unapplied, counts it and penalises the peer", async () => {
+    const hostile = await startHost();
+    const asked: string[] = [];
+    const b64 = (text: string) => Buffer.from(text).toString("base64");
+    await handleSync(hostile.libp2p, async (req) => {
+      asked.push(req.type);
+      // 300 messages for a page of 256, tempting the asker on with `next`; decisions over the bytes.
+      if (req.type === "messages")
+        return { messages: Array.from({ length: 300 }, (_, i) => b64(`forged-${i}`)), next: 1 };
+      return { messages: Array.from({ length: 6 }, () => Buffer.alloc(256 * 1024).toString("base64")) };
+    });
+    const client = await side({ bootstrap: [hostile.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+    await client.host.bootstrapped;
+    const hostileId = hostile.libp2p.peerId.toString();
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
+    client.sync.catchUp({ type: "decision", epoch: 2 });
+    await waitFor("both answers refused", () => client.penalized.length >= 2, { timeoutMs: 4_000 });
+    expect(client.penalized).toEqual([hostileId, hostileId]);
+    expect(client.synced).toEqual([]);
+    // The messages page was not followed to the next.
+    expect(asked.sort()).toEqual(["decision", "messages"]);
+    const sent = async (outcome: string) =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
+    expect(await sent("oversized")).toBe(2);
+    expect(await sent("answered")).toBeUndefined();
   });
 
   it("asks the nodes of the agents whose messages are missing first, and one other peer", () => {

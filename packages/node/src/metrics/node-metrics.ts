@@ -19,7 +19,7 @@ export interface NodeMetrics {
   readonly syncRequestsServed: Counter<"type" | "outcome">;
   /** Messages this node sent in answer to sync requests. */
   readonly syncMessagesServed: Counter;
-  /** Sync requests this node sent, by outcome (answered, failed). */
+  /** Sync requests this node sent, by outcome (answered, failed, oversized, coalesced, deferred). */
   readonly syncRequestsSent: Counter<"outcome">;
   readonly rounds: Counter;
   readonly round: Gauge;
@@ -72,7 +72,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsSent: new Counter({
       name: "walras_sync_requests_sent_total",
-      help: "Sync requests this node sent for catch-up, by outcome (answered, failed; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
+      help: "Sync requests this node sent for catch-up, by outcome (answered, failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
       labelNames: ["outcome"],
       registers,
     }),

@@ -23,6 +23,11 @@ const everyKindAskable: [Exclude<MessageKind, SyncKind>] extends [never] ? true 
 void everyKindAskable;
 /** The most messages one `messages` answer holds; more come in further pages. */
 export const MAX_SYNC_PAGE = 256;
+/**
+ * A `messages` or `decision` answer stops growing past this many message bytes (a `messages`
+ * answer's `next` then names the rest); its first message is sent whole even if bigger.
+ */
+export const MAX_PAGE_BYTES = 1024 * 1024;
 
 const contractIdSchema = z.string().regex(/^[0-9a-f]{64}$/, "contractId must be 64 lowercase hex digits");
 const counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

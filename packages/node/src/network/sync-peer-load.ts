@@ -19,6 +19,8 @@ export interface SyncPeerLoad {
   started(peer: string): void;
   /** It ended: answered (or refused with an answer), timed out, or failed otherwise. */
   finished(peer: string, outcome: SyncOutcome, now: number): void;
+  /** How many peers it holds state for (bounded by those that matter now). */
+  tracked(): number;
 }
 
 export type SyncOutcome = "answered" | "timed-out" | "failed";
@@ -36,9 +38,18 @@ interface PeerLoad {
   coolUntil: number;
 }
 
-/** A peer forgotten once idle and not cooling, so the map holds only peers that matter now. */
+/**
+ * A peer is forgotten once idle and answered, or idle and maxCoolMs past the end of its cooling
+ * off (a later timeout then counts as the first in a row again). Without the second rule a peer
+ * that timed out and was never answered again kept its entry for good, and one that stalls
+ * requests under fresh peer ids left one entry per id.
+ */
 export function createSyncPeerLoad(options: SyncPeerLoadOptions): SyncPeerLoad {
   const peers = new Map<string, PeerLoad>();
+  const stale = (e: PeerLoad, now: number) => e.inFlight === 0 && e.coolUntil + options.maxCoolMs <= now;
+  const sweep = (now: number): void => {
+    for (const [peer, e] of peers) if (stale(e, now)) peers.delete(peer);
+  };
   const entry = (peer: string): PeerLoad => {
     let e = peers.get(peer);
     if (!e) {
@@ -49,6 +60,7 @@ export function createSyncPeerLoad(options: SyncPeerLoadOptions): SyncPeerLoad {
   };
   return {
     ready(candidates, now) {
+      sweep(now);
       const idle = candidates.filter((p) => (peers.get(p)?.inFlight ?? 0) === 0);
       const cool = (p: string) => peers.get(p)?.coolUntil ?? Number.NEGATIVE_INFINITY;
       const warm = idle.filter((p) => cool(p) <= now);
@@ -68,6 +80,8 @@ export function createSyncPeerLoad(options: SyncPeerLoadOptions): SyncPeerLoad {
         e.coolUntil = Number.NEGATIVE_INFINITY;
       }
       if (e.inFlight === 0 && e.timeouts === 0) peers.delete(peer);
+      sweep(now);
     },
+    tracked: () => peers.size,
   };
 }

@@ -19,10 +19,12 @@ import type { MessageWriter } from "../store/message-writer.ts";
 import type { Store } from "../store/store.ts";
 import { connectedPeerIds } from "./connected-peers.ts";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
+import { answerOverPage } from "./sync-answer-check.ts";
 import { createSyncBudget, type SyncBudget } from "./sync-budget.ts";
 import {
   type DecisionRequest,
   type LedgerResponse,
+  MAX_PAGE_BYTES,
   MAX_SYNC_PAGE,
   type MessagesRequest,
   type SyncKind,
@@ -86,8 +88,6 @@ const MAX_IN_FLIGHT = 4;
 const MAX_QUEUED = 64;
 /** Pages one catch-up follows from one peer. */
 const MAX_PAGES = 16;
-/** An answer stops growing past this many message bytes (its `next` then names the rest). */
-const MAX_PAGE_BYTES = 1024 * 1024;
 
 /** The kinds a decision answer carries: proposals, accepts and the promises (views) of a decision. */
 const DECISION_KINDS: readonly MessageKind[] = ["propose", "accept", "view"];
@@ -148,6 +148,17 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
         timeoutMs: REQUEST_TIMEOUT_MS,
       });
+      // An honest server never sends more than the page it was asked for: one that does is
+      // flooding, so its answer is dropped unapplied and, unlike an answer, does not end its
+      // cooling off.
+      const over = answerOverPage(request, res);
+      if (over !== null) {
+        load.finished(peer, "failed", init.now());
+        metrics.syncRequestsSent.inc({ outcome: "oversized" });
+        init.penalize(peer);
+        log.warn({ peer, type: request.type, problem: over }, "sync answer over the page asked for; dropped");
+        return null;
+      }
       load.finished(peer, "answered", init.now());
       metrics.syncRequestsSent.inc({ outcome: "answered" });
       return res;
@@ -164,6 +175,29 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     }
   };
 
+  /**
+   * Hands an answer's messages to the inbound pipeline. A throw there (a failed store write, a
+   * machine bug) is caught per message, as the gossip path does, so that it neither skips the
+   * rest of the answer nor escapes as a rejection that ends the process; logged once per answer.
+   */
+  const apply = (peer: string, messages: readonly string[], wanted: readonly MessageKind[]): void => {
+    let failed = 0;
+    let first: unknown;
+    for (const b64 of messages) {
+      if (stopped) break;
+      try {
+        init.inbound.synced(Buffer.from(b64, "base64"), peer, wanted);
+      } catch (err) {
+        if (failed++ === 0) first = err;
+      }
+    }
+    if (failed > 0)
+      log.warn(
+        { peer, failed, of: messages.length, err: String(first) },
+        "sync answer: applying messages failed; skipped them",
+      );
+  };
+
   const fetchDecision = async (peer: string, epoch: number | null): Promise<void> => {
     const request: DecisionRequest = {
       type: "decision",
@@ -171,10 +205,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       ...(epoch !== null ? { epoch } : {}),
     };
     const res = await ask(peer, request);
-    for (const b64 of res?.messages ?? []) {
-      if (stopped) return;
-      init.inbound.synced(Buffer.from(b64, "base64"), peer, DECISION_KINDS);
-    }
+    if (res) apply(peer, res.messages, DECISION_KINDS);
   };
 
   const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {
@@ -193,11 +224,8 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         ...(after !== undefined ? { after } : {}),
       } satisfies MessagesRequest);
       if (!res) return;
-      for (const b64 of res.messages) {
-        if (stopped) return;
-        init.inbound.synced(Buffer.from(b64, "base64"), peer, want.kinds);
-      }
-      if (res.next === undefined) return;
+      apply(peer, res.messages, want.kinds);
+      if (stopped || res.next === undefined) return;
       after = res.next;
     }
   };
@@ -221,10 +249,12 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     }
     queued.delete(key);
     inFlight.add(key);
-    void Promise.all(targets.map((peer) => fetchFrom(peer, want))).finally(() => {
-      inFlight.delete(key);
-      if (!stopped) startQueued();
-    });
+    void Promise.all(targets.map((peer) => fetchFrom(peer, want)))
+      .catch((err) => log.error({ want: key, err: String(err) }, "sync catch-up failed"))
+      .finally(() => {
+        inFlight.delete(key);
+        if (!stopped) startQueued();
+      });
     return true;
   };
 
@@ -314,8 +344,14 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     else {
       init.writer.flush();
       const rows = [];
-      for (let e = req.epoch; e < req.epoch + DECISIONS_PER_SYNC; e++)
-        rows.push(...store.messages({ epoch: e, kinds: ["propose", "accept"] }));
+      // Counted, not compared with req.epoch + DECISIONS_PER_SYNC: past 2^53 an epoch + 1 rounds
+      // back to itself and that loop never ended (one request froze the node). Epochs beyond the
+      // safe integers hold nothing, so the answer stops there.
+      for (let i = 0; i < DECISIONS_PER_SYNC; i++) {
+        const epoch = req.epoch + i;
+        if (!Number.isSafeInteger(epoch)) break;
+        rows.push(...store.messages({ epoch, kinds: ["propose", "accept"] }));
+      }
       encoded = decisionsFrom(rows, req.epoch).map((r) => r.bytes);
     }
     const messages: string[] = [];

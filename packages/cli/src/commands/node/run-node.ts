@@ -4,12 +4,13 @@ import {
   DataDirError,
   formatAnnouncement,
   InvalidKeyFileError,
+  type Logger,
   startWalrasNode,
   type WalrasNode,
   type WalrasNodeInit,
   withPeerId,
 } from "@walras/node";
-import { FailureError, InputError } from "../../cli-error.ts";
+import { EXIT_FAILURE, FailureError, InputError } from "../../cli-error.ts";
 import type { NodeRuntimeFlags } from "./node-options.ts";
 
 /** How long a stopped node's process may linger (open handles) before it exits anyway. */
@@ -24,6 +25,7 @@ export async function runNodeUntilStopped(
   flags: NodeRuntimeFlags,
 ): Promise<void> {
   const logger = createLogger({ level: flags.logLevel, fd: 2 });
+  exitOnUnhandledRejection(logger);
   let node: WalrasNode;
   try {
     node = await startWalrasNode({
@@ -57,6 +59,20 @@ export async function runNodeUntilStopped(
   logger.info({ signal }, "stopping: announcing leave");
   await node.stop({ leave: true });
   setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_GRACE_MS).unref();
+}
+
+/**
+ * A rejection nothing awaited is a bug in the node: its state can no longer be trusted, so the
+ * process ends, non-zero, after one log line saying so (Node's default prints a bare stack and
+ * bypasses the logger, so a supervisor reading JSON logs would see nothing).
+ */
+function exitOnUnhandledRejection(logger: Logger): void {
+  process.on("unhandledRejection", (reason) => {
+    const message = reason instanceof Error ? reason.message : String(reason);
+    logger.fatal({ err: reason }, `unhandled promise rejection, exiting: ${message}`);
+    logger.flush();
+    process.exit(EXIT_FAILURE);
+  });
 }
 
 function startFailure(err: unknown, flags: NodeRuntimeFlags): Error {

@@ -1,0 +1,48 @@
+import { MAX_MESSAGE_BYTES } from "@walras/protocol";
+import { describe, expect, it } from "vitest";
+import { answerOverPage, MAX_ANSWER_MESSAGE_BYTES } from "../src/network/sync-answer-check.ts";
+import { MAX_PAGE_BYTES, MAX_SYNC_PAGE, type SyncRequest } from "../src/network/sync-messages.ts";
+
+const contractId = "a".repeat(64);
+const messagesRequest = (limit?: number): SyncRequest => ({
+  type: "messages",
+  contractId,
+  epoch: 0,
+  ...(limit !== undefined ? { limit } : {}),
+});
+const decisionRequest: SyncRequest = { type: "decision", contractId, epoch: 3 };
+/** `n` messages of `size` bytes each, base64 as on the wire. */
+const answer = (n: number, size = 4) => ({
+  messages: Array.from({ length: n }, () => Buffer.alloc(size).toString("base64")),
+});
+
+describe("sync answer check", () => {
+  it("accepts a messages answer up to the limit asked, and refuses one more", () => {
+    expect(answerOverPage(messagesRequest(), answer(MAX_SYNC_PAGE))).toBeNull();
+    expect(answerOverPage(messagesRequest(), answer(MAX_SYNC_PAGE + 1))).toBe(
+      `${MAX_SYNC_PAGE + 1} messages for a limit of ${MAX_SYNC_PAGE}`,
+    );
+    expect(answerOverPage(messagesRequest(10), answer(10))).toBeNull();
+    expect(answerOverPage(messagesRequest(10), answer(11))).toMatch(/11 messages for a limit of 10/);
+  });
+
+  it("accepts a page's bytes plus one whole message, and refuses more, for messages and decisions", () => {
+    const page = answer(4, MAX_PAGE_BYTES / 4);
+    expect(answerOverPage(messagesRequest(), page)).toBeNull();
+    expect(answerOverPage(decisionRequest, page)).toBeNull();
+    // A first message up to the gossip maximum is sent whole beside a nearly full page.
+    const slack = { messages: [...page.messages, Buffer.alloc(MAX_MESSAGE_BYTES).toString("base64")] };
+    expect(answerOverPage(decisionRequest, slack)).toBeNull();
+    const over = { messages: [...slack.messages, "AA=="] };
+    expect(answerOverPage(decisionRequest, over)).toBe(
+      `${MAX_ANSWER_MESSAGE_BYTES + 1} message bytes, over the ${MAX_ANSWER_MESSAGE_BYTES} a page holds`,
+    );
+    expect(answerOverPage(messagesRequest(), over)).toMatch(/message bytes, over/);
+  });
+
+  it("has no count limit on decisions, and leaves other answers alone", () => {
+    expect(answerOverPage(decisionRequest, answer(MAX_SYNC_PAGE * 4))).toBeNull();
+    expect(answerOverPage({ type: "status" }, { status: {} })).toBeNull();
+    expect(answerOverPage(messagesRequest(), { error: "no" })).toBeNull();
+  });
+});
