@@ -118,6 +118,16 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   const nodeLog = log.child({ node: peerId.slice(-8) });
   if (key.permissionsTooOpen)
     nodeLog.warn({ keyFile: init.keyFile }, "key file is readable by others; chmod 600 it");
+  let apiToken: string;
+  try {
+    const loaded = loadOrCreateApiToken(init.dataDir);
+    apiToken = loaded.token;
+    if (loaded.permissionsTooOpen)
+      nodeLog.warn({ tokenFile: loaded.file }, "API token file is readable by others; chmod 600 it");
+  } catch (err) {
+    store.close();
+    throw err;
+  }
 
   const metrics = createNodeMetrics();
   const host = await createHost({
@@ -129,7 +139,6 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
   });
   const libp2p = host.libp2p;
-  const apiToken = loadOrCreateApiToken(init.dataDir);
   const ledgerBook = new LedgerBook(store, init.contract);
   // A bid changed through the API outlives a restart, unless the operator changed the agent file.
   const startProfile = init.agent ? currentProfile(store, init.agent) : null;
