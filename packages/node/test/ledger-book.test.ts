@@ -237,3 +237,26 @@ describe("a ledger sync page", () => {
     expect(malformed.error).toMatch(new RegExp(`^ledger page from ${sender}: malformed: entries: `));
   });
 });
+
+describe("certificates read from the store", () => {
+  it("a row that is not JSON or not a certificate is skipped, left on disk and named with its store and epoch", () => {
+    const chain = chainOf(2);
+    const store = tempStore();
+    const first = new LedgerBook(store, contract);
+    for (const c of chain) first.addCertificate(c);
+    store.putCertificate(7, new TextEncoder().encode("{not json"));
+    store.putCertificate(8, new TextEncoder().encode(JSON.stringify({ commit: {} })));
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    const reopened = new LedgerBook(store, contract, {
+      warn: (fields, message) => warnings.push({ fields, message }),
+    });
+    expect(reopened.ledger()).toEqual(rebuilt(contract, chain));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]?.fields).toMatchObject({ store: store.path, epoch: 7 });
+    expect(warnings[0]?.message).toMatch(/not JSON/);
+    expect(warnings[1]?.fields).toMatchObject({ store: store.path, epoch: 8 });
+    expect(warnings[1]?.message).toMatch(/not a valid certificate/);
+    // Nothing was dropped from the store: the operator can still look at the rows.
+    expect(store.certificates().map((r) => r.epoch)).toEqual([...chain.map((c) => c.commit.epoch), 7, 8]);
+  });
+});

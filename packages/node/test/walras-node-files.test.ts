@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { contractSchema } from "@walras/protocol";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadOrCreateKey } from "../src/identity/key-file.ts";
 import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
 
 /** What a node says about the files in its data dir when it starts: a real node, on loopback. */
@@ -32,6 +33,15 @@ function capture() {
 }
 
 describe("a node's files at start", () => {
+  it("names the default key file when it is readable by others", async () => {
+    const keyFile = join(dir, "node.key");
+    await loadOrCreateKey(keyFile);
+    await chmod(keyFile, 0o644);
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(lines.find((l) => /key file is readable by others/.test(l.msg))).toMatchObject({ keyFile });
+  });
+
   it("names the API token file when it is readable by others, and keeps it", async () => {
     const tokenFile = join(dir, "api.token");
     await writeFile(tokenFile, `${"cd".repeat(32)}\n`);

@@ -24,6 +24,11 @@ interface StoredAmendment {
 
 const AMENDMENTS_KEY = "amendments";
 
+/** Where a stored row that cannot be read is reported (a pino logger fits). */
+export interface LedgerBookLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
 /** The built ledger, kept until something changes it, and where each certificate is in it. */
 interface Built {
   readonly contract: string;
@@ -54,12 +59,31 @@ export class LedgerBook {
    */
   #built: Built | null = null;
 
-  constructor(store: Store, contract: Contract) {
+  constructor(store: Store, contract: Contract, log?: LedgerBookLog) {
     this.#store = store;
     this.#contract = contract;
     for (const row of store.certificates()) {
-      const parsed = certificateSchema.safeParse(JSON.parse(new TextDecoder().decode(row.bytes)));
+      // Skipped with a warning rather than fatal: any certificate can be fetched again from peers
+      // and is kept only if it verifies, so the row is left on disk as it is until a verified
+      // copy for its epoch replaces it, and the node is not kept off the market meanwhile.
+      const where = { store: store.path, epoch: row.epoch };
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder().decode(row.bytes));
+      } catch (err) {
+        log?.warn(
+          { ...where, error: (err as Error).message },
+          "stored certificate is not JSON; skipped (catch-up will fetch it again)",
+        );
+        continue;
+      }
+      const parsed = certificateSchema.safeParse(json);
       if (parsed.success) this.#certificates.set(certificateDigest(parsed.data), parsed.data);
+      else
+        log?.warn(
+          { ...where, error: parsed.error.issues[0]?.message, field: parsed.error.issues[0]?.path.join(".") },
+          "stored certificate is not a valid certificate; skipped (catch-up will fetch it again)",
+        );
     }
     const saved = (store.loadState(AMENDMENTS_KEY) ?? {}) as Record<string, StoredAmendment>;
     for (const [id, a] of Object.entries(saved)) {
