@@ -110,14 +110,24 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     store.close();
     throw err;
   }
-  const key = await loadOrCreateKey(init.keyFile ?? join(init.dataDir, "node.key"));
+  const keyFile = init.keyFile ?? join(init.dataDir, "node.key");
+  const key = await loadOrCreateKey(keyFile);
   const signer = createSigner(key.privateKey.raw);
   const peerId = key.peerId.toString();
   if (signer.id !== peerId)
     throw new Error(`key file: derived agent id ${signer.id} differs from peer id ${peerId}`);
   const nodeLog = log.child({ node: peerId.slice(-8) });
-  if (key.permissionsTooOpen)
-    nodeLog.warn({ keyFile: init.keyFile }, "key file is readable by others; chmod 600 it");
+  if (key.permissionsTooOpen) nodeLog.warn({ keyFile }, "key file is readable by others; chmod 600 it");
+  let apiToken: string;
+  try {
+    const loaded = loadOrCreateApiToken(init.dataDir);
+    apiToken = loaded.token;
+    if (loaded.permissionsTooOpen)
+      nodeLog.warn({ tokenFile: loaded.file }, "API token file is readable by others; chmod 600 it");
+  } catch (err) {
+    store.close();
+    throw err;
+  }
 
   const metrics = createNodeMetrics();
   const host = await createHost({
@@ -129,8 +139,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
   });
   const libp2p = host.libp2p;
-  const apiToken = loadOrCreateApiToken(init.dataDir);
-  const ledgerBook = new LedgerBook(store, init.contract);
+  const ledgerBook = new LedgerBook(store, init.contract, nodeLog);
   // A bid changed through the API outlives a restart, unless the operator changed the agent file.
   const startProfile = init.agent ? currentProfile(store, init.agent) : null;
   const machine: AgentMachine = createAgentMachine({

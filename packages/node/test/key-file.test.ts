@@ -1,5 +1,5 @@
 import { createPublicKey, verify } from "node:crypto";
-import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -32,6 +32,14 @@ describe("loadOrCreateKey", () => {
     await loadOrCreateKey(path);
     await chmod(path, 0o644);
     expect((await loadOrCreateKey(path)).permissionsTooOpen).toBe(true);
+  });
+
+  it("refuses a key path that is a directory, naming it", async () => {
+    const path = join(dir, "node.key");
+    await mkdir(path);
+    const attempt = loadOrCreateKey(path);
+    await expect(attempt).rejects.toBeInstanceOf(InvalidKeyFileError);
+    await expect(attempt).rejects.toThrow(`${path}: not a valid walras key file (it is a directory)`);
   });
 
   it("refuses a file that is not a key, naming the file", async () => {

@@ -2,15 +2,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type AmendMessage,
+  type ApproveMessage,
+  amendTerms,
+  buildLedger,
   type Certificate,
+  type Contract,
   certificateDigest,
+  contractId,
   contractSchema,
+  type LedgerEntry,
   paperProfiles,
+  type SimNode,
   SimulatedNetwork,
 } from "@walras/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { LedgerBook } from "../src/ledger/ledger-book.ts";
-import { createLedgerSync, ledgerPage } from "../src/ledger/ledger-sync.ts";
+import { createLedgerSync, LEDGER_SYNC_PAGE, ledgerPage } from "../src/ledger/ledger-sync.ts";
 import { openStore, type Store } from "../src/store/store.ts";
 
 // A periodic market re-clears on schedule: a chain of certificates, each naming the one before.
@@ -33,12 +41,15 @@ function chainOf(length: number): Certificate[] {
 
 const dirs: string[] = [];
 const stores: Store[] = [];
-function book(certificates: readonly Certificate[]): LedgerBook {
+function tempStore(): Store {
   const dir = mkdtempSync(join(tmpdir(), "walras-ledger-book-"));
   dirs.push(dir);
   const store = openStore(dir);
   stores.push(store);
-  const b = new LedgerBook(store, contract);
+  return store;
+}
+function book(certificates: readonly Certificate[], on: Contract = contract): LedgerBook {
+  const b = new LedgerBook(tempStore(), on);
   for (const c of certificates) b.addCertificate(c);
   return b;
 }
@@ -85,5 +96,167 @@ describe("a node's ledger with a slot missing in the middle", () => {
     const sync = createLedgerSync(late, async (after) => ledgerPage(peer, after));
     expect(await sync.sync()).toEqual({ added: 2 });
     expect(late.ledger()).toEqual(peer.ledger());
+  });
+});
+
+/** The ledger built from scratch, as before it was kept: what the kept one must equal. */
+function rebuilt(on: Contract, certificates: readonly Certificate[], amendments = new Map()) {
+  const tip = [...certificates].sort((a, b) => b.commit.epoch - a.commit.epoch)[0];
+  return buildLedger({
+    contract: on,
+    certificates,
+    tip: tip ? certificateDigest(tip) : null,
+    amendments,
+  });
+}
+
+describe("the ledger a node keeps built", () => {
+  it("is built once, extended by each next slot, and a late commit replaces its slot's entry", () => {
+    const chain = chainOf(4);
+    const [c0, c1, c2, c3] = chain as [Certificate, Certificate, Certificate, Certificate];
+    const b = book([c0, c1]);
+    const kept = b.ledger().entries;
+    // A second request reads the same ledger: before, every request built it from the store.
+    expect(b.ledger().entries).toBe(kept);
+
+    b.addCertificate(c2);
+    expect(b.ledger().entries).toBe(kept); // extended in place, not built again
+    expect(b.ledger()).toEqual(rebuilt(contract, [c0, c1, c2]));
+
+    // The slot first with fewer signatures, then again with a late commit's signature added.
+    expect(c3.signatures.length).toBeGreaterThan(1);
+    const quorum = { ...c3, signatures: c3.signatures.slice(0, -1) };
+    b.addCertificate(quorum);
+    b.addCertificate(c3);
+    expect(b.ledger().entries).toBe(kept);
+    expect(b.ledger()).toEqual(rebuilt(contract, chain));
+    expect(b.indexOf(certificateDigest(c3))).toBe(3);
+    expect(b.indexOf("0".repeat(64))).toBe(-1);
+  });
+
+  it("is built again when a slot fills a gap", () => {
+    const chain = chainOf(3);
+    const [c0, c1, c2] = chain as [Certificate, Certificate, Certificate];
+    const b = book([c0, c2]);
+    expect(b.ledger().entries).toHaveLength(1);
+    b.addCertificate(c1);
+    expect(b.ledger()).toEqual(rebuilt(contract, chain));
+  });
+
+  it("extended across an amendment, carries it and charges under the amended terms", () => {
+    const c = contractSchema.parse({
+      name: "amended-ledger",
+      resources: [{ id: "cpu", capacity: 6 }],
+      fees: { perUnit: 0.5, fixed: 0 },
+      minMembers: 4,
+      timeouts: { roundMs: 2000, announceMs: 200 },
+    });
+    const net = new SimulatedNetwork({ contract: c, seed: 4 });
+    const nodes = paperProfiles(4, 11).map((p, i) => net.addAgent(`n${i}`, p));
+    const node = nodes[0] as SimNode;
+    const certified = () => node.machine.certificates().length;
+    // The founding slot, then the slot that makes every bidder a voter: they approve amendments.
+    expect(net.runUntil(() => certified() >= 2, 60_000)).toBe(true);
+    const terms = amendTerms(c, contractId(c), { capacities: { cpu: 4 }, perUnit: 0.75 });
+    const id = contractId(terms);
+    net.act(nodes[1] as SimNode, (now) => ({ type: "amend", now, terms }));
+    net.runUntil(() => false, 300);
+    for (const n of [nodes[2], nodes[3]])
+      net.act(n as SimNode, (now) => ({ type: "approve", now, amendment: id }));
+    const amendedHeld = () => node.machine.certificates().some((x) => x.commit.terms === id);
+    expect(net.runUntil(amendedHeld, 60_000)).toBe(true);
+    const chain = [...node.machine.certificates()].sort((a, b) => a.commit.epoch - b.commit.epoch);
+    const amendment = {
+      terms,
+      signatures: node.machine.amendmentEvidence(id) as (AmendMessage | ApproveMessage)[],
+    };
+
+    const b = book([], c);
+    b.addAmendment(id, amendment);
+    for (const cert of chain) {
+      b.ledger(); // kept built, so each slot extends it
+      b.addCertificate(cert);
+    }
+    const expected = rebuilt(c, chain, new Map([[id, amendment]]));
+    expect(expected.entries.map((e) => e.type)).toContain("amendment");
+    expect(b.ledger()).toEqual(expected);
+  });
+});
+
+describe("a ledger sync page", () => {
+  it("stops at its byte budget, always carries one entry, and says more; catch-up follows the pages", async () => {
+    const chain = chainOf(4);
+    const peer = book(chain);
+    const size = (e: LedgerEntry) => Buffer.byteLength(JSON.stringify(e));
+    const sizes = peer.ledger().entries.map(size);
+    // Room for two entries, not three.
+    const budget = (sizes[0] as number) + (sizes[1] as number) + 1;
+    const first = ledgerPage(peer, undefined, budget);
+    expect(first.entries).toHaveLength(2);
+    expect(first.more).toBe(true);
+    // One entry over the budget on its own still goes: a page that carried none would stall.
+    const tiny = ledgerPage(peer, undefined, 1);
+    expect(tiny.entries).toHaveLength(1);
+    expect(tiny.more).toBe(true);
+    expect(chain.length).toBeLessThan(LEDGER_SYNC_PAGE); // so the entry count does not cut them
+
+    const late = book([]);
+    const pages: number[] = [];
+    const sync = createLedgerSync(late, async (after) => {
+      const page = ledgerPage(peer, after, budget);
+      pages.push(page.entries.length);
+      return page;
+    });
+    expect(await sync.sync()).toEqual({ added: 4 });
+    expect(pages).toEqual([2, 2]);
+    expect(late.ledger()).toEqual(peer.ledger());
+  });
+
+  it("that fails verification is reported naming the peer that sent it", async () => {
+    const chain = chainOf(2);
+    const peer = book(chain);
+    const late = book([]);
+    const sender = "12D3KooWSender";
+    const sync = createLedgerSync(late, async (after) => {
+      const page = ledgerPage(peer, after);
+      const [e0, ...rest] = page.entries as [LedgerEntry & { type: "certificate" }, ...LedgerEntry[]];
+      const forged = {
+        ...e0,
+        certificate: { ...e0.certificate, commit: { ...e0.certificate.commit, prices: [9] } },
+      };
+      return { ...page, entries: [forged, ...rest], peer: sender };
+    });
+    const result = await sync.sync();
+    expect(result.added).toBe(0);
+    expect(result.error).toMatch(new RegExp(`^ledger page from ${sender}: entry 0 `));
+    const malformed = await createLedgerSync(late, async () => ({
+      entries: "no",
+      more: false,
+      peer: sender,
+    })).sync();
+    expect(malformed.error).toMatch(new RegExp(`^ledger page from ${sender}: malformed: entries: `));
+  });
+});
+
+describe("certificates read from the store", () => {
+  it("a row that is not JSON or not a certificate is skipped, left on disk and named with its store and epoch", () => {
+    const chain = chainOf(2);
+    const store = tempStore();
+    const first = new LedgerBook(store, contract);
+    for (const c of chain) first.addCertificate(c);
+    store.putCertificate(7, new TextEncoder().encode("{not json"));
+    store.putCertificate(8, new TextEncoder().encode(JSON.stringify({ commit: {} })));
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    const reopened = new LedgerBook(store, contract, {
+      warn: (fields, message) => warnings.push({ fields, message }),
+    });
+    expect(reopened.ledger()).toEqual(rebuilt(contract, chain));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]?.fields).toMatchObject({ store: store.path, epoch: 7 });
+    expect(warnings[0]?.message).toMatch(/not JSON/);
+    expect(warnings[1]?.fields).toMatchObject({ store: store.path, epoch: 8 });
+    expect(warnings[1]?.message).toMatch(/not a valid certificate/);
+    // Nothing was dropped from the store: the operator can still look at the rows.
+    expect(store.certificates().map((r) => r.epoch)).toEqual([...chain.map((c) => c.commit.epoch), 7, 8]);
   });
 });

@@ -350,9 +350,11 @@ describe("sync peer", () => {
     await waitFor("the decision to arrive", () => client.synced.length >= 2);
     expect(client.synced.map((s) => s.text)).toEqual(["p5", "a5"]);
     expect(client.synced[0]?.wanted).toEqual(["propose", "accept", "view"]);
+    // The page names who sent it: a page that then fails verification names the peer at fault.
     await expect(client.sync.fetchLedger("f".repeat(64))).resolves.toEqual({
       entries: [{ after: "f".repeat(64) }],
       more: false,
+      peer: server.host.libp2p.peerId.toString(),
     });
   });
 

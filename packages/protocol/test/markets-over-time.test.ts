@@ -176,6 +176,25 @@ describe("markets over time (simulated)", () => {
       "certificate",
     ]);
     expect(verifyLedger(ledger, c)).toMatchObject({ ok: true, certificates: 3, amendments: 1 });
+    // The chain is walked from the tip back and then reversed: oldest first, whatever order the
+    // certificates are held in.
+    const epochs = ledger.entries.flatMap((e) =>
+      e.type === "certificate" ? [e.certificate.commit.epoch] : [],
+    );
+    expect(epochs).toEqual([...epochs].sort((a, b) => a - b));
+    expect(
+      buildLedger({
+        contract: c,
+        certificates: [...node.machine.certificates()].reverse(),
+        tip: certificateDigest(latest),
+        amendments: new Map([
+          [
+            id,
+            { terms, signatures: node.machine.amendmentEvidence(id) as (AmendMessage | ApproveMessage)[] },
+          ],
+        ]),
+      }),
+    ).toEqual(ledger);
     // Through JSON, as `ledger export` writes it and `ledger verify` reads it.
     expect(verifyLedger(JSON.parse(JSON.stringify(ledger)), c).ok).toBe(true);
 

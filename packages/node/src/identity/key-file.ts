@@ -63,7 +63,10 @@ async function readIfExists(path: string): Promise<Uint8Array | undefined> {
   try {
     return new Uint8Array(await readFile(path));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    // Node's EISDIR names no path; the operator needs to know which one.
+    if (code === "EISDIR") throw new InvalidKeyFileError(path, "it is a directory");
     throw err;
   }
 }

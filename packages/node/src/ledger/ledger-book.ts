@@ -1,6 +1,7 @@
 import {
   type AmendMessage,
   type ApproveMessage,
+  appendLedgerCertificate,
   buildLedger,
   type Certificate,
   type Contract,
@@ -11,6 +12,7 @@ import {
   contractSchema,
   type Ledger,
   type LedgerEntry,
+  type LedgerTerms,
   verifyLedger,
 } from "@walras/protocol";
 import type { Store } from "../store/store.ts";
@@ -21,6 +23,21 @@ interface StoredAmendment {
 }
 
 const AMENDMENTS_KEY = "amendments";
+
+/** Where a stored row that cannot be read is reported (a pino logger fits). */
+export interface LedgerBookLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** The built ledger, kept until something changes it, and where each certificate is in it. */
+interface Built {
+  readonly contract: string;
+  readonly entries: LedgerEntry[];
+  readonly index: Map<string, number>;
+  /** The chain's last certificate and the terms it ran under: where the next slot extends it. */
+  tip: string | null;
+  terms: LedgerTerms;
+}
 
 /**
  * A node's ledger (docs/protocol.md §12): the certificates it holds, on the chain that ends at
@@ -35,12 +52,38 @@ export class LedgerBook {
   /** Digests of certificates whose chain back to the first is held. */
   readonly #whole = new Set<string>();
 
-  constructor(store: Store, contract: Contract) {
+  /**
+   * Built on first use and then extended slot by slot: every sync `ledger` request and every
+   * `GET /ledger` reads it, and building it anew each time made serving the ledger cost grow with
+   * its length on every request.
+   */
+  #built: Built | null = null;
+
+  constructor(store: Store, contract: Contract, log?: LedgerBookLog) {
     this.#store = store;
     this.#contract = contract;
     for (const row of store.certificates()) {
-      const parsed = certificateSchema.safeParse(JSON.parse(new TextDecoder().decode(row.bytes)));
+      // Skipped with a warning rather than fatal: any certificate can be fetched again from peers
+      // and is kept only if it verifies, so the row is left on disk as it is until a verified
+      // copy for its epoch replaces it, and the node is not kept off the market meanwhile.
+      const where = { store: store.path, epoch: row.epoch };
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder().decode(row.bytes));
+      } catch (err) {
+        log?.warn(
+          { ...where, error: (err as Error).message },
+          "stored certificate is not JSON; skipped (catch-up will fetch it again)",
+        );
+        continue;
+      }
+      const parsed = certificateSchema.safeParse(json);
       if (parsed.success) this.#certificates.set(certificateDigest(parsed.data), parsed.data);
+      else
+        log?.warn(
+          { ...where, error: parsed.error.issues[0]?.message, field: parsed.error.issues[0]?.path.join(".") },
+          "stored certificate is not a valid certificate; skipped (catch-up will fetch it again)",
+        );
     }
     const saved = (store.loadState(AMENDMENTS_KEY) ?? {}) as Record<string, StoredAmendment>;
     for (const [id, a] of Object.entries(saved)) {
@@ -59,6 +102,7 @@ export class LedgerBook {
     // keeps it, and then the complete one.
     if (first || cert.signatures.length === cert.commit.members.length)
       this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
+    this.#update(digest, cert, first);
     return digest;
   }
 
@@ -66,6 +110,8 @@ export class LedgerBook {
   addAmendment(id: string, amendment: StoredAmendment): void {
     if (this.#amendments.has(id)) return;
     this.#amendments.set(id, amendment);
+    // Certificates already built under these terms were charged without it: build again.
+    this.#built = null;
     this.#store.saveState(AMENDMENTS_KEY, Object.fromEntries(this.#amendments));
   }
 
@@ -110,14 +156,68 @@ export class LedgerBook {
     return true;
   }
 
+  /** The ledger, on the chain that ends at the tip. Do not hold it across an await: it grows. */
   ledger(): Ledger {
+    const built = this.#build();
+    return { contract: built.contract, entries: built.entries };
+  }
+
+  /** Where the certificate `digest` is in `ledger().entries`, or -1 when it is not on the chain. */
+  indexOf(digest: string): number {
+    return this.#build().index.get(digest) ?? -1;
+  }
+
+  #build(): Built {
+    if (this.#built) return this.#built;
     const tip = this.tip();
-    return buildLedger({
+    const tipDigest = tip ? certificateDigest(tip) : null;
+    const ledger = buildLedger({
       contract: this.#contract,
       certificates: [...this.#certificates.values()],
-      tip: tip ? certificateDigest(tip) : null,
+      tip: tipDigest,
       amendments: this.#amendments,
     });
+    const entries = [...ledger.entries];
+    const index = new Map<string, number>();
+    let terms: LedgerTerms = { terms: this.#contract, id: ledger.contract };
+    for (const [i, e] of entries.entries()) {
+      if (e.type === "amendment") terms = { terms: e.terms, id: contractId(e.terms) };
+      else index.set(certificateDigest(e.certificate), i);
+    }
+    // The last certificate's terms are its commit's own, even when their amendment is not held.
+    const last = tip && index.has(tipDigest as string) ? tip : null;
+    if (last) terms = { terms: terms.terms, id: last.commit.terms ?? ledger.contract };
+    this.#built = { contract: ledger.contract, entries, index, tip: tipDigest, terms };
+    return this.#built;
+  }
+
+  /**
+   * Keeps the built ledger in step with a certificate added: the next slot on the chain extends
+   * it, a late commit for one already in it replaces that entry (its charges are the same), and
+   * anything else (a gap filled, a slot out of order) has it built again when next asked.
+   */
+  #update(digest: string, cert: Certificate, first: boolean): void {
+    const built = this.#built;
+    if (!built) return;
+    const at = built.index.get(digest);
+    if (!first && at !== undefined) {
+      const entry = built.entries[at];
+      if (entry?.type === "certificate") built.entries[at] = { ...entry, certificate: cert };
+      return;
+    }
+    if (first && cert.commit.previous !== null && cert.commit.previous === built.tip) {
+      built.terms = appendLedgerCertificate(
+        built.entries,
+        built.terms,
+        cert,
+        built.contract,
+        this.#amendments,
+      );
+      built.index.set(digest, built.entries.length - 1);
+      built.tip = digest;
+      return;
+    }
+    this.#built = null;
   }
 
   /**

@@ -4,26 +4,44 @@ import type { LedgerBook } from "./ledger-book.ts";
 
 /** Entries one sync answer carries at most (a page): the asker asks again from its new tip. */
 export const LEDGER_SYNC_PAGE = 64;
+/**
+ * A page also stops growing past this many bytes of entries (at least one is sent): a
+ * certificate carries a signature per member, so 64 of them at 200–300 members passed the 4 MiB
+ * a sync answer may have, and the asker's catch-up failed on every page.
+ */
+export const LEDGER_SYNC_PAGE_BYTES = 1024 * 1024;
 
 /** The answer to `{type: "ledger", after?}`: the responder's entries after that certificate. */
 export function ledgerPage(
   book: LedgerBook,
   after: string | undefined,
+  maxBytes: number = LEDGER_SYNC_PAGE_BYTES,
 ): { entries: LedgerEntry[]; more: boolean } {
-  const entries = book.ledger().entries;
+  const { entries } = book.ledger();
   let start = 0;
   if (after !== undefined) {
-    const at = entries.findIndex(
-      (e) => e.type === "certificate" && certificateDigest(e.certificate) === after,
-    );
+    const at = book.indexOf(after);
     if (at < 0) return { entries: [], more: false };
     start = at + 1;
   }
-  const page = entries.slice(start, start + LEDGER_SYNC_PAGE);
+  const page: LedgerEntry[] = [];
+  let bytes = 0;
+  for (let i = start; i < entries.length && page.length < LEDGER_SYNC_PAGE; i++) {
+    const entry = entries[i] as LedgerEntry;
+    const size = Buffer.byteLength(JSON.stringify(entry));
+    if (page.length > 0 && bytes + size > maxBytes) break;
+    bytes += size;
+    page.push(entry);
+  }
   return { entries: page, more: start + page.length < entries.length };
 }
 
-const pageSchema = z.object({ entries: z.array(ledgerEntrySchema), more: z.boolean() });
+/** A page as fetched: `peer` names who sent it, for the errors (absent in tests that ask a book). */
+const pageSchema = z.object({
+  entries: z.array(ledgerEntrySchema),
+  more: z.boolean(),
+  peer: z.string().optional(),
+});
 
 /**
  * A node that restarts or joins late fetches the ledger it missed: from the end of the unbroken
@@ -36,11 +54,20 @@ export function createLedgerSync(book: LedgerBook, ask: (after: string | undefin
     let added = 0;
     for (let page = 0; page < 1_000; page++) {
       const from = book.anchor();
-      const parsed = pageSchema.safeParse(await ask(from ? certificateDigest(from) : undefined));
-      if (!parsed.success) return { added, error: "malformed ledger page" };
+      const answer = await ask(from ? certificateDigest(from) : undefined);
+      const parsed = pageSchema.safeParse(answer);
+      if (!parsed.success) {
+        const sender = (answer as { peer?: unknown } | null)?.peer;
+        const issue = parsed.error.issues[0];
+        return {
+          added,
+          error: `${typeof sender === "string" ? `ledger page from ${sender}` : "ledger page"}: malformed: ${issue?.path.join(".")}: ${issue?.message}`,
+        };
+      }
       if (parsed.data.entries.length === 0) return { added };
       const merged = book.merge(parsed.data.entries as LedgerEntry[]);
-      if ("error" in merged) return { added, error: merged.error };
+      const sender = parsed.data.peer ? `ledger page from ${parsed.data.peer}` : "ledger page";
+      if ("error" in merged) return { added, error: `${sender}: ${merged.error}` };
       added += merged.added;
       if (!parsed.data.more || book.anchor() === from) return { added };
     }

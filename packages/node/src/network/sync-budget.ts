@@ -29,7 +29,8 @@ export const DEFAULT_SYNC_QUOTAS: Readonly<Record<SyncRequestType, SyncQuotas>> 
   // A node behind asks for decisions at most once per announce interval; one answer holds up to
   // DECISIONS_PER_SYNC epochs' proposals and accepts.
   decision: { requests: { quota: 50, windowMs: 10_000 }, messages: { quota: 8_192, windowMs: 10_000 } },
-  // A page is at most LEDGER_SYNC_PAGE entries, but building it walks the whole ledger.
+  // A page is at most LEDGER_SYNC_PAGE entries and LEDGER_SYNC_PAGE_BYTES; the ledger it is cut
+  // from is kept built (LedgerBook), so a page costs its own entries, not the whole ledger.
   ledger: { requests: { quota: 50, windowMs: 10_000 } },
   status: { requests: { quota: 20, windowMs: 10_000 } },
   contract: { requests: { quota: 20, windowMs: 10_000 } },

@@ -48,7 +48,7 @@ export interface SyncPeer {
   start(): Promise<void>;
   /** Fetches the messages `want` names from connected peers; answers go through the inbound pipeline. */
   catchUp(want: SyncWant): void;
-  /** One page of a random peer's ledger after the certificate `after` (the answer is unchecked). */
+  /** One page of a random peer's ledger after the certificate `after` (unchecked), with `peer`. */
   fetchLedger(after: string | undefined): Promise<unknown>;
   /** Stops fetching (answers still arriving are dropped). */
   stop(): void;
@@ -408,7 +408,8 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         ...(after ? { after } : {}),
       });
       if (!res) throw new Error(`no ledger page from ${peer}`);
-      return res;
+      // The asker verifies the page after this returns: a page that fails must name its sender.
+      return { ...res, peer };
     },
     stop: () => {
       stopped = true;

@@ -96,28 +96,54 @@ export function buildLedger(input: {
   for (let d = input.tip; d !== null; ) {
     const c = byDigest.get(d);
     if (!c) break; // a node that joined late holds only the chain's recent end
-    chain.unshift(c);
+    chain.push(c);
     d = c.commit.previous;
   }
+  // Walked from the tip back; unshift per link instead was quadratic (2.3 s at 100k certificates).
+  chain.reverse();
   const marketId = contractId(input.contract);
   const entries: LedgerEntry[] = [];
-  let terms = input.contract;
-  let termsId: string = marketId;
-  for (const c of chain) {
-    const certTerms = c.commit.terms ?? marketId;
-    if (certTerms !== termsId) {
-      const a = input.amendments.get(certTerms);
-      if (a) entries.push({ type: "amendment", terms: a.terms, signatures: a.signatures });
-      if (a) terms = a.terms;
-      termsId = certTerms;
-    }
-    entries.push({
-      type: "certificate",
-      certificate: c,
-      charges: chargesAt(terms, c.commit.prices, c.commit.allocations),
-    });
-  }
+  let at: LedgerTerms = { terms: input.contract, id: marketId };
+  for (const c of chain) at = appendLedgerCertificate(entries, at, c, marketId, input.amendments);
   return { contract: marketId, entries };
+}
+
+/** The terms a ledger's last certificate was charged under, and their id. */
+export interface LedgerTerms {
+  readonly terms: Contract;
+  readonly id: string;
+}
+
+/**
+ * Appends certificate `c` to `entries` (a ledger whose last certificate ran under `at`): the
+ * amendment that made its terms when they changed, then the certificate with its charges. Returns
+ * the terms `c` ran under. Exported so that a node can extend the ledger it holds by one slot
+ * instead of building it again.
+ */
+export function appendLedgerCertificate(
+  entries: LedgerEntry[],
+  at: LedgerTerms,
+  c: Certificate,
+  marketId: string,
+  amendments: ReadonlyMap<
+    string,
+    { readonly terms: Contract; readonly signatures: readonly (AmendMessage | ApproveMessage)[] }
+  >,
+): LedgerTerms {
+  let { terms, id } = at;
+  const certTerms = c.commit.terms ?? marketId;
+  if (certTerms !== id) {
+    const a = amendments.get(certTerms);
+    if (a) entries.push({ type: "amendment", terms: a.terms, signatures: a.signatures });
+    if (a) terms = a.terms;
+    id = certTerms;
+  }
+  entries.push({
+    type: "certificate",
+    certificate: c,
+    charges: chargesAt(terms, c.commit.prices, c.commit.allocations),
+  });
+  return { terms, id };
 }
 
 /**

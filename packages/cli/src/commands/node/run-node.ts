@@ -3,6 +3,7 @@ import {
   createLogger,
   DataDirError,
   formatAnnouncement,
+  InvalidApiTokenFileError,
   InvalidKeyFileError,
   type Logger,
   startWalrasNode,
@@ -77,7 +78,12 @@ function exitOnUnhandledRejection(logger: Logger): void {
 
 function startFailure(err: unknown, flags: NodeRuntimeFlags): Error {
   const message = err instanceof Error ? err.message : String(err);
-  if (err instanceof DataDirError || err instanceof InvalidKeyFileError) return new InputError(message);
+  if (
+    err instanceof DataDirError ||
+    err instanceof InvalidKeyFileError ||
+    err instanceof InvalidApiTokenFileError
+  )
+    return new InputError(message);
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "EADDRINUSE")
     return new FailureError(

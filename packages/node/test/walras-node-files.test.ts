@@ -1,0 +1,66 @@
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { contractSchema } from "@walras/protocol";
+import pino from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadOrCreateKey } from "../src/identity/key-file.ts";
+import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
+
+/** What a node says about the files in its data dir when it starts: a real node, on loopback. */
+const contract = contractSchema.parse({
+  name: "node-files",
+  resources: [{ id: "cpu", capacity: 6 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+  timeouts: { roundMs: 2000, announceMs: 200 },
+});
+
+let dir: string;
+let node: WalrasNode | undefined;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "walras-node-files-"));
+});
+afterEach(async () => {
+  await node?.stop({ leave: false });
+  node = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+function capture() {
+  const lines: { msg: string; [field: string]: unknown }[] = [];
+  const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+describe("a node's files at start", () => {
+  it("names the default key file when it is readable by others", async () => {
+    const keyFile = join(dir, "node.key");
+    await loadOrCreateKey(keyFile);
+    await chmod(keyFile, 0o644);
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(lines.find((l) => /key file is readable by others/.test(l.msg))).toMatchObject({ keyFile });
+  });
+
+  it("names the API token file when it is readable by others, and keeps it", async () => {
+    const tokenFile = join(dir, "api.token");
+    await writeFile(tokenFile, `${"cd".repeat(32)}\n`);
+    await chmod(tokenFile, 0o644);
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(lines.find((l) => /API token file is readable by others/.test(l.msg))).toMatchObject({
+      tokenFile,
+    });
+    expect(await readFile(tokenFile, "utf8")).toBe(`${"cd".repeat(32)}\n`);
+  });
+
+  it("refuses to start on a malformed token file, naming it, and leaves it as it was", async () => {
+    const tokenFile = join(dir, "api.token");
+    await writeFile(tokenFile, "not a token\n");
+    const { logger } = capture();
+    await expect(
+      startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger }),
+    ).rejects.toThrow(`${tokenFile}: not a walras API token file (`);
+    expect(await readFile(tokenFile, "utf8")).toBe("not a token\n");
+  });
+});
