@@ -5,7 +5,7 @@ import { solveReference } from "../src/economics/reference-solver.ts";
 import { scenarioSchema } from "../src/economics/scenario.ts";
 import { buildMachine } from "../src/sim/machine-factory.ts";
 import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
-import type { Signer } from "../src/wire/agent-key.ts";
+import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { verifyCertificate } from "../src/wire/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import type { AgentId } from "../src/wire/ids.ts";
@@ -352,6 +352,23 @@ describe("agent machine on a simulated network", () => {
     expect(largest.members).toBeGreaterThan(100);
     expect(largest.members).toBeLessThan(705);
     expectMatchesReference(c, nodes, agents);
+  });
+
+  it("a founder whose key is not on the contract's allowlist founds nothing", () => {
+    const signers = Array.from({ length: 4 }, (_, i) => createSigner(new Uint8Array(32).fill(i + 1)));
+    const [outsider, ...listed] = signers as [Signer, ...Signer[]];
+    const c = contract({
+      minMembers: 3,
+      membership: { policy: "allowlist", members: listed.map((s) => s.id) },
+    });
+    const net = new SimulatedNetwork({ contract: c, seed: 5 });
+    const ps = paperProfiles(4, 43);
+    const nodes = signers.map((signer, i) => net.addAgent(`n${i}`, ps[i] as AgentProfile, signer));
+    expect(nodes[0]?.role).toBe("founder");
+    // Before, it founded alone a market whose certificates no one could verify (each member's
+    // nodes reject its proposal as signed off the list).
+    expect(net.runUntil(() => nodes.some((n) => n.machine.status().epoch !== null), 20_000)).toBe(false);
+    expect(outsider.id).not.toBe(listed[0]?.id);
   });
 
   it("a joiner that announces but never echoes cannot hold the market hostage", () => {

@@ -95,6 +95,7 @@ export class Membership {
   readonly #pending = new Map<number, { decision: EpochDecision | null; early: WireMessage[] }>();
   /** Agents asking to join, with when we last heard them: a joiner that goes quiet expires. */
   readonly #joins = new Map<AgentId, { message: JoinMessage; seenAt: number }>();
+  #offListLogged = false;
   readonly #leaves = new Set<AgentId>();
   /** When each agent was last heard from: the liveness of a converged epoch's members. */
   readonly #seen = new Map<AgentId, number>();
@@ -599,6 +600,17 @@ export class Membership {
     const me = ctx.me;
     const d = this.#decision;
     if (!this.#founder || !me || !d || this.#networkSeen || this.#leaving) return;
+    // Every other node rejects a message whose signer is off the allowlist, this node's proposal
+    // included: it would found a market of one whose certificates no one else could verify.
+    const policy = ctx.contract.membership;
+    if (policy.policy === "allowlist" && !policy.members.includes(me)) {
+      if (!this.#offListLogged)
+        ctx.out.log("warn", "not founding: this node's key is not on the contract's allowlist", {
+          agent: me,
+        });
+      this.#offListLogged = true;
+      return;
+    }
     if (ctx.now < this.#startedAt + ctx.contract.timeouts.announceMs) {
       ctx.timers.set("found", this.#startedAt + ctx.contract.timeouts.announceMs);
       return;
