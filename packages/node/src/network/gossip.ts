@@ -67,9 +67,10 @@ const VERDICTS: Record<Verdict, TopicValidatorResult> = {
  * Scoring for a walras topic. Only invalid deliveries count: traffic is bursty (a few messages per
  * round), so gossipsub's default mesh-delivery quotas would punish honest quiet peers. P4 is
  * quadratic, so with weight -10 one rejected message costs -10 (the gossip threshold) and three
- * reach the graylist (-80); the decay (per second) forgives in about a minute.
+ * reach the graylist (-80); the decay (per second) forgives in about a minute. The discovery
+ * topic is scored the same way (discovery-validator.ts).
  */
-const walrasTopicScore = createTopicScoreParams({
+export const walrasTopicScore = createTopicScoreParams({
   topicWeight: 1,
   timeInMeshWeight: 0,
   firstMessageDeliveriesWeight: 0,

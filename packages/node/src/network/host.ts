@@ -15,7 +15,10 @@ import { createLibp2p } from "libp2p";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { type BootstrapDialer, peerIdStringOf, startBootstrapDialer } from "./bootstrap-dialer.ts";
+import { type DiscoveredPeerPrunerPolicy, startDiscoveredPeerPruner } from "./discovered-peer-pruner.ts";
+import { DISCOVERY_TOPIC } from "./discovery-announcement.ts";
 import { type DiscoveryDialPolicy, startDiscoveryDialer } from "./discovery-dialer.ts";
+import { startDiscoveryValidator } from "./discovery-validator.ts";
 import { libp2pLogger } from "./libp2p-logger.ts";
 import { noiseCrypto } from "./noise-crypto.ts";
 import { type PeerExchange, startPeerExchange } from "./peer-exchange.ts";
@@ -49,6 +52,8 @@ export interface HostInit {
   discoveryDials?: DiscoveryDialPolicy;
   /** libp2p connection gating (tests use a deny-list to partition a network on one machine). */
   connectionGater?: ConnectionGater;
+  /** How long unconnected peers stay in the peer store (tests shorten it); default PEER_STORE_PRUNING. */
+  peerStorePruning?: DiscoveredPeerPrunerPolicy;
 }
 
 export interface Host {
@@ -61,7 +66,9 @@ export interface Host {
 
 const LOOPBACK = ["127.0.0.1", "::1"];
 const LOOPBACK_MULTIADDRS = ["/ip4/127.0.0.1", "/ip6/::1"];
-export const DISCOVERY_TOPIC = "/walras/peer-discovery/1";
+
+export { DISCOVERY_TOPIC };
+
 /**
  * Discovered peers are dialed until a node has 8: a mesh of D = 3 (up to 12 when grafted) and
  * some peers outside it for IHAVE gossip and sync. 12 cost more handshakes than they paid: 50
@@ -82,6 +89,12 @@ const DISCOVERY_DIALS: DiscoveryDialPolicy = { targetPeers: 8, minPeers: 4, defe
  * that fix.)
  */
 const DISCOVERY_INTERVAL_MS = 5_000;
+/**
+ * Unconnected peers leave the peer store 5 minutes after their last announcement (honest ones
+ * repeat theirs every 2 minutes, gossip's seen-cache lifetime), and at most 256 are kept: a
+ * node dials 8, and the 100-node runs of docs/scaling.md §5 stay under the cap.
+ */
+const PEER_STORE_PRUNING: DiscoveredPeerPrunerPolicy = { maxAgeMs: 300_000, maxPeers: 256, sweepMs: 30_000 };
 /**
  * libp2p pings every connection every 10 s and aborts one whose ping outlasts an adaptive timeout
  * (at least 5 s). On a starved machine, 40 node processes on 2 cores, pings took 5–8 s: a timeout
@@ -122,6 +135,8 @@ export async function createHost(init: HostInit): Promise<Host> {
   for (const a of init.listen ?? []) parseAddress(a, "listen");
   const debugLogger = libp2pLogger();
   const libp2p = await createLibp2p({
+    // Started below, once the discovery topic has its validator: no announcement goes unchecked.
+    start: false,
     privateKey: init.privateKey,
     ...(debugLogger !== undefined ? { logger: debugLogger } : {}),
     addresses: { listen: init.listen ?? ["/ip4/0.0.0.0/tcp/0"] },
@@ -193,6 +208,22 @@ export async function createHost(init: HostInit): Promise<Host> {
       }),
     },
   });
+  const pruner = startDiscoveredPeerPruner(libp2p, init.peerStorePruning ?? PEER_STORE_PRUNING, {
+    protectedPeers: new Set(withPeerId.flatMap((a) => peerIdStringOf(multiaddr(a)) ?? [])),
+    ...(init.logger !== undefined ? { logger: init.logger } : {}),
+  });
+  const validator = startDiscoveryValidator(libp2p.services.pubsub, {
+    onAccepted: (announcement) => pruner.announced(announcement.peerId),
+    ...(init.logger !== undefined ? { logger: init.logger } : {}),
+    ...(init.metricsRegistry !== undefined ? { metricsRegistry: init.metricsRegistry } : {}),
+  });
+  try {
+    await libp2p.start();
+  } catch (err) {
+    pruner.stop();
+    validator.stop();
+    throw err;
+  }
   const discovery = startDiscoveryDialer(libp2p, init.discoveryDials ?? DISCOVERY_DIALS, init.logger);
   let dialer: BootstrapDialer | undefined;
   let exchange: PeerExchange | undefined;
@@ -211,6 +242,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     });
   } catch (err) {
     discovery.stop();
+    pruner.stop();
+    validator.stop();
     await exchange?.stop();
     await libp2p.stop();
     throw err;
@@ -223,8 +256,10 @@ export async function createHost(init: HostInit): Promise<Host> {
     stop: async () => {
       started.stop();
       discovery.stop();
+      pruner.stop();
       await exchanging.stop();
       await libp2p.stop();
+      validator.stop();
     },
   };
 }
