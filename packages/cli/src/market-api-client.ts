@@ -2,6 +2,7 @@ import {
   type AgentProfile,
   agentProfileSchema,
   type Contract,
+  contractId,
   contractSchema,
   type LedgerEntry,
   ledgerEntrySchema,
@@ -70,7 +71,11 @@ export async function fetchAmendments(url: string): Promise<z.output<typeof amen
   return answer(url, "/amendments", amendmentsSchema, a.body);
 }
 
-/** POST /amendments: the node signs and gossips the proposal; returns its id and terms. */
+/**
+ * POST /amendments: the node signs and gossips the proposal; returns its id and terms. The id is
+ * the proposed terms' id; an older node answers null for an amendment that passed at once (it
+ * looked the id up among the pending ones), so it is computed here then, as the node computes it.
+ */
 export async function proposeAmendment(
   url: string,
   token: ApiToken,
@@ -79,8 +84,7 @@ export async function proposeAmendment(
   const a = await call(url, "POST", "/amendments", token, change);
   if (a.status !== 202) throw refusal(url, a, token);
   const proposed = answer(url, "/amendments", proposedSchema, a.body);
-  if (proposed.id === null) throw new FailureError(`${url}: the node accepted the amendment but names no id`);
-  return { id: proposed.id, terms: proposed.terms };
+  return { id: proposed.id ?? contractId(proposed.terms), terms: proposed.terms };
 }
 
 /** POST /amendments/<id>/approve: the node signs its approval; returns the amendment's state. */
