@@ -2,6 +2,7 @@ import {
   type AgentProfile,
   agentProfileSchema,
   type Contract,
+  contractId,
   contractSchema,
   type LedgerEntry,
   ledgerEntrySchema,
@@ -18,7 +19,8 @@ import { FailureError, InputError } from "./cli-error.ts";
  * failure becomes one line. Exit codes follow one rule: the node judging the request itself wrong
  * (400 a bad profile or amendment, 401 a wrong token, 404 an unknown amendment id) is bad input,
  * exit 2; a node that cannot be reached, or refuses a well-formed request because of its state
- * (409: an observer, not a member, an amendment that changes nothing), is a failure, exit 1.
+ * (409: an observer, not a member, an amendment that changes nothing), is a failure, exit 1, and so
+ * is a server that answers without a walras error (not a walras node: a wrong --node).
  */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -45,6 +47,7 @@ const ledgerPageSchema = z.object({
 });
 
 interface Answer {
+  readonly path: string;
   readonly status: number;
   readonly body: unknown;
 }
@@ -70,7 +73,11 @@ export async function fetchAmendments(url: string): Promise<z.output<typeof amen
   return answer(url, "/amendments", amendmentsSchema, a.body);
 }
 
-/** POST /amendments: the node signs and gossips the proposal; returns its id and terms. */
+/**
+ * POST /amendments: the node signs and gossips the proposal; returns its id and terms. The id is
+ * the proposed terms' id; an older node answers null for an amendment that passed at once (it
+ * looked the id up among the pending ones), so it is computed here then, as the node computes it.
+ */
 export async function proposeAmendment(
   url: string,
   token: ApiToken,
@@ -79,8 +86,7 @@ export async function proposeAmendment(
   const a = await call(url, "POST", "/amendments", token, change);
   if (a.status !== 202) throw refusal(url, a, token);
   const proposed = answer(url, "/amendments", proposedSchema, a.body);
-  if (proposed.id === null) throw new FailureError(`${url}: the node accepted the amendment but names no id`);
-  return { id: proposed.id, terms: proposed.terms };
+  return { id: proposed.id ?? contractId(proposed.terms), terms: proposed.terms };
 }
 
 /** POST /amendments/<id>/approve: the node signs its approval; returns the amendment's state. */
@@ -149,7 +155,7 @@ async function call(
   } catch {
     if (res.ok) throw new FailureError(`${url}${path}: the answer is not JSON`);
   }
-  return { status: res.status, body: parsed };
+  return { path, status: res.status, body: parsed };
 }
 
 function answer<S extends z.ZodType>(url: string, path: string, schema: S, body: unknown): z.output<S> {
@@ -158,13 +164,18 @@ function answer<S extends z.ZodType>(url: string, path: string, schema: S, body:
   return parsed.value;
 }
 
-/** A non-success answer as one line, with the exit code the rule above gives it. */
+/**
+ * A non-success answer as one line, with the exit code the rule above gives it. A walras node
+ * says why in `{error}`; an answer without one is from some other server (a wrong --node), which
+ * is a failure to reach the node, not bad input.
+ */
 function refusal(url: string, a: Answer, token?: ApiToken): Error {
   const said = (a.body as { error?: unknown } | null)?.error;
-  const error = typeof said === "string" ? firstLine(said) : `HTTP ${a.status}`;
+  if (typeof said !== "string")
+    return new FailureError(`${url}${a.path}: HTTP ${a.status} with no walras error: not a walras node?`);
   if (a.status === 401)
     return new InputError(`${url}: the node refused the token from ${token?.source ?? "nowhere"} (HTTP 401)`);
-  const line = `${url}: ${error} (HTTP ${a.status})`;
+  const line = `${url}: ${firstLine(said)} (HTTP ${a.status})`;
   return a.status === 400 || a.status === 404 ? new InputError(line) : new FailureError(line);
 }
 

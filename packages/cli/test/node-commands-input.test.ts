@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrCreateKey } from "@walras/node";
@@ -86,6 +88,23 @@ describe("keygen, contract, agent: what they write", () => {
     expect(JSON.parse(shown.stdout).id).toBe(contractId(contract));
     const text = await runCli(["contract", "show", f("c.json")]);
     expect(text.stdout).toContain(contractId(contract));
+  });
+
+  it("contract create --from takes a scenario file's contract", async () => {
+    const scenario = await runCli([
+      "scenario",
+      "paper",
+      "--agents",
+      "2",
+      "--capacity",
+      "7",
+      "--out",
+      f("sp.json"),
+    ]);
+    expect(scenario.code, scenario.stderr).toBe(0);
+    const r = await runCli(["contract", "create", "--from", f("sp.json")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(contractSchema.parse(JSON.parse(r.stdout)).resources[0]?.capacity).toBe(7);
   });
 
   it("agent create writes a profile the node accepts", async () => {
@@ -282,6 +301,50 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       ),
     );
     checks.push(expectError(["devnet", "--nodes", "1"], 2, "must be an integer >= 2"));
+    // The schema's field names are not what the user typed: the flag is.
+    checks.push(
+      expectError(
+        ["agent", "create", "--valuation", "log:alpha=2,beta=3", "--cost", "linear:beta=1"],
+        2,
+        /^--valuation log:alpha=2,beta=3: unknown field beta$/,
+      ),
+    );
+    checks.push(
+      expectError(
+        ["agent", "create", "--valuation", "log:alpha=2", "--cost", "linear:beta=1,c=1"],
+        2,
+        /^--cost linear:beta=1,c=1: unknown field c$/,
+      ),
+    );
+    // A scenario names its own agents: --nodes and --seed would be ignored, so they are refused.
+    checks.push(
+      expectError(
+        ["devnet", "--scenario", f("s.json"), "--nodes", "3"],
+        2,
+        "option '--scenario <file>' cannot be used with option '--nodes <n>'",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["devnet", "--seed", "2", "--scenario", f("s.json")],
+        2,
+        "option '--scenario <file>' cannot be used with option '--seed <s>'",
+      ),
+    );
+    checks.push(
+      expectError(
+        ["contract", "create", "--from", f("contract.json")],
+        2,
+        `${f("contract.json")}: --from takes a scenario file (from walras scenario), and this is a contract`,
+      ),
+    );
+    checks.push(
+      expectError(
+        ["status", "--node", "http://127.0.0.1:99999"],
+        2,
+        "argument 'http://127.0.0.1:99999' is invalid. port 99999 is out of range (0-65535)",
+      ),
+    );
     // --rebid is checked before any node starts.
     checks.push(
       expectError(
@@ -342,7 +405,7 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       expectError(
         ["agent", "create", "--valuation", "log:alpha=2", "--cost", "linear:beta=1", "--footprint", "2e12"],
         2,
-        `footprint[0]: ${bound}`,
+        `--footprint 2e12: entry 1: ${bound}`,
       ),
     );
     checks.push(
@@ -434,5 +497,29 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       ),
     );
     await Promise.all(checks);
+  });
+
+  it("a server that is not a walras node: one line naming the URL, exit 1, not its page", async () => {
+    const page = `<!DOCTYPE html>\n<html>\n<body>\n<h1>Not Found</h1>\n${"<p>filler</p>\n".repeat(50)}</body></html>\n`;
+    const server = createServer((_req, res) => res.writeHead(404, { "content-type": "text/html" }).end(page));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const checks: Promise<void>[] = [];
+      checks.push(expectError(["status", "--node", url], 1, /^[^<]*$/));
+      checks.push(expectError(["status", "--node", url], 1, `${url}/status: HTTP 404: not a walras node?`));
+      checks.push(expectError(["watch", "--node", url], 1, `${url}/status: HTTP 404: not a walras node?`));
+      checks.push(
+        expectError(
+          ["contract", "amendments", "--node", url],
+          1,
+          `${url}/amendments: HTTP 404 with no walras error: not a walras node?`,
+        ),
+      );
+      await Promise.all(checks);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

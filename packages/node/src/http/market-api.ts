@@ -6,6 +6,7 @@ import {
   amendTerms,
   type Contract,
   type ContractId,
+  contractId,
   type Ledger,
   parseWith,
 } from "@walras/protocol";
@@ -138,10 +139,9 @@ export function marketApiRoutes(source: MarketApiSource): ApiRoute[] {
         const problem = source.amendmentProblem(terms);
         if (problem) return sendJson(res, 409, { error: problem });
         source.amend(terms);
-        const view = source
-          .amendments()
-          .find((a) => a.terms.amends === id && JSON.stringify(a.terms) === JSON.stringify(terms));
-        sendJson(res, 202, { id: view?.id ?? null, terms });
+        // An amendment's id is its terms' id. Not looked up among the pending ones: with a quorum of
+        // one (a one-member market) it has passed already and is pending no more.
+        sendJson(res, 202, { id: contractId(terms), terms });
       },
     },
     {

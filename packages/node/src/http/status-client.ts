@@ -43,8 +43,9 @@ async function getJson(base: string, path: string, timeoutMs: number): Promise<u
     const reason = cause?.code ?? cause?.message ?? (err as Error).message;
     throw new StatusClientError("unreachable", `${url}: no answer (${reason})`);
   }
-  if (res.status === 404)
-    throw new StatusClientError("not-found", `${url}: 404 ${await res.text().catch(() => "")}`.trim());
+  // Not the body: another server's 404 page would fill the screen. A walras node answers every
+  // path the CLI asks for except /certificate before the first one, which callers expect.
+  if (res.status === 404) throw new StatusClientError("not-found", `${url}: HTTP 404: not a walras node?`);
   if (!res.ok) throw new StatusClientError("invalid", `${url}: HTTP ${res.status}`);
   try {
     return await res.json();

@@ -5,7 +5,7 @@ import {
   type StallReason,
   verifyCertificate,
 } from "@walras/protocol";
-import { FailureError } from "../../cli-error.ts";
+import { FailureError, InputError } from "../../cli-error.ts";
 import { readJsonFile, sourceName } from "../../read-json-file.ts";
 import { formatNumber } from "../../text-table.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
@@ -23,8 +23,16 @@ export async function runVerify(
 ): Promise<void> {
   const certificate = await readJsonFile(file, certificateSchema);
   const contract = await readJsonFile(flags.contract, contractSchema);
-  const check = verifyCertificate(certificate, contract);
   const c = certificate.commit;
+  const id = contractId(contract);
+  // A certificate of amended terms is checked against those terms, and this file is the market's
+  // original contract: nothing is wrong with the certificate, only with what it was given.
+  if (c.terms !== undefined && c.terms !== id && c.contract === id) {
+    const error = `the certificate is for amended terms ${c.terms} of this contract: verify the ledger (walras ledger export, then walras ledger verify --contract ${sourceName(flags.contract)}), which checks the amendments, or pass those terms as --contract`;
+    if (flags.json) await writeOutput(jsonText({ ok: false, error }), undefined);
+    throw new InputError(`${sourceName(file)}: ${error}`);
+  }
+  const check = verifyCertificate(certificate, contract);
   if (!check.ok) {
     if (flags.json) await writeOutput(jsonText({ ok: false, error: check.error }), undefined);
     throw new FailureError(`${sourceName(file)}: does not verify: ${check.error}`);
@@ -34,7 +42,7 @@ export async function runVerify(
     await writeOutput(
       jsonText({
         ok: true,
-        contractId: contractId(contract),
+        contractId: id,
         epoch: c.epoch,
         round: c.round,
         members: c.members,
@@ -55,7 +63,7 @@ export async function runVerify(
         ? ` (approximate: no exact clearing price${c.reason ? `; ${STALL_TEXT[c.reason]}` : ""})`
         : ""
     }`,
-    `contract ${contract.name} (${contractId(contract)})`,
+    `contract ${contract.name} (${id})`,
     `prices ${Object.entries(prices)
       .map(([id, p]) => `${id}=${formatNumber(p)}`)
       .join("  ")}`,

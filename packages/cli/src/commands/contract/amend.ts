@@ -31,10 +31,21 @@ export async function runContractAmend(flags: ContractAmendFlags): Promise<void>
     throw new InputError("contract amend: give at least one of --resource, --fee-per-unit, --fee-fixed");
   const token = readApiToken(flags);
   const { id, terms } = await proposeAmendment(flags.node, token, change);
-  const view = (await fetchAmendments(flags.node)).amendments.find((a) => a.id === id) ?? null;
+  const listed = await fetchAmendments(flags.node);
+  const view = listed.amendments.find((a) => a.id === id) ?? null;
+  // The node lists only pending amendments: one it no longer lists has passed already (the
+  // proposer's signature alone made a quorum, as in a one-member market).
+  const passed = view === null || (view.needed !== null && view.signers.length >= view.needed);
   if (flags.json) {
     await writeOutput(
-      jsonText({ id, terms, signers: view?.signers ?? [], needed: view?.needed ?? null }),
+      jsonText({
+        id,
+        terms,
+        signers: view?.signers ?? [],
+        needed: view?.needed ?? null,
+        passed,
+        inEffect: listed.terms === id,
+      }),
       undefined,
     );
     return;
@@ -43,8 +54,10 @@ export async function runContractAmend(flags: ContractAmendFlags): Promise<void>
     [
       `amendment ${id}`,
       `  proposed terms  ${describeTerms(terms)}`,
-      `  ${describeProgress(view)}`,
-      `others approve it with: walras contract approve --node <their node> ${id}`,
+      view
+        ? `  ${describeProgress(view)}`
+        : `  passed at once (pending no more): ${listed.terms === id ? "in effect now" : "takes effect at the next slot"}`,
+      ...(passed ? [] : [`others approve it with: walras contract approve --node <their node> ${id}`]),
     ].join("\n"),
     undefined,
   );

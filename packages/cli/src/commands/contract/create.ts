@@ -1,7 +1,8 @@
 import { type ContractInput, contractId, contractSchema, parseWith, scenarioSchema } from "@walras/protocol";
+import { z } from "zod";
 import { InputError } from "../../cli-error.ts";
 import { type PriceRuleFlags, priceRuleFrom } from "../../price-rule-flags.ts";
-import { readJsonFile } from "../../read-json-file.ts";
+import { readJsonFile, sourceName } from "../../read-json-file.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
 
 export interface ContractCreateFlags extends PriceRuleFlags {
@@ -22,9 +23,7 @@ export interface ContractCreateFlags extends PriceRuleFlags {
 }
 
 export async function runContractCreate(flags: ContractCreateFlags): Promise<void> {
-  const base: Partial<ContractInput> = flags.from
-    ? (await readJsonFile(flags.from, scenarioSchema)).contract
-    : {};
+  const base: Partial<ContractInput> = flags.from ? await scenarioContract(flags.from) : {};
   if (flags.capacity !== undefined && flags.resource !== undefined)
     throw new InputError("contract create: give --capacity or --resource, not both");
   const resources =
@@ -60,4 +59,22 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
   if (!parsed.ok) throw new InputError(parsed.error);
   await writeOutput(jsonText(parsed.value), flags.out);
   if (flags.out) process.stdout.write(`contract ${contractId(parsed.value)} written to ${flags.out}\n`);
+}
+
+/**
+ * The contract of a scenario file (--from). A contract file given instead is the likely mistake
+ * (both are JSON with a contract in them), and the schema alone would say only
+ * `contract: expected object`.
+ */
+async function scenarioContract(file: string): Promise<Partial<ContractInput>> {
+  const json = await readJsonFile(file, z.unknown());
+  const looksLikeContract =
+    typeof json === "object" && json !== null && "resources" in json && !("contract" in json);
+  if (looksLikeContract)
+    throw new InputError(
+      `${sourceName(file)}: --from takes a scenario file (from walras scenario), and this is a contract`,
+    );
+  const parsed = parseWith(scenarioSchema, json, sourceName(file));
+  if (!parsed.ok) throw new InputError(parsed.error);
+  return parsed.value.contract;
 }

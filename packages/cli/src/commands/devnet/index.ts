@@ -10,9 +10,13 @@ export function register(program: Command): void {
       "start N real node processes on loopback, show them converge, check the certified equilibrium against the reference solver, stop them",
     )
     .option("--nodes <n>", "number of nodes, one paper-style agent each", integerAtLeast(2), 5)
-    .option(
-      "--scenario <file>",
-      "run this scenario instead (one node per agent; the first epoch waits for all)",
+    // The scenario names its agents itself: --nodes and --seed with it would be ignored, so they
+    // are refused (exit 2) rather than silently dropped.
+    .addOption(
+      new Option(
+        "--scenario <file>",
+        "run this scenario instead (one node per agent; the first epoch waits for all); not with --nodes or --seed",
+      ).conflicts(["nodes", "seed"]),
     )
     .addOption(new Option("--rule <rule>", "price rule").choices([...PRICE_RULES]))
     .addOption(newtonModelOption())

@@ -16,6 +16,10 @@ function parseNodeUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
+    // The URL parser refuses a port past 65535 as it refuses garbage; say which it was.
+    const port = /^https?:\/\/(?:\[[^\]]*\]|[^/:]*):(\d+)(?:\/|$)/i.exec(value)?.[1];
+    if (port !== undefined && Number(port) > 65535)
+      throw new InvalidArgumentError(`port ${port} is out of range (0-65535)`);
     throw new InvalidArgumentError("must be an http:// URL, e.g. http://127.0.0.1:7001");
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")

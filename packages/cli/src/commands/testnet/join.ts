@@ -7,6 +7,7 @@ import { checkAddresses } from "../node/check-addresses.ts";
 import { checkFootprint, loadAgent } from "../node/load-inputs.ts";
 import type { NodeRuntimeFlags } from "../node/node-options.ts";
 import { runNodeUntilStopped } from "../node/run-node.ts";
+import { checkDataDirContract } from "./data-dir-contract.ts";
 
 export interface TestnetJoinFlags extends NodeRuntimeFlags {
   readonly agent: string;
@@ -30,6 +31,7 @@ export async function runTestnetJoin(bootstrap: string, flags: TestnetJoinFlags)
     throw err;
   }
   const agent = checkFootprint(flags.agent, profile, fetched.contract);
+  await checkDataDirContract(flags.dataDir, fetched.contractId);
   process.stdout.write(`${describe(fetched)}\n`);
   await mkdir(flags.dataDir, { recursive: true });
   const contractFile = join(flags.dataDir, "contract.json");
