@@ -34,8 +34,9 @@ import { type ValidationState, validate } from "./validate.ts";
  * the Paxos instance in epoch-decision.ts), rounds are market.ts, commits and certificates are
  * certify.ts, deadlines are timers.ts.
  */
-/** Equivocation proofs kept (one per agent): enough to name every liar of any real market. */
+/** Equivocation proofs kept in all, and per agent: enough to name every liar of any real market. */
 export const MAX_EQUIVOCATIONS = 1_000;
+export const MAX_EQUIVOCATIONS_PER_AGENT = 4;
 
 export interface AgentMachineConfig {
   readonly contract: Contract;
@@ -185,12 +186,15 @@ class Machine implements AgentMachine {
   check(m: WireMessage): Verdict {
     const verdict = validate(m, this.#validation);
     if (verdict.verdict === "reject" && verdict.evidence) {
-      // The first proof per agent is enough to convict it; keeping every one would let a single
-      // key that equivocates each round grow this list (and /status) without bound.
-      const agent = verdict.evidence.agent;
+      // A few proofs per agent are enough to convict it (of each kind it lied in, say); keeping
+      // every one would let a single key that equivocates each round grow this list (and
+      // /status) without bound, and crowd out the proofs against others.
+      const { agent, slot } = verdict.evidence;
+      const held = this.#equivocations.filter((e) => e.agent === agent);
       if (
         this.#equivocations.length < MAX_EQUIVOCATIONS &&
-        !this.#equivocations.some((e) => e.agent === agent)
+        held.length < MAX_EQUIVOCATIONS_PER_AGENT &&
+        !held.some((e) => e.slot === slot)
       )
         this.#equivocations.push(verdict.evidence);
       this.#ctx.out.emit({ type: "equivocation", evidence: verdict.evidence });
