@@ -282,6 +282,21 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
       ),
     );
     checks.push(expectError(["devnet", "--nodes", "1"], 2, "must be an integer >= 2"));
+    checks.push(
+      expectError(
+        [
+          "contract",
+          "create",
+          "--capacity",
+          "5",
+          "--allowlist",
+          "12D3KooWFW7wJziHuuunfEon48aeTdSDcdhzFDca7TiaH48eEo2o",
+          "nope",
+        ],
+        2,
+        "--allowlist nope: not a peer id",
+      ),
+    );
     // --rebid is checked before any node starts.
     checks.push(
       expectError(
