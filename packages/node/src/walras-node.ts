@@ -32,6 +32,7 @@ import { LedgerBook } from "./ledger/ledger-book.ts";
 import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
+import { checkBootstrapContract } from "./network/bootstrap-contract-check.ts";
 import { connectedPeerCount, connectedPeerIds } from "./network/connected-peers.ts";
 import { floodsOnPublish } from "./network/flood-publish.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
@@ -148,6 +149,8 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       metricsRegistry: metrics.registry,
       logger: componentLogger(nodeLog, "host"),
       ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
+      onBootstrapConnected: (libp2p, peer, address) =>
+        void checkBootstrapContract(libp2p, peer, address, id, nodeLog),
     });
   } catch (err) {
     throw libp2pListenError(err) ?? err;

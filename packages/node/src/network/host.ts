@@ -4,7 +4,7 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { bootstrap } from "@libp2p/bootstrap";
 import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
 import { type Identify, identify } from "@libp2p/identify";
-import type { ConnectionGater, Libp2p, PrivateKey } from "@libp2p/interface";
+import type { ConnectionGater, Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
 import { type Ping, ping } from "@libp2p/ping";
 import { prometheusMetrics } from "@libp2p/prometheus-metrics";
 import { pubsubPeerDiscovery } from "@libp2p/pubsub-peer-discovery";
@@ -49,6 +49,8 @@ export interface HostInit {
   discoveryDials?: DiscoveryDialPolicy;
   /** libp2p connection gating (tests use a deny-list to partition a network on one machine). */
   connectionGater?: ConnectionGater;
+  /** Told of each bootstrap address's first connection (the node asks it for its contract). */
+  onBootstrapConnected?: (libp2p: WalrasLibp2p, peer: PeerId, address: string) => void;
 }
 
 export interface Host {
@@ -208,6 +210,12 @@ export async function createHost(init: HostInit): Promise<Host> {
       initialBackoffMs: init.bootstrapBackoffMs?.initial,
       maxBackoffMs: init.bootstrapBackoffMs?.max,
       logger: init.logger,
+      ...(init.onBootstrapConnected
+        ? {
+            onConnected: (peer: PeerId, address: string) =>
+              init.onBootstrapConnected?.(libp2p, peer, address),
+          }
+        : {}),
     });
   } catch (err) {
     discovery.stop();
