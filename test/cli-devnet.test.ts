@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { devnetScenario } from "@walras/cli/devnet-scenario";
 import { solveReference } from "@walras/protocol";
 import { runCli } from "@walras/test-support";
@@ -8,6 +9,28 @@ const devnet = (...more: string[]) =>
   runCli(["devnet", "--nodes", "3", "--base-port", "0", "--http-base-port", "0", ...more, "--json"]);
 
 describe("walras devnet (real node processes)", () => {
+  it("an --http-base-port in use: the first node exits at once and devnet says why, not after its 30 s start deadline", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const run = await runCli([
+        "devnet",
+        "--nodes",
+        "2",
+        "--base-port",
+        "0",
+        "--http-base-port",
+        String(port),
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("a1: node exited (code 1) while starting");
+      expect(run.stderr).toContain(`127.0.0.1:${port}: address in use`);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  });
+
   it("--nodes 3 runs to a certified equilibrium equal to the reference, stops every node, exits 0", async () => {
     const run = await devnet();
     expect(run.code, run.stderr).toBe(0);

@@ -345,6 +345,21 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
         "argument 'http://127.0.0.1:99999' is invalid. port 99999 is out of range (0-65535)",
       ),
     );
+    checks.push(
+      expectError(
+        [
+          "contract",
+          "create",
+          "--capacity",
+          "5",
+          "--allowlist",
+          "12D3KooWFW7wJziHuuunfEon48aeTdSDcdhzFDca7TiaH48eEo2o",
+          "nope",
+        ],
+        2,
+        "--allowlist nope: not a peer id",
+      ),
+    );
     // --rebid is checked before any node starts.
     checks.push(
       expectError(

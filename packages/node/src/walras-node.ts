@@ -23,6 +23,7 @@ import { loadOrCreateApiToken } from "./http/api-token.ts";
 import { dashboardRoutes } from "./http/dashboard/dashboard-routes.ts";
 import { type MarketApiSource, marketApiRoutes } from "./http/market-api.ts";
 import { type StatusServer, startStatusServer } from "./http/status-server.ts";
+import { checkAllowlisted } from "./identity/allowlist.ts";
 import { loadOrCreateKey } from "./identity/key-file.ts";
 import { createInboundPipeline } from "./inbound/inbound-pipeline.ts";
 import { createPeerRateLimiter } from "./inbound/peer-rate-limiter.ts";
@@ -31,12 +32,17 @@ import { LedgerBook } from "./ledger/ledger-book.ts";
 import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
+import { checkBootstrapContract } from "./network/bootstrap-contract-check.ts";
 import { connectedPeerCount, connectedPeerIds } from "./network/connected-peers.ts";
 import { floodsOnPublish } from "./network/flood-publish.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
 import { createHost, type Host, type HostInit } from "./network/host.ts";
 import { createSyncPeer } from "./network/sync-peer.ts";
 import { type NodeStatus, nodeStatus } from "./node-status.ts";
+import { ListenError, libp2pListenError } from "./start/listen-error.ts";
+import { createUndoStack, type UndoStack } from "./start/undo-stack.ts";
+import { DataDirError } from "./store/data-dir-error.ts";
+import { lockDataDir } from "./store/data-dir-lock.ts";
 import { createMessageWriter } from "./store/message-writer.ts";
 import { openStore, type Store } from "./store/store.ts";
 
@@ -93,51 +99,63 @@ export interface WalrasNode {
   stop(options?: { leave?: boolean }): Promise<void>;
 }
 
-export class DataDirError extends Error {}
+export { DataDirError };
 
 /**
  * Starts a walras node: the I/O shell around the protocol machine. It feeds the machine
  * validated gossip, sync replies and clock ticks, and carries out what the machine decides —
  * storing every message before it is gossiped or acted on, so a restart replays to the same state.
+ * A start that fails part-way releases what it had acquired before it throws.
  */
 export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode> {
   const log = init.logger ?? createLogger();
-  const id = contractId(init.contract);
-  const store = openStore(init.dataDir);
+  const undo = createUndoStack();
   try {
-    claimDataDir(store, init.dataDir, id, init.contract);
+    return await assembleNode(init, log, undo);
   } catch (err) {
-    store.close();
+    await undo.unwind(log);
     throw err;
   }
+}
+
+async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack): Promise<WalrasNode> {
+  const id = contractId(init.contract);
+  const lock = lockDataDir(init.dataDir);
+  undo.push(() => lock.release());
+  const store = openStore(init.dataDir);
+  undo.push(() => store.close());
+  claimDataDir(store, init.dataDir, id, init.contract);
   const keyFile = init.keyFile ?? join(init.dataDir, "node.key");
   const key = await loadOrCreateKey(keyFile);
   const signer = createSigner(key.privateKey.raw);
   const peerId = key.peerId.toString();
   if (signer.id !== peerId)
     throw new Error(`key file: derived agent id ${signer.id} differs from peer id ${peerId}`);
+  if (init.agent) checkAllowlisted(init.contract, peerId);
   const nodeLog = log.child({ node: peerId.slice(-8) });
   if (key.permissionsTooOpen) nodeLog.warn({ keyFile }, "key file is readable by others; chmod 600 it");
-  let apiToken: string;
-  try {
-    const loaded = loadOrCreateApiToken(init.dataDir);
-    apiToken = loaded.token;
-    if (loaded.permissionsTooOpen)
-      nodeLog.warn({ tokenFile: loaded.file }, "API token file is readable by others; chmod 600 it");
-  } catch (err) {
-    store.close();
-    throw err;
-  }
+  const loaded = loadOrCreateApiToken(init.dataDir);
+  const apiToken = loaded.token;
+  if (loaded.permissionsTooOpen)
+    nodeLog.warn({ tokenFile: loaded.file }, "API token file is readable by others; chmod 600 it");
 
   const metrics = createNodeMetrics();
-  const host = await createHost({
-    privateKey: key.privateKey,
-    listen: init.listen ?? ["/ip4/0.0.0.0/tcp/0"],
-    bootstrap: init.bootstrap ?? [],
-    metricsRegistry: metrics.registry,
-    logger: componentLogger(nodeLog, "host"),
-    ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
-  });
+  let host: Host;
+  try {
+    host = await createHost({
+      privateKey: key.privateKey,
+      listen: init.listen ?? ["/ip4/0.0.0.0/tcp/0"],
+      bootstrap: init.bootstrap ?? [],
+      metricsRegistry: metrics.registry,
+      logger: componentLogger(nodeLog, "host"),
+      ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
+      onBootstrapConnected: (libp2p, peer, address) =>
+        void checkBootstrapContract(libp2p, peer, address, id, nodeLog),
+    });
+  } catch (err) {
+    throw libp2pListenError(err) ?? err;
+  }
+  undo.push(() => host.stop());
   const libp2p = host.libp2p;
   const ledgerBook = new LedgerBook(store, init.contract, nodeLog);
   // A bid changed through the API outlives a restart, unless the operator changed the agent file.
@@ -164,6 +182,8 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   const writer = createMessageWriter(store, {
     onError: (err) => nodeLog.error({ err }, "store write failed; retrying with the next batch"),
   });
+  // Before the store closes (pushed earlier, so run later): no batch timer outlives a failed start.
+  undo.push(() => writer.flush());
   const status = (): NodeStatus =>
     nodeStatus({
       peerId,
@@ -250,6 +270,10 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
     ...(init.tickMs !== undefined ? { minTickMs: init.tickMs } : {}),
     now,
   });
+  undo.push(() => {
+    stopped = true;
+    driver.stop();
+  });
 
   let profile = startProfile;
   const marketApi: MarketApiSource = {
@@ -277,35 +301,43 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
   if (replayed > 0) nodeLog.info({ replayed }, "resumed from store");
 
   await sync.start();
+  undo.push(() => sync.stop());
   gossip = createGossip(libp2p, id, {
     validate: (kind, bytes, from) => inbound.validate(kind, bytes, from),
     onMessage: (kind, bytes) => inbound.deliver(kind, bytes),
     onError: (err, ctx) => nodeLog.warn({ err: String(err), ...ctx }, "gossip handler error"),
   });
+  undo.push(() => gossip?.stop());
   const updatePeers = () => metrics.peers.set(connectedPeerCount(libp2p));
   libp2p.addEventListener("peer:connect", updatePeers);
   libp2p.addEventListener("peer:disconnect", updatePeers);
 
   let http: StatusServer | null = null;
   if (init.http) {
-    http = await startStatusServer({
-      port: init.http.port,
-      ...(init.http.host ? { host: init.http.host } : {}),
-      routes: {
-        status: () => status(),
-        certificate: () => machine.status().certificate ?? undefined,
-        metrics: () => metrics.render(),
-      },
-      api: { token: apiToken, routes: marketApiRoutes(marketApi) },
-      pages: dashboardRoutes({
-        contract: init.contract,
-        history,
-        metrics,
-        status,
-        connectedPeers: () => connectedPeerIds(libp2p),
-        onError: (err) => nodeLog.warn({ err }, "dashboard frame failed"),
-      }),
-    });
+    const { port, host: httpHost = "127.0.0.1" } = init.http;
+    try {
+      http = await startStatusServer({
+        port: init.http.port,
+        ...(init.http.host ? { host: init.http.host } : {}),
+        routes: {
+          status: () => status(),
+          certificate: () => machine.status().certificate ?? undefined,
+          metrics: () => metrics.render(),
+        },
+        api: { token: apiToken, routes: marketApiRoutes(marketApi) },
+        pages: dashboardRoutes({
+          contract: init.contract,
+          history,
+          metrics,
+          status,
+          connectedPeers: () => connectedPeerIds(libp2p),
+          onError: (err) => nodeLog.warn({ err }, "dashboard frame failed"),
+        }),
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ListenError("http", `${httpHost}:${port}`, code, (err as Error).message);
+    }
   }
 
   void driver.handle({ type: "resume", now: now() });
@@ -362,6 +394,7 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
       await host.stop();
       writer.flush();
       store.close();
+      lock.release();
       nodeLog.info("walras node stopped");
     },
   };

@@ -64,3 +64,52 @@ describe("a node's files at start", () => {
     expect(await readFile(tokenFile, "utf8")).toBe("not a token\n");
   });
 });
+
+describe("a start that fails part-way", () => {
+  it("on an HTTP port in use, throws a ListenError and releases the data dir: the next start on it works", async () => {
+    const { createServer } = await import("node:net");
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as { port: number }).port;
+    const { logger } = capture();
+    try {
+      await expect(
+        startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger, http: { port } }),
+      ).rejects.toMatchObject({ name: "ListenError", listener: "http", code: "EADDRINUSE" });
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(node.peerId).toMatch(/^12D3KooW/);
+  });
+
+  it("refuses an agent whose peer id the allowlist leaves out, before it listens; an observer starts", async () => {
+    const key = await loadOrCreateKey(join(dir, "node.key"));
+    const allowlisted = contractSchema.parse({
+      ...contract,
+      membership: { policy: "allowlist", members: ["12D3KooWFW7wJziHuuunfEon48aeTdSDcdhzFDca7TiaH48eEo2o"] },
+    });
+    const agent = {
+      valuation: { kind: "log", alpha: 10 },
+      cost: { kind: "linear", beta: 1 },
+      footprint: [1],
+    };
+    const { logger } = capture();
+    await expect(
+      startWalrasNode({
+        contract: allowlisted,
+        agent: agent as never,
+        dataDir: dir,
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        logger,
+      }),
+    ).rejects.toThrow(`${key.peerId.toString()}: not on the contract's allowlist`);
+    node = await startWalrasNode({
+      contract: allowlisted,
+      dataDir: dir,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      logger,
+    });
+    expect(node.peerId).toBe(key.peerId.toString());
+  });
+});

@@ -7,6 +7,8 @@ export interface BootstrapDialerInit {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   logger?: Logger;
+  /** Told of each address's first connection, with the peer behind it. */
+  onConnected?: (peer: PeerId, address: string) => void;
 }
 
 export interface BootstrapDialer {
@@ -55,6 +57,7 @@ export function startBootstrapDialer(
               "bootstrap peer connected",
             );
             firstConnection = false;
+            init.onConnected?.(connection.remotePeer, text);
           }
           connectedOnce();
           backoff = initialBackoffMs;

@@ -4,7 +4,7 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { bootstrap } from "@libp2p/bootstrap";
 import { type GossipSub, gossipsub } from "@libp2p/gossipsub";
 import { type Identify, identify } from "@libp2p/identify";
-import type { ConnectionGater, Libp2p, PrivateKey } from "@libp2p/interface";
+import type { ConnectionGater, Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
 import { type Ping, ping } from "@libp2p/ping";
 import { prometheusMetrics } from "@libp2p/prometheus-metrics";
 import { pubsubPeerDiscovery } from "@libp2p/pubsub-peer-discovery";
@@ -54,6 +54,8 @@ export interface HostInit {
   connectionGater?: ConnectionGater;
   /** How long unconnected peers stay in the peer store (tests shorten it); default PEER_STORE_PRUNING. */
   peerStorePruning?: DiscoveredPeerPrunerPolicy;
+  /** Told of each bootstrap address's first connection (the node asks it for its contract). */
+  onBootstrapConnected?: (libp2p: WalrasLibp2p, peer: PeerId, address: string) => void;
 }
 
 export interface Host {
@@ -239,6 +241,12 @@ export async function createHost(init: HostInit): Promise<Host> {
       initialBackoffMs: init.bootstrapBackoffMs?.initial,
       maxBackoffMs: init.bootstrapBackoffMs?.max,
       logger: init.logger,
+      ...(init.onBootstrapConnected
+        ? {
+            onConnected: (peer: PeerId, address: string) =>
+              init.onBootstrapConnected?.(libp2p, peer, address),
+          }
+        : {}),
     });
   } catch (err) {
     discovery.stop();

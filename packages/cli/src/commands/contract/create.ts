@@ -1,4 +1,11 @@
-import { type ContractInput, contractId, contractSchema, parseWith, scenarioSchema } from "@walras/protocol";
+import {
+  type ContractInput,
+  contractId,
+  contractSchema,
+  isAgentId,
+  parseWith,
+  scenarioSchema,
+} from "@walras/protocol";
 import { z } from "zod";
 import { InputError } from "../../cli-error.ts";
 import { type PriceRuleFlags, priceRuleFrom } from "../../price-rule-flags.ts";
@@ -33,6 +40,11 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
     throw new InputError(
       "contract create: name the resources: --capacity N, --resource id=N, or --from scenario.json",
     );
+  // An entry that is no peer id could never be matched by a node: the market would wait for
+  // members that cannot exist, or found without the one the operator meant.
+  const stranger = flags.allowlist?.find((entry) => !isAgentId(entry));
+  if (stranger !== undefined)
+    throw new InputError(`--allowlist ${stranger}: not a peer id (walras keygen prints one: 12D3KooW...)`);
   const priceRule = priceRuleFrom(base.priceRule, flags, "contract create");
   const timeouts = {
     ...base.timeouts,

@@ -1,18 +1,16 @@
 import { flushCompileCache } from "node:module";
 import {
   createLogger,
-  DataDirError,
   formatAnnouncement,
-  InvalidApiTokenFileError,
-  InvalidKeyFileError,
   type Logger,
   startWalrasNode,
   type WalrasNode,
   type WalrasNodeInit,
   withPeerId,
 } from "@walras/node";
-import { EXIT_FAILURE, FailureError, InputError } from "../../cli-error.ts";
+import { EXIT_FAILURE } from "../../cli-error.ts";
 import type { NodeRuntimeFlags } from "./node-options.ts";
+import { type StartSources, startFailure } from "./start-failure.ts";
 
 /** How long a stopped node's process may linger (open handles) before it exits anyway. */
 const EXIT_GRACE_MS = 5_000;
@@ -24,6 +22,7 @@ const EXIT_GRACE_MS = 5_000;
 export async function runNodeUntilStopped(
   init: Omit<WalrasNodeInit, "dataDir" | "logger" | "http" | "listen" | "keyFile">,
   flags: NodeRuntimeFlags,
+  sources: StartSources = {},
 ): Promise<void> {
   const logger = createLogger({ level: flags.logLevel, fd: 2 });
   exitOnUnhandledRejection(logger);
@@ -38,7 +37,7 @@ export async function runNodeUntilStopped(
       ...(flags.http !== undefined ? { http: { port: flags.http, host: flags.httpHost } } : {}),
     });
   } catch (err) {
-    throw startFailure(err, flags);
+    throw startFailure(err, flags, sources);
   }
   // Everything the node runs is loaded now: write V8's compiled code out (bin/walras enabled the
   // cache) so the next node starts from it even if this one is killed rather than stopped.
@@ -74,22 +73,4 @@ function exitOnUnhandledRejection(logger: Logger): void {
     logger.flush();
     process.exit(EXIT_FAILURE);
   });
-}
-
-function startFailure(err: unknown, flags: NodeRuntimeFlags): Error {
-  const message = err instanceof Error ? err.message : String(err);
-  if (
-    err instanceof DataDirError ||
-    err instanceof InvalidKeyFileError ||
-    err instanceof InvalidApiTokenFileError
-  )
-    return new InputError(message);
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === "EADDRINUSE")
-    return new FailureError(
-      `node did not start: address in use (${message}); choose another --listen or --http port`,
-    );
-  if (code === "EACCES" || code === "ENOENT" || code === "ENOTDIR")
-    return new InputError(`${flags.dataDir}: cannot use as data dir: ${message}`);
-  return new FailureError(`node did not start: ${message}`);
 }

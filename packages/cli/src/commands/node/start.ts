@@ -17,5 +17,6 @@ export async function runNodeStart(flags: NodeStartFlags): Promise<void> {
   await runNodeUntilStopped(
     { contract, ...(agent ? { agent } : {}), ...(flags.bootstrap ? { bootstrap: flags.bootstrap } : {}) },
     flags,
+    { contractFile: flags.contract },
   );
 }

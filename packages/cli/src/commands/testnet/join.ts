@@ -37,7 +37,9 @@ export async function runTestnetJoin(bootstrap: string, flags: TestnetJoinFlags)
   const contractFile = join(flags.dataDir, "contract.json");
   await writeFile(contractFile, `${JSON.stringify(fetched.contract, null, 2)}\n`);
   process.stdout.write(`contract saved to ${contractFile}\n`);
-  await runNodeUntilStopped({ contract: fetched.contract, agent, bootstrap: [bootstrap] }, flags);
+  await runNodeUntilStopped({ contract: fetched.contract, agent, bootstrap: [bootstrap] }, flags, {
+    contractFile,
+  });
 }
 
 function describe(f: FetchedContract): string {

@@ -1,0 +1,58 @@
+import {
+  DataDirError,
+  InvalidApiTokenFileError,
+  InvalidKeyFileError,
+  ListenError,
+  NotOnAllowlistError,
+} from "@walras/node";
+import { FailureError, InputError } from "../../cli-error.ts";
+import type { NodeRuntimeFlags } from "./node-options.ts";
+
+/** Where the node's inputs came from, to name in an error. */
+export interface StartSources {
+  /** The contract file (`--contract`, or the one `testnet join` wrote). */
+  readonly contractFile?: string;
+}
+
+/**
+ * Why a node did not start, as one line naming the flag or file to change: input errors (exit 2)
+ * for what the operator gave, failures (exit 1) for what the machine did (a port someone else
+ * holds).
+ */
+export function startFailure(err: unknown, flags: NodeRuntimeFlags, sources: StartSources = {}): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ListenError) return listenFailure(err, flags);
+  if (err instanceof NotOnAllowlistError)
+    return new InputError(
+      `${err.peerId}: not on the allowlist of ${sources.contractFile ?? "the contract"}; an --agent node must be (or start without --agent to observe)`,
+    );
+  if (
+    err instanceof DataDirError ||
+    err instanceof InvalidKeyFileError ||
+    err instanceof InvalidApiTokenFileError
+  )
+    return new InputError(message);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EACCES" || code === "ENOENT" || code === "ENOTDIR" || code === "EEXIST")
+    return new InputError(`${flags.dataDir}: cannot use as --data-dir: ${message}`);
+  return new FailureError(`node did not start: ${message}`);
+}
+
+function listenFailure(err: ListenError, flags: NodeRuntimeFlags): Error {
+  if (err.listener === "libp2p") {
+    if (err.code === "EADDRINUSE")
+      return new FailureError(`${err.address}: address in use; choose another --listen`);
+    if (err.code === "EADDRNOTAVAIL")
+      return new InputError(`${err.address}: not an address of this machine; choose another --listen`);
+    return new FailureError(`${err.address}: cannot listen (${err.code ?? err.message}); check --listen`);
+  }
+  if (err.code === "EADDRINUSE")
+    return new FailureError(`${err.address}: address in use; choose another --http port`);
+  if (err.code === "EADDRNOTAVAIL")
+    return new InputError(`--http-host ${flags.httpHost}: not an address of this machine`);
+  if (err.code === "ENOTFOUND" || err.code === "EAI_AGAIN" || err.code === "EAI_FAIL")
+    return new InputError(`--http-host ${flags.httpHost}: host name not found (${err.code})`);
+  if (err.code === "EACCES")
+    return new InputError(`${err.address}: permission denied; choose another --http port (1024 or above)`);
+  return new FailureError(`${err.address}: cannot serve HTTP (${err.code ?? err.message}); check --http`);
+}

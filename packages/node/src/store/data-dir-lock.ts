@@ -1,0 +1,180 @@
+import { randomBytes } from "node:crypto";
+import {
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { DataDirError } from "./data-dir-error.ts";
+
+/**
+ * One data dir, one running node. Two nodes on one dir would run as the same peer id over one
+ * store and API token, each replaying the other's messages; the lock file stops the second.
+ */
+export const LOCK_FILE = "walras.lock";
+
+export class DataDirInUseError extends DataDirError {
+  readonly pid: number;
+  constructor(dir: string, pid: number) {
+    super(`${dir}: in use by another walras node (pid ${pid})`);
+    this.name = "DataDirInUseError";
+    this.pid = pid;
+  }
+}
+
+export interface DataDirLock {
+  /** Removes the lock file if it is still this node's. */
+  release(): void;
+}
+
+/** Who holds a lock: the pid, and (on Linux) that process's boot id and start time. */
+interface Holder {
+  readonly pid: number;
+  readonly started?: string;
+}
+
+/** Data dirs locked by this process, by real path: a second node in one process is refused too. */
+const heldHere = new Set<string>();
+
+/**
+ * Creates `<dir>` if needed and takes its lock, or throws DataDirInUseError naming the holder's
+ * pid. A lock left by a node that crashed does not block a restart. It is stale when:
+ * - its pid is not alive;
+ * - its pid is alive but the process there started at another time than the one that wrote the
+ *   lock (Linux, from /proc): the pid was reused, e.g. by another program, or by a new pid
+ *   namespace after a container restart;
+ * - its pid is this process's own and this process holds no lock on the dir: a container's node
+ *   restarted on the same volume is often pid 1 again, the same pid as the one that died.
+ * Where /proc is missing (macOS) a reused pid can still look like a holder: the error names the
+ * pid, and removing the file with no node running is safe. Taking over a stale lock is not
+ * atomic against a second node started in the same instant; this guards against mistakes, not
+ * against a race it would take a script to hit.
+ */
+export function lockDataDir(dir: string): DataDirLock {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST")
+      throw new DataDirError(`${dir}: not a directory; use another --data-dir`);
+    throw err;
+  }
+  if (!statSync(dir).isDirectory()) throw new DataDirError(`${dir}: not a directory; use another --data-dir`);
+  const key = realpathSync(dir);
+  const file = join(dir, LOCK_FILE);
+  const mine: Holder = { pid: process.pid, ...startedOf(process.pid) };
+  const content = `${JSON.stringify(mine)}\n`;
+  if (heldHere.has(key)) throw new DataDirInUseError(dir, process.pid);
+  // Twice at most: a stale lock is removed once, then the file must be free.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (create(file, content)) {
+      heldHere.add(key);
+      return {
+        release: () => {
+          heldHere.delete(key);
+          if (readIfExists(file) === content) unlinkSync(file);
+        },
+      };
+    }
+    const found = readIfExists(file);
+    if (found === undefined) continue;
+    const holder = parseHolder(found);
+    if (holder && holds(holder)) throw new DataDirInUseError(dir, holder.pid);
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
+  const holder = parseHolder(readIfExists(file) ?? "");
+  throw new DataDirInUseError(dir, holder?.pid ?? 0);
+}
+
+/**
+ * Creates the lock file whole or not at all: written to a temporary name, then hard-linked into
+ * place (which fails when the file exists), so no one ever reads a half-written lock. Where hard
+ * links are not supported, an exclusive create.
+ */
+function create(file: string, content: string): boolean {
+  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  writeFileSync(tmp, content);
+  try {
+    linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+    try {
+      writeFileSync(file, content, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw e;
+    }
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+function holds(holder: Holder): boolean {
+  // Our own pid, and (checked above) no lock of ours on this dir: a previous incarnation's.
+  if (holder.pid === process.pid) return false;
+  if (!alive(holder.pid)) return false;
+  if (holder.started === undefined) return true;
+  const now = startedOf(holder.pid).started;
+  return now === undefined || now === holder.started;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, run by another user.
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The boot id and start time (clock ticks since boot, field 22 of /proc/<pid>/stat) of a
+ * process: together they name one process, where a pid alone is reused. Empty without /proc.
+ */
+function startedOf(pid: number): { started?: string } {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may itself hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const start = fields[19];
+    return start ? { started: `${boot}:${start}` } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A lock file that does not read as one is no one's: it is treated as stale. */
+function parseHolder(text: string): Holder | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<Holder>;
+    if (!Number.isSafeInteger(value.pid) || (value.pid as number) <= 0) return undefined;
+    return {
+      pid: value.pid as number,
+      ...(typeof value.started === "string" ? { started: value.started } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
