@@ -1,22 +1,10 @@
-import { generateKeyPair } from "@libp2p/crypto/keys";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connectedPeerCount, connectedPeerIds, connectedPeers } from "../src/network/connected-peers.ts";
-import { createHost, type Host } from "../src/network/host.ts";
+import type { Host } from "../src/network/host.ts";
+import { loopbackHosts } from "./loopback-hosts.ts";
 import { waitFor } from "./wait-for.ts";
 
-const hosts: Host[] = [];
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.stop()));
-});
-
-async function start(): Promise<Host> {
-  const host = await createHost({
-    privateKey: await generateKeyPair("Ed25519"),
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-  });
-  hosts.push(host);
-  return host;
-}
+const start = loopbackHosts();
 
 describe("connected peers", () => {
   it("counts a peer with two connections once, and agrees with libp2p's getPeers", async () => {

@@ -3,25 +3,13 @@ import type { PeerId } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DISCOVERY_TOPIC } from "../src/network/discovery-announcement.ts";
-import { createHost, type Host } from "../src/network/host.ts";
+import type { createHost, Host } from "../src/network/host.ts";
+import { loopbackHosts } from "./loopback-hosts.ts";
 import { waitFor } from "./wait-for.ts";
 
-const hosts: Host[] = [];
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.stop()));
-});
-
-async function start(init: Partial<Parameters<typeof createHost>[0]> = {}): Promise<Host> {
-  const host = await createHost({
-    privateKey: await generateKeyPair("Ed25519"),
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    ...init,
-  });
-  hosts.push(host);
-  return host;
-}
+const start = loopbackHosts();
 
 /** The package's protobuf Peer message, written by hand so a test can make any variant of it. */
 function encodePeer(publicKey: Uint8Array, addrs: readonly Uint8Array[]): Uint8Array {
@@ -156,7 +144,6 @@ describe("discovery topic validation", () => {
     const b = await start({ ...lone, bootstrap });
     await waitFor("B's announcement in A's peer store", () => a.libp2p.peerStore.has(b.libp2p.peerId));
     await b.stop();
-    hosts.splice(hosts.indexOf(b), 1);
 
     await waitFor(
       "B pruned from A's peer store",

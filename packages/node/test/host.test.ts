@@ -1,26 +1,13 @@
 import { Writable } from "node:stream";
-import { generateKeyPair } from "@libp2p/crypto/keys";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
-import { createHost, type Host } from "../src/network/host.ts";
+import type { Host } from "../src/network/host.ts";
+import { loopbackHosts } from "./loopback-hosts.ts";
 import { waitFor } from "./wait-for.ts";
 
-const hosts: Host[] = [];
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.stop()));
-});
-
-async function start(init: Partial<Parameters<typeof createHost>[0]> = {}): Promise<Host> {
-  const host = await createHost({
-    privateKey: await generateKeyPair("Ed25519"),
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    ...init,
-  });
-  hosts.push(host);
-  return host;
-}
+const start = loopbackHosts();
 
 function portOf(host: Host): number {
   const tcp = host.libp2p
@@ -35,7 +22,6 @@ describe("host", () => {
     const placeholder = await start();
     const port = portOf(placeholder);
     await placeholder.stop();
-    hosts.splice(hosts.indexOf(placeholder), 1);
 
     const lines: Array<{ msg: string }> = [];
     const logger = pino(

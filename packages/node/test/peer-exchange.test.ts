@@ -2,31 +2,20 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { lpStream } from "@libp2p/utils";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { createHost, type Host } from "../src/network/host.ts";
+import { describe, expect, it } from "vitest";
+import type { createHost } from "../src/network/host.ts";
 import { MAX_EXCHANGED_PEERS, PEER_EXCHANGE_PROTOCOL, parseAnswer } from "../src/network/peer-exchange.ts";
+import { loopbackHosts } from "./loopback-hosts.ts";
 import { waitFor } from "./wait-for.ts";
-
-const hosts: Host[] = [];
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.stop()));
-});
 
 /** Dials are left to the smaller id for longer than any test here runs. */
 const NO_DEFERRED_DIALS = { targetPeers: 12, minPeers: 6, deferMs: 120_000 };
 
-async function start(init: Partial<Parameters<typeof createHost>[0]> = {}): Promise<Host> {
-  const host = await createHost({
-    privateKey: await generateKeyPair("Ed25519"),
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    discoveryDials: NO_DEFERRED_DIALS,
-    discoveryIntervalMs: 300,
-    peerExchange: { firstAfterMs: 500, intervalMs: 500 },
-    ...init,
-  });
-  hosts.push(host);
-  return host;
-}
+const start = loopbackHosts({
+  discoveryDials: NO_DEFERRED_DIALS,
+  discoveryIntervalMs: 300,
+  peerExchange: { firstAfterMs: 500, intervalMs: 500 },
+});
 
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 const someId = async () => peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();

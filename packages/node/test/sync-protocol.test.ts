@@ -1,7 +1,5 @@
-import { generateKeyPair } from "@libp2p/crypto/keys";
 import { lpStream } from "@libp2p/utils";
-import { afterEach, describe, expect, it } from "vitest";
-import { createHost, type Host } from "../src/network/host.ts";
+import { describe, expect, it } from "vitest";
 import type { SyncRequest, SyncResponse } from "../src/network/sync-messages.ts";
 import {
   handleSync,
@@ -11,23 +9,12 @@ import {
   SYNC_PROTOCOL_2_0,
   SyncError,
 } from "../src/network/sync-protocol.ts";
+import { loopbackHosts } from "./loopback-hosts.ts";
 import { waitFor } from "./wait-for.ts";
 
 const CONTRACT = "ab".repeat(32);
-const hosts: Host[] = [];
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.stop()));
-});
-
-async function startHost(bootstrap: string[] = []): Promise<Host> {
-  const host = await createHost({
-    privateKey: await generateKeyPair("Ed25519"),
-    listen: ["/ip4/127.0.0.1/tcp/0"],
-    bootstrap,
-  });
-  hosts.push(host);
-  return host;
-}
+const start = loopbackHosts();
+const startHost = (bootstrap: string[] = []) => start({ bootstrap });
 
 const stored = [new Uint8Array([1, 2, 3]), new Uint8Array([250, 251])];
 
