@@ -87,7 +87,7 @@ describe("plan fit: an epoch's messages within the wire's cap", () => {
     }
   });
 
-  it("fits about 1,500 peer-id members at one resource and about 150 at 64", () => {
+  it("fits about 1,390 peer-id members at one resource and about 150 at 64", () => {
     const peerIds = (n: number) =>
       Array.from({ length: n }, (_, i) => `12D3KooW${String(i).padStart(44, "x")}` as AgentId).sort();
     const most = (resources: number) =>
