@@ -354,6 +354,40 @@ describe("agent machine on a simulated network", () => {
     expectMatchesReference(c, nodes, agents);
   });
 
+  it("a crashed member whose old join is replayed is still found silent and dropped", () => {
+    const c = contract();
+    const { net, agents } = start(c, paperProfiles(6, 43).slice(0, 5), 23);
+    certifyAll(net, agents, 60_000);
+    // Past the promotion epoch, so the market is idle: only silence can drop the victim now (a
+    // member missing from a running round is dropped whatever it was heard from).
+    const promoted = () => agents.every((a) => (a.node.machine.status().certificate?.commit.epoch ?? 0) >= 1);
+    expect(net.runUntil(promoted, 60_000)).toBe(true);
+    const victim = agents[4] as Agent;
+    net.crash(victim.node);
+    // Anyone can replay a join the victim once signed (a join's slot is forgotten once its
+    // agent is a member). Seq 1 under epoch 0: no later than any join the victim sent.
+    const replay = signMessage<JoinMessage>(
+      { v: 2, kind: "join", contract: contractId(c), agent: victim.signer.id, epoch: 0, seq: 1 },
+      victim.signer,
+    );
+    const rest = agents.slice(0, 4);
+    const ids = rest.map((a) => a.signer.id);
+    const end = net.now + 120_000;
+    let dropped = false;
+    while (!dropped && net.now < end) {
+      net.inject(replay);
+      dropped = net.runUntil(
+        () =>
+          certifiedWith(
+            rest.map((a) => a.node),
+            ids,
+          ),
+        1_000,
+      );
+    }
+    expect(dropped).toBe(true);
+  });
+
   it("a founder whose key is not on the contract's allowlist founds nothing", () => {
     const signers = Array.from({ length: 4 }, (_, i) => createSigner(new Uint8Array(32).fill(i + 1)));
     const [outsider, ...listed] = signers as [Signer, ...Signer[]];

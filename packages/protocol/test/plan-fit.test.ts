@@ -8,6 +8,8 @@ import { MAX_MESSAGE_BYTES } from "../src/wire/message-codec.ts";
 import type { EpochPlan } from "../src/wire/messages.ts";
 
 const rng = createPrng(20261202);
+/** What the wire counts: UTF-8 bytes (an id may hold any character). */
+const bytes = (value: unknown) => new TextEncoder().encode(canonicalJson(value)).length;
 const pick = (n: number) => Math.floor(rng() * n);
 /** Ids of 1–128 characters, some with characters JSON must escape. */
 function randomId(): AgentId {
@@ -47,7 +49,7 @@ describe("plan fit: an epoch's messages within the wire's cap", () => {
       const members = ids(1 + pick(300));
       const p = plan(members);
       const signer = members[pick(members.length)] as AgentId;
-      const view = canonicalJson({
+      const view = bytes({
         v: 2,
         kind: "view",
         contract: hex,
@@ -56,12 +58,12 @@ describe("plan fit: an epoch's messages within the wire's cap", () => {
         epoch: pick(1e9),
         view: pick(1_000_000),
         accepted: { view: pick(1_000_000), plan: p },
-      }).length;
+      });
       const bound = decisionBytesBound(p);
       expect(view).toBeLessThanOrEqual(bound);
       expect(bound - view).toBeLessThan(300);
       const resources = 1 + pick(64);
-      const commit = canonicalJson({
+      const commit = bytes({
         v: 2,
         kind: "commit",
         contract: hex,
@@ -79,7 +81,7 @@ describe("plan fit: an epoch's messages within the wire's cap", () => {
         residual: anyNumber(),
         ...(rng() < 0.5 ? { approximate: true, reason: "too-slow" } : {}),
         previous: rng() < 0.5 ? hex : null,
-      }).length;
+      });
       const commitBound = commitBytesBound(members, resources);
       expect(commit).toBeLessThanOrEqual(commitBound);
       // Numbers are counted at their longest (24 characters): most are shorter.
@@ -109,6 +111,28 @@ describe("plan fit: an epoch's messages within the wire's cap", () => {
     expect(many).toBeLessThan(250);
   });
 
+  it("fits joiners as if every member already voted and decided, as they will after promotion", () => {
+    // Ids of 128 characters: the view's three lists then outweigh the commit's part of a member.
+    const joiners = Array.from({ length: 400 }, (_, i) => String(i).padStart(128, "k") as AgentId).sort();
+    const build = (js: readonly AgentId[]) => ({
+      ...plan([]),
+      terms,
+      members: [...js].sort(),
+      deciders: js.slice(0, 1),
+      voters: js.slice(0, 1),
+    });
+    const cap = 40_000;
+    const fit = fitJoiners(build, joiners, 1, cap);
+    const members = fit?.plan.members ?? [];
+    expect(members.length).toBeGreaterThan(10);
+    expect(
+      planOverflow({ ...(fit?.plan as EpochPlan), deciders: members, voters: members }, 1, cap),
+    ).toBeNull();
+    // One more joiner would not fit once promoted, though it would as first planned.
+    const more = build(joiners.slice(0, members.length + 1));
+    expect(planOverflow({ ...more, deciders: more.members, voters: more.members }, 1, cap)).not.toBeNull();
+  });
+
   it("admits the joiners heard first, as many as fit, and none when the plan without them does not fit", () => {
     const keep = ids(10);
     const joiners = ids(200);
@@ -119,13 +143,14 @@ describe("plan fit: an epoch's messages within the wire's cap", () => {
       deciders: keep,
       voters: keep,
     });
-    const bound = (p: EpochPlan) => Math.max(decisionBytesBound(p), commitBytesBound(p.members, 1));
+    const promoted = (p: EpochPlan) => ({ ...p, deciders: p.members, voters: p.members });
+    const bound = (p: EpochPlan) => Math.max(decisionBytesBound(promoted(p)), commitBytesBound(p.members, 1));
     const cap = bound(build(joiners.slice(0, 50))) + 10;
     const fit = fitJoiners(build, joiners, 1, cap);
     expect(fit?.admitted).toBe(50);
     expect(fit?.plan.members).toEqual([...keep, ...joiners.slice(0, 50)].sort());
-    expect(planOverflow(fit?.plan as EpochPlan, 1, cap)).toBeNull();
-    expect(planOverflow(build(joiners.slice(0, 51)), 1, cap)).toMatch(/\b61\b/);
+    expect(planOverflow(promoted(fit?.plan as EpochPlan), 1, cap)).toBeNull();
+    expect(planOverflow(promoted(build(joiners.slice(0, 51))), 1, cap)).toMatch(/\b61\b/);
     expect(fitJoiners(build, joiners, 1, bound(build([])) - 1)).toBeNull();
     expect(fitJoiners(build, joiners, 1, Number.POSITIVE_INFINITY)?.admitted).toBe(200);
     expect(MAX_MESSAGE_BYTES).toBe(262_144);

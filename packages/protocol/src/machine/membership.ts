@@ -96,6 +96,9 @@ export class Membership {
   /** Agents asking to join, with when we last heard them: a joiner that goes quiet expires. */
   readonly #joins = new Map<AgentId, { message: JoinMessage; seenAt: number }>();
   #offListLogged = false;
+  #overflowLogged = false;
+  /** Each agent's latest join `seq` seen: a join no later than it is a replay, not news. */
+  readonly #joinSeqs = new Map<AgentId, number>();
   readonly #leaves = new Set<AgentId>();
   /** When each agent was last heard from: the liveness of a converged epoch's members. */
   readonly #seen = new Map<AgentId, number>();
@@ -231,8 +234,18 @@ export class Membership {
     this.#ctx.timers.setEarliest("decision-sync", this.#ctx.now);
   }
 
+  /**
+   * Whether a join tells anything new of its agent: later than any join of it seen. A join whose
+   * slot was forgotten is accepted again when replayed (anyone can replay one), and must not then
+   * make its agent look alive: a crashed member would never be found silent.
+   */
+  joinIsNews(m: JoinMessage): boolean {
+    return m.seq > (this.#joinSeqs.get(m.agent) ?? Number.NEGATIVE_INFINITY);
+  }
+
   onJoin(m: JoinMessage): void {
     const me = this.#ctx.me;
+    this.#joinSeqs.set(m.agent, Math.max(m.seq, this.#joinSeqs.get(m.agent) ?? m.seq));
     if (m.agent === me) {
       this.#joinSeq = Math.max(this.#joinSeq, m.seq);
       return;
@@ -371,6 +384,7 @@ export class Membership {
       this.#joins.has(id) ||
       previous?.memberSet.has(id) === true;
     for (const id of this.#seen.keys()) if (!known(id)) this.#seen.delete(id);
+    for (const id of this.#joinSeqs.keys()) if (!known(id)) this.#joinSeqs.delete(id);
     for (const [id, until] of this.#snubbed) if (until <= now) this.#snubbed.delete(id);
   }
 
@@ -714,10 +728,20 @@ export class Membership {
       this.#ctx.contract.resources.length,
       this.#ctx.maxMessageBytes,
     );
-    const members = fit?.plan.members ?? keep;
+    if (!fit) {
+      // Only amended terms that outgrew the wire can do this (the members kept fit before):
+      // every node would reject the plan, so none is proposed.
+      if (!this.#overflowLogged)
+        this.#ctx.out.log("warn", "no plan fits the wire's message cap: the next epoch cannot be proposed", {
+          members: keep.length,
+        });
+      this.#overflowLogged = true;
+      return null;
+    }
+    const members = fit.plan.members;
     if (members.length === 0) return null;
     const cause: EpochCause[] = [];
-    if ((fit?.admitted ?? 0) > 0) cause.push("join");
+    if (fit.admitted > 0) cause.push("join");
     if (cur.plan.members.some((id) => this.#leaves.has(id))) cause.push("leave");
     if (silent.size > 0) cause.push("silence");
     if ([...this.#rebids].some((id) => members.includes(id))) cause.push("rebid");
@@ -774,7 +798,8 @@ export class Membership {
    */
   #votersFor(cur: EpochInfo, members: readonly AgentId[]): AgentId[] {
     const bidders = this.#market.bidders();
-    const voters = members.filter((id) => cur.plan.voters.includes(id) || bidders.has(id));
+    const current = new Set(cur.plan.voters);
+    const voters = members.filter((id) => current.has(id) || bidders.has(id));
     return voters.length > 0 ? voters : [...members];
   }
 

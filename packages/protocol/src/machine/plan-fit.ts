@@ -27,7 +27,10 @@ const WORST_VIEW = 1_000_000;
 const LONGEST_REASON = [...STALL_REASONS].sort((a, b) => b.length - a.length)[0] ?? "";
 /** The signer's id in the skeletons below: the real signer's encoding adds its length less this. */
 const SKELETON_AGENT = "";
-const SKELETON_AGENT_BYTES = canonicalJson(SKELETON_AGENT).length;
+const utf8 = new TextEncoder();
+/** Bytes on the wire: the cap counts UTF-8 bytes, and a name or id may be any string. */
+const bytesOf = (json: string): number => utf8.encode(json).length;
+const SKELETON_AGENT_BYTES = bytesOf(canonicalJson(SKELETON_AGENT));
 
 const header = (kind: string) => ({
   v: PROTOCOL_VERSION,
@@ -37,7 +40,7 @@ const header = (kind: string) => ({
   sig: WORST_SIG,
 });
 
-const idBytes = (id: AgentId): number => canonicalJson(id).length;
+const idBytes = (id: AgentId): number => bytesOf(canonicalJson(id));
 
 /** What a list of ids adds to an encoding over the empty list: each id and a comma. */
 const listBytes = (ids: readonly AgentId[]): number => ids.reduce((sum, id) => sum + idBytes(id) + 1, 0);
@@ -51,11 +54,11 @@ const termsBytes = new WeakMap<Contract, number>();
 function planSkeletonBytes(plan: EpochPlan): number {
   let terms = 0;
   if (plan.terms !== null) {
-    terms = termsBytes.get(plan.terms) ?? canonicalJson(plan.terms).length;
+    terms = termsBytes.get(plan.terms) ?? bytesOf(canonicalJson(plan.terms));
     termsBytes.set(plan.terms, terms);
     terms -= "null".length;
   }
-  return canonicalJson({ ...plan, members: [], deciders: [], voters: [], terms: null }).length + terms;
+  return bytesOf(canonicalJson({ ...plan, members: [], deciders: [], voters: [], terms: null })) + terms;
 }
 
 /** What a `view` adds around the plan it carries (a `propose` adds less). */
@@ -140,7 +143,9 @@ export function planOverflow(
 
 /**
  * The plan with as many of `joiners` (in the order given: first heard first) as fit, or null
- * when not even the plan without them fits.
+ * when not even the plan without them fits. Fitted as if every member already decided and voted:
+ * the members admitted now become voters once they bid and deciders an epoch later, and a plan
+ * that fits only until then would leave those epochs undecidable.
  */
 export function fitJoiners(
   plan: (joiners: readonly AgentId[]) => EpochPlan,
@@ -148,7 +153,8 @@ export function fitJoiners(
   resources: number,
   maxBytes: number = MAX_MESSAGE_BYTES,
 ): { plan: EpochPlan; admitted: number } | null {
-  const fits = (p: EpochPlan) => planOverflow(p, resources, maxBytes) === null;
+  const fits = (p: EpochPlan) =>
+    planOverflow({ ...p, deciders: p.members, voters: p.members }, resources, maxBytes) === null;
   const full = plan(joiners);
   if (fits(full)) return { plan: full, admitted: joiners.length };
   // Fitting is monotone in the joiners admitted: the largest prefix that fits, by bisection.
