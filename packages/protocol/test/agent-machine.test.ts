@@ -10,7 +10,7 @@ import { verifyCertificate } from "../src/wire/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import type { AgentId } from "../src/wire/ids.ts";
 import { encodeMessage } from "../src/wire/message-codec.ts";
-import type { JoinMessage } from "../src/wire/messages.ts";
+import type { JoinMessage, WireMessage } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
 
 function contract(overrides: Record<string, unknown> = {}): Contract {
@@ -370,6 +370,53 @@ describe("agent machine on a simulated network", () => {
       { v: 2, kind: "join", contract: contractId(c), agent: victim.signer.id, epoch: 0, seq: 1 },
       victim.signer,
     );
+    const rest = agents.slice(0, 4);
+    const ids = rest.map((a) => a.signer.id);
+    const end = net.now + 120_000;
+    let dropped = false;
+    while (!dropped && net.now < end) {
+      net.inject(replay);
+      dropped = net.runUntil(
+        () =>
+          certifiedWith(
+            rest.map((a) => a.node),
+            ids,
+          ),
+        1_000,
+      );
+    }
+    expect(dropped).toBe(true);
+  });
+
+  it("a crashed member whose earlier alive is replayed is still found silent and dropped", () => {
+    const c = contract();
+    const alives = new Map<string, WireMessage[]>();
+    const net = new SimulatedNetwork({
+      contract: c,
+      seed: 29,
+      observer: (event) => {
+        if (!("actions" in event)) return;
+        for (const a of event.actions)
+          if (a.type === "publish" && a.message.kind === "alive")
+            alives.set(a.message.agent, [...(alives.get(a.message.agent) ?? []), a.message]);
+      },
+    });
+    const agents: Agent[] = paperProfiles(6, 43)
+      .slice(0, 5)
+      .map((profile, i) => {
+        const signer = net.newSigner();
+        return { node: net.addAgent(`n${i}`, profile, signer), signer, profile };
+      });
+    certifyAll(net, agents, 60_000);
+    const victim = agents[4] as Agent;
+    const heardAlive = () => (alives.get(victim.signer.id)?.length ?? 0) >= 2;
+    const promoted = () => agents.every((a) => (a.node.machine.status().certificate?.commit.epoch ?? 0) >= 1);
+    expect(net.runUntil(() => promoted() && heardAlive(), 60_000)).toBe(true);
+    net.crash(victim.node);
+    // A heartbeat before its last, replayed each second: once a newer one came, its slot was
+    // forgotten, so the replay is accepted again.
+    const sent = alives.get(victim.signer.id) ?? [];
+    const replay = sent[sent.length - 2] as WireMessage;
     const rest = agents.slice(0, 4);
     const ids = rest.map((a) => a.signer.id);
     const end = net.now + 120_000;

@@ -235,12 +235,16 @@ export class Membership {
   }
 
   /**
-   * Whether a join tells anything new of its agent: later than any join of it seen. A join whose
-   * slot was forgotten is accepted again when replayed (anyone can replay one), and must not then
-   * make its agent look alive: a crashed member would never be found silent.
+   * Whether a message tells that its agent lives: a `join` or `alive` later (by `seq`) than any of
+   * the agent's seen. Their slots are forgotten once a newer one arrives, so a replayed one is
+   * accepted again (anyone can replay one), and must not then make its agent look alive: a crashed
+   * member would never be found silent. Other messages are held by their slots for as long as
+   * their epoch matters, so a replay of one is a duplicate.
    */
-  joinIsNews(m: JoinMessage): boolean {
-    return m.seq > (this.#joinSeqs.get(m.agent) ?? Number.NEGATIVE_INFINITY);
+  isNews(m: WireMessage): boolean {
+    if (m.kind === "join") return m.seq > (this.#joinSeqs.get(m.agent) ?? Number.NEGATIVE_INFINITY);
+    if (m.kind === "alive") return m.seq > (this.#lastAlive.get(m.agent)?.seq ?? Number.NEGATIVE_INFINITY);
+    return true;
   }
 
   onJoin(m: JoinMessage): void {
@@ -281,6 +285,10 @@ export class Membership {
   onAlive(m: AliveMessage): void {
     // Only the latest heartbeat matters; forgetting the rest keeps memory flat while idle.
     const prior = this.#lastAlive.get(m.agent);
+    if (prior && prior.seq >= m.seq) {
+      this.#ctx.slots.forget(m);
+      return;
+    }
     if (prior) this.#ctx.slots.forget(prior);
     this.#lastAlive.set(m.agent, m);
   }
