@@ -128,6 +128,13 @@ describe("plan fit: an epoch's messages within the wire's cap", () => {
     expect(
       planOverflow({ ...(fit?.plan as EpochPlan), deciders: members, voters: members }, 1, cap),
     ).toBeNull();
+    // A plan that fits as it is, though not once promoted, still goes out without joiners: the
+    // promotion rule gates admission, not an epoch's other changes (a leaver, a silent member).
+    const tight = build(joiners.slice(0, members.length + 40));
+    const asIs = Math.max(decisionBytesBound(tight), commitBytesBound(tight.members, 1)) + 1_000;
+    const withoutJoiners = fitJoiners(() => tight, joiners, 1, asIs);
+    expect(withoutJoiners?.admitted).toBe(0);
+    expect(withoutJoiners?.plan).toBe(tight);
     // One more joiner would not fit once promoted, though it would as first planned.
     const more = build(joiners.slice(0, members.length + 1));
     expect(planOverflow({ ...more, deciders: more.members, voters: more.members }, 1, cap)).not.toBeNull();

@@ -155,9 +155,11 @@ export function planOverflow(
 
 /**
  * The plan with as many of `joiners` (in the order given: first heard first) as fit, or null
- * when not even the plan without them fits. Fitted as if every member already decided and voted:
- * the members admitted now become voters once they bid and deciders an epoch later, and a plan
- * that fits only until then would leave those epochs undecidable.
+ * when not even the plan without them fits. Joiners are fitted as if every member already decided
+ * and voted: the members admitted now become voters once they bid and deciders an epoch later,
+ * and a plan that fits only until then would leave those epochs undecidable. The plan without
+ * joiners is judged as it is, as validators judge it: the promotion rule gates admission, and must
+ * not stop an epoch that fits from dropping a leaver or a silent member.
  */
 export function fitJoiners(
   plan: (joiners: readonly AgentId[]) => EpochPlan,
@@ -165,12 +167,15 @@ export function fitJoiners(
   resources: number,
   maxBytes: number = MAX_MESSAGE_BYTES,
 ): { plan: EpochPlan; admitted: number } | null {
+  const base = plan([]);
+  if (planOverflow(base, resources, maxBytes) !== null) return null;
+  if (joiners.length === 0) return { plan: base, admitted: 0 };
   const fits = (p: EpochPlan) =>
     planOverflow({ ...p, deciders: p.members, voters: p.members }, resources, maxBytes) === null;
   const full = plan(joiners);
   if (fits(full)) return { plan: full, admitted: joiners.length };
+  if (!fits(base)) return { plan: base, admitted: 0 };
   // Fitting is monotone in the joiners admitted: the largest prefix that fits, by bisection.
-  if (!fits(plan([]))) return null;
   let lo = 0;
   let hi = joiners.length - 1;
   while (lo < hi) {
