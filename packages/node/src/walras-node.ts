@@ -306,6 +306,9 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     validate: (kind, bytes, from) => inbound.validate(kind, bytes, from),
     onMessage: (kind, bytes) => inbound.deliver(kind, bytes),
     onError: (err, ctx) => nodeLog.warn({ err: String(err), ...ctx }, "gossip handler error"),
+    onLinked: (kind) => {
+      if (kind === "membership") void driver.handle({ type: "linked", now: now() });
+    },
   });
   undo.push(() => gossip?.stop());
   const updatePeers = () => metrics.peers.set(connectedPeerCount(libp2p));

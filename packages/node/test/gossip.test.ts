@@ -14,6 +14,8 @@ interface TestNode {
   id: string;
   received: Array<{ kind: GossipKind; text: string; from: string }>;
   validations: Array<{ kind: GossipKind; text: string; verdict: Verdict }>;
+  /** Each time a topic gained a subscriber peer when it had none. */
+  linked: GossipKind[];
 }
 
 const hosts: Host[] = [];
@@ -39,7 +41,9 @@ async function startNode(
   hosts.push(host);
   const received: TestNode["received"] = [];
   const validations: TestNode["validations"] = [];
+  const linked: GossipKind[] = [];
   const gossip = createGossip(host.libp2p, CONTRACT, {
+    onLinked: (kind) => linked.push(kind),
     validate: (kind, bytes) => {
       const verdict: Verdict = bytes[0] === BAD ? "reject" : "accept";
       validations.push({ kind, text: new TextDecoder().decode(bytes), verdict });
@@ -49,7 +53,7 @@ async function startNode(
       received.push({ kind, text: new TextDecoder().decode(bytes), from });
     },
   });
-  const node: TestNode = { host, gossip, id: host.libp2p.peerId.toString(), received, validations };
+  const node: TestNode = { host, gossip, id: host.libp2p.peerId.toString(), received, validations, linked };
   return node;
 }
 
@@ -115,6 +119,32 @@ describe("gossip over three TCP hosts", () => {
     expect(c.received.some((r) => r.text.endsWith("forged demand"))).toBe(false);
     expect(a.received.some((r) => r.text.endsWith("forged demand"))).toBe(false);
     expect(a.gossip.peerScore(c.id)).toBeGreaterThanOrEqual(0);
+  });
+
+  it("tells when a topic gains a subscriber peer after having none, and not for later ones", async () => {
+    const a = await startNode([]);
+    const b = await startNode([tcpAddress(a.host)]);
+    await waitFor("A to see B on every topic", () =>
+      GOSSIP_KINDS.every((k) => a.gossip.topicPeers(k).includes(b.id)),
+    );
+    expect([...a.linked].sort()).toEqual([...GOSSIP_KINDS].sort());
+    expect([...b.linked].sort()).toEqual([...GOSSIP_KINDS].sort());
+
+    const c = await startNode([tcpAddress(a.host)]);
+    await waitFor("A to see C on every topic", () =>
+      GOSSIP_KINDS.every((k) => a.gossip.topicPeers(k).includes(c.id)),
+    );
+    expect(a.linked).toHaveLength(GOSSIP_KINDS.length);
+
+    await Promise.all([b.host.stop(), c.host.stop()]);
+    await waitFor("A to hold no subscriber", () =>
+      GOSSIP_KINDS.every((k) => a.gossip.topicPeers(k).length === 0),
+    );
+    const d = await startNode([tcpAddress(a.host)]);
+    await waitFor("A to see D on every topic", () =>
+      GOSSIP_KINDS.every((k) => a.gossip.topicPeers(k).includes(d.id)),
+    );
+    expect(a.linked).toHaveLength(2 * GOSSIP_KINDS.length);
   });
 
   it("counts a throwing validator as ignore and delivers nothing", async () => {

@@ -21,7 +21,11 @@ describe("the modelled CPU queue", () => {
     footprint: [1],
   };
 
-  /** Two nodes; a third key's joins are published from outside at chosen times: when is each handled? */
+  /**
+   * Two nodes; a third key's joins are published from outside at chosen times after `QUIET` (when
+   * the nodes' own first joins have been handled): when is each handled, counted from `QUIET`?
+   */
+  const QUIET = 100;
   function handledTimes(cpu: number, sendAt: readonly number[]) {
     const deliveries: { at: number; seq: number }[] = [];
     const net = new SimulatedNetwork({
@@ -31,20 +35,21 @@ describe("the modelled CPU queue", () => {
       ...(cpu > 0 ? { cpuPerMessageMs: cpu } : {}),
       observer: (e: NetworkEvent) => {
         if (e.type === "deliver" && e.node.name === "b" && e.from === "outsider" && e.message.kind === "join")
-          deliveries.push({ at: e.at, seq: e.message.seq });
+          deliveries.push({ at: e.at - QUIET, seq: e.message.seq });
       },
     });
     net.addAgent("a", profile);
     net.addAgent("b", profile);
+    net.advanceTo(QUIET);
     const outsider = net.newSigner();
     for (const [i, t] of sendAt.entries()) {
       const join = signMessage<JoinMessage>(
         { v: 2, kind: "join", contract: contractId(contract), agent: outsider.id, epoch: 0, seq: i + 1 },
         outsider,
       );
-      net.publishAt("outsider", join, t);
+      net.publishAt("outsider", join, QUIET + t);
     }
-    net.advanceTo(200);
+    net.advanceTo(QUIET + 200);
     return deliveries;
   }
 

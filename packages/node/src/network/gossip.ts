@@ -1,4 +1,9 @@
-import { type GossipSub, type GossipsubMessage, TopicValidatorResult } from "@libp2p/gossipsub";
+import {
+  type GossipSub,
+  type GossipsubMessage,
+  type SubscriptionChangeData,
+  TopicValidatorResult,
+} from "@libp2p/gossipsub";
 import { createTopicScoreParams, type PeerScoreParams } from "@libp2p/gossipsub/score";
 import type { Libp2p } from "@libp2p/interface";
 import { GOSSIP_KINDS, type GossipKind, gossipTopic } from "./gossip-topics.ts";
@@ -19,6 +24,11 @@ export interface GossipHandlers {
    * escapes: a throw inside an event listener would otherwise be an uncaught exception.
    */
   onError?(err: unknown, context: { stage: "validate" | "deliver"; kind: GossipKind; from: string }): void;
+  /**
+   * A peer subscribed to the kind's topic when no other was known to: what was published on it
+   * meanwhile went to no one.
+   */
+  onLinked?(kind: GossipKind): void;
 }
 
 export interface Gossip {
@@ -127,6 +137,20 @@ export function createGossip(
   };
   pubsub.addEventListener("gossipsub:message", onMessage);
 
+  // Gossipsub updates its topic peers before it dispatches the change.
+  const onSubscriptionChange = (event: CustomEvent<SubscriptionChangeData>): void => {
+    for (const { topic, subscribe } of event.detail.subscriptions) {
+      const kind = kindOfTopic.get(topic);
+      if (!subscribe || kind === undefined || pubsub.getSubscribers(topic).length !== 1) continue;
+      try {
+        handlers.onLinked?.(kind);
+      } catch (err) {
+        report(err, { stage: "deliver", kind, from: event.detail.peerId.toString() });
+      }
+    }
+  };
+  pubsub.addEventListener("subscription-change", onSubscriptionChange);
+
   const topicOf = (kind: GossipKind): string => gossipTopic(contractId, kind);
   return {
     contractId,
@@ -141,6 +165,7 @@ export function createGossip(
     validatorErrors: () => validatorErrors,
     stop: () => {
       pubsub.removeEventListener("gossipsub:message", onMessage);
+      pubsub.removeEventListener("subscription-change", onSubscriptionChange);
       for (const topic of kindOfTopic.keys()) {
         pubsub.unsubscribe(topic);
         pubsub.topicValidators.delete(topic);

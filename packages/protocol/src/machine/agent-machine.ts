@@ -238,6 +238,9 @@ class Machine implements AgentMachine {
         // A deadline nobody re-armed must not keep the node waking in a loop.
         for (const [name, at] of ctx.timers.entries()) if (at <= ctx.now) ctx.timers.clear(name);
         break;
+      case "linked":
+        this.#membership.onLinked();
+        break;
       case "resume":
         this.#market.resume();
         this.#certify.resume(this.#membership.current?.number ?? null, this.#membership.isMember());

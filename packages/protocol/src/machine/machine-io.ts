@@ -13,6 +13,11 @@ export type MachineEvent =
   | { type: "message"; now: number; message: WireMessage; replay?: boolean }
   /** Time passes; deadlines fire from here (see `nextDeadline`). */
   | { type: "tick"; now: number }
+  /**
+   * The node has a peer on the membership topic after having none: what it published meanwhile
+   * reached no one (a live node's first join goes out before its first connection is up).
+   */
+  | { type: "linked"; now: number }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
   /** A graceful stop: announce the leave, then wait for the `left` action before going. */

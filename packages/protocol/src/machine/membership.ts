@@ -220,6 +220,17 @@ export class Membership {
     this.advance();
   }
 
+  /**
+   * A peer again after none (§9.4): a join or decision request sent meanwhile reached no one. The
+   * next re-announcement would come only after the back-off: 50 nodes in one process, every
+   * node's first join went out before its first connection, none reached the founder, and the
+   * founding waited for the third joins of some, 3.7 s after start.
+   */
+  onLinked(): void {
+    if (this.#joining()) this.#announce();
+    if (!this.current && !this.#founder) this.#ctx.out.sync({ type: "decision", epoch: null });
+  }
+
   /** A message with an epoch, from someone else, before we have one: a network already runs. */
   noteNetwork(): void {
     if (this.#networkSeen) return;
@@ -305,12 +316,8 @@ export class Membership {
     const { timers, now, contract } = this.#ctx;
     const { roundMs } = contract.timeouts;
     if (timers.due("announce", now)) {
-      if (this.#ctx.profile && !this.isMember() && !this.#leaving) {
+      if (this.#joining()) {
         this.#announce();
-        // Proposers admit only a joiner whose join names their epoch (liveJoiners), and the
-        // epochs it missed may have been decided by agents it has never heard of, whose messages
-        // it ignores as from nobody in view: asking is its only news of them (sim seed 15865).
-        if (this.current) this.wantDecision(this.current.number + 1);
         timers.set("announce", now + this.#announceEvery);
         // Back off while waiting, as TCP retransmits SYNs: n joiners announcing every announceMs
         // to n nodes were most of a starting network's messages. A joiner stays live at every
@@ -1020,6 +1027,11 @@ export class Membership {
     if (m) d.onView(m, this.#ctx.now);
   }
 
+  /** An agent with a bid that is not a member and not going: it announces itself until admitted. */
+  #joining(): boolean {
+    return this.#ctx.profile !== null && !this.isMember() && !this.#leaving;
+  }
+
   #announce(): void {
     const me = this.#ctx.me;
     if (!me) return;
@@ -1032,6 +1044,10 @@ export class Membership {
       epoch: this.current?.number ?? 0,
       seq: this.#joinSeq,
     });
+    // Proposers admit only a joiner whose join names their epoch (liveJoiners), and the epochs it
+    // missed may have been decided by agents it has never heard of, whose messages it ignores as
+    // from nobody in view: asking is its only news of them (sim seed 15865).
+    if (this.current) this.wantDecision(this.current.number + 1);
   }
 
   #heartbeat(): void {

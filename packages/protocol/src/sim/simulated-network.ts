@@ -224,6 +224,7 @@ export class SimulatedNetwork {
     this.nodes.push(node);
     this.#observer?.({ type: "start", at: this.now, node });
     this.#scheduleTick(node);
+    this.#linkLoneTo(node);
     return node;
   }
 
@@ -261,6 +262,7 @@ export class SimulatedNetwork {
     this.#observer?.({ type: "restart", at: this.now, node: revived, replayed, actions });
     this.#perform(revived, actions);
     this.#scheduleTick(revived);
+    this.#linkLoneTo(revived);
     return revived;
   }
 
@@ -310,16 +312,61 @@ export class SimulatedNetwork {
 
   /** Split the network; nodes are named, so a group may list nodes not started yet. */
   partition(groups: readonly (readonly { readonly name: string }[])[]): void {
+    const lone = this.#peerless();
     this.#partition = new Map();
     groups.forEach((g, i) => {
       for (const n of g) this.#partition?.set(n.name, String(i));
     });
     this.#observer?.({ type: "partition", at: this.now, groups: groups.map((g) => g.map((n) => n.name)) });
+    this.#linkAgain(lone);
   }
 
   heal(): void {
+    const lone = this.#peerless();
     this.#partition = null;
     this.#observer?.({ type: "heal", at: this.now });
+    this.#linkAgain(lone);
+  }
+
+  /** Up nodes that reach no other node: a live node with no peer on the membership topic. */
+  #peerless(): Set<SimNode> {
+    const byGroup = new Map<string | undefined, SimNode[]>();
+    for (const n of this.nodes) {
+      if (!n.up) continue;
+      const group = this.#partition?.get(n.name);
+      const members = byGroup.get(group);
+      if (members) members.push(n);
+      else byGroup.set(group, [n]);
+    }
+    return new Set([...byGroup.values()].filter((g) => g.length === 1).flat());
+  }
+
+  /** Tells each node of `lone` that now reaches another that it has a peer again (`linked`). */
+  #linkAgain(lone: ReadonlySet<SimNode>): void {
+    const still = this.#peerless();
+    for (const n of lone) if (n.up && !still.has(n)) this.#linked(n);
+  }
+
+  /**
+   * `node` just came up: a node that reached no other until now has a peer. Stops at the second
+   * reachable node found, so a network of thousands of starts stays linear.
+   */
+  #linkLoneTo(node: SimNode): void {
+    const reachable: SimNode[] = [];
+    for (const n of this.nodes) {
+      if (n === node || !this.#reachable(node, n)) continue;
+      reachable.push(n);
+      if (reachable.length > 1) return;
+    }
+    const [other] = reachable;
+    if (other) this.#linked(other);
+  }
+
+  #linked(node: SimNode): void {
+    const actions = node.machine.handle({ type: "linked", now: this.now });
+    this.#observer?.({ type: "tick", at: this.now, node, actions });
+    this.#perform(node, actions);
+    this.#scheduleTick(node);
   }
 
   #reachable(a: SimNode, b: SimNode): boolean {
