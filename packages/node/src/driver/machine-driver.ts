@@ -24,6 +24,18 @@ export interface MachineDriverInit {
   now(): number;
 }
 
+/**
+ * Node fires a timer of more than 2^31 − 1 ms after 1 ms instead (with a warning), and a deadline
+ * that far is ordinary (a contract's monthly period, a week-long round): the driver would wake every
+ * millisecond. It wakes at most this far ahead, finds nothing due, and arms again.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The delay to arm for `deadline`, within what Node's timers can hold. */
+export function timerDelay(deadline: number, now: number): number {
+  return Math.min(Math.max(0, deadline - now), MAX_TIMER_MS);
+}
+
 export function createMachineDriver(init: MachineDriverInit): MachineDriver {
   const { machine, executor, log } = init;
   const minTickMs = init.minTickMs ?? 5;
@@ -38,7 +50,7 @@ export function createMachineDriver(init: MachineDriverInit): MachineDriver {
     if (timer && deadline >= armedFor) return;
     if (timer) clearTimeout(timer);
     armedFor = deadline;
-    timer = setTimeout(fire, deadline - now);
+    timer = setTimeout(fire, timerDelay(deadline, now));
   };
 
   const fire = (): void => {
