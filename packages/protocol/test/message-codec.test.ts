@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createSigner } from "../src/wire/agent-key.ts";
 import type { ContractId } from "../src/wire/ids.ts";
 import { decodeMessage, encodeMessage, messageDigest } from "../src/wire/message-codec.ts";
-import type { DemandMessage, Unsigned } from "../src/wire/messages.ts";
+import type { CommitMessage, DemandMessage, Unsigned } from "../src/wire/messages.ts";
 import { signingBytes, signMessage, verifyMessage } from "../src/wire/signing.ts";
 
 const signer = createSigner(new Uint8Array(32).fill(7));
@@ -53,6 +53,32 @@ describe("message codec", () => {
       ok: false,
       reason: "malformed",
       detail: "not canonical JSON",
+    });
+  });
+});
+
+describe("the wire's number bound (docs/protocol.md §4)", () => {
+  const commit = (residual: number): Unsigned<CommitMessage> => ({
+    v: 2,
+    kind: "commit",
+    contract: "c".repeat(64) as ContractId,
+    agent: signer.id,
+    epoch: 2,
+    round: 5,
+    members: [signer.id],
+    prices: [1.25],
+    allocations: [{ agent: signer.id, x: 3.75, footprint: [1] }],
+    residual,
+    approximate: true,
+    previous: null,
+  });
+
+  it("a commit's residual is bounded like every other number", () => {
+    expect(decodeMessage(encodeMessage(signMessage(commit(1e12), signer))).ok).toBe(true);
+    expect(decodeMessage(encodeMessage(signMessage(commit(1e300), signer)))).toEqual({
+      ok: false,
+      reason: "schema",
+      detail: "residual: must be within ±1000000000000",
     });
   });
 });
