@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createSigner } from "../src/wire/agent-key.ts";
+import { canonicalJson } from "../src/wire/canonical-json.ts";
+import { contractSchema } from "../src/wire/contract.ts";
 import type { ContractId } from "../src/wire/ids.ts";
 import { decodeMessage, encodeMessage, messageDigest } from "../src/wire/message-codec.ts";
-import type { DemandMessage, Unsigned } from "../src/wire/messages.ts";
+import type { CommitMessage, DemandMessage, Unsigned } from "../src/wire/messages.ts";
 import { signingBytes, signMessage, verifyMessage } from "../src/wire/signing.ts";
 
 const signer = createSigner(new Uint8Array(32).fill(7));
@@ -54,5 +56,76 @@ describe("message codec", () => {
       reason: "malformed",
       detail: "not canonical JSON",
     });
+  });
+});
+
+describe("the wire's number bound (docs/protocol.md §4)", () => {
+  const commit = (residual: number): Unsigned<CommitMessage> => ({
+    v: 2,
+    kind: "commit",
+    contract: "c".repeat(64) as ContractId,
+    agent: signer.id,
+    epoch: 2,
+    round: 5,
+    members: [signer.id],
+    prices: [1.25],
+    allocations: [{ agent: signer.id, x: 3.75, footprint: [1] }],
+    residual,
+    approximate: true,
+    previous: null,
+  });
+
+  it("a commit's residual is bounded like every other number", () => {
+    expect(decodeMessage(encodeMessage(signMessage(commit(1e12), signer))).ok).toBe(true);
+    expect(decodeMessage(encodeMessage(signMessage(commit(1e300), signer)))).toEqual({
+      ok: false,
+      reason: "schema",
+      detail: "residual: must be within ±1000000000000",
+    });
+  });
+
+  it("a plan's terms are a contract document, held to the contract file's ranges", () => {
+    const terms = contractSchema.parse({
+      name: "terms",
+      resources: [{ id: "r", capacity: 10 }],
+      fees: { perUnit: 0.5, fixed: 0 },
+      amends: "a".repeat(64),
+    });
+    // The decoder judges shape and ranges only (the signature is checked later): any sig will do.
+    const propose = (t: unknown) =>
+      new TextEncoder().encode(
+        canonicalJson({
+          v: 2,
+          kind: "propose",
+          contract: "c".repeat(64),
+          agent: signer.id,
+          epoch: 2,
+          view: 0,
+          plan: {
+            members: [signer.id],
+            deciders: [signer.id],
+            voters: [signer.id],
+            base: { epoch: 1, round: 3, prices: [1] },
+            terms: t,
+            ledger: null,
+            cause: ["amend"],
+          },
+          sig: `${"A".repeat(86)}==`,
+        }),
+      );
+    expect(decodeMessage(propose(terms)).ok).toBe(true);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ fees: { perUnit: 1e13, fixed: 0 } }, "plan.terms.fees.perUnit"],
+      [{ resources: [{ id: "r", capacity: 1e300 }] }, "plan.terms.resources[0].capacity"],
+      [{ tolerance: { residual: 2, price: 1e-9 } }, "plan.terms.tolerance.residual"],
+      [{ maxRounds: 2 ** 53 }, "plan.terms.maxRounds"],
+      [{ timeouts: { roundMs: 0.5, announceMs: 1000 } }, "plan.terms.timeouts.roundMs"],
+      [{ quorum: 0.5 }, "plan.terms.quorum"],
+    ];
+    for (const [change, path] of cases) {
+      const decoded = decodeMessage(propose({ ...terms, ...change }));
+      expect(decoded).toMatchObject({ ok: false, reason: "schema" });
+      expect(decoded.ok ? "" : decoded.detail.split(": ")[0]).toBe(path);
+    }
   });
 });

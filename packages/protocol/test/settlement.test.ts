@@ -45,4 +45,30 @@ describe("settledAllocations", () => {
     expect(supply[1]).toBeCloseTo(4, 12);
     expect(residual).toBe(measureResidual(contract, over.prices, allocations));
   });
+
+  it("an approximate commit carries a residual within the wire's bound", () => {
+    // A supplier's output over a tiny capacity: S = -1e12 against m = 1e-6, at a positive price.
+    const tiny = contractSchema.parse({
+      name: "tiny",
+      resources: [{ id: "a", capacity: 1e-6 }],
+      fees: { perUnit: 0, fixed: 0 },
+    });
+    const demands = [entry("s", 1e6, [-1e6])];
+    const round = { prices: [1], demands, residual: measureResidual(tiny, [1], demands) };
+    expect(round.residual).toBeGreaterThan(1e17);
+    expect(settledAllocations(tiny, round, true)).toEqual({ allocations: demands, residual: 1e12 });
+    // Rationed, too: a consumer over capacity on one resource, the supplier on the other.
+    const two = contractSchema.parse({
+      name: "two",
+      resources: [
+        { id: "a", capacity: 1 },
+        { id: "b", capacity: 1e-6 },
+      ],
+      fees: { perUnit: 0, fixed: 0 },
+    });
+    const over = [entry("c", 2, [1, 0]), entry("s", 1e6, [0, -1e6])];
+    const rationed = settledAllocations(two, { prices: [1, 1], demands: over, residual: 1 }, true);
+    expect(rationed.allocations[0]?.x).toBe(1);
+    expect(rationed.residual).toBe(1e12);
+  });
 });

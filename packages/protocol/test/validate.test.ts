@@ -439,6 +439,13 @@ const rows: Row[] = [
     reason: "bad-plan",
   },
   {
+    // Ranges are the decoder's (the contract schema, message-codec.test.ts); what else may change is this.
+    rule: "a plan whose terms change more than capacities and fees (maxRounds)",
+    message: () => propose(proposerOf(0), 0, plan({ terms: amended({ maxRounds: 2 ** 53 - 1 }) })),
+    verdict: "reject",
+    reason: "bad-plan",
+  },
+  {
     rule: "a plan that takes up a valid amendment",
     message: () => propose(proposerOf(0), 0, plan({ terms: amended() })),
     verdict: "accept",

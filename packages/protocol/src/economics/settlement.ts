@@ -1,4 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
+import { WIRE_NUMBER_BOUND } from "../wire/protocol-numbers.ts";
 import { aggregateSupply, measureResidual } from "./residual.ts";
 
 /** One member's demand as a commit records it. */
@@ -37,7 +38,20 @@ export function settledAllocations<E extends SettledEntry>(
     const s = supply[i] as number;
     if (s > r.capacity) factor = Math.min(factor, r.capacity / s);
   });
-  if (factor === 1) return { allocations: entries, residual: round.residual };
+  if (factor === 1) return { allocations: entries, residual: publishedResidual(round.residual) };
   const rationed = entries.map((e) => ({ ...e, x: e.x * factor }));
-  return { allocations: rationed, residual: measureResidual(contract, round.prices, rationed) };
+  return {
+    allocations: rationed,
+    residual: publishedResidual(measureResidual(contract, round.prices, rationed)),
+  };
+}
+
+/**
+ * The residual a commit carries: at most the wire's number bound, as every number a message
+ * carries. An approximate round can leave a larger one (a supplier's output over a small
+ * capacity: |S_r - m_r| / m_r up to ~1e40); past 1e12 it says no more than "far from clearing",
+ * and a larger one would be refused by every node. An exact one is at most eps_p <= 1.
+ */
+export function publishedResidual(residual: number): number {
+  return Math.min(residual, WIRE_NUMBER_BOUND);
 }

@@ -16,6 +16,7 @@ import { base64ToBytes, signingBytes } from "../wire/signing.ts";
 import { amendmentProblem } from "../wire/terms.ts";
 import { type Amendment, Amendments } from "./amendments.ts";
 import { Certify } from "./certify.ts";
+import { EquivocationEvidence } from "./equivocation-evidence.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation, MachineAction, MachineEvent, Verdict } from "./machine-io.ts";
 import { Market } from "./market.ts";
@@ -32,11 +33,8 @@ import { type ValidationState, validate } from "./validate.ts";
  *
  * This file only routes: validation is validate.ts, who is in the market is membership.ts (with
  * the Paxos instance in epoch-decision.ts), rounds are market.ts, commits and certificates are
- * certify.ts, deadlines are timers.ts.
+ * certify.ts, deadlines are timers.ts, the equivocation proofs kept are equivocation-evidence.ts.
  */
-/** Equivocation proofs kept in all, and per agent: enough to name every liar of any real market. */
-export const MAX_EQUIVOCATIONS = 1_000;
-export const MAX_EQUIVOCATIONS_PER_AGENT = 4;
 
 export interface AgentMachineConfig {
   readonly contract: Contract;
@@ -142,7 +140,7 @@ class Machine implements AgentMachine {
   readonly #validation: ValidationState;
   #held: WireMessage[] = [];
   #replayHeld = false;
-  readonly #equivocations: Equivocation[] = [];
+  readonly #equivocations = new EquivocationEvidence();
 
   constructor(config: AgentMachineConfig) {
     const slots = new SlotBook();
@@ -186,17 +184,8 @@ class Machine implements AgentMachine {
   check(m: WireMessage): Verdict {
     const verdict = validate(m, this.#validation);
     if (verdict.verdict === "reject" && verdict.evidence) {
-      // A few proofs per agent are enough to convict it (of each kind it lied in, say); keeping
-      // every one would let a single key that equivocates each round grow this list (and
-      // /status) without bound, and crowd out the proofs against others.
-      const { agent, slot } = verdict.evidence;
-      const held = this.#equivocations.filter((e) => e.agent === agent);
-      if (
-        this.#equivocations.length < MAX_EQUIVOCATIONS &&
-        held.length < MAX_EQUIVOCATIONS_PER_AGENT &&
-        !held.some((e) => e.slot === slot)
-      )
-        this.#equivocations.push(verdict.evidence);
+      const members = this.#membership.current?.memberSet;
+      this.#equivocations.record(verdict.evidence, (agent) => members?.has(agent) === true);
       this.#ctx.out.emit({ type: "equivocation", evidence: verdict.evidence });
     }
     if (verdict.verdict === "reject" && verdict.reason === "price-mismatch" && m.kind === "demand")
@@ -557,7 +546,7 @@ class Machine implements AgentMachine {
       certificate: this.#certify.certificate(epoch) ?? this.#certify.latest(),
       pendingJoins: this.#membership.liveJoiners(),
       decision: this.#membership.decisionView(),
-      equivocations: this.#equivocations,
+      equivocations: this.#equivocations.list(),
     };
   }
 }

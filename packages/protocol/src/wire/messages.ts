@@ -71,7 +71,8 @@ export const commitMessageSchema = z.strictObject({
   members: z.array(agentId).min(1).max(10_000),
   prices,
   allocations: z.array(allocationEntrySchema).min(1).max(10_000),
-  residual: z.number().nonnegative().refine(Number.isFinite, "must be finite"),
+  /** At most the bound like any other number: an engine publishes a larger one as the bound (settlement.ts). */
+  residual: quantity,
   /** No price cleared exactly (a fixed fee makes demand jump): the best feasible round instead. */
   approximate: z.literal(true).optional(),
   /** The ledger's previous certificate (its digest), or null for the first: a hash chain per contract. */
