@@ -39,6 +39,7 @@ export * from "./economics/verified-slopes.ts";
 export * from "./machine/agent-machine.ts";
 export * from "./machine/epoch-decision.ts";
 export * from "./machine/epoch-plan.ts";
+export * from "./machine/founding-bound.ts";
 export * from "./machine/machine-io.ts";
 export * from "./machine/validate.ts";
 export * from "./sim/certificate-audit.ts";
