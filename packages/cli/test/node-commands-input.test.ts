@@ -396,6 +396,28 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
     await Promise.all(checks);
   });
 
+  it("a contract whose minMembers one message cannot carry is refused by contract create and node start, naming the field and the bound", async () => {
+    // 1,391 members of 52-character peer ids fit one resource's commit under the cap; 1,392 never
+    // found: the founder would wait for its first epoch forever, saying nothing.
+    const bound = "with at most 1391 members (counting 52-character ids, the length of an Ed25519 peer id)";
+    const create = ["contract", "create", "--capacity", "5", "--min-members"];
+    const fits = await runCli([...create, "1391"], { cwd: dir });
+    expect(fits.code, fits.stderr).toBe(0);
+    await expectError(
+      [...create, "1392"],
+      2,
+      `contract: minMembers: 1392 agents can never be founded as one market`,
+    );
+    await expectError([...create, "1392"], 2, bound);
+    const two = contractSchema.parse({ ...JSON.parse(fits.stdout), minMembers: 1392 });
+    writeFileSync(f("unfoundable.json"), JSON.stringify(two));
+    await expectError(
+      ["node", "start", "--contract", f("unfoundable.json")],
+      2,
+      `unfoundable.json: minMembers: 1392 agents can never be founded as one market`,
+    );
+  });
+
   it("numbers beyond the protocol's bound are refused where they enter, naming the bound", async () => {
     // Accepted, log:alpha=1e13 once priced a 3-node market at 1.1e12: past the wire's bound, every
     // node rejected every price and demand, and the market wedged in round 8 for good.

@@ -1,10 +1,20 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DataDirError } from "../src/store/data-dir-error.ts";
 import { DataDirInUseError, LOCK_FILE, lockDataDir } from "../src/store/data-dir-lock.ts";
+import { takeOverLockFile } from "../src/store/lock-file.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -74,5 +84,20 @@ describe("the data dir lock", () => {
     writeFileSync(join(dir, "file"), "");
     expect(() => lockDataDir(join(dir, "file"))).toThrow(DataDirError);
     expect(() => lockDataDir(join(dir, "file"))).toThrow(`${join(dir, "file")}: not a directory`);
+  });
+
+  it("lets one of two nodes that read the same stale lock take it over: the later one does not remove the earlier one's lock", () => {
+    mkdirSync(join(dir, "data"));
+    const stale = JSON.stringify({ pid: 1, nonce: "dead" });
+    writeFileSync(lockFile(), stale);
+    // Both judged the lock stale before either acted on it.
+    expect(takeOverLockFile(lockFile(), stale, "first")).toBe(true);
+    expect(takeOverLockFile(lockFile(), stale, "second")).toBe(false);
+    expect(readFileSync(lockFile(), "utf8")).toBe("first");
+    expect(readdirSync(join(dir, "data"))).toEqual([LOCK_FILE]);
+    // The other order of events: the first has moved the stale lock aside and not yet made its own.
+    unlinkSync(lockFile());
+    expect(takeOverLockFile(lockFile(), stale, "second")).toBe(false);
+    expect(readdirSync(join(dir, "data"))).toEqual([]);
   });
 });

@@ -40,6 +40,7 @@ export * from "./machine/agent-machine.ts";
 export * from "./machine/epoch-decision.ts";
 export * from "./machine/epoch-plan.ts";
 export * from "./machine/equivocation-evidence.ts";
+export * from "./machine/founding-bound.ts";
 export * from "./machine/machine-io.ts";
 export * from "./machine/validate.ts";
 export * from "./sim/certificate-audit.ts";

@@ -3,6 +3,7 @@ import type { AgentProfile } from "../src/economics/agent.ts";
 import { paperProfiles, paperScenario } from "../src/economics/paper-scenario.ts";
 import { solveReference } from "../src/economics/reference-solver.ts";
 import { scenarioSchema } from "../src/economics/scenario.ts";
+import { commitBytesBound, decisionBytesBound } from "../src/machine/plan-fit.ts";
 import { buildMachine } from "../src/sim/machine-factory.ts";
 import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
@@ -10,7 +11,7 @@ import { verifyCertificate } from "../src/wire/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import type { AgentId } from "../src/wire/ids.ts";
 import { encodeMessage } from "../src/wire/message-codec.ts";
-import type { JoinMessage, WireMessage } from "../src/wire/messages.ts";
+import type { EpochPlan, JoinMessage, WireMessage } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
 
 function contract(overrides: Record<string, unknown> = {}): Contract {
@@ -371,6 +372,39 @@ describe("agent machine on a simulated network", () => {
     expect(largest.members).toBeGreaterThan(100);
     expect(largest.members).toBeLessThan(705);
     expectMatchesReference(c, nodes, agents);
+  });
+
+  it("a founder that knows minMembers agents but whose wire carries a first epoch of fewer says why, once, and founds nothing", () => {
+    const c = contract();
+    // A cap that carries every message of a first epoch of 3 members (52-character peer ids),
+    // and of no more: 5 agents are known, the contract asks for all 5, and waiting cannot help.
+    const three = Array<AgentId>(3).fill(createSigner(new Uint8Array(32)).id);
+    const plan: EpochPlan = {
+      members: three,
+      deciders: three,
+      voters: three,
+      base: null,
+      terms: null,
+      ledger: null,
+      cause: ["found"],
+    };
+    const cap = Math.max(decisionBytesBound(plan), commitBytesBound(three, 1));
+    const warnings: string[] = [];
+    const net = new SimulatedNetwork({
+      contract: c,
+      seed: 41,
+      machineFactory: (spec) => buildMachine({ ...spec, maxMessageBytes: cap }),
+      observer: (event) => {
+        if (!("actions" in event)) return;
+        for (const a of event.actions) if (a.type === "log" && a.level === "warn") warnings.push(a.msg);
+      },
+    });
+    const nodes = paperProfiles(5, 47).map((profile, i) => net.addAgent(`n${i}`, profile, net.newSigner()));
+    const why = "not founding: minMembers agents are more than one message can carry";
+    expect(net.runUntil(() => warnings.includes(why), 60_000)).toBe(true);
+    net.advanceTo(net.now + 30_000);
+    expect(warnings.filter((w) => w === why)).toHaveLength(1);
+    expect(nodes.every((n) => n.machine.status().epoch === null)).toBe(true);
   });
 
   it("a crashed member whose old join is replayed is still found silent and dropped", () => {

@@ -1,15 +1,8 @@
 import { randomBytes } from "node:crypto";
-import {
-  linkSync,
-  mkdirSync,
-  readFileSync,
-  realpathSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { DataDirError } from "./data-dir-error.ts";
+import { createLockFile, takeOverLockFile } from "./lock-file.ts";
 
 /**
  * One data dir, one running node. Two nodes on one dir would run as the same peer id over one
@@ -50,9 +43,8 @@ const heldHere = new Set<string>();
  * - its pid is this process's own and this process holds no lock on the dir: a container's node
  *   restarted on the same volume is often pid 1 again, the same pid as the one that died.
  * Where /proc is missing (macOS) a reused pid can still look like a holder: the error names the
- * pid, and removing the file with no node running is safe. Taking over a stale lock is not
- * atomic against a second node started in the same instant; this guards against mistakes, not
- * against a race it would take a script to hit.
+ * pid, and removing the file with no node running is safe. Two nodes started in the same instant
+ * on a dir with a stale lock: one takes it over, the other is refused (takeOverLockFile).
  */
 export function lockDataDir(dir: string): DataDirLock {
   try {
@@ -65,12 +57,13 @@ export function lockDataDir(dir: string): DataDirLock {
   if (!statSync(dir).isDirectory()) throw new DataDirError(`${dir}: not a directory; use another --data-dir`);
   const key = realpathSync(dir);
   const file = join(dir, LOCK_FILE);
-  const mine: Holder = { pid: process.pid, ...startedOf(process.pid) };
+  // The nonce tells this lock from any other, even one this pid wrote (takeOverLockFile compares).
+  const mine = { pid: process.pid, ...startedOf(process.pid), nonce: randomBytes(6).toString("hex") };
   const content = `${JSON.stringify(mine)}\n`;
   if (heldHere.has(key)) throw new DataDirInUseError(dir, process.pid);
-  // Twice at most: a stale lock is removed once, then the file must be free.
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (create(file, content)) {
+  // Three times at most: a takeover lost to another node leaves its lock, read on the next pass.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (createLockFile(file, content) || tookOverStale(dir, file, content)) {
       heldHere.add(key);
       return {
         release: () => {
@@ -79,45 +72,18 @@ export function lockDataDir(dir: string): DataDirLock {
         },
       };
     }
-    const found = readIfExists(file);
-    if (found === undefined) continue;
-    const holder = parseHolder(found);
-    if (holder && holds(holder)) throw new DataDirInUseError(dir, holder.pid);
-    try {
-      unlinkSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
   }
   const holder = parseHolder(readIfExists(file) ?? "");
   throw new DataDirInUseError(dir, holder?.pid ?? 0);
 }
 
-/**
- * Creates the lock file whole or not at all: written to a temporary name, then hard-linked into
- * place (which fails when the file exists), so no one ever reads a half-written lock. Where hard
- * links are not supported, an exclusive create.
- */
-function create(file: string, content: string): boolean {
-  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-  writeFileSync(tmp, content);
-  try {
-    linkSync(tmp, file);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return false;
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
-    try {
-      writeFileSync(file, content, { flag: "wx" });
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw e;
-    }
-  } finally {
-    unlinkSync(tmp);
-  }
+/** Takes over the lock in `file` if it is stale, or false to look again; throws if its holder lives. */
+function tookOverStale(dir: string, file: string, content: string): boolean {
+  const found = readIfExists(file);
+  if (found === undefined) return false;
+  const holder = parseHolder(found);
+  if (holder && holds(holder)) throw new DataDirInUseError(dir, holder.pid);
+  return takeOverLockFile(file, found, content);
 }
 
 function holds(holder: Holder): boolean {

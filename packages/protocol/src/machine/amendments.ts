@@ -56,7 +56,10 @@ export class Amendments {
       : undefined;
   }
 
-  /** Amendments of the terms `currentId`, oldest proposal first (a stable order every node shares). */
+  /**
+   * Amendments of the terms `currentId`, smallest id (hex order) first: arrival order differs from
+   * node to node, and when several have passed every node must take the same one (docs/protocol.md §12).
+   */
   pending(currentId: ContractId): Amendment[] {
     return [...this.#byId.entries()]
       .filter(([, e]) => e.terms.amends === currentId)

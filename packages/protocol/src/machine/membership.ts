@@ -97,6 +97,7 @@ export class Membership {
   readonly #joins = new Map<AgentId, { message: JoinMessage; seenAt: number }>();
   #offListLogged = false;
   #overflowLogged = false;
+  #unfoundableLogged = false;
   /** Each agent's latest join `seq` seen: a join no later than it is a replay, not news. */
   readonly #joinSeqs = new Map<AgentId, number>();
   readonly #leaves = new Set<AgentId>();
@@ -654,9 +655,25 @@ export class Membership {
       ledger: null,
       cause: ["found"],
     });
-    const fit = fitJoiners(founding, this.liveJoiners(), ctx.contract.resources.length, ctx.maxMessageBytes);
-    if (!fit || fit.plan.members.length < Math.max(1, ctx.contract.minMembers)) return;
-    this.#publishPropose(d, 0, fit.plan);
+    const joiners = this.liveJoiners();
+    const fit = fitJoiners(founding, joiners, ctx.contract.resources.length, ctx.maxMessageBytes);
+    const minMembers = Math.max(1, ctx.contract.minMembers);
+    if (fit && fit.plan.members.length >= minMembers) {
+      this.#publishPropose(d, 0, fit.plan);
+      return;
+    }
+    // Enough agents, but the wire carries a first epoch of fewer: waiting for more cannot help,
+    // and without this line the founder would wait in silence (the contract asks too much).
+    const known = founding(joiners).members.length;
+    if (known >= minMembers && !this.#unfoundableLogged) {
+      ctx.out.log("warn", "not founding: minMembers agents are more than one message can carry", {
+        minMembers,
+        known,
+        fit: fit?.plan.members.length ?? 0,
+        maxMessageBytes: ctx.maxMessageBytes,
+      });
+      this.#unfoundableLogged = true;
+    }
   }
 
   /** A decider's part in deciding the next epoch: accept, follow, propose, time out. */

@@ -11,3 +11,14 @@ export function describeProgress(view: AmendmentView | null): string {
     passed ? ": passed, takes effect at the next slot" : ""
   }`;
 }
+
+/**
+ * An amendment the node listed as pending before an approval and no longer lists after it, for
+ * people. A pending amendment leaves the list only when the terms in effect change: to it (the
+ * approval made the quorum, and the node's next slot, under it, began at once), or to another.
+ */
+export function describeNoLongerPending(id: string, termsInEffect: string): string {
+  return termsInEffect === id
+    ? "passed: in effect now (pending no more)"
+    : `pending no more: the terms in effect are now ${termsInEffect}`;
+}

@@ -1,9 +1,9 @@
 import { readApiToken, type TokenFlags } from "../../api-token.ts";
 import { InputError } from "../../cli-error.ts";
 import { describeTerms } from "../../describe-terms.ts";
-import { approveAmendment } from "../../market-api-client.ts";
+import { approveAmendment, fetchAmendments } from "../../market-api-client.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
-import { describeProgress } from "./amendment-progress.ts";
+import { describeNoLongerPending, describeProgress } from "./amendment-progress.ts";
 
 export interface ContractApproveFlags extends TokenFlags {
   readonly node: string;
@@ -18,9 +18,18 @@ export async function runContractApprove(id: string, flags: ContractApproveFlags
     );
   const token = readApiToken(flags);
   const view = await approveAmendment(flags.node, token, id);
+  // The node answers null when the amendment is pending no more: the terms in effect tell why.
+  const inEffect = view ? null : (await fetchAmendments(flags.node)).terms;
+  const passed = view ? view.needed !== null && view.signers.length >= view.needed : inEffect === id;
   if (flags.json) {
     await writeOutput(
-      jsonText({ id, signers: view?.signers ?? [], needed: view?.needed ?? null }),
+      jsonText({
+        id,
+        signers: view?.signers ?? [],
+        needed: view?.needed ?? null,
+        passed,
+        inEffect: inEffect === id,
+      }),
       undefined,
     );
     return;
@@ -29,7 +38,7 @@ export async function runContractApprove(id: string, flags: ContractApproveFlags
     [
       `approved amendment ${id}`,
       ...(view ? [`  terms  ${describeTerms(view.terms)}`] : []),
-      `  ${describeProgress(view)}`,
+      `  ${view ? describeProgress(view) : describeNoLongerPending(id, inEffect as string)}`,
     ].join("\n"),
     undefined,
   );

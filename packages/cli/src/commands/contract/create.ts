@@ -3,6 +3,7 @@ import {
   contractId,
   contractSchema,
   isAgentId,
+  minMembersProblem,
   parseWith,
   scenarioSchema,
 } from "@walras/protocol";
@@ -69,6 +70,9 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
   };
   const parsed = parseWith(contractSchema, input, "contract");
   if (!parsed.ok) throw new InputError(parsed.error);
+  // Valid, but no founder could ever start it: it would wait for its first epoch forever.
+  const unfoundable = minMembersProblem(parsed.value);
+  if (unfoundable) throw new InputError(`contract: ${unfoundable}`);
   await writeOutput(jsonText(parsed.value), flags.out);
   if (flags.out) process.stdout.write(`contract ${contractId(parsed.value)} written to ${flags.out}\n`);
 }

@@ -1,9 +1,19 @@
-import { type AgentProfile, agentProfileSchema, type Contract, contractSchema } from "@walras/protocol";
+import {
+  type AgentProfile,
+  agentProfileSchema,
+  type Contract,
+  contractSchema,
+  minMembersProblem,
+} from "@walras/protocol";
 import { InputError } from "../../cli-error.ts";
-import { readJsonFile } from "../../read-json-file.ts";
+import { readJsonFile, sourceName } from "../../read-json-file.ts";
 
+/** A contract to run: valid, and one whose market can be founded (else every node waits forever). */
 export async function loadContract(file: string): Promise<Contract> {
-  return await readJsonFile(file, contractSchema);
+  const contract = await readJsonFile(file, contractSchema);
+  const unfoundable = minMembersProblem(contract);
+  if (unfoundable) throw new InputError(`${sourceName(file)}: ${unfoundable}`);
+  return contract;
 }
 
 export async function loadAgent(file: string): Promise<AgentProfile> {

@@ -1,0 +1,64 @@
+import { randomBytes } from "node:crypto";
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+
+/**
+ * Creates the lock file whole or not at all: written to a temporary name, then hard-linked into
+ * place (which fails when the file exists), so no one ever reads a half-written lock. Where hard
+ * links are not supported, an exclusive create.
+ */
+export function createLockFile(file: string, content: string): boolean {
+  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+  writeFileSync(tmp, content);
+  try {
+    linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+    try {
+      writeFileSync(file, content, { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw e;
+    }
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+/**
+ * Replaces the lock file this node read as `stale` by its own, or returns false when another node
+ * got there first. Removing the stale file and then creating would let two nodes that read the
+ * same stale lock both win: the later one's remove takes away the earlier one's fresh lock. So
+ * the file is renamed aside to a name of its own, which only one node can do to one file, and
+ * what was moved is checked: if it is not the stale lock read (another node's fresh lock came in
+ * between), it is linked back. A third node creating its lock in the instant between that rename
+ * and the link back would still share the dir with the node whose lock was moved; that takes
+ * three nodes starting together on a dir with a stale lock. Lock contents carry a nonce, so two
+ * locks never read alike.
+ */
+export function takeOverLockFile(file: string, stale: string, content: string): boolean {
+  const aside = `${file}.${randomBytes(6).toString("hex")}.stale`;
+  try {
+    renameSync(file, aside);
+  } catch (err) {
+    // Gone already: another node is taking it over; its lock is the one to look at next.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
+  try {
+    if (readFileSync(aside, "utf8") !== stale) {
+      try {
+        linkSync(aside, file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      return false;
+    }
+  } finally {
+    unlinkSync(aside);
+  }
+  return createLockFile(file, content);
+}
