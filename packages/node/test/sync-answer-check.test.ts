@@ -10,6 +10,7 @@ import {
 } from "@walras/protocol";
 import { describe, expect, it } from "vitest";
 import {
+  answerByteLimit,
   answerOverPage,
   MAX_ANSWER_MESSAGE_BYTES,
   MAX_DECISION_ANSWER_MESSAGES,
@@ -77,5 +78,32 @@ describe("sync answer check", () => {
     );
     for (const m of [view, accept])
       expect(encodeMessage(m).length).toBeGreaterThan(MIN_DECISION_MESSAGE_BYTES);
+  });
+
+  it("lets through on the wire every answer the page checks let through", () => {
+    const wire = (a: object) => Buffer.byteLength(JSON.stringify(a));
+    const full = {
+      messages: [
+        ...answer(4, MAX_PAGE_BYTES / 4 - 1).messages,
+        answer(1, MAX_MESSAGE_BYTES).messages[0] as string,
+      ],
+    };
+    expect(answerOverPage(messagesRequest(), full)).toBeNull();
+    expect(wire({ ...full, next: Number.MAX_SAFE_INTEGER })).toBeLessThanOrEqual(
+      answerByteLimit(messagesRequest()),
+    );
+    const many = answer(MAX_SYNC_PAGE, MAX_ANSWER_MESSAGE_BYTES / MAX_SYNC_PAGE - 1);
+    expect(answerOverPage(messagesRequest(), many)).toBeNull();
+    expect(wire({ ...many, next: Number.MAX_SAFE_INTEGER })).toBeLessThanOrEqual(
+      answerByteLimit(messagesRequest()),
+    );
+    const one = answer(1, MAX_MESSAGE_BYTES);
+    expect(wire({ ...one, next: 1 })).toBeLessThanOrEqual(answerByteLimit(messagesRequest(1)));
+    const decisions = answer(MAX_DECISION_ANSWER_MESSAGES, MIN_DECISION_MESSAGE_BYTES - 1);
+    expect(answerOverPage(decisionRequest, decisions)).toBeNull();
+    expect(wire(decisions)).toBeLessThanOrEqual(answerByteLimit(decisionRequest));
+    // Far under the transport's 4 MiB, which other answers keep.
+    expect(answerByteLimit(decisionRequest)).toBeLessThan(2 * 1024 * 1024);
+    expect(answerByteLimit({ type: "status" })).toBe(4 * 1024 * 1024);
   });
 });

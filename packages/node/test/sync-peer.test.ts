@@ -2,6 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair } from "@libp2p/crypto/keys";
+import type { Stream } from "@libp2p/interface";
+import { lpStream } from "@libp2p/utils";
 import {
   type AgentId,
   type Contract,
@@ -17,9 +19,10 @@ import type { InboundPipeline } from "../src/inbound/inbound-pipeline.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createHost, type Host } from "../src/network/host.ts";
+import { answerByteLimit } from "../src/network/sync-answer-check.ts";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
 import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
-import { handleSync, requestSync } from "../src/network/sync-protocol.ts";
+import { handleSync, requestSync, SYNC_PROTOCOL } from "../src/network/sync-protocol.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
 import { waitFor } from "./wait-for.ts";
@@ -158,6 +161,14 @@ async function connected(
   });
   await client.host.bootstrapped;
   return { server, client };
+}
+
+/** An unsigned varint, as a length prefix. */
+function varint(n: number): number[] {
+  const out: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+  out.push(n);
+  return out;
 }
 
 const served = async (metrics: NodeMetrics, outcome: string) =>
@@ -418,6 +429,33 @@ describe("sync peer", () => {
       (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
     expect(await sent("oversized")).toBe(2);
     expect(await sent("answered")).toBeUndefined();
+  });
+
+  it("stops reading an answer whose length passes the page asked for, and drops it as oversized", async () => {
+    const hostile = await startHost();
+    const streams: Stream[] = [];
+    // Announces 2 MiB (under the transport's 4 MiB, over what a page of messages holds), sends a
+    // few bytes of it and then nothing: an asker that waits for the body only times out.
+    await hostile.libp2p.handle(SYNC_PROTOCOL, async (stream) => {
+      streams.push(stream);
+      await lpStream(stream).read();
+      stream.send(
+        Uint8Array.from([...varint(2 * 1024 * 1024), ...new TextEncoder().encode('{"messages":["')]),
+      );
+    });
+    const client = await side({ bootstrap: [hostile.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+    await client.host.bootstrapped;
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
+    await waitFor("the answer refused", () => client.penalized.length >= 1, { timeoutMs: 4_000 });
+    expect(client.penalized).toEqual([hostile.libp2p.peerId.toString()]);
+    expect(client.synced).toEqual([]);
+    const sent = async (outcome: string) =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
+    expect(await sent("oversized")).toBe(1);
+    expect(await sent("failed")).toBeUndefined();
+    // The asker reset the stream rather than read on.
+    await waitFor("the hostile stream reset", () => streams[0]?.status !== "open");
+    expect(answerByteLimit({ type: "messages", contractId: id, epoch: 0 })).toBeLessThan(2 * 1024 * 1024);
   });
 
   it("asks the nodes of the agents whose messages are missing first, and one other peer", () => {

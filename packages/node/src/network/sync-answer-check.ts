@@ -1,5 +1,6 @@
 import { MAX_MESSAGE_BYTES } from "@walras/protocol";
 import { MAX_PAGE_BYTES, MAX_SYNC_PAGE, type SyncRequest, type SyncResponse } from "./sync-messages.ts";
+import { DEFAULT_MAX_SYNC_RESPONSE_BYTES } from "./sync-protocol.ts";
 
 /**
  * The most message bytes an honest answer carries: a page stops before the message that would
@@ -43,4 +44,22 @@ export function answerOverPage(request: SyncRequest, response: SyncResponse): st
   if (bytes > MAX_ANSWER_MESSAGE_BYTES)
     return `${bytes} message bytes, over the ${MAX_ANSWER_MESSAGE_BYTES} a page holds`;
   return null;
+}
+
+/** JSON around an answer's messages: `{"messages":[…],"next":<up to 16 digits>}`. */
+const ENVELOPE_BYTES = 64;
+/** JSON per message: its quotes and comma, and base64's padding beyond 4/3 of its bytes. */
+const PER_MESSAGE_JSON_BYTES = 6;
+
+/**
+ * The most bytes an honest answer to `request` has on the wire: for `messages` and `decision`,
+ * the most messages and message bytes answerOverPage lets through, in base64 and JSON; for the
+ * rest, the transport's own cap. The asker stops reading as soon as an answer's length prefix
+ * passes it, so a server cannot make it buffer and parse 4 MiB to find out.
+ */
+export function answerByteLimit(request: SyncRequest): number {
+  if (request.type !== "messages" && request.type !== "decision") return DEFAULT_MAX_SYNC_RESPONSE_BYTES;
+  const count = request.type === "messages" ? (request.limit ?? MAX_SYNC_PAGE) : MAX_DECISION_ANSWER_MESSAGES;
+  const messageBytes = Math.min(MAX_ANSWER_MESSAGE_BYTES, count * MAX_MESSAGE_BYTES);
+  return Math.ceil((messageBytes * 4) / 3) + count * PER_MESSAGE_JSON_BYTES + ENVELOPE_BYTES;
 }

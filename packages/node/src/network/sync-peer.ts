@@ -19,7 +19,7 @@ import type { MessageWriter } from "../store/message-writer.ts";
 import type { Store } from "../store/store.ts";
 import { connectedPeerIds } from "./connected-peers.ts";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
-import { answerOverPage } from "./sync-answer-check.ts";
+import { answerByteLimit, answerOverPage } from "./sync-answer-check.ts";
 import { createSyncBudget, type SyncBudget } from "./sync-budget.ts";
 import {
   type DecisionRequest,
@@ -142,27 +142,32 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     return peers;
   };
 
+  /**
+   * An honest server never sends more than the page it was asked for: one that does is flooding,
+   * so its answer is dropped unapplied and, unlike an answer, does not end its cooling off.
+   */
+  const dropOversized = (peer: string, request: SyncRequest, problem: string): null => {
+    load.finished(peer, "failed", init.now());
+    metrics.syncRequestsSent.inc({ outcome: "oversized" });
+    init.penalize(peer);
+    log.warn({ peer, type: request.type, problem }, "sync answer over the page asked for; dropped");
+    return null;
+  };
+
   const ask = async <R extends SyncRequest>(peer: string, request: R) => {
     load.started(peer);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
         timeoutMs: REQUEST_TIMEOUT_MS,
+        maxBytes: answerByteLimit(request),
       });
-      // An honest server never sends more than the page it was asked for: one that does is
-      // flooding, so its answer is dropped unapplied and, unlike an answer, does not end its
-      // cooling off.
       const over = answerOverPage(request, res);
-      if (over !== null) {
-        load.finished(peer, "failed", init.now());
-        metrics.syncRequestsSent.inc({ outcome: "oversized" });
-        init.penalize(peer);
-        log.warn({ peer, type: request.type, problem: over }, "sync answer over the page asked for; dropped");
-        return null;
-      }
+      if (over !== null) return dropOversized(peer, request, over);
       load.finished(peer, "answered", init.now());
       metrics.syncRequestsSent.inc({ outcome: "answered" });
       return res;
     } catch (err) {
+      if (err instanceof SyncError && err.oversized) return dropOversized(peer, request, err.message);
       const timedOut = err instanceof SyncError && err.timedOut;
       load.finished(peer, timedOut ? "timed-out" : "failed", init.now());
       metrics.syncRequestsSent.inc({ outcome: "failed" });
