@@ -1,15 +1,16 @@
 import { certificateDigest, type LedgerEntry, ledgerEntrySchema } from "@walras/protocol";
 import { z } from "zod";
 import type { LedgerBook } from "./ledger-book.ts";
+import { cutLedgerPage, LEDGER_PAGE_BYTES } from "./ledger-page-cut.ts";
 
 /** Entries one sync answer carries at most (a page): the asker asks again from its new tip. */
 export const LEDGER_SYNC_PAGE = 64;
 /**
- * A page also stops growing past this many bytes of entries (at least one is sent): a
- * certificate carries a signature per member, so 64 of them at 200–300 members passed the 4 MiB
- * a sync answer may have, and the asker's catch-up failed on every page.
+ * A page also stops growing past this many bytes of entries (at least one is sent): 64
+ * certificates at 200–300 members passed the 4 MiB a sync answer may have, and the asker's
+ * catch-up failed on every page.
  */
-export const LEDGER_SYNC_PAGE_BYTES = 1024 * 1024;
+export const LEDGER_SYNC_PAGE_BYTES = LEDGER_PAGE_BYTES;
 
 /** The answer to `{type: "ledger", after?}`: the responder's entries after that certificate. */
 export function ledgerPage(
@@ -24,15 +25,7 @@ export function ledgerPage(
     if (at < 0) return { entries: [], more: false };
     start = at + 1;
   }
-  const page: LedgerEntry[] = [];
-  let bytes = 0;
-  for (let i = start; i < entries.length && page.length < LEDGER_SYNC_PAGE; i++) {
-    const entry = entries[i] as LedgerEntry;
-    const size = Buffer.byteLength(JSON.stringify(entry));
-    if (page.length > 0 && bytes + size > maxBytes) break;
-    bytes += size;
-    page.push(entry);
-  }
+  const page = cutLedgerPage(entries, start, LEDGER_SYNC_PAGE, maxBytes);
   return { entries: page, more: start + page.length < entries.length };
 }
 
