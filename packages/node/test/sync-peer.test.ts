@@ -14,12 +14,14 @@ import {
   type SyncWant,
   type WireMessage,
 } from "@walras/protocol";
+import { type Logger, pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { InboundPipeline } from "../src/inbound/inbound-pipeline.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createHost, type Host } from "../src/network/host.ts";
 import { answerByteLimit } from "../src/network/sync-answer-check.ts";
+import { createSyncBans, type SyncBans } from "../src/network/sync-ban.ts";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
 import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
 import { handleSync, requestSync, SYNC_PROTOCOL } from "../src/network/sync-protocol.ts";
@@ -96,6 +98,9 @@ async function side(
     graylisted?: () => boolean;
     /** Runs before a synced message is recorded; a throw there is the pipeline's. */
     onSynced?: (text: string) => void;
+    /** Bans for refusals over budget. */
+    bans?: SyncBans;
+    log?: Logger;
   } = {},
 ): Promise<Side> {
   const host = await startHost(options.bootstrap);
@@ -120,12 +125,13 @@ async function side(
     writer: createMessageWriter(store),
     inbound,
     metrics,
-    log,
+    log: options.log ?? log,
     status: () => ({ ok: true }),
     currentDecision: () => [CURRENT_DECISION],
     ledgerPage: (after) => ({ entries: [{ after: after ?? null }], more: false }),
     penalize: (peer) => void penalized.push(peer),
     graylisted: options.graylisted ?? (() => false),
+    ...(options.bans ? { bans: options.bans } : {}),
     ...(options.quota !== undefined
       ? {
           budget: createSyncBudget({
@@ -280,6 +286,34 @@ describe("sync peer", () => {
     await expect(
       requestSync(client.host.libp2p, server.host.libp2p.peerId, { type: "status" }),
     ).resolves.toEqual({ status: { ok: true } });
+  });
+
+  it("holds a peer refused over budget again and again unread for a while, without gossipsub", async () => {
+    const lines: string[] = [];
+    const serverLog = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    const { server, client } = await connected({
+      quota: 1,
+      bans: createSyncBans({ refusals: 3, windowMs: 60_000, banMs: 60_000 }),
+      log: serverLog,
+    });
+    const clientId = client.host.libp2p.peerId.toString();
+    const status = () =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, { type: "status" }, { timeoutMs: 5_000 });
+    // One status request a minute (and no gossipsub score at all): the first is answered, the
+    // next three refused, and the third refusal starts the ban.
+    await expect(status()).resolves.toEqual({ status: { ok: true } });
+    for (let i = 0; i < 3; i++) await expect(status()).rejects.toThrow(/over budget/);
+    // Now its requests are not read: held, then reset, with no answer.
+    const held = await status().catch((err: Error) => err);
+    expect(held).toBeInstanceOf(Error);
+    expect((held as Error).message).not.toMatch(/over budget/);
+    expect(await served(server.metrics, "refused")).toBe(3);
+    expect(await served(server.metrics, "banned")).toBe(1);
+    expect((await server.metrics.syncBans.get()).values[0]?.value).toBe(1);
+    // Logged once for the episode, naming the peer.
+    const banned = lines.filter((l) => l.includes("holding the peer's requests unread"));
+    expect(banned).toHaveLength(1);
+    expect(JSON.parse(banned[0] as string).peer).toBe(clientId);
   });
 
   it("does not read a graylisted peer's requests: they are held, then reset", async () => {
