@@ -66,7 +66,7 @@ async function metric(node: NodeProcess, metric: string, label: string): Promise
   const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
   return text
     .split("\n")
-    .filter((l) => l.startsWith(`${metric}{`) && l.includes(label))
+    .filter((l) => (l.startsWith(`${metric}{`) || l.startsWith(`${metric} `)) && l.includes(label))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0);
 }
 
@@ -123,8 +123,11 @@ describe("a sync flood against one node", () => {
       },
       { timeoutMs: 120_000, what: "one certificate for all three members" },
     );
-    // Refused with an error once over budget, or reset unread once graylisted.
-    const refused = () => metric(v, "walras_sync_requests_served_total", 'outcome="refused"');
+    // Refused with an error once over budget, or reset unread once graylisted or banned for
+    // flooding (sync-ban.ts).
+    const refused = async () =>
+      (await metric(v, "walras_sync_requests_served_total", 'outcome="refused"')) +
+      (await metric(v, "walras_sync_requests_served_total", 'outcome="banned"'));
     // Now the market is settled and only the flood goes on: measure what it costs the victim
     // over its next 300 refusals.
     const quietFrom = performance.now();
@@ -142,6 +145,7 @@ describe("a sync flood against one node", () => {
     const report = await flood;
     const elapsedMs = performance.now() - started;
     const refusedByVictim = await refused();
+    const bans = await metric(v, "walras_sync_bans_total", "");
     const newcomerAnswered = (await newcomer.metrics.syncRequestsSent.get()).values.find(
       (x) => x.labels.outcome === "answered",
     )?.value;
@@ -149,7 +153,7 @@ describe("a sync flood against one node", () => {
       `sync flood: ${report.requests} requests in ${(elapsedMs / 1000).toFixed(1)} s (${report.answered} answered, ` +
         `${report.refused} refused, ${report.failed} failed), ${report.messages} messages served; ` +
         `victim CPU over the last 300 refusals ${(floodCpuMs / 1000).toFixed(2)} s in ${(floodMs / 1000).toFixed(1)} s ` +
-        `(${((100 * floodCpuMs) / floodMs).toFixed(0)}% of one core); newcomer's sync requests answered: ${newcomerAnswered}`,
+        `(${((100 * floodCpuMs) / floodMs).toFixed(0)}% of one core); flooder banned ${bans} times; newcomer's sync requests answered: ${newcomerAnswered}`,
     );
 
     // The honest market: the certificate is the reference equilibrium of the three agents.

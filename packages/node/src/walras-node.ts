@@ -229,7 +229,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     now,
   });
   // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
-  const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after));
+  const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after), { log: nodeLog });
   const catchUpLedger = async (): Promise<void> => {
     try {
       const { added, error } = await ledgerSync.sync();

@@ -212,6 +212,44 @@ describe("a ledger sync page", () => {
     expect(late.ledger()).toEqual(peer.ledger());
   });
 
+  it("a run stopped at its page limit says so, naming the peer and where, and the next run goes on from there", async () => {
+    const chain = chainOf(5);
+    const peer = book(chain);
+    const late = book([]);
+    const warned: { fields: Record<string, unknown>; message: string }[] = [];
+    const log = {
+      warn: (fields: Record<string, unknown>, message: string) => void warned.push({ fields, message }),
+    };
+    const asked: (string | undefined)[] = [];
+    // One entry a page, two pages a run.
+    const sync = createLedgerSync(
+      late,
+      async (after) => {
+        asked.push(after);
+        return { ...ledgerPage(peer, after, 1), peer: "12D3KooWServer" };
+      },
+      { log, maxPages: 2 },
+    );
+    expect(await sync.sync()).toEqual({ added: 2 });
+    const second = certificateDigest(chain[1] as Certificate);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.fields).toMatchObject({
+      peer: "12D3KooWServer",
+      pages: 2,
+      after: second,
+      epoch: chain[1]?.commit.epoch,
+    });
+    expect(warned[0]?.message).toMatch(/stopped at its page limit/);
+    // The next run asks after the last certificate kept, not from the start.
+    asked.length = 0;
+    expect(await sync.sync()).toEqual({ added: 2 });
+    expect(asked[0]).toBe(second);
+    expect(await sync.sync()).toEqual({ added: 1 });
+    // The last run ended on a page without `more`: nothing more to say.
+    expect(warned).toHaveLength(2);
+    expect(late.ledger()).toEqual(peer.ledger());
+  });
+
   it("that fails verification is reported naming the peer that sent it", async () => {
     const chain = chainOf(2);
     const peer = book(chain);

@@ -2,6 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair } from "@libp2p/crypto/keys";
+import type { Stream } from "@libp2p/interface";
+import { lpStream } from "@libp2p/utils";
 import {
   type AgentId,
   type Contract,
@@ -12,14 +14,17 @@ import {
   type SyncWant,
   type WireMessage,
 } from "@walras/protocol";
+import { type Logger, pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import type { InboundPipeline } from "../src/inbound/inbound-pipeline.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createHost, type Host } from "../src/network/host.ts";
+import { answerByteLimit } from "../src/network/sync-answer-check.ts";
+import { createSyncBans, type SyncBans } from "../src/network/sync-ban.ts";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
 import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
-import { handleSync, requestSync } from "../src/network/sync-protocol.ts";
+import { handleSync, requestSync, SYNC_PROTOCOL } from "../src/network/sync-protocol.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
 import { waitFor } from "./wait-for.ts";
@@ -93,6 +98,9 @@ async function side(
     graylisted?: () => boolean;
     /** Runs before a synced message is recorded; a throw there is the pipeline's. */
     onSynced?: (text: string) => void;
+    /** Bans for refusals over budget. */
+    bans?: SyncBans;
+    log?: Logger;
   } = {},
 ): Promise<Side> {
   const host = await startHost(options.bootstrap);
@@ -117,12 +125,13 @@ async function side(
     writer: createMessageWriter(store),
     inbound,
     metrics,
-    log,
+    log: options.log ?? log,
     status: () => ({ ok: true }),
     currentDecision: () => [CURRENT_DECISION],
     ledgerPage: (after) => ({ entries: [{ after: after ?? null }], more: false }),
     penalize: (peer) => void penalized.push(peer),
     graylisted: options.graylisted ?? (() => false),
+    ...(options.bans ? { bans: options.bans } : {}),
     ...(options.quota !== undefined
       ? {
           budget: createSyncBudget({
@@ -158,6 +167,14 @@ async function connected(
   });
   await client.host.bootstrapped;
   return { server, client };
+}
+
+/** An unsigned varint, as a length prefix. */
+function varint(n: number): number[] {
+  const out: number[] = [];
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
+  out.push(n);
+  return out;
 }
 
 const served = async (metrics: NodeMetrics, outcome: string) =>
@@ -269,6 +286,34 @@ describe("sync peer", () => {
     await expect(
       requestSync(client.host.libp2p, server.host.libp2p.peerId, { type: "status" }),
     ).resolves.toEqual({ status: { ok: true } });
+  });
+
+  it("holds a peer refused over budget again and again unread for a while, without gossipsub", async () => {
+    const lines: string[] = [];
+    const serverLog = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    const { server, client } = await connected({
+      quota: 1,
+      bans: createSyncBans({ refusals: 3, windowMs: 60_000, banMs: 60_000 }),
+      log: serverLog,
+    });
+    const clientId = client.host.libp2p.peerId.toString();
+    const status = () =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, { type: "status" }, { timeoutMs: 5_000 });
+    // One status request a minute (and no gossipsub score at all): the first is answered, the
+    // next three refused, and the third refusal starts the ban.
+    await expect(status()).resolves.toEqual({ status: { ok: true } });
+    for (let i = 0; i < 3; i++) await expect(status()).rejects.toThrow(/over budget/);
+    // Now its requests are not read: held, then reset, with no answer.
+    const held = await status().catch((err: Error) => err);
+    expect(held).toBeInstanceOf(Error);
+    expect((held as Error).message).not.toMatch(/over budget/);
+    expect(await served(server.metrics, "refused")).toBe(3);
+    expect(await served(server.metrics, "banned")).toBe(1);
+    expect((await server.metrics.syncBans.get()).values[0]?.value).toBe(1);
+    // Logged once for the episode, naming the peer.
+    const banned = lines.filter((l) => l.includes("holding the peer's requests unread"));
+    expect(banned).toHaveLength(1);
+    expect(JSON.parse(banned[0] as string).peer).toBe(clientId);
   });
 
   it("does not read a graylisted peer's requests: they are held, then reset", async () => {
@@ -418,6 +463,33 @@ describe("sync peer", () => {
       (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
     expect(await sent("oversized")).toBe(2);
     expect(await sent("answered")).toBeUndefined();
+  });
+
+  it("stops reading an answer whose length passes the page asked for, and drops it as oversized", async () => {
+    const hostile = await startHost();
+    const streams: Stream[] = [];
+    // Announces 2 MiB (under the transport's 4 MiB, over what a page of messages holds), sends a
+    // few bytes of it and then nothing: an asker that waits for the body only times out.
+    await hostile.libp2p.handle(SYNC_PROTOCOL, async (stream) => {
+      streams.push(stream);
+      await lpStream(stream).read();
+      stream.send(
+        Uint8Array.from([...varint(2 * 1024 * 1024), ...new TextEncoder().encode('{"messages":["')]),
+      );
+    });
+    const client = await side({ bootstrap: [hostile.libp2p.getMultiaddrs()[0]?.toString() ?? ""] });
+    await client.host.bootstrapped;
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
+    await waitFor("the answer refused", () => client.penalized.length >= 1, { timeoutMs: 4_000 });
+    expect(client.penalized).toEqual([hostile.libp2p.peerId.toString()]);
+    expect(client.synced).toEqual([]);
+    const sent = async (outcome: string) =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
+    expect(await sent("oversized")).toBe(1);
+    expect(await sent("failed")).toBeUndefined();
+    // The asker reset the stream rather than read on.
+    await waitFor("the hostile stream reset", () => streams[0]?.status !== "open");
+    expect(answerByteLimit({ type: "messages", contractId: id, epoch: 0 })).toBeLessThan(2 * 1024 * 1024);
   });
 
   it("asks the nodes of the agents whose messages are missing first, and one other peer", () => {

@@ -11,6 +11,7 @@ import {
   parseWith,
 } from "@walras/protocol";
 import { z } from "zod";
+import { cutLedgerPage } from "../ledger/ledger-page-cut.ts";
 import { bearerMatches } from "./api-token.ts";
 import { sendJson } from "./respond.ts";
 
@@ -49,7 +50,8 @@ const amendmentRequestSchema = z.strictObject({
 });
 
 /**
- * The node's market API (docs/protocol.md §12, README): GET /ledger (paged) and /amendments for
+ * The node's market API (docs/protocol.md §12, README): GET /ledger (paged: 100 entries or
+ * 1 MiB, whichever comes first) and /amendments for
  * anyone who can reach the port; PUT /agent, POST /amendments and POST /amendments/<id>/approve
  * with the node's token. Bad input gets a one-line error and changes nothing.
  */
@@ -67,7 +69,9 @@ export function marketApiRoutes(source: MarketApiSource): ApiRoute[] {
           return sendJson(res, 400, { error: "offset and limit must be non-negative integers" });
         const limit = Math.min(LEDGER_PAGE, Math.max(1, asked));
         const ledger = source.ledger();
-        const entries = ledger.entries.slice(offset, offset + limit);
+        // Cut at LEDGER_PAGE_BYTES too: `next` is where the cut fell, so a client that follows it
+        // gets every entry once, whatever the page held.
+        const entries = cutLedgerPage(ledger.entries, offset, limit);
         const next = offset + entries.length < ledger.entries.length ? offset + entries.length : null;
         sendJson(res, 200, {
           contract: ledger.contract,

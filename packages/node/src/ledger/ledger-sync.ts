@@ -1,15 +1,16 @@
 import { certificateDigest, type LedgerEntry, ledgerEntrySchema } from "@walras/protocol";
 import { z } from "zod";
-import type { LedgerBook } from "./ledger-book.ts";
+import type { LedgerBook, LedgerBookLog } from "./ledger-book.ts";
+import { cutLedgerPage, LEDGER_PAGE_BYTES } from "./ledger-page-cut.ts";
 
 /** Entries one sync answer carries at most (a page): the asker asks again from its new tip. */
 export const LEDGER_SYNC_PAGE = 64;
 /**
- * A page also stops growing past this many bytes of entries (at least one is sent): a
- * certificate carries a signature per member, so 64 of them at 200–300 members passed the 4 MiB
- * a sync answer may have, and the asker's catch-up failed on every page.
+ * A page also stops growing past this many bytes of entries (at least one is sent): 64
+ * certificates at 200–300 members passed the 4 MiB a sync answer may have, and the asker's
+ * catch-up failed on every page.
  */
-export const LEDGER_SYNC_PAGE_BYTES = 1024 * 1024;
+export const LEDGER_SYNC_PAGE_BYTES = LEDGER_PAGE_BYTES;
 
 /** The answer to `{type: "ledger", after?}`: the responder's entries after that certificate. */
 export function ledgerPage(
@@ -24,15 +25,7 @@ export function ledgerPage(
     if (at < 0) return { entries: [], more: false };
     start = at + 1;
   }
-  const page: LedgerEntry[] = [];
-  let bytes = 0;
-  for (let i = start; i < entries.length && page.length < LEDGER_SYNC_PAGE; i++) {
-    const entry = entries[i] as LedgerEntry;
-    const size = Buffer.byteLength(JSON.stringify(entry));
-    if (page.length > 0 && bytes + size > maxBytes) break;
-    bytes += size;
-    page.push(entry);
-  }
+  const page = cutLedgerPage(entries, start, LEDGER_SYNC_PAGE, maxBytes);
   return { entries: page, more: start + page.length < entries.length };
 }
 
@@ -44,15 +37,35 @@ const pageSchema = z.object({
 });
 
 /**
+ * Pages one catch-up run follows: a peer that always says `more` (or a ledger longer than
+ * 64,000 certificates) does not keep a run going for good. What a run kept stays kept, so the
+ * next run, started by the next certificate or plan the node cannot place, goes on from there.
+ */
+export const MAX_LEDGER_SYNC_PAGES = 1_000;
+
+export interface LedgerSyncOptions {
+  /** Told when a run stops at its page limit (a pino logger fits). */
+  readonly log?: LedgerBookLog;
+  /** Default MAX_LEDGER_SYNC_PAGES. */
+  readonly maxPages?: number;
+}
+
+/**
  * A node that restarts or joins late fetches the ledger it missed: from the end of the unbroken
  * chain it holds (or all of it, when it holds no first certificate), page by page, each page
  * verified against what it holds before anything is kept (LedgerBook.merge). One run at a time.
  */
-export function createLedgerSync(book: LedgerBook, ask: (after: string | undefined) => Promise<unknown>) {
+export function createLedgerSync(
+  book: LedgerBook,
+  ask: (after: string | undefined) => Promise<unknown>,
+  options: LedgerSyncOptions = {},
+) {
+  const maxPages = options.maxPages ?? MAX_LEDGER_SYNC_PAGES;
   let running: Promise<{ added: number; error?: string }> | null = null;
   const run = async (): Promise<{ added: number; error?: string }> => {
     let added = 0;
-    for (let page = 0; page < 1_000; page++) {
+    let peer: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
       const from = book.anchor();
       const answer = await ask(from ? certificateDigest(from) : undefined);
       const parsed = pageSchema.safeParse(answer);
@@ -69,8 +82,21 @@ export function createLedgerSync(book: LedgerBook, ask: (after: string | undefin
       const sender = parsed.data.peer ? `ledger page from ${parsed.data.peer}` : "ledger page";
       if ("error" in merged) return { added, error: `${sender}: ${merged.error}` };
       added += merged.added;
+      peer = parsed.data.peer;
       if (!parsed.data.more || book.anchor() === from) return { added };
     }
+    // Silent before: a node that stopped here looked caught up while it was not.
+    const anchor = book.anchor();
+    options.log?.warn(
+      {
+        peer: peer ?? null,
+        pages: maxPages,
+        added,
+        after: anchor ? certificateDigest(anchor) : null,
+        epoch: anchor?.commit.epoch ?? null,
+      },
+      "ledger catch-up stopped at its page limit with more to fetch; the next catch-up continues after this certificate",
+    );
     return { added };
   };
   return {

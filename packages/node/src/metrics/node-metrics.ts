@@ -21,6 +21,8 @@ export interface NodeMetrics {
   readonly syncMessagesServed: Counter;
   /** Sync requests this node sent, by outcome (answered, failed, oversized, coalesced, deferred). */
   readonly syncRequestsSent: Counter<"outcome">;
+  /** Peers whose sync streams are held unread for a while after too many over-budget requests (sync-ban.ts). */
+  readonly syncBans: Counter;
   readonly rounds: Counter;
   readonly round: Gauge;
   readonly epoch: Gauge;
@@ -61,7 +63,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsServed: new Counter({
       name: "walras_sync_requests_served_total",
-      help: "Sync requests from peers, by type and outcome (served; refused: over the peer's budget; abandoned: the asker reset its stream before the answer went out, and one whose asker went while it was built counts as served too).",
+      help: "Sync requests from peers, by type and outcome (served; refused: over the peer's budget; banned: a stream of a peer banned for flooding, held unread and reset; abandoned: the asker reset its stream before the answer went out, and one whose asker went while it was built counts as served too).",
       labelNames: ["type", "outcome"],
       registers,
     }),
@@ -74,6 +76,11 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
       name: "walras_sync_requests_sent_total",
       help: "Sync requests this node sent for catch-up, by outcome (answered, failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
       labelNames: ["outcome"],
+      registers,
+    }),
+    syncBans: new Counter({
+      name: "walras_sync_bans_total",
+      help: "Peers banned after too many sync requests over their budget in a short time: their sync streams held unread and reset for a cooling-off period.",
       registers,
     }),
     rounds: new Counter({ name: "walras_rounds_total", help: "Price rounds completed.", registers }),

@@ -19,7 +19,8 @@ import type { MessageWriter } from "../store/message-writer.ts";
 import type { Store } from "../store/store.ts";
 import { connectedPeerIds } from "./connected-peers.ts";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
-import { answerOverPage } from "./sync-answer-check.ts";
+import { answerByteLimit, answerOverPage } from "./sync-answer-check.ts";
+import { createSyncBans, type SyncBans } from "./sync-ban.ts";
 import { createSyncBudget, type SyncBudget } from "./sync-budget.ts";
 import {
   type DecisionRequest,
@@ -41,7 +42,8 @@ import { handleSync, requestSync, SyncError } from "./sync-protocol.ts";
  * once, and only peers asked that have none of ours in flight and did not just time out
  * (sync-peer-load.ts), so a slow round does not become a request storm. As a server it answers
  * within a per-peer budget: a peer over it gets an error and a lower gossipsub score; once
- * graylisted, its requests are held unread and reset.
+ * graylisted, or refused too often (sync-ban.ts, gossipsub or not), its requests are held unread
+ * and reset.
  */
 export interface SyncPeer {
   /** Starts serving requests. */
@@ -74,6 +76,8 @@ export interface SyncPeerInit {
   /** True when a peer's score says nothing it sends is wanted any more. */
   graylisted(peer: string): boolean;
   readonly budget?: SyncBudget;
+  /** Peers whose requests are held unread for a while after too many refusals over budget. */
+  readonly bans?: SyncBans;
   now(): number;
 }
 
@@ -125,6 +129,7 @@ export function syncTargets(peers: readonly string[], want: SyncWant): string[] 
 export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const { libp2p, metrics, log, store } = init;
   const budget = init.budget ?? createSyncBudget();
+  const bans = init.bans ?? createSyncBans();
   const inFlight = new Set<string>();
   const queued = new Map<string, SyncWant>();
   const refusalLoggedAt = new Map<string, number>();
@@ -142,27 +147,32 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     return peers;
   };
 
+  /**
+   * An honest server never sends more than the page it was asked for: one that does is flooding,
+   * so its answer is dropped unapplied and, unlike an answer, does not end its cooling off.
+   */
+  const dropOversized = (peer: string, request: SyncRequest, problem: string): null => {
+    load.finished(peer, "failed", init.now());
+    metrics.syncRequestsSent.inc({ outcome: "oversized" });
+    init.penalize(peer);
+    log.warn({ peer, type: request.type, problem }, "sync answer over the page asked for; dropped");
+    return null;
+  };
+
   const ask = async <R extends SyncRequest>(peer: string, request: R) => {
     load.started(peer);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
         timeoutMs: REQUEST_TIMEOUT_MS,
+        maxBytes: answerByteLimit(request),
       });
-      // An honest server never sends more than the page it was asked for: one that does is
-      // flooding, so its answer is dropped unapplied and, unlike an answer, does not end its
-      // cooling off.
       const over = answerOverPage(request, res);
-      if (over !== null) {
-        load.finished(peer, "failed", init.now());
-        metrics.syncRequestsSent.inc({ outcome: "oversized" });
-        init.penalize(peer);
-        log.warn({ peer, type: request.type, problem: over }, "sync answer over the page asked for; dropped");
-        return null;
-      }
+      if (over !== null) return dropOversized(peer, request, over);
       load.finished(peer, "answered", init.now());
       metrics.syncRequestsSent.inc({ outcome: "answered" });
       return res;
     } catch (err) {
+      if (err instanceof SyncError && err.oversized) return dropOversized(peer, request, err.message);
       const timedOut = err instanceof SyncError && err.timedOut;
       load.finished(peer, timedOut ? "timed-out" : "failed", init.now());
       metrics.syncRequestsSent.inc({ outcome: "failed" });
@@ -290,16 +300,35 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       if (refusalLoggedAt.size > 1_000) refusalLoggedAt.clear();
       log.warn({ peer: from, type: req.type }, "sync requests over the peer's budget; refusing");
     }
+    if (bans.refused(from, now)) ban(from);
     return { error: `over budget for ${req.type} requests: slow down` };
+  };
+
+  /**
+   * Refusals alone cost a flooder nothing once it ignores them, and gossipsub's graylist reaches
+   * only peers that speak gossipsub: a banned peer's streams are held unread (below) whatever it
+   * speaks. Logged once per ban.
+   */
+  const ban = (peer: string): void => {
+    metrics.syncBans.inc();
+    log.warn(
+      { peer },
+      "sync requests over budget again and again; holding the peer's requests unread for a while",
+    );
   };
 
   /**
    * A graylisted peer's streams are held unread and then reset (each still lowers its score, so a
    * peer that floods on stays graylisted). Hanging up instead was tried: the flooder redialled at
    * once, and each Noise handshake, identify and gossipsub exchange cost the victim more than the
-   * refusals it saved.
+   * refusals it saved. A banned peer's streams are held the same way (sync-ban.ts).
    */
   const admit = (from: string): boolean => {
+    if (bans.banned(from, init.now())) {
+      metrics.syncRequestsServed.inc({ type: "unread", outcome: "banned" });
+      init.penalize(from);
+      return false;
+    }
     if (!init.graylisted(from)) return true;
     metrics.syncRequestsServed.inc({ type: "unread", outcome: "refused" });
     init.penalize(from);

@@ -72,13 +72,29 @@ export class SyncError extends Error {
   readonly peer: string;
   /** No answer within the request's time (as against a refusal, a bad answer or a lost stream). */
   readonly timedOut: boolean;
-  constructor(peer: string, message: string, options?: ErrorOptions & { timedOut?: boolean }) {
+  /** The answer passed `maxBytes`: it was refused at its length prefix, unread. */
+  readonly oversized: boolean;
+  constructor(
+    peer: string,
+    message: string,
+    options?: ErrorOptions & { timedOut?: boolean; oversized?: boolean },
+  ) {
     super(`sync with ${peer}: ${message}`, options);
     this.name = "SyncError";
     this.peer = peer;
     this.timedOut = options?.timedOut ?? false;
+    this.oversized = options?.oversized ?? false;
   }
 }
+
+/** A length prefix (an unsigned varint) of a body up to 2^63 bytes. */
+const MAX_VARINT_BYTES = 10;
+/** What @libp2p/utils throws for a body over maxDataLength, or a buffer over maxBufferSize. */
+const OVERSIZE_ERRORS = new Set([
+  "InvalidDataLengthError",
+  "InvalidDataLengthLengthError",
+  "StreamBufferError",
+]);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -213,18 +229,26 @@ export async function requestSync<R extends SyncRequest>(
   const peerName = peer.toString();
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 10_000);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_SYNC_RESPONSE_BYTES;
   let stream: Stream | undefined;
   let raw: Uint8Array;
   try {
     stream = await libp2p.dialProtocol(peer, [SYNC_PROTOCOL, SYNC_PROTOCOL_2_0], { signal });
-    const lp = lpStream(stream, { maxDataLength: options.maxBytes ?? DEFAULT_MAX_SYNC_RESPONSE_BYTES });
+    // The length prefix is checked before the body is read, and the buffer is held to one body:
+    // a server that sends more than it announced is cut off too, not buffered up to 4 MiB.
+    const lp = lpStream(stream, { maxDataLength: maxBytes, maxBufferSize: maxBytes + MAX_VARINT_BYTES });
     await lp.write(encodeJson(requestFor(stream.protocol, request)), { signal });
     raw = (await lp.read({ signal })).subarray();
     await stream.close({ signal });
   } catch (err) {
     stream?.abort(err instanceof Error ? err : new Error(String(err)));
-    const reason = timeout.aborted ? "timed out" : describe(err);
-    throw new SyncError(peerName, reason, { cause: err, timedOut: timeout.aborted });
+    const oversized = err instanceof Error && OVERSIZE_ERRORS.has(err.name);
+    const reason = timeout.aborted
+      ? "timed out"
+      : oversized
+        ? `answer over ${maxBytes} bytes: ${describe(err)}`
+        : describe(err);
+    throw new SyncError(peerName, reason, { cause: err, timedOut: timeout.aborted, oversized });
   }
   let json: unknown;
   try {

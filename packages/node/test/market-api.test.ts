@@ -1,0 +1,67 @@
+import type { LedgerEntry } from "@walras/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import { type MarketApiSource, marketApiRoutes } from "../src/http/market-api.ts";
+import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
+import { LEDGER_PAGE_BYTES } from "../src/ledger/ledger-page-cut.ts";
+
+let server: StatusServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** Stand-ins for certificates: only their size matters to paging. */
+const entry = (i: number, bytes: number) =>
+  ({ type: "certificate", i, pad: "x".repeat(bytes) }) as unknown as LedgerEntry;
+
+async function serveLedger(entries: LedgerEntry[]): Promise<string> {
+  await server?.close();
+  const source = {
+    token: "t",
+    ledger: () => ({ contract: "c".repeat(64), entries }),
+  } as unknown as MarketApiSource;
+  server = await startStatusServer({
+    port: 0,
+    routes: { status: () => ({}), certificate: () => undefined, metrics: async () => "" },
+    api: { routes: marketApiRoutes(source), token: "t" },
+  });
+  return server.url;
+}
+
+interface Page {
+  total: number;
+  offset: number;
+  next: number | null;
+  entries: { i: number }[];
+}
+
+describe("GET /ledger", () => {
+  it("cuts a page at 1 MiB of entries, and following `next` gives every entry exactly once", async () => {
+    // 250 entries of ~40 KB: 100 of them made a page of ~4 MB.
+    const entries = Array.from({ length: 250 }, (_, i) => entry(i, 40_000));
+    // One entry bigger than a page comes alone, and the walk moves past it.
+    entries.splice(120, 0, entry(1_000, 2 * LEDGER_PAGE_BYTES));
+    const url = await serveLedger(entries);
+    const seen: number[] = [];
+    const pages: Page[] = [];
+    for (let offset: number | null = 0; offset !== null; ) {
+      const res = await fetch(`${url}/ledger?offset=${offset}`);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as Page;
+      pages.push(page);
+      expect(page.offset).toBe(offset);
+      expect(page.total).toBe(entries.length);
+      const bytes = page.entries.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0);
+      if (page.entries.length > 1) expect(bytes).toBeLessThanOrEqual(LEDGER_PAGE_BYTES);
+      seen.push(...page.entries.map((e) => e.i));
+      offset = page.next;
+    }
+    expect(seen).toEqual(entries.map((e) => (e as unknown as { i: number }).i));
+    expect(pages.some((p) => p.entries.length === 1 && p.entries[0]?.i === 1_000)).toBe(true);
+    // A limit still caps small entries at 100 a page.
+    const small = await serveLedger(Array.from({ length: 150 }, (_, i) => entry(i, 10)));
+    const first = (await (await fetch(`${small}/ledger`)).json()) as Page;
+    expect(first.entries).toHaveLength(100);
+    expect(first.next).toBe(100);
+  });
+});
