@@ -71,7 +71,7 @@ async function metric(node: NodeProcess, metric: string, label: string): Promise
 }
 
 describe("a sync flood against one node", () => {
-  it("is refused beyond the peer's budget, costs the victim little CPU, and honest catch-up goes on", async () => {
+  it("is refused beyond the peer's budget, and honest catch-up goes on", async () => {
     victim = await spawnNode({
       contract,
       profile: profiles[0] as AgentProfile,
@@ -167,10 +167,8 @@ describe("a sync flood against one node", () => {
     // No more served than the budget: a full bucket, then its refill over the flood.
     const budget = QUOTA * (1 + elapsedMs / QUOTA_WINDOW_MS) + PAGE;
     expect(report.messages).toBeLessThanOrEqual(budget);
-    // Bounded CPU. Unbounded, the same flood cost the victim 26% of a core on a busy machine (and
-    // 84% on a quiet one: 21 CPU-s in 25 s). Bounded, 10–13% alone and once 23% beside the other
-    // test files (300 refusals in 4 s, the victim's own market and gossip in the same window):
-    // a share of wall time is a loose measure, and the budget above is the exact one.
-    expect(floodCpuMs).toBeLessThan(0.35 * floodMs);
+    // The victim's CPU share during the flood is printed above, not asserted: a share of wall
+    // time on a shared machine is a loose measure (10-13% alone, 23% once beside other test
+    // files), a figure for a benchmark, not a test; the budget above is the exact bound.
   }, 240_000);
 });
