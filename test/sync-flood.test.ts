@@ -159,6 +159,11 @@ describe("a sync flood against one node", () => {
     });
     const reference = solveReference(scenario);
     expect(cert?.commit.prices[0]).toBeCloseTo(reference.prices[0] as number, 4);
+    // Each member's allocation too: the same three agents, each as close as the price.
+    const agents = (list: readonly { agent: string }[]) => list.map((a) => a.agent).sort();
+    expect(agents(cert?.commit.allocations ?? [])).toEqual(agents(reference.allocations));
+    for (const r of reference.allocations)
+      expect(cert?.commit.allocations.find((a) => a.agent === r.agent)?.x).toBeCloseTo(r.x, 4);
     // Honest catch-up went through the victim while it was flooded.
     expect(newcomerAnswered).toBeGreaterThan(0);
     // The flood was refused, and every refusal counted on the victim.
