@@ -372,6 +372,15 @@ describe("hostile peers against five honest libp2p nodes", () => {
   });
 
   describe("flood", () => {
+    /** The sixth agent, joined after epoch 0: by the flood test, or by the replay test run alone. */
+    let lateJoiner: WalrasNode | undefined;
+    const joinLate = async (): Promise<WalrasNode> => {
+      const node = await cluster.add(profiles[5] as (typeof profiles)[0]);
+      track(node);
+      await waitForCertificate([...honest, node], 60_000);
+      return node;
+    };
+
     it("one peer floods valid-looking messages: rate-limited, none of it kept, a new epoch still completes", async () => {
       const before = await Promise.all(honest.map((n) => rejectedCount(n, "rate-limit")));
       const futureBefore = await Promise.all(honest.map((n) => rejectedCount(n, "future")));
@@ -398,8 +407,9 @@ describe("hostile peers against five honest libp2p nodes", () => {
         timeoutMs: 20_000,
         what: "every honest node to graylist the flooder",
       });
-      const all = [...honest, await joiner];
-      track(all.at(-1) as WalrasNode);
+      lateJoiner = await joiner;
+      track(lateJoiner);
+      const all = [...honest, lateJoiner];
       await waitForCertificate(all, 60_000);
       expectHonestEquilibrium(all);
       // What bounds memory: the limiter rejects the flooder's excess before it is decoded, and
@@ -420,7 +430,9 @@ describe("hostile peers against five honest libp2p nodes", () => {
     });
 
     it("another epoch's messages replayed to a node that never saw them: ignored (stale), not applied", async () => {
-      const late = cluster.nodes.at(-1) as WalrasNode;
+      lateJoiner ??= await joinLate();
+      const late = lateJoiner;
+      expect(honest).not.toContain(late);
       // Node 0's own demand never comes back to it, so it saw the other four.
       const epoch0 = seen.filter((m) => m.epoch === 0 && m.round === 0);
       expect(epoch0.length).toBe(4);
