@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     fileParallelism: true,
     maxWorkers: 2,
+    // fast-check runs from a fixed seed unless FC_SEED says otherwise (test/fast-check-seed.ts).
+    setupFiles: ["./test/fast-check-seed.ts"],
     reporters: ["default", "./packages/test-support/src/summary-reporter.ts"],
   },
 });

@@ -240,6 +240,7 @@ result=$(wait_for "a 5-member certificate after the host node left" "$timeout" \
   probe converged --members 5 --without "$host_peer" --not "$digest" bootstrap "${agents[@]}")
 digest=$(field digest <<<"$result")
 log "the host node left: certificate $digest"
+check_solver "the 5-member certificate after the host node left" "${agents[@]}"
 
 # --- 3. an agent goes away, the rest re-equilibrate; it comes back with the same identity ----------
 

@@ -8,6 +8,21 @@ import { describe, expect, it } from "vitest";
 const devnet = (...more: string[]) =>
   runCli(["devnet", "--nodes", "3", "--base-port", "0", "--http-base-port", "0", ...more, "--json"]);
 
+/**
+ * Each node's certified allocation (x in the JSON) is the reference's for its agent: the devnet
+ * labels its nodes by the scenario's agent ids, the ids the reference allocates to.
+ */
+function expectReferenceAllocations(
+  nodes: readonly { label: string; x: number | null }[],
+  ref: ReturnType<typeof solveReference>,
+) {
+  expect(nodes.map((n) => n.label).sort()).toEqual(ref.allocations.map((a) => a.agent as string).sort());
+  for (const n of nodes) {
+    const x = ref.allocations.find((a) => a.agent === n.label)?.x as number;
+    expect(Math.abs((n.x ?? Number.NaN) - x) / Math.max(1, x)).toBeLessThan(1e-6);
+  }
+}
+
 describe("walras devnet (real node processes)", () => {
   it("an --http-base-port in use: the first node exits at once and devnet says why, not after its 30 s start deadline", async () => {
     const taken = createServer();
@@ -48,6 +63,7 @@ describe("walras devnet (real node processes)", () => {
     expect(
       Math.abs(result.prices.capacity - (ref.prices[0] as number)) / (ref.prices[0] as number),
     ).toBeLessThan(1e-6);
+    expectReferenceAllocations(result.nodes, ref);
     // Every node process is gone: its status API no longer answers.
     for (const n of result.nodes as { httpUrl: string }[])
       await expect(fetch(`${n.httpUrl}/status`, { signal: AbortSignal.timeout(2_000) })).rejects.toThrow();
@@ -63,6 +79,7 @@ describe("walras devnet (real node processes)", () => {
     expect(
       Math.abs(result.prices.capacity - (ref.prices[0] as number)) / (ref.prices[0] as number),
     ).toBeLessThan(1e-6);
+    expectReferenceAllocations(result.nodes, ref);
   });
 
   it("--rebid a2:log:alpha=30 shows each slot as it certifies, re-clears after a2's new bid, and checks the new bids against the reference", async () => {

@@ -125,6 +125,13 @@ describe("kill -9 in a loop while a node process writes its store", () => {
     const p = ref.prices[0] as number;
     expect(p).toBeGreaterThan(0);
     expect(Math.abs((cert.commit.prices[0] as number) - p) / p).toBeLessThan(1e-5);
+    // And each member's allocation is the reference's: the same agents, each within 1e-5.
+    const agents = (list: readonly { agent: string }[]) => list.map((a) => a.agent).sort();
+    expect(agents(cert.commit.allocations)).toEqual(agents(ref.allocations));
+    for (const r of ref.allocations) {
+      const x = cert.commit.allocations.find((a) => a.agent === r.agent)?.x ?? Number.NaN;
+      expect(Math.abs(x - r.x) / Math.max(1, r.x)).toBeLessThan(1e-5);
+    }
     console.info(
       `store crash: killed at rounds ${rounds.join(", ")}; messages on disk after each kill ${counts.join(", ")}; ` +
         `certified at round ${cert.commit.round}`,

@@ -120,13 +120,23 @@ describe("walras installed from the packed tarballs with npm (no pnpm, no reposi
     const result = JSON.parse(devnet.stdout()) as {
       pass: boolean;
       prices: Record<string, number>;
-      nodes: { multiaddr: string; httpUrl: string }[];
+      nodes: { multiaddr: string; httpUrl: string; label: string; x: number | null }[];
     };
     expect(result.pass, devnet.stderr()).toBe(true);
     expect(result.nodes).toHaveLength(3);
-    const reference = solveReference(devnetScenario({ nodes: 3 })).prices[0] as number;
+    const solution = solveReference(devnetScenario({ nodes: 3 }));
+    const reference = solution.prices[0] as number;
     expect(reference).toBeGreaterThan(0);
     expect(Math.abs((result.prices.capacity as number) - reference) / reference).toBeLessThan(1e-6);
+    // Each node's certified allocation is the reference's for its agent (nodes are labelled by the
+    // scenario's agent ids).
+    expect(result.nodes.map((n) => n.label).sort()).toEqual(
+      solution.allocations.map((a) => a.agent as string).sort(),
+    );
+    for (const n of result.nodes) {
+      const x = solution.allocations.find((a) => a.agent === n.label)?.x as number;
+      expect(Math.abs((n.x ?? Number.NaN) - x) / Math.max(1, x)).toBeLessThan(1e-6);
+    }
 
     const agent = join(dir, "me.json");
     const created = await runCommand(

@@ -194,7 +194,10 @@ describe("markets over time through the CLI (real processes, real ports)", () =>
       "--valuation",
       "log:alpha=25",
     ]);
-    expect(r.stdout).toMatch(/valuation {2}log α=11\.73 → log α=25\n/);
+    // The bid it had, from the profile the node was started with (four significant digits).
+    const was = (profiles[1] as AgentProfile).valuation;
+    if (was.kind !== "log") throw new Error(`agent 1's valuation is ${was.kind}, not log`);
+    expect(r.stdout).toContain(`valuation  log α=${Number(was.alpha.toPrecision(4))} → log α=25\n`);
     expect(r.stdout).toContain("takes effect at the next slot");
     profiles[1] = { ...(profiles[1] as AgentProfile), valuation: { kind: "log", alpha: 25 } };
     const before = last;

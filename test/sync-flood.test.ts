@@ -71,7 +71,7 @@ async function metric(node: NodeProcess, metric: string, label: string): Promise
 }
 
 describe("a sync flood against one node", () => {
-  it("is refused beyond the peer's budget, costs the victim little CPU, and honest catch-up goes on", async () => {
+  it("is refused beyond the peer's budget, and honest catch-up goes on", async () => {
     victim = await spawnNode({
       contract,
       profile: profiles[0] as AgentProfile,
@@ -163,6 +163,11 @@ describe("a sync flood against one node", () => {
     });
     const reference = solveReference(scenario);
     expect(cert?.commit.prices[0]).toBeCloseTo(reference.prices[0] as number, 4);
+    // Each member's allocation too: the same three agents, each as close as the price.
+    const agents = (list: readonly { agent: string }[]) => list.map((a) => a.agent).sort();
+    expect(agents(cert?.commit.allocations ?? [])).toEqual(agents(reference.allocations));
+    for (const r of reference.allocations)
+      expect(cert?.commit.allocations.find((a) => a.agent === r.agent)?.x).toBeCloseTo(r.x, 4);
     // Honest catch-up went through the victim while it was flooded.
     expect(newcomerAnswered).toBeGreaterThan(0);
     // The flood was refused, and every refusal counted on the victim.
@@ -171,10 +176,8 @@ describe("a sync flood against one node", () => {
     // No more served than the budget: a full bucket, then its refill over the flood.
     const budget = QUOTA * (1 + elapsedMs / QUOTA_WINDOW_MS) + PAGE;
     expect(report.messages).toBeLessThanOrEqual(budget);
-    // Bounded CPU. Unbounded, the same flood cost the victim 26% of a core on a busy machine (and
-    // 84% on a quiet one: 21 CPU-s in 25 s). Bounded, 10–13% alone and once 23% beside the other
-    // test files (300 refusals in 4 s, the victim's own market and gossip in the same window):
-    // a share of wall time is a loose measure, and the budget above is the exact one.
-    expect(floodCpuMs).toBeLessThan(0.35 * floodMs);
+    // The victim's CPU share during the flood is printed above, not asserted: a share of wall
+    // time on a shared machine is a loose measure (10-13% alone, 23% once beside other test
+    // files), a figure for a benchmark, not a test; the budget above is the exact bound.
   }, 240_000);
 });

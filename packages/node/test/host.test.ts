@@ -1,27 +1,38 @@
+import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
-import type { Host } from "../src/network/host.ts";
 import { loopbackHosts } from "./loopback-hosts.ts";
 import { waitFor } from "./wait-for.ts";
 
 const start = loopbackHosts();
 
-function portOf(host: Host): number {
-  const tcp = host.libp2p
-    .getMultiaddrs()[0]
-    ?.getComponents()
-    .find((c) => c.name === "tcp");
-  return Number(tcp?.value);
+/**
+ * A loopback port held by a plain TCP server that drops every connection, so a dial to it fails
+ * and no other process can take the port until `release`. (Stopping a host and reusing its port
+ * left the port free for anyone in between.)
+ */
+async function holdPort(): Promise<{ port: number; release(): Promise<void> }> {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no TCP address");
+  return {
+    port: address.port,
+    release: () =>
+      new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+  };
 }
 
 describe("host", () => {
   it("keeps dialing a bootstrap address that is not up yet, and connects once it is", async () => {
-    const placeholder = await start();
-    const port = portOf(placeholder);
-    await placeholder.stop();
+    const held = await holdPort();
+    const port = held.port;
 
     const lines: Array<{ msg: string }> = [];
     const logger = pino(
@@ -44,6 +55,7 @@ describe("host", () => {
     );
     expect(dialer.libp2p.getConnections()).toHaveLength(0);
 
+    await held.release();
     const late = await start({ listen: [`/ip4/127.0.0.1/tcp/${port}`] });
     await dialer.bootstrapped;
     expect(dialer.libp2p.getConnections(late.libp2p.peerId)).not.toHaveLength(0);

@@ -242,6 +242,31 @@ describe("measureSlot and certifiedSlotOutcome", () => {
     }
   });
 
+  it("scores prices shifted off the reference by the shift, above or below", () => {
+    for (const market of markets) {
+      const reference = solveReference(market.scenario);
+      const [p] = reference.prices as [number];
+      // Off by 0.75 above the reference price (0 where capacity does not bind).
+      const record = measureSlot(market, {
+        startPrices: [0],
+        prices: [p + 0.75],
+        allocations: reference.allocations,
+        rounds: 1,
+        status: "converged",
+      });
+      expect(record.reference.prices).toEqual(reference.prices);
+      expect(record.reference.priceDeviation).toBeCloseTo(0.75, 12);
+      const below = measureSlot(market, {
+        startPrices: [0],
+        prices: [p - 0.5],
+        allocations: reference.allocations,
+        rounds: 1,
+        status: "converged",
+      });
+      expect(below.reference.priceDeviation).toBeCloseTo(0.5, 12);
+    }
+  });
+
   it("a certificate's commit gives the engine's record: the live run's path", () => {
     const outcomes = runSlots(markets, { start: "warm" });
     markets.forEach((market, i) => {
@@ -280,9 +305,18 @@ describe("runDynamicsExperiment", () => {
       const r = runDynamicsExperiment({ shock, slots: 16, agents: 30, capacity: 60, seed: 3 });
       expect(r.slots).toHaveLength(16);
       expect(r.maxPriceDeviation).toBeLessThan(1e-6);
+      const markets = shockSchedule(r.options);
       for (const s of r.slots) {
-        if (s.reference.status === "exact")
+        if (s.reference.status === "exact") {
           expect([s.status, s.cold.status]).toEqual(["converged", "converged"]);
+          // The slot's prices against the reference solver, run here on the slot's own market.
+          const reference = solveReference((markets[s.slot] as (typeof markets)[number]).scenario);
+          s.prices.forEach((p, k) => {
+            const q = reference.prices[k] as number;
+            expect(Math.abs(p - q)).toBeLessThan(1e-6 * Math.max(1, q));
+          });
+          expect(s.prices).toHaveLength(reference.prices.length);
+        }
         expect(s.startPrices).toEqual(s.slot === 0 ? [0] : r.slots[s.slot - 1]?.prices);
       }
       if (shock === "churn") expect(r.quiet.slots).toBe(0);

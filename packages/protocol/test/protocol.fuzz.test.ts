@@ -6,9 +6,10 @@ import { contractSchema } from "../src/wire/contract.ts";
 import { fuzzSuite } from "./fuzz-properties.ts";
 
 /**
- * The CI share of the fuzzing (a few thousand cases in all, seeded from the clock so every run
- * explores new ground; a failure prints its seed and shrunk counterexample). `pnpm fuzz` runs the
- * same properties for >= 1,000,000 cases.
+ * The CI share of the fuzzing (a few thousand cases in all), from one fixed seed so a CI run is
+ * the same every time (test/fast-check-seed.ts); FC_SEED=random explores new ground, and a failure
+ * prints its seed and shrunk counterexample (FC_SEED=<seed> replays it). `pnpm fuzz` runs the
+ * same properties for >= 1,000,000 cases from a seed of its own, drawn from the clock.
  */
 const CI_RUNS: Record<string, number> = {
   "decode arbitrary bytes": 1500,

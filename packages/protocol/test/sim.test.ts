@@ -393,7 +393,25 @@ describe("a slow member (issue 10: it costs its lateness per round, not a timeou
       return done();
     }, 120_000);
     const certificate = observer.machine.status().certificate;
-    return { done: done(), closed, epochs, certificate };
+    const reference = solveReference({
+      contract: slowContract,
+      agents: nodes.map((n, i) => ({ id: n.id as string, ...(five[i] as AgentProfile) })),
+    });
+    return { done: done(), closed, epochs, certificate, reference };
+  }
+
+  /** The certificate's prices and allocations are the reference solver's, to 1e-6. */
+  function expectReference(r: ReturnType<typeof run>) {
+    const commit = r.certificate?.commit;
+    expect(commit?.prices).toHaveLength(r.reference.prices.length);
+    r.reference.prices.forEach((p, k) => {
+      expect(Math.abs((commit?.prices[k] as number) - p) / p).toBeLessThan(1e-6);
+    });
+    expect(commit?.allocations).toHaveLength(r.reference.allocations.length);
+    for (const a of r.reference.allocations) {
+      const x = commit?.allocations.find((c) => c.agent === a.agent)?.x ?? Number.NaN;
+      expect(Math.abs(x - a.x)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.x)));
+    }
   }
 
   it("a member 300 ms late adds at most about 300 ms per round, in the same single epoch", () => {
@@ -404,6 +422,9 @@ describe("a slow member (issue 10: it costs its lateness per round, not a timeou
     expect([...slow.epochs]).toEqual([0]);
     expect(slow.certificate?.commit.members).toHaveLength(5);
     expect(slow.certificate?.commit.prices).toEqual(fast.certificate?.commit.prices);
+    // And that equilibrium is the reference solver's on the same five profiles, both runs.
+    expectReference(fast);
+    expectReference(slow);
     const perRound = (r: { closed: number[] }) =>
       ((r.closed.at(-1) as number) - (r.closed[0] as number)) / (r.closed.length - 1);
     const extra = perRound(slow) - perRound(fast);

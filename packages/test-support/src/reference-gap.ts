@@ -13,7 +13,7 @@ export interface ReferenceGap {
   readonly lowestPrice: number;
   /** max_r |p_r − p*_r| / p*_r (p* floored at 1e-9). */
   readonly price: number;
-  /** max_i |x_i − x*_i| / max(1, x*_i). */
+  /** max_i |x_i − x*_i| / max(1, x*_i); infinite when an agent is missing from either side. */
   readonly allocation: number;
   /** The outcome allocates to exactly these agents. */
   readonly sameMembers: boolean;
@@ -35,12 +35,16 @@ export function referenceGap(
     scenarioSchema.parse({ contract, agents: agents.map((a) => ({ id: a.id, ...a.profile })) }),
   );
   const price = priceGap(commit.prices, ref.prices);
-  const allocation = Math.max(
-    ...commit.allocations.map((a) => {
-      const x = ref.allocations.find((r) => r.agent === a.agent)?.x ?? Number.NaN;
-      return Math.abs(a.x - x) / Math.max(1, x);
-    }),
-  );
+  // Over the reference's agents and the certificate's alike: an agent missing from either side
+  // (or no allocations at all, where max() over nothing would be −Infinity) is an infinite gap.
+  const gapOf = (x: number, xRef: number) => Math.abs(x - xRef) / Math.max(1, xRef);
+  const certified = (agent: string) => commit.allocations.find((a) => a.agent === agent)?.x ?? Number.NaN;
+  const referenced = (agent: string) => ref.allocations.find((r) => r.agent === agent)?.x ?? Number.NaN;
+  const gaps = [
+    ...ref.allocations.map((r) => gapOf(certified(r.agent), r.x)),
+    ...commit.allocations.map((a) => gapOf(a.x, referenced(a.agent))),
+  ];
+  const allocation = gaps.length === 0 ? Number.NaN : Math.max(...gaps);
   const ids = (list: readonly string[]) => JSON.stringify([...list].sort());
   return {
     status: ref.status,
