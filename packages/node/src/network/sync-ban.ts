@@ -40,7 +40,7 @@ interface Entry {
  * Closing the peer's connections and refusing its redials in the connection gater was tried
  * first: the flooder of `test/sync-flood.test.ts` redialled 644 times in 7.5 s, each a Noise
  * handshake before the gater could name it, and the victim spent 41% of a core on it (the test
- * allows 35%). A held stream costs next to nothing, and at most 10 are open per connection.
+ * then allowed 35%). A held stream costs next to nothing, and at most 10 are open per connection.
  */
 export function createSyncBans(policy: SyncBanPolicy = DEFAULT_SYNC_BAN): SyncBans {
   const peers = new Map<string, Entry>();
