@@ -19,7 +19,8 @@ afterEach(async () => {
 /** The dashboard's routes on a real status server, with the status each /events answer began with. */
 async function dashboardServer(): Promise<{ server: StatusServer; answered: number[] }> {
   const pages = dashboardRoutes({
-    contract,
+    terms: () => contract,
+    termsOf: () => contract,
     history: createMarketHistory(),
     metrics: createNodeMetrics(),
     status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
