@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
@@ -61,4 +62,54 @@ describe("status server", () => {
     expect(await res.json()).toEqual({ error: "state machine not ready" });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
+
+  it("on loopback answers only requests naming this machine in Host (DNS rebinding), 421 otherwise", async () => {
+    server = await startStatusServer({ port: 0, routes: simpleRoutes });
+    const port = server.port;
+    for (const host of [
+      "127.0.0.1",
+      `127.0.0.1:${port}`,
+      "localhost",
+      `LOCALHOST:${port}`,
+      `[::1]:${port}`,
+    ]) {
+      const res = await rawRequest(
+        port,
+        `GET /status HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(res.status, host).toBe(200);
+    }
+    for (const host of ["evil.example", `evil.example:${port}`, `127.0.0.1.evil.example:${port}`]) {
+      for (const path of ["/status", "/metrics", "/ledger", "/events", "/"]) {
+        const res = await rawRequest(
+          port,
+          `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        );
+        expect(res.status, `${host} ${path}`).toBe(421);
+        expect(res.body).toMatch(/^\{"error":"[^\n]+"\}\n$/);
+      }
+    }
+  });
+
+  it("does not check Host when the operator binds it to a non-loopback address", async () => {
+    server = await startStatusServer({ port: 0, host: "0.0.0.0", routes: simpleRoutes });
+    const res = await rawRequest(
+      server.port,
+      "GET /status HTTP/1.1\r\nHost: node.example:8080\r\nConnection: close\r\n\r\n",
+    );
+    expect(res.status).toBe(200);
+  });
 });
+
+const simpleRoutes = { status: () => ({ ok: 1 }), certificate: () => undefined, metrics: async () => "" };
+
+/** Sends `request` as written on a fresh loopback connection; the first response's status and body. */
+export async function rawRequest(port: number, request: string): Promise<{ status: number; body: string }> {
+  const socket = connect(port, "127.0.0.1");
+  socket.write(request);
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString();
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+  return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+}
