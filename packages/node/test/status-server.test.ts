@@ -101,6 +101,32 @@ describe("status server", () => {
   });
 });
 
+describe("request targets", () => {
+  it("answers 400 to a target that is not a URL or starts with //, and serves absolute-form", async () => {
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      pages: {
+        "/": (_req, res) => {
+          res.end("page");
+        },
+      },
+    });
+    const get = (target: string) =>
+      rawRequest(
+        (server as StatusServer).port,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      );
+    for (const target of ["http://a:99999/status", "http://[bad/x", "//status", "//", "*"]) {
+      const res = await get(target);
+      expect(res.status, target).toBe(400);
+      expect(JSON.parse(res.body), target).toEqual({ error: "bad request target" });
+    }
+    expect((await get("http://127.0.0.1/status")).status).toBe(200);
+    expect((await get("/status?x=1")).status).toBe(200);
+  });
+});
+
 const simpleRoutes = { status: () => ({ ok: 1 }), certificate: () => undefined, metrics: async () => "" };
 
 /** Sends `request` as written on a fresh loopback connection; the first response's status and body. */

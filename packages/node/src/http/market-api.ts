@@ -12,6 +12,7 @@ import {
 } from "@walras/protocol";
 import { z } from "zod";
 import { bearerMatches } from "./api-token.ts";
+import { requestTarget } from "./request-target.ts";
 import { sendJson } from "./respond.ts";
 
 /** What the write API and the ledger need from the node. */
@@ -60,7 +61,8 @@ export function marketApiRoutes(source: MarketApiSource): ApiRoute[] {
       path: "/ledger",
       auth: false,
       handle: (req, res) => {
-        const url = new URL(req.url ?? "/", "http://localhost");
+        const url = requestTarget(req.url);
+        if (url === null) return sendJson(res, 400, { error: "bad request target" });
         const offset = nonNegative(url.searchParams.get("offset"), 0);
         const asked = nonNegative(url.searchParams.get("limit"), LEDGER_PAGE);
         if (offset === null || asked === null)

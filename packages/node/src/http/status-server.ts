@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { loopbackHostCheck } from "./loopback-host-check.ts";
 import { type ApiRoute, authorized, matchRoute } from "./market-api.ts";
+import { requestTarget } from "./request-target.ts";
 import { type RouteHandler, send, sendJson } from "./respond.ts";
 
 export interface StatusRoutes {
@@ -71,7 +72,9 @@ export async function startStatusServer(init: StatusServerInit): Promise<StatusS
 
 async function route(init: StatusServerInit, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const routes = init.routes;
-  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  const target = requestTarget(req.url);
+  if (target === null) return sendJson(res, 400, { error: "bad request target" });
+  const path = target.pathname;
   const api = init.api ? matchRoute(init.api.routes, req.method ?? "GET", path) : null;
   if (api && "allowed" in api) {
     res.setHeader("Allow", api.allowed.join(", "));
