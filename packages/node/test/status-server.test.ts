@@ -1,5 +1,6 @@
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { type MarketApiSource, marketApiRoutes } from "../src/http/market-api.ts";
 import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
 
@@ -124,6 +125,34 @@ describe("request targets", () => {
     }
     expect((await get("http://127.0.0.1/status")).status).toBe(200);
     expect((await get("/status?x=1")).status).toBe(200);
+  });
+});
+
+describe("GET /ledger's query", () => {
+  it("refuses an offset or limit that is not a safe non-negative integer, naming it", async () => {
+    const ledger = { contract: "c", entries: [] };
+    const source = { ledger: () => ledger } as unknown as MarketApiSource;
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      api: { token: "t", routes: marketApiRoutes(source) },
+    });
+    const url = server.url;
+    for (const [query, name] of [
+      ["offset=100000000000000000000000", "offset"],
+      ["offset=9007199254740992", "offset"],
+      ["offset=1.5", "offset"],
+      ["offset=-1", "offset"],
+      ["limit=1e3", "limit"],
+      ["offset=0&limit=100000000000000000000000", "limit"],
+    ] as const) {
+      const res = await fetch(`${url}/ledger?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(((await res.json()) as { error: string }).error, query).toMatch(new RegExp(`^${name}: `));
+    }
+    const ok = await fetch(`${url}/ledger?offset=9007199254740991&limit=5`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ offset: 9007199254740991, next: null, entries: [] });
   });
 });
 
