@@ -1,7 +1,9 @@
 import { connect } from "node:net";
+import type { Certificate, MachineAction } from "@walras/protocol";
 import { testContract } from "@walras/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMarketHistory } from "../src/history/market-history.ts";
+import { dashboardFeed } from "../src/http/dashboard/dashboard-feed.ts";
 import { dashboardRoutes } from "../src/http/dashboard/dashboard-routes.ts";
 import type { RouteHandler } from "../src/http/respond.ts";
 import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
@@ -45,6 +47,40 @@ async function dashboardServer(): Promise<{ server: StatusServer; answered: numb
 }
 
 describe("the dashboard's event feed", () => {
+  it("reports a certificate view that throws to onError, and keeps the feed running", async () => {
+    const history = createMarketHistory();
+    const errors: unknown[] = [];
+    const feed = dashboardFeed(
+      {
+        terms: () => contract,
+        termsOf: () => contract,
+        history,
+        metrics: createNodeMetrics(),
+        status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
+        connectedPeers: () => [],
+        onError: (err) => errors.push(err),
+      },
+      () => {
+        throw new Error("view failed");
+      },
+    );
+    server = await startStatusServer({
+      port: 0,
+      routes: { status: () => ({}), certificate: () => undefined, metrics: async () => "" },
+      pages: { "/events": feed },
+    });
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/events`, { signal: abort.signal });
+    expect(res.status).toBe(200);
+    const certificate = { commit: { epoch: 1 }, signatures: [] } as unknown as Certificate;
+    history.record({ type: "certificate", certificate } as MachineAction);
+    await waitFor("the failed view to be reported", () => errors.length > 0);
+    expect(String(errors[0])).toContain("view failed");
+    history.record({ type: "certificate", certificate } as MachineAction);
+    await waitFor("the next failure to be reported too", () => errors.length > 1);
+    abort.abort();
+  });
+
   it("admits at most 32 streams from requests pipelined on one connection, and turns the rest away", async () => {
     const started = await dashboardServer();
     server = started.server;

@@ -62,19 +62,29 @@ export function dashboardFeed(
     if (event.type === "round") broadcast("round", event.round);
     else if (event.type === "epoch") broadcast("epoch", event.epoch);
     else certificates.set(event.certificate.commit.epoch, event.certificate);
+    // A throw inside a timer would end the node: it is reported, and the feed goes on.
     settle ??= setTimeout(() => {
       settle = null;
-      for (const c of certificates.values()) broadcast("certificate", view(c));
-      certificates.clear();
-      pushLive().catch(report);
+      try {
+        for (const c of certificates.values()) broadcast("certificate", view(c));
+        pushLive().catch(report);
+      } catch (err) {
+        report(err);
+      } finally {
+        certificates.clear();
+      }
     }, SETTLE_MS);
   };
 
   const start = () => {
     unsubscribe = source.history.subscribe(onHistory);
     interval = setInterval(() => {
-      if (++ticks % PING_EVERY_TICKS === 0) for (const c of clients) c.ping();
-      pushLive().catch(report);
+      try {
+        if (++ticks % PING_EVERY_TICKS === 0) for (const c of clients) c.ping();
+        pushLive().catch(report);
+      } catch (err) {
+        report(err);
+      }
     }, LIVE_EVERY_MS);
   };
   const stop = () => {
