@@ -12,6 +12,7 @@ import {
 import { z } from "zod";
 import type { ApiToken } from "./api-token.ts";
 import { FailureError, InputError } from "./cli-error.ts";
+import { printable } from "./printable.ts";
 
 /**
  * The CLI's side of a node's market API (README, packages/node/src/http/market-api.ts): the
@@ -175,7 +176,7 @@ function refusal(url: string, a: Answer, token?: ApiToken): Error {
     return new FailureError(`${url}${a.path}: HTTP ${a.status} with no walras error: not a walras node?`);
   if (a.status === 401)
     return new InputError(`${url}: the node refused the token from ${token?.source ?? "nowhere"} (HTTP 401)`);
-  const line = `${url}: ${firstLine(said)} (HTTP ${a.status})`;
+  const line = `${url}: ${printable(firstLine(said))} (HTTP ${a.status})`;
   return a.status === 400 || a.status === 404 ? new InputError(line) : new FailureError(line);
 }
 

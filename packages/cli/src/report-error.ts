@@ -1,5 +1,6 @@
 import { CommanderError } from "commander";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./cli-error.ts";
+import { printable } from "./printable.ts";
 
 /**
  * Turns whatever a command threw into an exit code, printing one line to stderr (and the stack
@@ -10,12 +11,17 @@ export function reportError(err: unknown, verbose: boolean, stderr: (line: strin
   // A stack trace starts with the message, so --verbose prints it instead of the line.
   const stack = verbose && err instanceof Error ? err.stack : undefined;
   if (err instanceof CliError) {
-    stderr(stack ?? err.message);
+    stderr(printableLines(stack ?? err.message));
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
-  stderr(stack ?? `error: ${firstLine(message)} (--verbose for details)`);
+  stderr(printableLines(stack ?? `error: ${firstLine(message)} (--verbose for details)`));
   return EXIT_FAILURE;
+}
+
+/** An error's text may quote what a node or a file said: each line is made printable. */
+function printableLines(text: string): string {
+  return text.split("\n").map(printable).join("\n");
 }
 
 function firstLine(s: string): string {

@@ -329,7 +329,16 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
         },
         api: { token: apiToken, routes: marketApiRoutes(marketApi) },
         pages: dashboardRoutes({
-          contract: init.contract,
+          terms: () => machine.terms().terms,
+          termsOf: (certificate) => {
+            const id = certificate.commit.terms;
+            if (id === undefined) return init.contract;
+            const now = machine.terms();
+            if (now.id === id) return now.terms;
+            // Terms not held here: the ones in effect, which the certificate then fails to verify
+            // against, naming the terms it needs.
+            return ledgerBook.amendedTerms(id) ?? now.terms;
+          },
           history,
           metrics,
           status,

@@ -128,7 +128,7 @@ describe("the dashboard's routes on a live node", () => {
     const cert = latest?.certificate as Certificate;
     const forged = { ...cert, commit: { ...cert.commit, prices: [cert.commit.prices[0] as number] } };
     forged.commit.prices[0] = (forged.commit.prices[0] as number) + 1;
-    const view = createCertificateViews(contract)(forged);
+    const view = createCertificateViews(() => contract)(forged);
     expect(view.verification).toMatchObject({ ok: false });
     if (!view.verification.ok) expect(view.verification.error).toMatch(/does not verify/);
   });

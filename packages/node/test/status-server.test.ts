@@ -1,4 +1,6 @@
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { type MarketApiSource, marketApiRoutes } from "../src/http/market-api.ts";
 import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
 
@@ -61,4 +63,108 @@ describe("status server", () => {
     expect(await res.json()).toEqual({ error: "state machine not ready" });
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
+
+  it("on loopback answers only requests naming this machine in Host (DNS rebinding), 421 otherwise", async () => {
+    server = await startStatusServer({ port: 0, routes: simpleRoutes });
+    const port = server.port;
+    for (const host of [
+      "127.0.0.1",
+      `127.0.0.1:${port}`,
+      "localhost",
+      `LOCALHOST:${port}`,
+      `[::1]:${port}`,
+    ]) {
+      const res = await rawRequest(
+        port,
+        `GET /status HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(res.status, host).toBe(200);
+    }
+    for (const host of ["evil.example", `evil.example:${port}`, `127.0.0.1.evil.example:${port}`]) {
+      for (const path of ["/status", "/metrics", "/ledger", "/events", "/"]) {
+        const res = await rawRequest(
+          port,
+          `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+        );
+        expect(res.status, `${host} ${path}`).toBe(421);
+        expect(res.body).toMatch(/^\{"error":"[^\n]+"\}\n$/);
+      }
+    }
+  });
+
+  it("does not check Host when the operator binds it to a non-loopback address", async () => {
+    server = await startStatusServer({ port: 0, host: "0.0.0.0", routes: simpleRoutes });
+    const res = await rawRequest(
+      server.port,
+      "GET /status HTTP/1.1\r\nHost: node.example:8080\r\nConnection: close\r\n\r\n",
+    );
+    expect(res.status).toBe(200);
+  });
 });
+
+describe("request targets", () => {
+  it("answers 400 to a target that is not a URL or starts with //, and serves absolute-form", async () => {
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      pages: {
+        "/": (_req, res) => {
+          res.end("page");
+        },
+      },
+    });
+    const get = (target: string) =>
+      rawRequest(
+        (server as StatusServer).port,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      );
+    for (const target of ["http://a:99999/status", "http://[bad/x", "//status", "//", "*"]) {
+      const res = await get(target);
+      expect(res.status, target).toBe(400);
+      expect(JSON.parse(res.body), target).toEqual({ error: "bad request target" });
+    }
+    expect((await get("http://127.0.0.1/status")).status).toBe(200);
+    expect((await get("/status?x=1")).status).toBe(200);
+  });
+});
+
+describe("GET /ledger's query", () => {
+  it("refuses an offset or limit that is not a safe non-negative integer, naming it", async () => {
+    const ledger = { contract: "c", entries: [] };
+    const source = { ledger: () => ledger } as unknown as MarketApiSource;
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      api: { token: "t", routes: marketApiRoutes(source) },
+    });
+    const url = server.url;
+    for (const [query, name] of [
+      ["offset=100000000000000000000000", "offset"],
+      ["offset=9007199254740992", "offset"],
+      ["offset=1.5", "offset"],
+      ["offset=-1", "offset"],
+      ["limit=1e3", "limit"],
+      ["offset=0&limit=100000000000000000000000", "limit"],
+    ] as const) {
+      const res = await fetch(`${url}/ledger?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(((await res.json()) as { error: string }).error, query).toMatch(new RegExp(`^${name}: `));
+    }
+    const ok = await fetch(`${url}/ledger?offset=9007199254740991&limit=5`);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ offset: 9007199254740991, next: null, entries: [] });
+  });
+});
+
+const simpleRoutes = { status: () => ({ ok: 1 }), certificate: () => undefined, metrics: async () => "" };
+
+/** Sends `request` as written on a fresh loopback connection; the first response's status and body. */
+export async function rawRequest(port: number, request: string): Promise<{ status: number; body: string }> {
+  const socket = connect(port, "127.0.0.1");
+  socket.write(request);
+  const chunks: Buffer[] = [];
+  for await (const chunk of socket) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString();
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+  return { status, body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+}

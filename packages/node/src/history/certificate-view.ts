@@ -8,7 +8,7 @@ import {
   verifyCertificate,
 } from "@walras/protocol";
 
-/** A certificate as people read it: whether it verifies against this node's contract, and who owes what. */
+/** A certificate as people read it: whether it verifies against the terms it names, and who owes what. */
 export interface CertificateView {
   readonly epoch: number;
   readonly round: number;
@@ -29,12 +29,16 @@ export interface CertificateView {
  * Views of certificates, each verified once: verifyCertificate checks every signature, and the
  * same certificate object is asked for by every dashboard frame and /certificates request.
  */
-export function createCertificateViews(contract: Contract): (certificate: Certificate) => CertificateView {
+export function createCertificateViews(
+  termsOf: (certificate: Certificate) => Contract,
+): (certificate: Certificate) => CertificateView {
   const seen = new WeakMap<Certificate, CertificateView>();
   return (certificate) => {
     const cached = seen.get(certificate);
     if (cached) return cached;
     const c = certificate.commit;
+    // After an amendment the commit names the amended terms: checked and charged under those.
+    const contract = termsOf(certificate);
     const view: CertificateView = {
       epoch: c.epoch,
       round: c.round,

@@ -13,6 +13,8 @@ import {
 import { z } from "zod";
 import { cutLedgerPage } from "../ledger/ledger-page-cut.ts";
 import { bearerMatches } from "./api-token.ts";
+import { queryInteger } from "./query-integer.ts";
+import { requestTarget } from "./request-target.ts";
 import { sendJson } from "./respond.ts";
 
 /** What the write API and the ledger need from the node. */
@@ -42,6 +44,8 @@ export interface ApiRoute {
 /** Request bodies are small JSON documents. */
 const MAX_BODY_BYTES = 64 * 1024;
 const LEDGER_PAGE = 100;
+const NOT_AN_INDEX = (name: string) =>
+  `${name}: must be a non-negative integer of at most ${Number.MAX_SAFE_INTEGER}`;
 
 const amendmentRequestSchema = z.strictObject({
   capacities: z.record(z.string(), z.number()).optional(),
@@ -62,11 +66,12 @@ export function marketApiRoutes(source: MarketApiSource): ApiRoute[] {
       path: "/ledger",
       auth: false,
       handle: (req, res) => {
-        const url = new URL(req.url ?? "/", "http://localhost");
-        const offset = nonNegative(url.searchParams.get("offset"), 0);
-        const asked = nonNegative(url.searchParams.get("limit"), LEDGER_PAGE);
-        if (offset === null || asked === null)
-          return sendJson(res, 400, { error: "offset and limit must be non-negative integers" });
+        const url = requestTarget(req.url);
+        if (url === null) return sendJson(res, 400, { error: "bad request target" });
+        const offset = queryInteger(url.searchParams, "offset", 0);
+        if (offset === null) return sendJson(res, 400, { error: NOT_AN_INDEX("offset") });
+        const asked = queryInteger(url.searchParams, "limit", LEDGER_PAGE);
+        if (asked === null) return sendJson(res, 400, { error: NOT_AN_INDEX("limit") });
         const limit = Math.min(LEDGER_PAGE, Math.max(1, asked));
         const ledger = source.ledger();
         // Cut at LEDGER_PAGE_BYTES too: `next` is where the cut fell, so a client that follows it
@@ -207,9 +212,4 @@ async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unkn
     sendJson(res, 400, { error: `request body is not JSON: ${(err as Error).message}` });
     return undefined;
   }
-}
-
-function nonNegative(value: string | null, fallback: number): number | null {
-  if (value === null) return fallback;
-  return /^\d+$/.test(value) ? Number(value) : null;
 }

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { loopbackHostCheck } from "./loopback-host-check.ts";
 import { type ApiRoute, authorized, matchRoute } from "./market-api.ts";
+import { requestTarget } from "./request-target.ts";
 import { type RouteHandler, send, sendJson } from "./respond.ts";
 
 export interface StatusRoutes {
@@ -14,7 +16,10 @@ export interface StatusRoutes {
 export interface StatusServerInit {
   /** 0 picks a free port (see `port` on the result). */
   port: number;
-  /** Default 127.0.0.1: status is for operators, not the world. */
+  /**
+   * Default 127.0.0.1: status is for operators, not the world. On a loopback address only requests
+   * naming this machine in Host are answered (421 otherwise; see loopback-host-check.ts).
+   */
   host?: string;
   routes: StatusRoutes;
   /** More GET routes by exact path (the dashboard's page, assets and event stream). */
@@ -33,7 +38,10 @@ const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** Read-only HTTP status: GET /status, /certificate, /metrics, /healthz, and any `pages`. */
 export async function startStatusServer(init: StatusServerInit): Promise<StatusServer> {
+  let hostAllowed: ((hostHeader: string | undefined) => boolean) | null = null;
   const server = createServer((req, res) => {
+    if (hostAllowed && !hostAllowed(req.headers.host))
+      return sendJson(res, 421, { error: "this node answers only to 127.0.0.1, localhost and [::1]" });
     route(init, req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
       else res.destroy();
@@ -48,6 +56,7 @@ export async function startStatusServer(init: StatusServerInit): Promise<StatusS
     });
   });
   const { port } = server.address() as AddressInfo;
+  hostAllowed = loopbackHostCheck(host, port);
   const urlHost = host.includes(":") ? `[${host}]` : host;
   return {
     port,
@@ -63,7 +72,9 @@ export async function startStatusServer(init: StatusServerInit): Promise<StatusS
 
 async function route(init: StatusServerInit, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const routes = init.routes;
-  const path = new URL(req.url ?? "/", "http://localhost").pathname;
+  const target = requestTarget(req.url);
+  if (target === null) return sendJson(res, 400, { error: "bad request target" });
+  const path = target.pathname;
   const api = init.api ? matchRoute(init.api.routes, req.method ?? "GET", path) : null;
   if (api && "allowed" in api) {
     res.setHeader("Allow", api.allowed.join(", "));

@@ -115,6 +115,11 @@ export class LedgerBook {
     this.#store.saveState(AMENDMENTS_KEY, Object.fromEntries(this.#amendments));
   }
 
+  /** The terms the amendment `id` made, when this node holds it. */
+  amendedTerms(id: string): Contract | undefined {
+    return this.#amendments.get(id)?.terms;
+  }
+
   has(digest: string): boolean {
     return this.#certificates.has(digest);
   }

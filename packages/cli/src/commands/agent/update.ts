@@ -3,6 +3,7 @@ import { readApiToken, type TokenFlags } from "../../api-token.ts";
 import { InputError } from "../../cli-error.ts";
 import { profileChanges } from "../../describe-profile.ts";
 import { fetchProfile, putProfile } from "../../market-api-client.ts";
+import { printable } from "../../printable.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
 import { parseCost, parseFootprint, parseValuation } from "./profile-flags.ts";
 
@@ -46,7 +47,7 @@ export async function runAgentUpdate(flags: AgentUpdateFlags): Promise<void> {
     [
       `${flags.node}: the agent's bid changed`,
       ...changes.map((c) => `  ${c}`),
-      `takes effect ${takesEffect}`,
+      `takes effect ${printable(takesEffect)}`,
     ].join("\n"),
     undefined,
   );

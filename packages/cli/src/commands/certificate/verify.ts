@@ -6,6 +6,7 @@ import {
   verifyCertificate,
 } from "@walras/protocol";
 import { FailureError, InputError } from "../../cli-error.ts";
+import { printable } from "../../printable.ts";
 import { readJsonFile, sourceName } from "../../read-json-file.ts";
 import { formatNumber } from "../../text-table.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
@@ -63,9 +64,9 @@ export async function runVerify(
         ? ` (approximate: no exact clearing price${c.reason ? `; ${STALL_TEXT[c.reason]}` : ""})`
         : ""
     }`,
-    `contract ${contract.name} (${id})`,
+    `contract ${printable(contract.name)} (${id})`,
     `prices ${Object.entries(prices)
-      .map(([id, p]) => `${id}=${formatNumber(p)}`)
+      .map(([id, p]) => `${printable(id)}=${formatNumber(p)}`)
       .join("  ")}`,
     "members:",
     ...c.allocations.map((a) => `  ${a.agent}  x=${formatNumber(a.x)}`),

@@ -1,5 +1,6 @@
 import { describeTerms } from "../../describe-terms.ts";
 import { fetchAmendments } from "../../market-api-client.ts";
+import { printable } from "../../printable.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
 import { describeProgress } from "./amendment-progress.ts";
 
@@ -15,7 +16,7 @@ export async function runContractAmendments(flags: { readonly node: string; read
   for (const a of known.amendments)
     lines.push(
       `amendment ${a.id}`,
-      `  proposed terms  ${describeTerms(a.terms)} (by …${a.proposer.slice(-8)})`,
+      `  proposed terms  ${describeTerms(a.terms)} (by …${printable(a.proposer.slice(-8))})`,
       `  ${describeProgress(a)}`,
     );
   await writeOutput(lines.join("\n"), undefined);

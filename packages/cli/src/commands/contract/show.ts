@@ -1,5 +1,6 @@
 import { contractId, contractSchema } from "@walras/protocol";
 import { describePriceRule } from "../../describe-price-rule.ts";
+import { printable } from "../../printable.ts";
 import { readJsonFile } from "../../read-json-file.ts";
 import { formatNumber, textTable } from "../../text-table.ts";
 import { jsonText, writeOutput } from "../../write-output.ts";
@@ -17,12 +18,12 @@ export async function runContractShow(file: string, flags: { readonly json?: boo
       ? "open (any key may join)"
       : `allowlist of ${contract.membership.members.length}`;
   const lines = [
-    `contract ${contract.name}`,
+    `contract ${printable(contract.name)}`,
     `id       ${id}`,
     "",
     textTable(
       ["resource", "capacity"],
-      contract.resources.map((r) => [r.id, formatNumber(r.capacity)]),
+      contract.resources.map((r) => [printable(r.id), formatNumber(r.capacity)]),
     ),
     "",
     `fees        per unit ${formatNumber(contract.fees.perUnit)}, fixed ${formatNumber(contract.fees.fixed)}`,

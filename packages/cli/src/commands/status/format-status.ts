@@ -1,4 +1,5 @@
 import type { NodeStatus } from "@walras/node";
+import { printable } from "../../printable.ts";
 import { formatNumber } from "../../text-table.ts";
 
 /** One node's state for people: what `walras status` prints and `walras watch` redraws. */
@@ -35,11 +36,12 @@ export function formatStatus(s: NodeStatus): string {
   ]);
   if (s.equivocations.length > 0) rows.push(["equivocations", String(s.equivocations.length)]);
   const width = Math.max(...rows.map((r) => (r[0] as string).length));
-  return rows.map(([k, v]) => `${(k as string).padEnd(width)}  ${v}`).join("\n");
+  // Every value came from the node over HTTP: none may reach the terminal as control codes.
+  return rows.map(([k, v]) => `${(k as string).padEnd(width)}  ${printable(v as string)}`).join("\n");
 }
 
 export function formatPrices(prices: Record<string, number>): string {
   return Object.entries(prices)
-    .map(([id, p]) => `${id}=${formatNumber(p)}`)
+    .map(([id, p]) => `${printable(id)}=${formatNumber(p)}`)
     .join("  ");
 }

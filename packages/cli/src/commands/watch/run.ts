@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { fetchNodeStatus, type NodeStatus } from "@walras/node";
 import { FailureError } from "../../cli-error.ts";
+import { printable } from "../../printable.ts";
 import { formatNumber } from "../../text-table.ts";
 import { askNode } from "../status/ask-node.ts";
 import { formatStatus } from "../status/format-status.ts";
@@ -68,7 +69,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     }
     if (flags.untilConverged)
       throw new FailureError(
-        `${flags.node}: interrupted before convergence (epoch ${status.epoch ?? "-"}, round ${status.round ?? "-"}, ${status.status})`,
+        `${flags.node}: interrupted before convergence (epoch ${status.epoch ?? "-"}, round ${status.round ?? "-"}, ${printable(String(status.status))})`,
       );
   } finally {
     process.off("SIGINT", onSignal);
@@ -89,7 +90,7 @@ function namingNode(url: string, message: string): string {
 function screen(url: string, s: NodeStatus, history: PriceHistory, problem: string | null): string {
   const paths = Object.entries(s.prices).map(([id, p]) => {
     const path = history.get(id);
-    return `price path ${id}: ${sparkline(path)}  ${formatNumber(p)} (${path.length} rounds seen)`;
+    return `price path ${printable(id)}: ${sparkline(path)}  ${formatNumber(p)} (${path.length} rounds seen)`;
   });
   return [
     `walras watch ${url}   (Ctrl-C to exit)`,
@@ -103,10 +104,10 @@ function screen(url: string, s: NodeStatus, history: PriceHistory, problem: stri
 
 function summaryLine(s: NodeStatus): string {
   const prices = Object.entries(s.prices)
-    .map(([id, p]) => `${id}=${formatNumber(p)}`)
+    .map(([id, p]) => `${printable(id)}=${formatNumber(p)}`)
     .join(" ");
   const agreement = s.agreement ? `${s.agreement.matching}/${s.agreement.received}` : "-";
-  return `epoch ${s.epoch ?? "-"} round ${s.round ?? "-"} ${s.status} prices ${prices} residual ${
+  return `epoch ${s.epoch ?? "-"} round ${s.round ?? "-"} ${printable(String(s.status))} prices ${prices} residual ${
     s.residual === null ? "-" : formatNumber(s.residual, 3)
   } agreement ${agreement} members ${s.members.length} peers ${s.peers}`;
 }

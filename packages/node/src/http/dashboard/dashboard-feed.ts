@@ -3,7 +3,7 @@ import type { CertificateView } from "../../history/certificate-view.ts";
 import type { HistoryEvent } from "../../history/market-history.ts";
 import { type RouteHandler, sendJson } from "../respond.ts";
 import { type DashboardSource, liveFrame, readTraffic, snapshotFrame } from "./dashboard-frames.ts";
-import { type EventSink, openEventStream } from "./event-stream.ts";
+import { type EventSink, eventFrame, openEventStream } from "./event-stream.ts";
 
 /** Peers and counters change without a protocol action: the status is pushed this often anyway. */
 const LIVE_EVERY_MS = 1000;
@@ -23,6 +23,11 @@ export function dashboardFeed(
   view: (certificate: Certificate) => CertificateView,
 ): RouteHandler {
   const clients = new Set<EventSink>();
+  /**
+   * Places taken, counted before the first await: requests pipelined on one connection all reach
+   * the handler before any of them is in `clients`, and counting only those let every one in.
+   */
+  let admitted = 0;
   let unsubscribe: (() => void) | null = null;
   let interval: ReturnType<typeof setInterval> | null = null;
   let settle: ReturnType<typeof setTimeout> | null = null;
@@ -30,8 +35,10 @@ export function dashboardFeed(
   let lastStatus = "";
   let lastMembers = "";
 
+  // Serialized once per frame, not once per client.
   const broadcast = (event: string, data: unknown) => {
-    for (const c of clients) c.send(event, data);
+    const frame = eventFrame(event, data);
+    for (const c of clients) c.write(frame);
   };
   const report = (err: unknown) => source.onError?.(err);
 
@@ -55,19 +62,29 @@ export function dashboardFeed(
     if (event.type === "round") broadcast("round", event.round);
     else if (event.type === "epoch") broadcast("epoch", event.epoch);
     else certificates.set(event.certificate.commit.epoch, event.certificate);
+    // A throw inside a timer would end the node: it is reported, and the feed goes on.
     settle ??= setTimeout(() => {
       settle = null;
-      for (const c of certificates.values()) broadcast("certificate", view(c));
-      certificates.clear();
-      pushLive().catch(report);
+      try {
+        for (const c of certificates.values()) broadcast("certificate", view(c));
+        pushLive().catch(report);
+      } catch (err) {
+        report(err);
+      } finally {
+        certificates.clear();
+      }
     }, SETTLE_MS);
   };
 
   const start = () => {
     unsubscribe = source.history.subscribe(onHistory);
     interval = setInterval(() => {
-      if (++ticks % PING_EVERY_TICKS === 0) for (const c of clients) c.ping();
-      pushLive().catch(report);
+      try {
+        if (++ticks % PING_EVERY_TICKS === 0) for (const c of clients) c.ping();
+        pushLive().catch(report);
+      } catch (err) {
+        report(err);
+      }
     }, LIVE_EVERY_MS);
   };
   const stop = () => {
@@ -85,12 +102,22 @@ export function dashboardFeed(
       res.end();
       return;
     }
-    if (clients.size >= MAX_CLIENTS) {
+    if (admitted >= MAX_CLIENTS) {
       res.setHeader("retry-after", "10");
       sendJson(res, 503, { error: `${MAX_CLIENTS} dashboards are open on this node already` });
       return;
     }
+    admitted++;
+    // The response closes however the request ends (stream closed, error answered, client gone):
+    // its place is given back then.
+    let closed = false;
+    res.once("close", () => {
+      closed = true;
+      admitted--;
+    });
     const traffic = await readTraffic(source.metrics);
+    // A client gone during the await would never close its stream again.
+    if (closed) return;
     // From here to clients.add nothing awaits: no history event can fall between the snapshot
     // and the first incremental frame.
     const snapshot = snapshotFrame(source, traffic, view);

@@ -6,7 +6,10 @@ import type { NodeStatus } from "../../node-status.ts";
 
 /** What the dashboard reads from its node: only the node's public surface. */
 export interface DashboardSource {
-  readonly contract: Contract;
+  /** The terms in effect now: the contract, or the terms its amendments made. */
+  terms(): Contract;
+  /** The terms a certificate ran under (the ones its commit names). */
+  termsOf(certificate: Certificate): Contract;
   readonly history: MarketHistory;
   readonly metrics: NodeMetrics;
   status(): NodeStatus;
@@ -87,7 +90,7 @@ export function snapshotFrame(
     members,
     peers: source.connectedPeers(),
     traffic,
-    contract: source.contract,
+    contract: source.terms(),
     rounds: source.history.rounds(),
     epochs: source.history.epochs(),
     certificates: source.history.certificates().map(view).reverse(),

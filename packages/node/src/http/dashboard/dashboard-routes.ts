@@ -33,10 +33,10 @@ const PAGE_POLICY = [
 
 /**
  * The dashboard's routes: the page at /, its assets under /assets/, the live feed at /events and
- * the certificates this node holds, verified against its contract, at /certificates.
+ * the certificates this node holds, each verified against the terms it names, at /certificates.
  */
 export function dashboardRoutes(source: DashboardSource): Record<string, RouteHandler> {
-  const view = createCertificateViews(source.contract);
+  const view = createCertificateViews((certificate) => source.termsOf(certificate));
   return {
     ...assetRoutes(dashboardAssets()),
     "/events": dashboardFeed(source, view),

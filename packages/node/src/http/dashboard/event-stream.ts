@@ -3,6 +3,8 @@ import type { ServerResponse } from "node:http";
 /** One browser's Server-Sent Events connection (the text/event-stream framing of the HTML standard). */
 export interface EventSink {
   send(event: string, data: unknown): void;
+  /** A frame already made by eventFrame: what a broadcast writes to every client. */
+  write(frame: string): void;
   /** A comment line: keeps idle proxies and load balancers from closing the stream. */
   ping(): void;
 }
@@ -32,8 +34,14 @@ export function openEventStream(res: ServerResponse, onClose: () => void): Event
   };
   write(`retry: ${RETRY_MS}\n\n`);
   return {
-    // JSON.stringify escapes newlines, so each frame is one data line.
-    send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    send: (event, data) => write(eventFrame(event, data)),
+    write,
     ping: () => write(": ping\n\n"),
   };
+}
+
+/** One event as sent on the stream. */
+export function eventFrame(event: string, data: unknown): string {
+  // JSON.stringify escapes newlines, so each frame is one data line.
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }

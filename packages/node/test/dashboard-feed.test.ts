@@ -1,0 +1,105 @@
+import { connect } from "node:net";
+import type { Certificate, MachineAction } from "@walras/protocol";
+import { testContract } from "@walras/test-support";
+import { afterEach, describe, expect, it } from "vitest";
+import { createMarketHistory } from "../src/history/market-history.ts";
+import { dashboardFeed } from "../src/http/dashboard/dashboard-feed.ts";
+import { dashboardRoutes } from "../src/http/dashboard/dashboard-routes.ts";
+import type { RouteHandler } from "../src/http/respond.ts";
+import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
+import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
+import type { NodeStatus } from "../src/node-status.ts";
+import { waitFor } from "./wait-for.ts";
+
+const contract = testContract("dashboard-feed");
+let server: StatusServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** The dashboard's routes on a real status server, with the status each /events answer began with. */
+async function dashboardServer(): Promise<{ server: StatusServer; answered: number[] }> {
+  const pages = dashboardRoutes({
+    terms: () => contract,
+    termsOf: () => contract,
+    history: createMarketHistory(),
+    metrics: createNodeMetrics(),
+    status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
+    connectedPeers: () => [],
+  });
+  const events = pages["/events"] as RouteHandler;
+  const answered: number[] = [];
+  const started = await startStatusServer({
+    port: 0,
+    routes: { status: () => ({}), certificate: () => undefined, metrics: async () => "" },
+    pages: {
+      ...pages,
+      // A response queued behind an open stream on the same connection never reaches the wire:
+      // its status is read here instead.
+      "/events": async (req, res) => {
+        await events(req, res);
+        answered.push(res.statusCode);
+      },
+    },
+  });
+  return { server: started, answered };
+}
+
+describe("the dashboard's event feed", () => {
+  it("reports a certificate view that throws to onError, and keeps the feed running", async () => {
+    const history = createMarketHistory();
+    const errors: unknown[] = [];
+    const feed = dashboardFeed(
+      {
+        terms: () => contract,
+        termsOf: () => contract,
+        history,
+        metrics: createNodeMetrics(),
+        status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
+        connectedPeers: () => [],
+        onError: (err) => errors.push(err),
+      },
+      () => {
+        throw new Error("view failed");
+      },
+    );
+    server = await startStatusServer({
+      port: 0,
+      routes: { status: () => ({}), certificate: () => undefined, metrics: async () => "" },
+      pages: { "/events": feed },
+    });
+    const abort = new AbortController();
+    const res = await fetch(`${server.url}/events`, { signal: abort.signal });
+    expect(res.status).toBe(200);
+    const certificate = { commit: { epoch: 1 }, signatures: [] } as unknown as Certificate;
+    history.record({ type: "certificate", certificate } as MachineAction);
+    await waitFor("the failed view to be reported", () => errors.length > 0);
+    expect(String(errors[0])).toContain("view failed");
+    history.record({ type: "certificate", certificate } as MachineAction);
+    await waitFor("the next failure to be reported too", () => errors.length > 1);
+    abort.abort();
+  });
+
+  it("admits at most 32 streams from requests pipelined on one connection, and turns the rest away", async () => {
+    const started = await dashboardServer();
+    server = started.server;
+    const requests = 100;
+    const socket = connect(server.port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(requests));
+    await waitFor("every pipelined request to be answered", () => started.answered.length === requests);
+    expect(started.answered.filter((s) => s === 200)).toHaveLength(32);
+    expect(started.answered.filter((s) => s === 503)).toHaveLength(requests - 32);
+
+    // Closing the connection gives every place back.
+    socket.destroy();
+    const url = server.url;
+    await waitFor("the closed streams to free their places", async () => {
+      const abort = new AbortController();
+      const res = await fetch(`${url}/events`, { signal: abort.signal });
+      abort.abort();
+      return res.status === 200;
+    });
+  });
+});
