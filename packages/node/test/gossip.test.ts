@@ -124,9 +124,9 @@ describe("gossip over three TCP hosts", () => {
   it("tells when a topic gains a subscriber peer after having none, and not for later ones", async () => {
     const a = await startNode([]);
     const b = await startNode([tcpAddress(a.host)]);
-    await waitFor("A to see B on every topic", () =>
-      GOSSIP_KINDS.every((k) => a.gossip.topicPeers(k).includes(b.id)),
-    );
+    const sees = (x: TestNode, y: TestNode) =>
+      GOSSIP_KINDS.every((k) => x.gossip.topicPeers(k).includes(y.id));
+    await waitFor("A and B to see each other on every topic", () => sees(a, b) && sees(b, a));
     expect([...a.linked].sort()).toEqual([...GOSSIP_KINDS].sort());
     expect([...b.linked].sort()).toEqual([...GOSSIP_KINDS].sort());
 
