@@ -67,7 +67,8 @@ export function simulate(scenario: Scenario, options: SimulationOptions = {}): S
     throw new RangeError(`contract.initialPrices: ${prices.length} entries, ${R} resources`);
   let state = initialPriceRuleState(contract);
   const path: { prices: number[]; residual: number }[] = [];
-  let best: { prices: number[]; x: Float64Array; supply: number[]; residual: number } | null = null;
+  let best: { prices: number[]; x: Float64Array; supply: number[]; residual: number; gap: number } | null =
+    null;
 
   for (let k = 0; k < maxRounds; k++) {
     respond(agents, contract, prices, k > 0 ? previous : null, caps, demands);
@@ -85,8 +86,14 @@ export function simulate(scenario: Scenario, options: SimulationOptions = {}): S
         path: options.recordPath ? path : undefined,
       });
     }
-    if (best === null || step.residual < best.residual)
-      best = { prices, x: Float64Array.from(demands.x), supply: step.supply, residual: step.residual };
+    if (best === null || step.gap < best.gap)
+      best = {
+        prices,
+        x: Float64Array.from(demands.x),
+        supply: step.supply,
+        residual: step.residual,
+        gap: step.gap,
+      };
     if (step.stall !== null && k + 1 < maxRounds) {
       return finish(agents, {
         status: "stalled",

@@ -4,7 +4,7 @@ import type { ReportedDemand } from "./demand.ts";
 import { type NewtonState, newtonStep } from "./newton-rule.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
 import { initialProgress, judgeProgress, type ProgressTrack, type StallReason } from "./stall-rule.ts";
-import { isConverged, priceChange, relativeResidual } from "./stopping-rule.ts";
+import { isConverged, priceChange, proximalDrift, relativeResidual } from "./stopping-rule.ts";
 
 /**
  * What a price rule carries from one round to the next. Plain JSON data (no Infinity, no NaN), so a
@@ -24,6 +24,11 @@ export interface PriceRuleState {
   readonly newton: NewtonState | null;
   /** The stall rule's memory (stall-rule.ts). */
   readonly progress: ProgressTrack;
+  /**
+   * Under a proximal contract, the previous round's x in canonical order (the stopping rule's
+   * drift test, stopping-rule.ts); null before the first round and when gamma = 0.
+   */
+  readonly lastX: readonly number[] | null;
 }
 
 export interface PriceStep {
@@ -36,6 +41,13 @@ export interface PriceStep {
   residual: number;
   /** max_r |p^{k+1}_r - p^k_r|. */
   priceChange: number;
+  /**
+   * How far round k is from converging, in the residual's units: the residual, or under a
+   * proximal contract the larger of it and the demands' drift (stopping-rule.ts). The stall rule
+   * judges progress by it, and an epoch that stops settles on the round where it was least: a
+   * round at p = 0 with its members still climbing has residual 0 and is not a good round.
+   */
+  gap: number;
   /** The stopping rule holds at round k: p^k and its demands are the equilibrium. */
   converged: boolean;
   /**
@@ -56,7 +68,7 @@ export interface PackedDemands {
 }
 
 export function initialPriceRuleState(_contract: Contract): PriceRuleState {
-  return { round: 0, lipschitz: 0, newton: null, progress: initialProgress };
+  return { round: 0, lipschitz: 0, newton: null, progress: initialProgress, lastX: null };
 }
 
 /**
@@ -166,17 +178,23 @@ export function stepPricesPacked(
     nextState = { ...state, round: state.round + 1, newton: outcome.state };
   }
   const change = priceChange(prices, next);
-  const converged = isConverged(contract, residual, change);
+  const proximal = contract.proximal > 0;
+  const drift = proximal ? proximalDrift(capacities, demands.footprint, demands.x, state.lastX) : 0;
+  const converged = isConverged(contract, residual, change, drift);
+  if (proximal) nextState = { ...nextState, lastX: Array.from(demands.x) };
+  // Round 0 has no drift to measure (Infinity: it cannot converge); its gap is its residual.
+  const gap = Number.isFinite(drift) ? Math.max(residual, drift) : residual;
   const atCeiling = prices.some(
     (p, r) => p >= PRICE_CEILING && (agg.supply[r] as number) > (capacities[r] as number),
   );
-  const progress = judgeProgress(contract, state.progress, state.round, residual, atCeiling);
+  const progress = judgeProgress(contract, state.progress, state.round, gap, atCeiling);
   return {
     prices: next,
     state: { ...nextState, progress: progress.track },
     supply: Array.from(agg.supply),
     residual,
     priceChange: change,
+    gap,
     converged,
     stall: converged ? null : progress.stall,
     rule: rule.kind,

@@ -25,6 +25,8 @@ interface RoundOutcome {
   readonly prices: number[];
   readonly demands: readonly DemandMessage[];
   readonly residual: number;
+  /** How far from converging (price-rule.ts `gap`): what "best round" is judged by. */
+  readonly gap: number;
   readonly feasible: boolean;
 }
 
@@ -323,6 +325,7 @@ export class Market {
         prices: e.prices,
         demands,
         residual: step.residual,
+        gap: step.gap,
         feasible: isFeasible(contract.resources, contract.tolerance.residual, demands),
       };
       if (!e.best || betterOutcome(candidate, e.best)) e.best = candidate;
@@ -444,7 +447,7 @@ export class Market {
 /** Feasible rounds first (no resource over capacity), then the smaller residual. */
 function betterOutcome(a: RoundOutcome, b: RoundOutcome): boolean {
   if (a.feasible !== b.feasible) return a.feasible;
-  return a.residual < b.residual;
+  return a.gap < b.gap;
 }
 
 function isFeasible(
