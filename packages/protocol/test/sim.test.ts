@@ -13,7 +13,13 @@ import type { Signer } from "../src/wire/agent-key.ts";
 import { buildCertificate, type Certificate } from "../src/wire/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
-import type { CommitMessage, DemandMessage, JoinMessage, Unsigned } from "../src/wire/messages.ts";
+import type {
+  CommitMessage,
+  DemandMessage,
+  JoinMessage,
+  Unsigned,
+  WireMessage,
+} from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
 
 const contract: Contract = contractSchema.parse({
@@ -41,7 +47,7 @@ function fixture() {
   });
   const observe = (node: SimNode, actions: MachineAction[], at = 100): Violation | null =>
     checker.observe({ type: "tick", at, node, actions })[0] ?? null;
-  return { signers, nodes, profileById, observe };
+  return { signers, nodes, profileById, observe, checker };
 }
 
 /** A certificate signed by every given signer over one commit body. */
@@ -216,6 +222,55 @@ describe("the simulator's invariant checker", () => {
     for (let i = 100; i <= 200; i++)
       v ??= observe(nodes[0] as SimNode, [{ type: "publish", message: join(i) }], 2_000 + (i - 100) * 9);
     expect(v).toMatchObject({ invariant: "S1" });
+  });
+
+  it("R1: a node rejects a message an honest agent signed; not when it was injected", () => {
+    const { signers, nodes, checker } = fixture();
+    const [s0] = signers as [Signer];
+    const join = signMessage<JoinMessage>(
+      { v: 2, kind: "join", contract: contractId(contract), agent: s0.id, epoch: 0, seq: 1 },
+      s0,
+    );
+    const rejected = (honestAuthor: boolean) =>
+      checker.observe({
+        type: "deliver",
+        at: 50,
+        node: nodes[1] as SimNode,
+        from: honestAuthor ? "n0" : "outside",
+        via: "gossip",
+        message: join,
+        verdict: { verdict: "reject", reason: "not-member", detail: "made up" },
+        honestAuthor,
+        actions: [],
+      })[0] ?? null;
+    expect(rejected(false)).toBeNull();
+    const v = rejected(true);
+    expect(v).toMatchObject({ invariant: "R1", node: "n1" });
+    expect(v?.summary).toContain("n1 rejected n0's join for epoch 0 (gossip from n0): not-member");
+  });
+
+  it("R1's exemptions: injected messages and a lying member's are not an honest author's", () => {
+    const net = new SimulatedNetwork({
+      contract,
+      seed: 3,
+      observer: (e) => {
+        if (e.type !== "deliver") return;
+        const key = e.from === "outside" ? "injected" : e.message.agent === liar.id ? "liar" : "honest";
+        seen.set(key, [...(seen.get(key) ?? []), e.honestAuthor]);
+      },
+    });
+    const seen = new Map<string, boolean[]>();
+    const liar = net.newSigner();
+    net.addAgent("n0", profiles[0] as AgentProfile, liar, undefined, (d) => ({ x: d.x, slope: 0 }));
+    const honest = profiles.slice(1).map((p, i) => net.addAgent(`n${i + 1}`, p));
+    net.runUntil(() => false, 1_000);
+    // An honest agent's own message, its signature broken in transit: injected, so exempt.
+    const own = honest[0]?.store.find((m) => m.agent === honest[0]?.id) as WireMessage;
+    net.inject({ ...own, sig: `${own.sig.startsWith("A") ? "B" : "A"}${own.sig.slice(1)}` });
+    net.runUntil(() => false, 5_000);
+    expect(new Set(seen.get("honest"))).toEqual(new Set([true]));
+    expect(new Set(seen.get("liar"))).toEqual(new Set([false]));
+    expect(new Set(seen.get("injected"))).toEqual(new Set([false]));
   });
 
   it("accepts the honest certificate of the reference equilibrium", () => {

@@ -16,6 +16,9 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *   I2  no agent signs two different messages for one slot, across restarts;
  *   I3  at most one certificate per epoch (identity: the commit body's digest), across all nodes;
  *   I4  every certificate verifies offline and matches the reference solver for its members;
+ *   R1  no node rejects (verdict "reject"; "ignore" is fine) a message an honest simulated agent
+ *       signed and a simulated node relayed: a reject is a claim that its sender misbehaved, which
+ *       an honest node never does. Injected messages and a lying member's are exempt.
  *   S1  no message storm: an agent publishes at most MEMBERSHIP_RATE membership messages (join,
  *       alive, leave, epoch proposals) in any one second of virtual time. Honest traffic is a few
  *       a second (announcements every announceMs, a proposal per change of view); a livelock of
@@ -23,7 +26,7 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *
  * Liveness is checked by the runner (liveness.ts): it is about time, not about one event.
  */
-export type InvariantId = "I1" | "I2" | "I3" | "I4" | "S1" | "liveness";
+export type InvariantId = "I1" | "I2" | "I3" | "I4" | "R1" | "S1" | "liveness";
 
 /** Membership messages one agent may publish per virtual second before it counts as a storm. */
 export const MEMBERSHIP_RATE = 100;
@@ -33,6 +36,7 @@ export const INVARIANTS: Readonly<Record<InvariantId, string>> = {
   I2: "no double-signed slot",
   I3: "one certificate per epoch",
   I4: "certificates verify and match the reference",
+  R1: "no honest message rejected",
   S1: "no membership message storm",
   liveness: "live agents certify after the last fault",
 };
@@ -150,6 +154,18 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
     return null;
   }
 
+  function onDelivery(event: Extract<NetworkEvent, { type: "deliver" }>): Violation | null {
+    const { verdict, message: m } = event;
+    if (verdict.verdict !== "reject" || !event.honestAuthor) return null;
+    return {
+      invariant: "R1",
+      at: event.at,
+      node: event.node.name,
+      summary: `${event.node.name} rejected ${nameOf(m.agent)}'s ${m.kind} for epoch ${m.epoch} (${event.via} from ${event.from}): ${verdict.reason}`,
+      context: [verdict.detail],
+    };
+  }
+
   return {
     observe(event) {
       let actions: readonly MachineAction[];
@@ -166,6 +182,10 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
           return [];
       }
       const found: Violation[] = [];
+      if (event.type === "deliver") {
+        const v = onDelivery(event);
+        if (v) found.push(v);
+      }
       for (const a of actions) {
         const v = onAction(a, event.node.name, event.at);
         if (v) found.push(v);

@@ -62,6 +62,7 @@ export interface SimNode {
   /** Every message this node accepted or published: what it would answer a sync request with. */
   readonly store: WireMessage[];
   up: boolean;
+  /** Messages this node rejected (verdict "reject"; "ignore" is not counted). */
   rejected: number;
   /** Extra delay on everything this node sends (a slow member), ms. */
   slowMs: number;
@@ -86,6 +87,11 @@ export type NetworkEvent =
       readonly via: "gossip" | "sync";
       readonly message: WireMessage;
       readonly verdict: Verdict;
+      /**
+       * The message was signed by an honest simulated agent and came from a simulated node (not
+       * injected from outside): no honest node may reject it.
+       */
+      readonly honestAuthor: boolean;
       readonly actions: readonly MachineAction[];
     }
   | {
@@ -145,6 +151,10 @@ export class SimulatedNetwork {
   #seq = 0;
   /** Nodes that cannot reach each other: group per node name, absent = reachable by all. */
   #partition: Map<string, string> | null = null;
+  /** Agents whose machines tell the truth: every one started without `misreport`. */
+  readonly #honest = new Set<string>();
+  /** Names of the simulated nodes, to tell their messages from injected ones. */
+  readonly #names = new Set<string>();
 
   constructor(options: SimulatedNetworkOptions) {
     this.#contract = options.contract;
@@ -176,6 +186,7 @@ export class SimulatedNetwork {
     misreport?: (demand: Demand, round: number) => Demand,
   ): SimNode {
     const r = role ?? this.#defaultRole();
+    if (!misreport) this.#honest.add(signer.id);
     return this.#add(name, signer.id, r, this.#machine(r, { signer, profile }, misreport));
   }
 
@@ -222,6 +233,7 @@ export class SimulatedNetwork {
       held: this.#heldReferences(),
     };
     this.nodes.push(node);
+    this.#names.add(name);
     this.#observer?.({ type: "start", at: this.now, node });
     this.#scheduleTick(node);
     this.#linkLoneTo(node);
@@ -482,11 +494,17 @@ export class SimulatedNetwork {
       via: item.via,
       message: item.message,
       verdict,
+      honestAuthor: this.#fromHonest(item),
       actions,
     });
     this.#perform(node, actions);
     this.#scheduleTick(node);
     this.#releaseHeld(node);
+  }
+
+  /** Relayed by a simulated node (not injected, nor a light agent's), signed by an honest agent. */
+  #fromHonest(item: InFlight): boolean {
+    return this.#names.has(item.from) && this.#honest.has(item.message.agent);
   }
 
   #perform(node: SimNode, actions: readonly MachineAction[]): void {
