@@ -111,6 +111,22 @@ function demand(signer: Signer, x: number): DemandMessage {
 }
 
 describe("the simulator's invariant checker", () => {
+  it("I1: one epoch number started with two plans of the same members (other voters)", () => {
+    const { signers, nodes, observe } = fixture();
+    const ids = signers.map((s) => s.id);
+    const started = (voters: AgentId[]): MachineAction => ({
+      type: "epoch-started",
+      epoch: 1,
+      members: ids,
+      base: null,
+      plan: { members: ids, deciders: ids, voters, base: null, terms: null, ledger: null, cause: ["join"] },
+      member: true,
+    });
+    expect(observe(nodes[0] as SimNode, [started(ids)])).toBeNull();
+    const v = observe(nodes[1] as SimNode, [started(ids.slice(0, 2))], 300);
+    expect(v).toMatchObject({ invariant: "I1", node: "n1", summary: "epoch 1 started with two plans" });
+  });
+
   it("I1: one epoch number started with two member sets", () => {
     const { signers, nodes, observe } = fixture();
     const [a, b] = nodes as [SimNode, SimNode];

@@ -1,4 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
+import { planDigest } from "../machine/epoch-plan.ts";
 import type { MachineAction } from "../machine/machine-io.ts";
 import { type Certificate, certificateDigest } from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
@@ -12,7 +13,8 @@ import type { NetworkEvent } from "./simulated-network.ts";
  * read only what nodes say (their actions: epoch starts, publishes, certificates), never the
  * machine's insides, so they hold for any implementation of the protocol.
  *
- *   I1  at most one settled member set per epoch number, across all nodes;
+ *   I1  at most one settled plan per epoch number, across all nodes (§9.5: every node adopts the
+ *       same plan, so members, deciders, voters, base and terms all agree: the plan's digest);
  *   I2  no agent signs two different messages for one slot, across restarts;
  *   I3  at most one certificate per epoch (identity: the commit body's digest), across all nodes;
  *   I4  every certificate verifies offline and matches the reference solver for its members;
@@ -32,7 +34,7 @@ export type InvariantId = "I1" | "I2" | "I3" | "I4" | "R1" | "S1" | "liveness";
 export const MEMBERSHIP_RATE = 100;
 
 export const INVARIANTS: Readonly<Record<InvariantId, string>> = {
-  I1: "one settled member set per epoch",
+  I1: "one settled plan per epoch",
   I2: "no double-signed slot",
   I3: "one certificate per epoch",
   I4: "certificates verify and match the reference",
@@ -71,7 +73,7 @@ interface Seen<T> {
 
 export function createInvariantChecker(config: CheckerConfig): InvariantChecker {
   const { nameOf } = config;
-  const settled = new Map<number, Seen<string>>();
+  const settled = new Map<number, Seen<{ digest: string; describe: string }>>();
   const signed = new Map<string, Seen<string>>();
   const certified = new Map<number, Seen<{ digest: string; describe: string }>>();
   const rate = new Map<string, { second: number; count: number }>();
@@ -81,16 +83,20 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
 
   function onAction(a: MachineAction, node: string, at: number): Violation | null {
     if (a.type === "epoch-started") {
-      const key = names(a.members);
+      const digest = planDigest(a.epoch, a.plan);
+      const describe = `plan ${digest.slice(0, 12)} members ${names(a.plan.members)} voters ${names(a.plan.voters)}`;
       const prior = settled.get(a.epoch);
-      if (!prior) settled.set(a.epoch, { value: key, node, at });
-      else if (prior.value !== key)
+      if (!prior) settled.set(a.epoch, { value: { digest, describe }, node, at });
+      else if (prior.value.digest !== digest)
         return {
           invariant: "I1",
           at,
           node,
-          summary: `epoch ${a.epoch} started with two member sets`,
-          context: [`${node} at ${at.toFixed(1)} ms: ${key}`, `${where(prior)}: ${prior.value}`],
+          summary: `epoch ${a.epoch} started with two plans`,
+          context: [
+            `${node} at ${at.toFixed(1)} ms: ${describe}`,
+            `${where(prior)}: ${prior.value.describe}`,
+          ],
         };
     } else if (a.type === "publish") {
       const m = a.message;
