@@ -47,7 +47,21 @@ function fixture() {
   });
   const observe = (node: SimNode, actions: MachineAction[], at = 100): Violation | null =>
     checker.observe({ type: "tick", at, node, actions })[0] ?? null;
-  return { signers, nodes, profileById, observe, checker };
+  /** Some node started `epoch` on a plan of `members`: what a certificate's members are held to. */
+  const started = (epoch: number, members: readonly Signer[]) => {
+    const ids = members.map((s) => s.id).sort(compareIds);
+    const plan = { members: ids, deciders: ids, voters: ids, base: null, terms: null, ledger: null };
+    const action: MachineAction = {
+      type: "epoch-started",
+      epoch,
+      members: ids,
+      base: null,
+      plan: { ...plan, cause: ["join"] },
+      member: true,
+    };
+    return observe(nodes[0] as SimNode, [action], 10);
+  };
+  return { signers, nodes, profileById, observe, checker, started };
 }
 
 /** A certificate signed by every given signer over one commit body. */
@@ -56,6 +70,7 @@ function certificate(
   epoch: number,
   prices: number[],
   allocation: (id: string) => number,
+  approximate?: "too-slow" | "price-ceiling",
 ): Certificate {
   const members = signers.map((s) => s.id).sort(compareIds);
   const body = {
@@ -69,6 +84,7 @@ function certificate(
     allocations: members.map((agent) => ({ agent, x: allocation(agent), footprint: [1] })),
     residual: 0,
     previous: null,
+    ...(approximate ? { approximate: true, reason: approximate } : {}),
   } as const;
   const commits = signers.map((s) =>
     signMessage<CommitMessage>({ ...body, agent: s.id } as unknown as Unsigned<CommitMessage>, s),
@@ -81,6 +97,7 @@ function honestCertificate(
   signers: readonly Signer[],
   profileById: Map<string, AgentProfile>,
   epoch: number,
+  approximate?: "too-slow" | "price-ceiling",
 ) {
   const agents = signers.map((s) => ({ id: s.id, ...(profileById.get(s.id) as AgentProfile) }));
   const ref = solveReference({ contract, agents });
@@ -89,6 +106,7 @@ function honestCertificate(
     epoch,
     ref.prices,
     (id) => bestResponse(profileById.get(id) as AgentProfile, contract, ref.prices).x,
+    approximate,
   );
 }
 
@@ -168,7 +186,9 @@ describe("the simulator's invariant checker", () => {
   });
 
   it("I3: two different certificates for one epoch, each valid on its own", () => {
-    const { signers, nodes, profileById, observe } = fixture();
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers.slice(0, 1));
+    started(1, signers);
     const solo = honestCertificate(signers.slice(0, 1), profileById, 0);
     const all = honestCertificate(signers, profileById, 0);
     expect(
@@ -188,7 +208,8 @@ describe("the simulator's invariant checker", () => {
   });
 
   it("I4: a certificate that verifies but whose prices are not the reference equilibrium", () => {
-    const { signers, nodes, profileById, observe } = fixture();
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
     const honest = honestCertificate(signers, profileById, 0);
     const p = honest.commit.prices[0] as number;
     expect(p).toBeGreaterThan(0);
@@ -209,7 +230,8 @@ describe("the simulator's invariant checker", () => {
   });
 
   it("I4: a certificate that does not verify offline", () => {
-    const { signers, nodes, profileById, observe } = fixture();
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
     const honest = honestCertificate(signers, profileById, 0);
     const broken: Certificate = {
       ...honest,
@@ -220,6 +242,35 @@ describe("the simulator's invariant checker", () => {
     const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: broken, complete: true }]);
     expect(v).toMatchObject({ invariant: "I4" });
     expect(v?.summary).toContain("does not verify offline");
+  });
+
+  it("I4: an approximate certificate without a fixed fee, unless at the price ceiling", () => {
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
+    started(1, signers);
+    const ceiling = honestCertificate(signers, profileById, 0, "price-ceiling");
+    expect(
+      observe(nodes[0] as SimNode, [{ type: "certificate", certificate: ceiling, complete: true }]),
+    ).toBeNull();
+    const slow = honestCertificate(signers, profileById, 1, "too-slow");
+    const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: slow, complete: true }]);
+    expect(v).toMatchObject({ invariant: "I4" });
+    expect(v?.summary).toContain("is approximate (reason too-slow");
+  });
+
+  it("I4: a certificate whose members are not its epoch's plan's, or for an epoch nobody started", () => {
+    const { signers, nodes, profileById, observe, started } = fixture();
+    const all = honestCertificate(signers, profileById, 0);
+    expect(
+      observe(nodes[0] as SimNode, [{ type: "certificate", certificate: all, complete: true }]),
+    ).toMatchObject({
+      invariant: "I4",
+      summary: "certificate for epoch 0, which no node started",
+    });
+    started(0, signers.slice(0, 2));
+    const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: all, complete: true }]);
+    expect(v).toMatchObject({ invariant: "I4" });
+    expect(v?.summary).toContain("names other members than the epoch's plan");
   });
 
   it("S1: a storm of membership messages from one agent", () => {
@@ -290,7 +341,8 @@ describe("the simulator's invariant checker", () => {
   });
 
   it("accepts the honest certificate of the reference equilibrium", () => {
-    const { signers, nodes, profileById, observe } = fixture();
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
     const honest = honestCertificate(signers, profileById, 0);
     expect(
       observe(nodes[0] as SimNode, [{ type: "certificate", certificate: honest, complete: true }]),

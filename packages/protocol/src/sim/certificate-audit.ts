@@ -21,7 +21,10 @@ import { base64ToBytes } from "../wire/signing.ts";
  *   relative residual eps allows a price error of about eps·m_r / |dS_r/dp_r| (the slope of
  *   aggregate demand at the reference prices), and twice that is accepted;
  * - an approximate certificate (no clearing price; a fixed fee makes demand jump) must fit the
- *   capacity, which verifyCertificate checks.
+ *   capacity, which verifyCertificate checks. Without a fixed fee every honest member's demand is
+ *   continuous and decreasing in the prices, so an exact clearing price exists and the price rule
+ *   reaches it: there an approximate certificate is a failure, unless its reason is
+ *   "price-ceiling" (the clearing price exists but is not representable on the wire).
  *
  * Returns null when the certificate passes, else what is wrong.
  */
@@ -43,7 +46,10 @@ export function auditCertificate(
       return `allocation of ${a.agent} is ${a.x}, its best response at the committed prices is ${x}`;
     agents.push({ id: a.agent, ...profile });
   }
-  if (c.approximate) return null;
+  if (c.approximate) {
+    if (contract.fees.fixed !== 0 || c.reason === "price-ceiling") return null;
+    return `is approximate (reason ${c.reason ?? "unstated"}, residual ${c.residual}) without a fixed fee, where honest members clear exactly`;
+  }
   const ref = solveReference({ contract, agents });
   const eps = contract.tolerance.residual;
   for (let r = 0; r < contract.resources.length; r++) {

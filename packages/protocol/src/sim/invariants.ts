@@ -17,7 +17,9 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *       same plan, so members, deciders, voters, base and terms all agree: the plan's digest);
  *   I2  no agent signs two different messages for one slot, across restarts;
  *   I3  at most one certificate per epoch (identity: the commit body's digest), across all nodes;
- *   I4  every certificate verifies offline and matches the reference solver for its members;
+ *   I4  every certificate verifies offline and matches the reference solver for its members, is
+ *       exact unless a fixed fee or the price ceiling excuses it, and names the members of the
+ *       plan its epoch adopted (I1's record);
  *   R1  no node rejects (verdict "reject"; "ignore" is fine) a message an honest simulated agent
  *       signed and a simulated node relayed: a reject is a claim that its sender misbehaved, which
  *       an honest node never does. Injected messages and a lying member's are exempt.
@@ -73,7 +75,7 @@ interface Seen<T> {
 
 export function createInvariantChecker(config: CheckerConfig): InvariantChecker {
   const { nameOf } = config;
-  const settled = new Map<number, Seen<{ digest: string; describe: string }>>();
+  const settled = new Map<number, Seen<{ digest: string; describe: string; members: string }>>();
   const signed = new Map<string, Seen<string>>();
   const certified = new Map<number, Seen<{ digest: string; describe: string }>>();
   const rate = new Map<string, { second: number; count: number }>();
@@ -86,7 +88,8 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
       const digest = planDigest(a.epoch, a.plan);
       const describe = `plan ${digest.slice(0, 12)} members ${names(a.plan.members)} voters ${names(a.plan.voters)}`;
       const prior = settled.get(a.epoch);
-      if (!prior) settled.set(a.epoch, { value: { digest, describe }, node, at });
+      if (!prior)
+        settled.set(a.epoch, { value: { digest, describe, members: setKey(a.plan.members) }, node, at });
       else if (prior.value.digest !== digest)
         return {
           invariant: "I1",
@@ -148,6 +151,23 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
         summary: `two different certificates for epoch ${c.epoch}`,
         context: [`${node} at ${at.toFixed(1)} ms: ${describe}`, `${where(prior)}: ${prior.value.describe}`],
       };
+    const plan = settled.get(c.epoch);
+    if (!plan)
+      return {
+        invariant: "I4",
+        at,
+        node,
+        summary: `certificate for epoch ${c.epoch}, which no node started`,
+        context: [`${node} at ${at.toFixed(1)} ms: ${describe}`],
+      };
+    if (plan.value.members !== setKey(c.members))
+      return {
+        invariant: "I4",
+        at,
+        node,
+        summary: `certificate for epoch ${c.epoch} names other members than the epoch's plan`,
+        context: [`${node} at ${at.toFixed(1)} ms: ${describe}`, `${where(plan)}: ${plan.value.describe}`],
+      };
     const wrong = audit(cert);
     if (wrong)
       return {
@@ -199,4 +219,9 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
       return found;
     },
   };
+}
+
+/** A member set's identity, whatever order it is listed in. */
+function setKey(ids: readonly string[]): string {
+  return [...ids].sort().join(",");
 }
