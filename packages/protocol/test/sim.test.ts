@@ -373,6 +373,67 @@ function calmSchedule(n: number, minMembers: number): Schedule {
   };
 }
 
+describe("a node's link-up delay (a live node's first join reaches no one)", () => {
+  /** n0..n2 started at 0, each alone until its drawn link-up; what each sends and hears, when. */
+  function run(faults: (net: SimulatedNetwork) => void) {
+    const log: { at: number; type: string; node: string; from?: string }[] = [];
+    const linkAt = new Map<string, number>();
+    const net = new SimulatedNetwork({
+      contract,
+      seed: 11,
+      linkUp: { fraction: 1, maxMs: 400 },
+      observer: (e) => {
+        if (e.type === "start" && e.linkAt !== undefined) linkAt.set(e.node.name, e.linkAt);
+        if (e.type === "deliver" || e.type === "link-up" || e.type === "tick")
+          log.push({
+            at: e.at,
+            type: e.type,
+            node: e.node.name,
+            ...(e.type === "deliver" ? { from: e.from } : {}),
+          });
+      },
+    });
+    profiles.forEach((p, i) => net.addAgent(`n${i}`, p));
+    faults(net);
+    net.runUntil(() => false, 3_000);
+    return { log, linkAt, net };
+  }
+
+  it("a node neither sends nor hears before its link-up, then is told `linked` and joins the market", () => {
+    const { log, linkAt, net } = run(() => {});
+    expect(linkAt.size).toBe(3);
+    for (const [name, at] of linkAt) {
+      expect(
+        log.filter((e) => e.type === "deliver" && e.at < at && (e.node === name || e.from === name)),
+      ).toEqual([]);
+      const i = log.findIndex((e) => e.type === "link-up" && e.node === name);
+      expect(log[i]?.at).toBe(at);
+    }
+    // The last to link up is told so (a tick at that instant, its `linked`), and all go on together.
+    const last = Math.max(...linkAt.values());
+    const name = [...linkAt].find(([, at]) => at === last)?.[0];
+    expect(log.some((e) => e.type === "tick" && e.node === name && e.at === last)).toBe(true);
+    expect(net.nodes.every((n) => n.machine.status().members.length === 3)).toBe(true);
+  });
+
+  it("a heal does not link a node still waiting for its link-up", () => {
+    const { log, linkAt } = run((net) => {
+      net.advanceTo(1);
+      net.partition([[{ name: "n0" }], [{ name: "n1" }, { name: "n2" }]]);
+      net.advanceTo(2);
+      net.heal();
+    });
+    for (const [name, at] of linkAt)
+      expect(
+        log.filter((e) => e.type === "deliver" && e.at < at && (e.node === name || e.from === name)),
+      ).toEqual([]);
+  });
+
+  it("replays exactly: the same seed draws the same link-ups", () => {
+    expect([...run(() => {}).linkAt]).toEqual([...run(() => {}).linkAt]);
+  });
+});
+
 describe("the simulator's runner", () => {
   it("a seed replays identically: same trace, same hash; another seed differs", () => {
     // Two seeds with faults and loss.

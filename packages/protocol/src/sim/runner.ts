@@ -80,6 +80,9 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     seed: schedule.networkSeed,
     delay: { min: schedule.network.latencyMs, max: schedule.network.latencyMs + schedule.network.jitterMs },
     loss: schedule.network.loss,
+    // Half the nodes start as a live one does when its first join reaches no one (the `linked`
+    // rule's trigger): alone until discovery links it, within two announcement periods.
+    linkUp: { fraction: 0.5, maxMs: 2 * schedule.contract.timeouts.announceMs },
     verify: memo.verify,
     observer: (event) => {
       events += 1;
