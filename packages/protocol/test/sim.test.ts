@@ -393,7 +393,7 @@ describe("a node's link-up delay (a live node's first join reaches no one)", () 
           });
       },
     });
-    profiles.forEach((p, i) => net.addAgent(`n${i}`, p));
+    for (const [i, p] of profiles.entries()) net.addAgent(`n${i}`, p);
     faults(net);
     net.runUntil(() => false, 3_000);
     return { log, linkAt, net };
