@@ -258,6 +258,25 @@ describe("the simulator's invariant checker", () => {
     expect(v?.summary).toContain("is approximate (reason too-slow");
   });
 
+  it("I4: an approximate certificate rationed to fit capacity passes, with the rationing's own factor only", () => {
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
+    started(1, signers);
+    const x = (id: string) => bestResponse(profileById.get(id) as AgentProfile, contract, [0]).x;
+    const supply = signers.reduce((sum, s) => sum + x(s.id), 0);
+    const capacity = contract.resources[0]?.capacity ?? 0;
+    expect(supply).toBeGreaterThan(capacity);
+    const factor = capacity / supply;
+    const rationed = certificate(signers, 0, [0], (id) => x(id) * factor, "price-ceiling");
+    expect(
+      observe(nodes[0] as SimNode, [{ type: "certificate", certificate: rationed, complete: true }]),
+    ).toBeNull();
+    const skewed = certificate(signers, 1, [0], (id) => x(id) * factor * 0.9, "price-ceiling");
+    const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: skewed, complete: true }]);
+    expect(v).toMatchObject({ invariant: "I4" });
+    expect(v?.summary).toContain("rationed");
+  });
+
   it("I4: a certificate whose members are not its epoch's plan's, or for an epoch nobody started", () => {
     const { signers, nodes, profileById, observe, started } = fixture();
     const all = honestCertificate(signers, profileById, 0);
