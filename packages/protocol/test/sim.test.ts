@@ -380,6 +380,7 @@ function calmSchedule(n: number, minMembers: number): Schedule {
   return {
     seed: 0,
     contract: c,
+    allowlist: false,
     network: { latencyMs: 5, jitterMs: 20, loss: 0 },
     networkSeed: 11,
     agents: paperProfiles(n, 3).map((profile, i) => ({
@@ -526,6 +527,31 @@ describe("the simulator's runner", () => {
 });
 
 describe("the simulator's schedules", () => {
+  it("an allowlist in about one seed in four, 2-3 resources with random footprints in about one in four", () => {
+    const schedules = Array.from({ length: 400 }, (_, i) => drawSchedule(i + 1));
+    const allowlisted = schedules.filter((s) => s.allowlist).length;
+    const multi = schedules.filter((s) => s.contract.resources.length > 1);
+    expect(allowlisted).toBeGreaterThan(60);
+    expect(allowlisted).toBeLessThan(140);
+    expect(multi.length).toBeGreaterThan(60);
+    expect(multi.length).toBeLessThan(140);
+    for (const s of multi) {
+      expect(s.contract.resources.length).toBeLessThanOrEqual(3);
+      for (const a of s.agents) {
+        expect(a.profile.footprint).toHaveLength(s.contract.resources.length);
+        expect(Math.max(...a.profile.footprint)).toBeGreaterThan(0);
+      }
+    }
+    // One of each, run: the allowlist names exactly the agents, the reference comparison holds.
+    const both = schedules.find(
+      (s) => s.allowlist && s.contract.resources.length > 1 && s.agents.length <= 4,
+    );
+    expect(both).toBeDefined();
+    const r = runSchedule(both as Schedule, { trace: true });
+    expect(r.violation).toBeNull();
+    expect(r.trace?.[0]).toMatch(/resources [23], allowlist/);
+  });
+
   it("draw 2-30 agents, mostly few, every size drawn, faults in time order and consistent", () => {
     const counts = new Map<number, number>();
     let deafSeeds = 0;
