@@ -443,6 +443,8 @@ describe("a node's link-up delay (a live node's first join reaches no one)", () 
       net.advanceTo(2);
       net.heal();
     });
+    // Nor is it told `linked` at the heal (a tick at that instant), only at its own link-up.
+    expect(log.filter((e) => e.type === "tick" && e.at === 2 && (linkAt.get(e.node) ?? 0) > 2)).toEqual([]);
     for (const [name, at] of linkAt)
       expect(
         log.filter((e) => e.type === "deliver" && e.at < at && (e.node === name || e.from === name)),
