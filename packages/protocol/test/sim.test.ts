@@ -13,7 +13,13 @@ import type { Signer } from "../src/wire/agent-key.ts";
 import { buildCertificate, type Certificate } from "../src/wire/certificate.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
-import type { CommitMessage, DemandMessage, JoinMessage, Unsigned } from "../src/wire/messages.ts";
+import type {
+  CommitMessage,
+  DemandMessage,
+  JoinMessage,
+  Unsigned,
+  WireMessage,
+} from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
 
 const contract: Contract = contractSchema.parse({
@@ -41,7 +47,21 @@ function fixture() {
   });
   const observe = (node: SimNode, actions: MachineAction[], at = 100): Violation | null =>
     checker.observe({ type: "tick", at, node, actions })[0] ?? null;
-  return { signers, nodes, profileById, observe };
+  /** Some node started `epoch` on a plan of `members`: what a certificate's members are held to. */
+  const started = (epoch: number, members: readonly Signer[]) => {
+    const ids = members.map((s) => s.id).sort(compareIds);
+    const plan = { members: ids, deciders: ids, voters: ids, base: null, terms: null, ledger: null };
+    const action: MachineAction = {
+      type: "epoch-started",
+      epoch,
+      members: ids,
+      base: null,
+      plan: { ...plan, cause: ["join"] },
+      member: true,
+    };
+    return observe(nodes[0] as SimNode, [action], 10);
+  };
+  return { signers, nodes, profileById, observe, checker, started };
 }
 
 /** A certificate signed by every given signer over one commit body. */
@@ -50,6 +70,7 @@ function certificate(
   epoch: number,
   prices: number[],
   allocation: (id: string) => number,
+  approximate?: "too-slow" | "price-ceiling",
 ): Certificate {
   const members = signers.map((s) => s.id).sort(compareIds);
   const body = {
@@ -63,6 +84,7 @@ function certificate(
     allocations: members.map((agent) => ({ agent, x: allocation(agent), footprint: [1] })),
     residual: 0,
     previous: null,
+    ...(approximate ? { approximate: true, reason: approximate } : {}),
   } as const;
   const commits = signers.map((s) =>
     signMessage<CommitMessage>({ ...body, agent: s.id } as unknown as Unsigned<CommitMessage>, s),
@@ -75,6 +97,7 @@ function honestCertificate(
   signers: readonly Signer[],
   profileById: Map<string, AgentProfile>,
   epoch: number,
+  approximate?: "too-slow" | "price-ceiling",
 ) {
   const agents = signers.map((s) => ({ id: s.id, ...(profileById.get(s.id) as AgentProfile) }));
   const ref = solveReference({ contract, agents });
@@ -83,6 +106,7 @@ function honestCertificate(
     epoch,
     ref.prices,
     (id) => bestResponse(profileById.get(id) as AgentProfile, contract, ref.prices).x,
+    approximate,
   );
 }
 
@@ -105,6 +129,22 @@ function demand(signer: Signer, x: number): DemandMessage {
 }
 
 describe("the simulator's invariant checker", () => {
+  it("I1: one epoch number started with two plans of the same members (other voters)", () => {
+    const { signers, nodes, observe } = fixture();
+    const ids = signers.map((s) => s.id);
+    const started = (voters: AgentId[]): MachineAction => ({
+      type: "epoch-started",
+      epoch: 1,
+      members: ids,
+      base: null,
+      plan: { members: ids, deciders: ids, voters, base: null, terms: null, ledger: null, cause: ["join"] },
+      member: true,
+    });
+    expect(observe(nodes[0] as SimNode, [started(ids)])).toBeNull();
+    const v = observe(nodes[1] as SimNode, [started(ids.slice(0, 2))], 300);
+    expect(v).toMatchObject({ invariant: "I1", node: "n1", summary: "epoch 1 started with two plans" });
+  });
+
   it("I1: one epoch number started with two member sets", () => {
     const { signers, nodes, observe } = fixture();
     const [a, b] = nodes as [SimNode, SimNode];
@@ -146,7 +186,9 @@ describe("the simulator's invariant checker", () => {
   });
 
   it("I3: two different certificates for one epoch, each valid on its own", () => {
-    const { signers, nodes, profileById, observe } = fixture();
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers.slice(0, 1));
+    started(1, signers);
     const solo = honestCertificate(signers.slice(0, 1), profileById, 0);
     const all = honestCertificate(signers, profileById, 0);
     expect(
@@ -166,7 +208,8 @@ describe("the simulator's invariant checker", () => {
   });
 
   it("I4: a certificate that verifies but whose prices are not the reference equilibrium", () => {
-    const { signers, nodes, profileById, observe } = fixture();
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
     const honest = honestCertificate(signers, profileById, 0);
     const p = honest.commit.prices[0] as number;
     expect(p).toBeGreaterThan(0);
@@ -187,7 +230,8 @@ describe("the simulator's invariant checker", () => {
   });
 
   it("I4: a certificate that does not verify offline", () => {
-    const { signers, nodes, profileById, observe } = fixture();
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
     const honest = honestCertificate(signers, profileById, 0);
     const broken: Certificate = {
       ...honest,
@@ -198,6 +242,54 @@ describe("the simulator's invariant checker", () => {
     const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: broken, complete: true }]);
     expect(v).toMatchObject({ invariant: "I4" });
     expect(v?.summary).toContain("does not verify offline");
+  });
+
+  it("I4: an approximate certificate without a fixed fee, unless at the price ceiling", () => {
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
+    started(1, signers);
+    const ceiling = honestCertificate(signers, profileById, 0, "price-ceiling");
+    expect(
+      observe(nodes[0] as SimNode, [{ type: "certificate", certificate: ceiling, complete: true }]),
+    ).toBeNull();
+    const slow = honestCertificate(signers, profileById, 1, "too-slow");
+    const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: slow, complete: true }]);
+    expect(v).toMatchObject({ invariant: "I4" });
+    expect(v?.summary).toContain("is approximate (reason too-slow");
+  });
+
+  it("I4: an approximate certificate rationed to fit capacity passes, with the rationing's own factor only", () => {
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
+    started(1, signers);
+    const x = (id: string) => bestResponse(profileById.get(id) as AgentProfile, contract, [0]).x;
+    const supply = signers.reduce((sum, s) => sum + x(s.id), 0);
+    const capacity = contract.resources[0]?.capacity ?? 0;
+    expect(supply).toBeGreaterThan(capacity);
+    const factor = capacity / supply;
+    const rationed = certificate(signers, 0, [0], (id) => x(id) * factor, "price-ceiling");
+    expect(
+      observe(nodes[0] as SimNode, [{ type: "certificate", certificate: rationed, complete: true }]),
+    ).toBeNull();
+    const skewed = certificate(signers, 1, [0], (id) => x(id) * factor * 0.9, "price-ceiling");
+    const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: skewed, complete: true }]);
+    expect(v).toMatchObject({ invariant: "I4" });
+    expect(v?.summary).toContain("rationed");
+  });
+
+  it("I4: a certificate whose members are not its epoch's plan's, or for an epoch nobody started", () => {
+    const { signers, nodes, profileById, observe, started } = fixture();
+    const all = honestCertificate(signers, profileById, 0);
+    expect(
+      observe(nodes[0] as SimNode, [{ type: "certificate", certificate: all, complete: true }]),
+    ).toMatchObject({
+      invariant: "I4",
+      summary: "certificate for epoch 0, which no node started",
+    });
+    started(0, signers.slice(0, 2));
+    const v = observe(nodes[0] as SimNode, [{ type: "certificate", certificate: all, complete: true }]);
+    expect(v).toMatchObject({ invariant: "I4" });
+    expect(v?.summary).toContain("names other members than the epoch's plan");
   });
 
   it("S1: a storm of membership messages from one agent", () => {
@@ -218,8 +310,58 @@ describe("the simulator's invariant checker", () => {
     expect(v).toMatchObject({ invariant: "S1" });
   });
 
+  it("R1: a node rejects a message an honest agent signed; not when it was injected", () => {
+    const { signers, nodes, checker } = fixture();
+    const [s0] = signers as [Signer];
+    const join = signMessage<JoinMessage>(
+      { v: 2, kind: "join", contract: contractId(contract), agent: s0.id, epoch: 0, seq: 1 },
+      s0,
+    );
+    const rejected = (honestAuthor: boolean) =>
+      checker.observe({
+        type: "deliver",
+        at: 50,
+        node: nodes[1] as SimNode,
+        from: honestAuthor ? "n0" : "outside",
+        via: "gossip",
+        message: join,
+        verdict: { verdict: "reject", reason: "not-member", detail: "made up" },
+        honestAuthor,
+        actions: [],
+      })[0] ?? null;
+    expect(rejected(false)).toBeNull();
+    const v = rejected(true);
+    expect(v).toMatchObject({ invariant: "R1", node: "n1" });
+    expect(v?.summary).toContain("n1 rejected n0's join for epoch 0 (gossip from n0): not-member");
+  });
+
+  it("R1's exemptions: injected messages and a lying member's are not an honest author's", () => {
+    const net = new SimulatedNetwork({
+      contract,
+      seed: 3,
+      observer: (e) => {
+        if (e.type !== "deliver") return;
+        const key = e.from === "outside" ? "injected" : e.message.agent === liar.id ? "liar" : "honest";
+        seen.set(key, [...(seen.get(key) ?? []), e.honestAuthor]);
+      },
+    });
+    const seen = new Map<string, boolean[]>();
+    const liar = net.newSigner();
+    net.addAgent("n0", profiles[0] as AgentProfile, liar, undefined, (d) => ({ x: d.x, slope: 0 }));
+    const honest = profiles.slice(1).map((p, i) => net.addAgent(`n${i + 1}`, p));
+    net.runUntil(() => false, 1_000);
+    // An honest agent's own message, its signature broken in transit: injected, so exempt.
+    const own = honest[0]?.store.find((m) => m.agent === honest[0]?.id) as WireMessage;
+    net.inject({ ...own, sig: `${own.sig.startsWith("A") ? "B" : "A"}${own.sig.slice(1)}` });
+    net.runUntil(() => false, 5_000);
+    expect(new Set(seen.get("honest"))).toEqual(new Set([true]));
+    expect(new Set(seen.get("liar"))).toEqual(new Set([false]));
+    expect(new Set(seen.get("injected"))).toEqual(new Set([false]));
+  });
+
   it("accepts the honest certificate of the reference equilibrium", () => {
-    const { signers, nodes, profileById, observe } = fixture();
+    const { signers, nodes, profileById, observe, started } = fixture();
+    started(0, signers);
     const honest = honestCertificate(signers, profileById, 0);
     expect(
       observe(nodes[0] as SimNode, [{ type: "certificate", certificate: honest, complete: true }]),
@@ -238,6 +380,7 @@ function calmSchedule(n: number, minMembers: number): Schedule {
   return {
     seed: 0,
     contract: c,
+    allowlist: false,
     network: { latencyMs: 5, jitterMs: 20, loss: 0 },
     networkSeed: 11,
     agents: paperProfiles(n, 3).map((profile, i) => ({
@@ -249,6 +392,69 @@ function calmSchedule(n: number, minMembers: number): Schedule {
     faults: [],
   };
 }
+
+describe("a node's link-up delay (a live node's first join reaches no one)", () => {
+  /** n0..n2 started at 0, each alone until its drawn link-up; what each sends and hears, when. */
+  function run(faults: (net: SimulatedNetwork) => void) {
+    const log: { at: number; type: string; node: string; from?: string }[] = [];
+    const linkAt = new Map<string, number>();
+    const net = new SimulatedNetwork({
+      contract,
+      seed: 11,
+      linkUp: { fraction: 1, maxMs: 400 },
+      observer: (e) => {
+        if (e.type === "start" && e.linkAt !== undefined) linkAt.set(e.node.name, e.linkAt);
+        if (e.type === "deliver" || e.type === "link-up" || e.type === "tick")
+          log.push({
+            at: e.at,
+            type: e.type,
+            node: e.node.name,
+            ...(e.type === "deliver" ? { from: e.from } : {}),
+          });
+      },
+    });
+    for (const [i, p] of profiles.entries()) net.addAgent(`n${i}`, p);
+    faults(net);
+    net.runUntil(() => false, 3_000);
+    return { log, linkAt, net };
+  }
+
+  it("a node neither sends nor hears before its link-up, then is told `linked` and joins the market", () => {
+    const { log, linkAt, net } = run(() => {});
+    expect(linkAt.size).toBe(3);
+    for (const [name, at] of linkAt) {
+      expect(
+        log.filter((e) => e.type === "deliver" && e.at < at && (e.node === name || e.from === name)),
+      ).toEqual([]);
+      const i = log.findIndex((e) => e.type === "link-up" && e.node === name);
+      expect(log[i]?.at).toBe(at);
+    }
+    // The last to link up is told so (a tick at that instant, its `linked`), and all go on together.
+    const last = Math.max(...linkAt.values());
+    const name = [...linkAt].find(([, at]) => at === last)?.[0];
+    expect(log.some((e) => e.type === "tick" && e.node === name && e.at === last)).toBe(true);
+    expect(net.nodes.every((n) => n.machine.status().members.length === 3)).toBe(true);
+  });
+
+  it("a heal does not link a node still waiting for its link-up", () => {
+    const { log, linkAt } = run((net) => {
+      net.advanceTo(1);
+      net.partition([[{ name: "n0" }], [{ name: "n1" }, { name: "n2" }]]);
+      net.advanceTo(2);
+      net.heal();
+    });
+    // Nor is it told `linked` at the heal (a tick at that instant), only at its own link-up.
+    expect(log.filter((e) => e.type === "tick" && e.at === 2 && (linkAt.get(e.node) ?? 0) > 2)).toEqual([]);
+    for (const [name, at] of linkAt)
+      expect(
+        log.filter((e) => e.type === "deliver" && e.at < at && (e.node === name || e.from === name)),
+      ).toEqual([]);
+  });
+
+  it("replays exactly: the same seed draws the same link-ups", () => {
+    expect([...run(() => {}).linkAt]).toEqual([...run(() => {}).linkAt]);
+  });
+});
 
 describe("the simulator's runner", () => {
   it("a seed replays identically: same trace, same hash; another seed differs", () => {
@@ -323,6 +529,31 @@ describe("the simulator's runner", () => {
 });
 
 describe("the simulator's schedules", () => {
+  it("an allowlist in about one seed in four, 2-3 resources with random footprints in about one in four", () => {
+    const schedules = Array.from({ length: 400 }, (_, i) => drawSchedule(i + 1));
+    const allowlisted = schedules.filter((s) => s.allowlist).length;
+    const multi = schedules.filter((s) => s.contract.resources.length > 1);
+    expect(allowlisted).toBeGreaterThan(60);
+    expect(allowlisted).toBeLessThan(140);
+    expect(multi.length).toBeGreaterThan(60);
+    expect(multi.length).toBeLessThan(140);
+    for (const s of multi) {
+      expect(s.contract.resources.length).toBeLessThanOrEqual(3);
+      for (const a of s.agents) {
+        expect(a.profile.footprint).toHaveLength(s.contract.resources.length);
+        expect(Math.max(...a.profile.footprint)).toBeGreaterThan(0);
+      }
+    }
+    // One of each, run: the allowlist names exactly the agents, the reference comparison holds.
+    const both = schedules.find(
+      (s) => s.allowlist && s.contract.resources.length > 1 && s.agents.length <= 4,
+    );
+    expect(both).toBeDefined();
+    const r = runSchedule(both as Schedule, { trace: true });
+    expect(r.violation).toBeNull();
+    expect(r.trace?.[0]).toMatch(/resources [23], allowlist/);
+  });
+
   it("draw 2-30 agents, mostly few, every size drawn, faults in time order and consistent", () => {
     const counts = new Map<number, number>();
     let deafSeeds = 0;

@@ -16,12 +16,17 @@ import { base64ToBytes } from "../wire/signing.ts";
  * economy of exactly its members, computed without the protocol.
  *
  * - every allocation is that member's own best response at the committed prices (recomputed from
- *   its private profile, which only the simulator knows);
+ *   its private profile, which only the simulator knows); in an approximate certificate whose best
+ *   responses over-use a resource, each scaled by the one factor min_r m_r / S_r (proportional
+ *   rationing, economics/settlement.ts), recomputed here from the same best responses;
  * - an exact certificate's prices are the reference solver's, to the contract's tolerance: a
  *   relative residual eps allows a price error of about eps·m_r / |dS_r/dp_r| (the slope of
  *   aggregate demand at the reference prices), and twice that is accepted;
  * - an approximate certificate (no clearing price; a fixed fee makes demand jump) must fit the
- *   capacity, which verifyCertificate checks.
+ *   capacity, which verifyCertificate checks. Without a fixed fee every honest member's demand is
+ *   continuous and decreasing in the prices, so an exact clearing price exists and the price rule
+ *   reaches it: there an approximate certificate is a failure, unless its reason is
+ *   "price-ceiling" (the clearing price exists but is not representable on the wire).
  *
  * Returns null when the certificate passes, else what is wrong.
  */
@@ -35,15 +40,23 @@ export function auditCertificate(
   if (!verdict.ok) return `does not verify offline: ${verdict.error}`;
   const c = cert.commit;
   const agents = [];
+  const responses: number[] = [];
   for (const a of c.allocations) {
     const profile = profileOf(a.agent);
     if (!profile) return `allocation names ${a.agent}, who is no agent of this run`;
-    const x = bestResponse(profile, contract, c.prices).x;
-    if (!close(a.x, x, 1e-9))
-      return `allocation of ${a.agent} is ${a.x}, its best response at the committed prices is ${x}`;
+    responses.push(bestResponse(profile, contract, c.prices).x);
     agents.push({ id: a.agent, ...profile });
   }
-  if (c.approximate) return null;
+  const factor = c.approximate ? rationing(contract, agents, responses) : 1;
+  for (const [i, a] of c.allocations.entries()) {
+    const x = (responses[i] as number) * factor;
+    if (!close(a.x, x, 1e-9))
+      return `allocation of ${a.agent} is ${a.x}, its best response at the committed prices is ${responses[i]}${factor === 1 ? "" : ` (x${factor} rationed: ${x})`}`;
+  }
+  if (c.approximate) {
+    if (contract.fees.fixed !== 0 || c.reason === "price-ceiling") return null;
+    return `is approximate (reason ${c.reason ?? "unstated"}, residual ${c.residual}) without a fixed fee, where honest members clear exactly`;
+  }
   const ref = solveReference({ contract, agents });
   const eps = contract.tolerance.residual;
   for (let r = 0; r < contract.resources.length; r++) {
@@ -60,6 +73,23 @@ export function auditCertificate(
       return `price of ${contract.resources[r]?.id} is ${p}, the reference solver's is ${pRef} (tolerance ${tolerance.toExponential(2)})`;
   }
   return null;
+}
+
+/** The factor an approximate settlement scales every demand by, so that they fit capacity (or 1). */
+function rationing(
+  contract: Contract,
+  agents: readonly AgentProfile[],
+  responses: readonly number[],
+): number {
+  let factor = 1;
+  contract.resources.forEach((r, j) => {
+    let supply = 0;
+    agents.forEach((a, i) => {
+      supply += (a.footprint[j] ?? 0) * (responses[i] as number);
+    });
+    if (supply > r.capacity) factor = Math.min(factor, r.capacity / supply);
+  });
+  return factor;
 }
 
 function close(a: number, b: number, rel: number): boolean {

@@ -1,4 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
+import { planDigest } from "../machine/epoch-plan.ts";
 import type { MachineAction } from "../machine/machine-io.ts";
 import { type Certificate, certificateDigest } from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
@@ -12,10 +13,16 @@ import type { NetworkEvent } from "./simulated-network.ts";
  * read only what nodes say (their actions: epoch starts, publishes, certificates), never the
  * machine's insides, so they hold for any implementation of the protocol.
  *
- *   I1  at most one settled member set per epoch number, across all nodes;
+ *   I1  at most one settled plan per epoch number, across all nodes (§9.5: every node adopts the
+ *       same plan, so members, deciders, voters, base and terms all agree: the plan's digest);
  *   I2  no agent signs two different messages for one slot, across restarts;
  *   I3  at most one certificate per epoch (identity: the commit body's digest), across all nodes;
- *   I4  every certificate verifies offline and matches the reference solver for its members;
+ *   I4  every certificate verifies offline and matches the reference solver for its members, is
+ *       exact unless a fixed fee or the price ceiling excuses it, and names the members of the
+ *       plan its epoch adopted (I1's record);
+ *   R1  no node rejects (verdict "reject"; "ignore" is fine) a message an honest simulated agent
+ *       signed and a simulated node relayed: a reject is a claim that its sender misbehaved, which
+ *       an honest node never does. Injected messages and a lying member's are exempt.
  *   S1  no message storm: an agent publishes at most MEMBERSHIP_RATE membership messages (join,
  *       alive, leave, epoch proposals) in any one second of virtual time. Honest traffic is a few
  *       a second (announcements every announceMs, a proposal per change of view); a livelock of
@@ -23,16 +30,17 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *
  * Liveness is checked by the runner (liveness.ts): it is about time, not about one event.
  */
-export type InvariantId = "I1" | "I2" | "I3" | "I4" | "S1" | "liveness";
+export type InvariantId = "I1" | "I2" | "I3" | "I4" | "R1" | "S1" | "liveness";
 
 /** Membership messages one agent may publish per virtual second before it counts as a storm. */
 export const MEMBERSHIP_RATE = 100;
 
 export const INVARIANTS: Readonly<Record<InvariantId, string>> = {
-  I1: "one settled member set per epoch",
+  I1: "one settled plan per epoch",
   I2: "no double-signed slot",
   I3: "one certificate per epoch",
   I4: "certificates verify and match the reference",
+  R1: "no honest message rejected",
   S1: "no membership message storm",
   liveness: "live agents certify after the last fault",
 };
@@ -67,7 +75,7 @@ interface Seen<T> {
 
 export function createInvariantChecker(config: CheckerConfig): InvariantChecker {
   const { nameOf } = config;
-  const settled = new Map<number, Seen<string>>();
+  const settled = new Map<number, Seen<{ digest: string; describe: string; members: string }>>();
   const signed = new Map<string, Seen<string>>();
   const certified = new Map<number, Seen<{ digest: string; describe: string }>>();
   const rate = new Map<string, { second: number; count: number }>();
@@ -77,16 +85,21 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
 
   function onAction(a: MachineAction, node: string, at: number): Violation | null {
     if (a.type === "epoch-started") {
-      const key = names(a.members);
+      const digest = planDigest(a.epoch, a.plan);
+      const describe = `plan ${digest.slice(0, 12)} members ${names(a.plan.members)} voters ${names(a.plan.voters)}`;
       const prior = settled.get(a.epoch);
-      if (!prior) settled.set(a.epoch, { value: key, node, at });
-      else if (prior.value !== key)
+      if (!prior)
+        settled.set(a.epoch, { value: { digest, describe, members: setKey(a.plan.members) }, node, at });
+      else if (prior.value.digest !== digest)
         return {
           invariant: "I1",
           at,
           node,
-          summary: `epoch ${a.epoch} started with two member sets`,
-          context: [`${node} at ${at.toFixed(1)} ms: ${key}`, `${where(prior)}: ${prior.value}`],
+          summary: `epoch ${a.epoch} started with two plans`,
+          context: [
+            `${node} at ${at.toFixed(1)} ms: ${describe}`,
+            `${where(prior)}: ${prior.value.describe}`,
+          ],
         };
     } else if (a.type === "publish") {
       const m = a.message;
@@ -138,6 +151,23 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
         summary: `two different certificates for epoch ${c.epoch}`,
         context: [`${node} at ${at.toFixed(1)} ms: ${describe}`, `${where(prior)}: ${prior.value.describe}`],
       };
+    const plan = settled.get(c.epoch);
+    if (!plan)
+      return {
+        invariant: "I4",
+        at,
+        node,
+        summary: `certificate for epoch ${c.epoch}, which no node started`,
+        context: [`${node} at ${at.toFixed(1)} ms: ${describe}`],
+      };
+    if (plan.value.members !== setKey(c.members))
+      return {
+        invariant: "I4",
+        at,
+        node,
+        summary: `certificate for epoch ${c.epoch} names other members than the epoch's plan`,
+        context: [`${node} at ${at.toFixed(1)} ms: ${describe}`, `${where(plan)}: ${plan.value.describe}`],
+      };
     const wrong = audit(cert);
     if (wrong)
       return {
@@ -148,6 +178,18 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
         context: [`${node} at ${at.toFixed(1)} ms: ${describe}`],
       };
     return null;
+  }
+
+  function onDelivery(event: Extract<NetworkEvent, { type: "deliver" }>): Violation | null {
+    const { verdict, message: m } = event;
+    if (verdict.verdict !== "reject" || !event.honestAuthor) return null;
+    return {
+      invariant: "R1",
+      at: event.at,
+      node: event.node.name,
+      summary: `${event.node.name} rejected ${nameOf(m.agent)}'s ${m.kind} for epoch ${m.epoch} (${event.via} from ${event.from}): ${verdict.reason}`,
+      context: [verdict.detail],
+    };
   }
 
   return {
@@ -166,6 +208,10 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
           return [];
       }
       const found: Violation[] = [];
+      if (event.type === "deliver") {
+        const v = onDelivery(event);
+        if (v) found.push(v);
+      }
       for (const a of actions) {
         const v = onAction(a, event.node.name, event.at);
         if (v) found.push(v);
@@ -173,4 +219,9 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
       return found;
     },
   };
+}
+
+/** A member set's identity, whatever order it is listed in. */
+function setKey(ids: readonly string[]): string {
+  return [...ids].sort().join(",");
 }

@@ -1,4 +1,6 @@
 import type { AgentProfile } from "../economics/agent.ts";
+import type { Signer } from "../wire/agent-key.ts";
+import { contractSchema } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import { type AgentKeys, applyFault, type Fault } from "./fault-model.ts";
 import { createInvariantChecker, type Violation } from "./invariants.ts";
@@ -60,8 +62,18 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   const nameOf = (id: string) => names.get(id) ?? `?${id.slice(-6)}`;
   const profiles = new Map<string, AgentProfile>();
   const trace = createTrace({ nameOf, keepAll: options.trace === true });
+  // The keys, first, in start order, so they do not depend on when anything happens. They come
+  // from the network's stream, which the network below draws again (the same keys), so that an
+  // allowlist of them can be in the contract the network is built with.
+  const signers = keyStream(schedule);
+  const contract = schedule.allowlist
+    ? contractSchema.parse({
+        ...schedule.contract,
+        membership: { policy: "allowlist", members: signers.map((s) => s.id) },
+      })
+    : schedule.contract;
   const checker = createInvariantChecker({
-    contract: schedule.contract,
+    contract,
     profileOf: (id) => profiles.get(id),
     nameOf,
   });
@@ -76,10 +88,13 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   let events = 0;
   let certified = false;
   const net = new SimulatedNetwork({
-    contract: schedule.contract,
+    contract,
     seed: schedule.networkSeed,
     delay: { min: schedule.network.latencyMs, max: schedule.network.latencyMs + schedule.network.jitterMs },
     loss: schedule.network.loss,
+    // Half the nodes start as a live one does when its first join reaches no one (the `linked`
+    // rule's trigger): alone until discovery links it, within two announcement periods.
+    linkUp: { fraction: 0.5, maxMs: 2 * schedule.contract.timeouts.announceMs },
     verify: memo.verify,
     observer: (event) => {
       events += 1;
@@ -90,7 +105,6 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     },
   });
 
-  // Keys first, in start order, so they do not depend on when anything happens.
   const keys = new Map<string, AgentKeys>();
   for (const a of schedule.agents) {
     const signer = memo.signer(net.newSigner());
@@ -105,8 +119,10 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   };
 
   const n = schedule.network;
+  if (signers.some((s, i) => s.id !== keysOf(schedule.agents[i]?.name ?? "").signer.id))
+    throw new Error("the network drew other keys than keyStream");
   trace.note(
-    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}`,
+    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}, resources ${contract.resources.length}${schedule.allowlist ? ", allowlist" : ""}`,
   );
 
   const steps: Step[] = [
@@ -170,4 +186,10 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     recent: trace.recent(),
     signatures: memo.stats(),
   };
+}
+
+/** The agents' keys as the schedule's network draws them first, in start order. */
+function keyStream(schedule: Schedule): Signer[] {
+  const net = new SimulatedNetwork({ contract: schedule.contract, seed: schedule.networkSeed });
+  return schedule.agents.map(() => net.newSigner());
 }

@@ -20,6 +20,11 @@ export interface Schedule {
     /** Probability that one gossip delivery is lost (sync replies are not). */
     readonly loss: number;
   };
+  /**
+   * The contract admits exactly the schedule's agents (an allowlist of their keys). Keys are drawn
+   * by the runner from the network's stream, so the runner writes the list into the contract.
+   */
+  readonly allowlist: boolean;
   /** Seeds the network's own stream: agents' keys, delays, losses, which peer a sync asks. */
   readonly networkSeed: number;
   /** In start order; names n0, n1, … follow it. */
@@ -85,19 +90,21 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     prng() < 0.6 ? uniform(prng, 0, 1_000) : uniform(prng, 0, windowMs),
   ).sort((a, b) => a - b);
   const profiles = paperProfiles(n, nextSeed(prng));
+  const market = drawResources(seed, contract, profiles);
   const founders = limits.founders ?? "first";
   const agents: AgentPlan[] = starts.map((start, i) => ({
     name: `n${i}`,
     start: round1(start),
     role: founders === "all" || i === 0 ? "founder" : "joiner",
-    profile: profiles[i] as AgentProfile,
+    profile: market.profiles[i] as AgentProfile,
   }));
   const faults = faulty
     ? byTime([...drawFaults(prng, agents, windowMs), ...drawDeafness(seed, agents, windowMs)])
     : [];
   return {
     seed,
-    contract,
+    contract: market.contract,
+    allowlist: createPrng((seed ^ ALLOWLIST_STREAM) >>> 0)() < 0.25,
     network: { latencyMs, jitterMs, loss },
     networkSeed: nextSeed(prng),
     agents,
@@ -210,6 +217,37 @@ function drawDeafness(seed: number, agents: readonly AgentPlan[], windowMs: numb
 }
 
 const DEAF_STREAM = 0xdeaf_0001;
+const ALLOWLIST_STREAM = 0xa110_0001;
+const RESOURCE_STREAM = 0x0e50_0001;
+
+/**
+ * In one seed in four, 2–3 resources and a random footprint per agent (each entry 0 or
+ * U(0.2, 2), at least one positive), capacities scaled to the footprints' totals as the single
+ * resource's is to the agent count. Drawn from a stream of its own, so every seed keeps the
+ * other draws it made before; the rest keep the one resource and footprint [1].
+ */
+function drawResources(
+  seed: number,
+  contract: Contract,
+  profiles: readonly AgentProfile[],
+): { contract: Contract; profiles: readonly AgentProfile[] } {
+  const prng = createPrng((seed ^ RESOURCE_STREAM) >>> 0);
+  if (prng() >= 0.25) return { contract, profiles };
+  const k = 2 + uniformInt(prng, 2);
+  const footprints = profiles.map(() => {
+    const f: number[] = Array.from({ length: k }, () => (prng() < 0.3 ? 0 : round1(uniform(prng, 0.2, 2))));
+    if (!f.some((x) => x > 0)) f[uniformInt(prng, k)] = 1;
+    return f;
+  });
+  const resources = Array.from({ length: k }, (_, r) => {
+    const total = footprints.reduce((sum, f) => sum + (f[r] ?? 0), 0);
+    return { id: `r${r}`, capacity: Math.max(0.1, Math.round(total * uniform(prng, 1, 4) * 100) / 100) };
+  });
+  return {
+    contract: contractSchema.parse({ ...contract, resources, initialPrices: undefined }),
+    profiles: profiles.map((p, i) => ({ ...p, footprint: footprints[i] as number[] })),
+  };
+}
 
 /** In time order; faults at the same time keep their order. */
 function byTime(faults: readonly Fault[]): Fault[] {

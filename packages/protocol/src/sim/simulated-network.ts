@@ -50,6 +50,13 @@ export interface SimulatedNetworkOptions {
   readonly machineFactory?: MachineFactory;
   /** The signature check every machine uses (the simulator's memo); verifyMessage unless given. */
   readonly verify?: (message: WireMessage) => boolean;
+  /**
+   * A live node starts with no peers: its first join reaches no one until discovery links it. With
+   * this, each started node (not a restart) is, with probability `fraction`, cut off entirely
+   * (sends nothing, receives nothing) for U(0, maxMs) after its start, then told `linked`. Drawn
+   * from the network's PRNG at the start, so a seed replays exactly. None unless given.
+   */
+  readonly linkUp?: { readonly fraction: number; readonly maxMs: number };
   /** Sees every event and the actions it produced, in order. */
   readonly observer?: (event: NetworkEvent) => void;
 }
@@ -62,11 +69,14 @@ export interface SimNode {
   /** Every message this node accepted or published: what it would answer a sync request with. */
   readonly store: WireMessage[];
   up: boolean;
+  /** Messages this node rejected (verdict "reject"; "ignore" is not counted). */
   rejected: number;
   /** Extra delay on everything this node sends (a slow member), ms. */
   slowMs: number;
   /** Nothing sent to it arrives while its own messages still go out (a node cut off inbound). */
   deaf: boolean;
+  /** Not linked to anyone yet (see `linkUp`): it reaches no one and no one reaches it. */
+  unlinked: boolean;
   /** When this node's pending tick is due (Infinity: none pending). */
   tickAt: number;
   /** Until when this node's CPU is taken by inbound messages (with `cpuPerMessageMs`). */
@@ -77,7 +87,14 @@ export interface SimNode {
 
 /** What happened in the network, with the actions the affected node's machine returned. */
 export type NetworkEvent =
-  | { readonly type: "start"; readonly at: number; readonly node: SimNode }
+  | {
+      readonly type: "start";
+      readonly at: number;
+      readonly node: SimNode;
+      /** When it links to its first peers, if it starts with none (see `linkUp`). */
+      readonly linkAt?: number;
+    }
+  | { readonly type: "link-up"; readonly at: number; readonly node: SimNode }
   | {
       readonly type: "deliver";
       readonly at: number;
@@ -86,6 +103,11 @@ export type NetworkEvent =
       readonly via: "gossip" | "sync";
       readonly message: WireMessage;
       readonly verdict: Verdict;
+      /**
+       * The message was signed by an honest simulated agent and came from a simulated node (not
+       * injected from outside): no honest node may reject it.
+       */
+      readonly honestAuthor: boolean;
       readonly actions: readonly MachineAction[];
     }
   | {
@@ -127,7 +149,8 @@ interface InFlight {
 type Queued =
   | (InFlight & { readonly kind: "deliver" })
   | (InFlight & { readonly kind: "arrive" })
-  | { readonly kind: "tick"; readonly at: number; readonly seq: number; readonly node: SimNode };
+  | { readonly kind: "tick"; readonly at: number; readonly seq: number; readonly node: SimNode }
+  | { readonly kind: "link-up"; readonly at: number; readonly seq: number; readonly node: SimNode };
 
 export class SimulatedNetwork {
   readonly nodes: SimNode[] = [];
@@ -140,11 +163,16 @@ export class SimulatedNetwork {
   readonly #factory: MachineFactory;
   readonly #verify: ((message: WireMessage) => boolean) | undefined;
   readonly #observer: ((event: NetworkEvent) => void) | undefined;
+  readonly #linkUpDelay: { readonly fraction: number; readonly maxMs: number } | undefined;
   /** Deliveries and ticks, ordered by (time, seq). */
   readonly #queue = new EventQueue<Queued>();
   #seq = 0;
   /** Nodes that cannot reach each other: group per node name, absent = reachable by all. */
   #partition: Map<string, string> | null = null;
+  /** Agents whose machines tell the truth: every one started without `misreport`. */
+  readonly #honest = new Set<string>();
+  /** Names of the simulated nodes, to tell their messages from injected ones. */
+  readonly #names = new Set<string>();
 
   constructor(options: SimulatedNetworkOptions) {
     this.#contract = options.contract;
@@ -155,6 +183,7 @@ export class SimulatedNetwork {
     this.#factory = options.machineFactory ?? buildMachine;
     this.#verify = options.verify;
     this.#observer = options.observer;
+    this.#linkUpDelay = options.linkUp;
   }
 
   /** A 32-byte seed from the network's PRNG, so runs are reproducible. */
@@ -176,6 +205,7 @@ export class SimulatedNetwork {
     misreport?: (demand: Demand, round: number) => Demand,
   ): SimNode {
     const r = role ?? this.#defaultRole();
+    if (!misreport) this.#honest.add(signer.id);
     return this.#add(name, signer.id, r, this.#machine(r, { signer, profile }, misreport));
   }
 
@@ -217,15 +247,45 @@ export class SimulatedNetwork {
       rejected: 0,
       slowMs: 0,
       deaf: false,
+      unlinked: false,
       tickAt: Number.POSITIVE_INFINITY,
       busyUntil: 0,
       held: this.#heldReferences(),
     };
     this.nodes.push(node);
-    this.#observer?.({ type: "start", at: this.now, node });
+    this.#names.add(name);
+    const linkAt = this.#drawLinkUp();
+    if (linkAt === null) this.#observer?.({ type: "start", at: this.now, node });
+    else {
+      node.unlinked = true;
+      this.#observer?.({ type: "start", at: this.now, node, linkAt });
+      this.#enqueue({ kind: "link-up", at: linkAt, seq: this.#seq++, node });
+    }
     this.#scheduleTick(node);
     this.#linkLoneTo(node);
     return node;
+  }
+
+  /** When a node started now links to its first peers, or null: it has them from the start. */
+  #drawLinkUp(): number | null {
+    const l = this.#linkUpDelay;
+    if (!l || this.#prng() >= l.fraction) return null;
+    return this.now + this.#prng() * l.maxMs;
+  }
+
+  /**
+   * Discovery found `node` its first peers. Both sides of each new link learn it the way they
+   * would on the live node: the node itself (`linked`, it repeats its join), and any node that
+   * was alone until now. A node that crashed or restarted meanwhile is not this one any more.
+   */
+  #linkUp(node: SimNode): void {
+    if (!node.up || !node.unlinked) return;
+    const lone = this.#peerless();
+    node.unlinked = false;
+    this.#observer?.({ type: "link-up", at: this.now, node });
+    if (this.#peerless().has(node)) return; // alone in its partition: linked at the heal
+    this.#linked(node);
+    this.#linkAgain(lone);
   }
 
   /** The node of that name now (a restart replaces the object). */
@@ -250,6 +310,8 @@ export class SimulatedNetwork {
       store: node.store,
       up: true,
       rejected: 0,
+      // A restart is not a new node: it finds its peers as restarts always have.
+      unlinked: false,
       tickAt: Number.POSITIVE_INFINITY,
       held: this.#heldReferences(),
     };
@@ -332,7 +394,7 @@ export class SimulatedNetwork {
   #peerless(): Set<SimNode> {
     const byGroup = new Map<string | undefined, SimNode[]>();
     for (const n of this.nodes) {
-      if (!n.up) continue;
+      if (!n.up || n.unlinked) continue;
       const group = this.#partition?.get(n.name);
       const members = byGroup.get(group);
       if (members) members.push(n);
@@ -370,7 +432,7 @@ export class SimulatedNetwork {
   }
 
   #reachable(a: SimNode, b: SimNode): boolean {
-    if (!a.up || !b.up) return false;
+    if (!a.up || !b.up || a.unlinked || b.unlinked) return false;
     const p = this.#partition;
     return !p || p.get(a.name) === p.get(b.name);
   }
@@ -400,6 +462,7 @@ export class SimulatedNetwork {
     this.now = Math.max(this.now, next.at);
     if (next.kind === "deliver") this.#deliver(next);
     else if (next.kind === "arrive") this.#arrive(next);
+    else if (next.kind === "link-up") this.#linkUp(next.node);
     else this.#tick(next.node, next.at);
     return true;
   }
@@ -482,11 +545,17 @@ export class SimulatedNetwork {
       via: item.via,
       message: item.message,
       verdict,
+      honestAuthor: this.#fromHonest(item),
       actions,
     });
     this.#perform(node, actions);
     this.#scheduleTick(node);
     this.#releaseHeld(node);
+  }
+
+  /** Relayed by a simulated node (not injected, nor a light agent's), signed by an honest agent. */
+  #fromHonest(item: InFlight): boolean {
+    return this.#names.has(item.from) && this.#honest.has(item.message.agent);
   }
 
   #perform(node: SimNode, actions: readonly MachineAction[]): void {
@@ -535,7 +604,7 @@ export class SimulatedNetwork {
   }
 
   #send(to: SimNode, from: string, via: "gossip" | "sync", message: WireMessage, delay: number): void {
-    if (to.deaf) return;
+    if (to.deaf || to.unlinked) return;
     const kind = this.#cpuPerMessageMs > 0 ? "arrive" : "deliver";
     this.#enqueue({ kind, at: this.now + delay, seq: this.#seq++, to, from, via, message });
   }

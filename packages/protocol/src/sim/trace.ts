@@ -93,7 +93,12 @@ export function createTrace(options: TraceOptions): Trace {
       const t = e.at.toFixed(1).padStart(8);
       switch (e.type) {
         case "start":
-          push(`${t} start ${e.node.name} (${e.node.role}${e.node.id ? "" : ", observer"})`);
+          push(
+            `${t} start ${e.node.name} (${e.node.role}${e.node.id ? "" : ", observer"})${e.linkAt === undefined ? "" : `, no peers until ${e.linkAt.toFixed(1)}`}`,
+          );
+          return;
+        case "link-up":
+          push(`${t} link-up ${e.node.name}`);
           return;
         case "deliver": {
           const verdict =
