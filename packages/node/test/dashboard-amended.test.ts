@@ -1,28 +1,15 @@
 import { join } from "node:path";
 import type { Certificate, Contract } from "@walras/protocol";
-import {
-  type Cluster,
-  paperProfiles,
-  startCluster,
-  testContract,
-  waitFor,
-  waitForCertificate,
-} from "@walras/test-support";
+import { type Cluster, waitFor } from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrCreateApiToken } from "../src/http/api-token.ts";
+import { startOneMemberMarket } from "./one-member-market.ts";
 
-const contract = testContract("dashboard-amended", {
-  minMembers: 1,
-  resources: [{ id: "capacity", capacity: 2 }],
-  fees: { perUnit: 0.5, fixed: 0.25 },
-});
 let cluster: Cluster;
 let url: string;
 
 beforeAll(async () => {
-  cluster = await startCluster(contract, paperProfiles(1, 4), { http: { port: 0 } });
-  url = cluster.nodes[0]?.httpUrl as string;
-  await waitForCertificate(cluster.nodes);
+  ({ cluster, url } = await startOneMemberMarket("dashboard-amended"));
 });
 afterAll(async () => cluster?.stop());
 

@@ -1,29 +1,17 @@
 import { gunzipSync } from "node:zlib";
-import type { Certificate } from "@walras/protocol";
-import {
-  type Cluster,
-  paperProfiles,
-  startCluster,
-  testContract,
-  waitFor,
-  waitForCertificate,
-} from "@walras/test-support";
+import type { Certificate, Contract } from "@walras/protocol";
+import { type Cluster, waitFor } from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCertificateViews } from "../src/history/certificate-view.ts";
 import type { SnapshotFrame } from "../src/http/dashboard/dashboard-frames.ts";
+import { startOneMemberMarket } from "./one-member-market.ts";
 
-const contract = testContract("dashboard-routes", {
-  minMembers: 1,
-  resources: [{ id: "capacity", capacity: 2 }],
-  fees: { perUnit: 0.5, fixed: 0.25 },
-});
+let contract: Contract;
 let cluster: Cluster;
 let url: string;
 
 beforeAll(async () => {
-  cluster = await startCluster(contract, paperProfiles(1, 4), { http: { port: 0 } });
-  url = cluster.nodes[0]?.httpUrl as string;
-  await waitForCertificate(cluster.nodes);
+  ({ contract, cluster, url } = await startOneMemberMarket("dashboard-routes"));
 });
 afterAll(async () => cluster?.stop());
 
