@@ -21,7 +21,8 @@ import { base64ToBytes } from "../wire/signing.ts";
  *   rationing, economics/settlement.ts), recomputed here from the same best responses;
  * - an exact certificate's prices are the reference solver's, to the contract's tolerance: a
  *   relative residual eps allows a price error of about eps·m_r / |dS_r/dp_r| (the slope of
- *   aggregate demand at the reference prices), and twice that is accepted;
+ *   aggregate demand at the reference prices), and twice that is accepted; other prices only where
+ *   the certificate is another equilibrium (`otherEquilibrium`);
  * - an approximate certificate (no clearing price; a fixed fee makes demand jump) must fit the
  *   capacity, which verifyCertificate checks. Without a fixed fee every honest member's demand is
  *   continuous and decreasing in the prices, so an exact clearing price exists and the price rule
@@ -70,9 +71,29 @@ export function auditCertificate(
     const capacity = contract.resources[r]?.capacity ?? 0;
     const tolerance = Math.max(slope < 0 ? (2 * eps * capacity) / -slope : 0, 1e-9 * Math.max(1, pRef));
     if (Math.abs(p - pRef) > tolerance)
-      return `price of ${contract.resources[r]?.id} is ${p}, the reference solver's is ${pRef} (tolerance ${tolerance.toExponential(2)})`;
+      return otherEquilibrium(c.allocations, ref.allocations, contract)
+        ? null
+        : `price of ${contract.resources[r]?.id} is ${p}, the reference solver's is ${pRef} (tolerance ${tolerance.toExponential(2)})`;
   }
   return null;
+}
+
+/**
+ * Prices other than the reference's are right in two cases, the certificate's allocations being
+ * every member's best response at its own prices and clearing (checked before): without a fixed
+ * fee the equilibrium allocation is unique but its prices are not when fewer members are active
+ * than resources are priced, so the allocation must be the reference's; with a fixed fee who
+ * enters can differ, and any such clearing set of best responses is a contract equilibrium (sim
+ * seed 4200: six agents, two resources, g = 1, certified p = (0.2115, 0.0713) against the
+ * reference's (0.0114, ...)).
+ */
+function otherEquilibrium(
+  certified: readonly { agent: string; x: number }[],
+  reference: readonly { agent: string; x: number }[],
+  contract: Contract,
+): boolean {
+  if (contract.fees.fixed > 0) return true;
+  return reference.every((a) => close(certified.find((c) => c.agent === a.agent)?.x ?? 0, a.x, 1e-6));
 }
 
 /** The factor an approximate settlement scales every demand by, so that they fit capacity (or 1). */
