@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import { bestResponse } from "../src/economics/best-response.ts";
 import { type SimulationResult, simulate } from "../src/economics/equilibrium.ts";
 import { paperProfiles, paperScenario } from "../src/economics/paper-scenario.ts";
+import { initialPriceRuleState, stepPrices } from "../src/economics/price-rule.ts";
 import { solveReference } from "../src/economics/reference-solver.ts";
 import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
 import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { contractSchema } from "../src/wire/contract.ts";
+import { asAgentId } from "../src/wire/ids.ts";
 
 // Under a proximal contract a member reports argmax U(x; p) - (gamma/2)(x - x_prev)^2, its best
 // response only once x stops moving. The stopping rule used to look at the residual and the price
@@ -49,6 +51,31 @@ describe("a proximal contract (gamma > 0)", () => {
           // The gradient rule is the paper's Algorithm 1: it reaches the equilibrium every time.
           else expect(rule, where).toBe("newton");
         }
+  });
+
+  it("a warm-started epoch's first round (proximal already, at p = 0, under capacity) is no round to settle on", () => {
+    // Round 0 at p = 0: 4 of 10 units, residual 0, members still climbing. Then one member's demand
+    // swings 14/6 for good. Judged by its residual, round 0 was the best round and switched the
+    // stall rule off: the epoch ran its whole budget (200 rounds) to settle at p = 0.
+    const contract = contractSchema.parse({
+      name: "warm",
+      resources: [{ id: "r", capacity: 10 }],
+      fees: { perUnit: 0, fixed: 0 },
+      proximal: 1,
+    });
+    const demand = (x: number) => [{ agent: asAgentId("a"), x, slope: -1, footprint: [1] }];
+    let state = initialPriceRuleState(contract);
+    let prices = [0];
+    let stalledAt: number | null = null;
+    for (let k = 0; k < 300 && stalledAt === null; k++) {
+      const step = stepPrices(contract, state, prices, demand(k === 0 ? 4 : k % 2 === 1 ? 14 : 6));
+      if (k === 0) expect(step.residual).toBe(0);
+      if (step.stall !== null) stalledAt = k;
+      state = step.state;
+      prices = step.prices;
+    }
+    expect(stalledAt).not.toBeNull();
+    expect(stalledAt as number).toBeLessThan(100);
   });
 
   it("one member whose demand at p = 0 exceeds capacity: not 'not binding' at p = 0", () => {

@@ -5,7 +5,7 @@ import {
   TopicValidatorResult,
 } from "@libp2p/gossipsub";
 import { createTopicScoreParams, type PeerScoreParams } from "@libp2p/gossipsub/score";
-import type { Libp2p } from "@libp2p/interface";
+import type { Libp2p, PeerId } from "@libp2p/interface";
 import { GOSSIP_KINDS, type GossipKind, gossipTopic } from "./gossip-topics.ts";
 
 export type Verdict = "accept" | "reject" | "ignore";
@@ -137,19 +137,38 @@ export function createGossip(
   };
   pubsub.addEventListener("gossipsub:message", onMessage);
 
-  // Gossipsub updates its topic peers before it dispatches the change.
+  // The peers seen subscribing to each topic, kept here rather than read from gossipsub: it
+  // dispatches a change for a repeated SUBSCRIBE too, and after it has already counted the peer.
+  // "linked" is the step from none to one; a peer that goes by disconnecting sends no change.
+  const subscribers = new Map<string, Set<string>>(
+    GOSSIP_KINDS.map((k) => [gossipTopic(contractId, k), new Set()]),
+  );
   const onSubscriptionChange = (event: CustomEvent<SubscriptionChangeData>): void => {
+    const from = event.detail.peerId.toString();
     for (const { topic, subscribe } of event.detail.subscriptions) {
       const kind = kindOfTopic.get(topic);
-      if (!subscribe || kind === undefined || pubsub.getSubscribers(topic).length !== 1) continue;
+      const peers = subscribers.get(topic);
+      if (kind === undefined || peers === undefined) continue;
+      if (!subscribe) {
+        peers.delete(from);
+        continue;
+      }
+      const none = peers.size === 0;
+      peers.add(from);
+      if (!none) continue;
       try {
         handlers.onLinked?.(kind);
       } catch (err) {
-        report(err, { stage: "deliver", kind, from: event.detail.peerId.toString() });
+        report(err, { stage: "deliver", kind, from });
       }
     }
   };
+  const onDisconnect = (event: CustomEvent<PeerId>): void => {
+    const peer = event.detail.toString();
+    for (const peers of subscribers.values()) peers.delete(peer);
+  };
   pubsub.addEventListener("subscription-change", onSubscriptionChange);
+  libp2p.addEventListener("peer:disconnect", onDisconnect);
 
   const topicOf = (kind: GossipKind): string => gossipTopic(contractId, kind);
   return {
@@ -166,6 +185,7 @@ export function createGossip(
     stop: () => {
       pubsub.removeEventListener("gossipsub:message", onMessage);
       pubsub.removeEventListener("subscription-change", onSubscriptionChange);
+      libp2p.removeEventListener("peer:disconnect", onDisconnect);
       for (const topic of kindOfTopic.keys()) {
         pubsub.unsubscribe(topic);
         pubsub.topicValidators.delete(topic);

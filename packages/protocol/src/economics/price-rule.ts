@@ -182,8 +182,11 @@ export function stepPricesPacked(
   const drift = proximal ? proximalDrift(capacities, demands.footprint, demands.x, state.lastX) : 0;
   const converged = isConverged(contract, residual, change, drift);
   if (proximal) nextState = { ...nextState, lastX: Array.from(demands.x) };
-  // Round 0 has no drift to measure (Infinity: it cannot converge); its gap is its residual.
-  const gap = Number.isFinite(drift) ? Math.max(residual, drift) : residual;
+  // An epoch's first round has no drift to measure, so under a proximal contract it cannot
+  // converge, and it is no round to settle on either: in a warm-started epoch its demands are
+  // already proximal (pulled toward the last epoch's), and at p = 0 with members still climbing its
+  // residual is 0. The largest finite double (state stays plain JSON) puts it last.
+  const gap = Number.isFinite(drift) ? Math.max(residual, drift) : Number.MAX_VALUE;
   const atCeiling = prices.some(
     (p, r) => p >= PRICE_CEILING && (agg.supply[r] as number) > (capacities[r] as number),
   );

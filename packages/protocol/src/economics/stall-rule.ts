@@ -81,8 +81,10 @@ export function judgeProgress(
   if (history.length <= window || best <= tolerance) return { track: next, stall: null };
   const then = history[0] as number;
   // At the pace of the window, can the best residual shrink by best / tolerance in what remains?
-  const needed = lg(best / tolerance);
-  const achieved = (lg(then / best) / window) * remaining;
+  // A proximal epoch's first round counts as the largest finite double (price-rule.ts): a ratio
+  // that overflows is taken at that.
+  const needed = lg(Math.min(best / tolerance, Number.MAX_VALUE));
+  const achieved = (lg(Math.min(then / best, Number.MAX_VALUE)) / window) * remaining;
   if (achieved >= needed) return { track: next, stall: null };
   return { track: next, stall: atCeiling ? "price-ceiling" : "too-slow" };
 }

@@ -116,6 +116,7 @@ export class Membership {
   /** When this node first wanted the change it wants now (batching, and its own view timeout). */
   #wantSince: number | null = null;
   #lastDecisionSync = Number.NEGATIVE_INFINITY;
+  #lastLinked = Number.NEGATIVE_INFINITY;
   /** The joiner's next re-announcement interval: announceMs, doubling up to joinerAnnounceMs (§9.4). */
   #announceEvery: number;
   /** A node without an epoch: its next wait between decision requests, backing off as #announceEvery. */
@@ -228,6 +229,10 @@ export class Membership {
    * founding waited for the third joins of some, 3.7 s after start.
    */
   onLinked(): void {
+    // At most once per announceMs: a peer can send its subscriptions again and again.
+    const { now, contract } = this.#ctx;
+    if (now - this.#lastLinked < contract.timeouts.announceMs) return;
+    this.#lastLinked = now;
     if (this.#joining()) this.#announce();
     if (!this.current && !this.#founder) this.#ctx.out.sync({ type: "decision", epoch: null });
   }
