@@ -71,8 +71,12 @@ export const commitMessageSchema = z.strictObject({
   members: z.array(agentId).min(1).max(10_000),
   prices,
   allocations: z.array(allocationEntrySchema).min(1).max(10_000),
-  /** At most the bound like any other number: an engine publishes a larger one as the bound (settlement.ts). */
-  residual: quantity,
+  /**
+   * Any finite non-negative number, unlike the others: nodes before the 1e12 cap on what an
+   * engine publishes (settlement.ts) published larger ones, and their commits sit in stored
+   * ledgers; no rule computes with it (the verifier recomputes the residual from the allocations).
+   */
+  residual: z.number().nonnegative().refine(Number.isFinite, "must be finite"),
   /** No price cleared exactly (a fixed fee makes demand jump): the best feasible round instead. */
   approximate: z.literal(true).optional(),
   /** The ledger's previous certificate (its digest), or null for the first: a hash chain per contract. */
