@@ -23,6 +23,15 @@ describe("sync bans", () => {
     for (let t = 0; t < 10_000; t += 600) expect(bans.refused("slow", t)).toBe(false);
   });
 
+  it("keeps a live ban while fresh peer ids fill the table", () => {
+    const bans = createSyncBans(policy);
+    let now = 0;
+    while (!bans.refused("flooder", now)) now += 1;
+    for (let i = 0; i < 5_000; i++) bans.refused(`fresh-${i}`, now);
+    expect(bans.size).toBeLessThanOrEqual(4_096);
+    expect(bans.banned("flooder", now)).toBe(true);
+  });
+
   it("stays bounded under fresh peer ids, and drops expired entries", () => {
     const bans = createSyncBans(policy);
     for (let i = 0; i < 10_000; i++) bans.refused(`fresh-${i}`, i);

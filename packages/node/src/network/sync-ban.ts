@@ -48,7 +48,14 @@ export function createSyncBans(policy: SyncBanPolicy = DEFAULT_SYNC_BAN): SyncBa
   const room = (now: number): void => {
     if (peers.size < MAX_TRACKED) return;
     for (const [peer, e] of peers) if (expired(e, now)) peers.delete(peer);
-    if (peers.size >= MAX_TRACKED) peers.delete(peers.keys().next().value as string);
+    if (peers.size < MAX_TRACKED) return;
+    // The oldest entry is most likely the flooder's own, banned: fresh ids must not lift its ban.
+    for (const [peer, e] of peers)
+      if (e.until <= now) {
+        peers.delete(peer);
+        return;
+      }
+    peers.delete(peers.keys().next().value as string);
   };
   return {
     refused(peer, now) {
