@@ -49,12 +49,11 @@ export function takeOverLockFile(file: string, stale: string, content: string): 
     throw err;
   }
   try {
-    if (readFileSync(aside, "utf8") !== stale) {
-      try {
-        linkSync(aside, file);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      }
+    const moved = readFileSync(aside, "utf8");
+    if (moved !== stale) {
+      // Put back as any lock is created (hard link, or an exclusive create where there are none);
+      // false when a third node's lock took the place meanwhile.
+      createLockFile(file, moved);
       return false;
     }
   } finally {
