@@ -39,7 +39,8 @@ export interface SimulationResult {
  * Status: "converged" when the stopping rule holds at some p^k with a positive price; "not-binding"
  * when it holds with every price 0 (S(0) <= m: capacity does not bind); "stalled" when the stall
  * rule (stall-rule.ts) gives up first, as the network would, and "round-limit" at maxRounds — both
- * reporting the round with the smallest residual seen. With a fixed fee g > 0 demand jumps where
+ * reporting the round with the smallest gap seen (its residual; under a proximal contract the larger
+ * of residual and drift, price-rule.ts). With a fixed fee g > 0 demand jumps where
  * agents enter or leave, so a price that clears exactly may not exist; the note then says so.
  */
 export function simulate(scenario: Scenario, options: SimulationOptions = {}): SimulationResult {

@@ -444,7 +444,7 @@ export class Market {
   }
 }
 
-/** Feasible rounds first (no resource over capacity), then the smaller residual. */
+/** Feasible rounds first (no resource over capacity), then the smaller gap (price-rule.ts). */
 function betterOutcome(a: RoundOutcome, b: RoundOutcome): boolean {
   if (a.feasible !== b.feasible) return a.feasible;
   return a.gap < b.gap;
