@@ -107,6 +107,33 @@ describe("keygen, contract, agent: what they write", () => {
     expect(contractSchema.parse(JSON.parse(r.stdout)).resources[0]?.capacity).toBe(7);
   });
 
+  it("contract create warns of a proximal term under the newton rule, not under gradient", async () => {
+    const made = await runCli([
+      "scenario",
+      "paper",
+      "--agents",
+      "2",
+      "--capacity",
+      "7",
+      "--out",
+      f("prox.json"),
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    const scenario = JSON.parse(readFileSync(f("prox.json"), "utf8"));
+    const withRule = (kind: string) => ({
+      ...scenario,
+      contract: { ...scenario.contract, proximal: 2, priceRule: { kind } },
+    });
+    writeFileSync(f("prox-newton.json"), JSON.stringify(withRule("newton")));
+    writeFileSync(f("prox-gradient.json"), JSON.stringify(withRule("gradient")));
+    const newton = await runCli(["contract", "create", "--from", f("prox-newton.json")]);
+    expect(newton.code, newton.stderr).toBe(0);
+    expect(newton.stderr).toContain("warning: contract: proximal 2 with the newton price rule");
+    const gradient = await runCli(["contract", "create", "--from", f("prox-gradient.json")]);
+    expect(gradient.code, gradient.stderr).toBe(0);
+    expect(gradient.stderr).not.toContain("warning");
+  });
+
   it("agent create writes a profile the node accepts", async () => {
     const r = await runCli([
       "agent",

@@ -28,6 +28,7 @@ export * from "./economics/newton-rule.ts";
 export * from "./economics/paper-scenario.ts";
 export * from "./economics/price-ceiling.ts";
 export * from "./economics/price-rule.ts";
+export * from "./economics/proximal-advice.ts";
 export * from "./economics/reference-solver.ts";
 export * from "./economics/residual.ts";
 export * from "./economics/scenario.ts";

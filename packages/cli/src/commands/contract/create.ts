@@ -5,6 +5,7 @@ import {
   isAgentId,
   minMembersProblem,
   parseWith,
+  proximalRuleAdvice,
   scenarioSchema,
 } from "@walras/protocol";
 import { z } from "zod";
@@ -73,6 +74,8 @@ export async function runContractCreate(flags: ContractCreateFlags): Promise<voi
   // Valid, but no founder could ever start it: it would wait for its first epoch forever.
   const unfoundable = minMembersProblem(parsed.value);
   if (unfoundable) throw new InputError(`contract: ${unfoundable}`);
+  const advice = proximalRuleAdvice(parsed.value);
+  if (advice) process.stderr.write(`warning: contract: ${advice}\n`);
   await writeOutput(jsonText(parsed.value), flags.out);
   if (flags.out) process.stdout.write(`contract ${contractId(parsed.value)} written to ${flags.out}\n`);
 }
