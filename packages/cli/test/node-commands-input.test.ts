@@ -90,36 +90,22 @@ describe("keygen, contract, agent: what they write", () => {
     expect(text.stdout).toContain(contractId(contract));
   });
 
+  /** `walras scenario paper` for two agents at capacity 7, written to `name`; returns its text. */
+  async function paperScenarioFile(name: string): Promise<string> {
+    const made = await runCli(["scenario", "paper", "--agents", "2", "--capacity", "7", "--out", f(name)]);
+    expect(made.code, made.stderr).toBe(0);
+    return readFileSync(f(name), "utf8");
+  }
+
   it("contract create --from takes a scenario file's contract", async () => {
-    const scenario = await runCli([
-      "scenario",
-      "paper",
-      "--agents",
-      "2",
-      "--capacity",
-      "7",
-      "--out",
-      f("sp.json"),
-    ]);
-    expect(scenario.code, scenario.stderr).toBe(0);
+    await paperScenarioFile("sp.json");
     const r = await runCli(["contract", "create", "--from", f("sp.json")]);
     expect(r.code, r.stderr).toBe(0);
     expect(contractSchema.parse(JSON.parse(r.stdout)).resources[0]?.capacity).toBe(7);
   });
 
   it("contract create warns of a proximal term under the newton rule, not under gradient", async () => {
-    const made = await runCli([
-      "scenario",
-      "paper",
-      "--agents",
-      "2",
-      "--capacity",
-      "7",
-      "--out",
-      f("prox.json"),
-    ]);
-    expect(made.code, made.stderr).toBe(0);
-    const scenario = JSON.parse(readFileSync(f("prox.json"), "utf8"));
+    const scenario = JSON.parse(await paperScenarioFile("prox.json"));
     const withRule = (kind: string) => ({
       ...scenario,
       contract: { ...scenario.contract, proximal: 2, priceRule: { kind } },
