@@ -9,9 +9,11 @@
  * with the seed, the index and the market as JSON so that it can be replayed.
  *
  * With `--keep-going` it counts failures instead, printing the first few. `--model sums` runs the
- * newton rule's sums model (economics/sums-model.ts) instead of its hinge model.
+ * newton rule's sums model (economics/sums-model.ts) instead of its hinge model. `--spread D`
+ * scales each agent's money and units and each capacity by up to D decades either way
+ * (market-arbitrary.ts): members of very different sizes in one market.
  *
- *   pnpm fuzz:markets [--markets N] [--seed S] [--rounds K] [--model hinges|sums] [--keep-going]
+ *   pnpm fuzz:markets [--markets N] [--seed S] [--rounds K] [--model hinges|sums] [--spread D] [--keep-going]
  */
 import fc from "fast-check";
 import { simulate } from "../packages/protocol/src/economics/equilibrium.ts";
@@ -32,13 +34,14 @@ const keepGoing = process.argv.includes("--keep-going");
 const SHOWN_FAILURES = 5;
 /** `--show-over K`: also print (to stderr, as JSON) every market that needed more than K rounds. */
 const showOver = nonNegativeInt("show-over", Number.POSITIVE_INFINITY);
+const spread = nonNegativeInt("spread", 0);
 
 function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
 console.log(
-  `walras fuzz:markets: ${total} markets, seed ${seed}, newton (${model} model), at most ${maxRounds} rounds each`,
+  `walras fuzz:markets: ${total} markets, seed ${seed}, newton (${model} model), at most ${maxRounds} rounds each${spread > 0 ? `, scales spread over ±${spread} decades` : ""}`,
 );
 console.log("| resources | markets | with kink agents | median rounds | p99 | max | seconds |");
 console.log("|---:|---:|---:|---:|---:|---:|---:|");
@@ -47,7 +50,7 @@ let failed = false;
 let failures = 0;
 for (const R of RESOURCES) {
   const share = Math.floor(total / RESOURCES.length) + (R <= total % RESOURCES.length ? 1 : 0);
-  const arb = marketArb({ resources: R, kinkAgents: 3 });
+  const arb = marketArb({ resources: R, kinkAgents: 3, spread });
   const rounds: number[] = [];
   let kinked = 0;
   const started = performance.now();

@@ -26,6 +26,41 @@ export interface MarketOptions {
   readonly wellConditioned?: boolean;
   /** Up to this many agents sitting exactly at their participation kink at p* (default 0). */
   readonly kinkAgents?: number;
+  /**
+   * Decades of scale (default 0): each agent's valuation and cost are multiplied by 10^u and its
+   * footprint by 10^v, each resource's capacity by 10^w, with u, v, w uniform in [-spread, spread].
+   * Real markets mix households and factories, litres and megawatts; a rule tuned on markets whose
+   * members are all alike can crawl or stall on them.
+   */
+  readonly spread?: number;
+}
+
+/** Per agent (money, units) and per resource a capacity factor; null without a spread. */
+interface Scales {
+  readonly scales: readonly (readonly [number, number])[] | null;
+  readonly capacityScales: readonly number[] | null;
+}
+
+/** A factor 10^u, u uniform in [-decades, decades]; exactly 1 when decades is 0. */
+function decades(spread: number): fc.Arbitrary<number> {
+  return spread === 0
+    ? fc.constant(1)
+    : fc.double({ min: -spread, max: spread, noNaN: true }).map((u) => 10 ** u);
+}
+
+/** The agent with its money scaled by `money` (valuation and cost) and its footprint by `units`. */
+function scaled(agent: ScenarioAgent, money: number, units: number): ScenarioAgent {
+  const v = agent.valuation;
+  const valuation =
+    v.kind === "log"
+      ? { ...v, alpha: v.alpha * money }
+      : v.kind === "quadratic"
+        ? { ...v, a: v.a * money, b: v.b * money }
+        : { ...v, w: v.w * money };
+  const c = agent.cost;
+  const cost =
+    c.kind === "linear" ? { ...c, beta: c.beta * money } : { ...c, beta: c.beta * money, c: c.c * money };
+  return { ...agent, valuation, cost, footprint: agent.footprint.map((a) => a * units) };
 }
 
 /**
@@ -91,41 +126,59 @@ export function marketArb(options: MarketOptions): fc.Arbitrary<Scenario> {
       .array(footprintEntry(2), { minLength: R, maxLength: R })
       .filter((a) => a.some((v) => v >= 0.2)),
   });
-  return fc
-    .record({
-      consumers: fc.array(consumer, { minLength: 2, maxLength: 10 }),
-      suppliers: fc.array(supplier, { maxLength: 3 }),
-      kinks: fc.array(kink, { maxLength: options.kinkAgents ?? 0 }),
-      capacities: fc.array(fc.double({ min: 1, max: 30, noNaN: true }), { minLength: R, maxLength: R }),
-      tau: fc.double({ min: options.wellConditioned ? 0.3 : 0, max: 1.5, noNaN: true }),
-    })
-    .map(({ consumers, suppliers, kinks, capacities, tau }) => {
-      const agents: ScenarioAgent[] = [...consumers, ...suppliers].map((a, i) => ({
-        id: `agent-${i}`,
-        ...a,
-      }));
-      const contract = {
-        name: "property",
-        resources: capacities.map((m, r) => ({ id: `r${r}`, capacity: m })),
-        fees: { perUnit: tau, fixed: 0 },
-        // Tight enough that the engine's prices are within 1e-6 of the exact ones.
-        tolerance: { residual: 1e-10, price: 1e-10 },
-        maxRounds: 200_000,
-      };
-      const base = scenarioSchema.parse({ contract, agents });
-      if (kinks.length === 0) return base;
-      // log alpha ln(1+x), linear beta: x = alpha / (beta + q) - 1, which is 0 exactly when
-      // alpha = beta + q*, q* = tau + a.p* the agent's unit price at the equilibrium.
-      const p = solveReference(base).prices;
-      const atKink: ScenarioAgent[] = kinks.map((k, i) => {
-        const q = k.footprint.reduce((s, a, r) => s + a * (p[r] as number), tau);
-        return {
-          id: `kink-${i}`,
-          valuation: { kind: "log", alpha: k.beta + q },
-          cost: { kind: "linear", beta: k.beta },
-          footprint: k.footprint,
+  return (
+    fc
+      .record({
+        consumers: fc.array(consumer, { minLength: 2, maxLength: 10 }),
+        suppliers: fc.array(supplier, { maxLength: 3 }),
+        kinks: fc.array(kink, { maxLength: options.kinkAgents ?? 0 }),
+        capacities: fc.array(fc.double({ min: 1, max: 30, noNaN: true }), { minLength: R, maxLength: R }),
+        tau: fc.double({ min: options.wellConditioned ? 0.3 : 0, max: 1.5, noNaN: true }),
+      })
+      // The scales are drawn after the rest, and only with a spread, so that spread 0 draws the very
+      // markets it drew before the option existed (pinned seeds stay pinned).
+      .chain((drawn) =>
+        (options.spread ?? 0) > 0
+          ? fc
+              .record({
+                scales: fc.array(fc.tuple(decades(options.spread ?? 0), decades(options.spread ?? 0)), {
+                  minLength: drawn.consumers.length + drawn.suppliers.length,
+                  maxLength: drawn.consumers.length + drawn.suppliers.length,
+                }),
+                capacityScales: fc.array(decades(options.spread ?? 0), { minLength: R, maxLength: R }),
+              })
+              .map((s) => ({ ...drawn, ...s }))
+          : fc.constant<typeof drawn & Scales>({ ...drawn, scales: null, capacityScales: null }),
+      )
+      .map(({ consumers, suppliers, scales, capacityScales, kinks, capacities, tau }) => {
+        const agents: ScenarioAgent[] = [...consumers, ...suppliers].map((a, i) => {
+          const agent = { id: `agent-${i}`, ...a };
+          const [money, units] = scales?.[i] ?? [1, 1];
+          return scales === null ? agent : scaled(agent, money, units);
+        });
+        const contract = {
+          name: "property",
+          resources: capacities.map((m, r) => ({ id: `r${r}`, capacity: m * (capacityScales?.[r] ?? 1) })),
+          fees: { perUnit: tau, fixed: 0 },
+          // Tight enough that the engine's prices are within 1e-6 of the exact ones.
+          tolerance: { residual: 1e-10, price: 1e-10 },
+          maxRounds: 200_000,
         };
-      });
-      return scenarioSchema.parse({ contract, agents: [...agents, ...atKink] });
-    });
+        const base = scenarioSchema.parse({ contract, agents });
+        if (kinks.length === 0) return base;
+        // log alpha ln(1+x), linear beta: x = alpha / (beta + q) - 1, which is 0 exactly when
+        // alpha = beta + q*, q* = tau + a.p* the agent's unit price at the equilibrium.
+        const p = solveReference(base).prices;
+        const atKink: ScenarioAgent[] = kinks.map((k, i) => {
+          const q = k.footprint.reduce((s, a, r) => s + a * (p[r] as number), tau);
+          return {
+            id: `kink-${i}`,
+            valuation: { kind: "log", alpha: k.beta + q },
+            cost: { kind: "linear", beta: k.beta },
+            footprint: k.footprint,
+          };
+        });
+        return scenarioSchema.parse({ contract, agents: [...agents, ...atKink] });
+      })
+  );
 }
