@@ -5,6 +5,7 @@ import {
   type Contract,
   certificateDigest,
   chargesAt,
+  contractId,
   verifyCertificate,
 } from "@walras/protocol";
 
@@ -27,7 +28,10 @@ export interface CertificateView {
 
 /**
  * Views of certificates, each verified once: verifyCertificate checks every signature, and the
- * same certificate object is asked for by every dashboard frame and /certificates request.
+ * same certificate object is asked for by every dashboard frame and /certificates request. Only
+ * a view made under the very terms the commit names is kept: `termsOf` gives the terms in effect
+ * while amended terms have not reached this node yet, and a failure remembered then would stay on
+ * the dashboard after they arrive.
  */
 export function createCertificateViews(
   termsOf: (certificate: Certificate) => Contract,
@@ -52,7 +56,7 @@ export function createCertificateViews(
       residual: c.residual,
       charges: chargesAt(contract, c.prices, c.allocations),
     };
-    seen.set(certificate, view);
+    if (contractId(contract) === (c.terms ?? c.contract)) seen.set(certificate, view);
     return view;
   };
 }
