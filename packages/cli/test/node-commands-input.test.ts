@@ -287,6 +287,13 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
     checks.push(expectError(["contract", "create", "--capacity", "5", "--quorum", "0.3"], 2, "(0.5, 1]"));
     checks.push(
       expectError(
+        ["contract", "create", "--capacity", "5", "--round-timeout-ms", "86400001"],
+        2,
+        "timeouts.roundMs: must be <= 86400000",
+      ),
+    );
+    checks.push(
+      expectError(
         ["contract", "create", "--capacity", "5", "--step", "0.1"],
         2,
         "--step applies to --rule gradient",

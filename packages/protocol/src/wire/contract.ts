@@ -30,6 +30,11 @@ export const membershipSchema = z.discriminatedUnion("policy", [
 ]);
 export type Membership = z.infer<typeof membershipSchema>;
 
+/** The longest round timeout a contract may set: a day. */
+export const MAX_ROUND_MS = 86_400_000;
+/** The longest announcement interval a contract may set: an hour. */
+export const MAX_ANNOUNCE_MS = 3_600_000;
+
 const contractFields = z.strictObject({
   name: z.string().min(1),
   resources: z
@@ -63,10 +68,14 @@ const contractFields = z.strictObject({
   minMembers: z.number().int().positive().default(1),
   timeouts: z
     .strictObject({
-      /** A round that has not closed after this long drops its silent members (new epoch). */
-      roundMs: z.number().int().positive().default(4_000),
-      /** How often a node that is not yet a member re-announces itself. */
-      announceMs: z.number().int().positive().default(1_000),
+      /**
+       * A round that has not closed after this long drops its silent members (new epoch). At most
+       * a day: beyond that a silent member is never dropped in any useful time, and the timers the
+       * nodes derive from it (2 · roundMs, doubling view timeouts) overflow a timer.
+       */
+      roundMs: z.number().int().positive().max(MAX_ROUND_MS).default(4_000),
+      /** How often a node that is not yet a member re-announces itself. At most an hour. */
+      announceMs: z.number().int().positive().max(MAX_ANNOUNCE_MS).default(1_000),
     })
     .default({ roundMs: 4_000, announceMs: 1_000 }),
   /**
