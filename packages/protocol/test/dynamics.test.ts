@@ -305,6 +305,9 @@ describe("runDynamicsExperiment", () => {
       const r = runDynamicsExperiment({ shock, slots: 16, agents: 30, capacity: 60, seed: 3 });
       expect(r.slots).toHaveLength(16);
       expect(r.maxPriceDeviation).toBeLessThan(1e-6);
+      expect(r.missedExactPrice).toEqual({ warm: 0, cold: 0 });
+      const exactly = r.slots.filter((s) => s.reference.status !== "approximate");
+      expect(r.noExactPrice.warm).toBe(r.slots.length - exactly.length);
       const markets = shockSchedule(r.options);
       for (const s of r.slots) {
         if (s.reference.status === "exact") {

@@ -22,7 +22,7 @@ export function formatDynamics(r: DynamicsExperiment): string {
     `${o.slots} slots, n = ${o.agents}, m = ${o.capacity}, tau = ${o.tau}, g = ${o.g}, ${o.rule} rule, drift ±${100 * o.drift}%, seed ${o.seed}`,
     `rounds per slot, quiet (terms and members unchanged): ${rounds(r.quiet)}`,
     `rounds per slot, changed (a shock or churn at the boundary): ${rounds(r.changed)}`,
-    `no exact clearing price (stalled, or the round limit ${o.maxRounds}): warm ${r.noExactPrice.warm}, cold ${r.noExactPrice.cold} slots`,
+    `no exact clearing price (stalled, or the round limit ${o.maxRounds}): warm ${r.noExactPrice.warm}, cold ${r.noExactPrice.cold} slots; of them, the reference clears exactly: warm ${r.missedExactPrice.warm}, cold ${r.missedExactPrice.cold}`,
     `largest |p* - reference p*| where the reference clears exactly: ${r.maxPriceDeviation.toExponential(2)}`,
     "",
     textTable(

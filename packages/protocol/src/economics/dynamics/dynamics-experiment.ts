@@ -45,8 +45,14 @@ export interface DynamicsExperiment {
   readonly quiet: RoundsSummary;
   /** Slots after the first at which the terms or the membership changed; likewise. */
   readonly changed: RoundsSummary;
-  /** Slots without an exact clearing price (stalled or at the round limit), per start. */
+  /** Slots the engine settled on its best round (stalled or at the round limit), per start. */
   readonly noExactPrice: { readonly warm: number; readonly cold: number };
+  /**
+   * Of those, the slots where the reference solver clears exactly: an exact price existed and the
+   * engine missed it. 0 unless the price rule failed; counted apart so that the engine's own
+   * verdict is never the only word on whether a clearing price exists.
+   */
+  readonly missedExactPrice: { readonly warm: number; readonly cold: number };
   /** Largest |p - p_ref| over the slots where the reference clears exactly. */
   readonly maxPriceDeviation: number;
 }
@@ -92,6 +98,10 @@ export function runDynamicsExperiment(options: DynamicsExperimentOptions): Dynam
     noExactPrice: {
       warm: slots.filter((s) => noExactPrice(s.status)).length,
       cold: slots.filter((s) => noExactPrice(s.cold.status)).length,
+    },
+    missedExactPrice: {
+      warm: slots.filter((s) => noExactPrice(s.status) && s.reference.status !== "approximate").length,
+      cold: slots.filter((s) => noExactPrice(s.cold.status) && s.reference.status !== "approximate").length,
     },
     maxPriceDeviation: Math.max(
       0,
