@@ -19,7 +19,7 @@ export interface NodeMetrics {
   readonly syncRequestsServed: Counter<"type" | "outcome">;
   /** Messages this node sent in answer to sync requests. */
   readonly syncMessagesServed: Counter;
-  /** Sync requests this node sent, by outcome (answered, failed, oversized, coalesced, deferred). */
+  /** Sync requests this node sent, by outcome (answered, refused, failed, oversized, coalesced, deferred). */
   readonly syncRequestsSent: Counter<"outcome">;
   /** Peers whose sync streams are held unread for a while after too many over-budget requests (sync-ban.ts). */
   readonly syncBans: Counter;
@@ -74,7 +74,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsSent: new Counter({
       name: "walras_sync_requests_sent_total",
-      help: "Sync requests this node sent for catch-up, by outcome (answered, failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
+      help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
       labelNames: ["outcome"],
       registers,
     }),
