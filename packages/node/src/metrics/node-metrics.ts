@@ -23,6 +23,8 @@ export interface NodeMetrics {
   readonly syncRequestsSent: Counter<"outcome">;
   /** Peers whose sync streams are held unread for a while after too many over-budget requests (sync-ban.ts). */
   readonly syncBans: Counter;
+  /** HTTP connections and requests turned away, by reason (http/http-refusals.ts). */
+  readonly httpRefused: Counter<"reason">;
   readonly rounds: Counter;
   readonly round: Gauge;
   readonly epoch: Gauge;
@@ -81,6 +83,12 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     syncBans: new Counter({
       name: "walras_sync_bans_total",
       help: "Peers banned after too many sync requests over their budget in a short time: their sync streams held unread and reset for a cooling-off period.",
+      registers,
+    }),
+    httpRefused: new Counter({
+      name: "walras_http_refused_total",
+      help: "HTTP connections and requests turned away, by reason (connections: over the connection cap, answered 503 and closed; event_streams: /events over its cap, 503; body_too_large: a request body over the limit, 413; timeout: headers or request not received in time, a slow-loris or a stalled client, 408 and closed).",
+      labelNames: ["reason"],
       registers,
     }),
     rounds: new Counter({ name: "walras_rounds_total", help: "Price rounds completed.", registers }),
