@@ -2,6 +2,7 @@ export * from "./history/certificate-view.ts";
 export * from "./history/market-history.ts";
 export { InvalidApiTokenFileError } from "./http/api-token.ts";
 export type * from "./http/dashboard/dashboard-frames.ts";
+export * from "./http/http-limits.ts";
 export * from "./http/status-client.ts";
 export * from "./http/status-server.ts";
 export * from "./identity/allowlist.ts";

@@ -21,6 +21,8 @@ import { createMachineDriver } from "./driver/machine-driver.ts";
 import { createMarketHistory } from "./history/market-history.ts";
 import { loadOrCreateApiToken } from "./http/api-token.ts";
 import { dashboardRoutes } from "./http/dashboard/dashboard-routes.ts";
+import { type HttpLimits, httpLimits } from "./http/http-limits.ts";
+import { createHttpRefusals } from "./http/http-refusals.ts";
 import { type MarketApiSource, marketApiRoutes } from "./http/market-api.ts";
 import { type StatusServer, startStatusServer } from "./http/status-server.ts";
 import { checkAllowlisted } from "./identity/allowlist.ts";
@@ -60,7 +62,12 @@ export interface WalrasNodeInit {
    * no bootstrap peers, i.e. it is the first node of a new network; every other node joins.
    */
   readonly founder?: boolean;
-  readonly http?: { readonly port: number; readonly host?: string };
+  readonly http?: {
+    readonly port: number;
+    readonly host?: string;
+    /** Connection cap, timeouts, /events streams and body size (defaults in http/http-limits.ts). */
+    readonly limits?: Partial<HttpLimits>;
+  };
   readonly logger?: Logger;
   /** Machine deadlines closer together than this are served by one tick. Default 5 ms. */
   readonly tickMs?: number;
@@ -119,6 +126,8 @@ export async function startWalrasNode(init: WalrasNodeInit): Promise<WalrasNode>
 }
 
 async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack): Promise<WalrasNode> {
+  // Checked before anything is acquired: a limit that cannot be used stops the start at once.
+  const limits = init.http ? httpLimits(init.http.limits) : null;
   const id = contractId(init.contract);
   const lock = lockDataDir(init.dataDir);
   undo.push(() => lock.release());
@@ -316,35 +325,48 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   libp2p.addEventListener("peer:disconnect", updatePeers);
 
   let http: StatusServer | null = null;
-  if (init.http) {
+  if (init.http && limits) {
     const { port, host: httpHost = "127.0.0.1" } = init.http;
+    const refusals = createHttpRefusals({
+      counter: metrics.httpRefused,
+      log: componentLogger(nodeLog, "http"),
+      limits,
+    });
     try {
       http = await startStatusServer({
         port: init.http.port,
         ...(init.http.host ? { host: init.http.host } : {}),
+        limits,
+        refusals,
         routes: {
           status: () => status(),
           certificate: () => machine.status().certificate ?? undefined,
           metrics: () => metrics.render(),
         },
-        api: { token: apiToken, routes: marketApiRoutes(marketApi) },
-        pages: dashboardRoutes({
-          terms: () => machine.terms().terms,
-          termsOf: (certificate) => {
-            const id = certificate.commit.terms;
-            if (id === undefined) return init.contract;
-            const now = machine.terms();
-            if (now.id === id) return now.terms;
-            // Terms not held here: the ones in effect, which the certificate then fails to verify
-            // against, naming the terms it needs.
-            return ledgerBook.amendedTerms(id) ?? now.terms;
+        api: {
+          token: apiToken,
+          routes: marketApiRoutes(marketApi, { maxBodyBytes: limits.maxBodyBytes, refusals }),
+        },
+        pages: dashboardRoutes(
+          {
+            terms: () => machine.terms().terms,
+            termsOf: (certificate) => {
+              const id = certificate.commit.terms;
+              if (id === undefined) return init.contract;
+              const now = machine.terms();
+              if (now.id === id) return now.terms;
+              // Terms not held here: the ones in effect, which the certificate then fails to verify
+              // against, naming the terms it needs.
+              return ledgerBook.amendedTerms(id) ?? now.terms;
+            },
+            history,
+            metrics,
+            status,
+            connectedPeers: () => connectedPeerIds(libp2p),
+            onError: (err) => nodeLog.warn({ err }, "dashboard frame failed"),
           },
-          history,
-          metrics,
-          status,
-          connectedPeers: () => connectedPeerIds(libp2p),
-          onError: (err) => nodeLog.warn({ err }, "dashboard frame failed"),
-        }),
+          { maxStreams: limits.maxEventStreams, refusals },
+        ),
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -1,13 +1,16 @@
 import { connect } from "node:net";
 import type { Certificate, MachineAction } from "@walras/protocol";
 import { testContract } from "@walras/test-support";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMarketHistory } from "../src/history/market-history.ts";
-import { dashboardFeed } from "../src/http/dashboard/dashboard-feed.ts";
+import { type DashboardFeedOptions, dashboardFeed } from "../src/http/dashboard/dashboard-feed.ts";
 import { dashboardRoutes } from "../src/http/dashboard/dashboard-routes.ts";
+import { httpLimits } from "../src/http/http-limits.ts";
+import { createHttpRefusals } from "../src/http/http-refusals.ts";
 import type { RouteHandler } from "../src/http/respond.ts";
 import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
-import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
+import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
 import type { NodeStatus } from "../src/node-status.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -18,16 +21,30 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** The dashboard's routes on a real status server, with the status each /events answer began with. */
-async function dashboardServer(): Promise<{ server: StatusServer; answered: number[] }> {
-  const pages = dashboardRoutes({
-    terms: () => contract,
-    termsOf: () => contract,
-    history: createMarketHistory(),
-    metrics: createNodeMetrics(),
-    status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
-    connectedPeers: () => [],
+/**
+ * The dashboard's routes on a real status server, with the status each /events answer began with
+ * and the metrics its refusals are counted in.
+ */
+async function dashboardServer(
+  options: DashboardFeedOptions = {},
+): Promise<{ server: StatusServer; answered: number[]; metrics: NodeMetrics }> {
+  const metrics = createNodeMetrics();
+  const refusals = createHttpRefusals({
+    counter: metrics.httpRefused,
+    log: pino({ level: "silent" }),
+    limits: httpLimits(),
   });
+  const pages = dashboardRoutes(
+    {
+      terms: () => contract,
+      termsOf: () => contract,
+      history: createMarketHistory(),
+      metrics: createNodeMetrics(),
+      status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
+      connectedPeers: () => [],
+    },
+    { refusals, ...options },
+  );
   const events = pages["/events"] as RouteHandler;
   const answered: number[] = [];
   const started = await startStatusServer({
@@ -43,7 +60,7 @@ async function dashboardServer(): Promise<{ server: StatusServer; answered: numb
       },
     },
   });
-  return { server: started, answered };
+  return { server: started, answered, metrics };
 }
 
 describe("the dashboard's event feed", () => {
@@ -91,6 +108,8 @@ describe("the dashboard's event feed", () => {
     await waitFor("every pipelined request to be answered", () => started.answered.length === requests);
     expect(started.answered.filter((s) => s === 200)).toHaveLength(32);
     expect(started.answered.filter((s) => s === 503)).toHaveLength(requests - 32);
+    const refused = (await started.metrics.httpRefused.get()).values;
+    expect(refused).toEqual([expect.objectContaining({ labels: { reason: "event_streams" }, value: 68 })]);
 
     // Closing the connection gives every place back.
     socket.destroy();
@@ -101,5 +120,16 @@ describe("the dashboard's event feed", () => {
       abort.abort();
       return res.status === 200;
     });
+  });
+
+  it("takes its bound on streams from the node's HTTP limits", async () => {
+    const started = await dashboardServer({ maxStreams: 1 });
+    server = started.server;
+    const socket = connect(server.port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(3));
+    await waitFor("every pipelined request to be answered", () => started.answered.length === 3);
+    expect([...started.answered].sort()).toEqual([200, 503, 503]);
+    socket.destroy();
   });
 });

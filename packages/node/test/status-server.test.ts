@@ -1,8 +1,12 @@
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { httpLimits } from "../src/http/http-limits.ts";
+import { createHttpRefusals } from "../src/http/http-refusals.ts";
 import { type MarketApiSource, marketApiRoutes } from "../src/http/market-api.ts";
 import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
-import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
+import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
+import { waitFor } from "./wait-for.ts";
 
 let server: StatusServer | undefined;
 afterEach(async () => {
@@ -155,6 +159,161 @@ describe("GET /ledger's query", () => {
     expect(await ok.json()).toMatchObject({ offset: 9007199254740991, next: null, entries: [] });
   });
 });
+
+describe("connection and request limits", () => {
+  /** Refusals counted in `metrics` and logged into `lines`, as the node wires them. */
+  const refusalsInto = (metrics: NodeMetrics, lines: string[], limits: Parameters<typeof httpLimits>[0]) =>
+    createHttpRefusals({
+      counter: metrics.httpRefused,
+      log: pino({ level: "warn" }, { write: (line: string) => void lines.push(line) }),
+      limits: httpLimits(limits),
+    });
+  const refused = async (metrics: NodeMetrics, reason: string) =>
+    (await metrics.httpRefused.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+  it("cuts off a client that trickles its headers (slow-loris) and serves a normal one meanwhile", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    const limits = { headersTimeoutMs: 300, requestTimeoutMs: 600 };
+    let chunksWritten = 0;
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals: refusalsInto(metrics, lines, limits),
+      pages: {
+        // A response that never ends, as /events is: the request timeout must not cut it.
+        "/stream": (_req, res) => {
+          res.writeHead(200, { "content-type": "text/plain" });
+          const tick = setInterval(() => {
+            res.write("tick\n");
+            chunksWritten++;
+          }, 50);
+          res.on("close", () => clearInterval(tick));
+        },
+      },
+    });
+    const port = server.port;
+    const stream = openSocket(port);
+    stream.socket.write("GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+    const slow = openSocket(port);
+    const startedAt = Date.now();
+    slow.socket.write("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+    // One more byte of the header every 50 ms: always active, never done.
+    const trickle = setInterval(() => slow.socket.writable && slow.socket.write("a"), 50);
+    try {
+      // A normal client is served while the slow one trickles.
+      expect((await rawRequest(port, GET_STATUS)).status).toBe(200);
+      await waitFor("the slow client to be disconnected", () => slow.closed, { timeoutMs: 3_000 });
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(Date.now() - startedAt).toBeLessThan(3_000);
+    expect(slow.received()).toMatch(/^HTTP\/1\.1 408 [^\r]*\r\n[\s\S]*\r\n\r\n\{"error":"[^\n]+"\}\n$/);
+    expect(await refused(metrics, "timeout")).toBe(1);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ reason: "timeout", headersTimeoutMs: 300 });
+
+    // The endless response goes on past the request timeout: that bounds receiving a request only.
+    const before = chunksWritten;
+    await waitFor("the stream to outlive the request timeout", () => chunksWritten >= before + 15);
+    expect(stream.closed).toBe(false);
+    expect(stream.received()).toContain("tick");
+    stream.socket.destroy();
+  });
+
+  it("answers a connection over the cap 503 with a one-line reason, counts and logs it once", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    const limits = { maxConnections: 2 };
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals: refusalsInto(metrics, lines, limits),
+    });
+    const port = server.port;
+    // Two keep-alive connections, each served once and held open.
+    const held = [openSocket(port), openSocket(port)];
+    for (const h of held) h.socket.write("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    await waitFor("both held connections served", () => held.every((h) => h.received().includes("200 OK")));
+
+    for (let i = 0; i < 3; i++) {
+      const res = await rawRequest(port, GET_STATUS);
+      expect(res.status).toBe(503);
+      expect(res.body).toMatch(/^\{"error":"this node has 2 HTTP connections open already[^\n]*"\}\n$/);
+    }
+    expect(await refused(metrics, "connections")).toBe(3);
+    // One line for the episode, however many were refused.
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ reason: "connections", maxConnections: 2 });
+    // The held connections are still served.
+    held[0]?.socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    await waitFor(
+      "a held connection served again",
+      () => (held[0]?.received().match(/200 OK/g) ?? []).length === 2,
+    );
+
+    // A place freed is a place taken again.
+    held[1]?.socket.destroy();
+    await waitFor(
+      "a new connection admitted",
+      async () => (await rawRequest(port, GET_STATUS)).status === 200,
+    );
+    held[0]?.socket.destroy();
+  });
+
+  it("refuses a body whose Content-Length passes the limit before reading it, 413, counted", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    const limits = { maxBodyBytes: 1_000 };
+    const refusals = refusalsInto(metrics, lines, limits);
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      refusals,
+      api: {
+        token: TOKEN,
+        routes: marketApiRoutes({} as MarketApiSource, { maxBodyBytes: 1_000, refusals }),
+      },
+    });
+    // Headers only: the body announced is never sent, so only the announcement can be refused.
+    const res = await rawRequest(
+      server.port,
+      `POST /amendments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 1001\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toEqual({ error: "request body over 1000 bytes" });
+    expect(await refused(metrics, "body_too_large")).toBe(1);
+  });
+
+  it("refuses limits that are not positive integers, or a headers timeout over the request's", () => {
+    expect(() => httpLimits({ maxConnections: 0 })).toThrow(/maxConnections/);
+    expect(() => httpLimits({ keepAliveTimeoutMs: 1.5 })).toThrow(/keepAliveTimeoutMs/);
+    expect(() => httpLimits({ headersTimeoutMs: 20_000, requestTimeoutMs: 10_000 })).toThrow(
+      /headersTimeoutMs/,
+    );
+    expect(httpLimits({ maxConnections: undefined })).toEqual(httpLimits());
+  });
+});
+
+const TOKEN = "ab".repeat(32);
+const GET_STATUS = "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+
+/** A loopback connection that records what it receives and whether it has closed. */
+function openSocket(port: number): { socket: Socket; closed: boolean; received(): string } {
+  const socket = connect(port, "127.0.0.1");
+  const chunks: Buffer[] = [];
+  const state = { socket, closed: false, received: () => Buffer.concat(chunks).toString() };
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  socket.on("error", () => {});
+  socket.on("close", () => {
+    state.closed = true;
+  });
+  return state;
+}
 
 const simpleRoutes = { status: () => ({ ok: 1 }), certificate: () => undefined, metrics: async () => "" };
 

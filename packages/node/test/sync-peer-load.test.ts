@@ -32,6 +32,25 @@ describe("sync peer load", () => {
     expect(load.ready(["a", "b"], 34_000)).toEqual(["a", "b"]);
   });
 
+  it("cools a peer off after a refusal as after a timeout, and counts both in one row", () => {
+    const load = createSyncPeerLoad(options);
+    load.started("b");
+    load.finished("b", "refused", 0);
+    expect(load.ready(["a", "b"], 2_999)).toEqual(["a"]);
+    expect(load.ready(["a", "b"], 3_000)).toEqual(["a", "b"]);
+    load.started("b");
+    load.finished("b", "timed-out", 3_000); // second in a row: 6 s
+    load.started("b");
+    load.finished("b", "refused", 3_500); // third: 12 s
+    expect(load.ready(["a", "b"], 15_499)).toEqual(["a"]);
+    expect(load.ready(["a", "b"], 15_500)).toEqual(["a", "b"]);
+    load.started("b");
+    load.finished("b", "answered", 16_000);
+    load.started("b");
+    load.finished("b", "refused", 16_000); // first again: 3 s
+    expect(load.ready(["a", "b"], 19_000)).toEqual(["a", "b"]);
+  });
+
   it("forgets the timeouts once the peer answers; other failures neither cool nor warm it", () => {
     const load = createSyncPeerLoad(options);
     load.started("b");

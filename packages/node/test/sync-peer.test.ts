@@ -101,6 +101,8 @@ async function side(
     /** Bans for refusals over budget. */
     bans?: SyncBans;
     log?: Logger;
+    /** The sync peer's clock (default Date.now). */
+    now?: () => number;
   } = {},
 ): Promise<Side> {
   const host = await startHost(options.bootstrap);
@@ -149,7 +151,7 @@ async function side(
           }),
         }
       : {}),
-    now: () => Date.now(),
+    now: options.now ?? (() => Date.now()),
   });
   await sync.start();
   cleanups.push(() => sync.stop());
@@ -316,11 +318,49 @@ describe("sync peer", () => {
     expect(JSON.parse(banned[0] as string).peer).toBe(clientId);
   });
 
+  it("asks another peer after a refusal, and not the refusing one again while it cools off", async () => {
+    // A peer that refuses every request, as one does whose budget for us is spent.
+    const refuser = await startHost();
+    let refused = 0;
+    await handleSync(refuser.libp2p, async () => {
+      refused++;
+      return { error: "over budget for messages requests: slow down" };
+    });
+    const answerer = await side();
+    answerer.store.putMessages([row("d-4", "demand", 4), row("d-5", "demand", 5)]);
+    // The clock stands still: the refuser's cooling off (3 s) cannot end during the test.
+    const client = await side({
+      bootstrap: [refuser, answerer.host].map((h) => h.libp2p.getMultiaddrs()[0]?.toString() ?? ""),
+      now: () => 1_000_000,
+    });
+    await client.host.bootstrapped;
+    const sent = async (outcome: string) =>
+      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value ??
+      0;
+    // Both peers are asked (fan-out 2): one refuses, the other answers.
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 4, kinds: ["demand"] });
+    await waitFor(
+      "the answer and the refusal",
+      async () => client.synced.length === 1 && (await sent("refused")) === 1,
+    );
+    expect(refused).toBe(1);
+    expect(client.synced.map((s) => s.text)).toEqual(["d-4"]);
+    // The next catch-up goes to the answering peer alone.
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 5, kinds: ["demand"] });
+    await waitFor("the second answer", () => client.synced.length === 2);
+    expect(client.synced.map((s) => s.text)).toEqual(["d-4", "d-5"]);
+    await waitFor("the requests counted", async () => (await sent("answered")) === 2);
+    expect(refused).toBe(1);
+    expect(await sent("refused")).toBe(1);
+    expect(await served(answerer.metrics, "served")).toBe(2);
+  });
+
   it("does not read a graylisted peer's requests: they are held, then reset", async () => {
     const { server, client } = await connected({ graylisted: () => true });
+    // The asker takes the reset as a refusal (and cools the peer off), not as a lost stream.
     await expect(
       requestSync(client.host.libp2p, server.host.libp2p.peerId, { type: "status" }, { timeoutMs: 5_000 }),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ refused: true, timedOut: false });
     expect(await served(server.metrics, "refused")).toBe(1);
     expect(server.penalized).toHaveLength(1);
     expect(await served(server.metrics, "served")).toBe(0);

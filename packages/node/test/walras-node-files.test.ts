@@ -1,4 +1,5 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { contractSchema } from "@walras/protocol";
@@ -6,6 +7,7 @@ import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadOrCreateKey } from "../src/identity/key-file.ts";
 import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
+import { waitFor } from "./wait-for.ts";
 
 /** What a node says about the files in its data dir when it starts: a real node, on loopback. */
 const contract = contractSchema.parse({
@@ -81,6 +83,44 @@ describe("a start that fails part-way", () => {
     }
     node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
     expect(node.peerId).toMatch(/^12D3KooW/);
+  });
+
+  it("serves HTTP within the limits it is given, counts refusals in /metrics, and refuses unusable limits", async () => {
+    const { logger, lines } = capture();
+    await expect(
+      startWalrasNode({
+        contract,
+        dataDir: dir,
+        listen: ["/ip4/127.0.0.1/tcp/0"],
+        logger,
+        http: { port: 0, limits: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } },
+      }),
+    ).rejects.toMatchObject({ name: "HttpLimitsError", limit: "headersTimeoutMs" });
+    node = await startWalrasNode({
+      contract,
+      dataDir: dir,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      logger,
+      http: { port: 0, limits: { maxConnections: 1 } },
+    });
+    const url = new URL(node.httpUrl as string);
+    const held = connect(Number(url.port), "127.0.0.1");
+    held.on("error", () => {});
+    await new Promise<void>((resolve) => held.once("connect", () => resolve()));
+    // The one place is held: the next connection is answered 503 and closed.
+    await waitFor("a connection over the cap refused", async () => {
+      const res = await fetch(`${node?.httpUrl}/healthz`).catch(() => null);
+      return res?.status === 503;
+    });
+    held.destroy();
+    let metrics = "";
+    await waitFor("the place given back", async () => {
+      const res = await fetch(`${node?.httpUrl}/metrics`);
+      metrics = await res.text();
+      return res.status === 200;
+    });
+    expect(metrics).toMatch(/^walras_http_refused_total\{reason="connections"\} [1-9]/m);
+    expect(lines.filter((l) => l.reason === "connections")).toHaveLength(1);
   });
 
   it("refuses an agent whose peer id the allowlist leaves out, before it listens; an observer starts", async () => {

@@ -13,6 +13,8 @@ import {
 import { z } from "zod";
 import { cutLedgerPage } from "../ledger/ledger-page-cut.ts";
 import { bearerMatches } from "./api-token.ts";
+import { DEFAULT_HTTP_LIMITS } from "./http-limits.ts";
+import { type HttpRefusals, NO_HTTP_REFUSALS } from "./http-refusals.ts";
 import { queryInteger } from "./query-integer.ts";
 import { requestTarget } from "./request-target.ts";
 import { sendJson } from "./respond.ts";
@@ -41,8 +43,13 @@ export interface ApiRoute {
   handle(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray | null): Promise<void> | void;
 }
 
-/** Request bodies are small JSON documents. */
-const MAX_BODY_BYTES = 64 * 1024;
+export interface MarketApiOptions {
+  /** Largest request body: they are small JSON documents (default 64 KiB, http-limits.ts). */
+  readonly maxBodyBytes?: number;
+  /** Told of each body refused as too large. */
+  readonly refusals?: HttpRefusals;
+}
+
 const LEDGER_PAGE = 100;
 const NOT_AN_INDEX = (name: string) =>
   `${name}: must be a non-negative integer of at most ${Number.MAX_SAFE_INTEGER}`;
@@ -59,7 +66,11 @@ const amendmentRequestSchema = z.strictObject({
  * anyone who can reach the port; PUT /agent, POST /amendments and POST /amendments/<id>/approve
  * with the node's token. Bad input gets a one-line error and changes nothing.
  */
-export function marketApiRoutes(source: MarketApiSource): ApiRoute[] {
+export function marketApiRoutes(source: MarketApiSource, options: MarketApiOptions = {}): ApiRoute[] {
+  const readJson = jsonBodyReader(
+    options.maxBodyBytes ?? DEFAULT_HTTP_LIMITS.maxBodyBytes,
+    options.refusals ?? NO_HTTP_REFUSALS,
+  );
   return [
     {
       method: "GET",
@@ -195,21 +206,32 @@ export function authorized(req: IncomingMessage, res: ServerResponse, token: str
   return false;
 }
 
-async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      sendJson(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` });
+/**
+ * Reads a JSON body of at most `maxBytes`. One that announces more (Content-Length) is refused
+ * before a byte of it is read; one sent without a length (chunked) is refused once it passes the
+ * limit. Either way 413; what the client still sends is Node's to discard, within the request
+ * timeout (http-limits.ts).
+ */
+function jsonBodyReader(maxBytes: number, refusals: HttpRefusals) {
+  const tooLarge = (res: ServerResponse): undefined => {
+    refusals.refused("body_too_large");
+    sendJson(res, 413, { error: `request body over ${maxBytes} bytes` });
+    return undefined;
+  };
+  return async (req: IncomingMessage, res: ServerResponse): Promise<unknown> => {
+    if (Number(req.headers["content-length"] ?? 0) > maxBytes) return tooLarge(res);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) return tooLarge(res);
+      chunks.push(chunk as Buffer);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    } catch (err) {
+      sendJson(res, 400, { error: `request body is not JSON: ${(err as Error).message}` });
       return undefined;
     }
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch (err) {
-    sendJson(res, 400, { error: `request body is not JSON: ${(err as Error).message}` });
-    return undefined;
-  }
+  };
 }

@@ -1,5 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { answerClientErrors } from "./client-errors.ts";
+import { capConnections } from "./connection-cap.ts";
+import { type HttpLimits, httpLimits, timeoutCheckIntervalMs } from "./http-limits.ts";
+import { type HttpRefusals, NO_HTTP_REFUSALS } from "./http-refusals.ts";
 import { loopbackHostCheck } from "./loopback-host-check.ts";
 import { type ApiRoute, authorized, matchRoute } from "./market-api.ts";
 import { requestTarget } from "./request-target.ts";
@@ -26,6 +30,13 @@ export interface StatusServerInit {
   pages?: Readonly<Record<string, RouteHandler>>;
   /** The market API (ledger, bids, amendments); its write routes need `token`. */
   api?: { readonly routes: readonly ApiRoute[]; readonly token: string };
+  /**
+   * Connection cap and timeouts (http-limits.ts; defaults there). The event-stream and body
+   * limits are the routes' own: `pages` and `api` are built with them.
+   */
+  limits?: Partial<HttpLimits>;
+  /** Told of each connection refused over the cap and each request that timed out. */
+  refusals?: HttpRefusals;
 }
 
 export interface StatusServer {
@@ -39,14 +50,41 @@ const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** Read-only HTTP status: GET /status, /certificate, /metrics, /healthz, and any `pages`. */
 export async function startStatusServer(init: StatusServerInit): Promise<StatusServer> {
   let hostAllowed: ((hostHeader: string | undefined) => boolean) | null = null;
-  const server = createServer((req, res) => {
-    if (hostAllowed && !hostAllowed(req.headers.host))
-      return sendJson(res, 421, { error: "this node answers only to 127.0.0.1, localhost and [::1]" });
+  const limits = httpLimits(init.limits);
+  const refusals = init.refusals ?? NO_HTTP_REFUSALS;
+  /** The latest response on each connection, so that a client error is not written into it. */
+  const responses = new WeakMap<Socket, ServerResponse>();
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: timeoutCheckIntervalMs(limits),
+    },
+    (req, res) => serve(req, res),
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  const cap = capConnections(server, limits.maxConnections, () => refusals.refused("connections"));
+  answerClientErrors(server, {
+    responding: (socket) => {
+      const res = responses.get(socket);
+      return res?.headersSent === true && !res.writableEnded;
+    },
+    refused: cap.refused,
+    onTimeout: () => refusals.refused("timeout"),
+  });
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    // Answered 503 when it connected, and closing: what it sent after is not served.
+    if (cap.refused(req.socket)) return;
+    responses.set(req.socket, res);
+    if (hostAllowed && !hostAllowed(req.headers.host)) {
+      sendJson(res, 421, { error: "this node answers only to 127.0.0.1, localhost and [::1]" });
+      return;
+    }
     route(init, req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
       else res.destroy();
     });
-  });
+  };
   const host = init.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

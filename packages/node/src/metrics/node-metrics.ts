@@ -19,10 +19,12 @@ export interface NodeMetrics {
   readonly syncRequestsServed: Counter<"type" | "outcome">;
   /** Messages this node sent in answer to sync requests. */
   readonly syncMessagesServed: Counter;
-  /** Sync requests this node sent, by outcome (answered, failed, oversized, coalesced, deferred). */
+  /** Sync requests this node sent, by outcome (answered, refused, failed, oversized, coalesced, deferred). */
   readonly syncRequestsSent: Counter<"outcome">;
   /** Peers whose sync streams are held unread for a while after too many over-budget requests (sync-ban.ts). */
   readonly syncBans: Counter;
+  /** HTTP connections and requests turned away, by reason (http/http-refusals.ts). */
+  readonly httpRefused: Counter<"reason">;
   readonly rounds: Counter;
   readonly round: Gauge;
   readonly epoch: Gauge;
@@ -74,13 +76,19 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsSent: new Counter({
       name: "walras_sync_requests_sent_total",
-      help: "Sync requests this node sent for catch-up, by outcome (answered, failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
+      help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
       labelNames: ["outcome"],
       registers,
     }),
     syncBans: new Counter({
       name: "walras_sync_bans_total",
       help: "Peers banned after too many sync requests over their budget in a short time: their sync streams held unread and reset for a cooling-off period.",
+      registers,
+    }),
+    httpRefused: new Counter({
+      name: "walras_http_refused_total",
+      help: "HTTP connections and requests turned away, by reason (connections: over the connection cap, answered 503 and closed; event_streams: /events over its cap, 503; body_too_large: a request body over the limit, 413; timeout: headers or request not received in time, a slow-loris or a stalled client, 408 and closed).",
+      labelNames: ["reason"],
       registers,
     }),
     rounds: new Counter({ name: "walras_rounds_total", help: "Price rounds completed.", registers }),

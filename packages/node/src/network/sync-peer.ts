@@ -39,8 +39,8 @@ import { handleSync, requestSync, SyncError } from "./sync-protocol.ts";
  * Both ends of catch-up over `/walras/sync/2.1.0`. As a client it fetches what the machine says
  * it is missing (messages of exact kinds, page by page, from their signers' nodes first; epoch
  * decisions; the ledger), with identical wants in flight coalesced, a bound on how many run at
- * once, and only peers asked that have none of ours in flight and did not just time out
- * (sync-peer-load.ts), so a slow round does not become a request storm. As a server it answers
+ * once, and only peers asked that have none of ours in flight and did not just time out or
+ * refuse (sync-peer-load.ts), so a slow round does not become a request storm. As a server it answers
  * within a per-peer budget: a peer over it gets an error and a lower gossipsub score; once
  * graylisted, or refused too often (sync-ban.ts, gossipsub or not), its requests are held unread
  * and reset.
@@ -84,7 +84,7 @@ export interface SyncPeerInit {
 /** How many peers one catch-up asks at once: a second covers a first that lacks the messages. */
 const FANOUT = 2;
 const REQUEST_TIMEOUT_MS = 3_000;
-/** A peer that timed out is not asked again for this long, doubling per timeout in a row. */
+/** A peer that timed out or refused is not asked again for this long, doubling per miss in a row. */
 const COOL_MS = REQUEST_TIMEOUT_MS;
 const MAX_COOL_MS = 8 * COOL_MS;
 /** Catch-ups running at once; more wait in line (identical ones are merged). */
@@ -174,8 +174,11 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     } catch (err) {
       if (err instanceof SyncError && err.oversized) return dropOversized(peer, request, err.message);
       const timedOut = err instanceof SyncError && err.timedOut;
-      load.finished(peer, timedOut ? "timed-out" : "failed", init.now());
-      metrics.syncRequestsSent.inc({ outcome: "failed" });
+      // A refusal is not an answer: the peer cools off as after a timeout, so the next catch-up
+      // asks another one rather than the peer that just said no (sync-peer-load.ts).
+      const refused = err instanceof SyncError && err.refused;
+      load.finished(peer, timedOut ? "timed-out" : refused ? "refused" : "failed", init.now());
+      metrics.syncRequestsSent.inc({ outcome: refused ? "refused" : "failed" });
       const what =
         request.type === "messages"
           ? { epoch: request.epoch, round: request.round, kinds: request.kinds }

@@ -74,16 +74,23 @@ export class SyncError extends Error {
   readonly timedOut: boolean;
   /** The answer passed `maxBytes`: it was refused at its length prefix, unread. */
   readonly oversized: boolean;
+  /**
+   * The peer said no: it answered with an error (over its budget for us, most often), or reset
+   * the stream, as a server does with the requests of a peer it banned or graylisted (held
+   * unread, then reset).
+   */
+  readonly refused: boolean;
   constructor(
     peer: string,
     message: string,
-    options?: ErrorOptions & { timedOut?: boolean; oversized?: boolean },
+    options?: ErrorOptions & { timedOut?: boolean; oversized?: boolean; refused?: boolean },
   ) {
     super(`sync with ${peer}: ${message}`, options);
     this.name = "SyncError";
     this.peer = peer;
     this.timedOut = options?.timedOut ?? false;
     this.oversized = options?.oversized ?? false;
+    this.refused = options?.refused ?? false;
   }
 }
 
@@ -218,7 +225,7 @@ async function serveOne(
 
 /**
  * Sends one request to `peer` and returns its validated response. Throws SyncError on timeout,
- * an oversized or malformed response, or an error response.
+ * an oversized or malformed response, or a refusal (an error response, a reset stream).
  */
 export async function requestSync<R extends SyncRequest>(
   libp2p: Libp2p,
@@ -248,7 +255,8 @@ export async function requestSync<R extends SyncRequest>(
       : oversized
         ? `answer over ${maxBytes} bytes: ${describe(err)}`
         : describe(err);
-    throw new SyncError(peerName, reason, { cause: err, timedOut: timeout.aborted, oversized });
+    const refused = !timeout.aborted && err instanceof Error && err.name === "StreamResetError";
+    throw new SyncError(peerName, reason, { cause: err, timedOut: timeout.aborted, oversized, refused });
   }
   let json: unknown;
   try {
@@ -257,7 +265,7 @@ export async function requestSync<R extends SyncRequest>(
     throw new SyncError(peerName, `response is not UTF-8 JSON: ${describe(err)}`);
   }
   const error = errorResponseSchema.safeParse(json);
-  if (error.success) throw new SyncError(peerName, `peer answered: ${error.data.error}`);
+  if (error.success) throw new SyncError(peerName, `peer answered: ${error.data.error}`, { refused: true });
   const parsed = responseSchemaFor[request.type].safeParse(json);
   if (!parsed.success) {
     throw new SyncError(peerName, `malformed ${request.type} response: ${parsed.error.issues[0]?.message}`);

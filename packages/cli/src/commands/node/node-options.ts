@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option } from "commander";
+import { positiveInteger } from "../../option-parsers.ts";
 
 /**
  * Options shared by `node start` and `testnet join`. Each also reads a WALRAS_* variable (the
@@ -24,11 +25,69 @@ export function nodeRuntimeOptions(): Option[] {
     new Option("--http-host <host>", "interface of the HTTP status API")
       .env("WALRAS_HTTP_HOST")
       .default("127.0.0.1"),
+    ...httpLimitOptions(),
     new Option("--log-level <level>", "log level (logs go to stderr)")
       .env("WALRAS_LOG_LEVEL")
       .choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
       .default("info"),
   ];
+}
+
+/**
+ * The HTTP server's limits (docs/security.md). Unset, the node's defaults apply
+ * (DEFAULT_HTTP_LIMITS in @walras/node, which the help repeats: node-options.test.ts checks it).
+ */
+export const HTTP_LIMIT_FLAGS = {
+  maxConnections: {
+    flag: "--http-max-connections <n>",
+    env: "WALRAS_HTTP_MAX_CONNECTIONS",
+    help: "HTTP connections open at once; one more is answered 503 and closed (default 128)",
+  },
+  headersTimeoutMs: {
+    flag: "--http-headers-timeout <ms>",
+    env: "WALRAS_HTTP_HEADERS_TIMEOUT",
+    help: "time a client gets to send a request's headers; a slower one (slow-loris) gets 408 and is disconnected (default 10000)",
+  },
+  requestTimeoutMs: {
+    flag: "--http-request-timeout <ms>",
+    env: "WALRAS_HTTP_REQUEST_TIMEOUT",
+    help: "time a client gets to send a whole request, body included (default 30000)",
+  },
+  keepAliveTimeoutMs: {
+    flag: "--http-keep-alive-timeout <ms>",
+    env: "WALRAS_HTTP_KEEP_ALIVE_TIMEOUT",
+    help: "an idle keep-alive connection is closed after this (default 5000)",
+  },
+  maxEventStreams: {
+    flag: "--http-max-event-streams <n>",
+    env: "WALRAS_HTTP_MAX_EVENT_STREAMS",
+    help: "live dashboard feeds (/events) open at once; one more is answered 503 (default 32)",
+  },
+  maxBodyBytes: {
+    flag: "--http-max-body <bytes>",
+    env: "WALRAS_HTTP_MAX_BODY",
+    help: "largest request body the write API reads; a bigger one is answered 413 (default 65536)",
+  },
+} as const;
+
+export type HttpLimitName = keyof typeof HTTP_LIMIT_FLAGS;
+
+function httpLimitOptions(): Option[] {
+  return Object.values(HTTP_LIMIT_FLAGS).map(({ flag, env, help }) =>
+    new Option(flag, help).env(env).argParser(positiveInteger),
+  );
+}
+
+/** The HTTP limits given on the command line (or in the environment), by their node names. */
+export function httpLimitFlags(flags: NodeRuntimeFlags): Partial<Record<HttpLimitName, number>> {
+  return {
+    ...(flags.httpMaxConnections !== undefined ? { maxConnections: flags.httpMaxConnections } : {}),
+    ...(flags.httpHeadersTimeout !== undefined ? { headersTimeoutMs: flags.httpHeadersTimeout } : {}),
+    ...(flags.httpRequestTimeout !== undefined ? { requestTimeoutMs: flags.httpRequestTimeout } : {}),
+    ...(flags.httpKeepAliveTimeout !== undefined ? { keepAliveTimeoutMs: flags.httpKeepAliveTimeout } : {}),
+    ...(flags.httpMaxEventStreams !== undefined ? { maxEventStreams: flags.httpMaxEventStreams } : {}),
+    ...(flags.httpMaxBody !== undefined ? { maxBodyBytes: flags.httpMaxBody } : {}),
+  };
 }
 
 /** `--bootstrap`, for `node start`. */
@@ -66,5 +125,11 @@ export interface NodeRuntimeFlags {
   readonly listen?: string[];
   readonly http?: number;
   readonly httpHost: string;
+  readonly httpMaxConnections?: number;
+  readonly httpHeadersTimeout?: number;
+  readonly httpRequestTimeout?: number;
+  readonly httpKeepAliveTimeout?: number;
+  readonly httpMaxEventStreams?: number;
+  readonly httpMaxBody?: number;
   readonly logLevel: string;
 }

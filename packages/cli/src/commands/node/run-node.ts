@@ -9,7 +9,7 @@ import {
   withPeerId,
 } from "@walras/node";
 import { EXIT_FAILURE } from "../../cli-error.ts";
-import type { NodeRuntimeFlags } from "./node-options.ts";
+import { httpLimitFlags, type NodeRuntimeFlags } from "./node-options.ts";
 import { type StartSources, startFailure } from "./start-failure.ts";
 
 /** How long a stopped node's process may linger (open handles) before it exits anyway. */
@@ -34,7 +34,9 @@ export async function runNodeUntilStopped(
       logger,
       ...(flags.key ? { keyFile: flags.key } : {}),
       ...(flags.listen ? { listen: flags.listen } : {}),
-      ...(flags.http !== undefined ? { http: { port: flags.http, host: flags.httpHost } } : {}),
+      ...(flags.http !== undefined
+        ? { http: { port: flags.http, host: flags.httpHost, limits: httpLimitFlags(flags) } }
+        : {}),
     });
   } catch (err) {
     throw startFailure(err, flags, sources);

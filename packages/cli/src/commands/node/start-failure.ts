@@ -1,12 +1,13 @@
 import {
   DataDirError,
+  HttpLimitsError,
   InvalidApiTokenFileError,
   InvalidKeyFileError,
   ListenError,
   NotOnAllowlistError,
 } from "@walras/node";
 import { FailureError, InputError } from "../../cli-error.ts";
-import type { NodeRuntimeFlags } from "./node-options.ts";
+import { HTTP_LIMIT_FLAGS, type NodeRuntimeFlags } from "./node-options.ts";
 
 /** Where the node's inputs came from, to name in an error. */
 export interface StartSources {
@@ -22,6 +23,15 @@ export interface StartSources {
 export function startFailure(err: unknown, flags: NodeRuntimeFlags, sources: StartSources = {}): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof ListenError) return listenFailure(err, flags);
+  if (err instanceof HttpLimitsError) {
+    // Only the headers timeout can be wrong past the flag parsers: it may not exceed the request's.
+    const flag = (name: keyof typeof HTTP_LIMIT_FLAGS) => HTTP_LIMIT_FLAGS[name].flag.split(" ")[0];
+    return new InputError(
+      err.limit === "headersTimeoutMs"
+        ? `${flag("headersTimeoutMs")} must not exceed ${flag("requestTimeoutMs")} (${message})`
+        : `${flag(err.limit)}: ${message}`,
+    );
+  }
   if (err instanceof NotOnAllowlistError)
     return new InputError(
       `${err.peerId}: not on the allowlist of ${sources.contractFile ?? "the contract"}; an --agent node must be (or start without --agent to observe)`,

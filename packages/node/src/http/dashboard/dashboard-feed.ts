@@ -1,6 +1,8 @@
 import type { Certificate } from "@walras/protocol";
 import type { CertificateView } from "../../history/certificate-view.ts";
 import type { HistoryEvent } from "../../history/market-history.ts";
+import { DEFAULT_HTTP_LIMITS } from "../http-limits.ts";
+import { type HttpRefusals, NO_HTTP_REFUSALS } from "../http-refusals.ts";
 import { type RouteHandler, sendJson } from "../respond.ts";
 import { type DashboardSource, liveFrame, readTraffic, snapshotFrame } from "./dashboard-frames.ts";
 import { type EventSink, eventFrame, openEventStream } from "./event-stream.ts";
@@ -10,8 +12,16 @@ const LIVE_EVERY_MS = 1000;
 /** After a round closes, the status follows this soon (rounds closing together share one frame). */
 const SETTLE_MS = 40;
 const PING_EVERY_TICKS = 20;
-/** Each open page costs the node a socket and its share of every frame: a bound, not a guess at load. */
-const MAX_CLIENTS = 32;
+
+export interface DashboardFeedOptions {
+  /**
+   * Streams open at once (default 32, http-limits.ts). Each open page costs the node a socket
+   * and its share of every frame: a bound, not a guess at load.
+   */
+  readonly maxStreams?: number;
+  /** Told of each stream refused over the bound. */
+  readonly refusals?: HttpRefusals;
+}
 
 /**
  * GET /events: a snapshot first, then the history as it grows (`round`, `epoch`, `certificate`
@@ -21,7 +31,10 @@ const MAX_CLIENTS = 32;
 export function dashboardFeed(
   source: DashboardSource,
   view: (certificate: Certificate) => CertificateView,
+  options: DashboardFeedOptions = {},
 ): RouteHandler {
+  const maxClients = options.maxStreams ?? DEFAULT_HTTP_LIMITS.maxEventStreams;
+  const refusals = options.refusals ?? NO_HTTP_REFUSALS;
   const clients = new Set<EventSink>();
   /**
    * Places taken, counted before the first await: requests pipelined on one connection all reach
@@ -102,9 +115,10 @@ export function dashboardFeed(
       res.end();
       return;
     }
-    if (admitted >= MAX_CLIENTS) {
+    if (admitted >= maxClients) {
+      refusals.refused("event_streams");
       res.setHeader("retry-after", "10");
-      sendJson(res, 503, { error: `${MAX_CLIENTS} dashboards are open on this node already` });
+      sendJson(res, 503, { error: `${maxClients} dashboards are open on this node already` });
       return;
     }
     admitted++;

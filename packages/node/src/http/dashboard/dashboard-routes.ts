@@ -4,7 +4,7 @@ import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCertificateViews } from "../../history/certificate-view.ts";
 import { type RouteHandler, sendJson } from "../respond.ts";
-import { dashboardFeed } from "./dashboard-feed.ts";
+import { type DashboardFeedOptions, dashboardFeed } from "./dashboard-feed.ts";
 import type { DashboardSource } from "./dashboard-frames.ts";
 import { type AssetFile, assetRoutes } from "./static-assets.ts";
 
@@ -35,11 +35,14 @@ const PAGE_POLICY = [
  * The dashboard's routes: the page at /, its assets under /assets/, the live feed at /events and
  * the certificates this node holds, each verified against the terms it names, at /certificates.
  */
-export function dashboardRoutes(source: DashboardSource): Record<string, RouteHandler> {
+export function dashboardRoutes(
+  source: DashboardSource,
+  options: DashboardFeedOptions = {},
+): Record<string, RouteHandler> {
   const view = createCertificateViews((certificate) => source.termsOf(certificate));
   return {
     ...assetRoutes(dashboardAssets()),
-    "/events": dashboardFeed(source, view),
+    "/events": dashboardFeed(source, view, options),
     "/certificates": (_req, res) =>
       sendJson(res, 200, {
         contractId: source.status().contractId,

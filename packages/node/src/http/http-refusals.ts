@@ -1,0 +1,57 @@
+import type { Logger } from "pino";
+import type { Counter } from "prom-client";
+import type { HttpLimits } from "./http-limits.ts";
+
+/**
+ * Why the HTTP server turned a client away: `connections` (over maxConnections: 503, closed),
+ * `event_streams` (over maxEventStreams: 503), `body_too_large` (over maxBodyBytes: 413),
+ * `timeout` (headers or request not in within their timeout: 408, closed).
+ */
+export type HttpRefusalReason = "connections" | "event_streams" | "body_too_large" | "timeout";
+
+/** Counts every refusal and logs them without letting a flood of them flood the log. */
+export interface HttpRefusals {
+  refused(reason: HttpRefusalReason): void;
+}
+
+/** One line per reason at most this often, saying how many were refused since the last. */
+const LOG_EVERY_MS = 60_000;
+
+const WHAT: Readonly<Record<HttpRefusalReason, { limit: keyof HttpLimits; message: string }>> = {
+  connections: { limit: "maxConnections", message: "HTTP: too many connections; answering 503 and closing" },
+  event_streams: { limit: "maxEventStreams", message: "HTTP: too many /events streams; answering 503" },
+  body_too_large: { limit: "maxBodyBytes", message: "HTTP: request body too large; answering 413" },
+  timeout: {
+    limit: "headersTimeoutMs",
+    message: "HTTP: a client did not send its request in time (slow or stalled); answering 408 and closing",
+  },
+};
+
+export const NO_HTTP_REFUSALS: HttpRefusals = { refused: () => {} };
+
+export function createHttpRefusals(init: {
+  readonly counter: Counter<"reason">;
+  readonly log: Logger;
+  readonly limits: HttpLimits;
+  readonly now?: () => number;
+}): HttpRefusals {
+  const now = init.now ?? Date.now;
+  const episodes = new Map<HttpRefusalReason, { loggedAt: number; unlogged: number }>();
+  return {
+    refused(reason) {
+      init.counter.inc({ reason });
+      const episode = episodes.get(reason) ?? { loggedAt: Number.NEGATIVE_INFINITY, unlogged: 0 };
+      episodes.set(reason, episode);
+      episode.unlogged++;
+      const at = now();
+      if (at - episode.loggedAt < LOG_EVERY_MS) return;
+      const { limit, message } = WHAT[reason];
+      init.log.warn(
+        { reason, [limit]: init.limits[limit], refused: episode.unlogged, nextLineAfterMs: LOG_EVERY_MS },
+        message,
+      );
+      episode.loggedAt = at;
+      episode.unlogged = 0;
+    },
+  };
+}
