@@ -4,6 +4,7 @@ import { bestResponse } from "../src/economics/best-response.ts";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { solveReference } from "../src/economics/reference-solver.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
+import { NO_BYZANTINE } from "../src/sim/byzantine-member.ts";
 import { createInvariantChecker, type Violation } from "../src/sim/invariants.ts";
 import { livenessBound } from "../src/sim/liveness.ts";
 import { runSchedule, runSeed } from "../src/sim/runner.ts";
@@ -327,6 +328,7 @@ describe("the simulator's invariant checker", () => {
         message: join,
         verdict: { verdict: "reject", reason: "not-member", detail: "made up" },
         honestAuthor,
+        forged: false,
         actions: [],
       })[0] ?? null;
     expect(rejected(false)).toBeNull();
@@ -390,6 +392,7 @@ function calmSchedule(n: number, minMembers: number): Schedule {
       profile,
     })),
     faults: [],
+    byzantine: NO_BYZANTINE,
   };
 }
 

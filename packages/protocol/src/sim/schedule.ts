@@ -1,6 +1,7 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { paperProfiles } from "../economics/paper-scenario.ts";
 import { type Contract, contractSchema } from "../wire/contract.ts";
+import { type ByzantinePlan, drawByzantine, NO_BYZANTINE } from "./byzantine-member.ts";
 import type { Fault } from "./fault-model.ts";
 import type { MachineRole } from "./machine-factory.ts";
 import { createPrng, nextSeed, type Prng, shuffled, uniform, uniformInt } from "./prng.ts";
@@ -31,6 +32,8 @@ export interface Schedule {
   readonly agents: readonly AgentPlan[];
   /** In time order. */
   readonly faults: readonly Fault[];
+  /** Agents that equivocate for the whole run (byzantine-member.ts); replays and forgeries are faults. */
+  readonly byzantine: ByzantinePlan;
 }
 
 export interface AgentPlan {
@@ -98,8 +101,13 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     role: founders === "all" || i === 0 ? "founder" : "joiner",
     profile: market.profiles[i] as AgentProfile,
   }));
+  const byzantine = faulty ? drawByzantine(seed, agents, windowMs) : { plan: NO_BYZANTINE, faults: [] };
   const faults = faulty
-    ? byTime([...drawFaults(prng, agents, windowMs), ...drawDeafness(seed, agents, windowMs)])
+    ? byTime([
+        ...drawFaults(prng, agents, windowMs),
+        ...drawDeafness(seed, agents, windowMs),
+        ...byzantine.faults,
+      ])
     : [];
   return {
     seed,
@@ -109,6 +117,7 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     networkSeed: nextSeed(prng),
     agents,
     faults,
+    byzantine: byzantine.plan,
   };
 }
 
