@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import type { Verdict } from "../src/machine/machine-io.ts";
 import { BYZANTINE_SHARE, drawByzantine, garbled, twinOf } from "../src/sim/byzantine-member.ts";
 import { createInvariantChecker } from "../src/sim/invariants.ts";
 import { createPrng } from "../src/sim/prng.ts";
 import { runSeed } from "../src/sim/runner.ts";
 import { drawSchedule } from "../src/sim/schedule.ts";
-import { type NetworkEvent, type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import type { Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import type { DemandMessage, WireMessage } from "../src/wire/messages.ts";
@@ -50,11 +51,7 @@ function fixture() {
     nameOf: (id) => `n${signers.findIndex((s) => s.id === id)}`,
     equivocators: new Set([s1.id]),
   });
-  const deliver = (
-    message: WireMessage,
-    verdict: NetworkEvent & { type: "deliver" }["verdict"],
-    forged = false,
-  ) =>
+  const deliver = (message: WireMessage, verdict: Verdict, forged = false) =>
     checker.observe({
       type: "deliver",
       at: 50,
