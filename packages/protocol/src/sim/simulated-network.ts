@@ -83,12 +83,21 @@ export interface SimNode {
   /** Until when this node's CPU is taken by inbound messages (with `cpuPerMessageMs`). */
   busyUntil: number;
   /** Gossiped commits (references on the wire) that came before this node settled their epoch. */
-  readonly held: HeldCommitReferences<string>;
+  readonly held: HeldCommitReferences<HeldFrom>;
   /**
    * FAULT INJECTION: an equivocator's second message for the slot of one it publishes (null: it
    * does not equivocate on that one). Null for an honest node.
    */
   readonly twin: ((message: WireMessage) => WireMessage | null) | null;
+}
+
+/**
+ * Who sent a held commit reference, and whether it was forged: a forgery released from the hold
+ * is still one (else its rejection would count against the honest agent whose commit it garbled).
+ */
+interface HeldFrom {
+  readonly from: string;
+  readonly forged: boolean;
 }
 
 /** What happened in the network, with the actions the affected node's machine returned. */
@@ -539,7 +548,7 @@ export class SimulatedNetwork {
   }
 
   /** As the node's inbound pipeline holds them. */
-  #heldReferences(): HeldCommitReferences<string> {
+  #heldReferences(): HeldCommitReferences<HeldFrom> {
     return heldCommitReferences(this.#contract.timeouts.roundMs);
   }
 
@@ -552,22 +561,24 @@ export class SimulatedNetwork {
     const m = item.message;
     if (item.via !== "gossip" || m.kind !== "commit") return true;
     const body = node.machine.committedBody(m.epoch);
-    if (!body) node.held.hold(commitReference(m), item.from, this.now);
+    if (!body)
+      node.held.hold(commitReference(m), { from: item.from, forged: item.forged === true }, this.now);
     return body !== null && commitBodyDigest(body) === commitMessageBodyDigest(m);
   }
 
   /** The message just handled may have settled an epoch: its held commits are delivered now. */
   #releaseHeld(node: SimNode): void {
     if (node.held.size === 0) return;
-    for (const { commit, item: from } of node.held.release((e) => node.machine.committedBody(e), this.now))
+    for (const { commit, item: held } of node.held.release((e) => node.machine.committedBody(e), this.now))
       this.#enqueue({
         kind: "deliver",
         at: this.now,
         seq: this.#seq++,
         to: node,
-        from,
+        from: held.from,
         via: "gossip",
         message: commit,
+        ...(held.forged ? { forged: true } : {}),
       });
   }
 
