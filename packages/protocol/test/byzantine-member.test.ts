@@ -166,6 +166,16 @@ describe("Byzantine members: pinned seeds", () => {
     expect(r.violation?.summary).toContain("epoch 2 round 1");
   });
 
+  // Seed 734: capacity does not bind (prices stay 0), so the split shows in the commits: n1 closed
+  // epoch 6's round 0 on n3's second demand, n0 on its first, and they sign different bodies.
+  // Before P1 looked at commits, the run went on: n1 could not certify (its body had no quorum)
+  // for 115 s, and the liveness check failed long after.
+  it("seed 734: an equivocated demand splits honest nodes' commit bodies (P1)", () => {
+    const r = runSeed(734);
+    expect(r.violation).toMatchObject({ invariant: "P1" });
+    expect(r.violation?.summary).toContain("commit for epoch 6 (round 0) has another body");
+  });
+
   it("seed 36: forgeries are delivered and none is accepted; seed 9: replays change nothing", () => {
     const forged = runSeed(36, { trace: true });
     const lines = forged.trace ?? [];
@@ -178,5 +188,13 @@ describe("Byzantine members: pinned seeds", () => {
     expect((replayed.trace ?? []).filter((l) => l.includes(" BYZANTINE replay ")).length).toBeGreaterThan(0);
     expect(replayed.violation).toBeNull();
     expect(replayed.liveness.status).toBe("held");
+  });
+
+  // Seed 1740: n2 forges, n0 replays. A forged commit reference held until its epoch settled was
+  // released as an honest one, and its bad-signature reject counted against the honest signer (R1).
+  it("seed 1740: a forged commit held and released is still a forgery", () => {
+    const r = runSeed(1740, { trace: true });
+    expect((r.trace ?? []).some((l) => / FORGED commit .* reject:bad-signature$/.test(l))).toBe(true);
+    expect(r.violation).toBeNull();
   });
 });

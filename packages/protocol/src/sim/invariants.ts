@@ -1,7 +1,12 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { planDigest } from "../machine/epoch-plan.ts";
 import type { MachineAction } from "../machine/machine-io.ts";
-import { type Certificate, certificateDigest, verifyCertificate } from "../wire/certificate.ts";
+import {
+  type Certificate,
+  certificateDigest,
+  commitMessageBodyDigest,
+  verifyCertificate,
+} from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
 import { messageDigest } from "../wire/message-codec.ts";
 import { slotOf, topicOf } from "../wire/messages.ts";
@@ -23,8 +28,9 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *   R1  no node rejects (verdict "reject"; "ignore" is fine) a message an honest simulated agent
  *       signed and a simulated node relayed: a reject is a claim that its sender misbehaved, which
  *       an honest node never does. Injected messages and a lying member's are exempt.
- *   P1  one price per round: every demand any machine publishes for (epoch, round) answers the
- *       same prices p^k. docs/security.md §2 promises that even an attacker holding a member's key
+ *   P1  one outcome per round: every demand any machine publishes for (epoch, round) answers the
+ *       same prices p^k, and every commit any machine publishes for an epoch has the same body
+ *       (protocol §9.5, I3's proof: every honest commit body for E is identical). docs/security.md §2 promises that even an attacker holding a member's key
  *       cannot make honest nodes compute different prices (every node computes p^{k+1} from the
  *       same signed demand set); an equivocator's two demands for one round are how it would try.
  *       The machines are all honest (an equivocator's machine too: its second demand is made on
@@ -56,7 +62,7 @@ export const INVARIANTS: Readonly<Record<InvariantId, string>> = {
   I3: "one certificate per epoch",
   I4: "certificates verify and match the reference",
   R1: "no honest message rejected",
-  P1: "one price per round",
+  P1: "one outcome per round",
   E1: "no node accepts two messages for one slot",
   F1: "no forged message accepted",
   S1: "no membership message storm",
@@ -104,6 +110,8 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
   const rate = new Map<string, { second: number; count: number }>();
   /** `${epoch} ${round}` -> the prices the first demand published for that round answered. */
   const priced = new Map<string, Seen<string>>();
+  /** epoch -> the body of the first commit published for it. */
+  const committed = new Map<number, Seen<string>>();
   /** `${node} ${slot}` -> the digest the node accepted for an equivocator's slot. */
   const accepted = new Map<string, Seen<string>>();
   const equivocators = config.equivocators ?? new Set<string>();
@@ -162,6 +170,22 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
             node,
             summary: `${nameOf(m.agent)}'s demand for epoch ${m.epoch} round ${m.round} answers other prices than an earlier one`,
             context: [`${node} at ${at.toFixed(1)} ms: [${prices}]`, `${where(first)}: [${first.value}]`],
+          };
+      }
+      if (m.kind === "commit") {
+        const body = commitMessageBodyDigest(m);
+        const first = committed.get(m.epoch);
+        if (!first) committed.set(m.epoch, { value: body, node, at });
+        else if (first.value !== body)
+          return {
+            invariant: "P1",
+            at,
+            node,
+            summary: `${nameOf(m.agent)}'s commit for epoch ${m.epoch} (round ${m.round}) has another body than an earlier one`,
+            context: [
+              `${node} at ${at.toFixed(1)} ms: ${body.slice(0, 12)}`,
+              `${where(first)}: ${first.value.slice(0, 12)}`,
+            ],
           };
       }
       const prior = signed.get(slot);
