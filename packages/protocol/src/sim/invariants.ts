@@ -30,14 +30,16 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *       an honest node never does. Injected messages and a lying member's are exempt.
  *   P1  one outcome per round: every demand any machine publishes for (epoch, round) answers the
  *       same prices p^k, and every commit any machine publishes for an epoch has the same body
- *       (protocol §9.5, I3's proof: every honest commit body for E is identical). docs/security.md §2 promises that even an attacker holding a member's key
- *       cannot make honest nodes compute different prices (every node computes p^{k+1} from the
- *       same signed demand set); an equivocator's two demands for one round are how it would try.
- *       The machines are all honest (an equivocator's machine too: its second demand is made on
- *       the wire), so every demand published is a node's own p^k;
- *   E1  no node accepts two different messages for one slot: the second is rejected as
- *       equivocation and kept as evidence (protocol §4, §5 step 10), and a reject for
- *       equivocation carries that evidence against the message's signer;
+ *       (I3's proof in protocol §9.5: every honest commit body for E is identical). docs/security.md
+ *       §2 promises that even an attacker holding a member's key cannot make honest nodes compute
+ *       different prices (every node computes p^{k+1} from the same signed demand set); an
+ *       equivocator's two demands for one round are how it would try. The machines are all
+ *       honest (an equivocator's too: its second demand is made on the wire), so every demand and
+ *       commit published is a node's own;
+ *   E1  no node accepts two different messages for one slot (followed for equivocators' slots:
+ *       honest agents sign one per slot, I2): the second is rejected as equivocation and kept as
+ *       evidence (protocol §4, §5 step 10), and a reject for equivocation carries that evidence
+ *       against the message's signer;
  *   F1  no node accepts a forged message (one garbled under its old signature): nobody speaks
  *       for an agent whose key it lacks (docs/security.md §2);
  *   S1  no message storm: an agent publishes at most MEMBERSHIP_RATE membership messages (join,
