@@ -51,6 +51,11 @@ export interface ScheduleLimits {
   readonly faults?: boolean;
   /** Which agents found the first epoch, by start order; the first to start unless given. */
   readonly founders?: "first" | "all";
+  /**
+   * Byzantine members (byzantine-member.ts) where the seed draws them (default); false: none, the
+   * run the seed made before they were drawn (a seed pinned for another bug keeps guarding it).
+   */
+  readonly byzantine?: boolean;
 }
 
 export const MIN_AGENTS = 2;
@@ -101,7 +106,10 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     role: founders === "all" || i === 0 ? "founder" : "joiner",
     profile: market.profiles[i] as AgentProfile,
   }));
-  const byzantine = faulty ? drawByzantine(seed, agents, windowMs) : { plan: NO_BYZANTINE, faults: [] };
+  const byzantine =
+    faulty && limits.byzantine !== false
+      ? drawByzantine(seed, agents, windowMs)
+      : { plan: NO_BYZANTINE, faults: [] };
   const faults = faulty
     ? byTime([
         ...drawFaults(prng, agents, windowMs),
