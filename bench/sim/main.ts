@@ -8,6 +8,8 @@
  *   --agents K      every schedule has exactly K agents
  *   --no-faults     no crashes, leaves, partitions, slow members or loss (starts and latency only)
  *   --no-byzantine  no Byzantine members (equivocators, replays, forgeries), the rest as drawn
+ *   --equivocators  draw equivocating members too (off by default: the protocol does not yet
+ *                   survive one, docs/security.md §6)
  *   --founders all  every agent may found the first epoch (default: the first to start)
  *   --workers W     worker threads (default: one per core, at most 4; 1 with --trace)
  *   --keep-going    after a violation, run on to find the other invariants the seed breaks
@@ -45,6 +47,7 @@ function parseArgs(argv: readonly string[]): Args {
   let agents: number | undefined;
   let faults = true;
   let byzantine = true;
+  let equivocators = false;
   let founders: "first" | "all" = "first";
   let keepGoing = false;
   for (let i = 0; i < argv.length; i++) {
@@ -79,6 +82,9 @@ function parseArgs(argv: readonly string[]): Args {
       case "--no-byzantine":
         byzantine = false;
         break;
+      case "--equivocators":
+        equivocators = true;
+        break;
       case "--founders": {
         const v = value();
         if (v !== "first" && v !== "all") throw new Error(`--founders: "${v ?? ""}" is not first or all`);
@@ -97,7 +103,14 @@ function parseArgs(argv: readonly string[]): Args {
     trace,
     quiet,
     workers: trace ? 1 : (workers ?? Math.min(4, availableParallelism())),
-    options: { ...(agents !== undefined ? { agents } : {}), faults, byzantine, founders, keepGoing },
+    options: {
+      ...(agents !== undefined ? { agents } : {}),
+      faults,
+      byzantine,
+      equivocators,
+      founders,
+      keepGoing,
+    },
   };
 }
 

@@ -72,7 +72,7 @@ describe("Byzantine members: the draw", () => {
     let drawn = 0;
     const seeds = 4_000;
     for (let seed = 1; seed <= seeds; seed++) {
-      const s = drawSchedule(seed);
+      const s = drawSchedule(seed, { equivocators: true });
       const acts = s.faults.filter((f) => f.type === "replay" || f.type === "forge");
       const { equivocators } = s.byzantine;
       if (equivocators.length > 0 || acts.length > 0) drawn += 1;
@@ -87,9 +87,17 @@ describe("Byzantine members: the draw", () => {
       }
       // The draw is its own stream: the same seed draws the same, and --no-faults draws none.
       if (seed <= 100) {
-        expect(drawSchedule(seed)).toEqual(s);
-        expect(drawSchedule(seed, { faults: false }).byzantine.equivocators).toEqual([]);
+        expect(drawSchedule(seed, { equivocators: true })).toEqual(s);
+        expect(drawSchedule(seed, { faults: false, equivocators: true }).byzantine.equivocators).toEqual([]);
       }
+      // Without equivocators (the default) the seed draws the same agents and the same replays
+      // and forgeries, and still draws something where it drew an equivocator.
+      const plain = drawSchedule(seed);
+      expect(plain.byzantine.equivocators).toEqual([]);
+      expect(plain.agents).toEqual(s.agents);
+      const plainActs = plain.faults.filter((f) => f.type === "replay" || f.type === "forge");
+      if (acts.length > 0) expect(plainActs).toEqual(acts);
+      else if (equivocators.length > 0) expect(plainActs.length).toBeGreaterThan(0);
     }
     expect(drawn / seeds).toBeGreaterThan(BYZANTINE_SHARE * 0.8);
     expect(drawn / seeds).toBeLessThan(BYZANTINE_SHARE * 1.2);
@@ -158,7 +166,7 @@ describe("Byzantine members: pinned seeds", () => {
   // §2 promises that a member's key cannot make honest nodes compute different prices): when the
   // protocol agrees on one demand set per round, this seed must pass; expect null here then.
   it("seed 72: an equivocated demand splits honest nodes' prices (P1), then R1 and liveness", () => {
-    const r = runSeed(72, { trace: true, keepGoing: true });
+    const r = runSeed(72, { trace: true, keepGoing: true, equivocators: true });
     const lines = r.trace ?? [];
     expect(lines.some((l) => / BYZANTINE equivocate n1 -> \{n0\} demand n1 e2 r0 /.test(l))).toBe(true);
     expect(lines.some((l) => /n0<n1 demand n1 e2 r0 x=5\.4868 accept/.test(l))).toBe(true);
@@ -171,7 +179,7 @@ describe("Byzantine members: pinned seeds", () => {
   // Before P1 looked at commits, the run went on: n1 could not certify (its body had no quorum)
   // for 115 s, and the liveness check failed long after.
   it("seed 734: an equivocated demand splits honest nodes' commit bodies (P1)", () => {
-    const r = runSeed(734);
+    const r = runSeed(734, { equivocators: true });
     expect(r.violation).toMatchObject({ invariant: "P1" });
     expect(r.violation?.summary).toContain("commit for epoch 6 (round 0) has another body");
   });

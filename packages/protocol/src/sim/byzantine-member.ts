@@ -53,6 +53,7 @@ export function drawByzantine(
   seed: number,
   agents: readonly AgentPlan[],
   windowMs: number,
+  allowEquivocators = false,
 ): { plan: ByzantinePlan; faults: ByzantineFault[] } {
   const prng = createPrng((seed ^ BYZANTINE_STREAM) >>> 0);
   if (prng() >= BYZANTINE_SHARE || agents.length < 2) return { plan: NO_BYZANTINE, faults: [] };
@@ -64,7 +65,11 @@ export function drawByzantine(
     if (n >= 3) equivocate = true;
     else replay = true;
   }
-  const equivocators = equivocate ? [(agents[1 + uniformInt(prng, n - 1)] as AgentPlan).name] : [];
+  // Picked whether or not equivocators are allowed, so that allowing them changes nothing else.
+  const pick = equivocate ? (agents[1 + uniformInt(prng, n - 1)] as AgentPlan).name : null;
+  const equivocators = pick !== null && allowEquivocators ? [pick] : [];
+  // A seed that drew only an equivocator still draws something: a replayer.
+  if (pick !== null && !allowEquivocators && !replay && !forge) replay = true;
   const faults: ByzantineFault[] = [];
   const acts = (type: "replay" | "forge") => {
     const a = agents[uniformInt(prng, n)] as AgentPlan;

@@ -56,6 +56,12 @@ export interface ScheduleLimits {
    * run the seed made before they were drawn (a seed pinned for another bug keeps guarding it).
    */
   readonly byzantine?: boolean;
+  /**
+   * Equivocators among them (default false). Off until the protocol survives one: an equivocating
+   * member splits honest nodes' rounds and stalls the epoch (docs/security.md §6); `pnpm sim
+   * --equivocators` draws them, and the pinned seeds in byzantine-member.test.ts show the split.
+   */
+  readonly equivocators?: boolean;
 }
 
 export const MIN_AGENTS = 2;
@@ -108,7 +114,7 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
   }));
   const byzantine =
     faulty && limits.byzantine !== false
-      ? drawByzantine(seed, agents, windowMs)
+      ? drawByzantine(seed, agents, windowMs, limits.equivocators === true)
       : { plan: NO_BYZANTINE, faults: [] };
   const faults = faulty
     ? byTime([
