@@ -7,6 +7,9 @@
  *   pnpm sim --seed S --trace         replay one seed and print its trace
  *   --agents K      every schedule has exactly K agents
  *   --no-faults     no crashes, leaves, partitions, slow members or loss (starts and latency only)
+ *   --no-byzantine  no Byzantine members (equivocators, replays, forgeries), the rest as drawn
+ *   --equivocators  draw equivocating members too (off by default: the protocol does not yet
+ *                   survive one, docs/security.md §6)
  *   --founders all  every agent may found the first epoch (default: the first to start)
  *   --workers W     worker threads (default: one per core, at most 4; 1 with --trace)
  *   --keep-going    after a violation, run on to find the other invariants the seed breaks
@@ -43,6 +46,8 @@ function parseArgs(argv: readonly string[]): Args {
   let workers: number | undefined;
   let agents: number | undefined;
   let faults = true;
+  let byzantine = true;
+  let equivocators = false;
   let founders: "first" | "all" = "first";
   let keepGoing = false;
   for (let i = 0; i < argv.length; i++) {
@@ -74,6 +79,12 @@ function parseArgs(argv: readonly string[]): Args {
       case "--no-faults":
         faults = false;
         break;
+      case "--no-byzantine":
+        byzantine = false;
+        break;
+      case "--equivocators":
+        equivocators = true;
+        break;
       case "--founders": {
         const v = value();
         if (v !== "first" && v !== "all") throw new Error(`--founders: "${v ?? ""}" is not first or all`);
@@ -92,7 +103,14 @@ function parseArgs(argv: readonly string[]): Args {
     trace,
     quiet,
     workers: trace ? 1 : (workers ?? Math.min(4, availableParallelism())),
-    options: { ...(agents !== undefined ? { agents } : {}), faults, founders, keepGoing },
+    options: {
+      ...(agents !== undefined ? { agents } : {}),
+      faults,
+      byzantine,
+      equivocators,
+      founders,
+      keepGoing,
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import type { Signer } from "../wire/agent-key.ts";
+import type { ByzantineFault } from "./byzantine-member.ts";
 import type { SimulatedNetwork } from "./simulated-network.ts";
 
 /**
@@ -20,7 +21,9 @@ export type Fault =
   /** Everything the agent sends takes `ms` longer from now on (0: normal again). */
   | { readonly at: number; readonly type: "slow"; readonly agent: string; readonly ms: number }
   /** The agent receives nothing from now on while what it sends still goes out (false: hears again). */
-  | { readonly at: number; readonly type: "deaf"; readonly agent: string; readonly deaf: boolean };
+  | { readonly at: number; readonly type: "deaf"; readonly agent: string; readonly deaf: boolean }
+  /** The agent re-sends old messages from its store, or garbled ones (byzantine-member.ts). */
+  | ByzantineFault;
 
 /** An agent's key and economics: what a restart needs to rebuild its machine. */
 export interface AgentKeys {
@@ -43,6 +46,7 @@ export function applyFault(net: SimulatedNetwork, fault: Fault, keys: (agent: st
   else if (fault.type === "leave") net.leave(node);
   else if (fault.type === "slow") net.slow(node, fault.ms);
   else if (fault.type === "deaf") net.deafen(node, fault.deaf);
+  else if (fault.type === "replay" || fault.type === "forge") net.resend(node, fault.count, fault.type);
   else {
     const { signer, profile } = keys(fault.agent);
     net.restart(node, profile, signer);

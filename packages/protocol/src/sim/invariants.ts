@@ -1,7 +1,12 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { planDigest } from "../machine/epoch-plan.ts";
 import type { MachineAction } from "../machine/machine-io.ts";
-import { type Certificate, certificateDigest } from "../wire/certificate.ts";
+import {
+  type Certificate,
+  certificateDigest,
+  commitMessageBodyDigest,
+  verifyCertificate,
+} from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
 import { messageDigest } from "../wire/message-codec.ts";
 import { slotOf, topicOf } from "../wire/messages.ts";
@@ -23,14 +28,32 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *   R1  no node rejects (verdict "reject"; "ignore" is fine) a message an honest simulated agent
  *       signed and a simulated node relayed: a reject is a claim that its sender misbehaved, which
  *       an honest node never does. Injected messages and a lying member's are exempt.
+ *   P1  one outcome per round: every demand any machine publishes for (epoch, round) answers the
+ *       same prices p^k, and every commit any machine publishes for an epoch has the same body
+ *       (I3's proof in protocol §9.5: every honest commit body for E is identical). docs/security.md
+ *       §2 promises that even an attacker holding a member's key cannot make honest nodes compute
+ *       different prices (every node computes p^{k+1} from the same signed demand set); an
+ *       equivocator's two demands for one round are how it would try. The machines are all
+ *       honest (an equivocator's too: its second demand is made on the wire), so every demand and
+ *       commit published is a node's own;
+ *   E1  no node accepts two different messages for one slot (followed for equivocators' slots:
+ *       honest agents sign one per slot, I2): the second is rejected as equivocation and kept as
+ *       evidence (protocol §4, §5 step 10), and a reject for equivocation carries that evidence
+ *       against the message's signer;
+ *   F1  no node accepts a forged message (one garbled under its old signature): nobody speaks
+ *       for an agent whose key it lacks (docs/security.md §2);
  *   S1  no message storm: an agent publishes at most MEMBERSHIP_RATE membership messages (join,
  *       alive, leave, epoch proposals) in any one second of virtual time. Honest traffic is a few
  *       a second (announcements every announceMs, a proposal per change of view); a livelock of
  *       re-proposals is thousands, and would also make a run cost minutes instead of milliseconds.
  *
+ * Byzantine members (byzantine-member.ts) are drawn in some seeds: R1 exempts their messages (and
+ * forgeries), as it does a lying member's; the rest hold whoever is Byzantine, since every
+ * machine is honest and only the wire lies.
+ *
  * Liveness is checked by the runner (liveness.ts): it is about time, not about one event.
  */
-export type InvariantId = "I1" | "I2" | "I3" | "I4" | "R1" | "S1" | "liveness";
+export type InvariantId = "I1" | "I2" | "I3" | "I4" | "R1" | "P1" | "E1" | "F1" | "S1" | "liveness";
 
 /** Membership messages one agent may publish per virtual second before it counts as a storm. */
 export const MEMBERSHIP_RATE = 100;
@@ -41,6 +64,9 @@ export const INVARIANTS: Readonly<Record<InvariantId, string>> = {
   I3: "one certificate per epoch",
   I4: "certificates verify and match the reference",
   R1: "no honest message rejected",
+  P1: "one outcome per round",
+  E1: "no node accepts two messages for one slot",
+  F1: "no forged message accepted",
   S1: "no membership message storm",
   liveness: "live agents certify after the last fault",
 };
@@ -65,6 +91,11 @@ export interface CheckerConfig {
   readonly profileOf: (agent: string) => AgentProfile | undefined;
   /** A short name for an agent id, for messages. */
   readonly nameOf: (agent: string) => string;
+  /**
+   * Agents that sign two messages for one slot (equivocators): E1 follows their slots only. An
+   * honest agent never does (I2), so no other slot can hold two messages to accept.
+   */
+  readonly equivocators?: ReadonlySet<string>;
 }
 
 interface Seen<T> {
@@ -79,7 +110,18 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
   const signed = new Map<string, Seen<string>>();
   const certified = new Map<number, Seen<{ digest: string; describe: string }>>();
   const rate = new Map<string, { second: number; count: number }>();
+  /** `${epoch} ${round}` -> the prices the first demand published for that round answered. */
+  const priced = new Map<string, Seen<string>>();
+  /** epoch -> the body of the first commit published for it. */
+  const committed = new Map<number, Seen<string>>();
+  /** `${node} ${slot}` -> the digest the node accepted for an equivocator's slot. */
+  const accepted = new Map<string, Seen<string>>();
+  const equivocators = config.equivocators ?? new Set<string>();
   const audit = memoAudit(config.contract, config.profileOf);
+  const verifyOffline = (cert: Certificate): string | null => {
+    const verdict = verifyCertificate(cert, config.contract);
+    return verdict.ok ? null : `does not verify offline: ${verdict.error}`;
+  };
   const where = (s: Seen<unknown>) => `${s.node} at ${s.at.toFixed(1)} ms`;
   const names = (ids: readonly string[]) => `{${ids.map(nameOf).join(",")}}`;
 
@@ -116,6 +158,36 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
             node,
             summary: `${nameOf(m.agent)} published more than ${MEMBERSHIP_RATE} membership messages within second ${second} of the run`,
             context: [`the last: ${m.kind} for epoch ${m.epoch}`],
+          };
+      }
+      if (m.kind === "demand") {
+        const round = `${m.epoch} ${m.round}`;
+        const prices = m.prices.join(",");
+        const first = priced.get(round);
+        if (!first) priced.set(round, { value: prices, node, at });
+        else if (first.value !== prices)
+          return {
+            invariant: "P1",
+            at,
+            node,
+            summary: `${nameOf(m.agent)}'s demand for epoch ${m.epoch} round ${m.round} answers other prices than an earlier one`,
+            context: [`${node} at ${at.toFixed(1)} ms: [${prices}]`, `${where(first)}: [${first.value}]`],
+          };
+      }
+      if (m.kind === "commit") {
+        const body = commitMessageBodyDigest(m);
+        const first = committed.get(m.epoch);
+        if (!first) committed.set(m.epoch, { value: body, node, at });
+        else if (first.value !== body)
+          return {
+            invariant: "P1",
+            at,
+            node,
+            summary: `${nameOf(m.agent)}'s commit for epoch ${m.epoch} (round ${m.round}) has another body than an earlier one`,
+            context: [
+              `${node} at ${at.toFixed(1)} ms: ${body.slice(0, 12)}`,
+              `${where(first)}: ${first.value.slice(0, 12)}`,
+            ],
           };
       }
       const prior = signed.get(slot);
@@ -168,7 +240,11 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
         summary: `certificate for epoch ${c.epoch} names other members than the epoch's plan`,
         context: [`${node} at ${at.toFixed(1)} ms: ${describe}`, `${where(plan)}: ${plan.value.describe}`],
       };
-    const wrong = audit(cert);
+    // An equivocator's x (its second demand's) is no best response of the profile the simulator
+    // knows, so the reference equilibrium of its certificate cannot be computed: the protocol
+    // promises the equilibrium of the members' *reported* demands (protocol §9.5 I4), as with a
+    // lying member. Such a certificate must still verify offline and name its plan's members.
+    const wrong = c.members.some((m) => equivocators.has(m)) ? verifyOffline(cert) : audit(cert);
     if (wrong)
       return {
         invariant: "I4",
@@ -182,6 +258,47 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
 
   function onDelivery(event: Extract<NetworkEvent, { type: "deliver" }>): Violation | null {
     const { verdict, message: m } = event;
+    const node = event.node.name;
+    const heard = `${node}<${event.from}${event.via === "sync" ? " (sync)" : ""}`;
+    if (event.forged && verdict.verdict === "accept")
+      return {
+        invariant: "F1",
+        at: event.at,
+        node,
+        summary: `${node} accepted a forged ${m.kind} of ${nameOf(m.agent)} for epoch ${"epoch" in m ? m.epoch : "-"} (${heard})`,
+        context: [`sig ${m.sig.slice(0, 16)}…, digest ${messageDigest(m).slice(0, 12)}`],
+      };
+    if (equivocators.has(m.agent)) {
+      if (
+        verdict.verdict === "reject" &&
+        verdict.reason === "equivocation" &&
+        verdict.evidence?.agent !== m.agent
+      )
+        return {
+          invariant: "E1",
+          at: event.at,
+          node,
+          summary: `${node} rejected ${nameOf(m.agent)}'s ${m.kind} as equivocation without evidence against ${nameOf(m.agent)}`,
+          context: [verdict.detail],
+        };
+      if (verdict.verdict === "accept") {
+        const key = `${node} ${slotOf(m)}`;
+        const digest = messageDigest(m);
+        const prior = accepted.get(key);
+        if (!prior) accepted.set(key, { value: digest, node, at: event.at });
+        else if (prior.value !== digest)
+          return {
+            invariant: "E1",
+            at: event.at,
+            node,
+            summary: `${node} accepted two different messages of ${nameOf(m.agent)} for slot ${slotOf(m).replace(m.agent, nameOf(m.agent))}`,
+            context: [
+              `${heard} at ${event.at.toFixed(1)} ms: ${digest.slice(0, 12)}`,
+              `${where(prior)}: ${prior.value.slice(0, 12)}`,
+            ],
+          };
+      }
+    }
     if (verdict.verdict !== "reject" || !event.honestAuthor) return null;
     return {
       invariant: "R1",

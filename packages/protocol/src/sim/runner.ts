@@ -2,6 +2,7 @@ import type { AgentProfile } from "../economics/agent.ts";
 import type { Signer } from "../wire/agent-key.ts";
 import { contractSchema } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
+import { twinOf } from "./byzantine-member.ts";
 import { type AgentKeys, applyFault, type Fault } from "./fault-model.ts";
 import { createInvariantChecker, type Violation } from "./invariants.ts";
 import { liveAgents, livenessBound, livenessDeadline, livenessHolds, noMajority } from "./liveness.ts";
@@ -72,10 +73,14 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
         membership: { policy: "allowlist", members: signers.map((s) => s.id) },
       })
     : schedule.contract;
+  const equivocating = new Set(schedule.byzantine.equivocators);
   const checker = createInvariantChecker({
     contract,
     profileOf: (id) => profiles.get(id),
     nameOf,
+    equivocators: new Set(
+      schedule.agents.flatMap((a, i) => (equivocating.has(a.name) ? [(signers[i] as Signer).id] : [])),
+    ),
   });
   const violations: Violation[] = [];
   const record = (v: Violation) => {
@@ -122,7 +127,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   if (signers.some((s, i) => s.id !== keysOf(schedule.agents[i]?.name ?? "").signer.id))
     throw new Error("the network drew other keys than keyStream");
   trace.note(
-    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}, resources ${contract.resources.length}${schedule.allowlist ? ", allowlist" : ""}`,
+    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}, resources ${contract.resources.length}${schedule.allowlist ? ", allowlist" : ""}${equivocating.size > 0 ? `, equivocating {${[...equivocating].join(",")}}` : ""}`,
   );
 
   const steps: Step[] = [
@@ -136,7 +141,8 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     if (stopped()) break;
     if ("start" in step) {
       const { signer, profile } = keysOf(step.start.name);
-      net.addAgent(step.start.name, profile, signer, step.start.role);
+      const twin = equivocating.has(step.start.name) ? twinOf(signer) : undefined;
+      net.addAgent(step.start.name, profile, signer, step.start.role, undefined, twin);
     } else applyFault(net, step.fault, keysOf);
   }
 

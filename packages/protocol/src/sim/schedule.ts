@@ -1,6 +1,7 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { paperProfiles } from "../economics/paper-scenario.ts";
 import { type Contract, contractSchema } from "../wire/contract.ts";
+import { type ByzantinePlan, drawByzantine, NO_BYZANTINE } from "./byzantine-member.ts";
 import type { Fault } from "./fault-model.ts";
 import type { MachineRole } from "./machine-factory.ts";
 import { createPrng, nextSeed, type Prng, shuffled, uniform, uniformInt } from "./prng.ts";
@@ -31,6 +32,8 @@ export interface Schedule {
   readonly agents: readonly AgentPlan[];
   /** In time order. */
   readonly faults: readonly Fault[];
+  /** Agents that equivocate for the whole run (byzantine-member.ts); replays and forgeries are faults. */
+  readonly byzantine: ByzantinePlan;
 }
 
 export interface AgentPlan {
@@ -48,6 +51,17 @@ export interface ScheduleLimits {
   readonly faults?: boolean;
   /** Which agents found the first epoch, by start order; the first to start unless given. */
   readonly founders?: "first" | "all";
+  /**
+   * Byzantine members (byzantine-member.ts) where the seed draws them (default); false: none, the
+   * run the seed made before they were drawn (a seed pinned for another bug keeps guarding it).
+   */
+  readonly byzantine?: boolean;
+  /**
+   * Equivocators among them (default false). Off until the protocol survives one: an equivocating
+   * member splits honest nodes' rounds and stalls the epoch (docs/security.md §6); `pnpm sim
+   * --equivocators` draws them, and the pinned seeds in byzantine-member.test.ts show the split.
+   */
+  readonly equivocators?: boolean;
 }
 
 export const MIN_AGENTS = 2;
@@ -98,8 +112,16 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     role: founders === "all" || i === 0 ? "founder" : "joiner",
     profile: market.profiles[i] as AgentProfile,
   }));
+  const byzantine =
+    faulty && limits.byzantine !== false
+      ? drawByzantine(seed, agents, windowMs, limits.equivocators === true)
+      : { plan: NO_BYZANTINE, faults: [] };
   const faults = faulty
-    ? byTime([...drawFaults(prng, agents, windowMs), ...drawDeafness(seed, agents, windowMs)])
+    ? byTime([
+        ...drawFaults(prng, agents, windowMs),
+        ...drawDeafness(seed, agents, windowMs),
+        ...byzantine.faults,
+      ])
     : [];
   return {
     seed,
@@ -109,6 +131,7 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     networkSeed: nextSeed(prng),
     agents,
     faults,
+    byzantine: byzantine.plan,
   };
 }
 

@@ -19,6 +19,7 @@ import {
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import type { WireMessage } from "../wire/messages.ts";
+import { type ByzantineAct, garbled } from "./byzantine-member.ts";
 import { EventQueue } from "./event-queue.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
 import { createPrng, type Prng } from "./prng.ts";
@@ -82,7 +83,21 @@ export interface SimNode {
   /** Until when this node's CPU is taken by inbound messages (with `cpuPerMessageMs`). */
   busyUntil: number;
   /** Gossiped commits (references on the wire) that came before this node settled their epoch. */
-  readonly held: HeldCommitReferences<string>;
+  readonly held: HeldCommitReferences<HeldFrom>;
+  /**
+   * FAULT INJECTION: an equivocator's second message for the slot of one it publishes (null: it
+   * does not equivocate on that one). Null for an honest node.
+   */
+  readonly twin: ((message: WireMessage) => WireMessage | null) | null;
+}
+
+/**
+ * Who sent a held commit reference, and whether it was forged: a forgery released from the hold
+ * is still one (else its rejection would count against the honest agent whose commit it garbled).
+ */
+interface HeldFrom {
+  readonly from: string;
+  readonly forged: boolean;
 }
 
 /** What happened in the network, with the actions the affected node's machine returned. */
@@ -108,6 +123,8 @@ export type NetworkEvent =
        * injected from outside): no honest node may reject it.
        */
       readonly honestAuthor: boolean;
+      /** FAULT INJECTION: garbled under its old signature (a forgery), so it must not verify. */
+      readonly forged: boolean;
       readonly actions: readonly MachineAction[];
     }
   | {
@@ -134,7 +151,16 @@ export type NetworkEvent =
   | { readonly type: "partition"; readonly at: number; readonly groups: readonly (readonly string[])[] }
   | { readonly type: "heal"; readonly at: number }
   | { readonly type: "slow"; readonly at: number; readonly node: SimNode; readonly ms: number }
-  | { readonly type: "deaf"; readonly at: number; readonly node: SimNode; readonly deaf: boolean };
+  | { readonly type: "deaf"; readonly at: number; readonly node: SimNode; readonly deaf: boolean }
+  | {
+      /** FAULT INJECTION: `node` sent `message` to `to` (byzantine-member.ts). */
+      readonly type: "byzantine";
+      readonly at: number;
+      readonly node: SimNode;
+      readonly act: ByzantineAct;
+      readonly to: readonly string[];
+      readonly message: WireMessage;
+    };
 
 /** A message on its way to a node: "arrive" at the node, waiting for its CPU; "deliver": handled now. */
 interface InFlight {
@@ -144,6 +170,7 @@ interface InFlight {
   readonly from: string;
   readonly via: "gossip" | "sync";
   readonly message: WireMessage;
+  readonly forged?: boolean;
 }
 
 type Queued =
@@ -196,6 +223,7 @@ export class SimulatedNetwork {
   /**
    * Starts an agent now. The first node started is the founder unless `role` says otherwise.
    * `misreport`: FAULT INJECTION, makes this agent a lying member (see AgentMachineConfig).
+   * `twin`: FAULT INJECTION, makes this agent an equivocator (see SimNode.twin).
    */
   addAgent(
     name: string,
@@ -203,10 +231,11 @@ export class SimulatedNetwork {
     signer: Signer = this.newSigner(),
     role?: MachineRole,
     misreport?: (demand: Demand, round: number) => Demand,
+    twin?: (message: WireMessage) => WireMessage | null,
   ): SimNode {
     const r = role ?? this.#defaultRole();
-    if (!misreport) this.#honest.add(signer.id);
-    return this.#add(name, signer.id, r, this.#machine(r, { signer, profile }, misreport));
+    if (!misreport && !twin) this.#honest.add(signer.id);
+    return this.#add(name, signer.id, r, this.#machine(r, { signer, profile }, misreport), twin ?? null);
   }
 
   /** A node without an agent: it follows and verifies. A founding observer gets a key to sign with. */
@@ -236,7 +265,13 @@ export class SimulatedNetwork {
     });
   }
 
-  #add(name: string, id: AgentId | null, role: MachineRole, machine: AgentMachine): SimNode {
+  #add(
+    name: string,
+    id: AgentId | null,
+    role: MachineRole,
+    machine: AgentMachine,
+    twin: SimNode["twin"] = null,
+  ): SimNode {
     const node: SimNode = {
       name,
       id,
@@ -251,6 +286,7 @@ export class SimulatedNetwork {
       tickAt: Number.POSITIVE_INFINITY,
       busyUntil: 0,
       held: this.#heldReferences(),
+      twin,
     };
     this.nodes.push(node);
     this.#names.add(name);
@@ -354,6 +390,23 @@ export class SimulatedNetwork {
   deafen(node: SimNode, deaf: boolean): void {
     node.deaf = deaf;
     this.#observer?.({ type: "deaf", at: this.now, node, deaf });
+  }
+
+  /**
+   * FAULT INJECTION: `node` re-sends `count` messages drawn from its store (mostly old ones: the
+   * store grows), each to a random half of the peers it reaches, byte for byte ("replay") or
+   * garbled under its old signature ("forge"). A crashed node sends nothing.
+   */
+  resend(node: SimNode, count: number, act: "replay" | "forge"): void {
+    if (!node.up || node.store.length === 0) return;
+    for (let i = 0; i < count; i++) {
+      const stored = node.store[Math.floor(this.#prng() * node.store.length)] as WireMessage;
+      const message = act === "forge" ? garbled(stored, this.#prng) : stored;
+      const to = this.nodes.filter((p) => p !== node && this.#reachable(node, p) && this.#prng() < 0.5);
+      this.#observer?.({ type: "byzantine", at: this.now, node, act, to: to.map((p) => p.name), message });
+      for (const peer of to)
+        this.#send(peer, node.name, "gossip", message, this.#randomDelay() + node.slowMs, act === "forge");
+    }
   }
 
   /** Deliver a message from outside the simulated nodes (an attacker's) to every node that is up. */
@@ -495,7 +548,7 @@ export class SimulatedNetwork {
   }
 
   /** As the node's inbound pipeline holds them. */
-  #heldReferences(): HeldCommitReferences<string> {
+  #heldReferences(): HeldCommitReferences<HeldFrom> {
     return heldCommitReferences(this.#contract.timeouts.roundMs);
   }
 
@@ -508,22 +561,24 @@ export class SimulatedNetwork {
     const m = item.message;
     if (item.via !== "gossip" || m.kind !== "commit") return true;
     const body = node.machine.committedBody(m.epoch);
-    if (!body) node.held.hold(commitReference(m), item.from, this.now);
+    if (!body)
+      node.held.hold(commitReference(m), { from: item.from, forged: item.forged === true }, this.now);
     return body !== null && commitBodyDigest(body) === commitMessageBodyDigest(m);
   }
 
   /** The message just handled may have settled an epoch: its held commits are delivered now. */
   #releaseHeld(node: SimNode): void {
     if (node.held.size === 0) return;
-    for (const { commit, item: from } of node.held.release((e) => node.machine.committedBody(e), this.now))
+    for (const { commit, item: held } of node.held.release((e) => node.machine.committedBody(e), this.now))
       this.#enqueue({
         kind: "deliver",
         at: this.now,
         seq: this.#seq++,
         to: node,
-        from,
+        from: held.from,
         via: "gossip",
         message: commit,
+        ...(held.forged ? { forged: true } : {}),
       });
   }
 
@@ -545,7 +600,8 @@ export class SimulatedNetwork {
       via: item.via,
       message: item.message,
       verdict,
-      honestAuthor: this.#fromHonest(item),
+      honestAuthor: item.forged !== true && this.#fromHonest(item),
+      forged: item.forged === true,
       actions,
     });
     this.#perform(node, actions);
@@ -562,10 +618,24 @@ export class SimulatedNetwork {
     for (const a of actions) {
       if (a.type === "publish") {
         node.store.push(a.message);
+        const twin = node.twin?.(a.message) ?? null;
+        const twinned: string[] = [];
         for (const peer of this.nodes) {
           if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
-          this.#send(peer, node.name, "gossip", a.message, this.#randomDelay() + node.slowMs);
+          // An equivocator sends each peer one of its two messages for the slot, at random.
+          const second = twin !== null && this.#prng() < 0.5;
+          if (second) twinned.push(peer.name);
+          this.#send(peer, node.name, "gossip", second ? twin : a.message, this.#randomDelay() + node.slowMs);
         }
+        if (twin !== null)
+          this.#observer?.({
+            type: "byzantine",
+            at: this.now,
+            node,
+            act: "equivocate",
+            to: twinned,
+            message: twin,
+          });
       } else if (a.type === "sync") {
         this.#answerSync(node, a.want);
       } else if (a.type === "left") {
@@ -603,10 +673,26 @@ export class SimulatedNetwork {
     }
   }
 
-  #send(to: SimNode, from: string, via: "gossip" | "sync", message: WireMessage, delay: number): void {
+  #send(
+    to: SimNode,
+    from: string,
+    via: "gossip" | "sync",
+    message: WireMessage,
+    delay: number,
+    forged = false,
+  ): void {
     if (to.deaf || to.unlinked) return;
     const kind = this.#cpuPerMessageMs > 0 ? "arrive" : "deliver";
-    this.#enqueue({ kind, at: this.now + delay, seq: this.#seq++, to, from, via, message });
+    this.#enqueue({
+      kind,
+      at: this.now + delay,
+      seq: this.#seq++,
+      to,
+      from,
+      via,
+      message,
+      ...(forged ? { forged } : {}),
+    });
   }
 
   #enqueue(item: Queued): void {

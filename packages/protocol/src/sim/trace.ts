@@ -104,7 +104,7 @@ export function createTrace(options: TraceOptions): Trace {
           const verdict =
             e.verdict.verdict === "accept" ? "accept" : `${e.verdict.verdict}:${e.verdict.reason}`;
           push(
-            `${t} ${e.node.name}<${e.from}${e.via === "sync" ? " (sync)" : ""} ${msg(e.message)} ${verdict}`,
+            `${t} ${e.node.name}<${e.from}${e.via === "sync" ? " (sync)" : ""}${e.forged ? " FORGED" : ""} ${msg(e.message)} ${verdict}`,
           );
           actions(e.node.name, e.actions);
           return;
@@ -140,6 +140,9 @@ export function createTrace(options: TraceOptions): Trace {
           return;
         case "deaf":
           push(`${t} FAULT ${e.deaf ? "deaf" : "hears"} ${e.node.name}`);
+          return;
+        case "byzantine":
+          push(`${t} BYZANTINE ${e.act} ${e.node.name} -> {${e.to.join(",")}} ${msg(e.message)}`);
           return;
       }
     },

@@ -1,0 +1,208 @@
+import { describe, expect, it } from "vitest";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import type { Verdict } from "../src/machine/machine-io.ts";
+import { BYZANTINE_SHARE, drawByzantine, garbled, twinOf } from "../src/sim/byzantine-member.ts";
+import { createInvariantChecker } from "../src/sim/invariants.ts";
+import { createPrng } from "../src/sim/prng.ts";
+import { runSeed } from "../src/sim/runner.ts";
+import { drawSchedule } from "../src/sim/schedule.ts";
+import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import type { Signer } from "../src/wire/agent-key.ts";
+import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
+import type { DemandMessage, WireMessage } from "../src/wire/messages.ts";
+import { signMessage, verifyMessage } from "../src/wire/signing.ts";
+
+const contract: Contract = contractSchema.parse({
+  name: "byzantine harness",
+  resources: [{ id: "capacity", capacity: 6 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+  minMembers: 3,
+  timeouts: { roundMs: 2_000, announceMs: 200 },
+});
+
+function demand(signer: Signer, x: number, prices = [0.25], round = 2): DemandMessage {
+  return signMessage<DemandMessage>(
+    {
+      v: 2,
+      kind: "demand",
+      contract: contractId(contract),
+      agent: signer.id,
+      epoch: 0,
+      round,
+      prices,
+      x,
+      slope: -1,
+      footprint: [1],
+    },
+    signer,
+  );
+}
+
+/** Three real nodes, n1 an equivocator, and a checker told so. */
+function fixture() {
+  const net = new SimulatedNetwork({ contract, seed: 7 });
+  const profiles = paperProfiles(3, 5);
+  const signers = profiles.map(() => net.newSigner());
+  const nodes = profiles.map((p, i) => net.addAgent(`n${i}`, p, signers[i]));
+  const [s0, s1] = signers as [Signer, Signer];
+  const checker = createInvariantChecker({
+    contract,
+    profileOf: () => undefined,
+    nameOf: (id) => `n${signers.findIndex((s) => s.id === id)}`,
+    equivocators: new Set([s1.id]),
+  });
+  const deliver = (message: WireMessage, verdict: Verdict, forged = false) =>
+    checker.observe({
+      type: "deliver",
+      at: 50,
+      node: nodes[0] as SimNode,
+      from: "n1",
+      via: "gossip",
+      message,
+      verdict,
+      honestAuthor: false,
+      forged,
+      actions: [],
+    })[0] ?? null;
+  return { checker, nodes, s0, s1, deliver };
+}
+
+describe("Byzantine members: the draw", () => {
+  it("about one seed in nine, an equivocator only with 3 agents or more, never the founder, at most one", () => {
+    let drawn = 0;
+    const seeds = 4_000;
+    for (let seed = 1; seed <= seeds; seed++) {
+      const s = drawSchedule(seed, { equivocators: true });
+      const acts = s.faults.filter((f) => f.type === "replay" || f.type === "forge");
+      const { equivocators } = s.byzantine;
+      if (equivocators.length > 0 || acts.length > 0) drawn += 1;
+      expect(equivocators.length).toBeLessThanOrEqual(1);
+      if (equivocators.length > 0) {
+        expect(s.agents.length).toBeGreaterThanOrEqual(3);
+        expect(equivocators[0]).not.toBe(s.agents[0]?.name);
+      }
+      for (const f of acts) {
+        const a = s.agents.find((x) => x.name === (f as { agent: string }).agent);
+        expect(a && f.at >= a.start).toBe(true);
+      }
+      // The draw is its own stream: the same seed draws the same, and --no-faults draws none.
+      if (seed <= 100) {
+        expect(drawSchedule(seed, { equivocators: true })).toEqual(s);
+        expect(drawSchedule(seed, { faults: false, equivocators: true }).byzantine.equivocators).toEqual([]);
+      }
+      // Without equivocators (the default) the seed draws the same agents and the same replays
+      // and forgeries, and still draws something where it drew an equivocator.
+      const plain = drawSchedule(seed);
+      expect(plain.byzantine.equivocators).toEqual([]);
+      expect(plain.agents).toEqual(s.agents);
+      const plainActs = plain.faults.filter((f) => f.type === "replay" || f.type === "forge");
+      if (acts.length > 0) expect(plainActs).toEqual(acts);
+      else if (equivocators.length > 0) expect(plainActs.length).toBeGreaterThan(0);
+    }
+    expect(drawn / seeds).toBeGreaterThan(BYZANTINE_SHARE * 0.8);
+    expect(drawn / seeds).toBeLessThan(BYZANTINE_SHARE * 1.2);
+    expect(drawByzantine(5, [], 1_000).faults).toEqual([]);
+  });
+
+  it("an equivocator's twin is a second valid demand for the same slot; a garbled message does not verify", () => {
+    const net = new SimulatedNetwork({ contract, seed: 3 });
+    const signer = net.newSigner();
+    const first = demand(signer, 2);
+    const twin = twinOf(signer)(first) as DemandMessage;
+    expect(twin).not.toBeNull();
+    expect(verifyMessage(twin)).toBe(true);
+    expect([twin.epoch, twin.round, twin.prices, twin.agent]).toEqual([
+      first.epoch,
+      first.round,
+      first.prices,
+      first.agent,
+    ]);
+    expect(twin.x).toBe(3);
+    const prng = createPrng(9);
+    for (let i = 0; i < 30; i++) expect(verifyMessage(garbled(first, prng))).toBe(false);
+  });
+});
+
+describe("Byzantine members: the invariants", () => {
+  it("P1: two demands for one round answering other prices", () => {
+    const { checker, nodes, s0, s1 } = fixture();
+    const publish = (node: SimNode, message: WireMessage) =>
+      checker.observe({ type: "tick", at: 10, node, actions: [{ type: "publish", message }] })[0] ?? null;
+    expect(publish(nodes[0] as SimNode, demand(s0, 1, [0.25]))).toBeNull();
+    expect(publish(nodes[1] as SimNode, demand(s1, 1, [0.25]))).toBeNull();
+    expect(publish(nodes[1] as SimNode, demand(s1, 1, [0.25], 3))).toBeNull();
+    expect(publish(nodes[1] as SimNode, demand(s1, 1, [0.5], 3))).toMatchObject({ invariant: "P1" });
+  });
+
+  it("E1: a node accepts an equivocator's second message for a slot; rejecting it with evidence is right", () => {
+    const { s1, deliver } = fixture();
+    const first = demand(s1, 1);
+    const second = twinOf(s1)(first) as DemandMessage;
+    expect(deliver(first, { verdict: "accept" })).toBeNull();
+    const evidence = { agent: s1.id, slot: "x", first, second };
+    expect(
+      deliver(second, { verdict: "reject", reason: "equivocation", detail: "two", evidence }),
+    ).toBeNull();
+    expect(deliver(second, { verdict: "reject", reason: "equivocation", detail: "two" })).toMatchObject({
+      invariant: "E1",
+    });
+    expect(deliver(first, { verdict: "ignore", reason: "duplicate", detail: "" })).toBeNull();
+    expect(deliver(second, { verdict: "accept" })).toMatchObject({ invariant: "E1" });
+  });
+
+  it("F1: a node accepts a forged message", () => {
+    const { s0, deliver } = fixture();
+    const forged = garbled(demand(s0, 1), createPrng(1));
+    expect(deliver(forged, { verdict: "reject", reason: "bad-signature", detail: "" }, true)).toBeNull();
+    expect(deliver(forged, { verdict: "accept" }, true)).toMatchObject({ invariant: "F1" });
+  });
+});
+
+describe("Byzantine members: pinned seeds", () => {
+  // Seed 72: three agents, n1 equivocates. At 16958.9 ms it sends n0 a second demand for epoch 2
+  // round 0 (x=5.4868 against 3.6578); n0 closes the round on it, n2 on the first (fetched by
+  // sync), and they compute different prices for round 1; from there each rejects the other's
+  // demands as price-mismatch and the market never certifies. A protocol defect (docs/security.md
+  // §2 promises that a member's key cannot make honest nodes compute different prices): when the
+  // protocol agrees on one demand set per round, this seed must pass; expect null here then.
+  it("seed 72: an equivocated demand splits honest nodes' prices (P1), then R1 and liveness", () => {
+    const r = runSeed(72, { trace: true, keepGoing: true, equivocators: true });
+    const lines = r.trace ?? [];
+    expect(lines.some((l) => / BYZANTINE equivocate n1 -> \{n0\} demand n1 e2 r0 /.test(l))).toBe(true);
+    expect(lines.some((l) => /n0<n1 demand n1 e2 r0 x=5\.4868 accept/.test(l))).toBe(true);
+    expect(r.violations.map((v) => v.invariant)).toEqual(["P1", "R1", "liveness"]);
+    expect(r.violation?.summary).toContain("epoch 2 round 1");
+  });
+
+  // Seed 734: capacity does not bind (prices stay 0), so the split shows in the commits: n1 closed
+  // epoch 6's round 0 on n3's second demand, n0 on its first, and they sign different bodies.
+  // Before P1 looked at commits, the run went on: n1 could not certify (its body had no quorum)
+  // for 115 s, and the liveness check failed long after.
+  it("seed 734: an equivocated demand splits honest nodes' commit bodies (P1)", () => {
+    const r = runSeed(734, { equivocators: true });
+    expect(r.violation).toMatchObject({ invariant: "P1" });
+    expect(r.violation?.summary).toContain("commit for epoch 6 (round 0) has another body");
+  });
+
+  it("seed 36: forgeries are delivered and none is accepted; seed 9: replays change nothing", () => {
+    const forged = runSeed(36, { trace: true });
+    const lines = forged.trace ?? [];
+    const deliveries = lines.filter((l) => l.includes(" FORGED "));
+    expect(lines.some((l) => l.includes(" BYZANTINE forge "))).toBe(true);
+    expect(deliveries.length).toBeGreaterThan(0);
+    for (const l of deliveries) expect(l).toMatch(/ (reject|ignore):[a-z-]+$/);
+    expect(forged.violation).toBeNull();
+    const replayed = runSeed(9, { trace: true });
+    expect((replayed.trace ?? []).filter((l) => l.includes(" BYZANTINE replay ")).length).toBeGreaterThan(0);
+    expect(replayed.violation).toBeNull();
+    expect(replayed.liveness.status).toBe("held");
+  });
+
+  // Seed 1740: n2 forges, n0 replays. A forged commit reference held until its epoch settled was
+  // released as an honest one, and its bad-signature reject counted against the honest signer (R1).
+  it("seed 1740: a forged commit held and released is still a forgery", () => {
+    const r = runSeed(1740, { trace: true });
+    expect((r.trace ?? []).some((l) => / FORGED commit .* reject:bad-signature$/.test(l))).toBe(true);
+    expect(r.violation).toBeNull();
+  });
+});
