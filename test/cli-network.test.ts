@@ -33,18 +33,20 @@ interface RunningNode {
 let dir: string;
 let contract: Contract;
 const profiles = paperProfiles(5, 7);
-const nodes: RunningNode[] = [];
+/** Every process started, stopped after the last test. */
+const processes: WalrasProcess[] = [];
+/** The shared setup every test relies on: a1..a4, started with `node start` (beforeAll). */
+let four: RunningNode[];
 
 async function started(name: string, process: WalrasProcess, profile: AgentProfile): Promise<RunningNode> {
-  const node = { ...(await nodeAddresses(process)), name, profile };
-  nodes.push(node);
-  return node;
+  processes.push(process);
+  return { ...(await nodeAddresses(process)), name, profile };
 }
 
 const status = (node: RunningNode) => fetchStatus(node.httpUrl);
 
 /** Every one of `group` holds the same certificate, naming exactly `group`'s peer ids. */
-async function waitForCommonCertificate(group: readonly RunningNode[], timeoutMs = 60_000) {
+async function waitForCommonCertificate(group: readonly RunningNode[], timeoutMs = 60_000, why = "") {
   const want = group.map((n) => n.peerId).sort();
   let digest = "";
   await waitFor(
@@ -56,7 +58,11 @@ async function waitForCommonCertificate(group: readonly RunningNode[], timeoutMs
       digest = first.digest;
       return certs.every((c) => c?.digest === first.digest);
     },
-    { timeoutMs, intervalMs: 100, what: `a common certificate for ${group.map((n) => n.name).join(",")}` },
+    {
+      timeoutMs,
+      intervalMs: 100,
+      what: `${why}a common certificate for ${group.map((n) => n.name).join(",")}`,
+    },
   );
   return digest;
 }
@@ -78,16 +84,6 @@ async function expectReferenceEquilibrium(group: readonly RunningNode[]) {
   expect(gap.allocation).toBeLessThan(1e-6);
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "walras-cli-net-"));
-  contract = await writeCliMarket(dir, { name: "cli-network-test", capacity: 7, minMembers: 4, profiles });
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.process.stop(5_000)));
-  rmSync(dir, { recursive: true, force: true });
-});
-
 const nodeArgs = (i: number) => [
   "node",
   "start",
@@ -105,10 +101,13 @@ const nodeArgs = (i: number) => [
   "warn",
 ];
 
-describe("the walras CLI runs a network (real processes, real ports)", () => {
-  it("4 `node start` processes converge to the 4-agent reference equilibrium", async () => {
-    const first = await started("a1", startWalras(nodeArgs(1)), profiles[0] as AgentProfile);
-    await Promise.all([
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "walras-cli-net-"));
+  contract = await writeCliMarket(dir, { name: "cli-network-test", capacity: 7, minMembers: 4, profiles });
+  const first = await started("a1", startWalras(nodeArgs(1)), profiles[0] as AgentProfile);
+  four = [
+    first,
+    ...(await Promise.all([
       started(
         "a2",
         startWalras([...nodeArgs(2), "--bootstrap", first.multiaddr]),
@@ -135,14 +134,55 @@ describe("the walras CLI runs a network (real processes, real ports)", () => {
         }),
         profiles[3] as AgentProfile,
       ),
-    ]);
+    ])),
+  ];
+  // The test that used to start them had the test timeout (120 s), not the hooks' 60 s.
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop(5_000)));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+let fifth: Promise<RunningNode> | undefined;
+/**
+ * a5, joined with `testnet join` from a1's multiaddr alone: started once, by the first test that
+ * needs a fifth member, so each such test can run on its own (`-t`).
+ */
+function joinFifth(): Promise<RunningNode> {
+  fifth ??= started(
+    "a5",
+    startWalras([
+      "testnet",
+      "join",
+      (four[0] as RunningNode).multiaddr,
+      "--agent",
+      join(dir, "a5.json"),
+      "--contract-id",
+      contractId(contract),
+      "--data-dir",
+      join(dir, "d5"),
+      "--listen",
+      "/ip4/127.0.0.1/tcp/0",
+      "--http",
+      "0",
+      "--log-level",
+      "warn",
+    ]),
+    profiles[4] as AgentProfile,
+  );
+  return fifth;
+}
+
+describe("the walras CLI runs a network (real processes, real ports)", () => {
+  it("4 `node start` processes converge to the 4-agent reference equilibrium", async () => {
     expect(readFileSync(join(dir, "a4.key")).length).toBeGreaterThan(0);
-    await waitForCommonCertificate(nodes);
-    await expectReferenceEquilibrium(nodes);
+    await waitForCommonCertificate(four);
+    await expectReferenceEquilibrium(four);
   });
 
   it("`testnet join` refuses a wrong contract id and an unreachable peer", async () => {
-    const bootstrap = nodes[0]?.multiaddr as string;
+    const bootstrap = (four[0] as RunningNode).multiaddr;
     const wrong = await runCli([
       "testnet",
       "join",
@@ -160,7 +200,7 @@ describe("the walras CLI runs a network (real processes, real ports)", () => {
       `serves contract ${contractId(contract)}, not the requested ${"0".repeat(64)}`,
     );
 
-    const peer = nodes[0]?.peerId as string;
+    const peer = (four[0] as RunningNode).peerId;
     const unreachable = await runCli([
       "testnet",
       "join",
@@ -178,38 +218,22 @@ describe("the walras CLI runs a network (real processes, real ports)", () => {
   });
 
   it("`testnet join` adds a 5th node from the bootstrap multiaddr alone; all 5 reach the 5-agent equilibrium, and its certificate verifies", async () => {
-    const join5 = startWalras([
-      "testnet",
-      "join",
-      nodes[0]?.multiaddr as string,
-      "--agent",
-      join(dir, "a5.json"),
-      "--contract-id",
-      contractId(contract),
-      "--data-dir",
-      join(dir, "d5"),
-      "--listen",
-      "/ip4/127.0.0.1/tcp/0",
-      "--http",
-      "0",
-      "--log-level",
-      "warn",
-    ]);
-    await started("a5", join5, profiles[4] as AgentProfile);
-    expect(join5.stdout()).toContain(`joining contract "cli-network-test"`);
-    expect(join5.stdout()).toContain(contractId(contract));
+    const a5 = await joinFifth();
+    const five = [...four, a5];
+    expect(a5.process.stdout()).toContain(`joining contract "cli-network-test"`);
+    expect(a5.process.stdout()).toContain(contractId(contract));
     const saved = contractSchema.parse(JSON.parse(readFileSync(join(dir, "d5", "contract.json"), "utf8")));
     expect(contractId(saved)).toBe(contractId(contract));
 
-    await waitForCommonCertificate(nodes);
-    await expectReferenceEquilibrium(nodes);
+    await waitForCommonCertificate(five);
+    await expectReferenceEquilibrium(five);
 
     const certFile = join(dir, "cert.json");
     const exported = await runCli([
       "certificate",
       "export",
       "--node",
-      nodes[2]?.httpUrl as string,
+      (five[2] as RunningNode).httpUrl,
       "--out",
       certFile,
     ]);
@@ -242,11 +266,15 @@ describe("the walras CLI runs a network (real processes, real ports)", () => {
   });
 
   it("a graceful stop (SIGTERM) of one node leads the other 4 to the 4-agent equilibrium", async () => {
-    const leaving = nodes.splice(1, 1)[0] as RunningNode;
+    const five = [...four, await joinFifth()];
+    // Its precondition, whether or not the test before ran: five members certified together.
+    await waitForCommonCertificate(five, 60_000, "precondition: five members before one leaves: ");
+    const leaving = five[1] as RunningNode;
+    const rest = five.filter((n) => n !== leaving);
     expect(await leaving.process.stop()).toBe(0);
-    await waitForCommonCertificate(nodes);
-    await expectReferenceEquilibrium(nodes);
-    const s = await status(nodes[0] as RunningNode);
+    await waitForCommonCertificate(rest);
+    await expectReferenceEquilibrium(rest);
+    const s = await status(rest[0] as RunningNode);
     expect(s?.members).not.toContain(leaving.peerId);
   });
 });

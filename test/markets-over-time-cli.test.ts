@@ -22,6 +22,7 @@ import {
   writeCliMarket,
 } from "@walras/test-support";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEarlierSteps } from "./scenario-steps.ts";
 
 /**
  * Markets over time through the CLI, as an operator runs them (issue 12): four `walras node start`
@@ -29,6 +30,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * `walras contract amend`/`approve` change its capacity by vote, a node stopped mid-ledger comes
  * back and catches up, and `walras ledger export`/`verify` check the whole history offline. Every
  * certified slot is checked against the reference solver on the bids and terms then in force.
+ *
+ * The processes start once, before every test (beforeAll). The bad-input test stands on its own:
+ * it needs only the running nodes, and changes nothing. The history is one scenario: its steps run
+ * in order, each only once every step before it passed, and say which one did not when they skip.
  */
 
 interface RunningNode {
@@ -155,65 +160,26 @@ beforeAll(async () => {
   contractFile = f("contract.json");
   contract = await writeCliMarket(dir, { name: "markets-over-time", capacity: 5, minMembers: 4, profiles });
   terms = contract;
-});
+  nodes.push(await start(1));
+  nodes.push(...(await Promise.all([start(2), start(3), start(4)])));
+  observer = await start(5, false);
+  // The test that used to start them had the test timeout (120 s), not the hooks' 60 s.
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all([...nodes, ...(observer ? [observer] : [])].map((n) => n.process.stop(5_000)));
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("markets over time through the CLI (real processes, real ports)", () => {
-  it("4 `node start` processes and an observer: the first slot is certified at the reference equilibrium", async () => {
-    nodes.push(await start(1));
-    nodes.push(...(await Promise.all([start(2), start(3), start(4)])));
-    observer = await start(5, false);
-    last = await commonCertificateAfter(nodes, -1);
-    expectReference(last, nodes);
-    // The ledger starts here: this certificate, or the founding epoch's just before it (the
-    // members are promoted to voters by a slot of their own once it is certified, protocol §9.1,
-    // and a poll may first see that one).
-    const res = await fetch(`${(nodes[0] as RunningNode).httpUrl}/ledger`);
-    const ledger = (await res.json()) as { entries: { type: string; certificate?: Certificate }[] };
-    const certs = ledger.entries.flatMap((e) => (e.certificate ? [e.certificate] : []));
-    const at = certs.findIndex((c) => certificateDigest(c) === certificateDigest(last));
-    expect(at).toBeGreaterThanOrEqual(0);
-    expect(at).toBeLessThanOrEqual(1);
-    expect(certs[0]?.commit.previous).toBeNull();
-    if (at === 1) expect(last.commit.previous).toBe(certificateDigest(certs[0] as Certificate));
-  });
-
-  it("`agent update` on one node opens a new slot, certified at the reference equilibrium of the new bids and linked to the last", async () => {
-    const n2 = nodes[1] as RunningNode;
-    const r = await runOk([
-      "agent",
-      "update",
-      "--node",
-      n2.httpUrl,
-      "--data-dir",
-      n2.dataDir,
-      "--valuation",
-      "log:alpha=25",
-    ]);
-    // The bid it had, from the profile the node was started with (four significant digits).
-    const was = (profiles[1] as AgentProfile).valuation;
-    if (was.kind !== "log") throw new Error(`agent 1's valuation is ${was.kind}, not log`);
-    expect(r.stdout).toContain(`valuation  log α=${Number(was.alpha.toPrecision(4))} → log α=25\n`);
-    expect(r.stdout).toContain("takes effect at the next slot");
-    profiles[1] = { ...(profiles[1] as AgentProfile), valuation: { kind: "log", alpha: 25 } };
-    const before = last;
-    last = await commonCertificateAfter(nodes, before.commit.epoch);
-    expectReference(last, nodes);
-    expect(last.commit.prices[0]).toBeGreaterThan(before.commit.prices[0] as number);
-    expect(last.commit.previous).toBe(certificateDigest(before));
-    console.info(
-      `re-clearing after a rebid: epoch ${last.commit.epoch} certified at round ${last.commit.round} (${last.commit.round + 1} rounds, warm start from ${before.commit.prices[0]})`,
-    );
-  });
-
+describe("markets over time through the CLI: bad input changes nothing", () => {
   it("`agent update` with bad input: one line, exit 2 (or 1 where the node cannot take a bid), and the running bid is kept", async () => {
     const n2 = nodes[1] as RunningNode;
     const on = ["agent", "update", "--node", n2.httpUrl, "--data-dir", n2.dataDir];
+    // Its precondition: a slot certified and settled, which nothing below may move on from.
+    const settled = await commonCertificateAfter(nodes, -1);
     const running = await runningProfile(n2);
+    if (running.valuation.kind !== "log")
+      throw new Error(`n2's valuation is ${running.valuation.kind}, not log`);
     await expectError(
       [...on, "--valuation", "log:alpha=-5"],
       2,
@@ -284,7 +250,8 @@ describe("markets over time through the CLI (real processes, real ports)", () =>
       /^http:\/\/127\.0\.0\.1:1: no answer/,
     );
     // The token from the environment, as a script would pass it: a good request, so it counts.
-    const same = await runCli(["agent", "update", "--node", n2.httpUrl, "--valuation", "log:alpha=25"], {
+    const bid = `log:alpha=${running.valuation.alpha}`;
+    const same = await runCli(["agent", "update", "--node", n2.httpUrl, "--valuation", bid], {
       cwd: dir,
       env: { WALRAS_API_TOKEN: readFileSync(join(n2.dataDir, "api.token"), "utf8").trim() },
     });
@@ -292,10 +259,62 @@ describe("markets over time through the CLI (real processes, real ports)", () =>
     expect(same.stdout).toContain("the agent already bids this; nothing sent");
     // Nothing changed: the node runs the bid it had, and no slot was opened.
     expect(await runningProfile(n2)).toEqual(running);
-    expect((await status(n2))?.certificate?.digest).toBe(certificateDigest(last));
+    expect((await status(n2))?.certificate?.digest).toBe(certificateDigest(settled));
+  });
+});
+
+describe("markets over time through the CLI (real processes, real ports)", {
+  concurrent: false,
+  shuffle: false,
+}, () => {
+  it("4 `node start` processes and an observer: the first slot is certified at the reference equilibrium", async (context) => {
+    afterEarlierSteps(context);
+    last = await commonCertificateAfter(nodes, -1);
+    expectReference(last, nodes);
+    // The ledger starts here: this certificate, or the founding epoch's just before it (the
+    // members are promoted to voters by a slot of their own once it is certified, protocol §9.1,
+    // and a poll may first see that one).
+    const res = await fetch(`${(nodes[0] as RunningNode).httpUrl}/ledger`);
+    const ledger = (await res.json()) as { entries: { type: string; certificate?: Certificate }[] };
+    const certs = ledger.entries.flatMap((e) => (e.certificate ? [e.certificate] : []));
+    const at = certs.findIndex((c) => certificateDigest(c) === certificateDigest(last));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(at).toBeLessThanOrEqual(1);
+    expect(certs[0]?.commit.previous).toBeNull();
+    if (at === 1) expect(last.commit.previous).toBe(certificateDigest(certs[0] as Certificate));
   });
 
-  it("`contract amend` + `approve` by a quorum change the capacity at the next slot, and the new equilibrium follows", async () => {
+  it("`agent update` on one node opens a new slot, certified at the reference equilibrium of the new bids and linked to the last", async (context) => {
+    afterEarlierSteps(context);
+    const n2 = nodes[1] as RunningNode;
+    const r = await runOk([
+      "agent",
+      "update",
+      "--node",
+      n2.httpUrl,
+      "--data-dir",
+      n2.dataDir,
+      "--valuation",
+      "log:alpha=25",
+    ]);
+    // The bid it had, from the profile the node was started with (four significant digits).
+    const was = (profiles[1] as AgentProfile).valuation;
+    if (was.kind !== "log") throw new Error(`agent 1's valuation is ${was.kind}, not log`);
+    expect(r.stdout).toContain(`valuation  log α=${Number(was.alpha.toPrecision(4))} → log α=25\n`);
+    expect(r.stdout).toContain("takes effect at the next slot");
+    profiles[1] = { ...(profiles[1] as AgentProfile), valuation: { kind: "log", alpha: 25 } };
+    const before = last;
+    last = await commonCertificateAfter(nodes, before.commit.epoch);
+    expectReference(last, nodes);
+    expect(last.commit.prices[0]).toBeGreaterThan(before.commit.prices[0] as number);
+    expect(last.commit.previous).toBe(certificateDigest(before));
+    console.info(
+      `re-clearing after a rebid: epoch ${last.commit.epoch} certified at round ${last.commit.round} (${last.commit.round + 1} rounds, warm start from ${before.commit.prices[0]})`,
+    );
+  });
+
+  it("`contract amend` + `approve` by a quorum change the capacity at the next slot, and the new equilibrium follows", async (context) => {
+    afterEarlierSteps(context);
     const [n1, n2, n3] = nodes as [RunningNode, RunningNode, RunningNode];
     const amend = await runOk([
       "contract",
@@ -404,7 +423,8 @@ describe("markets over time through the CLI (real processes, real ports)", () =>
     expect(last.commit.prices[0]).toBeGreaterThan(before.commit.prices[0] as number);
   });
 
-  it("a node stopped mid-ledger and restarted on its data dir after more slots catches up: its ledger equals the others'", async () => {
+  it("a node stopped mid-ledger and restarted on its data dir after more slots catches up: its ledger equals the others'", async (context) => {
+    afterEarlierSteps(context);
     const n4 = nodes[3] as RunningNode;
     expect(await n4.process.stop()).toBe(0);
     const three = nodes.slice(0, 3);
@@ -454,7 +474,8 @@ describe("markets over time through the CLI (real processes, real ports)", () =>
     expectReference(last, nodes);
   });
 
-  it("`ledger export` from every node gives one ledger; `ledger verify` passes, and any tampering names the bad entry", async () => {
+  it("`ledger export` from every node gives one ledger; `ledger verify` passes, and any tampering names the bad entry", async (context) => {
+    afterEarlierSteps(context);
     // A node that slept through slots may certify the next one before it holds the certificates
     // between: it fetches them in the background (ledger catch-up), and until then its ledger
     // starts at the newest one (a CI run under load exported "epochs 7–7" from the restarted

@@ -10,11 +10,6 @@ let contract: Contract;
 let cluster: Cluster;
 let url: string;
 
-beforeAll(async () => {
-  ({ contract, cluster, url } = await startOneMemberMarket("dashboard-routes"));
-});
-afterAll(async () => cluster?.stop());
-
 /** Reads Server-Sent Events frames from `path` until `enough` says so. */
 async function readEvents(
   path: string,
@@ -48,6 +43,11 @@ async function readEvents(
 }
 
 describe("the dashboard's routes on a live node", () => {
+  beforeAll(async () => {
+    ({ contract, cluster, url } = await startOneMemberMarket("dashboard-routes"));
+  });
+  afterAll(async () => cluster?.stop());
+
   it("serves the page with a strict content policy, gzipped and revalidated by ETag", async () => {
     const plain = await fetch(`${url}/`, { headers: { "accept-encoding": "identity" } });
     expect(plain.status).toBe(200);
@@ -121,26 +121,6 @@ describe("the dashboard's routes on a live node", () => {
     if (!view.verification.ok) expect(view.verification.error).toMatch(/does not verify/);
   });
 
-  // Before any other test opens /events, so the count starts at zero.
-  it("turns away dashboards beyond 32 open ones (503), and serves again once they close", async () => {
-    const aborts = Array.from({ length: 32 }, () => new AbortController());
-    const open = await Promise.all(aborts.map((a) => fetch(`${url}/events`, { signal: a.signal })));
-    expect(open.map((r) => r.status)).toEqual(open.map(() => 200));
-    const turnedAway = await fetch(`${url}/events`);
-    expect(turnedAway.status).toBe(503);
-    expect(turnedAway.headers.get("retry-after")).toBe("10");
-    for (const a of aborts) a.abort();
-    await waitFor(
-      async () => {
-        const a = new AbortController();
-        const res = await fetch(`${url}/events`, { signal: a.signal });
-        a.abort();
-        return res.status === 200;
-      },
-      { what: "the closed dashboards to free their places" },
-    );
-  });
-
   it("streams a snapshot of the node's state, then live status frames", async () => {
     const frames = await readEvents("/events", (f) => f.some((x) => x.event === "live"));
     const node = cluster.nodes[0];
@@ -156,6 +136,36 @@ describe("the dashboard's routes on a live node", () => {
     expect(snapshot.traffic.accepted).toEqual(expect.any(Object));
     const live = frames.find((f) => f.event === "live")?.data as { status: { peerId: string } };
     expect(live.status.peerId).toBe(node?.peerId);
+  });
+});
+
+// The count of open dashboards must start at zero: a node of its own, whatever other tests leave
+// open (or are still closing) on the shared one.
+describe("the dashboard's places on a node of its own", () => {
+  let ownCluster: Cluster | undefined;
+  let own: string;
+  beforeAll(async () => {
+    ({ cluster: ownCluster, url: own } = await startOneMemberMarket("dashboard-places"));
+  });
+  afterAll(async () => ownCluster?.stop());
+
+  it("turns away dashboards beyond 32 open ones (503), and serves again once they close", async () => {
+    const aborts = Array.from({ length: 32 }, () => new AbortController());
+    const open = await Promise.all(aborts.map((a) => fetch(`${own}/events`, { signal: a.signal })));
+    expect(open.map((r) => r.status)).toEqual(open.map(() => 200));
+    const turnedAway = await fetch(`${own}/events`);
+    expect(turnedAway.status).toBe(503);
+    expect(turnedAway.headers.get("retry-after")).toBe("10");
+    for (const a of aborts) a.abort();
+    await waitFor(
+      async () => {
+        const a = new AbortController();
+        const res = await fetch(`${own}/events`, { signal: a.signal });
+        a.abort();
+        return res.status === 200;
+      },
+      { what: "the closed dashboards to free their places" },
+    );
   });
 });
 

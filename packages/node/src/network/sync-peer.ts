@@ -78,6 +78,11 @@ export interface SyncPeerInit {
   readonly budget?: SyncBudget;
   /** Peers whose requests are held unread for a while after too many refusals over budget. */
   readonly bans?: SyncBans;
+  /**
+   * How long a graylisted or banned peer's stream is held unread before it is reset (default
+   * handleSync's, 2 s); tests shorten it.
+   */
+  readonly refusedHoldMs?: number;
   now(): number;
 }
 
@@ -422,6 +427,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     start: () =>
       handleSync(libp2p, serve, {
         admit,
+        refusedHoldMs: init.refusedHoldMs,
         onError: (err, from) => {
           log.debug({ peer: from, err: String(err) }, "sync exchange failed");
         },
