@@ -17,6 +17,7 @@ import {
 } from "@walras/protocol";
 import type { Logger } from "pino";
 import { createActionExecutor, storedMessage } from "./actions/action-executor.ts";
+import { STORE_FAILURE_LOG_MS } from "./actions/unstored-own-messages.ts";
 import { createMachineDriver } from "./driver/machine-driver.ts";
 import { createMarketHistory } from "./history/market-history.ts";
 import { loadOrCreateApiToken } from "./http/api-token.ts";
@@ -33,6 +34,7 @@ import { replayStore } from "./inbound/replay.ts";
 import { LedgerBook } from "./ledger/ledger-book.ts";
 import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
+import { rateLimited } from "./logging/rate-limited.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { checkBootstrapContract } from "./network/bootstrap-contract-check.ts";
 import { connectedPeerCount, connectedPeerIds } from "./network/connected-peers.ts";
@@ -188,8 +190,15 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   let gossip: Gossip | null = null;
   const leftWaiters = new Set<() => void>();
 
+  const writeFailed = rateLimited(STORE_FAILURE_LOG_MS, now);
   const writer = createMessageWriter(store, {
-    onError: (err) => nodeLog.error({ err }, "store write failed; retrying with the next batch"),
+    onError: (err) =>
+      writeFailed((heldBack) =>
+        nodeLog.error(
+          { err: (err as Error).message, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
+          "store write failed; retrying with the next batch",
+        ),
+      ),
   });
   // Before the store closes (pushed earlier, so run later): no batch timer outlives a failed start.
   undo.push(() => writer.flush());
@@ -426,7 +435,16 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       gossip?.stop();
       await http?.close();
       await host.stop();
-      writer.flush();
+      try {
+        writer.flush();
+      } catch (err) {
+        // A full disk must not keep the store open and the lock held: what was received since
+        // the last batch is lost, and peers still hold it for sync.
+        nodeLog.error(
+          { err: (err as Error).message },
+          "store write failed at stop; the last batch is not stored",
+        );
+      }
       store.close();
       lock.release();
       nodeLog.info("walras node stopped");

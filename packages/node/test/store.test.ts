@@ -149,6 +149,29 @@ describe("store", () => {
     expect(opened.messages({ epoch: 1, signers: ["a", "c"] }).map((m) => m.digest)).toEqual(["a0", "c0"]);
   });
 
+  it("names the file when the disk is full, keeps what was committed, and writes again once there is room", () => {
+    store = openStore(dir, { maxPageCount: 12 });
+    const path = join(dir, STORE_FILE);
+    store.putMessages([message("a", "demand", 1, 0, "x")]);
+    const big = (digest: string): StoredMessage => ({
+      ...message(digest, "demand", 1, 0, "x"),
+      bytes: new Uint8Array(64 * 1024),
+    });
+    // In a transaction (a batch, as the message writer writes) and alone, fsynced or not.
+    for (const write of [
+      () => store?.putMessages([message("b", "demand", 1, 0, "x"), big("c")]),
+      () => store?.putMessages([big("d")], { durable: true }),
+      () => store?.putMessage(big("e")),
+      () => store?.saveState("big", "x".repeat(64 * 1024)),
+    ]) {
+      expect(write).toThrow(`${path}: cannot write walras store (database or disk is full)`);
+    }
+    expect(store.allMessages().map((m) => m.digest)).toEqual(["a"]);
+    // The failed batch left no transaction open: the next write that fits goes through.
+    expect(store.putMessages([message("b", "demand", 1, 0, "x")])).toBe(1);
+    expect(store.allMessages().map((m) => m.digest)).toEqual(["a", "b"]);
+  });
+
   it("refuses a store written by a newer schema", () => {
     store = openStore(dir);
     store.close();
