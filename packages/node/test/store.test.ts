@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, STORE_FILE, type Store, type StoredMessage } from "../src/store/store.ts";
+import { withNoRoom } from "./no-room.ts";
 import { waitFor } from "./wait-for.ts";
 
 let dir: string;
@@ -170,6 +171,15 @@ describe("store", () => {
     // The failed batch left no transaction open: the next write that fits goes through.
     expect(store.putMessages([message("b", "demand", 1, 0, "x")])).toBe(1);
     expect(store.allMessages().map((m) => m.digest)).toEqual(["a", "b"]);
+  });
+
+  it("leaves no store file behind when a new store cannot be written (a full disk)", async () => {
+    // Before, a part-written walras.sqlite stayed and could fail the next start as malformed.
+    expect(await withNoRoom("store", dir)).toMatchObject({
+      name: "StoreOpenError",
+      message: expect.stringContaining(`${join(dir, STORE_FILE)}: cannot open walras store (`),
+    });
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it("refuses a store written by a newer schema", () => {

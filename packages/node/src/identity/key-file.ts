@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey, PeerId } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { fileWriteError } from "../store/file-write-error.ts";
 
 export interface LoadedKey {
   privateKey: Ed25519PrivateKey;
@@ -93,6 +94,7 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => {});
-    throw err;
+    // One line naming the key file (Node's ENOSPC names no file for a write).
+    throw fileWriteError(path, err);
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fchmodSync, fsyncSync, linkSync, openSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { fileWriteError } from "./file-write-error.ts";
 
 export interface NewFileOptions {
   /** The file's mode (0600 for a secret), set whatever the umask. Default 0644 less the umask. */
@@ -16,9 +17,19 @@ export interface NewFileOptions {
  * link fails when the name is taken) and removed; a write that fails (a full disk) removes it and
  * leaves no `file`. Writing `file` itself in place left an empty one after a failed write, which
  * then read as a bad file on every later start. Where the file system has no hard links, an
- * exclusive create of `file`, removed again if its write fails.
+ * exclusive create of `file`, removed again if its write fails. A failure is a FileWriteError
+ * naming `file` when it is the system's (a full disk).
  */
 export function createNewFile(file: string, content: string, options: NewFileOptions = {}): boolean {
+  try {
+    return create(file, content, options);
+  } catch (err) {
+    // Named after the file meant, not the temporary one: that is the name the operator knows.
+    throw fileWriteError(file, err);
+  }
+}
+
+function create(file: string, content: string, options: NewFileOptions): boolean {
   const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
   try {
     write(tmp, content, options);

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
@@ -138,7 +138,8 @@ export interface OpenStoreOptions {
 export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, STORE_FILE);
-  let db: DatabaseSync;
+  const created = !existsSync(path);
+  let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
@@ -146,6 +147,10 @@ export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
     if (options.maxPageCount !== undefined)
       db.exec(`PRAGMA max_page_count = ${Math.floor(options.maxPageCount)}`);
   } catch (err) {
+    if (db?.isOpen) db.close();
+    // A store this open created and could not finish (a full disk) holds nothing: left behind, a
+    // part-written file would fail the next start, once there is room, as a malformed store.
+    if (created) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
     if (err instanceof StoreOpenError) throw err;
     throw new StoreOpenError(path, err instanceof Error ? err.message : String(err));
   }
