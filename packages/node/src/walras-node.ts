@@ -133,6 +133,11 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   const id = contractId(init.contract);
   const lock = lockDataDir(init.dataDir);
   undo.push(() => lock.release());
+  if (lock.permissionsTooOpen)
+    log.warn(
+      { dataDir: init.dataDir },
+      "data dir is open to group or others (its store holds the bid); chmod 700 it",
+    );
   const store = openStore(init.dataDir);
   undo.push(() => store.close());
   claimDataDir(store, init.dataDir, id, init.contract);

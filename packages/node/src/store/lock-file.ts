@@ -9,7 +9,8 @@ import { createNewFile } from "./new-file.ts";
  * and throws a FileWriteError naming the lock file.
  */
 export function createLockFile(file: string, content: string): boolean {
-  return createNewFile(file, content);
+  // 0600 like every file in the data dir: nothing in it is for other users.
+  return createNewFile(file, content, { mode: 0o600 });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
@@ -141,8 +141,14 @@ export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
   const created = !existsSync(path);
   let db: DatabaseSync | undefined;
   try {
+    // SQLite creates its files 0644 less the umask, and the -wal and -shm with the main file's
+    // mode: made 0600 first, the store (the agent's private bid among it) is never readable by
+    // others. An existing store's files are the node's own, made 0600 too (older versions left
+    // them 0644).
+    if (created) closeSync(openSync(path, "a", 0o600));
     db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    ownerOnly(path);
     migrate(db, path);
     if (options.maxPageCount !== undefined)
       db.exec(`PRAGMA max_page_count = ${Math.floor(options.maxPageCount)}`);
@@ -276,6 +282,17 @@ export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
       if (db.isOpen) db.close();
     },
   };
+}
+
+/** The store's files (those there: -wal and -shm come and go with connections) set to 0600. */
+function ownerOnly(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
 }
 
 function migrate(db: DatabaseSync, path: string): void {
