@@ -150,6 +150,14 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   if (init.agent) checkAllowlisted(init.contract, peerId);
   const nodeLog = log.child({ node: peerId.slice(-8) });
   if (key.permissionsTooOpen) nodeLog.warn({ keyFile }, "key file is readable by others; chmod 600 it");
+  // A node whose store was lost restarts with no memory of what it signed: the operator should know.
+  if (store.foundEmpty)
+    nodeLog.warn(
+      { store: store.path, ...(key.created ? {} : { keyFile }) },
+      key.created
+        ? "store file was empty; opened as a new store"
+        : "store file was empty beside an existing key: this node restarts with no record of what it signed",
+    );
   const loaded = loadOrCreateApiToken(init.dataDir);
   const apiToken = loaded.token;
   if (loaded.permissionsTooOpen)
@@ -321,7 +329,12 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   };
 
   const replayed = replayStore(store, machine, driver, now);
-  if (replayed > 0) nodeLog.info({ replayed }, "resumed from store");
+  if (replayed.applied > 0) nodeLog.info({ replayed: replayed.applied }, "resumed from store");
+  if (replayed.undecodable > 0)
+    nodeLog.warn(
+      { store: store.path, undecodable: replayed.undecodable },
+      "stored messages that do not decode were skipped",
+    );
 
   await sync.start();
   undo.push(() => sync.stop());

@@ -6,6 +6,7 @@ import { contractSchema } from "@walras/protocol";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadOrCreateKey } from "../src/identity/key-file.ts";
+import { openStore, STORE_FILE } from "../src/store/store.ts";
 import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -73,6 +74,38 @@ describe("a node's files at start", () => {
     ]);
     expect((await stat(dataDir)).mode & 0o777).toBe(0o755);
     expect((await stat(join(dataDir, "walras.sqlite"))).mode & 0o777).toBe(0o600);
+  });
+
+  it("names an empty store file found beside an existing key: the node has no record of what it signed", async () => {
+    const keyFile = join(dir, "node.key");
+    await loadOrCreateKey(keyFile);
+    // What a disk that filled, or a bad restore, can leave; SQLite opens it as a new database.
+    await writeFile(join(dir, STORE_FILE), "");
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(lines.filter((l) => /store file was empty/.test(l.msg))).toMatchObject([
+      { store: join(dir, STORE_FILE), keyFile, msg: expect.stringMatching(/no record of what it signed/) },
+    ]);
+  });
+
+  it("says how many stored messages no longer decode, naming the store", async () => {
+    const store = openStore(dir);
+    for (const digest of ["x1", "x2"])
+      store.putMessage({
+        digest,
+        kind: "demand",
+        epoch: 0,
+        round: 0,
+        signer: "nobody",
+        bytes: new TextEncoder().encode("not a message"),
+        receivedAt: 0,
+      });
+    store.close();
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(lines.filter((l) => /do not decode/.test(l.msg))).toMatchObject([
+      { store: join(dir, STORE_FILE), undecodable: 2 },
+    ]);
   });
 
   it("names the API token file when it is readable by others, and keeps it", async () => {

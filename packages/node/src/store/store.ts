@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
@@ -38,6 +38,12 @@ export interface StoredCertificate {
 
 export interface Store {
   readonly path: string;
+  /**
+   * True when the store file was there but empty (zero bytes) and was opened as a new store: a
+   * store lost or truncated, say by a disk that filled or a bad restore. SQLite takes such a file
+   * for a new database without a word; the node says so (walras-node.ts).
+   */
+  readonly foundEmpty: boolean;
   putContract(id: string, canonicalJson: string): void;
   getContract(id: string): string | undefined;
   /** Stores a message once; returns false when its digest was already stored. */
@@ -139,6 +145,7 @@ export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, STORE_FILE);
   const created = !existsSync(path);
+  const foundEmpty = !created && statSync(path).size === 0;
   let db: DatabaseSync | undefined;
   try {
     // SQLite creates its files 0644 less the umask, and the -wal and -shm with the main file's
@@ -225,6 +232,7 @@ export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
 
   return {
     path,
+    foundEmpty,
     putContract: (id, canonicalJson) => {
       writing(() => insertContract.run(id, canonicalJson));
     },
