@@ -312,8 +312,10 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     contract: init.contract,
     profile: () => profile,
     updateProfile: (next) => {
-      profile = next;
+      // Stored first: a write that fails (a full disk) answers 500 and changes nothing, where
+      // before the bid changed in memory only, and the same request again was "already bid".
       if (init.agent) saveProfile(store, init.agent, next);
+      profile = next;
       void driver.handle({ type: "profile", now: now(), profile: next });
     },
     terms: () => machine.terms(),
