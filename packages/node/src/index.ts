@@ -24,5 +24,6 @@ export * from "./node-status.ts";
 export * from "./settled-certificate.ts";
 export * from "./start/listen-error.ts";
 export { DataDirInUseError, LOCK_FILE } from "./store/data-dir-lock.ts";
+export { FileWriteError } from "./store/file-write-error.ts";
 export * from "./store/store.ts";
 export * from "./walras-node.ts";

@@ -17,6 +17,7 @@ import {
 } from "@walras/protocol";
 import type { Logger } from "pino";
 import { createActionExecutor, storedMessage } from "./actions/action-executor.ts";
+import { STORE_FAILURE_LOG_MS } from "./actions/unstored-own-messages.ts";
 import { createMachineDriver } from "./driver/machine-driver.ts";
 import { createMarketHistory } from "./history/market-history.ts";
 import { loadOrCreateApiToken } from "./http/api-token.ts";
@@ -33,6 +34,7 @@ import { replayStore } from "./inbound/replay.ts";
 import { LedgerBook } from "./ledger/ledger-book.ts";
 import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
+import { rateLimited } from "./logging/rate-limited.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { checkBootstrapContract } from "./network/bootstrap-contract-check.ts";
 import { connectedPeerCount, connectedPeerIds } from "./network/connected-peers.ts";
@@ -131,6 +133,11 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   const id = contractId(init.contract);
   const lock = lockDataDir(init.dataDir);
   undo.push(() => lock.release());
+  if (lock.permissionsTooOpen)
+    log.warn(
+      { dataDir: init.dataDir },
+      "data dir is open to group or others (its store holds the bid); chmod 700 it",
+    );
   const store = openStore(init.dataDir);
   undo.push(() => store.close());
   claimDataDir(store, init.dataDir, id, init.contract);
@@ -143,6 +150,14 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   if (init.agent) checkAllowlisted(init.contract, peerId);
   const nodeLog = log.child({ node: peerId.slice(-8) });
   if (key.permissionsTooOpen) nodeLog.warn({ keyFile }, "key file is readable by others; chmod 600 it");
+  // A node whose store was lost restarts with no memory of what it signed: the operator should know.
+  if (store.foundEmpty)
+    nodeLog.warn(
+      { store: store.path, ...(key.created ? {} : { keyFile }) },
+      key.created
+        ? "store file was empty; opened as a new store"
+        : "store file was empty beside an existing key: this node restarts with no record of what it signed",
+    );
   const loaded = loadOrCreateApiToken(init.dataDir);
   const apiToken = loaded.token;
   if (loaded.permissionsTooOpen)
@@ -188,8 +203,15 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   let gossip: Gossip | null = null;
   const leftWaiters = new Set<() => void>();
 
+  const writeFailed = rateLimited(STORE_FAILURE_LOG_MS, now);
   const writer = createMessageWriter(store, {
-    onError: (err) => nodeLog.error({ err }, "store write failed; retrying with the next batch"),
+    onError: (err) =>
+      writeFailed((heldBack) =>
+        nodeLog.error(
+          { err: (err as Error).message, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
+          "store write failed; retrying with the next batch",
+        ),
+      ),
   });
   // Before the store closes (pushed earlier, so run later): no batch timer outlives a failed start.
   undo.push(() => writer.flush());
@@ -290,8 +312,10 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     contract: init.contract,
     profile: () => profile,
     updateProfile: (next) => {
-      profile = next;
+      // Stored first: a write that fails (a full disk) answers 500 and changes nothing, where
+      // before the bid changed in memory only, and the same request again was "already bid".
       if (init.agent) saveProfile(store, init.agent, next);
+      profile = next;
       void driver.handle({ type: "profile", now: now(), profile: next });
     },
     terms: () => machine.terms(),
@@ -307,7 +331,12 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   };
 
   const replayed = replayStore(store, machine, driver, now);
-  if (replayed > 0) nodeLog.info({ replayed }, "resumed from store");
+  if (replayed.applied > 0) nodeLog.info({ replayed: replayed.applied }, "resumed from store");
+  if (replayed.undecodable > 0)
+    nodeLog.warn(
+      { store: store.path, undecodable: replayed.undecodable },
+      "stored messages that do not decode were skipped",
+    );
 
   await sync.start();
   undo.push(() => sync.stop());
@@ -426,7 +455,16 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       gossip?.stop();
       await http?.close();
       await host.stop();
-      writer.flush();
+      try {
+        writer.flush();
+      } catch (err) {
+        // A full disk must not keep the store open and the lock held: what was received since
+        // the last batch is lost, and peers still hold it for sync.
+        nodeLog.error(
+          { err: (err as Error).message },
+          "store write failed at stop; the last batch is not stored",
+        );
+      }
       store.close();
       lock.release();
       nodeLog.info("walras node stopped");

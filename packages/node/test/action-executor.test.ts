@@ -1,11 +1,16 @@
 import { createHash } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { MachineAction, MessageKind, WireMessage } from "@walras/protocol";
+import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createActionExecutor } from "../src/actions/action-executor.ts";
 import type { LedgerBook } from "../src/ledger/ledger-book.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
-import type { MessageWriter } from "../src/store/message-writer.ts";
+import { createMessageWriter, type MessageWriter } from "../src/store/message-writer.ts";
+import { openStore } from "../src/store/store.ts";
 
 /** What the executor did, in order: stores (with whether they were fsynced) and publishes. */
 function recordingExecutor() {
@@ -128,5 +133,73 @@ describe("action executor: time to agreement", () => {
       createHash("sha256").update(body(5)).digest("hex"),
       createHash("sha256").update(body(4)).digest("hex"),
     ]);
+  });
+});
+
+describe("action executor: a full disk", () => {
+  it("holds own messages the store refuses, runs the actions after them, and stores then publishes them in order once there is room", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "walras-executor-full-"));
+    const store = openStore(dir, { maxPageCount: 24 });
+    try {
+      const lines: { msg: string; err?: string }[] = [];
+      const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+      const published: string[] = [];
+      let left = 0;
+      const executor = createActionExecutor({
+        writer: createMessageWriter(store),
+        ledger: {} as LedgerBook,
+        metrics: createNodeMetrics(),
+        log,
+        listeners: new Set(),
+        publish: async (m, bytes) => {
+          // Write-ahead: never out before it is in the store.
+          expect(store.allMessages().some((row) => Buffer.from(row.bytes).equals(Buffer.from(bytes)))).toBe(
+            true,
+          );
+          published.push(m.agent);
+        },
+        catchUp: () => {},
+        catchUpLedger: () => {},
+        left: () => void left++,
+        now: () => 0,
+      });
+      // Larger than a page, so each needs pages the capped file does not have.
+      const big = (i: number) =>
+        ({ ...message("demand", i), sig: "x".repeat(6000) }) as unknown as WireMessage;
+      // Fill the file to its cap.
+      let pad = 0;
+      for (;;) {
+        try {
+          store.saveState("pad", "p".repeat((pad + 1) * 4096));
+          pad++;
+        } catch {
+          break;
+        }
+      }
+      await executor.perform([
+        { type: "publish", message: big(1) },
+        { type: "left", epoch: 1 },
+        { type: "publish", message: big(2) },
+      ]);
+      expect(published).toEqual([]);
+      expect(left).toBe(1);
+      await executor.perform([{ type: "publish", message: big(3) }]);
+      expect(published).toEqual([]);
+      // One line for the three refusals, naming the file.
+      const failures = lines.filter((l) => /store write failed/.test(l.msg));
+      expect(failures).toHaveLength(1);
+      expect(failures[0]?.err).toBe(`${store.path}: cannot write walras store (database or disk is full)`);
+
+      store.saveState("pad", "");
+      await executor.perform([]);
+      expect(published).toEqual(["agent-1", "agent-2", "agent-3"]);
+      expect(store.allMessages().map((m) => m.signer)).toEqual(["agent-1", "agent-2", "agent-3"]);
+      // Nothing held: the next message goes straight out.
+      await executor.perform([{ type: "publish", message: message("demand", 4) }]);
+      expect(published.at(-1)).toBe("agent-4");
+    } finally {
+      store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

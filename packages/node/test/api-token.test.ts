@@ -1,8 +1,9 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { apiTokenFile, InvalidApiTokenFileError, loadOrCreateApiToken } from "../src/http/api-token.ts";
+import { withNoRoom } from "./no-room.ts";
 
 let dir: string;
 beforeEach(async () => {
@@ -22,6 +23,14 @@ describe("loadOrCreateApiToken", () => {
       file: apiTokenFile(dir),
       permissionsTooOpen: false,
     });
+  });
+
+  it("leaves no token file when its write fails (a full disk), so the next start makes one", async () => {
+    const failed = await withNoRoom("api-token", dir);
+    expect(failed).toMatchObject({ message: expect.stringMatching(/EFBIG/) });
+    // Before, an empty api.token stayed and refused every later start.
+    expect(await readdir(dir)).toEqual([]);
+    expect(loadOrCreateApiToken(dir).token).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("keeps an operator's token and flags a file readable by others", async () => {

@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DataDirError } from "../src/store/data-dir-error.ts";
 import { DataDirInUseError, LOCK_FILE, lockDataDir } from "../src/store/data-dir-lock.ts";
 import { takeOverLockFile } from "../src/store/lock-file.ts";
+import { withNoRoom } from "./no-room.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -41,6 +42,18 @@ describe("the data dir lock", () => {
     lock.release();
     expect(existsSync(lockFile())).toBe(false);
     lockDataDir(data).release();
+  });
+
+  it("on a full disk, throws one line naming the lock file and leaves no file behind", async () => {
+    const data = join(dir, "data");
+    mkdirSync(data);
+    // Before: Node's "EFBIG: file too large, write" (ENOSPC on a full disk), naming no file, and a
+    // walras.lock.<hex>.tmp left behind.
+    expect(await withNoRoom("lock", data)).toEqual({
+      name: "FileWriteError",
+      message: `${lockFile()}: cannot write (EFBIG: file too large)`,
+    });
+    expect(readdirSync(data)).toEqual([]);
   });
 
   it("takes over a lock whose pid is dead, or is this process's own without a lock here (a restarted container's pid 1)", async () => {

@@ -1,9 +1,10 @@
 import { createPublicKey, verify } from "node:crypto";
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InvalidKeyFileError, loadOrCreateKey, rawPublicKey, signWith } from "../src/identity/key-file.ts";
+import { withNoRoom } from "./no-room.ts";
 
 let dir: string;
 beforeEach(async () => {
@@ -25,6 +26,15 @@ describe("loadOrCreateKey", () => {
     expect(second.permissionsTooOpen).toBe(false);
     expect(second.peerId.toString()).toBe(first.peerId.toString());
     expect(second.peerId.type).toBe("Ed25519");
+  });
+
+  it("on a full disk, throws one line naming the key file and leaves no file behind", async () => {
+    const file = join(dir, "node.key");
+    expect(await withNoRoom("key", file)).toEqual({
+      name: "FileWriteError",
+      message: `${file}: cannot write (EFBIG: file too large)`,
+    });
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it("flags a key file readable by others", async () => {

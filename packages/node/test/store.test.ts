@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, STORE_FILE, type Store, type StoredMessage } from "../src/store/store.ts";
+import { withNoRoom } from "./no-room.ts";
 import { waitFor } from "./wait-for.ts";
 
 let dir: string;
@@ -147,6 +148,38 @@ describe("store", () => {
     expect(digests(["nobody"])).toEqual([]);
     expect(digests([])).toEqual([]);
     expect(opened.messages({ epoch: 1, signers: ["a", "c"] }).map((m) => m.digest)).toEqual(["a0", "c0"]);
+  });
+
+  it("names the file when the disk is full, keeps what was committed, and writes again once there is room", () => {
+    store = openStore(dir, { maxPageCount: 12 });
+    const path = join(dir, STORE_FILE);
+    store.putMessages([message("a", "demand", 1, 0, "x")]);
+    const big = (digest: string): StoredMessage => ({
+      ...message(digest, "demand", 1, 0, "x"),
+      bytes: new Uint8Array(64 * 1024),
+    });
+    // In a transaction (a batch, as the message writer writes) and alone, fsynced or not.
+    for (const write of [
+      () => store?.putMessages([message("b", "demand", 1, 0, "x"), big("c")]),
+      () => store?.putMessages([big("d")], { durable: true }),
+      () => store?.putMessage(big("e")),
+      () => store?.saveState("big", "x".repeat(64 * 1024)),
+    ]) {
+      expect(write).toThrow(`${path}: cannot write walras store (database or disk is full)`);
+    }
+    expect(store.allMessages().map((m) => m.digest)).toEqual(["a"]);
+    // The failed batch left no transaction open: the next write that fits goes through.
+    expect(store.putMessages([message("b", "demand", 1, 0, "x")])).toBe(1);
+    expect(store.allMessages().map((m) => m.digest)).toEqual(["a", "b"]);
+  });
+
+  it("leaves no store file behind when a new store cannot be written (a full disk)", async () => {
+    // Before, a part-written walras.sqlite stayed and could fail the next start as malformed.
+    expect(await withNoRoom("store", dir)).toMatchObject({
+      name: "StoreOpenError",
+      message: expect.stringContaining(`${join(dir, STORE_FILE)}: cannot open walras store (`),
+    });
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it("refuses a store written by a newer schema", () => {

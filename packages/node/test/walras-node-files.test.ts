@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { contractSchema } from "@walras/protocol";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadOrCreateKey } from "../src/identity/key-file.ts";
+import { openStore, STORE_FILE } from "../src/store/store.ts";
 import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -42,6 +43,69 @@ describe("a node's files at start", () => {
     const { logger, lines } = capture();
     node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
     expect(lines.find((l) => /key file is readable by others/.test(l.msg))).toMatchObject({ keyFile });
+  });
+
+  it("makes a new data dir 0700 and every file in it 0600: the store holds the agent's private bid", async () => {
+    const dataDir = join(dir, "new", "data");
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    const mode = async (name: string) => ((await stat(join(dataDir, name))).mode & 0o777).toString(8);
+    expect(await mode("")).toBe("700");
+    for (const file of [
+      "walras.sqlite",
+      "walras.sqlite-wal",
+      "walras.sqlite-shm",
+      "walras.lock",
+      "node.key",
+      "api.token",
+    ])
+      expect(await mode(file), file).toBe("600");
+    expect(lines.filter((l) => /data dir is open/.test(l.msg))).toEqual([]);
+  });
+
+  it("leaves an existing data dir's mode alone and names it when group or others may enter it", async () => {
+    const dataDir = join(dir, "shared");
+    await mkdir(dataDir);
+    await chmod(dataDir, 0o755);
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(lines.filter((l) => /data dir is open to group or others/.test(l.msg))).toMatchObject([
+      { dataDir },
+    ]);
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o755);
+    expect((await stat(join(dataDir, "walras.sqlite"))).mode & 0o777).toBe(0o600);
+  });
+
+  it("names an empty store file found beside an existing key: the node has no record of what it signed", async () => {
+    const keyFile = join(dir, "node.key");
+    await loadOrCreateKey(keyFile);
+    // What a disk that filled, or a bad restore, can leave; SQLite opens it as a new database.
+    await writeFile(join(dir, STORE_FILE), "");
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(lines.filter((l) => /store file was empty/.test(l.msg))).toMatchObject([
+      { store: join(dir, STORE_FILE), keyFile, msg: expect.stringMatching(/no record of what it signed/) },
+    ]);
+  });
+
+  it("says how many stored messages no longer decode, naming the store", async () => {
+    const store = openStore(dir);
+    for (const digest of ["x1", "x2"])
+      store.putMessage({
+        digest,
+        kind: "demand",
+        epoch: 0,
+        round: 0,
+        signer: "nobody",
+        bytes: new TextEncoder().encode("not a message"),
+        receivedAt: 0,
+      });
+    store.close();
+    const { logger, lines } = capture();
+    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
+    expect(lines.filter((l) => /do not decode/.test(l.msg))).toMatchObject([
+      { store: join(dir, STORE_FILE), undecodable: 2 },
+    ]);
   });
 
   it("names the API token file when it is readable by others, and keeps it", async () => {

@@ -12,7 +12,8 @@ import type { Logger } from "pino";
 import type { LedgerBook } from "../ledger/ledger-book.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
-import type { StoredMessage } from "../store/store.ts";
+import { type StoredMessage, StoreWriteError } from "../store/store.ts";
+import { createUnstoredOwnMessages } from "./unstored-own-messages.ts";
 
 /**
  * Carries out what the machine decides, the one place that does: store and publish its signed
@@ -21,8 +22,9 @@ import type { StoredMessage } from "../store/store.ts";
  */
 export interface ActionExecutor {
   /**
-   * Carries out `actions` in order; throws if a message cannot be stored. Resolves once every
-   * message they published has been handed to gossip (never rejects).
+   * Carries out `actions` in order. An own message the store refuses (a full disk) is held and
+   * tried again at the next call (unstored-own-messages.ts); other errors throw. Resolves once
+   * every message they published has been handed to gossip (never rejects).
    */
   perform(actions: readonly MachineAction[]): Promise<void>;
   /** The last few epochs this node held a certificate of, in the order it first held them. */
@@ -104,6 +106,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
    * certificate grows by a signature at a time; its first appearance is the agreement.
    */
   const certified = new Map<number, CertifiedEpoch>();
+  const unstored = createUnstoredOwnMessages(log, init.now);
 
   const publish = (message: WireMessage): Promise<void> => {
     const bytes = encodeMessage(message);
@@ -119,7 +122,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
     for (const listener of init.listeners) listener(action);
     switch (action.type) {
       case "publish":
-        return publish(action.message);
+        return unstored.send(action.message, publish);
       case "sync":
         init.catchUp(action.want);
         return null;
@@ -211,12 +214,21 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
 
   return {
     certified: () => [...certified.values()],
-    // Not async: a failure to store must throw to the caller now, not become a lost rejection.
+    // Not async: an error other than a store's refusal (a bug) must throw to the caller now, not
+    // become a lost rejection.
     perform: (actions) => {
-      const published: Promise<void>[] = [];
+      const published = unstored.retry(publish);
       for (const action of actions) {
-        const done = perform(action);
-        if (done) published.push(done);
+        try {
+          const done = perform(action);
+          if (done) published.push(done);
+        } catch (err) {
+          // A certificate or amendment the ledger could not store (it holds nothing unstored): a
+          // later signature brings the certificate again, ledger catch-up fetches what is missing.
+          // The actions after it still run.
+          if (!(err instanceof StoreWriteError)) throw err;
+          unstored.failed(err, action.type);
+        }
       }
       return Promise.all(published).then(() => undefined);
     },

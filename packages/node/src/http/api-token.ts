@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { createNewFile } from "../store/new-file.ts";
 
 /** Where a node keeps the token its write API asks for: readable by its owner only. */
 export function apiTokenFile(dataDir: string): string {
@@ -44,9 +45,11 @@ export function loadOrCreateApiToken(dataDir: string): LoadedApiToken {
     if (code === "EISDIR") throw new InvalidApiTokenFileError(file, "it is a directory");
     if (code !== "ENOENT") throw new InvalidApiTokenFileError(file, `cannot read it: ${code ?? err}`);
     const token = randomBytes(32).toString("hex");
-    // `wx`: a file that appeared meanwhile is not overwritten (the mode applies only on creation).
-    writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "wx" });
-    return { token, file, permissionsTooOpen: false };
+    // Whole or not at all, and fsynced: an empty file left by a full disk or a power cut would
+    // stop every later start. A file that appeared meanwhile is not replaced: it is read instead.
+    if (createNewFile(file, `${token}\n`, { mode: 0o600, durable: true }))
+      return { token, file, permissionsTooOpen: false };
+    text = readFileSync(file, "utf8");
   }
   const token = text.trim();
   if (!/^[0-9a-f]{64}$/.test(token)) {

@@ -4,6 +4,8 @@ import { dirname } from "node:path";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey, PeerId } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { fileWriteError } from "../store/file-write-error.ts";
+import { fsyncDirectory } from "../store/new-file.ts";
 
 export interface LoadedKey {
   privateKey: Ed25519PrivateKey;
@@ -91,8 +93,12 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
     // writeFile's mode is filtered by the umask; 0600 must hold regardless.
     await chmod(tmp, 0o600);
     await rename(tmp, path);
+    // The rename is in the directory: without its fsync a power cut can lose a fresh key's name,
+    // and the node would come back as another peer.
+    fsyncDirectory(dirname(path));
   } catch (err) {
     await unlink(tmp).catch(() => {});
-    throw err;
+    // One line naming the key file (Node's ENOSPC names no file for a write).
+    throw fileWriteError(path, err);
   }
 }

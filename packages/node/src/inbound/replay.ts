@@ -2,22 +2,36 @@ import { type AgentMachine, decodeMessage } from "@walras/protocol";
 import type { MachineDriver } from "../driver/machine-driver.ts";
 import type { Store } from "../store/store.ts";
 
+/** What a replay did: messages applied, and stored rows that no longer decode (skipped). */
+export interface Replayed {
+  readonly applied: number;
+  readonly undecodable: number;
+}
+
 /**
  * Feeds the machine what this data dir already holds, in the order it was stored, through the
- * same checks as live messages, before the node goes live. Returns how many were applied.
+ * same checks as live messages, before the node goes live. A row the machine refuses is skipped
+ * as a live message would be; one that does not decode is counted, for the caller to report: the
+ * store was damaged, or written by a version that encoded differently, and the node restarts
+ * without those messages.
  */
 export function replayStore(
   store: Store,
   machine: AgentMachine,
   driver: MachineDriver,
   now: () => number,
-): number {
-  let replayed = 0;
+): Replayed {
+  let applied = 0;
+  let undecodable = 0;
   for (const row of store.allMessages()) {
     const decoded = decodeMessage(row.bytes);
-    if (!decoded.ok || machine.check(decoded.message).verdict !== "accept") continue;
+    if (!decoded.ok) {
+      undecodable++;
+      continue;
+    }
+    if (machine.check(decoded.message).verdict !== "accept") continue;
     void driver.handle({ type: "message", now: now(), message: decoded.message, replay: true });
-    replayed++;
+    applied++;
   }
-  return replayed;
+  return { applied, undecodable };
 }

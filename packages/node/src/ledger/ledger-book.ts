@@ -96,12 +96,13 @@ export class LedgerBook {
   addCertificate(cert: Certificate): string {
     const digest = certificateDigest(cert);
     const first = !this.#certificates.has(digest);
-    this.#certificates.set(digest, cert);
     // A certificate comes here again with each late commit: at 50 members a quorum of 34, then up
     // to 16 more, each write re-encoding ~12 KB. The first already proves the epoch: the store
-    // keeps it, and then the complete one.
+    // keeps it, and then the complete one. Stored before it is held: a write that fails (a full
+    // disk) leaves the book as it was, and the next signature's copy is "first" again.
     if (first || cert.signatures.length === cert.commit.members.length)
       this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
+    this.#certificates.set(digest, cert);
     this.#update(digest, cert, first);
     return digest;
   }
@@ -109,10 +110,11 @@ export class LedgerBook {
   /** The amendment that made the terms `id`, with its signatures. */
   addAmendment(id: string, amendment: StoredAmendment): void {
     if (this.#amendments.has(id)) return;
+    // Stored before it is held, so a write that fails leaves the book as it was.
+    this.#store.saveState(AMENDMENTS_KEY, { ...Object.fromEntries(this.#amendments), [id]: amendment });
     this.#amendments.set(id, amendment);
     // Certificates already built under these terms were charged without it: build again.
     this.#built = null;
-    this.#store.saveState(AMENDMENTS_KEY, Object.fromEntries(this.#amendments));
   }
 
   /** The terms the amendment `id` made, when this node holds it. */

@@ -22,6 +22,12 @@ export class DataDirInUseError extends DataDirError {
 export interface DataDirLock {
   /** Removes the lock file if it is still this node's. */
   release(): void;
+  /**
+   * True when the dir grants group or others any access. A dir the node creates is 0700 (its
+   * store holds the agent's private bid); one that was there is left as it is, for the caller
+   * to warn about, as for the key file.
+   */
+  readonly permissionsTooOpen: boolean;
 }
 
 /** Who holds a lock: the pid, and (on Linux) that process's boot id and start time. */
@@ -48,13 +54,16 @@ const heldHere = new Set<string>();
  */
 export function lockDataDir(dir: string): DataDirLock {
   try {
-    mkdirSync(dir, { recursive: true });
+    // Owner only: the lock is taken before the store opens, so this is where a new dir is made.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST")
       throw new DataDirError(`${dir}: not a directory; use another --data-dir`);
     throw err;
   }
-  if (!statSync(dir).isDirectory()) throw new DataDirError(`${dir}: not a directory; use another --data-dir`);
+  const stats = statSync(dir);
+  if (!stats.isDirectory()) throw new DataDirError(`${dir}: not a directory; use another --data-dir`);
+  const permissionsTooOpen = (stats.mode & 0o077) !== 0;
   const key = realpathSync(dir);
   const file = join(dir, LOCK_FILE);
   // The nonce tells this lock from any other, even one this pid wrote (takeOverLockFile compares).
@@ -66,6 +75,7 @@ export function lockDataDir(dir: string): DataDirLock {
     if (createLockFile(file, content) || tookOverStale(dir, file, content)) {
       heldHere.add(key);
       return {
+        permissionsTooOpen,
         release: () => {
           heldHere.delete(key);
           if (readIfExists(file) === content) unlinkSync(file);

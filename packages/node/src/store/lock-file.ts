@@ -1,31 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, unlinkSync } from "node:fs";
+import { createNewFile } from "./new-file.ts";
 
 /**
- * Creates the lock file whole or not at all: written to a temporary name, then hard-linked into
- * place (which fails when the file exists), so no one ever reads a half-written lock. Where hard
- * links are not supported, an exclusive create.
+ * Creates the lock file whole or not at all (store/new-file.ts: a temporary name hard-linked into
+ * place, which fails when the file exists), so no one ever reads a half-written lock; false when
+ * a lock is there. A write that fails (a full disk) leaves neither the lock nor its temporary file
+ * and throws a FileWriteError naming the lock file.
  */
 export function createLockFile(file: string, content: string): boolean {
-  const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-  writeFileSync(tmp, content);
-  try {
-    linkSync(tmp, file);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return false;
-    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
-    try {
-      writeFileSync(file, content, { flag: "wx" });
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw e;
-    }
-  } finally {
-    unlinkSync(tmp);
-  }
+  // 0600 like every file in the data dir: nothing in it is for other users.
+  return createNewFile(file, content, { mode: 0o600 });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 
@@ -38,6 +38,12 @@ export interface StoredCertificate {
 
 export interface Store {
   readonly path: string;
+  /**
+   * True when the store file was there but empty (zero bytes) and was opened as a new store: a
+   * store lost or truncated, say by a disk that filled or a bad restore. SQLite takes such a file
+   * for a new database without a word; the node says so (walras-node.ts).
+   */
+  readonly foundEmpty: boolean;
   putContract(id: string, canonicalJson: string): void;
   getContract(id: string): string | undefined;
   /** Stores a message once; returns false when its digest was already stored. */
@@ -106,6 +112,27 @@ export class StoreOpenError extends Error {
 }
 
 /**
+ * A write the store could not make: the disk (or the file's quota) is full, the file went
+ * read-only, or it failed underneath. One line naming the file, whatever SQLite said.
+ */
+export class StoreWriteError extends Error {
+  readonly path: string;
+  constructor(path: string, reason: string) {
+    super(`${path}: cannot write walras store (${reason})`);
+    this.name = "StoreWriteError";
+    this.path = path;
+  }
+}
+
+export interface OpenStoreOptions {
+  /**
+   * Caps the file at this many pages (SQLite's max_page_count): a write past it fails as on a full
+   * disk. For tests, which need SQLITE_FULL without filling a real disk.
+   */
+  readonly maxPageCount?: number;
+}
+
+/**
  * Opens (creating if needed) the node's SQLite store in `dir`.
  *
  * WAL with synchronous=NORMAL for ordinary writes: a commit survives a killed process; after a
@@ -114,15 +141,29 @@ export class StoreOpenError extends Error {
  * `durable` — certificates, and signed messages a restart could not re-derive (epoch proposals;
  * see actions/action-executor.ts). FULL costs an fsync per write.
  */
-export function openStore(dir: string): Store {
+export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, STORE_FILE);
-  let db: DatabaseSync;
+  const created = !existsSync(path);
+  const foundEmpty = !created && statSync(path).size === 0;
+  let db: DatabaseSync | undefined;
   try {
+    // SQLite creates its files 0644 less the umask, and the -wal and -shm with the main file's
+    // mode: made 0600 first, the store (the agent's private bid among it) is never readable by
+    // others. An existing store's files are the node's own, made 0600 too (older versions left
+    // them 0644).
+    if (created) closeSync(openSync(path, "a", 0o600));
     db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+    ownerOnly(path);
     migrate(db, path);
+    if (options.maxPageCount !== undefined)
+      db.exec(`PRAGMA max_page_count = ${Math.floor(options.maxPageCount)}`);
   } catch (err) {
+    if (db?.isOpen) db.close();
+    // A store this open created and could not finish (a full disk) holds nothing: left behind, a
+    // part-written file would fail the next start, once there is room, as a malformed store.
+    if (created) for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
     if (err instanceof StoreOpenError) throw err;
     throw new StoreOpenError(path, err instanceof Error ? err.message : String(err));
   }
@@ -175,6 +216,15 @@ export function openStore(dir: string): Store {
     return { where, params };
   };
 
+  // Every write names the file when it fails: SQLite's own message ("database or disk is full")
+  // does not, and reaches the operator through log lines about gossip or ticks.
+  const writing = <T>(write: () => T): T => {
+    try {
+      return write();
+    } catch (err) {
+      throw new StoreWriteError(path, sqliteReason(err));
+    }
+  };
   const put = (m: StoredMessage): boolean =>
     Number(
       insertMessage.run(m.digest, m.kind, m.epoch, m.round ?? null, m.signer, m.bytes, m.receivedAt).changes,
@@ -182,14 +232,15 @@ export function openStore(dir: string): Store {
 
   return {
     path,
+    foundEmpty,
     putContract: (id, canonicalJson) => {
-      insertContract.run(id, canonicalJson);
+      writing(() => insertContract.run(id, canonicalJson));
     },
     getContract: (id) => (selectContract.get(id)?.json as string | undefined) ?? undefined,
-    putMessage: (m, options) => (options?.durable ? fullySynced(db, () => put(m)) : put(m)),
+    putMessage: (m, options) => writing(() => (options?.durable ? fullySynced(db, () => put(m)) : put(m))),
     putMessages: (messages, options) => {
       const write = () => inTransaction(db, () => messages.filter(put).length);
-      return options?.durable ? fullySynced(db, write) : write();
+      return writing(() => (options?.durable ? fullySynced(db, write) : write()));
     },
     messages: (query) => {
       const f = filter(query);
@@ -220,7 +271,7 @@ export function openStore(dir: string): Store {
     // per node), and one lost to a power cut is derived again from the stored commits on replay,
     // or fetched with the ledger. This node signs nothing from it.
     putCertificate: (epoch, bytes) => {
-      insertCertificate.run(epoch, bytes);
+      writing(() => insertCertificate.run(epoch, bytes));
     },
     latestCertificate: () => {
       const row = selectLatestCertificate.get();
@@ -228,7 +279,8 @@ export function openStore(dir: string): Store {
     },
     certificates: () => selectCertificates.all().map(toCertificate),
     saveState: (key, value) => {
-      upsertState.run(key, JSON.stringify(value));
+      const json = JSON.stringify(value);
+      writing(() => upsertState.run(key, json));
     },
     loadState: (key) => {
       const row = selectState.get(key);
@@ -238,6 +290,17 @@ export function openStore(dir: string): Store {
       if (db.isOpen) db.close();
     },
   };
+}
+
+/** The store's files (those there: -wal and -shm come and go with connections) set to 0600. */
+function ownerOnly(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
 }
 
 function migrate(db: DatabaseSync, path: string): void {
@@ -269,9 +332,18 @@ function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
     db.exec("COMMIT");
     return result;
   } catch (err) {
-    db.exec("ROLLBACK");
+    // SQLite has already rolled back some failures itself (SQLITE_FULL, SQLITE_IOERR): a ROLLBACK
+    // then fails with "no transaction is active", and throwing that would hide why.
+    if (db.isTransaction) db.exec("ROLLBACK");
     throw err;
   }
+}
+
+/** SQLite's description of a failure ("database or disk is full"), else the error's message. */
+function sqliteReason(err: unknown): string {
+  const errstr = (err as { errstr?: unknown }).errstr;
+  if (typeof errstr === "string" && errstr !== "") return errstr;
+  return err instanceof Error ? err.message : String(err);
 }
 
 type Row = Record<string, unknown>;

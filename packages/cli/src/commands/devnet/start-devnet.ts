@@ -90,7 +90,8 @@ export async function startDevnet(init: DevnetInit): Promise<Devnet> {
     const index = launched++;
     const { id: label, ...profile } = agent;
     const dataDir = join(root, label);
-    mkdirSync(dataDir, { recursive: true });
+    // Owner only, as the node makes it: the store will hold the agent's private bid.
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const agentFile = join(dataDir, "agent.json");
     writeFileSync(agentFile, `${JSON.stringify(profile, null, 2)}\n`);
     const key = await loadOrCreateKey(join(dataDir, "node.key"));

@@ -1,10 +1,12 @@
 import {
   DataDirError,
+  FileWriteError,
   HttpLimitsError,
   InvalidApiTokenFileError,
   InvalidKeyFileError,
   ListenError,
   NotOnAllowlistError,
+  StoreWriteError,
 } from "@walras/node";
 import { FailureError, InputError } from "../../cli-error.ts";
 import { HTTP_LIMIT_FLAGS, type NodeRuntimeFlags } from "./node-options.ts";
@@ -42,9 +44,32 @@ export function startFailure(err: unknown, flags: NodeRuntimeFlags, sources: Sta
     err instanceof InvalidApiTokenFileError
   )
     return new InputError(message);
+  if (err instanceof FileWriteError)
+    return writeFailure(err.message, err.code, err.path === flags.key ? "--key" : "--data-dir");
+  // Already one line naming the file; SQLite gives no errno to tell a full disk from a read-only one.
+  if (err instanceof StoreWriteError) return new FailureError(`node did not start: ${message}`);
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "EACCES" || code === "ENOENT" || code === "ENOTDIR" || code === "EEXIST")
     return new InputError(`${flags.dataDir}: cannot use as --data-dir: ${message}`);
+  if (code !== undefined && WRITE_CODES.has(code)) {
+    // A write the node's own files did not wrap: named by the path Node gives, else the data dir.
+    const path = (err as NodeJS.ErrnoException).path ?? flags.dataDir;
+    return writeFailure(`${path}: cannot write (${message.split(",")[0]})`, code, "--data-dir");
+  }
+  return new FailureError(`node did not start: ${message}`);
+}
+
+/** Errno codes of a write that cannot go through: a full disk or quota, a read-only file system. */
+const WRITE_CODES = new Set(["ENOSPC", "EDQUOT", "EFBIG", "EROFS"]);
+
+/**
+ * A file in the data dir the node could not write: a full disk is the machine's state (exit 1, and
+ * the same dir works once there is room); a read-only or forbidden one is the operator's choice of
+ * dir (exit 2).
+ */
+function writeFailure(message: string, code: string | undefined, flag: "--data-dir" | "--key"): Error {
+  if (code === "EROFS" || code === "EACCES" || code === "EPERM")
+    return new InputError(`${message}; use another ${flag}`);
   return new FailureError(`node did not start: ${message}`);
 }
 

@@ -33,7 +33,8 @@ export async function runTestnetJoin(bootstrap: string, flags: TestnetJoinFlags)
   const agent = checkFootprint(flags.agent, profile, fetched.contract);
   await checkDataDirContract(flags.dataDir, fetched.contractId);
   process.stdout.write(`${describe(fetched)}\n`);
-  await mkdir(flags.dataDir, { recursive: true });
+  // Owner only, as the node makes it: the store will hold the agent's private bid.
+  await mkdir(flags.dataDir, { recursive: true, mode: 0o700 });
   const contractFile = join(flags.dataDir, "contract.json");
   await writeFile(contractFile, `${JSON.stringify(fetched.contract, null, 2)}\n`);
   process.stdout.write(`contract saved to ${contractFile}\n`);

@@ -1,0 +1,92 @@
+import type { WireMessage } from "@walras/protocol";
+import type { Logger } from "pino";
+import { rateLimited } from "../logging/rate-limited.ts";
+import { StoreWriteError } from "../store/store.ts";
+
+/**
+ * Own messages the store could not take (a full disk, a store gone read-only), held in the order
+ * the machine signed them and tried again, stored then published, at the executor's next event.
+ *
+ * The machine has already recorded each one as sent: dropped, it would never be stored, published
+ * or signed again, and the node would sit out the round. Published unstored, a restart could sign
+ * a different message for its slot (write-ahead: nothing this node said may be missing from its
+ * store). Once one is held, later ones queue behind it, so the store and the network see them in
+ * the machine's order (a restart replays them in storage order). Held messages are not kept across
+ * a restart: nobody saw them, and the restarted node derives its messages afresh.
+ */
+export interface UnstoredOwnMessages {
+  /** How many are held. */
+  readonly held: number;
+  /**
+   * Stores and publishes `message` with `send`, or holds it when earlier ones are held or the store
+   * refuses it. The publish's promise, or null when held. Errors other than a store write's throw.
+   */
+  send(message: WireMessage, send: (message: WireMessage) => Promise<void>): Promise<void> | null;
+  /** Sends the held messages in order, stopping at the first the store still refuses. */
+  retry(send: (message: WireMessage) => Promise<void>): Promise<void>[];
+  /** A store write that failed outside an own message (a certificate, an amendment): logged. */
+  failed(err: StoreWriteError, what: string): void;
+}
+
+/** At most one line per this many ms while writes keep failing: a full disk fails every event. */
+export const STORE_FAILURE_LOG_MS = 10_000;
+
+export function createUnstoredOwnMessages(log: Logger, now: () => number): UnstoredOwnMessages {
+  const held: WireMessage[] = [];
+  const limit = rateLimited(STORE_FAILURE_LOG_MS, now);
+
+  const report = (err: StoreWriteError, what: string): void =>
+    limit((heldBack) =>
+      log.error(
+        { err: err.message, what, held: held.length, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
+        "store write failed: own messages wait unpublished, retried at the next event",
+      ),
+    );
+
+  /** The publish's promise, or the store's refusal; anything else throws. */
+  const attempt = (
+    message: WireMessage,
+    send: (m: WireMessage) => Promise<void>,
+  ): Promise<void> | StoreWriteError => {
+    try {
+      return send(message);
+    } catch (err) {
+      if (err instanceof StoreWriteError) return err;
+      throw err;
+    }
+  };
+
+  return {
+    get held() {
+      return held.length;
+    },
+    send: (message, send) => {
+      if (held.length > 0) {
+        held.push(message);
+        return null;
+      }
+      const done = attempt(message, send);
+      if (!(done instanceof StoreWriteError)) return done;
+      held.push(message);
+      report(done, message.kind);
+      return null;
+    },
+    retry: (send) => {
+      const published: Promise<void>[] = [];
+      const before = held.length;
+      while (held.length > 0) {
+        const done = attempt(held[0] as WireMessage, send);
+        if (done instanceof StoreWriteError) {
+          report(done, (held[0] as WireMessage).kind);
+          break;
+        }
+        held.shift();
+        published.push(done);
+      }
+      if (before > 0 && held.length === 0)
+        log.info({ sent: before }, "store writes again: held own messages stored and published");
+      return published;
+    },
+    failed: report,
+  };
+}
