@@ -90,6 +90,21 @@ describe("bid record", () => {
     expect(record.latest).toEqual(bid(70));
   });
 
+  it("a change the store cannot write (a full disk) throws and leaves the record as it was", () => {
+    const real = reopen();
+    const record = loadBidRecord(real, bid(10));
+    const full: Store = {
+      ...real,
+      saveState: () => {
+        throw new Error("database or disk is full");
+      },
+    };
+    const refused = loadBidRecord(full, bid(10));
+    expect(() => refused.change(2, bid(20))).toThrow(/full/);
+    expect(refused.bids).toEqual(record.bids);
+    expect(refused.latest).toEqual(bid(10));
+  });
+
   it("reads a data dir from before the record: the API-changed bid it kept, unless the agent file changed", () => {
     const file = bid(10);
     reopen().saveState(LEGACY_PROFILE_KEY, { from: canonicalJson(file), current: bid(40) });

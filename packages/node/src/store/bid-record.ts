@@ -46,10 +46,9 @@ interface StoredBids {
 export function loadBidRecord(store: Store, fromFile: AgentProfile): BidRecord {
   const file = canonicalJson(fromFile);
   const saved = store.loadState(BIDS_KEY) as StoredBids | undefined;
-  const history = new BidHistory(saved?.bids ?? legacyBids(store, file, fromFile));
+  let history = new BidHistory(saved?.bids ?? legacyBids(store, file, fromFile));
   let recordedFile = saved?.file ?? file;
-  const save = (): void => store.saveState(BIDS_KEY, { file: recordedFile, bids: history.entries() });
-  if (!saved) save();
+  if (!saved) store.saveState(BIDS_KEY, { file, bids: history.entries() });
   const fileChanged = (): AgentProfile | null => (recordedFile === file ? null : fromFile);
   return {
     get bids() {
@@ -62,9 +61,12 @@ export function loadBidRecord(store: Store, fromFile: AgentProfile): BidRecord {
       return fileChanged();
     },
     change: (from, profile) => {
-      history.change(from, profile);
+      const next = new BidHistory(history.entries());
+      next.change(from, profile);
+      // Stored first: a write that fails (a full disk) throws and leaves the record as it was.
+      store.saveState(BIDS_KEY, { file, bids: next.entries() });
+      history = next;
       recordedFile = file;
-      save();
     },
   };
 }
