@@ -45,6 +45,7 @@ import { createSyncPeer } from "./network/sync-peer.ts";
 import { type NodeStatus, nodeStatus } from "./node-status.ts";
 import { ListenError, libp2pListenError } from "./start/listen-error.ts";
 import { createUndoStack, type UndoStack } from "./start/undo-stack.ts";
+import { loadBidRecord } from "./store/bid-record.ts";
 import { DataDirError } from "./store/data-dir-error.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { createMessageWriter } from "./store/message-writer.ts";
@@ -182,12 +183,13 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   undo.push(() => host.stop());
   const libp2p = host.libp2p;
   const ledgerBook = new LedgerBook(store, init.contract, nodeLog);
-  // A bid changed through the API outlives a restart, unless the operator changed the agent file.
-  const startProfile = init.agent ? currentProfile(store, init.agent) : null;
+  // A bid changed through the API outlives a restart; the replayed epoch runs with the bid it
+  // started with (store/bid-record.ts), and a changed agent file's bid applies from the next slot.
+  const bidRecord = init.agent ? loadBidRecord(store, init.agent) : null;
   const machine: AgentMachine = createAgentMachine({
     contract: init.contract,
     signer,
-    ...(startProfile ? { profile: startProfile } : {}),
+    ...(bidRecord ? { bids: bidRecord.bids } : {}),
     founder: init.founder ?? (init.bootstrap ?? []).length === 0,
     ...(init.misreport ? { misreport: init.misreport } : {}),
     now: Date.now(),
@@ -306,18 +308,16 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     driver.stop();
   });
 
-  let profile = startProfile;
+  // Recorded before the machine is told, with the epoch it applies from (bid-record.ts).
+  const changeBid = (next: AgentProfile): void => {
+    bidRecord?.change(machine.bidFrom(), next);
+    void driver.handle({ type: "profile", now: now(), profile: next });
+  };
   const marketApi: MarketApiSource = {
     token: apiToken,
     contract: init.contract,
-    profile: () => profile,
-    updateProfile: (next) => {
-      // Stored first: a write that fails (a full disk) answers 500 and changes nothing, where
-      // before the bid changed in memory only, and the same request again was "already bid".
-      if (init.agent) saveProfile(store, init.agent, next);
-      profile = next;
-      void driver.handle({ type: "profile", now: now(), profile: next });
-    },
+    profile: () => bidRecord?.latest ?? null,
+    updateProfile: changeBid,
     terms: () => machine.terms(),
     amendmentProblem: (terms) => machine.amendmentProblem(terms),
     amend: (terms) => void driver.handle({ type: "amend", now: now(), terms }),
@@ -404,6 +404,8 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   }
 
   void driver.handle({ type: "resume", now: now() });
+  // The agent file changed while the node was down: a new bid, from the slot after the replayed one.
+  if (bidRecord?.fileChanged) changeBid(bidRecord.fileChanged);
   driver.start();
   void catchUpLedger();
   nodeLog.info(
@@ -472,9 +474,6 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   };
 }
 
-/** Where an API-changed bid is kept, with the agent file's profile it replaced. */
-const PROFILE_KEY = "profile";
-
 /**
  * An honest peer forwards every member's messages once, n per round, and rounds are paced only by
  * the network: two members on loopback run 200+ rounds a second, which a limit of 200 cut off
@@ -482,16 +481,6 @@ const PROFILE_KEY = "profile";
  * above what a node can accept at all (about 1-2 ms of CPU each), so it sheds only floods.
  */
 const DEFAULT_PEER_RATE_LIMIT = 1000;
-
-/** The bid to start with: one changed through the API, unless the agent file changed since. */
-function currentProfile(store: Store, fromFile: AgentProfile): AgentProfile {
-  const saved = store.loadState(PROFILE_KEY) as { from: string; current: AgentProfile } | undefined;
-  return saved && saved.from === canonicalJson(fromFile) ? saved.current : fromFile;
-}
-
-function saveProfile(store: Store, fromFile: AgentProfile, current: AgentProfile): void {
-  store.saveState(PROFILE_KEY, { from: canonicalJson(fromFile), current });
-}
 
 /** One data dir serves one contract: mixing two would replay one market's messages into another. */
 function claimDataDir(store: Store, dir: string, id: string, contract: Contract): void {

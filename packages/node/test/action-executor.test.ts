@@ -38,17 +38,31 @@ function recordingExecutor() {
   return { executor, events, left: () => left };
 }
 
-const message = (kind: MessageKind, i: number) =>
-  ({ kind, epoch: 1, round: 0, agent: `agent-${i}`, sig: "x" }) as unknown as WireMessage;
+const message = (kind: MessageKind, i: number, round = 0) =>
+  ({ kind, epoch: 1, round, agent: `agent-${i}`, sig: "x" }) as unknown as WireMessage;
 
 describe("action executor", () => {
-  it("fsyncs the Paxos messages it signs (proposals, accepts, views) before publishing them, and batches the rest", async () => {
-    const kinds: MessageKind[] = ["demand", "commit", "join", "alive", "leave", "propose", "accept", "view"];
+  it("fsyncs what a restart could not sign again the same (Paxos messages, amendments, approvals, an epoch's first demand) before publishing it, and batches the rest", async () => {
+    const kinds: MessageKind[] = [
+      "commit",
+      "join",
+      "alive",
+      "leave",
+      "propose",
+      "accept",
+      "view",
+      "amend",
+      "approve",
+    ];
     const { executor, events } = recordingExecutor();
-    await executor.perform(
-      kinds.map((kind, i): MachineAction => ({ type: "publish", message: message(kind, i) })),
-    );
+    await executor.perform([
+      { type: "publish", message: message("demand", 0, 0) },
+      { type: "publish", message: message("demand", 0, 1) },
+      ...kinds.map((kind, i): MachineAction => ({ type: "publish", message: message(kind, i, 1) })),
+    ]);
     expect(events).toEqual([
+      "own demand fsync",
+      "publish demand",
       "own demand",
       "publish demand",
       "own commit",
@@ -65,6 +79,10 @@ describe("action executor", () => {
       "publish accept",
       "own view fsync",
       "publish view",
+      "own amend fsync",
+      "publish amend",
+      "own approve fsync",
+      "publish approve",
     ]);
   });
 

@@ -38,6 +38,7 @@ export * from "./economics/stopping-rule.ts";
 export * from "./economics/valuation.ts";
 export * from "./economics/verified-slopes.ts";
 export * from "./machine/agent-machine.ts";
+export * from "./machine/bid-history.ts";
 export * from "./machine/epoch-decision.ts";
 export * from "./machine/epoch-plan.ts";
 export * from "./machine/equivocation-evidence.ts";

@@ -88,14 +88,38 @@ export function storedMessage(message: WireMessage, bytes: Uint8Array, receivedA
  * Own messages whose content a restart could not re-derive, fsynced before they are published:
  * the promises (views) and accepts of an epoch decision — Paxos is safe only if an acceptor never
  * forgets them; one that did could accept a second value and let two be decided — and proposals
- * (a proposer must not propose two plans in one view). Everything else goes with the next batched
- * write: demands and commits are pure functions of the agreed history, and a join or a leave only
- * of its slot (epoch, seq), so one lost to a power cut is re-signed bit for bit (Ed25519 signatures
- * are deterministic); a lost join's seq reused after the restart is ignored by peers as stale until
- * the seq passes it. Joins were most of the fsyncs of a 25-node run (re-announced every
- * announceMs while waiting to be admitted).
+ * (a proposer must not propose two plans in one view); amendments and approvals, whose terms and
+ * timing are the operator's (after a power cut the operator may propose other terms for the same
+ * slot). The rest goes with the next batched write; one lost to a power cut after it was
+ * published is signed again bit for bit (Ed25519 signatures are deterministic): a join or a leave
+ * is a function of its slot (epoch, seq) alone (a lost join's seq reused after the restart is
+ * ignored by peers as stale until the seq passes it; joins were most of the fsyncs of a 25-node
+ * run), and demands and commits of the agreed history — see `fsyncsBeforePublish`.
  */
-export const DURABLE_KINDS: ReadonlySet<MessageKind> = new Set(["propose", "accept", "view"]);
+export const DURABLE_KINDS: ReadonlySet<MessageKind> = new Set([
+  "propose",
+  "accept",
+  "view",
+  "amend",
+  "approve",
+]);
+
+/**
+ * Whether an own message is fsynced before it is published: the DURABLE_KINDS, and the first
+ * demand of each epoch (round 0). A demand is the agent's best response at the round's prices
+ * to the bid its epoch started with, from its newest demand's x (the proximal anchor); a
+ * restarted node gets all of these back from its store — the replayed epoch's bid from the bid
+ * record (store/bid-record.ts), the anchor from its own stored demands — and the prices from the
+ * peers' demands, re-fetched by sync. What the store cannot tell is what happened after its end:
+ * a node whose last demands were lost may adopt the next epoch before redoing those rounds, and
+ * sign that epoch's first demand from an older anchor; a bid recorded (not fsynced) for that
+ * epoch may be lost with them. Fsyncing round 0 makes every epoch the node bid in, and every bid
+ * it bid with, durable before anyone sees the bid: one fsync per epoch (as each voter's accept
+ * already costs), not one per round (docs/protocol.md §10).
+ */
+export function fsyncsBeforePublish(message: WireMessage): boolean {
+  return DURABLE_KINDS.has(message.kind) || (message.kind === "demand" && message.round === 0);
+}
 
 export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   const { metrics, log } = init;
@@ -112,7 +136,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
     const bytes = encodeMessage(message);
     // Write-ahead: stored before anyone can see it, so a restart replays it rather than signing
     // a different one for its slot.
-    init.writer.own(storedMessage(message, bytes, init.now()), DURABLE_KINDS.has(message.kind));
+    init.writer.own(storedMessage(message, bytes, init.now()), fsyncsBeforePublish(message));
     metrics.messagesPublished.inc({ kind: message.kind });
     metrics.messageBytes.inc({ direction: "out" }, bytes.length);
     return init.publish(message, bytes);

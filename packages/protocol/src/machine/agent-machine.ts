@@ -15,6 +15,7 @@ import {
 import { base64ToBytes, signingBytes } from "../wire/signing.ts";
 import { amendmentProblem } from "../wire/terms.ts";
 import { type Amendment, Amendments } from "./amendments.ts";
+import { BidHistory, type ScheduledBid } from "./bid-history.ts";
 import { Certify } from "./certify.ts";
 import { EquivocationEvidence } from "./equivocation-evidence.ts";
 import type { MachineContext } from "./machine-context.ts";
@@ -42,6 +43,11 @@ export interface AgentMachineConfig {
   readonly signer?: Signer;
   /** The agent this node runs; absent for an observer (follows and verifies, never bids). */
   readonly profile?: AgentProfile;
+  /**
+   * Instead of `profile` (not with it): which bid each epoch ran with, as the node recorded it
+   * (`bids()`) before a restart, so that the replayed epoch runs with the bid it ran with then.
+   */
+  readonly bids?: readonly ScheduledBid[];
   /**
    * This node founds the market's first epoch (docs/protocol.md §9): it was started without
    * bootstrap peers. Every other node only joins an epoch it learns of.
@@ -110,6 +116,14 @@ export interface AgentMachine {
   amendments(): readonly AmendmentView[];
   /** The proposal and approvals of an amendment (for the ledger), or null when unknown here. */
   amendmentEvidence(id: string): readonly WireMessage[] | null;
+  /**
+   * The first epoch a bid changed now takes effect in (the one after the current): a `profile`
+   * event handled next records its bid from this epoch on. The node records the same before
+   * handing the event over, durably before any demand made with it (docs/protocol.md §10).
+   */
+  bidFrom(): number;
+  /** Which bid each epoch runs with (BidHistory), oldest first: what a restart is built from. */
+  bids(): readonly ScheduledBid[];
 }
 
 export interface AmendmentView {
@@ -145,11 +159,13 @@ class Machine implements AgentMachine {
   constructor(config: AgentMachineConfig) {
     const slots = new SlotBook();
     const signer = config.signer ?? null;
+    if (config.profile && config.bids) throw new Error("agent machine: give `profile` or `bids`, not both");
+    const bids = config.bids ?? (config.profile ? [{ from: 0, profile: config.profile }] : []);
     this.#ctx = {
       contract: config.contract,
       contractId: contractId(config.contract),
       me: signer?.id ?? null,
-      profile: signer ? (config.profile ?? null) : null,
+      bids: new BidHistory(signer ? bids : []),
       misreport: config.misreport ?? null,
       maxMessageBytes: config.maxMessageBytes ?? MAX_MESSAGE_BYTES,
       slots,
@@ -239,7 +255,7 @@ class Machine implements AgentMachine {
         this.#membership.leave();
         break;
       case "profile":
-        ctx.profile = event.profile;
+        ctx.bids.change(this.bidFrom(), event.profile);
         this.#membership.profileChanged();
         break;
       case "amend":
@@ -268,6 +284,14 @@ class Machine implements AgentMachine {
 
   decisionEvidence(epoch: number | null): readonly WireMessage[] | null {
     return this.#membership.evidence(epoch);
+  }
+
+  bidFrom(): number {
+    return (this.#membership.current?.number ?? -1) + 1;
+  }
+
+  bids(): readonly ScheduledBid[] {
+    return this.#ctx.bids.entries();
   }
 
   committedBody(epoch: number): CommitBody | null {
@@ -520,7 +544,7 @@ class Machine implements AgentMachine {
     const view = this.#market.view();
     const epoch = cur?.number ?? null;
     let status: MarketStatus = "joining";
-    if (cur && view && (member || !ctx.profile)) {
+    if (cur && view && (member || !ctx.bids.latest)) {
       status = view.status;
       if (view.status === "running" && ctx.now - view.openedAt >= ctx.contract.timeouts.roundMs)
         status = "stalled";
@@ -531,7 +555,7 @@ class Machine implements AgentMachine {
       me && cur ? (committed?.allocations.find((a) => a.agent === me)?.x ?? view?.lastX ?? null) : null;
     return {
       contractId: ctx.contractId,
-      agent: ctx.profile ? me : null,
+      agent: ctx.bids.latest ? me : null,
       status,
       epoch,
       members: cur?.plan.members ?? [],

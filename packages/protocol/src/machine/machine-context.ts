@@ -1,7 +1,7 @@
-import type { AgentProfile } from "../economics/agent.ts";
 import type { Demand } from "../economics/demand.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId, ContractId } from "../wire/ids.ts";
+import type { BidHistory } from "./bid-history.ts";
 import type { Outbox } from "./outbox.ts";
 import type { SlotBook } from "./slot-book.ts";
 import type { Timers } from "./timers.ts";
@@ -12,8 +12,11 @@ export interface MachineContext {
   readonly contractId: ContractId;
   /** This node's agent id (its key), or null for an observer without one. */
   readonly me: AgentId | null;
-  /** The agent's private economics; null for an observer (it never bids). */
-  profile: AgentProfile | null;
+  /**
+   * The agent's private economics, by epoch (`bids.latest` is the newest); empty for an observer
+   * (it never bids).
+   */
+  readonly bids: BidHistory;
   /** Fault injection for tests only: what the agent reports instead of its true demand. */
   readonly misreport: ((demand: Demand, round: number) => Demand) | null;
   /** The wire's cap on a message, which bounds an epoch's members (plan-fit.ts). */

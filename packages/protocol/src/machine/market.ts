@@ -47,6 +47,8 @@ export interface EpochTerms {
 interface EpochMarket extends EpochTerms {
   /** The agent's bid for this epoch: a new one takes effect at the next epoch (slot). */
   readonly profile: AgentProfile | null;
+  /** The x of the agent's newest demand before this epoch: round 0's proximal anchor. */
+  readonly carried: number | undefined;
   round: number;
   prices: number[];
   ruleState: PriceRuleState;
@@ -83,8 +85,11 @@ export class Market {
   readonly #ctx: MachineContext;
   readonly #hooks: MarketHooks;
   #e: EpochMarket | null = null;
-  /** The agent's last reported x: the proximal best response starts from it. */
-  #lastX: number | undefined;
+  /**
+   * The agent's newest demand (its slot and x), signed or read back — from the store on replay, or
+   * from a peer: what it reports, and what the next epoch's first demand starts from (`carried`).
+   */
+  #anchor: { readonly epoch: number; readonly round: number; readonly x: number } | null = null;
   #closing = false;
   #settledAt: number | null = null;
   #closePending = false;
@@ -99,7 +104,9 @@ export class Market {
     this.#settledAt = null;
     this.#e = {
       ...epoch,
-      profile: this.#ctx.profile,
+      // The bid this epoch started with, also when replayed after a restart (bid-history.ts).
+      profile: this.#ctx.bids.at(epoch.number),
+      carried: this.#anchor?.x,
       round: 0,
       prices,
       ruleState: initialPriceRuleState(epoch.terms),
@@ -135,6 +142,7 @@ export class Market {
     if (!e || m.epoch !== e.number) return;
     bucket(e.demands, m.round).set(m.agent, m);
     e.bidders.add(m.agent);
+    if (m.agent === this.#ctx.me) this.#noteOwn(m);
     if (m.round === e.round) e.inflowAt = this.#ctx.now;
     this.#closeRounds();
   }
@@ -266,7 +274,7 @@ export class Market {
       residual: e.lastResidual,
       openedAt: e.openedAt,
       agreement: { matching, received: matching + e.mismatched },
-      lastX: this.#lastX,
+      lastX: this.#anchor?.x,
     };
   }
 
@@ -422,7 +430,7 @@ export class Market {
     const profile = e?.profile;
     if (e?.status !== "running" || !me || !profile || !this.#hooks.bidding()) return;
     if (e.demands.get(e.round)?.has(me)) return;
-    const truthful = bestResponse(profile, e.terms, e.prices, this.#lastX);
+    const truthful = bestResponse(profile, e.terms, e.prices, this.#anchorFor(e, me));
     const d = ctx.misreport ? ctx.misreport(truthful, e.round) : truthful;
     const message = ctx.out.publish<DemandMessage>({
       v: PROTOCOL_VERSION,
@@ -437,10 +445,33 @@ export class Market {
       footprint: profile.footprint,
     });
     if (!message) return;
-    this.#lastX = message.x;
+    this.#noteOwn(message);
     bucket(e.demands, message.round).set(me, message);
     e.bidders.add(me);
     this.#closeRounds();
+  }
+
+  /**
+   * The proximal best response's anchor for the open round: the x of the agent's demand before it,
+   * its own demand of the previous round (held: the round closed on it), or for round 0 the newest
+   * before the epoch. That is the x the agent had signed last when it first signed this slot, and
+   * a restarted node holds the same (its stored demands, replayed), so a demand it signs again for
+   * a slot whose first copy a power cut lost is the same demand, bit for bit (docs/protocol.md
+   * §10) — also when a copy of a later own demand reached it first.
+   */
+  #anchorFor(e: EpochMarket, me: AgentId): number | undefined {
+    if (e.round === 0) return e.carried;
+    return e.demands.get(e.round - 1)?.get(me)?.x ?? this.#anchor?.x;
+  }
+
+  /**
+   * One of the agent's own demands, signed now or read back: the newest (epoch, round) is kept. A
+   * peer's late copy of an older one must not move it back.
+   */
+  #noteOwn(m: DemandMessage): void {
+    const a = this.#anchor;
+    if (a && (m.epoch < a.epoch || (m.epoch === a.epoch && m.round <= a.round))) return;
+    this.#anchor = { epoch: m.epoch, round: m.round, x: m.x };
   }
 }
 

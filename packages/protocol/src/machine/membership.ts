@@ -148,7 +148,7 @@ export class Membership {
     } else {
       ctx.timers.set("decision-sync", ctx.now + announceMs);
     }
-    if (ctx.profile && ctx.me) ctx.timers.set("announce", ctx.now);
+    if (ctx.bids.latest && ctx.me) ctx.timers.set("announce", ctx.now);
   }
 
   // ---- views -------------------------------------------------------------------------------
@@ -615,7 +615,7 @@ export class Membership {
     if (this.#leaving) {
       if (member) this.#leaves.add(ctx.me as AgentId);
       else this.#leaveNow();
-    } else if (!member && ctx.profile && ctx.me) {
+    } else if (!member && ctx.bids.latest && ctx.me) {
       // A new epoch that left us out: say at once that we know it, and announce briskly again.
       this.#announceEvery = ctx.contract.timeouts.announceMs;
       ctx.timers.set("announce", now);
@@ -652,7 +652,7 @@ export class Membership {
     }
     if (d.proposal(0)) return;
     const founding = (joiners: readonly AgentId[]): EpochPlan => ({
-      members: sortedUnique([...(ctx.profile ? [me] : []), ...joiners]),
+      members: sortedUnique([...(ctx.bids.latest ? [me] : []), ...joiners]),
       deciders: [me],
       voters: [me],
       base: null,
@@ -1051,7 +1051,7 @@ export class Membership {
 
   /** An agent with a bid that is not a member and not going: it announces itself until admitted. */
   #joining(): boolean {
-    return this.#ctx.profile !== null && !this.isMember() && !this.#leaving;
+    return this.#ctx.bids.latest !== null && !this.isMember() && !this.#leaving;
   }
 
   #announce(): void {
