@@ -97,9 +97,10 @@ describe("Byzantine members: the draw", () => {
         expect(drawSchedule(seed, { equivocators: true })).toEqual(s);
         expect(drawSchedule(seed, { faults: false, equivocators: true }).byzantine.equivocators).toEqual([]);
       }
-      // Without equivocators (the default) the seed draws the same agents and the same replays
-      // and forgeries, and still draws something where it drew an equivocator.
-      const plain = drawSchedule(seed);
+      // Equivocators are drawn by default; without them the seed draws the same agents and the
+      // same replays and forgeries, and still draws something where it drew an equivocator.
+      expect(drawSchedule(seed)).toEqual(s);
+      const plain = drawSchedule(seed, { equivocators: false });
       expect(plain.byzantine.equivocators).toEqual([]);
       expect(plain.agents).toEqual(s.agents);
       const plainActs = plain.faults.filter((f) => f.type === "replay" || f.type === "forge");
