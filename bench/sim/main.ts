@@ -8,8 +8,8 @@
  *   --agents K      every schedule has exactly K agents
  *   --no-faults     no crashes, leaves, partitions, slow members or loss (starts and latency only)
  *   --no-byzantine  no Byzantine members (equivocators, replays, forgeries), the rest as drawn
- *   --equivocators  draw equivocating members too (off by default: the protocol does not yet
- *                   survive one, docs/security.md §6)
+ *   --no-equivocators  no equivocating members (drawn by default since the protocol excludes a
+ *                   proven one, docs/protocol.md §5.1); --equivocators is accepted and changes nothing
  *   --founders all  every agent may found the first epoch (default: the first to start)
  *   --workers W     worker threads (default: one per core, at most 4; 1 with --trace)
  *   --keep-going    after a violation, run on to find the other invariants the seed breaks
@@ -47,7 +47,7 @@ function parseArgs(argv: readonly string[]): Args {
   let agents: number | undefined;
   let faults = true;
   let byzantine = true;
-  let equivocators = false;
+  let equivocators = true;
   let founders: "first" | "all" = "first";
   let keepGoing = false;
   for (let i = 0; i < argv.length; i++) {
@@ -84,6 +84,9 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case "--equivocators":
         equivocators = true;
+        break;
+      case "--no-equivocators":
+        equivocators = false;
         break;
       case "--founders": {
         const v = value();

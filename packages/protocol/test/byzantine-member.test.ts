@@ -1,15 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
-import type { Verdict } from "../src/machine/machine-io.ts";
+import type { MachineAction, Verdict } from "../src/machine/machine-io.ts";
 import { BYZANTINE_SHARE, drawByzantine, garbled, twinOf } from "../src/sim/byzantine-member.ts";
 import { createInvariantChecker } from "../src/sim/invariants.ts";
 import { createPrng } from "../src/sim/prng.ts";
 import { runSeed } from "../src/sim/runner.ts";
 import { drawSchedule } from "../src/sim/schedule.ts";
 import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
-import type { Signer } from "../src/wire/agent-key.ts";
+import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
-import type { DemandMessage, WireMessage } from "../src/wire/messages.ts";
+import {
+  type DemandMessage,
+  type EpochPlan,
+  PROTOCOL_VERSION,
+  type ProposeMessage,
+  type Unsigned,
+  type WireMessage,
+} from "../src/wire/messages.ts";
 import { signMessage, verifyMessage } from "../src/wire/signing.ts";
 
 const contract: Contract = contractSchema.parse({
@@ -90,9 +97,10 @@ describe("Byzantine members: the draw", () => {
         expect(drawSchedule(seed, { equivocators: true })).toEqual(s);
         expect(drawSchedule(seed, { faults: false, equivocators: true }).byzantine.equivocators).toEqual([]);
       }
-      // Without equivocators (the default) the seed draws the same agents and the same replays
-      // and forgeries, and still draws something where it drew an equivocator.
-      const plain = drawSchedule(seed);
+      // Equivocators are drawn by default; without them the seed draws the same agents and the
+      // same replays and forgeries, and still draws something where it drew an equivocator.
+      expect(drawSchedule(seed)).toEqual(s);
+      const plain = drawSchedule(seed, { equivocators: false });
       expect(plain.byzantine.equivocators).toEqual([]);
       expect(plain.agents).toEqual(s.agents);
       const plainActs = plain.faults.filter((f) => f.type === "replay" || f.type === "forge");
@@ -124,14 +132,53 @@ describe("Byzantine members: the draw", () => {
 });
 
 describe("Byzantine members: the invariants", () => {
-  it("P1: two demands for one round answering other prices", () => {
+  it("X1: a node proposes, at view 0, an epoch naming a member it holds a proof against", () => {
     const { checker, nodes, s0, s1 } = fixture();
-    const publish = (node: SimNode, message: WireMessage) =>
-      checker.observe({ type: "tick", at: 10, node, actions: [{ type: "publish", message }] })[0] ?? null;
-    expect(publish(nodes[0] as SimNode, demand(s0, 1, [0.25]))).toBeNull();
-    expect(publish(nodes[1] as SimNode, demand(s1, 1, [0.25]))).toBeNull();
-    expect(publish(nodes[1] as SimNode, demand(s1, 1, [0.25], 3))).toBeNull();
-    expect(publish(nodes[1] as SimNode, demand(s1, 1, [0.5], 3))).toMatchObject({ invariant: "P1" });
+    const node = nodes[0] as SimNode;
+    const members = [s0.id, s1.id].sort();
+    const plan = (ids: readonly string[]) =>
+      ({
+        members: ids,
+        deciders: members,
+        voters: ids,
+        base: { epoch: 1, round: 0, prices: [0] },
+        terms: null,
+        ledger: null,
+        cause: ["equivocation"],
+      }) as unknown as EpochPlan;
+    const act = (...actions: MachineAction[]) =>
+      checker.observe({ type: "tick", at: 10, node, actions })[0] ?? null;
+    // Each proposal by another key, so that none is a second signature for a slot (I2).
+    let key = 40;
+    const propose = (ids: readonly string[], view = 0, by = createSigner(new Uint8Array(32).fill(key++))) =>
+      act({
+        type: "publish",
+        message: signMessage<ProposeMessage>(
+          {
+            v: PROTOCOL_VERSION,
+            kind: "propose",
+            contract: contractId(contract),
+            agent: by.id,
+            epoch: 2,
+            view,
+            plan: plan(ids),
+          } as Unsigned<ProposeMessage>,
+          by,
+        ),
+      });
+    expect(
+      act({ type: "epoch-started", epoch: 1, members, base: null, plan: plan(members), member: true }),
+    ).toBeNull();
+    // A proof about another epoch convicts no one.
+    const old = (x: number) => ({ ...demand(s1, x), epoch: 0 });
+    act({ type: "equivocation", evidence: { agent: s1.id, slot: "s", first: old(1), second: old(2) } });
+    expect(propose(members)).toBeNull();
+    const now = (x: number) => ({ ...demand(s1, x), epoch: 1 });
+    act({ type: "equivocation", evidence: { agent: s1.id, slot: "s", first: now(1), second: now(2) } });
+    expect(propose(members)).toMatchObject({ invariant: "X1" });
+    expect(propose([s0.id])).toBeNull();
+    // A later view may have to carry a plan accepted before (Paxos): not held to X1.
+    expect(propose(members, 1)).toBeNull();
   });
 
   it("E1: a node accepts an equivocator's second message for a slot; rejecting it with evidence is right", () => {
@@ -160,28 +207,43 @@ describe("Byzantine members: the invariants", () => {
 
 describe("Byzantine members: pinned seeds", () => {
   // Seed 72: three agents, n1 equivocates. At 16958.9 ms it sends n0 a second demand for epoch 2
-  // round 0 (x=5.4868 against 3.6578); n0 closes the round on it, n2 on the first (fetched by
-  // sync), and they compute different prices for round 1; from there each rejects the other's
-  // demands as price-mismatch and the market never certifies. A protocol defect (docs/security.md
-  // §2 promises that a member's key cannot make honest nodes compute different prices): when the
-  // protocol agrees on one demand set per round, this seed must pass; expect null here then.
-  it("seed 72: an equivocated demand splits honest nodes' prices (P1), then R1 and liveness", () => {
+  // round 0 (x=5.4868 against 3.6578); n0 closes the round on it, n2 on the first. Before the
+  // rule of docs/protocol.md §5.1 they computed different prices for round 1, rejected each
+  // other's demands as price-mismatch and never certified again (P1, R1, liveness). Now the
+  // divergence makes them fetch round 0's demands, the other version arrives as the proof, both
+  // versions are relayed, and epoch 3 is decided without n1, from epoch 2's start prices.
+  it("seed 72: the equivocated demand is proven, relayed, and epoch 3 certifies without n1", () => {
     const r = runSeed(72, { trace: true, keepGoing: true, equivocators: true });
     const lines = r.trace ?? [];
-    expect(lines.some((l) => / BYZANTINE equivocate n1 -> \{n0\} demand n1 e2 r0 /.test(l))).toBe(true);
-    expect(lines.some((l) => /n0<n1 demand n1 e2 r0 x=5\.4868 accept/.test(l))).toBe(true);
-    expect(r.violations.map((v) => v.invariant)).toEqual(["P1", "R1", "liveness"]);
-    expect(r.violation?.summary).toContain("epoch 2 round 1");
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(/ BYZANTINE equivocate n1 -> \{n0\} demand n1 e2 r0 /)).toBeGreaterThanOrEqual(0);
+    expect(at(/n0<n1 demand n1 e2 r0 x=5\.4868 accept/)).toBeGreaterThanOrEqual(0);
+    const proof = at(/reject:equivocation/);
+    expect(proof).toBeGreaterThan(0);
+    expect(at(/n0 relay demand n1 e2 r0/)).toBeGreaterThan(proof);
+    expect(at(/n2 equivocation by n1 in demand\/2\/0/)).toBeGreaterThan(proof);
+    expect(at(/publish propose n[02] e3 v0 \{n2,n0\} base e2r0 \[equivocation\]/)).toBeGreaterThan(proof);
+    expect(at(/n0 epoch-started e3 \{n2,n0\}/)).toBeGreaterThan(proof);
+    expect(at(/n2 certificate e3 .* 2\/2 signed/)).toBeGreaterThan(proof);
+    expect(r.violations).toEqual([]);
+    expect(r.liveness.status).toBe("held");
   });
 
-  // Seed 734: capacity does not bind (prices stay 0), so the split shows in the commits: n1 closed
-  // epoch 6's round 0 on n3's second demand, n0 on its first, and they sign different bodies.
-  // Before P1 looked at commits, the run went on: n1 could not certify (its body had no quorum)
-  // for 115 s, and the liveness check failed long after.
-  it("seed 734: an equivocated demand splits honest nodes' commit bodies (P1)", () => {
-    const r = runSeed(734, { equivocators: true });
-    expect(r.violation).toMatchObject({ invariant: "P1" });
-    expect(r.violation?.summary).toContain("commit for epoch 6 (round 0) has another body");
+  // Seed 734: capacity does not bind (prices stay 0), so no demand mismatches: the split shows in
+  // the commits of epoch 6 (n0 settled on n3's first demand, n1 on its second). n0 holds n1's
+  // commit, of another body, fetches round 0's demands, and the proof excludes n3 from epoch 7.
+  it("seed 734: a divergent commit body leads to the proof, and epoch 7 certifies without n3", () => {
+    const r = runSeed(734, { trace: true, equivocators: true });
+    const lines = r.trace ?? [];
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const proof = at(/n0<n1 \(sync\) demand n3 e6 r0 .* reject:equivocation/);
+    expect(proof).toBeGreaterThan(0);
+    expect(at(/n0 relay demand n3 e6 r0/)).toBeGreaterThan(proof);
+    expect(at(/n1 equivocation by n3 in demand\/6\/0/)).toBeGreaterThan(proof);
+    expect(at(/publish propose n1 e7 v0 \{n1,n0\} base e6r0 \[equivocation\]/)).toBeGreaterThan(proof);
+    expect(at(/n0 certificate e7 .* 2\/2 signed/)).toBeGreaterThan(proof);
+    expect(r.violation).toBeNull();
+    expect(r.liveness.status).toBe("held");
   });
 
   it("seed 36: forgeries are delivered and none is accepted; seed 9: replays change nothing", () => {

@@ -147,6 +147,10 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
     switch (action.type) {
       case "publish":
         return unstored.send(action.message, publish);
+      case "relay":
+        // One version of an equivocation proof (protocol §5.1), another agent's: gossiped as it
+        // is and not stored (the store keeps one message per slot, the one this node accepted).
+        return init.publish(action.message, encodeMessage(action.message));
       case "sync":
         init.catchUp(action.want);
         return null;

@@ -17,6 +17,7 @@ import { amendmentProblem } from "../wire/terms.ts";
 import { type Amendment, Amendments } from "./amendments.ts";
 import { BidHistory, type ScheduledBid } from "./bid-history.ts";
 import { Certify } from "./certify.ts";
+import { convicts } from "./conviction.ts";
 import { EquivocationEvidence } from "./equivocation-evidence.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation, MachineAction, MachineEvent, Verdict } from "./machine-io.ts";
@@ -175,7 +176,7 @@ class Machine implements AgentMachine {
     };
     this.#verify =
       config.verify ?? ((m) => verifyAgentSignature(m.agent, signingBytes(m), base64ToBytes(m.sig)));
-    this.#certify = new Certify(this.#ctx);
+    this.#certify = new Certify(this.#ctx, (m, own) => this.#market.onDivergentCommit(m, own));
     this.#market = new Market(this.#ctx, {
       settled: (epoch, body) => {
         this.#certify.settle(epoch, body, this.#membership.isMember());
@@ -200,9 +201,22 @@ class Machine implements AgentMachine {
   check(m: WireMessage): Verdict {
     const verdict = validate(m, this.#validation);
     if (verdict.verdict === "reject" && verdict.evidence) {
-      const members = this.#membership.current?.memberSet;
-      this.#equivocations.record(verdict.evidence, (agent) => members?.has(agent) === true);
-      this.#ctx.out.emit({ type: "equivocation", evidence: verdict.evidence });
+      const evidence = verdict.evidence;
+      const cur = this.#membership.current;
+      const members = cur?.memberSet;
+      const fresh = this.#equivocations.record(evidence, (agent) => members?.has(agent) === true);
+      this.#ctx.out.emit({ type: "equivocation", evidence });
+      // docs/protocol.md §5.1: a proof against a member of the current epoch is spread (both
+      // versions: gossip drops the one a peer has seen, and the nodes holding the other one get
+      // the proof) and excludes the member from the next epoch. Relayed once per new proof, so a
+      // flood of conflicting messages costs at most MAX_EQUIVOCATIONS_PER_AGENT relays per agent.
+      if (convicts(evidence, cur)) {
+        const convicted = this.#membership.convict(evidence.agent);
+        if (fresh || convicted) {
+          this.#ctx.out.relay(evidence.first);
+          this.#ctx.out.relay(evidence.second);
+        }
+      }
     }
     if (verdict.verdict === "reject" && verdict.reason === "price-mismatch" && m.kind === "demand")
       this.#market.onMismatch(m);

@@ -53,9 +53,15 @@ export class Certify {
   readonly #books = new Map<number, CommitBook>();
   readonly #certificates: Certificate[] = [];
   #current: number | null = null;
+  readonly #diverged: (m: CommitMessage, own: CommitBody) => void;
 
-  constructor(ctx: MachineContext) {
+  /**
+   * `diverged`: a member's commit of the current epoch carries another body than the one this node
+   * settled on (docs/protocol.md §5.1): the rounds closed on different demand sets somewhere.
+   */
+  constructor(ctx: MachineContext, diverged: (m: CommitMessage, own: CommitBody) => void = () => {}) {
     this.#ctx = ctx;
+    this.#diverged = diverged;
   }
 
   /** Epoch `epoch` began; `ledger` is the certificate its plan links to (§12). */
@@ -96,6 +102,8 @@ export class Certify {
     const book = this.#books.get(m.epoch);
     if (!book) return;
     this.#record(book, m);
+    if (book.body && m.epoch === this.#current && book.digests.get(m.agent) !== book.digest)
+      this.#diverged(m, book.body);
     this.#tryCertify(book);
     this.#armSync();
   }

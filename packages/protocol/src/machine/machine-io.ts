@@ -68,6 +68,12 @@ export function syncAgents(want: SyncWant): readonly AgentId[] | undefined {
 export type MachineAction =
   /** Sign-free: the message is already signed. Store it (before anything else), then gossip it. */
   | { type: "publish"; message: WireMessage }
+  /**
+   * Gossip another agent's message as it is, without storing it: one version of an equivocation
+   * proof (docs/protocol.md §5.1), so that the nodes that hold the other version reject this one
+   * and hold the proof too. Never an own message (those are `publish`ed).
+   */
+  | { type: "relay"; message: WireMessage }
   | { type: "sync"; want: SyncWant }
   | {
       type: "epoch-started";

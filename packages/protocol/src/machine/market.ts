@@ -7,7 +7,13 @@ import type { StallReason } from "../economics/stall-rule.ts";
 import type { CommitBody } from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId, ContractId, Digest } from "../wire/ids.ts";
-import { type DemandMessage, type EpochBase, PROTOCOL_VERSION } from "../wire/messages.ts";
+import {
+  type CommitMessage,
+  type DemandMessage,
+  type EpochBase,
+  PROTOCOL_VERSION,
+} from "../wire/messages.ts";
+import { DivergenceProbe } from "./divergence-probe.ts";
 import type { MachineContext } from "./machine-context.ts";
 import { bucket } from "./nested-map.ts";
 import { samePrices } from "./validate.ts";
@@ -93,10 +99,12 @@ export class Market {
   #closing = false;
   #settledAt: number | null = null;
   #closePending = false;
+  readonly #probe: DivergenceProbe;
 
   constructor(ctx: MachineContext, hooks: MarketHooks) {
     this.#ctx = ctx;
     this.#hooks = hooks;
+    this.#probe = new DivergenceProbe(ctx);
   }
 
   start(epoch: EpochTerms, prices: number[]): void {
@@ -147,10 +155,27 @@ export class Market {
     this.#closeRounds();
   }
 
-  /** A demand for the open round that answered other prices: counted for the agreement view. */
+  /**
+   * A member's demand that answered other prices than ours: counted for the agreement view, and a
+   * sign that its sender closed round `m.round` − 1 on another demand set than we did: ask for
+   * that round's demands (docs/protocol.md §5.1, divergence-probe.ts).
+   */
   onMismatch(m: DemandMessage): void {
     const e = this.#e;
-    if (e && m.epoch === e.number && m.round === e.round) e.mismatched += 1;
+    if (!e || m.epoch !== e.number) return;
+    if (m.round === e.round) e.mismatched += 1;
+    if (e.members.includes(m.agent)) this.#probe.ask(e.number, m.round - 1, e.members, m.agent);
+  }
+
+  /**
+   * A member's commit of this epoch names another body than the one we settled on (certify.ts):
+   * ask for the demands of both rounds settled on, ours and theirs (they may differ).
+   */
+  onDivergentCommit(m: CommitMessage, own: CommitBody): void {
+    const e = this.#e;
+    if (!e || m.epoch !== e.number || !e.members.includes(m.agent)) return;
+    this.#probe.ask(e.number, own.round, e.members, m.agent);
+    if (m.round !== own.round) this.#probe.ask(e.number, m.round, e.members, m.agent);
   }
 
   onTick(): void {
@@ -419,6 +444,7 @@ export class Market {
         e.mismatched += 1;
         this.#ctx.slots.forget(d);
         this.#ctx.out.emit({ type: "dropped", reason: "price-mismatch", message: d });
+        this.#probe.ask(e.number, d.round - 1, e.members, d.agent);
       }
     }
   }

@@ -18,6 +18,7 @@ import {
   type WireMessage,
 } from "../wire/messages.ts";
 import type { Amendments } from "./amendments.ts";
+import { Convicted } from "./conviction.ts";
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
@@ -108,6 +109,8 @@ export class Membership {
   /** Times each agent was dropped for silence since it last saw an epoch through: the back-off doubles. */
   readonly #strikes = new Map<AgentId, number>();
   readonly #lastAlive = new Map<AgentId, AliveMessage>();
+  /** Agents proven to equivocate while members (conviction.ts): left out of plans, never admitted. */
+  readonly #convicted = new Convicted();
   #joinSeq = 0;
   #leaving = false;
   #left = false;
@@ -179,6 +182,7 @@ export class Membership {
         continue;
       }
       if ((this.#snubbed.get(id) ?? Number.NEGATIVE_INFINITY) > now) continue;
+      if (this.#convicted.has(id)) continue;
       // A joiner that has not caught up with our epoch could not bid in the next one: wait until
       // its announcement says it knows the current epoch (it learns decisions by sync meanwhile).
       if (this.current && j.message.epoch < this.current.number) continue;
@@ -211,6 +215,21 @@ export class Membership {
   }
 
   // ---- messages ------------------------------------------------------------------------------
+
+  /**
+   * A proof that `agent`, a member of the current epoch, equivocated (conviction.ts judged it): the
+   * next epoch this node proposes leaves it out, at once (docs/protocol.md §5.1). True when news.
+   */
+  convict(agent: AgentId): boolean {
+    if (!this.#convicted.add(agent)) return false;
+    this.#ctx.out.log("warn", "member proven to equivocate: wanting the next epoch without it", {
+      agent,
+      epoch: this.current?.number ?? null,
+    });
+    // check() has no event to act in: the next tick (now) drives the change.
+    this.#ctx.timers.setEarliest("conviction", this.#ctx.now);
+    return true;
+  }
 
   heard(agent: AgentId): void {
     this.#seen.set(agent, this.#ctx.now);
@@ -386,7 +405,15 @@ export class Membership {
       timers.clear("decision-poll");
       if (this.current) this.wantDecision(this.current.number + 1);
     }
-    for (const name of ["found", "joiner-expiry", "snub-expiry", "silence", "batch", "view-timeout"] as const)
+    for (const name of [
+      "found",
+      "joiner-expiry",
+      "snub-expiry",
+      "silence",
+      "batch",
+      "view-timeout",
+      "conviction",
+    ] as const)
       if (timers.due(name, now)) timers.clear(name);
     this.advance();
   }
@@ -746,13 +773,16 @@ export class Membership {
     // Members want changes; so does a voter that is not a member (a founding observer).
     if (!cur || !me || !(cur.memberSet.has(me) || cur.plan.voters.includes(me))) return null;
     const silent = new Set(judgeSilence ? this.#silent() : []);
-    const keep = cur.plan.members.filter((id) => !this.#leaves.has(id) && !silent.has(id));
+    const convicted = cur.plan.members.filter((id) => this.#convicted.has(id));
+    const keep = cur.plan.members.filter(
+      (id) => !this.#leaves.has(id) && !silent.has(id) && !this.#convicted.has(id),
+    );
     const amendment = this.#passedAmendment(cur);
     const planFor = (members: readonly AgentId[], cause: EpochCause[]): EpochPlan => ({
       members,
       deciders: cur.plan.voters,
       voters: this.#votersFor(cur, members),
-      base: this.#base(cur),
+      base: convicted.length > 0 ? this.#startBase(cur) : this.#base(cur),
       terms: amendment?.terms ?? cur.plan.terms,
       ledger: this.tip(),
       cause,
@@ -781,6 +811,7 @@ export class Membership {
     if (fit.admitted > 0) cause.push("join");
     if (cur.plan.members.some((id) => this.#leaves.has(id))) cause.push("leave");
     if (silent.size > 0) cause.push("silence");
+    if (convicted.length > 0) cause.push("equivocation");
     if ([...this.#rebids].some((id) => members.includes(id))) cause.push("rebid");
     if (this.#periodElapsed(cur)) cause.push("period");
     if (amendment) cause.push("amend");
@@ -925,6 +956,19 @@ export class Membership {
   }
 
   /**
+   * Where an epoch that drops a convicted equivocator starts: the current epoch's own start prices.
+   * Its open round's prices were computed from demand sets the equivocator chose, and differ from
+   * node to node once it split them; the start prices are the ones every member agreed on.
+   */
+  #startBase(cur: EpochInfo): EpochBase {
+    return {
+      epoch: cur.number,
+      round: 0,
+      prices: [...(cur.plan.base?.prices ?? this.#ctx.contract.initialPrices)],
+    };
+  }
+
+  /**
    * Members this node considers gone. Once converged: unheard (any message; members send `alive`)
    * for `silenceMs` (a round timeout, longer in large epochs). In a running round: its demand still
    * missing after `roundMs` and unheard for `silenceMs` — or missing for `STUCK_HEARD` round timeouts even though heard (alive but not bidding).
@@ -991,7 +1035,7 @@ export class Membership {
   #batchReady(want: EpochPlan): boolean {
     const cur = this.current as EpochInfo;
     const { timers, now, contract } = this.#ctx;
-    if (want.cause.some((c) => c === "leave" || c === "silence")) return true;
+    if (want.cause.some((c) => c === "leave" || c === "silence" || c === "equivocation")) return true;
     const settled = this.#market.settledAt();
     if (settled !== null && !this.#hooks.certificate(cur.number)) {
       const late = settled + contract.timeouts.roundMs;

@@ -53,6 +53,11 @@ export class Outbox {
     if (!this.#replaying) this.#actions.push({ type: "sync", want });
   }
 
+  /** Gossip another agent's signed message as is (an equivocation proof's version); not during replay. */
+  relay(message: WireMessage): void {
+    if (!this.#replaying) this.#actions.push({ type: "relay", message });
+  }
+
   log(level: "debug" | "info" | "warn", msg: string, fields?: Record<string, unknown>): void {
     if (!this.#replaying) this.#actions.push({ type: "log", level, msg, ...(fields ? { fields } : {}) });
   }

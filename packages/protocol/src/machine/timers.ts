@@ -20,7 +20,8 @@ export type TimerName =
   | "catch-up"
   | "snub-expiry"
   | "leave-timeout"
-  | "slot";
+  | "slot"
+  | "conviction";
 
 export class Timers {
   readonly #at = new Map<TimerName, number>();

@@ -1,12 +1,7 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { planDigest } from "../machine/epoch-plan.ts";
 import type { MachineAction } from "../machine/machine-io.ts";
-import {
-  type Certificate,
-  certificateDigest,
-  commitMessageBodyDigest,
-  verifyCertificate,
-} from "../wire/certificate.ts";
+import { type Certificate, certificateDigest, verifyCertificate } from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
 import { messageDigest } from "../wire/message-codec.ts";
 import { slotOf, topicOf } from "../wire/messages.ts";
@@ -27,15 +22,17 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *       plan its epoch adopted (I1's record);
  *   R1  no node rejects (verdict "reject"; "ignore" is fine) a message an honest simulated agent
  *       signed and a simulated node relayed: a reject is a claim that its sender misbehaved, which
- *       an honest node never does. Injected messages and a lying member's are exempt.
- *   P1  one outcome per round: every demand any machine publishes for (epoch, round) answers the
- *       same prices p^k, and every commit any machine publishes for an epoch has the same body
- *       (I3's proof in protocol §9.5: every honest commit body for E is identical). docs/security.md
- *       §2 promises that even an attacker holding a member's key cannot make honest nodes compute
- *       different prices (every node computes p^{k+1} from the same signed demand set); an
- *       equivocator's two demands for one round are how it would try. The machines are all
- *       honest (an equivocator's too: its second demand is made on the wire), so every demand and
- *       commit published is a node's own;
+ *       an honest node never does. Injected messages and a lying member's are exempt, and so is a
+ *       `price-mismatch` of a demand of an epoch an equivocator is a member of: once it split the
+ *       honest nodes, each side rejects the other's demands until the proof reaches it.
+ *   X1  a proven equivocator is proposed out: a node that holds a proof (two valid signatures for
+ *       one demand or commit slot, protocol §5.1) against a member of its current epoch e never
+ *       publishes a view-0 proposal for epoch e+1 that names that member (view 0 is the one a
+ *       proposer chooses freely; a later view may have to carry a plan accepted before, Paxos).
+ *       It replaces P1 ("one outcome per round"), which no protocol can promise once a member
+ *       equivocates: the split happens before any node can know (docs/protocol.md §11). What is
+ *       promised instead: one certificate per epoch whatever the split (I3), the equivocator
+ *       proposed out once proven (X1), and the honest live agents certifying without it (liveness);
  *   E1  no node accepts two different messages for one slot (followed for equivocators' slots:
  *       honest agents sign one per slot, I2): the second is rejected as equivocation and kept as
  *       evidence (protocol §4, §5 step 10), and a reject for equivocation carries that evidence
@@ -53,7 +50,7 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *
  * Liveness is checked by the runner (liveness.ts): it is about time, not about one event.
  */
-export type InvariantId = "I1" | "I2" | "I3" | "I4" | "R1" | "P1" | "E1" | "F1" | "S1" | "liveness";
+export type InvariantId = "I1" | "I2" | "I3" | "I4" | "R1" | "X1" | "E1" | "F1" | "S1" | "liveness";
 
 /** Membership messages one agent may publish per virtual second before it counts as a storm. */
 export const MEMBERSHIP_RATE = 100;
@@ -64,7 +61,7 @@ export const INVARIANTS: Readonly<Record<InvariantId, string>> = {
   I3: "one certificate per epoch",
   I4: "certificates verify and match the reference",
   R1: "no honest message rejected",
-  P1: "one outcome per round",
+  X1: "a proven equivocator is proposed out",
   E1: "no node accepts two messages for one slot",
   F1: "no forged message accepted",
   S1: "no membership message storm",
@@ -110,10 +107,10 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
   const signed = new Map<string, Seen<string>>();
   const certified = new Map<number, Seen<{ digest: string; describe: string }>>();
   const rate = new Map<string, { second: number; count: number }>();
-  /** `${epoch} ${round}` -> the prices the first demand published for that round answered. */
-  const priced = new Map<string, Seen<string>>();
-  /** epoch -> the body of the first commit published for it. */
-  const committed = new Map<number, Seen<string>>();
+  /** node -> the epoch it runs now and its members (from its last epoch-started). */
+  const running = new Map<string, { epoch: number; members: ReadonlySet<string> }>();
+  /** node -> `${epoch} ${agent}`: the members of its epoch it holds a proof against (X1). */
+  const convicted = new Map<string, Set<string>>();
   /** `${node} ${slot}` -> the digest the node accepted for an equivocator's slot. */
   const accepted = new Map<string, Seen<string>>();
   const equivocators = config.equivocators ?? new Set<string>();
@@ -129,6 +126,7 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
     if (a.type === "epoch-started") {
       const digest = planDigest(a.epoch, a.plan);
       const describe = `plan ${digest.slice(0, 12)} members ${names(a.plan.members)} voters ${names(a.plan.voters)}`;
+      running.set(node, { epoch: a.epoch, members: new Set(a.plan.members) });
       const prior = settled.get(a.epoch);
       if (!prior)
         settled.set(a.epoch, { value: { digest, describe, members: setKey(a.plan.members) }, node, at });
@@ -160,34 +158,16 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
             context: [`the last: ${m.kind} for epoch ${m.epoch}`],
           };
       }
-      if (m.kind === "demand") {
-        const round = `${m.epoch} ${m.round}`;
-        const prices = m.prices.join(",");
-        const first = priced.get(round);
-        if (!first) priced.set(round, { value: prices, node, at });
-        else if (first.value !== prices)
+      if (m.kind === "propose" && m.view === 0) {
+        const proven = convicted.get(node);
+        const named = m.plan.members.find((id) => proven?.has(`${m.epoch - 1} ${id}`));
+        if (named)
           return {
-            invariant: "P1",
+            invariant: "X1",
             at,
             node,
-            summary: `${nameOf(m.agent)}'s demand for epoch ${m.epoch} round ${m.round} answers other prices than an earlier one`,
-            context: [`${node} at ${at.toFixed(1)} ms: [${prices}]`, `${where(first)}: [${first.value}]`],
-          };
-      }
-      if (m.kind === "commit") {
-        const body = commitMessageBodyDigest(m);
-        const first = committed.get(m.epoch);
-        if (!first) committed.set(m.epoch, { value: body, node, at });
-        else if (first.value !== body)
-          return {
-            invariant: "P1",
-            at,
-            node,
-            summary: `${nameOf(m.agent)}'s commit for epoch ${m.epoch} (round ${m.round}) has another body than an earlier one`,
-            context: [
-              `${node} at ${at.toFixed(1)} ms: ${body.slice(0, 12)}`,
-              `${where(first)}: ${first.value.slice(0, 12)}`,
-            ],
+            summary: `${node} proposed epoch ${m.epoch} with ${nameOf(named)}, whom it holds a proof of equivocation against`,
+            context: [`members ${names(m.plan.members)}`],
           };
       }
       const prior = signed.get(slot);
@@ -205,6 +185,21 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
         };
     } else if (a.type === "certificate") {
       return onCertificate(a.certificate, node, at);
+    } else if (a.type === "equivocation") {
+      // As conviction.ts judges a proof: a demand or commit slot of the node's current epoch, by
+      // one of its members. Read from the proof itself, so any implementation is held to it.
+      const { first, agent } = a.evidence;
+      const now = running.get(node);
+      if (
+        (first.kind === "demand" || first.kind === "commit") &&
+        now !== undefined &&
+        first.epoch === now.epoch &&
+        now.members.has(agent)
+      ) {
+        const set = convicted.get(node) ?? new Set<string>();
+        set.add(`${first.epoch} ${agent}`);
+        convicted.set(node, set);
+      }
     }
     return null;
   }
@@ -300,6 +295,7 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
       }
     }
     if (verdict.verdict !== "reject" || !event.honestAuthor) return null;
+    if (verdict.reason === "price-mismatch" && m.kind === "demand" && splittable(m.epoch)) return null;
     return {
       invariant: "R1",
       at: event.at,
@@ -308,6 +304,12 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
       context: [verdict.detail],
     };
   }
+
+  /** An equivocator is a member of epoch `epoch` (as its plan settled): its demands can split it. */
+  const splittable = (epoch: number): boolean => {
+    const plan = settled.get(epoch);
+    return plan?.value.members.split(",").some((id) => equivocators.has(id)) === true;
+  };
 
   return {
     observe(event) {

@@ -62,13 +62,23 @@ export function liveAgents(schedule: Schedule): string[] {
   );
 }
 
-/** Every live node's latest certificate names exactly the live agents. */
-export function livenessHolds(nodes: readonly SimNode[], live: ReadonlySet<AgentId>): boolean {
+/**
+ * Every honest live node's latest certificate names every honest live agent and no agent that is
+ * gone. `equivocators` (byzantine-member.ts) are live but not owed a place: the protocol proposes
+ * one out once its proof spreads (docs/protocol.md §5.1), and need not if it never split anyone,
+ * so a certificate may name it or not; it is not asked to hold one (it is never re-admitted).
+ */
+export function livenessHolds(
+  nodes: readonly SimNode[],
+  live: ReadonlySet<AgentId>,
+  equivocators: ReadonlySet<AgentId> = new Set(),
+): boolean {
+  const honest = [...live].filter((id) => !equivocators.has(id));
   for (const node of nodes) {
-    if (!node.id || !live.has(node.id)) continue;
-    const cert = node.machine.certificates().at(-1);
-    if (!cert || cert.commit.members.length !== live.size) return false;
-    if (!cert.commit.members.every((m) => live.has(m as AgentId))) return false;
+    if (!node.id || !live.has(node.id) || equivocators.has(node.id)) continue;
+    const members = node.machine.certificates().at(-1)?.commit.members as readonly AgentId[] | undefined;
+    if (!members?.every((m) => live.has(m))) return false;
+    if (!honest.every((id) => members.includes(id))) return false;
   }
   return true;
 }

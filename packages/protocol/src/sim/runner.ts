@@ -148,12 +148,13 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
 
   const boundMs = livenessBound(schedule);
   const live = new Set(liveAgents(schedule).map((name) => keysOf(name).signer.id as AgentId));
+  const equivocatorIds = new Set([...equivocating].map((name) => keysOf(name).signer.id as AgentId));
   let liveness: SeedResult["liveness"] = { status: "not-reached", boundMs };
   if (!stopped()) {
     const holds = () => {
       if (!certified) return false;
       certified = false;
-      return livenessHolds(net.nodes, live);
+      return livenessHolds(net.nodes, live, equivocatorIds);
     };
     const reached = net.runUntil(() => stopped() || holds(), livenessDeadline(schedule) - net.now);
     if (reached && !stopped()) {

@@ -57,9 +57,10 @@ export interface ScheduleLimits {
    */
   readonly byzantine?: boolean;
   /**
-   * Equivocators among them (default false). Off until the protocol survives one: an equivocating
-   * member splits honest nodes' rounds and stalls the epoch (docs/security.md §6); `pnpm sim
-   * --equivocators` draws them, and the pinned seeds in byzantine-member.test.ts show the split.
+   * Equivocators among them (default true). They were off while an equivocating member could split
+   * honest nodes' rounds and stall the market for good (docs/security.md §6); since the rule of
+   * docs/protocol.md §5.1 proves and excludes one, they are drawn again. false: the run the seed
+   * made without them (`pnpm sim --no-equivocators`); every other draw stays the same.
    */
   readonly equivocators?: boolean;
 }
@@ -114,7 +115,7 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
   }));
   const byzantine =
     faulty && limits.byzantine !== false
-      ? drawByzantine(seed, agents, windowMs, limits.equivocators === true)
+      ? drawByzantine(seed, agents, windowMs, limits.equivocators !== false)
       : { plan: NO_BYZANTINE, faults: [] };
   const faults = faulty
     ? byTime([

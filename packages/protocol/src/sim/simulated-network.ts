@@ -636,6 +636,12 @@ export class SimulatedNetwork {
             to: twinned,
             message: twin,
           });
+      } else if (a.type === "relay") {
+        // An equivocation proof's version, as gossip carries it: to every peer reached, not stored.
+        for (const peer of this.nodes) {
+          if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
+          this.#send(peer, node.name, "gossip", a.message, this.#randomDelay() + node.slowMs);
+        }
       } else if (a.type === "sync") {
         this.#answerSync(node, a.want);
       } else if (a.type === "left") {

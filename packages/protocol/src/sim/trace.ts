@@ -57,6 +57,8 @@ export function createTrace(options: TraceOptions): Trace {
     switch (a.type) {
       case "publish":
         return `${pad}${node} publish ${msg(a.message)}`;
+      case "relay":
+        return `${pad}${node} relay ${msg(a.message)}`;
       case "sync":
         return a.want.type === "decision"
           ? `${pad}${node} sync decisions from e${a.want.epoch ?? "(latest)"}`

@@ -179,6 +179,7 @@ export const EPOCH_CAUSES = [
   "amend",
   "promote",
   "renew",
+  "equivocation",
 ] as const;
 export type EpochCause = (typeof EPOCH_CAUSES)[number];
 

@@ -1,0 +1,63 @@
+import type { AgentId } from "../wire/ids.ts";
+import type { Equivocation } from "./machine-io.ts";
+
+/** The epoch a proof is judged against: the node's current one. */
+export interface ConvictingEpoch {
+  readonly number: number;
+  readonly memberSet: ReadonlySet<AgentId>;
+}
+
+/**
+ * Whether an equivocation proof excludes its signer from the next epoch (docs/protocol.md §5.1).
+ * Only a proof, never a disagreement: two messages that each verify under the agent's key, for one
+ * slot, with different content (validate() built it only then). And only where it matters and
+ * where honesty cannot produce one:
+ *
+ * - the agent is a member of the node's current epoch, and both messages are of that epoch: a proof
+ *   about an outsider or an old epoch can change nothing now, so it triggers nothing (an old
+ *   proof replayed cannot reopen a settled membership, nor can an outsider's key cost a change);
+ * - demands and commits only: their content is a pure function of the agreed history, so an honest
+ *   node that lost them to a crash re-signs the same bits (docs/security.md §2). A join's or an
+ *   amendment's content is not (a restarted node may reuse a lost join's seq), and the other kinds
+ *   are fixed by their slot, so no honest node could be convicted by this rule.
+ */
+export function convicts(proof: Equivocation, epoch: ConvictingEpoch | null): boolean {
+  if (!epoch?.memberSet.has(proof.agent)) return false;
+  const { first, second } = proof;
+  const scoped = (m: Equivocation["first"]) =>
+    (m.kind === "demand" || m.kind === "commit") && m.epoch === epoch.number && m.agent === proof.agent;
+  return first.kind === second.kind && scoped(first) && scoped(second);
+}
+
+/** Convicted agents remembered for refusing their re-admission, at most (oldest forgotten first). */
+export const MAX_CONVICTED = 1_000;
+
+/**
+ * The agents this node holds a proof against, convicted while members (docs/protocol.md §5.1):
+ * the next epoch it proposes leaves them out, and it never admits them again (acceptors still take
+ * any plan: Paxos needs them to, and the proposer of the view decides). Bounded:
+ * only a member of the current epoch enters, one entry per agent, and the oldest are forgotten
+ * past MAX_CONVICTED.
+ */
+export class Convicted {
+  readonly #agents = new Set<AgentId>();
+
+  /** True when `agent` is news. */
+  add(agent: AgentId): boolean {
+    if (this.#agents.has(agent)) return false;
+    this.#agents.add(agent);
+    if (this.#agents.size > MAX_CONVICTED) {
+      const oldest = this.#agents.values().next().value as AgentId;
+      this.#agents.delete(oldest);
+    }
+    return true;
+  }
+
+  has(agent: AgentId): boolean {
+    return this.#agents.has(agent);
+  }
+
+  get size(): number {
+    return this.#agents.size;
+  }
+}

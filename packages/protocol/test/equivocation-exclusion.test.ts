@@ -1,0 +1,295 @@
+import { describe, expect, it } from "vitest";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
+import { Convicted, convicts, MAX_CONVICTED } from "../src/machine/conviction.ts";
+import { planDigest, proposerOf } from "../src/machine/epoch-plan.ts";
+import type { Equivocation, MachineAction } from "../src/machine/machine-io.ts";
+import { createSigner, type Signer } from "../src/wire/agent-key.ts";
+import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
+import { type AgentId, compareIds } from "../src/wire/ids.ts";
+import {
+  type AcceptMessage,
+  type CommitMessage,
+  type DemandMessage,
+  type EpochPlan,
+  type JoinMessage,
+  PROTOCOL_VERSION,
+  type ProposeMessage,
+  type Unsigned,
+  type WireMessage,
+} from "../src/wire/messages.ts";
+import { signMessage } from "../src/wire/signing.ts";
+
+/**
+ * docs/protocol.md §5.1, with hand-built messages: a member's two signed demands for one round
+ * get it proposed out and the proof relayed; a price mismatch alone asks for the round's demands
+ * and never costs anyone their place; a proof about an outsider or an old epoch does nothing.
+ */
+
+const ROUND_MS = 2_000;
+const contract: Contract = contractSchema.parse({
+  name: "equivocation exclusion",
+  resources: [{ id: "capacity", capacity: 6 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+  timeouts: { roundMs: ROUND_MS, announceMs: 200 },
+});
+const CID = contractId(contract);
+const BASE = [0.125];
+
+const founder = createSigner(new Uint8Array(32).fill(1));
+/** Epoch 1's members, sorted: they decide epoch 2, whose view-0 proposer is `me`. */
+const members = [2, 3, 4, 5]
+  .map((i) => createSigner(new Uint8Array(32).fill(i)))
+  .sort((a, b) => compareIds(a.id, b.id));
+const memberIds = members.map((s) => s.id);
+const me = members.find((s) => s.id === proposerOf(2, 0, memberIds)) as Signer;
+const [liar, honest] = members.filter((s) => s !== me) as [Signer, Signer];
+const ids = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);
+
+function propose(epoch: number, plan: EpochPlan): ProposeMessage {
+  return signMessage<ProposeMessage>(
+    {
+      v: PROTOCOL_VERSION,
+      kind: "propose",
+      contract: CID,
+      agent: founder.id,
+      epoch,
+      view: 0,
+      plan,
+    } as Unsigned<ProposeMessage>,
+    founder,
+  );
+}
+
+function demand(
+  signer: Signer,
+  round: number,
+  prices: readonly number[],
+  x: number,
+  epoch = 1,
+): DemandMessage {
+  return signMessage<DemandMessage>(
+    {
+      v: PROTOCOL_VERSION,
+      kind: "demand",
+      contract: CID,
+      agent: signer.id,
+      epoch,
+      round,
+      prices: [...prices],
+      x,
+      slope: -1,
+      footprint: [1],
+    } as Unsigned<DemandMessage>,
+    signer,
+  );
+}
+
+/**
+ * `me` in epoch 1 ({me, liar, honest, fourth}, all voters, from base prices BASE), decided by the
+ * founder alone as epoch 0's only voter; returns the machine and the clock.
+ */
+function inEpoch1(): AgentMachine {
+  const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
+  const epoch0: EpochPlan = {
+    members: ids(founder),
+    deciders: ids(founder),
+    voters: ids(founder),
+    base: null,
+    terms: null,
+    ledger: null,
+    cause: ["found"],
+  };
+  const epoch1: EpochPlan = {
+    members: memberIds,
+    deciders: ids(founder),
+    voters: memberIds,
+    base: { epoch: 0, round: 0, prices: BASE },
+    terms: null,
+    ledger: null,
+    cause: ["join"],
+  };
+  deliver(machine, propose(0, epoch0), 10);
+  deliver(machine, propose(1, epoch1), 20);
+  expect(machine.status()).toMatchObject({ epoch: 1, member: true, round: 0 });
+  return machine;
+}
+
+function deliver(machine: AgentMachine, m: WireMessage, now: number): MachineAction[] {
+  expect(machine.check(m).verdict).toBe("accept");
+  return machine.handle({ type: "message", now, message: m });
+}
+
+const proposals = (actions: readonly MachineAction[]) =>
+  actions.flatMap((a) => (a.type === "publish" && a.message.kind === "propose" ? [a.message] : []));
+const relays = (actions: readonly MachineAction[]) =>
+  actions.flatMap((a) => (a.type === "relay" ? [a.message] : []));
+const syncs = (actions: readonly MachineAction[]) => actions.filter((a) => a.type === "sync");
+
+/** Closes round 0 with every member's demand (the machine's own went out at the epoch's start). */
+function closeRound0(machine: AgentMachine): readonly number[] {
+  let now = 30;
+  for (const s of members) if (s !== me) deliver(machine, demand(s, 0, BASE, 1), now++);
+  const status = machine.status();
+  expect(status.round).toBe(1);
+  return status.prices;
+}
+
+describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", () => {
+  it("two signed demands of a member for one round: both relayed once, and the next epoch proposed without it", () => {
+    const machine = inEpoch1();
+    const first = demand(liar, 0, BASE, 1);
+    const second = demand(liar, 0, BASE, 1.5);
+    deliver(machine, first, 30);
+    const verdict = machine.check(second);
+    expect(verdict).toMatchObject({ verdict: "reject", reason: "equivocation" });
+    const actions = machine.handle({ type: "tick", now: machine.nextDeadline() });
+    expect(relays(actions)).toEqual([first, second]);
+    const [p] = proposals(actions);
+    expect(p?.epoch).toBe(2);
+    expect(p?.plan.members).toEqual(memberIds.filter((id) => id !== liar.id));
+    expect(p?.plan.cause).toContain("equivocation");
+    // From the epoch's start prices, which every member agreed on; not the split round's.
+    expect(p?.plan.base).toEqual({ epoch: 1, round: 0, prices: BASE });
+    // The same proof again (a flood of the twin): nothing more relayed.
+    for (let i = 0; i < 20; i++) machine.check(second);
+    expect(relays(machine.handle({ type: "tick", now: 40 }))).toEqual([]);
+  });
+
+  it("an excluded equivocator is never admitted again; another joiner is", () => {
+    const machine = inEpoch1();
+    deliver(machine, demand(liar, 0, BASE, 1), 30);
+    machine.check(demand(liar, 0, BASE, 1.5));
+    const [p] = proposals(machine.handle({ type: "tick", now: 31 }));
+    // The other deciders accept: a majority of epoch 1's four voters with this node.
+    for (const s of members.filter((x) => x !== me && x !== liar))
+      deliver(
+        machine,
+        signMessage<AcceptMessage>(
+          {
+            v: PROTOCOL_VERSION,
+            kind: "accept",
+            contract: CID,
+            agent: s.id,
+            epoch: 2,
+            view: 0,
+            plan: planDigest(2, (p as ProposeMessage).plan),
+          } as Unsigned<AcceptMessage>,
+          s,
+        ),
+        40,
+      );
+    expect(machine.status()).toMatchObject({ epoch: 2, members: memberIds.filter((id) => id !== liar.id) });
+    const newcomer = createSigner(new Uint8Array(32).fill(9));
+    for (const s of [liar, newcomer])
+      deliver(
+        machine,
+        signMessage<JoinMessage>(
+          {
+            v: PROTOCOL_VERSION,
+            kind: "join",
+            contract: CID,
+            agent: s.id,
+            epoch: 2,
+            seq: 1,
+          } as Unsigned<JoinMessage>,
+          s,
+        ),
+        50,
+      );
+    expect(machine.status().pendingJoins).toEqual([newcomer.id]);
+  });
+
+  it("a price mismatch alone asks for the round's demands (once per half timeout), and excludes no one", () => {
+    const machine = inEpoch1();
+    const p1 = closeRound0(machine);
+    const other = [(p1[0] as number) + 1];
+    // A flood of mismatching round-1 demands from an honest member (it closed round 0 elsewhere).
+    for (let i = 0; i < 50; i++)
+      expect(machine.check(demand(honest, 1, other, 1 + i))).toMatchObject({ reason: "price-mismatch" });
+    const actions = machine.handle({ type: "tick", now: 100 });
+    const asked = syncs(actions);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({
+      type: "sync",
+      want: { type: "messages", epoch: 1, round: 0, kinds: ["demand"] },
+    });
+    const want = (asked[0] as Extract<MachineAction, { type: "sync" }>).want as unknown as {
+      from: AgentId[];
+    };
+    expect(want.from[0]).toBe(honest.id);
+    expect([...want.from].sort(compareIds)).toEqual(memberIds.filter((id) => id !== me.id));
+    expect(proposals(actions)).toEqual([]);
+    expect(relays(actions)).toEqual([]);
+    expect(machine.status().decision).toBeNull();
+    // Half a round timeout later, a mismatch asks again.
+    machine.check(demand(honest, 1, other, 99));
+    expect(syncs(machine.handle({ type: "tick", now: 100 + ROUND_MS / 2 }))).toHaveLength(1);
+  });
+
+  it("the round's demands fetched after a mismatch bring the proof: the sender's version is rejected with evidence", () => {
+    const machine = inEpoch1();
+    // This node closed round 0 on the liar's first demand; the honest member on its second.
+    const p1 = closeRound0(machine);
+    machine.check(demand(honest, 1, [(p1[0] as number) + 1], 1));
+    machine.handle({ type: "tick", now: 100 });
+    const theirs = demand(liar, 0, BASE, 7);
+    expect(machine.check(theirs)).toMatchObject({ verdict: "reject", reason: "equivocation" });
+    const actions = machine.handle({ type: "tick", now: 101 });
+    expect(relays(actions).map((m) => (m as DemandMessage).x)).toEqual([1, 7]);
+    expect(proposals(actions)[0]?.plan.members).not.toContain(liar.id);
+  });
+});
+
+describe("equivocation: what counts as a proof to act on (conviction.ts)", () => {
+  const d1 = demand(liar, 0, BASE, 1);
+  const d2 = demand(liar, 0, BASE, 2);
+  const proof = (first: WireMessage, second: WireMessage, agent = liar.id): Equivocation => ({
+    agent,
+    slot: "s",
+    first,
+    second,
+  });
+  const epoch1 = { number: 1, memberSet: new Set(memberIds) };
+
+  it("a current member's two demands or commits of the current epoch", () => {
+    expect(convicts(proof(d1, d2), epoch1)).toBe(true);
+    const commit = (x: number) =>
+      signMessage<CommitMessage>(
+        {
+          v: PROTOCOL_VERSION,
+          kind: "commit",
+          contract: CID,
+          agent: liar.id,
+          epoch: 1,
+          round: 0,
+          members: memberIds,
+          prices: BASE,
+          allocations: [{ agent: liar.id, x, footprint: [1] }],
+          residual: 0,
+          previous: null,
+        } as unknown as Unsigned<CommitMessage>,
+        liar,
+      );
+    expect(convicts(proof(commit(1), commit(2)), epoch1)).toBe(true);
+  });
+
+  it("not an outsider, not an old epoch, not before any epoch, not a mismatched pair", () => {
+    const outsider = createSigner(new Uint8Array(32).fill(9));
+    expect(
+      convicts(proof(demand(outsider, 0, BASE, 1), demand(outsider, 0, BASE, 2), outsider.id), epoch1),
+    ).toBe(false);
+    expect(convicts(proof(demand(liar, 0, BASE, 1, 0), demand(liar, 0, BASE, 2, 0)), epoch1)).toBe(false);
+    expect(convicts(proof(d1, d2), null)).toBe(false);
+    // A proof naming an agent other than the messages' signer (a forged proof object) convicts no one.
+    expect(convicts(proof(d1, d2, honest.id), epoch1)).toBe(false);
+  });
+
+  it("the convicted set is bounded", () => {
+    const c = new Convicted();
+    for (let i = 0; i < MAX_CONVICTED + 10; i++) c.add(`k${i}` as AgentId);
+    expect(c.size).toBe(MAX_CONVICTED);
+    expect(c.has("k0" as AgentId)).toBe(false);
+    expect(c.add(`k${MAX_CONVICTED + 9}` as AgentId)).toBe(false);
+  });
+});
