@@ -182,9 +182,37 @@ describe("Byzantine members: the invariants", () => {
   });
 
   it("E1: a node accepts an equivocator's second message for a slot; rejecting it with evidence is right", () => {
-    const { s1, deliver } = fixture();
+    const { checker, nodes, s0, s1, deliver } = fixture();
     const first = demand(s1, 1);
     const second = twinOf(s1)(first) as DemandMessage;
+    // Before the node runs the demand's epoch an accepted message is only held (and may be evicted
+    // from a full hold queue, its slot forgotten): another version accepted later is no E1.
+    expect(deliver(second, { verdict: "accept" })).toBeNull();
+    const members = [s0.id, s1.id].sort();
+    const plan = {
+      members,
+      deciders: members,
+      voters: members,
+      base: null,
+      terms: null,
+      ledger: null,
+      cause: [],
+    };
+    checker.observe({
+      type: "tick",
+      at: 20,
+      node: nodes[0] as SimNode,
+      actions: [
+        {
+          type: "epoch-started",
+          epoch: first.epoch,
+          members,
+          base: null,
+          plan: plan as unknown as EpochPlan,
+          member: true,
+        },
+      ],
+    });
     expect(deliver(first, { verdict: "accept" })).toBeNull();
     const evidence = { agent: s1.id, slot: "x", first, second };
     expect(

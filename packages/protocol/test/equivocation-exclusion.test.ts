@@ -227,6 +227,24 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     expect(syncs(machine.handle({ type: "tick", now: 100 + ROUND_MS / 2 }))).toHaveLength(1);
   });
 
+  it("a mismatching demand that does not verify asks for nothing (a keyless attacker steers no syncs)", () => {
+    const machine = inEpoch1();
+    const p1 = closeRound0(machine);
+    const forged = { ...demand(honest, 1, [(p1[0] as number) + 1], 1), sig: demand(honest, 1, p1, 2).sig };
+    expect(machine.check(forged)).toMatchObject({ reason: "price-mismatch" });
+    expect(syncs(machine.handle({ type: "tick", now: 100 }))).toEqual([]);
+  });
+
+  it("judging a stored message at restart (replay) sends nothing: no probe", () => {
+    const machine = inEpoch1();
+    const p1 = closeRound0(machine);
+    const other = [(p1[0] as number) + 1];
+    expect(machine.check(demand(honest, 1, other, 1), { replay: true })).toMatchObject({
+      reason: "price-mismatch",
+    });
+    expect(syncs(machine.handle({ type: "tick", now: 100 }))).toEqual([]);
+  });
+
   it("the round's demands fetched after a mismatch bring the proof: the sender's version is rejected with evidence", () => {
     const machine = inEpoch1();
     // This node closed round 0 on the liar's first demand; the honest member on its second.
@@ -252,8 +270,12 @@ describe("equivocation: what counts as a proof to act on (conviction.ts)", () =>
   });
   const epoch1 = { number: 1, memberSet: new Set(memberIds) };
 
-  it("a current member's two demands or commits of the current epoch", () => {
+  it("a current member's two demands of the current epoch at the same prices; never two commits", () => {
     expect(convicts(proof(d1, d2), epoch1)).toBe(true);
+    // Two demands for one slot at different prices: what an honest node restarted into a round an
+    // equivocator split can sign (protocol §10), so no proof to act on.
+    const elsewhere = BASE.map((p) => p + 1);
+    expect(convicts(proof(demand(liar, 0, BASE, 1), demand(liar, 0, elsewhere, 1)), epoch1)).toBe(false);
     const commit = (x: number) =>
       signMessage<CommitMessage>(
         {
@@ -271,7 +293,7 @@ describe("equivocation: what counts as a proof to act on (conviction.ts)", () =>
         } as unknown as Unsigned<CommitMessage>,
         liar,
       );
-    expect(convicts(proof(commit(1), commit(2)), epoch1)).toBe(true);
+    expect(convicts(proof(commit(1), commit(2)), epoch1)).toBe(false);
   });
 
   it("not an outsider, not an old epoch, not before any epoch, not a mismatched pair", () => {

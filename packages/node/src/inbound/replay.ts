@@ -29,7 +29,7 @@ export function replayStore(
       undecodable++;
       continue;
     }
-    if (machine.check(decoded.message).verdict !== "accept") continue;
+    if (machine.check(decoded.message, { replay: true }).verdict !== "accept") continue;
     void driver.handle({ type: "message", now: now(), message: decoded.message, replay: true });
     applied++;
   }

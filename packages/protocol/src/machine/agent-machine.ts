@@ -94,8 +94,11 @@ export interface MachineStatus {
 }
 
 export interface AgentMachine {
-  /** Judge a decoded, schema-valid message (docs/protocol.md §5). */
-  check(message: WireMessage): Verdict;
+  /**
+   * Judge a decoded, schema-valid message (docs/protocol.md §5). `replay`: a stored message judged
+   * at restart; what judging it would send (a probe's sync, a proof's relays, logs) is not sent.
+   */
+  check(message: WireMessage, options?: { readonly replay?: boolean }): Verdict;
   handle(event: MachineEvent): MachineAction[];
   status(): MachineStatus;
   /**
@@ -198,7 +201,18 @@ class Machine implements AgentMachine {
     this.#validation = this.#validationState();
   }
 
-  check(m: WireMessage): Verdict {
+  check(m: WireMessage, options: { readonly replay?: boolean } = {}): Verdict {
+    const out = this.#ctx.out;
+    const before = out.replaying;
+    if (options.replay === true) out.replaying = true;
+    try {
+      return this.#judge(m);
+    } finally {
+      out.replaying = before;
+    }
+  }
+
+  #judge(m: WireMessage): Verdict {
     const verdict = validate(m, this.#validation);
     if (verdict.verdict === "reject" && verdict.evidence) {
       const evidence = verdict.evidence;
@@ -218,7 +232,14 @@ class Machine implements AgentMachine {
         }
       }
     }
-    if (verdict.verdict === "reject" && verdict.reason === "price-mismatch" && m.kind === "demand")
+    // The price check comes before the signature check (§5): a demand with no valid signature must
+    // not send this node probing (a keyless attacker could steer its syncs at a victim's node).
+    if (
+      verdict.verdict === "reject" &&
+      verdict.reason === "price-mismatch" &&
+      m.kind === "demand" &&
+      this.#verify(m)
+    )
       this.#market.onMismatch(m);
     return verdict;
   }

@@ -1,5 +1,6 @@
 import type { AgentId } from "../wire/ids.ts";
 import type { Equivocation } from "./machine-io.ts";
+import { samePrices } from "./validate.ts";
 
 /** The epoch a proof is judged against: the node's current one. */
 export interface ConvictingEpoch {
@@ -16,17 +17,22 @@ export interface ConvictingEpoch {
  * - the agent is a member of the node's current epoch, and both messages are of that epoch: a proof
  *   about an outsider or an old epoch can change nothing now, so it triggers nothing (an old
  *   proof replayed cannot reopen a settled membership, nor can an outsider's key cost a change);
- * - demands and commits only: their content is a pure function of the agreed history, so an honest
- *   node that lost them to a crash re-signs the same bits (docs/security.md §2). A join's or an
- *   amendment's content is not (a restarted node may reuse a lost join's seq), and the other kinds
- *   are fixed by their slot, so no honest node could be convicted by this rule.
+ * - two demands answering the same prices only. A demand is a pure function of the agreed
+ *   history, but the history a restarted honest node re-derives can itself have been split by an
+ *   equivocator (protocol §10): a node that lost its own demand of round r+1 and its copy of the
+ *   liar's round-r demand to a power cut, and then fetched the liar's other version, re-signs
+ *   round r+1 at other prices, and a peer that holds both would convict it (found by review, a
+ *   repro of exactly that). A split starts from a round whose prices every node agreed on, so the
+ *   liar's two demands answer the same prices; an honest re-sign after a split does not. Commits
+ *   are not judged at all: an honest node's commit follows from the demand set it closed on, which
+ *   the liar split. A commit that differs is still a reason to look (divergence-probe.ts).
  */
 export function convicts(proof: Equivocation, epoch: ConvictingEpoch | null): boolean {
   if (!epoch?.memberSet.has(proof.agent)) return false;
   const { first, second } = proof;
-  const scoped = (m: Equivocation["first"]) =>
-    (m.kind === "demand" || m.kind === "commit") && m.epoch === epoch.number && m.agent === proof.agent;
-  return first.kind === second.kind && scoped(first) && scoped(second);
+  if (first.kind !== "demand" || second.kind !== "demand") return false;
+  const scoped = (m: typeof first) => m.epoch === epoch.number && m.agent === proof.agent;
+  return scoped(first) && scoped(second) && samePrices(first.prices, second.prices);
 }
 
 /** Convicted agents remembered for refusing their re-admission, at most (oldest forgotten first). */

@@ -439,6 +439,9 @@ export class Market {
     const round = e.demands.get(e.round);
     if (!round) return;
     for (const [id, d] of round) {
+      // Never our own: it was signed and published, and forgetting its slot would let this node
+      // sign another for it (after a restart into a split round): equivocation by an honest node.
+      if (id === this.#ctx.me) continue;
       if (!samePrices(d.prices, e.prices)) {
         round.delete(id);
         e.mismatched += 1;

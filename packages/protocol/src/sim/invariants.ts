@@ -276,7 +276,12 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
           summary: `${node} rejected ${nameOf(m.agent)}'s ${m.kind} as equivocation without evidence against ${nameOf(m.agent)}`,
           context: [verdict.detail],
         };
-      if (verdict.verdict === "accept") {
+      // A message of a later epoch than the node runs is only held (protocol §5): a full hold
+      // queue evicts it and forgets its slot, so another version may be accepted later; only the
+      // one the node applies counts (seed 6017: a lagging joiner held the twin, evicted it, and
+      // accepted the original by sync).
+      const held = "epoch" in m && m.kind !== "join" && m.epoch > (running.get(node)?.epoch ?? -1);
+      if (verdict.verdict === "accept" && !held) {
         const key = `${node} ${slotOf(m)}`;
         const digest = messageDigest(m);
         const prior = accepted.get(key);
