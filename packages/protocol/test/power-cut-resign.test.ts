@@ -77,6 +77,18 @@ function expectSameAfterCut(m: Market, lost: DemandMessage): void {
   expect(again).toEqual(lost);
 }
 
+/** A proximal market (gamma 2) run past round 3, with n0's last three demands. */
+function pastRound3() {
+  const m = market({ proximal: 2 }, 10);
+  expect(m.net.runUntil(() => ownDemands(m).some((d) => d.round >= 3), 120_000)).toBe(true);
+  const [last, lostFirst, lostSecond] = ownDemands(m).slice(-3) as [
+    DemandMessage,
+    DemandMessage,
+    DemandMessage,
+  ];
+  return { m, last, lostFirst, lostSecond };
+}
+
 describe("a restart after a power cut signs its lost demands again bit for bit", () => {
   it("under a proximal contract: the anchor (the x signed last) is restored from the stored demands", () => {
     const m = market({ proximal: 2 }, 10);
@@ -110,13 +122,7 @@ describe("a restart after a power cut signs its lost demands again bit for bit",
   });
 
   it("losing two rounds: the peers' demands fetched again give the same prices, and the same demands", () => {
-    const m = market({ proximal: 2 }, 10);
-    expect(m.net.runUntil(() => ownDemands(m).some((d) => d.round >= 3), 120_000)).toBe(true);
-    const [last, lostFirst, lostSecond] = ownDemands(m).slice(-3) as [
-      DemandMessage,
-      DemandMessage,
-      DemandMessage,
-    ];
+    const { m, last, lostFirst, lostSecond } = pastRound3();
     expect([lostFirst.round, lostSecond.round]).toEqual([last.round + 1, last.round + 2]);
     expect([lostFirst.epoch, lostSecond.epoch]).toEqual([last.epoch, last.epoch]);
     // Everything after n0's demand of round k − 2 is lost: the peers' demands of k − 2 that came
@@ -139,13 +145,7 @@ describe("a restart after a power cut signs its lost demands again bit for bit",
   });
 
   it("a copy of its later demand that reaches it first (gossip, sync) does not move the anchor of the round it redoes", () => {
-    const m = market({ proximal: 2 }, 10);
-    expect(m.net.runUntil(() => ownDemands(m).some((d) => d.round >= 3), 120_000)).toBe(true);
-    const [last, lostFirst, lostSecond] = ownDemands(m).slice(-3) as [
-      DemandMessage,
-      DemandMessage,
-      DemandMessage,
-    ];
+    const { m, last, lostFirst, lostSecond } = pastRound3();
     const store = n0Store(m);
     const kept = store.slice(0, store.indexOf(last) + 1);
     const { machine, resumed } = restart(m, kept);
