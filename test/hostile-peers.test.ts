@@ -326,51 +326,6 @@ describe("hostile peers against five honest libp2p nodes", () => {
     });
   });
 
-  describe("equivocation by a member", () => {
-    it("two demands and two commits for one slot: rejected, evidence kept in /status and the logs", async () => {
-      const real = seen.findLast((m) => m.agent === member.id && m.round === honest[0]?.status().round);
-      if (!real) throw new Error("the member's demand for the current round was not seen");
-      const conflicting = signMessage<DemandMessage>({ ...unsigned(real), x: real.x / 2 }, member);
-      await expectRejected("demand", encodeMessage(conflicting), "equivocation");
-
-      const cert = honest[0]?.certificate();
-      if (!cert) throw new Error("no certificate");
-      const conflictingCommit = signMessage(
-        {
-          ...cert.commit,
-          residual: cert.commit.residual + 0.5,
-          agent: member.id,
-        } as unknown as Unsigned<WireMessage>,
-        member,
-      );
-      await expectRejected("commit", encodeMessage(conflictingCommit), "equivocation");
-
-      for (const node of honest) {
-        const evidence = node.status().equivocations.filter((e) => e.agent === member.id);
-        expect(evidence.map((e) => (e.second as WireMessage).kind).sort()).toEqual(["commit", "demand"]);
-        for (const e of evidence) {
-          const [a, b] = [e.first as WireMessage, e.second as WireMessage];
-          expect(verifyMessage(a) && verifyMessage(b)).toBe(true);
-          expect(encodeMessage(a)).not.toEqual(encodeMessage(b));
-          expect([a.agent, b.agent]).toEqual([member.id, member.id]);
-        }
-        expect(evidence.find((e) => (e.second as WireMessage).kind === "demand")?.second).toEqual(
-          conflicting,
-        );
-      }
-      const status = (await (await fetch(`${honest[0]?.httpUrl}/status`)).json()) as {
-        equivocations: { agent: string; first: DemandMessage; second: DemandMessage }[];
-      };
-      const shown = status.equivocations.find((e) => e.second.kind === "demand");
-      expect(shown).toMatchObject({ agent: member.id, first: real, second: conflicting });
-      const logged = logLines
-        .map((l) => JSON.parse(l))
-        .filter((l) => String(l.msg).startsWith("equivocation"));
-      expect(logged.map((l) => l.second.kind).sort()).toEqual(["commit", "demand"]);
-      expect(logged.every((l) => l.agent === member.id && l.first && l.second)).toBe(true);
-    });
-  });
-
   describe("flood", () => {
     /** The sixth agent, joined after epoch 0: by the flood test, or by the replay test run alone. */
     let lateJoiner: WalrasNode | undefined;
@@ -449,6 +404,65 @@ describe("hostile peers against five honest libp2p nodes", () => {
       );
       expect(epoch0.map((m) => timesAccepted(late, encodeMessage(m)))).toEqual(before);
       expect(late.status().certificate?.digest).toBe(cert);
+    });
+  });
+
+  // Last: the member it convicts is excluded from the market, which changes the epochs the other
+  // tests would see.
+  describe("equivocation by a member", () => {
+    it("two demands and two commits for one slot: rejected, evidence kept in /status and the logs", async () => {
+      const cert = honest[0]?.certificate();
+      if (!cert) throw new Error("no certificate");
+      const conflictingCommit = signMessage(
+        {
+          ...cert.commit,
+          residual: cert.commit.residual + 0.5,
+          agent: member.id,
+        } as unknown as Unsigned<WireMessage>,
+        member,
+      );
+      await expectRejected("commit", encodeMessage(conflictingCommit), "equivocation");
+
+      // The demand last: two demands at the same prices convict the member (protocol §5.1), and the
+      // next epoch is decided without it. (Commits convict no one.)
+      const epochBefore = honest[0]?.status().epoch ?? -1;
+      const real = seen.findLast((m) => m.agent === member.id && m.round === honest[0]?.status().round);
+      if (!real) throw new Error("the member's demand for the current round was not seen");
+      const conflicting = signMessage<DemandMessage>({ ...unsigned(real), x: real.x / 2 }, member);
+      await expectRejected("demand", encodeMessage(conflicting), "equivocation");
+      const others = honest.slice(0, 4);
+      await waitFor(
+        () =>
+          others.every((n) => {
+            const st = n.status();
+            return (st.epoch ?? -1) > epochBefore && !st.members.some((id) => id === member.id);
+          }),
+        { timeoutMs: 60_000, what: "an epoch decided without the convicted member" },
+      );
+
+      for (const node of honest) {
+        const evidence = node.status().equivocations.filter((e) => e.agent === member.id);
+        expect(evidence.map((e) => (e.second as WireMessage).kind).sort()).toEqual(["commit", "demand"]);
+        for (const e of evidence) {
+          const [a, b] = [e.first as WireMessage, e.second as WireMessage];
+          expect(verifyMessage(a) && verifyMessage(b)).toBe(true);
+          expect(encodeMessage(a)).not.toEqual(encodeMessage(b));
+          expect([a.agent, b.agent]).toEqual([member.id, member.id]);
+        }
+        expect(evidence.find((e) => (e.second as WireMessage).kind === "demand")?.second).toEqual(
+          conflicting,
+        );
+      }
+      const status = (await (await fetch(`${honest[0]?.httpUrl}/status`)).json()) as {
+        equivocations: { agent: string; first: DemandMessage; second: DemandMessage }[];
+      };
+      const shown = status.equivocations.find((e) => e.second.kind === "demand");
+      expect(shown).toMatchObject({ agent: member.id, first: real, second: conflicting });
+      const logged = logLines
+        .map((l) => JSON.parse(l))
+        .filter((l) => String(l.msg).startsWith("equivocation"));
+      expect(logged.map((l) => l.second.kind).sort()).toEqual(["commit", "demand"]);
+      expect(logged.every((l) => l.agent === member.id && l.first && l.second)).toBe(true);
     });
   });
 });
