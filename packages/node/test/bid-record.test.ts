@@ -90,6 +90,23 @@ describe("bid record", () => {
     expect(record.latest).toEqual(bid(70));
   });
 
+  it("a change is fsynced before it returns (the API answers 200 after it): a power cut cannot lose a saved bid", () => {
+    const real = reopen();
+    const writes: { key: string; durable: boolean }[] = [];
+    const observed: Store = {
+      ...real,
+      saveState: (key, value, options) => {
+        writes.push({ key, durable: options?.durable === true });
+        real.saveState(key, value, options);
+      },
+    };
+    const record = loadBidRecord(observed, bid(10));
+    writes.length = 0;
+    record.change(2, bid(20));
+    expect(writes).toEqual([{ key: BIDS_KEY, durable: true }]);
+    expect(loadBidRecord(reopen(), bid(10)).latest).toEqual(bid(20));
+  });
+
   it("a change the store cannot write (a full disk) throws and leaves the record as it was", () => {
     const real = reopen();
     const record = loadBidRecord(real, bid(10));

@@ -112,10 +112,10 @@ export const DURABLE_KINDS: ReadonlySet<MessageKind> = new Set([
  * record (store/bid-record.ts), the anchor from its own stored demands — and the prices from the
  * peers' demands, re-fetched by sync. What the store cannot tell is what happened after its end:
  * a node whose last demands were lost may adopt the next epoch before redoing those rounds, and
- * sign that epoch's first demand from an older anchor; a bid recorded (not fsynced) for that
- * epoch may be lost with them. Fsyncing round 0 makes every epoch the node bid in, and every bid
- * it bid with, durable before anyone sees the bid: one fsync per epoch (as each voter's accept
- * already costs), not one per round (docs/protocol.md §10).
+ * sign that epoch's first demand from an older anchor (the bid record is fsynced when it
+ * changes). Fsyncing round 0 makes every epoch the node bid in durable before anyone sees a demand
+ * of it: one fsync per epoch (as each voter's accept already costs), not one per round
+ * (docs/protocol.md §10).
  */
 export function fsyncsBeforePublish(message: WireMessage): boolean {
   return DURABLE_KINDS.has(message.kind) || (message.kind === "demand" && message.round === 0);

@@ -11,10 +11,10 @@ import type { Store } from "./store.ts";
  * of equivocation against an honest node. So a change is recorded here, with the epoch it applies
  * from, before the machine is told, and the restarted machine is built from the record.
  *
- * The row is written without an fsync, and needs none: the first demand made with a new bid is
- * its epoch's first, which is fsynced before it is published (actions/action-executor.ts), and
- * SQLite's WAL keeps a prefix of the commits, this row among those before it. A change lost to a
- * power cut was never bid with; the node then bids as before it, and the operator saves it again.
+ * A change is fsynced before `change` returns, so before the API answers: a bid the operator was
+ * told is saved must outlive a power cut, though nothing was bid with it yet (a change comes from
+ * the operator, a few a day: the fsync costs nothing that matters). The record made at start is
+ * not: the agent file it comes from is still there after a cut.
  */
 export interface BidRecord {
   /** Which bid each epoch runs with, oldest first: what the machine is built from. */
@@ -64,7 +64,7 @@ export function loadBidRecord(store: Store, fromFile: AgentProfile): BidRecord {
       const next = new BidHistory(history.entries());
       next.change(from, profile);
       // Stored first: a write that fails (a full disk) throws and leaves the record as it was.
-      store.saveState(BIDS_KEY, { file, bids: next.entries() });
+      store.saveState(BIDS_KEY, { file, bids: next.entries() }, { durable: true });
       history = next;
       recordedFile = file;
     },

@@ -67,8 +67,11 @@ export interface Store {
   putCertificate(epoch: number, bytes: Uint8Array): void;
   latestCertificate(): StoredCertificate | undefined;
   certificates(): StoredCertificate[];
-  /** A JSON snapshot (e.g. of the round state machine) under `key`. */
-  saveState(key: string, value: unknown): void;
+  /**
+   * A JSON snapshot (e.g. of the round state machine) under `key`. `durable`: fsync before
+   * returning (for what the node promises its operator it kept, such as a saved bid).
+   */
+  saveState(key: string, value: unknown, options?: { durable?: boolean }): void;
   loadState(key: string): unknown;
   close(): void;
 }
@@ -138,8 +141,9 @@ export interface OpenStoreOptions {
  * WAL with synchronous=NORMAL for ordinary writes: a commit survives a killed process; after a
  * power cut the newest may be lost (the sync protocol fetches peers' messages again, and this
  * node's own demands, votes and commits are re-derived bit for bit). FULL for writes marked
- * `durable` — certificates, and signed messages a restart could not re-derive (epoch proposals;
- * see actions/action-executor.ts). FULL costs an fsync per write.
+ * `durable` — signed messages a restart could not re-derive (epoch proposals; see
+ * actions/action-executor.ts), and the bid record (store/bid-record.ts). FULL costs an fsync per
+ * write.
  */
 export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -278,9 +282,10 @@ export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
       return row === undefined ? undefined : toCertificate(row);
     },
     certificates: () => selectCertificates.all().map(toCertificate),
-    saveState: (key, value) => {
+    saveState: (key, value, options) => {
       const json = JSON.stringify(value);
-      writing(() => upsertState.run(key, json));
+      const write = () => upsertState.run(key, json);
+      writing(() => (options?.durable ? fullySynced(db, write) : write()));
     },
     loadState: (key) => {
       const row = selectState.get(key);
