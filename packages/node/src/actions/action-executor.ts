@@ -23,10 +23,15 @@ import { createUnstoredOwnMessages } from "./unstored-own-messages.ts";
 export interface ActionExecutor {
   /**
    * Carries out `actions` in order. An own message the store refuses (a full disk) is held and
-   * tried again at the next call (unstored-own-messages.ts); other errors throw. Resolves once
-   * every message they published has been handed to gossip (never rejects).
+   * tried again at the next call, or at `retryAt()` (unstored-own-messages.ts); other errors
+   * throw. Resolves once every message they published has been handed to gossip (never rejects).
    */
   perform(actions: readonly MachineAction[]): Promise<void>;
+  /**
+   * When a call is due, with no actions if need be, to retry the held own messages (ms, `now`'s
+   * clock); Infinity while none are held.
+   */
+  retryAt(): number;
   /** The last few epochs this node held a certificate of, in the order it first held them. */
   certified(): readonly CertifiedEpoch[];
 }
@@ -242,6 +247,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
 
   return {
     certified: () => [...certified.values()],
+    retryAt: () => unstored.retryAt,
     // Not async: an error other than a store's refusal (a bug) must throw to the caller now, not
     // become a lost rejection.
     perform: (actions) => {

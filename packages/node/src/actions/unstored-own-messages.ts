@@ -5,7 +5,9 @@ import { StoreWriteError } from "../store/store.ts";
 
 /**
  * Own messages the store could not take (a full disk, a store gone read-only), held in the order
- * the machine signed them and tried again, stored then published, at the executor's next event.
+ * the machine signed them and tried again, stored then published, at the executor's next event or
+ * at `retryAt`, whichever comes first: a quiet node may see no event for a long time (the driver
+ * arms its timer for `retryAt`, machine-driver.ts).
  *
  * The machine has already recorded each one as sent: dropped, it would never be stored, published
  * or signed again, and the node would sit out the round. Published unstored, a restart could sign
@@ -17,6 +19,12 @@ import { StoreWriteError } from "../store/store.ts";
 export interface UnstoredOwnMessages {
   /** How many are held. */
   readonly held: number;
+  /**
+   * When the held messages are to be tried again if no event comes first (ms, `now`'s clock):
+   * RETRY_FIRST_MS after the first refusal, doubling with each refusal in a row up to
+   * RETRY_MAX_MS. Infinity while none are held.
+   */
+  readonly retryAt: number;
   /**
    * Stores and publishes `message` with `send`, or holds it when earlier ones are held or the store
    * refuses it. The publish's promise, or null when held. Errors other than a store write's throw.
@@ -30,16 +38,27 @@ export interface UnstoredOwnMessages {
 
 /** At most one line per this many ms while writes keep failing: a full disk fails every event. */
 export const STORE_FAILURE_LOG_MS = 10_000;
+/** The first retry of held messages without an event, this long after the store refused one. */
+export const RETRY_FIRST_MS = 1_000;
+/** The longest wait between retries without an event, while the store keeps refusing. */
+export const RETRY_MAX_MS = 30_000;
 
 export function createUnstoredOwnMessages(log: Logger, now: () => number): UnstoredOwnMessages {
   const held: WireMessage[] = [];
   const limit = rateLimited(STORE_FAILURE_LOG_MS, now);
+  let retryAt = Number.POSITIVE_INFINITY;
+  let retryDelay = RETRY_FIRST_MS;
+
+  const refused = (): void => {
+    retryAt = now() + retryDelay;
+    retryDelay = Math.min(2 * retryDelay, RETRY_MAX_MS);
+  };
 
   const report = (err: StoreWriteError, what: string): void =>
     limit((heldBack) =>
       log.error(
         { err: err.message, what, held: held.length, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
-        "store write failed: own messages wait unpublished, retried at the next event",
+        "store write failed: own messages wait unpublished, retried at the next event or timer",
       ),
     );
 
@@ -60,6 +79,9 @@ export function createUnstoredOwnMessages(log: Logger, now: () => number): Unsto
     get held() {
       return held.length;
     },
+    get retryAt() {
+      return retryAt;
+    },
     send: (message, send) => {
       if (held.length > 0) {
         held.push(message);
@@ -68,6 +90,7 @@ export function createUnstoredOwnMessages(log: Logger, now: () => number): Unsto
       const done = attempt(message, send);
       if (!(done instanceof StoreWriteError)) return done;
       held.push(message);
+      refused();
       report(done, message.kind);
       return null;
     },
@@ -77,14 +100,18 @@ export function createUnstoredOwnMessages(log: Logger, now: () => number): Unsto
       while (held.length > 0) {
         const done = attempt(held[0] as WireMessage, send);
         if (done instanceof StoreWriteError) {
+          refused();
           report(done, (held[0] as WireMessage).kind);
           break;
         }
         held.shift();
         published.push(done);
       }
-      if (before > 0 && held.length === 0)
+      if (before > 0 && held.length === 0) {
+        retryAt = Number.POSITIVE_INFINITY;
+        retryDelay = RETRY_FIRST_MS;
         log.info({ sent: before }, "store writes again: held own messages stored and published");
+      }
       return published;
     },
     failed: report,

@@ -5,7 +5,9 @@ import type { ActionExecutor } from "../actions/action-executor.ts";
 /**
  * Feeds the machine its events and has the executor carry out what comes back. Time reaches the
  * machine through one timer, set for the machine's `nextDeadline()` and moved whenever an event
- * brings that deadline closer: no fixed-rate polling of its own.
+ * brings that deadline closer: no fixed-rate polling of its own. The same timer serves the
+ * executor's retry of own messages a full disk held back (`executor.retryAt()`): its tick is an
+ * event, and each event retries them.
  */
 export interface MachineDriver {
   /** Hands the machine one event; resolves once the messages it published went to gossip. */
@@ -46,7 +48,7 @@ export function createMachineDriver(init: MachineDriverInit): MachineDriver {
   const arm = (): void => {
     if (!running) return;
     const now = init.now();
-    const deadline = Math.max(machine.nextDeadline(), now + minTickMs);
+    const deadline = Math.max(Math.min(machine.nextDeadline(), executor.retryAt()), now + minTickMs);
     if (timer && deadline >= armedFor) return;
     if (timer) clearTimeout(timer);
     armedFor = deadline;
