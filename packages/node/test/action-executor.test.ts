@@ -19,6 +19,7 @@ function recordingExecutor() {
     received: () => events.push("received"),
     own: (m, durable) => void events.push(`own ${m.kind}${durable ? " fsync" : ""}`),
     flush: () => {},
+    unwritten: () => [],
     pending: 0,
   };
   let left = 0;
@@ -98,7 +99,7 @@ describe("action executor: time to agreement", () => {
     let now = 0;
     const metrics = createNodeMetrics();
     const executor = createActionExecutor({
-      writer: { received: () => {}, own: () => {}, flush: () => {}, pending: 0 },
+      writer: { received: () => {}, own: () => {}, flush: () => {}, unwritten: () => [], pending: 0 },
       ledger: { addCertificate: () => "digest", holdsChainTo: () => true } as unknown as LedgerBook,
       metrics,
       log: createLogger({ level: "silent" }),

@@ -13,6 +13,7 @@ describe("action executor: relay (docs/protocol.md §5.1)", () => {
         received: () => events.push("received"),
         own: (m) => void events.push(`own ${m.kind}`),
         flush: () => {},
+        unwritten: () => [],
         pending: 0,
       },
       ledger: {} as LedgerBook,

@@ -23,9 +23,10 @@ import { createHost, type Host } from "../src/network/host.ts";
 import { answerByteLimit } from "../src/network/sync-answer-check.ts";
 import { createSyncBans, type SyncBans } from "../src/network/sync-ban.ts";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
+import type { MessagesRequest } from "../src/network/sync-messages.ts";
 import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
 import { handleSync, requestSync, SYNC_PROTOCOL, SyncError } from "../src/network/sync-protocol.ts";
-import { createMessageWriter } from "../src/store/message-writer.ts";
+import { createMessageWriter, type MessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -52,9 +53,9 @@ async function startHost(bootstrap: string[] = []): Promise<Host> {
   return host;
 }
 
-async function tempStore(): Promise<Store> {
+async function tempStore(maxPageCount?: number): Promise<Store> {
   const dir = await mkdtemp(join(tmpdir(), "walras-sync-peer-"));
-  const store = openStore(dir);
+  const store = openStore(dir, maxPageCount !== undefined ? { maxPageCount } : {});
   cleanups.push(async () => {
     store.close();
     await rm(dir, { recursive: true, force: true });
@@ -111,6 +112,7 @@ const CURRENT_DECISION = { kind: "propose", epoch: 7, note: "current" } as unkno
 interface Side {
   host: Host;
   store: Store;
+  writer: MessageWriter;
   metrics: NodeMetrics;
   sync: SyncPeer;
   /** Bytes handed to the inbound pipeline, with the kinds they were wanted for. */
@@ -130,10 +132,13 @@ async function side(
     log?: Logger;
     /** The sync peer's clock (default Date.now). */
     now?: () => number;
+    /** Caps the store file (SQLITE_FULL past it, as on a full disk). */
+    maxPageCount?: number;
   } = {},
 ): Promise<Side> {
   const host = await startHost(options.bootstrap);
-  const store = await tempStore();
+  const store = await tempStore(options.maxPageCount);
+  const writer = createMessageWriter(store);
   const metrics = createNodeMetrics();
   const synced: Side["synced"] = [];
   const penalized: string[] = [];
@@ -151,7 +156,7 @@ async function side(
     contract,
     contractId: id,
     store,
-    writer: createMessageWriter(store),
+    writer,
     inbound,
     metrics,
     log: options.log ?? log,
@@ -183,7 +188,7 @@ async function side(
   });
   await sync.start();
   cleanups.push(() => sync.stop());
-  return { host, store, metrics, sync, synced, penalized };
+  return { host, store, writer, metrics, sync, synced, penalized };
 }
 
 async function connected(
@@ -241,6 +246,65 @@ describe("sync peer", () => {
     expect((await ask({ kinds: ["propose"] })).messages.map(text)).toEqual(["e"]);
     expect(await served(server.metrics, "served")).toBe(5);
     expect((await server.metrics.syncMessagesServed.get()).values[0]?.value).toBe(256 + 44 + 10 + 2 + 1);
+  });
+
+  it("serves what it received and has not written yet after what it stored, writing nothing: a full disk fails no answer", async () => {
+    const { server, client } = await connected({ maxPageCount: 24 });
+    server.store.putMessages([row("s1", "demand", 4, 3), row("s9", "accept", undefined, 9)]);
+    // The store file at its cap: every write fails with SQLITE_FULL from here.
+    for (let pad = 1; ; pad++) {
+      try {
+        server.store.saveState("pad", "p".repeat(pad * 4096));
+      } catch {
+        break;
+      }
+    }
+    // Larger than a page each, so the capped file has no room for them.
+    const big = (m: StoredMessage): StoredMessage => ({
+      ...m,
+      bytes: new TextEncoder().encode(m.digest.padEnd(6000)),
+    });
+    for (const m of [
+      row("u1", "demand", 4, 3),
+      row("a9", "accept", undefined, 9, "other"),
+      row("p9", "propose", undefined, 9),
+      row("x", "demand", 4, 5),
+    ])
+      server.writer.received(big(m));
+    const ask = (request: Omit<MessagesRequest, "type" | "contractId">) =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+        type: "messages",
+        contractId: id,
+        ...request,
+      });
+    const text = (b64: string) => Buffer.from(b64, "base64").toString().trimEnd();
+
+    const demands = await ask({ epoch: 3, round: 4, kinds: ["demand"] });
+    expect(demands.messages.map(text)).toEqual(["s1", "u1"]);
+    expect(demands.next).toBeUndefined();
+    // A page that ends with the stored ones says where the next starts: the unwritten follow.
+    const first = await ask({ epoch: 3, round: 4, kinds: ["demand"], limit: 1 });
+    expect(first.messages.map(text)).toEqual(["s1"]);
+    expect(first.next).toBeDefined();
+    const rest = await ask({ epoch: 3, round: 4, kinds: ["demand"], after: first.next });
+    expect(rest.messages.map(text)).toEqual(["u1"]);
+    expect(rest.next).toBeUndefined();
+    const decision = await requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+      type: "decision",
+      contractId: id,
+      epoch: 9,
+    });
+    expect(decision.messages.map(text)).toEqual(["p9", "s9", "a9"]);
+    // Served from memory: still pending, and the store holds what it held.
+    expect(server.writer.pending).toBe(4);
+    expect(server.store.allMessages().map((m) => m.digest)).toEqual(["s1", "s9"]);
+
+    // Room again: written once, served once.
+    server.store.saveState("pad", "");
+    server.writer.flush();
+    expect(server.writer.pending).toBe(0);
+    const after = await ask({ epoch: 3, round: 4, kinds: ["demand"] });
+    expect(after.messages.map(text)).toEqual(["s1", "u1"]);
   });
 
   it("answers only the named agents' messages, and refuses a request naming too many", async () => {

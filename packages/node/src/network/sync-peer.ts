@@ -61,7 +61,10 @@ export interface SyncPeerInit {
   readonly contract: Contract;
   readonly contractId: string;
   readonly store: Store;
-  /** Flushed before the store is read, so an answer includes everything received. */
+  /**
+   * Its pending messages are served after the stored ones, so an answer includes everything
+   * received; serving writes nothing (it did flush, which failed every answer on a full disk).
+   */
   readonly writer: MessageWriter;
   readonly inbound: InboundPipeline;
   readonly metrics: NodeMetrics;
@@ -344,23 +347,25 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   };
 
   const messagesPage = (req: MessagesRequest, from: string): SyncResponse => {
-    init.writer.flush();
-    const page = store.messagePage(
-      {
-        epoch: req.epoch,
-        ...(req.round !== undefined ? { round: req.round } : {}),
-        ...(req.kinds ? { kinds: messageKinds(req.kinds) } : {}),
-        ...(req.agents ? { signers: req.agents } : {}),
-      },
-      req.after ?? 0,
-      req.limit ?? MAX_SYNC_PAGE,
-    );
+    const query = {
+      epoch: req.epoch,
+      ...(req.round !== undefined ? { round: req.round } : {}),
+      ...(req.kinds ? { kinds: messageKinds(req.kinds) } : {}),
+      ...(req.agents ? { signers: req.agents } : {}),
+    };
+    const limit = req.limit ?? MAX_SYNC_PAGE;
+    const page = store.messagePage(query, req.after ?? 0, limit);
+    const stored = page.messages;
+    // Received, not written yet: after the last stored page, as they will be stored.
+    const rows = page.next === null ? [...stored, ...init.writer.unwritten(query)] : stored;
     const messages: string[] = [];
     let bytes = 0;
     let next = page.next;
-    for (const [i, m] of page.messages.entries()) {
-      if (i > 0 && bytes + m.bytes.length > MAX_PAGE_BYTES) {
-        next = (page.messages[i - 1] as { position: number }).position;
+    for (const [i, m] of rows.entries()) {
+      if (i >= limit || (i > 0 && bytes + m.bytes.length > MAX_PAGE_BYTES)) {
+        // The next page starts after the last stored one sent. Unwritten ones have no position
+        // yet: those cut off come when the asker asks again (the machine does while one is missing).
+        if (i > 0 && i <= stored.length) next = (stored[i - 1] as { position: number }).position;
         break;
       }
       bytes += m.bytes.length;
@@ -379,7 +384,6 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     let encoded: Uint8Array[];
     if (req.epoch === undefined) encoded = init.currentDecision().map((m) => encodeMessage(m));
     else {
-      init.writer.flush();
       const rows = [];
       // Counted, not compared with req.epoch + DECISIONS_PER_SYNC: past 2^53 an epoch + 1 rounds
       // back to itself and that loop never ended (one request froze the node). Epochs beyond the
@@ -387,7 +391,8 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       for (let i = 0; i < DECISIONS_PER_SYNC; i++) {
         const epoch = req.epoch + i;
         if (!Number.isSafeInteger(epoch)) break;
-        rows.push(...store.messages({ epoch, kinds: ["propose", "accept"] }));
+        const query = { epoch, kinds: ["propose", "accept"] };
+        rows.push(...store.messages(query), ...init.writer.unwritten(query));
       }
       encoded = decisionsFrom(rows, req.epoch).map((r) => r.bytes);
     }

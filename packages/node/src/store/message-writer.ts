@@ -1,4 +1,4 @@
-import type { Store, StoredMessage } from "./store.ts";
+import { type MessageQuery, matchesQuery, type Store, type StoredMessage } from "./store.ts";
 
 /**
  * Writes messages to the store in batches: one SQLite transaction (one WAL write) per batch
@@ -16,8 +16,14 @@ export interface MessageWriter {
   received(message: StoredMessage): void;
   /** A message this node signed: stored now, after everything pending; `durable` also fsyncs. */
   own(message: StoredMessage, durable: boolean): void;
-  /** Writes whatever is pending (before reading the store, and on stop). */
+  /** Writes whatever is pending (on stop). */
   flush(): void;
+  /**
+   * The pending messages `query` asks for, in the order they came: what a reader of the store
+   * (the sync server) adds to what it finds there. Reading them writes nothing, so it works on a
+   * full disk, where they stay pending until there is room.
+   */
+  unwritten(query: MessageQuery): StoredMessage[];
   /** Messages waiting for the next batch. */
   readonly pending: number;
 }
@@ -64,6 +70,7 @@ export function createMessageWriter(store: Store, options: MessageWriterOptions 
     },
     own: (message, durable) => write(message, durable),
     flush: () => write(null, false),
+    unwritten: (query) => batch.filter((m) => matchesQuery(query, m)),
     get pending() {
       return batch.length;
     },

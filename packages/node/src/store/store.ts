@@ -24,6 +24,16 @@ export interface MessageQuery {
   signers?: readonly string[];
 }
 
+/** Whether `message` is one `query` asks for: the store's filter, for messages not stored yet. */
+export function matchesQuery(query: MessageQuery, message: StoredMessage): boolean {
+  return (
+    message.epoch === query.epoch &&
+    (query.round === undefined || message.round === query.round) &&
+    (query.kinds === undefined || query.kinds.includes(message.kind)) &&
+    (query.signers === undefined || query.signers.includes(message.signer))
+  );
+}
+
 /** One page of a query in storage order, and where the next page starts (null: no more). */
 export interface MessagePage {
   /** Each with its position in the store, which a later page can start after. */
