@@ -78,4 +78,35 @@ describe("message writer", () => {
     await waitFor("the retried batch", () => stored().length === 2);
     expect(stored()).toEqual(["kept", "next"]);
   });
+
+  it("on a full disk tries a full batch once per delay, not again for each message that comes", () => {
+    let full = true;
+    let attempts = 0;
+    const errors: unknown[] = [];
+    const filling: Store = {
+      ...store,
+      putMessages: (messages, options) => {
+        attempts++;
+        if (full) throw new Error("database or disk is full");
+        return store.putMessages(messages, options);
+      },
+    };
+    const writer = createMessageWriter(filling, {
+      flushDelayMs: 60_000,
+      maxBatch: 2,
+      onError: (e) => errors.push(e),
+    });
+    // A sync answer's worth: all kept in memory, the write tried once.
+    for (let i = 0; i < 256; i++) writer.received(message(`m${i}`));
+    expect(attempts).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(writer.pending).toBe(256);
+    full = false;
+    writer.flush();
+    expect(stored()).toHaveLength(256);
+    // Writing again: a full batch is written at once as before.
+    writer.received(message("a"));
+    writer.received(message("b"));
+    expect(writer.pending).toBe(0);
+  });
 });

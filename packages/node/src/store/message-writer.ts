@@ -42,6 +42,8 @@ export function createMessageWriter(store: Store, options: MessageWriterOptions 
   const maxBatch = options.maxBatch ?? 512;
   let batch: StoredMessage[] = [];
   let timer: NodeJS.Timeout | null = null;
+  /** The last write failed (a full disk): a full batch then waits for the timer, not each message. */
+  let failing = false;
 
   const write = (extra: StoredMessage | null, durable: boolean): void => {
     if (timer) {
@@ -50,7 +52,13 @@ export function createMessageWriter(store: Store, options: MessageWriterOptions 
     }
     const rows = extra ? [...batch, extra] : batch;
     if (rows.length === 0) return;
-    store.putMessages(rows, { durable });
+    try {
+      store.putMessages(rows, { durable });
+    } catch (err) {
+      failing = true;
+      throw err;
+    }
+    failing = false;
     batch = [];
   };
 
@@ -65,7 +73,9 @@ export function createMessageWriter(store: Store, options: MessageWriterOptions 
   return {
     received: (message) => {
       batch.push(message);
-      if (batch.length >= maxBatch) flushSoon();
+      // On a full disk the batch outgrows maxBatch: writing it again for every message that comes
+      // (gossip or a sync answer of hundreds) cost a failing transaction of the whole batch each.
+      if (batch.length >= maxBatch && !failing) flushSoon();
       else timer ??= setTimeout(flushSoon, flushDelayMs);
     },
     own: (message, durable) => write(message, durable),
