@@ -32,6 +32,7 @@ import { createInboundPipeline } from "./inbound/inbound-pipeline.ts";
 import { createPeerRateLimiter } from "./inbound/peer-rate-limiter.ts";
 import { replayStore } from "./inbound/replay.ts";
 import { LedgerBook } from "./ledger/ledger-book.ts";
+import { createLedgerCatchUp } from "./ledger/ledger-catch-up.ts";
 import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
 import { rateLimited } from "./logging/rate-limited.ts";
@@ -263,15 +264,14 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   });
   // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
   const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after), { log: nodeLog });
-  const catchUpLedger = async (): Promise<void> => {
-    try {
-      const { added, error } = await ledgerSync.sync();
-      if (error) nodeLog.warn({ error }, "ledger from a peer did not verify; kept none of it");
-      else if (added > 0) nodeLog.info({ added }, "ledger caught up");
-    } catch (err) {
-      nodeLog.debug({ err: (err as Error).message }, "ledger catch-up failed");
-    }
-  };
+  const catchUpLedger = createLedgerCatchUp(ledgerSync, nodeLog, (err) =>
+    writeFailed((heldBack) =>
+      nodeLog.error(
+        { err: err.message, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
+        "store write failed; ledger entries from a peer not kept (fetched again at the next catch-up)",
+      ),
+    ),
+  );
   const executor = createActionExecutor({
     writer,
     ledger: ledgerBook,

@@ -16,10 +16,12 @@ import {
   type SimNode,
   SimulatedNetwork,
 } from "@walras/protocol";
+import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { LedgerBook } from "../src/ledger/ledger-book.ts";
+import { createLedgerCatchUp } from "../src/ledger/ledger-catch-up.ts";
 import { createLedgerSync, LEDGER_SYNC_PAGE, ledgerPage } from "../src/ledger/ledger-sync.ts";
-import { openStore, type Store } from "../src/store/store.ts";
+import { openStore, type Store, StoreWriteError } from "../src/store/store.ts";
 
 // A periodic market re-clears on schedule: a chain of certificates, each naming the one before.
 const contract = contractSchema.parse({
@@ -96,6 +98,33 @@ describe("a node's ledger with a slot missing in the middle", () => {
     const sync = createLedgerSync(late, async (after) => ledgerPage(peer, after));
     expect(await sync.sync()).toEqual({ added: 2 });
     expect(late.ledger()).toEqual(peer.ledger());
+  });
+});
+
+describe("ledger catch-up on a full disk", () => {
+  it("says the store refused what a peer sent, naming the file, keeps none of it, and does not reject", async () => {
+    const chain = chainOf(2);
+    const real = tempStore();
+    const full: Store = {
+      ...real,
+      putCertificate: () => {
+        throw new StoreWriteError(real.path, "database or disk is full");
+      },
+    };
+    const mine = new LedgerBook(full, contract);
+    const peer = book(chain);
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const refused: string[] = [];
+    const catchUp = createLedgerCatchUp(
+      createLedgerSync(mine, async (after) => ledgerPage(peer, after)),
+      log,
+      (err) => void refused.push(err.message),
+    );
+    await catchUp();
+    expect(refused).toEqual([`${real.path}: cannot write walras store (database or disk is full)`]);
+    expect(lines).toEqual([]);
+    expect(mine.anchor()).toBeNull();
   });
 });
 
