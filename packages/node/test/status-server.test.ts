@@ -289,6 +289,45 @@ describe("connection and request limits", () => {
     expect(await refused(metrics, "body_too_large")).toBe(1);
   });
 
+  it("closes the connection after a 413 for an announced body over the limit, counting one refusal", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    // A short request timeout: a server that went on draining the body would time it out (408)
+    // well within the wait below.
+    const limits = { maxBodyBytes: 1_000, headersTimeoutMs: 200, requestTimeoutMs: 400 };
+    const refusals = refusalsInto(metrics, lines, limits);
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals,
+      api: {
+        token: TOKEN,
+        routes: marketApiRoutes({} as MarketApiSource, { maxBodyBytes: 1_000, refusals }),
+      },
+    });
+    const client = openSocket(server.port);
+    client.socket.write(
+      `POST /amendments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n`,
+    );
+    // The body, a byte every 20 ms: a client that keeps sending what it announced.
+    const trickle = setInterval(() => client.socket.writable && client.socket.write("x"), 20);
+    try {
+      await waitFor("the server to close the connection", () => client.closed, { timeoutMs: 5_000 });
+    } finally {
+      clearInterval(trickle);
+    }
+    const received = client.received();
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    const head = received.slice(0, received.indexOf("\r\n\r\n") + 2).toLowerCase();
+    expect(head).toContain("\r\nconnection: close\r\n");
+    // One response, not a 408 after it.
+    expect(received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(await refused(metrics, "body_too_large")).toBe(1);
+    expect(await refused(metrics, "timeout")).toBe(0);
+  });
+
   it("refuses limits that are not positive integers, or a headers timeout over the request's", () => {
     expect(() => httpLimits({ maxConnections: 0 })).toThrow(/maxConnections/);
     expect(() => httpLimits({ keepAliveTimeoutMs: 1.5 })).toThrow(/keepAliveTimeoutMs/);
