@@ -328,6 +328,53 @@ describe("connection and request limits", () => {
     expect(await refused(metrics, "timeout")).toBe(0);
   });
 
+  it("drops a client that stops reading a large response, counted; a client that reads gets it all", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    // Long enough for the reading client (in this process) to take the whole page.
+    const limits = { writeStallTimeoutMs: 2_000 };
+    // Larger than the kernel's buffers on both ends: part of it has to wait in the node.
+    const page = Buffer.alloc(8 * 1024 * 1024, "x");
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals: refusalsInto(metrics, lines, limits),
+      pages: {
+        "/big": (_req, res) => {
+          res.writeHead(200, { "content-type": "text/plain", "content-length": page.length });
+          res.end(page);
+        },
+      },
+    });
+    // Asks, then reads nothing: no 'data' listener, so the socket is never read.
+    const stalled = connect(server.port, "127.0.0.1");
+    stalled.on("error", () => {});
+    stalled.write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+    const read = await fetch(`${server.url}/big`);
+    expect((await read.arrayBuffer()).byteLength).toBe(page.length);
+
+    await waitFor("the client that stopped reading to be dropped", async () => {
+      return (await refused(metrics, "stalled_reader")) === 1;
+    });
+    // Reading again, it finds what the kernel held and then the end: the rest was let go.
+    let bytes = 0;
+    let closed = false;
+    stalled.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    stalled.on("close", () => {
+      closed = true;
+    });
+    await waitFor("the dropped connection to end", () => closed);
+    expect(bytes).toBeLessThan(page.length);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      reason: "stalled_reader",
+      writeStallTimeoutMs: 2_000,
+    });
+  });
+
   it("refuses limits that are not positive integers, or a headers timeout over the request's", () => {
     expect(() => httpLimits({ maxConnections: 0 })).toThrow(/maxConnections/);
     expect(() => httpLimits({ keepAliveTimeoutMs: 1.5 })).toThrow(/keepAliveTimeoutMs/);

@@ -8,6 +8,7 @@ import { loopbackHostCheck } from "./loopback-host-check.ts";
 import { type ApiRoute, authorized, matchRoute } from "./market-api.ts";
 import { requestTarget } from "./request-target.ts";
 import { type RouteHandler, send, sendJson } from "./respond.ts";
+import { dropStalledReaders } from "./write-stall.ts";
 
 export interface StatusRoutes {
   status(): unknown;
@@ -35,7 +36,10 @@ export interface StatusServerInit {
    * limits are the routes' own: `pages` and `api` are built with them.
    */
   limits?: Partial<HttpLimits>;
-  /** Told of each connection refused over the cap and each request that timed out. */
+  /**
+   * Told of each connection refused over the cap, each request that timed out and each client
+   * dropped for not reading its response.
+   */
   refusals?: HttpRefusals;
 }
 
@@ -72,6 +76,7 @@ export async function startStatusServer(init: StatusServerInit): Promise<StatusS
     refused: cap.refused,
     onTimeout: () => refusals.refused("timeout"),
   });
+  dropStalledReaders(server, limits.writeStallTimeoutMs, () => refusals.refused("stalled_reader"));
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     // Answered 503 when it connected, and closing: what it sent after is not served.
     if (cap.refused(req.socket)) return;
