@@ -328,6 +328,48 @@ describe("connection and request limits", () => {
     expect(await refused(metrics, "timeout")).toBe(0);
   });
 
+  it("closes the connection after answering a request whose body it did not read, counting no timeout", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    const limits = { headersTimeoutMs: 200, requestTimeoutMs: 400 };
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals: refusalsInto(metrics, lines, limits),
+      api: { token: TOKEN, routes: marketApiRoutes({} as MarketApiSource) },
+    });
+    // No token (401), no route (404), a read-only route (405): each answered before the body is in.
+    for (const [path, status] of [
+      ["/amendments", 401],
+      ["/nope", 404],
+      ["/status", 405],
+    ] as const) {
+      const client = openSocket(server.port);
+      client.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n`);
+      const trickle = setInterval(() => client.socket.writable && client.socket.write("x"), 20);
+      try {
+        await waitFor(`the connection after ${path} to close`, () => client.closed, { timeoutMs: 5_000 });
+      } finally {
+        clearInterval(trickle);
+      }
+      const received = client.received();
+      expect(received.match(/HTTP\/1\.1 \d{3}/g), path).toEqual([`HTTP/1.1 ${status}`]);
+    }
+    expect(await refused(metrics, "timeout")).toBe(0);
+    // A request without a body keeps its connection.
+    const kept = openSocket(server.port);
+    kept.socket.write(
+      "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    );
+    await waitFor(
+      "both requests answered on one connection",
+      () => (kept.received().match(/200 OK/g) ?? []).length === 2,
+    );
+    expect(kept.closed).toBe(false);
+    kept.socket.destroy();
+  });
+
   it("drops a client that stops reading a large response, counted; a client that reads gets it all", async () => {
     const metrics = createNodeMetrics();
     const lines: string[] = [];

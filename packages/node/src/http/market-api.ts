@@ -207,15 +207,12 @@ export function authorized(req: IncomingMessage, res: ServerResponse, token: str
 /**
  * Reads a JSON body of at most `maxBytes`. One that announces more (Content-Length) is refused
  * before a byte of it is read; one sent without a length (chunked) is refused once it passes the
- * limit. Either way 413, and the connection closes once that is sent: kept open, Node would go
- * on reading the rest of the body, up to the request timeout, and then answer 408 to the request
- * already answered 413 (counted as a second refusal).
+ * limit. Either way 413; the connection closes once that is sent, as after any request with a
+ * body (status-server.ts).
  */
 function jsonBodyReader(maxBytes: number, refusals: HttpRefusals) {
   const tooLarge = (res: ServerResponse): undefined => {
     refusals.refused("body_too_large");
-    // Node ends the connection itself once a response marked so is flushed (destroySoon).
-    res.setHeader("connection", "close");
     sendJson(res, 413, { error: `request body over ${maxBytes} bytes` });
     return undefined;
   };

@@ -81,6 +81,10 @@ export async function startStatusServer(init: StatusServerInit): Promise<StatusS
     // Answered 503 when it connected, and closing: what it sent after is not served.
     if (cap.refused(req.socket)) return;
     responses.set(req.socket, res);
+    // Node ends a connection marked so once the response is flushed. Kept open, it would go on
+    // reading a body no route read (one answered 401, 404, 405 or 413 before it was all in) up to
+    // the request timeout, and then answer 408 as well: one request, two answers, two refusals.
+    if (announcesBody(req)) res.setHeader("connection", "close");
     if (hostAllowed && !hostAllowed(req.headers.host)) {
       sendJson(res, 421, { error: "this node answers only to 127.0.0.1, localhost and [::1]" });
       return;
@@ -146,4 +150,10 @@ async function route(init: StatusServerInit, req: IncomingMessage, res: ServerRe
     return sendJson(res, 405, { error: `${req.method} not allowed on ${path}` });
   }
   await handler();
+}
+
+/** A request that says a body follows: a Content-Length other than 0, or a Transfer-Encoding. */
+function announcesBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
 }
