@@ -12,7 +12,9 @@ export interface WriteWatch {
 /**
  * The watch after one look at a connection with `buffered` bytes waiting; null when nothing waits.
  * Only a completed write shrinks the buffer (new writes grow it), so a smaller buffer means the
- * client read something: a slow reader keeps its connection, one that stopped does not.
+ * client read something: a slow reader keeps its connection, one that stopped does not. A
+ * response handed to the socket in one write (every one but /events) shrinks only once all of it
+ * is sent: its client has the limit to take what the kernel's buffers could not hold.
  */
 export function watchWrites(previous: WriteWatch | null, buffered: number, now: number): WriteWatch | null {
   if (buffered === 0) return null;
