@@ -1,9 +1,10 @@
+import type { ServerResponse } from "node:http";
 import { connect } from "node:net";
 import type { Certificate, MachineAction } from "@walras/protocol";
 import { testContract } from "@walras/test-support";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { createMarketHistory } from "../src/history/market-history.ts";
+import { createMarketHistory, type MarketHistory } from "../src/history/market-history.ts";
 import { type DashboardFeedOptions, dashboardFeed } from "../src/http/dashboard/dashboard-feed.ts";
 import { dashboardRoutes } from "../src/http/dashboard/dashboard-routes.ts";
 import { httpLimits } from "../src/http/http-limits.ts";
@@ -120,6 +121,94 @@ describe("the dashboard's event feed", () => {
       abort.abort();
       return res.status === 200;
     });
+  });
+
+  it("drops an /events client that stopped reading, counted, and the feed lets it go", async () => {
+    const metrics = createNodeMetrics();
+    const refusals = createHttpRefusals({
+      counter: metrics.httpRefused,
+      log: pino({ level: "silent" }),
+      limits: httpLimits(),
+    });
+    const history = createMarketHistory();
+    let subscribed = 0;
+    const counted: MarketHistory = {
+      ...history,
+      subscribe(listener) {
+        subscribed++;
+        const unsubscribe = history.subscribe(listener);
+        return () => {
+          subscribed--;
+          unsubscribe();
+        };
+      },
+    };
+    const pages = dashboardRoutes(
+      {
+        terms: () => contract,
+        termsOf: () => contract,
+        history: counted,
+        metrics: createNodeMetrics(),
+        status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
+        connectedPeers: () => [],
+      },
+      { refusals },
+    );
+    const events = pages["/events"] as RouteHandler;
+    let stream: ServerResponse | undefined;
+    server = await startStatusServer({
+      port: 0,
+      routes: { status: () => ({}), certificate: () => undefined, metrics: async () => "" },
+      limits: { writeStallTimeoutMs: 300 },
+      refusals,
+      pages: {
+        ...pages,
+        "/events": (req, res) => {
+          stream = res;
+          return events(req, res);
+        },
+      },
+    });
+    // Asks, then reads nothing: no 'data' listener, so the socket is never read.
+    const socket = connect(server.port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    await waitFor("the stream to join the feed", () => subscribed === 1);
+
+    // Rounds of a market with many resources, until the kernel's buffers are full and the node
+    // holds some of a frame itself (less than the stream's 1 MiB cut-off: that is not this bound).
+    const prices = Array.from({ length: 20_000 }, (_, i) => i + 0.123456789);
+    const buffered = () => stream?.socket?.writableLength ?? 0;
+    for (let round = 0; buffered() === 0 && round < 200; round++) {
+      history.record({
+        type: "round-closed",
+        epoch: 0,
+        round,
+        prices,
+        nextPrices: prices,
+        residual: 1,
+        converged: false,
+      } as MachineAction);
+      // A chunked response corks its socket until the next tick: only after that does a buffer
+      // left over mean the kernel took no more.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(buffered()).toBeGreaterThan(0);
+    expect(buffered()).toBeLessThan(1 << 20);
+
+    const refused = async () => (await metrics.httpRefused.get()).values;
+    await waitFor("the client that stopped reading to be dropped", async () => (await refused()).length > 0);
+    expect(await refused()).toEqual([
+      expect.objectContaining({ labels: { reason: "stalled_reader" }, value: 1 }),
+    ]);
+    await waitFor("the feed to stop with its only client gone", () => subscribed === 0);
+    // Reading again, the client finds what the kernel held and then the end of the stream.
+    let closed = false;
+    socket.on("close", () => {
+      closed = true;
+    });
+    socket.resume();
+    await waitFor("the dropped stream to end", () => closed);
   });
 
   it("takes its bound on streams from the node's HTTP limits", async () => {

@@ -289,6 +289,134 @@ describe("connection and request limits", () => {
     expect(await refused(metrics, "body_too_large")).toBe(1);
   });
 
+  it("closes the connection after a 413 for an announced body over the limit, counting one refusal", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    // A short request timeout: a server that went on draining the body would time it out (408)
+    // well within the wait below.
+    const limits = { maxBodyBytes: 1_000, headersTimeoutMs: 200, requestTimeoutMs: 400 };
+    const refusals = refusalsInto(metrics, lines, limits);
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals,
+      api: {
+        token: TOKEN,
+        routes: marketApiRoutes({} as MarketApiSource, { maxBodyBytes: 1_000, refusals }),
+      },
+    });
+    const client = openSocket(server.port);
+    client.socket.write(
+      `POST /amendments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n`,
+    );
+    // The body, a byte every 20 ms: a client that keeps sending what it announced.
+    const trickle = setInterval(() => client.socket.writable && client.socket.write("x"), 20);
+    try {
+      await waitFor("the server to close the connection", () => client.closed, { timeoutMs: 5_000 });
+    } finally {
+      clearInterval(trickle);
+    }
+    const received = client.received();
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    const head = received.slice(0, received.indexOf("\r\n\r\n") + 2).toLowerCase();
+    expect(head).toContain("\r\nconnection: close\r\n");
+    // One response, not a 408 after it.
+    expect(received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(await refused(metrics, "body_too_large")).toBe(1);
+    expect(await refused(metrics, "timeout")).toBe(0);
+  });
+
+  it("closes the connection after answering a request whose body it did not read, counting no timeout", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    const limits = { headersTimeoutMs: 200, requestTimeoutMs: 400 };
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals: refusalsInto(metrics, lines, limits),
+      api: { token: TOKEN, routes: marketApiRoutes({} as MarketApiSource) },
+    });
+    // No token (401), no route (404), a read-only route (405): each answered before the body is in.
+    for (const [path, status] of [
+      ["/amendments", 401],
+      ["/nope", 404],
+      ["/status", 405],
+    ] as const) {
+      const client = openSocket(server.port);
+      client.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n`);
+      const trickle = setInterval(() => client.socket.writable && client.socket.write("x"), 20);
+      try {
+        await waitFor(`the connection after ${path} to close`, () => client.closed, { timeoutMs: 5_000 });
+      } finally {
+        clearInterval(trickle);
+      }
+      const received = client.received();
+      expect(received.match(/HTTP\/1\.1 \d{3}/g), path).toEqual([`HTTP/1.1 ${status}`]);
+    }
+    expect(await refused(metrics, "timeout")).toBe(0);
+    // A request without a body keeps its connection.
+    const kept = openSocket(server.port);
+    kept.socket.write(
+      "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    );
+    await waitFor(
+      "both requests answered on one connection",
+      () => (kept.received().match(/200 OK/g) ?? []).length === 2,
+    );
+    expect(kept.closed).toBe(false);
+    kept.socket.destroy();
+  });
+
+  it("drops a client that stops reading a large response, counted; a client that reads gets it all", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    // Long enough for the reading client (in this process) to take the whole page.
+    const limits = { writeStallTimeoutMs: 2_000 };
+    // Larger than the kernel's buffers on both ends: part of it has to wait in the node.
+    const page = Buffer.alloc(8 * 1024 * 1024, "x");
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals: refusalsInto(metrics, lines, limits),
+      pages: {
+        "/big": (_req, res) => {
+          res.writeHead(200, { "content-type": "text/plain", "content-length": page.length });
+          res.end(page);
+        },
+      },
+    });
+    // Asks, then reads nothing: no 'data' listener, so the socket is never read.
+    const stalled = connect(server.port, "127.0.0.1");
+    stalled.on("error", () => {});
+    stalled.write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+    const read = await fetch(`${server.url}/big`);
+    expect((await read.arrayBuffer()).byteLength).toBe(page.length);
+
+    await waitFor("the client that stopped reading to be dropped", async () => {
+      return (await refused(metrics, "stalled_reader")) === 1;
+    });
+    // Reading again, it finds what the kernel held and then the end: the rest was let go.
+    let bytes = 0;
+    let closed = false;
+    stalled.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    stalled.on("close", () => {
+      closed = true;
+    });
+    await waitFor("the dropped connection to end", () => closed);
+    expect(bytes).toBeLessThan(page.length);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      reason: "stalled_reader",
+      writeStallTimeoutMs: 2_000,
+    });
+  });
+
   it("refuses limits that are not positive integers, or a headers timeout over the request's", () => {
     expect(() => httpLimits({ maxConnections: 0 })).toThrow(/maxConnections/);
     expect(() => httpLimits({ keepAliveTimeoutMs: 1.5 })).toThrow(/keepAliveTimeoutMs/);

@@ -24,6 +24,12 @@ export interface HttpLimits {
   readonly maxEventStreams: number;
   /** Largest request body (the write API's JSON documents); a bigger one is answered 413. */
   readonly maxBodyBytes: number;
+  /**
+   * How long a response's unsent data may wait, the client reading none of it, before the
+   * connection is dropped: a client that stops reading a large response or an /events stream
+   * (write-stall.ts).
+   */
+  readonly writeStallTimeoutMs: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -33,6 +39,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   keepAliveTimeoutMs: 5_000,
   maxEventStreams: 32,
   maxBodyBytes: 64 * 1024,
+  writeStallTimeoutMs: 30_000,
 };
 
 /** A limit that cannot be used, named (the CLI names its flag). */

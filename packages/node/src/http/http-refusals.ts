@@ -5,9 +5,15 @@ import type { HttpLimits } from "./http-limits.ts";
 /**
  * Why the HTTP server turned a client away: `connections` (over maxConnections: 503, closed),
  * `event_streams` (over maxEventStreams: 503), `body_too_large` (over maxBodyBytes: 413),
- * `timeout` (headers or request not in within their timeout: 408, closed).
+ * `timeout` (headers or request not in within their timeout: 408, closed), `stalled_reader` (a
+ * client that read none of its response for writeStallTimeoutMs: disconnected).
  */
-export type HttpRefusalReason = "connections" | "event_streams" | "body_too_large" | "timeout";
+export type HttpRefusalReason =
+  | "connections"
+  | "event_streams"
+  | "body_too_large"
+  | "timeout"
+  | "stalled_reader";
 
 /** Counts every refusal and logs them without letting a flood of them flood the log. */
 export interface HttpRefusals {
@@ -24,6 +30,10 @@ const WHAT: Readonly<Record<HttpRefusalReason, { limit: keyof HttpLimits; messag
   timeout: {
     limit: "headersTimeoutMs",
     message: "HTTP: a client did not send its request in time (slow or stalled); answering 408 and closing",
+  },
+  stalled_reader: {
+    limit: "writeStallTimeoutMs",
+    message: "HTTP: a client stopped reading its response; disconnecting it",
   },
 };
 

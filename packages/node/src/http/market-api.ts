@@ -15,7 +15,7 @@ import { cutLedgerPage } from "../ledger/ledger-page-cut.ts";
 import { bearerMatches } from "./api-token.ts";
 import { DEFAULT_HTTP_LIMITS } from "./http-limits.ts";
 import { type HttpRefusals, NO_HTTP_REFUSALS } from "./http-refusals.ts";
-import { queryInteger } from "./query-integer.ts";
+import { NOT_A_QUERY_INTEGER, queryInteger } from "./query-integer.ts";
 import { requestTarget } from "./request-target.ts";
 import { sendJson } from "./respond.ts";
 
@@ -51,8 +51,6 @@ export interface MarketApiOptions {
 }
 
 const LEDGER_PAGE = 100;
-const NOT_AN_INDEX = (name: string) =>
-  `${name}: must be a non-negative integer of at most ${Number.MAX_SAFE_INTEGER}`;
 
 const amendmentRequestSchema = z.strictObject({
   capacities: z.record(z.string(), z.number()).optional(),
@@ -80,9 +78,9 @@ export function marketApiRoutes(source: MarketApiSource, options: MarketApiOptio
         const url = requestTarget(req.url);
         if (url === null) return sendJson(res, 400, { error: "bad request target" });
         const offset = queryInteger(url.searchParams, "offset", 0);
-        if (offset === null) return sendJson(res, 400, { error: NOT_AN_INDEX("offset") });
+        if (offset === null) return sendJson(res, 400, { error: NOT_A_QUERY_INTEGER("offset") });
         const asked = queryInteger(url.searchParams, "limit", LEDGER_PAGE);
-        if (asked === null) return sendJson(res, 400, { error: NOT_AN_INDEX("limit") });
+        if (asked === null) return sendJson(res, 400, { error: NOT_A_QUERY_INTEGER("limit") });
         const limit = Math.min(LEDGER_PAGE, Math.max(1, asked));
         const ledger = source.ledger();
         // Cut at LEDGER_PAGE_BYTES too: `next` is where the cut fell, so a client that follows it
@@ -209,8 +207,8 @@ export function authorized(req: IncomingMessage, res: ServerResponse, token: str
 /**
  * Reads a JSON body of at most `maxBytes`. One that announces more (Content-Length) is refused
  * before a byte of it is read; one sent without a length (chunked) is refused once it passes the
- * limit. Either way 413; what the client still sends is Node's to discard, within the request
- * timeout (http-limits.ts).
+ * limit. Either way 413; the connection closes once that is sent, as after any request with a
+ * body (status-server.ts).
  */
 function jsonBodyReader(maxBytes: number, refusals: HttpRefusals) {
   const tooLarge = (res: ServerResponse): undefined => {

@@ -9,3 +9,7 @@ export function queryInteger(params: URLSearchParams, name: string, fallback: nu
   const n = Number(value);
   return Number.isSafeInteger(n) ? n : null;
 }
+
+/** The one-line answer to a query parameter queryInteger refused, naming it. */
+export const NOT_A_QUERY_INTEGER = (name: string): string =>
+  `${name}: must be a non-negative integer of at most ${Number.MAX_SAFE_INTEGER}`;

@@ -8,6 +8,7 @@ import { loopbackHostCheck } from "./loopback-host-check.ts";
 import { type ApiRoute, authorized, matchRoute } from "./market-api.ts";
 import { requestTarget } from "./request-target.ts";
 import { type RouteHandler, send, sendJson } from "./respond.ts";
+import { dropStalledReaders } from "./write-stall.ts";
 
 export interface StatusRoutes {
   status(): unknown;
@@ -35,7 +36,10 @@ export interface StatusServerInit {
    * limits are the routes' own: `pages` and `api` are built with them.
    */
   limits?: Partial<HttpLimits>;
-  /** Told of each connection refused over the cap and each request that timed out. */
+  /**
+   * Told of each connection refused over the cap, each request that timed out and each client
+   * dropped for not reading its response.
+   */
   refusals?: HttpRefusals;
 }
 
@@ -72,10 +76,15 @@ export async function startStatusServer(init: StatusServerInit): Promise<StatusS
     refused: cap.refused,
     onTimeout: () => refusals.refused("timeout"),
   });
+  dropStalledReaders(server, limits.writeStallTimeoutMs, () => refusals.refused("stalled_reader"));
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     // Answered 503 when it connected, and closing: what it sent after is not served.
     if (cap.refused(req.socket)) return;
     responses.set(req.socket, res);
+    // Node ends a connection marked so once the response is flushed. Kept open, it would go on
+    // reading a body no route read (one answered 401, 404, 405 or 413 before it was all in) up to
+    // the request timeout, and then answer 408 as well: one request, two answers, two refusals.
+    if (announcesBody(req)) res.setHeader("connection", "close");
     if (hostAllowed && !hostAllowed(req.headers.host)) {
       sendJson(res, 421, { error: "this node answers only to 127.0.0.1, localhost and [::1]" });
       return;
@@ -141,4 +150,10 @@ async function route(init: StatusServerInit, req: IncomingMessage, res: ServerRe
     return sendJson(res, 405, { error: `${req.method} not allowed on ${path}` });
   }
   await handler();
+}
+
+/** A request that says a body follows: a Content-Length other than 0, or a Transfer-Encoding. */
+function announcesBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
 }

@@ -66,7 +66,12 @@ export const HTTP_LIMIT_FLAGS = {
   maxBodyBytes: {
     flag: "--http-max-body <bytes>",
     env: "WALRAS_HTTP_MAX_BODY",
-    help: "largest request body the write API reads; a bigger one is answered 413 (default 65536)",
+    help: "largest request body the write API reads; a bigger one is answered 413 and the connection closed (default 65536)",
+  },
+  writeStallTimeoutMs: {
+    flag: "--http-write-stall-timeout <ms>",
+    env: "WALRAS_HTTP_WRITE_STALL_TIMEOUT",
+    help: "a client that reads none of its response (a page, an /events stream) for this long is disconnected (default 30000)",
   },
 } as const;
 
@@ -87,6 +92,9 @@ export function httpLimitFlags(flags: NodeRuntimeFlags): Partial<Record<HttpLimi
     ...(flags.httpKeepAliveTimeout !== undefined ? { keepAliveTimeoutMs: flags.httpKeepAliveTimeout } : {}),
     ...(flags.httpMaxEventStreams !== undefined ? { maxEventStreams: flags.httpMaxEventStreams } : {}),
     ...(flags.httpMaxBody !== undefined ? { maxBodyBytes: flags.httpMaxBody } : {}),
+    ...(flags.httpWriteStallTimeout !== undefined
+      ? { writeStallTimeoutMs: flags.httpWriteStallTimeout }
+      : {}),
   };
 }
 
@@ -131,5 +139,6 @@ export interface NodeRuntimeFlags {
   readonly httpKeepAliveTimeout?: number;
   readonly httpMaxEventStreams?: number;
   readonly httpMaxBody?: number;
+  readonly httpWriteStallTimeout?: number;
   readonly logLevel: string;
 }

@@ -3,7 +3,8 @@ import { createRequire } from "node:module";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createCertificateViews } from "../../history/certificate-view.ts";
-import { type RouteHandler, sendJson } from "../respond.ts";
+import type { RouteHandler } from "../respond.ts";
+import { certificateList } from "./certificate-list.ts";
 import { type DashboardFeedOptions, dashboardFeed } from "./dashboard-feed.ts";
 import type { DashboardSource } from "./dashboard-frames.ts";
 import { type AssetFile, assetRoutes } from "./static-assets.ts";
@@ -33,7 +34,8 @@ const PAGE_POLICY = [
 
 /**
  * The dashboard's routes: the page at /, its assets under /assets/, the live feed at /events and
- * the certificates this node holds, each verified against the terms it names, at /certificates.
+ * the certificates this node holds, each verified against the terms it names, at /certificates
+ * (paged: certificate-list.ts).
  */
 export function dashboardRoutes(
   source: DashboardSource,
@@ -43,13 +45,10 @@ export function dashboardRoutes(
   return {
     ...assetRoutes(dashboardAssets()),
     "/events": dashboardFeed(source, view, options),
-    "/certificates": (_req, res) =>
-      sendJson(res, 200, {
-        contractId: source.status().contractId,
-        certificates: [...source.history.certificates()]
-          .reverse()
-          .map((certificate) => ({ ...view(certificate), certificate })),
-      }),
+    "/certificates": certificateList(
+      { history: source.history, contractId: () => source.status().contractId },
+      view,
+    ),
   };
 }
 
