@@ -202,6 +202,8 @@ async function serveOne(
     return { kind: "failed", problem };
   }
   const parsed = parseSyncRequest(body);
+  // What went wrong inside this node (a store path, a disk error) is for its own log, not the peer.
+  let localProblem: string | undefined;
   if (!parsed.ok) {
     response = { error: parsed.error };
   } else {
@@ -209,7 +211,8 @@ async function serveOne(
     try {
       response = await withDeadline(handler(parsed.request, from), handlerTimeoutMs);
     } catch (err) {
-      response = { error: `handler failed: ${describe(err)}` };
+      localProblem = `handler failed: ${describe(err)}`;
+      response = { error: err instanceof HandlerTimeout ? localProblem : "handler failed" };
     }
   }
   if (parsed.ok && askerGone(stream)) return { kind: "abandoned", request: parsed.request };
@@ -220,7 +223,9 @@ async function serveOne(
   }
   await lp.write(bytes, { signal });
   await stream.close({ signal });
-  return "error" in response ? { kind: "failed", problem: response.error } : { kind: "answered" };
+  return "error" in response
+    ? { kind: "failed", problem: localProblem ?? response.error }
+    : { kind: "answered" };
 }
 
 /**
@@ -281,10 +286,13 @@ function requestFor(protocol: string, request: SyncRequest): SyncRequest {
   return everyAgent;
 }
 
+/** The one handler failure the peer is told about as it is: it says nothing of this node's insides. */
+class HandlerTimeout extends Error {}
+
 function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new HandlerTimeout(`timed out after ${ms} ms`)), ms);
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
