@@ -257,6 +257,28 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     expect(relays(actions).map((m) => (m as DemandMessage).x)).toEqual([1, 7]);
     expect(proposals(actions)[0]?.plan.members).not.toContain(liar.id);
   });
+
+  it("a twin of a demand of a round already closed past the window is still a proof, and is not applied", () => {
+    const machine = inEpoch1();
+    const first = demand(liar, 0, BASE, 3);
+    deliver(machine, first, 30);
+    // Rounds close on demands over capacity, so that the prices keep moving and no round settles.
+    let now = 31;
+    for (let round = 0; machine.status().round === round && round < 3; round++) {
+      const prices = machine.status().prices;
+      for (const s of members)
+        if (s !== me && !(s === liar && round === 0)) deliver(machine, demand(s, round, prices, 3), now++);
+    }
+    const before = machine.status();
+    expect(before).toMatchObject({ status: "running", round: 3 });
+    // What a probe for round 0 (a commit naming it as its best round, say) fetches.
+    const second = demand(liar, 0, BASE, 7);
+    expect(machine.check(second)).toMatchObject({ verdict: "reject", reason: "equivocation" });
+    const actions = machine.handle({ type: "tick", now });
+    expect(relays(actions)).toEqual([first, second]);
+    expect(proposals(actions)[0]?.plan.members).not.toContain(liar.id);
+    expect(machine.status()).toMatchObject({ round: before.round, prices: before.prices });
+  });
 });
 
 describe("equivocation: what counts as a proof to act on (conviction.ts)", () => {

@@ -61,7 +61,7 @@ export function validate(m: WireMessage, s: ValidationState): Verdict {
   if (!s.allowed(m.agent)) return reject("not-allowed", `${m.agent} is not on the contract's allowlist`);
 
   // Cheap window checks before the signature, which costs the most.
-  const window = windowVerdict(m, s);
+  const window = windowVerdict(m, s, slot.state === "conflict");
   if (window) return window;
 
   if (!s.verify(m)) return reject("bad-signature", `signature does not verify under ${m.agent}`);
@@ -88,7 +88,8 @@ function resourceCountProblem(m: WireMessage, R: number): string | null {
   return null;
 }
 
-function windowVerdict(m: WireMessage, s: ValidationState): Verdict | null {
+/** `conflict`: a different message is held for the slot (the equivocation check, below, decides). */
+function windowVerdict(m: WireMessage, s: ValidationState, conflict: boolean): Verdict | null {
   const e = s.epoch;
   switch (m.kind) {
     case "join":
@@ -116,7 +117,10 @@ function windowVerdict(m: WireMessage, s: ValidationState): Verdict | null {
   if (m.kind === "commit") return commitWindow(m, e);
   if (m.kind === "approve" || m.kind === "amend") return amendmentWindow(m, e);
   if (m.kind === "leave" || m.kind === "alive" || m.kind === "rebid") return null;
-  if (m.round < e.round - 1) return ignore("stale", `round ${m.round} < ${e.round - 1}`);
+  // A twin of a demand this node accepted is a proof however old its round (§5.1): a probe for a
+  // settled round (the best round an approximate commit names) fetches exactly those. It goes on
+  // to the signature and equivocation checks, which reject it: it never reaches the market.
+  if (m.round < e.round - 1) return conflict ? null : ignore("stale", `round ${m.round} < ${e.round - 1}`);
   if (m.round > e.round + ROUND_WINDOW)
     return ignore("future", `round ${m.round} > ${e.round + ROUND_WINDOW}`);
   const expected = e.pricesAt(m.round);
