@@ -227,11 +227,12 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     expect(syncs(machine.handle({ type: "tick", now: 100 + ROUND_MS / 2 }))).toHaveLength(1);
   });
 
-  it("a mismatching demand that does not verify asks for nothing (a keyless attacker steers no syncs)", () => {
+  it("a mismatching demand that does not verify is a bad signature and asks for nothing (a keyless attacker steers no syncs)", () => {
     const machine = inEpoch1();
     const p1 = closeRound0(machine);
     const forged = { ...demand(honest, 1, [(p1[0] as number) + 1], 1), sig: demand(honest, 1, p1, 2).sig };
-    expect(machine.check(forged)).toMatchObject({ reason: "price-mismatch" });
+    // Not `price-mismatch`: that one costs the forwarding peer nothing (the node's gossip ignores it).
+    expect(machine.check(forged)).toMatchObject({ verdict: "reject", reason: "bad-signature" });
     expect(syncs(machine.handle({ type: "tick", now: 100 }))).toEqual([]);
   });
 

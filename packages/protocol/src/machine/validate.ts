@@ -62,6 +62,10 @@ export function validate(m: WireMessage, s: ValidationState): Verdict {
 
   // Cheap window checks before the signature, which costs the most.
   const window = windowVerdict(m, s, slot.state === "conflict");
+  // A mismatching demand is news (a split, §5.1) and no fault of the peer that forwarded it, so it
+  // costs that peer nothing (the node's gossip ignores it): only if its signer really signed it.
+  if (window?.verdict === "reject" && window.reason === "price-mismatch" && !s.verify(m))
+    return reject("bad-signature", `signature does not verify under ${m.agent}`);
   if (window) return window;
 
   if (!s.verify(m)) return reject("bad-signature", `signature does not verify under ${m.agent}`);
