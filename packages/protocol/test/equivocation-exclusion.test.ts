@@ -227,11 +227,12 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     expect(syncs(machine.handle({ type: "tick", now: 100 + ROUND_MS / 2 }))).toHaveLength(1);
   });
 
-  it("a mismatching demand that does not verify asks for nothing (a keyless attacker steers no syncs)", () => {
+  it("a mismatching demand that does not verify is a bad signature and asks for nothing (a keyless attacker steers no syncs)", () => {
     const machine = inEpoch1();
     const p1 = closeRound0(machine);
     const forged = { ...demand(honest, 1, [(p1[0] as number) + 1], 1), sig: demand(honest, 1, p1, 2).sig };
-    expect(machine.check(forged)).toMatchObject({ reason: "price-mismatch" });
+    // Not `price-mismatch`: that one costs the forwarding peer nothing (the node's gossip ignores it).
+    expect(machine.check(forged)).toMatchObject({ verdict: "reject", reason: "bad-signature" });
     expect(syncs(machine.handle({ type: "tick", now: 100 }))).toEqual([]);
   });
 
@@ -256,6 +257,28 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     const actions = machine.handle({ type: "tick", now: 101 });
     expect(relays(actions).map((m) => (m as DemandMessage).x)).toEqual([1, 7]);
     expect(proposals(actions)[0]?.plan.members).not.toContain(liar.id);
+  });
+
+  it("a twin of a demand of a round already closed past the window is still a proof, and is not applied", () => {
+    const machine = inEpoch1();
+    const first = demand(liar, 0, BASE, 3);
+    deliver(machine, first, 30);
+    // Rounds close on demands over capacity, so that the prices keep moving and no round settles.
+    let now = 31;
+    for (let round = 0; machine.status().round === round && round < 3; round++) {
+      const prices = machine.status().prices;
+      for (const s of members)
+        if (s !== me && !(s === liar && round === 0)) deliver(machine, demand(s, round, prices, 3), now++);
+    }
+    const before = machine.status();
+    expect(before).toMatchObject({ status: "running", round: 3 });
+    // What a probe for round 0 (a commit naming it as its best round, say) fetches.
+    const second = demand(liar, 0, BASE, 7);
+    expect(machine.check(second)).toMatchObject({ verdict: "reject", reason: "equivocation" });
+    const actions = machine.handle({ type: "tick", now });
+    expect(relays(actions)).toEqual([first, second]);
+    expect(proposals(actions)[0]?.plan.members).not.toContain(liar.id);
+    expect(machine.status()).toMatchObject({ round: before.round, prices: before.prices });
   });
 });
 

@@ -7,6 +7,7 @@ import {
   expandCommitReference,
   heldCommitReferences,
   type MessageKind,
+  type RejectReason,
   topicOf,
   type WireMessage,
 } from "@walras/protocol";
@@ -47,6 +48,20 @@ export interface InboundPipelineInit {
   equivocation(): void;
   now(): number;
 }
+
+/**
+ * Rejects that say nothing against the peer that forwarded the message, so gossipsub is told to
+ * ignore them (a reject lowers the forwarder's score; both stop the message there). A signed
+ * demand at other prices than this node's, or the second of a member's two signed messages for a
+ * slot, is what an honest peer on the other side of a split holds as valid and forwards
+ * (docs/protocol.md §5.1). What only a misbehaving forwarder sends — bytes that do not decode, a
+ * wrong topic, a bad signature (a mismatching demand's included: validate.ts checks it) — stays a
+ * reject.
+ */
+const FORWARDER_BLAMELESS: ReadonlySet<RejectReason> = new Set<RejectReason>([
+  "price-mismatch",
+  "equivocation",
+]);
 
 export function createInboundPipeline(init: InboundPipelineInit): InboundPipeline {
   const { machine, metrics, log } = init;
@@ -99,7 +114,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       log.warn({ peer: from, agent: message.agent, reason: v.reason, detail: v.detail }, "rejected message");
     else log.trace({ peer: from, reason: v.reason }, "ignored message");
     if (v.verdict === "reject" && v.reason === "equivocation") init.equivocation();
-    return v.verdict;
+    return v.verdict === "reject" && FORWARDER_BLAMELESS.has(v.reason) ? "ignore" : v.verdict;
   };
 
   const accept = (message: WireMessage, bytes: Uint8Array) => {

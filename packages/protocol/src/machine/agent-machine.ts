@@ -232,14 +232,10 @@ class Machine implements AgentMachine {
         }
       }
     }
-    // The price check comes before the signature check (§5): a demand with no valid signature must
-    // not send this node probing (a keyless attacker could steer its syncs at a victim's node).
-    if (
-      verdict.verdict === "reject" &&
-      verdict.reason === "price-mismatch" &&
-      m.kind === "demand" &&
-      this.#verify(m)
-    )
+    // Only a demand whose signature verifies is judged `price-mismatch` (validate.ts): one that
+    // does not is `bad-signature` and sends this node probing nowhere (a keyless attacker could
+    // steer its syncs at a victim's node).
+    if (verdict.verdict === "reject" && verdict.reason === "price-mismatch" && m.kind === "demand")
       this.#market.onMismatch(m);
     return verdict;
   }

@@ -113,7 +113,11 @@ export interface Equivocation {
   readonly second: WireMessage;
 }
 
-/** Why a message was rejected. Rejections lower the forwarding peer's gossip score. */
+/**
+ * Why a message was rejected. Rejections lower the forwarding peer's gossip score, except
+ * `price-mismatch` and `equivocation`, which an honest forwarder can send (the node's inbound
+ * pipeline tells gossipsub to ignore those, docs/protocol.md §5).
+ */
 export type RejectReason =
   | "oversize"
   | "malformed"

@@ -61,7 +61,11 @@ export function validate(m: WireMessage, s: ValidationState): Verdict {
   if (!s.allowed(m.agent)) return reject("not-allowed", `${m.agent} is not on the contract's allowlist`);
 
   // Cheap window checks before the signature, which costs the most.
-  const window = windowVerdict(m, s);
+  const window = windowVerdict(m, s, slot.state === "conflict");
+  // A mismatching demand is news (a split, §5.1) and no fault of the peer that forwarded it, so it
+  // costs that peer nothing (the node's gossip ignores it): only if its signer really signed it.
+  if (window?.verdict === "reject" && window.reason === "price-mismatch" && !s.verify(m))
+    return reject("bad-signature", `signature does not verify under ${m.agent}`);
   if (window) return window;
 
   if (!s.verify(m)) return reject("bad-signature", `signature does not verify under ${m.agent}`);
@@ -88,7 +92,8 @@ function resourceCountProblem(m: WireMessage, R: number): string | null {
   return null;
 }
 
-function windowVerdict(m: WireMessage, s: ValidationState): Verdict | null {
+/** `conflict`: a different message is held for the slot (the equivocation check, below, decides). */
+function windowVerdict(m: WireMessage, s: ValidationState, conflict: boolean): Verdict | null {
   const e = s.epoch;
   switch (m.kind) {
     case "join":
@@ -116,7 +121,10 @@ function windowVerdict(m: WireMessage, s: ValidationState): Verdict | null {
   if (m.kind === "commit") return commitWindow(m, e);
   if (m.kind === "approve" || m.kind === "amend") return amendmentWindow(m, e);
   if (m.kind === "leave" || m.kind === "alive" || m.kind === "rebid") return null;
-  if (m.round < e.round - 1) return ignore("stale", `round ${m.round} < ${e.round - 1}`);
+  // A twin of a demand this node accepted is a proof however old its round (§5.1): a probe for a
+  // settled round (the best round an approximate commit names) fetches exactly those. It goes on
+  // to the signature and equivocation checks, which reject it: it never reaches the market.
+  if (m.round < e.round - 1) return conflict ? null : ignore("stale", `round ${m.round} < ${e.round - 1}`);
   if (m.round > e.round + ROUND_WINDOW)
     return ignore("future", `round ${m.round} > ${e.round + ROUND_WINDOW}`);
   const expected = e.pricesAt(m.round);

@@ -18,11 +18,16 @@ import {
 } from "../wire/commit-reference.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
+import { messageDigest } from "../wire/message-codec.ts";
 import type { WireMessage } from "../wire/messages.ts";
 import { type ByzantineAct, garbled } from "./byzantine-member.ts";
 import { EventQueue } from "./event-queue.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
 import { createPrng, type Prng } from "./prng.ts";
+import { SeenCache } from "./seen-cache.ts";
+
+/** gossipsub's seen-cache lifetime (its default, which the node keeps: node's network/host.ts). */
+const SEEN_TTL_MS = 120_000;
 
 /**
  * A deterministic in-memory network of agent machines on a virtual clock: gossip becomes
@@ -84,6 +89,8 @@ export interface SimNode {
   busyUntil: number;
   /** Gossiped commits (references on the wire) that came before this node settled their epoch. */
   readonly held: HeldCommitReferences<HeldFrom>;
+  /** What its gossipsub has seen (received by gossip or published): a relay of one is not sent. */
+  readonly seen: SeenCache;
   /**
    * FAULT INJECTION: an equivocator's second message for the slot of one it publishes (null: it
    * does not equivocate on that one). Null for an honest node.
@@ -286,6 +293,7 @@ export class SimulatedNetwork {
       tickAt: Number.POSITIVE_INFINITY,
       busyUntil: 0,
       held: this.#heldReferences(),
+      seen: new SeenCache(SEEN_TTL_MS),
       twin,
     };
     this.nodes.push(node);
@@ -350,6 +358,8 @@ export class SimulatedNetwork {
       unlinked: false,
       tickAt: Number.POSITIVE_INFINITY,
       held: this.#heldReferences(),
+      // A new process: its gossipsub has seen nothing yet.
+      seen: new SeenCache(SEEN_TTL_MS),
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
     const replayed: MachineAction[] = [];
@@ -584,7 +594,10 @@ export class SimulatedNetwork {
 
   #deliver(item: InFlight): void {
     const node = item.to;
-    if (!node.up || !this.#usable(node, item)) return;
+    if (!node.up) return;
+    // gossipsub puts an id in its seen cache before validation, whatever the verdict.
+    if (item.via === "gossip") node.seen.add(messageDigest(item.message), this.now);
+    if (!this.#usable(node, item)) return;
     const verdict = node.machine.check(item.message);
     if (verdict.verdict === "reject") node.rejected += 1;
     let actions: MachineAction[] = [];
@@ -618,7 +631,9 @@ export class SimulatedNetwork {
     for (const a of actions) {
       if (a.type === "publish") {
         node.store.push(a.message);
+        node.seen.add(messageDigest(a.message), this.now);
         const twin = node.twin?.(a.message) ?? null;
+        if (twin !== null) node.seen.add(messageDigest(twin), this.now);
         const twinned: string[] = [];
         for (const peer of this.nodes) {
           if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
@@ -638,6 +653,11 @@ export class SimulatedNetwork {
           });
       } else if (a.type === "relay") {
         // An equivocation proof's version, as gossip carries it: to every peer reached, not stored.
+        // gossipsub does not publish an id it has seen (protocol §5.1): of the two versions, only
+        // one this node first got by sync goes out, so a proof travels about one hop.
+        const digest = messageDigest(a.message);
+        if (node.seen.has(digest, this.now)) continue;
+        node.seen.add(digest, this.now);
         for (const peer of this.nodes) {
           if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
           this.#send(peer, node.name, "gossip", a.message, this.#randomDelay() + node.slowMs);

@@ -1,0 +1,86 @@
+import {
+  type AgentMachine,
+  contractId,
+  createSigner,
+  type DemandMessage,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type RejectReason,
+  signMessage,
+  type Unsigned,
+  type Verdict,
+} from "@walras/protocol";
+import { testContract } from "@walras/test-support";
+import { describe, expect, it } from "vitest";
+import { createInboundPipeline } from "../src/inbound/inbound-pipeline.ts";
+import { createPeerRateLimiter } from "../src/inbound/peer-rate-limiter.ts";
+import { createLogger } from "../src/logging/logger.ts";
+import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
+
+const contract = testContract("inbound pipeline");
+const signer = createSigner(new Uint8Array(32).fill(7));
+const demandBytes = encodeMessage(
+  signMessage<DemandMessage>(
+    {
+      v: PROTOCOL_VERSION,
+      kind: "demand",
+      contract: contractId(contract),
+      agent: signer.id,
+      epoch: 1,
+      round: 2,
+      prices: [0.5],
+      x: 1,
+      slope: -1,
+      footprint: [1],
+    } as Unsigned<DemandMessage>,
+    signer,
+  ),
+);
+
+/** A pipeline over a machine that judges every message `verdict`. */
+function pipelineJudging(verdict: Verdict) {
+  const metrics = createNodeMetrics();
+  let equivocations = 0;
+  const machine = {
+    check: () => verdict,
+    terms: () => ({ terms: contract, id: contractId(contract) }),
+    committedBody: () => null,
+  } as unknown as AgentMachine;
+  const pipeline = createInboundPipeline({
+    machine,
+    metrics,
+    log: createLogger({ level: "silent" }),
+    limiter: createPeerRateLimiter(1_000),
+    accept: () => {},
+    equivocation: () => void equivocations++,
+    now: () => 0,
+  });
+  return { pipeline, metrics, equivocations: () => equivocations };
+}
+
+const rejected = (reason: RejectReason): Verdict => ({ verdict: "reject", reason, detail: "test" });
+
+describe("inbound pipeline: what gossipsub is told (docs/protocol.md §5)", () => {
+  // An honest peer on the other side of a split holds these as valid and forwards them: a reject
+  // would lower its gossipsub score for what it could not know.
+  it("a demand at other prices, or the second of an equivocation pair, is ignored, not rejected, and still counted", async () => {
+    for (const reason of ["price-mismatch", "equivocation"] as const) {
+      const { pipeline, metrics, equivocations } = pipelineJudging(rejected(reason));
+      expect(pipeline.validate("demand", demandBytes, "peer-a")).toBe("ignore");
+      const counted = (await metrics.messagesRejected.get()).values.find((v) => v.labels.reason === reason);
+      expect(counted?.value).toBe(1);
+      expect(equivocations()).toBe(reason === "equivocation" ? 1 : 0);
+    }
+  });
+
+  it("what only a misbehaving forwarder sends stays a reject: bad signature, not a member, malformed, wrong topic", () => {
+    for (const reason of ["bad-signature", "not-member", "schema"] as const)
+      expect(pipelineJudging(rejected(reason)).pipeline.validate("demand", demandBytes, "peer-a")).toBe(
+        "reject",
+      );
+    const { pipeline } = pipelineJudging({ verdict: "accept" });
+    expect(pipeline.validate("demand", new TextEncoder().encode("{not json"), "peer-a")).toBe("reject");
+    expect(pipeline.validate("membership", demandBytes, "peer-a")).toBe("reject");
+    expect(pipeline.validate("demand", demandBytes, "peer-a")).toBe("accept");
+  });
+});
