@@ -2,6 +2,7 @@ import type { Contract } from "../wire/contract.ts";
 import { modelStep } from "./hinge-model.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
 import type { PackedDemands } from "./price-rule.ts";
+import { firstRegionShaped, regionFollowingMetric, regionMetric } from "./region-metric.ts";
 import { sumsStep } from "./sums-model.ts";
 import { verifiedSlope } from "./verified-slopes.ts";
 
@@ -38,8 +39,13 @@ export interface NewtonState {
   /** The step tried from the anchor (the current prices are anchor + step) and the model's promise. */
   readonly step: readonly number[];
   readonly predicted: number;
-  /** Per resource, the largest price move the model is trusted for (a box of fixed shape). */
+  /**
+   * Per resource, the largest price move the model is trusted for: a box of fixed shape in the
+   * units of `metric` (region-metric.ts).
+   */
   readonly radius: readonly number[];
+  /** Per resource, the model's curvature scale sqrt(H_rr) at the anchor; null before any. */
+  readonly metric: readonly number[] | null;
   /**
    * Per member, from the last round it was seen responsive (x > 0, a verified slope < 0): the unit
    * price at which its linearised demand reaches 0 (where it enters the market) and that slope;
@@ -106,6 +112,12 @@ export function newtonStep(
     other = verdict.accepted ? known.anchor : here;
   }
   const members = observeMembers(base, other, other === here, known);
+  const metric = regionMetric(base, demands, members.slopes, R, known?.metric ?? null);
+  if (metric !== null)
+    radius =
+      known === null
+        ? firstRegionShaped(radius, metric)
+        : regionFollowingMetric(radius, known.metric, metric);
   // An excess far inside the tolerance is rounding noise, not a reason to move: along directions
   // no responsive member prices (a set of equilibrium prices, not one) the model would magnify it
   // into a drift that never lets the price settle.
@@ -125,6 +137,7 @@ export function newtonStep(
       step: step.d,
       predicted: step.predicted,
       radius,
+      metric,
       entryPrices: members.entryPrices,
       entrySlopes: members.entrySlopes,
     },
