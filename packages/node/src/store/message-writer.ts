@@ -71,8 +71,9 @@ export function createMessageWriter(store: Store, options: MessageWriterOptions 
   let timer: NodeJS.Timeout | null = null;
   /** The last write's error while writes fail (a full disk); null once one succeeds. */
   let lastError: unknown = null;
-  /** While failing: no own message is tried before this (ms, `now`'s clock), and the wait after it. */
+  /** While failing: no own message is tried before this (ms, `now`'s clock). */
   let retryAt = 0;
+  /** The wait after the next refusal. */
   let retryDelay = flushDelayMs;
   let stopped = false;
 
@@ -84,9 +85,9 @@ export function createMessageWriter(store: Store, options: MessageWriterOptions 
   };
 
   const write = (extra: StoredMessage | null, durable: boolean): void => {
+    cancelTimer();
     const rows = extra ? [...batch, extra] : batch;
     if (rows.length === 0) return;
-    cancelTimer();
     try {
       store.putMessages(rows, { durable });
     } catch (err) {
@@ -103,7 +104,6 @@ export function createMessageWriter(store: Store, options: MessageWriterOptions 
   };
 
   function flushSoon(): void {
-    timer = null;
     try {
       write(null, false);
     } catch (err) {
