@@ -212,12 +212,16 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       writeFailed((heldBack) =>
         nodeLog.error(
           { err: (err as Error).message, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
-          "store write failed; retrying with the next batch",
+          "store write failed; the batch stays in memory and is tried again, backing off",
         ),
       ),
+    now,
   });
   // Before the store closes (pushed earlier, so run later): no batch timer outlives a failed start.
-  undo.push(() => writer.flush());
+  undo.push(() => {
+    writer.stop();
+    writer.flush();
+  });
   const status = (): NodeStatus =>
     nodeStatus({
       peerId,
@@ -457,6 +461,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       gossip?.stop();
       await http?.close();
       await host.stop();
+      writer.stop();
       try {
         writer.flush();
       } catch (err) {

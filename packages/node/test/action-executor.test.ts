@@ -5,12 +5,12 @@ import { join } from "node:path";
 import type { MachineAction, MessageKind, WireMessage } from "@walras/protocol";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { createActionExecutor } from "../src/actions/action-executor.ts";
+import { createActionExecutor, storedMessage } from "../src/actions/action-executor.ts";
 import type { LedgerBook } from "../src/ledger/ledger-book.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createMessageWriter, type MessageWriter } from "../src/store/message-writer.ts";
-import { openStore } from "../src/store/store.ts";
+import { openStore, type Store } from "../src/store/store.ts";
 
 /** What the executor did, in order: stores (with whether they were fsynced) and publishes. */
 function recordingExecutor() {
@@ -19,7 +19,9 @@ function recordingExecutor() {
     received: () => events.push("received"),
     own: (m, durable) => void events.push(`own ${m.kind}${durable ? " fsync" : ""}`),
     flush: () => {},
+    stop: () => {},
     unwritten: () => [],
+    failing: false,
     pending: 0,
   };
   let left = 0;
@@ -99,7 +101,15 @@ describe("action executor: time to agreement", () => {
     let now = 0;
     const metrics = createNodeMetrics();
     const executor = createActionExecutor({
-      writer: { received: () => {}, own: () => {}, flush: () => {}, unwritten: () => [], pending: 0 },
+      writer: {
+        received: () => {},
+        own: () => {},
+        flush: () => {},
+        stop: () => {},
+        unwritten: () => [],
+        failing: false,
+        pending: 0,
+      },
       ledger: { addCertificate: () => "digest", holdsChainTo: () => true } as unknown as LedgerBook,
       metrics,
       log: createLogger({ level: "silent" }),
@@ -164,8 +174,19 @@ describe("action executor: a full disk", () => {
       const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
       const published: string[] = [];
       let left = 0;
+      let clock = 0;
+      let attempts = 0;
+      const counted: Store = {
+        ...store,
+        putMessages: (messages, options) => {
+          attempts++;
+          return store.putMessages(messages, options);
+        },
+      };
+      // The batch's own timer waits longer than the test runs: only events try the store here.
+      const writer = createMessageWriter(counted, { flushDelayMs: 60_000, now: () => clock });
       const executor = createActionExecutor({
-        writer: createMessageWriter(store),
+        writer,
         ledger: {} as LedgerBook,
         metrics: createNodeMetrics(),
         log,
@@ -180,7 +201,7 @@ describe("action executor: a full disk", () => {
         catchUp: () => {},
         catchUpLedger: () => {},
         left: () => void left++,
-        now: () => 0,
+        now: () => clock,
       });
       // Larger than a page, so each needs pages the capped file does not have.
       const big = (i: number) =>
@@ -209,13 +230,30 @@ describe("action executor: a full disk", () => {
       expect(failures).toHaveLength(1);
       expect(failures[0]?.err).toBe(`${store.path}: cannot write walras store (database or disk is full)`);
 
+      // Gossip keeps coming while the writer backs off: each message is an event that retries the
+      // held ones, and none of those tries the store (a transaction of the whole pending batch).
+      const tried = attempts;
+      for (let i = 0; i < 100; i++) {
+        writer.received(storedMessage(message("demand", 100 + i), new Uint8Array(30), clock));
+        await executor.perform([]);
+      }
+      expect(attempts).toBe(tried);
+
       store.saveState("pad", "");
+      // The next event after the back-off stores them.
+      clock += 60_000;
       await executor.perform([]);
       expect(published).toEqual(["agent-1", "agent-2", "agent-3"]);
-      expect(store.allMessages().map((m) => m.signer)).toEqual(["agent-1", "agent-2", "agent-3"]);
+      expect(store.allMessages().map((m) => m.signer)).toEqual([
+        ...Array.from({ length: 100 }, (_, i) => `agent-${100 + i}`),
+        "agent-1",
+        "agent-2",
+        "agent-3",
+      ]);
       // Nothing held: the next message goes straight out.
       await executor.perform([{ type: "publish", message: message("demand", 4) }]);
       expect(published.at(-1)).toBe("agent-4");
+      writer.stop();
     } finally {
       store.close();
       await rm(dir, { recursive: true, force: true });

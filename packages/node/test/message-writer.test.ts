@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createMessageWriter } from "../src/store/message-writer.ts";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createMessageWriter, MAX_RETRY_DELAY_MS } from "../src/store/message-writer.ts";
 import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -59,24 +59,70 @@ describe("message writer", () => {
     expect(stored()).toEqual(["x"]);
   });
 
-  it("keeps a batch it could not write for the next try, and says so", async () => {
-    const errors: unknown[] = [];
-    let failures = 1;
-    const flaky: Store = {
+  it("tries a batch it could not write again by itself, backing off, until it is written; says so each time", async () => {
+    vi.useFakeTimers();
+    try {
+      let full = true;
+      const tries: number[] = [];
+      const errors: unknown[] = [];
+      const filling: Store = {
+        ...store,
+        putMessages: (messages, options) => {
+          tries.push(Date.now());
+          if (full) throw new Error("disk full");
+          return store.putMessages(messages, options);
+        },
+      };
+      const writer = createMessageWriter(filling, { flushDelayMs: 50, onError: (e) => errors.push(e) });
+      const start = Date.now();
+      writer.received(message("kept"));
+      // A quiet node: no other message comes to carry the batch.
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(writer.pending).toBe(1);
+      expect(writer.failing).toBe(true);
+      expect((errors[0] as Error).message).toBe("disk full");
+      expect(errors).toHaveLength(tries.length);
+      // The batch delay, then waits doubling from it up to MAX_RETRY_DELAY_MS.
+      const waits = tries.map((t, i) => t - (tries[i - 1] ?? start));
+      expect(waits.slice(0, 7)).toEqual([50, 50, 100, 200, 400, 800, 1_600]);
+      expect(waits.slice(7).every((w) => w === MAX_RETRY_DELAY_MS)).toBe(true);
+      full = false;
+      await vi.advanceTimersByTimeAsync(MAX_RETRY_DELAY_MS);
+      expect(stored()).toEqual(["kept"]);
+      expect(writer.failing).toBe(false);
+      // Written: no timer left running.
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("refuses an own message at once while a failed write backs off, and tries it once the back-off is over", () => {
+    let full = true;
+    let attempts = 0;
+    let clock = 0;
+    const filling: Store = {
       ...store,
       putMessages: (messages, options) => {
-        if (failures-- > 0) throw new Error("disk full");
+        attempts++;
+        if (full) throw new Error("disk full");
         return store.putMessages(messages, options);
       },
     };
-    const writer = createMessageWriter(flaky, { flushDelayMs: 10, onError: (e) => errors.push(e) });
-    writer.received(message("kept"));
-    await waitFor("the failed write to be reported", () => errors.length > 0);
-    expect((errors[0] as Error).message).toBe("disk full");
-    expect(writer.pending).toBe(1);
-    writer.received(message("next"));
-    await waitFor("the retried batch", () => stored().length === 2);
-    expect(stored()).toEqual(["kept", "next"]);
+    const writer = createMessageWriter(filling, { flushDelayMs: 50, now: () => clock });
+    for (let i = 0; i < 600; i++) writer.received(message(`r${i}`));
+    expect(() => writer.own(message("own", "price"), true)).toThrow("disk full");
+    expect(attempts).toBe(1);
+    // Each event retries the held own message: no transaction of the whole batch for any of them.
+    for (clock = 0; clock < 50; clock++)
+      expect(() => writer.own(message("own", "price"), true)).toThrow("disk full");
+    expect(attempts).toBe(1);
+    full = false;
+    writer.own(message("own", "price"), true);
+    expect(attempts).toBe(2);
+    expect(stored()).toHaveLength(601);
+    expect(stored().at(-1)).toBe("own");
+    writer.stop();
   });
 
   it("on a full disk tries a full batch once per delay, not again for each message that comes", () => {

@@ -373,7 +373,8 @@ describe("connection and request limits", () => {
   it("drops a client that stops reading a large response, counted; a client that reads gets it all", async () => {
     const metrics = createNodeMetrics();
     const lines: string[] = [];
-    // Long enough for the reading client (in this process) to take the whole page.
+    // The reading client (in this process, slow on a loaded machine) need not take the whole page
+    // within it: what the kernel takes of the one write counts as it is taken.
     const limits = { writeStallTimeoutMs: 2_000 };
     // Larger than the kernel's buffers on both ends: part of it has to wait in the node.
     const page = Buffer.alloc(8 * 1024 * 1024, "x");
@@ -415,6 +416,52 @@ describe("connection and request limits", () => {
       reason: "stalled_reader",
       writeStallTimeoutMs: 2_000,
     });
+  });
+
+  it("keeps a client that reads steadily but slower than the node writes (its buffer grows between looks)", async () => {
+    const metrics = createNodeMetrics();
+    const lines: string[] = [];
+    const limits = { writeStallTimeoutMs: 1_500 };
+    const writers = new Set<NodeJS.Timeout>();
+    server = await startStatusServer({
+      port: 0,
+      routes: simpleRoutes,
+      limits,
+      refusals: refusalsInto(metrics, lines, limits),
+      pages: {
+        // About 6 MB/s, without waiting for the client: its buffer in the node only grows.
+        "/stream": (_req, res) => {
+          res.writeHead(200, { "content-type": "text/event-stream" });
+          const chunk = Buffer.alloc(64 * 1024, "x");
+          const writer = setInterval(() => res.write(chunk), 10);
+          writers.add(writer);
+          res.on("close", () => clearInterval(writer));
+        },
+      },
+    });
+    const socket = connect(server.port, "127.0.0.1");
+    socket.on("error", () => {});
+    let closed = false;
+    socket.on("close", () => {
+      closed = true;
+    });
+    socket.pause();
+    socket.write("GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    // A quarter as fast: 16 KiB every 10 ms, never stopping.
+    let read = 0;
+    const reader = setInterval(() => {
+      read += (socket.read(16 * 1024) ?? socket.read())?.length ?? 0;
+    }, 10);
+    try {
+      // Many times what the kernel's buffers hold, read over several write-stall limits.
+      await waitFor("the slow client to read 6 MiB, or be dropped", () => read >= 6 * 1024 * 1024 || closed);
+      expect(await refused(metrics, "stalled_reader")).toBe(0);
+      expect(closed).toBe(false);
+    } finally {
+      clearInterval(reader);
+      for (const writer of writers) clearInterval(writer);
+      socket.destroy();
+    }
   });
 
   it("refuses limits that are not positive integers, or a headers timeout over the request's", () => {

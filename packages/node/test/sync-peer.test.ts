@@ -139,6 +139,8 @@ async function side(
   const host = await startHost(options.bootstrap);
   const store = await tempStore(options.maxPageCount);
   const writer = createMessageWriter(store);
+  // Before the store closes (cleanups run in reverse): no retry of a failed batch outlives it.
+  cleanups.push(() => writer.stop());
   const metrics = createNodeMetrics();
   const synced: Side["synced"] = [];
   const penalized: string[] = [];
@@ -248,6 +250,32 @@ describe("sync peer", () => {
     expect((await server.metrics.syncMessagesServed.get()).values[0]?.value).toBe(256 + 44 + 10 + 2 + 1);
   });
 
+  it("writes what it received before answering, so a page cut among those messages says where the next starts", async () => {
+    const { server, client } = await connected();
+    server.store.putMessages([row("s1", "demand", 4, 3)]);
+    // Received within the batch delay (50 ms), not written yet when the request comes.
+    for (let i = 0; i < 5; i++) server.writer.received(row(`u${i}`, "demand", 4, 3, `a${i}`));
+    const ask = (after?: number) =>
+      requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+        type: "messages",
+        contractId: id,
+        epoch: 3,
+        round: 4,
+        kinds: ["demand"],
+        limit: 3,
+        ...(after !== undefined ? { after } : {}),
+      });
+    const text = (b64: string) => Buffer.from(b64, "base64").toString();
+    const first = await ask();
+    expect(first.messages.map(text)).toEqual(["s1", "u0", "u1"]);
+    expect(server.writer.pending).toBe(0);
+    // protocol.md §3: when more remain it carries next.
+    expect(first.next).toBeDefined();
+    const rest = await ask(first.next);
+    expect(rest.messages.map(text)).toEqual(["u2", "u3", "u4"]);
+    expect(rest.next).toBeUndefined();
+  });
+
   it("serves what it received and has not written yet after what it stored, writing nothing: a full disk fails no answer", async () => {
     const { server, client } = await connected({ maxPageCount: 24 });
     server.store.putMessages([row("s1", "demand", 4, 3), row("s9", "accept", undefined, 9)]);
@@ -266,6 +294,7 @@ describe("sync peer", () => {
     });
     for (const m of [
       row("u1", "demand", 4, 3),
+      row("u2", "demand", 4, 3, "agent-2"),
       row("a9", "accept", undefined, 9, "other"),
       row("p9", "propose", undefined, 9),
       row("x", "demand", 4, 5),
@@ -280,15 +309,23 @@ describe("sync peer", () => {
     const text = (b64: string) => Buffer.from(b64, "base64").toString().trimEnd();
 
     const demands = await ask({ epoch: 3, round: 4, kinds: ["demand"] });
-    expect(demands.messages.map(text)).toEqual(["s1", "u1"]);
+    expect(demands.messages.map(text)).toEqual(["s1", "u1", "u2"]);
     expect(demands.next).toBeUndefined();
+    expect(server.writer.failing).toBe(true);
     // A page that ends with the stored ones says where the next starts: the unwritten follow.
     const first = await ask({ epoch: 3, round: 4, kinds: ["demand"], limit: 1 });
     expect(first.messages.map(text)).toEqual(["s1"]);
     expect(first.next).toBeDefined();
     const rest = await ask({ epoch: 3, round: 4, kinds: ["demand"], after: first.next });
-    expect(rest.messages.map(text)).toEqual(["u1"]);
+    expect(rest.messages.map(text)).toEqual(["u1", "u2"]);
     expect(rest.next).toBeUndefined();
+    // Unwritten messages have no position: a page cut among them ends early, without next
+    // (protocol.md §3); the asker asks again for what it still lacks.
+    const cut = await ask({ epoch: 3, round: 4, kinds: ["demand"], after: first.next, limit: 1 });
+    expect(cut.messages.map(text)).toEqual(["u1"]);
+    expect(cut.next).toBeUndefined();
+    const missing = await ask({ epoch: 3, round: 4, kinds: ["demand"], agents: ["agent-2"] });
+    expect(missing.messages.map(text)).toEqual(["u2"]);
     const decision = await requestSync(client.host.libp2p, server.host.libp2p.peerId, {
       type: "decision",
       contractId: id,
@@ -296,7 +333,7 @@ describe("sync peer", () => {
     });
     expect(decision.messages.map(text)).toEqual(["p9", "s9", "a9"]);
     // Served from memory: still pending, and the store holds what it held.
-    expect(server.writer.pending).toBe(4);
+    expect(server.writer.pending).toBe(5);
     expect(server.store.allMessages().map((m) => m.digest)).toEqual(["s1", "s9"]);
 
     // Room again: written once, served once.
@@ -304,7 +341,7 @@ describe("sync peer", () => {
     server.writer.flush();
     expect(server.writer.pending).toBe(0);
     const after = await ask({ epoch: 3, round: 4, kinds: ["demand"] });
-    expect(after.messages.map(text)).toEqual(["s1", "u1"]);
+    expect(after.messages.map(text)).toEqual(["s1", "u1", "u2"]);
   });
 
   it("answers only the named agents' messages, and refuses a request naming too many", async () => {

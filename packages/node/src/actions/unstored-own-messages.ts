@@ -7,7 +7,8 @@ import { StoreWriteError } from "../store/store.ts";
  * Own messages the store could not take (a full disk, a store gone read-only), held in the order
  * the machine signed them and tried again, stored then published, at the executor's next event or
  * at `retryAt`, whichever comes first: a quiet node may see no event for a long time (the driver
- * arms its timer for `retryAt`, machine-driver.ts).
+ * arms its timer for `retryAt`, machine-driver.ts). A try within the writer's back-off after a
+ * failed write costs nothing: the writer refuses it without a transaction (message-writer.ts).
  *
  * The machine has already recorded each one as sent: dropped, it would never be stored, published
  * or signed again, and the node would sit out the round. Published unstored, a restart could sign

@@ -16,7 +16,7 @@ import type { Logger } from "pino";
 import type { InboundPipeline } from "../inbound/inbound-pipeline.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
-import type { Store } from "../store/store.ts";
+import { matchesQuery, type Store } from "../store/store.ts";
 import { connectedPeerIds } from "./connected-peers.ts";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
 import { answerByteLimit, answerOverPage } from "./sync-answer-check.ts";
@@ -62,8 +62,9 @@ export interface SyncPeerInit {
   readonly contractId: string;
   readonly store: Store;
   /**
-   * Its pending messages are served after the stored ones, so an answer includes everything
-   * received; serving writes nothing (it did flush, which failed every answer on a full disk).
+   * Flushed before an answer, so that the store holds everything received. While its writes fail
+   * (a full disk) its pending messages are served from memory after the stored ones instead:
+   * flushing then failed every answer.
    */
   readonly writer: MessageWriter;
   readonly inbound: InboundPipeline;
@@ -346,6 +347,24 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     return false;
   };
 
+  /**
+   * Whether the store holds everything received: the writer's batch is written first unless its
+   * writes are failing (a full disk), when the caller serves the batch from memory instead.
+   */
+  const allStored = (): boolean => {
+    if (init.writer.failing) return false;
+    try {
+      init.writer.flush();
+      return true;
+    } catch (err) {
+      log.debug(
+        { err: String(err) },
+        "sync answer: the received batch could not be written; served from memory",
+      );
+      return false;
+    }
+  };
+
   const messagesPage = (req: MessagesRequest, from: string): SyncResponse => {
     const query = {
       epoch: req.epoch,
@@ -354,17 +373,22 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       ...(req.agents ? { signers: req.agents } : {}),
     };
     const limit = req.limit ?? MAX_SYNC_PAGE;
+    const inMemory = !allStored();
     const page = store.messagePage(query, req.after ?? 0, limit);
     const stored = page.messages;
     // Received, not written yet: after the last stored page, as they will be stored.
-    const rows = page.next === null ? [...stored, ...init.writer.unwritten(query)] : stored;
+    const rows =
+      inMemory && page.next === null
+        ? [...stored, ...init.writer.unwritten((m) => matchesQuery(query, m))]
+        : stored;
     const messages: string[] = [];
     let bytes = 0;
     let next = page.next;
     for (const [i, m] of rows.entries()) {
       if (i >= limit || (i > 0 && bytes + m.bytes.length > MAX_PAGE_BYTES)) {
         // The next page starts after the last stored one sent. Unwritten ones have no position
-        // yet: those cut off come when the asker asks again (the machine does while one is missing).
+        // yet: an answer cut among them ends without `next` (protocol.md §3), and the asker gets
+        // the rest when the machine asks again for what it still lacks.
         if (i > 0 && i <= stored.length) next = (stored[i - 1] as { position: number }).position;
         break;
       }
@@ -385,15 +409,24 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     if (req.epoch === undefined) encoded = init.currentDecision().map((m) => encodeMessage(m));
     else {
       const rows = [];
+      const kinds = ["propose", "accept"];
+      const inMemory = !allStored();
+      const first = req.epoch;
+      let last = first;
       // Counted, not compared with req.epoch + DECISIONS_PER_SYNC: past 2^53 an epoch + 1 rounds
       // back to itself and that loop never ended (one request froze the node). Epochs beyond the
       // safe integers hold nothing, so the answer stops there.
       for (let i = 0; i < DECISIONS_PER_SYNC; i++) {
         const epoch = req.epoch + i;
         if (!Number.isSafeInteger(epoch)) break;
-        const query = { epoch, kinds: ["propose", "accept"] };
-        rows.push(...store.messages(query), ...init.writer.unwritten(query));
+        last = epoch;
+        rows.push(...store.messages({ epoch, kinds }));
       }
+      // The batch scanned once, not once per epoch: on a full disk it holds all that came since.
+      if (inMemory)
+        rows.push(
+          ...init.writer.unwritten((m) => m.epoch >= first && m.epoch <= last && kinds.includes(m.kind)),
+        );
       encoded = decisionsFrom(rows, req.epoch).map((r) => r.bytes);
     }
     const messages: string[] = [];
