@@ -11,8 +11,8 @@ import { samePrices } from "./validate.ts";
  * peer has seen), but the plan reaches every node that decides or adopts the epoch, and each of
  * them convicts from it. What is wrong with a plan's proofs, or null.
  *
- * - cause `equivocation` if and only if the plan carries proofs: no member leaves as an
- *   equivocator on the proposer's word;
+ * - cause `equivocation` if and only if the plan carries proofs: the cause names a proven fault,
+ *   never the proposer's word (it may still drop a member for any other cause, §9.4);
  * - one proof per agent, sorted by agent, each two demands by that agent of one round, of an epoch
  *   before the plan's, at the same prices, different, both verifying under its key (conviction.ts:
  *   two demands at the same prices are what honesty never signs);
