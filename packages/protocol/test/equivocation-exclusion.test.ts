@@ -7,6 +7,7 @@ import type { Equivocation, MachineAction } from "../src/machine/machine-io.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
+import { decodeMessage, encodeMessage } from "../src/wire/message-codec.ts";
 import {
   type AcceptMessage,
   type CommitMessage,
@@ -46,18 +47,47 @@ const me = members.find((s) => s.id === proposerOf(2, 0, memberIds)) as Signer;
 const [liar, honest] = members.filter((s) => s !== me) as [Signer, Signer];
 const ids = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);
 
-function propose(epoch: number, plan: EpochPlan): ProposeMessage {
+function propose(epoch: number, plan: EpochPlan, signer: Signer = founder): ProposeMessage {
   return signMessage<ProposeMessage>(
     {
       v: PROTOCOL_VERSION,
       kind: "propose",
       contract: CID,
-      agent: founder.id,
+      agent: signer.id,
       epoch,
       view: 0,
       plan,
     } as Unsigned<ProposeMessage>,
-    founder,
+    signer,
+  );
+}
+
+function accept(signer: Signer, epoch: number, plan: EpochPlan): AcceptMessage {
+  return signMessage<AcceptMessage>(
+    {
+      v: PROTOCOL_VERSION,
+      kind: "accept",
+      contract: CID,
+      agent: signer.id,
+      epoch,
+      view: 0,
+      plan: planDigest(epoch, plan),
+    } as Unsigned<AcceptMessage>,
+    signer,
+  );
+}
+
+function join(signer: Signer, epoch: number): JoinMessage {
+  return signMessage<JoinMessage>(
+    {
+      v: PROTOCOL_VERSION,
+      kind: "join",
+      contract: CID,
+      agent: signer.id,
+      epoch,
+      seq: 1,
+    } as Unsigned<JoinMessage>,
+    signer,
   );
 }
 
@@ -89,8 +119,8 @@ function demand(
  * `me` in epoch 1 ({me, liar, honest, fourth}, all voters, from base prices BASE), decided by the
  * founder alone as epoch 0's only voter; returns the machine and the clock.
  */
-function inEpoch1(): AgentMachine {
-  const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
+function inEpoch1(signer: Signer = me): AgentMachine {
+  const machine = createAgentMachine({ contract, signer, profile: paperProfiles(1, 3)[0], now: 0 });
   const epoch0: EpochPlan = {
     members: ids(founder),
     deciders: ids(founder),
@@ -149,6 +179,8 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     expect(p?.epoch).toBe(2);
     expect(p?.plan.members).toEqual(memberIds.filter((id) => id !== liar.id));
     expect(p?.plan.cause).toContain("equivocation");
+    // The proof travels with the plan (plan-proofs.ts): every decider that validates it convicts.
+    expect(p?.plan.proofs).toEqual([[first, second]]);
     // From the epoch's start prices, which every member agreed on; not the split round's.
     expect(p?.plan.base).toEqual({ epoch: 1, round: 0, prices: BASE });
     // The same proof again (a flood of the twin): nothing more relayed.
@@ -332,9 +364,83 @@ describe("equivocation: what counts as a proof to act on (conviction.ts)", () =>
 
   it("the convicted set is bounded", () => {
     const c = new Convicted();
-    for (let i = 0; i < MAX_CONVICTED + 10; i++) c.add(`k${i}` as AgentId);
+    const against = (agent: string) => ({ ...proof(d1, d2), agent: agent as AgentId });
+    for (let i = 0; i < MAX_CONVICTED + 10; i++) c.add(against(`k${i}`));
     expect(c.size).toBe(MAX_CONVICTED);
     expect(c.has("k0" as AgentId)).toBe(false);
-    expect(c.add(`k${MAX_CONVICTED + 9}` as AgentId)).toBe(false);
+    expect(c.add(against(`k${MAX_CONVICTED + 9}`))).toBe(false);
+  });
+});
+
+describe("equivocation: the proof travels in the plan that drops the member (plan-proofs.ts)", () => {
+  const d1 = demand(liar, 0, BASE, 1);
+  const d2 = demand(liar, 0, BASE, 1.5);
+  const withoutLiar = memberIds.filter((id) => id !== liar.id);
+  /** What `me`, epoch 2's view-0 proposer, proposes once it holds the proof. */
+  const plan = (proofs: EpochPlan["proofs"], cause: EpochPlan["cause"] = ["equivocation"]): EpochPlan => ({
+    members: withoutLiar,
+    deciders: memberIds,
+    voters: withoutLiar,
+    base: { epoch: 1, round: 0, prices: BASE },
+    terms: null,
+    ledger: null,
+    cause,
+    ...(proofs ? { proofs } : {}),
+  });
+
+  it("a node that never saw either version convicts from the plan, and never admits the agent again", () => {
+    const machine = inEpoch1(honest);
+    const p = propose(2, plan([[d1, d2]]), me);
+    const verdict = machine.check(p);
+    expect(verdict.verdict).toBe("accept");
+    const actions = machine.handle({ type: "message", now: 30, message: p });
+    expect(actions).toContainEqual(
+      expect.objectContaining({
+        type: "equivocation",
+        evidence: expect.objectContaining({ agent: liar.id }),
+      }),
+    );
+    expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+    // A majority of epoch 1's four voters: the proposer, this node (its accept went out), one more.
+    const third = members.find((s) => s !== me && s !== liar && s !== honest) as Signer;
+    deliver(machine, accept(third, 2, p.plan), 40);
+    expect(machine.status()).toMatchObject({ epoch: 2, members: withoutLiar });
+    const newcomer = createSigner(new Uint8Array(32).fill(9));
+    for (const s of [liar, newcomer]) deliver(machine, join(s, 2), 50);
+    expect(machine.status().pendingJoins).toEqual([newcomer.id]);
+  });
+
+  it("a plan with cause equivocation and no proof, or a proof that does not hold, is rejected", () => {
+    const machine = inEpoch1(honest);
+    const rejected = (bad: EpochPlan) => machine.check(propose(2, bad, me));
+    const other = BASE.map((x) => x + 1);
+    const forged = { ...d2, sig: d1.sig };
+    const cases: [EpochPlan, string][] = [
+      [plan(undefined), "needs the proof"],
+      [plan([[d1, d2]], ["leave"]), "only a plan with cause equivocation"],
+      [plan([[d1, forged]]), "does not verify"],
+      [plan([[d1, d1]]), "the same demand twice"],
+      [plan([[d1, demand(liar, 0, other, 1)]]), "different prices"],
+      [plan([[d1, demand(liar, 1, BASE, 1)]]), "one round"],
+      [plan([[d1, demand(honest, 0, BASE, 1)]]), "different agents"],
+      [plan([[demand(liar, 0, BASE, 1, 2), demand(liar, 0, BASE, 2, 2)]]), "an epoch before 2"],
+      [{ ...plan([[d1, d2]]), members: memberIds, voters: memberIds }, "stays a member"],
+    ];
+    for (const [bad, detail] of cases) {
+      const verdict = rejected(bad);
+      expect(verdict).toMatchObject({ verdict: "reject", reason: "bad-proof" });
+      expect((verdict as { detail: string }).detail).toContain(detail);
+    }
+    // None of them convicted anyone.
+    expect(machine.status().equivocations).toEqual([]);
+  });
+
+  it("a plan with proofs crosses the wire, and a plan without them encodes as before", () => {
+    const p = propose(2, plan([[d1, d2]]), me);
+    const decoded = decodeMessage(encodeMessage(p));
+    expect(decoded.ok && decoded.message).toEqual(p);
+    const bare = plan(undefined, ["leave"]);
+    expect(Object.keys(bare)).not.toContain("proofs");
+    expect(decodeMessage(encodeMessage(propose(2, bare, me))).ok).toBe(true);
   });
 });

@@ -24,6 +24,7 @@ import type { Equivocation, MachineAction, MachineEvent, Verdict } from "./machi
 import { Market } from "./market.ts";
 import { type EpochInfo, Membership } from "./membership.ts";
 import { Outbox } from "./outbox.ts";
+import { planEquivocations } from "./plan-proofs.ts";
 import { SlotBook } from "./slot-book.ts";
 import { Timers } from "./timers.ts";
 import { type ValidationState, validate } from "./validate.ts";
@@ -225,19 +226,35 @@ class Machine implements AgentMachine {
       // the proof) and excludes the member from the next epoch. Relayed once per new proof, so a
       // flood of conflicting messages costs at most MAX_EQUIVOCATIONS_PER_AGENT relays per agent.
       if (convicts(evidence, cur)) {
-        const convicted = this.#membership.convict(evidence.agent);
+        const convicted = this.#membership.convict(evidence);
         if (fresh || convicted) {
           this.#ctx.out.relay(evidence.first);
           this.#ctx.out.relay(evidence.second);
         }
       }
     }
+    if (verdict.verdict === "accept") this.#convictFromPlan(m);
     // Only a demand whose signature verifies is judged `price-mismatch` (validate.ts): one that
     // does not is `bad-signature` and sends this node probing nowhere (a keyless attacker could
     // steer its syncs at a victim's node).
     if (verdict.verdict === "reject" && verdict.reason === "price-mismatch" && m.kind === "demand")
       this.#market.onMismatch(m);
     return verdict;
+  }
+
+  /**
+   * A plan that drops members for equivocation carries the proofs, and validate() verified them
+   * (plan-proofs.ts): this node convicts those members as if it had caught them itself, so that it
+   * never admits them again, though neither version may ever reach it (docs/protocol.md §5.1).
+   */
+  #convictFromPlan(m: WireMessage): void {
+    const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
+    if (!plan?.proofs) return;
+    const members = this.#membership.current?.memberSet;
+    for (const evidence of planEquivocations(plan)) {
+      const fresh = this.#equivocations.record(evidence, (agent) => members?.has(agent) === true);
+      if (this.#membership.convict(evidence) || fresh) this.#ctx.out.emit({ type: "equivocation", evidence });
+    }
   }
 
   handle(event: MachineEvent): MachineAction[] {

@@ -39,21 +39,21 @@ export function convicts(proof: Equivocation, epoch: ConvictingEpoch | null): bo
 export const MAX_CONVICTED = 1_000;
 
 /**
- * The agents this node holds a proof against, convicted while members (docs/protocol.md §5.1):
- * the next epoch it proposes leaves them out, and it never admits them again (acceptors still take
- * any plan: Paxos needs them to, and the proposer of the view decides). Bounded:
- * only a member of the current epoch enters, one entry per agent, and the oldest are forgotten
- * past MAX_CONVICTED.
+ * The agents this node holds a proof against, convicted while members (docs/protocol.md §5.1),
+ * with the proof: the next epoch it proposes leaves them out and carries their proofs (plan-proofs.ts),
+ * and it never admits them again (acceptors still take any plan whose proofs verify: Paxos needs
+ * them to, and the proposer of the view decides). Bounded: one entry per agent, only a member of
+ * the node's epoch or of a plan's, and the oldest are forgotten past MAX_CONVICTED.
  */
 export class Convicted {
-  readonly #agents = new Set<AgentId>();
+  readonly #agents = new Map<AgentId, Equivocation>();
 
-  /** True when `agent` is news. */
-  add(agent: AgentId): boolean {
-    if (this.#agents.has(agent)) return false;
-    this.#agents.add(agent);
+  /** True when `proof.agent` is news. */
+  add(proof: Equivocation): boolean {
+    if (this.#agents.has(proof.agent)) return false;
+    this.#agents.set(proof.agent, proof);
     if (this.#agents.size > MAX_CONVICTED) {
-      const oldest = this.#agents.values().next().value as AgentId;
+      const oldest = this.#agents.keys().next().value as AgentId;
       this.#agents.delete(oldest);
     }
     return true;
@@ -61,6 +61,11 @@ export class Convicted {
 
   has(agent: AgentId): boolean {
     return this.#agents.has(agent);
+  }
+
+  /** The proof `agent` was convicted on. */
+  proof(agent: AgentId): Equivocation | undefined {
+    return this.#agents.get(agent);
   }
 
   get size(): number {

@@ -129,6 +129,8 @@ export type RejectReason =
   | "not-member"
   | "not-proposer"
   | "bad-plan"
+  /** A plan dropping members for equivocation without a valid proof against each (plan-proofs.ts). */
+  | "bad-proof"
   | "bad-amendment"
   | "resource-count"
   | "price-mismatch"

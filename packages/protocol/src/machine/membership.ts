@@ -9,8 +9,10 @@ import {
   type EpochBase,
   type EpochCause,
   type EpochPlan,
+  type EquivocationProof,
   type JoinMessage,
   type LeaveMessage,
+  MAX_PLAN_PROOFS,
   PROTOCOL_VERSION,
   type ProposeMessage,
   type RebidMessage,
@@ -23,7 +25,9 @@ import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
 import type { MachineContext } from "./machine-context.ts";
+import type { Equivocation } from "./machine-io.ts";
 import { fitJoiners } from "./plan-fit.ts";
+import { asPlanProof } from "./plan-proofs.ts";
 
 /** An epoch this node adopted: the decided plan and the messages that prove it. */
 export interface EpochInfo {
@@ -220,10 +224,10 @@ export class Membership {
    * A proof that `agent`, a member of the current epoch, equivocated (conviction.ts judged it): the
    * next epoch this node proposes leaves it out, at once (docs/protocol.md §5.1). True when news.
    */
-  convict(agent: AgentId): boolean {
-    if (!this.#convicted.add(agent)) return false;
+  convict(proof: Equivocation): boolean {
+    if (!this.#convicted.add(proof)) return false;
     this.#ctx.out.log("warn", "member proven to equivocate: wanting the next epoch without it", {
-      agent,
+      agent: proof.agent,
       epoch: this.current?.number ?? null,
     });
     // check() has no event to act in: the next tick (now) drives the change.
@@ -773,19 +777,28 @@ export class Membership {
     // Members want changes; so does a voter that is not a member (a founding observer).
     if (!cur || !me || !(cur.memberSet.has(me) || cur.plan.voters.includes(me))) return null;
     const silent = new Set(judgeSilence ? this.#silent() : []);
-    const convicted = cur.plan.members.filter((id) => this.#convicted.has(id));
+    // Dropped for equivocation: the convicted members whose proofs the plan carries, so every node
+    // that validates it convicts them too (plan-proofs.ts); any more leave in a later epoch.
+    const proofs: EquivocationProof[] = [];
+    for (const id of cur.plan.members) {
+      const held = this.#convicted.proof(id);
+      const proof = held ? asPlanProof(held) : null;
+      if (proof && proofs.length < MAX_PLAN_PROOFS) proofs.push(proof);
+    }
+    const convicted = new Set(proofs.map(([first]) => first.agent));
     const keep = cur.plan.members.filter(
-      (id) => !this.#leaves.has(id) && !silent.has(id) && !this.#convicted.has(id),
+      (id) => !this.#leaves.has(id) && !silent.has(id) && !convicted.has(id),
     );
     const amendment = this.#passedAmendment(cur);
     const planFor = (members: readonly AgentId[], cause: EpochCause[]): EpochPlan => ({
       members,
       deciders: cur.plan.voters,
       voters: this.#votersFor(cur, members),
-      base: convicted.length > 0 ? this.#startBase(cur) : this.#base(cur),
+      base: convicted.size > 0 ? this.#startBase(cur) : this.#base(cur),
       terms: amendment?.terms ?? cur.plan.terms,
       ledger: this.tip(),
       cause,
+      ...(proofs.length > 0 ? { proofs } : {}),
     });
     // As many joiners as the wire can carry (plan-fit.ts), first heard first; the rest wait for a
     // later epoch. Fitted with every cause named, so the plan with its real causes fits too.
@@ -811,7 +824,7 @@ export class Membership {
     if (fit.admitted > 0) cause.push("join");
     if (cur.plan.members.some((id) => this.#leaves.has(id))) cause.push("leave");
     if (silent.size > 0) cause.push("silence");
-    if (convicted.length > 0) cause.push("equivocation");
+    if (convicted.size > 0) cause.push("equivocation");
     if ([...this.#rebids].some((id) => members.includes(id))) cause.push("rebid");
     if (this.#periodElapsed(cur)) cause.push("period");
     if (amendment) cause.push("amend");

@@ -6,6 +6,7 @@ import { amendmentProblem } from "../wire/terms.ts";
 import { isSortedUnique, proposerOf, sameIds } from "./epoch-plan.ts";
 import type { Verdict } from "./machine-io.ts";
 import { planOverflow } from "./plan-fit.ts";
+import { planProofsProblem } from "./plan-proofs.ts";
 import type { SlotBook } from "./slot-book.ts";
 
 /** How far ahead of the current round a demand may be and still be held for later. */
@@ -76,7 +77,22 @@ export function validate(m: WireMessage, s: ValidationState): Verdict {
       detail: `${m.agent} signed two different messages for ${slotOf(m)}`,
       evidence: { agent: m.agent, slot: slotOf(m), first: slot.first, second: m },
     };
+  // After the signer's own signature: a plan's proofs cost up to 2 × MAX_PLAN_PROOFS more checks.
+  const proofs = proofsProblem(m, s);
+  if (proofs) return reject("bad-proof", proofs);
   return { verdict: "accept" };
+}
+
+function proofsProblem(m: WireMessage, s: ValidationState): string | null {
+  const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
+  if (!plan) return null;
+  // The members a proof's agent must be among: the epoch the plan follows, when this node holds it.
+  const members = s.epoch && m.epoch === s.epoch.number + 1 ? s.epoch.memberSet : null;
+  return planProofsProblem(m.epoch, plan, {
+    contractId: s.contractId,
+    members,
+    verify: (d) => s.verify(d),
+  });
 }
 
 function resourceCountProblem(m: WireMessage, R: number): string | null {

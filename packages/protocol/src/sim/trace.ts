@@ -1,7 +1,8 @@
 import { createHash, type Hash } from "node:crypto";
 import type { MachineAction } from "../machine/machine-io.ts";
+import { messageDigest } from "../wire/message-codec.ts";
 import type { WireMessage } from "../wire/messages.ts";
-import type { NetworkEvent } from "./simulated-network.ts";
+import type { NetworkEvent, SimNode } from "./simulated-network.ts";
 
 /**
  * A run's trace: one compact line per event (ticks that did nothing are left out), each followed
@@ -52,13 +53,22 @@ export function createTrace(options: TraceOptions): Trace {
     }
   };
   const msg = (m: WireMessage) => describeMessage(m, nameOf);
-  const action = (node: string, a: MachineAction): string | null => {
+  /** `relayed`: what the actions before this one relayed (their digests), in the same event. */
+  const action = (sim: SimNode, at: number, a: MachineAction, relayed: Set<string>): string | null => {
     const pad = "         ";
+    const node = sim.name;
     switch (a.type) {
       case "publish":
         return `${pad}${node} publish ${msg(a.message)}`;
-      case "relay":
-        return `${pad}${node} relay ${msg(a.message)}`;
+      case "relay": {
+        // The network sends no relay of what the node's gossipsub has seen (simulated-network.ts),
+        // nor of what it relayed earlier in the same event. The trace is recorded just before the
+        // network acts, at the same time, so the cache answers as it will then.
+        const digest = messageDigest(a.message);
+        const suppressed = sim.seen.has(digest, at) || relayed.has(digest);
+        relayed.add(digest);
+        return `${pad}${node} relay ${msg(a.message)}${suppressed ? " suppressed (seen cache)" : ""}`;
+      }
       case "sync":
         return a.want.type === "decision"
           ? `${pad}${node} sync decisions from e${a.want.epoch ?? "(latest)"}`
@@ -83,9 +93,10 @@ export function createTrace(options: TraceOptions): Trace {
         return `${pad}${node} terms-changed e${a.epoch}`;
     }
   };
-  const actions = (node: string, list: readonly MachineAction[]) => {
+  const actions = (node: SimNode, at: number, list: readonly MachineAction[]) => {
+    const relayed = new Set<string>();
     for (const a of list) {
-      const line = action(node, a);
+      const line = action(node, at, a, relayed);
       if (line) push(line);
     }
   };
@@ -108,13 +119,13 @@ export function createTrace(options: TraceOptions): Trace {
           push(
             `${t} ${e.node.name}<${e.from}${e.via === "sync" ? " (sync)" : ""}${e.forged ? " FORGED" : ""} ${msg(e.message)} ${verdict}`,
           );
-          actions(e.node.name, e.actions);
+          actions(e.node, e.at, e.actions);
           return;
         }
         case "tick":
           if (!e.actions.some((a) => a.type !== "log")) return;
           push(`${t} ${e.node.name} tick`);
-          actions(e.node.name, e.actions);
+          actions(e.node, e.at, e.actions);
           return;
         case "crash":
           push(`${t} FAULT crash ${e.node.name}`);
@@ -122,14 +133,15 @@ export function createTrace(options: TraceOptions): Trace {
         case "restart":
           push(`${t} FAULT restart ${e.node.name} (replayed ${e.node.store.length} stored messages)`);
           actions(
-            e.node.name,
+            e.node,
+            e.at,
             e.replayed.filter((a) => a.type === "epoch-started" || a.type === "certificate"),
           );
-          actions(e.node.name, e.actions);
+          actions(e.node, e.at, e.actions);
           return;
         case "leave":
           push(`${t} FAULT leave ${e.node.name}`);
-          actions(e.node.name, e.actions);
+          actions(e.node, e.at, e.actions);
           return;
         case "partition":
           push(`${t} FAULT partition ${e.groups.map((g) => `{${g.join(",")}}`).join(" | ")}`);

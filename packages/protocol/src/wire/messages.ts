@@ -168,6 +168,12 @@ export const epochBaseSchema = z.strictObject({ epoch, round, prices });
 
 const members = z.array(agentId).min(1).max(10_000);
 
+/**
+ * Proofs one plan carries at most: each is two demands (a few KB at 64 resources), and a plan must
+ * leave room for the epoch's other messages. More convicted members leave in later epochs.
+ */
+export const MAX_PLAN_PROOFS = 4;
+
 /** Why an epoch (a market slot) begins: informational, except that a period-only plan waits for the acceptor's clock. */
 export const EPOCH_CAUSES = [
   "found",
@@ -204,6 +210,17 @@ export const epochPlanSchema = z.strictObject({
   /** Digest of the latest certificate of the ledger when this epoch was planned, or null (none yet). */
   ledger: hex64.nullable(),
   cause: z.array(z.enum(EPOCH_CAUSES)).min(1).max(EPOCH_CAUSES.length),
+  /**
+   * With cause `equivocation`, and only then: for each member the plan drops as an equivocator, its
+   * two signed demands of one round at the same prices (docs/protocol.md §5.1), so that every node
+   * that validates the plan holds the proof and convicts the member itself. Optional and additive:
+   * a plan without it encodes (and digests) as before.
+   */
+  proofs: z
+    .array(z.tuple([demandMessageSchema, demandMessageSchema]))
+    .min(1)
+    .max(MAX_PLAN_PROOFS)
+    .optional(),
 });
 
 const view = z.number().int().nonnegative().max(1_000_000);
@@ -279,6 +296,8 @@ export type ApproveMessage = Omit<Branded<z.output<typeof approveMessageSchema>>
   readonly amendment: Digest;
 };
 export type EpochBase = z.output<typeof epochBaseSchema>;
+/** Two demands one member signed for one round at the same prices: a plan's `proofs` entry. */
+export type EquivocationProof = readonly [DemandMessage, DemandMessage];
 export interface EpochPlan {
   readonly members: readonly AgentId[];
   readonly deciders: readonly AgentId[];
@@ -287,6 +306,7 @@ export interface EpochPlan {
   readonly terms: Contract | null;
   readonly ledger: Digest | null;
   readonly cause: readonly EpochCause[];
+  readonly proofs?: readonly EquivocationProof[];
 }
 export type AllocationEntry = z.output<typeof allocationEntrySchema>;
 
