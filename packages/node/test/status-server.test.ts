@@ -2,9 +2,9 @@ import { connect, type Socket } from "node:net";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { httpLimits } from "../src/http/http-limits.ts";
-import { createHttpRefusals } from "../src/http/http-refusals.ts";
+import { createHttpRefusals, type HttpRefusals } from "../src/http/http-refusals.ts";
 import { type MarketApiSource, marketApiRoutes } from "../src/http/market-api.ts";
-import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
+import { type StatusServer, type StatusServerInit, startStatusServer } from "../src/http/status-server.ts";
 import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -170,17 +170,32 @@ describe("connection and request limits", () => {
     });
   const refused = async (metrics: NodeMetrics, reason: string) =>
     (await metrics.httpRefused.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
-
-  it("cuts off a client that trickles its headers (slow-loris) and serves a normal one meanwhile", async () => {
+  /**
+   * A server under `limits` whose refusals are counted in `metrics` and logged into `lines`;
+   * `more` adds pages or an API (given the refusals, which the API's body limit reports to).
+   */
+  const startLimited = async (
+    limits: Parameters<typeof httpLimits>[0],
+    more: (refusals: HttpRefusals) => Partial<StatusServerInit> = () => ({}),
+  ) => {
     const metrics = createNodeMetrics();
     const lines: string[] = [];
-    const limits = { headersTimeoutMs: 300, requestTimeoutMs: 600 };
-    let chunksWritten = 0;
-    server = await startStatusServer({
+    const refusals = refusalsInto(metrics, lines, limits);
+    const started = await startStatusServer({
       port: 0,
       routes: simpleRoutes,
       limits,
-      refusals: refusalsInto(metrics, lines, limits),
+      refusals,
+      ...more(refusals),
+    });
+    server = started;
+    return { metrics, lines, port: started.port, url: started.url };
+  };
+
+  it("cuts off a client that trickles its headers (slow-loris) and serves a normal one meanwhile", async () => {
+    const limits = { headersTimeoutMs: 300, requestTimeoutMs: 600 };
+    let chunksWritten = 0;
+    const { metrics, lines, port } = await startLimited(limits, () => ({
       pages: {
         // A response that never ends, as /events is: the request timeout must not cut it.
         "/stream": (_req, res) => {
@@ -192,8 +207,7 @@ describe("connection and request limits", () => {
           res.on("close", () => clearInterval(tick));
         },
       },
-    });
-    const port = server.port;
+    }));
     const stream = openSocket(port);
     stream.socket.write("GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 
@@ -224,16 +238,8 @@ describe("connection and request limits", () => {
   });
 
   it("answers a connection over the cap 503 with a one-line reason, counts and logs it once", async () => {
-    const metrics = createNodeMetrics();
-    const lines: string[] = [];
     const limits = { maxConnections: 2 };
-    server = await startStatusServer({
-      port: 0,
-      routes: simpleRoutes,
-      limits,
-      refusals: refusalsInto(metrics, lines, limits),
-    });
-    const port = server.port;
+    const { metrics, lines, port } = await startLimited(limits);
     // Two keep-alive connections, each served once and held open.
     const held = [openSocket(port), openSocket(port)];
     for (const h of held) h.socket.write("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
@@ -290,23 +296,16 @@ describe("connection and request limits", () => {
   });
 
   it("closes the connection after a 413 for an announced body over the limit, counting one refusal", async () => {
-    const metrics = createNodeMetrics();
-    const lines: string[] = [];
     // A short request timeout: a server that went on draining the body would time it out (408)
     // well within the wait below.
     const limits = { maxBodyBytes: 1_000, headersTimeoutMs: 200, requestTimeoutMs: 400 };
-    const refusals = refusalsInto(metrics, lines, limits);
-    server = await startStatusServer({
-      port: 0,
-      routes: simpleRoutes,
-      limits,
-      refusals,
+    const { metrics, port } = await startLimited(limits, (refusals) => ({
       api: {
         token: TOKEN,
         routes: marketApiRoutes({} as MarketApiSource, { maxBodyBytes: 1_000, refusals }),
       },
-    });
-    const client = openSocket(server.port);
+    }));
+    const client = openSocket(port);
     client.socket.write(
       `POST /amendments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n` +
         `Content-Type: application/json\r\nContent-Length: 100000000\r\n\r\n`,
@@ -329,23 +328,17 @@ describe("connection and request limits", () => {
   });
 
   it("closes the connection after answering a request whose body it did not read, counting no timeout", async () => {
-    const metrics = createNodeMetrics();
-    const lines: string[] = [];
     const limits = { headersTimeoutMs: 200, requestTimeoutMs: 400 };
-    server = await startStatusServer({
-      port: 0,
-      routes: simpleRoutes,
-      limits,
-      refusals: refusalsInto(metrics, lines, limits),
+    const { metrics, port } = await startLimited(limits, () => ({
       api: { token: TOKEN, routes: marketApiRoutes({} as MarketApiSource) },
-    });
+    }));
     // No token (401), no route (404), a read-only route (405): each answered before the body is in.
     for (const [path, status] of [
       ["/amendments", 401],
       ["/nope", 404],
       ["/status", 405],
     ] as const) {
-      const client = openSocket(server.port);
+      const client = openSocket(port);
       client.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n`);
       const trickle = setInterval(() => client.socket.writable && client.socket.write("x"), 20);
       try {
@@ -358,7 +351,7 @@ describe("connection and request limits", () => {
     }
     expect(await refused(metrics, "timeout")).toBe(0);
     // A request without a body keeps its connection.
-    const kept = openSocket(server.port);
+    const kept = openSocket(port);
     kept.socket.write(
       "GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
     );
@@ -371,31 +364,25 @@ describe("connection and request limits", () => {
   });
 
   it("drops a client that stops reading a large response, counted; a client that reads gets it all", async () => {
-    const metrics = createNodeMetrics();
-    const lines: string[] = [];
     // The reading client (in this process, slow on a loaded machine) need not take the whole page
     // within it: what the kernel takes of the one write counts as it is taken.
     const limits = { writeStallTimeoutMs: 2_000 };
     // Larger than the kernel's buffers on both ends: part of it has to wait in the node.
     const page = Buffer.alloc(8 * 1024 * 1024, "x");
-    server = await startStatusServer({
-      port: 0,
-      routes: simpleRoutes,
-      limits,
-      refusals: refusalsInto(metrics, lines, limits),
+    const { metrics, lines, port, url } = await startLimited(limits, () => ({
       pages: {
         "/big": (_req, res) => {
           res.writeHead(200, { "content-type": "text/plain", "content-length": page.length });
           res.end(page);
         },
       },
-    });
+    }));
     // Asks, then reads nothing: no 'data' listener, so the socket is never read.
-    const stalled = connect(server.port, "127.0.0.1");
+    const stalled = connect(port, "127.0.0.1");
     stalled.on("error", () => {});
     stalled.write("GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 
-    const read = await fetch(`${server.url}/big`);
+    const read = await fetch(`${url}/big`);
     expect((await read.arrayBuffer()).byteLength).toBe(page.length);
 
     await waitFor("the client that stopped reading to be dropped", async () => {
@@ -419,15 +406,9 @@ describe("connection and request limits", () => {
   });
 
   it("keeps a client that reads steadily but slower than the node writes (its buffer grows between looks)", async () => {
-    const metrics = createNodeMetrics();
-    const lines: string[] = [];
     const limits = { writeStallTimeoutMs: 1_500 };
     const writers = new Set<NodeJS.Timeout>();
-    server = await startStatusServer({
-      port: 0,
-      routes: simpleRoutes,
-      limits,
-      refusals: refusalsInto(metrics, lines, limits),
+    const { metrics, port } = await startLimited(limits, () => ({
       pages: {
         // About 6 MB/s, without waiting for the client: its buffer in the node only grows.
         "/stream": (_req, res) => {
@@ -438,8 +419,8 @@ describe("connection and request limits", () => {
           res.on("close", () => clearInterval(writer));
         },
       },
-    });
-    const socket = connect(server.port, "127.0.0.1");
+    }));
+    const socket = connect(port, "127.0.0.1");
     socket.on("error", () => {});
     let closed = false;
     socket.on("close", () => {
