@@ -263,6 +263,35 @@ describe("Byzantine members: pinned seeds", () => {
     expect(r.liveness.status).toBe("held");
   });
 
+  // Seed 72: n1 equivocates in epoch 2 round 0 (n0 closes it on x=3.918, n2 on x=2.612), but the
+  // newton rule's anchor carries round 0's demands, so both sides close round 1 on the same prices
+  // and part only at round 2. n0 drops n1's round-2 demand as a price mismatch; asking round 1's
+  // demands alone brought no second version (epoch 2 ended by silence and n1 was convicted only in
+  // epoch 4). Now the probe asks for the demands of every earlier round of the epoch in one request
+  // (no round named), n2's answer brings n1's other round-0 version, and epoch 3 is decided
+  // without n1, from epoch 2's start prices.
+  it("seed 72: a split at round 0 that shows only at round 2 is proven in its epoch, and epoch 3 certifies without n1", () => {
+    const r = runSeed(72, { trace: true, keepGoing: true, equivocators: true });
+    const lines = r.trace ?? [];
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(/ BYZANTINE equivocate n1 -> \{n0\} demand n1 e2 r0 x=3\.918/)).toBeGreaterThanOrEqual(0);
+    const mismatch = at(/n0 dropped price-mismatch demand n1 e2 r2 /);
+    expect(mismatch).toBeGreaterThan(0);
+    // Round 1's prices agreed: n0 accepted both others' round-1 demands.
+    expect(at(/n0<n1 \(sync\) demand n1 e2 r1 .* accept/)).toBeLessThan(mismatch);
+    expect(lines[mismatch + 1]).toMatch(/^ +n0 sync e2 demand$/);
+    const proof = at(/reject:equivocation/);
+    expect(proof).toBe(at(/n0<n2 \(sync\) demand n1 e2 r0 x=2\.612 reject:equivocation/));
+    expect(proof).toBeGreaterThan(mismatch);
+    expect(at(/n0 equivocation by n1 in demand\/2\/0/)).toBeGreaterThan(proof);
+    expect(at(/n0 publish propose n0 e3 v0 \{n2,n0\} base e2r0 \[equivocation\]/)).toBeGreaterThan(proof);
+    for (const n of ["n0", "n2"])
+      expect(at(new RegExp(`${n} epoch-started e3 \\{n2,n0\\}`))).toBeGreaterThan(proof);
+    expect(at(/n2 certificate e3 .* 2\/2 signed/)).toBeGreaterThan(proof);
+    expect(r.violations).toEqual([]);
+    expect(r.liveness.status).toBe("held");
+  });
+
   // Seed 734: capacity does not bind (prices stay 0), so no demand mismatches: the split shows in
   // the commits of epoch 6 (n0 settled on n3's first demand, n1 on its second). n0 holds n1's
   // commit, of another body, fetches round 0's demands, and the proof excludes n3 from epoch 7.

@@ -23,8 +23,8 @@ import { signMessage } from "../src/wire/signing.ts";
 
 /**
  * docs/protocol.md §5.1, with hand-built messages: a member's two signed demands for one round
- * get it proposed out and the proof relayed; a price mismatch alone asks for the round's demands
- * and never costs anyone their place; a proof about an outsider or an old epoch does nothing.
+ * get it proposed out and the proof relayed; a price mismatch alone asks for the demands of the
+ * epoch's earlier rounds and never costs anyone their place; a proof about an outsider or an old epoch does nothing.
  */
 
 const ROUND_MS = 2_000;
@@ -289,6 +289,63 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     const actions = machine.handle({ type: "tick", now: 101 });
     expect(relays(actions).map((m) => (m as DemandMessage).x)).toEqual([1, 7]);
     expect(proposals(actions)[0]?.plan.members).not.toContain(liar.id);
+  });
+
+  /** Closes rounds 0 and 1 on demands over capacity (the prices keep moving), the liar's round-0 one `first`. */
+  function closeRounds0And1(machine: AgentMachine, first: DemandMessage): number {
+    deliver(machine, first, 30);
+    let now = 31;
+    for (let round = 0; machine.status().round === round && round < 2; round++) {
+      const prices = machine.status().prices;
+      for (const s of members)
+        if (s !== me && !(s === liar && round === 0)) deliver(machine, demand(s, round, prices, 3), now++);
+    }
+    expect(machine.status()).toMatchObject({ status: "running", round: 2 });
+    return now;
+  }
+
+  it("a split at round 0 that shows only at round 2: the probe asks for every earlier round, and the proof results", () => {
+    const machine = inEpoch1();
+    const first = demand(liar, 0, BASE, 3);
+    let now = closeRounds0And1(machine, first);
+    // The honest member closed round 0 on the liar's other version; round 1's prices agreed (the
+    // newton rule's anchor), round 2's do not: its round-2 demand mismatches.
+    const p2 = machine.status().prices;
+    expect(machine.check(demand(honest, 2, [(p2[0] as number) + 1], 1))).toMatchObject({
+      reason: "price-mismatch",
+    });
+    const asked = syncs(machine.handle({ type: "tick", now: now++ }));
+    expect(asked).toHaveLength(1);
+    const want = (asked[0] as Extract<MachineAction, { type: "sync" }>).want;
+    // One request for the epoch's demands: no round named, so rounds 0 and 1 both come.
+    expect(want).toMatchObject({ type: "messages", epoch: 1, kinds: ["demand"] });
+    expect("round" in want ? want.round : undefined).toBeUndefined();
+    // What the answer brings: the liar's round-0 version this node lacks.
+    const second = demand(liar, 0, BASE, 7);
+    expect(machine.check(second)).toMatchObject({ verdict: "reject", reason: "equivocation" });
+    const actions = machine.handle({ type: "tick", now });
+    expect(relays(actions)).toEqual([first, second]);
+    expect(proposals(actions)[0]?.plan.members).not.toContain(liar.id);
+  });
+
+  it("a flood of mismatching demands over several rounds asks one request per half timeout", () => {
+    const machine = inEpoch1();
+    let now = closeRounds0And1(machine, demand(liar, 0, BASE, 3));
+    const p2 = machine.status().prices;
+    const other = [(p2[0] as number) + 1];
+    // Round 2 and round 1 mismatches, from every other member, many times over.
+    for (let i = 0; i < 30; i++)
+      for (const s of members)
+        if (s !== me) {
+          machine.check(demand(s, 2, other, 1 + i));
+          machine.check(demand(s, 1, other, 1 + i));
+        }
+    expect(syncs(machine.handle({ type: "tick", now: now++ }))).toHaveLength(1);
+    for (let i = 0; i < 30; i++) machine.check(demand(honest, 2, other, 50 + i));
+    expect(syncs(machine.handle({ type: "tick", now }))).toEqual([]);
+    // Half a round timeout later, a mismatch asks again.
+    machine.check(demand(honest, 2, other, 99));
+    expect(syncs(machine.handle({ type: "tick", now: now + ROUND_MS / 2 }))).toHaveLength(1);
   });
 
   it("a twin of a demand of a round already closed past the window is still a proof, and is not applied", () => {

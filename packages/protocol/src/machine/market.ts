@@ -157,8 +157,8 @@ export class Market {
 
   /**
    * A member's demand that answered other prices than ours: counted for the agreement view, and a
-   * sign that its sender closed round `m.round` − 1 on another demand set than we did: ask for
-   * that round's demands (docs/protocol.md §5.1, divergence-probe.ts).
+   * sign that its sender closed some round up to `m.round` − 1 on another demand set than we did:
+   * ask for the demands of those rounds (docs/protocol.md §5.1, divergence-probe.ts).
    */
   onMismatch(m: DemandMessage): void {
     const e = this.#e;
@@ -169,13 +169,12 @@ export class Market {
 
   /**
    * A member's commit of this epoch names another body than the one we settled on (certify.ts):
-   * ask for the demands of both rounds settled on, ours and theirs (they may differ).
+   * ask for the demands of every round up to the later of the two settled on, ours and theirs.
    */
   onDivergentCommit(m: CommitMessage, own: CommitBody): void {
     const e = this.#e;
     if (!e || m.epoch !== e.number || !e.members.includes(m.agent)) return;
-    this.#probe.ask(e.number, own.round, e.members, m.agent);
-    if (m.round !== own.round) this.#probe.ask(e.number, m.round, e.members, m.agent);
+    this.#probe.ask(e.number, Math.max(own.round, m.round), e.members, m.agent);
   }
 
   onTick(): void {
