@@ -103,6 +103,31 @@ describe("machine driver: own messages a full disk held back", () => {
     expect(events).toEqual(["resume", "tick", "tick"]);
   });
 
+  it("after a burst of events on a full disk, are retried on the time-based schedule, not pushed out to RETRY_MAX_MS", async () => {
+    const disk = fillStore();
+    const { driver, published, events } = quietNode();
+    driver.start();
+    await driver.handle({ type: "resume", now: Date.now() });
+    // 100 events within the first second, each a try the store refuses (or the writer's back-off).
+    for (let i = 1; i < 100; i++) {
+      await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS / 100);
+      await driver.handle({ type: "tick", now: Date.now() });
+    }
+    expect(published).toEqual([]);
+    // Then quiet. The timer's retry is still due RETRY_FIRST_MS after the first refusal; refused,
+    // the next comes twice that later.
+    await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS / 100);
+    expect(events.length).toBe(101);
+    expect(published).toEqual([]);
+    await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS);
+    disk.makeRoom();
+    await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS - 1);
+    expect(published).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(published).toEqual(["me"]);
+    expect(store.allMessages().map((m) => m.signer)).toEqual(["me"]);
+  });
+
   it("wait at most RETRY_MAX_MS between retries, and are not retried after stop()", async () => {
     fillStore();
     const { driver, events } = quietNode();

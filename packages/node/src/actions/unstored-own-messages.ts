@@ -22,8 +22,12 @@ export interface UnstoredOwnMessages {
   readonly held: number;
   /**
    * When the held messages are to be tried again if no event comes first (ms, `now`'s clock):
-   * RETRY_FIRST_MS after the first refusal, doubling with each refusal in a row up to
-   * RETRY_MAX_MS. Infinity while none are held.
+   * RETRY_FIRST_MS after the first refusal, then, at each refusal of a try at or past it (the
+   * timer's), twice the last wait after that try, up to RETRY_MAX_MS. An event's try refused
+   * before it leaves it where it is: the wait doubles per retry interval elapsed, not per try,
+   * else a burst of events on a full disk pushed it out to RETRY_MAX_MS within a second, and a
+   * node going quiet then waited that long though it had failed for a second or two. Infinity
+   * while none are held.
    */
   readonly retryAt: number;
   /**
@@ -48,11 +52,17 @@ export function createUnstoredOwnMessages(log: Logger, now: () => number): Unsto
   const held: WireMessage[] = [];
   const limit = rateLimited(STORE_FAILURE_LOG_MS, now);
   let retryAt = Number.POSITIVE_INFINITY;
+  /** The wait before retryAt. */
   let retryDelay = RETRY_FIRST_MS;
 
   const refused = (): void => {
-    retryAt = now() + retryDelay;
-    retryDelay = Math.min(2 * retryDelay, RETRY_MAX_MS);
+    const at = now();
+    if (retryAt === Number.POSITIVE_INFINITY) {
+      retryAt = at + retryDelay;
+    } else if (at >= retryAt) {
+      retryDelay = Math.min(2 * retryDelay, RETRY_MAX_MS);
+      retryAt = at + retryDelay;
+    }
   };
 
   const report = (err: StoreWriteError, what: string): void =>
