@@ -21,6 +21,7 @@ function recordingExecutor() {
     flush: () => {},
     stop: () => {},
     unwritten: () => [],
+    ownTriedFrom: 0,
     failing: false,
     pending: 0,
   };
@@ -107,6 +108,7 @@ describe("action executor: time to agreement", () => {
         flush: () => {},
         stop: () => {},
         unwritten: () => [],
+        ownTriedFrom: 0,
         failing: false,
         pending: 0,
       },

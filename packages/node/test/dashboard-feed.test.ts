@@ -211,6 +211,72 @@ describe("the dashboard's event feed", () => {
     await waitFor("the dropped stream to end", () => closed);
   });
 
+  it("drops an /events client that reads slower than the market moves, counted as slow_events_reader", async () => {
+    const metrics = createNodeMetrics();
+    const refusals = createHttpRefusals({
+      counter: metrics.httpRefused,
+      log: pino({ level: "silent" }),
+      limits: httpLimits(),
+    });
+    const history = createMarketHistory();
+    let subscribed = 0;
+    const counted: MarketHistory = {
+      ...history,
+      subscribe(listener) {
+        subscribed++;
+        const unsubscribe = history.subscribe(listener);
+        return () => {
+          subscribed--;
+          unsubscribe();
+        };
+      },
+    };
+    const pages = dashboardRoutes(
+      {
+        terms: () => contract,
+        termsOf: () => contract,
+        history: counted,
+        metrics: createNodeMetrics(),
+        status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
+        connectedPeers: () => [],
+      },
+      { refusals },
+    );
+    // The write-stall bound (30 s by default) is far off: only the stream's own buffer bound cuts.
+    server = await startStatusServer({
+      port: 0,
+      routes: { status: () => ({}), certificate: () => undefined, metrics: async () => "" },
+      refusals,
+      pages,
+    });
+    const socket = connect(server.port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    await waitFor("the stream to join the feed", () => subscribed === 1);
+
+    // Rounds of a market with many resources (a few hundred KB a frame) faster than a client that
+    // reads nothing takes them, until the stream cuts it off.
+    const prices = Array.from({ length: 20_000 }, (_, i) => i + 0.123456789);
+    const refused = async () => (await metrics.httpRefused.get()).values;
+    for (let round = 0; subscribed === 1 && round < 500; round++) {
+      history.record({
+        type: "round-closed",
+        epoch: 0,
+        round,
+        prices,
+        nextPrices: prices,
+        residual: 1,
+        converged: false,
+      } as MachineAction);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor("the feed to stop with its only client gone", () => subscribed === 0);
+    expect(await refused()).toEqual([
+      expect.objectContaining({ labels: { reason: "slow_events_reader" }, value: 1 }),
+    ]);
+    socket.destroy();
+  });
+
   it("takes its bound on streams from the node's HTTP limits", async () => {
     const started = await dashboardServer({ maxStreams: 1 });
     server = started.server;

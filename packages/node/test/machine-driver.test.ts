@@ -64,8 +64,9 @@ function quietNode() {
     nextDeadline: () => Number.POSITIVE_INFINITY,
   } as unknown as AgentMachine;
   const log = createLogger({ level: "silent" });
+  const writer = createMessageWriter(store);
   const executor = createActionExecutor({
-    writer: createMessageWriter(store),
+    writer,
     ledger: {} as LedgerBook,
     metrics: createNodeMetrics(),
     log,
@@ -77,7 +78,21 @@ function quietNode() {
     now: () => Date.now(),
   });
   driver = createMachineDriver({ machine, executor, log, now: () => Date.now() });
-  return { driver, published, events };
+  return { driver, published, events, writer };
+}
+
+/**
+ * The first event, its own message refused, then 99 more within RETRY_FIRST_MS, each a refused
+ * try. When the first came.
+ */
+async function burst(driver: MachineDriver): Promise<number> {
+  const start = Date.now();
+  await driver.handle({ type: "resume", now: start });
+  for (let i = 1; i < 100; i++) {
+    await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS / 100);
+    await driver.handle({ type: "tick", now: Date.now() });
+  }
+  return start;
 }
 
 describe("machine driver: own messages a full disk held back", () => {
@@ -101,6 +116,41 @@ describe("machine driver: own messages a full disk held back", () => {
     // Nothing held: the node sleeps until an event (or the machine's deadline: none here).
     await vi.advanceTimersByTimeAsync(10 * RETRY_MAX_MS);
     expect(events).toEqual(["resume", "tick", "tick"]);
+  });
+
+  it("after a burst of events on a full disk, are retried on the time-based schedule, not pushed out to RETRY_MAX_MS", async () => {
+    const disk = fillStore();
+    const { driver, published, writer } = quietNode();
+    driver.start();
+    const start = await burst(driver);
+    expect(published).toEqual([]);
+    // Then quiet: the timer's first retry that writes (once the writer's back-off is over),
+    // refused, and the next twice RETRY_FIRST_MS after it.
+    await vi.advanceTimersByTimeAsync(Math.max(start + RETRY_FIRST_MS, writer.ownTriedFrom) - Date.now());
+    expect(published).toEqual([]);
+    disk.makeRoom();
+    await vi.advanceTimersByTimeAsync(2 * RETRY_FIRST_MS - 1);
+    expect(published).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(published).toEqual(["me"]);
+    expect(store.allMessages().map((m) => m.signer)).toEqual(["me"]);
+  });
+
+  it("are retried by the timer once the writer's own back-off is over, not a doubled wait later", async () => {
+    const disk = fillStore();
+    const { driver, published, writer } = quietNode();
+    driver.start();
+    const start = await burst(driver);
+    disk.makeRoom();
+    // The writer's back-off outlasts the timer's first retry, which it refuses without a write:
+    // that try is no failure of the store's, and the wait does not double for it.
+    const writes = writer.ownTriedFrom;
+    expect(writes).toBeGreaterThan(start + RETRY_FIRST_MS);
+    await vi.advanceTimersByTimeAsync(writes - 1 - Date.now());
+    expect(published).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(published).toEqual(["me"]);
+    expect(store.allMessages().map((m) => m.signer)).toEqual(["me"]);
   });
 
   it("wait at most RETRY_MAX_MS between retries, and are not retried after stop()", async () => {

@@ -15,6 +15,7 @@ describe("action executor: relay (docs/protocol.md §5.1)", () => {
         flush: () => {},
         stop: () => {},
         unwritten: () => [],
+        ownTriedFrom: 0,
         failing: false,
         pending: 0,
       },

@@ -135,7 +135,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
    * certificate grows by a signature at a time; its first appearance is the agreement.
    */
   const certified = new Map<number, CertifiedEpoch>();
-  const unstored = createUnstoredOwnMessages(log, init.now);
+  const unstored = createUnstoredOwnMessages(log, init.now, () => init.writer.ownTriedFrom);
 
   const publish = (message: WireMessage): Promise<void> => {
     const bytes = encodeMessage(message);

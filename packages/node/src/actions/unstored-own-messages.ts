@@ -9,6 +9,8 @@ import { StoreWriteError } from "../store/store.ts";
  * at `retryAt`, whichever comes first: a quiet node may see no event for a long time (the driver
  * arms its timer for `retryAt`, machine-driver.ts). A try within the writer's back-off after a
  * failed write costs nothing: the writer refuses it without a transaction (message-writer.ts).
+ * The timer's try refused so is no try: the timer is put off to the end of that back-off, and the
+ * wait does not double.
  *
  * The machine has already recorded each one as sent: dropped, it would never be stored, published
  * or signed again, and the node would sit out the round. Published unstored, a restart could sign
@@ -22,8 +24,12 @@ export interface UnstoredOwnMessages {
   readonly held: number;
   /**
    * When the held messages are to be tried again if no event comes first (ms, `now`'s clock):
-   * RETRY_FIRST_MS after the first refusal, doubling with each refusal in a row up to
-   * RETRY_MAX_MS. Infinity while none are held.
+   * RETRY_FIRST_MS after the first refusal, then, at each refusal of a try at or past it (the
+   * timer's), twice the last wait after that try, up to RETRY_MAX_MS. An event's try refused
+   * before it leaves it where it is: the wait doubles per retry interval elapsed, not per try,
+   * else a burst of events on a full disk pushed it out to RETRY_MAX_MS within a second, and a
+   * node going quiet then waited that long though it had failed for a second or two. Infinity
+   * while none are held.
    */
   readonly retryAt: number;
   /**
@@ -44,15 +50,34 @@ export const RETRY_FIRST_MS = 1_000;
 /** The longest wait between retries without an event, while the store keeps refusing. */
 export const RETRY_MAX_MS = 30_000;
 
-export function createUnstoredOwnMessages(log: Logger, now: () => number): UnstoredOwnMessages {
+/**
+ * `writesFrom`: while the writer backs off after a failed write, when it writes again (ms, `now`'s
+ * clock; MessageWriter.ownTriedFrom); before then it refuses without writing.
+ */
+export function createUnstoredOwnMessages(
+  log: Logger,
+  now: () => number,
+  writesFrom: () => number = () => 0,
+): UnstoredOwnMessages {
   const held: WireMessage[] = [];
   const limit = rateLimited(STORE_FAILURE_LOG_MS, now);
   let retryAt = Number.POSITIVE_INFINITY;
+  /** The wait before retryAt. */
   let retryDelay = RETRY_FIRST_MS;
 
-  const refused = (): void => {
-    retryAt = now() + retryDelay;
-    retryDelay = Math.min(2 * retryDelay, RETRY_MAX_MS);
+  /** `from`: writesFrom() as it was before the refused try (the try itself moves it). */
+  const refused = (from: number): void => {
+    const at = now();
+    if (retryAt === Number.POSITIVE_INFINITY) {
+      retryAt = at + retryDelay;
+    } else if (at >= retryAt) {
+      if (at < from) {
+        retryAt = from;
+        return;
+      }
+      retryDelay = Math.min(2 * retryDelay, RETRY_MAX_MS);
+      retryAt = at + retryDelay;
+    }
   };
 
   const report = (err: StoreWriteError, what: string): void =>
@@ -88,20 +113,22 @@ export function createUnstoredOwnMessages(log: Logger, now: () => number): Unsto
         held.push(message);
         return null;
       }
+      const from = writesFrom();
       const done = attempt(message, send);
       if (!(done instanceof StoreWriteError)) return done;
       held.push(message);
-      refused();
+      refused(from);
       report(done, message.kind);
       return null;
     },
     retry: (send) => {
       const published: Promise<void>[] = [];
       const before = held.length;
+      const from = writesFrom();
       while (held.length > 0) {
         const done = attempt(held[0] as WireMessage, send);
         if (done instanceof StoreWriteError) {
-          refused();
+          refused(from);
           report(done, (held[0] as WireMessage).kind);
           break;
         }

@@ -1,19 +1,23 @@
 import type { Logger } from "pino";
 import type { Counter } from "prom-client";
+import { EVENTS_MAX_BUFFERED_BYTES } from "./dashboard/event-stream.ts";
 import type { HttpLimits } from "./http-limits.ts";
 
 /**
  * Why the HTTP server turned a client away: `connections` (over maxConnections: 503, closed),
  * `event_streams` (over maxEventStreams: 503), `body_too_large` (over maxBodyBytes: 413),
  * `timeout` (headers or request not in within their timeout: 408, closed), `stalled_reader` (a
- * client that read none of its response for writeStallTimeoutMs: disconnected).
+ * client that read none of its response for writeStallTimeoutMs: disconnected),
+ * `slow_events_reader` (an /events client reading, but slower than the market moves, so that
+ * over EVENTS_MAX_BUFFERED_BYTES waited for it: disconnected, its browser reconnects).
  */
 export type HttpRefusalReason =
   | "connections"
   | "event_streams"
   | "body_too_large"
   | "timeout"
-  | "stalled_reader";
+  | "stalled_reader"
+  | "slow_events_reader";
 
 /** Counts every refusal and logs them without letting a flood of them flood the log. */
 export interface HttpRefusals {
@@ -23,7 +27,10 @@ export interface HttpRefusals {
 /** One line per reason at most this often, saying how many were refused since the last. */
 const LOG_EVERY_MS = 60_000;
 
-const WHAT: Readonly<Record<HttpRefusalReason, { limit: keyof HttpLimits; message: string }>> = {
+/** The bound a refusal enforces: a configurable limit, or a fixed one named with its value. */
+type Bound = keyof HttpLimits | { readonly name: string; readonly value: number };
+
+const WHAT: Readonly<Record<HttpRefusalReason, { limit: Bound; message: string }>> = {
   connections: { limit: "maxConnections", message: "HTTP: too many connections; answering 503 and closing" },
   event_streams: { limit: "maxEventStreams", message: "HTTP: too many /events streams; answering 503" },
   body_too_large: { limit: "maxBodyBytes", message: "HTTP: request body too large; answering 413" },
@@ -34,6 +41,10 @@ const WHAT: Readonly<Record<HttpRefusalReason, { limit: keyof HttpLimits; messag
   stalled_reader: {
     limit: "writeStallTimeoutMs",
     message: "HTTP: a client stopped reading its response; disconnecting it",
+  },
+  slow_events_reader: {
+    limit: { name: "eventsMaxBufferedBytes", value: EVENTS_MAX_BUFFERED_BYTES },
+    message: "HTTP: an /events client reads slower than the market moves; disconnecting it (it reconnects)",
   },
 };
 
@@ -56,8 +67,10 @@ export function createHttpRefusals(init: {
       const at = now();
       if (at - episode.loggedAt < LOG_EVERY_MS) return;
       const { limit, message } = WHAT[reason];
+      const [name, value] =
+        typeof limit === "string" ? [limit, init.limits[limit]] : [limit.name, limit.value];
       init.log.warn(
-        { reason, [limit]: init.limits[limit], refused: episode.unlogged, nextLineAfterMs: LOG_EVERY_MS },
+        { reason, [name]: value, refused: episode.unlogged, nextLineAfterMs: LOG_EVERY_MS },
         message,
       );
       episode.loggedAt = at;

@@ -87,7 +87,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     httpRefused: new Counter({
       name: "walras_http_refused_total",
-      help: "HTTP connections and requests turned away, by reason (connections: over the connection cap, answered 503 and closed; event_streams: /events over its cap, 503; body_too_large: a request body over the limit, 413; timeout: headers or request not received in time, a slow-loris or a stalled client, 408 and closed; stalled_reader: a client that read none of its response for the write-stall timeout, disconnected).",
+      help: "HTTP connections and requests turned away, by reason (connections: over the connection cap, answered 503 and closed; event_streams: /events over its cap, 503; body_too_large: a request body over the limit, 413; timeout: headers or request not received in time, a slow-loris or a stalled client, 408 and closed; stalled_reader: a client that read none of its response for the write-stall timeout, disconnected; slow_events_reader: an /events client reading slower than the market moves, over 1 MiB waiting for it, disconnected).",
       labelNames: ["reason"],
       registers,
     }),

@@ -39,6 +39,11 @@ export interface MessageWriter {
    * nothing, so it works on a full disk, where they stay pending until there is room.
    */
   unwritten(wanted: (message: StoredMessage) => boolean): StoredMessage[];
+  /**
+   * While writes fail, the earliest `own` writes again (ms, `now`'s clock), throwing before then;
+   * 0 while they succeed.
+   */
+  readonly ownTriedFrom: number;
   /** The last write failed (a full disk); the next success clears it. */
   readonly failing: boolean;
   /** Messages waiting for the next batch. */
@@ -131,6 +136,9 @@ export function createMessageWriter(store: Store, options: MessageWriterOptions 
       cancelTimer();
     },
     unwritten: (wanted) => batch.filter(wanted),
+    get ownTriedFrom() {
+      return lastError === null ? 0 : retryAt;
+    },
     get failing() {
       return lastError !== null;
     },

@@ -135,7 +135,7 @@ export function dashboardFeed(
     // From here to clients.add nothing awaits: no history event can fall between the snapshot
     // and the first incremental frame.
     const snapshot = snapshotFrame(source, traffic, view);
-    const sink = openEventStream(res, () => {
+    const sink = openEventStream(res, refusals, () => {
       clients.delete(sink);
       if (clients.size === 0) stop();
     });

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import type { HttpRefusals } from "../http-refusals.ts";
 
 /** One browser's Server-Sent Events connection (the text/event-stream framing of the HTML standard). */
 export interface EventSink {
@@ -13,11 +14,12 @@ export interface EventSink {
  * A client that reads slower than the market moves is cut off rather than buffered without end;
  * its EventSource reconnects and starts again from a fresh snapshot.
  */
-const MAX_BUFFERED_BYTES = 1 << 20;
+export const EVENTS_MAX_BUFFERED_BYTES = 1 << 20;
 /** How long a browser waits before reconnecting when the stream ends (a node restarting). */
 const RETRY_MS = 2000;
 
-export function openEventStream(res: ServerResponse, onClose: () => void): EventSink {
+/** `refusals` is told of a client cut off for reading too slowly (`slow_events_reader`). */
+export function openEventStream(res: ServerResponse, refusals: HttpRefusals, onClose: () => void): EventSink {
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
@@ -26,7 +28,8 @@ export function openEventStream(res: ServerResponse, onClose: () => void): Event
   res.on("close", onClose);
   const write = (text: string) => {
     if (res.destroyed) return;
-    if (res.writableLength > MAX_BUFFERED_BYTES) {
+    if (res.writableLength > EVENTS_MAX_BUFFERED_BYTES) {
+      refusals.refused("slow_events_reader");
       res.destroy();
       return;
     }
