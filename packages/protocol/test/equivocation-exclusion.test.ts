@@ -458,6 +458,10 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
       }),
     );
     expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+    // The plan already leaves the liar out: this node is not the one wanting that change.
+    const logs = actions.flatMap((a) => (a.type === "log" ? [a.msg] : []));
+    expect(logs).toContain("member proven to equivocate by the plan that drops it");
+    expect(logs.filter((msg) => msg.includes("wanting the next epoch without it"))).toEqual([]);
     // A majority of epoch 1's four voters: the proposer, this node (its accept went out), one more.
     const third = members.find((s) => s !== me && s !== liar && s !== honest) as Signer;
     deliver(machine, accept(third, 2, p.plan), 40);

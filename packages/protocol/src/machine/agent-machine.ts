@@ -257,7 +257,8 @@ class Machine implements AgentMachine {
     if (!cur || m.epoch !== cur.number + 1) return;
     for (const evidence of planEquivocations(plan)) {
       const fresh = this.#equivocations.record(evidence, (agent) => cur.memberSet.has(agent));
-      if (this.#membership.convict(evidence) || fresh) this.#ctx.out.emit({ type: "equivocation", evidence });
+      if (this.#membership.convict(evidence, m.epoch) || fresh)
+        this.#ctx.out.emit({ type: "equivocation", evidence });
     }
   }
 
