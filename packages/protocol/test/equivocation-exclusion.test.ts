@@ -496,6 +496,12 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(machine.status().equivocations).toEqual([]);
   });
 
+  it("a node with no epoch yet convicts from the plan it takes on trust (else it could admit the agent again)", () => {
+    const machine = createAgentMachine({ contract, signer: honest, profile: paperProfiles(1, 3)[0], now: 0 });
+    deliver(machine, propose(2, plan([[d1, d2]]), me), 10);
+    expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+  });
+
   /** `epoch`'s plan: epoch 1's members and voters again, unless `extra` says otherwise. */
   const later = (epoch: number, extra: Partial<EpochPlan> = {}): EpochPlan => ({
     members: memberIds,
