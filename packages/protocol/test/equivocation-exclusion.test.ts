@@ -458,6 +458,10 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
       }),
     );
     expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+    // The plan already leaves the liar out: this node is not the one wanting that change.
+    const logs = actions.flatMap((a) => (a.type === "log" ? [a.msg] : []));
+    expect(logs).toContain("member proven to equivocate by the plan that drops it");
+    expect(logs.filter((msg) => msg.includes("wanting the next epoch without it"))).toEqual([]);
     // A majority of epoch 1's four voters: the proposer, this node (its accept went out), one more.
     const third = members.find((s) => s !== me && s !== liar && s !== honest) as Signer;
     deliver(machine, accept(third, 2, p.plan), 40);
@@ -490,6 +494,66 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     }
     // None of them convicted anyone.
     expect(machine.status().equivocations).toEqual([]);
+  });
+
+  it("a node with no epoch yet convicts from the plan it takes on trust (else it could admit the agent again)", () => {
+    const machine = createAgentMachine({ contract, signer: honest, profile: paperProfiles(1, 3)[0], now: 0 });
+    deliver(machine, propose(2, plan([[d1, d2]]), me), 10);
+    expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+  });
+
+  /** `epoch`'s plan: epoch 1's members and voters again, unless `extra` says otherwise. */
+  const later = (epoch: number, extra: Partial<EpochPlan> = {}): EpochPlan => ({
+    members: memberIds,
+    deciders: memberIds,
+    voters: memberIds,
+    base: { epoch: epoch - 1, round: 0, prices: BASE },
+    terms: null,
+    ledger: null,
+    cause: ["period"],
+    ...extra,
+  });
+  const proposer3 = members.find((s) => s.id === proposerOf(3, 0, memberIds)) as Signer;
+
+  /**
+   * Delivers `held`, a proposal for epoch 3, to a node in epoch 1 and checks it convicts nobody
+   * then; then epoch 2 (epoch 1's members again) starts, and the actions of that are returned.
+   */
+  function holdThenStartEpoch2(held: ProposeMessage): { machine: AgentMachine; started: MachineAction[] } {
+    const machine = inEpoch1(honest);
+    const actions = deliver(machine, held, 30);
+    expect(actions.filter((a) => a.type === "equivocation")).toEqual([]);
+    expect(machine.status().equivocations).toEqual([]);
+    // A majority of epoch 1's four voters: the proposer, this node (its accept went out), one more.
+    const fourth = members.find((s) => s !== me && s !== liar && s !== honest) as Signer;
+    const p2 = propose(2, later(2), me);
+    deliver(machine, p2, 40);
+    const started = deliver(machine, accept(fourth, 2, p2.plan), 50);
+    expect(machine.status()).toMatchObject({ epoch: 2, members: memberIds });
+    return { machine, started };
+  }
+
+  it("a plan held for a later epoch convicts nobody; judged at its epoch, a proof against a non-member is rejected", () => {
+    const stranger = createSigner(new Uint8Array(32).fill(9));
+    const proofs: EpochPlan["proofs"] = [[demand(stranger, 0, BASE, 1), demand(stranger, 0, BASE, 2)]];
+    const held = propose(3, later(3, { cause: ["equivocation"], proofs }), proposer3);
+    const { machine, started } = holdThenStartEpoch2(held);
+    expect(started).toContainEqual(
+      expect.objectContaining({ type: "dropped", reason: "bad-proof", message: held }),
+    );
+    expect(machine.status().equivocations).toEqual([]);
+  });
+
+  it("a held plan whose proof is against a member convicts once judged again at its epoch", () => {
+    const held = propose(3, later(3, { ...plan([[d1, d2]]), base: later(3).base }), proposer3);
+    const { machine, started } = holdThenStartEpoch2(held);
+    expect(started).toContainEqual(
+      expect.objectContaining({
+        type: "equivocation",
+        evidence: expect.objectContaining({ agent: liar.id }),
+      }),
+    );
+    expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
   });
 
   it("a plan with proofs crosses the wire, and a plan without them encodes as before", () => {

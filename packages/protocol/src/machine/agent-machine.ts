@@ -246,14 +246,20 @@ class Machine implements AgentMachine {
    * A plan that drops members for equivocation carries the proofs, and validate() verified them
    * (plan-proofs.ts): this node convicts those members as if it had caught them itself, so that it
    * never admits them again, though neither version may ever reach it (docs/protocol.md §5.1).
+   * Only a plan for the epoch after this node's, where validate() checked that its proofs' agents
+   * are members of this node's epoch, or one a node with no epoch takes on trust, as it takes the
+   * plan (without that, joiners re-admitted the equivocator: sim seed 62). A plan held for a later
+   * epoch convicts nobody now; it is judged again, and convicts, once its epoch is next.
    */
   #convictFromPlan(m: WireMessage): void {
     const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
     if (!plan?.proofs) return;
-    const members = this.#membership.current?.memberSet;
+    const cur = this.#membership.current;
+    if (cur && m.epoch !== cur.number + 1) return;
     for (const evidence of planEquivocations(plan)) {
-      const fresh = this.#equivocations.record(evidence, (agent) => members?.has(agent) === true);
-      if (this.#membership.convict(evidence) || fresh) this.#ctx.out.emit({ type: "equivocation", evidence });
+      const fresh = this.#equivocations.record(evidence, (agent) => cur?.memberSet.has(agent) === true);
+      if (this.#membership.convict(evidence, m.epoch) || fresh)
+        this.#ctx.out.emit({ type: "equivocation", evidence });
     }
   }
 

@@ -223,13 +223,22 @@ export class Membership {
   /**
    * A proof that `agent`, a member of the current epoch, equivocated (conviction.ts judged it): the
    * next epoch this node proposes leaves it out, at once (docs/protocol.md §5.1). True when news.
+   * `droppedBy`: the epoch of the plan whose proofs convicted it, a plan that already leaves it out.
    */
-  convict(proof: Equivocation): boolean {
+  convict(proof: Equivocation, droppedBy: number | null = null): boolean {
     if (!this.#convicted.add(proof)) return false;
-    this.#ctx.out.log("warn", "member proven to equivocate: wanting the next epoch without it", {
-      agent: proof.agent,
-      epoch: this.current?.number ?? null,
-    });
+    const epoch = this.current?.number ?? null;
+    if (droppedBy !== null)
+      this.#ctx.out.log("warn", "member proven to equivocate by the plan that drops it", {
+        agent: proof.agent,
+        epoch,
+        plan: droppedBy,
+      });
+    else if (this.current?.memberSet.has(proof.agent))
+      this.#ctx.out.log("warn", "member proven to equivocate: wanting the next epoch without it", {
+        agent: proof.agent,
+        epoch,
+      });
     // check() has no event to act in: the next tick (now) drives the change.
     this.#ctx.timers.setEarliest("conviction", this.#ctx.now);
     return true;

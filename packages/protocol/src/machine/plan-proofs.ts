@@ -17,7 +17,8 @@ import { samePrices } from "./validate.ts";
  *   before the plan's, at the same prices, different, both verifying under its key (conviction.ts:
  *   two demands at the same prices are what honesty never signs);
  * - the agent is a member of the epoch the plan follows (`members`, null when the node knows no
- *   epoch yet), and not one of the plan's.
+ *   epoch yet, which takes the plan on trust, or holds it for a later epoch, when it convicts no
+ *   one until judged again: agent-machine.ts), and not one of the plan's.
  */
 export function planProofsProblem(
   epoch: number,
