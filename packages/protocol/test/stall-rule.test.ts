@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { lg } from "../src/economics/binary-log.ts";
 import {
   initialProgress,
   judgeProgress,
-  lg,
   NEWTON_ROUND_BUDGET,
   type ProgressTrack,
   roundBudget,

@@ -1,3 +1,4 @@
+import { lg, lgInverse } from "./binary-log.ts";
 import type { NewtonAnchor } from "./newton-rule.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
 import type { PackedDemands } from "./price-rule.ts";
@@ -48,13 +49,15 @@ export function regionMetric(
 
 /**
  * The first region in these units: the rule's one-size box (every radius `radius[r]` alike) with
- * Delta set so that the geometric mean of the radii is unchanged, the stiffer resources narrower
- * and the softer ones wider.
+ * Delta set so that the geometric mean of the radii is about unchanged, the stiffer resources
+ * narrower and the softer ones wider. The mean is taken with lg and its inverse (within ~6% of
+ * the geometric mean), not Math.log and Math.exp, which engines and libms round differently: nodes
+ * that shaped their first box differently would compute different prices.
  */
 export function firstRegionShaped(radius: readonly number[], metric: readonly number[]): number[] {
-  let logSum = 0;
-  for (const d of metric) logSum += Math.log(d);
-  const mean = Math.exp(logSum / metric.length);
+  let lgSum = 0;
+  for (const d of metric) lgSum += lg(d);
+  const mean = lgInverse(lgSum / metric.length);
   return radius.map((rho, r) => Math.min(PRICE_CEILING, (rho * mean) / (metric[r] as number)));
 }
 

@@ -1,4 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
+import { lg } from "./binary-log.ts";
 
 /**
  * When an epoch stops looking for an exact equilibrium. Judged every round from the residuals
@@ -87,24 +88,4 @@ export function judgeProgress(
   const achieved = (lg(Math.min(then / best, Number.MAX_VALUE)) / window) * remaining;
   if (achieved >= needed) return { track: next, stall: null };
   return { track: next, stall: atCeiling ? "price-ceiling" : "too-slow" };
-}
-
-/**
- * A logarithm to base 2 made of halvings and doublings only, exact in binary floating point:
- * lg(m 2^e) = e + (m - 1) for 1 <= m < 2 (within 0.09 of log2). Math.log is not specified to the
- * last bit, and every node (and any other implementation) must reach the same stall decision.
- */
-export function lg(x: number): number {
-  if (!(x > 0 && Number.isFinite(x))) throw new RangeError(`lg: ${x} is not a positive finite number`);
-  let m = x;
-  let e = 0;
-  while (m >= 2) {
-    m /= 2;
-    e += 1;
-  }
-  while (m < 1) {
-    m *= 2;
-    e -= 1;
-  }
-  return e + (m - 1);
 }
