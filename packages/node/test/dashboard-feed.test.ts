@@ -124,36 +124,7 @@ describe("the dashboard's event feed", () => {
   });
 
   it("drops an /events client that stopped reading, counted, and the feed lets it go", async () => {
-    const metrics = createNodeMetrics();
-    const refusals = createHttpRefusals({
-      counter: metrics.httpRefused,
-      log: pino({ level: "silent" }),
-      limits: httpLimits(),
-    });
-    const history = createMarketHistory();
-    let subscribed = 0;
-    const counted: MarketHistory = {
-      ...history,
-      subscribe(listener) {
-        subscribed++;
-        const unsubscribe = history.subscribe(listener);
-        return () => {
-          subscribed--;
-          unsubscribe();
-        };
-      },
-    };
-    const pages = dashboardRoutes(
-      {
-        terms: () => contract,
-        termsOf: () => contract,
-        history: counted,
-        metrics: createNodeMetrics(),
-        status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
-        connectedPeers: () => [],
-      },
-      { refusals },
-    );
+    const { metrics, refusals, history, pages, subscribed } = countedFeed();
     const events = pages["/events"] as RouteHandler;
     let stream: ServerResponse | undefined;
     server = await startStatusServer({
@@ -173,7 +144,7 @@ describe("the dashboard's event feed", () => {
     const socket = connect(server.port, "127.0.0.1");
     socket.on("error", () => {});
     socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    await waitFor("the stream to join the feed", () => subscribed === 1);
+    await waitFor("the stream to join the feed", () => subscribed() === 1);
 
     // Rounds of a market with many resources, until the kernel's buffers are full and the node
     // holds some of a frame itself (less than the stream's 1 MiB cut-off: that is not this bound).
@@ -201,7 +172,7 @@ describe("the dashboard's event feed", () => {
     expect(await refused()).toEqual([
       expect.objectContaining({ labels: { reason: "stalled_reader" }, value: 1 }),
     ]);
-    await waitFor("the feed to stop with its only client gone", () => subscribed === 0);
+    await waitFor("the feed to stop with its only client gone", () => subscribed() === 0);
     // Reading again, the client finds what the kernel held and then the end of the stream.
     let closed = false;
     socket.on("close", () => {
@@ -212,36 +183,7 @@ describe("the dashboard's event feed", () => {
   });
 
   it("drops an /events client that reads slower than the market moves, counted as slow_events_reader", async () => {
-    const metrics = createNodeMetrics();
-    const refusals = createHttpRefusals({
-      counter: metrics.httpRefused,
-      log: pino({ level: "silent" }),
-      limits: httpLimits(),
-    });
-    const history = createMarketHistory();
-    let subscribed = 0;
-    const counted: MarketHistory = {
-      ...history,
-      subscribe(listener) {
-        subscribed++;
-        const unsubscribe = history.subscribe(listener);
-        return () => {
-          subscribed--;
-          unsubscribe();
-        };
-      },
-    };
-    const pages = dashboardRoutes(
-      {
-        terms: () => contract,
-        termsOf: () => contract,
-        history: counted,
-        metrics: createNodeMetrics(),
-        status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
-        connectedPeers: () => [],
-      },
-      { refusals },
-    );
+    const { metrics, refusals, history, pages, subscribed } = countedFeed();
     // The write-stall bound (30 s by default) is far off: only the stream's own buffer bound cuts.
     server = await startStatusServer({
       port: 0,
@@ -252,13 +194,13 @@ describe("the dashboard's event feed", () => {
     const socket = connect(server.port, "127.0.0.1");
     socket.on("error", () => {});
     socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    await waitFor("the stream to join the feed", () => subscribed === 1);
+    await waitFor("the stream to join the feed", () => subscribed() === 1);
 
     // Rounds of a market with many resources (a few hundred KB a frame) faster than a client that
     // reads nothing takes them, until the stream cuts it off.
     const prices = Array.from({ length: 20_000 }, (_, i) => i + 0.123456789);
     const refused = async () => (await metrics.httpRefused.get()).values;
-    for (let round = 0; subscribed === 1 && round < 500; round++) {
+    for (let round = 0; subscribed() === 1 && round < 500; round++) {
       history.record({
         type: "round-closed",
         epoch: 0,
@@ -270,7 +212,7 @@ describe("the dashboard's event feed", () => {
       } as MachineAction);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await waitFor("the feed to stop with its only client gone", () => subscribed === 0);
+    await waitFor("the feed to stop with its only client gone", () => subscribed() === 0);
     expect(await refused()).toEqual([
       expect.objectContaining({ labels: { reason: "slow_events_reader" }, value: 1 }),
     ]);
@@ -288,3 +230,41 @@ describe("the dashboard's event feed", () => {
     socket.destroy();
   });
 });
+
+/**
+ * The dashboard's pages over a history that counts its subscribers (one per open /events stream),
+ * with refusals counted in `metrics`.
+ */
+function countedFeed() {
+  const metrics = createNodeMetrics();
+  const refusals = createHttpRefusals({
+    counter: metrics.httpRefused,
+    log: pino({ level: "silent" }),
+    limits: httpLimits(),
+  });
+  const history = createMarketHistory();
+  let subscribers = 0;
+  const counted: MarketHistory = {
+    ...history,
+    subscribe(listener) {
+      subscribers++;
+      const unsubscribe = history.subscribe(listener);
+      return () => {
+        subscribers--;
+        unsubscribe();
+      };
+    },
+  };
+  const pages = dashboardRoutes(
+    {
+      terms: () => contract,
+      termsOf: () => contract,
+      history: counted,
+      metrics: createNodeMetrics(),
+      status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
+      connectedPeers: () => [],
+    },
+    { refusals },
+  );
+  return { metrics, refusals, history, pages, subscribed: () => subscribers };
+}
