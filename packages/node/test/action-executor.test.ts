@@ -9,22 +9,17 @@ import { createActionExecutor, storedMessage } from "../src/actions/action-execu
 import type { LedgerBook } from "../src/ledger/ledger-book.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
-import { createMessageWriter, type MessageWriter } from "../src/store/message-writer.ts";
+import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store } from "../src/store/store.ts";
+import { idleWriter } from "./idle-writer.ts";
 
 /** What the executor did, in order: stores (with whether they were fsynced) and publishes. */
 function recordingExecutor() {
   const events: string[] = [];
-  const writer: MessageWriter = {
-    received: () => events.push("received"),
+  const writer = idleWriter({
+    received: () => void events.push("received"),
     own: (m, durable) => void events.push(`own ${m.kind}${durable ? " fsync" : ""}`),
-    flush: () => {},
-    stop: () => {},
-    unwritten: () => [],
-    ownTriedFrom: 0,
-    failing: false,
-    pending: 0,
-  };
+  });
   let left = 0;
   const executor = createActionExecutor({
     writer,
@@ -102,16 +97,7 @@ describe("action executor: time to agreement", () => {
     let now = 0;
     const metrics = createNodeMetrics();
     const executor = createActionExecutor({
-      writer: {
-        received: () => {},
-        own: () => {},
-        flush: () => {},
-        stop: () => {},
-        unwritten: () => [],
-        ownTriedFrom: 0,
-        failing: false,
-        pending: 0,
-      },
+      writer: idleWriter(),
       ledger: { addCertificate: () => "digest", holdsChainTo: () => true } as unknown as LedgerBook,
       metrics,
       log: createLogger({ level: "silent" }),

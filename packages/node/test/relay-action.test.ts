@@ -4,21 +4,16 @@ import { createActionExecutor } from "../src/actions/action-executor.ts";
 import type { LedgerBook } from "../src/ledger/ledger-book.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
+import { idleWriter } from "./idle-writer.ts";
 
 describe("action executor: relay (docs/protocol.md §5.1)", () => {
   it("gossips another agent's message as is and does not store it", async () => {
     const events: string[] = [];
     const executor = createActionExecutor({
-      writer: {
-        received: () => events.push("received"),
+      writer: idleWriter({
+        received: () => void events.push("received"),
         own: (m) => void events.push(`own ${m.kind}`),
-        flush: () => {},
-        stop: () => {},
-        unwritten: () => [],
-        ownTriedFrom: 0,
-        failing: false,
-        pending: 0,
-      },
+      }),
       ledger: {} as LedgerBook,
       metrics: createNodeMetrics(),
       log: createLogger({ level: "silent" }),
