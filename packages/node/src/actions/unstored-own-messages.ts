@@ -20,8 +20,6 @@ import { StoreWriteError } from "../store/store.ts";
  * a restart: nobody saw them, and the restarted node derives its messages afresh.
  */
 export interface UnstoredOwnMessages {
-  /** How many are held. */
-  readonly held: number;
   /**
    * When the held messages are to be tried again if no event comes first (ms, `now`'s clock):
    * RETRY_FIRST_MS after the first refusal, then, at each refusal of a try at or past it (the
@@ -102,9 +100,6 @@ export function createUnstoredOwnMessages(
   };
 
   return {
-    get held() {
-      return held.length;
-    },
     get retryAt() {
       return retryAt;
     },

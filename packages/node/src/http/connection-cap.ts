@@ -8,8 +8,6 @@ const LINGER_MS = 1_000;
 export interface ConnectionCap {
   /** True for a connection that was answered 503 when it opened: its requests get nothing more. */
   refused(socket: Socket): boolean;
-  /** Connections open now, refused ones left out. */
-  open(): number;
 }
 
 /**
@@ -38,5 +36,5 @@ export function capConnections(server: Server, max: number, onRefused: () => voi
     linger.unref();
     socket.once("close", () => clearTimeout(linger));
   });
-  return { refused: (socket) => refused.has(socket), open: () => open };
+  return { refused: (socket) => refused.has(socket) };
 }

@@ -74,7 +74,12 @@ export function httpLimits(given: Partial<HttpLimits> = {}): HttpLimits {
  * overrun small and the sweep (a walk over the open connections) rare.
  */
 export function timeoutCheckIntervalMs(limits: HttpLimits): number {
-  return Math.max(10, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 4)));
+  return checkIntervalMs(limits.headersTimeoutMs);
+}
+
+/** A quarter of `limitMs`, within [10 ms, 1 s]: how often a limit of that length is checked. */
+export function checkIntervalMs(limitMs: number): number {
+  return Math.max(10, Math.min(1_000, Math.floor(limitMs / 4)));
 }
 
 function definedOnly(given: Partial<HttpLimits>): Partial<HttpLimits> {

@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
+import { checkIntervalMs } from "./http-limits.ts";
 
 /** How far one connection's data has got to its client, as one look sees it. */
 export interface WriteProgress {
@@ -78,9 +79,8 @@ export function dropStalledReaders(server: Server, limitMs: number, onDropped: (
       } else watches.set(socket, watch);
     }
   };
-  // A quarter of the limit, at most 1 s, as Node's own timeout checks (http-limits.ts).
-  const every = Math.max(10, Math.min(1_000, Math.floor(limitMs / 4)));
-  const timer = setInterval(sweep, every);
+  // Checked as often as Node's own timeouts are.
+  const timer = setInterval(sweep, checkIntervalMs(limitMs));
   timer.unref();
   server.once("close", () => clearInterval(timer));
 }

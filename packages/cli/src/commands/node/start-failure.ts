@@ -54,7 +54,7 @@ export function startFailure(err: unknown, flags: NodeRuntimeFlags, sources: Sta
   if (code !== undefined && WRITE_CODES.has(code)) {
     // A write the node's own files did not wrap: named by the path Node gives, else the data dir.
     const path = (err as NodeJS.ErrnoException).path ?? flags.dataDir;
-    return writeFailure(`${path}: cannot write (${message.split(",")[0]})`, code, "--data-dir");
+    return writeFailure(new FileWriteError(path, err).message, code, "--data-dir");
   }
   return new FailureError(`node did not start: ${message}`);
 }
