@@ -9,7 +9,7 @@
  *   --no-faults     no crashes, leaves, partitions, slow members or loss (starts and latency only)
  *   --no-byzantine  no Byzantine members (equivocators, replays, forgeries), the rest as drawn
  *   --no-equivocators  no equivocating members (drawn by default since the protocol excludes a
- *                   proven one, docs/protocol.md §5.1); --equivocators is accepted and changes nothing
+ *                   proven one, docs/protocol.md §5.1)
  *   --founders all  every agent may found the first epoch (default: the first to start)
  *   --workers W     worker threads (default: one per core, at most 4; 1 with --trace)
  *   --keep-going    after a violation, run on to find the other invariants the seed breaks
@@ -81,9 +81,6 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       case "--no-byzantine":
         byzantine = false;
-        break;
-      case "--equivocators":
-        equivocators = true;
         break;
       case "--no-equivocators":
         equivocators = false;

@@ -18,6 +18,7 @@ import { type Amendment, Amendments } from "./amendments.ts";
 import { BidHistory, type ScheduledBid } from "./bid-history.ts";
 import { Certify } from "./certify.ts";
 import { convicts } from "./conviction.ts";
+import { carriedPlan } from "./epoch-plan.ts";
 import { EquivocationEvidence } from "./equivocation-evidence.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation, MachineAction, MachineEvent, Verdict } from "./machine-io.ts";
@@ -252,7 +253,7 @@ class Machine implements AgentMachine {
    * epoch convicts nobody now; it is judged again, and convicts, once its epoch is next.
    */
   #convictFromPlan(m: WireMessage): void {
-    const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
+    const plan = carriedPlan(m);
     if (!plan?.proofs) return;
     const cur = this.#membership.current;
     if (cur && m.epoch !== cur.number + 1) return;

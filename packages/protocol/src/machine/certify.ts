@@ -59,7 +59,7 @@ export class Certify {
    * `diverged`: a member's commit of the current epoch carries another body than the one this node
    * settled on (docs/protocol.md §5.1): the rounds closed on different demand sets somewhere.
    */
-  constructor(ctx: MachineContext, diverged: (m: CommitMessage, own: CommitBody) => void = () => {}) {
+  constructor(ctx: MachineContext, diverged: (m: CommitMessage, own: CommitBody) => void) {
     this.#ctx = ctx;
     this.#diverged = diverged;
   }

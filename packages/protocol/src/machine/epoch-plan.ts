@@ -1,7 +1,7 @@
 import { canonicalBytes } from "../wire/canonical-json.ts";
 import { sha256Hex } from "../wire/hash.ts";
 import { type AgentId, asDigest, compareIds, type Digest } from "../wire/ids.ts";
-import type { EpochPlan } from "../wire/messages.ts";
+import type { EpochPlan, WireMessage } from "../wire/messages.ts";
 
 /**
  * The value an epoch decision decides (docs/protocol.md §9): the members of epoch E, the deciders
@@ -60,4 +60,9 @@ export function isSortedUnique(ids: readonly string[]): boolean {
   for (let i = 1; i < ids.length; i++)
     if (compareIds(ids[i - 1] as string, ids[i] as string) >= 0) return false;
   return true;
+}
+
+/** The plan a decision message carries: a proposal's own, or the one a view change reports accepted. */
+export function carriedPlan(m: WireMessage): EpochPlan | undefined {
+  return m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
 }

@@ -3,7 +3,7 @@ import type { AgentId, ContractId } from "../wire/ids.ts";
 import type { EpochPlan, WireMessage } from "../wire/messages.ts";
 import { slotOf } from "../wire/messages.ts";
 import { amendmentProblem } from "../wire/terms.ts";
-import { isSortedUnique, proposerOf, sameIds } from "./epoch-plan.ts";
+import { carriedPlan, isSortedUnique, proposerOf, sameIds } from "./epoch-plan.ts";
 import type { Verdict } from "./machine-io.ts";
 import { planOverflow } from "./plan-fit.ts";
 import { planProofsProblem } from "./plan-proofs.ts";
@@ -84,7 +84,7 @@ export function validate(m: WireMessage, s: ValidationState): Verdict {
 }
 
 function proofsProblem(m: WireMessage, s: ValidationState): string | null {
-  const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
+  const plan = carriedPlan(m);
   if (!plan) return null;
   // The members a proof's agent must be among: the epoch the plan follows, when this node holds it.
   const members = s.epoch && m.epoch === s.epoch.number + 1 ? s.epoch.memberSet : null;
@@ -102,7 +102,7 @@ function resourceCountProblem(m: WireMessage, R: number): string | null {
     return `footprint has ${m.footprint.length} entries for ${R} resources`;
   if (m.kind === "commit" && m.allocations.some((a) => a.footprint.length !== R))
     return `commit footprint length is not ${R}`;
-  const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
+  const plan = carriedPlan(m);
   if (plan?.base && plan.base.prices.length !== R)
     return `base has ${plan.base.prices.length} prices for ${R} resources`;
   return null;
@@ -186,7 +186,7 @@ function decisionWindow(
   const deciders = e ? e.voters : null;
   if (deciders && !deciders.includes(m.agent))
     return reject("not-member", `${m.agent} is not a voter of epoch ${e?.number}, so not a decider`);
-  const plan = m.kind === "propose" ? m.plan : m.kind === "view" ? m.accepted?.plan : undefined;
+  const plan = carriedPlan(m);
   if (plan) {
     const problem = planProblem(m.epoch, plan, deciders, s) ?? (e ? termsProblem(plan, e) : null);
     if (problem) return reject("bad-plan", problem);
