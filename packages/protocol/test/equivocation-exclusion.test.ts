@@ -556,6 +556,60 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
   });
 
+  it("a joiner that never saw the plan gets it with the current decision, and never admits the agent", () => {
+    // `honest` adopts epoch 2 (the liar dropped, with its proof), then epoch 3 without proofs.
+    const machine = inEpoch1(honest);
+    const p2 = propose(2, plan([[d1, d2]]), me);
+    deliver(machine, p2, 30);
+    const third = members.find((s) => s !== me && s !== liar && s !== honest) as Signer;
+    deliver(machine, accept(third, 2, p2.plan), 40);
+    const plan3 = later(3, { members: withoutLiar, deciders: withoutLiar, voters: withoutLiar });
+    const proposer = members.find((s) => s.id === proposerOf(3, 0, withoutLiar)) as Signer;
+    const other = members.find((s) => s !== proposer && s !== liar && s !== honest) as Signer;
+    deliver(machine, propose(3, plan3, proposer), 50);
+    deliver(machine, accept(other, 3, plan3), 60);
+    expect(machine.status()).toMatchObject({ epoch: 3, members: withoutLiar });
+    const answer = machine.decisionEvidence(null) ?? [];
+    expect(answer[0]).toEqual(p2);
+
+    const newcomer = createSigner(new Uint8Array(32).fill(9));
+    const joiner = createAgentMachine({
+      contract,
+      signer: newcomer,
+      profile: paperProfiles(1, 3)[0],
+      now: 0,
+    });
+    let now = 100;
+    for (const m of answer) deliver(joiner, m, now++);
+    expect(joiner.status()).toMatchObject({ epoch: 3, members: withoutLiar });
+    expect(joiner.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+    const another = createSigner(new Uint8Array(32).fill(10));
+    for (const s of [liar, another]) deliver(joiner, join(s, 3), now++);
+    expect(joiner.status().pendingJoins).toEqual([another.id]);
+  });
+
+  it("catching up by trust on a plan with proofs convicts as validating it would", () => {
+    const machine = inEpoch1(honest);
+    const held = propose(3, later(3, { ...plan([[d1, d2]]), base: later(3).base }), proposer3);
+    let now = 30;
+    deliver(machine, held, now++);
+    // A majority of its four deciders: the proposer and two accepts (any decider's).
+    for (const s of members.filter((s) => s !== proposer3 && s !== honest))
+      deliver(machine, accept(s, 3, held.plan), now++);
+    // No decision of epoch 2 arrives: after CATCH_UP_ROUNDS round timeouts it adopts epoch 3.
+    const caught = machine.handle({ type: "tick", now: now + 3 * ROUND_MS });
+    expect(machine.status()).toMatchObject({ epoch: 3, members: withoutLiar });
+    expect(caught).toContainEqual(
+      expect.objectContaining({
+        type: "equivocation",
+        evidence: expect.objectContaining({ agent: liar.id }),
+      }),
+    );
+    expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+    deliver(machine, join(liar, 3), now + 3 * ROUND_MS + 1);
+    expect(machine.status().pendingJoins).toEqual([]);
+  });
+
   it("a plan with proofs crosses the wire, and a plan without them encodes as before", () => {
     const p = propose(2, plan([[d1, d2]]), me);
     const decoded = decodeMessage(encodeMessage(p));

@@ -20,6 +20,7 @@ import { Certify } from "./certify.ts";
 import { convicts } from "./conviction.ts";
 import { carriedPlan } from "./epoch-plan.ts";
 import { EquivocationEvidence } from "./equivocation-evidence.ts";
+import { ExclusionPlans } from "./exclusion-plans.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation, MachineAction, MachineEvent, Verdict } from "./machine-io.ts";
 import { Market } from "./market.ts";
@@ -161,6 +162,7 @@ class Machine implements AgentMachine {
   #held: WireMessage[] = [];
   #replayHeld = false;
   readonly #equivocations = new EquivocationEvidence();
+  readonly #exclusions = new ExclusionPlans();
 
   constructor(config: AgentMachineConfig) {
     const slots = new SlotBook();
@@ -253,10 +255,17 @@ class Machine implements AgentMachine {
    * epoch convicts nobody now; it is judged again, and convicts, once its epoch is next.
    */
   #convictFromPlan(m: WireMessage): void {
-    const plan = carriedPlan(m);
-    if (!plan?.proofs) return;
     const cur = this.#membership.current;
     if (cur && m.epoch !== cur.number + 1) return;
+    this.#convictOn(m);
+  }
+
+  /** Convicts the agents whose proofs `m`'s plan carries (validated, or taken on trust). */
+  #convictOn(m: WireMessage): void {
+    const plan = carriedPlan(m);
+    if (!plan?.proofs) return;
+    this.#exclusions.add(m);
+    const cur = this.#membership.current;
     for (const evidence of planEquivocations(plan)) {
       const fresh = this.#equivocations.record(evidence, (agent) => cur?.memberSet.has(agent) === true);
       if (this.#membership.convict(evidence, m.epoch) || fresh)
@@ -290,7 +299,9 @@ class Machine implements AgentMachine {
         // Before the modules' own deadlines, so that what an adoption arms for now still runs.
         if (ctx.timers.due("catch-up", ctx.now)) {
           ctx.timers.clear("catch-up");
-          this.#membership.catchUp(this.#held);
+          // Adopted on trust, as a node with no epoch takes its first plan: it convicts on the
+          // plan's proofs as that node does (else it could admit the equivocator again).
+          for (const m of this.#membership.catchUp(this.#held)) this.#convictOn(m);
         }
         this.#membership.onTick();
         this.#market.onTick();
@@ -338,7 +349,11 @@ class Machine implements AgentMachine {
   }
 
   decisionEvidence(epoch: number | null): readonly WireMessage[] | null {
-    return this.#membership.evidence(epoch);
+    const evidence = this.#membership.evidence(epoch);
+    const cur = this.#membership.current;
+    // The current decision, asked for by a node that knows no epoch: the exclusions it missed first.
+    if (epoch !== null || !evidence || !cur) return evidence;
+    return [...this.#exclusions.before(cur.number), ...evidence];
   }
 
   bidFrom(): number {
@@ -495,6 +510,7 @@ class Machine implements AgentMachine {
     const plan = e.plan;
     const prices = plan.base ? [...plan.base.prices] : [...ctx.contract.initialPrices];
     this.#certify.start(e.number, plan.members, plan.ledger);
+    for (const m of e.evidence) this.#exclusions.add(m);
     ctx.out.emit({
       type: "epoch-started",
       epoch: e.number,

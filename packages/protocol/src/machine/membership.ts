@@ -502,11 +502,12 @@ export class Membership {
    * Catch-up by trust (§9.3): this node has wanted the decision after its epoch for
    * CATCH_UP_ROUNDS rounds and no peer could give it (the only nodes that held it may be gone),
    * while it holds a later epoch's complete decision. It adopts the newest such epoch as a node
-   * that knows no epoch does, taking the proposal's deciders as given.
+   * that knows no epoch does, taking the proposal's deciders as given. Returns the messages of
+   * the decision it adopted (the caller convicts on their plans' proofs), or none.
    */
-  catchUp(held: readonly WireMessage[]): void {
+  catchUp(held: readonly WireMessage[]): readonly WireMessage[] {
     const cur = this.current;
-    if (!cur) return;
+    if (!cur) return [];
     const later = held.filter(
       (m): m is ProposeMessage | AcceptMessage | ViewMessage =>
         (m.kind === "propose" || m.kind === "accept" || m.kind === "view") && m.epoch > cur.number + 1,
@@ -520,13 +521,14 @@ export class Membership {
       if (d) feed(d, m, this.#ctx.now);
     }
     const best = newestDecided(decisions.values(), null);
-    if (!best) return;
+    if (!best) return [];
     this.#ctx.out.log("warn", "caught up by trust: the decision after our epoch is nowhere to be had", {
       from: cur.number,
       to: best.epoch,
     });
     this.#adopt(best);
     this.advance();
+    return best.evidence;
   }
 
   /** Re-evaluate everything: adopt a decided epoch, found the first, or drive the next decision. */
