@@ -17,6 +17,7 @@ import type { Verdict } from "../network/gossip.ts";
 import type { GossipKind } from "../network/gossip-topics.ts";
 import type { PeerRateLimiter } from "./peer-rate-limiter.ts";
 import { createRecentDigests } from "./recent-digests.ts";
+import { createSignerBlame } from "./signer-blame.ts";
 
 /**
  * The one way in for messages from the network, gossip or sync: decode once, judge once (the
@@ -56,7 +57,8 @@ export interface InboundPipelineInit {
  * slot, is what an honest peer on the other side of a split holds as valid and forwards
  * (docs/protocol.md §5.1). What only a misbehaving forwarder sends — bytes that do not decode, a
  * wrong topic, a bad signature (a mismatching demand's included: validate.ts checks it) — stays a
- * reject.
+ * reject, and so do these two when the forwarder is the signer sending more than honesty does
+ * (signer-blame.ts).
  */
 const FORWARDER_BLAMELESS: ReadonlySet<RejectReason> = new Set<RejectReason>([
   "price-mismatch",
@@ -67,6 +69,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
   const { machine, metrics, log } = init;
   const decoded = new WeakMap<Uint8Array, WireMessage>();
   const recent = createRecentDigests();
+  const signerBlame = createSignerBlame();
   const held = heldCommitReferences<{ from: string }>(machine.terms().terms.timeouts.roundMs);
   let releasing = false;
 
@@ -114,7 +117,8 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       log.warn({ peer: from, agent: message.agent, reason: v.reason, detail: v.detail }, "rejected message");
     else log.trace({ peer: from, reason: v.reason }, "ignored message");
     if (v.verdict === "reject" && v.reason === "equivocation") init.equivocation();
-    return v.verdict === "reject" && FORWARDER_BLAMELESS.has(v.reason) ? "ignore" : v.verdict;
+    if (v.verdict !== "reject" || !FORWARDER_BLAMELESS.has(v.reason)) return v.verdict;
+    return signerBlame.blames(message, v.reason, from) ? "reject" : "ignore";
   };
 
   const accept = (message: WireMessage, bytes: Uint8Array) => {
