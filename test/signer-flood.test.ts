@@ -91,39 +91,34 @@ async function sendCounted(from: HostilePeer, m: DemandMessage, reason: string):
 }
 
 describe("a member's own conflicting demands sent directly", () => {
-  it("costs it gossip score from its second version of a slot on; a forwarder's costs nothing", async () => {
+  it("cost it gossip score from its second version of a slot on; a forwarder's cost nothing", async () => {
     const real = seen.at(-1) as DemandMessage;
     const at = (k: number) => version({ prices: real.prices.map((p) => p + k * 0.01), x: real.x + k });
 
-    // A forwarder (not the signer) sends two mismatching versions: blameless, as before.
+    // A forwarder (not the signer) sends two mismatching versions: blameless. (Not an equivocation
+    // at the prices answered: that would convict the member, and the next epoch makes the rest stale.)
     const forwarder = await peer("forwarder");
     await sendCounted(forwarder, at(1), "price-mismatch");
     await sendCounted(forwarder, at(2), "price-mismatch");
 
     // The signer itself: its first mismatching demand for the slot is what an honest member across
-    // a split sends too, and costs nothing; its second does (P4 is quadratic: one reject is -10,
-    // two are -40).
+    // a split sends too, and is free (signer-blame.test.ts, which also has a signer's own
+    // equivocation); each further version is a reject. P4 is quadratic: three rejects are -90,
+    // past the graylist threshold (-80). Without the rule none counts, and the score stays near 0
+    // (a reconnecting peer's own transient penalties aside).
     const signer = await peer("member");
     expect(signer.peerId).toBe(member.id);
     await sendCounted(signer, at(3), "price-mismatch");
     await sendCounted(signer, at(4), "price-mismatch");
+    await sendCounted(signer, at(5), "price-mismatch");
+    await sendCounted(signer, at(6), "price-mismatch");
     for (const [i, node] of honest.entries())
-      await waitFor(() => node.peerScore(signer.peerId) < 0, {
+      await waitFor(() => node.peerScore(signer.peerId) < -80, {
         timeoutMs: 10_000,
-        what: `node ${i} to lower the signer's gossip score`,
+        what: `node ${i} to graylist the signer`,
       });
-    expect(honest.map((n) => n.peerScore(signer.peerId) > -20)).toEqual(honest.map(() => true));
-    // Read after the signer's lowered score showed a refresh since its rejects, which came after
-    // the forwarder's (gossipsub caches scores between heartbeats).
-    expect(honest.map((n) => n.peerScore(forwarder.peerId))).toEqual(honest.map(() => 0));
-
-    // A second version at the prices it answered (an equivocation), straight from the signer.
-    const scores = honest.map((n) => n.peerScore(signer.peerId));
-    await sendCounted(signer, version({ x: real.x / 2 }), "equivocation");
-    for (const [i, node] of honest.entries())
-      await waitFor(() => node.peerScore(signer.peerId) < (scores[i] as number) - 10, {
-        timeoutMs: 10_000,
-        what: `node ${i} to lower the signer's score again for its equivocation`,
-      });
+    // Read after the signer's score showed a refresh since its rejects, which came after the
+    // forwarder's (gossipsub caches scores between heartbeats).
+    expect(honest.map((n) => n.peerScore(forwarder.peerId) > -20)).toEqual(honest.map(() => true));
   }, 60_000);
 });
