@@ -3,14 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentMachine, MachineAction, MachineEvent, WireMessage } from "@walras/protocol";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createActionExecutor } from "../src/actions/action-executor.ts";
 import { RETRY_FIRST_MS, RETRY_MAX_MS } from "../src/actions/unstored-own-messages.ts";
 import { createMachineDriver, type MachineDriver } from "../src/driver/machine-driver.ts";
-import type { LedgerBook } from "../src/ledger/ledger-book.ts";
 import { createLogger } from "../src/logging/logger.ts";
-import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store } from "../src/store/store.ts";
+import { stubbedExecutor } from "./stubbed-executor.ts";
 
 let dir: string;
 let store: Store;
@@ -65,16 +63,10 @@ function quietNode() {
   } as unknown as AgentMachine;
   const log = createLogger({ level: "silent" });
   const writer = createMessageWriter(store);
-  const executor = createActionExecutor({
+  const executor = stubbedExecutor({
     writer,
-    ledger: {} as LedgerBook,
-    metrics: createNodeMetrics(),
     log,
-    listeners: new Set(),
     publish: async (m) => void published.push(m.agent),
-    catchUp: () => {},
-    catchUpLedger: () => {},
-    left: () => {},
     now: () => Date.now(),
   });
   driver = createMachineDriver({ machine, executor, log, now: () => Date.now() });
