@@ -30,6 +30,15 @@ describe("the node's HTTP limit options", () => {
     expect(() => runtime(["--http-max-body", "0"])).toThrow(/must be an integer >= 1/);
   });
 
+  it("pass every limit flag on, each under its own name", () => {
+    const names = Object.keys(HTTP_LIMIT_FLAGS) as HttpLimitName[];
+    const argv = names.flatMap((name, i) => [
+      HTTP_LIMIT_FLAGS[name].flag.split(" ")[0] as string,
+      String(i + 1),
+    ]);
+    expect(httpLimitFlags(runtime(argv))).toEqual(Object.fromEntries(names.map((name, i) => [name, i + 1])));
+  });
+
   it("name the flags when the headers timeout passes the request timeout", () => {
     const flags = runtime(["--http-headers-timeout", "40000"]);
     let err: unknown;

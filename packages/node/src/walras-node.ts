@@ -17,7 +17,6 @@ import {
 } from "@walras/protocol";
 import type { Logger } from "pino";
 import { createActionExecutor, storedMessage } from "./actions/action-executor.ts";
-import { STORE_FAILURE_LOG_MS } from "./actions/unstored-own-messages.ts";
 import { createMachineDriver } from "./driver/machine-driver.ts";
 import { createMarketHistory } from "./history/market-history.ts";
 import { loadOrCreateApiToken } from "./http/api-token.ts";
@@ -35,7 +34,7 @@ import { LedgerBook } from "./ledger/ledger-book.ts";
 import { createLedgerCatchUp } from "./ledger/ledger-catch-up.ts";
 import { createLedgerSync, ledgerPage } from "./ledger/ledger-sync.ts";
 import { componentLogger, createLogger } from "./logging/logger.ts";
-import { rateLimited } from "./logging/rate-limited.ts";
+import { storeFailureLog } from "./logging/store-failure-log.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { checkBootstrapContract } from "./network/bootstrap-contract-check.ts";
 import { connectedPeerCount, connectedPeerIds } from "./network/connected-peers.ts";
@@ -206,14 +205,12 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   let gossip: Gossip | null = null;
   const leftWaiters = new Set<() => void>();
 
-  const writeFailed = rateLimited(STORE_FAILURE_LOG_MS, now);
+  const writeFailed = storeFailureLog(nodeLog, now);
   const writer = createMessageWriter(store, {
     onError: (err) =>
-      writeFailed((heldBack) =>
-        nodeLog.error(
-          { err: (err as Error).message, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
-          "store write failed; the batch stays in memory and is tried again, backing off",
-        ),
+      writeFailed(
+        { err: (err as Error).message },
+        "store write failed; the batch stays in memory and is tried again, backing off",
       ),
     now,
   });
@@ -269,11 +266,9 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
   const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after), { log: nodeLog });
   const catchUpLedger = createLedgerCatchUp(ledgerSync, nodeLog, (err) =>
-    writeFailed((heldBack) =>
-      nodeLog.error(
-        { err: err.message, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
-        "store write failed; ledger entries from a peer not kept (fetched again at the next catch-up)",
-      ),
+    writeFailed(
+      { err: err.message },
+      "store write failed; ledger entries from a peer not kept (fetched again at the next catch-up)",
     ),
   );
   const executor = createActionExecutor({

@@ -5,13 +5,13 @@ import { join } from "node:path";
 import type { MachineAction, MessageKind, WireMessage } from "@walras/protocol";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { createActionExecutor, storedMessage } from "../src/actions/action-executor.ts";
+import { storedMessage } from "../src/actions/action-executor.ts";
 import type { LedgerBook } from "../src/ledger/ledger-book.ts";
-import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store } from "../src/store/store.ts";
 import { idleWriter } from "./idle-writer.ts";
+import { stubbedExecutor } from "./stubbed-executor.ts";
 
 /** What the executor did, in order: stores (with whether they were fsynced) and publishes. */
 function recordingExecutor() {
@@ -21,18 +21,11 @@ function recordingExecutor() {
     own: (m, durable) => void events.push(`own ${m.kind}${durable ? " fsync" : ""}`),
   });
   let left = 0;
-  const executor = createActionExecutor({
+  // Publishing touches no ledger; an action that did would throw (stubbedExecutor has none).
+  const executor = stubbedExecutor({
     writer,
-    // Publishing touches no ledger; an action that did would throw here.
-    ledger: {} as LedgerBook,
-    metrics: createNodeMetrics(),
-    log: createLogger({ level: "silent" }),
-    listeners: new Set(),
     publish: async (m) => void events.push(`publish ${m.kind}`),
-    catchUp: () => {},
-    catchUpLedger: () => {},
     left: () => void left++,
-    now: () => 0,
   });
   return { executor, events, left: () => left };
 }
@@ -96,16 +89,9 @@ describe("action executor: time to agreement", () => {
   it("times an epoch once, at its first certificate, though the certificate grows by a signature at a time; remembers when each epoch was first certified", async () => {
     let now = 0;
     const metrics = createNodeMetrics();
-    const executor = createActionExecutor({
-      writer: idleWriter(),
+    const executor = stubbedExecutor({
       ledger: { addCertificate: () => "digest", holdsChainTo: () => true } as unknown as LedgerBook,
       metrics,
-      log: createLogger({ level: "silent" }),
-      listeners: new Set(),
-      publish: async () => {},
-      catchUp: () => {},
-      catchUpLedger: () => {},
-      left: () => {},
       now: () => now,
     });
     const certificate = (epoch: number, signers: number) =>
@@ -173,12 +159,9 @@ describe("action executor: a full disk", () => {
       };
       // The batch's own timer waits longer than the test runs: only events try the store here.
       const writer = createMessageWriter(counted, { flushDelayMs: 60_000, now: () => clock });
-      const executor = createActionExecutor({
+      const executor = stubbedExecutor({
         writer,
-        ledger: {} as LedgerBook,
-        metrics: createNodeMetrics(),
         log,
-        listeners: new Set(),
         publish: async (m, bytes) => {
           // Write-ahead: never out before it is in the store.
           expect(store.allMessages().some((row) => Buffer.from(row.bytes).equals(Buffer.from(bytes)))).toBe(
@@ -186,8 +169,6 @@ describe("action executor: a full disk", () => {
           );
           published.push(m.agent);
         },
-        catchUp: () => {},
-        catchUpLedger: () => {},
         left: () => void left++,
         now: () => clock,
       });

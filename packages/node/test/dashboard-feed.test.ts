@@ -1,11 +1,12 @@
 import type { ServerResponse } from "node:http";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import type { Certificate, MachineAction } from "@walras/protocol";
 import { testContract } from "@walras/test-support";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMarketHistory, type MarketHistory } from "../src/history/market-history.ts";
 import { type DashboardFeedOptions, dashboardFeed } from "../src/http/dashboard/dashboard-feed.ts";
+import type { DashboardSource } from "../src/http/dashboard/dashboard-frames.ts";
 import { dashboardRoutes } from "../src/http/dashboard/dashboard-routes.ts";
 import { httpLimits } from "../src/http/http-limits.ts";
 import { createHttpRefusals } from "../src/http/http-refusals.ts";
@@ -29,23 +30,7 @@ afterEach(async () => {
 async function dashboardServer(
   options: DashboardFeedOptions = {},
 ): Promise<{ server: StatusServer; answered: number[]; metrics: NodeMetrics }> {
-  const metrics = createNodeMetrics();
-  const refusals = createHttpRefusals({
-    counter: metrics.httpRefused,
-    log: pino({ level: "silent" }),
-    limits: httpLimits(),
-  });
-  const pages = dashboardRoutes(
-    {
-      terms: () => contract,
-      termsOf: () => contract,
-      history: createMarketHistory(),
-      metrics: createNodeMetrics(),
-      status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
-      connectedPeers: () => [],
-    },
-    { refusals, ...options },
-  );
+  const { metrics, pages } = countedFeed(options);
   const events = pages["/events"] as RouteHandler;
   const answered: number[] = [];
   const started = await startStatusServer({
@@ -68,20 +53,9 @@ describe("the dashboard's event feed", () => {
   it("reports a certificate view that throws to onError, and keeps the feed running", async () => {
     const history = createMarketHistory();
     const errors: unknown[] = [];
-    const feed = dashboardFeed(
-      {
-        terms: () => contract,
-        termsOf: () => contract,
-        history,
-        metrics: createNodeMetrics(),
-        status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
-        connectedPeers: () => [],
-        onError: (err) => errors.push(err),
-      },
-      () => {
-        throw new Error("view failed");
-      },
-    );
+    const feed = dashboardFeed({ ...lonelyNode(history), onError: (err) => errors.push(err) }, () => {
+      throw new Error("view failed");
+    });
     server = await startStatusServer({
       port: 0,
       routes: { status: () => ({}), certificate: () => undefined, metrics: async () => "" },
@@ -140,30 +114,14 @@ describe("the dashboard's event feed", () => {
         },
       },
     });
-    // Asks, then reads nothing: no 'data' listener, so the socket is never read.
-    const socket = connect(server.port, "127.0.0.1");
-    socket.on("error", () => {});
-    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    await waitFor("the stream to join the feed", () => subscribed() === 1);
+    const socket = await eventsReaderThatReadsNothing(server.port, subscribed);
 
     // Rounds of a market with many resources, until the kernel's buffers are full and the node
     // holds some of a frame itself (less than the stream's 1 MiB cut-off: that is not this bound).
-    const prices = Array.from({ length: 20_000 }, (_, i) => i + 0.123456789);
     const buffered = () => stream?.socket?.writableLength ?? 0;
-    for (let round = 0; buffered() === 0 && round < 200; round++) {
-      history.record({
-        type: "round-closed",
-        epoch: 0,
-        round,
-        prices,
-        nextPrices: prices,
-        residual: 1,
-        converged: false,
-      } as MachineAction);
-      // A chunked response corks its socket until the next tick: only after that does a buffer
-      // left over mean the kernel took no more.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    // A chunked response corks its socket until the next tick: only after that does a buffer
+    // left over mean the kernel took no more (closeWideRound waits for it).
+    for (let round = 0; buffered() === 0 && round < 200; round++) await closeWideRound(history, round);
     expect(buffered()).toBeGreaterThan(0);
     expect(buffered()).toBeLessThan(1 << 20);
 
@@ -191,27 +149,12 @@ describe("the dashboard's event feed", () => {
       refusals,
       pages,
     });
-    const socket = connect(server.port, "127.0.0.1");
-    socket.on("error", () => {});
-    socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    await waitFor("the stream to join the feed", () => subscribed() === 1);
+    const socket = await eventsReaderThatReadsNothing(server.port, subscribed);
 
     // Rounds of a market with many resources (a few hundred KB a frame) faster than a client that
     // reads nothing takes them, until the stream cuts it off.
-    const prices = Array.from({ length: 20_000 }, (_, i) => i + 0.123456789);
     const refused = async () => (await metrics.httpRefused.get()).values;
-    for (let round = 0; subscribed() === 1 && round < 500; round++) {
-      history.record({
-        type: "round-closed",
-        epoch: 0,
-        round,
-        prices,
-        nextPrices: prices,
-        residual: 1,
-        converged: false,
-      } as MachineAction);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    for (let round = 0; subscribed() === 1 && round < 500; round++) await closeWideRound(history, round);
     await waitFor("the feed to stop with its only client gone", () => subscribed() === 0);
     expect(await refused()).toEqual([
       expect.objectContaining({ labels: { reason: "slow_events_reader" }, value: 1 }),
@@ -235,7 +178,7 @@ describe("the dashboard's event feed", () => {
  * The dashboard's pages over a history that counts its subscribers (one per open /events stream),
  * with refusals counted in `metrics`.
  */
-function countedFeed() {
+function countedFeed(options: DashboardFeedOptions = {}) {
   const metrics = createNodeMetrics();
   const refusals = createHttpRefusals({
     counter: metrics.httpRefused,
@@ -255,16 +198,42 @@ function countedFeed() {
       };
     },
   };
-  const pages = dashboardRoutes(
-    {
-      terms: () => contract,
-      termsOf: () => contract,
-      history: counted,
-      metrics: createNodeMetrics(),
-      status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
-      connectedPeers: () => [],
-    },
-    { refusals },
-  );
+  const pages = dashboardRoutes(lonelyNode(counted), { refusals, ...options });
   return { metrics, refusals, history, pages, subscribed: () => subscribers };
+}
+
+/** What the dashboard reads of a node with no peers and no members, over `history`. */
+function lonelyNode(history: MarketHistory): DashboardSource {
+  return {
+    terms: () => contract,
+    termsOf: () => contract,
+    history,
+    metrics: createNodeMetrics(),
+    status: () => ({ peerId: "12D3KooWexample", members: [] }) as unknown as NodeStatus,
+    connectedPeers: () => [],
+  };
+}
+
+/** An /events client that asks, then reads nothing (no 'data' listener), once its stream joined the feed. */
+async function eventsReaderThatReadsNothing(port: number, subscribed: () => number): Promise<Socket> {
+  const socket = connect(port, "127.0.0.1");
+  socket.on("error", () => {});
+  socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  await waitFor("the stream to join the feed", () => subscribed() === 1);
+  return socket;
+}
+
+/** A round of a market with many resources (a few hundred KB a frame) closes; resolves a tick later. */
+async function closeWideRound(history: MarketHistory, round: number): Promise<void> {
+  const prices = Array.from({ length: 20_000 }, (_, i) => i + 0.123456789);
+  history.record({
+    type: "round-closed",
+    epoch: 0,
+    round,
+    prices,
+    nextPrices: prices,
+    residual: 1,
+    converged: false,
+  } as MachineAction);
+  await new Promise((resolve) => setImmediate(resolve));
 }

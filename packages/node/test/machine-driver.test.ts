@@ -3,14 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentMachine, MachineAction, MachineEvent, WireMessage } from "@walras/protocol";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createActionExecutor } from "../src/actions/action-executor.ts";
 import { RETRY_FIRST_MS, RETRY_MAX_MS } from "../src/actions/unstored-own-messages.ts";
 import { createMachineDriver, type MachineDriver } from "../src/driver/machine-driver.ts";
-import type { LedgerBook } from "../src/ledger/ledger-book.ts";
 import { createLogger } from "../src/logging/logger.ts";
-import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store } from "../src/store/store.ts";
+import { stubbedExecutor } from "./stubbed-executor.ts";
 
 let dir: string;
 let store: Store;
@@ -65,16 +63,10 @@ function quietNode() {
   } as unknown as AgentMachine;
   const log = createLogger({ level: "silent" });
   const writer = createMessageWriter(store);
-  const executor = createActionExecutor({
+  const executor = stubbedExecutor({
     writer,
-    ledger: {} as LedgerBook,
-    metrics: createNodeMetrics(),
     log,
-    listeners: new Set(),
     publish: async (m) => void published.push(m.agent),
-    catchUp: () => {},
-    catchUpLedger: () => {},
-    left: () => {},
     now: () => Date.now(),
   });
   driver = createMachineDriver({ machine, executor, log, now: () => Date.now() });
@@ -95,6 +87,15 @@ async function burst(driver: MachineDriver): Promise<number> {
   return start;
 }
 
+/** The held message is stored and published `ms` from now, not a millisecond before. */
+async function expectSentIn(ms: number, published: readonly string[]): Promise<void> {
+  await vi.advanceTimersByTimeAsync(ms - 1);
+  expect(published).toEqual([]);
+  await vi.advanceTimersByTimeAsync(1);
+  expect(published).toEqual(["me"]);
+  expect(store.allMessages().map((m) => m.signer)).toEqual(["me"]);
+}
+
 describe("machine driver: own messages a full disk held back", () => {
   it("are stored and published at the retry deadline with no further event, backing off while the store refuses", async () => {
     const disk = fillStore();
@@ -108,11 +109,7 @@ describe("machine driver: own messages a full disk held back", () => {
     expect(events).toEqual(["resume", "tick"]);
     expect(published).toEqual([]);
     disk.makeRoom();
-    await vi.advanceTimersByTimeAsync(2 * RETRY_FIRST_MS - 1);
-    expect(published).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(published).toEqual(["me"]);
-    expect(store.allMessages().map((m) => m.signer)).toEqual(["me"]);
+    await expectSentIn(2 * RETRY_FIRST_MS, published);
     // Nothing held: the node sleeps until an event (or the machine's deadline: none here).
     await vi.advanceTimersByTimeAsync(10 * RETRY_MAX_MS);
     expect(events).toEqual(["resume", "tick", "tick"]);
@@ -129,11 +126,7 @@ describe("machine driver: own messages a full disk held back", () => {
     await vi.advanceTimersByTimeAsync(Math.max(start + RETRY_FIRST_MS, writer.ownTriedFrom) - Date.now());
     expect(published).toEqual([]);
     disk.makeRoom();
-    await vi.advanceTimersByTimeAsync(2 * RETRY_FIRST_MS - 1);
-    expect(published).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(published).toEqual(["me"]);
-    expect(store.allMessages().map((m) => m.signer)).toEqual(["me"]);
+    await expectSentIn(2 * RETRY_FIRST_MS, published);
   });
 
   it("are retried by the timer once the writer's own back-off is over, not a doubled wait later", async () => {
@@ -146,11 +139,7 @@ describe("machine driver: own messages a full disk held back", () => {
     // that try is no failure of the store's, and the wait does not double for it.
     const writes = writer.ownTriedFrom;
     expect(writes).toBeGreaterThan(start + RETRY_FIRST_MS);
-    await vi.advanceTimersByTimeAsync(writes - 1 - Date.now());
-    expect(published).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(published).toEqual(["me"]);
-    expect(store.allMessages().map((m) => m.signer)).toEqual(["me"]);
+    await expectSentIn(writes - Date.now(), published);
   });
 
   it("wait at most RETRY_MAX_MS between retries, and are not retried after stop()", async () => {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,13 +36,44 @@ function capture() {
 }
 
 describe("a node's files at start", () => {
-  it("names the default key file when it is readable by others", async () => {
-    const keyFile = join(dir, "node.key");
-    await loadOrCreateKey(keyFile);
-    await chmod(keyFile, 0o644);
+  // What an operator may leave open to group or others: named at start, and left as it is.
+  it.each([
+    {
+      what: "the default key file",
+      name: "node.key",
+      mode: 0o644,
+      make: (path: string) => loadOrCreateKey(path),
+      line: /key file is readable by others/,
+      field: "keyFile",
+    },
+    {
+      what: "the API token file",
+      name: "api.token",
+      mode: 0o644,
+      make: (path: string) => writeFile(path, `${"cd".repeat(32)}\n`),
+      line: /API token file is readable by others/,
+      field: "tokenFile",
+    },
+    {
+      what: "an existing data dir",
+      name: "",
+      mode: 0o755,
+      make: async () => {},
+      line: /data dir is open to group or others/,
+      field: "dataDir",
+    },
+  ])("names $what when group or others may read it, and leaves it as it is", async (open) => {
+    const path = join(dir, open.name);
+    await open.make(path);
+    await chmod(path, open.mode);
+    const before = open.name === "" ? null : await readFile(path);
     const { logger, lines } = capture();
     node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
-    expect(lines.find((l) => /key file is readable by others/.test(l.msg))).toMatchObject({ keyFile });
+    expect(lines.filter((l) => open.line.test(l.msg))).toMatchObject([{ [open.field]: path }]);
+    expect((await stat(path)).mode & 0o777).toBe(open.mode);
+    if (before) expect(await readFile(path)).toEqual(before);
+    // The store's own files stay private in a data dir others may enter.
+    expect((await stat(join(dir, "walras.sqlite"))).mode & 0o777).toBe(0o600);
   });
 
   it("makes a new data dir 0700 and every file in it 0600: the store holds the agent's private bid", async () => {
@@ -61,19 +92,6 @@ describe("a node's files at start", () => {
     ])
       expect(await mode(file), file).toBe("600");
     expect(lines.filter((l) => /data dir is open/.test(l.msg))).toEqual([]);
-  });
-
-  it("leaves an existing data dir's mode alone and names it when group or others may enter it", async () => {
-    const dataDir = join(dir, "shared");
-    await mkdir(dataDir);
-    await chmod(dataDir, 0o755);
-    const { logger, lines } = capture();
-    node = await startWalrasNode({ contract, dataDir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
-    expect(lines.filter((l) => /data dir is open to group or others/.test(l.msg))).toMatchObject([
-      { dataDir },
-    ]);
-    expect((await stat(dataDir)).mode & 0o777).toBe(0o755);
-    expect((await stat(join(dataDir, "walras.sqlite"))).mode & 0o777).toBe(0o600);
   });
 
   it("names an empty store file found beside an existing key: the node has no record of what it signed", async () => {
@@ -106,18 +124,6 @@ describe("a node's files at start", () => {
     expect(lines.filter((l) => /do not decode/.test(l.msg))).toMatchObject([
       { store: join(dir, STORE_FILE), undecodable: 2 },
     ]);
-  });
-
-  it("names the API token file when it is readable by others, and keeps it", async () => {
-    const tokenFile = join(dir, "api.token");
-    await writeFile(tokenFile, `${"cd".repeat(32)}\n`);
-    await chmod(tokenFile, 0o644);
-    const { logger, lines } = capture();
-    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
-    expect(lines.find((l) => /API token file is readable by others/.test(l.msg))).toMatchObject({
-      tokenFile,
-    });
-    expect(await readFile(tokenFile, "utf8")).toBe(`${"cd".repeat(32)}\n`);
   });
 
   it("refuses to start on a malformed token file, naming it, and leaves it as it was", async () => {

@@ -173,6 +173,16 @@ describe("Byzantine members: the invariants", () => {
     const old = (x: number) => ({ ...demand(s1, x), epoch: 0 });
     act({ type: "equivocation", evidence: { agent: s1.id, slot: "s", first: old(1), second: old(2) } });
     expect(propose(members)).toBeNull();
+    // Nor, as convicts() rules, do two demands at different prices (an honest re-sign after a
+    // split, protocol §5.1), nor two commits: the node may still propose s1, and X1 holds.
+    const at = (x: number, prices: number[]) => ({ ...demand(s1, x, prices), epoch: 1 });
+    act({
+      type: "equivocation",
+      evidence: { agent: s1.id, slot: "s", first: at(1, [0.25]), second: at(2, [0.5]) },
+    });
+    const commit = (x: number) => ({ ...at(x, [0.25]), kind: "commit" }) as unknown as WireMessage;
+    act({ type: "equivocation", evidence: { agent: s1.id, slot: "s", first: commit(1), second: commit(2) } });
+    expect(propose(members)).toBeNull();
     const now = (x: number) => ({ ...demand(s1, x), epoch: 1 });
     act({ type: "equivocation", evidence: { agent: s1.id, slot: "s", first: now(1), second: now(2) } });
     expect(propose(members)).toMatchObject({ invariant: "X1" });

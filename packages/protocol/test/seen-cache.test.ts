@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import type { MachineAction, MachineEvent } from "../src/machine/machine-io.ts";
+import { buildMachine, type MachineFactory } from "../src/sim/machine-factory.ts";
 import { SeenCache } from "../src/sim/seen-cache.ts";
-import type { SimNode } from "../src/sim/simulated-network.ts";
+import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { createTrace } from "../src/sim/trace.ts";
+import { contractId, contractSchema } from "../src/wire/contract.ts";
 import type { Digest } from "../src/wire/ids.ts";
-import { messageDigest } from "../src/wire/message-codec.ts";
-import type { WireMessage } from "../src/wire/messages.ts";
+import { type DemandMessage, PROTOCOL_VERSION } from "../src/wire/messages.ts";
+import { signMessage } from "../src/wire/signing.ts";
 
 const d = (s: string) => s as Digest;
 
@@ -24,33 +28,82 @@ describe("the simulator's gossipsub seen cache", () => {
 });
 
 describe("the trace of a relay the seen cache drops", () => {
-  it("says it was suppressed; a relay that goes out does not", () => {
+  it("prints what the network sent: a relay of what the node published or relayed in the same event is suppressed", () => {
+    const contract = contractSchema.parse({
+      name: "seen cache trace",
+      resources: [{ id: "cpu", capacity: 6 }],
+      fees: { perUnit: 0.5, fixed: 0 },
+      timeouts: { roundMs: 2_000, announceMs: 200 },
+    });
+    // The next event's actions, in place of what the node's machine would return.
+    let scripted: MachineAction[] | null = null;
+    const scriptable: MachineFactory = (spec) => {
+      const machine = buildMachine(spec);
+      const handle = (event: MachineEvent) => {
+        const actions = scripted ?? machine.handle(event);
+        scripted = null;
+        return actions;
+      };
+      return new Proxy(machine, {
+        get: (target, key) => {
+          if (key === "handle") return handle;
+          const value = Reflect.get(target, key, target);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    };
+    const names = new Map<string, string>();
+    const trace = createTrace({ nameOf: (id) => names.get(id) ?? id, keepAll: true });
+    const net = new SimulatedNetwork({
+      contract,
+      seed: 5,
+      delay: { min: 1, max: 1 },
+      machineFactory: scriptable,
+      observer: (e) => trace.record(e),
+    });
+    const liar = net.newSigner();
+    names.set(liar.id, "liar");
+    const [n0] = paperProfiles(2, 3).map((p, i) => {
+      const node = net.addAgent(`n${i}`, p, net.newSigner());
+      if (node.id) names.set(node.id, node.name);
+      return node;
+    }) as [SimNode, SimNode];
     const demand = (x: number) =>
-      ({
-        v: 2,
-        kind: "demand",
-        contract: "c".repeat(64),
-        agent: "liar",
-        sig: "s",
-        epoch: 1,
-        round: 0,
-        prices: [1],
-        x,
-        slope: -1,
-        footprint: [1],
-      }) as unknown as WireMessage;
+      signMessage<DemandMessage>(
+        {
+          v: PROTOCOL_VERSION,
+          kind: "demand",
+          contract: contractId(contract),
+          agent: liar.id,
+          epoch: 9,
+          round: 0,
+          prices: [1],
+          x,
+          slope: -1,
+          footprint: [1],
+        },
+        liar,
+      );
     const [first, second] = [demand(1), demand(2)];
-    const seen = new SeenCache(1_000);
-    seen.add(messageDigest(first), 0);
-    const trace = createTrace({ nameOf: (a) => a, keepAll: true });
-    const node = { name: "n1", seen } as unknown as SimNode;
-    const relay = (message: WireMessage) => ({ type: "relay" as const, message });
-    // The second relay of `second` in one event goes nowhere either: the first put it in the cache.
-    trace.record({ type: "tick", at: 10, node, actions: [relay(first), relay(second), relay(second)] });
-    expect(trace.lines()?.slice(1)).toEqual([
-      "         n1 relay demand liar e1 r0 x=1 suppressed (seen cache)",
-      "         n1 relay demand liar e1 r0 x=2",
-      "         n1 relay demand liar e1 r0 x=2 suppressed (seen cache)",
+    scripted = [
+      { type: "publish", message: first },
+      { type: "relay", message: first },
+      { type: "relay", message: second },
+      { type: "relay", message: second },
+    ];
+    const from = trace.lines()?.length ?? 0;
+    net.act(n0, (now) => ({ type: "tick", now }));
+    net.runUntil(() => false, 50);
+    const lines = trace.lines()?.slice(from) ?? [];
+    expect(lines.slice(1, 5)).toEqual([
+      "         n0 publish demand liar e9 r0 x=1",
+      "         n0 relay demand liar e9 r0 x=1 suppressed (seen cache)",
+      "         n0 relay demand liar e9 r0 x=2",
+      "         n0 relay demand liar e9 r0 x=2 suppressed (seen cache)",
     ]);
+    // As sent: each version reached n1 once.
+    expect(lines.filter((l) => / n1<n0 demand liar e9 r0 /.test(l)).map((l) => l.match(/x=\d/)?.[0])).toEqual(
+      ["x=1", "x=2"],
+    );
   });
 });

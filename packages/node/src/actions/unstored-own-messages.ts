@@ -1,6 +1,6 @@
 import type { WireMessage } from "@walras/protocol";
 import type { Logger } from "pino";
-import { rateLimited } from "../logging/rate-limited.ts";
+import { storeFailureLog } from "../logging/store-failure-log.ts";
 import { StoreWriteError } from "../store/store.ts";
 
 /**
@@ -41,8 +41,6 @@ export interface UnstoredOwnMessages {
   failed(err: StoreWriteError, what: string): void;
 }
 
-/** At most one line per this many ms while writes keep failing: a full disk fails every event. */
-export const STORE_FAILURE_LOG_MS = 10_000;
 /** The first retry of held messages without an event, this long after the store refused one. */
 export const RETRY_FIRST_MS = 1_000;
 /** The longest wait between retries without an event, while the store keeps refusing. */
@@ -58,7 +56,7 @@ export function createUnstoredOwnMessages(
   writesFrom: () => number = () => 0,
 ): UnstoredOwnMessages {
   const held: WireMessage[] = [];
-  const limit = rateLimited(STORE_FAILURE_LOG_MS, now);
+  const failureLog = storeFailureLog(log, now);
   let retryAt = Number.POSITIVE_INFINITY;
   /** The wait before retryAt. */
   let retryDelay = RETRY_FIRST_MS;
@@ -79,11 +77,9 @@ export function createUnstoredOwnMessages(
   };
 
   const report = (err: StoreWriteError, what: string): void =>
-    limit((heldBack) =>
-      log.error(
-        { err: err.message, what, held: held.length, ...(heldBack > 0 ? { alsoFailed: heldBack } : {}) },
-        "store write failed: own messages wait unpublished, retried at the next event or timer",
-      ),
+    failureLog(
+      { err: err.message, what, held: held.length },
+      "store write failed: own messages wait unpublished, retried at the next event or timer",
     );
 
   /** The publish's promise, or the store's refusal; anything else throws. */

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Counter } from "prom-client";
+import { rateLimited } from "../logging/rate-limited.ts";
 import { EVENTS_MAX_BUFFERED_BYTES } from "./dashboard/event-stream.ts";
 import type { HttpLimits } from "./http-limits.ts";
 
@@ -57,24 +58,24 @@ export function createHttpRefusals(init: {
   readonly now?: () => number;
 }): HttpRefusals {
   const now = init.now ?? Date.now;
-  const episodes = new Map<HttpRefusalReason, { loggedAt: number; unlogged: number }>();
+  const logs = new Map<HttpRefusalReason, ReturnType<typeof rateLimited>>();
   return {
     refused(reason) {
       init.counter.inc({ reason });
-      const episode = episodes.get(reason) ?? { loggedAt: Number.NEGATIVE_INFINITY, unlogged: 0 };
-      episodes.set(reason, episode);
-      episode.unlogged++;
-      const at = now();
-      if (at - episode.loggedAt < LOG_EVERY_MS) return;
-      const { limit, message } = WHAT[reason];
-      const [name, value] =
-        typeof limit === "string" ? [limit, init.limits[limit]] : [limit.name, limit.value];
-      init.log.warn(
-        { reason, [name]: value, refused: episode.unlogged, nextLineAfterMs: LOG_EVERY_MS },
-        message,
-      );
-      episode.loggedAt = at;
-      episode.unlogged = 0;
+      let log = logs.get(reason);
+      if (!log) {
+        log = rateLimited(LOG_EVERY_MS, now);
+        logs.set(reason, log);
+      }
+      log((heldBack) => {
+        const { limit, message } = WHAT[reason];
+        const [name, value] =
+          typeof limit === "string" ? [limit, init.limits[limit]] : [limit.name, limit.value];
+        init.log.warn(
+          { reason, [name]: value, refused: heldBack + 1, nextLineAfterMs: LOG_EVERY_MS },
+          message,
+        );
+      });
     },
   };
 }

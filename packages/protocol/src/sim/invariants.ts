@@ -1,8 +1,10 @@
 import type { AgentProfile } from "../economics/agent.ts";
+import { convicts } from "../machine/conviction.ts";
 import { planDigest } from "../machine/epoch-plan.ts";
 import type { MachineAction } from "../machine/machine-io.ts";
 import { type Certificate, certificateDigest, verifyCertificate } from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
+import type { AgentId } from "../wire/ids.ts";
 import { messageDigest } from "../wire/message-codec.ts";
 import { slotOf, topicOf } from "../wire/messages.ts";
 import { memoAudit } from "./certificate-audit.ts";
@@ -25,10 +27,11 @@ import type { NetworkEvent } from "./simulated-network.ts";
  *       an honest node never does. Injected messages and a lying member's are exempt, and so is a
  *       `price-mismatch` of a demand of an epoch an equivocator is a member of: once it split the
  *       honest nodes, each side rejects the other's demands until the proof reaches it.
- *   X1  a proven equivocator is proposed out: a node that holds a proof (two valid signatures for
- *       one demand or commit slot, protocol §5.1) against a member of its current epoch e never
- *       publishes a view-0 proposal for epoch e+1 that names that member (view 0 is the one a
- *       proposer chooses freely; a later view may have to carry a plan accepted before, Paxos).
+ *   X1  a proven equivocator is proposed out: a node that holds a proof the protocol convicts on
+ *       (protocol §5.1, conviction.ts: two valid signatures for one demand slot of its current
+ *       epoch e, at the same prices) against a member of e never publishes a view-0 proposal for
+ *       epoch e+1 that names that member (view 0 is the one a proposer chooses freely; a later
+ *       view may have to carry a plan accepted before, Paxos).
  *       It replaces P1 ("one outcome per round"), which no protocol can promise once a member
  *       equivocates: the split happens before any node can know (docs/protocol.md §11). What is
  *       promised instead: one certificate per epoch whatever the split (I3), the equivocator
@@ -108,7 +111,7 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
   const certified = new Map<number, Seen<{ digest: string; describe: string }>>();
   const rate = new Map<string, { second: number; count: number }>();
   /** node -> the epoch it runs now and its members (from its last epoch-started). */
-  const running = new Map<string, { epoch: number; members: ReadonlySet<string> }>();
+  const running = new Map<string, { epoch: number; members: ReadonlySet<AgentId> }>();
   /** node -> `${epoch} ${agent}`: the members of its epoch it holds a proof against (X1). */
   const convicted = new Map<string, Set<string>>();
   /** `${node} ${slot}` -> the digest the node accepted for an equivocator's slot. */
@@ -126,7 +129,7 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
     if (a.type === "epoch-started") {
       const digest = planDigest(a.epoch, a.plan);
       const describe = `plan ${digest.slice(0, 12)} members ${names(a.plan.members)} voters ${names(a.plan.voters)}`;
-      running.set(node, { epoch: a.epoch, members: new Set(a.plan.members) });
+      running.set(node, { epoch: a.epoch, members: new Set<AgentId>(a.plan.members) });
       const prior = settled.get(a.epoch);
       if (!prior)
         settled.set(a.epoch, { value: { digest, describe, members: setKey(a.plan.members) }, node, at });
@@ -186,18 +189,13 @@ export function createInvariantChecker(config: CheckerConfig): InvariantChecker 
     } else if (a.type === "certificate") {
       return onCertificate(a.certificate, node, at);
     } else if (a.type === "equivocation") {
-      // As conviction.ts judges a proof: a demand or commit slot of the node's current epoch, by
-      // one of its members. Read from the proof itself, so any implementation is held to it.
-      const { first, agent } = a.evidence;
+      // Judged by the protocol's rule itself (conviction.ts, protocol §5.1), against the epoch the
+      // node said it runs: read from the proof and the node's actions, so any implementation is
+      // held to it, and X1 asks for no more and no less than the rule convicts.
       const now = running.get(node);
-      if (
-        (first.kind === "demand" || first.kind === "commit") &&
-        now !== undefined &&
-        first.epoch === now.epoch &&
-        now.members.has(agent)
-      ) {
+      if (now && convicts(a.evidence, { number: now.epoch, memberSet: now.members })) {
         const set = convicted.get(node) ?? new Set<string>();
-        set.add(`${first.epoch} ${agent}`);
+        set.add(`${now.epoch} ${a.evidence.agent}`);
         convicted.set(node, set);
       }
     }

@@ -63,24 +63,27 @@ export function liveAgents(schedule: Schedule): string[] {
 }
 
 /**
- * Every honest live node's latest certificate names every honest live agent and no agent that is
- * gone. `equivocators` (byzantine-member.ts) are live but not owed a place: the protocol proposes
- * one out once its proof spreads (docs/protocol.md §5.1), and need not if it never split anyone,
- * so a certificate may name it or not; it is not asked to hold one (it is never re-admitted).
+ * Whether every honest live node's latest certificate names every honest live agent and no agent
+ * that is gone. `equivocators` (byzantine-member.ts) are live but not owed a place: the protocol
+ * proposes one out once its proof spreads (docs/protocol.md §5.1), and need not if it never split
+ * anyone, so a certificate may name it or not; it is not asked to hold one (it is never
+ * re-admitted). The honest agents are listed once: the check runs after every certificate.
  */
-export function livenessHolds(
-  nodes: readonly SimNode[],
+export function livenessCheck(
   live: ReadonlySet<AgentId>,
   equivocators: ReadonlySet<AgentId> = new Set(),
-): boolean {
+): (nodes: readonly SimNode[]) => boolean {
   const honest = [...live].filter((id) => !equivocators.has(id));
-  for (const node of nodes) {
-    if (!node.id || !live.has(node.id) || equivocators.has(node.id)) continue;
-    const members = node.machine.certificates().at(-1)?.commit.members as readonly AgentId[] | undefined;
-    if (!members?.every((m) => live.has(m))) return false;
-    if (!honest.every((id) => members.includes(id))) return false;
-  }
-  return true;
+  return (nodes) => {
+    for (const node of nodes) {
+      if (!node.id || !live.has(node.id) || equivocators.has(node.id)) continue;
+      const members = node.machine.certificates().at(-1)?.commit.members as readonly AgentId[] | undefined;
+      if (!members?.every((m) => live.has(m))) return false;
+      const named = new Set(members);
+      if (!honest.every((id) => named.has(id))) return false;
+    }
+    return true;
+  };
 }
 
 /**

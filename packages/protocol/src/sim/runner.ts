@@ -5,7 +5,7 @@ import type { AgentId } from "../wire/ids.ts";
 import { twinOf } from "./byzantine-member.ts";
 import { type AgentKeys, applyFault, type Fault } from "./fault-model.ts";
 import { createInvariantChecker, type Violation } from "./invariants.ts";
-import { liveAgents, livenessBound, livenessDeadline, livenessHolds, noMajority } from "./liveness.ts";
+import { liveAgents, livenessBound, livenessCheck, livenessDeadline, noMajority } from "./liveness.ts";
 import { type AgentPlan, drawSchedule, lastChange, type Schedule, type ScheduleLimits } from "./schedule.ts";
 import { createSignatureMemo } from "./signature-memo.ts";
 import { SimulatedNetwork } from "./simulated-network.ts";
@@ -151,10 +151,11 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   const equivocatorIds = new Set([...equivocating].map((name) => keysOf(name).signer.id as AgentId));
   let liveness: SeedResult["liveness"] = { status: "not-reached", boundMs };
   if (!stopped()) {
+    const livenessHolds = livenessCheck(live, equivocatorIds);
     const holds = () => {
       if (!certified) return false;
       certified = false;
-      return livenessHolds(net.nodes, live, equivocatorIds);
+      return livenessHolds(net.nodes);
     };
     const reached = net.runUntil(() => stopped() || holds(), livenessDeadline(schedule) - net.now);
     if (reached && !stopped()) {

@@ -133,12 +133,14 @@ export type NetworkEvent =
       /** FAULT INJECTION: garbled under its old signature (a forgery), so it must not verify. */
       readonly forged: boolean;
       readonly actions: readonly MachineAction[];
+      readonly unsent?: Unsent;
     }
   | {
       readonly type: "tick";
       readonly at: number;
       readonly node: SimNode;
       readonly actions: readonly MachineAction[];
+      readonly unsent?: Unsent;
     }
   | { readonly type: "crash"; readonly at: number; readonly node: SimNode }
   | {
@@ -148,12 +150,14 @@ export type NetworkEvent =
       /** What the machine derived while replaying its store (it publishes nothing then). */
       readonly replayed: readonly MachineAction[];
       readonly actions: readonly MachineAction[];
+      readonly unsent?: Unsent;
     }
   | {
       readonly type: "leave";
       readonly at: number;
       readonly node: SimNode;
       readonly actions: readonly MachineAction[];
+      readonly unsent?: Unsent;
     }
   | { readonly type: "partition"; readonly at: number; readonly groups: readonly (readonly string[])[] }
   | { readonly type: "heal"; readonly at: number }
@@ -168,6 +172,24 @@ export type NetworkEvent =
       readonly to: readonly string[];
       readonly message: WireMessage;
     };
+
+/**
+ * Where in an event's `actions` the relays stand that the node's gossipsub did not send: its seen
+ * cache held the message (received by gossip, published, or relayed before). Set by the network,
+ * which acts on it, so that the trace prints the decision taken rather than a guess at it.
+ * Absent: none.
+ */
+export type Unsent = ReadonlySet<number>;
+
+/** The events that carry a node's actions. */
+type ActingEvent = Extract<NetworkEvent, { readonly actions: readonly MachineAction[] }>;
+
+/** What a node's gossipsub makes of one event's actions (see #gossipsub). */
+interface Gossiped {
+  /** An equivocator's second message for the slot of the publish at that index (SimNode.twin). */
+  readonly twins: ReadonlyMap<number, WireMessage>;
+  readonly unsent: Unsent;
+}
 
 /** A message on its way to a node: "arrive" at the node, waiting for its CPU; "deliver": handled now. */
 interface InFlight {
@@ -367,8 +389,7 @@ export class SimulatedNetwork {
       if (machine.check(m).verdict === "accept")
         replayed.push(...machine.handle({ type: "message", now: this.now, message: m, replay: true }));
     const actions = machine.handle({ type: "resume", now: this.now });
-    this.#observer?.({ type: "restart", at: this.now, node: revived, replayed, actions });
-    this.#perform(revived, actions);
+    this.#carryOut({ type: "restart", at: this.now, node: revived, replayed, actions });
     this.#scheduleTick(revived);
     this.#linkLoneTo(revived);
     return revived;
@@ -377,16 +398,14 @@ export class SimulatedNetwork {
   /** A graceful stop: the node announces it, stays to help decide the epoch without it, then goes (`left`). */
   leave(node: SimNode): void {
     const actions = node.machine.handle({ type: "leave", now: this.now });
-    this.#observer?.({ type: "leave", at: this.now, node, actions });
-    this.#perform(node, actions);
+    this.#carryOut({ type: "leave", at: this.now, node, actions });
     this.#scheduleTick(node);
   }
 
   /** An event from the node's operator (a new bid, an amendment, an approval), now. */
   act(node: SimNode, event: (now: number) => MachineEvent): void {
     const actions = node.machine.handle(event(this.now));
-    this.#observer?.({ type: "tick", at: this.now, node, actions });
-    this.#perform(node, actions);
+    this.#carryOut({ type: "tick", at: this.now, node, actions });
     this.#scheduleTick(node);
   }
 
@@ -489,8 +508,7 @@ export class SimulatedNetwork {
 
   #linked(node: SimNode): void {
     const actions = node.machine.handle({ type: "linked", now: this.now });
-    this.#observer?.({ type: "tick", at: this.now, node, actions });
-    this.#perform(node, actions);
+    this.#carryOut({ type: "tick", at: this.now, node, actions });
     this.#scheduleTick(node);
   }
 
@@ -534,8 +552,7 @@ export class SimulatedNetwork {
     if (!node.up || node.tickAt !== at) return; // superseded by an earlier deadline, or crashed
     node.tickAt = Number.POSITIVE_INFINITY;
     const actions = node.machine.handle({ type: "tick", now: this.now });
-    this.#observer?.({ type: "tick", at: this.now, node, actions });
-    this.#perform(node, actions);
+    this.#carryOut({ type: "tick", at: this.now, node, actions });
     this.#scheduleTick(node);
     this.#releaseHeld(node);
   }
@@ -605,7 +622,7 @@ export class SimulatedNetwork {
       node.store.push(item.message);
       actions = node.machine.handle({ type: "message", now: this.now, message: item.message });
     }
-    this.#observer?.({
+    this.#carryOut({
       type: "deliver",
       at: this.now,
       node,
@@ -617,7 +634,6 @@ export class SimulatedNetwork {
       forged: item.forged === true,
       actions,
     });
-    this.#perform(node, actions);
     this.#scheduleTick(node);
     this.#releaseHeld(node);
   }
@@ -627,13 +643,47 @@ export class SimulatedNetwork {
     return this.#names.has(item.from) && this.#honest.has(item.message.agent);
   }
 
-  #perform(node: SimNode, actions: readonly MachineAction[]): void {
-    for (const a of actions) {
+  /**
+   * Reports `event` and carries out its node's actions. The node's gossipsub decides first what it
+   * will not send, and the observer is told that decision (`unsent`), which #perform then acts on.
+   */
+  #carryOut(event: ActingEvent): void {
+    const gossiped = this.#gossipsub(event.node, event.actions);
+    this.#observer?.({ ...event, unsent: gossiped.unsent });
+    this.#perform(event.node, event.actions, gossiped);
+  }
+
+  /**
+   * What `node`'s gossipsub makes of `actions`, taken in their order before any is sent (sending
+   * touches no seen cache, so this is the order gossipsub meets them in): a publish enters its seen
+   * cache, an equivocator's twin with it; a relay of an id the cache holds is not sent (protocol
+   * §5.1: of an equivocation proof's two versions, only one this node first got by sync goes out,
+   * so a proof travels about one hop), and one that is sent enters it.
+   */
+  #gossipsub(node: SimNode, actions: readonly MachineAction[]): Gossiped {
+    const twins = new Map<number, WireMessage>();
+    const unsent = new Set<number>();
+    for (const [i, a] of actions.entries()) {
       if (a.type === "publish") {
-        node.store.push(a.message);
         node.seen.add(messageDigest(a.message), this.now);
         const twin = node.twin?.(a.message) ?? null;
-        if (twin !== null) node.seen.add(messageDigest(twin), this.now);
+        if (twin === null) continue;
+        twins.set(i, twin);
+        node.seen.add(messageDigest(twin), this.now);
+      } else if (a.type === "relay") {
+        const digest = messageDigest(a.message);
+        if (node.seen.has(digest, this.now)) unsent.add(i);
+        else node.seen.add(digest, this.now);
+      }
+    }
+    return { twins, unsent };
+  }
+
+  #perform(node: SimNode, actions: readonly MachineAction[], gossiped: Gossiped): void {
+    for (const [i, a] of actions.entries()) {
+      if (a.type === "publish") {
+        node.store.push(a.message);
+        const twin = gossiped.twins.get(i) ?? null;
         const twinned: string[] = [];
         for (const peer of this.nodes) {
           if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
@@ -653,11 +703,7 @@ export class SimulatedNetwork {
           });
       } else if (a.type === "relay") {
         // An equivocation proof's version, as gossip carries it: to every peer reached, not stored.
-        // gossipsub does not publish an id it has seen (protocol §5.1): of the two versions, only
-        // one this node first got by sync goes out, so a proof travels about one hop.
-        const digest = messageDigest(a.message);
-        if (node.seen.has(digest, this.now)) continue;
-        node.seen.add(digest, this.now);
+        if (gossiped.unsent.has(i)) continue;
         for (const peer of this.nodes) {
           if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
           this.#send(peer, node.name, "gossip", a.message, this.#randomDelay() + node.slowMs);

@@ -1,8 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
 import type { MachineAction } from "../machine/machine-io.ts";
-import { messageDigest } from "../wire/message-codec.ts";
 import type { WireMessage } from "../wire/messages.ts";
-import type { NetworkEvent, SimNode } from "./simulated-network.ts";
+import type { NetworkEvent, SimNode, Unsent } from "./simulated-network.ts";
 
 /**
  * A run's trace: one compact line per event (ticks that did nothing are left out), each followed
@@ -53,22 +52,15 @@ export function createTrace(options: TraceOptions): Trace {
     }
   };
   const msg = (m: WireMessage) => describeMessage(m, nameOf);
-  /** `relayed`: what the actions before this one relayed (their digests), in the same event. */
-  const action = (sim: SimNode, at: number, a: MachineAction, relayed: Set<string>): string | null => {
+  /** `unsent`: `a` is a relay the network did not send (its seen cache held the message). */
+  const action = (sim: SimNode, a: MachineAction, unsent: boolean): string | null => {
     const pad = "         ";
     const node = sim.name;
     switch (a.type) {
       case "publish":
         return `${pad}${node} publish ${msg(a.message)}`;
-      case "relay": {
-        // The network sends no relay of what the node's gossipsub has seen (simulated-network.ts),
-        // nor of what it relayed earlier in the same event. The trace is recorded just before the
-        // network acts, at the same time, so the cache answers as it will then.
-        const digest = messageDigest(a.message);
-        const suppressed = sim.seen.has(digest, at) || relayed.has(digest);
-        relayed.add(digest);
-        return `${pad}${node} relay ${msg(a.message)}${suppressed ? " suppressed (seen cache)" : ""}`;
-      }
+      case "relay":
+        return `${pad}${node} relay ${msg(a.message)}${unsent ? " suppressed (seen cache)" : ""}`;
       case "sync":
         return a.want.type === "decision"
           ? `${pad}${node} sync decisions from e${a.want.epoch ?? "(latest)"}`
@@ -93,10 +85,10 @@ export function createTrace(options: TraceOptions): Trace {
         return `${pad}${node} terms-changed e${a.epoch}`;
     }
   };
-  const actions = (node: SimNode, at: number, list: readonly MachineAction[]) => {
-    const relayed = new Set<string>();
-    for (const a of list) {
-      const line = action(node, at, a, relayed);
+  /** `unsent`: indices in `list` of the relays the network did not send (the event's own list only). */
+  const actions = (node: SimNode, list: readonly MachineAction[], unsent?: Unsent) => {
+    for (const [i, a] of list.entries()) {
+      const line = action(node, a, unsent?.has(i) === true);
       if (line) push(line);
     }
   };
@@ -119,13 +111,13 @@ export function createTrace(options: TraceOptions): Trace {
           push(
             `${t} ${e.node.name}<${e.from}${e.via === "sync" ? " (sync)" : ""}${e.forged ? " FORGED" : ""} ${msg(e.message)} ${verdict}`,
           );
-          actions(e.node, e.at, e.actions);
+          actions(e.node, e.actions, e.unsent);
           return;
         }
         case "tick":
           if (!e.actions.some((a) => a.type !== "log")) return;
           push(`${t} ${e.node.name} tick`);
-          actions(e.node, e.at, e.actions);
+          actions(e.node, e.actions, e.unsent);
           return;
         case "crash":
           push(`${t} FAULT crash ${e.node.name}`);
@@ -134,14 +126,13 @@ export function createTrace(options: TraceOptions): Trace {
           push(`${t} FAULT restart ${e.node.name} (replayed ${e.node.store.length} stored messages)`);
           actions(
             e.node,
-            e.at,
             e.replayed.filter((a) => a.type === "epoch-started" || a.type === "certificate"),
           );
-          actions(e.node, e.at, e.actions);
+          actions(e.node, e.actions, e.unsent);
           return;
         case "leave":
           push(`${t} FAULT leave ${e.node.name}`);
-          actions(e.node, e.at, e.actions);
+          actions(e.node, e.actions, e.unsent);
           return;
         case "partition":
           push(`${t} FAULT partition ${e.groups.map((g) => `{${g.join(",")}}`).join(" | ")}`);

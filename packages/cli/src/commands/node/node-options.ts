@@ -77,25 +77,34 @@ export const HTTP_LIMIT_FLAGS = {
 
 export type HttpLimitName = keyof typeof HTTP_LIMIT_FLAGS;
 
+/** What commander names an option's value: `--http-max-body <bytes>` -> `httpMaxBody`. */
+type AttributeName<Flag extends string> = Flag extends `--${infer Long} ${string}` ? CamelCase<Long> : never;
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
+
+/** The limit flags' values, as commander hands them over (by HTTP_LIMIT_FLAGS, not a list of their own). */
+export type HttpLimitOptions = {
+  readonly [K in HttpLimitName as AttributeName<(typeof HTTP_LIMIT_FLAGS)[K]["flag"]>]?: number;
+};
+
 function httpLimitOptions(): Option[] {
   return Object.values(HTTP_LIMIT_FLAGS).map(({ flag, env, help }) =>
     new Option(flag, help).env(env).argParser(positiveInteger),
   );
 }
 
-/** The HTTP limits given on the command line (or in the environment), by their node names. */
+/**
+ * The HTTP limits given on the command line (or in the environment), by their node names. Each
+ * flag's value is read under the name commander gives it (`--http-max-body` -> `httpMaxBody`).
+ */
 export function httpLimitFlags(flags: NodeRuntimeFlags): Partial<Record<HttpLimitName, number>> {
-  return {
-    ...(flags.httpMaxConnections !== undefined ? { maxConnections: flags.httpMaxConnections } : {}),
-    ...(flags.httpHeadersTimeout !== undefined ? { headersTimeoutMs: flags.httpHeadersTimeout } : {}),
-    ...(flags.httpRequestTimeout !== undefined ? { requestTimeoutMs: flags.httpRequestTimeout } : {}),
-    ...(flags.httpKeepAliveTimeout !== undefined ? { keepAliveTimeoutMs: flags.httpKeepAliveTimeout } : {}),
-    ...(flags.httpMaxEventStreams !== undefined ? { maxEventStreams: flags.httpMaxEventStreams } : {}),
-    ...(flags.httpMaxBody !== undefined ? { maxBodyBytes: flags.httpMaxBody } : {}),
-    ...(flags.httpWriteStallTimeout !== undefined
-      ? { writeStallTimeoutMs: flags.httpWriteStallTimeout }
-      : {}),
-  };
+  const limits: Partial<Record<HttpLimitName, number>> = {};
+  for (const [name, { flag }] of Object.entries(HTTP_LIMIT_FLAGS) as [HttpLimitName, { flag: string }][]) {
+    const value = flags[new Option(flag).attributeName() as keyof HttpLimitOptions];
+    if (value !== undefined) limits[name] = value;
+  }
+  return limits;
 }
 
 /** `--bootstrap`, for `node start`. */
@@ -127,18 +136,11 @@ function port(value: string): number {
   return n;
 }
 
-export interface NodeRuntimeFlags {
+export interface NodeRuntimeFlags extends HttpLimitOptions {
   readonly key?: string;
   readonly dataDir: string;
   readonly listen?: string[];
   readonly http?: number;
   readonly httpHost: string;
-  readonly httpMaxConnections?: number;
-  readonly httpHeadersTimeout?: number;
-  readonly httpRequestTimeout?: number;
-  readonly httpKeepAliveTimeout?: number;
-  readonly httpMaxEventStreams?: number;
-  readonly httpMaxBody?: number;
-  readonly httpWriteStallTimeout?: number;
   readonly logLevel: string;
 }
