@@ -5,8 +5,8 @@ import type { MachineContext } from "./machine-context.ts";
  * Rounds one probe step asks for, one sync request each. The newest round holds the split unless
  * the price rule's state hid it (the newton rule's anchor and entry estimates carry older rounds'
  * demands: seed 72 split round 0 and differed only at round 2), so a step asks the newest round
- * and the one before. Bounded so that a step costs at most this many rounds' demands (each at
- * most one member per slot) per peer asked, whatever the epoch's length.
+ * and the one before. Bounded so that a step costs at most this many rounds' demands (one per
+ * member each) per peer asked, whatever the epoch's length.
  */
 export const PROBE_ROUNDS_PER_STEP = 2;
 
