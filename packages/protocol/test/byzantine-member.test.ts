@@ -277,9 +277,10 @@ describe("Byzantine members: pinned seeds", () => {
   // newton rule's anchor carries round 0's demands, so both sides close round 1 on the same prices
   // and part only at round 2. n0 drops n1's round-2 demand as a price mismatch; asking round 1's
   // demands alone brought no second version (epoch 2 ended by silence and n1 was convicted only in
-  // epoch 4). Now the probe asks for the demands of every earlier round of the epoch in one request
-  // (no round named), n2's answer brings n1's other round-0 version, and epoch 3 is decided
-  // without n1, from epoch 2's start prices.
+  // epoch 4). Now the probe walks the earlier rounds newest first, two per step (round 1, then
+  // round 0, each by name), the answer for round 0 (from n1's own node, which stored the version
+  // it sent n2) brings n1's other version, and epoch 3 is decided without n1, from epoch 2's start
+  // prices.
   it("seed 72: a split at round 0 that shows only at round 2 is proven in its epoch, and epoch 3 certifies without n1", () => {
     const r = runSeed(72, { trace: true, keepGoing: true, equivocators: true });
     const lines = r.trace ?? [];
@@ -289,9 +290,11 @@ describe("Byzantine members: pinned seeds", () => {
     expect(mismatch).toBeGreaterThan(0);
     // Round 1's prices agreed: n0 accepted both others' round-1 demands.
     expect(at(/n0<n1 \(sync\) demand n1 e2 r1 .* accept/)).toBeLessThan(mismatch);
-    expect(lines[mismatch + 1]).toMatch(/^ +n0 sync e2 demand$/);
+    // The walk's first step: round 1, then round 0, each by name (divergence-probe.ts).
+    expect(lines[mismatch + 1]).toMatch(/^ +n0 sync e2 r1 demand$/);
+    expect(lines[mismatch + 2]).toMatch(/^ +n0 sync e2 r0 demand$/);
     const proof = at(/reject:equivocation/);
-    expect(proof).toBe(at(/n0<n2 \(sync\) demand n1 e2 r0 x=2\.612 reject:equivocation/));
+    expect(proof).toBe(at(/n0<n1 \(sync\) demand n1 e2 r0 x=2\.612 reject:equivocation/));
     expect(proof).toBeGreaterThan(mismatch);
     expect(at(/n0 equivocation by n1 in demand\/2\/0/)).toBeGreaterThan(proof);
     expect(at(/n0 publish propose n0 e3 v0 \{n2,n0\} base e2r0 \[equivocation\]/)).toBeGreaterThan(proof);

@@ -2,8 +2,10 @@ import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
 import { Convicted, convicts, MAX_CONVICTED } from "../src/machine/conviction.ts";
+import { PROBE_ROUNDS_PER_STEP } from "../src/machine/divergence-probe.ts";
 import { planDigest, proposerOf } from "../src/machine/epoch-plan.ts";
 import type { Equivocation, MachineAction } from "../src/machine/machine-io.ts";
+import { syncAnswer } from "../src/sim/sync-answer.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
@@ -314,12 +316,14 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     expect(machine.check(demand(honest, 2, [(p2[0] as number) + 1], 1))).toMatchObject({
       reason: "price-mismatch",
     });
-    const asked = syncs(machine.handle({ type: "tick", now: now++ }));
-    expect(asked).toHaveLength(1);
-    const want = (asked[0] as Extract<MachineAction, { type: "sync" }>).want;
-    // One request for the epoch's demands: no round named, so rounds 0 and 1 both come.
-    expect(want).toMatchObject({ type: "messages", epoch: 1, kinds: ["demand"] });
-    expect("round" in want ? want.round : undefined).toBeUndefined();
+    // One step of the walk: rounds 1 and 0, newest first, each by name.
+    const asked = syncs(machine.handle({ type: "tick", now: now++ })).map(
+      (a) => (a as Extract<MachineAction, { type: "sync" }>).want,
+    );
+    expect(asked).toMatchObject([
+      { type: "messages", epoch: 1, round: 1, kinds: ["demand"] },
+      { type: "messages", epoch: 1, round: 0, kinds: ["demand"] },
+    ]);
     // What the answer brings: the liar's round-0 version this node lacks.
     const second = demand(liar, 0, BASE, 7);
     expect(machine.check(second)).toMatchObject({ verdict: "reject", reason: "equivocation" });
@@ -328,7 +332,7 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
     expect(proposals(actions)[0]?.plan.members).not.toContain(liar.id);
   });
 
-  it("a flood of mismatching demands over several rounds asks one request per half timeout", () => {
+  it("a flood of mismatching demands over several rounds asks one step (two rounds) per half timeout", () => {
     const machine = inEpoch1();
     let now = closeRounds0And1(machine, demand(liar, 0, BASE, 3));
     const p2 = machine.status().prices;
@@ -340,12 +344,103 @@ describe("equivocation: proof, spreading, exclusion (docs/protocol.md §5.1)", (
           machine.check(demand(s, 2, other, 1 + i));
           machine.check(demand(s, 1, other, 1 + i));
         }
-    expect(syncs(machine.handle({ type: "tick", now: now++ }))).toHaveLength(1);
+    expect(syncs(machine.handle({ type: "tick", now: now++ }))).toHaveLength(PROBE_ROUNDS_PER_STEP);
     for (let i = 0; i < 30; i++) machine.check(demand(honest, 2, other, 50 + i));
     expect(syncs(machine.handle({ type: "tick", now }))).toEqual([]);
-    // Half a round timeout later, a mismatch asks again.
+    // Half a round timeout later (the walk done), a mismatch walks again: a peer asked may have
+    // lacked the other version. Only rounds before the open one are the probe's.
+    const probed = (actions: readonly MachineAction[]) =>
+      syncs(actions).filter(
+        (a) => a.type === "sync" && a.want.type === "messages" && (a.want.round ?? 0) < 2,
+      );
+    const later = now + ROUND_MS / 2;
+    machine.handle({ type: "tick", now: later });
     machine.check(demand(honest, 2, other, 99));
-    expect(syncs(machine.handle({ type: "tick", now: now + ROUND_MS / 2 }))).toHaveLength(1);
+    expect(probed(machine.handle({ type: "tick", now: later + 1 }))).toHaveLength(PROBE_ROUNDS_PER_STEP);
+  });
+
+  /**
+   * Closes rounds 0..`last` on demands over capacity, the liar's round-`split` one `first`; the
+   * honest member's node stored, oldest first, the same demands but the liar's other version
+   * `second` for that round. The honest member's round-`last`+1 demand then mismatches.
+   */
+  function splitAt(machine: AgentMachine, split: number, last: number) {
+    const peerStore: DemandMessage[] = [];
+    let proof: DemandMessage[] = [];
+    let now = 30;
+    for (let round = 0; round <= last; round++) {
+      const prices = machine.status().prices;
+      expect(machine.status()).toMatchObject({ status: "running", round });
+      for (const s of members) {
+        if (s === me) continue;
+        const d = demand(s, round, prices, 3);
+        deliver(machine, d, now++);
+        const other = s === liar && round === split ? demand(liar, round, prices, 7) : d;
+        if (other !== d) proof = [d, other];
+        peerStore.push(other);
+      }
+    }
+    const next = machine.status().prices;
+    expect(machine.status()).toMatchObject({ status: "running", round: last + 1 });
+    const mismatch = () => demand(honest, last + 1, [(next[0] as number) + 1], 1 + now++);
+    expect(machine.check(mismatch())).toMatchObject({ reason: "price-mismatch" });
+    return { peerStore, proof, now, mismatch };
+  }
+
+  /**
+   * Ticks every half round timeout, answering each probe want from `peerStore` with at most `cap`
+   * messages (syncAnswer, as the simulator does), until the proof is relayed or `steps` pass:
+   * the rounds each step asked, and what was relayed.
+   */
+  function walk(
+    machine: AgentMachine,
+    peerStore: readonly WireMessage[],
+    open: number,
+    from: number,
+    steps: number,
+  ) {
+    // One want brings two rounds' demands here (16 pages of 256 on the wire): an epoch-wide ask
+    // would bring rounds 0 and 1 alone.
+    const cap = 2 * (members.length - 1);
+    const asked: number[][] = [];
+    const relayed: WireMessage[] = [];
+    let now = from;
+    for (let step = 0; step < steps && relayed.length === 0; step++, now += ROUND_MS / 2) {
+      const rounds: number[] = [];
+      for (const a of syncs(machine.handle({ type: "tick", now }))) {
+        const want = (a as Extract<MachineAction, { type: "sync" }>).want;
+        if (want.type !== "messages" || !want.kinds.includes("demand") || want.round === open) continue;
+        rounds.push(want.round ?? -1);
+        for (const m of syncAnswer(peerStore, want, cap)) machine.check(m);
+      }
+      asked.push(rounds);
+      relayed.push(...relays(machine.handle({ type: "tick", now: now + 1 })));
+    }
+    return { asked, relayed, now };
+  }
+
+  it("a split in a late round of an epoch whose demands overflow what one want brings: the rounds are walked newest first, and the proof results", () => {
+    const machine = inEpoch1();
+    const { peerStore, proof, now, mismatch } = splitAt(machine, 5, 5);
+    const { asked, relayed, now: later } = walk(machine, peerStore, 6, now, 6);
+    expect(relayed).toEqual(proof);
+    // In one step: the newest rounds first, each by name.
+    expect(asked).toEqual([[5, 4]]);
+    // The walk ends with the proof: no more rounds asked, even on a fresh mismatch.
+    machine.check(mismatch());
+    expect(walk(machine, peerStore, 6, later + ROUND_MS, 3).asked).toEqual([[], [], []]);
+  });
+
+  it("a split at round 0 of a long epoch: the walk goes on by itself, two rounds per half timeout, down to round 0", () => {
+    const machine = inEpoch1();
+    const { peerStore, proof, now } = splitAt(machine, 0, 5);
+    const { asked, relayed } = walk(machine, peerStore, 6, now, 6);
+    expect(asked).toEqual([
+      [5, 4],
+      [3, 2],
+      [1, 0],
+    ]);
+    expect(relayed).toEqual(proof);
   });
 
   it("a twin of a demand of a round already closed past the window is still a proof, and is not applied", () => {

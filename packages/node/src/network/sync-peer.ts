@@ -6,6 +6,7 @@ import {
   decisionsFrom,
   encodeMessage,
   kindsOf,
+  MAX_SYNC_WANT_MESSAGES,
   type MessageKind,
   type SyncWant,
   syncAgents,
@@ -99,8 +100,8 @@ const MAX_COOL_MS = 8 * COOL_MS;
 /** Catch-ups running at once; more wait in line (identical ones are merged). */
 const MAX_IN_FLIGHT = 4;
 const MAX_QUEUED = 64;
-/** Pages one catch-up follows from one peer. */
-const MAX_PAGES = 16;
+/** Pages one catch-up follows from one peer (the simulator cuts its answers at the same count). */
+const MAX_PAGES = MAX_SYNC_WANT_MESSAGES / MAX_SYNC_PAGE;
 
 /** The kinds a decision answer carries: proposals, accepts and the promises (views) of a decision. */
 const DECISION_KINDS: readonly MessageKind[] = ["propose", "accept", "view"];

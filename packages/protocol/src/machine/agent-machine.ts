@@ -229,6 +229,7 @@ class Machine implements AgentMachine {
       // the proof) and excludes the member from the next epoch. Relayed once per new proof, so a
       // flood of conflicting messages costs at most MAX_EQUIVOCATIONS_PER_AGENT relays per agent.
       if (convicts(evidence, cur)) {
+        this.#market.onConvicted(evidence.first.epoch);
         const convicted = this.#membership.convict(evidence);
         if (fresh || convicted) {
           this.#ctx.out.relay(evidence.first);

@@ -35,6 +35,13 @@ export type MachineEvent =
  */
 export const MAX_SYNC_AGENTS = 32;
 
+/**
+ * The most messages one `messages` want brings from one peer: a node follows at most 16 pages of
+ * 256 (docs/protocol.md §3), oldest first, and the simulator cuts its answers the same way. What a
+ * want matches beyond it never arrives, so a want must name what it needs (a round, its agents).
+ */
+export const MAX_SYNC_WANT_MESSAGES = 16 * 256;
+
 /** Messages a node should fetch from peers over the sync protocol. */
 export type SyncWant =
   /**

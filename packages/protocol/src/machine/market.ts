@@ -110,6 +110,7 @@ export class Market {
   start(epoch: EpochTerms, prices: number[]): void {
     const now = this.#ctx.now;
     this.#settledAt = null;
+    this.#probe.stop();
     this.#e = {
       ...epoch,
       // The bid this epoch started with, also when replayed after a restart (bid-history.ts).
@@ -177,7 +178,14 @@ export class Market {
     this.#probe.ask(e.number, Math.max(own.round, m.round), e.members, m.agent);
   }
 
+  /** A proof against a member of `epoch` (conviction.ts): the divergence it explains is found. */
+  onConvicted(epoch: number): void {
+    this.#probe.proven(epoch);
+  }
+
   onTick(): void {
+    // Before the running check: a divergent commit walks an epoch this node already settled.
+    this.#probe.onTick();
     const e = this.#e;
     const { timers, now } = this.#ctx;
     if (e?.status !== "running") return;
@@ -227,6 +235,7 @@ export class Market {
 
   stop(): void {
     this.#e = null;
+    this.#probe.stop();
     this.#ctx.timers.clear("round-stuck");
     this.#ctx.timers.clear("demand-sync");
   }

@@ -21,7 +21,8 @@ export type TimerName =
   | "snub-expiry"
   | "leave-timeout"
   | "slot"
-  | "conviction";
+  | "conviction"
+  | "probe";
 
 export class Timers {
   readonly #at = new Map<TimerName, number>();

@@ -2,13 +2,7 @@ import type { AgentProfile } from "../economics/agent.ts";
 import type { Demand } from "../economics/demand.ts";
 import type { AgentMachine } from "../machine/agent-machine.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
-import {
-  type MachineAction,
-  type MachineEvent,
-  type SyncWant,
-  syncAgents,
-  type Verdict,
-} from "../machine/machine-io.ts";
+import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
 import {
@@ -25,6 +19,7 @@ import { EventQueue } from "./event-queue.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
 import { createPrng, type Prng } from "./prng.ts";
 import { SeenCache } from "./seen-cache.ts";
+import { syncAnswer } from "./sync-answer.ts";
 
 /** gossipsub's seen-cache lifetime (its default, which the node keeps: node's network/host.ts). */
 const SEEN_TTL_MS = 120_000;
@@ -65,6 +60,8 @@ export interface SimulatedNetworkOptions {
   readonly linkUp?: { readonly fraction: number; readonly maxMs: number };
   /** Sees every event and the actions it produced, in order. */
   readonly observer?: (event: NetworkEvent) => void;
+  /** The most messages one `messages` want brings (MAX_SYNC_WANT_MESSAGES unless given; tests shrink it). */
+  readonly syncAnswerCap?: number;
 }
 
 export interface SimNode {
@@ -220,6 +217,7 @@ export class SimulatedNetwork {
   readonly #verify: ((message: WireMessage) => boolean) | undefined;
   readonly #observer: ((event: NetworkEvent) => void) | undefined;
   readonly #linkUpDelay: { readonly fraction: number; readonly maxMs: number } | undefined;
+  readonly #syncAnswerCap: number | undefined;
   /** Deliveries and ticks, ordered by (time, seq). */
   readonly #queue = new EventQueue<Queued>();
   #seq = 0;
@@ -240,6 +238,7 @@ export class SimulatedNetwork {
     this.#verify = options.verify;
     this.#observer = options.observer;
     this.#linkUpDelay = options.linkUp;
+    this.#syncAnswerCap = options.syncAnswerCap;
   }
 
   /** A 32-byte seed from the network's PRNG, so runs are reproducible. */
@@ -734,15 +733,10 @@ export class SimulatedNetwork {
       for (const m of answer) this.#send(node, peer.name, "sync", m, delay);
       return;
     }
-    // As a node's request: the agents it names, if any, and the answer holds only theirs.
-    const named = syncAgents(want);
-    const only = named !== undefined ? new Set<string>(named) : null;
-    for (const m of peer.store) {
-      if (m.kind === "join" || m.epoch !== want.epoch || !want.kinds.includes(m.kind)) continue;
-      if (want.round !== undefined && "round" in m && m.round !== want.round) continue;
-      if (only !== null && !only.has(m.agent)) continue;
+    // As a node's request: the agents it names, if any, and the answer holds only theirs, cut
+    // where the node's client stops following pages.
+    for (const m of syncAnswer(peer.store, want, this.#syncAnswerCap))
       this.#send(node, peer.name, "sync", m, this.#randomDelay() * 2 + peer.slowMs);
-    }
   }
 
   #send(
