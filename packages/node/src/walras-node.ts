@@ -453,9 +453,11 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       sync.stop();
       libp2p.removeEventListener("peer:connect", updatePeers);
       libp2p.removeEventListener("peer:disconnect", updatePeers);
-      gossip?.stop();
       await http?.close();
+      // The host first, so that the node leaves its topics by closing connections, not by
+      // unsubscribing while connected (host.ts: that would cost it its peers' meshes on restart).
       await host.stop();
+      gossip?.stop();
       writer.stop();
       try {
         writer.flush();
