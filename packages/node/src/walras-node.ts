@@ -265,11 +265,16 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   });
   // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
   const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after), { log: nodeLog });
-  const catchUpLedger = createLedgerCatchUp(ledgerSync, nodeLog, (err) =>
-    writeFailed(
-      { err: err.message },
-      "store write failed; ledger entries from a peer not kept (fetched again at the next catch-up)",
-    ),
+  const ledgerCatchUp = createLedgerCatchUp(
+    ledgerSync,
+    nodeLog,
+    (err) =>
+      writeFailed(
+        { err: err.message },
+        "store write failed; ledger entries from a peer not kept (fetched again at the next catch-up)",
+      ),
+    // The driver is built below; a run ends (and wakes it) only after the node has started.
+    { now, onScheduled: () => driver.wake() },
   );
   const executor = createActionExecutor({
     writer,
@@ -288,7 +293,8 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
         );
     },
     catchUp: (want) => sync.catchUp(want),
-    catchUpLedger: () => void catchUpLedger(),
+    catchUpLedger: () => void ledgerCatchUp.start(),
+    ledgerCatchUp,
     left: () => {
       for (const resolve of leftWaiters) resolve();
       leftWaiters.clear();
@@ -406,7 +412,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   // The agent file changed while the node was down: a new bid, from the slot after the replayed one.
   if (bidRecord?.fileChanged) changeBid(bidRecord.fileChanged);
   driver.start();
-  void catchUpLedger();
+  void ledgerCatchUp.start();
   nodeLog.info(
     {
       peerId,
@@ -453,9 +459,11 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       sync.stop();
       libp2p.removeEventListener("peer:connect", updatePeers);
       libp2p.removeEventListener("peer:disconnect", updatePeers);
-      gossip?.stop();
       await http?.close();
+      // The host first, so that the node leaves its topics by closing connections, not by
+      // unsubscribing while connected (host.ts: that would cost it its peers' meshes on restart).
       await host.stop();
+      gossip?.stop();
       writer.stop();
       try {
         writer.flush();

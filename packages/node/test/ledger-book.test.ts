@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type AgentMachine,
   type AmendMessage,
   type ApproveMessage,
   amendTerms,
@@ -18,10 +19,17 @@ import {
 } from "@walras/protocol";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { createMachineDriver } from "../src/driver/machine-driver.ts";
 import { LedgerBook } from "../src/ledger/ledger-book.ts";
-import { createLedgerCatchUp } from "../src/ledger/ledger-catch-up.ts";
+import {
+  createLedgerCatchUp,
+  type LedgerCatchUp,
+  MAX_LEDGER_CONTINUED_RUNS,
+} from "../src/ledger/ledger-catch-up.ts";
 import { createLedgerSync, LEDGER_SYNC_PAGE, ledgerPage } from "../src/ledger/ledger-sync.ts";
 import { openStore, type Store, StoreWriteError } from "../src/store/store.ts";
+import { stubbedExecutor } from "./stubbed-executor.ts";
+import { waitFor } from "./wait-for.ts";
 
 // A periodic market re-clears on schedule: a chain of certificates, each naming the one before.
 const contract = contractSchema.parse({
@@ -54,6 +62,31 @@ function book(certificates: readonly Certificate[], on: Contract = contract): Le
   const b = new LedgerBook(tempStore(), on);
   for (const c of certificates) b.addCertificate(c);
   return b;
+}
+
+/**
+ * A catch-up gone on with by the node's one timer (the machine driver), for a machine with no
+ * deadline of its own, as on a quiet market: only the catch-up's own schedule wakes it.
+ */
+function drivenCatchUp(
+  sync: ReturnType<typeof createLedgerSync>,
+  continueMs: { first: number; max: number },
+): { catchUp: LedgerCatchUp; stop: () => void } {
+  const log = pino({ level: "silent" });
+  const catchUp: LedgerCatchUp = createLedgerCatchUp(sync, log, () => {}, {
+    now: Date.now,
+    onScheduled: () => driver.wake(),
+    continueMs,
+  });
+  const machine = { handle: () => [], nextDeadline: () => Number.POSITIVE_INFINITY };
+  const driver = createMachineDriver({
+    machine: machine as unknown as AgentMachine,
+    executor: stubbedExecutor({ ledgerCatchUp: catchUp, now: Date.now }),
+    log,
+    now: Date.now,
+  });
+  driver.start();
+  return { catchUp, stop: () => driver.stop() };
 }
 
 afterEach(() => {
@@ -120,8 +153,9 @@ describe("ledger catch-up on a full disk", () => {
       createLedgerSync(mine, async (after) => ledgerPage(peer, after)),
       log,
       (err) => void refused.push(err.message),
+      { now: Date.now },
     );
-    await catchUp();
+    await catchUp.start();
     expect(refused).toEqual([`${real.path}: cannot write walras store (database or disk is full)`]);
     expect(lines).toEqual([]);
     expect(mine.anchor()).toBeNull();
@@ -259,7 +293,7 @@ describe("a ledger sync page", () => {
       },
       { log, maxPages: 2 },
     );
-    expect(await sync.sync()).toEqual({ added: 2 });
+    expect(await sync.sync()).toEqual({ added: 2, more: true });
     const second = certificateDigest(chain[1] as Certificate);
     expect(warned).toHaveLength(1);
     expect(warned[0]?.fields).toMatchObject({
@@ -271,12 +305,60 @@ describe("a ledger sync page", () => {
     expect(warned[0]?.message).toMatch(/stopped at its page limit/);
     // The next run asks after the last certificate kept, not from the start.
     asked.length = 0;
-    expect(await sync.sync()).toEqual({ added: 2 });
+    expect(await sync.sync()).toEqual({ added: 2, more: true });
     expect(asked[0]).toBe(second);
     expect(await sync.sync()).toEqual({ added: 1 });
     // The last run ended on a page without `more`: nothing more to say.
     expect(warned).toHaveLength(2);
     expect(late.ledger()).toEqual(peer.ledger());
+  });
+
+  it("a node behind by more pages than a run holds catches up fully with no new trigger", async () => {
+    const peer = book(chainOf(7));
+    const late = book([]);
+    // One entry a page, two pages a run: four runs, of which only the first has a trigger.
+    const { catchUp, stop } = drivenCatchUp(
+      createLedgerSync(late, async (after) => ledgerPage(peer, after, 1), { maxPages: 2 }),
+      { first: 5, max: 20 },
+    );
+    try {
+      await catchUp.start();
+      await waitFor(
+        "the late node to hold the peer's whole ledger",
+        () => late.ledger().entries.length === 7,
+      );
+      expect(late.ledger()).toEqual(peer.ledger());
+      expect(catchUp.continueAt()).toBe(Number.POSITIVE_INFINITY);
+    } finally {
+      stop();
+    }
+  });
+
+  it("a peer that always says more is followed for MAX_LEDGER_CONTINUED_RUNS runs after the trigger's, then left", async () => {
+    const runs = MAX_LEDGER_CONTINUED_RUNS + 1;
+    // Real entries, one a page, more of them than the runs take; `more` said even at the end.
+    const source = book(chainOf(2 * runs + 4));
+    const late = book([]);
+    let asks = 0;
+    const { catchUp, stop } = drivenCatchUp(
+      createLedgerSync(
+        late,
+        async (after) => {
+          asks++;
+          return { ...ledgerPage(source, after, 1), more: true };
+        },
+        { maxPages: 2 },
+      ),
+      { first: 1, max: 1 },
+    );
+    try {
+      await catchUp.start();
+      await waitFor("the series of runs to end", () => asks >= 2 * runs && catchUp.continueAt() === Infinity);
+      expect(asks).toBe(2 * runs);
+      expect(late.ledger().entries).toHaveLength(2 * runs);
+    } finally {
+      stop();
+    }
   });
 
   it("that fails verification is reported naming the peer that sent it", async () => {

@@ -10,6 +10,7 @@ import {
 } from "@walras/protocol";
 import type { Logger } from "pino";
 import type { LedgerBook } from "../ledger/ledger-book.ts";
+import type { LedgerCatchUp } from "../ledger/ledger-catch-up.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
 import { type StoredMessage, StoreWriteError } from "../store/store.ts";
@@ -28,8 +29,9 @@ export interface ActionExecutor {
    */
   perform(actions: readonly MachineAction[]): Promise<void>;
   /**
-   * When a call is due, with no actions if need be, to retry the held own messages (ms, `now`'s
-   * clock); Infinity while none are held.
+   * When a call is due, with no actions if need be, to retry the held own messages or to go on
+   * with a ledger catch-up that stopped at its page limit (ms, `now`'s clock); Infinity while
+   * neither waits.
    */
   retryAt(): number;
   /** The last few epochs this node held a certificate of, in the order it first held them. */
@@ -71,6 +73,8 @@ export interface ActionExecutorInit {
   catchUp(want: SyncWant): void;
   /** Fetches the ledger entries this node missed (a certificate or amendment it never saw). */
   catchUpLedger(): void;
+  /** A ledger catch-up that stopped with more to fetch: gone on with at a call at or past its time. */
+  readonly ledgerCatchUp?: Pick<LedgerCatchUp, "continueAt" | "continueIfDue">;
   /** The machine finished a graceful leave. */
   left(): void;
   now(): number;
@@ -247,11 +251,12 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
 
   return {
     certified: () => [...certified.values()],
-    retryAt: () => unstored.retryAt,
+    retryAt: () => Math.min(unstored.retryAt, init.ledgerCatchUp?.continueAt() ?? Number.POSITIVE_INFINITY),
     // Not async: an error other than a store's refusal (a bug) must throw to the caller now, not
     // become a lost rejection.
     perform: (actions) => {
       const published = unstored.retry(publish);
+      init.ledgerCatchUp?.continueIfDue(init.now());
       for (const action of actions) {
         try {
           const done = perform(action);

@@ -6,14 +6,16 @@ import type { ActionExecutor } from "../actions/action-executor.ts";
  * Feeds the machine its events and has the executor carry out what comes back. Time reaches the
  * machine through one timer, set for the machine's `nextDeadline()` and moved whenever an event
  * brings that deadline closer: no fixed-rate polling of its own. The same timer serves the
- * executor's retry of own messages a full disk held back (`executor.retryAt()`): its tick is an
- * event, and each event retries them.
+ * executor's retry of own messages a full disk held back and its ledger catch-up that stopped
+ * with more to fetch (`executor.retryAt()`): its tick is an event, and each event retries them.
  */
 export interface MachineDriver {
   /** Hands the machine one event; resolves once the messages it published went to gossip. */
   handle(event: MachineEvent): Promise<void>;
   /** Arms the timer (after replay). */
   start(): void;
+  /** Re-reads the deadlines without an event: `executor.retryAt()` moved (a catch-up run ended). */
+  wake(): void;
   stop(): void;
 }
 
@@ -79,6 +81,7 @@ export function createMachineDriver(init: MachineDriverInit): MachineDriver {
       running = true;
       arm();
     },
+    wake: arm,
     stop: () => {
       running = false;
       if (timer) clearTimeout(timer);

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { openToOthers } from "../start/open-to-others.ts";
 import { createNewFile } from "../store/new-file.ts";
 
 /** Where a node keeps the token its write API asks for: readable by its owner only. */
@@ -62,7 +63,7 @@ export function loadOrCreateApiToken(dataDir: string): LoadedApiToken {
           : `${token.length} characters, not all lowercase hex digits`;
     throw new InvalidApiTokenFileError(file, `${reason}; expected 64 lowercase hex digits`);
   }
-  return { token, file, permissionsTooOpen: (statSync(file).mode & 0o077) !== 0 };
+  return { token, file, permissionsTooOpen: openToOthers(statSync(file).mode) };
 }
 
 /** Constant-time check of an `Authorization: Bearer <token>` header. */

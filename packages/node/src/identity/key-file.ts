@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { Ed25519PrivateKey, PeerId } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { openToOthers } from "../start/open-to-others.ts";
 import { fileWriteError } from "../store/file-write-error.ts";
 import { fsyncDirectory } from "../store/new-file.ts";
 
@@ -42,12 +43,11 @@ export async function loadOrCreateKey(path: string): Promise<LoadedKey> {
     return { privateKey, peerId: peerIdFromPrivateKey(privateKey), created: true, permissionsTooOpen: false };
   }
   const privateKey = decodeKey(path, existing);
-  const mode = (await stat(path)).mode & 0o777;
   return {
     privateKey,
     peerId: peerIdFromPrivateKey(privateKey),
     created: false,
-    permissionsTooOpen: (mode & 0o077) !== 0,
+    permissionsTooOpen: openToOthers((await stat(path)).mode),
   };
 }
 

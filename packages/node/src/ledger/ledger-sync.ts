@@ -39,9 +39,16 @@ const pageSchema = z.object({
 /**
  * Pages one catch-up run follows: a peer that always says `more` (or a ledger longer than
  * 64,000 certificates) does not keep a run going for good. What a run kept stays kept, so the
- * next run, started by the next certificate or plan the node cannot place, goes on from there.
+ * next run goes on from there (ledger-catch-up.ts starts it soon, a bounded number of times).
  */
 export const MAX_LEDGER_SYNC_PAGES = 1_000;
+
+/** How a run ended: `more` when it stopped at its page limit with the peer still saying `more`. */
+export interface LedgerSyncOutcome {
+  readonly added: number;
+  readonly error?: string;
+  readonly more?: true;
+}
 
 export interface LedgerSyncOptions {
   /** Told when a run stops at its page limit (a pino logger fits). */
@@ -61,8 +68,8 @@ export function createLedgerSync(
   options: LedgerSyncOptions = {},
 ) {
   const maxPages = options.maxPages ?? MAX_LEDGER_SYNC_PAGES;
-  let running: Promise<{ added: number; error?: string }> | null = null;
-  const run = async (): Promise<{ added: number; error?: string }> => {
+  let running: Promise<LedgerSyncOutcome> | null = null;
+  const run = async (): Promise<LedgerSyncOutcome> => {
     let added = 0;
     let peer: string | undefined;
     for (let page = 0; page < maxPages; page++) {
@@ -97,11 +104,11 @@ export function createLedgerSync(
       },
       "ledger catch-up stopped at its page limit with more to fetch; the next catch-up continues after this certificate",
     );
-    return { added };
+    return { added, more: true };
   };
   return {
     /** Fetch what is missing; resolves with how many certificates were added (and why it stopped short). */
-    sync(): Promise<{ added: number; error?: string }> {
+    sync(): Promise<LedgerSyncOutcome> {
       running ??= run().finally(() => {
         running = null;
       });

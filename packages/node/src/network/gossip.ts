@@ -59,6 +59,7 @@ export interface Gossip {
 
 /** The parts of the gossipsub implementation its public interface type leaves out. */
 interface GossipSubRouter {
+  isStarted(): boolean;
   getMeshPeers(topic: string): string[];
   getScore(peerId: string): number;
   score: { params: PeerScoreParams; addPenalty(peerId: string, penalty: number, label: string): void };
@@ -187,7 +188,8 @@ export function createGossip(
       pubsub.removeEventListener("subscription-change", onSubscriptionChange);
       libp2p.removeEventListener("peer:disconnect", onDisconnect);
       for (const topic of kindOfTopic.keys()) {
-        pubsub.unsubscribe(topic);
+        // A stopped router has left every topic by closing its connections (host.ts).
+        if (router.isStarted()) pubsub.unsubscribe(topic);
         pubsub.topicValidators.delete(topic);
         delete router.score.params.topics[topic];
       }

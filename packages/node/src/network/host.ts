@@ -266,6 +266,12 @@ export async function createHost(init: HostInit): Promise<Host> {
       discovery.stop();
       pruner.stop();
       await exchanging.stop();
+      // Closed before the router leaves its topics: leaving them while connected sends each mesh
+      // peer a PRUNE with gossipsub's 10 s unsubscribe backoff, and a node restarted within it is
+      // penalised for its first GRAFT (P7, one count a topic, squared times -10: -160 for the
+      // contract's three and discovery, past the graylist) and kept out of that peer's mesh for a
+      // minute. A closed connection only drops the node from the meshes (docs/security.md §5).
+      await Promise.all(libp2p.getPeers().map((peer) => libp2p.hangUp(peer)));
       await libp2p.stop();
       validator.stop();
     },

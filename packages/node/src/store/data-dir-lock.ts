@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, realpathSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { openToOthers } from "../start/open-to-others.ts";
 import { DataDirError } from "./data-dir-error.ts";
 import { createLockFile, takeOverLockFile } from "./lock-file.ts";
 
@@ -63,7 +64,7 @@ export function lockDataDir(dir: string): DataDirLock {
   }
   const stats = statSync(dir);
   if (!stats.isDirectory()) throw new DataDirError(`${dir}: not a directory; use another --data-dir`);
-  const permissionsTooOpen = (stats.mode & 0o077) !== 0;
+  const permissionsTooOpen = openToOthers(stats.mode);
   const key = realpathSync(dir);
   const file = join(dir, LOCK_FILE);
   // The nonce tells this lock from any other, even one this pid wrote (takeOverLockFile compares).
