@@ -104,8 +104,7 @@ describe("a member's own conflicting demands sent directly", () => {
     // The signer itself: its first mismatching demand for the slot is what an honest member across
     // a split sends too, and is free (signer-blame.test.ts, which also has a signer's own
     // equivocation); each further version is a reject. P4 is quadratic: three rejects are -90,
-    // past the graylist threshold (-80). Without the rule none counts, and the score stays near 0
-    // (a reconnecting peer's own transient penalties aside).
+    // past the graylist threshold (-80). Without the rule none counts, and the score stays near 0.
     const signer = await peer("member");
     expect(signer.peerId).toBe(member.id);
     await sendCounted(signer, at(3), "price-mismatch");

@@ -91,7 +91,7 @@ export const walrasTopicScore = createTopicScoreParams({
   invalidMessageDeliveriesDecay: 0.95,
 });
 
-/** Subscribes to a contract's four topics and routes their messages through `handlers`. */
+/** Subscribes to a contract's three topics and routes their messages through `handlers`. */
 export function createGossip(
   libp2p: Libp2p<{ pubsub: GossipSub }>,
   contractId: string,
