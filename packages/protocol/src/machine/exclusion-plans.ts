@@ -29,9 +29,9 @@ export class ExclusionPlans {
   }
 
   /**
-   * This node adopted epoch `epoch` on `evidence`: its message carrying the plan replaces whatever
-   * is kept for the epoch (a validated plan that lost to another), or removes it when that plan
-   * drops nobody for equivocation.
+   * This node adopted epoch `epoch` on `evidence`: its proposal (the message carrying the plan)
+   * replaces whatever is kept for the epoch (a validated plan that lost to another), or removes it
+   * when that plan drops nobody for equivocation.
    */
   adopted(epoch: number, evidence: readonly WireMessage[]): void {
     const m = evidence.find((e) => e.epoch === epoch && carriedPlan(e)?.proofs);
