@@ -257,7 +257,10 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     metrics,
     log: nodeLog,
     status: () => status() as unknown as Record<string, unknown>,
-    currentDecision: () => machine.decisionEvidence(null) ?? [],
+    currentDecision: () => ({
+      decision: machine.decisionEvidence(null) ?? [],
+      exclusions: machine.exclusionPlans(),
+    }),
     ledgerPage: (after) => ledgerPage(ledgerBook, after),
     penalize: (peer) => gossip?.penalize(peer),
     graylisted: (peer) => gossip?.graylisted(peer) ?? false,

@@ -19,6 +19,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { InboundPipeline } from "../src/inbound/inbound-pipeline.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { createNodeMetrics, type NodeMetrics } from "../src/metrics/node-metrics.ts";
+import type { CurrentDecision } from "../src/network/current-decision-answer.ts";
 import { createHost, type Host } from "../src/network/host.ts";
 import { answerByteLimit } from "../src/network/sync-answer-check.ts";
 import { createSyncBans, type SyncBans } from "../src/network/sync-ban.ts";
@@ -132,6 +133,8 @@ async function side(
     log?: Logger;
     /** The sync peer's clock (default Date.now). */
     now?: () => number;
+    /** What the machine hands out as its current decision (default: CURRENT_DECISION alone). */
+    currentDecision?: () => CurrentDecision;
     /** Caps the store file (SQLITE_FULL past it, as on a full disk). */
     maxPageCount?: number;
   } = {},
@@ -163,7 +166,7 @@ async function side(
     metrics,
     log: options.log ?? log,
     status: () => ({ ok: true }),
-    currentDecision: () => [CURRENT_DECISION],
+    currentDecision: options.currentDecision ?? (() => ({ decision: [CURRENT_DECISION], exclusions: [] })),
     ledgerPage: (after) => ({ entries: [{ after: after ?? null }], more: false }),
     penalize: (peer) => void penalized.push(peer),
     graylisted: options.graylisted ?? (() => false),
@@ -536,6 +539,27 @@ describe("sync peer", () => {
     // 4 + 1 served against a quota of 5: the next request is refused.
     await expect(ask(3)).rejects.toThrow(/over budget for decision requests/);
     expect(server.penalized).toEqual([client.host.libp2p.peerId.toString()]);
+  });
+
+  it("sends the current decision whole, and the newest exclusion plans that fit in the bytes left, oldest first", async () => {
+    // Plans of ~300 KB, as a propose of ~1,700 members: sent first and cut in send order, three
+    // of them filled the page and the current decision was cut out.
+    const big = (kind: string, epoch: number, note: string, size: number) =>
+      ({ kind, epoch, note, pad: "x".repeat(size) }) as unknown as WireMessage;
+    const exclusions = [3, 4, 5, 6].map((e) => big("propose", e, `plan ${e}`, 300_000));
+    const decision = [
+      big("propose", 7, "current", 300_000),
+      ...[1, 2, 3].map((i) => big("accept", 7, `accept ${i}`, 300)),
+    ];
+    const { server, client } = await connected({ currentDecision: () => ({ decision, exclusions }) });
+    const answer = await requestSync(client.host.libp2p, server.host.libp2p.peerId, {
+      type: "decision",
+      contractId: id,
+    });
+    const notes = answer.messages.map(
+      (b64) => (JSON.parse(Buffer.from(b64, "base64").toString()) as { note: string }).note,
+    );
+    expect(notes).toEqual(["plan 5", "plan 6", "current", "accept 1", "accept 2", "accept 3"]);
   });
 
   it("answers a decision request for the last safe epochs (empty) and keeps serving", async () => {

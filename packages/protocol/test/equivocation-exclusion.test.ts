@@ -4,6 +4,7 @@ import { type AgentMachine, createAgentMachine } from "../src/machine/agent-mach
 import { Convicted, convicts, MAX_CONVICTED } from "../src/machine/conviction.ts";
 import { PROBE_ROUNDS_PER_STEP } from "../src/machine/divergence-probe.ts";
 import { planDigest, proposerOf } from "../src/machine/epoch-plan.ts";
+import { ExclusionPlans } from "../src/machine/exclusion-plans.ts";
 import type { Equivocation, MachineAction } from "../src/machine/machine-io.ts";
 import { syncAnswer } from "../src/sim/sync-answer.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
@@ -651,8 +652,8 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
   });
 
-  it("a joiner that never saw the plan gets it with the current decision, and never admits the agent", () => {
-    // `honest` adopts epoch 2 (the liar dropped, with its proof), then epoch 3 without proofs.
+  /** `honest` adopts epoch 2 (the liar dropped, with its proof), then epoch 3 without proofs. */
+  function pastTheExclusion(): { machine: AgentMachine; p2: ProposeMessage } {
     const machine = inEpoch1(honest);
     const p2 = propose(2, plan([[d1, d2]]), me);
     deliver(machine, p2, 30);
@@ -664,7 +665,18 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     deliver(machine, propose(3, plan3, proposer), 50);
     deliver(machine, accept(other, 3, plan3), 60);
     expect(machine.status()).toMatchObject({ epoch: 3, members: withoutLiar });
-    const answer = machine.decisionEvidence(null) ?? [];
+    return { machine, p2 };
+  }
+
+  /** What a node that knows no epoch gets when it asks `machine` for the current decision. */
+  const currentAnswer = (machine: AgentMachine): WireMessage[] => [
+    ...machine.exclusionPlans(),
+    ...(machine.decisionEvidence(null) ?? []),
+  ];
+
+  it("a joiner that never saw the plan gets it with the current decision, and never admits the agent", () => {
+    const { machine, p2 } = pastTheExclusion();
+    const answer = currentAnswer(machine);
     expect(answer[0]).toEqual(p2);
 
     const newcomer = createSigner(new Uint8Array(32).fill(9));
@@ -681,6 +693,74 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     const another = createSigner(new Uint8Array(32).fill(10));
     for (const s of [liar, another]) deliver(joiner, join(s, 3), now++);
     expect(joiner.status().pendingJoins).toEqual([another.id]);
+  });
+
+  it("a plan taken on trust is not served: an attacker's fake, first at a node with no epoch, does not push out the real one", () => {
+    const { machine, p2 } = pastTheExclusion();
+    // An attacker with no membership: its throwaway key's two demands are a valid proof, and it
+    // signs a plan for epoch 2 as its proposer (two deciders, so that the plan is not decided alone).
+    const attacker = createSigner(new Uint8Array(32).fill(20));
+    const sybil = createSigner(new Uint8Array(32).fill(21));
+    let buddy: Signer | null = null;
+    for (let i = 22; i < 80 && !buddy; i++) {
+      const b = createSigner(new Uint8Array(32).fill(i));
+      if (proposerOf(2, 0, ids(attacker, b)) === attacker.id) buddy = b;
+    }
+    const pair = ids(attacker, buddy as Signer);
+    const fake = propose(
+      2,
+      {
+        members: pair,
+        deciders: pair,
+        voters: pair,
+        base: { epoch: 1, round: 0, prices: BASE },
+        terms: null,
+        ledger: null,
+        cause: ["equivocation"],
+        proofs: [[demand(sybil, 0, BASE, 1), demand(sybil, 0, BASE, 2)]],
+      },
+      attacker,
+    );
+    // The honest node, in epoch 3, drops it as stale and answers as before.
+    expect(machine.check(fake).verdict).toBe("ignore");
+    const answer = currentAnswer(machine);
+    expect(answer[0]).toEqual(p2);
+
+    // A joiner gets the fake first (gossip, or a hostile answer), then the honest answer.
+    const j1 = createAgentMachine({
+      contract,
+      signer: createSigner(new Uint8Array(32).fill(9)),
+      profile: paperProfiles(1, 3)[0],
+      now: 0,
+    });
+    let now = 100;
+    for (const m of [fake, ...answer]) deliver(j1, m, now++);
+    expect(j1.status()).toMatchObject({ epoch: 3, members: withoutLiar });
+    // Convicting on trust stays: it takes its first plan unchecked as it takes the decision.
+    expect(
+      j1
+        .status()
+        .equivocations.map((e) => e.agent)
+        .sort(),
+    ).toEqual(ids(liar, sybil));
+    // Neither plan it took on trust is served on: before the fix it served the fake for epoch 2
+    // (the real one pushed out), and a joiner asking it then admitted the liar again.
+    const served = currentAnswer(j1);
+    expect(served).toEqual(machine.decisionEvidence(null));
+    expect(served.map((m) => m.agent)).not.toContain(attacker.id);
+  });
+
+  it("an epoch's exclusion plan is the message of the decision adopted for it, once adopted", () => {
+    const plans = new ExclusionPlans();
+    const validated = propose(2, plan([[d1, d2]]), me);
+    const adopted = propose(2, plan([[d1, demand(liar, 0, BASE, 3)]]), honest);
+    plans.validated(validated);
+    plans.validated(adopted);
+    expect(plans.before(3)).toEqual([validated]);
+    plans.adopted(2, [adopted, accept(honest, 2, adopted.plan)]);
+    expect(plans.before(3)).toEqual([adopted]);
+    plans.adopted(2, [propose(2, later(2), me)]);
+    expect(plans.before(3)).toEqual([]);
   });
 
   it("catching up by trust on a plan with proofs convicts as validating it would", () => {

@@ -118,7 +118,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     else log.trace({ peer: from, reason: v.reason }, "ignored message");
     if (v.verdict === "reject" && v.reason === "equivocation") init.equivocation();
     if (v.verdict !== "reject" || !FORWARDER_BLAMELESS.has(v.reason)) return v.verdict;
-    return signerBlame.blames(message, v.reason, from) ? "reject" : "ignore";
+    return signerBlame.blames(message, v, from) ? "reject" : "ignore";
   };
 
   const accept = (message: WireMessage, bytes: Uint8Array) => {

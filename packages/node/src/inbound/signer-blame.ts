@@ -1,34 +1,51 @@
-import { messageDigest, type RejectReason, slotOf, type WireMessage } from "@walras/protocol";
+import {
+  type Equivocation,
+  messageDigest,
+  type RejectReason,
+  samePrices,
+  slotOf,
+  type WireMessage,
+} from "@walras/protocol";
 
 /** Slots remembered for the signer's own mismatching demands, at most (the oldest forgotten first). */
 export const MAX_SIGNER_MISMATCH_SLOTS = 1_024;
+
+/** What the blame is judged on: the reject's reason and, for an equivocation, its evidence. */
+export interface BlamedReject {
+  readonly reason: RejectReason;
+  readonly evidence?: Equivocation;
+}
 
 /**
  * Whether a `price-mismatch` or `equivocation` reject, which costs a forwarder nothing (an honest
  * peer on the other side of a split holds the message as valid: docs/protocol.md §5), is held
  * against the peer that sent it because that peer is the message's signer (an agent id is its
  * libp2p peer id). Without this a member connected to a node could send it any number of signed
- * demands at other prices, each costing a signature check, at no gossip-score cost.
+ * messages for a slot, each costing a signature check, at no gossip-score cost.
  *
- * - `equivocation`: the signer itself sent a second message for a slot this node holds another
- *   for; an honest node signs one per slot (a restart that lost its own is the rare exception,
- *   and costs it one reject);
- * - `price-mismatch`: only from the signer's second different demand for one slot. Its first is
- *   what every honest member on the other side of a split sends in each round, directly, to its
- *   mesh peers; blaming that would graylist honest peers across the split.
+ * - an `equivocation` that convicts() would count (two demands of the slot at the same prices),
+ *   at once: honesty never signs that;
+ * - any other second version, from the signer's second different message for one slot on. Its
+ *   first is what honesty sends: a member across a split sends its demand at other prices in each
+ *   round, directly, to its mesh peers; an honest node that restarted without its stored demand or
+ *   commit re-signs the slot at other prices or with another body (conviction.ts), and a peer
+ *   holding the first version judges that `equivocation`. Blaming those graylisted honest peers.
+ *
+ * Bounded: the first version is remembered for MAX_SIGNER_MISMATCH_SLOTS slots; a slot forgotten
+ * is free again.
  */
 export interface SignerBlame {
-  blames(message: WireMessage, reason: RejectReason, from: string): boolean;
+  blames(message: WireMessage, reject: BlamedReject, from: string): boolean;
 }
 
 export function createSignerBlame(capacity = MAX_SIGNER_MISMATCH_SLOTS): SignerBlame {
-  /** Slot -> digest of the first mismatching demand its signer sent this node itself. */
+  /** Slot -> digest of the first other version its signer sent this node itself. */
   const first = new Map<string, string>();
   return {
-    blames(message, reason, from) {
+    blames(message, reject, from) {
       if (from !== message.agent) return false;
-      if (reason === "equivocation") return true;
-      if (reason !== "price-mismatch") return false;
+      if (reject.reason === "equivocation" && reject.evidence && provable(reject.evidence)) return true;
+      if (reject.reason !== "price-mismatch" && reject.reason !== "equivocation") return false;
       const slot = slotOf(message);
       const digest = messageDigest(message);
       const held = first.get(slot);
@@ -38,4 +55,9 @@ export function createSignerBlame(capacity = MAX_SIGNER_MISMATCH_SLOTS): SignerB
       return false;
     },
   };
+}
+
+/** Two demands of one slot at the same prices: what convicts() counts, and no honest node signs. */
+function provable({ first, second }: Equivocation): boolean {
+  return first.kind === "demand" && second.kind === "demand" && samePrices(first.prices, second.prices);
 }

@@ -11,7 +11,6 @@ import {
   type SyncWant,
   syncAgents,
   type Topic,
-  type WireMessage,
 } from "@walras/protocol";
 import type { Logger } from "pino";
 import type { InboundPipeline } from "../inbound/inbound-pipeline.ts";
@@ -19,6 +18,7 @@ import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
 import { matchesQuery, type Store } from "../store/store.ts";
 import { connectedPeerIds } from "./connected-peers.ts";
+import { type CurrentDecision, currentDecisionAnswer } from "./current-decision-answer.ts";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
 import { answerByteLimit, answerOverPage } from "./sync-answer-check.ts";
 import { createSyncBans, type SyncBans } from "./sync-ban.ts";
@@ -72,8 +72,8 @@ export interface SyncPeerInit {
   readonly metrics: NodeMetrics;
   readonly log: Logger;
   status(): Record<string, unknown>;
-  /** The proposal and accepts that decided the current epoch (a `decision` request without one). */
-  currentDecision(): readonly WireMessage[];
+  /** The current epoch's decision and the exclusion plans before it (a `decision` request without an epoch). */
+  currentDecision(): CurrentDecision;
   /** The answer to a `ledger` request: entries after the certificate `after`. */
   ledgerPage(after: string | undefined): LedgerResponse;
   /** Lowers a peer's (gossipsub) score. */
@@ -403,12 +403,15 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
 
   /**
    * Every proposal and accept of epochs [epoch, epoch + DECISIONS_PER_SYNC), in the order the
-   * asker adopts them, cut at MAX_PAGE_BYTES (the asker asks again from where it got to).
+   * asker adopts them, cut at MAX_PAGE_BYTES (the asker asks again from where it got to); with no
+   * epoch asked, the current decision whole and the exclusion plans that fit (current-decision-answer.ts).
    */
   const decisionPage = (req: DecisionRequest, from: string): SyncResponse => {
     let encoded: Uint8Array[];
-    if (req.epoch === undefined) encoded = init.currentDecision().map((m) => encodeMessage(m));
-    else {
+    if (req.epoch === undefined) {
+      const { decision, exclusions } = init.currentDecision();
+      encoded = currentDecisionAnswer(decision.map(encodeMessage), exclusions.map(encodeMessage));
+    } else {
       const rows = [];
       const kinds = ["propose", "accept"];
       const inMemory = !allStored();

@@ -115,6 +115,12 @@ export interface AgentMachine {
   committedBody(epoch: number): CommitBody | null;
   /** The messages that prove epoch `epoch`'s decision (null: the current epoch), for a peer's sync. */
   decisionEvidence(epoch: number | null): readonly WireMessage[] | null;
+  /**
+   * The plans that dropped members for equivocation in the newest epochs before the current one
+   * (exclusion-plans.ts), oldest first: what a node that knows no epoch must judge, in this order,
+   * before it adopts the current decision (docs/protocol.md §5.1).
+   */
+  exclusionPlans(): readonly WireMessage[];
   /** The terms in effect now (the contract, or amended terms) and their id. */
   terms(): { readonly terms: Contract; readonly id: ContractId };
   /** What is wrong with proposing `terms` as an amendment now, or null (the API's answer to a bad request). */
@@ -258,6 +264,8 @@ class Machine implements AgentMachine {
   #convictFromPlan(m: WireMessage): void {
     const cur = this.#membership.current;
     if (cur && m.epoch !== cur.number + 1) return;
+    // Kept for joiners only when validated: one taken on trust may be anyone's (exclusion-plans.ts).
+    if (cur) this.#exclusions.validated(m);
     this.#convictOn(m);
   }
 
@@ -265,7 +273,6 @@ class Machine implements AgentMachine {
   #convictOn(m: WireMessage): void {
     const plan = carriedPlan(m);
     if (!plan?.proofs) return;
-    this.#exclusions.add(m);
     const cur = this.#membership.current;
     for (const evidence of planEquivocations(plan)) {
       const fresh = this.#equivocations.record(evidence, (agent) => cur?.memberSet.has(agent) === true);
@@ -350,11 +357,12 @@ class Machine implements AgentMachine {
   }
 
   decisionEvidence(epoch: number | null): readonly WireMessage[] | null {
-    const evidence = this.#membership.evidence(epoch);
+    return this.#membership.evidence(epoch);
+  }
+
+  exclusionPlans(): readonly WireMessage[] {
     const cur = this.#membership.current;
-    // The current decision, asked for by a node that knows no epoch: the exclusions it missed first.
-    if (epoch !== null || !evidence || !cur) return evidence;
-    return [...this.#exclusions.before(cur.number), ...evidence];
+    return cur ? this.#exclusions.before(cur.number) : [];
   }
 
   bidFrom(): number {
@@ -511,7 +519,7 @@ class Machine implements AgentMachine {
     const plan = e.plan;
     const prices = plan.base ? [...plan.base.prices] : [...ctx.contract.initialPrices];
     this.#certify.start(e.number, plan.members, plan.ledger);
-    for (const m of e.evidence) this.#exclusions.add(m);
+    this.#exclusions.adopted(e.number, e.evidence);
     ctx.out.emit({
       type: "epoch-started",
       epoch: e.number,

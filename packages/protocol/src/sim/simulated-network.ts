@@ -726,7 +726,7 @@ export class SimulatedNetwork {
     if (want.type === "decision") {
       const answer =
         want.epoch === null
-          ? (peer.machine.decisionEvidence(null) ?? [])
+          ? [...peer.machine.exclusionPlans(), ...(peer.machine.decisionEvidence(null) ?? [])]
           : decisionsFrom(peer.store, want.epoch);
       // One answer arrives in its order, as over one stream.
       const delay = this.#randomDelay() * 2 + peer.slowMs;
