@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Cost, ScenarioAgent, Valuation } from "../src/economics/agent.ts";
 import { type CapObservation, checkedExitSlope } from "../src/economics/cap-exit.ts";
 import { simulate } from "../src/economics/equilibrium.ts";
 import { scenarioSchema } from "../src/economics/scenario.ts";
@@ -29,6 +30,11 @@ describe("checkedExitSlope: a capped member's exit, checked against its demands"
   });
 });
 
+/** One member of a one-resource market. */
+function member(id: string, valuation: Valuation, cost: Cost, footprint: number): ScenarioAgent {
+  return { id, valuation, cost, footprint: [footprint] };
+}
+
 describe("a member at its activity cap in a wide-spread market", () => {
   // From `pnpm fuzz:markets --spread 3 --seed 20261203` (1 resource): agent-3 (footprint 1,876)
   // is at its cap at p = 0 and clears at p* = 3.3e-6. Reporting slope 0 there, it was invisible
@@ -43,60 +49,30 @@ describe("a member at its activity cap in a wide-spread market", () => {
       maxRounds: 200_000,
     },
     agents: [
-      {
-        id: "a0",
-        valuation: { kind: "power", w: 4.686, theta: 0.8895 },
-        cost: { kind: "quadratic", beta: 0, c: 0.114 },
-        footprint: [0.000985],
-      },
-      {
-        id: "a1",
-        valuation: { kind: "quadratic", a: 4.71, b: 0.8945 },
-        cost: { kind: "linear", beta: 0.9125 },
-        footprint: [0.8033],
-      },
-      {
-        id: "a2",
-        valuation: { kind: "quadratic", a: 11.68, b: 0.3304 },
-        cost: { kind: "quadratic", beta: 0, c: 1.264 },
-        footprint: [0.21],
-      },
-      {
-        id: "a3",
-        valuation: { kind: "quadratic", a: 0.01027, b: 0.0003596 },
-        cost: { kind: "linear", beta: 0.003988 },
-        footprint: [1876.4],
-      },
-      {
-        id: "a4",
-        valuation: { kind: "log", alpha: 7.53 },
-        cost: { kind: "linear", beta: 1.036 },
-        footprint: [0.4965],
-      },
-      {
-        id: "a5",
-        valuation: { kind: "power", w: 1.525, theta: 0.4747 },
-        cost: { kind: "linear", beta: 2.83 },
-        footprint: [0.6393],
-      },
-      {
-        id: "a6",
-        valuation: { kind: "log", alpha: 3.93 },
-        cost: { kind: "quadratic", beta: 0, c: 0.05744 },
-        footprint: [0.4213],
-      },
-      {
-        id: "a7",
-        valuation: { kind: "log", alpha: 15.41 },
-        cost: { kind: "linear", beta: 1.267 },
-        footprint: [0.4632],
-      },
-      {
-        id: "a8",
-        valuation: { kind: "log", alpha: 2.936 },
-        cost: { kind: "quadratic", beta: 0, c: 1.431 },
-        footprint: [-0.5872],
-      },
+      member(
+        "a0",
+        { kind: "power", w: 4.686, theta: 0.8895 },
+        { kind: "quadratic", beta: 0, c: 0.114 },
+        0.000985,
+      ),
+      member("a1", { kind: "quadratic", a: 4.71, b: 0.8945 }, { kind: "linear", beta: 0.9125 }, 0.8033),
+      member(
+        "a2",
+        { kind: "quadratic", a: 11.68, b: 0.3304 },
+        { kind: "quadratic", beta: 0, c: 1.264 },
+        0.21,
+      ),
+      member(
+        "a3",
+        { kind: "quadratic", a: 0.01027, b: 0.0003596 },
+        { kind: "linear", beta: 0.003988 },
+        1876.4,
+      ),
+      member("a4", { kind: "log", alpha: 7.53 }, { kind: "linear", beta: 1.036 }, 0.4965),
+      member("a5", { kind: "power", w: 1.525, theta: 0.4747 }, { kind: "linear", beta: 2.83 }, 0.6393),
+      member("a6", { kind: "log", alpha: 3.93 }, { kind: "quadratic", beta: 0, c: 0.05744 }, 0.4213),
+      member("a7", { kind: "log", alpha: 15.41 }, { kind: "linear", beta: 1.267 }, 0.4632),
+      member("a8", { kind: "log", alpha: 2.936 }, { kind: "quadratic", beta: 0, c: 1.431 }, -0.5872),
     ],
   });
 

@@ -113,7 +113,10 @@ export function bestResponseAtUnitPrice(
  */
 function capped(v: Valuation, c: Cost, gamma: number, previous: number, cap: number): Demand {
   const price = valuationMarginal(v, cap) - costMarginal(c, cap) - gamma * (cap - previous);
-  const slope = Math.max(-WIRE_NUMBER_BOUND, -1 / (-valuationCurvature(v, cap) + costCurvature(c, cap) + gamma));
+  const slope = Math.max(
+    -WIRE_NUMBER_BOUND,
+    -1 / (-valuationCurvature(v, cap) + costCurvature(c, cap) + gamma),
+  );
   if (!(Math.abs(price) <= WIRE_NUMBER_BOUND && slope < 0)) return { x: cap, slope: 0 };
   return { x: cap, slope: 0, exit: { price, slope } };
 }

@@ -18,7 +18,9 @@ const EXIT_PASSES = 6;
  * The model: each member's demand as a hinge, x_i(q) = max(0, c_i + s_i (q - q_i^base)) — its
  * verified slope from the anchor while it is in the market (so it leaves when its linearised
  * demand reaches 0), and, for a member out at the anchor but just seen responsive, its slope from
- * its entry price on. The dual of such demands is convex and piecewise quadratic. The step: the
+ * its entry price on; a member at its activity cap that said where it leaves it (cap-exit.ts) is a
+ * hinge from above: flat to its exit price, then its exit slope. The dual of such demands is convex
+ * and piecewise quadratic. The step: the
  * minimiser over the box of its quadratic piece at the anchor (box-quadratic.ts), then cut back
  * to the exact minimiser of the whole model along that direction, found by walking the hinges'
  * breakpoints in order. So a step that would carry a member across its kink stops where the
@@ -62,7 +64,8 @@ export function modelStep(
   for (let i = 0; i < n; i++) {
     const es = exitSlopes[i] as number;
     if (!(es < 0)) continue;
-    capLine[i] = (base.x[i] as number) + es * ((base.unitPrices[i] as number) - (base.exitPrices[i] as number));
+    capLine[i] =
+      (base.x[i] as number) + es * ((base.unitPrices[i] as number) - (base.exitPrices[i] as number));
     capSlope[i] = es;
   }
   const { lower, upper } = stepBox(base.prices, radius);
