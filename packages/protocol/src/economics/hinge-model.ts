@@ -20,10 +20,9 @@ const EXIT_PASSES = 6;
  * demand reaches 0), and, for a member out at the anchor but just seen responsive, its slope from
  * its entry price on; a member at its activity cap that said where it leaves it (cap-exit.ts) is a
  * hinge from above: flat to its exit price, then its exit slope. The dual of such demands is convex
- * and piecewise quadratic. The step: the
- * minimiser over the box of its quadratic piece at the anchor (box-quadratic.ts), then cut back
- * to the exact minimiser of the whole model along that direction, found by walking the hinges'
- * breakpoints in order. So a step that would carry a member across its kink stops where the
+ * and piecewise quadratic. The step: the minimiser over the box of its quadratic piece at the
+ * anchor (box-quadratic.ts), then cut back to the exact minimiser of the whole model along that
+ * direction, found by walking the hinges' breakpoints in order. So a step that would carry a member across its kink stops where the
  * member's entry or exit balances the market, instead of overshooting it.
  */
 export function modelStep(

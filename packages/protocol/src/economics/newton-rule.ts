@@ -223,18 +223,21 @@ function observeMembers(
       }
     } else remember(entryPrices, entrySlopes, i, qb, xb, sb);
     // A member at its cap that says where it leaves it: the line it follows beyond the exit is
-    // also where it would enter, and the newer end wins, as above.
-    const atBase = capObservation(base, i);
-    const atOther = other === null ? null : capObservation(other, i);
-    const eb = checkedExitSlope(atBase, atOther);
-    const eo = atOther === null ? 0 : checkedExitSlope(atOther, atBase);
-    exitSlopes[i] = eb;
-    if (otherIsNewer) {
-      rememberExit(entryPrices, entrySlopes, i, atBase, eb);
-      if (atOther !== null) rememberExit(entryPrices, entrySlopes, i, atOther, eo);
-    } else {
-      if (atOther !== null) rememberExit(entryPrices, entrySlopes, i, atOther, eo);
-      rememberExit(entryPrices, entrySlopes, i, atBase, eb);
+    // also where it would enter, and the newer end wins, as above. (Most members never reach
+    // their cap: no objects for them, this runs for every member every round.)
+    if (hasExit(base, i) || (other !== null && hasExit(other, i))) {
+      const atBase = capObservation(base, i);
+      const atOther = other === null ? null : capObservation(other, i);
+      const eb = checkedExitSlope(atBase, atOther);
+      const eo = atOther === null ? 0 : checkedExitSlope(atOther, atBase);
+      exitSlopes[i] = eb;
+      if (otherIsNewer) {
+        rememberExit(entryPrices, entrySlopes, i, atBase, eb);
+        if (atOther !== null) rememberExit(entryPrices, entrySlopes, i, atOther, eo);
+      } else {
+        if (atOther !== null) rememberExit(entryPrices, entrySlopes, i, atOther, eo);
+        rememberExit(entryPrices, entrySlopes, i, atBase, eb);
+      }
     }
     slopes[i] = sb;
     if (previous !== null && entrySlopes[i] === 0) {
@@ -253,6 +256,10 @@ function observeMembers(
  */
 function doubles(n: number): number[] {
   return new Array<number>(n).fill(0.5);
+}
+
+function hasExit(a: NewtonAnchor, i: number): boolean {
+  return ((a.exitSlopes[i] as number | undefined) ?? 0) < 0;
 }
 
 function capObservation(a: NewtonAnchor, i: number): CapObservation {
