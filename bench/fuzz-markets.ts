@@ -92,6 +92,8 @@ const sorted = all.sort((a, b) => a - b);
 console.log(
   `| all | ${sorted.length} | | ${percentile(sorted, 0.5)} | ${percentile(sorted, 0.99)} | ${sorted.at(-1)} | |`,
 );
+// The sum over the markets that finished: a change of rule shows here before it moves a percentile.
+console.log(`rounds in all (finished markets): ${sorted.filter(Number.isFinite).reduce((a, b) => a + b, 0)}`);
 if (failures > 0) {
   console.log(`${failures} of ${sorted.length} markets failed`);
   process.exit(1);

@@ -194,9 +194,30 @@ describe("bestResponse", () => {
     expect(d.x).toBe(activityCap(supplier, k));
     expect(d.x).toBe(1000 * 50);
     expect(d.slope).toBe(0);
+    // It leaves the cap where V'(cap) - C'(cap) = q: q = 2/50,001 - 1, with slope (1 + cap)^2 / -2.
+    expect(d.exit?.price).toBeCloseTo(2 / 50_001 - 1, 12);
+    expect(d.exit?.slope).toBe(-(50_001 ** 2) / 2);
     // With quadratic cost the same supplier has an interior, finite answer.
     const curved: AgentProfile = { ...supplier, cost: { kind: "quadratic", beta: 1, c: 0.5 } };
     const x = numericalArgmax((t) => payoff(curved, k, [3], t), 200);
     closeTo(bestResponse(curved, k, [3]).x, x, 1e-6);
+  });
+
+  it("a consumer at its activity cap says where it leaves it, and its demand follows from there", () => {
+    // 10 x - 0.0005 x^2, linear cost 1: x = (9 - q) / 0.001, capped at 1,000 (capacity 1).
+    const consumer: AgentProfile = {
+      valuation: { kind: "quadratic", a: 10, b: 0.001 },
+      cost: { kind: "linear", beta: 1 },
+      footprint: [1],
+    };
+    const k = contract(0, 0, 0, 1);
+    const atCap = bestResponse(consumer, k, [0]);
+    expect(atCap).toMatchObject({ x: 1000, slope: 0 });
+    expect(atCap.exit?.price).toBeCloseTo(8, 12);
+    expect(atCap.exit?.slope).toBeCloseTo(-1000, 9);
+    // Past the exit the demand is the claimed line: 1,000 - 1,000 (8.5 - 8).
+    const past = bestResponse(consumer, k, [8.5]);
+    closeTo(past.x, 500, 1e-9);
+    expect(past.exit).toBeUndefined();
   });
 });

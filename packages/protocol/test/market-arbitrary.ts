@@ -2,6 +2,7 @@ import fc from "fast-check";
 import type { ScenarioAgent } from "../src/economics/agent.ts";
 import { solveReference } from "../src/economics/reference-solver.ts";
 import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
+import { WIRE_NUMBER_BOUND } from "../src/wire/protocol-numbers.ts";
 
 /**
  * Random markets with g = 0 (a unique equilibrium allocation), shared by the property tests and
@@ -169,14 +170,19 @@ export function marketArb(options: MarketOptions): fc.Arbitrary<Scenario> {
         // log alpha ln(1+x), linear beta: x = alpha / (beta + q) - 1, which is 0 exactly when
         // alpha = beta + q*, q* = tau + a.p* the agent's unit price at the equilibrium.
         const p = solveReference(base).prices;
-        const atKink: ScenarioAgent[] = kinks.map((k, i) => {
-          const q = k.footprint.reduce((s, a, r) => s + a * (p[r] as number), tau);
-          return {
-            id: `kink-${i}`,
-            valuation: { kind: "log", alpha: k.beta + q },
-            cost: { kind: "linear", beta: k.beta },
-            footprint: k.footprint,
-          };
+        const atKink: ScenarioAgent[] = kinks.flatMap((k, i) => {
+          const alpha = k.footprint.reduce((s, a, r) => s + a * (p[r] as number), tau) + k.beta;
+          // With a spread, p* can lie beyond the protocol's price bound (the market then settles
+          // approximate, protocol §8), and no profile within the number bound has its kink there.
+          if (alpha > WIRE_NUMBER_BOUND) return [];
+          return [
+            {
+              id: `kink-${i}`,
+              valuation: { kind: "log", alpha },
+              cost: { kind: "linear", beta: k.beta },
+              footprint: k.footprint,
+            },
+          ];
         });
         return scenarioSchema.parse({ contract, agents: [...agents, ...atKink] });
       })

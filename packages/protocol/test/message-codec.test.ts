@@ -59,6 +59,23 @@ describe("message codec", () => {
   });
 });
 
+describe("a demand's exit from the activity cap (docs/protocol.md §4)", () => {
+  const decoded = (exit: unknown) =>
+    decodeMessage(
+      encodeMessage(signMessage({ ...unsigned, slope: 0, exit } as Unsigned<DemandMessage>, signer)),
+    );
+
+  it("travels with a price within the bound and a falling slope, and nothing else", () => {
+    const ok = decoded({ price: -0.5, slope: -4 });
+    if (!ok.ok) throw new Error(ok.detail);
+    expect((ok.message as DemandMessage).exit).toEqual({ price: -0.5, slope: -4 });
+    expect(verifyMessage(ok.message)).toBe(true);
+    expect(decoded({ price: 1, slope: 0 }).ok).toBe(false);
+    expect(decoded({ price: 2e12, slope: -1 }).ok).toBe(false);
+    expect(decoded({ price: 1, slope: -1, x: 3 }).ok).toBe(false);
+  });
+});
+
 describe("the wire's number bound (docs/protocol.md §4)", () => {
   const commit = (residual: number): Unsigned<CommitMessage> => ({
     v: 2,

@@ -1,9 +1,9 @@
 import type { Contract } from "../wire/contract.ts";
 import { WIRE_NUMBER_BOUND } from "../wire/protocol-numbers.ts";
 import type { AgentProfile, Cost, Valuation } from "./agent.ts";
-import { costCurvature, costValue } from "./cost.ts";
+import { costCurvature, costMarginal, costValue } from "./cost.ts";
 import type { Demand } from "./demand.ts";
-import { valuationCurvature, valuationValue } from "./valuation.ts";
+import { valuationCurvature, valuationMarginal, valuationValue } from "./valuation.ts";
 
 /**
  * How far one agent may go when its payoff is unbounded above, as a multiple of the capacity of
@@ -98,11 +98,27 @@ export function bestResponseAtUnitPrice(
   const x = interiorOptimum(v, c, q, gamma, previous, cap);
   if (x <= 0) return { x: 0, slope: 0 };
   if (fixedFee > 0 && !coversFixedFee(v, c, q, gamma, previous, x, fixedFee)) return { x: 0, slope: 0 };
-  if (x >= cap) return { x: cap, slope: 0 };
+  if (x >= cap) return capped(v, c, gamma, previous, cap);
   // A reported slope is a hint the price rule checks against what demands do (verified-slopes.ts);
   // clamped, it stays within what a demand message may carry.
   const slope = -1 / (-valuationCurvature(v, x) + costCurvature(c, x) + gamma);
   return { x, slope: Math.max(-WIRE_NUMBER_BOUND, slope) };
+}
+
+/**
+ * The demand at the activity cap: locally flat (slope 0), and where it leaves the cap. Below the
+ * unit price V'(cap) - C'(cap) - gamma (cap - previous) the unconstrained best response lies beyond
+ * the cap; above it, it falls at the slope it has there. Left out when that price or slope is not
+ * a number a demand message may carry.
+ */
+function capped(v: Valuation, c: Cost, gamma: number, previous: number, cap: number): Demand {
+  const price = valuationMarginal(v, cap) - costMarginal(c, cap) - gamma * (cap - previous);
+  const slope = Math.max(
+    -WIRE_NUMBER_BOUND,
+    -1 / (-valuationCurvature(v, cap) + costCurvature(c, cap) + gamma),
+  );
+  if (!(Math.abs(price) <= WIRE_NUMBER_BOUND && slope < 0)) return { x: cap, slope: 0 };
+  return { x: cap, slope: 0, exit: { price, slope } };
 }
 
 /**

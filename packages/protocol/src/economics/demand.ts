@@ -9,6 +9,18 @@ export interface Demand {
    * (x = 0) or at a kink. Lets every node build the aggregate Jacobian for the newton rule.
    */
   readonly slope: number;
+  /**
+   * Only at the activity cap (best-response.ts): the unit price up to which x stays at the cap,
+   * and the slope of the demand just above it. Lets the newton rule's hinge model see where the
+   * member starts to respond, which its local slope (0) cannot tell.
+   */
+  readonly exit?: CapExit;
+}
+
+export interface CapExit {
+  readonly price: number;
+  /** < 0. */
+  readonly slope: number;
 }
 
 /** A demand as it travels: what every node needs to aggregate it, and nothing private. */

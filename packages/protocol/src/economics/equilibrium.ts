@@ -61,6 +61,8 @@ export function simulate(scenario: Scenario, options: SimulationOptions = {}): S
     x: new Float64Array(n),
     slope: new Float64Array(n),
     footprint,
+    exitPrice: new Float64Array(n),
+    exitSlope: new Float64Array(n),
   };
   const previous = new Float64Array(n);
   let prices = [...contract.initialPrices];
@@ -155,6 +157,10 @@ function respond(
     );
     out.x[i] = d.x;
     out.slope[i] = d.slope;
+    if (out.exitPrice !== undefined && out.exitSlope !== undefined) {
+      out.exitPrice[i] = d.exit?.price ?? 0;
+      out.exitSlope[i] = d.exit?.slope ?? 0;
+    }
   }
 }
 

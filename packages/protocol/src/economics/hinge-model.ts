@@ -2,6 +2,15 @@ import type { NewtonAnchor } from "./newton-rule.ts";
 import type { PackedDemands } from "./price-rule.ts";
 import { type ModelStep, minimiseModel, quadraticPiece, stepBox } from "./quadratic-model.ts";
 
+/** Per member: its verified slope, entry estimate and checked cap exit slope (newton-rule.ts). */
+export interface MemberModel {
+  readonly slopes: Float64Array;
+  readonly entryPrices: ArrayLike<number>;
+  readonly entrySlopes: ArrayLike<number>;
+  /** < 0 for a member at its cap whose exit (NewtonAnchor.exitPrices) the rule may use. */
+  readonly exitSlopes: ArrayLike<number>;
+}
+
 /** Re-solves after taking out members the step carries out of the market. */
 const EXIT_PASSES = 6;
 
@@ -9,10 +18,11 @@ const EXIT_PASSES = 6;
  * The model: each member's demand as a hinge, x_i(q) = max(0, c_i + s_i (q - q_i^base)) — its
  * verified slope from the anchor while it is in the market (so it leaves when its linearised
  * demand reaches 0), and, for a member out at the anchor but just seen responsive, its slope from
- * its entry price on. The dual of such demands is convex and piecewise quadratic. The step: the
- * minimiser over the box of its quadratic piece at the anchor (box-quadratic.ts), then cut back
- * to the exact minimiser of the whole model along that direction, found by walking the hinges'
- * breakpoints in order. So a step that would carry a member across its kink stops where the
+ * its entry price on; a member at its activity cap that said where it leaves it (cap-exit.ts) is a
+ * hinge from above: flat to its exit price, then its exit slope. The dual of such demands is convex
+ * and piecewise quadratic. The step: the minimiser over the box of its quadratic piece at the
+ * anchor (box-quadratic.ts), then cut back to the exact minimiser of the whole model along that
+ * direction, found by walking the hinges' breakpoints in order. So a step that would carry a member across its kink stops where the
  * member's entry or exit balances the market, instead of overshooting it.
  */
 export function modelStep(
@@ -20,11 +30,10 @@ export function modelStep(
   base: NewtonAnchor,
   excess: readonly number[],
   demands: PackedDemands,
-  slopes: Float64Array,
-  entryPrices: ArrayLike<number>,
-  entrySlopes: ArrayLike<number>,
+  members: MemberModel,
   radius: readonly number[],
 ): ModelStep {
+  const { slopes, entryPrices, entrySlopes, exitSlopes } = members;
   const n = demands.count;
   const { footprint } = demands;
   // Per member: the hinge's value at the anchor (c; > 0 for members in the market) and slope (s).
@@ -46,6 +55,17 @@ export function modelStep(
       s[i] = slope;
       c[i] = slope * ((base.unitPrices[i] as number) - (entryPrices[i] as number));
     }
+  }
+  // Per member at its cap at the anchor (below its exit price): the line its demand follows
+  // beyond the exit, at the anchor (above the cap), and its slope; 0 for every other member.
+  const capLine = new Float64Array(n);
+  const capSlope = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const es = exitSlopes[i] as number;
+    if (!(es < 0)) continue;
+    capLine[i] =
+      (base.x[i] as number) + es * ((base.unitPrices[i] as number) - (base.exitPrices[i] as number));
+    capSlope[i] = es;
   }
   const { lower, upper } = stepBox(base.prices, radius);
   // The quadratic piece at the anchor: the members in the market, less those taken out.
@@ -71,9 +91,9 @@ export function modelStep(
   }
   // Taking members out can also mislead (one that the shorter step keeps in is still counted
   // out): of the two directions, keep the one along which the full hinge model falls further.
-  const plain = alongHinges(R, first, excess, demands, c, s);
+  const plain = alongHinges(R, first, excess, demands, c, s, capLine, capSlope);
   if (direction === first) return plain;
-  const exited = alongHinges(R, direction, excess, demands, c, s);
+  const exited = alongHinges(R, direction, excess, demands, c, s, capLine, capSlope);
   return exited.predicted > plain.predicted ? exited : plain;
 }
 
@@ -90,6 +110,8 @@ function alongHinges(
   demands: PackedDemands,
   c: Float64Array,
   s: Float64Array,
+  capLine: Float64Array,
+  capSlope: Float64Array,
 ): ModelStep {
   const n = demands.count;
   const { footprint } = demands;
@@ -99,6 +121,24 @@ function alongHinges(
   let slope = 0;
   const events: { t: number; i: number; change: number }[] = [];
   for (let i = 0; i < n; i++) {
+    const ls = capSlope[i] as number;
+    if (ls < 0) {
+      // At its cap x: flat until its line falls to x, then responsive until it reaches 0.
+      let delta = 0;
+      for (let r = 0; r < R; r++) delta += (footprint[i * R + r] as number) * (direction[r] as number);
+      const k = ls * delta;
+      if (k < 0) {
+        const line = capLine[i] as number;
+        const curvature = ls * delta * delta;
+        const leaves = (line - (c[i] as number)) / -k;
+        if (leaves < 1) {
+          events.push({ t: leaves, i, change: curvature });
+          const out = line / -k;
+          if (out < 1) events.push({ t: out, i, change: -curvature });
+        }
+      }
+      continue;
+    }
     const si = s[i] as number;
     if (si === 0) continue;
     let delta = 0;

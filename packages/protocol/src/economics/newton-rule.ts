@@ -1,4 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
+import { type CapObservation, checkedExitSlope } from "./cap-exit.ts";
 import { modelStep } from "./hinge-model.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
 import type { PackedDemands } from "./price-rule.ts";
@@ -65,6 +66,9 @@ export interface NewtonAnchor {
   readonly unitPrices: readonly number[];
   readonly x: readonly number[];
   readonly slopes: readonly number[];
+  /** Per member at its activity cap: where it leaves it and its slope there (slope 0: none). */
+  readonly exitPrices: readonly number[];
+  readonly exitSlopes: readonly number[];
 }
 
 /** Accept a step whose achieved decrease of the dual is at least this share of the predicted. */
@@ -128,7 +132,7 @@ export function newtonStep(
   const step =
     contract.priceRule.kind === "newton" && contract.priceRule.model === "sums"
       ? sumsStep(R, base, excess, demands, members.slopes, radius)
-      : modelStep(R, base, excess, demands, members.slopes, members.entryPrices, members.entrySlopes, radius);
+      : modelStep(R, base, excess, demands, members, radius);
   const next = base.prices.map((p, r) => Math.min(PRICE_CEILING, Math.max(0, p + (step.d[r] as number))));
   return {
     next,
@@ -193,9 +197,10 @@ function observeMembers(
   other: NewtonAnchor | null,
   otherIsNewer: boolean,
   previous: NewtonState | null,
-): { slopes: Float64Array; entryPrices: number[]; entrySlopes: number[] } {
+): { slopes: Float64Array; entryPrices: number[]; entrySlopes: number[]; exitSlopes: Float64Array } {
   const n = base.x.length;
   const slopes = new Float64Array(n);
+  const exitSlopes = new Float64Array(n);
   const entryPrices = doubles(n);
   const entrySlopes = doubles(n);
   for (let i = 0; i < n; i++) {
@@ -217,13 +222,30 @@ function observeMembers(
         remember(entryPrices, entrySlopes, i, qb, xb, sb);
       }
     } else remember(entryPrices, entrySlopes, i, qb, xb, sb);
+    // A member at its cap that says where it leaves it: the line it follows beyond the exit is
+    // also where it would enter, and the newer end wins, as above. (Most members never reach
+    // their cap: no objects for them, this runs for every member every round.)
+    if (hasExit(base, i) || (other !== null && hasExit(other, i))) {
+      const atBase = capObservation(base, i);
+      const atOther = other === null ? null : capObservation(other, i);
+      const eb = checkedExitSlope(atBase, atOther);
+      const eo = atOther === null ? 0 : checkedExitSlope(atOther, atBase);
+      exitSlopes[i] = eb;
+      if (otherIsNewer) {
+        rememberExit(entryPrices, entrySlopes, i, atBase, eb);
+        if (atOther !== null) rememberExit(entryPrices, entrySlopes, i, atOther, eo);
+      } else {
+        if (atOther !== null) rememberExit(entryPrices, entrySlopes, i, atOther, eo);
+        rememberExit(entryPrices, entrySlopes, i, atBase, eb);
+      }
+    }
     slopes[i] = sb;
     if (previous !== null && entrySlopes[i] === 0) {
       entrySlopes[i] = previous.entrySlopes[i] as number;
       entryPrices[i] = previous.entryPrices[i] as number;
     }
   }
-  return { slopes, entryPrices, entrySlopes };
+  return { slopes, entryPrices, entrySlopes, exitSlopes };
 }
 
 /**
@@ -234,6 +256,28 @@ function observeMembers(
  */
 function doubles(n: number): number[] {
   return new Array<number>(n).fill(0.5);
+}
+
+function hasExit(a: NewtonAnchor, i: number): boolean {
+  return ((a.exitSlopes[i] as number | undefined) ?? 0) < 0;
+}
+
+function capObservation(a: NewtonAnchor, i: number): CapObservation {
+  return {
+    q: a.unitPrices[i] as number,
+    x: a.x[i] as number,
+    exit: (a.exitPrices[i] as number | undefined) ?? 0,
+    exitSlope: (a.exitSlopes[i] as number | undefined) ?? 0,
+  };
+}
+
+/** A member at its cap x that leaves it at unit price e with slope s (< 0, checked) enters at e - x/s. */
+function rememberExit(prices: number[], slopes: number[], i: number, o: CapObservation, s: number): void {
+  if (!(s < 0)) return;
+  const entry = o.exit - o.x / s;
+  if (!Number.isFinite(entry)) return;
+  prices[i] = entry;
+  slopes[i] = s;
 }
 
 /** A member seen responsive at unit price q with demand x > 0 and slope s < 0 enters at q - x/s. */
@@ -257,6 +301,8 @@ function observe(
   const unitPrices = doubles(n);
   const x = doubles(n);
   const slopes = doubles(n);
+  const exitPrices = doubles(n);
+  const exitSlopes = doubles(n);
   const { footprint } = demands;
   for (let i = 0; i < n; i++) {
     let q = tau;
@@ -264,6 +310,8 @@ function observe(
     unitPrices[i] = q;
     x[i] = demands.x[i] as number;
     slopes[i] = demands.slope[i] as number;
+    exitPrices[i] = demands.exitPrice?.[i] ?? 0;
+    exitSlopes[i] = demands.exitSlope?.[i] ?? 0;
   }
   return {
     prices: [...prices],
@@ -271,6 +319,8 @@ function observe(
     unitPrices,
     x,
     slopes,
+    exitPrices,
+    exitSlopes,
   };
 }
 

@@ -65,6 +65,9 @@ export interface PackedDemands {
   readonly slope: Float64Array;
   /** Row-major count x R. */
   readonly footprint: Float64Array;
+  /** Per member, where it leaves its activity cap (Demand.exit): slope 0 where it reported none. */
+  readonly exitPrice?: Float64Array;
+  readonly exitSlope?: Float64Array;
 }
 
 export function initialPriceRuleState(_contract: Contract): PriceRuleState {
@@ -97,6 +100,8 @@ export function packDemands(contract: Contract, demands: readonly ReportedDemand
     x: new Float64Array(n),
     slope: new Float64Array(n),
     footprint: new Float64Array(n * R),
+    exitPrice: new Float64Array(n),
+    exitSlope: new Float64Array(n),
   };
   for (let i = 0; i < n; i++) {
     const d = ordered[i] as ReportedDemand;
@@ -112,6 +117,12 @@ export function packDemands(contract: Contract, demands: readonly ReportedDemand
       );
     packed.x[i] = d.x;
     packed.slope[i] = d.slope;
+    if (d.exit !== undefined) {
+      if (!(Number.isFinite(d.exit.price) && Number.isFinite(d.exit.slope) && d.exit.slope < 0))
+        throw new RangeError(`demand of ${d.agent}: exit must have a finite price and a slope < 0`);
+      (packed.exitPrice as Float64Array)[i] = d.exit.price;
+      (packed.exitSlope as Float64Array)[i] = d.exit.slope;
+    }
     for (let r = 0; r < R; r++) {
       const a = d.footprint[r] as number;
       if (!Number.isFinite(a)) throw new RangeError(`demand of ${d.agent}: footprint[${r}] must be finite`);

@@ -480,6 +480,7 @@ export class Market {
       x: d.x,
       slope: d.slope,
       footprint: profile.footprint,
+      ...(d.exit === undefined ? {} : { exit: d.exit }),
     });
     if (!message) return;
     this.#noteOwn(message);

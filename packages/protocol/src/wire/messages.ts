@@ -54,6 +54,11 @@ export const demandMessageSchema = z.strictObject({
   x: quantity,
   slope: bounded.refine((n) => n <= 0, "must be <= 0"),
   footprint: z.array(bounded).min(1).max(64),
+  /**
+   * Only from a member at its activity cap: x stays where it is for unit prices up to `price` and
+   * falls at `slope` just above it (docs/protocol.md §7, the newton rule's hinge from above).
+   */
+  exit: z.strictObject({ price: bounded, slope: bounded.refine((n) => n < 0, "must be < 0") }).optional(),
 });
 
 export const allocationEntrySchema = z.strictObject({
