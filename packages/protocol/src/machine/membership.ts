@@ -284,6 +284,18 @@ export class Membership {
   }
 
   /**
+   * A decision message heard by gossip while this node knows no epoch: not taken, since it would
+   * be taken on trust and anyone's gossip may reach a node (a stranger's two throwaway keys made
+   * up a decided old epoch, and the joiner then rejected the real next one as `not-member`). It
+   * says that a network runs, so the node asks its peers for the current decision at once (§9.3).
+   */
+  unasked(m: WireMessage): boolean {
+    if (this.current || (m.kind !== "propose" && m.kind !== "accept" && m.kind !== "view")) return false;
+    if (m.agent !== this.#ctx.me) this.noteNetwork();
+    return true;
+  }
+
+  /**
    * Whether a message tells that its agent lives: a `join` or `alive` later (by `seq`) than any of
    * the agent's seen. Their slots are forgotten once a newer one arrives, so a replayed one is
    * accepted again (anyone can replay one), and must not then make its agent look alive: a crashed
