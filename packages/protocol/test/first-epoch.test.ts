@@ -1,20 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
-import { decisionsFrom, planDigest, proposerOf } from "../src/machine/epoch-plan.ts";
+import { decisionsFrom, proposerOf } from "../src/machine/epoch-plan.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
-import {
-  type AcceptMessage,
-  type EpochPlan,
-  PROTOCOL_VERSION,
-  type ProposeMessage,
-  type Unsigned,
-  type WireMessage,
-} from "../src/wire/messages.ts";
-import { signMessage } from "../src/wire/signing.ts";
+import type { EpochPlan, WireMessage } from "../src/wire/messages.ts";
+import { signedAccept, signedPropose } from "./decision-messages.ts";
 
 /**
  * docs/protocol.md §9.3, docs/security.md §2: a node that knows no epoch takes its first one on
@@ -36,23 +29,8 @@ const key = (i: number): Signer => createSigner(new Uint8Array(32).fill(i));
 const ids = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);
 const signerOf = (id: AgentId, among: readonly Signer[]): Signer => among.find((s) => s.id === id) as Signer;
 
-function propose(epoch: number, plan: EpochPlan, signer: Signer): ProposeMessage {
-  const m = { v: PROTOCOL_VERSION, kind: "propose", contract: CID, agent: signer.id, epoch, view: 0, plan };
-  return signMessage<ProposeMessage>(m as Unsigned<ProposeMessage>, signer);
-}
-
-function accept(signer: Signer, epoch: number, plan: EpochPlan): AcceptMessage {
-  const m = {
-    v: PROTOCOL_VERSION,
-    kind: "accept",
-    contract: CID,
-    agent: signer.id,
-    epoch,
-    view: 0,
-    plan: planDigest(epoch, plan),
-  };
-  return signMessage<AcceptMessage>(m as Unsigned<AcceptMessage>, signer);
-}
+const propose = (epoch: number, plan: EpochPlan, signer: Signer) => signedPropose(CID, epoch, plan, signer);
+const accept = (signer: Signer, epoch: number, plan: EpochPlan) => signedAccept(CID, signer, epoch, plan);
 
 /** A decided epoch `epoch` > 0 of `members` (all voters), decided by `deciders`: proposal and a quorum's accepts. */
 function decided(epoch: number, members: Signer[], deciders: Signer[]): WireMessage[] {
