@@ -245,6 +245,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     },
     // check() keeps equivocation evidence as an action; the next event hands it out.
     equivocation: () => void driver.handle({ type: "tick", now: now() }),
+    wake: () => driver.wake(),
     now,
   });
   const sync = createSyncPeer({

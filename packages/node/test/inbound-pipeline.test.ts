@@ -41,8 +41,13 @@ const demandBytes = encodeMessage(
 function pipelineJudging(verdict: Verdict) {
   const metrics = createNodeMetrics();
   let equivocations = 0;
+  let wakes = 0;
+  const judgedAsGossip: boolean[] = [];
   const machine = {
-    check: () => verdict,
+    check: (_m: unknown, options?: { gossip?: boolean }) => {
+      judgedAsGossip.push(options?.gossip === true);
+      return verdict;
+    },
     terms: () => ({ terms: contract, id: contractId(contract) }),
     committedBody: () => null,
   } as unknown as AgentMachine;
@@ -53,9 +58,10 @@ function pipelineJudging(verdict: Verdict) {
     limiter: createPeerRateLimiter(1_000),
     accept: () => {},
     equivocation: () => void equivocations++,
+    wake: () => void wakes++,
     now: () => 0,
   });
-  return { pipeline, metrics, equivocations: () => equivocations };
+  return { pipeline, metrics, equivocations: () => equivocations, wakes: () => wakes, judgedAsGossip };
 }
 
 const rejected = (reason: RejectReason): Verdict => ({ verdict: "reject", reason, detail: "test" });
@@ -82,5 +88,18 @@ describe("inbound pipeline: what gossipsub is told (docs/protocol.md §5)", () =
     expect(pipeline.validate("demand", new TextEncoder().encode("{not json"), "peer-a")).toBe("reject");
     expect(pipeline.validate("membership", demandBytes, "peer-a")).toBe("reject");
     expect(pipeline.validate("demand", demandBytes, "peer-a")).toBe("accept");
+  });
+
+  // docs/protocol.md §9.3: a node with no epoch takes its first decision only from a peer it asked.
+  it("gossip is judged as gossip and a sync answer as one; an unasked decision wakes the machine to ask", () => {
+    const { pipeline, judgedAsGossip, wakes } = pipelineJudging({
+      verdict: "ignore",
+      reason: "unasked",
+      detail: "test",
+    });
+    expect(pipeline.validate("demand", demandBytes, "peer-a")).toBe("ignore");
+    expect(wakes()).toBe(1);
+    pipeline.synced(demandBytes, "peer-a", ["demand"]);
+    expect(judgedAsGossip).toEqual([true, false]);
   });
 });

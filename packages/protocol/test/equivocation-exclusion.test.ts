@@ -23,6 +23,7 @@ import {
   type WireMessage,
 } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
+import { signedAccept, signedPropose } from "./decision-messages.ts";
 
 /**
  * docs/protocol.md §5.1, with hand-built messages: a member's two signed demands for one round
@@ -51,33 +52,11 @@ const [liar, honest] = members.filter((s) => s !== me) as [Signer, Signer];
 const ids = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);
 
 function propose(epoch: number, plan: EpochPlan, signer: Signer = founder): ProposeMessage {
-  return signMessage<ProposeMessage>(
-    {
-      v: PROTOCOL_VERSION,
-      kind: "propose",
-      contract: CID,
-      agent: signer.id,
-      epoch,
-      view: 0,
-      plan,
-    } as Unsigned<ProposeMessage>,
-    signer,
-  );
+  return signedPropose(CID, epoch, plan, signer);
 }
 
 function accept(signer: Signer, epoch: number, plan: EpochPlan): AcceptMessage {
-  return signMessage<AcceptMessage>(
-    {
-      v: PROTOCOL_VERSION,
-      kind: "accept",
-      contract: CID,
-      agent: signer.id,
-      epoch,
-      view: 0,
-      plan: planDigest(epoch, plan),
-    } as Unsigned<AcceptMessage>,
-    signer,
-  );
+  return signedAccept(CID, signer, epoch, plan);
 }
 
 function join(signer: Signer, epoch: number): JoinMessage {

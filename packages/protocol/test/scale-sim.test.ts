@@ -97,9 +97,12 @@ describe("a reduced scale run", () => {
     expect(reduced.rounds).toBe(full.rounds);
     expect(full.epochs).toBe(1);
     expect(reduced.epochs).toBe(1);
-    // Timing: the machines' time to a certificate under the reduction is within a few ms.
+    // Timing: the machines' time to a certificate under the reduction is within a few asks. A
+    // machine takes its first epoch from an answer to its ask of a random peer (protocol §9.3),
+    // four asks per announceMs, and fewer peers hold it yet in the reduced run; a light agent's
+    // node takes it when the founder's proposal reaches it (within a few ms before that rule).
     expect(reduced.certifiedAtMs).not.toBeNull();
-    expect(Math.abs((reduced.certifiedAtMs as number) - (full.certifiedAtMs as number))).toBeLessThan(20);
+    expect(Math.abs((reduced.certifiedAtMs as number) - (full.certifiedAtMs as number))).toBeLessThan(2_000);
     // The machines received every member's demand each round.
     expect(reduced.received.demand?.messages).toBeCloseTo(full.received.demand?.messages as number, 0);
   }, 60_000);

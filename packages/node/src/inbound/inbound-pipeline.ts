@@ -47,6 +47,8 @@ export interface InboundPipelineInit {
   accept(message: WireMessage, bytes: Uint8Array): void;
   /** `check` found equivocation: the machine holds evidence to hand out on its next event. */
   equivocation(): void;
+  /** `check` moved the machine's next deadline (a node with no epoch heard of one: it asks now). */
+  wake(): void;
   now(): number;
 }
 
@@ -109,10 +111,12 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     return message;
   };
 
-  const check = (message: WireMessage, from: string): Verdict => {
-    const v = machine.check(message);
+  /** `gossip`: heard by gossip, not in a sync answer to our request (a first epoch is taken only so). */
+  const check = (message: WireMessage, from: string, gossip: boolean): Verdict => {
+    const v = machine.check(message, { gossip });
     if (v.verdict === "accept") return "accept";
     count(v.reason);
+    if (v.verdict === "ignore" && v.reason === "unasked") init.wake();
     if (v.verdict === "reject")
       log.warn({ peer: from, agent: message.agent, reason: v.reason, detail: v.detail }, "rejected message");
     else log.trace({ peer: from, reason: v.reason }, "ignored message");
@@ -132,7 +136,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     releasing = true;
     try {
       for (const { commit, item } of held.release((epoch) => machine.committedBody(epoch), init.now()))
-        if (check(commit, item.from) === "accept") accept(commit, encodeMessage(commit));
+        if (check(commit, item.from, true) === "accept") accept(commit, encodeMessage(commit));
     } finally {
       releasing = false;
     }
@@ -148,7 +152,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       }
       const message = judge(bytes, from, kind);
       if (typeof message === "string") return message;
-      const verdict = check(message, from);
+      const verdict = check(message, from, true);
       if (verdict === "accept") decoded.set(bytes, message);
       return verdict;
     },
@@ -161,7 +165,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       else {
         // Not the bytes the validator saw (gossipsub hands both the same array today): judge anew.
         const again = judge(bytes, "gossip", kind);
-        if (typeof again !== "string" && check(again, "gossip") === "accept")
+        if (typeof again !== "string" && check(again, "gossip", true) === "accept")
           accept(again, encodeMessage(again));
       }
     },
@@ -177,7 +181,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
         count("unrequested");
         return;
       }
-      if (check(message, from) === "accept") accept(message, bytes);
+      if (check(message, from, false) === "accept") accept(message, bytes);
     },
   };
 }

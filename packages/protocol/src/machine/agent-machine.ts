@@ -71,6 +71,11 @@ export interface AgentMachineConfig {
   readonly maxMessageBytes?: number;
 }
 
+export interface CheckOptions {
+  readonly replay?: boolean;
+  readonly gossip?: boolean;
+}
+
 export type MarketStatus = "joining" | "running" | "converged" | "stalled";
 
 export interface MachineStatus {
@@ -100,8 +105,10 @@ export interface AgentMachine {
   /**
    * Judge a decoded, schema-valid message (docs/protocol.md §5). `replay`: a stored message judged
    * at restart; what judging it would send (a probe's sync, a proof's relays, logs) is not sent.
+   * `gossip`: heard by gossip, not in a sync answer to this node's request; a node that knows no
+   * epoch takes no decision message so (§9.3: anyone could send it) and asks its peers instead.
    */
-  check(message: WireMessage, options?: { readonly replay?: boolean }): Verdict;
+  check(message: WireMessage, options?: CheckOptions): Verdict;
   handle(event: MachineEvent): MachineAction[];
   status(): MachineStatus;
   /**
@@ -211,19 +218,25 @@ class Machine implements AgentMachine {
     this.#validation = this.#validationState();
   }
 
-  check(m: WireMessage, options: { readonly replay?: boolean } = {}): Verdict {
+  check(m: WireMessage, options: CheckOptions = {}): Verdict {
     const out = this.#ctx.out;
     const before = out.replaying;
     if (options.replay === true) out.replaying = true;
     try {
-      return this.#judge(m);
+      return this.#judge(m, options.gossip === true);
     } finally {
       out.replaying = before;
     }
   }
 
-  #judge(m: WireMessage): Verdict {
+  #judge(m: WireMessage, gossip: boolean): Verdict {
     const verdict = validate(m, this.#validation);
+    if (verdict.verdict === "accept" && gossip && this.#membership.unasked(m))
+      return {
+        verdict: "ignore",
+        reason: "unasked",
+        detail: `${m.kind} of epoch ${m.epoch} heard before any epoch`,
+      };
     if (verdict.verdict === "reject" && verdict.evidence) {
       const evidence = verdict.evidence;
       const cur = this.#membership.current;

@@ -144,8 +144,11 @@ export type RejectReason =
   | "equivocation"
   | "rate-limit";
 
-/** Why a message was ignored: harmless (late, repeated, or for a far-off round), no penalty. */
-export type IgnoreReason = "duplicate" | "stale" | "future" | "own";
+/**
+ * Why a message was ignored: harmless (late, repeated, or for a far-off round), no penalty.
+ * `unasked`: a decision message heard by gossip before this node has an epoch (§9.3).
+ */
+export type IgnoreReason = "duplicate" | "stale" | "future" | "own" | "unasked";
 
 export type Verdict =
   | { verdict: "accept" }

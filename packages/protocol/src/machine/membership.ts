@@ -278,9 +278,22 @@ export class Membership {
       this.#ctx.out.log("info", "another node already holds an epoch: joining it instead of founding");
       this.#ctx.timers.clear("found");
     }
-    // The decision exists now: ask at once, and briskly until it comes.
-    this.#decisionSyncEvery = this.#ctx.contract.timeouts.announceMs;
+    // The decision exists now: ask at once, and briskly until it comes. Only an answer to an ask
+    // is taken (unasked), and one peer asked may not hold it yet (at a founding, most do not).
+    this.#decisionSyncEvery = this.#ctx.contract.timeouts.announceMs / FIRST_EPOCH_ASKS;
     this.#ctx.timers.setEarliest("decision-sync", this.#ctx.now);
+  }
+
+  /**
+   * A decision message heard by gossip while this node knows no epoch: not taken, since it would
+   * be taken on trust and anyone's gossip may reach a node (a stranger's two throwaway keys made
+   * up a decided old epoch, and the joiner then rejected the real next one as `not-member`). It
+   * says that a network runs, so the node asks its peers for the current decision at once (§9.3).
+   */
+  unasked(m: WireMessage): boolean {
+    if (this.current || (m.kind !== "propose" && m.kind !== "accept" && m.kind !== "view")) return false;
+    if (m.agent !== this.#ctx.me) this.noteNetwork();
+    return true;
   }
 
   /**
@@ -707,6 +720,9 @@ export class Membership {
     const minMembers = Math.max(1, ctx.contract.minMembers);
     if (fit && fit.plan.members.length >= minMembers) {
       this.#publishPropose(d, 0, fit.plan);
+      // Decided by this proposal alone: adopt it now. It waited for the node's next event, which
+      // came soon only while the joiners took the epoch from its gossip and sent their demands.
+      this.#again = true;
       return;
     }
     // Enough agents, but the wire carries a first epoch of fewer: waiting for more cannot help,
@@ -1164,6 +1180,9 @@ function newestDecided(decisions: Iterable<EpochDecision | null>, fallback: Deci
   }
   return best;
 }
+
+/** A node that knows a decision exists but holds no epoch asks this many times per announceMs (§9.3). */
+const FIRST_EPOCH_ASKS = 4;
 
 /** Rounds a node waits for the decision after its epoch before it trusts a later one it holds (§9.3). */
 const CATCH_UP_ROUNDS = 2;

@@ -614,7 +614,7 @@ export class SimulatedNetwork {
     // gossipsub puts an id in its seen cache before validation, whatever the verdict.
     if (item.via === "gossip") node.seen.add(messageDigest(item.message), this.now);
     if (!this.#usable(node, item)) return;
-    const verdict = node.machine.check(item.message);
+    const verdict = node.machine.check(item.message, { gossip: item.via === "gossip" });
     if (verdict.verdict === "reject") node.rejected += 1;
     let actions: MachineAction[] = [];
     if (verdict.verdict === "accept") {

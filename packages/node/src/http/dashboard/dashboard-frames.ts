@@ -54,6 +54,7 @@ const IGNORED: Readonly<Record<IgnoreReason, true>> = {
   stale: true,
   future: true,
   own: true,
+  unasked: true,
 };
 
 export async function readTraffic(metrics: NodeMetrics): Promise<Traffic> {

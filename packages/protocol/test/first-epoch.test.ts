@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
+import { decisionsFrom, proposerOf } from "../src/machine/epoch-plan.ts";
+import type { MachineAction } from "../src/machine/machine-io.ts";
+import { createSigner, type Signer } from "../src/wire/agent-key.ts";
+import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
+import { type AgentId, compareIds } from "../src/wire/ids.ts";
+import type { EpochPlan, WireMessage } from "../src/wire/messages.ts";
+import { signedAccept, signedPropose } from "./decision-messages.ts";
+
+/**
+ * docs/protocol.md §9.3, docs/security.md §2: a node that knows no epoch takes its first one on
+ * trust, but only from the peers it asks (a sync `decision` answer), never from whatever gossip
+ * reaches it first, so a stranger with two throwaway keys cannot capture it.
+ */
+
+const ROUND_MS = 2_000;
+const contract: Contract = contractSchema.parse({
+  name: "first epoch",
+  resources: [{ id: "capacity", capacity: 6 }],
+  fees: { perUnit: 0.5, fixed: 0 },
+  timeouts: { roundMs: ROUND_MS, announceMs: 200 },
+});
+const CID = contractId(contract);
+const BASE = [0.125];
+
+const key = (i: number): Signer => createSigner(new Uint8Array(32).fill(i));
+const ids = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);
+const signerOf = (id: AgentId, among: readonly Signer[]): Signer => among.find((s) => s.id === id) as Signer;
+
+const propose = (epoch: number, plan: EpochPlan, signer: Signer) => signedPropose(CID, epoch, plan, signer);
+const accept = (signer: Signer, epoch: number, plan: EpochPlan) => signedAccept(CID, signer, epoch, plan);
+
+/** A decided epoch `epoch` > 0 of `members` (all voters), decided by `deciders`: proposal and a quorum's accepts. */
+function decided(epoch: number, members: Signer[], deciders: Signer[]): WireMessage[] {
+  const plan: EpochPlan = {
+    members: ids(...members),
+    deciders: ids(...deciders),
+    voters: ids(...members),
+    base: { epoch: epoch - 1, round: 0, prices: BASE },
+    terms: null,
+    ledger: null,
+    cause: ["join"],
+  };
+  const proposer = signerOf(proposerOf(epoch, 0, plan.deciders), deciders);
+  const quorum = Math.floor(deciders.length / 2) + 1;
+  const others = deciders.filter((s) => s !== proposer).slice(0, quorum - 1);
+  return [propose(epoch, plan, proposer), ...others.map((s) => accept(s, epoch, plan))];
+}
+
+/** The real market: founded by `founder`, epoch 1 of four members, epoch 2 the same four. */
+const founder = key(1);
+const members = [2, 3, 4, 5].map(key);
+const epoch0: EpochPlan = {
+  members: ids(founder),
+  deciders: ids(founder),
+  voters: ids(founder),
+  base: null,
+  terms: null,
+  ledger: null,
+  cause: ["found"],
+};
+const chain: WireMessage[] = [
+  propose(0, epoch0, founder),
+  ...decided(1, members, [founder]),
+  ...decided(2, members, members),
+];
+
+/** A stranger's epoch 1: two throwaway keys name themselves its members and deciders. */
+const fake = decided(1, [key(20), key(21)], [key(20), key(21)]);
+
+/** An honest peer in epoch 2: what a joiner's sync `decision` requests are answered from. */
+function honestPeer(): AgentMachine {
+  const peer = createAgentMachine({ contract, now: 0 });
+  let now = 1;
+  for (const m of chain) {
+    expect(peer.check(m).verdict).toBe("accept");
+    peer.handle({ type: "message", now: now++, message: m });
+  }
+  expect(peer.status().epoch).toBe(2);
+  return peer;
+}
+
+function answer(peer: AgentMachine, epoch: number | null): readonly WireMessage[] {
+  if (epoch !== null) return decisionsFrom(chain, epoch);
+  return [...peer.exclusionPlans(), ...(peer.decisionEvidence(null) ?? [])];
+}
+
+/** Hands `m` to `machine` as the edge does: judged (as gossip or as a sync answer), then applied if accepted. */
+function arrive(machine: AgentMachine, m: WireMessage, now: number, gossip: boolean): MachineAction[] {
+  const verdict = machine.check(m, { gossip });
+  return verdict.verdict === "accept" ? machine.handle({ type: "message", now, message: m }) : [];
+}
+
+/** Runs `joiner` tick by tick until `until`, answering every sync `decision` it asks from `peer`. */
+function run(joiner: AgentMachine, peer: AgentMachine, actions: MachineAction[], until: number): void {
+  let pending = actions;
+  for (let guard = 0; guard < 10_000; guard++) {
+    for (const a of pending)
+      if (a.type === "sync" && a.want.type === "decision")
+        for (const m of answer(peer, a.want.epoch)) arrive(joiner, m, joiner.nextDeadline() - 1, false);
+    const at = joiner.nextDeadline();
+    if (at > until) return;
+    pending = joiner.handle({ type: "tick", now: at });
+  }
+}
+
+const newJoiner = (): AgentMachine =>
+  createAgentMachine({ contract, signer: key(9), profile: paperProfiles(1, 3)[0], now: 0 });
+
+describe("a fresh node's first epoch (docs/protocol.md §9.3)", () => {
+  it("a stranger's decided epoch, gossiped before the joiner's first answer, does not capture it", () => {
+    const peer = honestPeer();
+    const joiner = newJoiner();
+    const heard = fake.flatMap((m, i) => arrive(joiner, m, 10 + i, true));
+    expect(joiner.status().epoch).toBe(null);
+    run(joiner, peer, heard, 50 * ROUND_MS);
+    expect(joiner.status()).toMatchObject({ epoch: 2, members: ids(...members) });
+    expect(joiner.decisionEvidence(null)).toEqual(peer.decisionEvidence(null));
+  });
+
+  it("the real decision heard by gossip is not taken either: it makes the joiner ask at once, and the answer (the same messages) is", () => {
+    const peer = honestPeer();
+    const joiner = newJoiner();
+    for (const m of peer.decisionEvidence(null) ?? []) {
+      expect(joiner.check(m, { gossip: true })).toMatchObject({ verdict: "ignore", reason: "unasked" });
+      // A network runs: its decision-sync timer is due now, not after the starting back-off.
+      expect(joiner.nextDeadline()).toBe(0);
+    }
+    const ask = joiner.handle({ type: "tick", now: 5 });
+    expect(ask).toContainEqual({ type: "sync", want: { type: "decision", epoch: null } });
+    expect(joiner.status().epoch).toBe(null);
+    for (const m of answer(peer, null)) arrive(joiner, m, 6, false);
+    expect(joiner.status()).toMatchObject({ epoch: 2, members: ids(...members) });
+  });
+
+  it("once it has an epoch, a node takes the next decision by gossip as before", () => {
+    const joiner = newJoiner();
+    let now = 1;
+    for (const m of chain.slice(0, 2)) arrive(joiner, m, now++, false);
+    expect(joiner.status().epoch).toBe(1);
+    for (const m of chain.slice(2)) arrive(joiner, m, now++, true);
+    expect(joiner.status().epoch).toBe(2);
+  });
+});
