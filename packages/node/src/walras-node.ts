@@ -83,7 +83,7 @@ export interface WalrasNodeInit {
    * FAULT INJECTION, for tests only: rewrites this node's own demand before it is signed (a lying
    * member, docs/security.md §2). See AgentMachineConfig.
    */
-  readonly misreport?: (demand: Demand, round: number) => Demand;
+  readonly misreport?: (demand: Demand, round: number, unitPrice: number) => Demand;
   /** Gossip messages one peer may forward per second before it is throttled (rejected). */
   readonly peerRateLimit?: number;
   /** Passed to the libp2p host (fault tests partition nodes with a deny-list). */

@@ -1,4 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
+import { footprintCap } from "./best-response.ts";
 import { type CapObservation, checkedExitSlope } from "./cap-exit.ts";
 import { modelStep } from "./hinge-model.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
@@ -310,8 +311,13 @@ function observe(
     unitPrices[i] = q;
     x[i] = demands.x[i] as number;
     slopes[i] = demands.slope[i] as number;
-    exitPrices[i] = demands.exitPrice?.[i] ?? 0;
-    exitSlopes[i] = demands.exitSlope?.[i] ?? 0;
+    // An exit counts only from a member exactly at its activity cap, which every node computes
+    // from the contract and the member's footprint: a member below it could claim to leave a cap
+    // it is not at from wherever it stands, and hold every step of the hinge walk short.
+    const es = demands.exitSlope?.[i] ?? 0;
+    const atCap = es < 0 && x[i] === footprintCap(contract, footprint, i * R);
+    exitPrices[i] = atCap ? (demands.exitPrice?.[i] ?? 0) : 0;
+    exitSlopes[i] = atCap ? es : 0;
   }
   return {
     prices: [...prices],

@@ -1,5 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
-import { bestResponse } from "../economics/best-response.ts";
+import { bestResponse, unitPrice } from "../economics/best-response.ts";
 import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
 import { aggregateSupply } from "../economics/residual.ts";
 import { settledAllocations } from "../economics/settlement.ts";
@@ -468,7 +468,9 @@ export class Market {
     if (e?.status !== "running" || !me || !profile || !this.#hooks.bidding()) return;
     if (e.demands.get(e.round)?.has(me)) return;
     const truthful = bestResponse(profile, e.terms, e.prices, this.#anchorFor(e, me));
-    const d = ctx.misreport ? ctx.misreport(truthful, e.round) : truthful;
+    const d = ctx.misreport
+      ? ctx.misreport(truthful, e.round, unitPrice(profile, e.terms, e.prices))
+      : truthful;
     const message = ctx.out.publish<DemandMessage>({
       v: PROTOCOL_VERSION,
       kind: "demand",
