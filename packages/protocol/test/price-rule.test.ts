@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import type { AgentProfile } from "../src/economics/agent.ts";
 import { bestResponse, footprintCap } from "../src/economics/best-response.ts";
 import type { ReportedDemand } from "../src/economics/demand.ts";
-import { initialPriceRuleState, stepPrices } from "../src/economics/price-rule.ts";
+import {
+  initialPriceRuleState,
+  type PackedDemands,
+  packDemands,
+  stepPrices,
+  stepPricesPacked,
+} from "../src/economics/price-rule.ts";
 import { type Contract, contractSchema, type NewtonModel, type PriceRule } from "../src/wire/contract.ts";
 import { asAgentId } from "../src/wire/ids.ts";
 
@@ -220,5 +226,31 @@ describe("stepPrices", () => {
     expect(() => stepPrices(k, initialPriceRuleState(k), [0], [{ ...d, footprint: [1, 2] }])).toThrow(
       /footprint has 2/,
     );
+  });
+
+  it("newton, no demand with an exit: no exit arrays, and the same bits as with all-zero ones", () => {
+    const k = contract([10], { kind: "newton" });
+    const demands: ReportedDemand[] = [3, 5, 9].map((x, i) => ({
+      agent: asAgentId(`peer-${i}`),
+      x,
+      slope: -x / 4,
+      footprint: [1],
+    }));
+    const packed = packDemands(k, demands);
+    expect(packed.exitSlope).toBeUndefined();
+    const zeros: PackedDemands = {
+      ...packed,
+      exitPrice: new Float64Array(3),
+      exitSlope: new Float64Array(3),
+    };
+    let [state, zeroState] = [initialPriceRuleState(k), initialPriceRuleState(k)];
+    let [prices, zeroPrices] = [[0.2], [0.2]];
+    for (let round = 0; round < 3; round++) {
+      const a = stepPricesPacked(k, state, prices, packed);
+      const b = stepPricesPacked(k, zeroState, zeroPrices, zeros);
+      expect(bits(a.prices)).toEqual(bits(b.prices));
+      expect(a.state.newton?.anchor.exitSlopes).toBeUndefined();
+      [state, prices, zeroState, zeroPrices] = [a.state, a.prices, b.state, b.prices];
+    }
   });
 });
