@@ -83,7 +83,7 @@ export interface WalrasNodeInit {
    * FAULT INJECTION, for tests only: rewrites this node's own demand before it is signed (a lying
    * member, docs/security.md §2). See AgentMachineConfig.
    */
-  readonly misreport?: (demand: Demand, round: number) => Demand;
+  readonly misreport?: (demand: Demand, round: number, unitPrice: number) => Demand;
   /** Gossip messages one peer may forward per second before it is throttled (rejected). */
   readonly peerRateLimit?: number;
   /** Passed to the libp2p host (fault tests partition nodes with a deny-list). */
@@ -466,21 +466,25 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       await http?.close();
       // The host first, so that the node leaves its topics by closing connections, not by
       // unsubscribing while connected (host.ts: that would cost it its peers' meshes on restart).
-      await host.stop();
-      gossip?.stop();
-      writer.stop();
+      // A host that fails to stop must not leave gossip running, the store open or the lock held.
       try {
-        writer.flush();
-      } catch (err) {
-        // A full disk must not keep the store open and the lock held: what was received since
-        // the last batch is lost, and peers still hold it for sync.
-        nodeLog.error(
-          { err: (err as Error).message },
-          "store write failed at stop; the last batch is not stored",
-        );
+        await host.stop();
+      } finally {
+        gossip?.stop();
+        writer.stop();
+        try {
+          writer.flush();
+        } catch (err) {
+          // A full disk must not keep the store open and the lock held: what was received since
+          // the last batch is lost, and peers still hold it for sync.
+          nodeLog.error(
+            { err: (err as Error).message },
+            "store write failed at stop; the last batch is not stored",
+          );
+        }
+        store.close();
+        lock.release();
       }
-      store.close();
-      lock.release();
       nodeLog.info("walras node stopped");
     },
   };

@@ -1,9 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AgentProfile } from "../src/economics/agent.ts";
-import { bestResponse } from "../src/economics/best-response.ts";
+import { bestResponse, footprintCap } from "../src/economics/best-response.ts";
 import type { ReportedDemand } from "../src/economics/demand.ts";
-import { initialPriceRuleState, stepPrices } from "../src/economics/price-rule.ts";
+import {
+  initialPriceRuleState,
+  type PackedDemands,
+  packDemands,
+  stepPrices,
+  stepPricesPacked,
+} from "../src/economics/price-rule.ts";
 import { type Contract, contractSchema, type NewtonModel, type PriceRule } from "../src/wire/contract.ts";
 import { asAgentId } from "../src/wire/ids.ts";
 
@@ -21,6 +27,15 @@ const demandArb = (R: number) =>
     x: fc.double({ min: 0, max: 50, noNaN: true }),
     slope: fc.double({ min: -20, max: 0, noNaN: true }),
     footprint: fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: R, maxLength: R }),
+    // Where it leaves its activity cap; the rule uses it only when x is at that cap (`capped`).
+    exit: fc.option(
+      fc.record({
+        price: fc.double({ min: -5, max: 10, noNaN: true }),
+        slope: fc.double({ min: -20, max: -1e-3, noNaN: true }),
+      }),
+      { nil: undefined },
+    ),
+    capped: fc.boolean(),
   });
 
 const bits = (xs: readonly number[]) => Array.from(new Uint8Array(new Float64Array(xs).buffer));
@@ -51,8 +66,10 @@ describe("stepPrices", () => {
           fc.integer(),
           ([R, raw, prices], seed) => {
             const k = contract(new Array(R).fill(10), rule);
-            const demands: ReportedDemand[] = raw.map((d, i) => ({
+            const demands: ReportedDemand[] = raw.map(({ capped, exit, ...d }, i) => ({
               ...d,
+              ...(capped ? { x: footprintCap(k, d.footprint, 0) } : {}),
+              ...(exit ? { exit } : {}),
               agent: asAgentId(`peer-${i * 7919}`),
             }));
             const permuted = fc.sample(fc.shuffledSubarray(demands, { minLength: demands.length }), {
@@ -209,5 +226,31 @@ describe("stepPrices", () => {
     expect(() => stepPrices(k, initialPriceRuleState(k), [0], [{ ...d, footprint: [1, 2] }])).toThrow(
       /footprint has 2/,
     );
+  });
+
+  it("newton, no demand with an exit: no exit arrays, and the same bits as with all-zero ones", () => {
+    const k = contract([10], { kind: "newton" });
+    const demands: ReportedDemand[] = [3, 5, 9].map((x, i) => ({
+      agent: asAgentId(`peer-${i}`),
+      x,
+      slope: -x / 4,
+      footprint: [1],
+    }));
+    const packed = packDemands(k, demands);
+    expect(packed.exitSlope).toBeUndefined();
+    const zeros: PackedDemands = {
+      ...packed,
+      exitPrice: new Float64Array(3),
+      exitSlope: new Float64Array(3),
+    };
+    let [state, zeroState] = [initialPriceRuleState(k), initialPriceRuleState(k)];
+    let [prices, zeroPrices] = [[0.2], [0.2]];
+    for (let round = 0; round < 3; round++) {
+      const a = stepPricesPacked(k, state, prices, packed);
+      const b = stepPricesPacked(k, zeroState, zeroPrices, zeros);
+      expect(bits(a.prices)).toEqual(bits(b.prices));
+      expect(a.state.newton?.anchor.exitSlopes).toBeUndefined();
+      [state, prices, zeroState, zeroPrices] = [a.state, a.prices, b.state, b.prices];
+    }
   });
 });

@@ -22,9 +22,17 @@ export const ACTIVITY_CAP_CAPACITIES = 1000;
 const FOOTPRINT_FREE_CAP = WIRE_NUMBER_BOUND;
 
 export function activityCap(profile: AgentProfile, contract: Contract): number {
+  return footprintCap(contract, profile.footprint, 0);
+}
+
+/**
+ * The same from the footprint alone (its R entries from `at`): what every node computes for a
+ * member from the contract and the member's footprint, bit for bit what the member computed.
+ */
+export function footprintCap(contract: Contract, footprint: ArrayLike<number>, at: number): number {
   let cap = Number.POSITIVE_INFINITY;
   contract.resources.forEach((r, j) => {
-    const a = Math.abs(profile.footprint[j] ?? 0);
+    const a = Math.abs(footprint[at + j] ?? 0);
     if (a > 0) cap = Math.min(cap, (ACTIVITY_CAP_CAPACITIES * r.capacity) / a);
   });
   // Never beyond what a demand message may carry.

@@ -6,9 +6,10 @@ import { SLOPE_BAND } from "./verified-slopes.ts";
  * just above it. Two rounds of the same member test it, as two rounds test a reported slope
  * (verified-slopes.ts): still at the cap at a unit price above a claimed exit, or below the cap at
  * one under it, contradicts the claim; a move from the cap to below it gives the secant from the
- * exit, which must agree with the slope within SLOPE_BAND. A member that claims to respond from
- * wherever it stands (to hold the rule to short steps) is overruled after one step, and a claim
- * the rule cannot use costs no more than no claim: the member then looks flat at its cap.
+ * exit, which must agree with the slope within SLOPE_BAND. These checks see only claims from a
+ * member exactly at its activity cap (the rule drops every other, newton-rule.ts observe()): below
+ * it, an exit at its own unit price every round, as x falls truthfully, contradicts none of them.
+ * A claim the rule cannot use costs no more than no claim: the member then looks flat at its cap.
  */
 
 /** Unit prices closer than this share of their size count as equal (rounding, not behaviour). */

@@ -7,8 +7,8 @@ export interface MemberModel {
   readonly slopes: Float64Array;
   readonly entryPrices: ArrayLike<number>;
   readonly entrySlopes: ArrayLike<number>;
-  /** < 0 for a member at its cap whose exit (NewtonAnchor.exitPrices) the rule may use. */
-  readonly exitSlopes: ArrayLike<number>;
+  /** < 0 for a member at its cap whose exit (NewtonAnchor.exitPrices) the rule may use; null: none has one. */
+  readonly exitSlopes: ArrayLike<number> | null;
 }
 
 /** Re-solves after taking out members the step carries out of the market. */
@@ -56,17 +56,7 @@ export function modelStep(
       c[i] = slope * ((base.unitPrices[i] as number) - (entryPrices[i] as number));
     }
   }
-  // Per member at its cap at the anchor (below its exit price): the line its demand follows
-  // beyond the exit, at the anchor (above the cap), and its slope; 0 for every other member.
-  const capLine = new Float64Array(n);
-  const capSlope = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const es = exitSlopes[i] as number;
-    if (!(es < 0)) continue;
-    capLine[i] =
-      (base.x[i] as number) + es * ((base.unitPrices[i] as number) - (base.exitPrices[i] as number));
-    capSlope[i] = es;
-  }
+  const caps = exitSlopes === null ? null : capLines(base, exitSlopes, n);
   const { lower, upper } = stepBox(base.prices, radius);
   // The quadratic piece at the anchor: the members in the market, less those taken out.
   const out = new Uint8Array(n);
@@ -91,9 +81,9 @@ export function modelStep(
   }
   // Taking members out can also mislead (one that the shorter step keeps in is still counted
   // out): of the two directions, keep the one along which the full hinge model falls further.
-  const plain = alongHinges(R, first, excess, demands, c, s, capLine, capSlope);
+  const plain = alongHinges(R, first, excess, demands, c, s, caps);
   if (direction === first) return plain;
-  const exited = alongHinges(R, direction, excess, demands, c, s, capLine, capSlope);
+  const exited = alongHinges(R, direction, excess, demands, c, s, caps);
   return exited.predicted > plain.predicted ? exited : plain;
 }
 
@@ -110,8 +100,7 @@ function alongHinges(
   demands: PackedDemands,
   c: Float64Array,
   s: Float64Array,
-  capLine: Float64Array,
-  capSlope: Float64Array,
+  caps: CapLines | null,
 ): ModelStep {
   const n = demands.count;
   const { footprint } = demands;
@@ -121,14 +110,14 @@ function alongHinges(
   let slope = 0;
   const events: { t: number; i: number; change: number }[] = [];
   for (let i = 0; i < n; i++) {
-    const ls = capSlope[i] as number;
+    const ls = caps === null ? 0 : (caps.slope[i] as number);
     if (ls < 0) {
       // At its cap x: flat until its line falls to x, then responsive until it reaches 0.
       let delta = 0;
       for (let r = 0; r < R; r++) delta += (footprint[i * R + r] as number) * (direction[r] as number);
       const k = ls * delta;
       if (k < 0) {
-        const line = capLine[i] as number;
+        const line = (caps as CapLines).line[i] as number;
         const curvature = ls * delta * delta;
         const leaves = (line - (c[i] as number)) / -k;
         if (leaves < 1) {
@@ -176,4 +165,26 @@ function alongHinges(
     if (e < events.length) slope += (events[e] as { change: number }).change;
   }
   return { d: direction.map((v) => v * t), predicted };
+}
+
+/**
+ * Per member at its cap at the anchor (below its exit price): the line its demand follows beyond
+ * the exit, at the anchor (above the cap), and its slope; 0 for every other member.
+ */
+interface CapLines {
+  readonly line: Float64Array;
+  readonly slope: Float64Array;
+}
+
+function capLines(base: NewtonAnchor, exitSlopes: ArrayLike<number>, n: number): CapLines {
+  const line = new Float64Array(n);
+  const slope = new Float64Array(n);
+  const exitPrices = base.exitPrices as readonly number[];
+  for (let i = 0; i < n; i++) {
+    const es = exitSlopes[i] as number;
+    if (!(es < 0)) continue;
+    line[i] = (base.x[i] as number) + es * ((base.unitPrices[i] as number) - (exitPrices[i] as number));
+    slope[i] = es;
+  }
+  return { line, slope };
 }

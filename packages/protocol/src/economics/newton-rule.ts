@@ -1,4 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
+import { footprintCap } from "./best-response.ts";
 import { type CapObservation, checkedExitSlope } from "./cap-exit.ts";
 import { modelStep } from "./hinge-model.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
@@ -66,9 +67,12 @@ export interface NewtonAnchor {
   readonly unitPrices: readonly number[];
   readonly x: readonly number[];
   readonly slopes: readonly number[];
-  /** Per member at its activity cap: where it leaves it and its slope there (slope 0: none). */
-  readonly exitPrices: readonly number[];
-  readonly exitSlopes: readonly number[];
+  /**
+   * Per member at its activity cap: where it leaves it and its slope there (slope 0: none). Both
+   * absent when no demand of the round carried an exit (packDemands): no arrays on the hot path.
+   */
+  readonly exitPrices?: readonly number[];
+  readonly exitSlopes?: readonly number[];
 }
 
 /** Accept a step whose achieved decrease of the dual is at least this share of the predicted. */
@@ -197,10 +201,11 @@ function observeMembers(
   other: NewtonAnchor | null,
   otherIsNewer: boolean,
   previous: NewtonState | null,
-): { slopes: Float64Array; entryPrices: number[]; entrySlopes: number[]; exitSlopes: Float64Array } {
+): { slopes: Float64Array; entryPrices: number[]; entrySlopes: number[]; exitSlopes: Float64Array | null } {
   const n = base.x.length;
   const slopes = new Float64Array(n);
-  const exitSlopes = new Float64Array(n);
+  const anyExit = base.exitSlopes !== undefined || other?.exitSlopes !== undefined;
+  const exitSlopes = anyExit ? new Float64Array(n) : null;
   const entryPrices = doubles(n);
   const entrySlopes = doubles(n);
   for (let i = 0; i < n; i++) {
@@ -225,7 +230,7 @@ function observeMembers(
     // A member at its cap that says where it leaves it: the line it follows beyond the exit is
     // also where it would enter, and the newer end wins, as above. (Most members never reach
     // their cap: no objects for them, this runs for every member every round.)
-    if (hasExit(base, i) || (other !== null && hasExit(other, i))) {
+    if (exitSlopes !== null && (hasExit(base, i) || (other !== null && hasExit(other, i)))) {
       const atBase = capObservation(base, i);
       const atOther = other === null ? null : capObservation(other, i);
       const eb = checkedExitSlope(atBase, atOther);
@@ -259,15 +264,15 @@ function doubles(n: number): number[] {
 }
 
 function hasExit(a: NewtonAnchor, i: number): boolean {
-  return ((a.exitSlopes[i] as number | undefined) ?? 0) < 0;
+  return ((a.exitSlopes?.[i] as number | undefined) ?? 0) < 0;
 }
 
 function capObservation(a: NewtonAnchor, i: number): CapObservation {
   return {
     q: a.unitPrices[i] as number,
     x: a.x[i] as number,
-    exit: (a.exitPrices[i] as number | undefined) ?? 0,
-    exitSlope: (a.exitSlopes[i] as number | undefined) ?? 0,
+    exit: (a.exitPrices?.[i] as number | undefined) ?? 0,
+    exitSlope: (a.exitSlopes?.[i] as number | undefined) ?? 0,
   };
 }
 
@@ -301,8 +306,7 @@ function observe(
   const unitPrices = doubles(n);
   const x = doubles(n);
   const slopes = doubles(n);
-  const exitPrices = doubles(n);
-  const exitSlopes = doubles(n);
+  const exits = demands.exitSlope === undefined ? null : { prices: doubles(n), slopes: doubles(n) };
   const { footprint } = demands;
   for (let i = 0; i < n; i++) {
     let q = tau;
@@ -310,8 +314,14 @@ function observe(
     unitPrices[i] = q;
     x[i] = demands.x[i] as number;
     slopes[i] = demands.slope[i] as number;
-    exitPrices[i] = demands.exitPrice?.[i] ?? 0;
-    exitSlopes[i] = demands.exitSlope?.[i] ?? 0;
+    // An exit counts only from a member exactly at its activity cap, which every node computes
+    // from the contract and the member's footprint: a member below it could claim to leave a cap
+    // it is not at from wherever it stands, and hold every step of the hinge walk short.
+    if (exits === null) continue;
+    const es = demands.exitSlope?.[i] ?? 0;
+    const atCap = es < 0 && x[i] === footprintCap(contract, footprint, i * R);
+    exits.prices[i] = atCap ? (demands.exitPrice?.[i] ?? 0) : 0;
+    exits.slopes[i] = atCap ? es : 0;
   }
   return {
     prices: [...prices],
@@ -319,8 +329,7 @@ function observe(
     unitPrices,
     x,
     slopes,
-    exitPrices,
-    exitSlopes,
+    ...(exits === null ? {} : { exitPrices: exits.prices, exitSlopes: exits.slopes }),
   };
 }
 

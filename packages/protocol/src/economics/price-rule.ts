@@ -65,7 +65,10 @@ export interface PackedDemands {
   readonly slope: Float64Array;
   /** Row-major count x R. */
   readonly footprint: Float64Array;
-  /** Per member, where it leaves its activity cap (Demand.exit): slope 0 where it reported none. */
+  /**
+   * Per member, where it leaves its activity cap (Demand.exit): slope 0 where it reported none.
+   * Absent when no demand has one, so the rule skips its exit arrays and loops.
+   */
   readonly exitPrice?: Float64Array;
   readonly exitSlope?: Float64Array;
 }
@@ -95,13 +98,13 @@ export function packDemands(contract: Contract, demands: readonly ReportedDemand
     sorted = compareIds((demands[i - 1] as ReportedDemand).agent, (demands[i] as ReportedDemand).agent) < 0;
   const ordered = sorted ? demands : [...demands].sort((a, b) => compareIds(a.agent, b.agent));
   const n = ordered.length;
+  const anyExit = ordered.some((d) => d.exit !== undefined);
   const packed: PackedDemands = {
     count: n,
     x: new Float64Array(n),
     slope: new Float64Array(n),
     footprint: new Float64Array(n * R),
-    exitPrice: new Float64Array(n),
-    exitSlope: new Float64Array(n),
+    ...(anyExit ? { exitPrice: new Float64Array(n), exitSlope: new Float64Array(n) } : {}),
   };
   for (let i = 0; i < n; i++) {
     const d = ordered[i] as ReportedDemand;

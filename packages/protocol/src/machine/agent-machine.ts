@@ -61,8 +61,8 @@ export interface AgentMachineConfig {
   readonly now: number;
   /** The signature check; the simulator shares one memo across its nodes. Default: Ed25519. */
   readonly verify?: (m: WireMessage) => boolean;
-  /** Fault injection for tests only: what the agent reports instead of its true demand. */
-  readonly misreport?: (demand: Demand, round: number) => Demand;
+  /** Fault injection for tests only: what the agent reports instead of its true demand (at unit price tau + a.p). */
+  readonly misreport?: (demand: Demand, round: number, unitPrice: number) => Demand;
   /**
    * The wire's cap on a message, which bounds an epoch's members (plan-fit.ts). Default
    * MAX_MESSAGE_BYTES; the scale simulation lifts it to measure the full-information protocol

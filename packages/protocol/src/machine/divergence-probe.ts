@@ -32,7 +32,8 @@ export class DivergenceProbe {
   /** The walk: the epoch, the rounds still to ask (newest first), who disagreed and the members. */
   #walk: {
     readonly epoch: number;
-    pending: number[];
+    /** Descending runs of rounds, `from` down to `to`: a few numbers, however many rounds. */
+    pending: RoundRun[];
     /** The highest round this walk has covered (asked or pending). */
     top: number;
     sender: AgentId;
@@ -48,18 +49,21 @@ export class DivergenceProbe {
   }
 
   /**
-   * Rounds 0..`through` of `epoch` are to be asked for. `sender`: whose message disagreed; its
+   * Rounds 0..`through` of `epoch` are to be asked for, but none after `held`, this node's own
+   * round in it: it holds no later round to have closed differently, and `through` may come from
+   * a peer's message (a commit's round is not windowed). `sender`: whose message disagreed; its
    * node holds its side's version of every demand it closed those rounds on, so it is asked
    * first, with the other members (a request that names them all brings every member's demand).
    */
-  ask(epoch: number, through: number, members: readonly AgentId[], sender: AgentId): void {
+  ask(epoch: number, asked: number, held: number, members: readonly AgentId[], sender: AgentId): void {
     const { out } = this.#ctx;
+    const through = Math.min(asked, held);
     // Replay at restart judges stored messages again: it asks nothing, now or later.
-    if (through < 0 || out.replaying || epoch === this.#proven) return;
+    if (!(through >= 0) || out.replaying || epoch === this.#proven) return;
     const walk = this.#walk;
     const over = walk === null || walk.epoch !== epoch || walk.pending.length === 0;
     if (over && (walk?.epoch !== epoch || this.#ctx.now >= this.#nextAt)) {
-      this.#walk = { epoch, pending: descending(through, 0), top: through, sender, members };
+      this.#walk = { epoch, pending: [{ from: through, to: 0 }], top: through, sender, members };
       out.log("info", "closed a round on another demand set than a member's: walking the epoch's rounds", {
         epoch,
         through,
@@ -67,7 +71,7 @@ export class DivergenceProbe {
       });
     } else if (walk !== null && through > walk.top) {
       // Later rounds than the walk covers: asked first, at its next step.
-      walk.pending = [...descending(through, walk.top + 1), ...walk.pending];
+      walk.pending.unshift({ from: through, to: walk.top + 1 });
       walk.top = through;
       walk.sender = sender;
       walk.members = members;
@@ -103,7 +107,7 @@ export class DivergenceProbe {
     const half = contract.timeouts.roundMs / 2;
     this.#nextAt = now + half;
     const others = walk.members.filter((id) => id !== walk.sender && id !== this.#ctx.me);
-    for (const round of walk.pending.splice(0, PROBE_ROUNDS_PER_STEP))
+    for (const round of take(walk.pending, PROBE_ROUNDS_PER_STEP))
       out.sync({
         type: "messages",
         epoch: walk.epoch,
@@ -114,9 +118,27 @@ export class DivergenceProbe {
     if (walk.pending.length > 0) timers.set("probe", this.#nextAt);
     else timers.clear("probe");
   }
+
+  /** How many rounds the walk has still to ask (0: none walking). */
+  queued(): number {
+    return (this.#walk?.pending ?? []).reduce((n, run) => n + run.from - run.to + 1, 0);
+  }
 }
 
-/** from, from−1, …, to. */
-function descending(from: number, to: number): number[] {
-  return Array.from({ length: from - to + 1 }, (_, i) => from - i);
+/** Rounds from, from−1, …, to (from ≥ to). */
+interface RoundRun {
+  from: number;
+  to: number;
+}
+
+/** The first `count` rounds of `runs`, newest first, taken off them. */
+function take(runs: RoundRun[], count: number): number[] {
+  const rounds: number[] = [];
+  while (rounds.length < count && runs.length > 0) {
+    const run = runs[0] as RoundRun;
+    rounds.push(run.from);
+    if (run.from === run.to) runs.shift();
+    else run.from -= 1;
+  }
+  return rounds;
 }

@@ -18,7 +18,7 @@ export interface MachineContext {
    */
   readonly bids: BidHistory;
   /** Fault injection for tests only: what the agent reports instead of its true demand. */
-  readonly misreport: ((demand: Demand, round: number) => Demand) | null;
+  readonly misreport: ((demand: Demand, round: number, unitPrice: number) => Demand) | null;
   /** The wire's cap on a message, which bounds an epoch's members (plan-fit.ts). */
   readonly maxMessageBytes: number;
   readonly slots: SlotBook;

@@ -1,5 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
-import { bestResponse } from "../economics/best-response.ts";
+import { bestResponse, unitPrice } from "../economics/best-response.ts";
 import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
 import { aggregateSupply } from "../economics/residual.ts";
 import { settledAllocations } from "../economics/settlement.ts";
@@ -165,17 +165,18 @@ export class Market {
     const e = this.#e;
     if (!e || m.epoch !== e.number) return;
     if (m.round === e.round) e.mismatched += 1;
-    if (e.members.includes(m.agent)) this.#probe.ask(e.number, m.round - 1, e.members, m.agent);
+    if (e.members.includes(m.agent)) this.#probe.ask(e.number, m.round - 1, e.round, e.members, m.agent);
   }
 
   /**
    * A member's commit of this epoch names another body than the one we settled on (certify.ts):
-   * ask for the demands of every round up to the later of the two settled on, ours and theirs.
+   * ask for the demands of every round up to the later of the two settled on, ours and theirs
+   * (none after our own round: theirs is a peer's number).
    */
   onDivergentCommit(m: CommitMessage, own: CommitBody): void {
     const e = this.#e;
     if (!e || m.epoch !== e.number || !e.members.includes(m.agent)) return;
-    this.#probe.ask(e.number, Math.max(own.round, m.round), e.members, m.agent);
+    this.#probe.ask(e.number, Math.max(own.round, m.round), e.round, e.members, m.agent);
   }
 
   /** A proof against a member of `epoch` (conviction.ts): the divergence it explains is found. */
@@ -455,7 +456,7 @@ export class Market {
         e.mismatched += 1;
         this.#ctx.slots.forget(d);
         this.#ctx.out.emit({ type: "dropped", reason: "price-mismatch", message: d });
-        this.#probe.ask(e.number, d.round - 1, e.members, d.agent);
+        this.#probe.ask(e.number, d.round - 1, e.round, e.members, d.agent);
       }
     }
   }
@@ -468,7 +469,9 @@ export class Market {
     if (e?.status !== "running" || !me || !profile || !this.#hooks.bidding()) return;
     if (e.demands.get(e.round)?.has(me)) return;
     const truthful = bestResponse(profile, e.terms, e.prices, this.#anchorFor(e, me));
-    const d = ctx.misreport ? ctx.misreport(truthful, e.round) : truthful;
+    const d = ctx.misreport
+      ? ctx.misreport(truthful, e.round, unitPrice(profile, e.terms, e.prices))
+      : truthful;
     const message = ctx.out.publish<DemandMessage>({
       v: PROTOCOL_VERSION,
       kind: "demand",

@@ -12,13 +12,22 @@ import { SimulatedNetwork } from "./simulated-network.ts";
  * check (docs/security.md §2). Slope lies leave x truthful, so the equilibrium is the honest one;
  * the alternating lie switches every round between its true demand and that of an agent whose
  * valuation is half as large again (x and slope both x1.5), two demands each of which looks
- * truthful on its own.
+ * truthful on its own. The exit lie leaves x and slope truthful and adds, below its activity cap, a
+ * claim to leave that cap just above its own unit price q, as steeply as a demand may say: believed,
+ * it would cut every step of the hinge walk to nothing (docs/protocol.md §4).
  */
-export type Lie = "slope x1e6" | "slope x1e9" | "slope x1e-6" | "slope 0" | "alternating x";
+export type Lie = "slope x1e6" | "slope x1e9" | "slope x1e-6" | "slope 0" | "alternating x" | "exit at q";
 
-export const LIES: readonly Lie[] = ["slope x1e6", "slope x1e9", "slope x1e-6", "slope 0", "alternating x"];
+export const LIES: readonly Lie[] = [
+  "slope x1e6",
+  "slope x1e9",
+  "slope x1e-6",
+  "slope 0",
+  "alternating x",
+  "exit at q",
+];
 
-export function misreport(lie: Lie): (demand: Demand, round: number) => Demand {
+export function misreport(lie: Lie): (demand: Demand, round: number, unitPrice: number) => Demand {
   switch (lie) {
     case "slope x1e6":
       return (d) => ({ x: d.x, slope: d.slope * 1e6 });
@@ -30,6 +39,8 @@ export function misreport(lie: Lie): (demand: Demand, round: number) => Demand {
       return (d) => ({ x: d.x, slope: 0 });
     case "alternating x":
       return (d, round) => (round % 2 === 1 ? { x: d.x * 1.5, slope: d.slope * 1.5 } : d);
+    case "exit at q":
+      return (d, _round, q) => ({ ...d, exit: { price: q, slope: -1e12 } });
   }
 }
 

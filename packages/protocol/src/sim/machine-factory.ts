@@ -23,7 +23,7 @@ export interface MachineSpec {
   /** A signature check to use instead of verifyMessage (the simulator's memo of it). */
   readonly verify?: (message: WireMessage) => boolean;
   /** FAULT INJECTION: makes the node a lying member (see AgentMachineConfig). */
-  readonly misreport?: (demand: Demand, round: number) => Demand;
+  readonly misreport?: (demand: Demand, round: number, unitPrice: number) => Demand;
   /** The wire's cap on a message (see AgentMachineConfig); default the wire's. */
   readonly maxMessageBytes?: number;
 }

@@ -258,7 +258,7 @@ export class SimulatedNetwork {
     profile: AgentProfile,
     signer: Signer = this.newSigner(),
     role?: MachineRole,
-    misreport?: (demand: Demand, round: number) => Demand,
+    misreport?: (demand: Demand, round: number, unitPrice: number) => Demand,
     twin?: (message: WireMessage) => WireMessage | null,
   ): SimNode {
     const r = role ?? this.#defaultRole();
@@ -280,7 +280,7 @@ export class SimulatedNetwork {
   #machine(
     role: MachineRole,
     key?: { signer: Signer; profile?: AgentProfile },
-    misreport?: (demand: Demand, round: number) => Demand,
+    misreport?: (demand: Demand, round: number, unitPrice: number) => Demand,
   ): AgentMachine {
     return this.#factory({
       ...(misreport ? { misreport } : {}),
