@@ -29,7 +29,7 @@ export interface BlamedReject {
  *   first is what honesty sends: a member across a split sends its demand at other prices in each
  *   round, directly, to its mesh peers; an honest node that restarted without its stored demand or
  *   commit re-signs the slot at other prices or with another body (conviction.ts), and a peer
- *   holding the first version judges that `equivocation`. Blaming those graylisted honest peers.
+ *   holding the first version judges that `equivocation`. Blaming those would graylist honest peers.
  *
  * Bounded: the first version is remembered for MAX_SIGNER_MISMATCH_SLOTS slots; a slot forgotten
  * is free again.
