@@ -463,27 +463,30 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       sync.stop();
       libp2p.removeEventListener("peer:connect", updatePeers);
       libp2p.removeEventListener("peer:disconnect", updatePeers);
-      await http?.close();
-      // The host first, so that the node leaves its topics by closing connections, not by
+      // The host before gossip, so that the node leaves its topics by closing connections, not by
       // unsubscribing while connected (host.ts: that would cost it its peers' meshes on restart).
-      // A host that fails to stop must not leave gossip running, the store open or the lock held.
+      // A step that fails to stop must not leave gossip running, the store open or the lock held.
       try {
+        await http?.close();
         await host.stop();
       } finally {
-        gossip?.stop();
-        writer.stop();
         try {
-          writer.flush();
-        } catch (err) {
-          // A full disk must not keep the store open and the lock held: what was received since
-          // the last batch is lost, and peers still hold it for sync.
-          nodeLog.error(
-            { err: (err as Error).message },
-            "store write failed at stop; the last batch is not stored",
-          );
+          gossip?.stop();
+          writer.stop();
+          try {
+            writer.flush();
+          } catch (err) {
+            // A full disk must not keep the store open and the lock held: what was received since
+            // the last batch is lost, and peers still hold it for sync.
+            nodeLog.error(
+              { err: (err as Error).message },
+              "store write failed at stop; the last batch is not stored",
+            );
+          }
+          store.close();
+        } finally {
+          lock.release();
         }
-        store.close();
-        lock.release();
       }
       nodeLog.info("walras node stopped");
     },

@@ -26,9 +26,11 @@ export interface SyncQuotas {
  */
 export const DEFAULT_SYNC_QUOTAS: Readonly<Record<SyncRequestType, SyncQuotas>> = {
   messages: { requests: { quota: 200, windowMs: 10_000 }, messages: { quota: 4_096, windowMs: 10_000 } },
-  // A node behind asks for decisions at most once per announce interval; one answer holds up to
-  // DECISIONS_PER_SYNC epochs' proposals and accepts.
-  decision: { requests: { quota: 50, windowMs: 10_000 }, messages: { quota: 8_192, windowMs: 10_000 } },
+  // A node with no epoch that knows a network runs asks four times per announce interval (two
+  // peers each time, protocol §9.3): 4 a second at the default 1 s, 8 with a 500 ms interval
+  // when it has one peer. One answer holds up to DECISIONS_PER_SYNC epochs' proposals and accepts;
+  // the message quota, not the request count, bounds what a flood costs.
+  decision: { requests: { quota: 100, windowMs: 10_000 }, messages: { quota: 8_192, windowMs: 10_000 } },
   // A page is at most LEDGER_SYNC_PAGE entries and LEDGER_SYNC_PAGE_BYTES; the ledger it is cut
   // from is kept built (LedgerBook), so a page costs its own entries, not the whole ledger.
   ledger: { requests: { quota: 50, windowMs: 10_000 } },
