@@ -6,11 +6,12 @@ import { contractSchema } from "@walras/protocol";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadOrCreateKey } from "../src/identity/key-file.ts";
+import { lockDataDir } from "../src/store/data-dir-lock.ts";
 import { openStore, STORE_FILE } from "../src/store/store.ts";
 import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
 import { waitFor } from "./wait-for.ts";
 
-/** What a node says about the files in its data dir when it starts: a real node, on loopback. */
+/** A node's files in its data dir, as it starts and as it stops: a real node, on loopback. */
 const contract = contractSchema.parse({
   name: "node-files",
   resources: [{ id: "cpu", capacity: 6 }],
@@ -221,5 +222,24 @@ describe("a start that fails part-way", () => {
       logger,
     });
     expect(node.peerId).toBe(key.peerId.toString());
+  });
+});
+
+describe("stopping a node", () => {
+  it("closes the store and releases the data dir when the host's stop throws", async () => {
+    const started = await startWalrasNode({
+      contract,
+      dataDir: dir,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      logger: pino({ level: "silent" }),
+    });
+    const stopHost = started.host.stop.bind(started.host);
+    (started.host as { stop: () => Promise<void> }).stop = async () => {
+      await stopHost();
+      throw new Error("host stop failed");
+    };
+    await expect(started.stop({ leave: false })).rejects.toThrow("host stop failed");
+    // The lock is free again: a node may start on this data dir.
+    lockDataDir(dir).release();
   });
 });
