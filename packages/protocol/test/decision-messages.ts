@@ -1,6 +1,7 @@
 import { planDigest } from "../src/machine/epoch-plan.ts";
 import type { Signer } from "../src/wire/agent-key.ts";
-import type { ContractId } from "../src/wire/ids.ts";
+import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
+import { type AgentId, type ContractId, compareIds } from "../src/wire/ids.ts";
 import {
   type AcceptMessage,
   type EpochPlan,
@@ -39,3 +40,31 @@ export function signedAccept(
   };
   return signMessage<AcceptMessage>(m as Unsigned<AcceptMessage>, signer);
 }
+
+/** The round timeout of the hand-built market below. */
+export const HAND_BUILT_ROUND_MS = 2_000;
+/** The prices hand-built epochs start from. */
+export const HAND_BUILT_BASE = [0.125];
+
+/**
+ * One resource of capacity 6 and brisk announcements: the market whose epochs tests build by hand,
+ * with its `propose` and `accept` signed for it.
+ */
+export function handBuiltMarket(name: string) {
+  const contract: Contract = contractSchema.parse({
+    name,
+    resources: [{ id: "capacity", capacity: 6 }],
+    fees: { perUnit: 0.5, fixed: 0 },
+    timeouts: { roundMs: HAND_BUILT_ROUND_MS, announceMs: 200 },
+  });
+  const cid = contractId(contract);
+  return {
+    contract,
+    cid,
+    propose: (epoch: number, plan: EpochPlan, signer: Signer) => signedPropose(cid, epoch, plan, signer),
+    accept: (signer: Signer, epoch: number, plan: EpochPlan) => signedAccept(cid, signer, epoch, plan),
+  };
+}
+
+/** The signers' ids, sorted as a plan lists them. */
+export const sortedIds = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);

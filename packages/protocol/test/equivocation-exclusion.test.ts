@@ -8,7 +8,6 @@ import { ExclusionPlans } from "../src/machine/exclusion-plans.ts";
 import type { Equivocation, MachineAction } from "../src/machine/machine-io.ts";
 import { syncAnswer } from "../src/sim/sync-answer.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
-import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
 import { decodeMessage, encodeMessage } from "../src/wire/message-codec.ts";
 import {
@@ -23,7 +22,7 @@ import {
   type WireMessage,
 } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
-import { signedAccept, signedPropose } from "./decision-messages.ts";
+import { HAND_BUILT_BASE, HAND_BUILT_ROUND_MS, handBuiltMarket, sortedIds } from "./decision-messages.ts";
 
 /**
  * docs/protocol.md §5.1, with hand-built messages: a member's two signed demands for one round
@@ -31,15 +30,10 @@ import { signedAccept, signedPropose } from "./decision-messages.ts";
  * epoch's earlier rounds and never costs anyone their place; a proof about an outsider or an old epoch does nothing.
  */
 
-const ROUND_MS = 2_000;
-const contract: Contract = contractSchema.parse({
-  name: "equivocation exclusion",
-  resources: [{ id: "capacity", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  timeouts: { roundMs: ROUND_MS, announceMs: 200 },
-});
-const CID = contractId(contract);
-const BASE = [0.125];
+const ROUND_MS = HAND_BUILT_ROUND_MS;
+const BASE = HAND_BUILT_BASE;
+const market = handBuiltMarket("equivocation exclusion");
+const { contract, cid: CID } = market;
 
 const founder = createSigner(new Uint8Array(32).fill(1));
 /** Epoch 1's members, sorted: they decide epoch 2, whose view-0 proposer is `me`. */
@@ -49,15 +43,13 @@ const members = [2, 3, 4, 5]
 const memberIds = members.map((s) => s.id);
 const me = members.find((s) => s.id === proposerOf(2, 0, memberIds)) as Signer;
 const [liar, honest] = members.filter((s) => s !== me) as [Signer, Signer];
-const ids = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);
+const ids = sortedIds;
 
 function propose(epoch: number, plan: EpochPlan, signer: Signer = founder): ProposeMessage {
-  return signedPropose(CID, epoch, plan, signer);
+  return market.propose(epoch, plan, signer);
 }
 
-function accept(signer: Signer, epoch: number, plan: EpochPlan): AcceptMessage {
-  return signedAccept(CID, signer, epoch, plan);
-}
+const { accept } = market;
 
 function join(signer: Signer, epoch: number): JoinMessage {
   return signMessage<JoinMessage>(

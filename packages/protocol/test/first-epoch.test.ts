@@ -4,10 +4,9 @@ import { type AgentMachine, createAgentMachine } from "../src/machine/agent-mach
 import { decisionsFrom, proposerOf } from "../src/machine/epoch-plan.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
-import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
-import { type AgentId, compareIds } from "../src/wire/ids.ts";
+import type { AgentId } from "../src/wire/ids.ts";
 import type { EpochPlan, WireMessage } from "../src/wire/messages.ts";
-import { signedAccept, signedPropose } from "./decision-messages.ts";
+import { HAND_BUILT_BASE, HAND_BUILT_ROUND_MS, handBuiltMarket, sortedIds } from "./decision-messages.ts";
 
 /**
  * docs/protocol.md §9.3, docs/security.md §2: a node that knows no epoch takes its first one on
@@ -15,22 +14,13 @@ import { signedAccept, signedPropose } from "./decision-messages.ts";
  * reaches it first, so a stranger with two throwaway keys cannot capture it.
  */
 
-const ROUND_MS = 2_000;
-const contract: Contract = contractSchema.parse({
-  name: "first epoch",
-  resources: [{ id: "capacity", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  timeouts: { roundMs: ROUND_MS, announceMs: 200 },
-});
-const CID = contractId(contract);
-const BASE = [0.125];
+const ROUND_MS = HAND_BUILT_ROUND_MS;
+const BASE = HAND_BUILT_BASE;
+const { contract, propose, accept } = handBuiltMarket("first epoch");
 
 const key = (i: number): Signer => createSigner(new Uint8Array(32).fill(i));
-const ids = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);
+const ids = sortedIds;
 const signerOf = (id: AgentId, among: readonly Signer[]): Signer => among.find((s) => s.id === id) as Signer;
-
-const propose = (epoch: number, plan: EpochPlan, signer: Signer) => signedPropose(CID, epoch, plan, signer);
-const accept = (signer: Signer, epoch: number, plan: EpochPlan) => signedAccept(CID, signer, epoch, plan);
 
 /** A decided epoch `epoch` > 0 of `members` (all voters), decided by `deciders`: proposal and a quorum's accepts. */
 function decided(epoch: number, members: Signer[], deciders: Signer[]): WireMessage[] {
