@@ -164,6 +164,35 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   if (loaded.permissionsTooOpen)
     nodeLog.warn({ tokenFile: loaded.file }, "API token file is readable by others; chmod 600 it");
 
+  const now = () => Date.now();
+  const writeFailed = storeFailureLog(nodeLog, now);
+  const writer = createMessageWriter(store, {
+    onError: (err) =>
+      writeFailed(
+        { err: (err as Error).message },
+        "store write failed; the batch stays in memory and is tried again, backing off",
+      ),
+    now,
+  });
+  // After the host (pushed before it, so run after): what arrived until the hang-up is stored.
+  undo.push(() => {
+    writer.stop();
+    try {
+      writer.flush();
+    } catch (err) {
+      // A full disk must not keep the store open and the lock held: what was received since the
+      // last batch is lost, and peers still hold it for sync.
+      nodeLog.error(
+        { err: (err as Error).message },
+        "store write failed at stop; the last batch is not stored",
+      );
+    }
+  });
+  let gossip: Gossip | null = null;
+  // Gossip stops after the host, so that the node leaves its topics by closing connections, not by
+  // unsubscribing while connected (host.ts: that would cost it its peers' meshes on restart).
+  undo.push(() => gossip?.stop());
+
   const metrics = createNodeMetrics();
   let host: Host;
   try {
@@ -194,7 +223,6 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     ...(init.misreport ? { misreport: init.misreport } : {}),
     now: Date.now(),
   });
-  const now = () => Date.now();
   const listeners = new Set<(a: MachineAction) => void>();
   const messageListeners = new Set<(m: WireMessage) => void>();
   // Before the replay, so the dashboard's price path reaches back as far as the store does.
@@ -202,23 +230,8 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   listeners.add(history.record);
   const protoLog = componentLogger(nodeLog, "protocol");
   let stopped = false;
-  let gossip: Gossip | null = null;
   const leftWaiters = new Set<() => void>();
 
-  const writeFailed = storeFailureLog(nodeLog, now);
-  const writer = createMessageWriter(store, {
-    onError: (err) =>
-      writeFailed(
-        { err: (err as Error).message },
-        "store write failed; the batch stays in memory and is tried again, backing off",
-      ),
-    now,
-  });
-  // Before the store closes (pushed earlier, so run later): no batch timer outlives a failed start.
-  undo.push(() => {
-    writer.stop();
-    writer.flush();
-  });
   const status = (): NodeStatus =>
     nodeStatus({
       peerId,
@@ -357,10 +370,13 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       if (kind === "membership") void driver.handle({ type: "linked", now: now() });
     },
   });
-  undo.push(() => gossip?.stop());
   const updatePeers = () => metrics.peers.set(connectedPeerCount(libp2p));
   libp2p.addEventListener("peer:connect", updatePeers);
   libp2p.addEventListener("peer:disconnect", updatePeers);
+  undo.push(() => {
+    libp2p.removeEventListener("peer:connect", updatePeers);
+    libp2p.removeEventListener("peer:disconnect", updatePeers);
+  });
 
   let http: StatusServer | null = null;
   if (init.http && limits) {
@@ -410,6 +426,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       const code = (err as NodeJS.ErrnoException).code;
       throw new ListenError("http", `${httpHost}:${port}`, code, (err as Error).message);
     }
+    undo.push(() => http?.close());
   }
 
   void driver.handle({ type: "resume", now: now() });
@@ -458,36 +475,13 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
         await Promise.race([left, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
         clearTimeout(timer);
       }
+      // Nothing acted on or published while the HTTP server closes (the unwind stops it later).
       driver.stop();
       stopped = true;
-      sync.stop();
-      libp2p.removeEventListener("peer:connect", updatePeers);
-      libp2p.removeEventListener("peer:disconnect", updatePeers);
-      // The host before gossip, so that the node leaves its topics by closing connections, not by
-      // unsubscribing while connected (host.ts: that would cost it its peers' meshes on restart).
-      // A step that fails to stop must not leave gossip running, the store open or the lock held.
-      try {
-        await http?.close();
-        await host.stop();
-      } finally {
-        try {
-          gossip?.stop();
-          writer.stop();
-          try {
-            writer.flush();
-          } catch (err) {
-            // A full disk must not keep the store open and the lock held: what was received since
-            // the last batch is lost, and peers still hold it for sync.
-            nodeLog.error(
-              { err: (err as Error).message },
-              "store write failed at stop; the last batch is not stored",
-            );
-          }
-          store.close();
-        } finally {
-          lock.release();
-        }
-      }
+      // The teardown a failed start runs (startWalrasNode): a step that fails to stop must not
+      // leave gossip running, the store open or the lock held, so every step runs.
+      const failed = await undo.unwind(nodeLog);
+      if (failed !== undefined) throw failed;
       nodeLog.info("walras node stopped");
     },
   };

@@ -688,11 +688,22 @@ describe("sync peer", () => {
     const want: SyncWant = { type: "messages", epoch: 1, kinds: ["demand"] };
     expect(syncTargets(peers, want)).toEqual(["p1", "p2"]);
     expect(syncTargets(peers, { ...want, from: ["owner2", "owner1"] as AgentId[] })).toEqual([
-      "owner1",
       "owner2",
+      "owner1",
       "p1",
     ]);
     expect(syncTargets(peers, { ...want, from: ["gone"] as AgentId[] })).toEqual(["p1", "p2"]);
     expect(syncTargets(peers, { type: "decision", epoch: null })).toEqual(["p1", "p2"]);
+  });
+
+  it("asks the named nodes in the order named: the divergence probe names the disagreeing member first", () => {
+    const peers = ["p1", "owner3", "owner2", "owner4", "owner1"];
+    const from = ["owner1", "gone", "owner2", "owner3", "owner4"] as AgentId[];
+    expect(syncTargets(peers, { type: "messages", epoch: 1, round: 0, kinds: ["demand"], from })).toEqual([
+      "owner1",
+      "owner2",
+      "owner3",
+      "p1",
+    ]);
   });
 });

@@ -139,21 +139,30 @@ describe("a node's files at start", () => {
 });
 
 describe("a start that fails part-way", () => {
-  it("on an HTTP port in use, throws a ListenError and releases the data dir: the next start on it works", async () => {
+  it("on an HTTP port in use (after it subscribed), throws a ListenError and frees its libp2p port and data dir: the next start on both works", async () => {
     const { createServer } = await import("node:net");
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const port = (taken.address() as { port: number }).port;
+    // A libp2p port both starts listen on: the second fails unless the first closed its listener.
+    const spare = createServer();
+    await new Promise<void>((resolve) => spare.listen(0, "127.0.0.1", resolve));
+    const listen = [`/ip4/127.0.0.1/tcp/${(spare.address() as { port: number }).port}`];
+    await new Promise<void>((resolve) => spare.close(() => resolve()));
     const { logger } = capture();
     try {
       await expect(
-        startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger, http: { port } }),
-      ).rejects.toMatchObject({ name: "ListenError", listener: "http", code: "EADDRINUSE" });
+        startWalrasNode({ contract, dataDir: dir, listen, logger, http: { port } }),
+      ).rejects.toMatchObject({
+        name: "ListenError",
+        listener: "http",
+        code: "EADDRINUSE",
+      });
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
     }
-    node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
-    expect(node.peerId).toMatch(/^12D3KooW/);
+    node = await startWalrasNode({ contract, dataDir: dir, listen, logger });
+    expect(node.multiaddrs()[0]).toBe(`${listen[0]}/p2p/${node.peerId}`);
   });
 
   it("serves HTTP within the limits it is given, counts refusals in /metrics, and refuses unusable limits", async () => {

@@ -7,7 +7,23 @@ import {
   loadOrCreateKey,
   type WalrasNode,
 } from "@walras/node";
-import { createSigner, encodeMessage, type Signer, type WireMessage } from "@walras/protocol";
+import {
+  type AcceptMessage,
+  type Contract,
+  contractId,
+  createSigner,
+  type EpochPlan,
+  encodeMessage,
+  PROTOCOL_VERSION,
+  type ProposeMessage,
+  planDigest,
+  proposerOf,
+  type Signer,
+  signMessage,
+  sortedUnique,
+  type Unsigned,
+  type WireMessage,
+} from "@walras/protocol";
 import { waitFor } from "./wait-for.ts";
 
 /**
@@ -96,4 +112,33 @@ export async function startHostilePeer(options: {
 export async function rejectedCount(node: WalrasNode, reason: string): Promise<number> {
   const metric = await node.metrics.messagesRejected.get();
   return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+/**
+ * A decided epoch `epoch` (> 0) made up by a stranger (docs/security.md §2): its throwaway keys
+ * name themselves members, deciders and voters; the proposer's `propose` and the other keys'
+ * `accept`s, a full quorum. A node that took its first epoch from gossip would adopt it.
+ */
+export function madeUpDecision(contract: Contract, epoch: number, keys: readonly Signer[]): WireMessage[] {
+  const cid = contractId(contract);
+  const ids = sortedUnique(keys.map((k) => k.id));
+  const plan: EpochPlan = {
+    members: ids,
+    deciders: ids,
+    voters: ids,
+    base: { epoch: epoch - 1, round: 0, prices: contract.resources.map(() => 0.125) },
+    terms: null,
+    ledger: null,
+    cause: ["join"],
+  };
+  const head = { v: PROTOCOL_VERSION, contract: cid, epoch, view: 0 };
+  const proposer = proposerOf(epoch, 0, ids);
+  return keys.map((k) =>
+    k.id === proposer
+      ? signMessage({ ...head, kind: "propose", agent: k.id, plan } as Unsigned<ProposeMessage>, k)
+      : signMessage(
+          { ...head, kind: "accept", agent: k.id, plan: planDigest(epoch, plan) } as Unsigned<AcceptMessage>,
+          k,
+        ),
+  );
 }

@@ -126,12 +126,15 @@ function messageKinds(kinds: readonly SyncKind[]): MessageKind[] {
 /**
  * The peers one catch-up asks, from `peers` in random order. The agents whose messages are
  * missing hold them for sure: their nodes (peer id = agent id) go first, one more than the
- * fanout, with at least one other peer besides in case they are gone.
+ * fanout, with at least one other peer besides in case they are gone. The connected ones go in
+ * `from`'s order, not `peers`': the divergence probe names the disagreeing member first, and only
+ * its node surely holds the other version (protocol.md §5.1).
  */
 export function syncTargets(peers: readonly string[], want: SyncWant): string[] {
   const owners = new Set<string>(want.type === "messages" ? (want.from ?? []) : []);
   if (owners.size === 0) return peers.slice(0, FANOUT);
-  const preferred = peers.filter((p) => owners.has(p)).slice(0, FANOUT + 1);
+  const connected = new Set(peers);
+  const preferred = [...owners].filter((a) => connected.has(a)).slice(0, FANOUT + 1);
   const others = peers.filter((p) => !owners.has(p));
   return [...preferred, ...others.slice(0, Math.max(1, FANOUT - preferred.length))];
 }

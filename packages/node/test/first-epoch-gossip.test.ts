@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { multiaddr } from "@multiformats/multiaddr";
+import { contractId, createSigner } from "@walras/protocol";
+import {
+  type Cluster,
+  type HostilePeer,
+  madeUpDecision,
+  paperProfiles,
+  rejectedCount,
+  startCluster,
+  startHostilePeer,
+  testContract,
+  waitForCertificate,
+} from "@walras/test-support";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "./wait-for.ts";
+
+/**
+ * docs/protocol.md §9.3, docs/security.md §2 over real libp2p: a node that knows no epoch takes
+ * its first one only from answers to its own sync `decision` requests, so a stranger that reaches
+ * it first by gossip, with a decided epoch made up of throwaway keys, cannot capture it.
+ */
+
+const contract = testContract("first-epoch-gossip", { minMembers: 3 });
+const profiles = paperProfiles(4, 7);
+const dir = mkdtempSync(join(tmpdir(), "walras-first-epoch-"));
+let cluster: Cluster | undefined;
+let stranger: HostilePeer | undefined;
+
+afterEach(async () => {
+  await stranger?.stop();
+  await cluster?.stop();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("a fresh node that a stranger gossips to before it meets the network", () => {
+  it("ignores the stranger's made-up epoch as unasked, then adopts the real one and reaches its certificate", async () => {
+    const network = await startCluster(contract, profiles.slice(0, 3));
+    cluster = network;
+    await waitForCertificate(network.nodes);
+    const real = network.nodes[0]?.status().epoch as number;
+
+    // No bootstrap peer, and not a founder: it waits for a network to find.
+    const fresh = await network.add(profiles[3] as (typeof profiles)[0], { bootstrap: [], founder: false });
+    stranger = await startHostilePeer({
+      contractId: contractId(contract),
+      targets: [fresh.multiaddrs()[0] as string],
+      targetIds: [fresh.peerId],
+      dir,
+      name: "stranger",
+    });
+    const throwaway = [20, 21].map((i) => createSigner(new Uint8Array(32).fill(i)));
+    const madeUp = madeUpDecision(contract, real, throwaway);
+    for (const m of madeUp) expect(await stranger.sendMessage("membership", m)).toBe(1);
+    // Judged either way: without the rule the fresh node adopts the made-up epoch, and then never
+    // reaches the real network's certificate.
+    await waitFor(
+      "the fresh node to judge the stranger's decision",
+      async () => (await rejectedCount(fresh, "unasked")) >= madeUp.length || fresh.status().epoch !== null,
+    );
+    expect(fresh.status().epoch).toBeNull();
+    expect(await rejectedCount(fresh, "unasked")).toBe(madeUp.length);
+
+    await fresh.host.libp2p.dial(multiaddr(network.nodes[0]?.multiaddrs()[0] as string));
+    await waitForCertificate(network.nodes);
+    const members = fresh.certificate()?.commit.members ?? [];
+    expect([...members].sort()).toEqual(network.nodes.map((n) => n.peerId).sort());
+    for (const k of throwaway) expect(members).not.toContain(k.id);
+  });
+});
