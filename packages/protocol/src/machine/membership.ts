@@ -321,7 +321,7 @@ export class Membership {
     if (this.current || gate.state !== "suspended") return;
     this.#gate = answeredEmpty(gate, this.#ctx.now, this.#ctx.contract.timeouts.roundMs);
     if (this.#gate.state !== "resumed") return;
-    this.#ctx.out.log("info", "founding resumed: peers' answers hold no decided epoch", {
+    this.#ctx.out.log("warn", "founding resumed: peers' answers hold no decided epoch", {
       answers: this.#gate.empty,
       suspendedMs: this.#ctx.now - gate.since,
     });
