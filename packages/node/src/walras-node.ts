@@ -275,6 +275,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       decision: machine.decisionEvidence(null) ?? [],
       exclusions: machine.exclusionPlans(),
     }),
+    noDecision: () => void driver.handle({ type: "no-decision", now: now() }),
     ledgerPage: (after) => ledgerPage(ledgerBook, after),
     penalize: (peer) => gossip?.penalize(peer),
     graylisted: (peer) => gossip?.graylisted(peer) ?? false,

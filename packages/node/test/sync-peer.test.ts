@@ -137,6 +137,8 @@ async function side(
     currentDecision?: () => CurrentDecision;
     /** Caps the store file (SQLITE_FULL past it, as on a full disk). */
     maxPageCount?: number;
+    /** Told of a peer's answer holding no current decision. */
+    noDecision?: (peer: string) => void;
   } = {},
 ): Promise<Side> {
   const host = await startHost(options.bootstrap);
@@ -168,6 +170,7 @@ async function side(
     status: () => ({ ok: true }),
     currentDecision: options.currentDecision ?? (() => ({ decision: [CURRENT_DECISION], exclusions: [] })),
     ledgerPage: (after) => ({ entries: [{ after: after ?? null }], more: false }),
+    ...(options.noDecision ? { noDecision: options.noDecision } : {}),
     penalize: (peer) => void penalized.push(peer),
     graylisted: options.graylisted ?? (() => false),
     ...(options.bans ? { bans: options.bans } : {}),
@@ -592,6 +595,23 @@ describe("sync peer", () => {
       more: false,
       peer: server.host.libp2p.peerId.toString(),
     });
+  });
+
+  it("tells the machine of an answer holding no current decision (a peer without an epoch), and not of one holding it", async () => {
+    const empty: string[] = [];
+    const { server, client } = await connected(
+      { currentDecision: () => ({ decision: [], exclusions: [] }) },
+      { noDecision: (peer) => void empty.push(peer) },
+    );
+    client.sync.catchUp({ type: "decision", epoch: null });
+    await waitFor("the empty answer", () => empty.length > 0);
+    expect(empty).toEqual([server.host.libp2p.peerId.toString()]);
+    expect(client.synced).toEqual([]);
+    const told: string[] = [];
+    const holding = await connected({}, { noDecision: (peer) => void told.push(peer) });
+    holding.client.sync.catchUp({ type: "decision", epoch: null });
+    await waitFor("the decision to arrive", () => holding.client.synced.length > 0);
+    expect(told).toEqual([]);
   });
 
   it("applies the rest of an answer when the pipeline throws on one message, and nothing escapes", async () => {

@@ -74,6 +74,11 @@ export interface SyncPeerInit {
   status(): Record<string, unknown>;
   /** The current epoch's decision and the exclusion plans before it (a `decision` request without an epoch). */
   currentDecision(): CurrentDecision;
+  /**
+   * A peer answered a request for the current decision with no messages: it holds no epoch (the
+   * machine's `no-decision`; a founder suspended by a stranger's message counts these).
+   */
+  noDecision?(peer: string): void;
   /** The answer to a `ledger` request: entries after the certificate `after`. */
   ledgerPage(after: string | undefined): LedgerResponse;
   /** Lowers a peer's (gossipsub) score. */
@@ -231,7 +236,9 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       ...(epoch !== null ? { epoch } : {}),
     };
     const res = await ask(peer, request);
-    if (res) apply(peer, res.messages, DECISION_KINDS);
+    if (!res || stopped) return;
+    if (epoch === null && res.messages.length === 0) init.noDecision?.(peer);
+    else apply(peer, res.messages, DECISION_KINDS);
   };
 
   const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {

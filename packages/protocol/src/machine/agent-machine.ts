@@ -333,6 +333,9 @@ class Machine implements AgentMachine {
       case "linked":
         this.#membership.onLinked();
         break;
+      case "no-decision":
+        this.#membership.onNoDecision();
+        break;
       case "resume":
         this.#market.resume();
         this.#certify.resume(this.#membership.current?.number ?? null, this.#membership.isMember());
@@ -412,7 +415,7 @@ class Machine implements AgentMachine {
       return;
     }
     if (!cur) {
-      if (m.agent !== ctx.me) this.#membership.noteNetwork();
+      if (m.agent !== ctx.me) this.#membership.noteNetwork(m);
       this.#hold(m);
       return;
     }

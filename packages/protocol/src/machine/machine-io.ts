@@ -18,6 +18,11 @@ export type MachineEvent =
    * reached no one (a live node's first join goes out before its first connection is up).
    */
   | { type: "linked"; now: number }
+  /**
+   * A peer answered this node's `decision` request without an epoch (the current decision) with
+   * no messages: it holds no epoch. Unlike silence, this tells a founder that no decision is there.
+   */
+  | { type: "no-decision"; now: number }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
   /** A graceful stop: announce the leave, then wait for the `left` action before going. */

@@ -23,6 +23,7 @@ import type { Amendments } from "./amendments.ts";
 import { Convicted } from "./conviction.ts";
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
+import { answeredEmpty, askedEnough, type FoundingGate, OPEN_GATE } from "./founding-gate.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation } from "./machine-io.ts";
@@ -118,8 +119,10 @@ export class Membership {
   #joinSeq = 0;
   #leaving = false;
   #left = false;
-  /** Someone else already has an epoch: a founder must not found a second first epoch. */
+  /** A message of an epoch came from someone else: a network may run, so ask for its decision briskly. */
   #networkSeen = false;
+  /** A founder's founding: suspended by such a message until answers show no decided epoch. */
+  #gate: FoundingGate = OPEN_GATE;
   /** When this node first wanted the change it wants now (batching, and its own view timeout). */
   #wantSince: number | null = null;
   #lastDecisionSync = Number.NEGATIVE_INFINITY;
@@ -269,13 +272,26 @@ export class Membership {
     if (!this.current && !this.#founder) this.#ctx.out.sync({ type: "decision", epoch: null });
   }
 
-  /** A message with an epoch, from someone else, before we have one: a network already runs. */
-  noteNetwork(): void {
+  /**
+   * A message with an epoch, from someone else, before we have one: a network may already run. A
+   * founder suspends founding (it cannot tell a real network from one throwaway key yet) until
+   * it adopts the decision its asks bring, or their answers show there is none (founding-gate.ts).
+   */
+  noteNetwork(m: WireMessage): void {
     if (this.#networkSeen) return;
     this.#networkSeen = true;
     if (this.current) return;
-    if (this.#founder) {
-      this.#ctx.out.log("info", "another node already holds an epoch: joining it instead of founding");
+    if (this.#founder && this.#gate.state === "open") {
+      this.#gate = { state: "suspended", since: this.#ctx.now, empty: 0 };
+      this.#ctx.out.log(
+        "info",
+        "founding suspended: another agent's message names an epoch; asking peers for its decision",
+        {
+          agent: m.agent,
+          kind: m.kind,
+          epoch: m.epoch,
+        },
+      );
       this.#ctx.timers.clear("found");
     }
     // The decision exists now: ask at once, and briskly until it comes. Only an answer to an ask
@@ -292,8 +308,24 @@ export class Membership {
    */
   unasked(m: WireMessage): boolean {
     if (this.current || (m.kind !== "propose" && m.kind !== "accept" && m.kind !== "view")) return false;
-    if (m.agent !== this.#ctx.me) this.noteNetwork();
+    if (m.agent !== this.#ctx.me) this.noteNetwork(m);
     return true;
+  }
+
+  /**
+   * A peer answered this node's request for the current decision with none: it holds no epoch. A
+   * suspended founder counts these (founding-gate.ts); enough, over a round timeout, and it founds.
+   */
+  onNoDecision(): void {
+    const gate = this.#gate;
+    if (this.current || gate.state !== "suspended") return;
+    this.#gate = answeredEmpty(gate, this.#ctx.now, this.#ctx.contract.timeouts.roundMs);
+    if (this.#gate.state !== "resumed") return;
+    this.#ctx.out.log("warn", "founding resumed: peers' answers hold no decided epoch", {
+      answers: this.#gate.empty,
+      suspendedMs: this.#ctx.now - gate.since,
+    });
+    this.advance();
   }
 
   /**
@@ -399,7 +431,9 @@ export class Membership {
         // starting on two cores asked their one bootstrap peer every announceMs for minutes, and
         // those requests were most of its sync timeouts (docs/scaling.md §5). Back off as the
         // join announcements do; a message of an epoch (noteNetwork) makes it brisk again.
-        if (!this.#networkSeen)
+        // A suspended founder asks briskly for a round timeout, then backs off as well: it may
+        // never get an answer (no peer, or every ask lost), and must not ask 4 per announceMs forever.
+        if (!this.#networkSeen || askedEnough(this.#gate, now, roundMs))
           this.#decisionSyncEvery = Math.min(
             2 * this.#decisionSyncEvery,
             joinerAnnounceMs(contract.timeouts, this.#agentsKnown()),
@@ -569,7 +603,7 @@ export class Membership {
     const cur = this.current;
     if (cur) return m.epoch === cur.number + 1 ? this.#decision : null;
     if (this.#decision && m.epoch === 0 && m.agent === this.#ctx.me) return this.#decision;
-    if (m.agent !== this.#ctx.me) this.noteNetwork();
+    if (m.agent !== this.#ctx.me) this.noteNetwork(m);
     let entry = this.#pending.get(m.epoch);
     if (!entry) {
       entry = { decision: null, early: [] };
@@ -689,7 +723,7 @@ export class Membership {
     const ctx = this.#ctx;
     const me = ctx.me;
     const d = this.#decision;
-    if (!this.#founder || !me || !d || this.#networkSeen || this.#leaving) return;
+    if (!this.#founder || !me || !d || this.#gate.state === "suspended" || this.#leaving) return;
     // Every other node rejects a message whose signer is off the allowlist, this node's proposal
     // included: it would found a market of one whose certificates no one else could verify.
     const policy = ctx.contract.membership;

@@ -203,7 +203,9 @@ type Queued =
   | (InFlight & { readonly kind: "deliver" })
   | (InFlight & { readonly kind: "arrive" })
   | { readonly kind: "tick"; readonly at: number; readonly seq: number; readonly node: SimNode }
-  | { readonly kind: "link-up"; readonly at: number; readonly seq: number; readonly node: SimNode };
+  | { readonly kind: "link-up"; readonly at: number; readonly seq: number; readonly node: SimNode }
+  /** A peer's answer to a request for the current decision held nothing (the node's `no-decision`). */
+  | { readonly kind: "no-decision"; readonly at: number; readonly seq: number; readonly node: SimNode };
 
 export class SimulatedNetwork {
   readonly nodes: SimNode[] = [];
@@ -511,6 +513,13 @@ export class SimulatedNetwork {
     this.#scheduleTick(node);
   }
 
+  #noDecision(node: SimNode): void {
+    if (!node.up) return; // crashed since it asked (a restart replaces the object)
+    const actions = node.machine.handle({ type: "no-decision", now: this.now });
+    this.#carryOut({ type: "tick", at: this.now, node, actions });
+    this.#scheduleTick(node);
+  }
+
   #reachable(a: SimNode, b: SimNode): boolean {
     if (!a.up || !b.up || a.unlinked || b.unlinked) return false;
     const p = this.#partition;
@@ -543,6 +552,7 @@ export class SimulatedNetwork {
     if (next.kind === "deliver") this.#deliver(next);
     else if (next.kind === "arrive") this.#arrive(next);
     else if (next.kind === "link-up") this.#linkUp(next.node);
+    else if (next.kind === "no-decision") this.#noDecision(next.node);
     else this.#tick(next.node, next.at);
     return true;
   }
@@ -731,6 +741,10 @@ export class SimulatedNetwork {
       // One answer arrives in its order, as over one stream.
       const delay = this.#randomDelay() * 2 + peer.slowMs;
       for (const m of answer) this.#send(node, peer.name, "sync", m, delay);
+      // An empty answer to a request for the current decision, as the node's sync client tells
+      // its machine (not to a deaf node: nothing reaches it).
+      if (want.epoch === null && answer.length === 0 && !node.deaf && !node.unlinked)
+        this.#enqueue({ kind: "no-decision", at: this.now + delay, seq: this.#seq++, node });
       return;
     }
     // As a node's request: the agents it names, if any, and the answer holds only theirs, cut

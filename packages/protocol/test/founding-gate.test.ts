@@ -1,0 +1,171 @@
+import { describe, expect, it } from "vitest";
+import { paperProfiles } from "../src/economics/paper-scenario.ts";
+import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
+import { RESUME_ANSWERS } from "../src/machine/founding-gate.ts";
+import type { MachineAction } from "../src/machine/machine-io.ts";
+import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
+import { createSigner, type Signer } from "../src/wire/agent-key.ts";
+import type { EpochPlan, WireMessage } from "../src/wire/messages.ts";
+import { HAND_BUILT_ROUND_MS, handBuiltMarket, sortedIds } from "./decision-messages.ts";
+
+/**
+ * docs/protocol.md §9.3, docs/security.md §2: a message of an epoch from another agent only
+ * suspends a founder's founding. One signed by a throwaway key, reaching the founder before it
+ * founded, cancelled founding for good, and every joiner then asked for a decision nobody held.
+ */
+
+const ROUND_MS = HAND_BUILT_ROUND_MS;
+const { contract, propose } = handBuiltMarket("founding gate");
+
+const key = (i: number): Signer => createSigner(new Uint8Array(32).fill(i));
+
+/** A stranger's throwaway key proposes itself as epoch 3's only member and decider. */
+const stranger = key(30);
+const strangerPlan: EpochPlan = {
+  members: sortedIds(stranger),
+  deciders: sortedIds(stranger),
+  voters: sortedIds(stranger),
+  base: { epoch: 2, round: 0, prices: [0.125] },
+  terms: null,
+  ledger: null,
+  cause: ["join"],
+};
+const strangersMessage = propose(3, strangerPlan, stranger);
+
+/** A real network: epoch 0 founded by key 1, epoch 1 of keys 1 and 2 (the founder decides alone). */
+const realFounder = key(1);
+const realMember = key(2);
+const found: EpochPlan = {
+  members: sortedIds(realFounder),
+  deciders: sortedIds(realFounder),
+  voters: sortedIds(realFounder),
+  base: null,
+  terms: null,
+  ledger: null,
+  cause: ["found"],
+};
+const grown: EpochPlan = {
+  members: sortedIds(realFounder, realMember),
+  deciders: sortedIds(realFounder),
+  voters: sortedIds(realFounder, realMember),
+  base: { epoch: 0, round: 0, prices: [0.125] },
+  terms: null,
+  ledger: null,
+  cause: ["join"],
+};
+const realChain: WireMessage[] = [propose(0, found, realFounder), propose(1, grown, realFounder)];
+
+/** A node started without bootstrap peers. */
+const newFounder = (): AgentMachine =>
+  createAgentMachine({ contract, signer: key(9), profile: paperProfiles(1, 3)[0], founder: true, now: 0 });
+
+function gossip(machine: AgentMachine, m: WireMessage): void {
+  const verdict = machine.check(m, { gossip: true });
+  expect(verdict).toMatchObject({ verdict: "ignore", reason: "unasked" });
+}
+
+const asks = (actions: readonly MachineAction[]): number =>
+  actions.filter((a) => a.type === "sync" && a.want.type === "decision").length;
+const foundedBy = (actions: readonly MachineAction[]): boolean =>
+  actions.some((a) => a.type === "publish" && a.message.kind === "propose" && a.message.epoch === 0);
+const logged = (actions: readonly MachineAction[], msg: string): boolean =>
+  actions.some((a) => a.type === "log" && a.msg.startsWith(msg));
+
+/**
+ * Runs `founder` tick by tick until `until`; each of its asks for the current decision is answered
+ * by `answer` (its messages, none: an answer without a decision, or `lost`). Returns every action.
+ */
+function run(
+  founder: AgentMachine,
+  until: number,
+  answer: (ask: number) => readonly WireMessage[] | "lost",
+): MachineAction[] {
+  const all: MachineAction[] = [];
+  let pending: readonly MachineAction[] = [];
+  let asked = 0;
+  let now = 0;
+  for (let guard = 0; guard < 100_000; guard++) {
+    for (const a of pending) {
+      if (a.type !== "sync" || a.want.type !== "decision" || a.want.epoch !== null) continue;
+      const got = answer(asked++);
+      if (got === "lost") continue;
+      if (got.length === 0) all.push(...founder.handle({ type: "no-decision", now }));
+      for (const m of got)
+        if (founder.check(m).verdict === "accept")
+          all.push(...founder.handle({ type: "message", now, message: m }));
+    }
+    now = Math.max(now, founder.nextDeadline());
+    if (now > until) return all;
+    pending = founder.handle({ type: "tick", now });
+    all.push(...pending);
+  }
+  throw new Error("the founder never went idle");
+}
+
+describe("a founder's founding, suspended by another agent's message (docs/protocol.md §9.3)", () => {
+  it("a stranger's one message does not cancel founding: the founder founds, and its joiners take its epoch 0", () => {
+    const logs: string[] = [];
+    const net = new SimulatedNetwork({
+      contract,
+      seed: 7,
+      observer: (event) => {
+        if (!("actions" in event)) return;
+        for (const a of event.actions) if (a.type === "log") logs.push(a.msg);
+      },
+    });
+    const [founder, ...joiners] = paperProfiles(4, 43).map((p, i) => net.addAgent(`n${i}`, p, key(10 + i)));
+    expect(founder?.role).toBe("founder");
+    // Before the founder's deadline (announceMs after its start), to every node.
+    net.inject(strangersMessage);
+    const founded = () =>
+      [founder, ...joiners].every(
+        (n) => n?.machine.status().epoch !== null && n?.machine.status().epoch !== undefined,
+      );
+    expect(net.runUntil(founded, 30 * ROUND_MS)).toBe(true);
+    expect(logs.some((l) => l.startsWith("founding suspended"))).toBe(true);
+    expect(logs.some((l) => l.startsWith("founding resumed"))).toBe(true);
+    for (const n of [founder, ...joiners]) expect(n?.machine.status().epoch).toBe(0);
+    const evidence = founder?.machine.decisionEvidence(0) ?? [];
+    expect(evidence.map((m) => m.agent)).toEqual([key(10).id]);
+    for (const n of joiners) expect(n?.machine.decisionEvidence(0)).toEqual(evidence);
+  });
+
+  it("answers without a decision resume it only once there are enough of them and a round timeout has passed", () => {
+    const founder = newFounder();
+    gossip(founder, strangersMessage);
+    // Empty answers come as fast as it asks (FIRST_EPOCH_ASKS per announceMs): enough of them
+    // well before a round timeout, which it waits out still.
+    const early = run(founder, ROUND_MS - 1, () => []);
+    expect(asks(early)).toBeGreaterThan(RESUME_ANSWERS);
+    expect(foundedBy(early)).toBe(false);
+    expect(founder.status().epoch).toBe(null);
+    const later = run(founder, 2 * ROUND_MS, () => []);
+    expect(logged(later, "founding resumed")).toBe(true);
+    expect(foundedBy(later)).toBe(true);
+    expect(founder.status().epoch).toBe(0);
+  });
+
+  it("a real network's decision, answered after a few empty answers, is adopted and the founder never founds", () => {
+    const founder = newFounder();
+    for (const m of realChain) gossip(founder, m);
+    // Joiners as new as itself answer first; then a member of the real network.
+    const actions = run(founder, 50 * ROUND_MS, (ask) =>
+      ask < RESUME_ANSWERS - 1 ? [] : realChain.slice(1),
+    );
+    expect(founder.status()).toMatchObject({ epoch: 1, members: grown.members });
+    expect(foundedBy(actions)).toBe(false);
+  });
+
+  it("silence is not an answer: a suspended founder whose asks get none does not found, and backs off", () => {
+    const founder = newFounder();
+    gossip(founder, strangersMessage);
+    const actions = run(founder, 60 * ROUND_MS, () => "lost");
+    expect(founder.status().epoch).toBe(null);
+    expect(foundedBy(actions)).toBe(false);
+    // Briskly (FIRST_EPOCH_ASKS per announceMs) for a round timeout, then no faster than one
+    // ask per half round timeout: not 4 per announceMs for as long as it runs.
+    const tail = run(founder, 80 * ROUND_MS, () => "lost");
+    expect(asks(tail)).toBeLessThanOrEqual((20 * ROUND_MS) / (ROUND_MS / 2));
+    expect(asks(tail)).toBeGreaterThan(0);
+  });
+});
