@@ -12,7 +12,7 @@
  *                   proven one, docs/protocol.md §5.1)
  *   --spread        members of very different sizes in one seed in five, some at their activity
  *                   cap (off by default: the newton rule stalls on some, docs/architecture.md);
- *                   --spread-decades D scales them within D decades (default 2)
+ *                   --spread-decades D scales them within D decades (default 3)
  *   --founders all  every agent may found the first epoch (default: the first to start)
  *   --workers W     worker threads (default: one per core, at most 4; 1 with --trace)
  *   --keep-going    after a violation, run on to find the other invariants the seed breaks

@@ -330,7 +330,7 @@ describe("Byzantine members: pinned seeds", () => {
   // {n1} alone, again and again. No honest majority of voters is left to exclude it (protocol §11),
   // so liveness is not asked, as with a majority lost to crashes; it was reported as a failure.
   it("seed 180: an equivocator that is the only voter is a lost majority, not a liveness failure", () => {
-    const r = runSeed(180, { spread: true, spreadDecades: 2 });
+    const r = runSeed(180, { spread: true });
     expect(r.schedule.byzantine.equivocators).toEqual(["n1"]);
     expect(r.violations).toEqual([]);
     expect(r.liveness).toMatchObject({

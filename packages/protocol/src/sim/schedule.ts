@@ -69,7 +69,8 @@ export interface ScheduleLimits {
    * Members of very different sizes where the seed draws them (`drawSpread`), some at their
    * activity cap. Off by default (false: the run the seed made before they were drawn): the newton
    * rule's sums model stalls on some of them (seed 126: a resource priced 0 in the previous epoch
-   * that a joiner overuses 30-fold), which the simulator reports as I4 (approximate without a fee).
+   * that only a joiner uses, whose price must rise to ~5e4), which the simulator reports as I4
+   * (approximate without a fixed fee).
    */
   readonly spread?: boolean;
   /** Decades either way of the spread draw (default SPREAD_DECADES). */
@@ -289,12 +290,13 @@ function drawResources(
 }
 
 /**
- * Decades either way a spread seed scales each member's money and units, and each capacity. Two,
- * not three: from their first prices the newton rule stalls on 18 of the 4,015 spread markets of
- * seeds 1..20,000 at three (docs/economics.md's known weakness at ±3 decades) and on none at two,
- * while a member sits at its cap at the first prices in 890 of them at three and 155 at two.
+ * Decades either way a spread seed scales each member's money and units, and each capacity. Three:
+ * of seeds 1..3,000 a member reaches its cap in 107 at three, 21 at two, and the same one seed fails
+ * either way (126, the sums model's stall); from their first prices the newton rule stalls on 18
+ * of the 4,015 spread markets of seeds 1..20,000 at three (docs/economics.md's known weakness at
+ * ±3 decades), on none at two.
  */
-export const SPREAD_DECADES = 2;
+export const SPREAD_DECADES = 3;
 const BITS_PER_DECADE = 3.321928094887362;
 
 /**
