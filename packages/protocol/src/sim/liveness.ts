@@ -92,7 +92,7 @@ export function livenessCheck(
  * on without one. An equivocator (byzantine-member.ts) counts as lost: the honest majority that
  * excludes it (docs/protocol.md §11) is what is promised, and where it is the only voter it can
  * split each honest joiner it admits and then drop it as silent, forever (sim seed 180 with
- * `spreadDecades: 3`).
+ * `spread: true`).
  */
 export function noMajority(
   nodes: readonly SimNode[],
