@@ -10,6 +10,9 @@
  *   --no-byzantine  no Byzantine members (equivocators, replays, forgeries), the rest as drawn
  *   --no-equivocators  no equivocating members (drawn by default since the protocol excludes a
  *                   proven one, docs/protocol.md §5.1)
+ *   --spread        members of very different sizes in one seed in five, some at their activity
+ *                   cap (off by default: the newton rule stalls on some, docs/architecture.md);
+ *                   --spread-decades D scales them within D decades (default 3)
  *   --founders all  every agent may found the first epoch (default: the first to start)
  *   --workers W     worker threads (default: one per core, at most 4; 1 with --trace)
  *   --keep-going    after a violation, run on to find the other invariants the seed breaks
@@ -48,6 +51,8 @@ function parseArgs(argv: readonly string[]): Args {
   let faults = true;
   let byzantine = true;
   let equivocators = true;
+  let spread = false;
+  let spreadDecades: number | undefined;
   let founders: "first" | "all" = "first";
   let keepGoing = false;
   for (let i = 0; i < argv.length; i++) {
@@ -85,6 +90,17 @@ function parseArgs(argv: readonly string[]): Args {
       case "--no-equivocators":
         equivocators = false;
         break;
+      case "--spread":
+        spread = true;
+        break;
+      case "--spread-decades": {
+        const v = value();
+        const d = Number(v);
+        if (v === undefined || !(d > 0 && d <= 6))
+          throw new Error(`--spread-decades: "${v ?? ""}" is not a number in (0, 6]`);
+        spreadDecades = d;
+        break;
+      }
       case "--founders": {
         const v = value();
         if (v !== "first" && v !== "all") throw new Error(`--founders: "${v ?? ""}" is not first or all`);
@@ -108,6 +124,8 @@ function parseArgs(argv: readonly string[]): Args {
       faults,
       byzantine,
       equivocators,
+      spread,
+      ...(spreadDecades !== undefined ? { spreadDecades } : {}),
       founders,
       keepGoing,
     },

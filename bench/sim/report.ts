@@ -17,6 +17,8 @@ export interface SeedReport {
   readonly liveness: SeedResult["liveness"]["status"];
   /** Bound minus the time liveness took after the last change, ms (when it held). */
   readonly slackMs: number | null;
+  /** Demands at a member's activity cap, and epochs with one that certified (SeedResult.capExits). */
+  readonly capExits: SeedResult["capExits"];
   /** The failure, its context and the last events before it; empty when the seed passed. */
   readonly failure: readonly string[];
 }
@@ -30,6 +32,7 @@ export function reportOf(r: SeedResult): SeedReport {
     invariants: r.violations.map((v) => v.invariant),
     liveness: r.liveness.status,
     slackMs: r.liveness.status === "held" ? r.liveness.boundMs - r.liveness.afterLastChangeMs : null,
+    capExits: r.capExits,
     failure: describeFailure(r),
   };
 }
@@ -88,6 +91,11 @@ export function summarize(reports: readonly SeedReport[], cpuSeconds: number, wa
       `  liveness held in ${held.length} seeds; smallest slack to the bound ${((tight.slackMs as number) / 1000).toFixed(1)} s (seed ${tight.seed})`,
     );
   }
+  const capped = sorted.filter((r) => r.capExits.demands > 0);
+  if (capped.length > 0)
+    lines.push(
+      `  a member at its activity cap in ${capped.length} seeds (${capped.reduce((n, r) => n + r.capExits.demands, 0)} demands with exit); ${capped.filter((r) => r.capExits.certifiedEpochs > 0).length} of them certified such an epoch`,
+    );
   lines.push(
     `  ${events} events; ${cpuSeconds.toFixed(1)} s CPU, ${wallSeconds.toFixed(1)} s wall: ${(sorted.length / cpuSeconds).toFixed(1)} seeds per CPU second`,
   );

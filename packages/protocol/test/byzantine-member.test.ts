@@ -324,6 +324,21 @@ describe("Byzantine members: pinned seeds", () => {
     expect(r.liveness.status).toBe("held");
   });
 
+  // Seed 180 (members of different sizes, sim/schedule.ts drawSpread): n0 leaves and n1, the
+  // equivocator, is the only voter of epoch 3 {n1}. It admits the honest n2 (epoch {n1,n2}), splits
+  // it, n2 proves it but is no voter yet, n1 finds n2 silent (its demands mismatch) and decides
+  // {n1} alone, again and again. No honest majority of voters is left to exclude it (protocol §11),
+  // so liveness is not asked, as with a majority lost to crashes; it was reported as a failure.
+  it("seed 180: an equivocator that is the only voter is a lost majority, not a liveness failure", () => {
+    const r = runSeed(180, { spread: true });
+    expect(r.schedule.byzantine.equivocators).toEqual(["n1"]);
+    expect(r.violations).toEqual([]);
+    expect(r.liveness).toMatchObject({
+      status: "exempt",
+      reason: expect.stringMatching(/0 of 1 voters alive and honest \(n1\)/),
+    });
+  });
+
   it("seed 36: forgeries are delivered and none is accepted; seed 9: replays change nothing", () => {
     const forged = runSeed(36, { trace: true });
     const lines = forged.trace ?? [];

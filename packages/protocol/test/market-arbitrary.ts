@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import type { ScenarioAgent } from "../src/economics/agent.ts";
 import { solveReference } from "../src/economics/reference-solver.ts";
+import { scaledProfile } from "../src/economics/scaled-profile.ts";
 import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
 import { WIRE_NUMBER_BOUND } from "../src/wire/protocol-numbers.ts";
 
@@ -47,21 +48,6 @@ function decades(spread: number): fc.Arbitrary<number> {
   return spread === 0
     ? fc.constant(1)
     : fc.double({ min: -spread, max: spread, noNaN: true }).map((u) => 10 ** u);
-}
-
-/** The agent with its money scaled by `money` (valuation and cost) and its footprint by `units`. */
-function scaled(agent: ScenarioAgent, money: number, units: number): ScenarioAgent {
-  const v = agent.valuation;
-  const valuation =
-    v.kind === "log"
-      ? { ...v, alpha: v.alpha * money }
-      : v.kind === "quadratic"
-        ? { ...v, a: v.a * money, b: v.b * money }
-        : { ...v, w: v.w * money };
-  const c = agent.cost;
-  const cost =
-    c.kind === "linear" ? { ...c, beta: c.beta * money } : { ...c, beta: c.beta * money, c: c.c * money };
-  return { ...agent, valuation, cost, footprint: agent.footprint.map((a) => a * units) };
 }
 
 /**
@@ -155,7 +141,7 @@ export function marketArb(options: MarketOptions): fc.Arbitrary<Scenario> {
         const agents: ScenarioAgent[] = [...consumers, ...suppliers].map((a, i) => {
           const agent = { id: `agent-${i}`, ...a };
           const [money, units] = scales?.[i] ?? [1, 1];
-          return scales === null ? agent : scaled(agent, money, units);
+          return scales === null ? agent : scaledProfile(agent, money, units);
         });
         const contract = {
           name: "property",

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { bestResponse } from "../src/economics/best-response.ts";
+import { activityCap, bestResponse } from "../src/economics/best-response.ts";
+import { simulate } from "../src/economics/equilibrium.ts";
 import { paperScenario } from "../src/economics/paper-scenario.ts";
 import { solveReference, welfare, welfareOptimum } from "../src/economics/reference-solver.ts";
 import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
 import { createPrng } from "../src/sim/prng.ts";
+import { checkEquilibrium } from "./equilibrium-check.ts";
 
 function paper(n: number, m: number, g: number): Scenario {
   return scenarioSchema.parse(paperScenario({ agents: n, capacity: m, seed: 3, g }));
@@ -75,6 +77,52 @@ describe("solveReference", () => {
         expect(Math.abs(supply - res.capacity)).toBeLessThan(1e-9 * res.capacity);
     });
     expect(ref.prices[2]).toBe(0);
+  });
+  it("a member at its activity cap at the first prices: the solver clears past it, as the newton rule does", () => {
+    // A factory beside two households (a spread market, sim/schedule.ts drawSpread): at p = 0 the
+    // factory wants 1,332 units of activity, its cap is 1,000 capacities / 500 = 4.
+    const s = scenarioSchema.parse({
+      contract: { name: "capped", resources: [{ id: "r", capacity: 2 }], fees: { perUnit: 0.5, fixed: 0 } },
+      agents: [
+        {
+          id: "factory",
+          valuation: { kind: "log", alpha: 2000 },
+          cost: { kind: "linear", beta: 1 },
+          footprint: [500],
+        },
+        {
+          id: "h1",
+          valuation: { kind: "log", alpha: 10 },
+          cost: { kind: "linear", beta: 1 },
+          footprint: [1],
+        },
+        {
+          id: "h2",
+          valuation: { kind: "log", alpha: 15 },
+          cost: { kind: "linear", beta: 2 },
+          footprint: [1],
+        },
+      ],
+    });
+    const factory = s.agents[0] as Scenario["agents"][number];
+    const first = bestResponse(factory, s.contract, [0]);
+    expect(first.x).toBe(activityCap(factory, s.contract));
+    expect(first.exit?.price).toBe(2000 / 5 - 1);
+    const ref = solveReference(s);
+    expect(ref.status).toBe("exact");
+    const p = ref.prices[0] as number;
+    // The closed form max(0, alpha/(beta + tau + a p) - 1), weighted by the footprint, clears at p*.
+    let total = 0;
+    for (const a of s.agents)
+      if (a.valuation.kind === "log" && a.cost.kind === "linear") {
+        const f = a.footprint[0] as number;
+        total += f * Math.max(0, a.valuation.alpha / (a.cost.beta + 0.5 + f * p) - 1);
+      }
+    expect(Math.abs(total - 2)).toBeLessThan(1e-9);
+    expect(bestResponse(factory, s.contract, ref.prices).x).toBeLessThan(first.x);
+    // The protocol's rule, which starts with the factory at its cap (its demand carries `exit`),
+    // reaches the same equilibrium.
+    checkEquilibrium(s, simulate(s));
   });
 });
 

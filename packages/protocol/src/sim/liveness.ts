@@ -89,12 +89,16 @@ export function livenessCheck(
 /**
  * Why liveness cannot be asked for, or null when it can: a live node's epoch has lost the
  * majority of its voters for good, and no protocol that keeps one equilibrium per epoch may move
- * on without one.
+ * on without one. An equivocator (byzantine-member.ts) counts as lost: the honest majority that
+ * excludes it (docs/protocol.md §11) is what is promised, and where it is the only voter it can
+ * split each honest joiner it admits and then drop it as silent, forever (sim seed 180 with
+ * `spread: true`).
  */
 export function noMajority(
   nodes: readonly SimNode[],
   live: ReadonlySet<AgentId>,
   nameOf: (id: string) => string,
+  equivocators: ReadonlySet<AgentId> = new Set(),
 ): string | null {
   // The next epoch is decided by the current one's voters (docs/protocol.md §9): without a live
   // majority of them nothing can change, for good. A graceful leave that could not be decided
@@ -125,9 +129,9 @@ export function noMajority(
   if (!known)
     return `no live node knows an epoch, and the nodes that know epoch ${overall.epoch} (${overall.name}) are gone`;
   for (const newest of known && known.epoch < overall.epoch ? [overall, known] : [overall]) {
-    const alive = newest.voters.filter((m) => live.has(m)).length;
+    const alive = newest.voters.filter((m) => live.has(m) && !equivocators.has(m)).length;
     if (newest.voters.length > 0 && alive * 2 <= newest.voters.length)
-      return `epoch ${newest.epoch} (as ${newest.name} knows it) has ${alive} of ${newest.voters.length} voters alive (${newest.voters.map(nameOf).join(",")})`;
+      return `epoch ${newest.epoch} (as ${newest.name} knows it) has ${alive} of ${newest.voters.length} voters alive${equivocators.size > 0 ? " and honest" : ""} (${newest.voters.map(nameOf).join(",")})`;
   }
   return null;
 }

@@ -1,4 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
+import type { MachineAction } from "../machine/machine-io.ts";
 import type { Signer } from "../wire/agent-key.ts";
 import { contractSchema } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
@@ -47,6 +48,11 @@ export interface SeedResult {
   /** The last trace lines before the run ended (a failure's context). */
   readonly recent: readonly string[];
   readonly signatures: { readonly verified: number; readonly remembered: number };
+  /**
+   * Demands published at a member's activity cap (with `exit`, protocol §4), and the epochs among
+   * theirs that certified: there I4 checked a settlement the cap-exit path took part in.
+   */
+  readonly capExits: { readonly demands: number; readonly certifiedEpochs: number };
 }
 
 type Step =
@@ -92,6 +98,17 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     violations.length > 0 && (options.keepGoing !== true || violations.some((v) => v.invariant === "S1"));
   let events = 0;
   let certified = false;
+  const capExits = { demands: 0, epochs: new Set<number>(), certified: new Set<number>() };
+  const noteCapExits = (actions: readonly MachineAction[]) => {
+    for (const a of actions) {
+      if (a.type === "publish" && a.message.kind === "demand" && a.message.exit !== undefined) {
+        capExits.demands += 1;
+        capExits.epochs.add(a.message.epoch);
+      }
+      if (a.type === "certificate" && capExits.epochs.has(a.certificate.commit.epoch))
+        capExits.certified.add(a.certificate.commit.epoch);
+    }
+  };
   const net = new SimulatedNetwork({
     contract,
     seed: schedule.networkSeed,
@@ -106,7 +123,9 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       trace.record(event);
       if (stopped()) return;
       for (const v of checker.observe(event)) record(v);
-      if ("actions" in event && event.actions.some((a) => a.type === "certificate")) certified = true;
+      if (!("actions" in event)) return;
+      if (event.actions.some((a) => a.type === "certificate")) certified = true;
+      noteCapExits(event.actions);
     },
   });
 
@@ -162,7 +181,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       liveness = { status: "held", afterLastChangeMs: net.now - lastChange(schedule), boundMs };
       net.runUntil(stopped, options.coolDownMs ?? schedule.contract.timeouts.roundMs);
     } else if (!stopped()) {
-      const exempt = noMajority(net.nodes, live, nameOf);
+      const exempt = noMajority(net.nodes, live, nameOf, equivocatorIds);
       if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
       else
         record({
@@ -193,6 +212,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     trace: trace.lines(),
     recent: trace.recent(),
     signatures: memo.stats(),
+    capExits: { demands: capExits.demands, certifiedEpochs: capExits.certified.size },
   };
 }
 
