@@ -4,7 +4,8 @@ import { scenarioSchema } from "../src/economics/scenario.ts";
 import { checkEquilibrium } from "./equilibrium-check.ts";
 
 /**
- * From `pnpm fuzz:markets --spread 3 --seed 20261203` (3 resources, index 106 of its batch):
+ * From `pnpm fuzz:markets --spread 3 --seed 20261203` (3 resources, index 106 of its batch; its
+ * per-unit fee, 4e-32, is 0 here):
  * agent-3 has a footprint of 1,630 on r0 and an activity cap of 0.93, so it goes from out of the
  * market to its cap within 1e-6 of r0 price. The rule saw it only at the two ends: out (x = 0) or
  * at its cap. Its slope and its exit slope were checked against secants to a round where it was
