@@ -28,6 +28,17 @@ describe("checkedExitSlope: a capped member's exit, checked against its demands"
     expect(checkedExitSlope(capped, { q: 3, x: 5, exit: 0, exitSlope: 0 })).toBe(-5);
     expect(checkedExitSlope({ ...capped, exitSlope: -1e6 }, { q: 3, x: 5, exit: 0, exitSlope: 0 })).toBe(-5);
   });
+
+  it("is kept when steeper than the secant to a round where the member was out of the market", () => {
+    // Out at q = 12: its line 10 - 5 (q - 2) reached 0 at q = 4, so the secant -10/10 only bounds
+    // the slope: at least that steep.
+    expect(checkedExitSlope(capped, { q: 12, x: 0, exit: 0, exitSlope: 0 })).toBe(-5);
+    expect(checkedExitSlope({ ...capped, exitSlope: -1e6 }, { q: 12, x: 0, exit: 0, exitSlope: 0 })).toBe(
+      -1e6,
+    );
+    // Flatter than that bound's band: the secant.
+    expect(checkedExitSlope({ ...capped, exitSlope: -0.1 }, { q: 12, x: 0, exit: 0, exitSlope: 0 })).toBe(-1);
+  });
 });
 
 /** One member of a one-resource market. */

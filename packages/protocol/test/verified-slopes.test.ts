@@ -51,6 +51,17 @@ describe("verifiedSlope", () => {
     expect(verifiedSlope(1, 0, 1.2, 0, -7)).toBe(0);
   });
 
+  it("against a round where the member was out (x = 0 at a dearer unit price), takes any steeper slope", () => {
+    // Demand 2 - 10 (q - 1) reaches 0 at q = 1.2; seen out at q = 3, the secant -2/2 = -1 is a tenth
+    // of the true slope -10, and only bounds it: a slope at least as steep is the member's own.
+    expect(verifiedSlope(3, 0, 1, 2, -10)).toBe(-10);
+    expect(verifiedSlope(3, 0, 1, 2, -1e9)).toBe(-1e9);
+    // Flatter than the secant's band is still overruled: its demand did fall at least that fast.
+    expect(verifiedSlope(3, 0, 1, 2, -0.1)).toBe(-1);
+    // Out at the cheaper end instead (a member that left as its price fell) is no such bound.
+    expect(verifiedSlope(0.5, 0, 1, 2, -1e9)).toBe(0);
+  });
+
   it("is symmetric in which end is older: the secant of a segment is one number", () => {
     expect(verifiedSlope(1.2, x(1.2), 1, x(1), 0)).toBeCloseTo(secant, 12);
   });

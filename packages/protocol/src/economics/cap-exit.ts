@@ -6,7 +6,8 @@ import { SLOPE_BAND } from "./verified-slopes.ts";
  * just above it. Two rounds of the same member test it, as two rounds test a reported slope
  * (verified-slopes.ts): still at the cap at a unit price above a claimed exit, or below the cap at
  * one under it, contradicts the claim; a move from the cap to below it gives the secant from the
- * exit, which must agree with the slope within SLOPE_BAND. These checks see only claims from a
+ * exit, which must agree with the slope within SLOPE_BAND (against a round where the member was out
+ * of the market, only be no flatter than that band). These checks see only claims from a
  * member exactly at its activity cap (the rule drops every other, newton-rule.ts observe()): below
  * it, an exit at its own unit price every round, as x falls truthfully, contradicts none of them.
  * A claim the rule cannot use costs no more than no claim: the member then looks flat at its cap.
@@ -45,5 +46,8 @@ export function checkedExitSlope(base: CapObservation, other: CapObservation | n
   if (contradicts(base, other) || contradicts(other, base)) return 0;
   if (!(above(other.q, base.exit) && other.x < base.x)) return s;
   const secant = (other.x - base.x) / (other.q - base.exit);
-  return s >= SLOPE_BAND * secant && s <= secant / SLOPE_BAND ? s : secant;
+  // Out of the market there (x = 0): its line reached 0 at or before that price, so the secant
+  // only bounds the slope from one side: the slope is at least as steep.
+  const steepest = other.x === 0 ? Number.NEGATIVE_INFINITY : SLOPE_BAND * secant;
+  return s >= steepest && s <= secant / SLOPE_BAND ? s : secant;
 }

@@ -34,7 +34,10 @@ export function verifiedSlope(q0: number, x0: number, q: number, x: number, slop
   const scale = Math.max(Math.abs(q), Math.abs(q0));
   if (!(Math.abs(dq) > MIN_RELATIVE_MOVE * scale)) return slope;
   const secant = Math.min(0, (x - x0) / dq);
+  // Out of the market at the dearer end (x0 = 0, q0 > q): its demand reached 0 at or before q0, so
+  // the secant only bounds the slope from one side: the slope at q is at least as steep.
+  const steepest = x0 === 0 && dq < 0 ? Number.NEGATIVE_INFINITY : SLOPE_BAND * secant;
   // Both <= 0: the band is [SLOPE_BAND * secant, secant / SLOPE_BAND].
-  if (slope >= SLOPE_BAND * secant && slope <= secant / SLOPE_BAND) return slope;
+  if (slope >= steepest && slope <= secant / SLOPE_BAND) return slope;
   return secant;
 }
