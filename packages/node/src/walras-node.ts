@@ -220,6 +220,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     signer,
     ...(bidRecord ? { bids: bidRecord.bids } : {}),
     founder: init.founder ?? (init.bootstrap ?? []).length === 0,
+    storeLost: store.foundEmpty && !key.created,
     ...(init.misreport ? { misreport: init.misreport } : {}),
     now: Date.now(),
   });
@@ -275,7 +276,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       decision: machine.decisionEvidence(null) ?? [],
       exclusions: machine.exclusionPlans(),
     }),
-    noDecision: () => void driver.handle({ type: "no-decision", now: now() }),
+    noDecision: (peer) => void driver.handle({ type: "no-decision", now: now(), peer }),
     ledgerPage: (after) => ledgerPage(ledgerBook, after),
     penalize: (peer) => gossip?.penalize(peer),
     graylisted: (peer) => gossip?.graylisted(peer) ?? false,
