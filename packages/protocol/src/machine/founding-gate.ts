@@ -3,7 +3,8 @@ import type { AgentId } from "../wire/ids.ts";
 /**
  * Answers without a decided epoch a suspended founder needs before it founds after all (§9.3).
  * The node asks 2 peers per ask and FIRST_EPOCH_ASKS asks per announceMs, so 8 take about one
- * announceMs when 2 or more peers answer; with RESUME_PEERS they also outnumber one peer's.
+ * announceMs when 2 or more peers answer. A count alone lets one peer outweigh the rest (it answers
+ * every ask it gets): RESUME_PEERS is what keeps it from doing so.
  */
 export const RESUME_ANSWERS = 8;
 
