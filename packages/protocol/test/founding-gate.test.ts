@@ -186,12 +186,22 @@ describe("a founder's founding, suspended by another agent's message (docs/proto
     expect(RESUME_PEERS).toBe(2);
     const founder = newFounder();
     gossip(founder, strangersMessage);
-    const alone = run(founder, 3 * ROUND_MS, () => [], () => "joiner-0");
+    const alone = run(
+      founder,
+      3 * ROUND_MS,
+      () => [],
+      () => "joiner-0",
+    );
     expect(asks(alone)).toBeGreaterThan(2 * RESUME_ANSWERS);
     expect(foundedBy(alone)).toBe(false);
     expect(founder.status().epoch).toBe(null);
     // A second peer's answer is all it lacked.
-    const more = run(founder, 4 * ROUND_MS, () => [], () => "joiner-1");
+    const more = run(
+      founder,
+      4 * ROUND_MS,
+      () => [],
+      () => "joiner-1",
+    );
     expect(logged(more, "founding resumed")).toBe(true);
     expect(founder.status().epoch).toBe(0);
   });

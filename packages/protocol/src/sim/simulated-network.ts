@@ -250,6 +250,11 @@ export class SimulatedNetwork {
     this.#syncAnswerCap = options.syncAnswerCap;
   }
 
+  /** The contract every node runs (with the allowlist a schedule writes into it). */
+  get contract(): Contract {
+    return this.#contract;
+  }
+
   /** A 32-byte seed from the network's PRNG, so runs are reproducible. */
   newSigner(): Signer {
     const seed = new Uint8Array(32);
@@ -450,6 +455,11 @@ export class SimulatedNetwork {
   inject(message: WireMessage): void {
     for (const node of this.nodes)
       if (node.up) this.#send(node, "outside", "gossip", message, this.#randomDelay());
+  }
+
+  /** Deliver an outsider's message to one node now, if it is up (no delay drawn: the run keeps its draws). */
+  injectTo(node: SimNode, message: WireMessage): void {
+    if (node.up) this.#send(node, "outside", "gossip", message, 0);
   }
 
   /**
