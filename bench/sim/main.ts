@@ -10,6 +10,8 @@
  *   --no-byzantine  no Byzantine members (equivocators, replays, forgeries), the rest as drawn
  *   --no-equivocators  no equivocating members (drawn by default since the protocol excludes a
  *                   proven one, docs/protocol.md §5.1)
+ *   --no-stranger   no stranger's message at the founder before it founds (drawn in about one
+ *                   seed in ten with 3 agents or more: the founding gate, docs/protocol.md §9.3)
  *   --spread        members of very different sizes in one seed in five, some at their activity
  *                   cap (off by default: the newton rule stalls on some, docs/architecture.md);
  *                   --spread-decades D scales them within D decades (default 3)
@@ -51,6 +53,7 @@ function parseArgs(argv: readonly string[]): Args {
   let faults = true;
   let byzantine = true;
   let equivocators = true;
+  let stranger = true;
   let spread = false;
   let spreadDecades: number | undefined;
   let founders: "first" | "all" = "first";
@@ -90,6 +93,9 @@ function parseArgs(argv: readonly string[]): Args {
       case "--no-equivocators":
         equivocators = false;
         break;
+      case "--no-stranger":
+        stranger = false;
+        break;
       case "--spread":
         spread = true;
         break;
@@ -124,6 +130,7 @@ function parseArgs(argv: readonly string[]): Args {
       faults,
       byzantine,
       equivocators,
+      stranger,
       spread,
       ...(spreadDecades !== undefined ? { spreadDecades } : {}),
       founders,

@@ -220,6 +220,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     signer,
     ...(bidRecord ? { bids: bidRecord.bids } : {}),
     founder: init.founder ?? (init.bootstrap ?? []).length === 0,
+    storeLost: store.foundEmpty && !key.created,
     ...(init.misreport ? { misreport: init.misreport } : {}),
     now: Date.now(),
   });
@@ -230,6 +231,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   listeners.add(history.record);
   const protoLog = componentLogger(nodeLog, "protocol");
   let stopped = false;
+  let stopping: Promise<void> | undefined;
   const leftWaiters = new Set<() => void>();
 
   const status = (): NodeStatus =>
@@ -275,7 +277,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       decision: machine.decisionEvidence(null) ?? [],
       exclusions: machine.exclusionPlans(),
     }),
-    noDecision: () => void driver.handle({ type: "no-decision", now: now() }),
+    noDecision: (peer) => void driver.handle({ type: "no-decision", now: now(), peer }),
     ledgerPage: (after) => ledgerPage(ledgerBook, after),
     penalize: (peer) => gossip?.penalize(peer),
     graylisted: (peer) => gossip?.graylisted(peer) ?? false,
@@ -464,28 +466,34 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       messageListeners.add(listener);
       return () => messageListeners.delete(listener);
     },
-    stop: async ({ leave = true } = {}) => {
-      if (stopped) return;
-      if (leave && gossip) {
-        // A graceful leave stays to help decide the epoch without it (its accept may be the one
-        // that makes a majority), then goes: at most two round timeouts. The driver keeps running.
-        const left = new Promise<void>((resolve) => leftWaiters.add(resolve));
-        await driver.handle({ type: "leave", now: now() });
-        const grace = 2 * init.contract.timeouts.roundMs + 1_000;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([left, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
-        clearTimeout(timer);
-      }
-      // Nothing acted on or published while the HTTP server closes (the unwind stops it later).
-      driver.stop();
-      stopped = true;
-      // The teardown a failed start runs (startWalrasNode): a step that fails to stop must not
-      // leave gossip running, the store open or the lock held, so every step runs.
-      const failed = await undo.unwind(nodeLog);
-      if (failed !== undefined) throw failed;
-      nodeLog.info("walras node stopped");
+    // A second call while the first runs would leave again and unwind the same stack in between
+    // the first's steps, resolving before the store and lock are released: it gets the first's.
+    stop: (options) => {
+      stopping ??= stopNode(options);
+      return stopping;
     },
   };
+
+  async function stopNode({ leave = true }: { leave?: boolean } = {}): Promise<void> {
+    if (leave && gossip) {
+      // A graceful leave stays to help decide the epoch without it (its accept may be the one
+      // that makes a majority), then goes: at most two round timeouts. The driver keeps running.
+      const left = new Promise<void>((resolve) => leftWaiters.add(resolve));
+      await driver.handle({ type: "leave", now: now() });
+      const grace = 2 * init.contract.timeouts.roundMs + 1_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([left, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
+      clearTimeout(timer);
+    }
+    // Nothing acted on or published while the HTTP server closes (the unwind stops it later).
+    driver.stop();
+    stopped = true;
+    // The teardown a failed start runs (startWalrasNode): a step that fails to stop must not
+    // leave gossip running, the store open or the lock held, so every step runs.
+    const failed = await undo.unwind(nodeLog);
+    if (failed !== undefined) throw failed;
+    nodeLog.info("walras node stopped");
+  }
 }
 
 /**

@@ -716,14 +716,31 @@ describe("sync peer", () => {
     expect(syncTargets(peers, { type: "decision", epoch: null })).toEqual(["p1", "p2"]);
   });
 
-  it("asks the named nodes in the order named: the divergence probe names the disagreeing member first", () => {
+  it("asks the first named node first: the divergence probe names the disagreeing member first", () => {
     const peers = ["p1", "owner3", "owner2", "owner4", "owner1"];
     const from = ["owner1", "gone", "owner2", "owner3", "owner4"] as AgentId[];
-    expect(syncTargets(peers, { type: "messages", epoch: 1, round: 0, kinds: ["demand"], from })).toEqual([
-      "owner1",
-      "owner2",
-      "owner3",
-      "p1",
-    ]);
+    const want: SyncWant = { type: "messages", epoch: 1, round: 0, kinds: ["demand"], from };
+    // A random draw that swaps nothing keeps the named order.
+    expect(syncTargets(peers, want, () => 0.999)).toEqual(["owner1", "owner2", "owner3", "p1"]);
+    for (let i = 0; i < 50; i++) expect(syncTargets(peers, want)[0]).toBe("owner1");
+  });
+
+  it("asks the other named nodes in random order: catch-ups name members sorted, and would all go to the lowest ids", () => {
+    const peers = ["p1", "owner3", "owner2", "owner4", "owner1", "owner5"];
+    const from = ["owner1", "owner2", "owner3", "owner4", "owner5"] as AgentId[];
+    const want: SyncWant = { type: "messages", epoch: 1, round: 0, kinds: ["demand"], from };
+    const orders = new Set<string>();
+    for (let i = 0; i < 200; i++) orders.add(syncTargets(peers, want).join(","));
+    expect(orders.size).toBeGreaterThan(1);
+    for (const order of orders) expect(order.startsWith("owner1,")).toBe(true);
+  });
+
+  it("asks first for the current decision the nodes of the agents whose messages suspended a founding", () => {
+    const peers = ["p1", "p2", "signer", "p3"];
+    const want: SyncWant = { type: "decision", epoch: null, from: ["stranger", "signer"] as AgentId[] };
+    const targets = syncTargets(peers, want);
+    expect(targets[0]).toBe("signer");
+    // A stranger's silence does not block the others' answers: another peer is asked besides.
+    expect(targets).toHaveLength(2);
   });
 });

@@ -235,6 +235,25 @@ describe("a start that fails part-way", () => {
 });
 
 describe("stopping a node", () => {
+  it("stops once when stop() is called twice at once: both calls resolve once the store and lock are released", async () => {
+    const { logger, lines } = capture();
+    logger.level = "info";
+    const started = await startWalrasNode({
+      contract,
+      dataDir: dir,
+      listen: ["/ip4/127.0.0.1/tcp/0"],
+      logger,
+    });
+    const first = started.stop({ leave: false });
+    const second = started.stop({ leave: false });
+    await second;
+    // The lock is free by the time the second call resolves, not only the first.
+    lockDataDir(dir).release();
+    await first;
+    expect(lines.filter((l) => l.msg === "walras node stopped")).toHaveLength(1);
+    expect(lines.filter((l) => l.msg === "releasing a node's resource failed")).toEqual([]);
+  });
+
   it("closes the store and releases the data dir when the host's stop throws", async () => {
     const started = await startWalrasNode({
       contract,

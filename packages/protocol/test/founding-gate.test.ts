@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
-import { RESUME_ANSWERS } from "../src/machine/founding-gate.ts";
+import { RESUME_ANSWERS, RESUME_PEERS } from "../src/machine/founding-gate.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
 import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
@@ -55,9 +55,16 @@ const grown: EpochPlan = {
 };
 const realChain: WireMessage[] = [propose(0, found, realFounder), propose(1, grown, realFounder)];
 
-/** A node started without bootstrap peers. */
-const newFounder = (): AgentMachine =>
-  createAgentMachine({ contract, signer: key(9), profile: paperProfiles(1, 3)[0], founder: true, now: 0 });
+/** A node started without bootstrap peers (`storeLost`: it ran before, and its store was lost). */
+const newFounder = (storeLost = false): AgentMachine =>
+  createAgentMachine({
+    contract,
+    signer: key(9),
+    profile: paperProfiles(1, 3)[0],
+    founder: true,
+    storeLost,
+    now: 0,
+  });
 
 function gossip(machine: AgentMachine, m: WireMessage): void {
   const verdict = machine.check(m, { gossip: true });
@@ -71,14 +78,19 @@ const foundedBy = (actions: readonly MachineAction[]): boolean =>
 const logged = (actions: readonly MachineAction[], msg: string): boolean =>
   actions.some((a) => a.type === "log" && a.msg.startsWith(msg));
 
+/** Two joiners as new as the founder take turns answering. */
+const twoPeers = (ask: number): string => `joiner-${ask % 2}`;
+
 /**
  * Runs `founder` tick by tick until `until`; each of its asks for the current decision is answered
- * by `answer` (its messages, none: an answer without a decision, or `lost`). Returns every action.
+ * by `answer` (its messages, none: an answer without a decision, or `lost`), from `peerOf`'s peer.
+ * Returns every action.
  */
 function run(
   founder: AgentMachine,
   until: number,
   answer: (ask: number) => readonly WireMessage[] | "lost",
+  peerOf: (ask: number) => string = twoPeers,
 ): MachineAction[] {
   const all: MachineAction[] = [];
   let pending: readonly MachineAction[] = [];
@@ -87,9 +99,10 @@ function run(
   for (let guard = 0; guard < 100_000; guard++) {
     for (const a of pending) {
       if (a.type !== "sync" || a.want.type !== "decision" || a.want.epoch !== null) continue;
+      const peer = peerOf(asked);
       const got = answer(asked++);
       if (got === "lost") continue;
-      if (got.length === 0) all.push(...founder.handle({ type: "no-decision", now }));
+      if (got.length === 0) all.push(...founder.handle({ type: "no-decision", now, peer }));
       for (const m of got)
         if (founder.check(m).verdict === "accept")
           all.push(...founder.handle({ type: "message", now, message: m }));
@@ -154,6 +167,79 @@ describe("a founder's founding, suspended by another agent's message (docs/proto
     );
     expect(founder.status()).toMatchObject({ epoch: 1, members: grown.members });
     expect(foundedBy(actions)).toBe(false);
+  });
+
+  it("the count binds: past a round timeout, 7 empty answers from 2 peers leave it suspended; the 8th resumes it", () => {
+    const founder = newFounder();
+    gossip(founder, strangersMessage);
+    // A round timeout passes with every ask lost.
+    const silent = run(founder, ROUND_MS + 1, () => "lost");
+    expect(foundedBy(silent)).toBe(false);
+    const at = ROUND_MS + 1;
+    const answer = (i: number) => founder.handle({ type: "no-decision", now: at, peer: twoPeers(i) });
+    for (let i = 0; i < RESUME_ANSWERS - 1; i++) expect(logged(answer(i), "founding resumed")).toBe(false);
+    expect(founder.status().epoch).toBe(null);
+    expect(logged(answer(RESUME_ANSWERS - 1), "founding resumed")).toBe(true);
+  });
+
+  it("one peer's empty answers, however many, do not resume it: they must come from 2 or more peers", () => {
+    expect(RESUME_PEERS).toBe(2);
+    const founder = newFounder();
+    gossip(founder, strangersMessage);
+    const alone = run(
+      founder,
+      3 * ROUND_MS,
+      () => [],
+      () => "joiner-0",
+    );
+    expect(asks(alone)).toBeGreaterThan(2 * RESUME_ANSWERS);
+    expect(foundedBy(alone)).toBe(false);
+    expect(founder.status().epoch).toBe(null);
+    // A second peer's answer is all it lacked.
+    const more = run(
+      founder,
+      4 * ROUND_MS,
+      () => [],
+      () => "joiner-1",
+    );
+    expect(logged(more, "founding resumed")).toBe(true);
+    expect(founder.status().epoch).toBe(0);
+  });
+
+  it("its asks name the agents whose messages suspended it (the first few), so that their nodes are asked first", () => {
+    const founder = newFounder();
+    const others = [31, 32, 33, 34].map((i) => {
+      const only = sortedIds(key(i));
+      return propose(3, { ...strangerPlan, members: only, deciders: only, voters: only }, key(i));
+    });
+    gossip(founder, strangersMessage);
+    for (const m of others) gossip(founder, m);
+    const wants = run(founder, ROUND_MS / 2, () => "lost").flatMap((a) =>
+      a.type === "sync" && a.want.type === "decision" ? [a.want] : [],
+    );
+    expect(wants.length).toBeGreaterThan(0);
+    for (const w of wants) expect(w.from).toEqual([stranger.id, key(31).id, key(32).id]);
+  });
+
+  it("a founder whose store was lost beside its key never resumes a suspended founding, and says why", () => {
+    const founder = newFounder(true);
+    const heard = founder.handle({ type: "tick", now: 0 });
+    expect(foundedBy(heard)).toBe(false);
+    const verdict = founder.check(strangersMessage, { gossip: true });
+    expect(verdict).toMatchObject({ verdict: "ignore", reason: "unasked" });
+    const actions = run(founder, 10 * ROUND_MS, () => []);
+    expect(asks(actions)).toBeGreaterThan(2 * RESUME_ANSWERS);
+    expect(foundedBy(actions)).toBe(false);
+    expect(founder.status().epoch).toBe(null);
+    expect(logged(actions, "founding resumed")).toBe(false);
+    expect(logged(actions, "founding suspended for good")).toBe(true);
+  });
+
+  it("a founder whose store was lost still founds when no message of an epoch was ever heard", () => {
+    const founder = newFounder(true);
+    const actions = run(founder, 2 * ROUND_MS, () => []);
+    expect(foundedBy(actions)).toBe(true);
+    expect(founder.status().epoch).toBe(0);
   });
 
   it("silence is not an answer: a suspended founder whose asks get none does not found, and backs off", () => {

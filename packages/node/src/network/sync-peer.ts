@@ -75,8 +75,8 @@ export interface SyncPeerInit {
   /** The current epoch's decision and the exclusion plans before it (a `decision` request without an epoch). */
   currentDecision(): CurrentDecision;
   /**
-   * A peer answered a request for the current decision with no messages: it holds no epoch (the
-   * machine's `no-decision`; a founder suspended by a stranger's message counts these).
+   * `peer` answered a request for the current decision with no messages: it holds no epoch (the
+   * machine's `no-decision`; a founder suspended by a stranger's message counts these, per peer).
    */
   noDecision?(peer: string): void;
   /** The answer to a `ledger` request: entries after the certificate `after`. */
@@ -129,19 +129,32 @@ function messageKinds(kinds: readonly SyncKind[]): MessageKind[] {
 }
 
 /**
- * The peers one catch-up asks, from `peers` in random order. The agents whose messages are
- * missing hold them for sure: their nodes (peer id = agent id) go first, one more than the
- * fanout, with at least one other peer besides in case they are gone. The connected ones go in
- * `from`'s order, not `peers`': the divergence probe names the disagreeing member first, and only
- * its node surely holds the other version (protocol.md §5.1).
+ * The peers one catch-up asks, from `peers` in random order. The agents the want names (whose
+ * messages are missing, or whose messages suspended a founding) hold what it asks for surely:
+ * their nodes (peer id = agent id) go first, one more than the fanout, with at least one other
+ * peer besides in case they are gone. The first one named that is connected goes first (the
+ * divergence probe names the disagreeing member first, and only its node surely holds the other
+ * version, protocol.md §5.1); the rest in random order (`random`), since catch-ups name members in
+ * sorted order and every node's would otherwise go to the same lowest-id few.
  */
-export function syncTargets(peers: readonly string[], want: SyncWant): string[] {
-  const owners = new Set<string>(want.type === "messages" ? (want.from ?? []) : []);
+export function syncTargets(peers: readonly string[], want: SyncWant, random = Math.random): string[] {
+  const owners = new Set<string>(want.from ?? []);
   if (owners.size === 0) return peers.slice(0, FANOUT);
   const connected = new Set(peers);
-  const preferred = [...owners].filter((a) => connected.has(a)).slice(0, FANOUT + 1);
+  const [first, ...rest] = [...owners].filter((a) => connected.has(a));
+  const preferred = first === undefined ? [] : [first, ...shuffled(rest, random)].slice(0, FANOUT + 1);
   const others = peers.filter((p) => !owners.has(p));
   return [...preferred, ...others.slice(0, Math.max(1, FANOUT - preferred.length))];
+}
+
+/** `items` in random order (Fisher–Yates with `random`). */
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }
 
 export function createSyncPeer(init: SyncPeerInit): SyncPeer {
@@ -156,14 +169,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
 
   // ---- client ----------------------------------------------------------------------------
 
-  const shuffledPeers = (): string[] => {
-    const peers = connectedPeerIds(libp2p);
-    for (let i = peers.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [peers[i], peers[j]] = [peers[j] as string, peers[i] as string];
-    }
-    return peers;
-  };
+  const shuffledPeers = (): string[] => shuffled(connectedPeerIds(libp2p), Math.random);
 
   /**
    * An honest server never sends more than the page it was asked for: one that does is flooding,

@@ -57,6 +57,12 @@ export interface AgentMachineConfig {
    * bootstrap peers. Every other node only joins an epoch it learns of.
    */
   readonly founder?: boolean;
+  /**
+   * The node ran before (its key exists) but its store was found empty: as a founder it never
+   * resumes a suspended founding (docs/protocol.md §9.3), since an epoch it hears is probably its
+   * own network's.
+   */
+  readonly storeLost?: boolean;
   /** When the node started. */
   readonly now: number;
   /** The signature check; the simulator shares one memo across its nodes. Default: Ed25519. */
@@ -214,6 +220,7 @@ class Machine implements AgentMachine {
       },
       config.founder === true,
       this.#amendments,
+      config.storeLost === true,
     );
     this.#validation = this.#validationState();
   }
@@ -334,7 +341,7 @@ class Machine implements AgentMachine {
         this.#membership.onLinked();
         break;
       case "no-decision":
-        this.#membership.onNoDecision();
+        this.#membership.onNoDecision(event.peer);
         break;
       case "resume":
         this.#market.resume();

@@ -21,8 +21,10 @@ export type MachineEvent =
   /**
    * A peer answered this node's `decision` request without an epoch (the current decision) with
    * no messages: it holds no epoch. Unlike silence, this tells a founder that no decision is there.
+   * `peer`: who answered (the node's peer id, the simulator's node name), as the founding gate
+   * counts distinct peers.
    */
-  | { type: "no-decision"; now: number }
+  | { type: "no-decision"; now: number; peer: string }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
   /** A graceful stop: announce the leave, then wait for the `left` action before going. */
@@ -64,9 +66,10 @@ export type SyncWant =
   /**
    * The proposals and accepts that decided epochs `epoch`, `epoch`+1, … (at most
    * DECISIONS_PER_SYNC of them, in epoch order), so a node far behind catches up in one exchange;
-   * `null`: just the responder's current epoch.
+   * `null`: just the responder's current epoch. `from`: agents whose nodes surely hold it (those
+   * whose messages suspended a founder's founding): ask them first. The request does not carry it.
    */
-  | { readonly type: "decision"; readonly epoch: number | null };
+  | { readonly type: "decision"; readonly epoch: number | null; readonly from?: readonly AgentId[] };
 
 /**
  * The agents a want's request names, so that its answer holds only theirs: `from`, when it names

@@ -23,7 +23,14 @@ import type { Amendments } from "./amendments.ts";
 import { Convicted } from "./conviction.ts";
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
-import { answeredEmpty, askedEnough, type FoundingGate, OPEN_GATE } from "./founding-gate.ts";
+import {
+  answeredEmpty,
+  askedEnough,
+  type FoundingGate,
+  heardEpoch,
+  OPEN_GATE,
+  suspenders,
+} from "./founding-gate.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation } from "./machine-io.ts";
@@ -123,6 +130,8 @@ export class Membership {
   #networkSeen = false;
   /** A founder's founding: suspended by such a message until answers show no decided epoch. */
   #gate: FoundingGate = OPEN_GATE;
+  /** This node ran before and lost its store: a suspended founding never resumes (§9.3). */
+  readonly #storeLost: boolean;
   /** When this node first wanted the change it wants now (batching, and its own view timeout). */
   #wantSince: number | null = null;
   #lastDecisionSync = Number.NEGATIVE_INFINITY;
@@ -142,12 +151,14 @@ export class Membership {
     hooks: MembershipHooks,
     founder: boolean,
     amendments: Amendments,
+    storeLost = false,
   ) {
     this.#ctx = ctx;
     this.#amendments = amendments;
     this.#market = market;
     this.#hooks = hooks;
     this.#founder = founder && ctx.me !== null;
+    this.#storeLost = storeLost;
     this.#startedAt = ctx.now;
     const { announceMs } = ctx.contract.timeouts;
     this.#announceEvery = announceMs;
@@ -278,20 +289,29 @@ export class Membership {
    * it adopts the decision its asks bring, or their answers show there is none (founding-gate.ts).
    */
   noteNetwork(m: WireMessage): void {
-    if (this.#networkSeen) return;
+    if (this.#networkSeen) {
+      // Its asks go to these agents' nodes first: each holds its epoch's decision.
+      if (!this.current && this.#gate.state === "suspended")
+        this.#gate = heardEpoch(this.#gate, m.agent, this.#ctx.now);
+      return;
+    }
     this.#networkSeen = true;
     if (this.current) return;
     if (this.#founder && this.#gate.state === "open") {
-      this.#gate = { state: "suspended", since: this.#ctx.now, empty: 0 };
-      this.#ctx.out.log(
-        "info",
-        "founding suspended: another agent's message names an epoch; asking peers for its decision",
-        {
-          agent: m.agent,
-          kind: m.kind,
-          epoch: m.epoch,
-        },
-      );
+      this.#gate = heardEpoch(this.#gate, m.agent, this.#ctx.now);
+      const about = { agent: m.agent, kind: m.kind, epoch: m.epoch };
+      if (this.#storeLost)
+        this.#ctx.out.log(
+          "warn",
+          "founding suspended for good: this node ran before (its key exists) but its store was found empty, so an epoch it hears is probably its own network's; start it with --bootstrap peers of that network",
+          about,
+        );
+      else
+        this.#ctx.out.log(
+          "info",
+          "founding suspended: another agent's message names an epoch; asking peers for its decision",
+          about,
+        );
       this.#ctx.timers.clear("found");
     }
     // The decision exists now: ask at once, and briskly until it comes. Only an answer to an ask
@@ -313,13 +333,15 @@ export class Membership {
   }
 
   /**
-   * A peer answered this node's request for the current decision with none: it holds no epoch. A
-   * suspended founder counts these (founding-gate.ts); enough, over a round timeout, and it founds.
+   * `peer` answered this node's request for the current decision with none: it holds no epoch. A
+   * suspended founder counts these (founding-gate.ts); enough, from 2 or more peers, over a round
+   * timeout, and it founds.
    */
-  onNoDecision(): void {
+  onNoDecision(peer: string): void {
     const gate = this.#gate;
-    if (this.current || gate.state !== "suspended") return;
-    this.#gate = answeredEmpty(gate, this.#ctx.now, this.#ctx.contract.timeouts.roundMs);
+    // A founder that lost its store never resumes: its own network may well run without it.
+    if (this.current || gate.state !== "suspended" || this.#storeLost) return;
+    this.#gate = answeredEmpty(gate, this.#ctx.now, this.#ctx.contract.timeouts.roundMs, peer);
     if (this.#gate.state !== "resumed") return;
     this.#ctx.out.log("warn", "founding resumed: peers' answers hold no decided epoch", {
       answers: this.#gate.empty,
@@ -425,7 +447,8 @@ export class Membership {
     }
     if (timers.due("decision-sync", now)) {
       if (!this.current) {
-        this.#ctx.out.sync({ type: "decision", epoch: null });
+        const from = suspenders(this.#gate);
+        this.#ctx.out.sync({ type: "decision", epoch: null, ...(from.length > 0 ? { from } : {}) });
         timers.set("decision-sync", now + this.#decisionSyncEvery);
         // Until some message says a network runs there may be no decision to give: fifty nodes
         // starting on two cores asked their one bootstrap peer every announceMs for minutes, and

@@ -2,6 +2,7 @@ import type { AgentProfile } from "../economics/agent.ts";
 import type { Signer } from "../wire/agent-key.ts";
 import type { ByzantineFault } from "./byzantine-member.ts";
 import type { SimulatedNetwork } from "./simulated-network.ts";
+import { strangerAlive } from "./stranger-message.ts";
 
 /**
  * What can go wrong in a simulated run, at a virtual time, and how each is done to the network.
@@ -22,6 +23,17 @@ export type Fault =
   | { readonly at: number; readonly type: "slow"; readonly agent: string; readonly ms: number }
   /** The agent receives nothing from now on while what it sends still goes out (false: hears again). */
   | { readonly at: number; readonly type: "deaf"; readonly agent: string; readonly deaf: boolean }
+  /**
+   * A throwaway key's `alive` of made-up epoch `epoch` reaches the agent (a founder, before it
+   * founds: the founding gate, protocol §9.3) and no one else; `key` seeds the key.
+   */
+  | {
+      readonly at: number;
+      readonly type: "stranger";
+      readonly agent: string;
+      readonly epoch: number;
+      readonly key: number;
+    }
   /** The agent re-sends old messages from its store, or garbled ones (byzantine-member.ts). */
   | ByzantineFault;
 
@@ -47,6 +59,7 @@ export function applyFault(net: SimulatedNetwork, fault: Fault, keys: (agent: st
   else if (fault.type === "slow") net.slow(node, fault.ms);
   else if (fault.type === "deaf") net.deafen(node, fault.deaf);
   else if (fault.type === "replay" || fault.type === "forge") net.resend(node, fault.count, fault.type);
+  else if (fault.type === "stranger") net.injectTo(node, strangerAlive(net.contract, fault.epoch, fault.key));
   else {
     const { signer, profile } = keys(fault.agent);
     net.restart(node, profile, signer);

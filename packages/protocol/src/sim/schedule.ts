@@ -4,7 +4,7 @@ import { paperProfiles } from "../economics/paper-scenario.ts";
 import { scaledProfile } from "../economics/scaled-profile.ts";
 import { type Contract, contractSchema } from "../wire/contract.ts";
 import { type ByzantinePlan, drawByzantine, NO_BYZANTINE } from "./byzantine-member.ts";
-import type { Fault } from "./fault-model.ts";
+import { type Fault, survivors } from "./fault-model.ts";
 import type { MachineRole } from "./machine-factory.ts";
 import { createPrng, nextSeed, type Prng, shuffled, uniform, uniformInt } from "./prng.ts";
 
@@ -75,6 +75,11 @@ export interface ScheduleLimits {
   readonly spread?: boolean;
   /** Decades either way of the spread draw (default SPREAD_DECADES). */
   readonly spreadDecades?: number;
+  /**
+   * A stranger's message at the founder before it founds where the seed draws one
+   * (`drawStranger`; default true). false: the run the seed made before they were drawn.
+   */
+  readonly stranger?: boolean;
 }
 
 export const MIN_AGENTS = 2;
@@ -131,13 +136,12 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     faulty && limits.byzantine !== false
       ? drawByzantine(seed, agents, windowMs, limits.equivocators !== false)
       : { plan: NO_BYZANTINE, faults: [] };
-  const faults = faulty
-    ? byTime([
-        ...drawFaults(prng, agents, windowMs),
-        ...drawDeafness(seed, agents, windowMs),
-        ...byzantine.faults,
-      ])
+  const drawn = faulty
+    ? [...drawFaults(prng, agents, windowMs), ...drawDeafness(seed, agents, windowMs), ...byzantine.faults]
     : [];
+  const stranger =
+    faulty && limits.stranger !== false ? drawStranger(seed, agents, drawn, timeouts.announceMs) : [];
+  const faults = faulty ? byTime([...drawn, ...stranger]) : [];
   return {
     seed,
     contract: market.contract,
@@ -287,6 +291,32 @@ function drawResources(
     contract: contractSchema.parse({ ...contract, resources, initialPrices: undefined }),
     profiles: profiles.map((p, i) => ({ ...p, footprint: footprints[i] as number[] })),
   };
+}
+
+// Chosen so that no seed pinned in a test draws a stranger: they replay the runs they were pinned for.
+const STRANGER_STREAM = 0x5712_0017;
+
+/**
+ * In about one seed in ten, a throwaway key's `alive` of a made-up epoch reaches the first agent
+ * (the founder) before its first announceMs is over, so before it founds: the founding gate
+ * (protocol §9.3) suspends founding, and the founder founds after all once 2 or more joiners have
+ * answered empty. Only where 3 agents or more survive the faults: a founder with a single peer
+ * stays suspended by design (RESUME_PEERS; seed 1638, drawn where one of 3 agents left, never
+ * founded). Drawn from a stream of its own, so that every other draw of the seed stays as it was.
+ */
+function drawStranger(
+  seed: number,
+  agents: readonly AgentPlan[],
+  faults: readonly Fault[],
+  announceMs: number,
+): Fault[] {
+  const prng = createPrng((seed ^ STRANGER_STREAM) >>> 0);
+  const founder = agents[0];
+  const names = agents.map((a) => a.name);
+  if (prng() >= 0.1 || !founder || survivors(names, faults).length < 3) return [];
+  const at = round1(founder.start + uniform(prng, 0, announceMs));
+  const epoch = 1 + uniformInt(prng, 5);
+  return [{ at, type: "stranger", agent: founder.name, epoch, key: Math.floor(prng() * 2 ** 32) }];
 }
 
 /**

@@ -205,7 +205,14 @@ type Queued =
   | { readonly kind: "tick"; readonly at: number; readonly seq: number; readonly node: SimNode }
   | { readonly kind: "link-up"; readonly at: number; readonly seq: number; readonly node: SimNode }
   /** A peer's answer to a request for the current decision held nothing (the node's `no-decision`). */
-  | { readonly kind: "no-decision"; readonly at: number; readonly seq: number; readonly node: SimNode };
+  | {
+      readonly kind: "no-decision";
+      readonly at: number;
+      readonly seq: number;
+      readonly node: SimNode;
+      /** The peer that answered. */
+      readonly peer: string;
+    };
 
 export class SimulatedNetwork {
   readonly nodes: SimNode[] = [];
@@ -241,6 +248,11 @@ export class SimulatedNetwork {
     this.#observer = options.observer;
     this.#linkUpDelay = options.linkUp;
     this.#syncAnswerCap = options.syncAnswerCap;
+  }
+
+  /** The contract every node runs (with the allowlist a schedule writes into it). */
+  get contract(): Contract {
+    return this.#contract;
   }
 
   /** A 32-byte seed from the network's PRNG, so runs are reproducible. */
@@ -445,6 +457,11 @@ export class SimulatedNetwork {
       if (node.up) this.#send(node, "outside", "gossip", message, this.#randomDelay());
   }
 
+  /** Deliver an outsider's message to one node now, if it is up (no delay drawn: the run keeps its draws). */
+  injectTo(node: SimNode, message: WireMessage): void {
+    if (node.up) this.#send(node, "outside", "gossip", message, 0);
+  }
+
   /**
    * A message that an agent outside the simulated nodes publishes at `at` (not before now), sent to
    * every node that is up with the network's delays: the light agents of a reduced scale run.
@@ -513,9 +530,9 @@ export class SimulatedNetwork {
     this.#scheduleTick(node);
   }
 
-  #noDecision(node: SimNode): void {
+  #noDecision(node: SimNode, peer: string): void {
     if (!node.up) return; // crashed since it asked (a restart replaces the object)
-    const actions = node.machine.handle({ type: "no-decision", now: this.now });
+    const actions = node.machine.handle({ type: "no-decision", now: this.now, peer });
     this.#carryOut({ type: "tick", at: this.now, node, actions });
     this.#scheduleTick(node);
   }
@@ -552,7 +569,7 @@ export class SimulatedNetwork {
     if (next.kind === "deliver") this.#deliver(next);
     else if (next.kind === "arrive") this.#arrive(next);
     else if (next.kind === "link-up") this.#linkUp(next.node);
-    else if (next.kind === "no-decision") this.#noDecision(next.node);
+    else if (next.kind === "no-decision") this.#noDecision(next.node, next.peer);
     else this.#tick(next.node, next.at);
     return true;
   }
@@ -727,9 +744,9 @@ export class SimulatedNetwork {
 
   #answerSync(node: SimNode, want: SyncWant): void {
     const peers = this.nodes.filter((p) => p !== node && this.#reachable(node, p));
-    // The agents whose messages are missing hold them for sure: the node asks them first.
-    const owners =
-      want.type === "messages" ? peers.filter((p) => p.id !== null && want.from?.includes(p.id)) : [];
+    // The agents whose messages are missing (or whose messages suspended a founding) hold them for
+    // sure: the node asks them first.
+    const owners = peers.filter((p) => p.id !== null && want.from?.includes(p.id));
     const pool = owners.length > 0 ? owners : peers;
     const peer = pool[Math.floor(this.#prng() * pool.length)];
     if (!peer) return;
@@ -744,7 +761,7 @@ export class SimulatedNetwork {
       // An empty answer to a request for the current decision, as the node's sync client tells
       // its machine (not to a deaf node: nothing reaches it).
       if (want.epoch === null && answer.length === 0 && !node.deaf && !node.unlinked)
-        this.#enqueue({ kind: "no-decision", at: this.now + delay, seq: this.#seq++, node });
+        this.#enqueue({ kind: "no-decision", at: this.now + delay, seq: this.#seq++, node, peer: peer.name });
       return;
     }
     // As a node's request: the agents it names, if any, and the answer holds only theirs, cut
