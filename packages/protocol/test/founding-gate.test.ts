@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
-import { RESUME_ANSWERS, RESUME_PEERS } from "../src/machine/founding-gate.ts";
+import { LONE_PEER_ROUNDS, RESUME_ANSWERS, RESUME_PEERS } from "../src/machine/founding-gate.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
 import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
@@ -182,7 +182,7 @@ describe("a founder's founding, suspended by another agent's message (docs/proto
     expect(logged(answer(RESUME_ANSWERS - 1), "founding resumed")).toBe(true);
   });
 
-  it("one peer's empty answers, however many, do not resume it: they must come from 2 or more peers", () => {
+  it("one peer's empty answers do not resume it before LONE_PEER_ROUNDS round timeouts: they must come from 2 or more peers", () => {
     expect(RESUME_PEERS).toBe(2);
     const founder = newFounder();
     gossip(founder, strangersMessage);
@@ -203,6 +203,27 @@ describe("a founder's founding, suspended by another agent's message (docs/proto
       () => "joiner-1",
     );
     expect(logged(more, "founding resumed")).toBe(true);
+    expect(founder.status().epoch).toBe(0);
+  });
+
+  it("in a market of two, one peer's empty answers resume it after LONE_PEER_ROUNDS round timeouts, not before", () => {
+    expect(LONE_PEER_ROUNDS).toBe(4);
+    const founder = newFounder();
+    gossip(founder, strangersMessage);
+    const before = run(
+      founder,
+      LONE_PEER_ROUNDS * ROUND_MS - 1,
+      () => [],
+      () => "joiner-0",
+    );
+    expect(foundedBy(before)).toBe(false);
+    const after = run(
+      founder,
+      (LONE_PEER_ROUNDS + 2) * ROUND_MS,
+      () => [],
+      () => "joiner-0",
+    );
+    expect(logged(after, "founding resumed")).toBe(true);
     expect(founder.status().epoch).toBe(0);
   });
 

@@ -18,6 +18,14 @@ export const RESUME_ANSWERS = 8;
 export const RESUME_PEERS = 2;
 
 /**
+ * Round timeouts after which one peer's empty answers are enough. A market of two (the founder and
+ * its first joiner) has no second peer to answer, and a stranger that sends one message and then
+ * stays silent would hold its founding off until a third node came. By then the suspending agents'
+ * nodes, asked first at every ask (SUSPENDERS), have had dozens of chances to show their decision.
+ */
+export const LONE_PEER_ROUNDS = 4;
+
+/**
  * The agents whose messages suspended founding that the gate keeps: the founder's asks go to their
  * nodes first (agent id = peer id), as they surely hold their epoch's decision. A few: the rest of
  * a stranger's throwaway keys would only lengthen every ask.
@@ -29,7 +37,8 @@ export const SUSPENDERS = 3;
  * another agent only suspends founding: before it has an epoch the founder can check such a
  * message against nothing, and one signed by a throwaway key cancelled founding for good. It
  * resumes once RESUME_ANSWERS answers to its `decision` requests, from RESUME_PEERS distinct peers
- * or more, held no decided epoch and a round timeout has passed; silence (asks lost, no peer) never
+ * or more (one, after LONE_PEER_ROUNDS round timeouts), held no decided epoch and a round timeout
+ * has passed; silence (asks lost, no peer) never
  * resumes it. Once resumed it stays so: a stranger could otherwise suspend it again with one
  * message per round timeout, forever.
  */
@@ -62,7 +71,10 @@ export function answeredEmpty(gate: FoundingGate, now: number, waitMs: number, p
   const empty = gate.empty + 1;
   const peers =
     gate.peers.length >= RESUME_PEERS || gate.peers.includes(peer) ? gate.peers : [...gate.peers, peer];
-  const enough = empty >= RESUME_ANSWERS && peers.length >= RESUME_PEERS && now >= gate.since + waitMs;
+  const enough =
+    empty >= RESUME_ANSWERS &&
+    now >= gate.since + waitMs &&
+    (peers.length >= RESUME_PEERS || now >= gate.since + LONE_PEER_ROUNDS * waitMs);
   return { ...gate, state: enough ? "resumed" : "suspended", empty, peers };
 }
 
