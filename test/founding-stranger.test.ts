@@ -83,7 +83,7 @@ describe("a founder heard a stranger's message of an epoch", () => {
       what: "the founder to ignore the stranger's proposal as unasked",
     });
     // The stranger's peer serves no sync: its silence must not count, the joiners' empty answers
-    // do, from two peers (one peer's answers alone never resume it).
+    // do, from two peers (one peer's answers alone would resume it only after 4 round timeouts).
     const joiners = [
       await cluster.add(profiles[1] as (typeof profiles)[1]),
       await cluster.add(profiles[2] as (typeof profiles)[2]),

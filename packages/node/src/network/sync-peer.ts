@@ -132,17 +132,24 @@ function messageKinds(kinds: readonly SyncKind[]): MessageKind[] {
  * The peers one catch-up asks, from `peers` in random order. The agents the want names (whose
  * messages are missing, or whose messages suspended a founding) hold what it asks for surely:
  * their nodes (peer id = agent id) go first, one more than the fanout, with at least one other
- * peer besides in case they are gone. The first one named that is connected goes first (the
- * divergence probe names the disagreeing member first, and only its node surely holds the other
- * version, protocol.md §5.1); the rest in random order (`random`), since catch-ups name members in
- * sorted order and every node's would otherwise go to the same lowest-id few.
+ * peer besides in case they are gone. They go in random order (`random`): catch-ups name members
+ * in sorted order, and every node's would otherwise go to the same lowest-id few. A `messages`
+ * want's `lead`, if connected, goes before them (the divergence probe's disagreeing member: only
+ * its node surely holds the other version, protocol.md §5.1).
  */
 export function syncTargets(peers: readonly string[], want: SyncWant, random = Math.random): string[] {
   const owners = new Set<string>(want.from ?? []);
   if (owners.size === 0) return peers.slice(0, FANOUT);
   const connected = new Set(peers);
-  const [first, ...rest] = [...owners].filter((a) => connected.has(a));
-  const preferred = first === undefined ? [] : [first, ...shuffled(rest, random)].slice(0, FANOUT + 1);
+  const lead = want.type === "messages" ? want.lead : undefined;
+  const named = shuffled(
+    [...owners].filter((a) => a !== lead && connected.has(a)),
+    random,
+  );
+  const preferred = (lead !== undefined && connected.has(lead) ? [lead, ...named] : named).slice(
+    0,
+    FANOUT + 1,
+  );
   const others = peers.filter((p) => !owners.has(p));
   return [...preferred, ...others.slice(0, Math.max(1, FANOUT - preferred.length))];
 }

@@ -114,6 +114,7 @@ export class DivergenceProbe {
         round,
         kinds: ["demand"],
         from: [walk.sender, ...others],
+        lead: walk.sender,
       });
     if (walk.pending.length > 0) timers.set("probe", this.#nextAt);
     else timers.clear("probe");

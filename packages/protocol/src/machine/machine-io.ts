@@ -62,6 +62,12 @@ export type SyncWant =
       readonly round?: number;
       readonly kinds: readonly MessageKind[];
       readonly from?: readonly AgentId[];
+      /**
+       * One of `from` whose node is asked before the others (they go in random order): the
+       * divergence probe's disagreeing member, whose node alone surely holds the other version.
+       * The request does not carry it.
+       */
+      readonly lead?: AgentId;
     }
   /**
    * The proposals and accepts that decided epochs `epoch`, `epoch`+1, … (at most

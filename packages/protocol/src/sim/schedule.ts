@@ -301,8 +301,10 @@ const STRANGER_STREAM = 0x5712_0017;
  * (the founder) before its first announceMs is over, so before it founds: the founding gate
  * (protocol §9.3) suspends founding, and the founder founds after all once 2 or more joiners have
  * answered empty. Only where 3 agents or more survive the faults: a founder with a single peer
- * stays suspended by design (RESUME_PEERS; seed 1638, drawn where one of 3 agents left, never
- * founded). Drawn from a stream of its own, so that every other draw of the seed stays as it was.
+ * stayed suspended when this draw was made (seed 1638, drawn where one of 3 agents left, never
+ * founded); since, its one peer's answers count after 4 round timeouts (LONE_PEER_ROUNDS), a path
+ * only founding-gate.test.ts covers. Drawn from a stream of its own, so that every other draw of
+ * the seed stays as it was.
  */
 function drawStranger(
   seed: number,
