@@ -3,7 +3,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MachineAction, MessageKind, WireMessage } from "@walras/protocol";
-import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { storedMessage } from "../src/actions/action-executor.ts";
 import type { LedgerBook } from "../src/ledger/ledger-book.ts";
@@ -11,6 +10,7 @@ import { createNodeMetrics } from "../src/metrics/node-metrics.ts";
 import { createMessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store } from "../src/store/store.ts";
 import { idleWriter } from "./idle-writer.ts";
+import { captureLog } from "./log-capture.ts";
 import { stubbedExecutor } from "./stubbed-executor.ts";
 
 /** What the executor did, in order: stores (with whether they were fsynced) and publishes. */
@@ -144,8 +144,7 @@ describe("action executor: a full disk", () => {
     const dir = await mkdtemp(join(tmpdir(), "walras-executor-full-"));
     const store = openStore(dir, { maxPageCount: 24 });
     try {
-      const lines: { msg: string; err?: string }[] = [];
-      const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+      const { logger: log, lines } = captureLog("info");
       const published: string[] = [];
       let left = 0;
       let clock = 0;

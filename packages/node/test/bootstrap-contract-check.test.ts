@@ -5,6 +5,7 @@ import { contractId, contractSchema } from "@walras/protocol";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
+import { captureLog } from "./log-capture.ts";
 import { waitFor } from "./wait-for.ts";
 
 /** Two real nodes on loopback, the second bootstrapped from the first with another contract. */
@@ -40,8 +41,7 @@ async function start(name: string, bootstrap: string[], logger?: pino.Logger): P
 describe("a bootstrap peer serving another contract", () => {
   it("is named in a warning with both contract ids", async () => {
     const a = await start("market-a", []);
-    const lines: { msg: string; [field: string]: unknown }[] = [];
-    const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { logger, lines } = captureLog();
     const b = await start("market-b", [`${a.multiaddrs()[0]}`], logger);
     const warned = () => lines.find((l) => /serves contract/.test(l.msg));
     await waitFor("the contract mismatch warning", () => warned() !== undefined, { timeoutMs: 60_000 });

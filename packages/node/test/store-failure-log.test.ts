@@ -1,15 +1,12 @@
-import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { STORE_FAILURE_LOG_MS, storeFailureLog } from "../src/logging/store-failure-log.ts";
+import { captureLog } from "./log-capture.ts";
 
 describe("storeFailureLog", () => {
   it("lets one line through per interval, the next saying how many more failed meanwhile", () => {
-    const lines: Record<string, unknown>[] = [];
+    const { logger, lines } = captureLog("error");
     let now = 0;
-    const failed = storeFailureLog(
-      pino({ level: "error" }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
-      () => now,
-    );
+    const failed = storeFailureLog(logger, () => now);
     failed({ err: "EFBIG" }, "store write failed");
     failed({ err: "EFBIG" }, "store write failed");
     failed({ err: "ENOSPC" }, "store write failed");

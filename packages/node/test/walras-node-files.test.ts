@@ -9,6 +9,7 @@ import { loadOrCreateKey } from "../src/identity/key-file.ts";
 import { lockDataDir } from "../src/store/data-dir-lock.ts";
 import { openStore, STORE_FILE } from "../src/store/store.ts";
 import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
+import { captureLog } from "./log-capture.ts";
 import { waitFor } from "./wait-for.ts";
 
 /** A node's files in its data dir, as it starts and as it stops: a real node, on loopback. */
@@ -29,12 +30,6 @@ afterEach(async () => {
   node = undefined;
   await rm(dir, { recursive: true, force: true });
 });
-
-function capture() {
-  const lines: { msg: string; [field: string]: unknown }[] = [];
-  const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  return { logger, lines };
-}
 
 describe("a node's files at start", () => {
   // What an operator may leave open to group or others: named at start, and left as it is.
@@ -68,7 +63,7 @@ describe("a node's files at start", () => {
     await open.make(path);
     await chmod(path, open.mode);
     const before = open.name === "" ? null : await readFile(path);
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLog();
     node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
     expect(lines.filter((l) => open.line.test(l.msg))).toMatchObject([{ [open.field]: path }]);
     expect((await stat(path)).mode & 0o777).toBe(open.mode);
@@ -79,7 +74,7 @@ describe("a node's files at start", () => {
 
   it("makes a new data dir 0700 and every file in it 0600: the store holds the agent's private bid", async () => {
     const dataDir = join(dir, "new", "data");
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLog();
     node = await startWalrasNode({ contract, dataDir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
     const mode = async (name: string) => ((await stat(join(dataDir, name))).mode & 0o777).toString(8);
     expect(await mode("")).toBe("700");
@@ -100,7 +95,7 @@ describe("a node's files at start", () => {
     await loadOrCreateKey(keyFile);
     // What a disk that filled, or a bad restore, can leave; SQLite opens it as a new database.
     await writeFile(join(dir, STORE_FILE), "");
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLog();
     node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
     expect(lines.filter((l) => /store file was empty/.test(l.msg))).toMatchObject([
       { store: join(dir, STORE_FILE), keyFile, msg: expect.stringMatching(/no record of what it signed/) },
@@ -120,7 +115,7 @@ describe("a node's files at start", () => {
         receivedAt: 0,
       });
     store.close();
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLog();
     node = await startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger });
     expect(lines.filter((l) => /do not decode/.test(l.msg))).toMatchObject([
       { store: join(dir, STORE_FILE), undecodable: 2 },
@@ -130,7 +125,7 @@ describe("a node's files at start", () => {
   it("refuses to start on a malformed token file, naming it, and leaves it as it was", async () => {
     const tokenFile = join(dir, "api.token");
     await writeFile(tokenFile, "not a token\n");
-    const { logger } = capture();
+    const { logger } = captureLog();
     await expect(
       startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], logger }),
     ).rejects.toThrow(`${tokenFile}: not a walras API token file (`);
@@ -149,7 +144,7 @@ describe("a start that fails part-way", () => {
     await new Promise<void>((resolve) => spare.listen(0, "127.0.0.1", resolve));
     const listen = [`/ip4/127.0.0.1/tcp/${(spare.address() as { port: number }).port}`];
     await new Promise<void>((resolve) => spare.close(() => resolve()));
-    const { logger } = capture();
+    const { logger } = captureLog();
     try {
       await expect(
         startWalrasNode({ contract, dataDir: dir, listen, logger, http: { port } }),
@@ -166,7 +161,7 @@ describe("a start that fails part-way", () => {
   });
 
   it("serves HTTP within the limits it is given, counts refusals in /metrics, and refuses unusable limits", async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLog();
     await expect(
       startWalrasNode({
         contract,
@@ -214,7 +209,7 @@ describe("a start that fails part-way", () => {
       cost: { kind: "linear", beta: 1 },
       footprint: [1],
     };
-    const { logger } = capture();
+    const { logger } = captureLog();
     await expect(
       startWalrasNode({
         contract: allowlisted,
@@ -236,7 +231,7 @@ describe("a start that fails part-way", () => {
 
 describe("stopping a node", () => {
   it("stops once when stop() is called twice at once: both calls resolve once the store and lock are released", async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLog();
     logger.level = "info";
     const started = await startWalrasNode({
       contract,
