@@ -1,14 +1,8 @@
-import {
-  type Contract,
-  contractId,
-  type EpochPlan,
-  PROTOCOL_VERSION,
-  type ProposeMessage,
-  signMessage,
-} from "@walras/protocol";
+import { type Contract, contractId } from "@walras/protocol";
 import {
   type Cluster,
   type HostilePeer,
+  madeUpDecision,
   paperProfiles,
   rejectedCount,
   startCluster,
@@ -55,30 +49,10 @@ describe("a founder heard a stranger's message of an epoch", () => {
       dir: cluster.root,
       name: "stranger",
     });
-    // Its throwaway key names itself epoch 3's only member and decider.
-    const self = [stranger.signer.id];
-    const plan: EpochPlan = {
-      members: self,
-      deciders: self,
-      voters: self,
-      base: { epoch: 2, round: 0, prices: [0.1] },
-      terms: null,
-      ledger: null,
-      cause: ["join"],
-    };
-    const propose = signMessage<ProposeMessage>(
-      {
-        v: PROTOCOL_VERSION,
-        kind: "propose",
-        contract: id,
-        agent: stranger.signer.id,
-        epoch: 3,
-        view: 0,
-        plan,
-      },
-      stranger.signer,
-    );
-    await stranger.sendMessage("membership", propose);
+    // Its throwaway key names itself epoch 3's only member and decider: one propose, no accept.
+    const [propose] = madeUpDecision(contract, 3, [stranger.signer]);
+    expect(propose?.kind).toBe("propose");
+    await stranger.sendMessage("membership", propose as NonNullable<typeof propose>);
     await waitFor(async () => (await rejectedCount(founder, "unasked")) >= 1, {
       what: "the founder to ignore the stranger's proposal as unasked",
     });

@@ -68,3 +68,17 @@ export function handBuiltMarket(name: string) {
 
 /** The signers' ids, sorted as a plan lists them. */
 export const sortedIds = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sort(compareIds);
+
+/** Epoch 0 as a founder decides it alone, before any joiner: `founder` its only member and voter. */
+export function soloFoundingPlan(founder: Signer): EpochPlan {
+  const only = [founder.id];
+  return {
+    members: only,
+    deciders: only,
+    voters: only,
+    base: null,
+    terms: null,
+    ledger: null,
+    cause: ["found"],
+  };
+}

@@ -22,7 +22,13 @@ import {
   type WireMessage,
 } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
-import { HAND_BUILT_BASE, HAND_BUILT_ROUND_MS, handBuiltMarket, sortedIds } from "./decision-messages.ts";
+import {
+  HAND_BUILT_BASE,
+  HAND_BUILT_ROUND_MS,
+  handBuiltMarket,
+  soloFoundingPlan,
+  sortedIds,
+} from "./decision-messages.ts";
 
 /**
  * docs/protocol.md §5.1, with hand-built messages: a member's two signed demands for one round
@@ -95,15 +101,7 @@ function demand(
  */
 function inEpoch1(signer: Signer = me): AgentMachine {
   const machine = createAgentMachine({ contract, signer, profile: paperProfiles(1, 3)[0], now: 0 });
-  const epoch0: EpochPlan = {
-    members: ids(founder),
-    deciders: ids(founder),
-    voters: ids(founder),
-    base: null,
-    terms: null,
-    ledger: null,
-    cause: ["found"],
-  };
+  const epoch0 = soloFoundingPlan(founder);
   const epoch1: EpochPlan = {
     members: memberIds,
     deciders: ids(founder),

@@ -6,7 +6,13 @@ import type { MachineAction } from "../src/machine/machine-io.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import type { AgentId } from "../src/wire/ids.ts";
 import type { EpochPlan, WireMessage } from "../src/wire/messages.ts";
-import { HAND_BUILT_BASE, HAND_BUILT_ROUND_MS, handBuiltMarket, sortedIds } from "./decision-messages.ts";
+import {
+  HAND_BUILT_BASE,
+  HAND_BUILT_ROUND_MS,
+  handBuiltMarket,
+  soloFoundingPlan,
+  sortedIds,
+} from "./decision-messages.ts";
 
 /**
  * docs/protocol.md §9.3, docs/security.md §2: a node that knows no epoch takes its first one on
@@ -42,15 +48,7 @@ function decided(epoch: number, members: Signer[], deciders: Signer[]): WireMess
 /** The real market: founded by `founder`, epoch 1 of four members, epoch 2 the same four. */
 const founder = key(1);
 const members = [2, 3, 4, 5].map(key);
-const epoch0: EpochPlan = {
-  members: ids(founder),
-  deciders: ids(founder),
-  voters: ids(founder),
-  base: null,
-  terms: null,
-  ledger: null,
-  cause: ["found"],
-};
+const epoch0 = soloFoundingPlan(founder);
 const chain: WireMessage[] = [
   propose(0, epoch0, founder),
   ...decided(1, members, [founder]),

@@ -6,7 +6,7 @@ import type { MachineAction } from "../src/machine/machine-io.ts";
 import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import type { EpochPlan, WireMessage } from "../src/wire/messages.ts";
-import { HAND_BUILT_ROUND_MS, handBuiltMarket, sortedIds } from "./decision-messages.ts";
+import { HAND_BUILT_ROUND_MS, handBuiltMarket, soloFoundingPlan, sortedIds } from "./decision-messages.ts";
 
 /**
  * docs/protocol.md §9.3, docs/security.md §2: a message of an epoch from another agent only
@@ -35,15 +35,7 @@ const strangersMessage = propose(3, strangerPlan, stranger);
 /** A real network: epoch 0 founded by key 1, epoch 1 of keys 1 and 2 (the founder decides alone). */
 const realFounder = key(1);
 const realMember = key(2);
-const found: EpochPlan = {
-  members: sortedIds(realFounder),
-  deciders: sortedIds(realFounder),
-  voters: sortedIds(realFounder),
-  base: null,
-  terms: null,
-  ledger: null,
-  cause: ["found"],
-};
+const found = soloFoundingPlan(realFounder);
 const grown: EpochPlan = {
   members: sortedIds(realFounder, realMember),
   deciders: sortedIds(realFounder),

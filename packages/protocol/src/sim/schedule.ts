@@ -141,7 +141,7 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     : [];
   const stranger =
     faulty && limits.stranger !== false ? drawStranger(seed, agents, drawn, timeouts.announceMs) : [];
-  const faults = faulty ? byTime([...drawn, ...stranger]) : [];
+  const faults = byTime([...drawn, ...stranger]);
   return {
     seed,
     contract: market.contract,

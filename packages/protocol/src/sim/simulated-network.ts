@@ -525,16 +525,12 @@ export class SimulatedNetwork {
   }
 
   #linked(node: SimNode): void {
-    const actions = node.machine.handle({ type: "linked", now: this.now });
-    this.#carryOut({ type: "tick", at: this.now, node, actions });
-    this.#scheduleTick(node);
+    this.act(node, (now) => ({ type: "linked", now }));
   }
 
   #noDecision(node: SimNode, peer: string): void {
     if (!node.up) return; // crashed since it asked (a restart replaces the object)
-    const actions = node.machine.handle({ type: "no-decision", now: this.now, peer });
-    this.#carryOut({ type: "tick", at: this.now, node, actions });
-    this.#scheduleTick(node);
+    this.act(node, (now) => ({ type: "no-decision", now, peer }));
   }
 
   #reachable(a: SimNode, b: SimNode): boolean {
