@@ -44,7 +44,7 @@ afterEach(async () => {
 
 /**
  * Decision asks a suspended founder can have sent within `ms` of the message that suspended it, at
- * most (membership.ts): FIRST_EPOCH_ASKS (4) per announceMs for a round timeout, then each wait
+ * most (decision-ask-pace.ts): FIRST_EPOCH_ASKS (4) per announceMs for a round timeout, then each wait
  * doubled up to the least joinerAnnounceMs, max(announceMs, roundMs / 2). One ask more implies
  * that `ms` passed on its clock, with no sleep standing in for it.
  */

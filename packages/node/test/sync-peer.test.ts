@@ -25,7 +25,7 @@ import { answerByteLimit } from "../src/network/sync-answer-check.ts";
 import { createSyncBans, type SyncBans } from "../src/network/sync-ban.ts";
 import { createSyncBudget } from "../src/network/sync-budget.ts";
 import type { MessagesRequest } from "../src/network/sync-messages.ts";
-import { createSyncPeer, type SyncPeer, syncTargets } from "../src/network/sync-peer.ts";
+import { createSyncPeer, type SyncPeer } from "../src/network/sync-peer.ts";
 import { handleSync, requestSync, SYNC_PROTOCOL, SyncError } from "../src/network/sync-protocol.ts";
 import { createMessageWriter, type MessageWriter } from "../src/store/message-writer.ts";
 import { openStore, type Store, type StoredMessage } from "../src/store/store.ts";
@@ -701,51 +701,5 @@ describe("sync peer", () => {
     // The asker reset the stream rather than read on.
     await waitFor("the hostile stream reset", () => streams[0]?.status !== "open");
     expect(answerByteLimit({ type: "messages", contractId: id, epoch: 0 })).toBeLessThan(2 * 1024 * 1024);
-  });
-
-  it("asks the nodes of the agents whose messages are missing first, and one other peer", () => {
-    const peers = ["p1", "p2", "owner1", "p3", "owner2"];
-    const want: SyncWant = { type: "messages", epoch: 1, kinds: ["demand"] };
-    expect(syncTargets(peers, want)).toEqual(["p1", "p2"]);
-    // A random draw that swaps nothing keeps the named order.
-    expect(syncTargets(peers, { ...want, from: ["owner2", "owner1"] as AgentId[] }, () => 0.999)).toEqual([
-      "owner2",
-      "owner1",
-      "p1",
-    ]);
-    expect(syncTargets(peers, { ...want, from: ["gone"] as AgentId[] })).toEqual(["p1", "p2"]);
-    expect(syncTargets(peers, { type: "decision", epoch: null })).toEqual(["p1", "p2"]);
-  });
-
-  it("asks the lead's node first: the divergence probe leads with the disagreeing member", () => {
-    const peers = ["p1", "owner3", "owner2", "owner4", "owner1"];
-    const from = ["owner1", "gone", "owner2", "owner3", "owner4"] as AgentId[];
-    const want: SyncWant = { type: "messages", epoch: 1, round: 0, kinds: ["demand"], from, lead: from[0] };
-    // A random draw that swaps nothing keeps the named order.
-    expect(syncTargets(peers, want, () => 0.999)).toEqual(["owner1", "owner2", "owner3", "p1"]);
-    for (let i = 0; i < 50; i++) expect(syncTargets(peers, want)[0]).toBe("owner1");
-  });
-
-  it("asks the named nodes in random order: catch-ups name members sorted, and would all go to the lowest id", () => {
-    const peers = ["p1", "owner3", "owner2", "owner4", "owner1", "owner5"];
-    const from = ["owner1", "owner2", "owner3", "owner4", "owner5"] as AgentId[];
-    const want: SyncWant = { type: "messages", epoch: 1, round: 0, kinds: ["demand"], from };
-    const firsts = new Map<string, number>();
-    for (let i = 0; i < 500; i++) {
-      const first = syncTargets(peers, want)[0] ?? "";
-      firsts.set(first, (firsts.get(first) ?? 0) + 1);
-    }
-    // Each of the five first about 100 times in 500; the lowest id is not everyone's first.
-    expect([...firsts.keys()].sort()).toEqual(from);
-    expect(firsts.get("owner1")).toBeLessThan(200);
-  });
-
-  it("asks first for the current decision the nodes of the agents whose messages suspended a founding", () => {
-    const peers = ["p1", "p2", "signer", "p3"];
-    const want: SyncWant = { type: "decision", epoch: null, from: ["stranger", "signer"] as AgentId[] };
-    const targets = syncTargets(peers, want);
-    expect(targets[0]).toBe("signer");
-    // A stranger's silence does not block the others' answers: another peer is asked besides.
-    expect(targets).toHaveLength(2);
   });
 });

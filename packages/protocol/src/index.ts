@@ -44,6 +44,7 @@ export * from "./machine/epoch-plan.ts";
 export * from "./machine/equivocation-evidence.ts";
 export * from "./machine/founding-bound.ts";
 export * from "./machine/machine-io.ts";
+export * from "./machine/sync-targets.ts";
 export * from "./machine/validate.ts";
 export * from "./sim/certificate-audit.ts";
 export * from "./sim/fault-model.ts";

@@ -4,9 +4,21 @@ import { type AgentMachine, createAgentMachine } from "../src/machine/agent-mach
 import { LONE_PEER_ROUNDS, RESUME_ANSWERS, RESUME_PEERS } from "../src/machine/founding-gate.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
 import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
-import { createSigner, type Signer } from "../src/wire/agent-key.ts";
-import type { EpochPlan, WireMessage } from "../src/wire/messages.ts";
-import { HAND_BUILT_ROUND_MS, handBuiltMarket, soloFoundingPlan, sortedIds } from "./decision-messages.ts";
+import {
+  asks,
+  contract,
+  gossip,
+  grown,
+  key,
+  propose,
+  realChain,
+  run,
+  stranger,
+  strangerPlan,
+  strangersMessage,
+  twoPeers,
+} from "./decision-asks.ts";
+import { HAND_BUILT_ROUND_MS, sortedIds } from "./decision-messages.ts";
 
 /**
  * docs/protocol.md §9.3, docs/security.md §2: a message of an epoch from another agent only
@@ -15,37 +27,6 @@ import { HAND_BUILT_ROUND_MS, handBuiltMarket, soloFoundingPlan, sortedIds } fro
  */
 
 const ROUND_MS = HAND_BUILT_ROUND_MS;
-const { contract, propose } = handBuiltMarket("founding gate");
-
-const key = (i: number): Signer => createSigner(new Uint8Array(32).fill(i));
-
-/** A stranger's throwaway key proposes itself as epoch 3's only member and decider. */
-const stranger = key(30);
-const strangerPlan: EpochPlan = {
-  members: sortedIds(stranger),
-  deciders: sortedIds(stranger),
-  voters: sortedIds(stranger),
-  base: { epoch: 2, round: 0, prices: [0.125] },
-  terms: null,
-  ledger: null,
-  cause: ["join"],
-};
-const strangersMessage = propose(3, strangerPlan, stranger);
-
-/** A real network: epoch 0 founded by key 1, epoch 1 of keys 1 and 2 (the founder decides alone). */
-const realFounder = key(1);
-const realMember = key(2);
-const found = soloFoundingPlan(realFounder);
-const grown: EpochPlan = {
-  members: sortedIds(realFounder, realMember),
-  deciders: sortedIds(realFounder),
-  voters: sortedIds(realFounder, realMember),
-  base: { epoch: 0, round: 0, prices: [0.125] },
-  terms: null,
-  ledger: null,
-  cause: ["join"],
-};
-const realChain: WireMessage[] = [propose(0, found, realFounder), propose(1, grown, realFounder)];
 
 /** A node started without bootstrap peers (`storeLost`: it ran before, and its store was lost). */
 const newFounder = (storeLost = false): AgentMachine =>
@@ -58,54 +39,10 @@ const newFounder = (storeLost = false): AgentMachine =>
     now: 0,
   });
 
-function gossip(machine: AgentMachine, m: WireMessage): void {
-  const verdict = machine.check(m, { gossip: true });
-  expect(verdict).toMatchObject({ verdict: "ignore", reason: "unasked" });
-}
-
-const asks = (actions: readonly MachineAction[]): number =>
-  actions.filter((a) => a.type === "sync" && a.want.type === "decision").length;
 const foundedBy = (actions: readonly MachineAction[]): boolean =>
   actions.some((a) => a.type === "publish" && a.message.kind === "propose" && a.message.epoch === 0);
 const logged = (actions: readonly MachineAction[], msg: string): boolean =>
   actions.some((a) => a.type === "log" && a.msg.startsWith(msg));
-
-/** Two joiners as new as the founder take turns answering. */
-const twoPeers = (ask: number): string => `joiner-${ask % 2}`;
-
-/**
- * Runs `founder` tick by tick until `until`; each of its asks for the current decision is answered
- * by `answer` (its messages, none: an answer without a decision, or `lost`), from `peerOf`'s peer.
- * Returns every action.
- */
-function run(
-  founder: AgentMachine,
-  until: number,
-  answer: (ask: number) => readonly WireMessage[] | "lost",
-  peerOf: (ask: number) => string = twoPeers,
-): MachineAction[] {
-  const all: MachineAction[] = [];
-  let pending: readonly MachineAction[] = [];
-  let asked = 0;
-  let now = 0;
-  for (let guard = 0; guard < 100_000; guard++) {
-    for (const a of pending) {
-      if (a.type !== "sync" || a.want.type !== "decision" || a.want.epoch !== null) continue;
-      const peer = peerOf(asked);
-      const got = answer(asked++);
-      if (got === "lost") continue;
-      if (got.length === 0) all.push(...founder.handle({ type: "no-decision", now, peer }));
-      for (const m of got)
-        if (founder.check(m).verdict === "accept")
-          all.push(...founder.handle({ type: "message", now, message: m }));
-    }
-    now = Math.max(now, founder.nextDeadline());
-    if (now > until) return all;
-    pending = founder.handle({ type: "tick", now });
-    all.push(...pending);
-  }
-  throw new Error("the founder never went idle");
-}
 
 describe("a founder's founding, suspended by another agent's message (docs/protocol.md §9.3)", () => {
   it("a stranger's one message does not cancel founding: the founder founds, and its joiners take its epoch 0", () => {

@@ -9,7 +9,9 @@ import {
   MAX_SYNC_WANT_MESSAGES,
   type MessageKind,
   type SyncWant,
+  shuffled,
   syncAgents,
+  syncTargets,
   type Topic,
 } from "@walras/protocol";
 import type { Logger } from "pino";
@@ -96,8 +98,6 @@ export interface SyncPeerInit {
   now(): number;
 }
 
-/** How many peers one catch-up asks at once: a second covers a first that lacks the messages. */
-const FANOUT = 2;
 const REQUEST_TIMEOUT_MS = 3_000;
 /** A peer that timed out or refused is not asked again for this long, doubling per miss in a row. */
 const COOL_MS = REQUEST_TIMEOUT_MS;
@@ -128,42 +128,6 @@ function messageKinds(kinds: readonly SyncKind[]): MessageKind[] {
   return [...new Set(kinds.flatMap((k) => (topics.includes(k) ? kindsOf(k as Topic) : [k as MessageKind])))];
 }
 
-/**
- * The peers one catch-up asks, from `peers` in random order. The agents the want names (whose
- * messages are missing, or whose messages suspended a founding) hold what it asks for surely:
- * their nodes (peer id = agent id) go first, one more than the fanout, with at least one other
- * peer besides in case they are gone. They go in random order (`random`): catch-ups name members
- * in sorted order, and every node's would otherwise go to the same lowest-id few. A `messages`
- * want's `lead`, if connected, goes before them (the divergence probe's disagreeing member: only
- * its node surely holds the other version, protocol.md §5.1).
- */
-export function syncTargets(peers: readonly string[], want: SyncWant, random = Math.random): string[] {
-  const owners = new Set<string>(want.from ?? []);
-  if (owners.size === 0) return peers.slice(0, FANOUT);
-  const connected = new Set(peers);
-  const lead = want.type === "messages" ? want.lead : undefined;
-  const named = shuffled(
-    [...owners].filter((a) => a !== lead && connected.has(a)),
-    random,
-  );
-  const preferred = (lead !== undefined && connected.has(lead) ? [lead, ...named] : named).slice(
-    0,
-    FANOUT + 1,
-  );
-  const others = peers.filter((p) => !owners.has(p));
-  return [...preferred, ...others.slice(0, Math.max(1, FANOUT - preferred.length))];
-}
-
-/** `items` in random order (Fisher–Yates with `random`). */
-function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
-
 export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const { libp2p, metrics, log, store } = init;
   const budget = init.budget ?? createSyncBudget();
@@ -176,7 +140,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
 
   // ---- client ----------------------------------------------------------------------------
 
-  const shuffledPeers = (): string[] => shuffled(connectedPeerIds(libp2p), Math.random);
+  const shuffledPeers = (): string[] => shuffled(Math.random, connectedPeerIds(libp2p));
 
   /**
    * An honest server never sends more than the page it was asked for: one that does is flooding,
@@ -287,7 +251,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
    * to end (or for the machine to ask again).
    */
   const start = (key: string, want: SyncWant): boolean => {
-    const targets = syncTargets(load.ready(shuffledPeers(), init.now()), want);
+    const targets = syncTargets(load.ready(shuffledPeers(), init.now()), want, Math.random);
     if (targets.length === 0) {
       metrics.syncRequestsSent.inc({ outcome: "deferred" });
       enqueue(key, want);

@@ -2,8 +2,8 @@ import type { AgentId } from "../wire/ids.ts";
 
 /**
  * Answers without a decided epoch a suspended founder needs before it founds after all (§9.3).
- * The node asks 2 peers per ask and FIRST_EPOCH_ASKS asks per announceMs, so 8 take about one
- * announceMs when 2 or more peers answer. A count alone lets one peer outweigh the rest (it answers
+ * The node asks 2 peers per ask and FIRST_EPOCH_ASKS asks per announceMs (decision-ask-pace.ts),
+ * so 8 take about one announceMs when 2 or more peers answer. A count alone lets one peer outweigh the rest (it answers
  * every ask it gets): RESUME_PEERS is what keeps it from doing so.
  */
 export const RESUME_ANSWERS = 8;
@@ -81,9 +81,4 @@ export function answeredEmpty(gate: FoundingGate, now: number, waitMs: number, p
 /** The agents whose nodes a suspended founder asks first for the current decision. */
 export function suspenders(gate: FoundingGate): readonly AgentId[] {
   return gate.state === "suspended" ? gate.by : [];
-}
-
-/** Whether a founder's decision requests back off: it has asked briskly for a round timeout in vain. */
-export function askedEnough(gate: FoundingGate, now: number, waitMs: number): boolean {
-  return gate.state === "resumed" || (gate.state === "suspended" && now >= gate.since + waitMs);
 }

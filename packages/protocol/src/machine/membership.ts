@@ -21,16 +21,16 @@ import {
 } from "../wire/messages.ts";
 import type { Amendments } from "./amendments.ts";
 import { Convicted } from "./conviction.ts";
+import {
+  afterAsk,
+  asksBriskly,
+  type DecisionAskPace,
+  heardEpochAt,
+  initialAskPace,
+} from "./decision-ask-pace.ts";
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
-import {
-  answeredEmpty,
-  askedEnough,
-  type FoundingGate,
-  heardEpoch,
-  OPEN_GATE,
-  suspenders,
-} from "./founding-gate.ts";
+import { answeredEmpty, type FoundingGate, heardEpoch, OPEN_GATE, suspenders } from "./founding-gate.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation } from "./machine-io.ts";
@@ -126,8 +126,6 @@ export class Membership {
   #joinSeq = 0;
   #leaving = false;
   #left = false;
-  /** A message of an epoch came from someone else: a network may run, so ask for its decision briskly. */
-  #networkSeen = false;
   /** A founder's founding: suspended by such a message until answers show no decided epoch. */
   #gate: FoundingGate = OPEN_GATE;
   /** This node ran before and lost its store: a suspended founding never resumes (§9.3). */
@@ -138,8 +136,8 @@ export class Membership {
   #lastLinked = Number.NEGATIVE_INFINITY;
   /** The joiner's next re-announcement interval: announceMs, doubling up to joinerAnnounceMs (§9.4). */
   #announceEvery: number;
-  /** A node without an epoch: its next wait between decision requests, backing off as #announceEvery. */
-  #decisionSyncEvery: number;
+  /** A node without an epoch: how often it asks for the current decision (decision-ask-pace.ts). */
+  #askPace: DecisionAskPace;
   /** Messages accepted into a pending decision that an adoption made obsolete: to judge again. */
   #requeue: WireMessage[] = [];
   #advancing = false;
@@ -162,7 +160,7 @@ export class Membership {
     this.#startedAt = ctx.now;
     const { announceMs } = ctx.contract.timeouts;
     this.#announceEvery = announceMs;
-    this.#decisionSyncEvery = announceMs;
+    this.#askPace = initialAskPace(ctx.contract.timeouts);
     if (this.#founder && ctx.me) {
       this.#decision = new EpochDecision(0, [ctx.me], ctx.me, ctx.now);
       ctx.timers.set("found", ctx.now + announceMs);
@@ -289,35 +287,40 @@ export class Membership {
    * it adopts the decision its asks bring, or their answers show there is none (founding-gate.ts).
    */
   noteNetwork(m: WireMessage): void {
-    if (this.#networkSeen) {
-      // Its asks go to these agents' nodes first: each holds its epoch's decision.
-      if (!this.current && this.#gate.state === "suspended")
-        this.#gate = heardEpoch(this.#gate, m.agent, this.#ctx.now);
-      return;
-    }
-    this.#networkSeen = true;
     if (this.current) return;
-    if (this.#founder && this.#gate.state === "open") {
-      this.#gate = heardEpoch(this.#gate, m.agent, this.#ctx.now);
-      const about = { agent: m.agent, kind: m.kind, epoch: m.epoch };
-      if (this.#storeLost)
-        this.#ctx.out.log(
-          "warn",
-          "founding suspended for good: this node ran before (its key exists) but its store was found empty, so an epoch it hears is probably its own network's; start it with --bootstrap peers of that network",
-          about,
-        );
-      else
-        this.#ctx.out.log(
-          "info",
-          "founding suspended: another agent's message names an epoch; asking peers for its decision",
-          about,
-        );
-      this.#ctx.timers.clear("found");
-    }
-    // The decision exists now: ask at once, and briskly until it comes. Only an answer to an ask
-    // is taken (unasked), and one peer asked may not hold it yet (at a founding, most do not).
-    this.#decisionSyncEvery = this.#ctx.contract.timeouts.announceMs / FIRST_EPOCH_ASKS;
-    this.#ctx.timers.setEarliest("decision-sync", this.#ctx.now);
+    const { now, contract } = this.#ctx;
+    if (this.#founder) this.#suspendFounding(m);
+    // The decision exists now: ask at once, and briskly for a while. Only an answer to an ask is
+    // taken (unasked), and one peer asked may not hold it yet (at a founding, most do not).
+    const pace = heardEpochAt(this.#askPace, m.epoch, now, contract.timeouts);
+    if (pace === this.#askPace) return;
+    const brisk = asksBriskly(this.#askPace, now, contract.timeouts);
+    this.#askPace = pace;
+    if (!brisk) this.#ctx.timers.setEarliest("decision-sync", now);
+  }
+
+  /**
+   * A founder's first message of an epoch from someone else suspends its founding; later ones
+   * name the agents whose nodes its asks go to first (each holds its epoch's decision).
+   */
+  #suspendFounding(m: WireMessage): void {
+    const gate = this.#gate;
+    this.#gate = heardEpoch(gate, m.agent, this.#ctx.now);
+    if (gate.state !== "open") return;
+    const about = { agent: m.agent, kind: m.kind, epoch: m.epoch };
+    if (this.#storeLost)
+      this.#ctx.out.log(
+        "warn",
+        "founding suspended for good: this node ran before (its key exists) but its store was found empty, so an epoch it hears is probably its own network's; start it with --bootstrap peers of that network",
+        about,
+      );
+    else
+      this.#ctx.out.log(
+        "info",
+        "founding suspended: another agent's message names an epoch; asking peers for its decision",
+        about,
+      );
+    this.#ctx.timers.clear("found");
   }
 
   /**
@@ -449,18 +452,18 @@ export class Membership {
       if (!this.current) {
         const from = suspenders(this.#gate);
         this.#ctx.out.sync({ type: "decision", epoch: null, ...(from.length > 0 ? { from } : {}) });
-        timers.set("decision-sync", now + this.#decisionSyncEvery);
+        timers.set("decision-sync", now + this.#askPace.every);
         // Until some message says a network runs there may be no decision to give: fifty nodes
         // starting on two cores asked their one bootstrap peer every announceMs for minutes, and
         // those requests were most of its sync timeouts (docs/scaling.md §5). Back off as the
-        // join announcements do; a message of an epoch (noteNetwork) makes it brisk again.
-        // A suspended founder asks briskly for a round timeout, then backs off as well: it may
-        // never get an answer (no peer, or every ask lost), and must not ask 4 per announceMs forever.
-        if (!this.#networkSeen || askedEnough(this.#gate, now, roundMs))
-          this.#decisionSyncEvery = Math.min(
-            2 * this.#decisionSyncEvery,
-            joinerAnnounceMs(contract.timeouts, this.#agentsKnown()),
-          );
+        // join announcements do, but for a round timeout after a message of an epoch: then it may
+        // still never get an answer (a stranger's message, no peer, every ask lost).
+        this.#askPace = afterAsk(
+          this.#askPace,
+          now,
+          contract.timeouts,
+          joinerAnnounceMs(contract.timeouts, this.#agentsKnown()),
+        );
       } else timers.clear("decision-sync");
     }
     if (timers.due("membership-sync", now)) {
@@ -1237,9 +1240,6 @@ function newestDecided(decisions: Iterable<EpochDecision | null>, fallback: Deci
   }
   return best;
 }
-
-/** A node that knows a decision exists but holds no epoch asks this many times per announceMs (§9.3). */
-const FIRST_EPOCH_ASKS = 4;
 
 /** Rounds a node waits for the decision after its epoch before it trusts a later one it holds (§9.3). */
 const CATCH_UP_ROUNDS = 2;

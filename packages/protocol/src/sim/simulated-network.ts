@@ -3,6 +3,7 @@ import type { Demand } from "../economics/demand.ts";
 import type { AgentMachine } from "../machine/agent-machine.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
+import { syncTargets } from "../machine/sync-targets.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
 import {
@@ -17,9 +18,12 @@ import type { WireMessage } from "../wire/messages.ts";
 import { type ByzantineAct, garbled } from "./byzantine-member.ts";
 import { EventQueue } from "./event-queue.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
-import { createPrng, type Prng } from "./prng.ts";
+import { createPrng, type Prng, shuffled } from "./prng.ts";
 import { SeenCache } from "./seen-cache.ts";
 import { syncAnswer } from "./sync-answer.ts";
+
+/** Seeds the sync stream from the network's seed. */
+const SYNC_STREAM = 0x5e7c_0001;
 
 /** gossipsub's seen-cache lifetime (its default, which the node keeps: node's network/host.ts). */
 const SEEN_TTL_MS = 120_000;
@@ -39,7 +43,7 @@ export interface SimulatedNetworkOptions {
   readonly seed: number;
   /** Per-delivery delay in virtual ms, uniform in [min, max]. */
   readonly delay?: { readonly min: number; readonly max: number };
-  /** Probability that one gossip delivery is lost. Sync replies are never lost. */
+  /** Probability that one gossip delivery, or one sync request with its answer, is lost. */
   readonly loss?: number;
   /**
    * Modelled CPU time each node spends on one inbound message, ms (0, the default: none). A node
@@ -219,6 +223,8 @@ export class SimulatedNetwork {
   now = 0;
   readonly #contract: Contract;
   readonly #prng: Prng;
+  /** Sync's own stream (its targets, losses, delays), apart from gossip's. */
+  readonly #syncPrng: Prng;
   readonly #delay: { min: number; max: number };
   readonly #loss: number;
   readonly #cpuPerMessageMs: number;
@@ -240,6 +246,7 @@ export class SimulatedNetwork {
   constructor(options: SimulatedNetworkOptions) {
     this.#contract = options.contract;
     this.#prng = createPrng(options.seed);
+    this.#syncPrng = createPrng((options.seed ^ SYNC_STREAM) >>> 0);
     this.#delay = options.delay ?? { min: 1, max: 20 };
     this.#loss = options.loss ?? 0;
     this.#cpuPerMessageMs = options.cpuPerMessageMs ?? 0;
@@ -731,28 +738,38 @@ export class SimulatedNetwork {
           this.#send(peer, node.name, "gossip", a.message, this.#randomDelay() + node.slowMs);
         }
       } else if (a.type === "sync") {
-        this.#answerSync(node, a.want);
+        this.#sync(node, a.want);
       } else if (a.type === "left") {
         node.up = false;
       }
     }
   }
 
-  #answerSync(node: SimNode, want: SyncWant): void {
-    const peers = this.nodes.filter((p) => p !== node && this.#reachable(node, p));
-    // The agents whose messages are missing (or whose messages suspended a founding) hold them for
-    // sure: the node asks them first.
-    const owners = peers.filter((p) => p.id !== null && want.from?.includes(p.id));
-    const pool = owners.length > 0 ? owners : peers;
-    const peer = pool[Math.floor(this.#prng() * pool.length)];
-    if (!peer) return;
+  /**
+   * A sync want, asked as the node's sync client asks it: of the peers it reaches, in random
+   * order, those syncTargets picks (the want's named agents' nodes first), each answering on its
+   * own. Each request or its answer is lost as a gossip delivery is (the whole answer: one stream),
+   * an empty one too. Drawn from the sync stream, so gossip's draws do not hang on how many asks
+   * there were.
+   */
+  #sync(node: SimNode, want: SyncWant): void {
+    const peers = new Map<string, SimNode>();
+    for (const p of this.nodes) if (p !== node && this.#reachable(node, p)) peers.set(p.id ?? p.name, p);
+    const order = shuffled(this.#syncPrng, [...peers.keys()]);
+    for (const target of syncTargets(order, want, this.#syncPrng)) {
+      const peer = peers.get(target) as SimNode;
+      if (this.#syncPrng() < this.#loss) continue;
+      this.#answer(node, peer, want, this.#syncDelay() * 2 + peer.slowMs);
+    }
+  }
+
+  /** `peer`'s answer to `node`'s `want`, arriving after `delay` in its order, as over one stream. */
+  #answer(node: SimNode, peer: SimNode, want: SyncWant, delay: number): void {
     if (want.type === "decision") {
       const answer =
         want.epoch === null
           ? [...peer.machine.exclusionPlans(), ...(peer.machine.decisionEvidence(null) ?? [])]
           : decisionsFrom(peer.store, want.epoch);
-      // One answer arrives in its order, as over one stream.
-      const delay = this.#randomDelay() * 2 + peer.slowMs;
       for (const m of answer) this.#send(node, peer.name, "sync", m, delay);
       // An empty answer to a request for the current decision, as the node's sync client tells
       // its machine (not to a deaf node: nothing reaches it).
@@ -763,7 +780,7 @@ export class SimulatedNetwork {
     // As a node's request: the agents it names, if any, and the answer holds only theirs, cut
     // where the node's client stops following pages.
     for (const m of syncAnswer(peer.store, want, this.#syncAnswerCap))
-      this.#send(node, peer.name, "sync", m, this.#randomDelay() * 2 + peer.slowMs);
+      this.#send(node, peer.name, "sync", m, delay);
   }
 
   #send(
@@ -794,5 +811,9 @@ export class SimulatedNetwork {
 
   #randomDelay(): number {
     return this.#delay.min + this.#prng() * (this.#delay.max - this.#delay.min);
+  }
+
+  #syncDelay(): number {
+    return this.#delay.min + this.#syncPrng() * (this.#delay.max - this.#delay.min);
   }
 }
