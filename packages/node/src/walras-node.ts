@@ -11,6 +11,7 @@ import {
   createSigner,
   type Demand,
   encodeCommitReference,
+  leaveStayMs,
   type MachineAction,
   topicOf,
   type WireMessage,
@@ -477,10 +478,11 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   async function stopNode({ leave = true }: { leave?: boolean } = {}): Promise<void> {
     if (leave && gossip) {
       // A graceful leave stays to help decide the epoch without it (its accept may be the one
-      // that makes a majority), then goes: at most two round timeouts. The driver keeps running.
+      // that makes a majority) until a member that stays holds it, then goes: at most
+      // leaveStayMs. The driver keeps running.
       const left = new Promise<void>((resolve) => leftWaiters.add(resolve));
       await driver.handle({ type: "leave", now: now() });
-      const grace = 2 * init.contract.timeouts.roundMs + 1_000;
+      const grace = leaveStayMs(init.contract.timeouts) + 1_000;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([left, new Promise<void>((r) => (timer = setTimeout(r, grace)))]);
       clearTimeout(timer);

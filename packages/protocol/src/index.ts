@@ -43,6 +43,7 @@ export * from "./machine/epoch-decision.ts";
 export * from "./machine/epoch-plan.ts";
 export * from "./machine/equivocation-evidence.ts";
 export * from "./machine/founding-bound.ts";
+export * from "./machine/leave-stay.ts";
 export * from "./machine/machine-io.ts";
 export * from "./machine/sync-targets.ts";
 export * from "./machine/validate.ts";

@@ -486,6 +486,14 @@ describe("the simulator's runner", () => {
     expect(runSeed(4200).violation).toBeNull();
   });
 
+  it("seed 23 reaches liveness: of two members, the leaver stays until the other holds the epoch without it", () => {
+    // The leaver's accept, the majority it saw, was lost by gossip; it went at once, and the other
+    // member, its only other voter gone, could never decide (counted as no live majority).
+    const r = runSeed(23);
+    expect(r.violation).toBeNull();
+    expect(r.liveness.status).toBe("held");
+  });
+
   it("--keep-going runs on past the first violation and records the others", () => {
     // A misconfiguration the protocol cannot prevent: every node started without bootstrap peers
     // founds a market of its own before it hears the others (messages take 400 ms).

@@ -404,7 +404,7 @@ class Machine implements AgentMachine {
   #receive(m: WireMessage): void {
     const ctx = this.#ctx;
     ctx.slots.record(m);
-    if (this.#membership.isNews(m)) this.#membership.heard(m.agent);
+    if (this.#membership.isNews(m)) this.#membership.heard(m);
     const cur = this.#membership.current;
     if (m.kind === "join") {
       this.#membership.onJoin(m);

@@ -32,6 +32,7 @@ import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { answeredEmpty, type FoundingGate, heardEpoch, OPEN_GATE, suspenders } from "./founding-gate.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
+import { leaveWaitMs, showsAdopted } from "./leave-stay.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation } from "./machine-io.ts";
 import { fitJoiners } from "./plan-fit.ts";
@@ -125,6 +126,8 @@ export class Membership {
   readonly #convicted = new Convicted();
   #joinSeq = 0;
   #leaving = false;
+  /** Leaving: the first epoch adopted without this node, which it stays to see its members hold. */
+  #leftOutOf: number | null = null;
   #left = false;
   /** A founder's founding: suspended by such a message until answers show no decided epoch. */
   #gate: FoundingGate = OPEN_GATE;
@@ -256,8 +259,17 @@ export class Membership {
     return true;
   }
 
-  heard(agent: AgentId): void {
-    this.#seen.set(agent, this.#ctx.now);
+  heard(m: WireMessage): void {
+    this.#seen.set(m.agent, this.#ctx.now);
+    const out = this.#leftOutOf;
+    // A member that goes on holds the epoch without us: it can give it to the others (§9.4).
+    if (
+      out !== null &&
+      m.agent !== this.#ctx.me &&
+      this.current?.memberSet.has(m.agent) &&
+      showsAdopted(m, out)
+    )
+      this.#leaveNow();
   }
 
   /** The current epoch converged: its members bid every round, so their back-off is forgiven. */
@@ -533,7 +545,7 @@ export class Membership {
     this.advance();
   }
 
-  /** A graceful stop: tell the others, stay to help decide the epoch without us, then go. */
+  /** A graceful stop: tell the others, stay until those that go on hold the epoch without us (leave-stay.ts), then go. */
   leave(): void {
     const cur = this.current;
     const me = this.#ctx.me;
@@ -551,7 +563,7 @@ export class Membership {
       epoch: cur.number,
     });
     if (m) this.#leaves.add(me);
-    this.#ctx.timers.set("leave-timeout", this.#ctx.now + 2 * this.#ctx.contract.timeouts.roundMs);
+    this.#ctx.timers.set("leave-timeout", this.#ctx.now + leaveWaitMs(this.#ctx.contract.timeouts));
     this.advance();
   }
 
@@ -729,7 +741,13 @@ export class Membership {
     this.#hooks.epochStarted(info, previous);
     if (this.#leaving) {
       if (member) this.#leaves.add(ctx.me as AgentId);
-      else this.#leaveNow();
+      else if (this.#leftOutOf === null) {
+        // Its own accept may be the one that made the majority, and may be lost on the way to the
+        // others: it stays, serving sync, until a member shows it holds the epoch (heard), or
+        // for one more wait at most.
+        this.#leftOutOf = d.epoch;
+        ctx.timers.set("leave-timeout", now + leaveWaitMs(ctx.contract.timeouts));
+      }
     } else if (!member && ctx.bids.latest && ctx.me) {
       // A new epoch that left us out: say at once that we know it, and announce briskly again.
       this.#announceEvery = ctx.contract.timeouts.announceMs;
