@@ -103,6 +103,18 @@ describe("the stall rule", () => {
     expect(firstStall(newton, () => 0.5, 100, true)).toEqual({ round: 40, reason: "price-ceiling" });
   });
 
+  it("says price-ceiling at once when the rule holds a price at the bound still (no proximal term)", () => {
+    let track: ProgressTrack = initialProgress;
+    track = judgeProgress(newton, track, 0, 65, true, false).track;
+    // Moving at the bound, or held below it: keep going.
+    expect(judgeProgress(newton, track, 1, 65, true, false).stall).toBeNull();
+    expect(judgeProgress(newton, track, 1, 65, false, true).stall).toBeNull();
+    expect(judgeProgress(newton, track, 1, 65, true, true).stall).toBe("price-ceiling");
+    // A proximal contract's demands move under held prices: the window judges it.
+    const proximal = contractSchema.parse({ ...newton, proximal: 0.5 });
+    expect(judgeProgress(proximal, track, 1, 65, true, true).stall).toBeNull();
+  });
+
   it("is pure: its memory is plain JSON of at most window + 1 numbers", () => {
     let track: ProgressTrack = initialProgress;
     for (let k = 0; k < 60; k++) track = judgeProgress(newton, track, k, 1 / (k + 1), false).track;

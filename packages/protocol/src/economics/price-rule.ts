@@ -204,7 +204,7 @@ export function stepPricesPacked(
   const atCeiling = prices.some(
     (p, r) => p >= PRICE_CEILING && (agg.supply[r] as number) > (capacities[r] as number),
   );
-  const progress = judgeProgress(contract, state.progress, state.round, gap, atCeiling);
+  const progress = judgeProgress(contract, state.progress, state.round, gap, atCeiling, change === 0);
   return {
     prices: next,
     state: { ...nextState, progress: progress.track },

@@ -76,16 +76,26 @@ export function minimiseModel(
   upper: readonly number[],
   radius: readonly number[],
 ): number[] {
-  // Q = H + mu: relative to each diagonal, plus a floor that makes a direction nobody prices
-  // (H_rr = 0) run to the edge of its region rather than divide by zero.
+  // Q = H + mu, each resource on its own scale: relative to its diagonal, plus a floor from its
+  // own pull |b_r| / radius_r that makes a direction nobody prices (H_rr = 0) run to the edge of
+  // its region rather than divide by zero. One floor for all (from the largest diagonal) would
+  // swamp the curvature of a resource priced by few, small or unresponsive members beside one
+  // priced by large ones, and cut its steps to a crawl.
   let pull = 0;
   for (let r = 0; r < R; r++)
     if ((radius[r] as number) > 0) pull = Math.max(pull, Math.abs(b[r] as number) / (radius[r] as number));
   let diagonal = 0;
   for (let r = 0; r < R; r++) diagonal = Math.max(diagonal, H[r * R + r] as number);
+  // A resource with neither curvature nor pull (its row of H is 0, its step 0) takes the floor of
+  // the whole: any positive value keeps the box problem strictly convex.
   const floor = REGULARISATION * (pull + diagonal);
   if (!(floor > 0 && Number.isFinite(floor))) return new Array<number>(R).fill(0);
   const Q = Float64Array.from(H);
-  for (let r = 0; r < R; r++) Q[r * R + r] = (H[r * R + r] as number) * (1 + REGULARISATION) + floor;
+  for (let r = 0; r < R; r++) {
+    const h = H[r * R + r] as number;
+    const rho = radius[r] as number;
+    const own = REGULARISATION * (h + (rho > 0 ? Math.abs(b[r] as number) / rho : 0));
+    Q[r * R + r] = h * (1 + REGULARISATION) + (own > 0 ? own : floor);
+  }
   return minimiseBoxQuadratic(Q, b, lower, upper, R);
 }

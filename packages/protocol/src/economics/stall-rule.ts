@@ -15,7 +15,12 @@ import { lg } from "./binary-log.ts";
  *   old rule ("no new best for 50 rounds") never caught — as well as a plateau (no exact clearing
  *   price under a fixed fee) and a member whose demands oscillate.
  * - "price-ceiling": "too-slow", with some over-used resource priced at the protocol's price bound:
- *   the clearing price is not representable on the wire.
+ *   the clearing price is not representable on the wire. Also at once, without waiting for the
+ *   window, when the rule holds such a price still: it returned the very prices it was given
+ *   (`held`), under a contract without a proximal term. Every later round would then repeat this
+ *   one: the same prices give honest members the same demands, and a step of 0 is the model's
+ *   minimiser whatever its curvature (each resource is cleared to within the rule's noise floor or
+ *   pushes against a bound), so nothing the window would measure can change.
  */
 export const STALL_REASONS = ["round-budget", "too-slow", "price-ceiling"] as const;
 export type StallReason = (typeof STALL_REASONS)[number];
@@ -61,8 +66,8 @@ export interface ProgressJudgement {
 
 /**
  * Round `round` (0-based, counted from the epoch's start) closed with `residual`. `atCeiling` says
- * whether an over-used resource is priced at the price bound. Pure: the same inputs give the same
- * judgement on every node.
+ * whether an over-used resource is priced at the price bound; `held`, whether the rule's next
+ * prices are this round's, bit for bit. Pure: the same inputs give the same judgement on every node.
  */
 export function judgeProgress(
   contract: Contract,
@@ -70,6 +75,7 @@ export function judgeProgress(
   round: number,
   residual: number,
   atCeiling: boolean,
+  held = false,
 ): ProgressJudgement {
   const previous = track.best.at(-1);
   const best = previous === undefined ? residual : Math.min(previous, residual);
@@ -79,6 +85,8 @@ export function judgeProgress(
   const remaining = roundBudget(contract) - (round + 1);
   if (remaining <= 0) return { track: next, stall: "round-budget" };
   const tolerance = contract.tolerance.residual;
+  if (atCeiling && held && contract.proximal === 0 && best > tolerance)
+    return { track: next, stall: "price-ceiling" };
   if (history.length <= window || best <= tolerance) return { track: next, stall: null };
   const then = history[0] as number;
   // At the pace of the window, can the best residual shrink by best / tolerance in what remains?
