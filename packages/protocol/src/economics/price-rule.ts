@@ -1,7 +1,6 @@
 import type { Contract } from "../wire/contract.ts";
 import { compareIds } from "../wire/ids.ts";
 import type { ReportedDemand } from "./demand.ts";
-import { type GridEvidence, type GridProbe, gridRound } from "./grid-bracket.ts";
 import { type NewtonState, newtonStep } from "./newton-rule.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
 import { initialProgress, judgeProgress, type ProgressTrack, type StallReason } from "./stall-rule.ts";
@@ -30,8 +29,6 @@ export interface PriceRuleState {
    * drift test, stopping-rule.ts); null before the first round and when gamma = 0.
    */
   readonly lastX: readonly number[] | null;
-  /** The probes of a fixed point at the prices' resolution (grid-bracket.ts); null: none. */
-  readonly grid: GridProbe | null;
 }
 
 export interface PriceStep {
@@ -53,11 +50,6 @@ export interface PriceStep {
   gap: number;
   /** The stopping rule holds at round k: p^k and its demands are the equilibrium. */
   converged: boolean;
-  /**
-   * Converged at the prices' resolution (grid-bracket.ts): the probes that bracket each resource
-   * whose term exceeds the tolerance, which the commit carries. null otherwise.
-   */
-  grid: GridEvidence[] | null;
   /**
    * Not converged, and the stall rule says to stop looking (stall-rule.ts): the epoch settles on
    * its best round, flagged approximate with this reason. null: keep going.
@@ -82,7 +74,7 @@ export interface PackedDemands {
 }
 
 export function initialPriceRuleState(_contract: Contract): PriceRuleState {
-  return { round: 0, lipschitz: 0, newton: null, progress: initialProgress, lastX: null, grid: null };
+  return { round: 0, lipschitz: 0, newton: null, progress: initialProgress, lastX: null };
 }
 
 /**
@@ -199,27 +191,11 @@ export function stepPricesPacked(
     next = outcome.next;
     nextState = { ...state, round: state.round + 1, newton: outcome.state };
   }
-  let change = priceChange(prices, next);
+  const change = priceChange(prices, next);
   const proximal = contract.proximal > 0;
   const drift = proximal ? proximalDrift(capacities, demands.footprint, demands.x, state.lastX) : 0;
-  let converged = isConverged(contract, residual, change, drift);
+  const converged = isConverged(contract, residual, change, drift);
   if (proximal) nextState = { ...nextState, lastX: Array.from(demands.x) };
-  let grid: GridEvidence[] | null = null;
-  if (!converged && (change === 0 || state.grid !== null)) {
-    const excess = capacities.map((m, r) => (agg.supply[r] as number) - m);
-    const g = gridRound(contract, state.grid, prices, excess, demands.x, change !== 0);
-    grid = g.evidence;
-    converged = grid !== null;
-    // A probe's round leaves the rule's state as it was at the centre (the probe is no step of
-    // the rule's), so that the centre revisited meets the same rule; a probe that does not
-    // bracket is a point the rule steps on from.
-    if (g.prices !== null) {
-      const frozen = state.grid === null ? nextState : { ...state, round: state.round + 1 };
-      nextState = { ...frozen, grid: g.probe };
-      next = g.prices;
-      change = priceChange(prices, next);
-    } else nextState = { ...nextState, grid: null };
-  } else if (state.grid !== null) nextState = { ...nextState, grid: null };
   // An epoch's first round has no drift to measure, so under a proximal contract it cannot
   // converge, and it is no round to settle on either: in a warm-started epoch its demands are
   // already proximal (pulled toward the last epoch's), and at p = 0 with members still climbing its
@@ -237,7 +213,6 @@ export function stepPricesPacked(
     priceChange: change,
     gap,
     converged,
-    grid,
     stall: converged ? null : progress.stall,
     rule: rule.kind,
   };

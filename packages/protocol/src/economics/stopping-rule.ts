@@ -13,14 +13,11 @@ export function relativeResidual(
   let worst = 0;
   for (let r = 0; r < capacities.length; r++) {
     const m = capacities[r] as number;
-    worst = Math.max(worst, residualTerm((supply[r] as number) - m, m, prices[r] as number));
+    const excess = (supply[r] as number) - m;
+    const e = (prices[r] as number) > 0 ? Math.abs(excess) : Math.max(0, excess);
+    worst = Math.max(worst, e / m);
   }
   return worst;
-}
-
-/** One resource's term of `relativeResidual`: its excess S_r - m_r relative to capacity m_r. */
-export function residualTerm(excess: number, capacity: number, price: number): number {
-  return (price > 0 ? Math.abs(excess) : Math.max(0, excess)) / capacity;
 }
 
 /** Largest absolute price move between two rounds. */

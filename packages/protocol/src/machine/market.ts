@@ -1,6 +1,5 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import { bestResponse, unitPrice } from "../economics/best-response.ts";
-import type { GridEvidence } from "../economics/grid-bracket.ts";
 import { initialPriceRuleState, type PriceRuleState, stepPrices } from "../economics/price-rule.ts";
 import { aggregateSupply } from "../economics/residual.ts";
 import { settledAllocations } from "../economics/settlement.ts";
@@ -373,7 +372,7 @@ export class Market {
       };
       if (!e.best || betterOutcome(candidate, e.best)) e.best = candidate;
       if (step.converged) {
-        this.#settle(e, candidate, null, step.grid);
+        this.#settle(e, candidate, null);
         return;
       }
       // The stall rule (economics/stall-rule.ts): the residual shrinks too slowly to reach the
@@ -415,12 +414,7 @@ export class Market {
   }
 
   /** `stall` null: an exact equilibrium; otherwise why the epoch settles for an approximate one. */
-  #settle(
-    e: EpochMarket,
-    outcome: RoundOutcome,
-    stall: StallReason | null,
-    grid: readonly GridEvidence[] | null = null,
-  ): void {
+  #settle(e: EpochMarket, outcome: RoundOutcome, stall: StallReason | null): void {
     const approximate = stall !== null;
     const settled = settledAllocations(e.terms, outcome, approximate);
     e.status = "converged";
@@ -438,7 +432,6 @@ export class Market {
       allocations: settled.allocations,
       residual: settled.residual,
       ...(stall !== null ? { approximate: true, reason: stall } : {}),
-      ...(grid !== null ? { grid } : {}),
       previous: e.ledger,
       ...(e.amended ? { terms: e.termsId } : {}),
     } as unknown as CommitBody;

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { bracketError } from "../economics/grid-bracket.ts";
 import { aggregateSupply, measureResidual } from "../economics/residual.ts";
 import { verifyAgentSignature } from "./agent-key.ts";
 import { canonicalBytes } from "./canonical-json.ts";
@@ -144,8 +143,6 @@ export function verifyCertificate(
       error: `signatures: ${seen.size} of ${members.length} members signed, quorum is ${quorum}`,
     };
 
-  if (c.grid !== undefined && c.approximate)
-    return { ok: false, error: "commit.grid: an approximate commit carries no bracket" };
   if (c.approximate) {
     // No exact equilibrium exists; what can be checked is that the allocation fits.
     const supply = aggregateSupply(R, c.allocations);
@@ -158,11 +155,6 @@ export function verifyCertificate(
         error: `commit: approximate allocation exceeds the capacity of ${contract.resources[over]?.id}`,
       };
     return { ok: true, signers: seen.size, quorum, approximate: true };
-  }
-  if (c.grid !== undefined) {
-    const error = bracketError(contract, c.prices, c.allocations, c.grid);
-    if (error !== null) return { ok: false, error: `commit.${error}` };
-    return { ok: true, signers: seen.size, quorum, approximate: false };
   }
   const residual = measureResidual(contract, c.prices, c.allocations);
   if (residual > contract.tolerance.residual * 1.000001 + 1e-12)

@@ -93,21 +93,6 @@ export const commitMessageSchema = z.strictObject({
    * added with the stall rule; commits without it are approximate for an unstated reason.
    */
   reason: z.enum(STALL_REASONS).optional(),
-  /**
-   * An exact commit at the prices' resolution (economics/grid-bracket.ts): per resource whose
-   * residual term exceeds the tolerance, in resource order, the members' x (member order) at the
-   * round one float step of its price toward clearing, which over-shot. Absent otherwise.
-   */
-  grid: z
-    .array(
-      z.strictObject({
-        resource: z.number().int().nonnegative().max(63),
-        x: z.array(quantity).min(1).max(10_000),
-      }),
-    )
-    .min(1)
-    .max(64)
-    .optional(),
 });
 
 /**
