@@ -759,7 +759,7 @@ export class SimulatedNetwork {
     for (const target of syncTargets(order, want, this.#syncPrng)) {
       const peer = peers.get(target) as SimNode;
       if (this.#syncPrng() < this.#loss) continue;
-      this.#answer(node, peer, want, this.#syncDelay() * 2 + peer.slowMs);
+      this.#answer(node, peer, want, this.#randomDelay(this.#syncPrng) * 2 + peer.slowMs);
     }
   }
 
@@ -809,11 +809,8 @@ export class SimulatedNetwork {
     this.#queue.push(item);
   }
 
-  #randomDelay(): number {
-    return this.#delay.min + this.#prng() * (this.#delay.max - this.#delay.min);
-  }
-
-  #syncDelay(): number {
-    return this.#delay.min + this.#syncPrng() * (this.#delay.max - this.#delay.min);
+  /** One delivery's delay, drawn from `prng` (gossip's stream unless given sync's). */
+  #randomDelay(prng: Prng = this.#prng): number {
+    return this.#delay.min + prng() * (this.#delay.max - this.#delay.min);
   }
 }
