@@ -4,6 +4,7 @@ import type { AgentMachine } from "../machine/agent-machine.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
 import { syncTargets } from "../machine/sync-targets.ts";
+import { createPrng, type Prng, shuffled } from "../random/prng.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
 import {
@@ -18,7 +19,6 @@ import type { WireMessage } from "../wire/messages.ts";
 import { type ByzantineAct, garbled } from "./byzantine-member.ts";
 import { EventQueue } from "./event-queue.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
-import { createPrng, type Prng, shuffled } from "./prng.ts";
 import { SeenCache } from "./seen-cache.ts";
 import { syncAnswer } from "./sync-answer.ts";
 
