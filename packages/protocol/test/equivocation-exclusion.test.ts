@@ -120,6 +120,12 @@ function inEpoch1(signer: Signer = me, restored: readonly EquivocationProof[] = 
   return machine;
 }
 
+/** A node that knows no epoch yet, its agent's key made from `fill`. */
+function newcomerMachine(fill: number): AgentMachine {
+  const signer = createSigner(new Uint8Array(32).fill(fill));
+  return createAgentMachine({ contract, signer, profile: paperProfiles(1, 3)[0], now: 0 });
+}
+
 function deliver(machine: AgentMachine, m: WireMessage, now: number): MachineAction[] {
   expect(machine.check(m).verdict).toBe("accept");
   return machine.handle({ type: "message", now, message: m });
@@ -669,12 +675,7 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
 
   it("a node that joined after the exclusion passes the plan on: the next joiner, asking only it, never admits the agent", () => {
     const { machine } = pastTheExclusion();
-    const join1 = createAgentMachine({
-      contract,
-      signer: createSigner(new Uint8Array(32).fill(9)),
-      profile: paperProfiles(1, 3)[0],
-      now: 0,
-    });
+    const join1 = newcomerMachine(9);
     let now = 100;
     for (const m of currentAnswer(machine)) deliver(join1, m, now++);
     expect(join1.status()).toMatchObject({ epoch: 3, members: withoutLiar });
@@ -683,12 +684,7 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     const served = currentAnswer(join1);
     expect(served).toEqual(currentAnswer(machine));
 
-    const join2 = createAgentMachine({
-      contract,
-      signer: createSigner(new Uint8Array(32).fill(10)),
-      profile: paperProfiles(1, 3)[0],
-      now: 0,
-    });
+    const join2 = newcomerMachine(10);
     for (const m of served) deliver(join2, m, now++);
     expect(join2.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
     deliver(join2, join(liar, 3), now++);
@@ -727,12 +723,7 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(answer[0]).toEqual(p2);
 
     // A joiner gets the fake first (gossip, or a hostile answer), then the honest answer.
-    const j1 = createAgentMachine({
-      contract,
-      signer: createSigner(new Uint8Array(32).fill(9)),
-      profile: paperProfiles(1, 3)[0],
-      now: 0,
-    });
+    const j1 = newcomerMachine(9);
     let now = 100;
     for (const m of [fake, ...answer]) deliver(j1, m, now++);
     expect(j1.status()).toMatchObject({ epoch: 3, members: withoutLiar });
@@ -814,12 +805,7 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
   it("restarted with its conviction record, a node never admits the convicted agent as a joiner", () => {
     const { machine } = pastTheExclusion();
     const restarted = (proofs: readonly EquivocationProof[]) => {
-      const node = createAgentMachine({
-        contract,
-        signer: createSigner(new Uint8Array(32).fill(9)),
-        profile: paperProfiles(1, 3)[0],
-        now: 0,
-      });
+      const node = newcomerMachine(9);
       node.handle({ type: "convicted", now: 0, proofs });
       // What its store replays: the current decision only (it joined after the exclusion, and
       // the plan it took on trust may be gone: a store lost, or the plan fell out of the answer).
