@@ -825,7 +825,12 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     const machine = inEpoch1(honest);
     const actions = deliver(machine, propose(2, plan([[d1, d2]]), me), 30);
     expect(actions.filter((a) => a.type === "convicted")).toEqual([{ type: "convicted", proof: [d1, d2] }]);
-    const again = machine.handle({ type: "tick", now: 40 });
+    // Another proof against it (its demand, then a third version at the same prices): recorded
+    // as evidence, but the agent is convicted already, and its first proof is the one kept.
+    deliver(machine, d1, 40);
+    const verdict = machine.check(demand(liar, 0, BASE, 3));
+    expect(verdict).toMatchObject({ verdict: "reject", reason: "equivocation" });
+    const again = machine.handle({ type: "tick", now: 41 });
     expect(again.filter((a) => a.type === "convicted")).toEqual([]);
   });
 
