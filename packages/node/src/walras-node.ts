@@ -47,6 +47,7 @@ import { type NodeStatus, nodeStatus } from "./node-status.ts";
 import { ListenError, libp2pListenError } from "./start/listen-error.ts";
 import { createUndoStack, type UndoStack } from "./start/undo-stack.ts";
 import { loadBidRecord } from "./store/bid-record.ts";
+import { loadConvictions, recordConviction } from "./store/conviction-record.ts";
 import { DataDirError } from "./store/data-dir-error.ts";
 import { lockDataDir } from "./store/data-dir-lock.ts";
 import { createMessageWriter } from "./store/message-writer.ts";
@@ -316,6 +317,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     catchUp: (want) => sync.catchUp(want),
     catchUpLedger: () => void ledgerCatchUp.start(),
     ledgerCatchUp,
+    keepConviction: (proof) => recordConviction(store, proof),
     left: () => {
       for (const resolve of leftWaiters) resolve();
       leftWaiters.clear();
@@ -356,6 +358,9 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     ledger: () => ledgerBook.ledger(),
   };
 
+  // Before the replay: whom this node convicted is not in the messages it stored (one per slot).
+  const convictions = loadConvictions(store, id, nodeLog);
+  if (convictions.length > 0) void driver.handle({ type: "convicted", now: now(), proofs: convictions });
   const replayed = replayStore(store, machine, driver, now);
   if (replayed.applied > 0) nodeLog.info({ replayed: replayed.applied }, "resumed from store");
   if (replayed.undecodable > 0)

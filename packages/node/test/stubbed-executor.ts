@@ -23,6 +23,7 @@ export function stubbedExecutor(parts: Partial<ActionExecutorInit> = {}): Action
     publish: async () => {},
     catchUp: () => {},
     catchUpLedger: () => {},
+    keepConviction: () => {},
     left: () => {},
     now: () => 0,
     ...parts,

@@ -15,6 +15,7 @@ import {
   type CommitMessage,
   type DemandMessage,
   type EpochPlan,
+  type EquivocationProof,
   type JoinMessage,
   PROTOCOL_VERSION,
   type ProposeMessage,
@@ -99,8 +100,10 @@ function demand(
  * `me` in epoch 1 ({me, liar, honest, fourth}, all voters, from base prices BASE), decided by the
  * founder alone as epoch 0's only voter; returns the machine and the clock.
  */
-function inEpoch1(signer: Signer = me): AgentMachine {
+function inEpoch1(signer: Signer = me, restored: readonly EquivocationProof[] = []): AgentMachine {
   const machine = createAgentMachine({ contract, signer, profile: paperProfiles(1, 3)[0], now: 0 });
+  // A restart hands the node's conviction record over before the replay (docs/protocol.md §10).
+  if (restored.length > 0) machine.handle({ type: "convicted", now: 0, proofs: restored });
   const epoch0 = soloFoundingPlan(founder);
   const epoch1: EpochPlan = {
     members: memberIds,
@@ -115,6 +118,12 @@ function inEpoch1(signer: Signer = me): AgentMachine {
   deliver(machine, propose(1, epoch1), 20);
   expect(machine.status()).toMatchObject({ epoch: 1, member: true, round: 0 });
   return machine;
+}
+
+/** A node that knows no epoch yet, its agent's key made from `fill`. */
+function newcomerMachine(fill: number): AgentMachine {
+  const signer = createSigner(new Uint8Array(32).fill(fill));
+  return createAgentMachine({ contract, signer, profile: paperProfiles(1, 3)[0], now: 0 });
 }
 
 function deliver(machine: AgentMachine, m: WireMessage, now: number): MachineAction[] {
@@ -664,7 +673,25 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(joiner.status().pendingJoins).toEqual([another.id]);
   });
 
-  it("a plan taken on trust is not served: an attacker's fake, first at a node with no epoch, does not push out the real one", () => {
+  it("a node that joined after the exclusion passes the plan on: the next joiner, asking only it, never admits the agent", () => {
+    const { machine } = pastTheExclusion();
+    const join1 = newcomerMachine(9);
+    let now = 100;
+    for (const m of currentAnswer(machine)) deliver(join1, m, now++);
+    expect(join1.status()).toMatchObject({ epoch: 3, members: withoutLiar });
+    // It took the plan on trust, the only one it was shown for epoch 2: it serves it on (before,
+    // only a plan it validated or adopted itself, and the knowledge died one hop later).
+    const served = currentAnswer(join1);
+    expect(served).toEqual(currentAnswer(machine));
+
+    const join2 = newcomerMachine(10);
+    for (const m of served) deliver(join2, m, now++);
+    expect(join2.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+    deliver(join2, join(liar, 3), now++);
+    expect(join2.status().pendingJoins).toEqual([]);
+  });
+
+  it("a plan taken on trust is not served when another plan of its epoch came too: an attacker's fake, first at a node with no epoch, does not push out the real one", () => {
     const { machine, p2 } = pastTheExclusion();
     // An attacker with no membership: its throwaway key's two demands are a valid proof, and it
     // signs a plan for epoch 2 as its proposer (two deciders, so that the plan is not decided alone).
@@ -696,12 +723,7 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(answer[0]).toEqual(p2);
 
     // A joiner gets the fake first (gossip, or a hostile answer), then the honest answer.
-    const j1 = createAgentMachine({
-      contract,
-      signer: createSigner(new Uint8Array(32).fill(9)),
-      profile: paperProfiles(1, 3)[0],
-      now: 0,
-    });
+    const j1 = newcomerMachine(9);
     let now = 100;
     for (const m of [fake, ...answer]) deliver(j1, m, now++);
     expect(j1.status()).toMatchObject({ epoch: 3, members: withoutLiar });
@@ -717,6 +739,23 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     const served = currentAnswer(j1);
     expect(served).toEqual(machine.decisionEvidence(null));
     expect(served.map((m) => m.agent)).not.toContain(attacker.id);
+  });
+
+  it("a plan taken on trust gives way to a judged one, and two different ones for an epoch cancel", () => {
+    const plans = new ExclusionPlans();
+    const real = propose(2, plan([[d1, d2]]), me);
+    const fake = propose(2, plan([[d1, demand(liar, 0, BASE, 3)]]), honest);
+    plans.trusted(real);
+    plans.trusted(real);
+    expect(plans.before(3)).toEqual([real]);
+    plans.trusted(fake);
+    expect(plans.before(3)).toEqual([]);
+    plans.trusted(real);
+    expect(plans.before(3)).toEqual([]);
+    plans.validated(real);
+    expect(plans.before(3)).toEqual([real]);
+    plans.trusted(fake);
+    expect(plans.before(3)).toEqual([real]);
   });
 
   it("an epoch's exclusion plan is the message of the decision adopted for it, once adopted", () => {
@@ -752,6 +791,47 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
     deliver(machine, join(liar, 3), now + 3 * ROUND_MS + 1);
     expect(machine.status().pendingJoins).toEqual([]);
+  });
+
+  it("restarted with its conviction record, a node proposes the convicted member out (its store alone holds no proof)", () => {
+    const machine = inEpoch1(me, [[d1, d2]]);
+    expect(machine.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+    const [p] = proposals(machine.handle({ type: "tick", now: machine.nextDeadline() }));
+    expect(p?.epoch).toBe(2);
+    expect(p?.plan.members).toEqual(withoutLiar);
+    expect(p?.plan.proofs).toEqual([[d1, d2]]);
+  });
+
+  it("restarted with its conviction record, a node never admits the convicted agent as a joiner", () => {
+    const { machine } = pastTheExclusion();
+    const restarted = (proofs: readonly EquivocationProof[]) => {
+      const node = newcomerMachine(9);
+      node.handle({ type: "convicted", now: 0, proofs });
+      // What its store replays: the current decision only (it joined after the exclusion, and
+      // the plan it took on trust may be gone: a store lost, or the plan fell out of the answer).
+      let now = 100;
+      for (const m of machine.decisionEvidence(null) ?? []) deliver(node, m, now++);
+      expect(node.status()).toMatchObject({ epoch: 3, members: withoutLiar });
+      const another = createSigner(new Uint8Array(32).fill(10));
+      for (const s of [liar, another]) deliver(node, join(s, 3), now++);
+      return node.status().pendingJoins;
+    };
+    expect(restarted([[d1, d2]])).toEqual([createSigner(new Uint8Array(32).fill(10)).id]);
+    // Without the record the same node admits the liar again.
+    expect(restarted([])).toContain(liar.id);
+  });
+
+  it("convicting emits the proof for the node to keep, once per agent", () => {
+    const machine = inEpoch1(honest);
+    const actions = deliver(machine, propose(2, plan([[d1, d2]]), me), 30);
+    expect(actions.filter((a) => a.type === "convicted")).toEqual([{ type: "convicted", proof: [d1, d2] }]);
+    // Another proof against it (its demand, then a third version at the same prices): recorded
+    // as evidence, but the agent is convicted already, and its first proof is the one kept.
+    deliver(machine, d1, 40);
+    const verdict = machine.check(demand(liar, 0, BASE, 3));
+    expect(verdict).toMatchObject({ verdict: "reject", reason: "equivocation" });
+    const again = machine.handle({ type: "tick", now: 41 });
+    expect(again.filter((a) => a.type === "convicted")).toEqual([]);
   });
 
   it("a plan with proofs crosses the wire, and a plan without them encodes as before", () => {

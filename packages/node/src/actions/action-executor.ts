@@ -1,6 +1,7 @@
 import {
   certificateDigest,
   contractId,
+  type EquivocationProof,
   encodeMessage,
   type MachineAction,
   type MessageKind,
@@ -75,6 +76,8 @@ export interface ActionExecutorInit {
   catchUpLedger(): void;
   /** A ledger catch-up that stopped with more to fetch: gone on with at a call at or past its time. */
   readonly ledgerCatchUp?: Pick<LedgerCatchUp, "continueAt" | "continueIfDue">;
+  /** Keeps a proof the machine convicted an agent on across restarts (store/conviction-record.ts). */
+  keepConviction(proof: EquivocationProof): void;
   /** The machine finished a graceful leave. */
   left(): void;
   now(): number;
@@ -243,6 +246,9 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
         );
         return null;
       }
+      case "convicted":
+        init.keepConviction(action.proof);
+        return null;
       case "log":
         log[action.level](action.fields ?? {}, action.msg);
         return null;

@@ -46,6 +46,13 @@ export interface StoredCertificate {
   bytes: Uint8Array;
 }
 
+/** An equivocation proof this node convicted an agent on (its two demands, as signed bytes). */
+export interface StoredConviction {
+  agent: string;
+  first: Uint8Array;
+  second: Uint8Array;
+}
+
 export interface Store {
   readonly path: string;
   /**
@@ -77,6 +84,13 @@ export interface Store {
   putCertificate(epoch: number, bytes: Uint8Array): void;
   latestCertificate(): StoredCertificate | undefined;
   certificates(): StoredCertificate[];
+  /**
+   * Records the proof `agent` was convicted on (the first kept; store/conviction-record.ts), the
+   * newest `cap` agents kept. Not fsynced: no message this node signs depends on it.
+   */
+  putConviction(conviction: StoredConviction, cap: number): void;
+  /** The convictions recorded, oldest first. */
+  convictions(): StoredConviction[];
   /**
    * A JSON snapshot (e.g. of the round state machine) under `key`. `durable`: fsync before
    * returning (for what the node promises its operator it kept, such as a saved bid).
@@ -111,6 +125,11 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE state (
      key  TEXT PRIMARY KEY,
      json TEXT NOT NULL
+   ) STRICT;`,
+  `CREATE TABLE convictions (
+     agent  TEXT PRIMARY KEY,
+     first  BLOB NOT NULL,
+     second BLOB NOT NULL
    ) STRICT;`,
 ];
 
@@ -196,6 +215,14 @@ export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
   const selectAll = db.prepare(
     "SELECT digest, kind, epoch, round, signer, bytes, received_at FROM messages ORDER BY rowid",
   );
+  const insertConviction = db.prepare(
+    "INSERT OR IGNORE INTO convictions (agent, first, second) VALUES (?, ?, ?)",
+  );
+  // The oldest past the cap: rowids grow with each insert, and a kept agent is never re-inserted.
+  const trimConvictions = db.prepare(
+    "DELETE FROM convictions WHERE rowid NOT IN (SELECT rowid FROM convictions ORDER BY rowid DESC LIMIT ?)",
+  );
+  const selectConvictions = db.prepare("SELECT agent, first, second FROM convictions ORDER BY rowid");
   const upsertState = db.prepare("INSERT OR REPLACE INTO state (key, json) VALUES (?, ?)");
   const selectState = db.prepare("SELECT json FROM state WHERE key = ?");
 
@@ -292,6 +319,20 @@ export function openStore(dir: string, options: OpenStoreOptions = {}): Store {
       return row === undefined ? undefined : toCertificate(row);
     },
     certificates: () => selectCertificates.all().map(toCertificate),
+    putConviction: (c, cap) => {
+      writing(() =>
+        inTransaction(db, () => {
+          if (Number(insertConviction.run(c.agent, c.first, c.second).changes) === 1)
+            trimConvictions.run(cap);
+        }),
+      );
+    },
+    convictions: () =>
+      selectConvictions.all().map((row) => ({
+        agent: row.agent as string,
+        first: row.first as Uint8Array,
+        second: row.second as Uint8Array,
+      })),
     saveState: (key, value, options) => {
       const json = JSON.stringify(value);
       const write = () => upsertState.run(key, json);

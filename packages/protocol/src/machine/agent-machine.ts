@@ -9,6 +9,7 @@ import { MAX_MESSAGE_BYTES } from "../wire/message-codec.ts";
 import {
   type AmendMessage,
   type ApproveMessage,
+  type EquivocationProof,
   PROTOCOL_VERSION,
   type WireMessage,
 } from "../wire/messages.ts";
@@ -26,7 +27,7 @@ import type { Equivocation, MachineAction, MachineEvent, Verdict } from "./machi
 import { Market } from "./market.ts";
 import { type EpochInfo, Membership } from "./membership.ts";
 import { Outbox } from "./outbox.ts";
-import { planEquivocations } from "./plan-proofs.ts";
+import { asEquivocation, planEquivocations } from "./plan-proofs.ts";
 import { SlotBook } from "./slot-book.ts";
 import { Timers } from "./timers.ts";
 import { type ValidationState, validate } from "./validate.ts";
@@ -284,8 +285,9 @@ class Machine implements AgentMachine {
   #convictFromPlan(m: WireMessage): void {
     const cur = this.#membership.current;
     if (cur && m.epoch !== cur.number + 1) return;
-    // Kept for joiners only when validated: one taken on trust may be anyone's (exclusion-plans.ts).
+    // Served to joiners: one taken on trust may be anyone's, so a validated one wins (exclusion-plans.ts).
     if (cur) this.#exclusions.validated(m);
+    else this.#exclusions.trusted(m);
     this.#convictOn(m);
   }
 
@@ -343,6 +345,9 @@ class Machine implements AgentMachine {
       case "no-decision":
         this.#membership.onNoDecision(event.peer);
         break;
+      case "convicted":
+        this.#restoreConvicted(event.proofs);
+        break;
       case "resume":
         this.#market.resume();
         this.#certify.resume(this.#membership.current?.number ?? null, this.#membership.isMember());
@@ -361,6 +366,16 @@ class Machine implements AgentMachine {
       case "approve":
         this.#approve(event.amendment);
         break;
+    }
+  }
+
+  /** Proofs held before a restart (the node re-checked them): their agents are convicted again. */
+  #restoreConvicted(proofs: readonly EquivocationProof[]): void {
+    const members = this.#membership.current?.memberSet;
+    for (const proof of proofs) {
+      const evidence = asEquivocation(proof);
+      this.#equivocations.record(evidence, (agent) => members?.has(agent) === true);
+      this.#membership.restoreConvicted(evidence);
     }
   }
 

@@ -1,8 +1,18 @@
 import type { WireMessage } from "../wire/messages.ts";
-import { carriedPlan } from "./epoch-plan.ts";
+import { carriedPlan, planDigest } from "./epoch-plan.ts";
 
 /** Exclusion plans kept for joiners: the newest of them, one per epoch. */
 export const MAX_EXCLUSION_PLANS = 4;
+
+/**
+ * What is kept for one epoch: the message carrying its plan, and whether this node judged it (it
+ * validated it for the epoch after its own, or adopted its decision) or took it on trust. `null`:
+ * two different plans for the epoch came on trust, and neither is served.
+ */
+interface Kept {
+  readonly message: WireMessage | null;
+  readonly judged: boolean;
+}
 
 /**
  * The decision messages (a `propose`, or a `view` reporting it accepted) whose plans dropped
@@ -12,20 +22,39 @@ export const MAX_EXCLUSION_PLANS = 4;
  * joined is not admitted again by it (without them: sim seed 52, a joiner re-admitted the
  * equivocator two epochs after its exclusion).
  *
- * Only what this node judged is kept: a plan it validated for the epoch after its own, and the
- * decision it adopted. A plan it took on trust is not: a node with no epoch takes its first plan
- * unchecked, so an attacker's plan for an old epoch (its throwaway key's two demands are a valid
- * proof) arriving first was kept, pushed out the real one, and was served to later joiners, which
- * then admitted the real equivocator again (found by review). Bounded: one message per epoch, the
- * lowest epoch forgotten past MAX_EXCLUSION_PLANS.
+ * A plan this node judged wins over any it took on trust: a node with no epoch takes its first
+ * plans unchecked, so an attacker's plan for an old epoch (its throwaway key's two demands are a
+ * valid proof) arriving first and kept in place of the real one was served to later joiners,
+ * which then admitted the real equivocator again (found by review). A plan taken on trust is
+ * still served when it is the only plan this node was shown for its epoch: without that, a node
+ * that joined after an exclusion passed on nothing, and a joiner asking only it admitted the
+ * equivocator again (sim seed 932). Two different plans for one epoch on trust cancel each other
+ * (the node cannot tell the fake); a judged one replaces either. Serving a fake costs nothing
+ * worse than serving nothing: its proofs can only convict a key that signed two demands at one
+ * price. Bounded: one entry per epoch, the lowest epoch forgotten past MAX_EXCLUSION_PLANS.
  */
 export class ExclusionPlans {
-  readonly #byEpoch = new Map<number, WireMessage>();
+  readonly #byEpoch = new Map<number, Kept>();
 
-  /** `m` carries a plan validated for the epoch after this node's: kept if it has proofs and none of its epoch is. */
+  /** `m` carries a plan validated for the epoch after this node's: kept if it has proofs and none of its epoch was judged. */
   validated(m: WireMessage): void {
-    if (!carriedPlan(m)?.proofs || this.#byEpoch.has(m.epoch)) return;
-    this.#keep(m);
+    if (!carriedPlan(m)?.proofs || this.#byEpoch.get(m.epoch)?.judged) return;
+    this.#keep(m.epoch, { message: m, judged: true });
+  }
+
+  /** `m` carries a plan taken on trust (this node knew no epoch): kept unless another plan of its epoch was. */
+  trusted(m: WireMessage): void {
+    const plan = carriedPlan(m);
+    if (!plan?.proofs) return;
+    const held = this.#byEpoch.get(m.epoch);
+    if (!held) {
+      this.#keep(m.epoch, { message: m, judged: false });
+      return;
+    }
+    if (held.judged || !held.message) return;
+    const heldPlan = carriedPlan(held.message);
+    if (heldPlan && planDigest(m.epoch, heldPlan) !== planDigest(m.epoch, plan))
+      this.#byEpoch.set(m.epoch, { message: null, judged: false });
   }
 
   /**
@@ -35,17 +64,19 @@ export class ExclusionPlans {
    */
   adopted(epoch: number, evidence: readonly WireMessage[]): void {
     const m = evidence.find((e) => e.epoch === epoch && carriedPlan(e)?.proofs);
-    if (m) this.#keep(m);
+    if (m) this.#keep(epoch, { message: m, judged: true });
     else this.#byEpoch.delete(epoch);
   }
 
   /** Those of epochs before `epoch`, oldest first: a joiner must judge them before it adopts `epoch`. */
   before(epoch: number): WireMessage[] {
-    return [...this.#byEpoch.values()].filter((m) => m.epoch < epoch).sort((a, b) => a.epoch - b.epoch);
+    return [...this.#byEpoch.values()]
+      .flatMap((k) => (k.message && k.message.epoch < epoch ? [k.message] : []))
+      .sort((a, b) => a.epoch - b.epoch);
   }
 
-  #keep(m: WireMessage): void {
-    this.#byEpoch.set(m.epoch, m);
+  #keep(epoch: number, kept: Kept): void {
+    this.#byEpoch.set(epoch, kept);
     if (this.#byEpoch.size > MAX_EXCLUSION_PLANS) this.#byEpoch.delete(Math.min(...this.#byEpoch.keys()));
   }
 }

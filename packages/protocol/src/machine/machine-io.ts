@@ -2,7 +2,7 @@ import type { AgentProfile } from "../economics/agent.ts";
 import type { Certificate } from "../wire/certificate.ts";
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
-import type { EpochBase, EpochPlan, MessageKind, WireMessage } from "../wire/messages.ts";
+import type { EpochBase, EpochPlan, EquivocationProof, MessageKind, WireMessage } from "../wire/messages.ts";
 
 /**
  * What goes into the agent machine and what comes out of it. The machine never reads a clock,
@@ -25,6 +25,12 @@ export type MachineEvent =
    * counts distinct peers.
    */
   | { type: "no-decision"; now: number; peer: string }
+  /**
+   * The proofs this node convicted agents on before it restarted (the node's conviction record, each
+   * re-checked with `proofProblem` when read back), handed over before the replay: each convicts its
+   * agent again, which the stored messages alone do not (docs/protocol.md §10).
+   */
+  | { type: "convicted"; now: number; proofs: readonly EquivocationProof[] }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
   /** A graceful stop: announce the leave, then wait for the `left` action before going. */
@@ -117,6 +123,11 @@ export type MachineAction =
   /** A message that was accepted earlier turned out invalid once its round came (counted, dropped). */
   | { type: "dropped"; reason: RejectReason; message: WireMessage }
   | { type: "equivocation"; evidence: Equivocation }
+  /**
+   * This node convicted an agent on `proof` (two demands of one round at the same prices, §5.1):
+   * keep it across restarts, and hand it back in a `convicted` event before the replay.
+   */
+  | { type: "convicted"; proof: EquivocationProof }
   /**
    * An epoch began under amended terms: the amendment and the signatures that passed it, for the
    * ledger (null when this node never saw them: it joined after).

@@ -242,6 +242,8 @@ export class Membership {
    */
   convict(proof: Equivocation, droppedBy: number | null = null): boolean {
     if (!this.#convicted.add(proof)) return false;
+    const kept = asPlanProof(proof);
+    if (kept) this.#ctx.out.emit({ type: "convicted", proof: kept });
     const epoch = this.current?.number ?? null;
     if (droppedBy !== null)
       this.#ctx.out.log("warn", "member proven to equivocate by the plan that drops it", {
@@ -257,6 +259,14 @@ export class Membership {
     // check() has no event to act in: the next tick (now) drives the change.
     this.#ctx.timers.setEarliest("conviction", this.#ctx.now);
     return true;
+  }
+
+  /**
+   * A proof this node convicted `proof.agent` on before it restarted: convicted again, silently
+   * (the node logged it then), so that it is never admitted and, while a member, is proposed out.
+   */
+  restoreConvicted(proof: Equivocation): void {
+    if (this.#convicted.add(proof)) this.#ctx.timers.setEarliest("conviction", this.#ctx.now);
   }
 
   heard(m: WireMessage): void {

@@ -35,34 +35,52 @@ export function planProofsProblem(
     return "plan.proofs: cause equivocation needs the proof against each member it drops";
   if (!cause && proofs.length > 0) return "plan.proofs: only a plan with cause equivocation carries proofs";
   let previous: AgentId | null = null;
-  for (const [i, [first, second]] of proofs.entries()) {
+  for (const [i, proof] of proofs.entries()) {
     const at = `plan.proofs[${i}]`;
+    const [first] = proof;
     const agent = first.agent;
     if (previous !== null && compareIds(agent, previous) <= 0)
       return `${at}: must be sorted by agent, one per agent`;
     previous = agent;
-    if (second.agent !== agent) return `${at}: the two demands are by different agents`;
-    if (first.contract !== s.contractId || second.contract !== s.contractId)
-      return `${at}: a demand of another contract`;
-    if (first.epoch >= epoch || first.epoch !== second.epoch || first.round !== second.round)
-      return `${at}: not two demands of one round of an epoch before ${epoch}`;
-    if (!samePrices(first.prices, second.prices)) return `${at}: the two demands answer different prices`;
-    if (messageDigest(first) === messageDigest(second)) return `${at}: the same demand twice`;
+    if (first.epoch >= epoch) return `${at}: not two demands of one round of an epoch before ${epoch}`;
     if (s.members && !s.members.has(agent)) return `${at}: ${agent} is not a member of epoch ${epoch - 1}`;
     if (plan.members.includes(agent)) return `${at}: ${agent} is convicted but stays a member`;
-    if (!s.verify(first) || !s.verify(second)) return `${at}: a demand does not verify under ${agent}`;
+    const problem = proofProblem(proof, s);
+    if (problem) return `${at}: ${problem}`;
   }
+  return null;
+}
+
+/**
+ * What is wrong with an equivocation proof on its own, or null: two demands by one agent, of this
+ * contract, of one round of one epoch, at the same prices, different, both verifying under its key
+ * (conviction.ts: what honesty never signs). Judged for a plan's proofs, and for the proofs a
+ * restarted node held before (its store's conviction record), which must still hold.
+ */
+export function proofProblem(
+  [first, second]: EquivocationProof,
+  s: { readonly contractId: ContractId; verify(m: WireMessage): boolean },
+): string | null {
+  const agent = first.agent;
+  if (first.kind !== "demand" || second.kind !== "demand") return "not two demands";
+  if (second.agent !== agent) return "the two demands are by different agents";
+  if (first.contract !== s.contractId || second.contract !== s.contractId)
+    return "a demand of another contract";
+  if (first.epoch !== second.epoch || first.round !== second.round) return "not two demands of one round";
+  if (!samePrices(first.prices, second.prices)) return "the two demands answer different prices";
+  if (messageDigest(first) === messageDigest(second)) return "the same demand twice";
+  if (!s.verify(first) || !s.verify(second)) return `a demand does not verify under ${agent}`;
   return null;
 }
 
 /** A plan's proofs as the equivocations a node records (equivocation-evidence.ts). */
 export function planEquivocations(plan: EpochPlan): Equivocation[] {
-  return (plan.proofs ?? []).map(([first, second]) => ({
-    agent: first.agent,
-    slot: slotOf(first),
-    first,
-    second,
-  }));
+  return (plan.proofs ?? []).map(asEquivocation);
+}
+
+/** A proof (a plan's entry, or one a restarted node held) as the equivocation a node records. */
+export function asEquivocation([first, second]: EquivocationProof): Equivocation {
+  return { agent: first.agent, slot: slotOf(first), first, second };
 }
 
 /** The plan entry for a proof this node holds, if it is one a plan can carry. */

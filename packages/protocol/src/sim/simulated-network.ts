@@ -1,6 +1,7 @@
 import type { AgentProfile } from "../economics/agent.ts";
 import type { Demand } from "../economics/demand.ts";
 import type { AgentMachine } from "../machine/agent-machine.ts";
+import { MAX_CONVICTED } from "../machine/conviction.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
 import { syncTargets } from "../machine/sync-targets.ts";
@@ -15,7 +16,7 @@ import {
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import { messageDigest } from "../wire/message-codec.ts";
-import type { WireMessage } from "../wire/messages.ts";
+import type { EquivocationProof, WireMessage } from "../wire/messages.ts";
 import { type ByzantineAct, garbled } from "./byzantine-member.ts";
 import { EventQueue } from "./event-queue.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
@@ -75,6 +76,11 @@ export interface SimNode {
   readonly machine: AgentMachine;
   /** Every message this node accepted or published: what it would answer a sync request with. */
   readonly store: WireMessage[];
+  /**
+   * The proofs its machine convicted agents on, one per agent, the newest MAX_CONVICTED: kept with
+   * the store across a restart and handed back before the replay (the node's conviction record).
+   */
+  readonly convicted: EquivocationProof[];
   up: boolean;
   /** Messages this node rejected (verdict "reject"; "ignore" is not counted). */
   rejected: number;
@@ -327,6 +333,7 @@ export class SimulatedNetwork {
       role,
       machine,
       store: [],
+      convicted: [],
       up: true,
       rejected: 0,
       slowMs: 0,
@@ -405,6 +412,8 @@ export class SimulatedNetwork {
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
     const replayed: MachineAction[] = [];
+    if (node.convicted.length > 0)
+      replayed.push(...machine.handle({ type: "convicted", now: this.now, proofs: node.convicted }));
     for (const m of node.store)
       if (machine.check(m).verdict === "accept")
         replayed.push(...machine.handle({ type: "message", now: this.now, message: m, replay: true }));
@@ -741,6 +750,11 @@ export class SimulatedNetwork {
         this.#sync(node, a.want);
       } else if (a.type === "left") {
         node.up = false;
+      } else if (a.type === "convicted") {
+        const agent = a.proof[0].agent;
+        if (node.convicted.some(([first]) => first.agent === agent)) continue;
+        node.convicted.push(a.proof);
+        if (node.convicted.length > MAX_CONVICTED) node.convicted.shift();
       }
     }
   }

@@ -83,6 +83,9 @@ export function createTrace(options: TraceOptions): Trace {
         return `${pad}${node} left`;
       case "terms-changed":
         return `${pad}${node} terms-changed e${a.epoch}`;
+      case "convicted":
+        // The `equivocation` line that comes with it names the agent.
+        return null;
     }
   };
   /** `unsent`: indices in `list` of the relays the network did not send (the event's own list only). */
