@@ -45,6 +45,8 @@ export * from "./machine/equivocation-evidence.ts";
 export * from "./machine/founding-bound.ts";
 export * from "./machine/leave-stay.ts";
 export * from "./machine/machine-io.ts";
+export * from "./machine/sync-peer-load.ts";
+export * from "./machine/sync-queue.ts";
 export * from "./machine/sync-targets.ts";
 export * from "./machine/validate.ts";
 export * from "./sim/certificate-audit.ts";
