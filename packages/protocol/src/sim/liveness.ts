@@ -135,3 +135,41 @@ export function noMajority(
   }
   return null;
 }
+
+/**
+ * Whether `leaver`, going now (its `left`), goes before any member that stays holds an epoch
+ * without it: no other node that is up is a member of an epoch after the last one the leaver is in
+ * (as it knows it) that leaves it out. Then the others still count it as a voter, and its leave,
+ * cut short by its own bound (machine/leave-stay.ts), may cost them their majority as a crash
+ * would (sim seed 23 before the rule: it went once it held the epoch itself).
+ */
+export function leavesUnheld(leaver: SimNode, nodes: readonly SimNode[]): boolean {
+  const me = leaver.id;
+  const own = leaver.machine.status();
+  if (me === null || own.epoch === null) return false;
+  const lastWith = own.members.includes(me) ? own.epoch : own.epoch - 1;
+  return !nodes.some((n) => {
+    if (n === leaver || !n.up) return false;
+    const s = n.machine.status();
+    return s.member && s.epoch !== null && s.epoch > lastWith && !s.members.includes(me);
+  });
+}
+
+/**
+ * Why a run without a live majority lost it only to leaves cut short (`cutShort`, leavesUnheld),
+ * or null: with those leavers counted alive a majority remains. That is no loss the protocol may
+ * shrug off: a leaver chose when to go.
+ */
+export function lostToCutShortLeaves(
+  nodes: readonly SimNode[],
+  live: ReadonlySet<AgentId>,
+  cutShort: ReadonlySet<AgentId>,
+  nameOf: (id: string) => string,
+  equivocators: ReadonlySet<AgentId> = new Set(),
+): string | null {
+  if (cutShort.size === 0) return null;
+  const reason = noMajority(nodes, live, nameOf, equivocators);
+  if (reason === null || noMajority(nodes, new Set([...live, ...cutShort]), nameOf, equivocators) !== null)
+    return null;
+  return `${reason}, lost only to ${[...cutShort].map(nameOf).join(",")} leaving before any member that stays held an epoch without them`;
+}

@@ -6,7 +6,15 @@ import type { AgentId } from "../wire/ids.ts";
 import { twinOf } from "./byzantine-member.ts";
 import { type AgentKeys, applyFault, type Fault } from "./fault-model.ts";
 import { createInvariantChecker, type Violation } from "./invariants.ts";
-import { liveAgents, livenessBound, livenessCheck, livenessDeadline, noMajority } from "./liveness.ts";
+import {
+  leavesUnheld,
+  liveAgents,
+  livenessBound,
+  livenessCheck,
+  livenessDeadline,
+  lostToCutShortLeaves,
+  noMajority,
+} from "./liveness.ts";
 import { type AgentPlan, drawSchedule, lastChange, type Schedule, type ScheduleLimits } from "./schedule.ts";
 import { createSignatureMemo } from "./signature-memo.ts";
 import { SimulatedNetwork } from "./simulated-network.ts";
@@ -98,6 +106,8 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     violations.length > 0 && (options.keepGoing !== true || violations.some((v) => v.invariant === "S1"));
   let events = 0;
   let certified = false;
+  /** Leavers that went before any member that stays held an epoch without them (liveness.ts). */
+  const cutShort = new Set<AgentId>();
   const capExits = { demands: 0, epochs: new Set<number>(), certified: new Set<number>() };
   const noteCapExits = (actions: readonly MachineAction[]) => {
     for (const a of actions) {
@@ -126,6 +136,16 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       if (!("actions" in event)) return;
       if (event.actions.some((a) => a.type === "certificate")) certified = true;
       noteCapExits(event.actions);
+      if (
+        event.node.id &&
+        event.actions.some((a) => a.type === "left") &&
+        leavesUnheld(event.node, net.nodes)
+      ) {
+        cutShort.add(event.node.id);
+        trace.note(
+          `${event.node.name} leaves at ${event.at.toFixed(1)} ms before any member that stays holds an epoch without it`,
+        );
+      }
     },
   });
 
@@ -181,8 +201,17 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       liveness = { status: "held", afterLastChangeMs: net.now - lastChange(schedule), boundMs };
       net.runUntil(stopped, options.coolDownMs ?? schedule.contract.timeouts.roundMs);
     } else if (!stopped()) {
-      const exempt = noMajority(net.nodes, live, nameOf, equivocatorIds);
-      if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
+      const cut = lostToCutShortLeaves(net.nodes, live, cutShort, nameOf, equivocatorIds);
+      const exempt = cut === null ? noMajority(net.nodes, live, nameOf, equivocatorIds) : null;
+      if (cut)
+        record({
+          invariant: "liveness",
+          at: net.now,
+          node: "-",
+          summary: `no live majority: ${cut}`,
+          context: [],
+        });
+      else if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
       else
         record({
           invariant: "liveness",
