@@ -84,6 +84,11 @@ export function summarize(reports: readonly SeedReport[], cpuSeconds: number, wa
         .map(([id, n]) => `${id} ${n}`)
         .join(", ")}`,
     );
+  const cutShort = sorted.filter((r) => r.liveness === "cut-short").map((r) => r.seed);
+  if (cutShort.length > 0)
+    lines.push(
+      `  ${cutShort.length} without a live majority only because a leaver, cut off from the others during its stay, went before any of them held an epoch without it (liveness not asked): seeds ${cutShort.join(", ")}`,
+    );
   const held = sorted.filter((r) => r.slackMs !== null);
   if (held.length > 0) {
     const tight = held.reduce((a, b) => ((b.slackMs as number) < (a.slackMs as number) ? b : a));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MachineStatus } from "../src/machine/agent-machine.ts";
-import { leavesUnheld, lostToCutShortLeaves, noMajority } from "../src/sim/liveness.ts";
+import { hearsVoters, leaveHeld, lostToCutShortLeaves, noMajority } from "../src/sim/liveness.ts";
 import type { SimNode } from "../src/sim/simulated-network.ts";
 import type { AgentId } from "../src/wire/ids.ts";
 
@@ -16,8 +16,14 @@ const n0 = "n0" as AgentId;
 const n1 = "n1" as AgentId;
 
 /** A node as the checker reads it: its id, whether it is up, and its machine's epoch. */
-function node(id: AgentId, up: boolean, epoch: number, members: readonly AgentId[]): SimNode {
-  const status = { epoch, members, voters: members, member: members.includes(id) } as Partial<MachineStatus>;
+function node(
+  id: AgentId,
+  up: boolean,
+  epoch: number,
+  members: readonly AgentId[],
+  voters: readonly AgentId[] = members,
+): SimNode {
+  const status = { epoch, members, voters, member: members.includes(id) } as Partial<MachineStatus>;
   return { name: id, id, up, role: "joiner", machine: { status: () => status } } as unknown as SimNode;
 }
 
@@ -26,8 +32,12 @@ const nameOf = (id: string) => id;
 describe("a leave cut short", () => {
   it("is flagged where the other member never held the epoch without the leaver (seed 23 before the rule)", () => {
     const stays = node(n0, true, 2, [n0, n1]);
-    const leaving = node(n1, true, 3, [n0]);
-    expect(leavesUnheld(leaving, [stays, leaving])).toBe(true);
+    // n1 adopted epoch 3 {n0}, whose voters (epoch 2's) were n0 and n1.
+    const leaving = node(n1, true, 3, [n0], [n0, n1]);
+    expect(leaveHeld(leaving, [stays, leaving])).toBe(false);
+    // It reached n0 (else it was cut off, a loss like a crash, and counted apart).
+    expect(hearsVoters(leaving, [stays, leaving], () => true)).toBe(true);
+    expect(hearsVoters(leaving, [stays, leaving], () => false)).toBe(false);
     const gone = node(n1, false, 3, [n0]);
     const live = new Set([n0]);
     // Before: counted as no live majority, and liveness was not asked.
@@ -37,8 +47,8 @@ describe("a leave cut short", () => {
 
   it("is not a leave that went once a member that stays held the epoch without it", () => {
     const stays = node(n0, true, 3, [n0]);
-    const leaving = node(n1, true, 3, [n0]);
-    expect(leavesUnheld(leaving, [stays, leaving])).toBe(false);
+    const leaving = node(n1, true, 3, [n0], [n0, n1]);
+    expect(leaveHeld(leaving, [stays, leaving])).toBe(true);
   });
 
   it("is not what cost the majority where crashes would have cost it anyway", () => {

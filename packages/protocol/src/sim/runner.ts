@@ -7,7 +7,8 @@ import { twinOf } from "./byzantine-member.ts";
 import { type AgentKeys, applyFault, type Fault } from "./fault-model.ts";
 import { createInvariantChecker, type Violation } from "./invariants.ts";
 import {
-  leavesUnheld,
+  hearsVoters,
+  leaveHeld,
   liveAgents,
   livenessBound,
   livenessCheck,
@@ -17,7 +18,7 @@ import {
 } from "./liveness.ts";
 import { type AgentPlan, drawSchedule, lastChange, type Schedule, type ScheduleLimits } from "./schedule.ts";
 import { createSignatureMemo } from "./signature-memo.ts";
-import { SimulatedNetwork } from "./simulated-network.ts";
+import { type SimNode, SimulatedNetwork } from "./simulated-network.ts";
 import { createTrace } from "./trace.ts";
 
 /**
@@ -45,6 +46,13 @@ export interface SeedResult {
   readonly liveness:
     | { readonly status: "held"; readonly afterLastChangeMs: number; readonly boundMs: number }
     | { readonly status: "exempt"; readonly reason: string; readonly boundMs: number }
+    /**
+     * No live majority, lost only to leavers that went before any member that stays held an epoch
+     * without them, each cut off from the other voters at some moment of its stay (a partition,
+     * a crash, deafness; liveness.ts), which the protocol takes as a crash. One that heard them
+     * all along fails liveness instead.
+     */
+    | { readonly status: "cut-short"; readonly reason: string; readonly boundMs: number }
     | { readonly status: "not-reached"; readonly boundMs: number };
   /** Network events observed (deliveries, ticks, faults). */
   readonly events: number;
@@ -106,8 +114,25 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     violations.length > 0 && (options.keepGoing !== true || violations.some((v) => v.invariant === "S1"));
   let events = 0;
   let certified = false;
-  /** Leavers that went before any member that stays held an epoch without them (liveness.ts). */
-  const cutShort = new Set<AgentId>();
+  /** Leavers still staying, and whether they were cut off from the other voters at some moment of it. */
+  const staying = new Map<AgentId, { readonly node: SimNode; cutOff: boolean }>();
+  /** Leavers that went before any member that stays held an epoch without them: cut off? (liveness.ts) */
+  const cutShort = new Map<AgentId, boolean>();
+  const hear = (a: SimNode, b: SimNode) => net.reaches(a, b) && !a.deaf && !b.deaf;
+  // At the leave, at each fault during the stay, and at the going.
+  const noteCutOff = () => {
+    for (const s of staying.values()) if (s.node.up && !hearsVoters(s.node, net.nodes, hear)) s.cutOff = true;
+  };
+  const noteLeft = (node: SimNode, at: number) => {
+    const id = node.id as AgentId;
+    const cutOff = staying.get(id)?.cutOff === true || !hearsVoters(node, net.nodes, hear);
+    staying.delete(id);
+    if (leaveHeld(node, net.nodes)) return;
+    cutShort.set(id, cutOff);
+    trace.note(
+      `${node.name} leaves at ${at.toFixed(1)} ms before any member that stays holds an epoch without it${cutOff ? " (cut off from them during its stay)" : ""}`,
+    );
+  };
   const capExits = { demands: 0, epochs: new Set<number>(), certified: new Set<number>() };
   const noteCapExits = (actions: readonly MachineAction[]) => {
     for (const a of actions) {
@@ -133,19 +158,13 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       trace.record(event);
       if (stopped()) return;
       for (const v of checker.observe(event)) record(v);
+      if (event.type === "leave" && event.node.id)
+        staying.set(event.node.id, { node: event.node, cutOff: false });
+      if (event.type !== "deliver" && event.type !== "tick") noteCutOff();
       if (!("actions" in event)) return;
       if (event.actions.some((a) => a.type === "certificate")) certified = true;
       noteCapExits(event.actions);
-      if (
-        event.node.id &&
-        event.actions.some((a) => a.type === "left") &&
-        leavesUnheld(event.node, net.nodes)
-      ) {
-        cutShort.add(event.node.id);
-        trace.note(
-          `${event.node.name} leaves at ${event.at.toFixed(1)} ms before any member that stays holds an epoch without it`,
-        );
-      }
+      if (event.node.id && event.actions.some((a) => a.type === "left")) noteLeft(event.node, event.at);
     },
   });
 
@@ -201,9 +220,11 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       liveness = { status: "held", afterLastChangeMs: net.now - lastChange(schedule), boundMs };
       net.runUntil(stopped, options.coolDownMs ?? schedule.contract.timeouts.roundMs);
     } else if (!stopped()) {
-      const cut = lostToCutShortLeaves(net.nodes, live, cutShort, nameOf, equivocatorIds);
+      const cut = lostToCutShortLeaves(net.nodes, live, new Set(cutShort.keys()), nameOf, equivocatorIds);
       const exempt = cut === null ? noMajority(net.nodes, live, nameOf, equivocatorIds) : null;
-      if (cut)
+      const cutOff = [...cutShort.values()].every((off) => off);
+      if (cut && !cutOff)
+        // A leaver that heard the others all its stay chose to go unheld: nothing excuses that.
         record({
           invariant: "liveness",
           at: net.now,
@@ -211,7 +232,10 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
           summary: `no live majority: ${cut}`,
           context: [],
         });
-      else if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
+      else if (cut) {
+        liveness = { status: "cut-short", reason: cut, boundMs };
+        trace.note(`no live majority, lost to leaves cut short while cut off: ${cut}`);
+      } else if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
       else
         record({
           invariant: "liveness",

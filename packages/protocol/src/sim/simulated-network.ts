@@ -562,6 +562,11 @@ export class SimulatedNetwork {
     this.act(node, (now) => ({ type: "no-decision", now, peer }));
   }
 
+  /** Whether `a` and `b` reach each other now: both up and linked, on one side of any partition. */
+  reaches(a: SimNode, b: SimNode): boolean {
+    return this.#reachable(a, b);
+  }
+
   #reachable(a: SimNode, b: SimNode): boolean {
     if (!a.up || !b.up || a.unlinked || b.unlinked) return false;
     const p = this.#partition;
