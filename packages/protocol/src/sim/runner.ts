@@ -47,12 +47,17 @@ export interface SeedResult {
     | { readonly status: "held"; readonly afterLastChangeMs: number; readonly boundMs: number }
     | { readonly status: "exempt"; readonly reason: string; readonly boundMs: number }
     /**
-     * No live majority, lost only to leavers that went before any member that stays held an epoch
-     * without them, each cut off from the other voters at some moment of its stay (a partition,
-     * a crash, deafness; liveness.ts), which the protocol takes as a crash. One that heard them
-     * all along fails liveness instead.
+     * No live majority, lost only to leavers that went by their own rule before any member that stays
+     * held an epoch without them (liveness.ts). `cutOff`: each was cut off from the other voters at
+     * some moment of its stay (a partition, a crash, deafness), which the protocol takes as a
+     * crash; otherwise it heard them all along and its leave was still not decided in time.
      */
-    | { readonly status: "cut-short"; readonly reason: string; readonly boundMs: number }
+    | {
+        readonly status: "cut-short";
+        readonly reason: string;
+        readonly cutOff: boolean;
+        readonly boundMs: number;
+      }
     | { readonly status: "not-reached"; readonly boundMs: number };
   /** Network events observed (deliveries, ticks, faults). */
   readonly events: number;
@@ -222,19 +227,10 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     } else if (!stopped()) {
       const cut = lostToCutShortLeaves(net.nodes, live, new Set(cutShort.keys()), nameOf, equivocatorIds);
       const exempt = cut === null ? noMajority(net.nodes, live, nameOf, equivocatorIds) : null;
-      const cutOff = [...cutShort.values()].every((off) => off);
-      if (cut && !cutOff)
-        // A leaver that heard the others all its stay chose to go unheld: nothing excuses that.
-        record({
-          invariant: "liveness",
-          at: net.now,
-          node: "-",
-          summary: `no live majority: ${cut}`,
-          context: [],
-        });
-      else if (cut) {
-        liveness = { status: "cut-short", reason: cut, boundMs };
-        trace.note(`no live majority, lost to leaves cut short while cut off: ${cut}`);
+      if (cut) {
+        const cutOff = [...cutShort.values()].every((off) => off);
+        liveness = { status: "cut-short", reason: cut, cutOff, boundMs };
+        trace.note(`no live majority, lost to leaves cut short${cutOff ? " while cut off" : ""}: ${cut}`);
       } else if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
       else
         record({
