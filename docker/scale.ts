@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createPrng, type Prng, uniform } from "../packages/protocol/src/sim/prng.ts";
+import { createPrng, type Prng, uniform } from "../packages/protocol/src/random/prng.ts";
 
 const BUILT_IN_AGENTS = 5;
 const here = dirname(fileURLToPath(import.meta.url));

@@ -5,7 +5,7 @@ import { allocateFlatPrice, postedPriceFor } from "../src/economics/baselines/fl
 import { allocateProportional } from "../src/economics/baselines/proportional.ts";
 import { paperExpectedSupply, paperScenario } from "../src/economics/paper-scenario.ts";
 import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
-import { createPrng, uniform } from "../src/sim/prng.ts";
+import { createPrng, uniform } from "../src/random/prng.ts";
 
 /** The closed form of a log/linear agent's demand at unit price q, fixed fee g (independent of best-response.ts). */
 function logLinearDemand(alpha: number, beta: number, q: number, g: number): number {

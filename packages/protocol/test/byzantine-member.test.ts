@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import type { MachineAction, Verdict } from "../src/machine/machine-io.ts";
+import { createPrng } from "../src/random/prng.ts";
 import { BYZANTINE_SHARE, drawByzantine, garbled, twinOf } from "../src/sim/byzantine-member.ts";
 import { createInvariantChecker } from "../src/sim/invariants.ts";
-import { createPrng } from "../src/sim/prng.ts";
 import { runSeed } from "../src/sim/runner.ts";
 import { drawSchedule } from "../src/sim/schedule.ts";
 import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";

@@ -8,7 +8,7 @@ import { type Shock, shockSchedule } from "../src/economics/dynamics/shock-sched
 import { slotTerms } from "../src/economics/dynamics/slot-market.ts";
 import { measureSlot } from "../src/economics/dynamics/slot-record.ts";
 import { solveReference, welfare } from "../src/economics/reference-solver.ts";
-import { createPrng } from "../src/sim/prng.ts";
+import { createPrng } from "../src/random/prng.ts";
 import type { CommitBody } from "../src/wire/certificate.ts";
 import { asContractId } from "../src/wire/ids.ts";
 

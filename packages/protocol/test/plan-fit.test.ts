@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { commitBytesBound, decisionBytesBound, fitJoiners, planOverflow } from "../src/machine/plan-fit.ts";
-import { createPrng } from "../src/sim/prng.ts";
+import { createPrng } from "../src/random/prng.ts";
 import { canonicalJson } from "../src/wire/canonical-json.ts";
 import { contractSchema } from "../src/wire/contract.ts";
 import type { AgentId, Digest } from "../src/wire/ids.ts";

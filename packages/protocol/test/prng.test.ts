@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createPrng, nextSeed, shuffled, uniform } from "../src/sim/prng.ts";
+import { createPrng, nextSeed, shuffled, uniform } from "../src/random/prng.ts";
 
 /**
  * An independent xoshiro128** / splitmix32 written with BigInt and explicit 2^32 masks, straight

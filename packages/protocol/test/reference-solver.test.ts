@@ -4,7 +4,7 @@ import { simulate } from "../src/economics/equilibrium.ts";
 import { paperScenario } from "../src/economics/paper-scenario.ts";
 import { solveReference, welfare, welfareOptimum } from "../src/economics/reference-solver.ts";
 import { type Scenario, scenarioSchema } from "../src/economics/scenario.ts";
-import { createPrng } from "../src/sim/prng.ts";
+import { createPrng } from "../src/random/prng.ts";
 import { checkEquilibrium } from "./equilibrium-check.ts";
 
 function paper(n: number, m: number, g: number): Scenario {

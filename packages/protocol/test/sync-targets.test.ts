@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { SyncWant } from "../src/machine/machine-io.ts";
 import { syncTargets } from "../src/machine/sync-targets.ts";
-import { createPrng } from "../src/sim/prng.ts";
+import { createPrng } from "../src/random/prng.ts";
 import type { AgentId } from "../src/wire/ids.ts";
 
 const random = createPrng(7);

@@ -1,4 +1,4 @@
-import { createPrng, nextSeed } from "../sim/prng.ts";
+import { createPrng, nextSeed } from "../random/prng.ts";
 import type { PriceRule } from "../wire/contract.ts";
 import { allocateContract } from "./baselines/contract.ts";
 import { allocateFcfs } from "./baselines/fcfs.ts";

@@ -1,4 +1,4 @@
-import { createPrng, uniform } from "../sim/prng.ts";
+import { createPrng, uniform } from "../random/prng.ts";
 import type { PriceRule } from "../wire/contract.ts";
 import type { AgentProfile } from "./agent.ts";
 import { bestResponseAtUnitPrice } from "./best-response.ts";

@@ -1,4 +1,4 @@
-import type { Prng } from "../sim/prng.ts";
+import type { Prng } from "../random/prng.ts";
 import { type SyncWant, syncAgents } from "./machine-io.ts";
 import { createSyncPeerLoad, type SyncPeerLoad } from "./sync-peer-load.ts";
 import { syncTargets } from "./sync-targets.ts";

@@ -1,4 +1,4 @@
-import { type Prng, shuffled } from "../sim/prng.ts";
+import { type Prng, shuffled } from "../random/prng.ts";
 import type { SyncWant } from "./machine-io.ts";
 
 /** How many peers one catch-up asks at once: a second covers a first that lacks the messages. */

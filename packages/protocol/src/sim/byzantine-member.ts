@@ -1,7 +1,7 @@
+import { createPrng, type Prng, uniform, uniformInt } from "../random/prng.ts";
 import type { Signer } from "../wire/agent-key.ts";
 import type { DemandMessage, Unsigned, WireMessage } from "../wire/messages.ts";
 import { signMessage } from "../wire/signing.ts";
-import { createPrng, type Prng, uniform, uniformInt } from "./prng.ts";
 import type { AgentPlan } from "./schedule.ts";
 
 /**

@@ -2,11 +2,11 @@ import type { AgentProfile } from "../economics/agent.ts";
 import { lgInverse } from "../economics/binary-log.ts";
 import { paperProfiles } from "../economics/paper-scenario.ts";
 import { scaledProfile } from "../economics/scaled-profile.ts";
+import { createPrng, nextSeed, type Prng, shuffled, uniform, uniformInt } from "../random/prng.ts";
 import { type Contract, contractSchema } from "../wire/contract.ts";
 import { type ByzantinePlan, drawByzantine, NO_BYZANTINE } from "./byzantine-member.ts";
 import { type Fault, survivors } from "./fault-model.ts";
 import type { MachineRole } from "./machine-factory.ts";
-import { createPrng, nextSeed, type Prng, shuffled, uniform, uniformInt } from "./prng.ts";
 
 /**
  * A simulated run, drawn from one seed: the contract, the network's latency and loss, when each

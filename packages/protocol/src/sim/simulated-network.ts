@@ -11,6 +11,7 @@ import {
   type SyncStart,
   type SyncWantKey,
 } from "../machine/sync-queue.ts";
+import { createPrng, type Prng, shuffled } from "../random/prng.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
 import {
@@ -25,7 +26,6 @@ import type { WireMessage } from "../wire/messages.ts";
 import { type ByzantineAct, garbled } from "./byzantine-member.ts";
 import { EventQueue } from "./event-queue.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
-import { createPrng, type Prng, shuffled } from "./prng.ts";
 import { SeenCache } from "./seen-cache.ts";
 import { syncAnswer } from "./sync-answer.ts";
 

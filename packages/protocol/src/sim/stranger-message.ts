@@ -1,8 +1,8 @@
+import { createPrng } from "../random/prng.ts";
 import { createSigner } from "../wire/agent-key.ts";
 import { type Contract, contractId } from "../wire/contract.ts";
 import { type AliveMessage, PROTOCOL_VERSION, type WireMessage } from "../wire/messages.ts";
 import { signMessage } from "../wire/signing.ts";
-import { createPrng } from "./prng.ts";
 
 /**
  * A stranger's `alive` of a made-up epoch, signed by a throwaway key drawn from `key` (not from the

@@ -1,4 +1,4 @@
-import { createPrng, shuffled } from "../../sim/prng.ts";
+import { createPrng, shuffled } from "../../random/prng.ts";
 import { bestResponse, payoff } from "../best-response.ts";
 import type { Scenario } from "../scenario.ts";
 import type { MechanismOutcome } from "./outcome.ts";

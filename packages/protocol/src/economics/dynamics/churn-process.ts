@@ -1,4 +1,4 @@
-import type { Prng } from "../../sim/prng.ts";
+import type { Prng } from "../../random/prng.ts";
 import type { ScenarioAgent } from "../agent.ts";
 
 /**

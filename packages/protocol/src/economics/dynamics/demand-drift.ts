@@ -1,4 +1,4 @@
-import { type Prng, uniform } from "../../sim/prng.ts";
+import { type Prng, uniform } from "../../random/prng.ts";
 import type { ScenarioAgent, Valuation } from "../agent.ts";
 
 /**

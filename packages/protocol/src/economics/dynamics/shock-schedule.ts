@@ -1,4 +1,4 @@
-import { createPrng, nextSeed } from "../../sim/prng.ts";
+import { createPrng, nextSeed } from "../../random/prng.ts";
 import type { Contract, PriceRule } from "../../wire/contract.ts";
 import type { ScenarioAgent } from "../agent.ts";
 import { paperProfiles, paperScenario } from "../paper-scenario.ts";

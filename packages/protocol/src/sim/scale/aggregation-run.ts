@@ -1,6 +1,7 @@
 import { bestResponse } from "../../economics/best-response.ts";
 import type { ReportedDemand } from "../../economics/demand.ts";
 import { initialPriceRuleState, stepPrices } from "../../economics/price-rule.ts";
+import { createPrng } from "../../random/prng.ts";
 import { createSigner, type Signer } from "../../wire/agent-key.ts";
 import { quorumSize } from "../../wire/certificate.ts";
 import { contractId, type NewtonModel } from "../../wire/contract.ts";
@@ -8,7 +9,6 @@ import { sha256Hex } from "../../wire/hash.ts";
 import { type AgentId, compareIds } from "../../wire/ids.ts";
 import { type DemandMessage, PROTOCOL_VERSION } from "../../wire/messages.ts";
 import { signMessage } from "../../wire/signing.ts";
-import { createPrng } from "../prng.ts";
 import { aggregationTraffic } from "./aggregation-traffic.ts";
 import { DEFAULT_FRAMING_BYTES, DEFAULT_LATENCY } from "./scale-run.ts";
 import { scaleScenario } from "./scale-scenario.ts";

@@ -1,5 +1,6 @@
 import type { AgentProfile } from "../../economics/agent.ts";
 import { bestResponse } from "../../economics/best-response.ts";
+import type { Prng } from "../../random/prng.ts";
 import type { Signer } from "../../wire/agent-key.ts";
 import { type CommitBody, commitBody } from "../../wire/certificate.ts";
 import type { Contract } from "../../wire/contract.ts";
@@ -11,7 +12,6 @@ import {
   PROTOCOL_VERSION,
 } from "../../wire/messages.ts";
 import { signMessage } from "../../wire/signing.ts";
-import type { Prng } from "../prng.ts";
 
 /**
  * The agents a reduced scale run does not simulate as machines. Each signs the messages an

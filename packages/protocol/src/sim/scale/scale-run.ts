@@ -1,5 +1,6 @@
 import type { AgentMachine } from "../../machine/agent-machine.ts";
 import type { MachineAction } from "../../machine/machine-io.ts";
+import { createPrng } from "../../random/prng.ts";
 import type { Certificate } from "../../wire/certificate.ts";
 import { commitReference, encodeCommitReference } from "../../wire/commit-reference.ts";
 import { type Contract, contractId, type NewtonModel } from "../../wire/contract.ts";
@@ -7,7 +8,6 @@ import type { AgentId, ContractId } from "../../wire/ids.ts";
 import { encodeMessage } from "../../wire/message-codec.ts";
 import type { CommitMessage, DemandMessage, WireMessage } from "../../wire/messages.ts";
 import { buildMachine } from "../machine-factory.ts";
-import { createPrng } from "../prng.ts";
 import { createSignatureMemo } from "../signature-memo.ts";
 import { type NetworkEvent, type SimNode, SimulatedNetwork } from "../simulated-network.ts";
 import { commitOf, demandOf, handledBy, joinOf, type LightAgent, type Published } from "./light-agents.ts";
