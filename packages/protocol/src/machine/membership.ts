@@ -1093,7 +1093,6 @@ export class Membership {
   #silent(): AgentId[] {
     const cur = this.current;
     const { me, now, contract } = this.#ctx;
-    const { roundMs } = contract.timeouts;
     if (!cur) return [];
     const quiet = silenceMs(contract.timeouts, cur.plan.members.length);
     const unheard = (id: AgentId) => (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) < now - quiet;

@@ -792,9 +792,13 @@ export class SimulatedNetwork {
    * are not cooling off.
    */
   #sync(node: SimNode, want: SyncWant): void {
+    this.#start(node, (peers) => node.sync.want(want, this.now, peers));
+  }
+
+  /** Asks what `starts` gives of the peers `node` reaches, in an order drawn for each start. */
+  #start(node: SimNode, starts: (peers: () => readonly string[]) => readonly SyncStart[]): void {
     const peers = this.#syncPeers(node);
-    for (const s of node.sync.want(want, this.now, () => shuffled(this.#syncPrng, [...peers.keys()])))
-      this.#ask(node, s, peers);
+    for (const s of starts(() => shuffled(this.#syncPrng, [...peers.keys()]))) this.#ask(node, s, peers);
   }
 
   /**
@@ -836,9 +840,7 @@ export class SimulatedNetwork {
       return;
     }
     node.syncPending.delete(end.key);
-    const peers = this.#syncPeers(node);
-    for (const s of node.sync.ended(end.key, this.now, () => shuffled(this.#syncPrng, [...peers.keys()])))
-      this.#ask(node, s, peers);
+    this.#start(node, (peers) => node.sync.ended(end.key, this.now, peers));
   }
 
   /** `peer`'s answer to `node`'s `want`, arriving after `delay` in its order, as over one stream. */
