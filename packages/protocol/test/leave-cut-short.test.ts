@@ -7,7 +7,8 @@ import type { AgentId } from "../src/wire/ids.ts";
 /**
  * The liveness checker tells a leave cut short from a loss (sim/liveness.ts): a run without a
  * live majority only because a leaver went before any member that stays held the epoch without it
- * is a failure, not an exemption. Seed 23 before the leave-stay rule (2c39c3d): n1, leaving a
+ * is not an exemption: the report counts and lists it apart (runner.ts, status "cut-short"). Seed
+ * 23 before the leave-stay rule (at 1a64814, the parent of 2c39c3d): n1, leaving a
  * market of two, went on its own accept of the epoch without it; that accept was lost, and n0,
  * still in epoch 2 with voters {n0, n1}, could never decide.
  */
