@@ -15,6 +15,8 @@ export interface SeedReport {
   /** Every invariant violated (more than one only with --keep-going). */
   readonly invariants: readonly InvariantId[];
   readonly liveness: SeedResult["liveness"]["status"];
+  /** Lost to a leave cut short (liveness "cut-short"): whether each such leaver was cut off. */
+  readonly cutOff: boolean | null;
   /** Bound minus the time liveness took after the last change, ms (when it held). */
   readonly slackMs: number | null;
   /** Demands at a member's activity cap, and epochs with one that certified (SeedResult.capExits). */
@@ -31,6 +33,7 @@ export function reportOf(r: SeedResult): SeedReport {
     invariant: r.violation?.invariant ?? null,
     invariants: r.violations.map((v) => v.invariant),
     liveness: r.liveness.status,
+    cutOff: r.liveness.status === "cut-short" ? r.liveness.cutOff : null,
     slackMs: r.liveness.status === "held" ? r.liveness.boundMs - r.liveness.afterLastChangeMs : null,
     capExits: r.capExits,
     failure: describeFailure(r),
@@ -83,6 +86,13 @@ export function summarize(reports: readonly SeedReport[], cpuSeconds: number, wa
         .sort()
         .map(([id, n]) => `${id} ${n}`)
         .join(", ")}`,
+    );
+  const cutShort = (cutOff: boolean) =>
+    sorted.filter((r) => r.liveness === "cut-short" && r.cutOff === cutOff).map((r) => r.seed);
+  const [heard, cutOff] = [cutShort(false), cutShort(true)];
+  if (heard.length + cutOff.length > 0)
+    lines.push(
+      `  ${heard.length + cutOff.length} without a live majority only because a leaver went by its own rule before any member that stays held an epoch without it (liveness not asked): ${heard.length} that heard the others all its stay (seeds ${heard.join(", ") || "none"}), ${cutOff.length} cut off from them for a while (seeds ${cutOff.join(", ") || "none"})`,
     );
   const held = sorted.filter((r) => r.slackMs !== null);
   if (held.length > 0) {

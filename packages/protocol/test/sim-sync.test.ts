@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
-import type { MachineEvent } from "../src/machine/machine-io.ts";
+import type { AgentMachine } from "../src/machine/agent-machine.ts";
+import type { MachineAction, MachineEvent } from "../src/machine/machine-io.ts";
+import { createSyncQueue, SYNC_REQUEST_TIMEOUT_MS, type SyncStart } from "../src/machine/sync-queue.ts";
+import { createPrng } from "../src/random/prng.ts";
 import { buildMachine } from "../src/sim/machine-factory.ts";
+import { runSeed } from "../src/sim/runner.ts";
 import { SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { contract } from "./decision-asks.ts";
 
@@ -53,5 +57,89 @@ describe("the simulator's sync requests", () => {
     const { asks, answers } = joinersOnly(1);
     expect(asks).toBeGreaterThan(5);
     expect(answers).toBe(0);
+  });
+});
+
+/**
+ * A node whose machine asks for the current decision at `asks` (virtual ms) and records the
+ * peers whose empty answers reach it; its peers, observers of the same kind, never ask and
+ * answer empty (they hold no epoch).
+ */
+function askingAt(asks: readonly number[]) {
+  const heard: { readonly peer: string; readonly at: number }[] = [];
+  let built = 0;
+  const net = new SimulatedNetwork({
+    contract,
+    seed: 5,
+    machineFactory: () => {
+      const mine = built++ === 0 ? [...asks] : [];
+      return {
+        handle(event: MachineEvent): MachineAction[] {
+          if (event.type === "no-decision") heard.push({ peer: event.peer, at: event.now });
+          if (event.type !== "tick" || mine.length === 0 || event.now < (mine[0] as number)) return [];
+          mine.shift();
+          return [{ type: "sync", want: { type: "decision", epoch: null } }];
+        },
+        nextDeadline: () => mine[0] ?? Number.POSITIVE_INFINITY,
+        check: () => ({ verdict: "ignore", reason: "stub" }),
+        committedBody: () => null,
+        exclusionPlans: () => [],
+        decisionEvidence: () => null,
+      } as unknown as AgentMachine;
+    },
+  });
+  const asker = net.addObserver("a");
+  for (const name of ["p1", "p2", "p3"]) net.addObserver(name);
+  const started: { readonly peer: string; readonly at: number }[] = [];
+  const load = asker.sync.load;
+  const start = load.started.bind(load);
+  load.started = (peer) => {
+    started.push({ peer, at: net.now });
+    start(peer);
+  };
+  return { net, asker, heard, started };
+}
+
+describe("the simulator's sync client, as the node's (machine/sync-queue.ts)", () => {
+  it("notices a lost request only at the timeout, merges the same want meanwhile, then asks a peer that did not time out", () => {
+    const { net, asker, heard, started } = askingAt([0, 1_000, 2_000, SYNC_REQUEST_TIMEOUT_MS + 500]);
+    // Deaf while it asks first: both requests' answers are lost.
+    net.deafen(asker, true);
+    net.advanceTo(500);
+    net.deafen(asker, false);
+    net.advanceTo(10_000);
+    const first = started.filter((s) => s.at === 0).map((s) => s.peer);
+    expect(first).toHaveLength(2);
+    // The asks at 1 s and 2 s merge into the one in flight: no request until it timed out.
+    const later = started.filter((s) => s.at > 0);
+    expect(later.map((s) => s.at)).toEqual([SYNC_REQUEST_TIMEOUT_MS + 500]);
+    // Both first peers cool off: the retry goes to the third alone.
+    const retried = later.map((s) => s.peer);
+    expect(retried.some((p) => first.includes(p))).toBe(false);
+    expect(heard.map((h) => h.peer)).toEqual(retried);
+    expect(heard.every((h) => h.at > SYNC_REQUEST_TIMEOUT_MS + 500)).toBe(true);
+  });
+
+  it("runs four catch-ups at once; a fifth waits in line until one ends", () => {
+    const queue = createSyncQueue({ random: createPrng(1) });
+    const peers = () => ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10"];
+    const want = (epoch: number) => ({ type: "decision", epoch }) as const;
+    const starts = [0, 1, 2, 3, 4].flatMap((e) => queue.want(want(e), 0, peers));
+    expect(starts.map((s) => s.want)).toEqual([want(0), want(1), want(2), want(3)]);
+    expect(queue.want(want(1), 0, peers)).toEqual([]);
+    const next = queue.ended((starts[0] as SyncStart).key, 10, peers);
+    expect(next.map((s) => s.want)).toEqual([want(4)]);
+  });
+});
+
+describe("a member behind on a lost catch-up (machine/heartbeat.ts stuckHeardMs)", () => {
+  it("is not dropped as stuck while its catch-up is retried: fixed-fee markets under 26-29% loss with roundMs 2 s reach liveness", () => {
+    // At 3·roundMs, one lost request (noticed at the 3 s timeout) on each side of a round dropped
+    // a live member; it joined again, and the market changed epoch every few seconds for good.
+    for (const seed of [686, 910]) {
+      const r = runSeed(seed);
+      expect(r.violation).toBeNull();
+      expect(r.liveness.status).toBe("held");
+    }
   });
 });

@@ -2,16 +2,18 @@ import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import {
   type Contract,
+  createSyncQueue,
   DECISIONS_PER_SYNC,
   decisionsFrom,
   encodeMessage,
   kindsOf,
   MAX_SYNC_WANT_MESSAGES,
   type MessageKind,
+  SYNC_REQUEST_TIMEOUT_MS,
+  type SyncStart,
   type SyncWant,
   shuffled,
   syncAgents,
-  syncTargets,
   type Topic,
 } from "@walras/protocol";
 import type { Logger } from "pino";
@@ -35,7 +37,6 @@ import {
   type SyncRequest,
   type SyncResponse,
 } from "./sync-messages.ts";
-import { createSyncPeerLoad } from "./sync-peer-load.ts";
 import { handleSync, requestSync, SyncError } from "./sync-protocol.ts";
 
 /**
@@ -43,7 +44,8 @@ import { handleSync, requestSync, SyncError } from "./sync-protocol.ts";
  * it is missing (messages of exact kinds, page by page, from their signers' nodes first; epoch
  * decisions; the ledger), with identical wants in flight coalesced, a bound on how many run at
  * once, and only peers asked that have none of ours in flight and did not just time out or
- * refuse (sync-peer-load.ts), so a slow round does not become a request storm. As a server it answers
+ * refuse (protocol machine/sync-queue.ts, which the simulator runs too), so a slow round does not
+ * become a request storm. As a server it answers
  * within a per-peer budget: a peer over it gets an error and a lower gossipsub score; once
  * graylisted, or refused too often (sync-ban.ts, gossipsub or not), its requests are held unread
  * and reset.
@@ -98,29 +100,11 @@ export interface SyncPeerInit {
   now(): number;
 }
 
-const REQUEST_TIMEOUT_MS = 3_000;
-/** A peer that timed out or refused is not asked again for this long, doubling per miss in a row. */
-const COOL_MS = REQUEST_TIMEOUT_MS;
-const MAX_COOL_MS = 8 * COOL_MS;
-/** Catch-ups running at once; more wait in line (identical ones are merged). */
-const MAX_IN_FLIGHT = 4;
-const MAX_QUEUED = 64;
 /** Pages one catch-up follows from one peer (the simulator cuts its answers at the same count). */
 const MAX_PAGES = MAX_SYNC_WANT_MESSAGES / MAX_SYNC_PAGE;
 
 /** The kinds a decision answer carries: proposals, accepts and the promises (views) of a decision. */
 const DECISION_KINDS: readonly MessageKind[] = ["propose", "accept", "view"];
-
-/**
- * Wants with one key make one request. The agents asked for are part of it: an answer in flight
- * for some members' demands does not carry another member's that went missing since.
- */
-const wantKey = (want: SyncWant): string => {
-  if (want.type === "decision") return `decision/${want.epoch ?? "current"}`;
-  const kinds = [...want.kinds].sort().join(",");
-  const agents = [...(syncAgents(want) ?? [])].sort().join(",");
-  return `${want.epoch}/${want.round ?? "*"}/${kinds}/${agents}`;
-};
 
 /** A request's kinds (topic names or message kinds) as the message kinds the store holds. */
 function messageKinds(kinds: readonly SyncKind[]): MessageKind[] {
@@ -132,10 +116,12 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const { libp2p, metrics, log, store } = init;
   const budget = init.budget ?? createSyncBudget();
   const bans = init.bans ?? createSyncBans();
-  const inFlight = new Set<string>();
-  const queued = new Map<string, SyncWant>();
   const refusalLoggedAt = new Map<string, number>();
-  const load = createSyncPeerLoad({ coolMs: COOL_MS, maxCoolMs: MAX_COOL_MS });
+  const queue = createSyncQueue({
+    random: Math.random,
+    held: (outcome) => metrics.syncRequestsSent.inc({ outcome }),
+  });
+  const { load } = queue;
   let stopped = false;
 
   // ---- client ----------------------------------------------------------------------------
@@ -158,7 +144,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     load.started(peer);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
-        timeoutMs: REQUEST_TIMEOUT_MS,
+        timeoutMs: SYNC_REQUEST_TIMEOUT_MS,
         maxBytes: answerByteLimit(request),
       });
       const over = answerOverPage(request, res);
@@ -240,53 +226,18 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     }
   };
 
-  // The machine asks again while anything is missing: dropping the oldest want loses nothing.
-  const enqueue = (key: string, want: SyncWant): void => {
-    if (queued.size >= MAX_QUEUED && !queued.has(key)) queued.delete(queued.keys().next().value as string);
-    queued.set(key, want);
-  };
-
-  /**
-   * Starts `want` if some peer may be asked now; otherwise it waits in line for a request of ours
-   * to end (or for the machine to ask again).
-   */
-  const start = (key: string, want: SyncWant): boolean => {
-    const targets = syncTargets(load.ready(shuffledPeers(), init.now()), want, Math.random);
-    if (targets.length === 0) {
-      metrics.syncRequestsSent.inc({ outcome: "deferred" });
-      enqueue(key, want);
-      return false;
-    }
-    queued.delete(key);
-    inFlight.add(key);
-    void Promise.all(targets.map((peer) => fetchFrom(peer, want)))
-      .catch((err) => log.error({ want: key, err: String(err) }, "sync catch-up failed"))
+  /** Asks each of `s`'s targets; once all are done, starts the wants in line that may go now. */
+  const run = (s: SyncStart): void => {
+    void Promise.all(s.targets.map((peer) => fetchFrom(peer, s.want)))
+      .catch((err) => log.error({ want: s.key, err: String(err) }, "sync catch-up failed"))
       .finally(() => {
-        inFlight.delete(key);
-        if (!stopped) startQueued();
+        for (const next of queue.ended(s.key, init.now(), shuffledPeers)) if (!stopped) run(next);
       });
-    return true;
-  };
-
-  /** Wants in line, oldest first, while there is room and a peer to ask. */
-  const startQueued = (): void => {
-    for (const [key, want] of [...queued]) {
-      if (inFlight.size >= MAX_IN_FLIGHT) return;
-      if (!start(key, want)) return;
-    }
   };
 
   const catchUp = (want: SyncWant): void => {
     if (stopped) return;
-    const key = wantKey(want);
-    const room = inFlight.size < MAX_IN_FLIGHT;
-    // A want already in line is tried again when there is room: its peers may be free by now.
-    if (inFlight.has(key) || (queued.has(key) && !room)) {
-      metrics.syncRequestsSent.inc({ outcome: "coalesced" });
-      return;
-    }
-    if (room) start(key, want);
-    else enqueue(key, want);
+    for (const s of queue.want(want, init.now(), shuffledPeers)) run(s);
   };
 
   // ---- server ----------------------------------------------------------------------------
@@ -480,7 +431,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     },
     stop: () => {
       stopped = true;
-      queued.clear();
+      queue.clear();
     },
   };
 }

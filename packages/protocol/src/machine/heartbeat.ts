@@ -1,4 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
+import { SYNC_REQUEST_TIMEOUT_MS } from "./sync-queue.ts";
 
 /**
  * Alive messages a node receives per second from a whole epoch, at most (docs/protocol.md §9.4).
@@ -9,7 +10,7 @@ import type { Contract } from "../wire/contract.ts";
  * core, 40 of them 174% (4.4% each) before any market ran; at 3 a second the 25 used 33%
  * (docs/scaling.md §5). The price is slower detection of a member that dies while the
  * market is idle (silenceMs below); one that dies in a running round is still dropped after
- * membership's STUCK_HEARD round timeouts.
+ * stuckHeardMs.
  */
 export const ALIVE_PER_SECOND = 3;
 /**
@@ -22,6 +23,22 @@ export const ALIVE_PER_SECOND = 3;
 export const SILENCE_BEATS = 10;
 
 type Timeouts = Contract["timeouts"];
+
+/** Round timeouts a member heard from (alive) but still not bidding has before it is taken as silent. */
+export const STUCK_HEARD = 3;
+
+/**
+ * How long a member's demand may be missing from a running round although it is heard before it
+ * counts as silent: STUCK_HEARD round timeouts, each long enough for a catch-up request lost on
+ * the way to be noticed (the sync client's timeout, machine/sync-queue.ts) and asked again
+ * (roundMs/2). A member behind on a lost catch-up is heard but cannot bid, and so is the member
+ * waiting for its demand: at 3·roundMs with roundMs 2 s, two such losses in a row dropped a live
+ * member, and under 20-30% loss a fixed-fee market changed epoch every few seconds for good (sim
+ * seeds 686, 910, 2259 once the simulator modelled the client's timeout).
+ */
+export function stuckHeardMs(timeouts: Timeouts): number {
+  return STUCK_HEARD * Math.max(timeouts.roundMs, SYNC_REQUEST_TIMEOUT_MS + timeouts.roundMs / 2);
+}
 
 /** How often a member of an epoch of `members` sends `alive`: every announceMs, or slower for large epochs. */
 export function heartbeatMs(timeouts: Timeouts, members: number): number {

@@ -31,7 +31,7 @@ import {
 import { type Decided, EpochDecision } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { answeredEmpty, type FoundingGate, heardEpoch, OPEN_GATE, suspenders } from "./founding-gate.ts";
-import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs } from "./heartbeat.ts";
+import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs, stuckHeardMs } from "./heartbeat.ts";
 import { leaveWaitMs, showsAdopted } from "./leave-stay.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation } from "./machine-io.ts";
@@ -78,8 +78,6 @@ export interface MembershipHooks {
 
 /** Epoch numbers a node without an epoch keeps decisions for (trust on first use; bounded). */
 const MAX_PENDING_EPOCHS = 16;
-/** A member heard from (alive) but still not bidding is taken as silent after this many round timeouts. */
-const STUCK_HEARD = 3;
 /** A member dropped for silence is kept out 2^strikes round timeouts, at most 2^6. */
 const MAX_STRIKES = 6;
 /** View timeouts double per view up to this exponent (HotStuff's pacemaker backs off the same way). */
@@ -1099,20 +1097,19 @@ export class Membership {
   /**
    * Members this node considers gone. Once converged: unheard (any message; members send `alive`)
    * for `silenceMs` (a round timeout, longer in large epochs). In a running round: its demand still
-   * missing after `roundMs` and unheard for `silenceMs` — or missing for `STUCK_HEARD` round timeouts even though heard (alive but not bidding).
+   * missing after `roundMs` and unheard for `silenceMs` — or missing for `stuckHeardMs` even though heard (alive but not bidding).
    * A demand lost on the way is fetched by sync meanwhile, so loss alone does not drop anyone.
    */
   #silent(): AgentId[] {
     const cur = this.current;
     const { me, now, contract } = this.#ctx;
-    const { roundMs } = contract.timeouts;
     if (!cur) return [];
     const quiet = silenceMs(contract.timeouts, cur.plan.members.length);
     const unheard = (id: AgentId) => (this.#seen.get(id) ?? Number.NEGATIVE_INFINITY) < now - quiet;
     if (!this.#market.converged()) {
       const stuck = this.#market.stuck() ?? [];
       const open = this.#market.openSince() ?? now;
-      const long = now - open >= STUCK_HEARD * roundMs;
+      const long = now - open >= stuckHeardMs(contract.timeouts);
       return stuck.filter((id) => id !== me && (long || unheard(id)));
     }
     return cur.plan.members.filter((id) => id !== me && !this.#leaves.has(id) && unheard(id));
@@ -1140,7 +1137,10 @@ export class Membership {
     }
     if (open !== null) {
       // A running round: look again when a missing member could count as silent.
-      timers.setEarliest("silence", open + (this.#market.stuck() ? STUCK_HEARD * roundMs : roundMs / 2));
+      timers.setEarliest(
+        "silence",
+        open + (this.#market.stuck() ? stuckHeardMs(contract.timeouts) : roundMs / 2),
+      );
       return;
     }
     if (!this.#market.converged()) {

@@ -135,3 +135,54 @@ export function noMajority(
   }
   return null;
 }
+
+/**
+ * Whether `leaver`, going now (its `left`), goes once the epoch without it is held: another node
+ * that is up is a member of an epoch after the last one the leaver is in (as it knows it) that
+ * leaves it out. Otherwise the others still count it as a voter, and its leave, cut short by its
+ * own bound (machine/leave-stay.ts), may cost them their majority as a crash would (sim seed 23
+ * before that rule, at 1a64814: the leaver went once it held the epoch itself, its accept lost).
+ */
+export function leaveHeld(leaver: SimNode, nodes: readonly SimNode[]): boolean {
+  const me = leaver.id;
+  const own = leaver.machine.status();
+  if (me === null || own.epoch === null) return true;
+  const lastWith = own.members.includes(me) ? own.epoch : own.epoch - 1;
+  return nodes.some((n) => {
+    if (n === leaver || !n.up) return false;
+    const s = n.machine.status();
+    return s.member && s.epoch !== null && s.epoch > lastWith && !s.members.includes(me);
+  });
+}
+
+/**
+ * Whether `leaver` and another voter of its epoch that is up hear each other now (`hear`): a
+ * leaver that did not at some moment of its stay was cut off (a partition, a crash, deafness),
+ * and its leave cut short is a loss like a crash (noMajority).
+ */
+export function hearsVoters(
+  leaver: SimNode,
+  nodes: readonly SimNode[],
+  hear: (a: SimNode, b: SimNode) => boolean,
+): boolean {
+  const voters = new Set<string>(leaver.machine.status().voters);
+  return nodes.some((n) => n !== leaver && n.id !== null && voters.has(n.id) && hear(leaver, n));
+}
+
+/**
+ * Why a run without a live majority lost it only to leaves cut short (`cutShort`, leaveEnd), or
+ * null: with those leavers counted alive a majority remains, so the loss is one the leavers chose.
+ */
+export function lostToCutShortLeaves(
+  nodes: readonly SimNode[],
+  live: ReadonlySet<AgentId>,
+  cutShort: ReadonlySet<AgentId>,
+  nameOf: (id: string) => string,
+  equivocators: ReadonlySet<AgentId> = new Set(),
+): string | null {
+  if (cutShort.size === 0) return null;
+  const reason = noMajority(nodes, live, nameOf, equivocators);
+  if (reason === null || noMajority(nodes, new Set([...live, ...cutShort]), nameOf, equivocators) !== null)
+    return null;
+  return `${reason}, lost only to ${[...cutShort].map(nameOf).join(",")} leaving before any member that stays held an epoch without them`;
+}

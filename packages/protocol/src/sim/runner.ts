@@ -6,10 +6,19 @@ import type { AgentId } from "../wire/ids.ts";
 import { twinOf } from "./byzantine-member.ts";
 import { type AgentKeys, applyFault, type Fault } from "./fault-model.ts";
 import { createInvariantChecker, type Violation } from "./invariants.ts";
-import { liveAgents, livenessBound, livenessCheck, livenessDeadline, noMajority } from "./liveness.ts";
+import {
+  hearsVoters,
+  leaveHeld,
+  liveAgents,
+  livenessBound,
+  livenessCheck,
+  livenessDeadline,
+  lostToCutShortLeaves,
+  noMajority,
+} from "./liveness.ts";
 import { type AgentPlan, drawSchedule, lastChange, type Schedule, type ScheduleLimits } from "./schedule.ts";
 import { createSignatureMemo } from "./signature-memo.ts";
-import { SimulatedNetwork } from "./simulated-network.ts";
+import { type SimNode, SimulatedNetwork } from "./simulated-network.ts";
 import { createTrace } from "./trace.ts";
 
 /**
@@ -37,6 +46,18 @@ export interface SeedResult {
   readonly liveness:
     | { readonly status: "held"; readonly afterLastChangeMs: number; readonly boundMs: number }
     | { readonly status: "exempt"; readonly reason: string; readonly boundMs: number }
+    /**
+     * No live majority, lost only to leavers that went by their own rule before any member that stays
+     * held an epoch without them (liveness.ts). `cutOff`: each was cut off from the other voters at
+     * some moment of its stay (a partition, a crash, deafness), which the protocol takes as a
+     * crash; otherwise it heard them all along and its leave was still not decided in time.
+     */
+    | {
+        readonly status: "cut-short";
+        readonly reason: string;
+        readonly cutOff: boolean;
+        readonly boundMs: number;
+      }
     | { readonly status: "not-reached"; readonly boundMs: number };
   /** Network events observed (deliveries, ticks, faults). */
   readonly events: number;
@@ -98,6 +119,25 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     violations.length > 0 && (options.keepGoing !== true || violations.some((v) => v.invariant === "S1"));
   let events = 0;
   let certified = false;
+  /** Leavers still staying, and whether they were cut off from the other voters at some moment of it. */
+  const staying = new Map<AgentId, { readonly node: SimNode; cutOff: boolean }>();
+  /** Leavers that went before any member that stays held an epoch without them: cut off? (liveness.ts) */
+  const cutShort = new Map<AgentId, boolean>();
+  const hear = (a: SimNode, b: SimNode) => net.reaches(a, b) && !a.deaf && !b.deaf;
+  // At the leave, at each fault during the stay, and at the going.
+  const noteCutOff = () => {
+    for (const s of staying.values()) if (s.node.up && !hearsVoters(s.node, net.nodes, hear)) s.cutOff = true;
+  };
+  const noteLeft = (node: SimNode, at: number) => {
+    const id = node.id as AgentId;
+    const cutOff = staying.get(id)?.cutOff === true || !hearsVoters(node, net.nodes, hear);
+    staying.delete(id);
+    if (leaveHeld(node, net.nodes)) return;
+    cutShort.set(id, cutOff);
+    trace.note(
+      `${node.name} leaves at ${at.toFixed(1)} ms before any member that stays holds an epoch without it${cutOff ? " (cut off from them during its stay)" : ""}`,
+    );
+  };
   const capExits = { demands: 0, epochs: new Set<number>(), certified: new Set<number>() };
   const noteCapExits = (actions: readonly MachineAction[]) => {
     for (const a of actions) {
@@ -123,9 +163,13 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       trace.record(event);
       if (stopped()) return;
       for (const v of checker.observe(event)) record(v);
+      if (event.type === "leave" && event.node.id)
+        staying.set(event.node.id, { node: event.node, cutOff: false });
+      if (event.type !== "deliver" && event.type !== "tick") noteCutOff();
       if (!("actions" in event)) return;
       if (event.actions.some((a) => a.type === "certificate")) certified = true;
       noteCapExits(event.actions);
+      if (event.node.id && event.actions.some((a) => a.type === "left")) noteLeft(event.node, event.at);
     },
   });
 
@@ -181,8 +225,13 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       liveness = { status: "held", afterLastChangeMs: net.now - lastChange(schedule), boundMs };
       net.runUntil(stopped, options.coolDownMs ?? schedule.contract.timeouts.roundMs);
     } else if (!stopped()) {
-      const exempt = noMajority(net.nodes, live, nameOf, equivocatorIds);
-      if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
+      const cut = lostToCutShortLeaves(net.nodes, live, new Set(cutShort.keys()), nameOf, equivocatorIds);
+      const exempt = cut === null ? noMajority(net.nodes, live, nameOf, equivocatorIds) : null;
+      if (cut) {
+        const cutOff = [...cutShort.values()].every((off) => off);
+        liveness = { status: "cut-short", reason: cut, cutOff, boundMs };
+        trace.note(`no live majority, lost to leaves cut short${cutOff ? " while cut off" : ""}: ${cut}`);
+      } else if (exempt) liveness = { status: "exempt", reason: exempt, boundMs };
       else
         record({
           invariant: "liveness",

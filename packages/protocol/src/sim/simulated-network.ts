@@ -4,7 +4,14 @@ import type { AgentMachine } from "../machine/agent-machine.ts";
 import { MAX_CONVICTED } from "../machine/conviction.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
-import { syncTargets } from "../machine/sync-targets.ts";
+import type { SyncOutcome } from "../machine/sync-peer-load.ts";
+import {
+  createSyncQueue,
+  SYNC_REQUEST_TIMEOUT_MS,
+  type SyncQueue,
+  type SyncStart,
+  type SyncWantKey,
+} from "../machine/sync-queue.ts";
 import { createPrng, type Prng, shuffled } from "../random/prng.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
@@ -103,6 +110,9 @@ export interface SimNode {
    * does not equivocate on that one). Null for an honest node.
    */
   readonly twin: ((message: WireMessage) => WireMessage | null) | null;
+  /** Its sync client's catch-ups (the node's own queue), and how many of each one's requests are out. */
+  readonly sync: SyncQueue;
+  readonly syncPending: Map<SyncWantKey, number>;
 }
 
 /**
@@ -214,6 +224,16 @@ type Queued =
   | (InFlight & { readonly kind: "arrive" })
   | { readonly kind: "tick"; readonly at: number; readonly seq: number; readonly node: SimNode }
   | { readonly kind: "link-up"; readonly at: number; readonly seq: number; readonly node: SimNode }
+  /** One request of `node`'s catch-up `key` to `peer` ended: answered, or timed out. */
+  | {
+      readonly kind: "sync-end";
+      readonly at: number;
+      readonly seq: number;
+      readonly node: SimNode;
+      readonly key: SyncWantKey;
+      readonly peer: string;
+      readonly outcome: SyncOutcome;
+    }
   /** A peer's answer to a request for the current decision held nothing (the node's `no-decision`). */
   | {
       readonly kind: "no-decision";
@@ -344,6 +364,7 @@ export class SimulatedNetwork {
       held: this.#heldReferences(),
       seen: new SeenCache(SEEN_TTL_MS),
       twin,
+      ...this.#syncClient(),
     };
     this.nodes.push(node);
     this.#names.add(name);
@@ -407,8 +428,9 @@ export class SimulatedNetwork {
       unlinked: false,
       tickAt: Number.POSITIVE_INFINITY,
       held: this.#heldReferences(),
-      // A new process: its gossipsub has seen nothing yet.
+      // A new process: its gossipsub has seen nothing yet, its sync client has asked nothing.
       seen: new SeenCache(SEEN_TTL_MS),
+      ...this.#syncClient(),
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
     const replayed: MachineAction[] = [];
@@ -549,6 +571,11 @@ export class SimulatedNetwork {
     this.act(node, (now) => ({ type: "no-decision", now, peer }));
   }
 
+  /** Whether `a` and `b` reach each other now: both up and linked, on one side of any partition. */
+  reaches(a: SimNode, b: SimNode): boolean {
+    return this.#reachable(a, b);
+  }
+
   #reachable(a: SimNode, b: SimNode): boolean {
     if (!a.up || !b.up || a.unlinked || b.unlinked) return false;
     const p = this.#partition;
@@ -582,6 +609,7 @@ export class SimulatedNetwork {
     else if (next.kind === "arrive") this.#arrive(next);
     else if (next.kind === "link-up") this.#linkUp(next.node);
     else if (next.kind === "no-decision") this.#noDecision(next.node, next.peer);
+    else if (next.kind === "sync-end") this.#syncEnd(next);
     else this.#tick(next.node, next.at);
     return true;
   }
@@ -759,22 +787,74 @@ export class SimulatedNetwork {
     }
   }
 
-  /**
-   * A sync want, asked as the node's sync client asks it: of the peers it reaches, in random
-   * order, those syncTargets picks (the want's named agents' nodes first), each answering on its
-   * own. Each request or its answer is lost as a gossip delivery is (the whole answer: one stream),
-   * an empty one too. Drawn from the sync stream, so gossip's draws do not hang on how many asks
-   * there were.
-   */
-  #sync(node: SimNode, want: SyncWant): void {
+  /** A new process's sync client: nothing in flight or in line, every peer fresh. */
+  #syncClient(): Pick<SimNode, "sync" | "syncPending"> {
+    return { sync: createSyncQueue({ random: this.#syncPrng }), syncPending: new Map() };
+  }
+
+  /** The peers `node` reaches, by id, in random order (drawn when a catch-up starts, as the node does). */
+  #syncPeers(node: SimNode): Map<string, SimNode> {
     const peers = new Map<string, SimNode>();
     for (const p of this.nodes) if (p !== node && this.#reachable(node, p)) peers.set(p.id ?? p.name, p);
-    const order = shuffled(this.#syncPrng, [...peers.keys()]);
-    for (const target of syncTargets(order, want, this.#syncPrng)) {
+    return peers;
+  }
+
+  /**
+   * A sync want, as the node's sync client takes it (machine/sync-queue.ts): merged into an
+   * identical one in flight, in line while four run or no peer may be asked, else asked of the
+   * peers syncTargets picks among those it reaches that have none of its requests in flight and
+   * are not cooling off.
+   */
+  #sync(node: SimNode, want: SyncWant): void {
+    this.#start(node, (peers) => node.sync.want(want, this.now, peers));
+  }
+
+  /** Asks what `starts` gives of the peers `node` reaches, in an order drawn for each start. */
+  #start(node: SimNode, starts: (peers: () => readonly string[]) => readonly SyncStart[]): void {
+    const peers = this.#syncPeers(node);
+    for (const s of starts(() => shuffled(this.#syncPrng, [...peers.keys()]))) this.#ask(node, s, peers);
+  }
+
+  /**
+   * Each target answers on its own. A request or its answer is lost as a gossip delivery is (the
+   * whole answer: one stream), an empty one too, and so is an answer to a node that hears nothing:
+   * the asker notices only at the request timeout, when the peer cools off. An answer later than
+   * the timeout is one the asker gave up on. Drawn from the sync stream, so gossip's draws do not
+   * hang on how many asks there were.
+   */
+  #ask(node: SimNode, s: SyncStart, peers: ReadonlyMap<string, SimNode>): void {
+    node.syncPending.set(s.key, s.targets.length);
+    for (const target of s.targets) {
       const peer = peers.get(target) as SimNode;
-      if (this.#syncPrng() < this.#loss) continue;
-      this.#answer(node, peer, want, this.#randomDelay(this.#syncPrng) * 2 + peer.slowMs);
+      node.sync.load.started(target);
+      const lost = this.#syncPrng() < this.#loss || node.deaf;
+      const delay = this.#randomDelay(this.#syncPrng) * 2 + peer.slowMs;
+      const answered = !lost && delay < SYNC_REQUEST_TIMEOUT_MS;
+      if (answered) this.#answer(node, peer, s.want, delay);
+      this.#enqueue({
+        kind: "sync-end",
+        at: this.now + (answered ? delay : SYNC_REQUEST_TIMEOUT_MS),
+        seq: this.#seq++,
+        node,
+        key: s.key,
+        peer: target,
+        outcome: answered ? "answered" : "timed-out",
+      });
     }
+  }
+
+  /** A request ended; once its catch-up's last one has, the wants in line that may go now start. */
+  #syncEnd(end: Extract<Queued, { kind: "sync-end" }>): void {
+    const node = end.node;
+    if (!node.up) return; // crashed or left since it asked (a restart replaces the object)
+    node.sync.load.finished(end.peer, end.outcome, this.now);
+    const left = (node.syncPending.get(end.key) ?? 1) - 1;
+    if (left > 0) {
+      node.syncPending.set(end.key, left);
+      return;
+    }
+    node.syncPending.delete(end.key);
+    this.#start(node, (peers) => node.sync.ended(end.key, this.now, peers));
   }
 
   /** `peer`'s answer to `node`'s `want`, arriving after `delay` in its order, as over one stream. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSyncPeerLoad } from "../src/network/sync-peer-load.ts";
+import { createSyncPeerLoad } from "../src/machine/sync-peer-load.ts";
 
 const options = { coolMs: 3_000, maxCoolMs: 24_000 };
 
