@@ -156,6 +156,7 @@ async function side(
       const text = new TextDecoder().decode(bytes);
       options.onSynced?.(text);
       synced.push({ text, wanted });
+      return "accept";
     },
   };
   const sync = createSyncPeer({

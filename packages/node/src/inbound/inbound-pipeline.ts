@@ -31,8 +31,11 @@ export interface InboundPipeline {
   validate(kind: GossipKind, bytes: Uint8Array, from: string): Verdict;
   /** Gossipsub's delivery of bytes that `validate` accepted. */
   deliver(kind: GossipKind, bytes: Uint8Array): void;
-  /** A message a peer sent in answer to a sync request for `wanted` kinds. */
-  synced(bytes: Uint8Array, from: string, wanted: readonly MessageKind[]): void;
+  /**
+   * A message a peer sent in answer to a sync request for `wanted` kinds. Returns the verdict:
+   * "reject" is what only a misbehaving peer sends, as on the gossip path.
+   */
+  synced(bytes: Uint8Array, from: string, wanted: readonly MessageKind[]): Verdict;
 }
 
 export interface InboundPipelineInit {
@@ -172,16 +175,18 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     synced: (bytes, from, wanted) => {
       if (recent.has(bytes)) {
         count("duplicate");
-        return;
+        return "ignore";
       }
       const message = judge(bytes, from, null);
-      if (typeof message === "string") return;
+      if (typeof message === "string") return message;
       // A peer may answer with more than was asked; what was not asked for is not judged.
       if (!wanted.includes(message.kind)) {
         count("unrequested");
-        return;
+        return "ignore";
       }
-      if (check(message, from, false) === "accept") accept(message, bytes);
+      const verdict = check(message, from, false);
+      if (verdict === "accept") accept(message, bytes);
+      return verdict;
     },
   };
 }

@@ -187,17 +187,25 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
    * Hands an answer's messages to the inbound pipeline. A throw there (a failed store write, a
    * machine bug) is caught per message, as the gossip path does, so that it neither skips the
    * rest of the answer nor escapes as a rejection that ends the process; logged once per answer.
+   * An answer holding a message the pipeline rejects (what an honest server, which serves only
+   * what it accepted, never sends: a bad signature, bytes that do not decode) lowers the peer's
+   * score once, as a rejected gossip message lowers its forwarder's.
    */
   const apply = (peer: string, messages: readonly string[], wanted: readonly MessageKind[]): void => {
     let failed = 0;
     let first: unknown;
+    let rejected = 0;
     for (const b64 of messages) {
       if (stopped) break;
       try {
-        init.inbound.synced(Buffer.from(b64, "base64"), peer, wanted);
+        if (init.inbound.synced(Buffer.from(b64, "base64"), peer, wanted) === "reject") rejected++;
       } catch (err) {
         if (failed++ === 0) first = err;
       }
+    }
+    if (rejected > 0) {
+      init.penalize(peer);
+      log.warn({ peer, rejected, of: messages.length }, "sync answer held rejected messages; peer penalised");
     }
     if (failed > 0)
       log.warn(
