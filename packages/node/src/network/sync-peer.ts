@@ -16,6 +16,7 @@ import {
 } from "@walras/protocol";
 import type { Logger } from "pino";
 import type { InboundPipeline } from "../inbound/inbound-pipeline.ts";
+import type { SyncAsked } from "../inbound/sync-asked.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
 import { matchesQuery, type Store } from "../store/store.ts";
@@ -191,14 +192,14 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
    * what it accepted, never sends: a bad signature, bytes that do not decode) lowers the peer's
    * score once, as a rejected gossip message lowers its forwarder's.
    */
-  const apply = (peer: string, messages: readonly string[], wanted: readonly MessageKind[]): void => {
+  const apply = (peer: string, messages: readonly string[], asked: SyncAsked): void => {
     let failed = 0;
     let first: unknown;
     let rejected = 0;
     for (const b64 of messages) {
       if (stopped) break;
       try {
-        if (init.inbound.synced(Buffer.from(b64, "base64"), peer, wanted) === "reject") rejected++;
+        if (init.inbound.synced(Buffer.from(b64, "base64"), peer, asked) === "reject") rejected++;
       } catch (err) {
         if (failed++ === 0) first = err;
       }
@@ -223,7 +224,13 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     const res = await ask(peer, request);
     if (!res || stopped) return;
     if (epoch === null && res.messages.length === 0) init.noDecision?.(peer);
-    else apply(peer, res.messages, DECISION_KINDS);
+    // Epochs from the one asked for (the answer covers DECISIONS_PER_SYNC of them); the current
+    // decision comes with exclusion plans of earlier epochs, so any epoch.
+    else
+      apply(peer, res.messages, {
+        kinds: DECISION_KINDS,
+        ...(epoch !== null ? { epochs: { from: epoch } } : {}),
+      });
   };
 
   const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {
@@ -242,7 +249,11 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         ...(after !== undefined ? { after } : {}),
       } satisfies MessagesRequest);
       if (!res) return;
-      apply(peer, res.messages, want.kinds);
+      apply(peer, res.messages, {
+        kinds: want.kinds,
+        epochs: { from: want.epoch, to: want.epoch },
+        ...(want.round !== undefined ? { round: want.round } : {}),
+      });
       if (stopped || res.next === undefined) return;
       after = res.next;
     }
