@@ -160,6 +160,10 @@ describe("a start that fails part-way", () => {
     expect(node.multiaddrs()[0]).toBe(`${listen[0]}/p2p/${node.peerId}`);
   });
 
+  /** A node on this test's data dir, listening on loopback. */
+  const startHere = (more: Omit<Parameters<typeof startWalrasNode>[0], "contract" | "dataDir">) =>
+    startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], ...more });
+
   /** A port on loopback that something else listens on, and its closer. */
   async function takenPort(): Promise<{ port: number; close: () => Promise<void> }> {
     const { createServer } = await import("node:net");
@@ -207,48 +211,23 @@ describe("a start that fails part-way", () => {
     const { logger, lines } = captureLog("debug");
     const failure = await c.fail();
     try {
-      await expect(
-        startWalrasNode({
-          contract,
-          dataDir: dir,
-          listen: ["/ip4/127.0.0.1/tcp/0"],
-          logger,
-          ...failure.init,
-        }),
-      ).rejects.toMatchObject({ name: failure.error });
+      await expect(startHere({ logger, ...failure.init })).rejects.toMatchObject({ name: failure.error });
     } finally {
       await failure.release();
     }
     const released = lines.filter((l) => l.msg === "released a node's resource").map((l) => l.resource);
     expect(released).toEqual(c.released);
     expect(lines.filter((l) => l.msg === "releasing a node's resource failed")).toEqual([]);
-    node = await startWalrasNode({
-      contract,
-      dataDir: dir,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
-      logger: pino({ level: "silent" }),
-    });
+    node = await startHere({ logger: pino({ level: "silent" }) });
     expect(node.status().peerId).toBe(node.peerId);
   });
 
   it("serves HTTP within the limits it is given, counts refusals in /metrics, and refuses unusable limits", async () => {
     const { logger, lines } = captureLog();
     await expect(
-      startWalrasNode({
-        contract,
-        dataDir: dir,
-        listen: ["/ip4/127.0.0.1/tcp/0"],
-        logger,
-        http: { port: 0, limits: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } },
-      }),
+      startHere({ logger, http: { port: 0, limits: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } } }),
     ).rejects.toMatchObject({ name: "HttpLimitsError", limit: "headersTimeoutMs" });
-    node = await startWalrasNode({
-      contract,
-      dataDir: dir,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
-      logger,
-      http: { port: 0, limits: { maxConnections: 1 } },
-    });
+    node = await startHere({ logger, http: { port: 0, limits: { maxConnections: 1 } } });
     const url = new URL(node.httpUrl as string);
     const held = connect(Number(url.port), "127.0.0.1");
     held.on("error", () => {});
