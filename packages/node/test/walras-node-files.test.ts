@@ -208,7 +208,7 @@ describe("a start that fails part-way", () => {
       released: ["peer-listeners", "sync", "driver", "host", "gossip", "writer", "store", "lock"],
     },
   ])("failing at $step, releases what it acquired in reverse order; the next start works", async (c) => {
-    const { logger, lines } = captureLog("debug");
+    const { logger, lines } = captureLog("trace");
     const failure = await c.fail();
     try {
       await expect(startHere({ logger, ...failure.init })).rejects.toMatchObject({ name: failure.error });

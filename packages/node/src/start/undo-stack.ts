@@ -27,7 +27,8 @@ export interface UndoStack {
   push(resource: NodeResource, step: () => unknown): void;
   /**
    * Runs every step, newest first; a step that fails is logged and the rest still run. Each
-   * release is logged at debug, naming the resource. Resolves to the first failure, if any.
+   * release is logged at trace, naming the resource (not at debug: devnet shows a node log's last
+   * debug lines to say why a start failed). Resolves to the first failure, if any.
    */
   unwind(log: Logger): Promise<unknown>;
 }
@@ -42,7 +43,7 @@ export function createUndoStack(): UndoStack {
         const { resource, step } = next;
         try {
           await step();
-          log.debug({ resource }, "released a node's resource");
+          log.trace({ resource }, "released a node's resource");
         } catch (err) {
           first ??= err;
           log.warn({ resource, err: (err as Error).message }, "releasing a node's resource failed");
