@@ -135,14 +135,14 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   const limits = init.http ? httpLimits(init.http.limits) : null;
   const id = contractId(init.contract);
   const lock = lockDataDir(init.dataDir);
-  undo.push(() => lock.release());
+  undo.push("lock", () => lock.release());
   if (lock.permissionsTooOpen)
     log.warn(
       { dataDir: init.dataDir },
       "data dir is open to group or others (its store holds the bid); chmod 700 it",
     );
   const store = openStore(init.dataDir);
-  undo.push(() => store.close());
+  undo.push("store", () => store.close());
   claimDataDir(store, init.dataDir, id, init.contract);
   const keyFile = init.keyFile ?? join(init.dataDir, "node.key");
   const key = await loadOrCreateKey(keyFile);
@@ -177,7 +177,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     now,
   });
   // After the host (pushed before it, so run after): what arrived until the hang-up is stored.
-  undo.push(() => {
+  undo.push("writer", () => {
     writer.stop();
     try {
       writer.flush();
@@ -193,7 +193,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   let gossip: Gossip | null = null;
   // Gossip stops after the host, so that the node leaves its topics by closing connections, not by
   // unsubscribing while connected (host.ts: that would cost it its peers' meshes on restart).
-  undo.push(() => gossip?.stop());
+  undo.push("gossip", () => gossip?.stop());
 
   const metrics = createNodeMetrics();
   let host: Host;
@@ -211,7 +211,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   } catch (err) {
     throw libp2pListenError(err) ?? err;
   }
-  undo.push(() => host.stop());
+  undo.push("host", () => host.stop());
   const libp2p = host.libp2p;
   const ledgerBook = new LedgerBook(store, init.contract, nodeLog);
   // A bid changed through the API outlives a restart; the replayed epoch runs with the bid it
@@ -331,7 +331,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     ...(init.tickMs !== undefined ? { minTickMs: init.tickMs } : {}),
     now,
   });
-  undo.push(() => {
+  undo.push("driver", () => {
     stopped = true;
     driver.stop();
   });
@@ -370,7 +370,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     );
 
   await sync.start();
-  undo.push(() => sync.stop());
+  undo.push("sync", () => sync.stop());
   gossip = createGossip(libp2p, id, {
     validate: (kind, bytes, from) => inbound.validate(kind, bytes, from),
     onMessage: (kind, bytes) => inbound.deliver(kind, bytes),
@@ -382,7 +382,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   const updatePeers = () => metrics.peers.set(connectedPeerCount(libp2p));
   libp2p.addEventListener("peer:connect", updatePeers);
   libp2p.addEventListener("peer:disconnect", updatePeers);
-  undo.push(() => {
+  undo.push("peer-listeners", () => {
     libp2p.removeEventListener("peer:connect", updatePeers);
     libp2p.removeEventListener("peer:disconnect", updatePeers);
   });
@@ -435,7 +435,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       const code = (err as NodeJS.ErrnoException).code;
       throw new ListenError("http", `${httpHost}:${port}`, code, (err as Error).message);
     }
-    undo.push(() => http?.close());
+    undo.push("http", () => http?.close());
   }
 
   void driver.handle({ type: "resume", now: now() });

@@ -99,7 +99,7 @@ describe("inbound pipeline: what gossipsub is told (docs/protocol.md §5)", () =
     });
     expect(pipeline.validate("demand", demandBytes, "peer-a")).toBe("ignore");
     expect(wakes()).toBe(1);
-    pipeline.synced(demandBytes, "peer-a", ["demand"]);
+    pipeline.synced(demandBytes, "peer-a", { kinds: ["demand"] });
     expect(judgedAsGossip).toEqual([true, false]);
   });
 });

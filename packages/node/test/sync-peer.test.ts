@@ -152,10 +152,11 @@ async function side(
   const inbound: InboundPipeline = {
     validate: () => "ignore",
     deliver: () => {},
-    synced: (bytes, _from, wanted) => {
+    synced: (bytes, _from, asked) => {
       const text = new TextDecoder().decode(bytes);
       options.onSynced?.(text);
-      synced.push({ text, wanted });
+      synced.push({ text, wanted: asked.kinds });
+      return "accept";
     },
   };
   const sync = createSyncPeer({

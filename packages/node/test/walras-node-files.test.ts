@@ -160,24 +160,74 @@ describe("a start that fails part-way", () => {
     expect(node.multiaddrs()[0]).toBe(`${listen[0]}/p2p/${node.peerId}`);
   });
 
+  /** A node on this test's data dir, listening on loopback. */
+  const startHere = (more: Omit<Parameters<typeof startWalrasNode>[0], "contract" | "dataDir">) =>
+    startWalrasNode({ contract, dataDir: dir, listen: ["/ip4/127.0.0.1/tcp/0"], ...more });
+
+  /** A port on loopback that something else listens on, and its closer. */
+  async function takenPort(): Promise<{ port: number; close: () => Promise<void> }> {
+    const { createServer } = await import("node:net");
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+      port: (server.address() as { port: number }).port,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  // What each start acquired, released newest first (undo-stack.ts): the host stops before gossip
+  // leaves its topics, the writer flushes before the store closes, the lock goes last.
+  it.each([
+    {
+      step: "the key file (unreadable)",
+      fail: async () => {
+        const keyFile = join(dir, "bad.key");
+        await writeFile(keyFile, "not a key");
+        return { init: { keyFile }, error: "InvalidKeyFileError", release: async () => {} };
+      },
+      released: ["store", "lock"],
+    },
+    {
+      step: "the libp2p listener (port in use)",
+      fail: async () => {
+        const taken = await takenPort();
+        return {
+          init: { listen: [`/ip4/127.0.0.1/tcp/${taken.port}`] },
+          error: "ListenError",
+          release: taken.close,
+        };
+      },
+      released: ["gossip", "writer", "store", "lock"],
+    },
+    {
+      step: "the HTTP listener (port in use)",
+      fail: async () => {
+        const taken = await takenPort();
+        return { init: { http: { port: taken.port } }, error: "ListenError", release: taken.close };
+      },
+      released: ["peer-listeners", "sync", "driver", "host", "gossip", "writer", "store", "lock"],
+    },
+  ])("failing at $step, releases what it acquired in reverse order; the next start works", async (c) => {
+    const { logger, lines } = captureLog("trace");
+    const failure = await c.fail();
+    try {
+      await expect(startHere({ logger, ...failure.init })).rejects.toMatchObject({ name: failure.error });
+    } finally {
+      await failure.release();
+    }
+    const released = lines.filter((l) => l.msg === "released a node's resource").map((l) => l.resource);
+    expect(released).toEqual(c.released);
+    expect(lines.filter((l) => l.msg === "releasing a node's resource failed")).toEqual([]);
+    node = await startHere({ logger: pino({ level: "silent" }) });
+    expect(node.status().peerId).toBe(node.peerId);
+  });
+
   it("serves HTTP within the limits it is given, counts refusals in /metrics, and refuses unusable limits", async () => {
     const { logger, lines } = captureLog();
     await expect(
-      startWalrasNode({
-        contract,
-        dataDir: dir,
-        listen: ["/ip4/127.0.0.1/tcp/0"],
-        logger,
-        http: { port: 0, limits: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } },
-      }),
+      startHere({ logger, http: { port: 0, limits: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } } }),
     ).rejects.toMatchObject({ name: "HttpLimitsError", limit: "headersTimeoutMs" });
-    node = await startWalrasNode({
-      contract,
-      dataDir: dir,
-      listen: ["/ip4/127.0.0.1/tcp/0"],
-      logger,
-      http: { port: 0, limits: { maxConnections: 1 } },
-    });
+    node = await startHere({ logger, http: { port: 0, limits: { maxConnections: 1 } } });
     const url = new URL(node.httpUrl as string);
     const held = connect(Number(url.port), "127.0.0.1");
     held.on("error", () => {});

@@ -4,6 +4,7 @@ export * from "./cli-node.ts";
 export * from "./cluster.ts";
 export * from "./concurrent-start.ts";
 export * from "./hostile-peer.ts";
+export * from "./hostile-sync-server.ts";
 export * from "./node-process.ts";
 export * from "./npm-install.ts";
 export * from "./old-node.ts";

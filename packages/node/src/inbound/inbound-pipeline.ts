@@ -6,7 +6,6 @@ import {
   encodeMessage,
   expandCommitReference,
   heldCommitReferences,
-  type MessageKind,
   type RejectReason,
   topicOf,
   type WireMessage,
@@ -18,6 +17,7 @@ import type { GossipKind } from "../network/gossip-topics.ts";
 import type { PeerRateLimiter } from "./peer-rate-limiter.ts";
 import { createRecentDigests } from "./recent-digests.ts";
 import { createSignerBlame } from "./signer-blame.ts";
+import { askedFor, type SyncAsked } from "./sync-asked.ts";
 
 /**
  * The one way in for messages from the network, gossip or sync: decode once, judge once (the
@@ -31,8 +31,11 @@ export interface InboundPipeline {
   validate(kind: GossipKind, bytes: Uint8Array, from: string): Verdict;
   /** Gossipsub's delivery of bytes that `validate` accepted. */
   deliver(kind: GossipKind, bytes: Uint8Array): void;
-  /** A message a peer sent in answer to a sync request for `wanted` kinds. */
-  synced(bytes: Uint8Array, from: string, wanted: readonly MessageKind[]): void;
+  /**
+   * A message a peer sent in answer to a sync request for what `asked` says. Returns the verdict:
+   * "reject" is what only a misbehaving peer sends, as on the gossip path.
+   */
+  synced(bytes: Uint8Array, from: string, asked: SyncAsked): Verdict;
 }
 
 export interface InboundPipelineInit {
@@ -169,19 +172,21 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
           accept(again, encodeMessage(again));
       }
     },
-    synced: (bytes, from, wanted) => {
+    synced: (bytes, from, asked) => {
       if (recent.has(bytes)) {
         count("duplicate");
-        return;
+        return "ignore";
       }
       const message = judge(bytes, from, null);
-      if (typeof message === "string") return;
+      if (typeof message === "string") return message;
       // A peer may answer with more than was asked; what was not asked for is not judged.
-      if (!wanted.includes(message.kind)) {
+      if (!askedFor(message, asked)) {
         count("unrequested");
-        return;
+        return "ignore";
       }
-      if (check(message, from, false) === "accept") accept(message, bytes);
+      const verdict = check(message, from, false);
+      if (verdict === "accept") accept(message, bytes);
+      return verdict;
     },
   };
 }

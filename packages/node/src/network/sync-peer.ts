@@ -18,6 +18,7 @@ import {
 } from "@walras/protocol";
 import type { Logger } from "pino";
 import type { InboundPipeline } from "../inbound/inbound-pipeline.ts";
+import type { SyncAsked } from "../inbound/sync-asked.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
 import { matchesQuery, type Store } from "../store/store.ts";
@@ -173,17 +174,25 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
    * Hands an answer's messages to the inbound pipeline. A throw there (a failed store write, a
    * machine bug) is caught per message, as the gossip path does, so that it neither skips the
    * rest of the answer nor escapes as a rejection that ends the process; logged once per answer.
+   * An answer holding a message the pipeline rejects (what an honest server, which serves only
+   * what it accepted, never sends: a bad signature, bytes that do not decode) lowers the peer's
+   * score once, as a rejected gossip message lowers its forwarder's.
    */
-  const apply = (peer: string, messages: readonly string[], wanted: readonly MessageKind[]): void => {
+  const apply = (peer: string, messages: readonly string[], asked: SyncAsked): void => {
     let failed = 0;
     let first: unknown;
+    let rejected = 0;
     for (const b64 of messages) {
       if (stopped) break;
       try {
-        init.inbound.synced(Buffer.from(b64, "base64"), peer, wanted);
+        if (init.inbound.synced(Buffer.from(b64, "base64"), peer, asked) === "reject") rejected++;
       } catch (err) {
         if (failed++ === 0) first = err;
       }
+    }
+    if (rejected > 0) {
+      init.penalize(peer);
+      log.warn({ peer, rejected, of: messages.length }, "sync answer held rejected messages; peer penalised");
     }
     if (failed > 0)
       log.warn(
@@ -201,7 +210,13 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     const res = await ask(peer, request);
     if (!res || stopped) return;
     if (epoch === null && res.messages.length === 0) init.noDecision?.(peer);
-    else apply(peer, res.messages, DECISION_KINDS);
+    // Epochs from the one asked for (the answer covers DECISIONS_PER_SYNC of them); the current
+    // decision comes with exclusion plans of earlier epochs, so any epoch.
+    else
+      apply(peer, res.messages, {
+        kinds: DECISION_KINDS,
+        ...(epoch !== null ? { epochs: { from: epoch } } : {}),
+      });
   };
 
   const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {
@@ -220,7 +235,11 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         ...(after !== undefined ? { after } : {}),
       } satisfies MessagesRequest);
       if (!res) return;
-      apply(peer, res.messages, want.kinds);
+      apply(peer, res.messages, {
+        kinds: want.kinds,
+        epochs: { from: want.epoch, to: want.epoch },
+        ...(want.round !== undefined ? { round: want.round } : {}),
+      });
       if (stopped || res.next === undefined) return;
       after = res.next;
     }

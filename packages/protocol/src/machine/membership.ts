@@ -312,7 +312,7 @@ export class Membership {
     if (this.#founder) this.#suspendFounding(m);
     // The decision exists now: ask at once, and briskly for a while. Only an answer to an ask is
     // taken (unasked), and one peer asked may not hold it yet (at a founding, most do not).
-    const pace = heardEpochAt(this.#askPace, m.epoch, now, contract.timeouts);
+    const pace = heardEpochAt(this.#askPace, m.epoch, m.agent, now, contract.timeouts);
     if (pace === this.#askPace) return;
     const brisk = asksBriskly(this.#askPace, now, contract.timeouts);
     this.#askPace = pace;
