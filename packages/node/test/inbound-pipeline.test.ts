@@ -90,6 +90,26 @@ describe("inbound pipeline: what gossipsub is told (docs/protocol.md §5)", () =
     expect(pipeline.validate("demand", demandBytes, "peer-a")).toBe("accept");
   });
 
+  // docs/protocol.md §3: an honest responder serves what it accepted, and a node with no epoch yet
+  // accepted messages of any epoch; an asker with an epoch may reject them, which is not the
+  // responder's fault. Only what is broken whoever judges it blames the responder.
+  it("a sync answer's message blames its responder only when broken whatever the asker's state", async () => {
+    for (const reason of ["not-member", "not-proposer", "bad-plan", "not-allowed"] as const) {
+      const { pipeline, metrics } = pipelineJudging(rejected(reason));
+      expect(pipeline.synced(demandBytes, "peer-a", { kinds: ["demand"] })).toBe("ignore");
+      const counted = (await metrics.messagesRejected.get()).values.find((v) => v.labels.reason === reason);
+      expect(counted?.value).toBe(1);
+    }
+    for (const reason of ["bad-signature", "wrong-contract", "resource-count"] as const)
+      expect(
+        pipelineJudging(rejected(reason)).pipeline.synced(demandBytes, "peer-a", { kinds: ["demand"] }),
+      ).toBe("reject");
+    const { pipeline } = pipelineJudging({ verdict: "accept" });
+    expect(pipeline.synced(new TextEncoder().encode("{not json"), "peer-a", { kinds: ["demand"] })).toBe(
+      "reject",
+    );
+  });
+
   // docs/protocol.md §9.3: a node with no epoch takes its first decision only from a peer it asked.
   it("gossip is judged as gossip and a sync answer as one; an unasked decision wakes the machine to ask", () => {
     const { pipeline, judgedAsGossip, wakes } = pipelineJudging({

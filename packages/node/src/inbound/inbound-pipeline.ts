@@ -32,8 +32,9 @@ export interface InboundPipeline {
   /** Gossipsub's delivery of bytes that `validate` accepted. */
   deliver(kind: GossipKind, bytes: Uint8Array): void;
   /**
-   * A message a peer sent in answer to a sync request for what `asked` says. Returns the verdict:
-   * "reject" is what only a misbehaving peer sends, as on the gossip path.
+   * A message a peer sent in answer to a sync request for what `asked` says. Returns the verdict
+   * for the responder: "reject" only for what no honest responder serves whatever the asker's
+   * state (RESPONDER_BLAMED); any other rejection is the asker's and returns "ignore".
    */
   synced(bytes: Uint8Array, from: string, asked: SyncAsked): Verdict;
 }
@@ -68,6 +69,20 @@ export interface InboundPipelineInit {
 const FORWARDER_BLAMELESS: ReadonlySet<RejectReason> = new Set<RejectReason>([
   "price-mismatch",
   "equivocation",
+]);
+
+/**
+ * The rejections that blame the peer whose sync answer held the message: the message itself is
+ * broken, whoever judges it. An honest responder serves what it accepted, and what it accepted may
+ * still be rejected by an asker in another state: a node with no epoch accepts and stores messages
+ * of any epoch (held until its first epoch is known), which an asker with an epoch may reject as
+ * `not-member` or `not-proposer`; blaming those would let one key penalise honest nodes at every
+ * catch-up. (Undecodable bytes are blamed before any of these is judged.)
+ */
+const RESPONDER_BLAMED: ReadonlySet<RejectReason> = new Set<RejectReason>([
+  "wrong-contract",
+  "bad-signature",
+  "resource-count",
 ]);
 
 export function createInboundPipeline(init: InboundPipelineInit): InboundPipeline {
@@ -114,10 +129,19 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     return message;
   };
 
-  /** `gossip`: heard by gossip, not in a sync answer to our request (a first epoch is taken only so). */
-  const check = (message: WireMessage, from: string, gossip: boolean): Verdict => {
+  /**
+   * `gossip`: heard by gossip, not in a sync answer to our request (a first epoch is taken only so).
+   * `rejected` hears the machine's reason for a rejection.
+   */
+  const check = (
+    message: WireMessage,
+    from: string,
+    gossip: boolean,
+    rejected?: (reason: RejectReason) => void,
+  ): Verdict => {
     const v = machine.check(message, { gossip });
     if (v.verdict === "accept") return "accept";
+    if (v.verdict === "reject") rejected?.(v.reason);
     count(v.reason);
     if (v.verdict === "ignore" && v.reason === "unasked") init.wake();
     if (v.verdict === "reject")
@@ -184,9 +208,12 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
         count("unrequested");
         return "ignore";
       }
-      const verdict = check(message, from, false);
+      let blamed = false;
+      const verdict = check(message, from, false, (reason) => {
+        blamed = RESPONDER_BLAMED.has(reason);
+      });
       if (verdict === "accept") accept(message, bytes);
-      return verdict;
+      return verdict === "reject" && !blamed ? "ignore" : verdict;
     },
   };
 }

@@ -4,8 +4,8 @@ import type { MessageKind, WireMessage } from "@walras/protocol";
  * What a sync request asked for, as its answer is judged: the kinds, and for a `messages` request
  * its epoch and round, for a `decision` request the epochs from the one it names. A peer may
  * answer with more; what was not asked for is not judged (protocol §3): an honest responder's
- * store query matches exactly these, so anything else in an answer is the responder's invention,
- * and verifying its signatures would be work done for it.
+ * store query matches exactly these, so anything else in an answer is at best unwanted, and
+ * verifying its signatures would be work done for the responder.
  */
 export interface SyncAsked {
   readonly kinds: readonly MessageKind[];

@@ -174,8 +174,8 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
    * Hands an answer's messages to the inbound pipeline. A throw there (a failed store write, a
    * machine bug) is caught per message, as the gossip path does, so that it neither skips the
    * rest of the answer nor escapes as a rejection that ends the process; logged once per answer.
-   * An answer holding a message the pipeline rejects (what an honest server, which serves only
-   * what it accepted, never sends: a bad signature, bytes that do not decode) lowers the peer's
+   * An answer holding a message the pipeline rejects for the responder (what no honest server
+   * sends whatever this node's state: a bad signature, bytes that do not decode) lowers the peer's
    * score once, as a rejected gossip message lowers its forwarder's.
    */
   const apply = (peer: string, messages: readonly string[], asked: SyncAsked): void => {
