@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { MachineAction, MessageKind, WireMessage } from "@walras/protocol";
+import type { EquivocationProof, MachineAction, MessageKind, WireMessage } from "@walras/protocol";
 import { describe, expect, it } from "vitest";
 import { storedMessage } from "../src/actions/action-executor.ts";
 import type { LedgerBook } from "../src/ledger/ledger-book.ts";
@@ -82,6 +82,18 @@ describe("action executor", () => {
     const { executor, left } = recordingExecutor();
     await executor.perform([{ type: "left", epoch: 3 }]);
     expect(left()).toBe(1);
+  });
+
+  it("keeps the proof of each conviction (the node's conviction record, restored before a restart's replay)", async () => {
+    const kept: unknown[] = [];
+    const proof = {
+      first: message("demand", 0, 2),
+      second: message("demand", 0, 2),
+    } as unknown as EquivocationProof;
+    await stubbedExecutor({ keepConviction: (p) => void kept.push(p) }).perform([
+      { type: "convicted", proof },
+    ]);
+    expect(kept).toEqual([proof]);
   });
 });
 

