@@ -4,7 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStore, STORE_FILE, type Store, type StoredMessage } from "../src/store/store.ts";
+import {
+  openStore,
+  STORE_FILE,
+  STORE_SCHEMA_VERSION,
+  type Store,
+  type StoredMessage,
+} from "../src/store/store.ts";
 import { withNoRoom } from "./no-room.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -189,6 +195,24 @@ describe("store", () => {
     db.exec("PRAGMA user_version = 99");
     db.close();
     expect(() => openStore(dir)).toThrow(/schema version 99 is newer/);
+  });
+
+  it("upgrades a store of schema 1 (before the conviction record) in place, its messages kept", () => {
+    store = openStore(dir);
+    expect(store.putMessages([message("a", "demand", 1, 0, "x")])).toBe(1);
+    store.close();
+    // What a node of schema 1 left: no convictions table.
+    const db = new DatabaseSync(join(dir, STORE_FILE));
+    db.exec("DROP TABLE convictions; PRAGMA user_version = 1");
+    db.close();
+    store = openStore(dir);
+    expect(store.allMessages().map((m) => m.digest)).toEqual(["a"]);
+    expect(store.convictions()).toEqual([]);
+    const conviction = { agent: "agent-1", first: new Uint8Array([1]), second: new Uint8Array([2]) };
+    store.putConviction(conviction, 10);
+    expect(store.convictions()).toMatchObject([{ agent: "agent-1" }]);
+    const version = new DatabaseSync(join(dir, STORE_FILE)).prepare("PRAGMA user_version").get();
+    expect(version?.user_version).toBe(STORE_SCHEMA_VERSION);
   });
 
   it("opens cleanly with every acknowledged write after kill -9 mid-write", async () => {
