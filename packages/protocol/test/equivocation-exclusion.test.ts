@@ -741,6 +741,64 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(served.map((m) => m.agent)).not.toContain(attacker.id);
   });
 
+  /**
+   * An attacker's plan for `epoch`, signed by it as the view-0 proposer of a pair of its own keys,
+   * dropping its throwaway key with a valid proof; null when it is not that epoch's proposer.
+   */
+  function fakePlan(epoch: number): ProposeMessage | null {
+    const attacker = createSigner(new Uint8Array(32).fill(20));
+    const sybil = createSigner(new Uint8Array(32).fill(21));
+    const pair = ids(attacker, createSigner(new Uint8Array(32).fill(22)));
+    if (proposerOf(epoch, 0, pair) !== attacker.id) return null;
+    const proofs: EpochPlan["proofs"] = [[demand(sybil, 0, BASE, 1, 0), demand(sybil, 0, BASE, 2, 0)]];
+    return propose(
+      epoch,
+      { ...later(epoch, { cause: ["equivocation"], proofs }), members: pair, deciders: pair, voters: pair },
+      attacker,
+    );
+  }
+  /** `count` fakes for far epochs, from `from` on. */
+  const farFakes = (from: number, count: number): ProposeMessage[] =>
+    Array.from({ length: 4 * count }, (_, i) => fakePlan(from + i))
+      .filter((m): m is ProposeMessage => m !== null)
+      .slice(0, count);
+
+  it("fake plans for far epochs, first at a node with no epoch, do not crowd the real one out", () => {
+    const { machine, p2 } = pastTheExclusion();
+    const fakes = farFakes(1000, 8);
+    const j1 = newcomerMachine(9);
+    let now = 100;
+    for (const m of [...fakes, ...currentAnswer(machine)]) deliver(j1, m, now++);
+    expect(j1.status()).toMatchObject({ epoch: 3, members: withoutLiar });
+    // Before the fix the real plan was the lowest of five held, forgotten at once, and j1 served
+    // nothing (the fakes, past its epoch, never): a joiner asking it admitted the liar again.
+    expect(currentAnswer(j1)).toEqual(currentAnswer(machine));
+    expect(j1.exclusionPlans()).toEqual([p2]);
+    const join2 = newcomerMachine(10);
+    for (const m of currentAnswer(j1)) deliver(join2, m, now++);
+    expect(join2.status().equivocations.map((e) => e.agent)).toEqual([liar.id]);
+  });
+
+  it("a real plan taken on trust survives fakes: those past the adopted epoch are dropped, and judged plans push out trusted ones first", () => {
+    const plans = new ExclusionPlans();
+    const real = propose(2, plan([[d1, d2]]), me);
+    const [f1, f2, f3, f4, f5, f6] = farFakes(1000, 6) as ProposeMessage[];
+    for (const m of [f1, f2, f3, f4, real, f5, f6]) plans.trusted(m as ProposeMessage);
+    expect(plans.before(3)).toEqual([real]);
+    // Adopting epoch 3 (a plan dropping nobody): the fakes are claims the chain has not reached.
+    plans.adopted(3, [propose(3, later(3), proposer3)]);
+    expect(plans.before(Number.MAX_SAFE_INTEGER)).toEqual([real]);
+    // Judged plans for later epochs are kept (before the fix each was forgotten at once, the
+    // fakes' epochs all higher), and past the bound the one taken on trust goes first.
+    const judged = [4, 5, 6, 7].map((e) =>
+      propose(e, later(e, { cause: ["equivocation"], proofs: [[d1, d2]] }), me),
+    );
+    for (const m of judged.slice(0, 3)) plans.validated(m);
+    expect(plans.before(8)).toEqual([real, ...judged.slice(0, 3)]);
+    plans.validated(judged[3] as ProposeMessage);
+    expect(plans.before(8)).toEqual(judged);
+  });
+
   it("a plan taken on trust gives way to a judged one, and two different ones for an epoch cancel", () => {
     const plans = new ExclusionPlans();
     const real = propose(2, plan([[d1, d2]]), me);

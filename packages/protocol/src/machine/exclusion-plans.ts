@@ -1,7 +1,7 @@
 import type { WireMessage } from "../wire/messages.ts";
 import { carriedPlan, planDigest } from "./epoch-plan.ts";
 
-/** Exclusion plans kept for joiners: the newest of them, one per epoch. */
+/** Exclusion plans kept for joiners: at most this many, one per epoch. */
 export const MAX_EXCLUSION_PLANS = 4;
 
 /**
@@ -31,7 +31,16 @@ interface Kept {
  * equivocator again (sim seed 932). Two different plans for one epoch on trust cancel each other
  * (the node cannot tell the fake); a judged one replaces either. Serving a fake costs nothing
  * worse than serving nothing: its proofs can only convict a key that signed two demands at one
- * price. Bounded: one entry per epoch, the lowest epoch forgotten past MAX_EXCLUSION_PLANS.
+ * price.
+ *
+ * Fakes must not crowd real plans out (found by review: four fakes for epochs past 1000, first
+ * at a node with no epoch, made every real plan the lowest held and so the first forgotten, while
+ * the fakes were never served). Plans are taken on trust only before the node adopts its first
+ * epoch E, and the real ones it is shown are for epochs before E: on adopting an epoch, those
+ * taken on trust for it or later are dropped (no decider of its chain made them). Past
+ * MAX_EXCLUSION_PLANS, one taken on trust goes before any judged one, the highest epoch first
+ * (a fake must then be for an epoch before the real plan's to push it out, and is served where
+ * it stays); among judged ones, the lowest epoch goes.
  */
 export class ExclusionPlans {
   readonly #byEpoch = new Map<number, Kept>();
@@ -60,9 +69,11 @@ export class ExclusionPlans {
   /**
    * This node adopted epoch `epoch` on `evidence`: its proposal (the message carrying the plan)
    * replaces whatever is kept for the epoch (a validated plan that lost to another), or removes it
-   * when that plan drops nobody for equivocation.
+   * when that plan drops nobody for equivocation. Plans taken on trust for the epoch or later
+   * are claims its chain has not reached: dropped.
    */
   adopted(epoch: number, evidence: readonly WireMessage[]): void {
+    for (const [e, kept] of this.#byEpoch) if (e >= epoch && !kept.judged) this.#byEpoch.delete(e);
     const m = evidence.find((e) => e.epoch === epoch && carriedPlan(e)?.proofs);
     if (m) this.#keep(epoch, { message: m, judged: true });
     else this.#byEpoch.delete(epoch);
@@ -77,6 +88,12 @@ export class ExclusionPlans {
 
   #keep(epoch: number, kept: Kept): void {
     this.#byEpoch.set(epoch, kept);
-    if (this.#byEpoch.size > MAX_EXCLUSION_PLANS) this.#byEpoch.delete(Math.min(...this.#byEpoch.keys()));
+    if (this.#byEpoch.size > MAX_EXCLUSION_PLANS) this.#byEpoch.delete(this.#evictee());
+  }
+
+  /** The epoch forgotten past the bound: the highest taken on trust, else the lowest judged. */
+  #evictee(): number {
+    const onTrust = [...this.#byEpoch].flatMap(([e, k]) => (k.judged ? [] : [e]));
+    return onTrust.length > 0 ? Math.max(...onTrust) : Math.min(...this.#byEpoch.keys());
   }
 }
