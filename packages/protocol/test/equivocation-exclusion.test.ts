@@ -799,6 +799,27 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(plans.before(8)).toEqual(judged);
   });
 
+  it("a joiner keeps the newest plans before the epoch it adopts, as a node that judged them does; fakes below the real plan cannot push it out", () => {
+    const real = [2, 4, 6, 8].map((e) =>
+      propose(e, later(e, { cause: ["equivocation"], proofs: [[d1, d2]] }), me),
+    );
+    const tenth = propose(10, later(10, { cause: ["equivocation"], proofs: [[d1, d2]] }), me);
+    const joiner = new ExclusionPlans();
+    for (const m of real) joiner.trusted(m);
+    joiner.adopted(10, [tenth]);
+    // A first version evicted trusted plans newest first: it kept 2, 4, 6 and 10 (second review).
+    expect(joiner.before(11)).toEqual([...real.slice(1), tenth]);
+    // Plans for epochs 1-6 shown first (what they prove does not matter here), then the real one.
+    const fakes = [1, 2, 3, 4, 5, 6].map((e) =>
+      propose(e, later(e, { cause: ["equivocation"], proofs: [[d1, d2]] }), honest),
+    );
+    const target = new ExclusionPlans();
+    const seventh = propose(7, later(7, { cause: ["equivocation"], proofs: [[d1, d2]] }), me);
+    for (const m of [...fakes, seventh]) target.trusted(m);
+    target.adopted(9, [propose(9, later(9), proposer3)]);
+    expect(target.before(9).at(-1)).toEqual(seventh);
+  });
+
   it("a plan taken on trust gives way to a judged one, and two different ones for an epoch cancel", () => {
     const plans = new ExclusionPlans();
     const real = propose(2, plan([[d1, d2]]), me);

@@ -83,6 +83,8 @@ const RESPONDER_BLAMED: ReadonlySet<RejectReason> = new Set<RejectReason>([
   "wrong-contract",
   "bad-signature",
   "resource-count",
+  // The allowlist is the contract's, and amendments cannot change it (terms.ts).
+  "not-allowed",
 ]);
 
 export function createInboundPipeline(init: InboundPipelineInit): InboundPipeline {

@@ -3,6 +3,11 @@ import { carriedPlan, planDigest } from "./epoch-plan.ts";
 
 /** Exclusion plans kept for joiners: at most this many, one per epoch. */
 export const MAX_EXCLUSION_PLANS = 4;
+/**
+ * Plans taken on trust held until the node adopts its first epoch, one per epoch: more than it
+ * keeps, because only then does it know which epochs its chain has reached.
+ */
+export const MAX_TRUSTED_PLANS = 64;
 
 /**
  * What is kept for one epoch: the message carrying its plan, and whether this node judged it (it
@@ -36,11 +41,13 @@ interface Kept {
  * Fakes must not crowd real plans out (found by review: four fakes for epochs past 1000, first
  * at a node with no epoch, made every real plan the lowest held and so the first forgotten, while
  * the fakes were never served). Plans are taken on trust only before the node adopts its first
- * epoch E, and the real ones it is shown are for epochs before E: on adopting an epoch, those
- * taken on trust for it or later are dropped (no decider of its chain made them). Past
- * MAX_EXCLUSION_PLANS, one taken on trust goes before any judged one, the highest epoch first
- * (a fake must then be for an epoch before the real plan's to push it out, and is served where
- * it stays); among judged ones, the lowest epoch goes.
+ * epoch E, and the real ones it is shown are for epochs before E. So until then it holds up to
+ * MAX_TRUSTED_PLANS of them (past that the highest epoch goes: a fake must then fill 64 distinct
+ * epochs below a real plan's to push it out); on adopting an epoch, those taken on trust for it or
+ * later are dropped (no decider of its chain made them), and then, as ever, past
+ * MAX_EXCLUSION_PLANS the lowest epochs go: the node keeps the newest plans before its epoch, as a
+ * node that judged them does (a first version evicted trusted plans newest first, and an honest
+ * joiner shown epochs 2, 4, 6, 8 that adopted 10 kept 2, 4, 6, 10: second review).
  */
 export class ExclusionPlans {
   readonly #byEpoch = new Map<number, Kept>();
@@ -76,7 +83,10 @@ export class ExclusionPlans {
     for (const [e, kept] of this.#byEpoch) if (e >= epoch && !kept.judged) this.#byEpoch.delete(e);
     const m = evidence.find((e) => e.epoch === epoch && carriedPlan(e)?.proofs);
     if (m) this.#keep(epoch, { message: m, judged: true });
-    else this.#byEpoch.delete(epoch);
+    else {
+      this.#byEpoch.delete(epoch);
+      this.#trim();
+    }
   }
 
   /** Those of epochs before `epoch`, oldest first: a joiner must judge them before it adopts `epoch`. */
@@ -88,12 +98,12 @@ export class ExclusionPlans {
 
   #keep(epoch: number, kept: Kept): void {
     this.#byEpoch.set(epoch, kept);
-    if (this.#byEpoch.size > MAX_EXCLUSION_PLANS) this.#byEpoch.delete(this.#evictee());
+    if (kept.judged) this.#trim();
+    else if (this.#byEpoch.size > MAX_TRUSTED_PLANS) this.#byEpoch.delete(Math.max(...this.#byEpoch.keys()));
   }
 
-  /** The epoch forgotten past the bound: the highest taken on trust, else the lowest judged. */
-  #evictee(): number {
-    const onTrust = [...this.#byEpoch].flatMap(([e, k]) => (k.judged ? [] : [e]));
-    return onTrust.length > 0 ? Math.max(...onTrust) : Math.min(...this.#byEpoch.keys());
+  /** Past the bound, the lowest epochs go. */
+  #trim(): void {
+    while (this.#byEpoch.size > MAX_EXCLUSION_PLANS) this.#byEpoch.delete(Math.min(...this.#byEpoch.keys()));
   }
 }
