@@ -757,6 +757,9 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
       attacker,
     );
   }
+  /** Epoch `epoch`'s plan dropping the liar on the proof d1, d2, proposed by `signer`. */
+  const provenPlan = (epoch: number, signer: Signer): ProposeMessage =>
+    propose(epoch, later(epoch, { cause: ["equivocation"], proofs: [[d1, d2]] }), signer);
   /** `count` fakes for far epochs, from `from` on. */
   const farFakes = (from: number, count: number): ProposeMessage[] =>
     Array.from({ length: 4 * count }, (_, i) => fakePlan(from + i))
@@ -790,9 +793,7 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     expect(plans.before(Number.MAX_SAFE_INTEGER)).toEqual([real]);
     // Judged plans for later epochs are kept (before the fix each was forgotten at once, the
     // fakes' epochs all higher), and past the bound the one taken on trust goes first.
-    const judged = [4, 5, 6, 7].map((e) =>
-      propose(e, later(e, { cause: ["equivocation"], proofs: [[d1, d2]] }), me),
-    );
+    const judged = [4, 5, 6, 7].map((e) => provenPlan(e, me));
     for (const m of judged.slice(0, 3)) plans.validated(m);
     expect(plans.before(8)).toEqual([real, ...judged.slice(0, 3)]);
     plans.validated(judged[3] as ProposeMessage);
@@ -800,21 +801,17 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
   });
 
   it("a joiner keeps the newest plans before the epoch it adopts, as a node that judged them does; fakes below the real plan cannot push it out", () => {
-    const real = [2, 4, 6, 8].map((e) =>
-      propose(e, later(e, { cause: ["equivocation"], proofs: [[d1, d2]] }), me),
-    );
-    const tenth = propose(10, later(10, { cause: ["equivocation"], proofs: [[d1, d2]] }), me);
+    const real = [2, 4, 6, 8].map((e) => provenPlan(e, me));
+    const tenth = provenPlan(10, me);
     const joiner = new ExclusionPlans();
     for (const m of real) joiner.trusted(m);
     joiner.adopted(10, [tenth]);
     // A first version evicted trusted plans newest first: it kept 2, 4, 6 and 10 (second review).
     expect(joiner.before(11)).toEqual([...real.slice(1), tenth]);
     // Plans for epochs 1-6 shown first (what they prove does not matter here), then the real one.
-    const fakes = [1, 2, 3, 4, 5, 6].map((e) =>
-      propose(e, later(e, { cause: ["equivocation"], proofs: [[d1, d2]] }), honest),
-    );
+    const fakes = [1, 2, 3, 4, 5, 6].map((e) => provenPlan(e, honest));
     const target = new ExclusionPlans();
-    const seventh = propose(7, later(7, { cause: ["equivocation"], proofs: [[d1, d2]] }), me);
+    const seventh = provenPlan(7, me);
     for (const m of [...fakes, seventh]) target.trusted(m);
     target.adopted(9, [propose(9, later(9), proposer3)]);
     expect(target.before(9).at(-1)).toEqual(seventh);
