@@ -19,7 +19,8 @@ import type { Store } from "./store.ts";
  *
  * Bounded as the machine's own list is: one proof per agent, the newest MAX_CONVICTED agents (two
  * demands each, a few hundred bytes). A conviction takes two demands an agent really signed for
- * one round at the same prices, so only keys that did that can fill it, and the oldest go first.
+ * one round at the same prices, so only keys that did that can fill it, and the oldest go first
+ * (under an open allowlist keys are free: 1,000 throwaway ones push the real convictions out).
  */
 export function recordConviction(store: Store, [first, second]: EquivocationProof): void {
   store.putConviction(
