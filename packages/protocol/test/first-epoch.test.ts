@@ -132,3 +132,50 @@ describe("a fresh node's first epoch (docs/protocol.md §9.3)", () => {
     expect(joiner.status().epoch).toBe(2);
   });
 });
+
+/**
+ * A peer the joiner asks answers with proposals made up for `epochs`, each by a throwaway key
+ * naming itself and a second throwaway key its deciders: never decided (the second never accepts),
+ * so they capture nothing, but each holds a pending decision (docs/security.md §2).
+ */
+function madeUp(epochs: readonly number[], salt: number): WireMessage[] {
+  return epochs.map((epoch, i) => {
+    const pair = [key(30 + ((salt + 2 * i) % 200)), key(31 + ((salt + 2 * i) % 200))];
+    return decided(epoch, pair, pair)[0] as WireMessage;
+  });
+}
+
+const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
+
+describe("made-up proposals from a peer the joiner asks (docs/security.md §2)", () => {
+  const floods: Record<string, readonly number[]> = {
+    "far epochs (1000 and up)": range(1000, 20),
+    "near epochs (3 to 22)": range(3, 20),
+    "the real epoch itself, under 20 made-up decider sets": Array(20).fill(2),
+    "the epoch below, near and far epochs mixed": [1, ...range(3, 10), ...range(5000, 10)],
+  };
+  for (const [name, epochs] of Object.entries(floods))
+    it(`do not keep it from adopting the real epoch: ${name}, before and after the honest answer`, () => {
+      const peer = honestPeer();
+      const joiner = newJoiner();
+      let now = 10;
+      for (const m of madeUp(epochs, 0)) arrive(joiner, m, now++, false);
+      expect(joiner.status().epoch).toBe(null);
+      for (const m of answer(peer, null)) arrive(joiner, m, now++, false);
+      for (const m of madeUp(epochs, 100)) arrive(joiner, m, now++, false);
+      expect(joiner.status()).toMatchObject({ epoch: 2, members: ids(...members) });
+      expect(joiner.decisionEvidence(null)).toEqual(peer.decisionEvidence(null));
+    });
+});
+
+describe("a made-up proposal of the real epoch, then the real decision's accepts before its proposal", () => {
+  it("the accepts wait for the real proposal, and the joiner adopts it", () => {
+    const peer = honestPeer();
+    const joiner = newJoiner();
+    let now = 10;
+    for (const m of madeUp([2], 0)) arrive(joiner, m, now++, false);
+    const [proposal, ...accepts] = peer.decisionEvidence(null) ?? [];
+    for (const m of [...accepts, proposal as WireMessage]) arrive(joiner, m, now++, false);
+    expect(joiner.status()).toMatchObject({ epoch: 2, members: ids(...members) });
+  });
+});

@@ -184,3 +184,10 @@ export class EpochDecision {
     };
   }
 }
+
+/** Hands a decision message to `d` by its kind. */
+export function feed(d: EpochDecision, m: ProposeMessage | AcceptMessage | ViewMessage, now: number): void {
+  if (m.kind === "propose") d.onPropose(m, now);
+  else if (m.kind === "accept") d.onAccept(m, now);
+  else d.onView(m, now);
+}

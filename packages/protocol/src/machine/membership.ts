@@ -28,13 +28,14 @@ import {
   heardEpochAt,
   initialAskPace,
 } from "./decision-ask-pace.ts";
-import { type Decided, EpochDecision } from "./epoch-decision.ts";
+import { type Decided, EpochDecision, feed } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { answeredEmpty, type FoundingGate, heardEpoch, OPEN_GATE, suspenders } from "./founding-gate.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs, stuckHeardMs } from "./heartbeat.ts";
 import { leaveWaitMs, showsAdopted } from "./leave-stay.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation } from "./machine-io.ts";
+import { PendingDecisions } from "./pending-decisions.ts";
 import { fitJoiners } from "./plan-fit.ts";
 import { asPlanProof } from "./plan-proofs.ts";
 
@@ -76,8 +77,6 @@ export interface MembershipHooks {
   certificateByDigest(digest: Digest): Certificate | null;
 }
 
-/** Epoch numbers a node without an epoch keeps decisions for (trust on first use; bounded). */
-const MAX_PENDING_EPOCHS = 16;
 /** A member dropped for silence is kept out 2^strikes round timeouts, at most 2^6. */
 const MAX_STRIKES = 6;
 /** View timeouts double per view up to this exponent (HotStuff's pacemaker backs off the same way). */
@@ -103,8 +102,8 @@ export class Membership {
   previous: EpochInfo | null = null;
   /** The decision for the epoch after the current one (or for epoch 0, on a founder). */
   #decision: EpochDecision | null = null;
-  /** Before any epoch: decisions by epoch number, from the first proposal seen for each. */
-  readonly #pending = new Map<number, { decision: EpochDecision | null; early: WireMessage[] }>();
+  /** Before any epoch: the decisions its answers bring (pending-decisions.ts). */
+  readonly #pending: PendingDecisions;
   /** Agents asking to join, with when we last heard them: a joiner that goes quiet expires. */
   readonly #joins = new Map<AgentId, { message: JoinMessage; seenAt: number }>();
   #offListLogged = false;
@@ -159,6 +158,7 @@ export class Membership {
     this.#founder = founder && ctx.me !== null;
     this.#storeLost = storeLost;
     this.#startedAt = ctx.now;
+    this.#pending = new PendingDecisions(ctx.me);
     const { announceMs } = ctx.contract.timeouts;
     this.#announceEvery = announceMs;
     this.#askPace = initialAskPace(ctx.contract.timeouts);
@@ -435,6 +435,10 @@ export class Membership {
   onDecisionMessage(m: ProposeMessage | AcceptMessage | ViewMessage): void {
     const d = this.#decisionFor(m);
     if (d) feed(d, m, this.#ctx.now);
+    else if (!this.current) {
+      if (m.agent !== this.#ctx.me) this.noteNetwork(m);
+      this.#pending.take(m, this.#ctx.now, (x) => this.#ctx.slots.forget(x));
+    }
     this.advance();
   }
 
@@ -645,28 +649,12 @@ export class Membership {
 
   // ---- internals -----------------------------------------------------------------------------
 
+  /** The decision `m` belongs to once this node has an epoch (or founds epoch 0); before that, none. */
   #decisionFor(m: ProposeMessage | AcceptMessage | ViewMessage): EpochDecision | null {
     const cur = this.current;
     if (cur) return m.epoch === cur.number + 1 ? this.#decision : null;
     if (this.#decision && m.epoch === 0 && m.agent === this.#ctx.me) return this.#decision;
-    if (m.agent !== this.#ctx.me) this.noteNetwork(m);
-    let entry = this.#pending.get(m.epoch);
-    if (!entry) {
-      entry = { decision: null, early: [] };
-      this.#pending.set(m.epoch, entry);
-      if (this.#pending.size > MAX_PENDING_EPOCHS) this.#pending.delete(Math.min(...this.#pending.keys()));
-    }
-    if (!entry.decision && m.kind === "propose") {
-      entry.decision = new EpochDecision(m.epoch, m.plan.deciders, this.#ctx.me, this.#ctx.now);
-      for (const early of entry.early) feed(entry.decision, early as typeof m, this.#ctx.now);
-      entry.early = [];
-    }
-    if (!entry.decision) {
-      if (entry.early.length < 1024) entry.early.push(m);
-      else this.#ctx.slots.forget(m);
-      return null;
-    }
-    return entry.decision;
+    return null;
   }
 
   #adoptDecided(): boolean {
@@ -676,8 +664,7 @@ export class Membership {
       this.#adopt(decided);
       return true;
     }
-    const pending = [...this.#pending.values()].map((entry) => entry.decision);
-    const best = newestDecided(pending, this.#decision?.decided() ?? null);
+    const best = newestDecided(this.#pending.decisions(), this.#decision?.decided() ?? null);
     if (!best) return false;
     this.#adopt(best);
     return true;
@@ -705,9 +692,7 @@ export class Membership {
     this.#decision = new EpochDecision(d.epoch + 1, plan.voters, ctx.me, now);
     // Decisions seen before any epoch, for later epochs than this one, are judged again now that
     // this one gives their deciders: their messages go back through validation, none is lost.
-    for (const [epoch, entry] of this.#pending)
-      if (epoch > d.epoch) this.#requeue.push(...(entry.decision?.messages() ?? []), ...entry.early);
-    this.#pending.clear();
+    this.#requeue.push(...this.#pending.drainAfter(d.epoch));
     for (const id of plan.members) {
       const join = this.#joins.get(id);
       if (join) this.#ctx.slots.forget(join.message);
@@ -1275,10 +1260,4 @@ const CATCH_UP_ROUNDS = 2;
 /** A decider waits this long in a view before moving on; doubles per view, capped. */
 export function viewTimeout(roundMs: number, view: number): number {
   return roundMs * 2 ** Math.min(view, MAX_BACKOFF);
-}
-
-function feed(d: EpochDecision, m: ProposeMessage | AcceptMessage | ViewMessage, now: number): void {
-  if (m.kind === "propose") d.onPropose(m, now);
-  else if (m.kind === "accept") d.onAccept(m, now);
-  else d.onView(m, now);
 }
