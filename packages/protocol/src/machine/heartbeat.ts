@@ -34,7 +34,9 @@ export const STUCK_HEARD = 3;
  * (roundMs/2). A member behind on a lost catch-up is heard but cannot bid, and so is the member
  * waiting for its demand: at 3·roundMs with roundMs 2 s, two such losses in a row dropped a live
  * member, and under 20-30% loss a fixed-fee market changed epoch every few seconds for good (sim
- * seeds 686, 910, 2259 once the simulator modelled the client's timeout).
+ * seeds 686, 910, 2259 once the simulator modelled the client's timeout). The timeout follows
+ * roundMs (1-3 s), so at roundMs 2 s this is 9 s (12 s at a fixed 3 s); a timeout of half a
+ * round made it 6 s again, and seed 1142's slack to the liveness bound fell from 144.5 s to 69.8 s.
  */
 export function stuckHeardMs(timeouts: Timeouts): number {
   return STUCK_HEARD * Math.max(timeouts.roundMs, syncRequestTimeoutMs(timeouts) + timeouts.roundMs / 2);
