@@ -85,6 +85,8 @@ const row = (
  * it: short here, so a test waits for the reset itself rather than out the 2 s default.
  */
 const HOLD_MS = 300;
+/** The round timeout (and so the sync request timeout) of the contract the slow-answer test runs. */
+const SLOW_ANSWER_MS = 1_000;
 /** Node may fire a timer up to a millisecond early (it rounds the loop's clock). */
 const TIMER_SLACK_MS = 2;
 
@@ -139,6 +141,8 @@ async function side(
     maxPageCount?: number;
     /** Told of a peer's answer holding no current decision. */
     noDecision?: (peer: string) => void;
+    /** The contract the node runs (default: one at the default timeouts). */
+    contract?: Contract;
   } = {},
 ): Promise<Side> {
   const host = await startHost(options.bootstrap);
@@ -161,7 +165,7 @@ async function side(
   };
   const sync = createSyncPeer({
     libp2p: host.libp2p,
-    contract,
+    contract: options.contract ?? contract,
     contractId: id,
     store,
     writer,
@@ -487,6 +491,37 @@ describe("sync peer", () => {
     expect(refused).toBe(1);
     expect(await sent("refused")).toBe(1);
     expect(await served(answerer.metrics, "served")).toBe(2);
+  });
+
+  it("gives up on a request after the contract's request timeout (1 s at roundMs 1 s), not a fixed 3 s", async () => {
+    // A peer whose answer takes 2 s: later than this contract's timeout, within the old 3 s.
+    const slow = await startHost();
+    let answered!: () => void;
+    const held = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    await handleSync(slow.libp2p, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2 * SLOW_ANSWER_MS));
+      answered();
+      return { messages: [Buffer.from("late").toString("base64")] };
+    });
+    const fast = contractSchema.parse({
+      ...contract,
+      timeouts: { roundMs: SLOW_ANSWER_MS, announceMs: 250 },
+    });
+    const client = await side({
+      bootstrap: [slow.libp2p.getMultiaddrs()[0]?.toString() ?? ""],
+      contract: fast,
+    });
+    await client.host.bootstrapped;
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
+    // One event loop runs both ends, so the asker's timer (1 s from sending) fires before the
+    // peer's (2 s from receiving): the request has failed before the answer is sent.
+    await held;
+    await waitFor("the request to fail", async () =>
+      (await client.metrics.syncRequestsSent.get()).values.some((v) => v.labels.outcome === "failed"),
+    );
+    expect(client.synced).toEqual([]);
   });
 
   it("does not read a graylisted peer's requests: they are held, then reset", async () => {

@@ -50,6 +50,7 @@ export * from "./machine/plan-proofs.ts";
 export * from "./machine/sync-peer-load.ts";
 export * from "./machine/sync-queue.ts";
 export * from "./machine/sync-targets.ts";
+export * from "./machine/sync-timeout.ts";
 export * from "./machine/validate.ts";
 export * from "./random/prng.ts";
 export * from "./sim/certificate-audit.ts";

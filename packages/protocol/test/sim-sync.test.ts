@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import type { AgentMachine } from "../src/machine/agent-machine.ts";
 import type { MachineAction, MachineEvent } from "../src/machine/machine-io.ts";
-import { createSyncQueue, SYNC_REQUEST_TIMEOUT_MS, type SyncStart } from "../src/machine/sync-queue.ts";
+import { createSyncQueue, type SyncStart } from "../src/machine/sync-queue.ts";
+import { syncRequestTimeoutMs } from "../src/machine/sync-timeout.ts";
 import { createPrng } from "../src/random/prng.ts";
 import { buildMachine } from "../src/sim/machine-factory.ts";
 import { runSeed } from "../src/sim/runner.ts";
@@ -101,8 +102,11 @@ function askingAt(asks: readonly number[]) {
 }
 
 describe("the simulator's sync client, as the node's (machine/sync-queue.ts)", () => {
-  it("notices a lost request only at the timeout, merges the same want meanwhile, then asks a peer that did not time out", () => {
-    const { net, asker, heard, started } = askingAt([0, 1_000, 2_000, SYNC_REQUEST_TIMEOUT_MS + 500]);
+  it("notices a lost request only at the contract's timeout, merges the same want meanwhile, then asks a peer that did not time out", () => {
+    // roundMs 2 s: a lost request is given up after 2 s (a round), not a fixed 3 s.
+    const timeout = syncRequestTimeoutMs(contract.timeouts);
+    expect(timeout).toBe(2_000);
+    const { net, asker, heard, started } = askingAt([0, 1_000, timeout + 500]);
     // Deaf while it asks first: both requests' answers are lost.
     net.deafen(asker, true);
     net.advanceTo(500);
@@ -110,18 +114,18 @@ describe("the simulator's sync client, as the node's (machine/sync-queue.ts)", (
     net.advanceTo(10_000);
     const first = started.filter((s) => s.at === 0).map((s) => s.peer);
     expect(first).toHaveLength(2);
-    // The asks at 1 s and 2 s merge into the one in flight: no request until it timed out.
+    // The ask at 1 s merges into the one in flight: no request until it timed out.
     const later = started.filter((s) => s.at > 0);
-    expect(later.map((s) => s.at)).toEqual([SYNC_REQUEST_TIMEOUT_MS + 500]);
+    expect(later.map((s) => s.at)).toEqual([timeout + 500]);
     // Both first peers cool off: the retry goes to the third alone.
     const retried = later.map((s) => s.peer);
     expect(retried.some((p) => first.includes(p))).toBe(false);
     expect(heard.map((h) => h.peer)).toEqual(retried);
-    expect(heard.every((h) => h.at > SYNC_REQUEST_TIMEOUT_MS + 500)).toBe(true);
+    expect(heard.every((h) => h.at > timeout + 500)).toBe(true);
   });
 
   it("runs four catch-ups at once; a fifth waits in line until one ends", () => {
-    const queue = createSyncQueue({ random: createPrng(1) });
+    const queue = createSyncQueue({ random: createPrng(1), timeouts: contract.timeouts });
     const peers = () => ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10"];
     const want = (epoch: number) => ({ type: "decision", epoch }) as const;
     const starts = [0, 1, 2, 3, 4].flatMap((e) => queue.want(want(e), 0, peers));

@@ -9,7 +9,6 @@ import {
   kindsOf,
   MAX_SYNC_WANT_MESSAGES,
   type MessageKind,
-  SYNC_REQUEST_TIMEOUT_MS,
   type SyncStart,
   type SyncWant,
   shuffled,
@@ -120,6 +119,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const refusalLoggedAt = new Map<string, number>();
   const queue = createSyncQueue({
     random: Math.random,
+    timeouts: init.contract.timeouts,
     held: (outcome) => metrics.syncRequestsSent.inc({ outcome }),
   });
   const { load } = queue;
@@ -145,7 +145,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     load.started(peer);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
-        timeoutMs: SYNC_REQUEST_TIMEOUT_MS,
+        timeoutMs: queue.requestTimeoutMs,
         maxBytes: answerByteLimit(request),
       });
       const over = answerOverPage(request, res);

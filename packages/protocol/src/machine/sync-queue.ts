@@ -1,7 +1,9 @@
 import type { Prng } from "../random/prng.ts";
+import type { Contract } from "../wire/contract.ts";
 import { type SyncWant, syncAgents } from "./machine-io.ts";
 import { createSyncPeerLoad, type SyncPeerLoad } from "./sync-peer-load.ts";
 import { syncTargets } from "./sync-targets.ts";
+import { syncCoolMs, syncMaxCoolMs, syncRequestTimeoutMs } from "./sync-timeout.ts";
 
 /**
  * Which of a node's catch-ups run and whom they ask: the pure half of the node's sync client
@@ -10,11 +12,6 @@ import { syncTargets } from "./sync-targets.ts";
  * the caller's (`now`); the requests themselves, and their timeouts, are the caller's to make.
  */
 
-/** A request not answered within this long has failed; its peer cools off (sync-peer-load.ts). */
-export const SYNC_REQUEST_TIMEOUT_MS = 3_000;
-/** A peer that timed out or refused is not asked again for this long, doubling per miss in a row. */
-export const SYNC_COOL_MS = SYNC_REQUEST_TIMEOUT_MS;
-export const SYNC_MAX_COOL_MS = 8 * SYNC_COOL_MS;
 /** Catch-ups running at once; more wait in line (identical ones are merged). */
 export const SYNC_MAX_IN_FLIGHT = 4;
 /** Wants waiting in line at most; the oldest goes first. */
@@ -47,11 +44,15 @@ export type SyncHeld = "coalesced" | "deferred";
 export interface SyncQueueOptions {
   /** Orders the targets (syncTargets); Math.random on the node, the sync stream in the simulator. */
   readonly random: Prng;
+  /** The contract's: the request timeout and the cooling off follow its round timeout (sync-timeout.ts). */
+  readonly timeouts: Contract["timeouts"];
   /** Counts a want that did not start (the node's metrics). */
   readonly held?: (why: SyncHeld) => void;
 }
 
 export interface SyncQueue {
+  /** How long the caller waits for each request's answer before it counts as timed out. */
+  readonly requestTimeoutMs: number;
   /** Who the node asks and how that went: `started` and `finished` per request, by the caller. */
   readonly load: SyncPeerLoad;
   /** The machine asks for `want`; `peers` are the connected ones, in random order. */
@@ -63,7 +64,8 @@ export interface SyncQueue {
 }
 
 export function createSyncQueue(options: SyncQueueOptions): SyncQueue {
-  const load = createSyncPeerLoad({ coolMs: SYNC_COOL_MS, maxCoolMs: SYNC_MAX_COOL_MS });
+  const { timeouts } = options;
+  const load = createSyncPeerLoad({ coolMs: syncCoolMs(timeouts), maxCoolMs: syncMaxCoolMs(timeouts) });
   const inFlight = new Set<SyncWantKey>();
   const queued = new Map<SyncWantKey, SyncWant>();
 
@@ -108,6 +110,7 @@ export function createSyncQueue(options: SyncQueueOptions): SyncQueue {
   };
 
   return {
+    requestTimeoutMs: syncRequestTimeoutMs(timeouts),
     load,
     want(want, now, peers) {
       const key = syncWantKey(want);

@@ -33,12 +33,15 @@ export const EPOCH_CHANGES = 3;
  *   market = rounds × (roundMs/2 + 3·D)
  *     rounds = EXACT_ROUNDS, plus STALL_ROUNDS with a fixed fee (no exact clearing price); a
  *     round closes in one delay, or, when a demand was lost, after the sync at roundMs/2 and its
- *     reply (2·D). A sync request lost too is noticed only at the 3 s request timeout
- *     (sync-queue.ts) and asked again of another peer; the bound does not add that per round, as
- *     such double losses are rare within one epoch and EPOCH_CHANGES' spare epochs absorb them.
- *     That is tight where rounds are many and loss high: in 20,000 seeds the smallest slack fell
- *     from 52.8 s to 6.0 s once the timeout was modelled (seed 18524: a fixed fee, 40 rounds to
- *     the stall rule, roundMs 2 s, 30% loss);
+ *     reply (2·D). A sync request lost too is noticed only at the client's request timeout
+ *     (min(3 s, max(1 s, roundMs)), machine/sync-timeout.ts) and asked again at the next
+ *     roundMs/2, about a round more; the bound does not add that per round: under high loss it
+ *     happens in about half the rounds, and EPOCH_CHANGES' spare epochs absorb it. That is
+ *     tight where rounds are many and loss high. Seed 18524 (a fixed fee, 40 rounds to the stall rule, roundMs 2 s,
+ *     30% loss) budgets 1.03 s a round; its rounds took 3.0 s on average (up to 8.8 s) at a
+ *     fixed 3 s timeout, 2.2 s (up to 5.0 s) at roundMs, and its slack rose from 6.0 s (the
+ *     least of 20,000 seeds at a fixed 3 s) to 203.3 s; over seeds 1-3,000 the smallest slack
+ *     rose from 80.4 s (seed 2526) to 92.3 s (seed 1205);
  *   commit = roundMs/2 + 3·D   (a lost commit is fetched by the sync at roundMs/2).
  */
 export function livenessBound(schedule: Schedule): number {

@@ -5,13 +5,7 @@ import { MAX_CONVICTED } from "../machine/conviction.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
 import type { SyncOutcome } from "../machine/sync-peer-load.ts";
-import {
-  createSyncQueue,
-  SYNC_REQUEST_TIMEOUT_MS,
-  type SyncQueue,
-  type SyncStart,
-  type SyncWantKey,
-} from "../machine/sync-queue.ts";
+import { createSyncQueue, type SyncQueue, type SyncStart, type SyncWantKey } from "../machine/sync-queue.ts";
 import { createPrng, type Prng, shuffled } from "../random/prng.ts";
 import { createSigner, type Signer } from "../wire/agent-key.ts";
 import { commitBodyDigest, commitMessageBodyDigest } from "../wire/certificate.ts";
@@ -789,7 +783,10 @@ export class SimulatedNetwork {
 
   /** A new process's sync client: nothing in flight or in line, every peer fresh. */
   #syncClient(): Pick<SimNode, "sync" | "syncPending"> {
-    return { sync: createSyncQueue({ random: this.#syncPrng }), syncPending: new Map() };
+    return {
+      sync: createSyncQueue({ random: this.#syncPrng, timeouts: this.#contract.timeouts }),
+      syncPending: new Map(),
+    };
   }
 
   /** The peers `node` reaches, by id, in random order (drawn when a catch-up starts, as the node does). */
@@ -829,11 +826,12 @@ export class SimulatedNetwork {
       node.sync.load.started(target);
       const lost = this.#syncPrng() < this.#loss || node.deaf;
       const delay = this.#randomDelay(this.#syncPrng) * 2 + peer.slowMs;
-      const answered = !lost && delay < SYNC_REQUEST_TIMEOUT_MS;
+      const timeoutMs = node.sync.requestTimeoutMs;
+      const answered = !lost && delay < timeoutMs;
       if (answered) this.#answer(node, peer, s.want, delay);
       this.#enqueue({
         kind: "sync-end",
-        at: this.now + (answered ? delay : SYNC_REQUEST_TIMEOUT_MS),
+        at: this.now + (answered ? delay : timeoutMs),
         seq: this.#seq++,
         node,
         key: s.key,
