@@ -9,7 +9,6 @@ import {
   SYNC_PROTOCOL,
   SYNC_PROTOCOL_2_0,
   type WalrasNode,
-  type WalrasNodeInit,
 } from "@walras/node";
 import {
   contractId,
@@ -24,6 +23,7 @@ import {
   type Cluster,
   type HostilePeer,
   paperProfiles,
+  peerGater,
   rejectedCount,
   startCluster,
   startHostilePeer,
@@ -54,12 +54,6 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Only `peers` reach the node, and it reaches only them. */
-function only(peers: () => readonly string[]): NonNullable<WalrasNodeInit["connectionGater"]> {
-  const deny = async (peer: { toString(): string }) => !peers().includes(peer.toString());
-  return { denyDialPeer: deny, denyInboundEncryptedConnection: deny, denyOutboundEncryptedConnection: deny };
-}
-
 const meshPeers = (node: WalrasNode, kind: GossipKind): string[] =>
   (node.host.libp2p.services.pubsub as GossipSub & { getMeshPeers(topic: string): string[] }).getMeshPeers(
     gossipTopic(id, kind),
@@ -79,7 +73,8 @@ describe("a node with no epoch, between a stranger and a member", () => {
     const fresh = await network.add(profiles[3] as (typeof profiles)[0], {
       bootstrap: [member.multiaddrs()[0] as string],
       founder: false,
-      connectionGater: only(() => allowed),
+      // Only the member and the stranger reach it, and it reaches only them.
+      connectionGater: peerGater((peer) => !allowed.includes(peer)),
     });
     // The stranger's key file, made first so that its peer id is let through.
     allowed.push((await loadOrCreateKey(join(dir, "stranger.key"))).peerId.toString());
