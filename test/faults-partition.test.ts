@@ -1,8 +1,10 @@
-import type { WalrasNode, WalrasNodeInit } from "@walras/node";
+import type { WalrasNode } from "@walras/node";
 import { type Certificate, type Contract, certificateDigest, verifyCertificate } from "@walras/protocol";
 import {
   type Cluster,
+  type ConnectionGater,
   paperProfiles,
+  peerGater,
   referenceFor,
   startCluster,
   testContract,
@@ -26,15 +28,8 @@ const contract: Contract = testContract("partition", {
 });
 
 /** A deny-list gater: the node neither dials nor accepts the peers in `denied`. */
-type ConnectionGater = NonNullable<WalrasNodeInit["connectionGater"]>;
-
 function gater(denied: Set<string>): ConnectionGater {
-  const deny = async (peer: { toString(): string }) => denied.has(peer.toString());
-  return {
-    denyDialPeer: deny,
-    denyInboundEncryptedConnection: deny,
-    denyOutboundEncryptedConnection: deny,
-  };
+  return peerGater((peer) => denied.has(peer));
 }
 
 const denied: Set<string>[] = Array.from({ length: 5 }, () => new Set());

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { WalrasNode, WalrasNodeInit } from "@walras/node";
+import type { WalrasNode } from "@walras/node";
 import {
   type AgentProfile,
   type Certificate,
@@ -11,10 +11,12 @@ import {
 } from "@walras/protocol";
 import {
   type Cluster,
+  type ConnectionGater,
   floodSync,
   type HostilePeer,
   type NodeProcess,
   paperProfiles,
+  peerGater,
   processCpuMs,
   type SyncFloodReport,
   spawnNode,
@@ -58,9 +60,8 @@ afterAll(async () => {
 });
 
 /** A gater that keeps a node away from `peers`: its only way in is the victim. */
-function avoiding(peers: readonly string[]): NonNullable<WalrasNodeInit["connectionGater"]> {
-  const deny = async (peer: { toString(): string }) => peers.includes(peer.toString());
-  return { denyDialPeer: deny, denyInboundEncryptedConnection: deny, denyOutboundEncryptedConnection: deny };
+function avoiding(peers: readonly string[]): ConnectionGater {
+  return peerGater((peer) => peers.includes(peer));
 }
 
 /** The sum of a node's samples of `metric` whose labels include `label` (from /metrics). */

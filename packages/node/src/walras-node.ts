@@ -265,6 +265,8 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     wake: () => driver.wake(),
     now,
   });
+  // Stored rows that do not decode (found by the replay, below): an asker would blame this node for them.
+  let unservable: ReadonlySet<string> = new Set();
   const sync = createSyncPeer({
     libp2p,
     contract: init.contract,
@@ -283,6 +285,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     ledgerPage: (after) => ledgerPage(ledgerBook, after),
     penalize: (peer) => gossip?.penalize(peer),
     graylisted: (peer) => gossip?.graylisted(peer) ?? false,
+    unservable: () => unservable,
     now,
   });
   // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
@@ -363,10 +366,11 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   if (convictions.length > 0) void driver.handle({ type: "convicted", now: now(), proofs: convictions });
   const replayed = replayStore(store, machine, driver, now);
   if (replayed.applied > 0) nodeLog.info({ replayed: replayed.applied }, "resumed from store");
-  if (replayed.undecodable > 0)
+  unservable = replayed.undecodable;
+  if (unservable.size > 0)
     nodeLog.warn(
-      { store: store.path, undecodable: replayed.undecodable },
-      "stored messages that do not decode were skipped",
+      { store: store.path, undecodable: unservable.size },
+      "stored messages that do not decode were skipped, and are not served",
     );
 
   await sync.start();

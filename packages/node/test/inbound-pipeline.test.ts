@@ -42,6 +42,7 @@ function pipelineJudging(verdict: Verdict) {
   const metrics = createNodeMetrics();
   let equivocations = 0;
   let wakes = 0;
+  let accepted = 0;
   const judgedAsGossip: boolean[] = [];
   const machine = {
     check: (_m: unknown, options?: { gossip?: boolean }) => {
@@ -56,12 +57,19 @@ function pipelineJudging(verdict: Verdict) {
     metrics,
     log: createLogger({ level: "silent" }),
     limiter: createPeerRateLimiter(1_000),
-    accept: () => {},
+    accept: () => void accepted++,
     equivocation: () => void equivocations++,
     wake: () => void wakes++,
     now: () => 0,
   });
-  return { pipeline, metrics, equivocations: () => equivocations, wakes: () => wakes, judgedAsGossip };
+  return {
+    pipeline,
+    metrics,
+    equivocations: () => equivocations,
+    wakes: () => wakes,
+    accepted: () => accepted,
+    judgedAsGossip,
+  };
 }
 
 const rejected = (reason: RejectReason): Verdict => ({ verdict: "reject", reason, detail: "test" });
@@ -121,5 +129,14 @@ describe("inbound pipeline: what gossipsub is told (docs/protocol.md §5)", () =
     expect(wakes()).toBe(1);
     pipeline.synced(demandBytes, "peer-a", { kinds: ["demand"] });
     expect(judgedAsGossip).toEqual([true, false]);
+  });
+
+  // docs/security.md §3: a member judges a non-member's message `not-member` and blames the peer
+  // that forwarded it; a node with no epoch (or not the message's) cannot tell, so it must not
+  // forward it, yet still takes it for itself (gossipsub delivers only what it forwards).
+  it("a message taken on trust is accepted here but ignored for gossip, so it is not forwarded", () => {
+    const { pipeline, accepted } = pipelineJudging({ verdict: "accept", onTrust: true });
+    expect(pipeline.validate("demand", demandBytes, "peer-a")).toBe("ignore");
+    expect(accepted()).toBe(1);
   });
 });

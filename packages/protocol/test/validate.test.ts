@@ -146,6 +146,8 @@ interface Row {
   readonly state?: () => ValidationState;
   readonly verdict: "accept" | "reject" | "ignore";
   readonly reason?: string;
+  /** Accepted without its signer's membership judged (no epoch here, or a later one). */
+  readonly onTrust?: boolean;
 }
 
 const rows: Row[] = [
@@ -213,6 +215,12 @@ const rows: Row[] = [
     rule: "a later epoch's demand from a member",
     message: () => demand(A, { epoch: EPOCH + 2 }),
     verdict: "accept",
+  },
+  {
+    rule: "a later epoch's demand from an agent asking to join",
+    message: () => demand(D, { epoch: EPOCH + 1 }),
+    verdict: "accept",
+    onTrust: true,
   },
   {
     rule: "a later epoch's demand from an agent out of view",
@@ -360,6 +368,7 @@ const rows: Row[] = [
       ),
     state: () => state({ epoch: null, previous: null }),
     verdict: "accept",
+    onTrust: true,
   },
   {
     rule: "a first epoch with two deciders",
@@ -371,6 +380,13 @@ const rows: Row[] = [
   {
     rule: "a demand before any epoch",
     message: () => demand(E, { epoch: 9 }),
+    state: () => state({ epoch: null, previous: null }),
+    verdict: "accept",
+    onTrust: true,
+  },
+  {
+    rule: "a join before any epoch (it names no epoch's membership)",
+    message: () => join(E),
     state: () => state({ epoch: null, previous: null }),
     verdict: "accept",
   },
@@ -481,6 +497,7 @@ describe("validate (docs/protocol.md §5), one row per rule", () => {
   it.each(rows.map((r) => [r.rule, r] as const))("%s", (_rule, row) => {
     const verdict = validate(row.message(), (row.state ?? state)());
     expect(verdict.verdict).toBe(row.verdict);
+    if (verdict.verdict === "accept") expect(verdict.onTrust === true).toBe(row.onTrust === true);
     if (row.reason) expect(verdict).toMatchObject({ reason: row.reason });
   });
 

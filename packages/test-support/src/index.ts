@@ -8,6 +8,7 @@ export * from "./hostile-sync-server.ts";
 export * from "./node-process.ts";
 export * from "./npm-install.ts";
 export * from "./old-node.ts";
+export * from "./peer-gater.ts";
 export * from "./process-cpu.ts";
 export * from "./reference-gap.ts";
 export * from "./run-cli.ts";

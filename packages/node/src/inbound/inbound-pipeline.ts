@@ -87,6 +87,15 @@ const RESPONDER_BLAMED: ReadonlySet<RejectReason> = new Set<RejectReason>([
   "not-allowed",
 ]);
 
+/**
+ * What the pipeline makes of a message: a verdict for the peer that sent it, or `keep`: accepted
+ * on trust (the machine could not judge its signer's membership: no epoch here, or a later one
+ * than this node's). The node takes it for itself but tells gossipsub to ignore it, so it does not
+ * forward what it cannot vouch for: a member judging it `not-member` would blame this node, which
+ * it cannot tell from a peer relaying throwaway keys' messages (docs/security.md §3).
+ */
+type Judgement = Verdict | "keep";
+
 export function createInboundPipeline(init: InboundPipelineInit): InboundPipeline {
   const { machine, metrics, log } = init;
   const decoded = new WeakMap<Uint8Array, WireMessage>();
@@ -140,9 +149,9 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     from: string,
     gossip: boolean,
     rejected?: (reason: RejectReason) => void,
-  ): Verdict => {
+  ): Judgement => {
     const v = machine.check(message, { gossip });
-    if (v.verdict === "accept") return "accept";
+    if (v.verdict === "accept") return v.onTrust ? "keep" : "accept";
     if (v.verdict === "reject") rejected?.(v.reason);
     count(v.reason);
     if (v.verdict === "ignore" && v.reason === "unasked") init.wake();
@@ -165,7 +174,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     releasing = true;
     try {
       for (const { commit, item } of held.release((epoch) => machine.committedBody(epoch), init.now()))
-        if (check(commit, item.from, true) === "accept") accept(commit, encodeMessage(commit));
+        if (taken(check(commit, item.from, true))) accept(commit, encodeMessage(commit));
     } finally {
       releasing = false;
     }
@@ -183,7 +192,10 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       if (typeof message === "string") return message;
       const verdict = check(message, from, true);
       if (verdict === "accept") decoded.set(bytes, message);
-      return verdict;
+      // Gossipsub delivers only what it forwards: a message kept on trust is taken here.
+      if (verdict !== "keep") return verdict;
+      accept(message, encodeMessage(message));
+      return "ignore";
     },
     deliver: (kind, bytes) => {
       const message = decoded.get(bytes);
@@ -194,7 +206,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       else {
         // Not the bytes the validator saw (gossipsub hands both the same array today): judge anew.
         const again = judge(bytes, "gossip", kind);
-        if (typeof again !== "string" && check(again, "gossip", true) === "accept")
+        if (typeof again !== "string" && taken(check(again, "gossip", true)))
           accept(again, encodeMessage(again));
       }
     },
@@ -214,8 +226,14 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       const verdict = check(message, from, false, (reason) => {
         blamed = RESPONDER_BLAMED.has(reason);
       });
-      if (verdict === "accept") accept(message, bytes);
+      if (taken(verdict)) accept(message, bytes);
+      if (verdict === "keep") return "accept";
       return verdict === "reject" && !blamed ? "ignore" : verdict;
     },
   };
+}
+
+/** Accepted, whether this node can vouch for it or only keeps it. */
+function taken(judgement: Judgement): boolean {
+  return judgement === "accept" || judgement === "keep";
 }

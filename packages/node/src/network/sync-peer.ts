@@ -20,7 +20,7 @@ import type { InboundPipeline } from "../inbound/inbound-pipeline.ts";
 import type { SyncAsked } from "../inbound/sync-asked.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { MessageWriter } from "../store/message-writer.ts";
-import { matchesQuery, type Store } from "../store/store.ts";
+import { matchesQuery, type Store, type StoredMessage } from "../store/store.ts";
 import { connectedPeerIds } from "./connected-peers.ts";
 import { type CurrentDecision, currentDecisionAnswer } from "./current-decision-answer.ts";
 import { GOSSIP_KINDS } from "./gossip-topics.ts";
@@ -97,6 +97,11 @@ export interface SyncPeerInit {
    * handleSync's, 2 s); tests shorten it.
    */
   readonly refusedHoldMs?: number;
+  /**
+   * Digests of stored rows that do not decode under this version (written by another, or
+   * damaged): never served, since an asker would reject their bytes and blame this node for them.
+   */
+  unservable?(): ReadonlySet<string>;
   now(): number;
 }
 
@@ -261,6 +266,12 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
 
   // ---- server ----------------------------------------------------------------------------
 
+  /** Stored rows without those that do not decode (a set lookup each, only when there are any). */
+  const servable = <R extends StoredMessage>(rows: R[]): R[] => {
+    const skip = init.unservable?.();
+    return skip && skip.size > 0 ? rows.filter((r) => !skip.has(r.digest)) : rows;
+  };
+
   const refuse = (req: SyncRequest, from: string): SyncResponse => {
     metrics.syncRequestsServed.inc({ type: req.type, outcome: "refused" });
     init.penalize(from);
@@ -333,7 +344,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     const limit = req.limit ?? MAX_SYNC_PAGE;
     const inMemory = !allStored();
     const page = store.messagePage(query, req.after ?? 0, limit);
-    const stored = page.messages;
+    const stored = servable(page.messages);
     // Received, not written yet: after the last stored page, as they will be stored.
     const rows =
       inMemory && page.next === null
@@ -381,7 +392,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         const epoch = req.epoch + i;
         if (!Number.isSafeInteger(epoch)) break;
         last = epoch;
-        rows.push(...store.messages({ epoch, kinds }));
+        rows.push(...servable(store.messages({ epoch, kinds })));
       }
       // The batch scanned once, not once per epoch: on a full disk it holds all that came since.
       if (inMemory)

@@ -176,6 +176,11 @@ export type RejectReason =
 export type IgnoreReason = "duplicate" | "stale" | "future" | "own" | "unasked";
 
 export type Verdict =
-  | { verdict: "accept" }
+  /**
+   * `onTrust`: taken without its signer's membership judged, since this node holds no epoch (none
+   * yet) or not the later one the message belongs to (held until it starts). The node keeps it but
+   * cannot vouch for it to a peer that can judge it: its gossip does not forward it (§5).
+   */
+  | { verdict: "accept"; onTrust?: true }
   | { verdict: "reject"; reason: RejectReason; detail: string; evidence?: Equivocation }
   | { verdict: "ignore"; reason: IgnoreReason; detail: string };

@@ -80,7 +80,23 @@ export function validate(m: WireMessage, s: ValidationState): Verdict {
   // After the signer's own signature: a plan's proofs cost up to 2 × MAX_PLAN_PROOFS more checks.
   const proofs = proofsProblem(m, s);
   if (proofs) return reject("bad-proof", proofs);
-  return { verdict: "accept" };
+  return takenOnTrust(m, s) ? { verdict: "accept", onTrust: true } : { verdict: "accept" };
+}
+
+/**
+ * Whether an accepted `m` was taken without its signer's membership judged: this node holds no
+ * epoch yet, or `m` belongs to a later epoch than the ones it judges by (its current one, and for
+ * a decision the next) and its signer is no member of the current one (a joiner, or one named by a
+ * held plan: any key may ask to join). A member of the current epoch is one of the few keys an
+ * epoch admitted, not a throwaway one, and its messages for the next epoch are what a lagging node
+ * relays in a thin mesh while the epoch changes. A join names no epoch's membership.
+ */
+function takenOnTrust(m: WireMessage, s: ValidationState): boolean {
+  if (m.kind === "join") return false;
+  const e = s.epoch;
+  if (!e) return true;
+  const decision = m.kind === "propose" || m.kind === "accept" || m.kind === "view";
+  return m.epoch > e.number + (decision ? 1 : 0) && !e.memberSet.has(m.agent);
 }
 
 function proofsProblem(m: WireMessage, s: ValidationState): string | null {
