@@ -506,14 +506,15 @@ export class Membership {
       // away. Ask for that epoch's decision before deciding anyone is gone.
       if (this.current) this.wantDecision(this.current.number + 1);
     }
+    if (timers.due("leave-timeout", now)) {
+      timers.clear("leave-timeout");
+      this.#leaveNow();
+    }
+    // After the timeout: a leaver going now has nothing left to re-send for (#leaveNow clears it).
     if (timers.due("leave-resend", now)) {
       timers.clear("leave-resend");
       const cur = this.current;
       if (this.#leaving && !this.#left && cur && this.isMember()) this.#announceLeave(cur);
-    }
-    if (timers.due("leave-timeout", now)) {
-      timers.clear("leave-timeout");
-      this.#leaveNow();
     }
     if (timers.due("decision-poll", now)) {
       timers.clear("decision-poll");
@@ -750,12 +751,7 @@ export class Membership {
           ctx.timers.setEarliest("snub-expiry", until);
         }
     }
-    // A leave outlives the epoch it names while its member stays on without a gap: the plan that
-    // kept it was decided without the leave (Paxos had to re-propose a plan accepted before it
-    // reached the deciders: sim seed 1688), and the leaver may be gone, unable to say it again.
-    const leaving = [...this.#leaves].filter((id) => previous?.memberSet.has(id) && info.memberSet.has(id));
     this.#leaves.clear();
-    for (const id of leaving) this.#leaves.add(id);
     this.#wantSince = null;
     for (const name of [
       "batch",
