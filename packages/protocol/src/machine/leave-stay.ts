@@ -19,6 +19,15 @@ export function leaveWaitMs(timeouts: Timeouts): number {
   return LEAVE_WAIT_ROUNDS * timeouts.roundMs;
 }
 
+/**
+ * How often a leaver that is still a member re-sends its `leave`: a lost one is the others' only
+ * news of it, and the first wait gives it about four chances where a round timeout gave two
+ * (sim seed 397: the leave and the leaver's one view, both lost to the only other voter).
+ */
+export function leaveResendMs(timeouts: Timeouts): number {
+  return timeouts.roundMs / 2;
+}
+
 /** The longest a leaving node stays after its `leave` event, both waits together. */
 export function leaveStayMs(timeouts: Timeouts): number {
   return 2 * leaveWaitMs(timeouts);

@@ -12,6 +12,7 @@ import {
   type EquivocationProof,
   type JoinMessage,
   type LeaveMessage,
+  MAX_LEAVE_SEQ,
   MAX_PLAN_PROOFS,
   PROTOCOL_VERSION,
   type ProposeMessage,
@@ -32,7 +33,7 @@ import { type Decided, EpochDecision, feed } from "./epoch-decision.ts";
 import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { answeredEmpty, type FoundingGate, heardEpoch, OPEN_GATE, suspenders } from "./founding-gate.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs, stuckHeardMs } from "./heartbeat.ts";
-import { leaveWaitMs, showsAdopted } from "./leave-stay.ts";
+import { leaveResendMs, leaveWaitMs, showsAdopted } from "./leave-stay.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation } from "./machine-io.ts";
 import { PendingDecisions } from "./pending-decisions.ts";
@@ -123,6 +124,8 @@ export class Membership {
   readonly #convicted = new Convicted();
   #joinSeq = 0;
   #leaving = false;
+  /** The `seq` of this leaving node's next `leave` of the current epoch (0: its first, sent without). */
+  #leaveSeq = 0;
   /** Leaving: the first epoch adopted without this node, which it stays to see its members hold. */
   #leftOutOf: number | null = null;
   #left = false;
@@ -415,7 +418,7 @@ export class Membership {
 
   onLeave(m: LeaveMessage): void {
     const cur = this.current;
-    if (!cur || m.epoch !== cur.number || !cur.memberSet.has(m.agent)) return;
+    if (!cur || m.epoch !== cur.number || !cur.memberSet.has(m.agent) || this.#leaves.has(m.agent)) return;
     this.#leaves.add(m.agent);
     this.#ctx.out.log("info", "member leaves", { agent: m.agent, epoch: m.epoch });
     this.advance();
@@ -511,6 +514,12 @@ export class Membership {
       timers.clear("leave-timeout");
       this.#leaveNow();
     }
+    // After the timeout: a leaver going now has nothing left to re-send for (#leaveNow clears it).
+    if (timers.due("leave-resend", now)) {
+      timers.clear("leave-resend");
+      const cur = this.current;
+      if (this.#leaving && !this.#left && cur && this.isMember()) this.#announceLeave(cur);
+    }
     if (timers.due("decision-poll", now)) {
       timers.clear("decision-poll");
       if (this.current) this.wantDecision(this.current.number + 1);
@@ -567,16 +576,32 @@ export class Membership {
       this.#leaveNow();
       return;
     }
+    this.#announceLeave(cur);
+    this.#ctx.timers.set("leave-timeout", this.#ctx.now + leaveWaitMs(this.#ctx.contract.timeouts));
+    this.advance();
+  }
+
+  /**
+   * `leave(epoch)` while this leaving node is a member of `epoch`: when it leaves, every
+   * leaveResendMs while it stays (with a `seq`: gossip drops the same bytes again as a duplicate),
+   * and anew in each later epoch that still names it, whose deciders may never have heard the
+   * others (a lost leave, and the only voter kept the leaver in two more epochs: sim seed 653).
+   */
+  #announceLeave(epoch: EpochInfo): void {
+    const { me, timers, now, contract } = this.#ctx;
+    const seq = this.#leaveSeq;
     const m = this.#ctx.out.publish<LeaveMessage>({
       v: PROTOCOL_VERSION,
       kind: "leave",
       contract: this.#ctx.contractId,
-      agent: me,
-      epoch: cur.number,
+      agent: me as AgentId,
+      epoch: epoch.number,
+      ...(seq > 0 ? { seq } : {}),
     });
-    if (m) this.#leaves.add(me);
-    this.#ctx.timers.set("leave-timeout", this.#ctx.now + leaveWaitMs(this.#ctx.contract.timeouts));
-    this.advance();
+    if (m) this.#leaves.add(me as AgentId);
+    this.#leaveSeq = seq + 1;
+    if (this.#leaveSeq <= MAX_LEAVE_SEQ) timers.set("leave-resend", now + leaveResendMs(contract.timeouts));
+    else timers.clear("leave-resend");
   }
 
   /** Messages set aside by the last adoption, to go through validation again (see #adopt). */
@@ -733,7 +758,9 @@ export class Membership {
     });
     this.#hooks.epochStarted(info, previous);
     if (this.#leaving) {
-      if (member) this.#leaves.add(ctx.me as AgentId);
+      this.#leaveSeq = 0;
+      ctx.timers.clear("leave-resend");
+      if (member) this.#announceLeave(info);
       else if (this.#leftOutOf === null) {
         // Its own accept may be the one that made the majority, and may be lost on the way to the
         // others: it stays, serving sync, until a member shows it holds the epoch (heard), or
@@ -752,6 +779,7 @@ export class Membership {
     if (this.#left) return;
     this.#left = true;
     this.#ctx.timers.clear("leave-timeout");
+    this.#ctx.timers.clear("leave-resend");
     this.#ctx.out.emit({ type: "left", epoch: this.current?.number ?? null });
   }
 

@@ -20,6 +20,7 @@ export type TimerName =
   | "catch-up"
   | "snub-expiry"
   | "leave-timeout"
+  | "leave-resend"
   | "slot"
   | "conviction"
   | "probe";

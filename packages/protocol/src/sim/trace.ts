@@ -191,7 +191,7 @@ export function describeMessage(m: WireMessage, nameOf: (agent: string) => strin
     case "alive":
       return `alive ${who} e${m.epoch}`;
     case "leave":
-      return `leave ${who} e${m.epoch}`;
+      return `leave ${who} e${m.epoch}${m.seq !== undefined ? ` s${m.seq}` : ""}`;
   }
 }
 

@@ -162,11 +162,22 @@ export const approveMessageSchema = z.strictObject({
   amendment: hex64,
 });
 
-/** "I leave epoch `epoch`." */
+/**
+ * The most a leaver re-sends its `leave` in one epoch (`seq` 1…MAX_LEAVE_SEQ): a bound on the slots
+ * one member's leaves hold. An honest leaver sends fewer (machine/leave-stay.ts).
+ */
+export const MAX_LEAVE_SEQ = 8;
+
+/**
+ * "I leave epoch `epoch`." A leaver that stays re-sends it (docs/protocol.md §9.4); gossip drops
+ * the same bytes again as a duplicate (its ids are content hashes), so each re-send carries `seq`,
+ * absent on the first.
+ */
 export const leaveMessageSchema = z.strictObject({
   ...header,
   kind: z.literal("leave"),
   epoch,
+  seq: z.number().int().min(1).max(MAX_LEAVE_SEQ).optional(),
 });
 
 export const epochBaseSchema = z.strictObject({ epoch, round, prices });
@@ -374,7 +385,7 @@ export function slotOf(m: WireMessage): string {
     case "approve":
       return `approve/${m.amendment}/${m.agent}`;
     case "leave":
-      return `leave/${m.epoch}/${m.agent}`;
+      return `leave/${m.epoch}/${m.seq ?? 0}/${m.agent}`;
     case "propose":
     case "accept":
     case "view":

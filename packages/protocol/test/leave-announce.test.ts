@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { runSeed } from "../src/sim/runner.ts";
+import { createSigner } from "../src/wire/agent-key.ts";
+import type { ContractId } from "../src/wire/ids.ts";
+import { decodeMessage, encodeMessage } from "../src/wire/message-codec.ts";
+import { type LeaveMessage, MAX_LEAVE_SEQ, slotOf, type Unsigned } from "../src/wire/messages.ts";
+import { signMessage } from "../src/wire/signing.ts";
+
+/**
+ * A leaver's leave is decided although a `leave` of it is lost (docs/protocol.md §9.4): it re-sends
+ * its leave while it stays and announces it anew in each later epoch that still names it. Each
+ * seed below was a leave cut short with the leaver hearing the others all its stay
+ * (sim/liveness.ts), no live majority left.
+ */
+describe("a leave whose first `leave` is lost is still decided", () => {
+  const held = (seed: number) => {
+    const r = runSeed(seed);
+    expect(r.violation, `seed ${seed}`).toBeNull();
+    expect(r.liveness.status, `seed ${seed}`).toBe("held");
+  };
+
+  it("re-sent while the leaver stays (seed 397: its leave and its one view lost to the only other voter)", () => {
+    held(397);
+  });
+
+  it("re-sent by a leaver that is no voter (seed 3136: the only voter, not knowing, made it one)", () => {
+    held(3136);
+  });
+
+  it("announced again in an epoch that still names the leaver (seed 653: kept in two more epochs)", () => {
+    held(653);
+  });
+});
+
+describe("the leave message's seq (§9.2)", () => {
+  const signer = createSigner(new Uint8Array(32).fill(9));
+  const leave = (seq?: number): LeaveMessage =>
+    signMessage<LeaveMessage>(
+      {
+        v: 2,
+        kind: "leave",
+        contract: "c".repeat(64) as ContractId,
+        agent: signer.id,
+        epoch: 3,
+        ...(seq !== undefined ? { seq } : {}),
+      } as Unsigned<LeaveMessage>,
+      signer,
+    );
+
+  it("gives each re-send a slot of its own: a repeat, not an equivocation", () => {
+    const slots = [undefined, 1, 2, MAX_LEAVE_SEQ].map((seq) => slotOf(leave(seq)));
+    expect(new Set(slots).size).toBe(4);
+    expect(decodeMessage(encodeMessage(leave(2)))).toEqual({ ok: true, message: leave(2) });
+    // The first is today's leave, bytes unchanged: no seq field.
+    expect("seq" in leave()).toBe(false);
+  });
+
+  it("rejects a seq outside 1…MAX_LEAVE_SEQ", () => {
+    for (const seq of [0, MAX_LEAVE_SEQ + 1, 1.5])
+      expect(decodeMessage(encodeMessage(leave(seq))), `seq ${seq}`).toMatchObject({
+        ok: false,
+        reason: "schema",
+      });
+  });
+});
