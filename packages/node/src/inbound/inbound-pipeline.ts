@@ -199,6 +199,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       if (verdict === "accept") decoded.set(bytes, message);
       // Gossipsub delivers only what it forwards: a message kept on trust is taken here.
       if (verdict !== "keep") return verdict;
+      metrics.messagesKeptUnforwarded.inc({ kind: message.kind });
       accept(message, encodeMessage(message));
       return "ignore";
     },
