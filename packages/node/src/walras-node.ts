@@ -265,7 +265,8 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     wake: () => driver.wake(),
     now,
   });
-  // Stored rows that do not decode (found by the replay, below): an asker would blame this node for them.
+  // Stored rows that do not decode or every node rejects (found by the replay, below): an asker
+  // would blame this node for them.
   let unservable: ReadonlySet<string> = new Set();
   const sync = createSyncPeer({
     libp2p,
@@ -366,11 +367,11 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   if (convictions.length > 0) void driver.handle({ type: "convicted", now: now(), proofs: convictions });
   const replayed = replayStore(store, machine, driver, now);
   if (replayed.applied > 0) nodeLog.info({ replayed: replayed.applied }, "resumed from store");
-  unservable = replayed.undecodable;
+  unservable = replayed.unservable;
   if (unservable.size > 0)
     nodeLog.warn(
-      { store: store.path, undecodable: unservable.size },
-      "stored messages that do not decode were skipped, and are not served",
+      { store: store.path, undecodable: replayed.undecodable, broken: replayed.broken },
+      "stored messages that do not decode, or that every node rejects, were skipped, and are not served",
     );
 
   await sync.start();

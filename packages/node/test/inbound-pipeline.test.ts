@@ -134,9 +134,12 @@ describe("inbound pipeline: what gossipsub is told (docs/protocol.md §5)", () =
   // docs/security.md §3: a member judges a non-member's message `not-member` and blames the peer
   // that forwarded it; a node with no epoch (or not the message's) cannot tell, so it must not
   // forward it, yet still takes it for itself (gossipsub delivers only what it forwards).
-  it("a message taken on trust is accepted here but ignored for gossip, so it is not forwarded", () => {
-    const { pipeline, accepted } = pipelineJudging({ verdict: "accept", onTrust: true });
+  it("a message taken on trust is accepted here but ignored for gossip, so it is not forwarded, and counted", async () => {
+    const { pipeline, accepted, metrics } = pipelineJudging({ verdict: "accept", onTrust: true });
     expect(pipeline.validate("demand", demandBytes, "peer-a")).toBe("ignore");
     expect(accepted()).toBe(1);
+    expect((await metrics.messagesKeptUnforwarded.get()).values).toMatchObject([
+      { labels: { kind: "demand" }, value: 1 },
+    ]);
   });
 });

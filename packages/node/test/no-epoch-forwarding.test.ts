@@ -122,6 +122,9 @@ describe("a node with no epoch, between a stranger and a member", () => {
     }
     await waitFor("the fresh node to take the three demands", () => taken.size === throwaway.length);
     expect(fresh.status().epoch).toBeNull();
+    expect((await fresh.metrics.messagesKeptUnforwarded.get()).values).toMatchObject([
+      { labels: { kind: "demand" }, value: throwaway.length },
+    ]);
 
     // A join is judged whatever the epoch, so the fresh node forwards it: once the member has it,
     // whatever the fresh node forwarded before it has reached the member too.

@@ -17,10 +17,11 @@ import { startWalrasNode, type WalrasNode } from "../src/walras-node.ts";
 import { captureLog } from "./log-capture.ts";
 
 /**
- * A stored row that no longer decodes (written by another version, or damaged) is skipped by the
- * replay; served in a sync answer, it made the asker reject its bytes and blame the honest
- * responder (RESPONDER_BLAMED: undecodable bytes are blamed before anything else). Real libp2p:
- * a one-member market's node, stopped, a bad row written straight into its SQLite store, restarted.
+ * A stored row that no longer decodes (written by another version, or damaged), or that decodes
+ * but every node rejects (a bad signature, another contract: RESPONDER_BLAMED), is skipped by the
+ * replay; served in a sync answer, it made the asker reject it and blame the honest responder
+ * (undecodable bytes are blamed before anything else). Real libp2p: a one-member market's node,
+ * stopped, bad rows written straight into its SQLite store, restarted.
  */
 
 const contract = testContract("unservable-rows", { minMembers: 1 });
@@ -45,7 +46,7 @@ const start = (logger = silent) =>
     logger,
   });
 
-describe("a stored row that no longer decodes", () => {
+describe("a stored row that no longer decodes, or that every node rejects", () => {
   it("is not served after a restart, so an asker has nothing to blame the responder for", async () => {
     node = await start();
     await waitForCertificate([node]);
@@ -59,9 +60,20 @@ describe("a stored row that no longer decodes", () => {
     expect(decodeMessage(bad).ok).toBe(false);
     // And one among the epoch's decision, which `decision` requests are answered from.
     const badAccept = new TextEncoder().encode('{"kind":"accept","epoch":0}');
+    // Rows that decode but that every node rejects (RESPONDER_BLAMED): a real demand with its
+    // signature's first character changed (`bad-signature`), and one naming another contract.
+    const json = new TextDecoder().decode(demands[0]);
+    const sig = /"sig":"(.)/.exec(json) as RegExpExecArray;
+    const forged = new TextEncoder().encode(
+      json.replace(`"sig":"${sig[1]}`, `"sig":"${sig[1] === "A" ? "B" : "A"}`),
+    );
+    const otherContract = new TextEncoder().encode(json.replace(id, "0".repeat(64)));
+    for (const tampered of [forged, otherContract]) expect(decodeMessage(tampered).ok).toBe(true);
     for (const [digest, kind, bytes] of [
       ["f".repeat(64), "demand", bad],
       ["e".repeat(64), "accept", badAccept],
+      ["d".repeat(64), "demand", forged],
+      ["c".repeat(64), "demand", otherContract],
     ] as const)
       store.putMessage({ digest, kind, epoch: 0, round: 0, signer: node.peerId, bytes, receivedAt: 0 });
     store.close();
@@ -69,7 +81,7 @@ describe("a stored row that no longer decodes", () => {
     const { logger, lines } = captureLog();
     node = await start(logger);
     expect(lines.filter((l) => /do not decode/.test(l.msg))).toMatchObject([
-      { store: join(dir, STORE_FILE), undecodable: 2 },
+      { store: join(dir, STORE_FILE), undecodable: 2, broken: 2 },
     ]);
 
     asker = await createHost({
@@ -100,7 +112,8 @@ describe("a stored row that no longer decodes", () => {
     );
     expect(verdicts).not.toContain("reject");
     const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
-    expect(answer.messages).not.toContain(base64(bad));
+    for (const unservable of [bad, forged, otherContract])
+      expect(answer.messages).not.toContain(base64(unservable));
     expect([...answer.messages].sort()).toEqual(demands.map(base64).sort());
     const decision = await requestSync(asker.libp2p, peerIdFromString(node.peerId), {
       type: "decision",

@@ -87,6 +87,11 @@ const RESPONDER_BLAMED: ReadonlySet<RejectReason> = new Set<RejectReason>([
   "not-allowed",
 ]);
 
+/** Whether a rejection for `reason` is one every node makes, so serving the message blames the server. */
+export function blamesResponder(reason: RejectReason): boolean {
+  return RESPONDER_BLAMED.has(reason);
+}
+
 /**
  * What the pipeline makes of a message: a verdict for the peer that sent it, or `keep`: accepted
  * on trust (the machine could not judge its signer's membership: no epoch here, or a later one
@@ -194,6 +199,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       if (verdict === "accept") decoded.set(bytes, message);
       // Gossipsub delivers only what it forwards: a message kept on trust is taken here.
       if (verdict !== "keep") return verdict;
+      metrics.messagesKeptUnforwarded.inc({ kind: message.kind });
       accept(message, encodeMessage(message));
       return "ignore";
     },
@@ -224,7 +230,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       }
       let blamed = false;
       const verdict = check(message, from, false, (reason) => {
-        blamed = RESPONDER_BLAMED.has(reason);
+        blamed = blamesResponder(reason);
       });
       if (taken(verdict)) accept(message, bytes);
       if (verdict === "keep") return "accept";

@@ -11,6 +11,8 @@ export interface NodeMetrics {
   readonly registry: Registry;
   readonly messagesAccepted: Counter<"kind">;
   readonly messagesRejected: Counter<"reason">;
+  /** Gossip messages accepted on trust (membership not judgeable here), kept but not forwarded, by kind. */
+  readonly messagesKeptUnforwarded: Counter<"kind">;
   /** Messages this node signed and gossiped, by kind. */
   readonly messagesPublished: Counter<"kind">;
   /** Signed message bytes accepted (`in`) and published (`out`): the protocol's own traffic. */
@@ -49,6 +51,12 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
       name: "walras_messages_rejected_total",
       help: "Gossip messages rejected or ignored by validation, by reason.",
       labelNames: ["reason"],
+      registers,
+    }),
+    messagesKeptUnforwarded: new Counter({
+      name: "walras_messages_kept_unforwarded_total",
+      help: "Gossip messages taken on trust (their signer's membership not judgeable here: no epoch yet, or a later one), kept but passed to gossipsub as ignore so not forwarded, by message kind.",
+      labelNames: ["kind"],
       registers,
     }),
     messagesPublished: new Counter({

@@ -99,7 +99,8 @@ export interface SyncPeerInit {
   readonly refusedHoldMs?: number;
   /**
    * Digests of stored rows that do not decode under this version (written by another, or
-   * damaged): never served, since an asker would reject their bytes and blame this node for them.
+   * damaged), or that every node rejects (a bad signature, …: replay.ts): never served, since an
+   * asker would reject them and blame this node for them.
    */
   unservable?(): ReadonlySet<string>;
   now(): number;
@@ -266,7 +267,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
 
   // ---- server ----------------------------------------------------------------------------
 
-  /** Stored rows without those that do not decode (a set lookup each, only when there are any). */
+  /** Stored rows without the unservable ones (a set lookup each, only when there are any). */
   const servable = <R extends StoredMessage>(rows: R[]): R[] => {
     const skip = init.unservable?.();
     return skip && skip.size > 0 ? rows.filter((r) => !skip.has(r.digest)) : rows;
