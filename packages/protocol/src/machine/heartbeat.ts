@@ -1,5 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
-import { syncRequestTimeoutMs } from "./sync-timeout.ts";
+import { syncMessagesTimeoutMs } from "./sync-timeout.ts";
 
 /**
  * Alive messages a node receives per second from a whole epoch, at most (docs/protocol.md §9.4).
@@ -39,7 +39,7 @@ export const STUCK_HEARD = 3;
  * round made it 6 s again, and seed 1142's slack to the liveness bound fell from 144.5 s to 69.8 s.
  */
 export function stuckHeardMs(timeouts: Timeouts): number {
-  return STUCK_HEARD * Math.max(timeouts.roundMs, syncRequestTimeoutMs(timeouts) + timeouts.roundMs / 2);
+  return STUCK_HEARD * Math.max(timeouts.roundMs, syncMessagesTimeoutMs(timeouts) + timeouts.roundMs / 2);
 }
 
 /** How often a member of an epoch of `members` sends `alive`: every announceMs, or slower for large epochs. */
