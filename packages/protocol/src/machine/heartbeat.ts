@@ -30,7 +30,7 @@ export const STUCK_HEARD = 3;
 /**
  * How long a member's demand may be missing from a running round although it is heard before it
  * counts as silent: STUCK_HEARD round timeouts, each long enough for a catch-up request lost on
- * the way to be noticed (the sync client's timeout, machine/sync-timeout.ts) and asked again
+ * the way to be noticed (the sync client's `messages` timeout, machine/sync-timeout.ts) and asked again
  * (roundMs/2). A member behind on a lost catch-up is heard but cannot bid, and so is the member
  * waiting for its demand: at 3·roundMs with roundMs 2 s, two such losses in a row dropped a live
  * member, and under 20-30% loss a fixed-fee market changed epoch every few seconds for good (sim

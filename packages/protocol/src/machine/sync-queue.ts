@@ -44,7 +44,7 @@ export type SyncHeld = "coalesced" | "deferred";
 export interface SyncQueueOptions {
   /** Orders the targets (syncTargets); Math.random on the node, the sync stream in the simulator. */
   readonly random: Prng;
-  /** The contract's: the request timeout and the cooling off follow its round timeout (sync-timeout.ts). */
+  /** The contract's: the `messages` request timeout and the cooling off follow its round timeout (sync-timeout.ts). */
   readonly timeouts: Contract["timeouts"];
   /** Counts a want that did not start (the node's metrics). */
   readonly held?: (why: SyncHeld) => void;
