@@ -23,6 +23,8 @@ export const SYNC_MAX_REQUEST_TIMEOUT_MS = 3_000;
  * page (up to 1 MiB) holds no round up, and comes at 2.8 Mbit/s within 3 s. At the `messages`
  * timeout it had to come within 1 s at roundMs 1 s (8.4 Mbit/s): from a responder on a slower
  * uplink every full page timed out, and each retry asked for the same page, so catch-up starved.
+ * The cost, a lost decision ask noticed later: over sim seeds 1-3,000 the smallest liveness slack
+ * fell from 92.3 s to 80.4 s (seed 2708, 104.6 s before), none failed.
  */
 export const SYNC_PAGE_TIMEOUT_MS = 3_000;
 
