@@ -85,7 +85,7 @@ const row = (
  * it: short here, so a test waits for the reset itself rather than out the 2 s default.
  */
 const HOLD_MS = 300;
-/** The round timeout (and so the sync request timeout) of the contract the slow-answer test runs. */
+/** The round timeout (and so the messages request timeout) of the contract the slow-answer tests run. */
 const SLOW_ANSWER_MS = 1_000;
 /** Node may fire a timer up to a millisecond early (it rounds the loop's clock). */
 const TIMER_SLACK_MS = 2;
@@ -229,6 +229,33 @@ const served = async (metrics: NodeMetrics, outcome: string) =>
   (await metrics.syncRequestsServed.get()).values
     .filter((v) => v.labels.outcome === outcome)
     .reduce((sum, v) => sum + v.value, 0);
+
+const sentOutcomes = async (metrics: NodeMetrics) =>
+  (await metrics.syncRequestsSent.get()).values.filter((v) => v.value > 0).map((v) => v.labels.outcome);
+
+/**
+ * A node under a contract of 1 s rounds, connected to a peer that answers every request 2 s after
+ * it reads it: later than the contract's 1 s, within a fixed 3 s. `nextAnswer` settles as the
+ * next answer is sent.
+ */
+async function askingSlowPeer() {
+  const slow = await startHost();
+  const sent: (() => void)[] = [];
+  const nextAnswer = () => new Promise<void>((resolve) => void sent.push(resolve));
+  await handleSync(slow.libp2p, async (req) => {
+    await new Promise((resolve) => setTimeout(resolve, 2 * SLOW_ANSWER_MS));
+    for (const resolve of sent.splice(0)) resolve();
+    const late = (what: string) => Buffer.from(`late ${what}`).toString("base64");
+    return req.type === "ledger" ? { entries: ["late ledger"], more: false } : { messages: [late(req.type)] };
+  });
+  const fast = contractSchema.parse({ ...contract, timeouts: { roundMs: SLOW_ANSWER_MS, announceMs: 250 } });
+  const client = await side({
+    bootstrap: [slow.libp2p.getMultiaddrs()[0]?.toString() ?? ""],
+    contract: fast,
+  });
+  await client.host.bootstrapped;
+  return { client, nextAnswer };
+}
 
 describe("sync peer", () => {
   it("answers in pages that continue where the last stopped, with the kinds asked for", async () => {
@@ -493,35 +520,23 @@ describe("sync peer", () => {
     expect(await served(answerer.metrics, "served")).toBe(2);
   });
 
-  it("gives up on a request after the contract's request timeout (1 s at roundMs 1 s), not a fixed 3 s", async () => {
-    // A peer whose answer takes 2 s: later than this contract's timeout, within the old 3 s.
-    const slow = await startHost();
-    let answered!: () => void;
-    const held = new Promise<void>((resolve) => {
-      answered = resolve;
-    });
-    await handleSync(slow.libp2p, async () => {
-      await new Promise((resolve) => setTimeout(resolve, 2 * SLOW_ANSWER_MS));
-      answered();
-      return { messages: [Buffer.from("late").toString("base64")] };
-    });
-    const fast = contractSchema.parse({
-      ...contract,
-      timeouts: { roundMs: SLOW_ANSWER_MS, announceMs: 250 },
-    });
-    const client = await side({
-      bootstrap: [slow.libp2p.getMultiaddrs()[0]?.toString() ?? ""],
-      contract: fast,
-    });
-    await client.host.bootstrapped;
+  it("gives up on a messages request after the contract's request timeout (1 s at roundMs 1 s), not a fixed 3 s", async () => {
+    const { client, nextAnswer } = await askingSlowPeer();
     client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
     // One event loop runs both ends, so the asker's timer (1 s from sending) fires before the
     // peer's (2 s from receiving): the request has failed before the answer is sent.
-    await held;
-    await waitFor("the request to fail", async () =>
-      (await client.metrics.syncRequestsSent.get()).values.some((v) => v.labels.outcome === "failed"),
-    );
+    await nextAnswer();
+    await waitFor("the request to fail", async () => (await sentOutcomes(client.metrics)).includes("failed"));
     expect(client.synced).toEqual([]);
+  });
+
+  it("waits the fixed page timeout (3 s) for decision and ledger pages at roundMs 1 s: they hold no round up", async () => {
+    // A 1 MiB page in the contract's 1 s took an 8.4 Mbit/s uplink; each retry asked for the same page.
+    const { client } = await askingSlowPeer();
+    client.sync.catchUp({ type: "decision", epoch: 0 });
+    await waitFor("the decision page", () => client.synced.some((s) => s.text === "late decision"));
+    expect(await client.sync.fetchLedger(undefined)).toMatchObject({ entries: ["late ledger"], more: false });
+    expect(await sentOutcomes(client.metrics)).not.toContain("failed");
   });
 
   it("does not read a graylisted peer's requests: they are held, then reset", async () => {

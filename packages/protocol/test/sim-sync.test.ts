@@ -3,7 +3,7 @@ import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import type { AgentMachine } from "../src/machine/agent-machine.ts";
 import type { MachineAction, MachineEvent } from "../src/machine/machine-io.ts";
 import { createSyncQueue, type SyncStart } from "../src/machine/sync-queue.ts";
-import { syncRequestTimeoutMs } from "../src/machine/sync-timeout.ts";
+import { SYNC_PAGE_TIMEOUT_MS, syncMessagesTimeoutMs } from "../src/machine/sync-timeout.ts";
 import { createPrng } from "../src/random/prng.ts";
 import { buildMachine } from "../src/sim/machine-factory.ts";
 import { runSeed } from "../src/sim/runner.ts";
@@ -102,11 +102,11 @@ function askingAt(asks: readonly number[]) {
 }
 
 describe("the simulator's sync client, as the node's (machine/sync-queue.ts)", () => {
-  it("notices a lost request only at the contract's timeout, merges the same want meanwhile, then asks a peer that did not time out", () => {
-    // roundMs 2 s: a lost request is given up after 2 s (a round), not a fixed 3 s.
-    const timeout = syncRequestTimeoutMs(contract.timeouts);
-    expect(timeout).toBe(2_000);
-    const { net, asker, heard, started } = askingAt([0, 1_000, timeout + 500]);
+  it("notices a lost decision request only at the page timeout, merges the same want meanwhile, then asks a peer that did not time out", () => {
+    // roundMs 2 s: a decision page is given up after 3 s, not the contract's 2 s for messages.
+    const timeout = SYNC_PAGE_TIMEOUT_MS;
+    expect(syncMessagesTimeoutMs(contract.timeouts)).toBe(2_000);
+    const { net, asker, heard, started } = askingAt([0, 1_000, 2_000, timeout + 500]);
     // Deaf while it asks first: both requests' answers are lost.
     net.deafen(asker, true);
     net.advanceTo(500);
@@ -114,7 +114,7 @@ describe("the simulator's sync client, as the node's (machine/sync-queue.ts)", (
     net.advanceTo(10_000);
     const first = started.filter((s) => s.at === 0).map((s) => s.peer);
     expect(first).toHaveLength(2);
-    // The ask at 1 s merges into the one in flight: no request until it timed out.
+    // The asks at 1 s and 2 s merge into the one in flight: no request until it timed out.
     const later = started.filter((s) => s.at > 0);
     expect(later.map((s) => s.at)).toEqual([timeout + 500]);
     // Both first peers cool off: the retry goes to the third alone.
@@ -138,8 +138,9 @@ describe("the simulator's sync client, as the node's (machine/sync-queue.ts)", (
 
 describe("a member behind on a lost catch-up (machine/heartbeat.ts stuckHeardMs)", () => {
   it("is not dropped as stuck while its catch-up is retried: fixed-fee markets under 26-29% loss with roundMs 2 s reach liveness", () => {
-    // At 3·roundMs, one lost request (noticed at the 3 s timeout) on each side of a round dropped
-    // a live member; it joined again, and the market changed epoch every few seconds for good.
+    // At 3·roundMs, one lost request on each side of a round (each noticed only at the request
+    // timeout: 3 s then, the contract's roundMs, 2 s, now) dropped a live member; it joined again,
+    // and the market changed epoch every few seconds for good.
     for (const seed of [686, 910]) {
       const r = runSeed(seed);
       expect(r.violation).toBeNull();

@@ -1,26 +1,43 @@
 import { describe, expect, it } from "vitest";
 import { stuckHeardMs } from "../src/machine/heartbeat.ts";
 import { createSyncQueue } from "../src/machine/sync-queue.ts";
-import { syncCoolMs, syncMaxCoolMs, syncRequestTimeoutMs } from "../src/machine/sync-timeout.ts";
+import {
+  SYNC_PAGE_TIMEOUT_MS,
+  syncCoolMs,
+  syncMaxCoolMs,
+  syncMessagesTimeoutMs,
+  syncRequestTimeoutMs,
+} from "../src/machine/sync-timeout.ts";
 import { createPrng } from "../src/random/prng.ts";
 
 const timeouts = (roundMs: number) => ({ roundMs, announceMs: 200 });
 
 describe("the sync client's request timeout follows the contract (machine/sync-timeout.ts)", () => {
-  it("is the round timeout, at least 1 s and at most 3 s", () => {
-    const at = (roundMs: number) => syncRequestTimeoutMs(timeouts(roundMs));
+  it("is, for a messages request, the round timeout, at least 1 s and at most 3 s", () => {
+    const at = (roundMs: number) => syncRequestTimeoutMs(timeouts(roundMs), "messages");
     expect([250, 1_000, 1_500, 2_000, 3_000, 4_000, 30_000].map(at)).toEqual([
       1_000, 1_000, 1_500, 2_000, 3_000, 3_000, 3_000,
     ]);
   });
 
+  it("is 3 s for a decision or ledger page at any round timeout: a 1 MiB page holds no round up", () => {
+    expect(SYNC_PAGE_TIMEOUT_MS).toBe(3_000);
+    for (const roundMs of [250, 1_000, 2_000, 30_000])
+      for (const type of ["decision", "ledger"] as const) {
+        expect(syncRequestTimeoutMs(timeouts(roundMs), type)).toBe(SYNC_PAGE_TIMEOUT_MS);
+        expect(
+          createSyncQueue({ random: createPrng(1), timeouts: timeouts(roundMs) }).requestTimeoutMs(type),
+        ).toBe(SYNC_PAGE_TIMEOUT_MS);
+      }
+  });
+
   it("sets the cooling off (once, and at most after three doublings) and the sync queue's wait", () => {
     for (const roundMs of [500, 2_000, 4_000]) {
       const t = timeouts(roundMs);
-      expect(syncCoolMs(t)).toBe(syncRequestTimeoutMs(t));
-      expect(syncMaxCoolMs(t)).toBe(8 * syncRequestTimeoutMs(t));
-      expect(createSyncQueue({ random: createPrng(1), timeouts: t }).requestTimeoutMs).toBe(
-        syncRequestTimeoutMs(t),
+      expect(syncCoolMs(t)).toBe(syncMessagesTimeoutMs(t));
+      expect(syncMaxCoolMs(t)).toBe(8 * syncMessagesTimeoutMs(t));
+      expect(createSyncQueue({ random: createPrng(1), timeouts: t }).requestTimeoutMs("messages")).toBe(
+        syncMessagesTimeoutMs(t),
       );
     }
   });

@@ -10,6 +10,7 @@ import {
   MAX_SYNC_WANT_MESSAGES,
   type MessageKind,
   type SyncStart,
+  type SyncTimedRequest,
   type SyncWant,
   shuffled,
   syncAgents,
@@ -106,6 +107,9 @@ export interface SyncPeerInit {
   now(): number;
 }
 
+/** The requests the sync client sends (each waited for as long as its kind is: machine/sync-timeout.ts). */
+type CatchUpRequest = Extract<SyncRequest, { type: SyncTimedRequest }>;
+
 /** Pages one catch-up follows from one peer (the simulator cuts its answers at the same count). */
 const MAX_PAGES = MAX_SYNC_WANT_MESSAGES / MAX_SYNC_PAGE;
 
@@ -147,11 +151,11 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     return null;
   };
 
-  const ask = async <R extends SyncRequest>(peer: string, request: R) => {
+  const ask = async <R extends CatchUpRequest>(peer: string, request: R) => {
     load.started(peer);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
-        timeoutMs: queue.requestTimeoutMs,
+        timeoutMs: queue.requestTimeoutMs(request.type),
         maxBytes: answerByteLimit(request),
       });
       const over = answerOverPage(request, res);

@@ -1,5 +1,5 @@
 import type { Contract } from "../wire/contract.ts";
-import { syncRequestTimeoutMs } from "./sync-timeout.ts";
+import { syncMessagesTimeoutMs } from "./sync-timeout.ts";
 
 /**
  * Alive messages a node receives per second from a whole epoch, at most (docs/protocol.md §9.4).
@@ -30,7 +30,7 @@ export const STUCK_HEARD = 3;
 /**
  * How long a member's demand may be missing from a running round although it is heard before it
  * counts as silent: STUCK_HEARD round timeouts, each long enough for a catch-up request lost on
- * the way to be noticed (the sync client's timeout, machine/sync-timeout.ts) and asked again
+ * the way to be noticed (the sync client's `messages` timeout, machine/sync-timeout.ts) and asked again
  * (roundMs/2). A member behind on a lost catch-up is heard but cannot bid, and so is the member
  * waiting for its demand: at 3·roundMs with roundMs 2 s, two such losses in a row dropped a live
  * member, and under 20-30% loss a fixed-fee market changed epoch every few seconds for good (sim
@@ -39,7 +39,7 @@ export const STUCK_HEARD = 3;
  * round made it 6 s again, and seed 1142's slack to the liveness bound fell from 144.5 s to 69.8 s.
  */
 export function stuckHeardMs(timeouts: Timeouts): number {
-  return STUCK_HEARD * Math.max(timeouts.roundMs, syncRequestTimeoutMs(timeouts) + timeouts.roundMs / 2);
+  return STUCK_HEARD * Math.max(timeouts.roundMs, syncMessagesTimeoutMs(timeouts) + timeouts.roundMs / 2);
 }
 
 /** How often a member of an epoch of `members` sends `alive`: every announceMs, or slower for large epochs. */

@@ -3,7 +3,7 @@ import type { Contract } from "../wire/contract.ts";
 import { type SyncWant, syncAgents } from "./machine-io.ts";
 import { createSyncPeerLoad, type SyncPeerLoad } from "./sync-peer-load.ts";
 import { syncTargets } from "./sync-targets.ts";
-import { syncCoolMs, syncMaxCoolMs, syncRequestTimeoutMs } from "./sync-timeout.ts";
+import { type SyncTimedRequest, syncCoolMs, syncMaxCoolMs, syncRequestTimeoutMs } from "./sync-timeout.ts";
 
 /**
  * Which of a node's catch-ups run and whom they ask: the pure half of the node's sync client
@@ -44,15 +44,15 @@ export type SyncHeld = "coalesced" | "deferred";
 export interface SyncQueueOptions {
   /** Orders the targets (syncTargets); Math.random on the node, the sync stream in the simulator. */
   readonly random: Prng;
-  /** The contract's: the request timeout and the cooling off follow its round timeout (sync-timeout.ts). */
+  /** The contract's: the `messages` request timeout and the cooling off follow its round timeout (sync-timeout.ts). */
   readonly timeouts: Contract["timeouts"];
   /** Counts a want that did not start (the node's metrics). */
   readonly held?: (why: SyncHeld) => void;
 }
 
 export interface SyncQueue {
-  /** How long the caller waits for each request's answer before it counts as timed out. */
-  readonly requestTimeoutMs: number;
+  /** How long the caller waits for a request's answer before it counts as timed out. */
+  requestTimeoutMs(type: SyncTimedRequest): number;
   /** Who the node asks and how that went: `started` and `finished` per request, by the caller. */
   readonly load: SyncPeerLoad;
   /** The machine asks for `want`; `peers` are the connected ones, in random order. */
@@ -110,7 +110,7 @@ export function createSyncQueue(options: SyncQueueOptions): SyncQueue {
   };
 
   return {
-    requestTimeoutMs: syncRequestTimeoutMs(timeouts),
+    requestTimeoutMs: (type) => syncRequestTimeoutMs(timeouts, type),
     load,
     want(want, now, peers) {
       const key = syncWantKey(want);

@@ -826,7 +826,7 @@ export class SimulatedNetwork {
       node.sync.load.started(target);
       const lost = this.#syncPrng() < this.#loss || node.deaf;
       const delay = this.#randomDelay(this.#syncPrng) * 2 + peer.slowMs;
-      const timeoutMs = node.sync.requestTimeoutMs;
+      const timeoutMs = node.sync.requestTimeoutMs(s.want.type);
       const answered = !lost && delay < timeoutMs;
       if (answered) this.#answer(node, peer, s.want, delay);
       this.#enqueue({
