@@ -1,6 +1,7 @@
 import {
   type AgentMachine,
   contractId,
+  createAgentMachine,
   createSigner,
   type DemandMessage,
   encodeMessage,
@@ -9,8 +10,9 @@ import {
   signMessage,
   type Unsigned,
   type Verdict,
+  type WireMessage,
 } from "@walras/protocol";
-import { testContract } from "@walras/test-support";
+import { madeUpDecision, paperProfiles, testContract } from "@walras/test-support";
 import { describe, expect, it } from "vitest";
 import { createInboundPipeline } from "../src/inbound/inbound-pipeline.ts";
 import { createPeerRateLimiter } from "../src/inbound/peer-rate-limiter.ts";
@@ -141,5 +143,49 @@ describe("inbound pipeline: what gossipsub is told (docs/protocol.md §5)", () =
     expect((await metrics.messagesKeptUnforwarded.get()).values).toMatchObject([
       { labels: { kind: "demand" }, value: 1 },
     ]);
+  });
+});
+
+// docs/security.md §2: a node with no epoch holds what its asks bring in a bounded table, and
+// forgets what the table pushes out so that it is taken again when a peer resends it. The
+// pipeline set such bytes aside as recently accepted before the machine saw them, so a peer
+// that answered the real proposal first and then 16 made-up ones kept the node from adopting.
+describe("inbound pipeline over a real machine with no epoch", () => {
+  it("the real decision's messages, pushed out of the machine by a flood, reach it again when resent", () => {
+    const market = testContract("inbound resend");
+    const machine = createAgentMachine({
+      contract: market,
+      signer: createSigner(new Uint8Array(32).fill(9)),
+      profile: paperProfiles(1, 3)[0],
+      now: 0,
+    });
+    let now = 0;
+    const pipeline = createInboundPipeline({
+      machine,
+      metrics: createNodeMetrics(),
+      log: createLogger({ level: "silent" }),
+      limiter: createPeerRateLimiter(1_000),
+      accept: (message) => void machine.handle({ type: "message", now: ++now, message }),
+      equivocation: () => {},
+      wake: () => {},
+      now: () => now,
+    });
+    const proposalFirst = (ms: WireMessage[]) => [
+      ...ms.filter((m) => m.kind === "propose"),
+      ...ms.filter((m) => m.kind !== "propose"),
+    ];
+    const keys = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => createSigner(new Uint8Array(32).fill(from + i)));
+    const real = proposalFirst(madeUpDecision(market, 2, keys(20, 4)));
+    const flood = Array.from(
+      { length: 16 },
+      (_, i) => proposalFirst(madeUpDecision(market, 1000 + i, keys(100 + 2 * i, 2)))[0] as WireMessage,
+    );
+    const asked = { kinds: ["propose", "accept", "view"] } as const;
+    for (const m of [real[0] as WireMessage, ...flood])
+      expect(pipeline.synced(encodeMessage(m), "hostile", asked)).toBe("accept");
+    expect(machine.status().epoch).toBe(null);
+    for (const m of real) pipeline.synced(encodeMessage(m), "honest", asked);
+    expect(machine.status().epoch).toBe(2);
   });
 });

@@ -168,8 +168,10 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     return signerBlame.blames(message, v, from) ? "reject" : "ignore";
   };
 
-  const accept = (message: WireMessage, bytes: Uint8Array) => {
-    recent.add(bytes);
+  const accept = (message: WireMessage, bytes: Uint8Array, judgement: Judgement) => {
+    // Only what the machine vouched for: one it took on trust, it may drop again (a bounded table
+    // or queue, docs/security.md §2) and then must be able to take again when a peer resends it.
+    if (judgement === "accept") recent.add(bytes);
     init.accept(message, bytes);
     if (held.size > 0 && !releasing) releaseHeld();
   };
@@ -178,8 +180,10 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
   const releaseHeld = () => {
     releasing = true;
     try {
-      for (const { commit, item } of held.release((epoch) => machine.committedBody(epoch), init.now()))
-        if (taken(check(commit, item.from, true))) accept(commit, encodeMessage(commit));
+      for (const { commit, item } of held.release((epoch) => machine.committedBody(epoch), init.now())) {
+        const judgement = check(commit, item.from, true);
+        if (taken(judgement)) accept(commit, encodeMessage(commit), judgement);
+      }
     } finally {
       releasing = false;
     }
@@ -200,7 +204,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       // Gossipsub delivers only what it forwards: a message kept on trust is taken here.
       if (verdict !== "keep") return verdict;
       metrics.messagesKeptUnforwarded.inc({ kind: message.kind });
-      accept(message, encodeMessage(message));
+      accept(message, encodeMessage(message), verdict);
       return "ignore";
     },
     deliver: (kind, bytes) => {
@@ -208,12 +212,13 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       decoded.delete(bytes);
       // The message's own encoding: for a rebuilt commit, the whole commit rather than its
       // reference; for any other, the bytes it was decoded from (a lookup, not an encoding).
-      if (message) accept(message, encodeMessage(message));
+      if (message) accept(message, encodeMessage(message), "accept");
       else {
         // Not the bytes the validator saw (gossipsub hands both the same array today): judge anew.
         const again = judge(bytes, "gossip", kind);
-        if (typeof again !== "string" && taken(check(again, "gossip", true)))
-          accept(again, encodeMessage(again));
+        if (typeof again === "string") return;
+        const judgement = check(again, "gossip", true);
+        if (taken(judgement)) accept(again, encodeMessage(again), judgement);
       }
     },
     synced: (bytes, from, asked) => {
@@ -232,7 +237,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       const verdict = check(message, from, false, (reason) => {
         blamed = blamesResponder(reason);
       });
-      if (taken(verdict)) accept(message, bytes);
+      if (taken(verdict)) accept(message, bytes, verdict);
       if (verdict === "keep") return "accept";
       return verdict === "reject" && !blamed ? "ignore" : verdict;
     },

@@ -46,6 +46,7 @@ export class EpochDecision {
   readonly #proposals = new Map<number, ProposeMessage>();
   readonly #accepts = new Map<number, Map<AgentId, AcceptMessage>>();
   readonly #promises = new Map<number, Map<AgentId, ViewMessage>>();
+  #held = 0;
   #decided: Decided | null = null;
 
   constructor(epoch: number, deciders: readonly AgentId[], me: AgentId | null, now: number) {
@@ -71,6 +72,7 @@ export class EpochDecision {
   onPropose(m: ProposeMessage, now: number): void {
     if (m.epoch !== this.epoch || m.agent !== this.proposer(m.view) || this.#proposals.has(m.view)) return;
     this.#proposals.set(m.view, m);
+    this.#held += 1;
     this.#activate(now);
     if (m.agent === this.#me) this.#accepted(m.view, m.plan, now);
     this.#check(m.view);
@@ -81,6 +83,7 @@ export class EpochDecision {
     const book = bucket(this.#accepts, m.view);
     if (book.has(m.agent)) return;
     book.set(m.agent, m);
+    this.#held += 1;
     this.#activate(now);
     if (m.agent === this.#me) {
       const proposal = this.#proposals.get(m.view);
@@ -95,6 +98,7 @@ export class EpochDecision {
     const book = bucket(this.#promises, m.view);
     if (book.has(m.agent)) return;
     book.set(m.agent, m);
+    this.#held += 1;
     this.#activate(now);
     if (m.agent === this.#me) {
       this.promised = Math.max(this.promised, m.view);
@@ -145,6 +149,19 @@ export class EpochDecision {
     for (const book of this.#accepts.values()) out.push(...book.values());
     for (const book of this.#promises.values()) out.push(...book.values());
     return out;
+  }
+
+  /** How many messages this decision holds (`messages().length`). */
+  get size(): number {
+    return this.#held;
+  }
+
+  /** Whether `m` itself is held here (not merely one for its slot). */
+  holds(m: WireMessage): boolean {
+    if (m.kind === "propose") return this.#proposals.get(m.view) === m;
+    if (m.kind === "accept") return this.#accepts.get(m.view)?.get(m.agent) === m;
+    if (m.kind === "view") return this.#promises.get(m.view)?.get(m.agent) === m;
+    return false;
   }
 
   #accepted(view: number, plan: EpochPlan, now: number): void {

@@ -4,15 +4,24 @@ import { EpochDecision, feed } from "./epoch-decision.ts";
 
 /** Entries a node that knows no epoch keeps: candidate decisions and epochs' early messages. */
 export const MAX_PENDING_DECISIONS = 16;
-/** Accepts and views of one epoch a node that knows no epoch holds for proposals yet to come. */
-export const MAX_EARLY_MESSAGES = 1024;
+/**
+ * Messages one entry holds: an epoch's early accepts and views, or one candidate's proposals,
+ * accepts and views. A decision needs a quorum's worth, at most ~800 under the wire's cap on a
+ * plan's deciders (plan-fit.ts); a made-up one would take any number (views without end).
+ */
+export const MAX_ENTRY_MESSAGES = 1024;
 
 type DecisionMessage = ProposeMessage | AcceptMessage | ViewMessage;
 
+type EarlyEntry = {
+  readonly kind: "early";
+  readonly epoch: number;
+  readonly messages: Set<AcceptMessage | ViewMessage>;
+};
 /** A proposal's decision, keyed by its epoch and the deciders it names, or an epoch's early messages. */
 type Entry =
   | { readonly kind: "candidate"; readonly epoch: number; readonly decision: EpochDecision }
-  | { readonly kind: "early"; readonly epoch: number; readonly messages: WireMessage[] };
+  | EarlyEntry;
 
 /**
  * The decisions a node that knows no epoch gathers from the answers to its own asks
@@ -25,15 +34,22 @@ type Entry =
  * - Past the bound the entry least recently fed goes, never by its epoch: evicting the lowest
  *   epoch, 20 made-up proposals for epochs 1,000 and up evicted the real decision as it was
  *   created; evicting the highest, proposals for epochs below it would, and so would an honest
- *   answer's own exclusion plans (older proposals sent ahead of the decision). An honest answer
- *   holds the decision whole, its proposal then its accepts, and a node applies an answer's
- *   messages together (docs/protocol.md §3), so the real decision is fed last and decided before
- *   anything else arrives: however many entries a flood makes, before or after it, none evicts it.
- *   Keyed per signer, a flood of throwaway keys (free under an open contract) would fill it just
- *   the same; counting accepts of distinct deciders would too, as the deciders are the forger's.
- * - Accepts and views of an epoch are kept in its early entry (up to MAX_EARLY_MESSAGES) besides
- *   being fed to its candidates, so that a candidate proposed later (the real one after a made-up
- *   one) is fed those that came before it.
+ *   answer's own exclusion plans (older proposals sent ahead of the decision). Keyed per signer, a
+ *   flood of throwaway keys (free under an open contract) would fill it just the same; counting
+ *   accepts of distinct deciders would too, as the deciders are the forger's.
+ * - A message no entry holds any longer (evicted, or past an entry's MAX_ENTRY_MESSAGES) is
+ *   forgotten: its slot is free, so it is taken again when it comes back. Kept as seen, the real
+ *   proposal or accepts (public: gossip carries them) answered first and then pushed out by 16
+ *   made-up proposals made every later honest answer's copies duplicates, and the node adopted
+ *   nothing until another epoch was decided. So an honest answer, which holds the decision whole
+ *   (its proposal then its accepts) and is applied before any other (docs/protocol.md §3), brings
+ *   all of it that the table lacks, and the node adopts as it is applied, whatever a flood did
+ *   before. The one exception: the real decision's candidate already full of its own deciders'
+ *   messages (replayed), which takes a decision whose deciders signed more than
+ *   MAX_ENTRY_MESSAGES of them.
+ * - Accepts and views of an epoch are kept in its early entry besides being fed to its
+ *   candidates, so that a candidate proposed later (the real one after a made-up one) is fed
+ *   those that came before it.
  */
 export class PendingDecisions {
   readonly #me: AgentId | null;
@@ -46,37 +62,16 @@ export class PendingDecisions {
 
   /** Takes a decision message; `forget` gets each message no longer held (its slot may be taken again). */
   take(m: DecisionMessage, now: number, forget: (m: WireMessage) => void): void {
-    const epoch = m.epoch;
-    if (m.kind === "propose") {
-      const key = candidateKey(epoch, m.plan.deciders);
-      let entry = this.#entries.get(key);
-      if (!entry) {
-        const decision = new EpochDecision(epoch, m.plan.deciders, this.#me, now);
-        const early = this.#entries.get(earlyKey(epoch));
-        for (const e of early?.kind === "early" ? early.messages : [])
-          feed(decision, e as DecisionMessage, now);
-        entry = { kind: "candidate", epoch, decision };
-      }
-      if (entry.kind === "candidate") feed(entry.decision, m, now);
-      this.#touch(key, entry);
-    } else {
-      const key = earlyKey(epoch);
-      const entry = this.#entries.get(key) ?? { kind: "early", epoch, messages: [] };
-      const held = entry.kind === "early" && entry.messages.length < MAX_EARLY_MESSAGES;
-      if (held) entry.messages.push(m);
-      this.#touch(key, entry);
-      let fed = false;
-      for (const [k, e] of [...this.#entries])
-        if (e.kind === "candidate" && e.epoch === epoch) {
-          feed(e.decision, m, now);
-          this.#touch(k, e);
-          fed = true;
-        }
-      if (!held && !fed) forget(m);
-    }
+    if (m.kind === "propose") this.#propose(m, now);
+    else this.#early(m, now);
+    if (!this.#holds(m)) forget(m);
     while (this.#entries.size > MAX_PENDING_DECISIONS) {
-      const [oldest] = this.#entries.keys();
-      this.#entries.delete(oldest as string);
+      const [key, entry] = this.#entries.entries().next().value as [string, Entry];
+      this.#entries.delete(key);
+      // An evicted message must be accepted again when it comes back (in an honest answer), not
+      // dropped as a duplicate: else a flood that pushed out the real decision's messages, replayed
+      // first, left every later honest answer useless.
+      for (const x of messagesOf(entry)) if (!this.#holds(x)) forget(x);
     }
   }
 
@@ -88,17 +83,65 @@ export class PendingDecisions {
   /** Every message held for an epoch after `epoch`, each once; then holds nothing. */
   drainAfter(epoch: number): WireMessage[] {
     const out = new Set<WireMessage>();
-    for (const e of this.#entries.values())
-      if (e.epoch > epoch)
-        for (const m of e.kind === "candidate" ? e.decision.messages() : e.messages) out.add(m);
+    for (const e of this.#entries.values()) if (e.epoch > epoch) for (const m of messagesOf(e)) out.add(m);
     this.#entries.clear();
     return [...out];
+  }
+
+  #propose(m: ProposeMessage, now: number): void {
+    const key = candidateKey(m.epoch, m.plan.deciders);
+    const found = this.#entries.get(key);
+    if (found?.kind === "candidate") {
+      offer(found.decision, m, now);
+      this.#touch(key, found);
+      return;
+    }
+    const decision = new EpochDecision(m.epoch, m.plan.deciders, this.#me, now);
+    // The proposal first: the epoch's early messages may be as many as the candidate holds.
+    offer(decision, m, now);
+    const early = this.#entries.get(earlyKey(m.epoch));
+    for (const e of early?.kind === "early" ? early.messages : []) offer(decision, e, now);
+    this.#touch(key, { kind: "candidate", epoch: m.epoch, decision });
+  }
+
+  #early(m: AcceptMessage | ViewMessage, now: number): void {
+    const key = earlyKey(m.epoch);
+    const found = this.#entries.get(key);
+    const entry: EarlyEntry =
+      found?.kind === "early" ? found : { kind: "early", epoch: m.epoch, messages: new Set() };
+    if (entry.messages.size < MAX_ENTRY_MESSAGES) entry.messages.add(m);
+    this.#touch(key, entry);
+    for (const [k, e] of [...this.#entries])
+      if (e.kind === "candidate" && e.epoch === m.epoch) {
+        offer(e.decision, m, now);
+        this.#touch(k, e);
+      }
+  }
+
+  /** Whether some entry holds `m` itself. */
+  #holds(m: DecisionMessage): boolean {
+    for (const e of this.#entries.values()) if (e.epoch === m.epoch && entryHolds(e, m)) return true;
+    return false;
   }
 
   #touch(key: string, entry: Entry): void {
     this.#entries.delete(key);
     this.#entries.set(key, entry);
   }
+}
+
+/** Feeds `m` to a pending candidate unless it holds its fill: a made-up one could take any number. */
+function offer(d: EpochDecision, m: DecisionMessage, now: number): void {
+  if (d.size < MAX_ENTRY_MESSAGES) feed(d, m, now);
+}
+
+function entryHolds(entry: Entry, m: DecisionMessage): boolean {
+  if (entry.kind === "candidate") return entry.decision.holds(m);
+  return m.kind !== "propose" && entry.messages.has(m);
+}
+
+function messagesOf(entry: Entry): Iterable<DecisionMessage> {
+  return entry.kind === "candidate" ? (entry.decision.messages() as DecisionMessage[]) : entry.messages;
 }
 
 function candidateKey(epoch: number, deciders: readonly AgentId[]): string {
