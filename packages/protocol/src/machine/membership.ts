@@ -503,9 +503,6 @@ export class Membership {
           epoch: d.epoch,
           kinds: ["propose", "accept", "view", "leave"],
         });
-        // A leave is of the epoch being left, the current one: a lost one is fetched here too,
-        // not only by its sender's re-sends.
-        this.#ctx.out.sync({ type: "messages", epoch: this.current.number, kinds: ["leave"] });
         timers.set("membership-sync", now + roundMs / 2);
       } else timers.clear("membership-sync");
     }
