@@ -22,7 +22,7 @@ export function leaveWaitMs(timeouts: Timeouts): number {
 /**
  * How often a leaver that is still a member re-sends its `leave`: a lost one is the others' only
  * news of it, and the first wait gives it about four chances where a round timeout gave two
- * (sim seed 397: the leave and the leaver's one view, both lost to the only other voter).
+ * (sim seed 1881: its first leave lost to the only voter, which decided a re-send).
  */
 export function leaveResendMs(timeouts: Timeouts): number {
   return timeouts.roundMs / 2;

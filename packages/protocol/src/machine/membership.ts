@@ -17,6 +17,8 @@ import {
   PROTOCOL_VERSION,
   type ProposeMessage,
   type RebidMessage,
+  slotOf,
+  type Unsigned,
   type ViewMessage,
   type WireMessage,
 } from "../wire/messages.ts";
@@ -588,9 +590,8 @@ export class Membership {
    * others (a lost leave, and the only voter kept the leaver in two more epochs: sim seed 653).
    */
   #announceLeave(epoch: EpochInfo): void {
-    const { me, timers, now, contract } = this.#ctx;
-    const seq = this.#leaveSeq;
-    const m = this.#ctx.out.publish<LeaveMessage>({
+    const { me, timers, now, contract, slots } = this.#ctx;
+    const leave = (seq: number): Unsigned<LeaveMessage> => ({
       v: PROTOCOL_VERSION,
       kind: "leave",
       contract: this.#ctx.contractId,
@@ -598,7 +599,13 @@ export class Membership {
       epoch: epoch.number,
       ...(seq > 0 ? { seq } : {}),
     });
-    if (m) this.#leaves.add(me as AgentId);
+    // A slot it already holds (a leave sent before a restart, replayed from its store) would only
+    // hand back that copy and send nothing: a leaver restarted within its stay goes on from the
+    // first seq it has not sent. With every seq of the epoch used, it sends no more `leave(e)`.
+    let seq = this.#leaveSeq;
+    while (seq <= MAX_LEAVE_SEQ && slots.get(slotOf(leave(seq) as LeaveMessage))) seq++;
+    const sent = seq <= MAX_LEAVE_SEQ ? this.#ctx.out.publish<LeaveMessage>(leave(seq)) : null;
+    if (sent || seq > 0) this.#leaves.add(me as AgentId);
     this.#leaveSeq = seq + 1;
     if (this.#leaveSeq <= MAX_LEAVE_SEQ) timers.set("leave-resend", now + leaveResendMs(contract.timeouts));
     else timers.clear("leave-resend");
