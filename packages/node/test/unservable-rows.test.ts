@@ -46,6 +46,19 @@ const start = (logger = silent) =>
     logger,
   });
 
+/** A node that holds no epoch yet, judging a sync answer as a joiner does. */
+const freshPipeline = () =>
+  createInboundPipeline({
+    machine: createAgentMachine({ contract, now: Date.now() }),
+    metrics: createNodeMetrics(),
+    log: silent,
+    limiter: createPeerRateLimiter(1_000),
+    accept: () => {},
+    equivocation: () => {},
+    wake: () => {},
+    now: () => Date.now(),
+  });
+
 describe("a stored row that no longer decodes, or that every node rejects", () => {
   it("is not served after a restart, so an asker has nothing to blame the responder for", async () => {
     node = await start();
@@ -62,18 +75,28 @@ describe("a stored row that no longer decodes, or that every node rejects", () =
     const badAccept = new TextEncoder().encode('{"kind":"accept","epoch":0}');
     // Rows that decode but that every node rejects (RESPONDER_BLAMED): a real demand with its
     // signature's first character changed (`bad-signature`), and one naming another contract.
+    const forge = (bytes: Uint8Array) => {
+      const text = new TextDecoder().decode(bytes);
+      const sig = /"sig":"(.)/.exec(text) as RegExpExecArray;
+      return new TextEncoder().encode(
+        text.replace(`"sig":"${sig[1]}`, `"sig":"${sig[1] === "A" ? "B" : "A"}`),
+      );
+    };
     const json = new TextDecoder().decode(demands[0]);
-    const sig = /"sig":"(.)/.exec(json) as RegExpExecArray;
-    const forged = new TextEncoder().encode(
-      json.replace(`"sig":"${sig[1]}`, `"sig":"${sig[1] === "A" ? "B" : "A"}`),
-    );
+    const forged = forge(demands[0] as Uint8Array);
+    // The current epoch's own proposal, forged: the machine drops a decision of an epoch it holds
+    // as `stale` before the signature check, so only the checks every node shares find it.
+    const proposal = store.messages({ epoch: 0, kinds: ["propose"] })[0]?.bytes as Uint8Array;
+    const forgedProposal = forge(proposal);
     const otherContract = new TextEncoder().encode(json.replace(id, "0".repeat(64)));
-    for (const tampered of [forged, otherContract]) expect(decodeMessage(tampered).ok).toBe(true);
+    for (const tampered of [forged, otherContract, forgedProposal])
+      expect(decodeMessage(tampered).ok).toBe(true);
     for (const [digest, kind, bytes] of [
       ["f".repeat(64), "demand", bad],
       ["e".repeat(64), "accept", badAccept],
       ["d".repeat(64), "demand", forged],
       ["c".repeat(64), "demand", otherContract],
+      ["b".repeat(64), "propose", forgedProposal],
     ] as const)
       store.putMessage({ digest, kind, epoch: 0, round: 0, signer: node.peerId, bytes, receivedAt: 0 });
     store.close();
@@ -81,7 +104,7 @@ describe("a stored row that no longer decodes, or that every node rejects", () =
     const { logger, lines } = captureLog();
     node = await start(logger);
     expect(lines.filter((l) => /do not decode/.test(l.msg))).toMatchObject([
-      { store: join(dir, STORE_FILE), undecodable: 2, broken: 2 },
+      { store: join(dir, STORE_FILE), undecodable: 2, broken: 3 },
     ]);
 
     asker = await createHost({
@@ -97,16 +120,7 @@ describe("a stored row that no longer decodes, or that every node rejects", () =
       kinds: ["demand"],
     });
     // The asker judges the answer as a node does: the responder is blamed ("reject") for none.
-    const pipeline = createInboundPipeline({
-      machine: createAgentMachine({ contract, now: Date.now() }),
-      metrics: createNodeMetrics(),
-      log: silent,
-      limiter: createPeerRateLimiter(1_000),
-      accept: () => {},
-      equivocation: () => {},
-      wake: () => {},
-      now: () => Date.now(),
-    });
+    const pipeline = freshPipeline();
     const verdicts = answer.messages.map((m) =>
       pipeline.synced(Buffer.from(m, "base64"), node?.peerId as string, { kinds: ["demand"] }),
     );
@@ -122,5 +136,14 @@ describe("a stored row that no longer decodes, or that every node rejects", () =
     });
     expect(decision.messages.length).toBeGreaterThan(0);
     expect(decision.messages).not.toContain(base64(badAccept));
+    expect(decision.messages).not.toContain(base64(forgedProposal));
+    // A joiner judging the decision answer blames the responder for none of it.
+    const joiner = freshPipeline();
+    const judged = decision.messages.map((m) =>
+      joiner.synced(Buffer.from(m, "base64"), node?.peerId as string, {
+        kinds: ["propose", "accept", "view"],
+      }),
+    );
+    expect(judged).not.toContain("reject");
   }, 60_000);
 });

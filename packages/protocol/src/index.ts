@@ -47,6 +47,7 @@ export * from "./machine/founding-bound.ts";
 export * from "./machine/leave-stay.ts";
 export * from "./machine/machine-io.ts";
 export * from "./machine/plan-proofs.ts";
+export * from "./machine/shared-checks.ts";
 export * from "./machine/sync-peer-load.ts";
 export * from "./machine/sync-queue.ts";
 export * from "./machine/sync-targets.ts";

@@ -19,7 +19,8 @@ export interface Replayed {
  * Feeds the machine what this data dir already holds, in the order it was stored, through the
  * same checks as live messages, before the node goes live. A row the machine refuses is skipped
  * as a live message would be; one that does not decode, or that the machine rejects for a reason
- * every node would (blamesResponder: an asker would blame this node for serving it), is counted
+ * every node would (blamesResponder: an asker would blame this node for serving it), or that fails
+ * a check every node shares though the machine refused it before that check, is counted
  * for the caller to report: the store was damaged, or written by a version that encoded or
  * checked differently, and the node restarts without those messages. Their digests are what sync
  * must not serve: every row written later is a message this version accepted, so the replay,
@@ -43,8 +44,14 @@ export function replayStore(
       continue;
     }
     const judged = machine.check(decoded.message, { replay: true });
-    if (judged.verdict === "reject" && blamesResponder(judged.reason)) unservable.add(row.digest);
-    if (judged.verdict !== "accept") continue;
+    if (judged.verdict !== "accept") {
+      // A row refused before its signature was checked (a decision of the epoch this node holds,
+      // a stale round) would still be served: the checks every node shares judge it too.
+      const blamed = judged.verdict === "reject" && blamesResponder(judged.reason);
+      const shared = blamed ? judged : machine.sharedCheck(decoded.message);
+      if (shared?.verdict === "reject" && blamesResponder(shared.reason)) unservable.add(row.digest);
+      continue;
+    }
     void driver.handle({ type: "message", now: now(), message: decoded.message, replay: true });
     applied++;
   }

@@ -28,6 +28,7 @@ import { Market } from "./market.ts";
 import { type EpochInfo, Membership } from "./membership.ts";
 import { Outbox } from "./outbox.ts";
 import { asEquivocation, planEquivocations } from "./plan-proofs.ts";
+import { sharedVerdict } from "./shared-checks.ts";
 import { SlotBook } from "./slot-book.ts";
 import { Timers } from "./timers.ts";
 import { type ValidationState, validate } from "./validate.ts";
@@ -116,6 +117,11 @@ export interface AgentMachine {
    * epoch takes no decision message so (§9.3: anyone could send it) and asks its peers instead.
    */
   check(message: WireMessage, options?: CheckOptions): Verdict;
+  /**
+   * The reject every node gives `message` whatever its state (contract, resource count, allowlist,
+   * signature: sharedVerdict), or null. A replay asks it of the rows `check` does not accept.
+   */
+  sharedCheck(message: WireMessage): Verdict | null;
   handle(event: MachineEvent): MachineAction[];
   status(): MachineStatus;
   /**
@@ -235,6 +241,10 @@ class Machine implements AgentMachine {
     } finally {
       out.replaying = before;
     }
+  }
+
+  sharedCheck(m: WireMessage): Verdict | null {
+    return sharedVerdict(m, this.#validation);
   }
 
   #judge(m: WireMessage, gossip: boolean): Verdict {

@@ -7,7 +7,9 @@ export const MAX_PENDING_DECISIONS = 16;
 /**
  * Messages one entry holds: an epoch's early accepts and views, or one candidate's proposals,
  * accepts and views. A decision needs a quorum's worth, at most ~800 under the wire's cap on a
- * plan's deciders (plan-fit.ts); a made-up one would take any number (views without end).
+ * plan's deciders (plan-fit.ts); a made-up one would take any number (views without end). A bound
+ * on messages, not bytes: a proposal, and a view carrying its accepted plan, may each be up to
+ * MAX_MESSAGE_BYTES (256 KiB), so the table may hold up to 16 × 1,024 × 256 KiB = 4 GiB.
  */
 export const MAX_ENTRY_MESSAGES = 1024;
 

@@ -7,6 +7,12 @@ import { carriedPlan, isSortedUnique, proposerOf, sameIds } from "./epoch-plan.t
 import type { Verdict } from "./machine-io.ts";
 import { planOverflow } from "./plan-fit.ts";
 import { planProofsProblem } from "./plan-proofs.ts";
+import {
+  addressVerdict,
+  allowlistVerdict,
+  type SharedCheckState,
+  signatureVerdict,
+} from "./shared-checks.ts";
 import type { SlotBook } from "./slot-book.ts";
 
 /** How far ahead of the current round a demand may be and still be held for later. */
@@ -25,12 +31,9 @@ export interface EpochWindow {
 }
 
 /** What the §5 checks read from the machine; nothing here is written. */
-export interface ValidationState {
-  readonly contractId: ContractId;
-  readonly resources: number;
+export interface ValidationState extends SharedCheckState {
   /** The wire's cap on a message: a plan must leave every message of its epoch within it. */
   readonly maxMessageBytes: number;
-  allowed(agent: AgentId): boolean;
   readonly slots: SlotBook;
   /** The current epoch, or null before the first one is known. */
   readonly epoch:
@@ -40,8 +43,6 @@ export interface ValidationState {
   readonly previous: EpochWindow | null;
   /** Could `agent` be in epoch `epoch` > current: a member now, an agent asking to join, or named by a held plan. */
   couldJoin(agent: AgentId, epoch: number): boolean;
-  /** The agent's Ed25519 signature over the message's signing bytes. */
-  verify(m: WireMessage): boolean;
 }
 
 /**
@@ -49,27 +50,24 @@ export interface ValidationState {
  * equivocation evidence, and the caller records it.
  */
 export function validate(m: WireMessage, s: ValidationState): Verdict {
-  if (m.contract !== s.contractId)
-    return reject(
-      "wrong-contract",
-      `contract ${m.contract.slice(0, 12)}… is not ${s.contractId.slice(0, 12)}…`,
-    );
-  const count = resourceCountProblem(m, s.resources);
-  if (count) return reject("resource-count", count);
+  const addressed = addressVerdict(m, s);
+  if (addressed) return addressed;
 
   const slot = s.slots.lookup(m);
   if (slot.state === "duplicate") return ignore("duplicate", slotOf(m));
-  if (!s.allowed(m.agent)) return reject("not-allowed", `${m.agent} is not on the contract's allowlist`);
+  const allowed = allowlistVerdict(m, s);
+  if (allowed) return allowed;
 
   // Cheap window checks before the signature, which costs the most.
   const window = windowVerdict(m, s, slot.state === "conflict");
   // A mismatching demand is news (a split, §5.1) and no fault of the peer that forwarded it, so it
   // costs that peer nothing (the node's gossip ignores it): only if its signer really signed it.
-  if (window?.verdict === "reject" && window.reason === "price-mismatch" && !s.verify(m))
-    return reject("bad-signature", `signature does not verify under ${m.agent}`);
+  if (window?.verdict === "reject" && window.reason === "price-mismatch")
+    return signatureVerdict(m, s) ?? window;
   if (window) return window;
 
-  if (!s.verify(m)) return reject("bad-signature", `signature does not verify under ${m.agent}`);
+  const signed = signatureVerdict(m, s);
+  if (signed) return signed;
   if (slot.state === "conflict")
     return {
       verdict: "reject",
@@ -109,19 +107,6 @@ function proofsProblem(m: WireMessage, s: ValidationState): string | null {
     members,
     verify: (d) => s.verify(d),
   });
-}
-
-function resourceCountProblem(m: WireMessage, R: number): string | null {
-  if ((m.kind === "demand" || m.kind === "commit") && m.prices.length !== R)
-    return `${m.prices.length} prices for ${R} resources`;
-  if (m.kind === "demand" && m.footprint.length !== R)
-    return `footprint has ${m.footprint.length} entries for ${R} resources`;
-  if (m.kind === "commit" && m.allocations.some((a) => a.footprint.length !== R))
-    return `commit footprint length is not ${R}`;
-  const plan = carriedPlan(m);
-  if (plan?.base && plan.base.prices.length !== R)
-    return `base has ${plan.base.prices.length} prices for ${R} resources`;
-  return null;
 }
 
 /** `conflict`: a different message is held for the slot (the equivocation check, below, decides). */
