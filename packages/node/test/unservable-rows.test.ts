@@ -18,7 +18,7 @@ import { captureLog } from "./log-capture.ts";
 
 /**
  * A stored row that no longer decodes (written by another version, or damaged), or that decodes
- * but every node rejects (a bad signature, another contract: RESPONDER_BLAMED), is skipped by the
+ * but every node rejects (a bad signature, another contract: blamesResponder), is skipped by the
  * replay; served in a sync answer, it made the asker reject it and blame the honest responder
  * (undecodable bytes are blamed before anything else). Real libp2p: a one-member market's node,
  * stopped, bad rows written straight into its SQLite store, restarted.
@@ -73,7 +73,7 @@ describe("a stored row that no longer decodes, or that every node rejects", () =
     expect(decodeMessage(bad).ok).toBe(false);
     // And one among the epoch's decision, which `decision` requests are answered from.
     const badAccept = new TextEncoder().encode('{"kind":"accept","epoch":0}');
-    // Rows that decode but that every node rejects (RESPONDER_BLAMED): a real demand with its
+    // Rows that decode but that every node rejects (blamesResponder): a real demand with its
     // signature's first character changed (`bad-signature`), and one naming another contract.
     const forge = (bytes: Uint8Array) => {
       const text = new TextDecoder().decode(bytes);

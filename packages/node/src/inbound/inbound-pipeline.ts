@@ -6,6 +6,7 @@ import {
   encodeMessage,
   expandCommitReference,
   heldCommitReferences,
+  isSharedRejection,
   type RejectReason,
   topicOf,
   type WireMessage,
@@ -34,7 +35,7 @@ export interface InboundPipeline {
   /**
    * A message a peer sent in answer to a sync request for what `asked` says. Returns the verdict
    * for the responder: "reject" only for what no honest responder serves whatever the asker's
-   * state (RESPONDER_BLAMED); any other rejection is the asker's and returns "ignore".
+   * state (blamesResponder); any other rejection is the asker's and returns "ignore".
    */
   synced(bytes: Uint8Array, from: string, asked: SyncAsked): Verdict;
 }
@@ -72,24 +73,16 @@ const FORWARDER_BLAMELESS: ReadonlySet<RejectReason> = new Set<RejectReason>([
 ]);
 
 /**
- * The rejections that blame the peer whose sync answer held the message: the message itself is
- * broken, whoever judges it. An honest responder serves what it accepted, and what it accepted may
- * still be rejected by an asker in another state: a node with no epoch accepts and stores messages
- * of any epoch (held until its first epoch is known), which an asker with an epoch may reject as
- * `not-member` or `not-proposer`; blaming those would let one key penalise honest nodes at every
- * catch-up. (Undecodable bytes are blamed before any of these is judged.)
+ * Whether a rejection for `reason` blames the peer whose sync answer held the message: the message
+ * itself is broken, whoever judges it (the checks every node shares, isSharedRejection). An honest
+ * responder serves what it accepted, and what it accepted may still be rejected by an asker in
+ * another state: a node with no epoch accepts and stores messages of any epoch (held until its
+ * first epoch is known), which an asker with an epoch may reject as `not-member` or
+ * `not-proposer`; blaming those would let one key penalise honest nodes at every catch-up.
+ * (Undecodable bytes are blamed before any of these is judged.)
  */
-const RESPONDER_BLAMED: ReadonlySet<RejectReason> = new Set<RejectReason>([
-  "wrong-contract",
-  "bad-signature",
-  "resource-count",
-  // The allowlist is the contract's, and amendments cannot change it (terms.ts).
-  "not-allowed",
-]);
-
-/** Whether a rejection for `reason` is one every node makes, so serving the message blames the server. */
 export function blamesResponder(reason: RejectReason): boolean {
-  return RESPONDER_BLAMED.has(reason);
+  return isSharedRejection(reason);
 }
 
 /**

@@ -47,9 +47,8 @@ export function replayStore(
     if (judged.verdict !== "accept") {
       // A row refused before its signature was checked (a decision of the epoch this node holds,
       // a stale round) would still be served: the checks every node shares judge it too.
-      const blamed = judged.verdict === "reject" && blamesResponder(judged.reason);
-      const shared = blamed ? judged : machine.sharedCheck(decoded.message);
-      if (shared?.verdict === "reject" && blamesResponder(shared.reason)) unservable.add(row.digest);
+      const broken = judged.verdict === "reject" && blamesResponder(judged.reason);
+      if (broken || machine.sharedCheck(decoded.message)) unservable.add(row.digest);
       continue;
     }
     void driver.handle({ type: "message", now: now(), message: decoded.message, replay: true });

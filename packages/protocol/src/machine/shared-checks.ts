@@ -1,7 +1,7 @@
 import type { AgentId, ContractId } from "../wire/ids.ts";
 import type { WireMessage } from "../wire/messages.ts";
 import { carriedPlan } from "./epoch-plan.ts";
-import type { Verdict } from "./machine-io.ts";
+import type { RejectReason, Verdict } from "./machine-io.ts";
 
 /** What the checks every node shares read: the contract's, not this node's state. */
 export interface SharedCheckState {
@@ -10,6 +10,22 @@ export interface SharedCheckState {
   allowed(agent: AgentId): boolean;
   /** The agent's Ed25519 signature over the message's signing bytes. */
   verify(m: WireMessage): boolean;
+}
+
+/**
+ * The reasons the shared checks reject for: a message rejected for one is broken whoever judges it
+ * (the allowlist is the contract's, and amendments cannot change it: terms.ts).
+ */
+const SHARED_REJECT_REASONS: ReadonlySet<RejectReason> = new Set<RejectReason>([
+  "wrong-contract",
+  "resource-count",
+  "not-allowed",
+  "bad-signature",
+]);
+
+/** Whether a rejection for `reason` is one every node makes, whatever its state. */
+export function isSharedRejection(reason: RejectReason): boolean {
+  return SHARED_REJECT_REASONS.has(reason);
 }
 
 /**
@@ -54,6 +70,6 @@ function resourceCountProblem(m: WireMessage, R: number): string | null {
   return null;
 }
 
-function reject(reason: Extract<Verdict, { verdict: "reject" }>["reason"], detail: string): Verdict {
+function reject(reason: RejectReason, detail: string): Verdict {
   return { verdict: "reject", reason, detail };
 }
