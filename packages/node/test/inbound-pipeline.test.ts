@@ -189,3 +189,81 @@ describe("inbound pipeline over a real machine with no epoch", () => {
     expect(machine.status().epoch).toBe(2);
   });
 });
+
+// A member's messages for the next epoch, heard while this node is still in the current one, are
+// accepted (not on trust: the member is known) but held by the machine, in a queue of 4,096 that
+// forgets its oldest so that a resend is taken again. The pipeline recorded their digests as
+// accepted, so a sync resend of one the queue pushed out was set aside as `duplicate` before the
+// machine saw it: lost to this node.
+describe("inbound pipeline over a real machine in an epoch", () => {
+  it("a later epoch's message, pushed out of the machine's held queue, reaches it again when resent", () => {
+    const market = testContract("inbound held");
+    const machine = createAgentMachine({
+      contract: market,
+      signer: createSigner(new Uint8Array(32).fill(9)),
+      profile: paperProfiles(1, 3)[0],
+      now: 0,
+    });
+    let now = 0;
+    const accepted: WireMessage[] = [];
+    const pipeline = createInboundPipeline({
+      machine,
+      metrics: createNodeMetrics(),
+      log: createLogger({ level: "silent" }),
+      limiter: createPeerRateLimiter(1_000),
+      accept: (message) => {
+        accepted.push(message);
+        machine.handle({ type: "message", now: ++now, message });
+      },
+      equivocation: () => {},
+      wake: () => {},
+      now: () => now,
+    });
+    const members = Array.from({ length: 4 }, (_, i) => createSigner(new Uint8Array(32).fill(20 + i)));
+    const decision = madeUpDecision(market, 2, members);
+    for (const m of [
+      ...decision.filter((m) => m.kind === "propose"),
+      ...decision.filter((m) => m.kind !== "propose"),
+    ])
+      pipeline.synced(encodeMessage(m), "honest", { kinds: ["propose", "accept", "view"] });
+    expect(machine.status().epoch).toBe(2);
+
+    const member = members[0] as (typeof members)[number];
+    const nextEpochDemand = (round: number) =>
+      signMessage<DemandMessage>(
+        {
+          v: PROTOCOL_VERSION,
+          kind: "demand",
+          contract: contractId(market),
+          agent: member.id,
+          epoch: 3,
+          round,
+          prices: [0.5],
+          x: 1,
+          slope: -1,
+          footprint: [1],
+        } as Unsigned<DemandMessage>,
+        member,
+      );
+    const asked = { kinds: ["demand"] } as const;
+    // Vouched for (its signer is a member of epoch 2), not on trust, and held until epoch 3.
+    expect(machine.check(nextEpochDemand(0))).toEqual({ verdict: "accept", held: true });
+    // One heard by gossip (and forwarded: the node vouches for it), one in a sync answer.
+    const byGossip = encodeMessage(nextEpochDemand(0));
+    const bySync = encodeMessage(nextEpochDemand(1));
+    expect(pipeline.validate("demand", byGossip, "peer-a")).toBe("accept");
+    pipeline.deliver("demand", byGossip);
+    expect(pipeline.synced(bySync, "peer-a", asked)).toBe("accept");
+    // Still held: the machine's slot book sets the resends aside.
+    expect(pipeline.synced(byGossip, "peer-a", asked)).toBe("ignore");
+    expect(pipeline.synced(bySync, "peer-a", asked)).toBe("ignore");
+    const HELD_AT_MOST = 4096; // agent-machine.ts MAX_HELD: these push the first two out
+    for (let round = 2; round < 2 + HELD_AT_MOST; round++)
+      expect(pipeline.synced(encodeMessage(nextEpochDemand(round)), "peer-a", asked)).toBe("accept");
+    expect(machine.status().epoch).toBe(2);
+    const taken = accepted.length;
+    expect(pipeline.synced(byGossip, "peer-b", asked)).toBe("accept");
+    expect(pipeline.synced(bySync, "peer-b", asked)).toBe("accept");
+    expect(accepted.slice(taken)).toEqual([nextEpochDemand(0), nextEpochDemand(1)]);
+  });
+});

@@ -148,6 +148,8 @@ interface Row {
   readonly reason?: string;
   /** Accepted without its signer's membership judged (no epoch here, or a later one). */
   readonly onTrust?: boolean;
+  /** Accepted but held for a later epoch, not applied now (agent-machine.ts holds by the same rule). */
+  readonly held?: boolean;
 }
 
 const rows: Row[] = [
@@ -215,12 +217,20 @@ const rows: Row[] = [
     rule: "a later epoch's demand from a member",
     message: () => demand(A, { epoch: EPOCH + 2 }),
     verdict: "accept",
+    held: true,
+  },
+  {
+    rule: "the next epoch's demand from a member",
+    message: () => demand(A, { epoch: EPOCH + 1 }),
+    verdict: "accept",
+    held: true,
   },
   {
     rule: "a later epoch's demand from an agent asking to join",
     message: () => demand(D, { epoch: EPOCH + 1 }),
     verdict: "accept",
     onTrust: true,
+    held: true,
   },
   {
     rule: "a later epoch's demand from an agent out of view",
@@ -332,6 +342,12 @@ const rows: Row[] = [
   { rule: "an accept from a decider", message: () => accept(B), verdict: "accept" },
   { rule: "an accept from a non-decider", message: () => accept(D), verdict: "reject", reason: "not-member" },
   {
+    rule: "an accept for two epochs ahead from a member",
+    message: () => accept(B, 0, EPOCH + 2),
+    verdict: "accept",
+    held: true,
+  },
+  {
     rule: "an accept for two epochs ahead from an agent out of view",
     message: () => accept(E, 0, EPOCH + 2),
     verdict: "ignore",
@@ -383,6 +399,7 @@ const rows: Row[] = [
     state: () => state({ epoch: null, previous: null }),
     verdict: "accept",
     onTrust: true,
+    held: true,
   },
   {
     rule: "a join before any epoch (it names no epoch's membership)",
@@ -497,7 +514,10 @@ describe("validate (docs/protocol.md §5), one row per rule", () => {
   it.each(rows.map((r) => [r.rule, r] as const))("%s", (_rule, row) => {
     const verdict = validate(row.message(), (row.state ?? state)());
     expect(verdict.verdict).toBe(row.verdict);
-    if (verdict.verdict === "accept") expect(verdict.onTrust === true).toBe(row.onTrust === true);
+    if (verdict.verdict === "accept") {
+      expect(verdict.onTrust === true).toBe(row.onTrust === true);
+      expect(verdict.held === true).toBe(row.held === true);
+    }
     if (row.reason) expect(verdict).toMatchObject({ reason: row.reason });
   });
 

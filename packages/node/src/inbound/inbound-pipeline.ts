@@ -90,13 +90,15 @@ export function blamesResponder(reason: RejectReason): boolean {
  * on trust (the machine could not judge its signer's membership: no epoch here, or a later one
  * than this node's). The node takes it for itself but tells gossipsub to ignore it, so it does not
  * forward what it cannot vouch for: a member judging it `not-member` would blame this node, which
- * it cannot tell from a peer relaying throwaway keys' messages (docs/security.md §3).
+ * it cannot tell from a peer relaying throwaway keys' messages (docs/security.md §3). `hold`:
+ * vouched for (a current member's message for a later epoch) and so accepted for gossip too, but
+ * held by the machine, which may push it out of its bounded queue and must then take it again.
  */
-type Judgement = Verdict | "keep";
+type Judgement = Verdict | "keep" | "hold";
 
 export function createInboundPipeline(init: InboundPipelineInit): InboundPipeline {
   const { machine, metrics, log } = init;
-  const decoded = new WeakMap<Uint8Array, WireMessage>();
+  const decoded = new WeakMap<Uint8Array, { message: WireMessage; judgement: "accept" | "hold" }>();
   const recent = createRecentDigests();
   const signerBlame = createSignerBlame();
   const held = heldCommitReferences<{ from: string }>(machine.terms().terms.timeouts.roundMs);
@@ -149,7 +151,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     rejected?: (reason: RejectReason) => void,
   ): Judgement => {
     const v = machine.check(message, { gossip });
-    if (v.verdict === "accept") return v.onTrust ? "keep" : "accept";
+    if (v.verdict === "accept") return v.onTrust ? "keep" : v.held ? "hold" : "accept";
     if (v.verdict === "reject") rejected?.(v.reason);
     count(v.reason);
     if (v.verdict === "ignore" && v.reason === "unasked") init.wake();
@@ -162,8 +164,9 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
   };
 
   const accept = (message: WireMessage, bytes: Uint8Array, judgement: Judgement) => {
-    // Only what the machine vouched for: one it took on trust, it may drop again (a bounded table
-    // or queue, docs/security.md §2) and then must be able to take again when a peer resends it.
+    // Only what the machine vouched for and applied: one it took on trust, or holds for a later
+    // epoch, it may drop again (a bounded table or queue, docs/security.md §2) and then must be
+    // able to take again when a peer resends it.
     if (judgement === "accept") recent.add(bytes);
     init.accept(message, bytes);
     if (held.size > 0 && !releasing) releaseHeld();
@@ -193,7 +196,8 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       const message = judge(bytes, from, kind);
       if (typeof message === "string") return message;
       const verdict = check(message, from, true);
-      if (verdict === "accept") decoded.set(bytes, message);
+      if (verdict === "accept" || verdict === "hold") decoded.set(bytes, { message, judgement: verdict });
+      if (verdict === "hold") return "accept";
       // Gossipsub delivers only what it forwards: a message kept on trust is taken here.
       if (verdict !== "keep") return verdict;
       metrics.messagesKeptUnforwarded.inc({ kind: message.kind });
@@ -201,11 +205,11 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       return "ignore";
     },
     deliver: (kind, bytes) => {
-      const message = decoded.get(bytes);
+      const validated = decoded.get(bytes);
       decoded.delete(bytes);
       // The message's own encoding: for a rebuilt commit, the whole commit rather than its
       // reference; for any other, the bytes it was decoded from (a lookup, not an encoding).
-      if (message) accept(message, encodeMessage(message), "accept");
+      if (validated) accept(validated.message, encodeMessage(validated.message), validated.judgement);
       else {
         // Not the bytes the validator saw (gossipsub hands both the same array today): judge anew.
         const again = judge(bytes, "gossip", kind);
@@ -231,13 +235,13 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
         blamed = blamesResponder(reason);
       });
       if (taken(verdict)) accept(message, bytes, verdict);
-      if (verdict === "keep") return "accept";
+      if (verdict === "keep" || verdict === "hold") return "accept";
       return verdict === "reject" && !blamed ? "ignore" : verdict;
     },
   };
 }
 
-/** Accepted, whether this node can vouch for it or only keeps it. */
+/** Accepted, whether this node can vouch for it or only keeps it, applied now or held. */
 function taken(judgement: Judgement): boolean {
-  return judgement === "accept" || judgement === "keep";
+  return judgement === "accept" || judgement === "keep" || judgement === "hold";
 }

@@ -5,8 +5,9 @@ import { createHash } from "node:crypto";
  * already holds (a round's demands, an epoch's proposals), and one hash sets those aside before
  * the JSON parse, schema check and signature check they would otherwise cost. Bounded: the
  * oldest digest goes first once `capacity` are held, so a forgotten one is only judged again.
- * The pipeline adds only what the machine vouched for, not what it took on trust: that it may
- * drop and forget, and must then take again when a peer resends it (inbound-pipeline.ts).
+ * The pipeline adds only what the machine vouched for and applied, not what it took on trust or
+ * holds for a later epoch: that it may drop and forget, and must then take again when a peer
+ * resends it (inbound-pipeline.ts).
  */
 export interface RecentDigests {
   has(bytes: Uint8Array): boolean;

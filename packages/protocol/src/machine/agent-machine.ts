@@ -31,7 +31,7 @@ import { asEquivocation, planEquivocations } from "./plan-proofs.ts";
 import { sharedVerdict } from "./shared-checks.ts";
 import { SlotBook } from "./slot-book.ts";
 import { Timers } from "./timers.ts";
-import { type ValidationState, validate } from "./validate.ts";
+import { heldForLater, type ValidationState, validate } from "./validate.ts";
 
 /**
  * One node's view of the market as a pure state machine (sans-IO): `check` judges an incoming
@@ -439,23 +439,19 @@ class Machine implements AgentMachine {
       if (cur && m.epoch > cur.number) this.#membership.wantDecision(cur.number + 1);
       return;
     }
+    // The rule validate's verdict reports as `held`, so that a node takes a resend of what the
+    // bounded queue pushed out (machine-io.ts).
+    if (heldForLater(m, cur?.number ?? null)) {
+      if (!cur && m.agent !== ctx.me) this.#membership.noteNetwork(m);
+      this.#hold(m);
+      if (cur) this.#membership.wantDecision(cur.number + 1);
+      return;
+    }
     if (m.kind === "propose" || m.kind === "accept" || m.kind === "view") {
-      if (cur && m.epoch > cur.number + 1) {
-        this.#hold(m);
-        this.#membership.wantDecision(cur.number + 1);
-      } else this.#membership.onDecisionMessage(m);
+      this.#membership.onDecisionMessage(m);
       return;
     }
-    if (!cur) {
-      if (m.agent !== ctx.me) this.#membership.noteNetwork(m);
-      this.#hold(m);
-      return;
-    }
-    if (m.epoch > cur.number) {
-      this.#hold(m);
-      this.#membership.wantDecision(cur.number + 1);
-      return;
-    }
+    if (!cur) return; // unreachable: before any epoch every other kind is held
     switch (m.kind) {
       case "demand":
         if (m.epoch === cur.number) this.#market.onDemand(m);

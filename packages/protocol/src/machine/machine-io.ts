@@ -180,7 +180,11 @@ export type Verdict =
    * `onTrust`: taken without its signer's membership judged, since this node holds no epoch (none
    * yet) or not the later one the message belongs to (held until it starts). The node keeps it but
    * cannot vouch for it to a peer that can judge it: its gossip does not forward it (§5).
+   * `held`: not applied now but held until its epoch comes (validate.ts, `heldForLater`), in a
+   * bounded queue that forgets what it pushes out so that a resend is taken again: the node must
+   * not set a resend aside as already seen. A current member's message for a later epoch is held
+   * but not on trust. The epoch only moves on, so one not held when judged is not when applied.
    */
-  | { verdict: "accept"; onTrust?: true }
+  | { verdict: "accept"; onTrust?: true; held?: true }
   | { verdict: "reject"; reason: RejectReason; detail: string; evidence?: Equivocation }
   | { verdict: "ignore"; reason: IgnoreReason; detail: string };

@@ -78,23 +78,49 @@ export function validate(m: WireMessage, s: ValidationState): Verdict {
   // After the signer's own signature: a plan's proofs cost up to 2 × MAX_PLAN_PROOFS more checks.
   const proofs = proofsProblem(m, s);
   if (proofs) return reject("bad-proof", proofs);
-  return takenOnTrust(m, s) ? { verdict: "accept", onTrust: true } : { verdict: "accept" };
+  return {
+    verdict: "accept",
+    ...(takenOnTrust(m, s) && { onTrust: true }),
+    ...(heldForLater(m, s.epoch?.number ?? null) && { held: true }),
+  };
 }
 
 /**
  * Whether an accepted `m` was taken without its signer's membership judged: this node holds no
- * epoch yet, or `m` belongs to a later epoch than the ones it judges by (its current one, and for
- * a decision the next) and its signer is no member of the current one (a joiner, or one named by a
- * held plan: any key may ask to join). A member of the current epoch is one of the few keys an
- * epoch admitted, not a throwaway one, and its messages for the next epoch are what a lagging node
- * relays in a thin mesh while the epoch changes. A join names no epoch's membership.
+ * epoch yet, or `m` belongs to a later epoch than the ones it judges by and its signer is no member
+ * of the current one (a joiner, or one named by a held plan: any key may ask to join). A member of
+ * the current epoch is one of the few keys an epoch admitted, not a throwaway one, and its messages
+ * for the next epoch are what a lagging node relays in a thin mesh while the epoch changes.
  */
 function takenOnTrust(m: WireMessage, s: ValidationState): boolean {
   if (m.kind === "join") return false;
   const e = s.epoch;
   if (!e) return true;
-  const decision = m.kind === "propose" || m.kind === "accept" || m.kind === "view";
-  return m.epoch > e.number + (decision ? 1 : 0) && !e.memberSet.has(m.agent);
+  return laterEpoch(m, e.number) && !e.memberSet.has(m.agent);
+}
+
+/**
+ * Whether the machine holds an accepted `m` instead of applying it, in a node whose current epoch
+ * is `current` (agent-machine.ts routes by this, and the verdict says it, so the two cannot
+ * differ): `m` belongs to a later epoch than the ones the node judges by, or the node knows no
+ * epoch yet and `m` is no decision message (those wait among the pending decisions, §9.3). A join
+ * names no epoch's membership and is never held.
+ */
+export function heldForLater(m: WireMessage, current: number | null): boolean {
+  if (m.kind === "join") return false;
+  return current === null ? !isDecision(m) : laterEpoch(m, current);
+}
+
+/**
+ * Whether `m` belongs to a later epoch than the ones a node in epoch `current` judges by: its
+ * current one, and for a decision the next (whose deciders the current one gives). Not a join.
+ */
+function laterEpoch(m: WireMessage, current: number): boolean {
+  return m.epoch > current + (isDecision(m) ? 1 : 0);
+}
+
+function isDecision(m: WireMessage): m is WireMessage & { kind: "propose" | "accept" | "view" } {
+  return m.kind === "propose" || m.kind === "accept" || m.kind === "view";
 }
 
 function proofsProblem(m: WireMessage, s: ValidationState): string | null {
