@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { AgentProfile } from "../src/economics/agent.ts";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { proposerOf } from "../src/machine/epoch-plan.ts";
 import { leaveResendMs, leaveStayMs } from "../src/machine/leave-stay.ts";
@@ -14,14 +15,15 @@ const DELAY_MS = 5;
 
 /**
  * A leaver's first `leave` lost on its way to every other member (docs/protocol.md §9.4): it
- * re-sends it leaveResendMs later with `seq` 1, and on that the members that stay decide the epoch
+ * re-sends it leaveResendMs later with `seq` 1, or, adopting meanwhile an epoch that still names
+ * it, announces that epoch's leave at once; on either the members that stay decide the epoch
  * without it. The loss is made by hand, not drawn: sim seeds 1881 and 653 (leave-announce.test.ts)
  * found it, but a seed stops showing it once an unrelated change moves the schedule.
  *
- * Without the re-send the leave is not lost for good here (the leaver, a decider, changes views a
- * view-0 timeout after it wanted the change, and proposes or re-announces it), so what the re-send
- * buys is asserted as a bound: the epoch without the leaver is the very next one, decided in view
- * 0 before that timeout is up.
+ * Without these the leave is not lost for good here (the leaver, a decider, changes views a view-0
+ * timeout after it wanted the change, and proposes or re-announces it), so what they buy is
+ * asserted as a bound: the epoch without the leaver is the next one after the leave is sent,
+ * decided in view 0, before a view change (or, for the announcement, a re-send) could be due.
  */
 function settledMarketOfThree(seed: number) {
   const contract = oneResourceMarket("leave re-send", 3, 12, timeouts);
@@ -108,6 +110,64 @@ describe("a leaver whose first `leave` reaches no one (§9.4)", () => {
       expect(leavesHeld(leaver, me)).toEqual([
         [e, undefined],
         [e, 1],
+      ]);
+      expect(net.now).toBeLessThanOrEqual(leftAt + leaveStayMs(timeouts));
+    },
+  );
+});
+
+describe("a leaver whose first `leave` reaches no one, kept in the next epoch (§9.4)", () => {
+  // Seed 653's shape: the deciders, who never heard the leave, decide an epoch that still names the
+  // leaver (here: one that promotes it, a member new in e, to voter), and on adopting it the
+  // leaver announces its leave of that epoch at once, before any re-send of e was due.
+  it.each([1, 2, 3])(
+    "announces leave(e+1) on adopting it, and the others decide e+2 without it on that (seed %i)",
+    (seed) => {
+      const { net, nodes } = settledMarketOfThree(seed);
+      const leaver = net.addAgent("n3", paperProfiles(4, 3)[3] as AgentProfile);
+      expect(net.runUntil(() => leaver.machine.status().member, 60_000)).toBe(true);
+      const me = leaver.id as AgentId;
+      const { epoch, voters } = leaver.machine.status();
+      const e = epoch as number;
+      expect(voters).not.toContain(me);
+
+      for (const n of nodes) net.deafen(n, true);
+      const leftAt = net.now;
+      net.leave(leaver);
+      for (const n of nodes) net.deafen(n, false);
+      expect(leavesHeld(leaver, me)).toEqual([[e, undefined]]);
+
+      // The others decide e+1 still naming it before its first re-send of e is due.
+      const all = [...nodes, leaver];
+      expect(
+        net.runUntil(() => all.every((n) => n.machine.status().epoch === e + 1), leaveResendMs(timeouts) - 1),
+      ).toBe(true);
+      for (const n of nodes) {
+        expect(n.machine.status().members, n.name).toContain(me);
+        expect(leavesHeld(n, me), n.name).toEqual([]);
+      }
+
+      // On the announcement made at adoption, before a re-send of it or a view change could be due.
+      const without = () =>
+        nodes.every((n) => {
+          const s = n.machine.status();
+          return (s.epoch ?? 0) > e + 1 && !s.members.includes(me);
+        });
+      expect(net.runUntil(without, leaveResendMs(timeouts) - 1)).toBe(true);
+      for (const n of nodes) {
+        expect(n.machine.status(), n.name).toMatchObject({
+          epoch: e + 2,
+          members: nodes.map((x) => x.id).sort(),
+        });
+        const proposal = adoptedProposal(n);
+        expect(proposal.view, n.name).toBe(0);
+        expect(proposal.plan.cause, n.name).toEqual(["leave"]);
+        expect(leavesHeld(n, me)[0], n.name).toEqual([e + 1, undefined]);
+      }
+      expect(net.runUntil(() => !leaver.up, leaveStayMs(timeouts))).toBe(true);
+      expect(leavesHeld(leaver, me)).toEqual([
+        [e, undefined],
+        [e + 1, undefined],
       ]);
       expect(net.now).toBeLessThanOrEqual(leftAt + leaveStayMs(timeouts));
     },
