@@ -51,6 +51,34 @@ function adoptedProposal(node: SimNode): ProposeMessage {
   return proposal as ProposeMessage;
 }
 
+/** Every one of `stayers` holds an epoch after `epoch` that leaves `leaver` out. */
+function leftOut(stayers: readonly SimNode[], leaver: AgentId, epoch: number): () => boolean {
+  return () =>
+    stayers.every((n) => {
+      const s = n.machine.status();
+      return (s.epoch ?? 0) > epoch && !s.members.includes(leaver);
+    });
+}
+
+/**
+ * Each of `stayers` holds `epoch` of exactly the stayers, proposed in view 0 (no view change) for
+ * a leave alone (not silence), and the first `leave` of `leaver` it got is `first` ([epoch, seq]).
+ */
+function expectDecidedOnLeave(
+  stayers: readonly SimNode[],
+  leaver: AgentId,
+  epoch: number,
+  first: [number, number | undefined],
+): void {
+  for (const n of stayers) {
+    expect(n.machine.status(), n.name).toMatchObject({ epoch, members: stayers.map((x) => x.id).sort() });
+    const proposal = adoptedProposal(n);
+    expect(proposal.view, n.name).toBe(0);
+    expect(proposal.plan.cause, n.name).toEqual(["leave"]);
+    expect(leavesHeld(n, leaver)[0], n.name).toEqual(first);
+  }
+}
+
 describe("a leaver whose first `leave` reaches no one (§9.4)", () => {
   // The seed only draws the keys (and so who leaves and who proposes): every delivery takes DELAY_MS.
   it.each([1, 2, 3])(
@@ -85,24 +113,10 @@ describe("a leaver whose first `leave` reaches no one (§9.4)", () => {
 
       // Before the leaver's own view change could start, every stayer holds e+1 without it, proposed
       // in view 0 for its leave alone (not its silence), on the re-send: seq 1 is the first they got.
-      const without = () =>
-        stayers.every((n) => {
-          const s = n.machine.status();
-          return (s.epoch ?? 0) > e && !s.members.includes(me);
-        });
       // View 0's timeout runs from when the leaver wanted the change: its leave.
       const viewChangeAt = leftAt + viewTimeout(timeouts.roundMs, 0);
-      expect(net.runUntil(without, viewChangeAt - 1 - net.now)).toBe(true);
-      for (const n of stayers) {
-        expect(n.machine.status(), n.name).toMatchObject({
-          epoch: e + 1,
-          members: stayers.map((x) => x.id).sort(),
-        });
-        const proposal = adoptedProposal(n);
-        expect(proposal.view, n.name).toBe(0);
-        expect(proposal.plan.cause, n.name).toEqual(["leave"]);
-        expect(leavesHeld(n, me)[0], n.name).toEqual([e, 1]);
-      }
+      expect(net.runUntil(leftOut(stayers, me, e), viewChangeAt - 1 - net.now)).toBe(true);
+      expectDecidedOnLeave(stayers, me, e + 1, [e, 1]);
 
       // The leaver adopts e+1 too, sends no more leaves (it is no member of e+1), and goes within its stay.
       expect(net.runUntil(() => !leaver.up, leaveStayMs(timeouts))).toBe(true);
@@ -148,22 +162,8 @@ describe("a leaver whose first `leave` reaches no one, kept in the next epoch (�
       }
 
       // On the announcement made at adoption, before a re-send of it or a view change could be due.
-      const without = () =>
-        nodes.every((n) => {
-          const s = n.machine.status();
-          return (s.epoch ?? 0) > e + 1 && !s.members.includes(me);
-        });
-      expect(net.runUntil(without, leaveResendMs(timeouts) - 1)).toBe(true);
-      for (const n of nodes) {
-        expect(n.machine.status(), n.name).toMatchObject({
-          epoch: e + 2,
-          members: nodes.map((x) => x.id).sort(),
-        });
-        const proposal = adoptedProposal(n);
-        expect(proposal.view, n.name).toBe(0);
-        expect(proposal.plan.cause, n.name).toEqual(["leave"]);
-        expect(leavesHeld(n, me)[0], n.name).toEqual([e + 1, undefined]);
-      }
+      expect(net.runUntil(leftOut(nodes, me, e + 1), leaveResendMs(timeouts) - 1)).toBe(true);
+      expectDecidedOnLeave(nodes, me, e + 2, [e + 1, undefined]);
       expect(net.runUntil(() => !leaver.up, leaveStayMs(timeouts))).toBe(true);
       expect(leavesHeld(leaver, me)).toEqual([
         [e, undefined],
