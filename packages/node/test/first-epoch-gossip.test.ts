@@ -1,20 +1,16 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import { contractId, createSigner } from "@walras/protocol";
 import {
-  type Cluster,
-  type HostilePeer,
   madeUpDecision,
   paperProfiles,
   rejectedCount,
   startCluster,
+  startedByTest,
   startHostilePeer,
   testContract,
   waitForCertificate,
 } from "@walras/test-support";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "./wait-for.ts";
 
 /**
@@ -25,32 +21,26 @@ import { waitFor } from "./wait-for.ts";
 
 const contract = testContract("first-epoch-gossip", { minMembers: 3 });
 const profiles = paperProfiles(4, 7);
-const dir = mkdtempSync(join(tmpdir(), "walras-first-epoch-"));
-let cluster: Cluster | undefined;
-let stranger: HostilePeer | undefined;
-
-afterEach(async () => {
-  await stranger?.stop();
-  await cluster?.stop();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const started = startedByTest();
+afterEach(() => started.stop());
 
 describe("a fresh node that a stranger gossips to before it meets the network", () => {
   it("ignores the stranger's made-up epoch as unasked, then adopts the real one and reaches its certificate", async () => {
-    const network = await startCluster(contract, profiles.slice(0, 3));
-    cluster = network;
+    const network = started.add(await startCluster(contract, profiles.slice(0, 3)));
     await waitForCertificate(network.nodes);
     const real = network.nodes[0]?.status().epoch as number;
 
     // No bootstrap peer, and not a founder: it waits for a network to find.
     const fresh = await network.add(profiles[3] as (typeof profiles)[0], { bootstrap: [], founder: false });
-    stranger = await startHostilePeer({
-      contractId: contractId(contract),
-      targets: [fresh.multiaddrs()[0] as string],
-      targetIds: [fresh.peerId],
-      dir,
-      name: "stranger",
-    });
+    const stranger = started.add(
+      await startHostilePeer({
+        contractId: contractId(contract),
+        targets: [fresh.multiaddrs()[0] as string],
+        targetIds: [fresh.peerId],
+        dir: network.root,
+        name: "stranger",
+      }),
+    );
     const throwaway = [20, 21].map((i) => createSigner(new Uint8Array(32).fill(i)));
     const madeUp = madeUpDecision(contract, real, throwaway);
     for (const m of madeUp) expect(await stranger.sendMessage("membership", m)).toBe(1);

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GossipSub } from "@libp2p/gossipsub";
 import {
@@ -20,17 +18,16 @@ import {
   type Unsigned,
 } from "@walras/protocol";
 import {
-  type Cluster,
-  type HostilePeer,
   paperProfiles,
   peerGater,
   rejectedCount,
   startCluster,
+  startedByTest,
   startHostilePeer,
   testContract,
   waitForCertificate,
 } from "@walras/test-support";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "./wait-for.ts";
 
 /**
@@ -44,15 +41,8 @@ import { waitFor } from "./wait-for.ts";
 const contract = testContract("no-epoch-forwarding", { minMembers: 3 });
 const id = contractId(contract);
 const profiles = paperProfiles(4, 7);
-const dir = mkdtempSync(join(tmpdir(), "walras-no-epoch-forwarding-"));
-let cluster: Cluster | undefined;
-let stranger: HostilePeer | undefined;
-
-afterEach(async () => {
-  await stranger?.stop();
-  await cluster?.stop();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const started = startedByTest();
+afterEach(() => started.stop());
 
 const meshPeers = (node: WalrasNode, kind: GossipKind): string[] =>
   (node.host.libp2p.services.pubsub as GossipSub & { getMeshPeers(topic: string): string[] }).getMeshPeers(
@@ -61,8 +51,7 @@ const meshPeers = (node: WalrasNode, kind: GossipKind): string[] =>
 
 describe("a node with no epoch, between a stranger and a member", () => {
   it("takes the stranger's throwaway keys' demands but does not forward them, so the member does not blame it", async () => {
-    const network = await startCluster(contract, profiles.slice(0, 3));
-    cluster = network;
+    const network = started.add(await startCluster(contract, profiles.slice(0, 3)));
     await waitForCertificate(network.nodes);
     const member = network.nodes[0] as WalrasNode;
     const epoch = member.status().epoch as number;
@@ -77,14 +66,16 @@ describe("a node with no epoch, between a stranger and a member", () => {
       connectionGater: peerGater((peer) => !allowed.includes(peer)),
     });
     // The stranger's key file, made first so that its peer id is let through.
-    allowed.push((await loadOrCreateKey(join(dir, "stranger.key"))).peerId.toString());
-    stranger = await startHostilePeer({
-      contractId: id,
-      targets: [fresh.multiaddrs()[0] as string],
-      targetIds: [fresh.peerId],
-      dir,
-      name: "stranger",
-    });
+    allowed.push((await loadOrCreateKey(join(network.root, "stranger.key"))).peerId.toString());
+    const stranger = started.add(
+      await startHostilePeer({
+        contractId: id,
+        targets: [fresh.multiaddrs()[0] as string],
+        targetIds: [fresh.peerId],
+        dir: network.root,
+        name: "stranger",
+      }),
+    );
     for (const kind of ["demand", "membership"] as const)
       await waitFor(`the fresh node to mesh with the member on ${kind}`, () =>
         meshPeers(fresh, kind).includes(member.peerId),
@@ -141,7 +132,7 @@ describe("a node with no epoch, between a stranger and a member", () => {
     );
     expect(await stranger.sendMessage("membership", joinMessage)).toBe(1);
     await waitFor("the member to get the stranger's join through the fresh node", () =>
-      joined.includes(stranger?.signer.id as string),
+      joined.includes(stranger.signer.id),
     );
     expect(await rejectedCount(member, "not-member")).toBe(before);
     expect(member.peerScore(fresh.peerId)).toBeGreaterThanOrEqual(0);

@@ -12,6 +12,7 @@ export * from "./peer-gater.ts";
 export * from "./process-cpu.ts";
 export * from "./reference-gap.ts";
 export * from "./run-cli.ts";
+export * from "./started-by-test.ts";
 export * from "./sync-flood.ts";
 export * from "./wait-for.ts";
 export * from "./walras-bin.ts";
