@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { planDigest, proposerOf } from "../src/machine/epoch-plan.ts";
 import {
+  MAX_ENTRY_BYTES,
   MAX_ENTRY_MESSAGES,
+  MAX_PENDING_BYTES,
   MAX_PENDING_DECISIONS,
   PendingDecisions,
 } from "../src/machine/pending-decisions.ts";
 import { SlotBook } from "../src/machine/slot-book.ts";
 import { type AgentId, asContractId, compareIds } from "../src/wire/ids.ts";
+import { encodeMessage, MAX_MESSAGE_BYTES } from "../src/wire/message-codec.ts";
 import type {
   AcceptMessage,
   EpochPlan,
@@ -21,37 +24,76 @@ import type {
  * table holds, and a message pushed out is taken again when it comes back. Signatures play no
  * part here (the machine checks them before the table sees a message): placeholders.
  */
+const agent = (name: string) => name as AgentId;
 const CONTRACT = asContractId("cd".repeat(32));
 const SIG = `${"A".repeat(85)}A==`;
 const head = (agent: AgentId, epoch: number, view: number) =>
   ({ v: 2, contract: CONTRACT, agent, epoch, view, sig: SIG }) as const;
 
-const planOf = (deciders: readonly AgentId[], epoch: number): EpochPlan => ({
-  members: [...deciders],
-  deciders: [...deciders],
-  voters: [...deciders],
-  base: { epoch: epoch - 1, round: 0, prices: [1] },
-  terms: null,
-  ledger: null,
-  cause: ["join"],
-});
+/**
+ * `deciders` and `others` members besides, each a voter: ids as long as real ones (52
+ * characters), so 2,200 of them make a plan of ~240 KB, about the largest the wire carries.
+ */
+const planOf = (deciders: readonly AgentId[], epoch: number, others = 0): EpochPlan => {
+  const members = [
+    ...deciders,
+    ...Array.from({ length: others }, (_, i) => agent(`m${epoch}-${i}-`.padEnd(52, "x"))),
+  ];
+  return {
+    members,
+    deciders: [...deciders],
+    voters: members,
+    base: { epoch: epoch - 1, round: 0, prices: [1] },
+    terms: null,
+    ledger: null,
+    cause: ["join"],
+  };
+};
+const LARGE = 2_200;
 
-/** A proposal of `epoch` in view 0 by its proposer among `deciders`, and the others' accepts. */
+/** A proposal of `epoch` in `view` by its proposer among `deciders`, and the others' accepts. */
 function decision(
   epoch: number,
   deciders: AgentId[],
+  { view = 0, others = 0 }: { view?: number; others?: number } = {},
 ): { proposal: ProposeMessage; accepts: AcceptMessage[] } {
   const ds = [...deciders].sort(compareIds);
-  const plan = planOf(ds, epoch);
-  const proposer = proposerOf(epoch, 0, ds);
-  const proposal = { ...head(proposer, epoch, 0), kind: "propose", plan } as ProposeMessage;
+  const plan = planOf(ds, epoch, others);
+  const proposer = proposerOf(epoch, view, ds);
+  const proposal = { ...head(proposer, epoch, view), kind: "propose", plan } as ProposeMessage;
   const accepts = ds
     .filter((id) => id !== proposer)
-    .map((id) => ({ ...head(id, epoch, 0), kind: "accept", plan: planDigest(epoch, plan) }) as AcceptMessage);
+    .map(
+      (id) => ({ ...head(id, epoch, view), kind: "accept", plan: planDigest(epoch, plan) }) as AcceptMessage,
+    );
   return { proposal, accepts };
 }
 
-const agent = (name: string) => name as AgentId;
+/** `agent`'s view message of `view` carrying the plan of `proposal` (accepted in its view). */
+const viewCarrying = (a: AgentId, view: number, proposal: ProposeMessage): ViewMessage =>
+  ({
+    ...head(a, proposal.epoch, view),
+    kind: "view",
+    accepted: { view: proposal.view, plan: proposal.plan },
+  }) as ViewMessage;
+
+/**
+ * A made-up candidate of `epoch` as a flood sends it: a large plan proposed in views 0 to 4 by
+ * its two throwaway deciders, and each one's views carrying it.
+ */
+function madeUp(epoch: number): (ProposeMessage | ViewMessage)[] {
+  const pair = [agent(`mallory${epoch}`), agent(`trudy${epoch}`)];
+  const out: (ProposeMessage | ViewMessage)[] = [];
+  for (let view = 0; view <= 4; view++) {
+    const { proposal } = decision(epoch, pair, { view, others: LARGE });
+    out.push(proposal);
+    for (const a of pair) out.push(viewCarrying(a, view + 1, proposal));
+  }
+  return out;
+}
+
+/** The wire bytes of the distinct messages the table holds, counted apart from its own sum. */
+const wireBytes = (ms: readonly WireMessage[]) => ms.reduce((sum, m) => sum + encodeMessage(m).byteLength, 0);
 
 /** A table and the SlotBook it forgets into, each message recorded as the machine records it. */
 function table() {
@@ -65,7 +107,9 @@ function table() {
   };
   /** Every distinct message the table holds (and then it holds nothing). */
   const held = (): WireMessage[] => pending.drainAfter(-1);
-  return { slots, pending, take, held };
+  /** Whether the table holds a decided candidate of `epoch`: the node would adopt it. */
+  const adopts = (epoch: number) => [...pending.decisions()].some((d) => d.decided()?.epoch === epoch);
+  return { slots, pending, take, held, adopts };
 }
 
 describe("PendingDecisions: what a node with no epoch remembers (docs/security.md §2)", () => {
@@ -92,5 +136,60 @@ describe("PendingDecisions: what a node with no epoch remembers (docs/security.m
       take(decision(1000 + i, [agent(`x${i}`), agent(`y${i}`)]).proposal);
     for (const m of partial) expect(slots.lookup(m).state).toBe("new");
     expect(slots.size).toBe(held().length);
+  });
+
+  it("a flood of made-up large proposals and views is held to MAX_PENDING_BYTES, and the real decision answered after it is adopted", () => {
+    const { slots, pending, take, held, adopts } = table();
+    const flood = Array.from({ length: 20 }, (_, i) => madeUp(1000 + i));
+    // Each message is near the wire's cap, as the bound's worst case has them.
+    expect(encodeMessage(flood[0]?.[0] as WireMessage).byteLength).toBeGreaterThan(MAX_MESSAGE_BYTES * 0.9);
+    let most = 0;
+    for (const m of flood.flat()) {
+      take(m);
+      most = Math.max(most, pending.bytes);
+    }
+    // Unbounded in bytes, the 16 entries held ~48 MB here (up to 16 × 1,024 × 256 KiB).
+    expect(most).toBeLessThanOrEqual(MAX_PENDING_BYTES);
+    expect(pending.bytes).toBeGreaterThan(MAX_PENDING_BYTES - 2 * MAX_ENTRY_BYTES);
+    // The real decision, at a plan as large, answered whole after the flood.
+    const real = decision(2, ["a", "b", "c", "d", "e"].map(agent), { others: LARGE });
+    for (const m of [real.proposal, ...real.accepts]) take(m);
+    expect(adopts(2)).toBe(true);
+    expect(pending.bytes).toBeLessThanOrEqual(MAX_PENDING_BYTES);
+    const kept = held();
+    expect(wireBytes(kept)).toBeLessThanOrEqual(MAX_PENDING_BYTES);
+    expect(slots.size).toBe(kept.length);
+  });
+
+  it("what the byte bound pushes out is forgotten, so the real decision's messages are taken again and adopted", () => {
+    const { slots, pending, take, held, adopts } = table();
+    const real = decision(2, ["a", "b", "c", "d"].map(agent), { others: LARGE });
+    const partial = [real.proposal, ...real.accepts.slice(1)];
+    for (const m of partial) take(m);
+    // Two entries an epoch (its candidate and early views), 14 with the real decision's: fewer
+    // than MAX_PENDING_DECISIONS, so only the bytes push the real decision out.
+    const flood = Array.from({ length: MAX_PENDING_DECISIONS / 2 - 2 }, (_, i) => madeUp(1000 + i));
+    for (const m of flood.flat()) take(m);
+    for (const m of partial) expect(slots.lookup(m).state).toBe("new");
+    expect(adopts(2)).toBe(false);
+    for (const m of [real.proposal, ...real.accepts]) take(m);
+    expect(adopts(2)).toBe(true);
+    expect(pending.bytes).toBeLessThanOrEqual(MAX_PENDING_BYTES);
+    expect(slots.size).toBe(held().length);
+  });
+
+  it("the real deciders' own views carrying a large plan, replayed, leave room for the proposal and accepts an honest answer brings", () => {
+    const { pending, take, adopts } = table();
+    const deciders = ["a", "b", "c", "d", "e"].map(agent);
+    const first = decision(2, deciders, { view: 0, others: LARGE });
+    const second = decision(2, deciders, { view: 1, others: LARGE });
+    // A view change happened: the real deciders' views carrying the plan they accepted in view 0.
+    take(first.proposal);
+    for (let view = 1; view <= 4; view++)
+      for (const a of deciders) take(viewCarrying(a, view, first.proposal));
+    expect(pending.bytes).toBeLessThanOrEqual(MAX_PENDING_BYTES);
+    // The honest answer: the decision of view 1 (its proposal, then its accepts).
+    for (const m of [second.proposal, ...second.accepts]) take(m);
+    expect(adopts(2)).toBe(true);
   });
 });

@@ -163,7 +163,7 @@ export class Membership {
     this.#founder = founder && ctx.me !== null;
     this.#storeLost = storeLost;
     this.#startedAt = ctx.now;
-    this.#pending = new PendingDecisions(ctx.me);
+    this.#pending = new PendingDecisions(ctx.me, ctx.maxMessageBytes);
     const { announceMs } = ctx.contract.timeouts;
     this.#announceEvery = announceMs;
     this.#askPace = initialAskPace(ctx.contract.timeouts);
