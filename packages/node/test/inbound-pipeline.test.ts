@@ -5,6 +5,7 @@ import {
   createSigner,
   type DemandMessage,
   encodeMessage,
+  MAX_HELD,
   PROTOCOL_VERSION,
   type RejectReason,
   signMessage,
@@ -257,8 +258,8 @@ describe("inbound pipeline over a real machine in an epoch", () => {
     // Still held: the machine's slot book sets the resends aside.
     expect(pipeline.synced(byGossip, "peer-a", asked)).toBe("ignore");
     expect(pipeline.synced(bySync, "peer-a", asked)).toBe("ignore");
-    const HELD_AT_MOST = 4096; // agent-machine.ts MAX_HELD: these push the first two out
-    for (let round = 2; round < 2 + HELD_AT_MOST; round++)
+    // As many again as the machine holds: these push the first two out.
+    for (let round = 2; round < 2 + MAX_HELD; round++)
       expect(pipeline.synced(encodeMessage(nextEpochDemand(round)), "peer-a", asked)).toBe("accept");
     expect(machine.status().epoch).toBe(2);
     const taken = accepted.length;

@@ -25,8 +25,14 @@ export function startedByTest(): StartedByTest {
       const newestFirst = items.reverse();
       items = [];
       const failed: unknown[] = [];
-      for (const item of newestFirst) await item.stop().catch((e: unknown) => failed.push(e));
-      if (failed.length > 0) throw failed[0];
+      // Each stopped even when one before it threw, synchronously or not.
+      for (const item of newestFirst)
+        await Promise.resolve()
+          .then(() => item.stop())
+          .catch((e: unknown) => failed.push(e));
+      if (failed.length === 1) throw failed[0];
+      if (failed.length > 1)
+        throw new AggregateError(failed, `${failed.length} of the test's peers failed to stop`);
     },
   };
 }

@@ -168,8 +168,8 @@ export interface AmendmentView {
   readonly needed: number | null;
 }
 
-/** Messages held for epochs not yet started, at most. */
-const MAX_HELD = 4096;
+/** Messages held for epochs not yet started, at most: past it the oldest is forgotten (taken again when resent). */
+export const MAX_HELD = 4096;
 /** With no deadline armed the machine still wants a look now and then. */
 const IDLE_MS = 60_000;
 
