@@ -61,11 +61,10 @@ function decision(
   const plan = planOf(ds, epoch, others);
   const proposer = proposerOf(epoch, view, ds);
   const proposal = { ...head(proposer, epoch, view), kind: "propose", plan } as ProposeMessage;
+  const digest = planDigest(epoch, plan);
   const accepts = ds
     .filter((id) => id !== proposer)
-    .map(
-      (id) => ({ ...head(id, epoch, view), kind: "accept", plan: planDigest(epoch, plan) }) as AcceptMessage,
-    );
+    .map((id) => ({ ...head(id, epoch, view), kind: "accept", plan: digest }) as AcceptMessage);
   return { proposal, accepts };
 }
 
@@ -113,7 +112,7 @@ function table() {
 }
 
 describe("PendingDecisions: what a node with no epoch remembers (docs/security.md §2)", () => {
-  it("a made-up candidate's views without end: it holds at most MAX_ENTRY_MESSAGES, and the rest are forgotten", () => {
+  it("a made-up candidate's views without end: it takes them up to half of MAX_ENTRY_MESSAGES, and the rest are forgotten", () => {
     const { slots, pending, take, held } = table();
     const pair = [agent("mallory"), agent("trudy")];
     take(decision(5, pair).proposal);
@@ -121,9 +120,9 @@ describe("PendingDecisions: what a node with no epoch remembers (docs/security.m
     for (let view = 1; view <= 4_000; view++)
       for (const a of pair) take({ ...head(a, 5, view), kind: "view", accepted: null } as ViewMessage);
     const [candidate] = [...pending.decisions()];
-    expect(candidate?.size).toBe(MAX_ENTRY_MESSAGES);
+    expect(candidate?.size).toBe(MAX_ENTRY_MESSAGES / 2);
     const kept = held();
-    expect(kept.length).toBeLessThanOrEqual(2 * MAX_ENTRY_MESSAGES);
+    expect(kept.length).toBeLessThanOrEqual(MAX_ENTRY_MESSAGES);
     expect(slots.size).toBe(kept.length);
   });
 
@@ -191,5 +190,72 @@ describe("PendingDecisions: what a node with no epoch remembers (docs/security.m
     // The honest answer: the decision of view 1 (its proposal, then its accepts).
     for (const m of [second.proposal, ...second.accepts]) take(m);
     expect(adopts(2)).toBe(true);
+  });
+  it("one made-up candidate's large proposals of view after view stay within MAX_ENTRY_BYTES, the rest forgotten", () => {
+    const { slots, pending, take, held } = table();
+    const pair = [agent("mallory"), agent("trudy")];
+    for (let view = 0; view < 40; view++) take(decision(7, pair, { view, others: LARGE }).proposal);
+    // One entry (proposals go to their candidate alone): the table's bytes are the entry's.
+    expect(pending.bytes).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
+    expect(pending.bytes).toBeGreaterThan(MAX_ENTRY_BYTES - MAX_MESSAGE_BYTES);
+    const kept = held();
+    expect(kept.length).toBeLessThan(40);
+    expect(slots.size).toBe(kept.length);
+  });
+
+  it("an epoch's early views carrying large plans fill at most half of MAX_ENTRY_BYTES, the rest forgotten", () => {
+    const { slots, pending, take, held } = table();
+    const big = decision(7, [agent("mallory"), agent("trudy")], { others: LARGE }).proposal;
+    // No candidate of epoch 7 is held: every view goes to the epoch's early entry alone.
+    for (let i = 0; i < 20; i++) take(viewCarrying(agent(`sybil${i}`), 1, big));
+    expect(pending.bytes).toBeLessThanOrEqual(MAX_ENTRY_BYTES / 2);
+    expect(pending.bytes).toBeGreaterThan(MAX_ENTRY_BYTES / 2 - MAX_MESSAGE_BYTES);
+    const kept = held();
+    expect(kept.length).toBeLessThan(20);
+    expect(slots.size).toBe(kept.length);
+  });
+
+  it("the real deciders' views of a view change, replayed first, leave room in messages for the decision's accepts", () => {
+    const { take, adopts } = table();
+    // Each view carries no plan: small, so only the count of messages could crowd the entry.
+    const deciders = Array.from({ length: 1_000 }, (_, i) => agent(`d${i}-`.padEnd(52, "z")));
+    const decided = decision(2, deciders, { view: 1 });
+    for (const a of deciders) take({ ...head(a, 2, 1), kind: "view", accepted: null } as ViewMessage);
+    for (const m of [decided.proposal, ...decided.accepts]) take(m);
+    expect(adopts(2)).toBe(true);
+  });
+
+  it("made-up candidates tuned to just under the table's bytes, then an honest answer whose proposal was replayed: the real candidate stays and is adopted", () => {
+    const real = decision(2, ["a", "b", "c", "d", "e"].map(agent), { others: 200 });
+    /** The table just before the honest answer, the last made-up proposal padded by `pad` prices. */
+    const tuned = (pad: number) => {
+      const t = table();
+      // The peer replays the real proposal (public: gossip carries it) ...
+      t.take(real.proposal);
+      // ... then made-up candidates of the same epoch, large, until the table is near its bytes.
+      let view = 0;
+      for (let i = 0; i < 6; i++) {
+        const pair = [agent(`mallory${i}`), agent(`trudy${i}`)];
+        for (let k = 0; k < 8; k++) {
+          const p = decision(2, pair, { view: view++, others: LARGE }).proposal;
+          if (t.pending.bytes + encodeMessage(p).byteLength + 40_000 > MAX_PENDING_BYTES) break;
+          t.take(p);
+        }
+      }
+      const last = decision(2, [agent("mallory9"), agent("trudy9")], { view: view++ }).proposal;
+      const prices = Array<number>(pad + 1).fill(1);
+      const plan = { ...last.plan, base: { epoch: 1, round: 0, prices } };
+      t.take({ ...last, plan } as ProposeMessage);
+      return t;
+    };
+    // Each price pads the last proposal by 2 bytes (",1"): land it within an accept of the bound.
+    const pad = Math.floor((MAX_PENDING_BYTES - tuned(0).pending.bytes - 300) / 2);
+    const t = tuned(pad);
+    expect(t.pending.bytes).toBeGreaterThan(MAX_PENDING_BYTES - 400);
+    expect(t.pending.bytes).toBeLessThanOrEqual(MAX_PENDING_BYTES);
+    // The honest answer: its proposal a duplicate (set aside before the table), then its accepts.
+    expect(t.slots.lookup(real.proposal).state).toBe("duplicate");
+    for (const m of real.accepts) t.take(m);
+    expect(t.adopts(2)).toBe(true);
   });
 });

@@ -8,11 +8,14 @@ export const MAX_PENDING_DECISIONS = 16;
 /**
  * Messages one entry holds: an epoch's early accepts and views, or one candidate's proposals,
  * accepts and views. A decision needs a quorum's worth, at most ~800 under the wire's cap on a
- * plan's deciders (plan-fit.ts); a made-up one would take any number (views without end). Kept
- * beside the byte bounds below, which it does not follow from: an accept is ~375 bytes, so they
- * alone would let an entry hold ~5,600 messages, each a slot the SlotBook keeps.
+ * plan's deciders (plan-fit.ts); a made-up one would take any number (views without end). Views
+ * may take only half (ENTRY_VIEW_SHARE), and the other half holds the largest quorum and its
+ * proposal: at 1,024 in all, one view change among 700 deciders, its views (public, carrying no
+ * plan) replayed into the real candidate first, left no room for the accepts an honest answer
+ * brought. Kept beside the byte bounds below, which it does not follow from: an accept is ~375
+ * bytes, so they alone would let an entry hold ~5,600 messages, each a slot the SlotBook keeps.
  */
-export const MAX_ENTRY_MESSAGES = 1024;
+export const MAX_ENTRY_MESSAGES = 2048;
 
 /**
  * Wire bytes one entry holds, in wire caps (MAX_MESSAGE_BYTES, M = 256 KiB): 8 M = 2 MiB. Counted
@@ -21,13 +24,14 @@ export const MAX_ENTRY_MESSAGES = 1024;
  * M) and views carrying a plan (each up to M) would otherwise reach 1,024 M = 256 MiB. What an
  * honest answer brings at the largest plan the wire allows (plan-fit.ts: ~1,600 deciders, so a
  * quorum of ~800) is its proposal (≤ M) and ~800 accepts of ≤ 375 bytes (an agent id is 52
- * characters; ≤ 451 at the wire's 128), ≤ 2.2 M in all. Views may fill only half an entry
- * (ENTRY_VIEW_SHARE): a node adopts on a proposal and accepts, never on views, and the real
+ * characters; ≤ 451 at the wire's 128), ≤ 2.2 M in all. A view enters an entry only while the
+ * entry, with it, stays within half its bytes and holds fewer than half its messages
+ * (ENTRY_VIEW_SHARE; the entry's whole content counts, not its views' alone): a node adopts on a proposal and accepts, never on views, and the real
  * deciders' own views carrying a large plan (gossip carries them) replayed into the real
  * candidate must not leave it without room for the proposal and accepts an honest answer brings.
  */
 export const MAX_ENTRY_BYTES = 8 * MAX_MESSAGE_BYTES;
-/** The share of an entry's bytes its views may take (see MAX_ENTRY_BYTES). */
+/** The share of an entry's bytes and messages up to which it takes views (see MAX_ENTRY_BYTES). */
 const ENTRY_VIEW_SHARE = 1 / 2;
 /**
  * Wire bytes the whole table holds, summed over its entries (an accept held by its epoch's early
@@ -35,7 +39,14 @@ const ENTRY_VIEW_SHARE = 1 / 2;
  * 32 M = 8 MiB, four full entries, where the count bounds alone allowed 16 × 1,024 × M = 4 GiB.
  * The real decision fed in full (≤ 2.2 M) and the same accepts in its epoch's early entry
  * (≤ 1.2 M) take ≤ 3.4 M of it, leaving room for the other entries present as it is fed (an
- * honest answer's exclusion plans, made-up candidates): they go only when the bytes exceed it.
+ * honest answer's exclusion plans, made-up candidates): they go only when the bytes exceed it,
+ * and only as a proposal or a view is taken, never an accept. An accept is fed to every candidate
+ * of its epoch that names its signer, each moved to the back in the table's order, so the last
+ * moved may be a made-up one; evicting on an accept's bytes, a peer that had replayed the real
+ * proposal (so the honest answer's copy is a duplicate, fed to nothing) and then tuned made-up
+ * candidates of the same epoch to just under the bound had the honest answer's first accept push
+ * the real candidate out. Accepts may so take the table past the bound until the next proposal or
+ * view: by at most 16 entries × 2,048 accepts of ≤ 451 bytes, ~14.8 MB.
  * In wire bytes: the decoded objects take a small multiple more.
  */
 export const MAX_PENDING_BYTES = 32 * MAX_MESSAGE_BYTES;
@@ -72,9 +83,9 @@ type Entry = CandidateEntry | EarlyEntry;
  *   answer's own exclusion plans (older proposals sent ahead of the decision). Keyed per signer, a
  *   flood of throwaway keys (free under an open contract) would fill it just the same; counting
  *   accepts of distinct deciders would too, as the deciders are the forger's.
- * - Bounded in bytes too (MAX_PENDING_BYTES, MAX_ENTRY_BYTES): past the table's bytes the entries
- *   least recently fed go in the same order, never the one fed last, which fits alone; an entry
- *   past its bytes takes no more, as past its messages. A message's bytes are its encoding's,
+ * - Bounded in bytes too (MAX_PENDING_BYTES, MAX_ENTRY_BYTES): past the table's bytes, as a
+ *   proposal or view is taken (not an accept: see MAX_PENDING_BYTES), the entries least recently
+ *   fed go in the same order; an entry past its bytes takes no more, as past its messages. A message's bytes are its encoding's,
  *   measured once as it is taken (a received message keeps the bytes it came in).
  * - A message no entry holds any longer (evicted, or past an entry's MAX_ENTRY_MESSAGES or
  *   MAX_ENTRY_BYTES) is forgotten: its slot is free, so it is taken again when it comes back.
@@ -86,8 +97,8 @@ type Entry = CandidateEntry | EarlyEntry;
  *   applied, whatever a flood did before. The one exception: the real decision's candidate
  *   already full of its own deciders' messages (replayed), which takes a decision whose deciders
  *   signed more than MAX_ENTRY_MESSAGES of them, or proposals of other views and accepts past
- *   MAX_ENTRY_BYTES less what the honest answer brings (views alone cannot: they fill half an
- *   entry at most).
+ *   MAX_ENTRY_BYTES less what the honest answer brings (views alone cannot: an entry takes them
+ *   only up to half its bytes and messages).
  * - Accepts and views of an epoch are kept in its early entry besides being fed to its
  *   candidates, so that a candidate proposed later (the real one after a made-up one) is fed
  *   those that came before it.
@@ -119,12 +130,10 @@ export class PendingDecisions {
     if (m.kind === "propose") this.#propose(m, bytes, now);
     else this.#early(m, bytes, now);
     if (!this.#holds(m)) forget(m);
-    // The entry fed last stays (it fits alone: MAX_ENTRY_BYTES ≤ MAX_PENDING_BYTES): the real
-    // decision, as an honest answer feeds it, is the one fed last.
-    while (
-      this.#entries.size > MAX_PENDING_DECISIONS ||
-      (this.#bytes > this.#tableBytes && this.#entries.size > 1)
-    ) {
+    // Least recently fed first. On a proposal the one fed last is its candidate, which fits alone
+    // (MAX_ENTRY_BYTES ≤ MAX_PENDING_BYTES); an accept evicts none for bytes (MAX_PENDING_BYTES).
+    const overBytes = () => m.kind !== "accept" && this.#bytes > this.#tableBytes;
+    while (this.#entries.size > MAX_PENDING_DECISIONS || overBytes()) {
       const [key, entry] = this.#entries.entries().next().value as [string, Entry];
       this.#entries.delete(key);
       this.#bytes -= entry.bytes;
@@ -175,7 +184,7 @@ export class PendingDecisions {
     const found = this.#entries.get(key);
     const entry: EarlyEntry =
       found?.kind === "early" ? found : { kind: "early", epoch: m.epoch, messages: new Map(), bytes: 0 };
-    if (!entry.messages.has(m) && entry.messages.size < MAX_ENTRY_MESSAGES && this.#fits(entry, m, bytes)) {
+    if (!entry.messages.has(m) && this.#fits(entry, entry.messages.size, m, bytes)) {
       entry.messages.set(m, bytes);
       this.#add(entry, bytes);
     }
@@ -190,16 +199,19 @@ export class PendingDecisions {
   /** Feeds `m` to a candidate unless it is full (messages or bytes): a made-up one takes any number. */
   #offer(entry: CandidateEntry, m: DecisionMessage, bytes: number, now: number): void {
     const d = entry.decision;
-    if (d.size >= MAX_ENTRY_MESSAGES || !this.#fits(entry, m, bytes)) return;
+    if (!this.#fits(entry, d.size, m, bytes)) return;
     const before = d.size;
     feed(d, m, now);
     if (d.size > before) this.#add(entry, bytes);
   }
 
-  /** Whether `m` leaves `entry` within its bytes; a view, within the share views may take. */
-  #fits(entry: Entry, m: DecisionMessage, bytes: number): boolean {
-    const cap = m.kind === "view" ? this.#entryBytes * ENTRY_VIEW_SHARE : this.#entryBytes;
-    return entry.bytes + bytes <= cap;
+  /**
+   * Whether `entry`, holding `size` messages, has room for `m` of `bytes`: within its bytes and
+   * messages, and for a view within the share up to which it takes views.
+   */
+  #fits(entry: Entry, size: number, m: DecisionMessage, bytes: number): boolean {
+    const share = m.kind === "view" ? ENTRY_VIEW_SHARE : 1;
+    return entry.bytes + bytes <= this.#entryBytes * share && size < MAX_ENTRY_MESSAGES * share;
   }
 
   /** Counts `bytes` taken by `entry`, which is in the table or is put in it before `take` returns. */
