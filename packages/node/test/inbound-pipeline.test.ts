@@ -151,26 +151,36 @@ describe("inbound pipeline: what gossipsub is told (docs/protocol.md §5)", () =
 // forgets what the table pushes out so that it is taken again when a peer resends it. The
 // pipeline set such bytes aside as recently accepted before the machine saw them, so a peer
 // that answered the real proposal first and then 16 made-up ones kept the node from adopting.
+/** A pipeline in front of a real machine of `market` with no epoch; `accepted` lists what it passed on. */
+function pipelineOverMachine(market: ReturnType<typeof testContract>) {
+  const machine = createAgentMachine({
+    contract: market,
+    signer: createSigner(new Uint8Array(32).fill(9)),
+    profile: paperProfiles(1, 3)[0],
+    now: 0,
+  });
+  let now = 0;
+  const accepted: WireMessage[] = [];
+  const pipeline = createInboundPipeline({
+    machine,
+    metrics: createNodeMetrics(),
+    log: createLogger({ level: "silent" }),
+    limiter: createPeerRateLimiter(1_000),
+    accept: (message) => {
+      accepted.push(message);
+      machine.handle({ type: "message", now: ++now, message });
+    },
+    equivocation: () => {},
+    wake: () => {},
+    now: () => now,
+  });
+  return { machine, pipeline, accepted };
+}
+
 describe("inbound pipeline over a real machine with no epoch", () => {
   it("the real decision's messages, pushed out of the machine by a flood, reach it again when resent", () => {
     const market = testContract("inbound resend");
-    const machine = createAgentMachine({
-      contract: market,
-      signer: createSigner(new Uint8Array(32).fill(9)),
-      profile: paperProfiles(1, 3)[0],
-      now: 0,
-    });
-    let now = 0;
-    const pipeline = createInboundPipeline({
-      machine,
-      metrics: createNodeMetrics(),
-      log: createLogger({ level: "silent" }),
-      limiter: createPeerRateLimiter(1_000),
-      accept: (message) => void machine.handle({ type: "message", now: ++now, message }),
-      equivocation: () => {},
-      wake: () => {},
-      now: () => now,
-    });
+    const { machine, pipeline } = pipelineOverMachine(market);
     const proposalFirst = (ms: WireMessage[]) => [
       ...ms.filter((m) => m.kind === "propose"),
       ...ms.filter((m) => m.kind !== "propose"),
@@ -199,27 +209,7 @@ describe("inbound pipeline over a real machine with no epoch", () => {
 describe("inbound pipeline over a real machine in an epoch", () => {
   it("a later epoch's message, pushed out of the machine's held queue, reaches it again when resent", () => {
     const market = testContract("inbound held");
-    const machine = createAgentMachine({
-      contract: market,
-      signer: createSigner(new Uint8Array(32).fill(9)),
-      profile: paperProfiles(1, 3)[0],
-      now: 0,
-    });
-    let now = 0;
-    const accepted: WireMessage[] = [];
-    const pipeline = createInboundPipeline({
-      machine,
-      metrics: createNodeMetrics(),
-      log: createLogger({ level: "silent" }),
-      limiter: createPeerRateLimiter(1_000),
-      accept: (message) => {
-        accepted.push(message);
-        machine.handle({ type: "message", now: ++now, message });
-      },
-      equivocation: () => {},
-      wake: () => {},
-      now: () => now,
-    });
+    const { machine, pipeline, accepted } = pipelineOverMachine(market);
     const members = Array.from({ length: 4 }, (_, i) => createSigner(new Uint8Array(32).fill(20 + i)));
     const decision = madeUpDecision(market, 2, members);
     for (const m of [
