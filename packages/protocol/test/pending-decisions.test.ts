@@ -218,7 +218,9 @@ describe("PendingDecisions: what a node with no epoch remembers (docs/security.m
   it("the real deciders' views of a view change, replayed first, leave room in messages for the decision's accepts", () => {
     const { take, adopts } = table();
     // Each view carries no plan: small, so only the count of messages could crowd the entry.
-    const deciders = Array.from({ length: 1_000 }, (_, i) => agent(`d${i}-`.padEnd(52, "z")));
+    // As many deciders as the wire's cap on a plan allows (plan-fit.ts: ~1,600), so a quorum and
+    // its proposal fill only the half views leave at MAX_ENTRY_MESSAGES = 2,048, not at 1,024.
+    const deciders = Array.from({ length: 1_600 }, (_, i) => agent(`d${i}-`.padEnd(52, "z")));
     const decided = decision(2, deciders, { view: 1 });
     for (const a of deciders) take({ ...head(a, 2, 1), kind: "view", accepted: null } as ViewMessage);
     for (const m of [decided.proposal, ...decided.accepts]) take(m);

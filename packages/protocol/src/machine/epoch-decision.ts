@@ -44,6 +44,11 @@ export class EpochDecision {
   /** When this node entered `view` (or became active): view timeouts count from here. */
   viewSince: number;
   readonly #proposals = new Map<number, ProposeMessage>();
+  /**
+   * Each proposal's plan digest, hashed once as it is taken: every accept fed compares against it,
+   * and a plan may be 256 KiB (hashed per accept, one answer of made-up accepts cost gigabytes).
+   */
+  readonly #digests = new Map<number, Digest>();
   readonly #accepts = new Map<number, Map<AgentId, AcceptMessage>>();
   readonly #promises = new Map<number, Map<AgentId, ViewMessage>>();
   #held = 0;
@@ -72,6 +77,7 @@ export class EpochDecision {
   onPropose(m: ProposeMessage, now: number): void {
     if (m.epoch !== this.epoch || m.agent !== this.proposer(m.view) || this.#proposals.has(m.view)) return;
     this.#proposals.set(m.view, m);
+    this.#digests.set(m.view, planDigest(this.epoch, m.plan));
     this.#held += 1;
     this.#activate(now);
     if (m.agent === this.#me) this.#accepted(m.view, m.plan, now);
@@ -87,8 +93,7 @@ export class EpochDecision {
     this.#activate(now);
     if (m.agent === this.#me) {
       const proposal = this.#proposals.get(m.view);
-      if (proposal && planDigest(this.epoch, proposal.plan) === m.plan)
-        this.#accepted(m.view, proposal.plan, now);
+      if (proposal && this.#digests.get(m.view) === m.plan) this.#accepted(m.view, proposal.plan, now);
     }
     this.#check(m.view);
   }
@@ -188,7 +193,7 @@ export class EpochDecision {
     if (this.#decided) return;
     const proposal = this.#proposals.get(view);
     if (!proposal) return;
-    const digest = planDigest(this.epoch, proposal.plan);
+    const digest = this.#digests.get(view);
     const accepts = [...(this.#accepts.get(view)?.values() ?? [])].filter(
       (a) => a.plan === digest && a.agent !== proposal.agent,
     );

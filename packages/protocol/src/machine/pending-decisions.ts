@@ -21,13 +21,13 @@ export const MAX_ENTRY_MESSAGES = 2048;
  * Wire bytes one entry holds, in wire caps (MAX_MESSAGE_BYTES, M = 256 KiB): 8 M = 2 MiB. Counted
  * by messages, not plans: each view decoded carries a plan object of its own, shared with nothing
  * (nor is a proposal's with its views'). A made-up candidate's proposals (one per view, each up to
- * M) and views carrying a plan (each up to M) would otherwise reach 1,024 M = 256 MiB. What an
+ * M) and views carrying a plan (each up to M) would otherwise reach 2,048 M = 512 MiB. What an
  * honest answer brings at the largest plan the wire allows (plan-fit.ts: ~1,600 deciders, so a
  * quorum of ~800) is its proposal (≤ M) and ~800 accepts of ≤ 375 bytes (an agent id is 52
  * characters; ≤ 451 at the wire's 128), ≤ 2.2 M in all. A view enters an entry only while the
  * entry, with it, stays within half its bytes and holds fewer than half its messages
- * (ENTRY_VIEW_SHARE; the entry's whole content counts, not its views' alone): a node adopts on a proposal and accepts, never on views, and the real
- * deciders' own views carrying a large plan (gossip carries them) replayed into the real
+ * (ENTRY_VIEW_SHARE; the entry's whole content counts, not its views' alone): a node adopts on
+ * a proposal and accepts, never on views, and the real deciders' own views carrying a large plan (gossip carries them) replayed into the real
  * candidate must not leave it without room for the proposal and accepts an honest answer brings.
  */
 export const MAX_ENTRY_BYTES = 8 * MAX_MESSAGE_BYTES;
@@ -36,17 +36,18 @@ const ENTRY_VIEW_SHARE = 1 / 2;
 /**
  * Wire bytes the whole table holds, summed over its entries (an accept held by its epoch's early
  * entry and by a candidate counts twice, so the sum bounds the distinct messages' bytes too):
- * 32 M = 8 MiB, four full entries, where the count bounds alone allowed 16 × 1,024 × M = 4 GiB.
+ * 32 M = 8 MiB, four full entries, where the count bounds alone allowed 16 × 1,024 × M = 4 GiB
+ * (at 1,024 messages an entry, as it was).
  * The real decision fed in full (≤ 2.2 M) and the same accepts in its epoch's early entry
  * (≤ 1.2 M) take ≤ 3.4 M of it, leaving room for the other entries present as it is fed (an
  * honest answer's exclusion plans, made-up candidates): they go only when the bytes exceed it,
- * and only as a proposal or a view is taken, never an accept. An accept is fed to every candidate
- * of its epoch that names its signer, each moved to the back in the table's order, so the last
- * moved may be a made-up one; evicting on an accept's bytes, a peer that had replayed the real
+ * and only as a proposal or a view is taken, never an accept. An accept is offered to every
+ * candidate of its epoch (taken by those naming its signer), each moved to the back in the table's
+ * order whether it took it or not, so the last moved may be a made-up one; evicting on an accept's bytes, a peer that had replayed the real
  * proposal (so the honest answer's copy is a duplicate, fed to nothing) and then tuned made-up
  * candidates of the same epoch to just under the bound had the honest answer's first accept push
  * the real candidate out. Accepts may so take the table past the bound until the next proposal or
- * view: by at most 16 entries × 2,048 accepts of ≤ 451 bytes, ~14.8 MB.
+ * view: by at most 16 entries × 2,048 accepts of ≤ 451 bytes, ~14.8 MB, ~23 MB in all.
  * In wire bytes: the decoded objects take a small multiple more.
  */
 export const MAX_PENDING_BYTES = 32 * MAX_MESSAGE_BYTES;
@@ -85,8 +86,9 @@ type Entry = CandidateEntry | EarlyEntry;
  *   accepts of distinct deciders would too, as the deciders are the forger's.
  * - Bounded in bytes too (MAX_PENDING_BYTES, MAX_ENTRY_BYTES): past the table's bytes, as a
  *   proposal or view is taken (not an accept: see MAX_PENDING_BYTES), the entries least recently
- *   fed go in the same order; an entry past its bytes takes no more, as past its messages. A message's bytes are its encoding's,
- *   measured once as it is taken (a received message keeps the bytes it came in).
+ *   fed go in the same order; an entry past its bytes takes no more, as past its messages. A
+ *   message's bytes are its encoding's, measured once as it is taken (a received message keeps
+ *   the bytes it came in).
  * - A message no entry holds any longer (evicted, or past an entry's MAX_ENTRY_MESSAGES or
  *   MAX_ENTRY_BYTES) is forgotten: its slot is free, so it is taken again when it comes back.
  *   Kept as seen, the real proposal or accepts (public: gossip carries them) answered first and
@@ -119,7 +121,7 @@ export class PendingDecisions {
     this.#tableBytes = (MAX_PENDING_BYTES / MAX_MESSAGE_BYTES) * maxMessageBytes;
   }
 
-  /** The wire bytes the entries hold, summed over them (at most MAX_PENDING_BYTES after each take). */
+  /** The wire bytes the entries hold, summed over them (at most MAX_PENDING_BYTES after each proposal or view taken). */
   get bytes(): number {
     return this.#bytes;
   }
