@@ -29,7 +29,8 @@ export interface BenchMarket {
 
 /**
  * `minMembers = n`: the first epoch waits for every node, so a run measures one n-member market
- * and not a series of growing epochs. Capacity 1.5 n makes the resource bind (p* > 0). Joiners
+ * and not a series of growing epochs. Capacity 1.5 n makes the resource bind (p* > 0). Newton with
+ * the curve model, as a contract made by `walras contract create` or `walras devnet` has it. Joiners
  * re-announce every `announceMs` until an epoch admits them: the contract's default of 1 s, since
  * at 250 ms the announcements of 25 waiting nodes alone kept both cores of the bench machine busy.
  */
@@ -39,7 +40,7 @@ export function benchMarket(n: number, seed: number, roundMs = 5_000): BenchMark
   );
   const contract = contractSchema.parse({
     ...scenario.contract,
-    priceRule: { kind: "newton" },
+    priceRule: { kind: "newton", model: "curves" },
     minMembers: n,
     timeouts: { roundMs, announceMs: 1_000 },
   });

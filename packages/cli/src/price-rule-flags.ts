@@ -11,10 +11,18 @@ export interface PriceRuleFlags {
 
 export const PRICE_RULES: readonly PriceRule["kind"][] = ["newton", "gradient"];
 
+/**
+ * What a contract made here without a price rule of its own gets: newton with the curve model,
+ * which clears the paper's markets in 3 rounds instead of 6-7 (docs/economics.md). A contract
+ * that names none means the hinge model (the schema's default), so contracts written before keep
+ * their rule and their id.
+ */
+export const NEW_CONTRACT_RULE = { kind: "newton", model: "curves" } as const satisfies PriceRule;
+
 export function newtonModelOption(): Option {
   return new Option(
     "--newton-model <model>",
-    "the newton rule's model: hinges (default) or sums (steps from the market's sums alone, as committee aggregation can)",
+    "the newton rule's model: curves (the default for a new contract: fits each member's demand curve), hinges (a contract's default when it names none) or sums (steps from the market's sums alone, as committee aggregation can)",
   ).choices([...NEWTON_MODELS]);
 }
 
@@ -34,14 +42,16 @@ export function priceRuleFrom(
   if (flags.newtonModel !== undefined && kind !== "newton")
     throw new InputError(`${command}: --newton-model applies to --rule newton only`);
   if (flags.rule === undefined && flags.step === undefined && flags.newtonModel === undefined)
-    return undefined;
+    return base === undefined ? NEW_CONTRACT_RULE : undefined;
   if (kind === "gradient") {
     const step =
       flags.step ?? (base?.kind === "gradient" && flags.rule === undefined ? base.step : undefined);
     return step !== undefined ? { kind, step } : { kind };
   }
-  const model =
-    flags.newtonModel ?? (base?.kind === "newton" && flags.rule === undefined ? base.model : undefined);
-  // The hinge model is the default: written out it would name the same rule under another contract id.
-  return model === "sums" ? { kind, model } : { kind };
+  // A newton base keeps its model (absent in a contract means hinges), `--rule newton` restated or
+  // not; only a rule new to the contract gets curves.
+  const inherited = base?.kind === "newton" ? (base.model ?? "hinges") : undefined;
+  const model = flags.newtonModel ?? inherited ?? NEW_CONTRACT_RULE.model;
+  // The hinge model is the contract's default: written out it would name the same rule under another contract id.
+  return model === "hinges" ? { kind } : { kind, model };
 }

@@ -231,12 +231,17 @@ describe("bad input: one line, exit 2 (usage/input) or 1 (failure)", () => {
     expect(contract.priceRule).toEqual({ kind: "newton", model: "sums" });
     const shown = await runCli(["contract", "show", f("s.json")]);
     expect(shown.stdout).toContain("price rule  newton (sums model)");
-    // Without the flag, or with the default model named, the contract is what it always was: no
-    // model, the same id.
+    // Without the flag a new contract gets the curve model, named; the hinge model named is what a
+    // contract naming no model always meant: no model written, so its id is unchanged.
     const plain = await runCli(["contract", "create", "--capacity", "5"]);
-    expect(contractSchema.parse(JSON.parse(plain.stdout)).priceRule).toEqual({ kind: "newton" });
+    expect(contractSchema.parse(JSON.parse(plain.stdout)).priceRule).toEqual({
+      kind: "newton",
+      model: "curves",
+    });
+    const curves = await runCli(["contract", "create", "--capacity", "5", "--newton-model", "curves"]);
+    expect(curves.stdout).toBe(plain.stdout);
     const hinges = await runCli(["contract", "create", "--capacity", "5", "--newton-model", "hinges"]);
-    expect(hinges.stdout).toBe(plain.stdout);
+    expect(contractSchema.parse(JSON.parse(hinges.stdout)).priceRule).toEqual({ kind: "newton" });
   });
 
   it("contract create --period-ms: the contract re-clears on that period, and contract show says so", async () => {

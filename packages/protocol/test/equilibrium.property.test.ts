@@ -23,10 +23,11 @@ import { marketArb } from "./market-arbitrary.ts";
  * members' kinks where the hinge walk lands on them (24,000 markets of `pnpm fuzz:markets`: at
  * most 22 rounds with hinges, 46 with sums, one market over 30; docs/economics.md).
  */
-const NEWTON_ROUNDS = { hinges: 30, sums: 60 } as const;
+const NEWTON_ROUNDS = { hinges: 30, sums: 60, curves: 30 } as const;
 const rules: { rule: PriceRule; resources: number[] }[] = [
   { rule: { kind: "newton" }, resources: [1, 2, 3, 4] },
   { rule: { kind: "newton", model: "sums" }, resources: [1, 2, 3, 4] },
+  { rule: { kind: "newton", model: "curves" }, resources: [1, 2, 3, 4] },
   { rule: { kind: "gradient" }, resources: [1] },
 ];
 

@@ -43,6 +43,7 @@ const bits = (xs: readonly number[]) => Array.from(new Uint8Array(new Float64Arr
 const NEWTON_RULES: { kind: "newton"; model?: NewtonModel }[] = [
   { kind: "newton" },
   { kind: "newton", model: "sums" },
+  { kind: "newton", model: "curves" },
 ];
 
 describe("stepPrices", () => {

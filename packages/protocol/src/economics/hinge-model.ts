@@ -33,29 +33,10 @@ export function modelStep(
   members: MemberModel,
   radius: readonly number[],
 ): ModelStep {
-  const { slopes, entryPrices, entrySlopes, exitSlopes } = members;
+  const { exitSlopes } = members;
   const n = demands.count;
   const { footprint } = demands;
-  // Per member: the hinge's value at the anchor (c; > 0 for members in the market) and slope (s).
-  const c = new Float64Array(n);
-  const s = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = base.x[i] as number;
-    if (x > 0) {
-      c[i] = x;
-      s[i] = slopes[i] as number;
-    } else if (
-      (entrySlopes[i] as number) < 0 &&
-      (entryPrices[i] as number) < (base.unitPrices[i] as number)
-    ) {
-      // Out at the anchor, with an entry price below its unit price there. (An estimate at or
-      // above it contradicts what the member did: it is out, so it enters lower, by an unknown
-      // amount. Counting it in from the anchor on would cut every step short near its kink.)
-      const slope = entrySlopes[i] as number;
-      s[i] = slope;
-      c[i] = slope * ((base.unitPrices[i] as number) - (entryPrices[i] as number));
-    }
-  }
+  const { c, s } = hingeLines(base, members, n);
   const caps = exitSlopes === null ? null : capLines(base, exitSlopes, n);
   const { lower, upper } = stepBox(base.prices, radius);
   // The quadratic piece at the anchor: the members in the market, less those taken out.
@@ -85,6 +66,40 @@ export function modelStep(
   if (direction === first) return plain;
   const exited = alongHinges(R, direction, excess, demands, c, s, caps);
   return exited.predicted > plain.predicted ? exited : plain;
+}
+
+/**
+ * Per member, its hinge at the anchor: the value c (> 0 for a member in the market) and slope s of
+ * the line its demand follows from there. A member in the market: its demand and verified slope. A
+ * member out at the anchor but seen responsive, with an entry price below its unit price there: its
+ * slope from its entry price on (c < 0: the line reaches 0 at the entry price). (An estimate at or
+ * above the unit price contradicts what the member did: it is out, so it enters lower, by an
+ * unknown amount. Counting it in from the anchor on would cut every step short near its kink.)
+ * Anyone else: 0 and 0.
+ */
+export function hingeLines(
+  base: NewtonAnchor,
+  members: Pick<MemberModel, "slopes" | "entryPrices" | "entrySlopes">,
+  n: number,
+): { c: Float64Array; s: Float64Array } {
+  const { slopes, entryPrices, entrySlopes } = members;
+  const c = new Float64Array(n);
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = base.x[i] as number;
+    if (x > 0) {
+      c[i] = x;
+      s[i] = slopes[i] as number;
+    } else if (
+      (entrySlopes[i] as number) < 0 &&
+      (entryPrices[i] as number) < (base.unitPrices[i] as number)
+    ) {
+      const slope = entrySlopes[i] as number;
+      s[i] = slope;
+      c[i] = slope * ((base.unitPrices[i] as number) - (entryPrices[i] as number));
+    }
+  }
+  return { c, s };
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { Contract } from "../wire/contract.ts";
 import { footprintCap } from "./best-response.ts";
 import { type CapObservation, checkedExitSlope } from "./cap-exit.ts";
+import { curveStep } from "./curve-model.ts";
 import { modelStep } from "./hinge-model.ts";
 import { PRICE_CEILING } from "./price-ceiling.ts";
 import type { PackedDemands } from "./price-rule.ts";
+import type { ModelStep } from "./quadratic-model.ts";
 import { firstRegionShaped, regionFollowingMetric, regionMetric } from "./region-metric.ts";
 import { sumsStep } from "./sums-model.ts";
 import { verifiedSlope } from "./verified-slopes.ts";
@@ -133,10 +135,7 @@ export function newtonStep(
   const excess = base.excess.map((e, r) =>
     Math.abs(e) <= settled * (contract.resources[r]?.capacity as number) ? 0 : e,
   );
-  const step =
-    contract.priceRule.kind === "newton" && contract.priceRule.model === "sums"
-      ? sumsStep(R, base, excess, demands, members.slopes, radius)
-      : modelStep(R, base, excess, demands, members, radius);
+  const step = modelledStep(contract, base, other, excess, demands, members, radius);
   const next = base.prices.map((p, r) => Math.min(PRICE_CEILING, Math.max(0, p + (step.d[r] as number))));
   return {
     next,
@@ -150,6 +149,26 @@ export function newtonStep(
       entrySlopes: members.entrySlopes,
     },
   };
+}
+
+/** The step the contract's model of the market gives from `base` (hinges unless it names another). */
+function modelledStep(
+  contract: Contract,
+  base: NewtonAnchor,
+  other: NewtonAnchor | null,
+  excess: readonly number[],
+  demands: PackedDemands,
+  members: ReturnType<typeof observeMembers>,
+  radius: readonly number[],
+): ModelStep {
+  const R = contract.resources.length;
+  const model = contract.priceRule.kind === "newton" ? contract.priceRule.model : undefined;
+  if (model === "sums") return sumsStep(R, base, excess, demands, members.slopes, radius);
+  const hinges = modelStep(R, base, excess, demands, members, radius);
+  // A proximal contract's demands depend on each member's previous one: no fixed curve to fit, and
+  // its trial points are never stepped back from (judgeTrial), so a misfit would stand.
+  if (model !== "curves" || contract.proximal > 0) return hinges;
+  return curveStep(R, base, other, excess, demands, members, radius, hinges);
 }
 
 /**

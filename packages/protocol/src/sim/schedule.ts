@@ -3,7 +3,7 @@ import { lgInverse } from "../economics/binary-log.ts";
 import { paperProfiles } from "../economics/paper-scenario.ts";
 import { scaledProfile } from "../economics/scaled-profile.ts";
 import { createPrng, nextSeed, type Prng, shuffled, uniform, uniformInt } from "../random/prng.ts";
-import { type Contract, contractSchema } from "../wire/contract.ts";
+import { type Contract, contractSchema, type NewtonModel } from "../wire/contract.ts";
 import { type ByzantinePlan, drawByzantine, NO_BYZANTINE } from "./byzantine-member.ts";
 import { type Fault, survivors } from "./fault-model.ts";
 import type { MachineRole } from "./machine-factory.ts";
@@ -109,7 +109,7 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     fees: { perUnit: 0.5, fixed: fixedFee },
     minMembers,
     timeouts,
-    ...(runsSumsModel(seed) ? { priceRule: { kind: "newton", model: "sums" } } : {}),
+    ...(newtonModel(seed) === "hinges" ? {} : { priceRule: { kind: "newton", model: newtonModel(seed) } }),
   });
 
   const latencyMs = uniform(prng, 1, 50);
@@ -155,13 +155,16 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
 }
 
 /**
- * One seed in four (seed ≡ 2 mod 4) runs the newton rule's sums model (economics/sums-model.ts),
- * the rest its hinge model: both are contract choices, so both go through every fault the
- * simulator draws. Read off the seed rather than drawn, so that every other draw of every seed is
- * as it was, and the rest replay as before (the seeds pinned in tests are odd).
+ * The newton rule's model a seed runs: one seed in four (seed ≡ 2 mod 4) the sums model
+ * (economics/sums-model.ts), one in eight (seed ≡ 0 mod 8) the curve model (economics/curve-model.ts,
+ * what new contracts get), the rest the hinge model: all are contract choices, so all go through
+ * every fault the simulator draws. Read off the seed rather than drawn, so that every other draw of
+ * every seed is as it was, and the rest replay as before (the seeds pinned in tests are odd, or
+ * ≡ 4 mod 8: 36, 76, 180, 1740).
  */
-function runsSumsModel(seed: number): boolean {
-  return seed % 4 === 2;
+function newtonModel(seed: number): NewtonModel {
+  if (seed % 4 === 2) return "sums";
+  return seed % 8 === 0 ? "curves" : "hinges";
 }
 
 /**

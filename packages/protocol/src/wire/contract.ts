@@ -13,7 +13,7 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 hex digits");
  * member's kink along the step; `sums` steps from the market's sums alone, as committee
  * aggregation can feed it (docs/scaling.md §2).
  */
-export const NEWTON_MODELS = ["hinges", "sums"] as const;
+export const NEWTON_MODELS = ["hinges", "sums", "curves"] as const;
 export type NewtonModel = (typeof NEWTON_MODELS)[number];
 
 export const priceRuleSchema = z.discriminatedUnion("kind", [
