@@ -64,5 +64,5 @@ const time = (calls: number) => {
 const first = time(1);
 const calls = 20;
 console.log(
-  `${count} certificates: anchor() first call ${first.toFixed(2)} ms, then ${time(calls).toFixed(3)} ms a call (mean of ${calls})`,
+  `${count} certificates: anchor() first call ${first.toFixed(2)} ms, then ${time(calls).toFixed(4)} ms a call (mean of ${calls})`,
 );
