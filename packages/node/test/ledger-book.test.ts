@@ -583,3 +583,19 @@ describe("a node's executor on amended terms", () => {
     expect(id).toBe(contractId(amendment.terms));
   });
 });
+
+describe("an amendment kept before a restart", () => {
+  it("with no slot under its terms held yet, is placed when the first one comes", () => {
+    const { contract: c, id, before, after, amendment } = amendedChain(1);
+    const store = tempStore();
+    const b = new LedgerBook(store, c);
+    for (const cert of before) b.addCertificate(cert);
+    expect(b.addAmendment(id, amendment, certificateDigest(before.at(-1) as Certificate))).toBe(true);
+    const reopened = new LedgerBook(store, c);
+    reopened.ledger(); // kept built: the first amended slot extends it
+    const first = after[0] as Certificate;
+    reopened.addCertificate(first);
+    expect(reopened.holdsChainTo(certificateDigest(first))).toBe(true);
+    expect(verifyLedger(reopened.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
+  });
+});

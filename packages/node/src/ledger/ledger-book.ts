@@ -124,8 +124,9 @@ export class LedgerBook {
   /**
    * Stored amendments are checked where the chain held places them (before the first certificate
    * under their terms), oldest first, as one amending amended terms needs those verified first.
-   * One that does not verify, or that cannot be placed yet, stays out of the ledger: catch-up asks
-   * for the slots from the certificate before it, and a peer's verified copy replaces it (merge).
+   * One that does not verify stays out of the ledger: catch-up asks for the slots from the
+   * certificate before it, and a peer's verified copy replaces it (merge). One that cannot be
+   * placed yet (kept before a restart, no slot under its terms held) is checked when one comes.
    */
   #verifyStored(): void {
     const first = new Map<string, Certificate>();
@@ -135,12 +136,23 @@ export class LedgerBook {
       const seen = first.get(id);
       if (!seen || c.commit.epoch < seen.commit.epoch) first.set(id, c);
     }
-    const placed = [...first.entries()].sort(([, a], [, b]) => a.commit.epoch - b.commit.epoch);
-    for (const [id, c] of placed) {
-      const before = c.commit.previous === null ? undefined : this.#certificates.get(c.commit.previous);
-      const amendment = this.#amendments.get(id) as StoredAmendment;
-      if (before && this.#verifies(amendment, before)) this.#verified.set(id, amendment);
-    }
+    const placed = [...first.values()].sort((a, b) => a.commit.epoch - b.commit.epoch);
+    for (const c of placed) this.#placeStored(c);
+  }
+
+  /**
+   * Verifies the stored amendment of `c`'s terms after the certificate before `c`, when it is
+   * held and not yet verified: true when that made it verified.
+   */
+  #placeStored(c: Certificate): boolean {
+    const id = c.commit.terms;
+    const amendment = id === undefined ? undefined : this.#amendments.get(id);
+    if (id === undefined || !amendment || this.#verified.has(id) || c.commit.previous === null) return false;
+    const before = this.#certificates.get(c.commit.previous);
+    // After a certificate under the same terms is not where the amendment goes: not checked there.
+    if (!before || before.commit.terms === id || !this.#verifies(amendment, before)) return false;
+    this.#verified.set(id, amendment);
+    return true;
   }
 
   /** Holds `cert`, keeping the chain's forward links; a different certificate for a link resets the anchor. */
@@ -163,7 +175,10 @@ export class LedgerBook {
     if (first || cert.signatures.length === cert.commit.members.length)
       this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
     this.#hold(digest, cert);
-    this.#update(digest, cert, first);
+    // Its terms' amendment, stored and not verified yet, may be placed now: the ledger is built
+    // again to take it in.
+    if (first && this.#placeStored(cert)) this.#built = null;
+    else this.#update(digest, cert, first);
     return digest;
   }
 
