@@ -13,9 +13,12 @@ import {
   contractId,
   contractSchema,
   type LedgerEntry,
+  type NetworkEvent,
   paperProfiles,
+  quorumSize,
   type SimNode,
   SimulatedNetwork,
+  verifyLedger,
 } from "@walras/protocol";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -235,9 +238,9 @@ describe("the ledger a node keeps built", () => {
     };
 
     const b = book([], c);
-    b.addAmendment(id, amendment);
     for (const cert of chain) {
       b.ledger(); // kept built, so each slot extends it
+      if (cert.commit.terms === id) expect(b.addAmendment(id, amendment, cert.commit.previous)).toBe(true);
       b.addCertificate(cert);
     }
     const expected = rebuilt(c, chain, new Map([[id, amendment]]));
@@ -407,5 +410,192 @@ describe("certificates read from the store", () => {
     expect(warnings[1]?.message).toMatch(/not a valid certificate/);
     // Nothing was dropped from the store: the operator can still look at the rows.
     expect(store.certificates().map((r) => r.epoch)).toEqual([...chain.map((c) => c.commit.epoch), 7, 8]);
+  });
+});
+
+/**
+ * A market amended once (the setup of "extended across an amendment", with a period so that
+ * slots keep coming): its chain up to `amendedSlots` certificates under the amended terms, and the
+ * amendment as the first node's machine saw it pass.
+ */
+function amendedChain(amendedSlots: number) {
+  const c = contractSchema.parse({
+    name: "amended-ledger",
+    resources: [{ id: "cpu", capacity: 6 }],
+    fees: { perUnit: 0.5, fixed: 0 },
+    minMembers: 4,
+    period: { ms: 3000 },
+    timeouts: { roundMs: 2000, announceMs: 200 },
+  });
+  // Where each node's machine said the amendment goes: after the certificate its plan links to.
+  const follows: (string | null)[] = [];
+  const observer = (e: NetworkEvent) => {
+    for (const a of "actions" in e ? e.actions : []) if (a.type === "terms-changed") follows.push(a.ledger);
+  };
+  const net = new SimulatedNetwork({ contract: c, seed: 4, observer });
+  const nodes = paperProfiles(4, 11).map((p, i) => net.addAgent(`n${i}`, p));
+  const node = nodes[0] as SimNode;
+  expect(net.runUntil(() => node.machine.certificates().length >= 2, 60_000)).toBe(true);
+  const terms = amendTerms(c, contractId(c), { capacities: { cpu: 4 }, perUnit: 0.75 });
+  const id = contractId(terms);
+  net.act(nodes[1] as SimNode, (now) => ({ type: "amend", now, terms }));
+  net.runUntil(() => false, 300);
+  for (const n of [nodes[2], nodes[3]])
+    net.act(n as SimNode, (now) => ({ type: "approve", now, amendment: id }));
+  const amended = () => node.machine.certificates().filter((x) => x.commit.terms === id).length;
+  expect(net.runUntil(() => amended() >= amendedSlots, 120_000)).toBe(true);
+  const all = [...node.machine.certificates()].sort((a, b) => a.commit.epoch - b.commit.epoch);
+  const first = all.findIndex((x) => x.commit.terms === id);
+  const chain = all.slice(0, first + amendedSlots);
+  for (let i = 1; i < chain.length; i++)
+    expect(chain[i]?.commit.previous).toBe(certificateDigest(chain[i - 1] as Certificate));
+  const signatures = node.machine.amendmentEvidence(id) as (AmendMessage | ApproveMessage)[];
+  return {
+    contract: c,
+    id,
+    /** Certificates under the contract's own terms, then those under the amended ones. */
+    before: chain.slice(0, first),
+    after: chain.slice(first),
+    amendment: { terms, signatures },
+    follows,
+  };
+}
+
+describe("an amendment a node holds", () => {
+  it("is kept only with a quorum of signatures from members of the certificate it follows", () => {
+    const { contract: c, id, before, after, amendment } = amendedChain(1);
+    const last = before.at(-1) as Certificate;
+    const quorum = quorumSize(c, last.commit.members.length);
+    expect(new Set(amendment.signatures.map((m) => m.agent)).size).toBeGreaterThanOrEqual(quorum);
+    const b = book(before, c);
+    // What a node's machine saw of the votes can be short of a quorum: acceptors take an amended
+    // plan without seeing them. Kept, the ledger it serves would fail every verifier.
+    const short = { ...amendment, signatures: amendment.signatures.slice(0, quorum - 1) };
+    expect(b.addAmendment(id, short, certificateDigest(last))).toBe(false);
+    b.addCertificate(after[0] as Certificate);
+    expect(verifyLedger(b.ledger(), c).ok).toBe(true);
+    // With a quorum it is kept, and the ledger carries it.
+    expect(b.addAmendment(id, amendment, certificateDigest(last))).toBe(true);
+    expect(verifyLedger(b.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
+  });
+
+  it("that does not verify (stored before this rule) is replaced by catch-up with one that does", async () => {
+    const { contract: c, id, before, after, amendment } = amendedChain(2);
+    const chain = [...before, ...after];
+    const store = tempStore();
+    const old = new LedgerBook(store, c);
+    for (const cert of chain) old.addCertificate(cert);
+    // As the executor stored the machine's evidence before: one signature, not a quorum.
+    const bad = { ...amendment, signatures: amendment.signatures.slice(0, 1) };
+    store.saveState("amendments", { [id]: bad });
+    const mine = new LedgerBook(store, c);
+    const peer = book(before, c);
+    expect(peer.addAmendment(id, amendment, certificateDigest(before.at(-1) as Certificate))).toBe(true);
+    for (const cert of after) peer.addCertificate(cert);
+    expect(mine.holdsChainTo(certificateDigest(after.at(-1) as Certificate))).toBe(false);
+    const sync = createLedgerSync(mine, async (from) => ledgerPage(peer, from));
+    expect(await sync.sync()).toEqual({ added: 0 });
+    expect(mine.holdsChainTo(certificateDigest(after.at(-1) as Certificate))).toBe(true);
+    expect(mine.ledger()).toEqual(peer.ledger());
+    expect(verifyLedger(mine.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
+    // And it is the verified copy that the store now holds.
+    expect(new LedgerBook(store, c).ledger()).toEqual(peer.ledger());
+  });
+
+  it("not held, the first certificate under its terms is a missing link: not charged under the old terms, fetched once a peer has it", async () => {
+    const { contract: c, id, before, after, amendment } = amendedChain(1);
+    const last = before.at(-1) as Certificate;
+    const peer = book(before, c);
+    // A node that joined late, its first epoch the amended one: it never saw the votes.
+    const late = book([], c);
+    const sync = createLedgerSync(late, async (from) => ledgerPage(peer, from));
+    expect(await sync.sync()).toEqual({ added: before.length });
+    const first = after[0] as Certificate;
+    late.addCertificate({ ...first, signatures: first.signatures.slice(0, -1) });
+    // A late signature for a slot past where the ledger stops changes nothing: not built again.
+    const kept = late.ledger().entries;
+    late.addCertificate(first);
+    expect(late.ledger().entries).toBe(kept);
+    expect(late.holdsChainTo(certificateDigest(first))).toBe(false);
+    expect(late.anchor()).toEqual(last);
+    // The ledger it serves stops before the certificate it cannot charge.
+    expect(verifyLedger(late.ledger(), c)).toMatchObject({ ok: true, certificates: before.length });
+    expect(late.indexOf(certificateDigest(first))).toBe(-1);
+
+    expect(peer.addAmendment(id, amendment, certificateDigest(last))).toBe(true);
+    peer.addCertificate(first);
+    expect(await sync.sync()).toEqual({ added: 0 });
+    expect(late.holdsChainTo(certificateDigest(first))).toBe(true);
+    expect(late.ledger()).toEqual(peer.ledger());
+    expect(verifyLedger(late.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
+  });
+
+  it("with the slot before the first amended one missing, catch-up fills it under the anchor's own terms", async () => {
+    const { contract: c, id, before, after, amendment } = amendedChain(2);
+    const last = before.at(-1) as Certificate;
+    const [a0, a1] = after as [Certificate, Certificate];
+    const mine = book(before, c);
+    expect(mine.addAmendment(id, amendment, certificateDigest(last))).toBe(true);
+    mine.addCertificate(a1); // a0 missed
+    const peer = book(before, c);
+    peer.addAmendment(id, amendment, certificateDigest(last));
+    for (const cert of after) peer.addCertificate(cert);
+    const sync = createLedgerSync(mine, async (from) => ledgerPage(peer, from));
+    expect(await sync.sync()).toEqual({ added: 1 });
+    expect(mine.holdsChainTo(certificateDigest(a1))).toBe(true);
+    expect(mine.anchor()).toBe(a1);
+    expect(mine.ledger()).toEqual(peer.ledger());
+    expect(a0.commit.terms).toBe(id);
+  });
+});
+
+describe("a node's executor on amended terms", () => {
+  it("keeps the votes its machine saw only at a quorum, and catches up otherwise", async () => {
+    const { contract: c, id, before, after, amendment, follows } = amendedChain(1);
+    const last = certificateDigest(before.at(-1) as Certificate);
+    // The machine names the certificate the amendment follows: every node's, the same one.
+    expect(follows.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(follows)).toEqual(new Set([last]));
+    const run = async (signatures: readonly (AmendMessage | ApproveMessage)[]) => {
+      const ledger = book(before, c);
+      let catchUps = 0;
+      const executor = stubbedExecutor({ ledger, catchUpLedger: () => void catchUps++ });
+      const action = {
+        type: "terms-changed",
+        epoch: (after[0] as Certificate).commit.epoch,
+        terms: amendment.terms,
+        evidence: signatures,
+        ledger: last,
+      } as const;
+      await executor.perform([action]);
+      ledger.addCertificate(after[0] as Certificate);
+      return { catchUps, check: verifyLedger(ledger.ledger(), c) };
+    };
+    const quorum = quorumSize(c, (before.at(-1) as Certificate).commit.members.length);
+    expect(await run(amendment.signatures.slice(0, quorum - 1))).toMatchObject({
+      catchUps: 1,
+      check: { ok: true, amendments: 0 },
+    });
+    expect(await run(amendment.signatures)).toMatchObject({
+      catchUps: 0,
+      check: { ok: true, amendments: 1 },
+    });
+    expect(id).toBe(contractId(amendment.terms));
+  });
+});
+
+describe("an amendment kept before a restart", () => {
+  it("with no slot under its terms held yet, is placed when the first one comes", () => {
+    const { contract: c, id, before, after, amendment } = amendedChain(1);
+    const store = tempStore();
+    const b = new LedgerBook(store, c);
+    for (const cert of before) b.addCertificate(cert);
+    expect(b.addAmendment(id, amendment, certificateDigest(before.at(-1) as Certificate))).toBe(true);
+    const reopened = new LedgerBook(store, c);
+    reopened.ledger(); // kept built: the first amended slot extends it
+    const first = after[0] as Certificate;
+    reopened.addCertificate(first);
+    expect(reopened.holdsChainTo(certificateDigest(first))).toBe(true);
+    expect(verifyLedger(reopened.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
   });
 });

@@ -197,6 +197,15 @@ describe("markets over time (simulated)", () => {
     ).toEqual(ledger);
     // Through JSON, as `ledger export` writes it and `ledger verify` reads it.
     expect(verifyLedger(JSON.parse(JSON.stringify(ledger)), c).ok).toBe(true);
+    // Without the amendment the ledger stops before the amended slot: charged under the terms
+    // before, it would be wrong (and fail the verifier).
+    const short = buildLedger({
+      contract: c,
+      certificates: node.machine.certificates(),
+      tip: certificateDigest(latest),
+      amendments: new Map(),
+    });
+    expect(short.entries).toEqual(ledger.entries.slice(0, 2));
 
     // A JSON copy to edit as an attacker would: typed loosely on purpose.
     interface Loose {

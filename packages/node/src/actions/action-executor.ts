@@ -181,14 +181,16 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
         if (action.plan.ledger !== null && !init.ledger.holdsChainTo(action.plan.ledger))
           init.catchUpLedger();
         return null;
-      case "terms-changed":
-        if (action.evidence)
-          init.ledger.addAmendment(contractId(action.terms), {
-            terms: action.terms,
-            signatures: action.evidence.filter((m) => m.kind === "amend" || m.kind === "approve"),
-          });
-        else init.catchUpLedger();
+      case "terms-changed": {
+        // What the machine saw of the votes is kept only if it is a quorum of the members of the
+        // certificate the amendment follows; otherwise a peer's ledger has it (catch-up, and again
+        // when the first certificate under these terms comes and cannot be placed without it).
+        const signatures = (action.evidence ?? []).filter((m) => m.kind === "amend" || m.kind === "approve");
+        const id = contractId(action.terms);
+        if (!init.ledger.addAmendment(id, { terms: action.terms, signatures }, action.ledger))
+          init.catchUpLedger();
         return null;
+      }
       case "left":
         init.left();
         return null;

@@ -9,11 +9,12 @@ import {
   certificateDigest,
   certificateSchema,
   contractId,
-  contractSchema,
   type Ledger,
   type LedgerEntry,
   type LedgerTerms,
+  ledgerEntrySchema,
   verifyLedger,
+  verifyMessage,
 } from "@walras/protocol";
 import type { Store } from "../store/store.ts";
 
@@ -34,9 +35,15 @@ interface Built {
   readonly contract: string;
   readonly entries: LedgerEntry[];
   readonly index: Map<string, number>;
-  /** The chain's last certificate and the terms it ran under: where the next slot extends it. */
+  /** The chain's last certificate: where the next slot extends it. */
   tip: string | null;
+  /** The terms the ledger's last certificate ran under. */
   terms: LedgerTerms;
+  /**
+   * The entries stop before `tip`, at a certificate under terms whose amendment is not verified
+   * here: later slots on the chain add nothing until it is (which builds the ledger again).
+   */
+  stalled: boolean;
 }
 
 /**
@@ -47,10 +54,26 @@ interface Built {
 export class LedgerBook {
   readonly #store: Store;
   readonly #contract: Contract;
+  readonly #marketId: string;
   readonly #certificates = new Map<string, Certificate>();
+  /** Every amendment stored, verified or not (one stored before that rule may not verify). */
   readonly #amendments = new Map<string, StoredAmendment>();
-  /** Digests of certificates whose chain back to the first is held. */
+  /**
+   * The amendments verified after the certificate they follow: only these go in the ledger, and a
+   * certificate under terms not here is a missing link (charged under the terms before, its
+   * charges would be wrong, and the ledger served would not verify).
+   */
+  readonly #verified = new Map<string, StoredAmendment>();
+  /** Digests of certificates whose chain back to the first is held, amendments included. */
   readonly #whole = new Set<string>();
+  /** Each certificate's digest by the digest it names as `previous`: the chain read forward. */
+  readonly #next = new Map<string | null, string>();
+  /**
+   * The digest of `anchor()`, advanced as certificates and amendments come (catch-up asks for it
+   * three times a page; found from scratch, it cost 46–55 ms a call at 50,000 certificates).
+   * Undefined when it must be found from the start again (a certificate replaced a link).
+   */
+  #anchor: string | null | undefined = null;
 
   /**
    * Built on first use and then extended slot by slot: every sync `ledger` request and every
@@ -62,6 +85,7 @@ export class LedgerBook {
   constructor(store: Store, contract: Contract, log?: LedgerBookLog) {
     this.#store = store;
     this.#contract = contract;
+    this.#marketId = contractId(contract);
     for (const row of store.certificates()) {
       // Skipped with a warning rather than fatal: any certificate can be fetched again from peers
       // and is kept only if it verifies, so the row is left on disk as it is until a verified
@@ -78,7 +102,7 @@ export class LedgerBook {
         continue;
       }
       const parsed = certificateSchema.safeParse(json);
-      if (parsed.success) this.#certificates.set(certificateDigest(parsed.data), parsed.data);
+      if (parsed.success) this.#hold(certificateDigest(parsed.data), parsed.data);
       else
         log?.warn(
           { ...where, error: parsed.error.issues[0]?.message, field: parsed.error.issues[0]?.path.join(".") },
@@ -87,9 +111,57 @@ export class LedgerBook {
     }
     const saved = (store.loadState(AMENDMENTS_KEY) ?? {}) as Record<string, StoredAmendment>;
     for (const [id, a] of Object.entries(saved)) {
-      const terms = contractSchema.safeParse(a.terms);
-      if (terms.success) this.#amendments.set(id, { terms: terms.data, signatures: a.signatures });
+      // Read as a ledger entry: its signatures are verified below, and a row that is not one
+      // must not throw there and keep the node from starting.
+      const parsed = ledgerEntrySchema.safeParse({ type: "amendment", ...a });
+      const entry = parsed.success ? (parsed.data as LedgerEntry) : null;
+      if (entry?.type === "amendment")
+        this.#amendments.set(id, { terms: entry.terms, signatures: entry.signatures });
     }
+    this.#verifyStored();
+  }
+
+  /**
+   * Stored amendments are checked where the chain held places them (before the first certificate
+   * under their terms), oldest first, as one amending amended terms needs those verified first.
+   * One that does not verify stays out of the ledger: catch-up asks for the slots from the
+   * certificate before it, and a peer's verified copy replaces it (merge). One that cannot be
+   * placed yet (kept before a restart, no slot under its terms held) is checked when one comes.
+   */
+  #verifyStored(): void {
+    const first = new Map<string, Certificate>();
+    for (const c of this.#certificates.values()) {
+      const id = c.commit.terms;
+      if (id === undefined || !this.#amendments.has(id)) continue;
+      const seen = first.get(id);
+      if (!seen || c.commit.epoch < seen.commit.epoch) first.set(id, c);
+    }
+    const placed = [...first.values()].sort((a, b) => a.commit.epoch - b.commit.epoch);
+    for (const c of placed) this.#placeStored(c);
+  }
+
+  /**
+   * Verifies the stored amendment of `c`'s terms after the certificate before `c`, when it is
+   * held and not yet verified: true when that made it verified.
+   */
+  #placeStored(c: Certificate): boolean {
+    const id = c.commit.terms;
+    const amendment = id === undefined ? undefined : this.#amendments.get(id);
+    if (id === undefined || !amendment || this.#verified.has(id) || c.commit.previous === null) return false;
+    const before = this.#certificates.get(c.commit.previous);
+    // After a certificate under the same terms is not where the amendment goes: not checked there.
+    if (!before || before.commit.terms === id || !this.#verifies(amendment, before)) return false;
+    this.#verified.set(id, amendment);
+    return true;
+  }
+
+  /** Holds `cert`, keeping the chain's forward links; a different certificate for a link resets the anchor. */
+  #hold(digest: string, cert: Certificate): void {
+    this.#certificates.set(digest, cert);
+    const linked = this.#next.get(cert.commit.previous);
+    if (linked === digest) return;
+    this.#next.set(cert.commit.previous, digest);
+    if (linked !== undefined) this.#anchor = undefined;
   }
 
   /** A certificate assembled here or fetched: stored (one per epoch). Returns its digest. */
@@ -102,24 +174,69 @@ export class LedgerBook {
     // disk) leaves the book as it was, and the next signature's copy is "first" again.
     if (first || cert.signatures.length === cert.commit.members.length)
       this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
-    this.#certificates.set(digest, cert);
-    this.#update(digest, cert, first);
+    this.#hold(digest, cert);
+    // Its terms' amendment, stored and not verified yet, may be placed now: the ledger is built
+    // again to take it in.
+    if (first && this.#placeStored(cert)) this.#built = null;
+    else this.#update(digest, cert, first);
     return digest;
   }
 
-  /** The amendment that made the terms `id`, with its signatures. */
-  addAmendment(id: string, amendment: StoredAmendment): void {
-    if (this.#amendments.has(id)) return;
+  /**
+   * The amendment that made the terms `id`, with the signatures this node's machine saw, to follow
+   * the certificate `after` (the plan's `ledger` of the first epoch under its terms). Kept with
+   * only the valid signatures of `after`'s members, and only when they reach its quorum: an
+   * acceptor takes an amended plan without seeing its votes. Returns false when not kept (or
+   * `after` is not held): the node then has it from a peer's ledger (catch-up).
+   */
+  addAmendment(id: string, amendment: StoredAmendment, after: string | null): boolean {
+    if (this.#verified.has(id)) return true;
+    const before = after === null ? undefined : this.#certificates.get(after);
+    if (!before) return false;
+    const members = new Set<string>(before.commit.members);
+    const signatures = amendment.signatures.filter(
+      (m) =>
+        members.has(m.agent) &&
+        m.contract === this.#marketId &&
+        (m.kind === "amend" ? contractId(m.terms) : m.amendment) === id &&
+        verifyMessage(m),
+    );
+    const kept = { terms: amendment.terms, signatures };
+    if (contractId(kept.terms) !== id || !this.#verifies(kept, before)) return false;
+    this.#keep(id, kept);
+    return true;
+  }
+
+  /** Whether `amendment` is a valid ledger entry just after `before` (verifyLedger's own rule). */
+  #verifies(amendment: StoredAmendment, before: Certificate): boolean {
+    const terms = this.#termsOf(before);
+    if (!terms || amendment.signatures.length === 0) return false;
+    const entry: LedgerEntry = { type: "amendment", ...amendment };
+    const check = verifyLedger({ contract: this.#marketId, entries: [entry] }, this.#contract, {
+      after: { certificate: before, terms },
+    });
+    return check.ok;
+  }
+
+  /** An amendment verified where it goes in the ledger: stored (replacing one that did not verify), then held. */
+  #keep(id: string, amendment: StoredAmendment): void {
     // Stored before it is held, so a write that fails leaves the book as it was.
     this.#store.saveState(AMENDMENTS_KEY, { ...Object.fromEntries(this.#amendments), [id]: amendment });
     this.#amendments.set(id, amendment);
-    // Certificates already built under these terms were charged without it: build again.
+    this.#verified.set(id, amendment);
+    // Certificates already held under these terms were left out of the ledger: build again.
     this.#built = null;
   }
 
-  /** The terms the amendment `id` made, when this node holds it. */
+  /** The terms the amendment `id` made, when this node holds it (verified or not). */
   amendedTerms(id: string): Contract | undefined {
     return this.#amendments.get(id)?.terms;
+  }
+
+  /** The terms `c` ran under, when the amendment that made them is verified here. */
+  #termsOf(c: Certificate): Contract | undefined {
+    const id = c.commit.terms;
+    return id === undefined ? this.#contract : this.#verified.get(id)?.terms;
   }
 
   has(digest: string): boolean {
@@ -139,23 +256,27 @@ export class LedgerBook {
    * while the slot before it, certified while it was down, is still missing.
    */
   anchor(): Certificate | null {
-    const byPrevious = new Map<string | null, Certificate>();
-    for (const c of this.#certificates.values()) byPrevious.set(c.commit.previous, c);
-    let end: Certificate | null = null;
-    for (let c = byPrevious.get(null); c; c = byPrevious.get(certificateDigest(c))) end = c;
-    return end;
+    let end = this.#anchor ?? null;
+    for (let d = this.#next.get(end); d !== undefined; d = this.#next.get(end)) {
+      // A certificate under terms whose amendment is not verified here is a missing link too.
+      if (!this.#termsOf(this.#certificates.get(d) as Certificate)) break;
+      end = d;
+    }
+    this.#anchor = end;
+    return end === null ? null : (this.#certificates.get(end) as Certificate);
   }
 
   /**
-   * True when this node holds the certificate `digest` and every one before it. Asked on every
-   * certificate update, so whole chains found are remembered (certificates are never dropped)
-   * and each link is walked once.
+   * True when this node holds the certificate `digest` and every one before it, and the verified
+   * amendment of every terms they ran under (else the ledger cannot charge them). Asked on every
+   * certificate update, so whole chains found are remembered (certificates and verified
+   * amendments are never dropped) and each link is walked once.
    */
   holdsChainTo(digest: string): boolean {
     const walked: string[] = [];
     for (let d: string | null = digest; d !== null && !this.#whole.has(d); ) {
       const c = this.#certificates.get(d);
-      if (!c) return false;
+      if (!c || !this.#termsOf(c)) return false;
       walked.push(d);
       d = c.commit.previous;
     }
@@ -182,7 +303,7 @@ export class LedgerBook {
       contract: this.#contract,
       certificates: [...this.#certificates.values()],
       tip: tipDigest,
-      amendments: this.#amendments,
+      amendments: this.#verified,
     });
     const entries = [...ledger.entries];
     const index = new Map<string, number>();
@@ -191,37 +312,38 @@ export class LedgerBook {
       if (e.type === "amendment") terms = { terms: e.terms, id: contractId(e.terms) };
       else index.set(certificateDigest(e.certificate), i);
     }
-    // The last certificate's terms are its commit's own, even when their amendment is not held.
-    const last = tip && index.has(tipDigest as string) ? tip : null;
-    if (last) terms = { terms: terms.terms, id: last.commit.terms ?? ledger.contract };
-    this.#built = { contract: ledger.contract, entries, index, tip: tipDigest, terms };
+    const stalled = tipDigest !== null && !index.has(tipDigest);
+    this.#built = { contract: ledger.contract, entries, index, tip: tipDigest, terms, stalled };
     return this.#built;
   }
 
   /**
    * Keeps the built ledger in step with a certificate added: the next slot on the chain extends
-   * it, a late commit for one already in it replaces that entry (its charges are the same), and
-   * anything else (a gap filled, a slot out of order) has it built again when next asked.
+   * it, a late commit for one already held replaces its entry if it has one (its charges are the
+   * same; the chain is unchanged), and anything else (a gap filled, a slot out of order) has it
+   * built again when next asked.
    */
   #update(digest: string, cert: Certificate, first: boolean): void {
     const built = this.#built;
     if (!built) return;
-    const at = built.index.get(digest);
-    if (!first && at !== undefined) {
-      const entry = built.entries[at];
-      if (entry?.type === "certificate") built.entries[at] = { ...entry, certificate: cert };
+    if (!first) {
+      // Not built again for one past where the ledger stalls: each late signature would have
+      // rebuilt it, at every slot, until the amendment came.
+      const at = built.index.get(digest);
+      const entry = at === undefined ? undefined : built.entries[at];
+      if (at !== undefined && entry?.type === "certificate")
+        built.entries[at] = { ...entry, certificate: cert };
       return;
     }
-    if (first && cert.commit.previous !== null && cert.commit.previous === built.tip) {
-      built.terms = appendLedgerCertificate(
-        built.entries,
-        built.terms,
-        cert,
-        built.contract,
-        this.#amendments,
-      );
-      built.index.set(digest, built.entries.length - 1);
+    if (cert.commit.previous !== null && cert.commit.previous === built.tip) {
       built.tip = digest;
+      if (built.stalled) return;
+      const terms = appendLedgerCertificate(built.entries, built.terms, cert, built.contract, this.#verified);
+      if (!terms) built.stalled = true;
+      else {
+        built.terms = terms;
+        built.index.set(digest, built.entries.length - 1);
+      }
       return;
     }
     this.#built = null;
@@ -230,37 +352,30 @@ export class LedgerBook {
   /**
    * Entries a peer sent. With no first certificate held they must form a whole ledger from the
    * start; otherwise they continue from the anchor (certificates already held are kept once).
-   * Kept only if they verify; returns the error otherwise.
+   * Kept only if they verify; returns the error otherwise. An amendment verified here is kept
+   * once too, but replaces a held one that never verified (stored before that rule).
    */
   merge(entries: readonly LedgerEntry[]): { added: number } | { error: string } {
     const anchor = this.anchor();
-    const mine = this.ledger();
-    const terms = anchor ? this.#termsAt(mine, anchor) : this.#contract;
+    // The anchor's terms are its commit's own: read from the built ledger instead, they were the
+    // last amendment on it, wrong when the anchor is not on it (a gap before the tip).
+    const terms = anchor ? (this.#termsOf(anchor) as Contract) : this.#contract;
     const check = verifyLedger(
-      { contract: mine.contract, entries },
+      { contract: this.#marketId, entries },
       this.#contract,
       anchor ? { after: { certificate: anchor, terms } } : {},
     );
     if (!check.ok) return { error: check.error };
     let added = 0;
     for (const e of entries) {
-      if (e.type === "amendment")
-        this.addAmendment(contractId(e.terms), { terms: e.terms, signatures: e.signatures });
-      else if (!this.has(certificateDigest(e.certificate))) {
+      if (e.type === "amendment") {
+        const id = contractId(e.terms);
+        if (!this.#verified.has(id)) this.#keep(id, { terms: e.terms, signatures: e.signatures });
+      } else if (!this.has(certificateDigest(e.certificate))) {
         this.addCertificate(e.certificate);
         added++;
       }
     }
     return { added };
-  }
-
-  /** The terms in effect at `at`, read from the amendments `ledger` holds up to it. */
-  #termsAt(ledger: Ledger, at: Certificate): Contract {
-    let terms = this.#contract;
-    for (const e of ledger.entries) {
-      if (e.type === "amendment") terms = e.terms;
-      else if (e.certificate === at) break;
-    }
-    return terms;
   }
 }

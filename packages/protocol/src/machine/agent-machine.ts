@@ -590,6 +590,7 @@ class Machine implements AgentMachine {
         epoch: e.number,
         terms: e.terms,
         evidence: this.amendmentEvidence(e.termsId),
+        ledger: plan.ledger,
       });
     for (const m of this.#membership.takeRequeued()) this.#hold(m);
     this.#replayHeld = true;

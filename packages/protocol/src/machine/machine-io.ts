@@ -129,10 +129,18 @@ export type MachineAction =
    */
   | { type: "convicted"; proof: EquivocationProof }
   /**
-   * An epoch began under amended terms: the amendment and the signatures that passed it, for the
-   * ledger (null when this node never saw them: it joined after).
+   * An epoch began under amended terms: the amendment and the signatures for it this node saw,
+   * for the ledger.
    */
-  | { type: "terms-changed"; epoch: number; terms: Contract; evidence: readonly WireMessage[] | null }
+  | {
+      type: "terms-changed";
+      epoch: number;
+      terms: Contract;
+      /** Maybe short of a quorum (acceptors take a plan without its votes); null when none were seen. */
+      evidence: readonly WireMessage[] | null;
+      /** The certificate the amendment follows in the ledger (this epoch's plan's `ledger`). */
+      ledger: string | null;
+    }
   /** After a `leave` event: the others no longer count on this node; it may stop now. */
   | { type: "left"; epoch: number | null }
   | { type: "log"; level: "debug" | "info" | "warn"; msg: string; fields?: Record<string, unknown> };

@@ -81,6 +81,8 @@ export type LedgerCheck =
 /**
  * Builds the ledger from what a node holds: the certificates (any order; those not on the chain
  * that ends at `tip` are left out), and the amendments' signatures by the id of the terms they made.
+ * It stops before the first certificate under terms whose amendment is not given: that
+ * certificate's charges cannot be computed, and charged under the terms before they would be wrong.
  */
 export function buildLedger(input: {
   readonly contract: Contract;
@@ -104,7 +106,11 @@ export function buildLedger(input: {
   const marketId = contractId(input.contract);
   const entries: LedgerEntry[] = [];
   let at: LedgerTerms = { terms: input.contract, id: marketId };
-  for (const c of chain) at = appendLedgerCertificate(entries, at, c, marketId, input.amendments);
+  for (const c of chain) {
+    const next = appendLedgerCertificate(entries, at, c, marketId, input.amendments);
+    if (!next) break;
+    at = next;
+  }
   return { contract: marketId, entries };
 }
 
@@ -117,8 +123,9 @@ export interface LedgerTerms {
 /**
  * Appends certificate `c` to `entries` (a ledger whose last certificate ran under `at`): the
  * amendment that made its terms when they changed, then the certificate with its charges. Returns
- * the terms `c` ran under. Exported so that a node can extend the ledger it holds by one slot
- * instead of building it again.
+ * the terms `c` ran under, or null with nothing appended when they changed and `amendments` lacks
+ * the amendment that made them (the ledger cannot go on past `c` until it is held). Exported so
+ * that a node can extend the ledger it holds by one slot instead of building it again.
  */
 export function appendLedgerCertificate(
   entries: LedgerEntry[],
@@ -129,13 +136,14 @@ export function appendLedgerCertificate(
     string,
     { readonly terms: Contract; readonly signatures: readonly (AmendMessage | ApproveMessage)[] }
   >,
-): LedgerTerms {
+): LedgerTerms | null {
   let { terms, id } = at;
   const certTerms = c.commit.terms ?? marketId;
   if (certTerms !== id) {
     const a = amendments.get(certTerms);
-    if (a) entries.push({ type: "amendment", terms: a.terms, signatures: a.signatures });
-    if (a) terms = a.terms;
+    if (!a) return null;
+    entries.push({ type: "amendment", terms: a.terms, signatures: a.signatures });
+    terms = a.terms;
     id = certTerms;
   }
   entries.push({
