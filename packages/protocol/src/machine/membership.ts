@@ -152,6 +152,8 @@ export class Membership {
   #requeue: WireMessage[] = [];
   /** The proposal this decider holds back until it can judge its ledger link (ledger-link.ts). */
   #unlinked: ProposeMessage | null = null;
+  /** The promise's plan this node, as a view's proposer, holds back until it can judge its link. */
+  #unlinkedPromise: EpochPlan | null = null;
   #advancing = false;
   #again = false;
 
@@ -726,6 +728,7 @@ export class Membership {
     };
     this.#rebids.clear();
     this.#unlinked = null;
+    this.#unlinkedPromise = null;
     this.#amendments.prune(info.termsId);
     this.previous = previous;
     this.current = info;
@@ -876,6 +879,8 @@ export class Membership {
     const acceptable = d.acceptable();
     const unlinked = this.#unlinked;
     this.#unlinked = null;
+    const waited = this.#unlinkedPromise;
+    this.#unlinkedPromise = null;
     if (acceptable && this.#clockAgrees(acceptable.plan) && this.#linkAgrees(cur, acceptable, unlinked))
       this.#publishAccept(d, acceptable);
     const high = d.highestView();
@@ -889,7 +894,8 @@ export class Membership {
         // A promise's plan whose link no honest acceptor takes cannot have been chosen: skipped,
         // or one faulty decider's promise would hold every later view to it.
         const chosen = d.constrainedPlan(d.view, (p) => this.#link(cur, p) !== "forged");
-        this.#publishPropose(d, d.view, chosen ?? offer ?? this.#samePlan(cur));
+        if (chosen === null || this.#mayPropose(cur, chosen, waited))
+          this.#publishPropose(d, d.view, chosen ?? offer ?? this.#samePlan(cur));
       }
     }
     if (d.decided()) {
@@ -1071,7 +1077,7 @@ export class Membership {
   /** How `plan`'s ledger link stands against this node's chain at `cur` (ledger-link.ts). */
   #link(cur: EpochInfo, plan: EpochPlan): LinkVerdict {
     const cert = this.#hooks.certificate(cur.number);
-    return judgeLink(plan.ledger, {
+    return judgeLink(plan.ledger, plan.cause, {
       planLedger: cur.plan.ledger,
       certified: cert ? certificateDigest(cert) : null,
       certifies: (digest) => this.#hooks.certifies(cur.number, digest),
@@ -1092,9 +1098,23 @@ export class Membership {
     return false;
   }
 
-  /** A proposal waits on the current epoch's certificate: a commit may complete it. */
+  /**
+   * A view's proposer bound to re-propose a promise's plan takes it as an acceptor would (§12):
+   * one whose link it cannot judge yet may still have been chosen, so it is neither dropped nor
+   * proposed (its proposal counts as its own accept) until the current epoch's commits show it;
+   * the proposer asks for them and judges again as they come, and the view's timeout passes the
+   * decision on meanwhile.
+   */
+  #mayPropose(cur: EpochInfo, plan: EpochPlan, waitedBefore: EpochPlan | null): boolean {
+    if (this.#link(cur, plan) === "linked") return true;
+    if (waitedBefore !== plan) this.#hooks.seekCertificate(cur.number);
+    this.#unlinkedPromise = plan;
+    return false;
+  }
+
+  /** A proposal, or a promise's plan to re-propose, waits on the current epoch's certificate. */
   awaitsLink(): boolean {
-    return this.#unlinked !== null;
+    return this.#unlinked !== null || this.#unlinkedPromise !== null;
   }
 
   #passedAmendment(cur: EpochInfo): { terms: Contract } | null {
