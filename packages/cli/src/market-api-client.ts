@@ -35,10 +35,13 @@ const amendmentViewSchema = z.object({
 });
 export type AmendmentView = z.output<typeof amendmentViewSchema>;
 
-/** A page of GET /amendments; a node before paging sends them all, with no `next`. */
+/**
+ * A page of GET /amendments; `next` is the id to ask `after` for the following page. A node
+ * before paging sends them all, with no `next`.
+ */
 const amendmentsPageSchema = z.object({
   terms: hex64,
-  next: z.number().int().nonnegative().nullable().optional(),
+  next: hex64.nullable().optional(),
   amendments: z.array(amendmentViewSchema),
 });
 const profileUpdatedSchema = z.object({ ok: z.literal(true), takesEffect: z.string() });
@@ -76,19 +79,21 @@ export async function putProfile(url: string, token: ApiToken, profile: AgentPro
 export async function fetchAmendments(url: string): Promise<{ terms: string; amendments: AmendmentView[] }> {
   const amendments: AmendmentView[] = [];
   let terms: string | null = null;
-  for (let offset: number | null = 0; offset !== null; ) {
-    const a = await call(url, "GET", offset === 0 ? "/amendments" : `/amendments?offset=${offset}`);
+  // Pages by id, in id order: `after` stays put while the node's list changes between requests.
+  let after: string | null = null;
+  do {
+    const a = await call(url, "GET", after === null ? "/amendments" : `/amendments?after=${after}`);
     if (a.status !== 200) throw refusal(url, a);
     const page = answer(url, "/amendments", amendmentsPageSchema, a.body);
     if (terms !== null && page.terms !== terms)
       throw new FailureError(`${url}/amendments: the terms in effect changed while reading; ask again`);
     terms = page.terms;
     amendments.push(...page.amendments);
-    const next = page.next ?? null;
-    if (next !== null && next <= offset)
-      throw new FailureError(`${url}/amendments: next page ${next} does not move past ${offset}`);
-    offset = next;
-  }
+    const next: string | null = page.next ?? null;
+    if (next !== null && after !== null && next <= after)
+      throw new FailureError(`${url}/amendments: next page after ${next} does not move past ${after}`);
+    after = next;
+  } while (after !== null);
   return { terms: terms as string, amendments };
 }
 

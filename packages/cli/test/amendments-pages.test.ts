@@ -24,19 +24,22 @@ async function pagingNode(count: number, size: number): Promise<string> {
   const all = Array.from({ length: count }, (_, i) => view(i));
   server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
-    const offset = Number(url.searchParams.get("offset") ?? 0);
-    const amendments = all.slice(offset, offset + size);
-    const next = offset + amendments.length < all.length ? offset + amendments.length : null;
+    const after = url.searchParams.get("after");
+    const amendments = all.filter((a) => after === null || a.id > after).slice(0, size);
+    const last = amendments.at(-1)?.id ?? null;
+    const next = last !== null && all.some((a) => a.id > last) ? last : null;
     res
       .writeHead(200, { "content-type": "application/json" })
-      .end(JSON.stringify({ terms: TERMS, total: all.length, offset, next, amendments }));
+      .end(JSON.stringify({ terms: TERMS, total: all.length, after, next, amendments }));
+    // Between requests the node's list changes: the first amendment goes (say it took effect).
+    all.shift();
   });
   await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 describe("fetchAmendments", () => {
-  it("follows `next` through every page of GET /amendments", async () => {
+  it("follows `next` through every page of GET /amendments, by id while the list changes", async () => {
     const got = await fetchAmendments(await pagingNode(250, 100));
     expect(got.terms).toBe(TERMS);
     expect(got.amendments.map((a) => a.proposer)).toEqual(Array.from({ length: 250 }, (_, i) => `p${i}`));

@@ -75,35 +75,49 @@ const amendment = (i: number, bytes: number) =>
   ({ id: String(i).padStart(64, "0"), i, pad: "x".repeat(bytes) }) as unknown as AmendmentView;
 
 describe("GET /amendments", () => {
-  it("pages as /ledger does: 100 at most, cut at 1 MiB, and following `next` gives each once", async () => {
+  it("pages by id: 100 at most, cut at 1 MiB, and following `next` gives each once while the list changes", async () => {
     const all = Array.from({ length: 230 }, (_, i) => amendment(i, i < 100 ? 10 : 30_000));
+    let held = all;
     const url = await serve({
       token: "t",
       terms: () => ({ id: "d".repeat(64) }),
-      amendments: () => all,
+      amendments: () => held,
     } as unknown as MarketApiSource);
     const seen: number[] = [];
     const sizes: number[] = [];
-    for (let offset: number | null = 0; offset !== null; ) {
-      const res = await fetch(`${url}/amendments${offset === 0 ? "" : `?offset=${offset}`}`);
+    let after: string | null = null;
+    do {
+      const res = await fetch(`${url}/amendments${after === null ? "" : `?after=${after}`}`);
       expect(res.status).toBe(200);
       const page = (await res.json()) as {
         terms: string;
         total: number;
-        offset: number;
-        next: number | null;
+        after: string | null;
+        next: string | null;
         amendments: { i: number }[];
       };
-      expect(page).toMatchObject({ terms: "d".repeat(64), total: all.length, offset });
+      expect(page).toMatchObject({ terms: "d".repeat(64), total: held.length, after });
       const bytes = page.amendments.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a)), 0);
       expect(bytes).toBeLessThanOrEqual(AMENDMENT_PAGE_BYTES);
       sizes.push(page.amendments.length);
       seen.push(...page.amendments.map((a) => a.i));
-      offset = page.next;
-    }
+      after = page.next;
+      // Between requests two amendments already read go (their proposers proposed anew, say): an
+      // offset into the list would now skip two unread ones.
+      held = held.filter((a) => !seen.slice(0, 2 * sizes.length).includes((a as unknown as { i: number }).i));
+    } while (after !== null);
     expect(seen).toEqual(all.map((_, i) => i));
     // 100 small ones, then ~34 of 30 KB a page.
     expect(sizes[0]).toBe(100);
     expect(Math.max(...sizes.slice(1))).toBeLessThan(40);
+  });
+
+  it("refuses an `after` that is no amendment id", async () => {
+    const url = await serve({
+      token: "t",
+      terms: () => ({ id: "d".repeat(64) }),
+      amendments: () => [],
+    } as unknown as MarketApiSource);
+    expect((await fetch(`${url}/amendments?after=12`)).status).toBe(400);
   });
 });

@@ -1,5 +1,8 @@
 import type { AmendmentView } from "@walras/protocol";
 
+/** An amendment's id, the digest of its terms: what `after` names. */
+export const AMENDMENT_ID = /^[0-9a-f]{64}$/;
+
 /** Amendments a `GET /amendments` page carries at most. */
 export const AMENDMENT_PAGE = 100;
 
@@ -10,19 +13,22 @@ export const AMENDMENT_PAGE = 100;
 export const AMENDMENT_PAGE_BYTES = 1024 * 1024;
 
 /**
- * The amendments from `start`, at most `count`, stopped before the one that would take their JSON
- * past `maxBytes`; the first is taken whatever its size, so a page always moves on.
+ * The amendments whose id comes after `after` (all of them for null), at most `count`, stopped
+ * before the one that would take their JSON past `maxBytes`; the first is taken whatever its size,
+ * so a page always moves on. `amendments` is in id order (Amendments.pending), so a cursor by id
+ * stays put while amendments come and go between requests: an offset would skip or repeat some.
  */
 export function cutAmendmentPage(
   amendments: readonly AmendmentView[],
-  start: number,
+  after: string | null,
   count: number,
   maxBytes: number = AMENDMENT_PAGE_BYTES,
 ): AmendmentView[] {
   const page: AmendmentView[] = [];
   let bytes = 0;
-  for (let i = start; i < amendments.length && page.length < count; i++) {
-    const amendment = amendments[i] as AmendmentView;
+  for (const amendment of amendments) {
+    if (page.length >= count) break;
+    if (after !== null && amendment.id <= after) continue;
     const size = Buffer.byteLength(JSON.stringify(amendment));
     if (page.length > 0 && bytes + size > maxBytes) break;
     bytes += size;

@@ -12,7 +12,7 @@ import {
 } from "@walras/protocol";
 import { z } from "zod";
 import { cutLedgerPage } from "../ledger/ledger-page-cut.ts";
-import { AMENDMENT_PAGE, cutAmendmentPage } from "./amendment-page.ts";
+import { AMENDMENT_ID, AMENDMENT_PAGE, cutAmendmentPage } from "./amendment-page.ts";
 import { bearerMatches } from "./api-token.ts";
 import { DEFAULT_HTTP_LIMITS } from "./http-limits.ts";
 import { type HttpRefusals, NO_HTTP_REFUSALS } from "./http-refusals.ts";
@@ -106,14 +106,17 @@ export function marketApiRoutes(source: MarketApiSource, options: MarketApiOptio
         // to one per member, each with whole terms.
         const url = requestTarget(req.url);
         if (url === null) return sendJson(res, 400, { error: "bad request target" });
-        const offset = queryInteger(url.searchParams, "offset", 0);
-        if (offset === null) return sendJson(res, 400, { error: NOT_A_QUERY_INTEGER("offset") });
+        // By id, not offset: the list changes between requests (§12).
+        const after = url.searchParams.get("after");
+        if (after !== null && !AMENDMENT_ID.test(after))
+          return sendJson(res, 400, { error: "after: must be an amendment id (64 lowercase hex digits)" });
         const asked = queryInteger(url.searchParams, "limit", AMENDMENT_PAGE);
         if (asked === null) return sendJson(res, 400, { error: NOT_A_QUERY_INTEGER("limit") });
         const all = source.amendments();
-        const amendments = cutAmendmentPage(all, offset, Math.min(AMENDMENT_PAGE, Math.max(1, asked)));
-        const next = offset + amendments.length < all.length ? offset + amendments.length : null;
-        sendJson(res, 200, { terms: source.terms().id, total: all.length, offset, next, amendments });
+        const amendments = cutAmendmentPage(all, after, Math.min(AMENDMENT_PAGE, Math.max(1, asked)));
+        const last = amendments.at(-1)?.id ?? null;
+        const next = last !== null && all.some((a) => a.id > last) ? last : null;
+        sendJson(res, 200, { terms: source.terms().id, total: all.length, after, next, amendments });
       },
     },
     {
