@@ -35,7 +35,15 @@ const amendmentViewSchema = z.object({
 });
 export type AmendmentView = z.output<typeof amendmentViewSchema>;
 
-const amendmentsSchema = z.object({ terms: hex64, amendments: z.array(amendmentViewSchema) });
+/**
+ * A page of GET /amendments; `next` is the id to ask `after` for the following page. A node
+ * before paging sends them all, with no `next`.
+ */
+const amendmentsPageSchema = z.object({
+  terms: hex64,
+  next: hex64.nullable().optional(),
+  amendments: z.array(amendmentViewSchema),
+});
 const profileUpdatedSchema = z.object({ ok: z.literal(true), takesEffect: z.string() });
 const proposedSchema = z.object({ id: hex64.nullable(), terms: contractSchema });
 const approvedSchema = z.object({ ok: z.literal(true), amendment: amendmentViewSchema.nullable() });
@@ -67,11 +75,26 @@ export async function putProfile(url: string, token: ApiToken, profile: AgentPro
   return answer(url, "/agent", profileUpdatedSchema, a.body).takesEffect;
 }
 
-/** GET /amendments: the id of the terms in effect, and the amendments of them the node knows. */
-export async function fetchAmendments(url: string): Promise<z.output<typeof amendmentsSchema>> {
-  const a = await call(url, "GET", "/amendments");
-  if (a.status !== 200) throw refusal(url, a);
-  return answer(url, "/amendments", amendmentsSchema, a.body);
+/** GET /amendments, every page: the id of the terms in effect, and the amendments of them the node knows. */
+export async function fetchAmendments(url: string): Promise<{ terms: string; amendments: AmendmentView[] }> {
+  const amendments: AmendmentView[] = [];
+  let terms: string | null = null;
+  // Pages by id, in id order: `after` stays put while the node's list changes between requests.
+  let after: string | null = null;
+  do {
+    const a = await call(url, "GET", after === null ? "/amendments" : `/amendments?after=${after}`);
+    if (a.status !== 200) throw refusal(url, a);
+    const page = answer(url, "/amendments", amendmentsPageSchema, a.body);
+    if (terms !== null && page.terms !== terms)
+      throw new FailureError(`${url}/amendments: the terms in effect changed while reading; ask again`);
+    terms = page.terms;
+    amendments.push(...page.amendments);
+    const next: string | null = page.next ?? null;
+    if (next !== null && after !== null && next <= after)
+      throw new FailureError(`${url}/amendments: next page after ${next} does not move past ${after}`);
+    after = next;
+  } while (after !== null);
+  return { terms: terms as string, amendments };
 }
 
 /**

@@ -1,5 +1,6 @@
-import type { LedgerEntry } from "@walras/protocol";
+import type { AmendmentView, LedgerEntry } from "@walras/protocol";
 import { afterEach, describe, expect, it } from "vitest";
+import { AMENDMENT_PAGE_BYTES } from "../src/http/amendment-page.ts";
 import { type MarketApiSource, marketApiRoutes } from "../src/http/market-api.ts";
 import { type StatusServer, startStatusServer } from "../src/http/status-server.ts";
 import { LEDGER_PAGE_BYTES } from "../src/ledger/ledger-page-cut.ts";
@@ -15,11 +16,14 @@ const entry = (i: number, bytes: number) =>
   ({ type: "certificate", i, pad: "x".repeat(bytes) }) as unknown as LedgerEntry;
 
 async function serveLedger(entries: LedgerEntry[]): Promise<string> {
-  await server?.close();
-  const source = {
+  return serve({
     token: "t",
     ledger: () => ({ contract: "c".repeat(64), entries }),
-  } as unknown as MarketApiSource;
+  } as unknown as MarketApiSource);
+}
+
+async function serve(source: MarketApiSource): Promise<string> {
+  await server?.close();
   server = await startStatusServer({
     port: 0,
     routes: { status: () => ({}), certificate: () => undefined, metrics: async () => "" },
@@ -63,5 +67,57 @@ describe("GET /ledger", () => {
     const first = (await (await fetch(`${small}/ledger`)).json()) as Page;
     expect(first.entries).toHaveLength(100);
     expect(first.next).toBe(100);
+  });
+});
+
+/** Stand-ins for amendment views: only their size matters to paging. */
+const amendment = (i: number, bytes: number) =>
+  ({ id: String(i).padStart(64, "0"), i, pad: "x".repeat(bytes) }) as unknown as AmendmentView;
+
+describe("GET /amendments", () => {
+  it("pages by id: 100 at most, cut at 1 MiB, and following `next` gives each once while the list changes", async () => {
+    const all = Array.from({ length: 230 }, (_, i) => amendment(i, i < 100 ? 10 : 30_000));
+    let held = all;
+    const url = await serve({
+      token: "t",
+      terms: () => ({ id: "d".repeat(64) }),
+      amendments: () => held,
+    } as unknown as MarketApiSource);
+    const seen: number[] = [];
+    const sizes: number[] = [];
+    let after: string | null = null;
+    do {
+      const res = await fetch(`${url}/amendments${after === null ? "" : `?after=${after}`}`);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as {
+        terms: string;
+        total: number;
+        after: string | null;
+        next: string | null;
+        amendments: { i: number }[];
+      };
+      expect(page).toMatchObject({ terms: "d".repeat(64), total: held.length, after });
+      const bytes = page.amendments.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a)), 0);
+      expect(bytes).toBeLessThanOrEqual(AMENDMENT_PAGE_BYTES);
+      sizes.push(page.amendments.length);
+      seen.push(...page.amendments.map((a) => a.i));
+      after = page.next;
+      // Between requests two amendments already read go (their proposers proposed anew, say): an
+      // offset into the list would now skip two unread ones.
+      held = held.filter((a) => !seen.slice(0, 2 * sizes.length).includes((a as unknown as { i: number }).i));
+    } while (after !== null);
+    expect(seen).toEqual(all.map((_, i) => i));
+    // 100 small ones, then ~34 of 30 KB a page.
+    expect(sizes[0]).toBe(100);
+    expect(Math.max(...sizes.slice(1))).toBeLessThan(40);
+  });
+
+  it("refuses an `after` that is no amendment id", async () => {
+    const url = await serve({
+      token: "t",
+      terms: () => ({ id: "d".repeat(64) }),
+      amendments: () => [],
+    } as unknown as MarketApiSource);
+    expect((await fetch(`${url}/amendments?after=12`)).status).toBe(400);
   });
 });

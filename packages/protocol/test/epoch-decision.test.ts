@@ -97,6 +97,20 @@ describe("EpochDecision (single-decree Paxos for one epoch)", () => {
     expect(d.constrainedPlan(2)).toEqual(p0);
   });
 
+  it("the proposer passes over a promised plan that could not have been chosen (a forged ledger link, §12)", () => {
+    const ds = deciders(3);
+    const [a, b, c] = ds.map((id) => byId.get(id) as Signer) as [Signer, Signer, Signer];
+    const d = new EpochDecision(EPOCH, ds, a.id, 0);
+    const honest = planOf(ds, 0, 0);
+    const forged = { ...planOf(ds, 1, 1), ledger: "e".repeat(64) } as EpochPlan;
+    d.onView(sign<ViewMessage>(a, { kind: "view", view: 2, accepted: null }), 10);
+    d.onView(sign<ViewMessage>(b, { kind: "view", view: 2, accepted: { view: 0, plan: honest } }), 11);
+    d.onView(sign<ViewMessage>(c, { kind: "view", view: 2, accepted: { view: 1, plan: forged } }), 12);
+    expect(d.constrainedPlan(2)).toEqual(forged);
+    expect(d.constrainedPlan(2, (p) => p.ledger === null)).toEqual(honest);
+    expect(d.constrainedPlan(2, () => false)).toBeNull();
+  });
+
   it("never decides two plans, whatever the order, loss and view changes (§9.3's rules, followed by every decider)", () => {
     fc.assert(
       fc.property(

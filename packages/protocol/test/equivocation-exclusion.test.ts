@@ -584,7 +584,9 @@ describe("equivocation: the proof travels in the plan that drops the member (pla
     base: { epoch: epoch - 1, round: 0, prices: BASE },
     terms: null,
     ledger: null,
-    cause: ["period"],
+    // Not `period`: a plan naming it must link to a certificate (protocol §12), and no node here
+    // assembles one.
+    cause: ["renew"],
     ...extra,
   });
   const proposer3 = members.find((s) => s.id === proposerOf(3, 0, memberIds)) as Signer;

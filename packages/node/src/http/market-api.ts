@@ -12,6 +12,7 @@ import {
 } from "@walras/protocol";
 import { z } from "zod";
 import { cutLedgerPage } from "../ledger/ledger-page-cut.ts";
+import { AMENDMENT_ID, AMENDMENT_PAGE, cutAmendmentPage } from "./amendment-page.ts";
 import { bearerMatches } from "./api-token.ts";
 import { DEFAULT_HTTP_LIMITS } from "./http-limits.ts";
 import { type HttpRefusals, NO_HTTP_REFUSALS } from "./http-refusals.ts";
@@ -60,7 +61,7 @@ const amendmentRequestSchema = z.strictObject({
 
 /**
  * The node's market API (docs/protocol.md §12, README): GET /ledger (paged: 100 entries or
- * 1 MiB, whichever comes first) and /amendments for
+ * 1 MiB, whichever comes first) and /amendments (paged likewise) for
  * anyone who can reach the port; PUT /agent, POST /amendments and POST /amendments/<id>/approve
  * with the node's token. Bad input gets a one-line error and changes nothing.
  */
@@ -100,8 +101,23 @@ export function marketApiRoutes(source: MarketApiSource, options: MarketApiOptio
       method: "GET",
       path: "/amendments",
       auth: false,
-      handle: (_req, res) =>
-        sendJson(res, 200, { terms: source.terms().id, amendments: source.amendments() }),
+      handle: (req, res) => {
+        // Paged as /ledger is: the node keeps one amendment per proposer (protocol §12), still up
+        // to one per member, each with whole terms.
+        const url = requestTarget(req.url);
+        if (url === null) return sendJson(res, 400, { error: "bad request target" });
+        // By id, not offset: the list changes between requests (§12).
+        const after = url.searchParams.get("after");
+        if (after !== null && !AMENDMENT_ID.test(after))
+          return sendJson(res, 400, { error: "after: must be an amendment id (64 lowercase hex digits)" });
+        const asked = queryInteger(url.searchParams, "limit", AMENDMENT_PAGE);
+        if (asked === null) return sendJson(res, 400, { error: NOT_A_QUERY_INTEGER("limit") });
+        const all = source.amendments();
+        const amendments = cutAmendmentPage(all, after, Math.min(AMENDMENT_PAGE, Math.max(1, asked)));
+        const last = amendments.at(-1)?.id ?? null;
+        const next = last !== null && all.some((a) => a.id > last) ? last : null;
+        sendJson(res, 200, { terms: source.terms().id, total: all.length, after, next, amendments });
+      },
     },
     {
       method: "GET",

@@ -224,6 +224,8 @@ class Machine implements AgentMachine {
         epochStarted: (e, previous) => this.#epochStarted(e, previous),
         certificate: (epoch) => this.#certify.certificate(epoch),
         certificateByDigest: (digest) => this.#certificateByDigest(digest),
+        certifies: (epoch, digest) => this.#certify.certifies(epoch, digest),
+        seekCertificate: (epoch) => this.#certify.seek(epoch),
       },
       config.founder === true,
       this.#amendments,
@@ -458,6 +460,8 @@ class Machine implements AgentMachine {
         return;
       case "commit":
         this.#certify.onCommit(m);
+        // A proposal held back for want of this epoch's certificate may be judged now.
+        if (this.#membership.awaitsLink()) this.#membership.advance();
         return;
       case "leave":
         this.#membership.onLeave(m);

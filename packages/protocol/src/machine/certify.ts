@@ -30,6 +30,11 @@ interface CommitBook {
   extraSyncs: number;
   /** The next epoch's plan links to a certificate this node does not hold: most likely this one's. */
   certifiedElsewhere: boolean;
+  /**
+   * Asks left for this epoch's commits on behalf of a proposal for the next epoch that links to a
+   * certificate of this one not held here (`seek`): the acceptor cannot judge the link without it.
+   */
+  seeks: number;
 }
 
 /**
@@ -82,6 +87,7 @@ export class Certify {
       certificate: null,
       extraSyncs: 0,
       certifiedElsewhere: false,
+      seeks: 0,
     });
     this.#ctx.timers.clear("commit-sync");
     this.#armSync();
@@ -123,6 +129,7 @@ export class Certify {
       return;
     }
     if (wanted.certificate !== null || wanted.epoch !== this.#current) wanted.extraSyncs += 1;
+    else if (!wanted.body) wanted.seeks -= 1;
     // Only the commits it lacks: one answer used to carry every commit of the epoch (~8 KB each at
     // 50 members), mostly signatures the asker held.
     const lacking = wanted.members.filter((id) => !wanted.commits.has(id));
@@ -133,6 +140,29 @@ export class Certify {
       ...(lacking.length > 0 ? { from: lacking } : {}),
     });
     timers.set("commit-sync", now + this.#ctx.contract.timeouts.roundMs / 2);
+  }
+
+  /**
+   * Whether a quorum of `epoch`'s members signed a commit body with this digest, among the commits
+   * held here: a certificate of it, whether or not this node settled on that body itself.
+   */
+  certifies(epoch: number, digest: Digest): boolean {
+    const book = this.#books.get(epoch);
+    if (!book) return false;
+    if (book.certificate && certificateDigest(book.certificate) === digest) return true;
+    return (book.tally.get(digest) ?? 0) >= quorumSize(this.#ctx.contract, book.members.length);
+  }
+
+  /**
+   * A proposal for the epoch after `epoch` links to a certificate of it this node lacks: ask for
+   * its commits, EXTRA_SYNCS times (each new proposal asks again), so that an honest proposer that
+   * assembled the certificate first is not refused for good (docs/protocol.md §12).
+   */
+  seek(epoch: number): void {
+    const book = this.#books.get(epoch);
+    if (!book || book.certificate !== null) return;
+    book.seeks = EXTRA_SYNCS;
+    this.#armSync();
   }
 
   certificate(epoch: number | null): Certificate | null {
@@ -165,6 +195,7 @@ export class Certify {
     const book = this.#books.get(this.#current);
     if (book?.body && (book.certificate === null || (!this.#complete(book) && book.extraSyncs < EXTRA_SYNCS)))
       return book;
+    if (book && book.certificate === null && book.seeks > 0) return book;
     const previous = this.#books.get(this.#current - 1);
     if (
       previous &&

@@ -123,11 +123,16 @@ export class EpochDecision {
     return this.#promises.get(view)?.size ?? 0;
   }
 
-  /** Paxos's rule for a proposer in `view`: the plan accepted in the highest view among its promises. */
-  constrainedPlan(view: number): EpochPlan | null {
+  /**
+   * Paxos's rule for a proposer in `view`: the plan accepted in the highest view among its
+   * promises. `possible`: whether a plan could have been chosen at all; one that could not (no
+   * honest acceptor takes it) is passed over.
+   */
+  constrainedPlan(view: number, possible: (plan: EpochPlan) => boolean = () => true): EpochPlan | null {
     let best: { view: number; plan: EpochPlan } | null = null;
     for (const m of this.#promises.get(view)?.values() ?? [])
-      if (m.accepted && (best === null || m.accepted.view > best.view)) best = m.accepted;
+      if (m.accepted && (best === null || m.accepted.view > best.view) && possible(m.accepted.plan))
+        best = m.accepted;
     return best?.plan ?? null;
   }
 

@@ -36,6 +36,7 @@ import { majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { answeredEmpty, type FoundingGate, heardEpoch, OPEN_GATE, suspenders } from "./founding-gate.ts";
 import { heartbeatMs, joinerAnnounceMs, joinerLiveMs, silenceMs, stuckHeardMs } from "./heartbeat.ts";
 import { leaveResendMs, leaveWaitMs, showsAdopted } from "./leave-stay.ts";
+import { judgeLink, type LinkVerdict } from "./ledger-link.ts";
 import type { MachineContext } from "./machine-context.ts";
 import type { Equivocation } from "./machine-io.ts";
 import { PendingDecisions } from "./pending-decisions.ts";
@@ -78,6 +79,10 @@ export interface MembershipHooks {
   certificate(epoch: number): Certificate | null;
   /** Any certificate this node holds with this digest (the ledger's tip, to count an amendment's quorum). */
   certificateByDigest(digest: Digest): Certificate | null;
+  /** A quorum of `epoch`'s members signed a commit body with this digest, among the commits held. */
+  certifies(epoch: number, digest: Digest): boolean;
+  /** Ask peers for `epoch`'s commits: a proposal links to its certificate, not held here. */
+  seekCertificate(epoch: number): void;
 }
 
 /** A member dropped for silence is kept out 2^strikes round timeouts, at most 2^6. */
@@ -145,6 +150,10 @@ export class Membership {
   #askPace: DecisionAskPace;
   /** Messages accepted into a pending decision that an adoption made obsolete: to judge again. */
   #requeue: WireMessage[] = [];
+  /** The proposal this decider holds back until it can judge its ledger link (ledger-link.ts). */
+  #unlinked: ProposeMessage | null = null;
+  /** The promise's plan this node, as a view's proposer, holds back until it can judge its link. */
+  #unlinkedPromise: EpochPlan | null = null;
   #advancing = false;
   #again = false;
 
@@ -718,6 +727,8 @@ export class Membership {
       startedAt: now,
     };
     this.#rebids.clear();
+    this.#unlinked = null;
+    this.#unlinkedPromise = null;
     this.#amendments.prune(info.termsId);
     this.previous = previous;
     this.current = info;
@@ -866,7 +877,12 @@ export class Membership {
     else if (this.#wantSince === null) this.#wantSince = ctx.now;
 
     const acceptable = d.acceptable();
-    if (acceptable && this.#clockAgrees(acceptable.plan)) this.#publishAccept(d, acceptable);
+    const unlinked = this.#unlinked;
+    this.#unlinked = null;
+    const waited = this.#unlinkedPromise;
+    this.#unlinkedPromise = null;
+    if (acceptable && this.#clockAgrees(acceptable.plan) && this.#linkAgrees(cur, acceptable, unlinked))
+      this.#publishAccept(d, acceptable);
     const high = d.highestView();
     if (high > d.view) this.#publishView(d, high);
 
@@ -875,7 +891,11 @@ export class Membership {
       if (d.view === 0) {
         if (offer && this.#batchReady(offer)) this.#publishPropose(d, 0, offer);
       } else if (d.promisesFor(d.view) >= d.quorum) {
-        this.#publishPropose(d, d.view, d.constrainedPlan(d.view) ?? offer ?? this.#samePlan(cur));
+        // A promise's plan whose link no honest acceptor takes cannot have been chosen: skipped,
+        // or one faulty decider's promise would hold every later view to it.
+        const chosen = d.constrainedPlan(d.view, (p) => this.#link(cur, p) !== "forged");
+        if (chosen === null || this.#mayPropose(cur, chosen, waited))
+          this.#publishPropose(d, d.view, chosen ?? offer ?? this.#samePlan(cur));
       }
     }
     if (d.decided()) {
@@ -1052,6 +1072,49 @@ export class Membership {
     if (this.#ctx.now >= due) return true;
     this.#ctx.timers.setEarliest("slot", due);
     return false;
+  }
+
+  /** How `plan`'s ledger link stands against this node's chain at `cur` (ledger-link.ts). */
+  #link(cur: EpochInfo, plan: EpochPlan): LinkVerdict {
+    const cert = this.#hooks.certificate(cur.number);
+    return judgeLink(plan.ledger, plan.cause, {
+      planLedger: cur.plan.ledger,
+      certified: cert ? certificateDigest(cert) : null,
+      certifies: (digest) => this.#hooks.certifies(cur.number, digest),
+    });
+  }
+
+  /**
+   * An acceptor takes a plan only with a link its own chain shows (§12): a forged one never, and
+   * one it cannot judge yet (the proposer holds the current epoch's certificate, this node not
+   * yet) once it holds that certificate: it asks for the epoch's commits, again for each new
+   * proposal, and judges again as they come (`awaitsLink`).
+   */
+  #linkAgrees(cur: EpochInfo, p: ProposeMessage, heldBefore: ProposeMessage | null): boolean {
+    const verdict = this.#link(cur, p.plan);
+    if (verdict !== "unknown") return verdict === "linked";
+    if (heldBefore !== p) this.#hooks.seekCertificate(cur.number);
+    this.#unlinked = p;
+    return false;
+  }
+
+  /**
+   * A view's proposer bound to re-propose a promise's plan takes it as an acceptor would (§12):
+   * one whose link it cannot judge yet may still have been chosen, so it is neither dropped nor
+   * proposed (its proposal counts as its own accept) until the current epoch's commits show it;
+   * the proposer asks for them and judges again as they come, and the view's timeout passes the
+   * decision on meanwhile.
+   */
+  #mayPropose(cur: EpochInfo, plan: EpochPlan, waitedBefore: EpochPlan | null): boolean {
+    if (this.#link(cur, plan) === "linked") return true;
+    if (waitedBefore !== plan) this.#hooks.seekCertificate(cur.number);
+    this.#unlinkedPromise = plan;
+    return false;
+  }
+
+  /** A proposal, or a promise's plan to re-propose, waits on the current epoch's certificate. */
+  awaitsLink(): boolean {
+    return this.#unlinked !== null || this.#unlinkedPromise !== null;
   }
 
   #passedAmendment(cur: EpochInfo): { terms: Contract } | null {
