@@ -84,7 +84,7 @@ export interface SimulatedNetworkOptions {
    * flood-publish.ts), and a node forwards a gossiped message to its neighbours only if its
    * verdict says so (forward-rule.ts: not what it took on trust, nor what it rejected or ignored);
    * a gossiped id already in its seen cache is dropped unjudged. Absent: broadcast, every publish
-   * reaching every peer directly (relays are not modelled there).
+   * reaching every peer directly, a relay too, and nothing forwarded.
    */
   readonly mesh?: MeshOptions;
 }
