@@ -16,6 +16,9 @@
  *                   cap (off by default: the newton rule stalls on some, docs/architecture.md);
  *                   --spread-decades D scales them within D decades (default 3)
  *   --founders all  every agent may found the first epoch (default: the first to start)
+ *   --mesh D        gossip through a mesh of degree D (each node links to D others as it starts)
+ *                   rather than by broadcast: messages cross hops and each node forwards only
+ *                   what it vouches for (docs/protocol.md §5)
  *   --workers W     worker threads (default: one per core, at most 4; 1 with --trace)
  *   --keep-going    after a violation, run on to find the other invariants the seed breaks
  *   --quiet         one line per failing seed instead of its context
@@ -58,6 +61,7 @@ function parseArgs(argv: readonly string[]): Args {
   let spreadDecades: number | undefined;
   let founders: "first" | "all" = "first";
   let keepGoing = false;
+  let mesh: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = (argv[i] as string).split("=", 2) as [string, string | undefined];
     const value = () => inline ?? argv[++i];
@@ -107,6 +111,9 @@ function parseArgs(argv: readonly string[]): Args {
         spreadDecades = d;
         break;
       }
+      case "--mesh":
+        mesh = integer(flag, value(), 1);
+        break;
       case "--founders": {
         const v = value();
         if (v !== "first" && v !== "all") throw new Error(`--founders: "${v ?? ""}" is not first or all`);
@@ -135,6 +142,7 @@ function parseArgs(argv: readonly string[]): Args {
       ...(spreadDecades !== undefined ? { spreadDecades } : {}),
       founders,
       keepGoing,
+      ...(mesh !== undefined ? { mesh } : {}),
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   createSigner,
   type Demand,
   encodeCommitReference,
+  floodsOnPublish,
   leaveStayMs,
   type MachineAction,
   topicOf,
@@ -39,7 +40,6 @@ import { storeFailureLog } from "./logging/store-failure-log.ts";
 import { createNodeMetrics, type NodeMetrics } from "./metrics/node-metrics.ts";
 import { checkBootstrapContract } from "./network/bootstrap-contract-check.ts";
 import { connectedPeerCount, connectedPeerIds } from "./network/connected-peers.ts";
-import { floodsOnPublish } from "./network/flood-publish.ts";
 import { createGossip, type Gossip } from "./network/gossip.ts";
 import { createHost, type Host, type HostInit } from "./network/host.ts";
 import { createSyncPeer } from "./network/sync-peer.ts";

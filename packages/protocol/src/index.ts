@@ -43,6 +43,8 @@ export * from "./machine/conviction.ts";
 export * from "./machine/epoch-decision.ts";
 export * from "./machine/epoch-plan.ts";
 export * from "./machine/equivocation-evidence.ts";
+export * from "./machine/flood-publish.ts";
+export * from "./machine/forward-rule.ts";
 export * from "./machine/founding-bound.ts";
 export * from "./machine/leave-stay.ts";
 export * from "./machine/machine-io.ts";

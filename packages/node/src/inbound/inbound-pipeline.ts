@@ -5,6 +5,7 @@ import {
   decodeMessage,
   encodeMessage,
   expandCommitReference,
+  forwards,
   heldCommitReferences,
   isSharedRejection,
   type RejectReason,
@@ -151,7 +152,8 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     rejected?: (reason: RejectReason) => void,
   ): Judgement => {
     const v = machine.check(message, { gossip });
-    if (v.verdict === "accept") return v.onTrust ? "keep" : v.held ? "hold" : "accept";
+    // What gossipsub forwards is the protocol's rule (forward-rule.ts), which the simulator runs too.
+    if (v.verdict === "accept") return !forwards(v) ? "keep" : v.held ? "hold" : "accept";
     if (v.verdict === "reject") rejected?.(v.reason);
     count(v.reason);
     if (v.verdict === "ignore" && v.reason === "unasked") init.wake();

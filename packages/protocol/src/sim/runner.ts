@@ -34,6 +34,11 @@ export interface RunOptions extends ScheduleLimits {
   readonly coolDownMs?: number;
   /** Go on after a violation, to record the first violation of every invariant. */
   readonly keepGoing?: boolean;
+  /**
+   * Gossip through a mesh of this degree (SimulatedNetworkOptions.mesh), so that messages cross
+   * several hops and each node forwards by its own verdict; broadcast unless given.
+   */
+  readonly mesh?: number;
 }
 
 export interface SeedResult {
@@ -158,6 +163,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     // rule's trigger): alone until discovery links it, within two announcement periods.
     linkUp: { fraction: 0.5, maxMs: 2 * schedule.contract.timeouts.announceMs },
     verify: memo.verify,
+    ...(options.mesh !== undefined ? { mesh: { degree: options.mesh } } : {}),
     observer: (event) => {
       events += 1;
       trace.record(event);
@@ -190,7 +196,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   if (signers.some((s, i) => s.id !== keysOf(schedule.agents[i]?.name ?? "").signer.id))
     throw new Error("the network drew other keys than keyStream");
   trace.note(
-    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}, resources ${contract.resources.length}${schedule.allowlist ? ", allowlist" : ""}${equivocating.size > 0 ? `, equivocating {${[...equivocating].join(",")}}` : ""}`,
+    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}, resources ${contract.resources.length}${schedule.allowlist ? ", allowlist" : ""}${options.mesh !== undefined ? `, mesh ${options.mesh}` : ""}${equivocating.size > 0 ? `, equivocating {${[...equivocating].join(",")}}` : ""}`,
   );
 
   const steps: Step[] = [

@@ -3,6 +3,8 @@ import type { Demand } from "../economics/demand.ts";
 import type { AgentMachine } from "../machine/agent-machine.ts";
 import { MAX_CONVICTED } from "../machine/conviction.ts";
 import { decisionsFrom } from "../machine/epoch-plan.ts";
+import { floodsOnPublish } from "../machine/flood-publish.ts";
+import { forwards } from "../machine/forward-rule.ts";
 import type { MachineAction, MachineEvent, SyncWant, Verdict } from "../machine/machine-io.ts";
 import type { SyncOutcome } from "../machine/sync-peer-load.ts";
 import { createSyncQueue, type SyncQueue, type SyncStart, type SyncWantKey } from "../machine/sync-queue.ts";
@@ -17,9 +19,10 @@ import {
 import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import { messageDigest } from "../wire/message-codec.ts";
-import type { EquivocationProof, WireMessage } from "../wire/messages.ts";
+import type { EquivocationProof, MessageKind, WireMessage } from "../wire/messages.ts";
 import { type ByzantineAct, garbled } from "./byzantine-member.ts";
 import { EventQueue } from "./event-queue.ts";
+import { GossipMesh, type MeshOptions } from "./gossip-mesh.ts";
 import { buildMachine, type MachineFactory, type MachineRole } from "./machine-factory.ts";
 import { SeenCache } from "./seen-cache.ts";
 import { syncAnswer } from "./sync-answer.ts";
@@ -27,12 +30,19 @@ import { syncAnswer } from "./sync-answer.ts";
 /** Seeds the sync stream from the network's seed. */
 const SYNC_STREAM = 0x5e7c_0001;
 
+/** Seeds the mesh's own stream (its links), so that drawing them moves no gossip draw. */
+const MESH_STREAM = 0x3e54_0001;
+
+/** gossipsub's heartbeat interval (its default), when the mesh is maintained. */
+const MESH_HEARTBEAT_MS = 1_000;
+
 /** gossipsub's seen-cache lifetime (its default, which the node keeps: node's network/host.ts). */
 const SEEN_TTL_MS = 120_000;
 
 /**
  * A deterministic in-memory network of agent machines on a virtual clock: gossip becomes
- * delayed broadcast (delays, loss and partitions drawn from a seeded PRNG), sync becomes a lookup
+ * delayed broadcast, or hops through a mesh with `mesh` (delays, loss and partitions drawn from a
+ * seeded PRNG), sync becomes a lookup
  * in a peer's accepted messages. The machines are exactly those the libp2p node runs, so this is
  * where thousands of nodes, adversarial orderings and faults are cheap to explore.
  *
@@ -68,6 +78,15 @@ export interface SimulatedNetworkOptions {
   readonly observer?: (event: NetworkEvent) => void;
   /** The most messages one `messages` want brings (MAX_SYNC_WANT_MESSAGES unless given; tests shrink it). */
   readonly syncAnswerCap?: number;
+  /**
+   * Gossip through a mesh (gossip-mesh.ts) rather than by broadcast, as gossipsub does: a node
+   * publishes to its mesh neighbours (its own propose, accept and view to every peer it reaches:
+   * flood-publish.ts), and a node forwards a gossiped message to its neighbours only if its
+   * verdict says so (forward-rule.ts: not what it took on trust, nor what it rejected or ignored);
+   * a gossiped id already in its seen cache is dropped unjudged. Absent: broadcast, every publish
+   * reaching every peer directly, a relay too, and nothing forwarded.
+   */
+  readonly mesh?: MeshOptions;
 }
 
 export interface SimNode {
@@ -211,6 +230,12 @@ interface InFlight {
   readonly via: "gossip" | "sync";
   readonly message: WireMessage;
   readonly forged?: boolean;
+  /**
+   * A gossiped commit reference released from the hold (#releaseHeld): gossipsub already dropped it
+   * (the node's validator said ignore), so it is neither checked against the seen cache nor
+   * forwarded.
+   */
+  readonly released?: true;
 }
 
 type Queued =
@@ -218,6 +243,8 @@ type Queued =
   | (InFlight & { readonly kind: "arrive" })
   | { readonly kind: "tick"; readonly at: number; readonly seq: number; readonly node: SimNode }
   | { readonly kind: "link-up"; readonly at: number; readonly seq: number; readonly node: SimNode }
+  /** The mesh's maintenance (GossipMesh.maintain), every node at once: only with a mesh. */
+  | { readonly kind: "heartbeat"; readonly at: number; readonly seq: number }
   /** One request of `node`'s catch-up `key` to `peer` ended: answered, or timed out. */
   | {
       readonly kind: "sync-end";
@@ -253,6 +280,8 @@ export class SimulatedNetwork {
   readonly #observer: ((event: NetworkEvent) => void) | undefined;
   readonly #linkUpDelay: { readonly fraction: number; readonly maxMs: number } | undefined;
   readonly #syncAnswerCap: number | undefined;
+  /** Who forwards to whom; null: broadcast. */
+  readonly #mesh: GossipMesh | null;
   /** Deliveries and ticks, ordered by (time, seq). */
   readonly #queue = new EventQueue<Queued>();
   #seq = 0;
@@ -275,6 +304,10 @@ export class SimulatedNetwork {
     this.#observer = options.observer;
     this.#linkUpDelay = options.linkUp;
     this.#syncAnswerCap = options.syncAnswerCap;
+    this.#mesh = options.mesh
+      ? new GossipMesh(options.mesh, createPrng((options.seed ^ MESH_STREAM) >>> 0))
+      : null;
+    if (this.#mesh) this.#enqueue({ kind: "heartbeat", at: MESH_HEARTBEAT_MS, seq: this.#seq++ });
   }
 
   /** The contract every node runs (with the allowlist a schedule writes into it). */
@@ -360,6 +393,10 @@ export class SimulatedNetwork {
       twin,
       ...this.#syncClient(),
     };
+    this.#mesh?.joined(
+      name,
+      this.nodes.filter((n) => n.up).map((n) => n.name),
+    );
     this.nodes.push(node);
     this.#names.add(name);
     const linkAt = this.#drawLinkUp();
@@ -427,6 +464,10 @@ export class SimulatedNetwork {
       ...this.#syncClient(),
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
+    this.#mesh?.joined(
+      revived.name,
+      this.nodes.filter((n) => n.up && n !== revived).map((n) => n.name),
+    );
     const replayed: MachineAction[] = [];
     if (node.convicted.length > 0)
       replayed.push(...machine.handle({ type: "convicted", now: this.now, proofs: node.convicted }));
@@ -602,10 +643,25 @@ export class SimulatedNetwork {
     if (next.kind === "deliver") this.#deliver(next);
     else if (next.kind === "arrive") this.#arrive(next);
     else if (next.kind === "link-up") this.#linkUp(next.node);
+    else if (next.kind === "heartbeat") this.#heartbeat();
     else if (next.kind === "no-decision") this.#noDecision(next.node, next.peer);
     else if (next.kind === "sync-end") this.#syncEnd(next);
     else this.#tick(next.node, next.at);
     return true;
+  }
+
+  /** gossipsub's heartbeat at every node: links to nodes down dropped, a thin mesh grafted. */
+  #heartbeat(): void {
+    const mesh = this.#mesh as GossipMesh;
+    for (const n of this.nodes) if (!n.up) mesh.down(n.name);
+    for (const n of this.nodes) {
+      if (!n.up || n.unlinked) continue;
+      mesh.maintain(
+        n.name,
+        this.nodes.filter((p) => p !== n && this.#reachable(n, p)).map((p) => p.name),
+      );
+    }
+    this.#enqueue({ kind: "heartbeat", at: this.now + MESH_HEARTBEAT_MS, seq: this.#seq++ });
   }
 
   #tick(node: SimNode, at: number): void {
@@ -666,17 +722,23 @@ export class SimulatedNetwork {
         via: "gossip",
         message: commit,
         ...(held.forged ? { forged: true } : {}),
+        released: true,
       });
   }
 
   #deliver(item: InFlight): void {
     const node = item.to;
     if (!node.up) return;
+    // Through gossipsub now (not sync, not a held reference let out): with a mesh it drops an id
+    // it has seen before any validation, and forwards what the node vouches for.
+    const meshed = this.#mesh !== null && item.via === "gossip" && item.released !== true;
+    if (meshed && node.seen.has(messageDigest(item.message), this.now)) return;
     // gossipsub puts an id in its seen cache before validation, whatever the verdict.
     if (item.via === "gossip") node.seen.add(messageDigest(item.message), this.now);
     if (!this.#usable(node, item)) return;
     const verdict = node.machine.check(item.message, { gossip: item.via === "gossip" });
     if (verdict.verdict === "reject") node.rejected += 1;
+    if (meshed && forwards(verdict)) this.#forward(node, item);
     let actions: MachineAction[] = [];
     if (verdict.verdict === "accept") {
       node.store.push(item.message);
@@ -696,6 +758,41 @@ export class SimulatedNetwork {
     });
     this.#scheduleTick(node);
     this.#releaseHeld(node);
+  }
+
+  /**
+   * gossipsub forwards a message the node's validator accepted to its mesh neighbours but the peer
+   * it came from, each copy delayed and lost as a delivery is, later for a slow node.
+   */
+  #forward(node: SimNode, item: InFlight): void {
+    for (const peer of this.#gossipPeers(node, item.message.kind, false, item.from)) {
+      if (this.#prng() < this.#loss) continue;
+      this.#send(
+        peer,
+        node.name,
+        "gossip",
+        item.message,
+        this.#randomDelay() + node.slowMs,
+        item.forged === true,
+      );
+    }
+  }
+
+  /**
+   * Whom `node`'s gossip sends a message of `kind` to. Broadcast: every peer it reaches. With a
+   * mesh: its mesh neighbours it reaches, but `except` (the peer a forwarded message came from);
+   * when `publishing` (its own publish or relay) a kind it flood-publishes, every peer it reaches.
+   */
+  #gossipPeers(node: SimNode, kind: MessageKind, publishing: boolean, except?: string): SimNode[] {
+    const mesh = this.#mesh;
+    const everyone = mesh === null || (publishing && floodsOnPublish(kind));
+    return this.nodes.filter(
+      (p) =>
+        p !== node &&
+        p.name !== except &&
+        this.#reachable(node, p) &&
+        (everyone || mesh.linked(node.name, p.name)),
+    );
   }
 
   /** Relayed by a simulated node (not injected, nor a light agent's), signed by an honest agent. */
@@ -745,8 +842,8 @@ export class SimulatedNetwork {
         node.store.push(a.message);
         const twin = gossiped.twins.get(i) ?? null;
         const twinned: string[] = [];
-        for (const peer of this.nodes) {
-          if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
+        for (const peer of this.#gossipPeers(node, a.message.kind, true)) {
+          if (this.#prng() < this.#loss) continue;
           // An equivocator sends each peer one of its two messages for the slot, at random.
           const second = twin !== null && this.#prng() < 0.5;
           if (second) twinned.push(peer.name);
@@ -762,10 +859,11 @@ export class SimulatedNetwork {
             message: twin,
           });
       } else if (a.type === "relay") {
-        // An equivocation proof's version, as gossip carries it: to every peer reached, not stored.
+        // An equivocation proof's version, as gossip carries it (published as the node's own,
+        // whatever its kind: flooded or to the mesh), not stored.
         if (gossiped.unsent.has(i)) continue;
-        for (const peer of this.nodes) {
-          if (peer === node || !this.#reachable(node, peer) || this.#prng() < this.#loss) continue;
+        for (const peer of this.#gossipPeers(node, a.message.kind, true)) {
+          if (this.#prng() < this.#loss) continue;
           this.#send(peer, node.name, "gossip", a.message, this.#randomDelay() + node.slowMs);
         }
       } else if (a.type === "sync") {

@@ -1,4 +1,4 @@
-import type { MessageKind } from "@walras/protocol";
+import type { MessageKind } from "../wire/messages.ts";
 
 /**
  * Own messages that go to every peer on their topic, not only to the mesh (gossipsub's flood
