@@ -66,6 +66,23 @@ describe("a proposer's forged ledger link", () => {
   });
 });
 
+/** A settled market of `members` simulated agents whose first node holds the certificate of its epoch e. */
+function certifiedMarket(members: number) {
+  const c = oneResourceMarket("link", members, 8, { roundMs: 2_000, announceMs: 500 });
+  const net = new SimulatedNetwork({ contract: c, seed: 5, delay: { min: 1, max: 40 } });
+  const signers = Array.from({ length: members }, () => net.newSigner());
+  const nodes = paperProfiles(members, 3).map((p, i) => net.addAgent(`n${i}`, p, signers[i]));
+  const source = nodes[0] as SimNode;
+  const certifiesItsEpoch = () =>
+    source.machine.status().certificate?.commit.epoch === source.machine.status().epoch;
+  expect(net.runUntil(() => settled(nodes, members)() && certifiesItsEpoch(), 120_000)).toBe(true);
+  const e = source.machine.status().epoch as number;
+  const cert = source.machine.certificates().find((x) => x.commit.epoch === e);
+  if (!cert) throw new Error(`epoch ${e} is not certified at n0`);
+  const plan = planOf(source, e);
+  return { c, net, signers, nodes, source, e, cert, plan };
+}
+
 /**
  * One decider's machine, rebuilt from a settled market's store without its demands or commits: it
  * adopted the current epoch e but never settled it, and holds no certificate of e. Fed a proposal
@@ -73,18 +90,7 @@ describe("a proposer's forged ledger link", () => {
  */
 function deciderWithoutCertificate() {
   const MEMBERS = 4;
-  const c = oneResourceMarket("link", MEMBERS, 8, { roundMs: 2_000, announceMs: 500 });
-  const net = new SimulatedNetwork({ contract: c, seed: 5, delay: { min: 1, max: 40 } });
-  const signers = [0, 1, 2, 3].map(() => net.newSigner());
-  const nodes = paperProfiles(MEMBERS, 3).map((p, i) => net.addAgent(`n${i}`, p, signers[i]));
-  const source = nodes[0] as SimNode;
-  const certifiesItsEpoch = () =>
-    source.machine.status().certificate?.commit.epoch === source.machine.status().epoch;
-  expect(net.runUntil(() => settled(nodes, MEMBERS)() && certifiesItsEpoch(), 120_000)).toBe(true);
-  const e = source.machine.status().epoch as number;
-  const cert = source.machine.certificates().find((x) => x.commit.epoch === e);
-  if (!cert) throw new Error(`epoch ${e} is not certified at n0`);
-  const plan = planOf(source, e);
+  const { c, net, signers, source, e, cert, plan } = certifiedMarket(MEMBERS);
   const proposer = proposerOf(e + 1, 0, plan.voters);
   const me = signers.find((s) => s.id !== proposer && plan.voters.includes(s.id)) as Signer;
   const profile = paperProfiles(MEMBERS, 3)[signers.indexOf(me)] as AgentProfile;
@@ -192,18 +198,7 @@ describe("a plan naming a cause only a certified slot gives (docs/protocol.md §
  * of e held), in a market of `members`. Another decider's promise carries `accepted`.
  */
 function viewProposerWithoutCertificate(members: number) {
-  const c = oneResourceMarket("link", members, 8, { roundMs: 2_000, announceMs: 500 });
-  const net = new SimulatedNetwork({ contract: c, seed: 5, delay: { min: 1, max: 40 } });
-  const signers = Array.from({ length: members }, () => net.newSigner());
-  const nodes = paperProfiles(members, 3).map((p, i) => net.addAgent(`n${i}`, p, signers[i]));
-  const source = nodes[0] as SimNode;
-  const certifiesItsEpoch = () =>
-    source.machine.status().certificate?.commit.epoch === source.machine.status().epoch;
-  expect(net.runUntil(() => settled(nodes, members)() && certifiesItsEpoch(), 120_000)).toBe(true);
-  const e = source.machine.status().epoch as number;
-  const cert = source.machine.certificates().find((x) => x.commit.epoch === e);
-  if (!cert) throw new Error(`epoch ${e} is not certified at n0`);
-  const plan = planOf(source, e);
+  const { c, net, signers, source, e, cert, plan } = certifiedMarket(members);
   const me = signers.find((s) => s.id === proposerOf(e + 1, 1, plan.voters)) as Signer;
   const [other, third] = signers.filter((s) => s.id !== me.id && plan.voters.includes(s.id)) as [
     Signer,
