@@ -113,9 +113,11 @@ describe("a node with no epoch, between a stranger and a member", () => {
     }
     await waitFor("the fresh node to take the three demands", () => taken.size === throwaway.length);
     expect(fresh.status().epoch).toBeNull();
-    expect((await fresh.metrics.messagesKeptUnforwarded.get()).values).toMatchObject([
-      { labels: { kind: "demand" }, value: throwaway.length },
-    ]);
+    // At least the three: the network may already be running the epoch that admits the fresh node,
+    // whose members' demands it also takes on trust and keeps (seen once in CI: 24).
+    const kept = (await fresh.metrics.messagesKeptUnforwarded.get()).values;
+    expect(kept.map((v) => v.labels.kind)).toEqual(["demand"]);
+    expect(kept[0]?.value).toBeGreaterThanOrEqual(throwaway.length);
 
     // A join is judged whatever the epoch, so the fresh node forwards it: once the member has it,
     // whatever the fresh node forwarded before it has reached the member too.
