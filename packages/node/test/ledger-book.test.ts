@@ -585,6 +585,19 @@ describe("a node's executor on amended terms", () => {
 });
 
 describe("an amendment kept before a restart", () => {
+  it("offered before the certificate it follows is held, is kept unverified and placed when the first slot under its terms comes", () => {
+    const { contract: c, id, before, after, amendment } = amendedChain(1);
+    const b = book(before.slice(0, -1), c);
+    const last = before.at(-1) as Certificate;
+    // The machine adopted the amended epoch before this node held the certificate the plan links to.
+    expect(b.addAmendment(id, amendment, certificateDigest(last))).toBe(false);
+    b.addCertificate(last);
+    const first = after[0] as Certificate;
+    b.addCertificate(first);
+    expect(b.holdsChainTo(certificateDigest(first))).toBe(true);
+    expect(verifyLedger(b.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
+  });
+
   it("with no slot under its terms held yet, is placed when the first one comes", () => {
     const { contract: c, id, before, after, amendment } = amendedChain(1);
     const store = tempStore();

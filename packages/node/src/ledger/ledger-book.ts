@@ -192,15 +192,20 @@ export class LedgerBook {
   addAmendment(id: string, amendment: StoredAmendment, after: string | null): boolean {
     if (this.#verified.has(id)) return true;
     const before = after === null ? undefined : this.#certificates.get(after);
-    if (!before) return false;
+    const valid = (m: StoredAmendment["signatures"][number]) =>
+      m.contract === this.#marketId &&
+      (m.kind === "amend" ? contractId(m.terms) : m.amendment) === id &&
+      verifyMessage(m);
+    if (!before) {
+      // The certificate it follows is not held yet: kept unverified (stored), so that it is checked
+      // where the first certificate under its terms places it (#placeStored) — should no peer have
+      // verified it either, dropping the votes here would stop every ledger before that slot.
+      if (contractId(amendment.terms) === id && !this.#amendments.has(id))
+        this.#storeUnverified(id, { terms: amendment.terms, signatures: amendment.signatures.filter(valid) });
+      return false;
+    }
     const members = new Set<string>(before.commit.members);
-    const signatures = amendment.signatures.filter(
-      (m) =>
-        members.has(m.agent) &&
-        m.contract === this.#marketId &&
-        (m.kind === "amend" ? contractId(m.terms) : m.amendment) === id &&
-        verifyMessage(m),
-    );
+    const signatures = amendment.signatures.filter((m) => members.has(m.agent) && valid(m));
     const kept = { terms: amendment.terms, signatures };
     if (contractId(kept.terms) !== id || !this.#verifies(kept, before)) return false;
     this.#keep(id, kept);
@@ -216,6 +221,12 @@ export class LedgerBook {
       after: { certificate: before, terms },
     });
     return check.ok;
+  }
+
+  /** Stored and held as not verified: #placeStored checks it when a certificate under its terms comes. */
+  #storeUnverified(id: string, amendment: StoredAmendment): void {
+    this.#store.saveState(AMENDMENTS_KEY, { ...Object.fromEntries(this.#amendments), [id]: amendment });
+    this.#amendments.set(id, amendment);
   }
 
   /** An amendment verified where it goes in the ledger: stored (replacing one that did not verify), then held. */
