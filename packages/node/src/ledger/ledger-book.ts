@@ -186,8 +186,9 @@ export class LedgerBook {
    * The amendment that made the terms `id`, with the signatures this node's machine saw, to follow
    * the certificate `after` (the plan's `ledger` of the first epoch under its terms). Kept with
    * only the valid signatures of `after`'s members, and only when they reach its quorum: an
-   * acceptor takes an amended plan without seeing its votes. Returns false when not kept (or
-   * `after` is not held): the node then has it from a peer's ledger (catch-up).
+   * acceptor takes an amended plan without seeing its votes. Returns false when not kept verified
+   * (short of a quorum, or `after` not held: then kept unverified, to check when its first slot
+   * comes): the node then has it from a peer's ledger (catch-up) or from that check.
    */
   addAmendment(id: string, amendment: StoredAmendment, after: string | null): boolean {
     if (this.#verified.has(id)) return true;
@@ -225,15 +226,14 @@ export class LedgerBook {
 
   /** Stored and held as not verified: #placeStored checks it when a certificate under its terms comes. */
   #storeUnverified(id: string, amendment: StoredAmendment): void {
+    // Stored before it is held, so a write that fails leaves the book as it was.
     this.#store.saveState(AMENDMENTS_KEY, { ...Object.fromEntries(this.#amendments), [id]: amendment });
     this.#amendments.set(id, amendment);
   }
 
   /** An amendment verified where it goes in the ledger: stored (replacing one that did not verify), then held. */
   #keep(id: string, amendment: StoredAmendment): void {
-    // Stored before it is held, so a write that fails leaves the book as it was.
-    this.#store.saveState(AMENDMENTS_KEY, { ...Object.fromEntries(this.#amendments), [id]: amendment });
-    this.#amendments.set(id, amendment);
+    this.#storeUnverified(id, amendment);
     this.#verified.set(id, amendment);
     // Certificates already held under these terms were left out of the ledger: build again.
     this.#built = null;

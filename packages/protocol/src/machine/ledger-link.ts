@@ -29,9 +29,12 @@ export const CERTIFIED_CAUSES: readonly EpochCause[] = ["period", "promote"];
 export interface ChainView {
   /** The current epoch's plan's `ledger`: what its commits name as `previous`. */
   readonly planLedger: Digest | null;
-  /** The digest of the current epoch's certificate this node assembled, or null. */
-  readonly certified: Digest | null;
-  /** A quorum of the current epoch's members signed a commit body with this digest (held here). */
+  /** Whether this node assembled a certificate of the current epoch. */
+  readonly certified: boolean;
+  /**
+   * The current epoch's certificate has this digest: the one this node assembled, or a quorum of
+   * the members signed a commit body with it (among the commits held here).
+   */
   certifies(digest: Digest): boolean;
 }
 
@@ -44,6 +47,6 @@ export function judgeLink(
   if (ledger === chain.planLedger) return needsCertificate ? "forged" : "linked";
   // The plan's link is not null here, so no honest proposer in this epoch names none.
   if (ledger === null) return "forged";
-  if (ledger === chain.certified || chain.certifies(ledger)) return "linked";
-  return chain.certified === null ? "unknown" : "forged";
+  if (chain.certifies(ledger)) return "linked";
+  return chain.certified ? "forged" : "unknown";
 }

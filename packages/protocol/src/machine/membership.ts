@@ -1076,10 +1076,9 @@ export class Membership {
 
   /** How `plan`'s ledger link stands against this node's chain at `cur` (ledger-link.ts). */
   #link(cur: EpochInfo, plan: EpochPlan): LinkVerdict {
-    const cert = this.#hooks.certificate(cur.number);
     return judgeLink(plan.ledger, plan.cause, {
       planLedger: cur.plan.ledger,
-      certified: cert ? certificateDigest(cert) : null,
+      certified: this.#hooks.certificate(cur.number) !== null,
       certifies: (digest) => this.#hooks.certifies(cur.number, digest),
     });
   }
