@@ -126,6 +126,22 @@ describe("a node's ledger with a slot missing in the middle", () => {
     expect(mine.ledger()).toEqual(peer.ledger());
   });
 
+  it("a page that the node's own certificate overtook on its way is asked for again, not refused", async () => {
+    const [c0, c1, c2] = chainOf(3) as [Certificate, Certificate, Certificate];
+    const mine = book([]);
+    const peer = book([c0, c1, c2]);
+    const asked: (string | undefined)[] = [];
+    const sync = createLedgerSync(mine, async (after) => {
+      asked.push(after);
+      // The node's machine assembles epoch 0's certificate while the first page is in flight.
+      if (asked.length === 1) mine.addCertificate(c0);
+      return ledgerPage(peer, after);
+    });
+    expect(await sync.sync()).toEqual({ added: 2 });
+    expect(asked).toEqual([undefined, certificateDigest(c0)]);
+    expect(mine.ledger()).toEqual(peer.ledger());
+  });
+
   it("a node holding no first certificate fetches the whole ledger", async () => {
     const chain = chainOf(3);
     const late = book(chain.slice(2));

@@ -1,4 +1,4 @@
-import { certificateDigest, type LedgerEntry, ledgerEntrySchema } from "@walras/protocol";
+import { type Certificate, certificateDigest, type LedgerEntry, ledgerEntrySchema } from "@walras/protocol";
 import { z } from "zod";
 import type { LedgerBook, LedgerBookLog } from "./ledger-book.ts";
 import { cutLedgerPage, LEDGER_PAGE_BYTES } from "./ledger-page-cut.ts";
@@ -43,6 +43,8 @@ const pageSchema = z.object({
  */
 export const MAX_LEDGER_SYNC_PAGES = 1_000;
 
+const digestOf = (c: Certificate | null): string | undefined => (c ? certificateDigest(c) : undefined);
+
 /** How a run ended: `more` when it stopped at its page limit with the peer still saying `more`. */
 export interface LedgerSyncOutcome {
   readonly added: number;
@@ -74,7 +76,7 @@ export function createLedgerSync(
     let peer: string | undefined;
     for (let page = 0; page < maxPages; page++) {
       const from = book.anchor();
-      const answer = await ask(from ? certificateDigest(from) : undefined);
+      const answer = await ask(digestOf(from));
       const parsed = pageSchema.safeParse(answer);
       if (!parsed.success) {
         const sender = (answer as { peer?: unknown } | null)?.peer;
@@ -85,12 +87,18 @@ export function createLedgerSync(
         };
       }
       if (parsed.data.entries.length === 0) return { added };
+      // The page follows the certificate asked after; while it was on its way, the node's own
+      // machine may have assembled the next certificate (a node that left an epoch catches up
+      // to it and takes its commits at once). Checked against the new anchor the page does not
+      // link (its first certificate names the old one), and the whole page was refused: 32 of 50
+      // nodes in one process logged that at the founding epoch. Ask again from the new anchor.
+      if (digestOf(book.anchor()) !== digestOf(from)) continue;
       const merged = book.merge(parsed.data.entries as LedgerEntry[]);
       const sender = parsed.data.peer ? `ledger page from ${parsed.data.peer}` : "ledger page";
       if ("error" in merged) return { added, error: `${sender}: ${merged.error}` };
       added += merged.added;
       peer = parsed.data.peer;
-      if (!parsed.data.more || book.anchor() === from) return { added };
+      if (!parsed.data.more || digestOf(book.anchor()) === digestOf(from)) return { added };
     }
     // Silent before: a node that stopped here looked caught up while it was not.
     const anchor = book.anchor();
