@@ -6,8 +6,10 @@ import {
   type AmendMessage,
   type ApproveMessage,
   amendTerms,
+  buildCertificate,
   buildLedger,
   type Certificate,
+  type CommitMessage,
   type Contract,
   certificateDigest,
   contractId,
@@ -16,8 +18,11 @@ import {
   type NetworkEvent,
   paperProfiles,
   quorumSize,
+  type Signer,
   type SimNode,
   SimulatedNetwork,
+  signMessage,
+  type Unsigned,
   verifyLedger,
 } from "@walras/protocol";
 import pino from "pino";
@@ -626,5 +631,100 @@ describe("an amendment kept before a restart", () => {
     reopened.addCertificate(first);
     expect(reopened.holdsChainTo(certificateDigest(first))).toBe(true);
     expect(verifyLedger(reopened.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
+  });
+});
+
+/** A market's chain (as chainOf) with its members' keys, to sign certificates its members never made. */
+function keyedChainOf(length: number) {
+  const net = new SimulatedNetwork({ contract, seed: 5 });
+  const signers = new Map<string, Signer>();
+  const nodes = paperProfiles(3, 9).map((p, i) => {
+    const signer = net.newSigner();
+    signers.set(signer.id, signer);
+    return net.addAgent(`n${i}`, p, signer);
+  });
+  const held = () => nodes[0]?.machine.certificates() ?? [];
+  expect(net.runUntil(() => held().length >= length, 120_000)).toBe(true);
+  const chain = [...held()].sort((a, b) => a.commit.epoch - b.commit.epoch).slice(0, length);
+  /** `c` with its commit changed by `change`, signed by every member. */
+  const resigned = (c: Certificate, change: Partial<Certificate["commit"]>): Certificate =>
+    buildCertificate(
+      c.commit.members.map((agent) =>
+        signMessage<CommitMessage>(
+          { ...c.commit, ...change, agent } as Unsigned<CommitMessage>,
+          signers.get(agent) as Signer,
+        ),
+      ),
+    );
+  return { chain, resigned };
+}
+
+describe("two certificates naming the same one before", () => {
+  it("a slot left out of the chain (a later plan linked past it) is not where catch-up goes on, whichever is held first", async () => {
+    const { chain, resigned } = keyedChainOf(6);
+    const [c0, c1, c2, c3, c4, c5] = chain as [
+      Certificate,
+      Certificate,
+      Certificate,
+      Certificate,
+      Certificate,
+      Certificate,
+    ];
+    // Epoch 3's plan linked to c1 (its proposer lacked c2's certificate): c2 is left out.
+    const s3 = resigned(c3, { previous: certificateDigest(c1) });
+    const s4 = resigned(c4, { previous: certificateDigest(s3) });
+    const s5 = resigned(c5, { previous: certificateDigest(s4) });
+    const peer = book([c0, c1, c2, s3, s4, s5]);
+    expect(verifyLedger(peer.ledger(), contract)).toMatchObject({ ok: true, certificates: 5 });
+    // This node missed s4, and held c2 before s3 or (assembled late) after it.
+    for (const held of [
+      [c0, c1, c2, s3, s5],
+      [c0, c1, s3, s5, c2],
+    ]) {
+      const mine = book(held);
+      expect(mine.anchor()).toEqual(s3);
+      const sync = createLedgerSync(mine, async (after) => ledgerPage(peer, after));
+      expect(await sync.sync()).toEqual({ added: 1 });
+      expect(mine.holdsChainTo(certificateDigest(s5))).toBe(true);
+      expect(mine.ledger()).toEqual(peer.ledger());
+    }
+  });
+
+  it("a second certificate for an epoch (a faulty quorum's) does not take the held one's place", async () => {
+    const { chain, resigned } = keyedChainOf(5);
+    const [c0, c1, c2, , c4] = chain as [Certificate, Certificate, Certificate, Certificate, Certificate];
+    const f2 = resigned(c2, { round: c2.commit.round + 1 });
+    expect(certificateDigest(f2)).not.toBe(certificateDigest(c2));
+    const peer = book(chain);
+    // c3 missed: catch-up must ask after c2, on the chain the later slot follows.
+    const mine = book([c0, c1, c2, f2, c4]);
+    expect(mine.anchor()).toEqual(c2);
+    const sync = createLedgerSync(mine, async (after) => ledgerPage(peer, after));
+    expect(await sync.sync()).toEqual({ added: 1 });
+    expect(mine.ledger()).toEqual(peer.ledger());
+  });
+
+  it("held first, a second certificate for an epoch gives way once the slot after the other one comes", async () => {
+    const { chain, resigned } = keyedChainOf(4);
+    const [c0, c1, c2, c3] = chain as [Certificate, Certificate, Certificate, Certificate];
+    const f2 = resigned(c2, { round: c2.commit.round + 1 });
+    const mine = book([c0, c1, f2, c2]);
+    expect(mine.anchor()).toEqual(f2); // nothing tells them apart yet: the first held keeps the link
+    mine.addCertificate(c3);
+    expect(mine.anchor()).toEqual(c3);
+  });
+});
+
+describe("an amendment kept unverified, the certificate before it held after the first slot under its terms", () => {
+  it("is checked then, and the ledger goes on with no peer's copy", () => {
+    const { contract: c, id, before, after, amendment } = amendedChain(1);
+    const b = book(before.slice(0, -1), c);
+    const last = before.at(-1) as Certificate;
+    expect(b.addAmendment(id, amendment, certificateDigest(last))).toBe(false);
+    const first = after[0] as Certificate;
+    b.addCertificate(first);
+    b.addCertificate(last);
+    expect(b.holdsChainTo(certificateDigest(first))).toBe(true);
+    expect(verifyLedger(b.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
   });
 });

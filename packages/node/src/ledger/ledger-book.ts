@@ -155,13 +155,49 @@ export class LedgerBook {
     return true;
   }
 
-  /** Holds `cert`, keeping the chain's forward links; a different certificate for a link resets the anchor. */
+  /** #placeStored for the certificate the chain goes on to after `digest`, when it is held. */
+  #placeStoredAfter(digest: string): boolean {
+    const next = this.#next.get(digest);
+    const after = next === undefined ? undefined : this.#certificates.get(next);
+    return after !== undefined && this.#placeStored(after);
+  }
+
+  /** Holds `cert`, keeping the chain's forward links. */
   #hold(digest: string, cert: Certificate): void {
     this.#certificates.set(digest, cert);
-    const linked = this.#next.get(cert.commit.previous);
+    const { previous } = cert.commit;
+    this.#link(previous, digest);
+    // The certificate before `cert` now has a slot after it: it may take its own link back.
+    const before = previous === null ? undefined : this.#certificates.get(previous);
+    if (before) this.#link(before.commit.previous, previous as string);
+  }
+
+  /**
+   * Links `digest` forward from `previous` unless the certificate linked there already is the one
+   * the chain goes on through. Two can name one certificate: a slot left out (a later epoch's plan
+   * linked past it, its proposer lacking that certificate: protocol §12), or beyond I3 a faulty
+   * quorum's second certificate for an epoch. The last one read won before: the anchor then
+   * stopped at a slot no peer's ledger has, and catch-up got nothing after it for good.
+   */
+  #link(previous: string | null, digest: string): void {
+    const linked = this.#next.get(previous);
     if (linked === digest) return;
-    this.#next.set(cert.commit.previous, digest);
+    if (linked !== undefined && !this.#goesOnThrough(digest, linked)) return;
+    this.#next.set(previous, digest);
+    // The anchor may be past the link replaced, on the other branch: found from the start again.
     if (linked !== undefined) this.#anchor = undefined;
+  }
+
+  /**
+   * Whether the chain goes on through `a` rather than `b`, both naming the same certificate:
+   * the one a held certificate names as `previous`, else the later epoch (the earlier one was
+   * left out), else neither (the one held first keeps the link).
+   */
+  #goesOnThrough(a: string, b: string): boolean {
+    const continued = this.#next.has(a);
+    if (continued !== this.#next.has(b)) return continued;
+    const epoch = (d: string) => (this.#certificates.get(d) as Certificate).commit.epoch;
+    return epoch(a) > epoch(b);
   }
 
   /** A certificate assembled here or fetched: stored (one per epoch). Returns its digest. */
@@ -175,9 +211,10 @@ export class LedgerBook {
     if (first || cert.signatures.length === cert.commit.members.length)
       this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
     this.#hold(digest, cert);
-    // Its terms' amendment, stored and not verified yet, may be placed now: the ledger is built
+    // Its terms' amendment, stored and not verified yet, may be placed now, or that of the slot
+    // after it, held first (else only a restart or a peer's copy placed it): the ledger is built
     // again to take it in.
-    if (first && this.#placeStored(cert)) this.#built = null;
+    if (first && (this.#placeStored(cert) || this.#placeStoredAfter(digest))) this.#built = null;
     else this.#update(digest, cert, first);
     return digest;
   }
