@@ -704,6 +704,66 @@ describe("two certificates naming the same one before", () => {
     expect(mine.ledger()).toEqual(peer.ledger());
   });
 
+  it("a left-out slot held, the slot after it on the chain missing: the peer answers after the slot its ledger shares", async () => {
+    const { chain, resigned } = keyedChainOf(6);
+    const [c0, c1, c2, c3, c4, c5] = chain as [
+      Certificate,
+      Certificate,
+      Certificate,
+      Certificate,
+      Certificate,
+      Certificate,
+    ];
+    const s3 = resigned(c3, { previous: certificateDigest(c1) }); // c2 left out
+    const s4 = resigned(c4, { previous: certificateDigest(s3) });
+    const s5 = resigned(c5, { previous: certificateDigest(s4) });
+    const peer = book([c0, c1, c2, s3, s4, s5]);
+    // Asked after c2 (held, off its ledger), the peer answers after c1; unknown to it, nothing.
+    expect(ledgerPage(peer, certificateDigest(c2)).entries).toEqual(
+      ledgerPage(peer, certificateDigest(c1)).entries,
+    );
+    expect(ledgerPage(peer, certificateDigest(c2)).entries).toHaveLength(3);
+    expect(ledgerPage(peer, "0".repeat(64))).toEqual({ entries: [], more: false });
+    for (const held of [
+      [c0, c1, c2],
+      [c0, c1, c2, s5],
+      [c0, c1, c2, s4, s5],
+    ]) {
+      const mine = book(held);
+      expect(mine.anchor()).toEqual(c2); // nothing it holds names s3 yet
+      const sync = createLedgerSync(mine, async (after) => ledgerPage(peer, after));
+      expect(await sync.sync()).toEqual({ added: 6 - held.length });
+      expect(mine.anchor()).toEqual(s5);
+      expect(mine.holdsChainTo(certificateDigest(s5))).toBe(true);
+      expect(mine.ledger()).toEqual(peer.ledger());
+    }
+    // The node's own machine assembles c2 while the page after c1 is on its way.
+    const mine = book([c0, c1]);
+    let asked = 0;
+    const sync = createLedgerSync(mine, async (after) => {
+      if (asked++ === 0) mine.addCertificate(c2);
+      return ledgerPage(peer, after);
+    });
+    expect(await sync.sync()).toEqual({ added: 3 });
+    expect(mine.ledger()).toEqual(peer.ledger());
+  });
+
+  it("a second certificate for an epoch is not stored over the first: after a restart the chain is the one held before", () => {
+    const { chain, resigned } = keyedChainOf(4);
+    const [c0, c1, c2, c3] = chain as [Certificate, Certificate, Certificate, Certificate];
+    const f2 = resigned(c2, { round: c2.commit.round + 1 });
+    const store = tempStore();
+    const live = new LedgerBook(store, contract);
+    // A copy of c2 short of a signature first: the complete one still replaces it on disk.
+    for (const c of [c0, c1, { ...c2, signatures: c2.signatures.slice(0, -1) }, c2, c3, f2])
+      live.addCertificate(c);
+    expect(live.anchor()).toEqual(c3);
+    const reopened = new LedgerBook(store, contract);
+    expect(reopened.anchor()).toEqual(c3);
+    expect(reopened.has(certificateDigest(f2))).toBe(false);
+    expect(reopened.ledger()).toEqual(live.ledger());
+  });
+
   it("held first, a second certificate for an epoch gives way once the slot after the other one comes", async () => {
     const { chain, resigned } = keyedChainOf(4);
     const [c0, c1, c2, c3] = chain as [Certificate, Certificate, Certificate, Certificate];
@@ -726,5 +786,74 @@ describe("an amendment kept unverified, the certificate before it held after the
     b.addCertificate(last);
     expect(b.holdsChainTo(certificateDigest(first))).toBe(true);
     expect(verifyLedger(b.ledger(), c)).toMatchObject({ ok: true, amendments: 1 });
+  });
+});
+
+/**
+ * A market amended twice in consecutive slots, B → C (A1) → D (A2): the certificates up to D and
+ * each amendment as the first node's machine saw it pass.
+ */
+function twiceAmendedChain() {
+  const c = contractSchema.parse({
+    name: "amended-ledger",
+    resources: [{ id: "cpu", capacity: 6 }],
+    fees: { perUnit: 0.5, fixed: 0 },
+    minMembers: 4,
+    period: { ms: 3000 },
+    timeouts: { roundMs: 2000, announceMs: 200 },
+  });
+  let changed = 0;
+  const observer = (e: NetworkEvent) => {
+    for (const a of "actions" in e ? e.actions : []) if (a.type === "terms-changed") changed++;
+  };
+  const net = new SimulatedNetwork({ contract: c, seed: 4, observer });
+  const nodes = paperProfiles(4, 11).map((p, i) => net.addAgent(`n${i}`, p));
+  const node = nodes[0] as SimNode;
+  expect(net.runUntil(() => node.machine.certificates().length >= 2, 60_000)).toBe(true);
+  const amend = (terms: Contract) => {
+    const id = contractId(terms);
+    net.act(nodes[1] as SimNode, (now) => ({ type: "amend", now, terms }));
+    net.runUntil(() => false, 100);
+    for (const n of [nodes[2], nodes[3]])
+      net.act(n as SimNode, (now) => ({ type: "approve", now, amendment: id }));
+    return id;
+  };
+  const t1 = amendTerms(c, contractId(c), { capacities: { cpu: 4 }, perUnit: 0.75 });
+  const id1 = amend(t1);
+  expect(net.runUntil(() => changed >= 4, 60_000)).toBe(true);
+  const am1 = {
+    terms: t1,
+    signatures: node.machine.amendmentEvidence(id1) as (AmendMessage | ApproveMessage)[],
+  };
+  const t2 = amendTerms(t1, id1, { capacities: { cpu: 5 }, perUnit: 0.6 });
+  const id2 = amend(t2);
+  const held = () => node.machine.certificates();
+  expect(net.runUntil(() => held().some((x) => x.commit.terms === id2), 120_000)).toBe(true);
+  const all = [...held()].sort((a, b) => a.commit.epoch - b.commit.epoch);
+  const at = all.findIndex((x) => x.commit.terms === id1);
+  const [B, C, D] = all.slice(at - 1, at + 2) as [Certificate, Certificate, Certificate];
+  // The setup this needs: A2 passed in the slot right after A1's first.
+  expect(D.commit.terms).toBe(id2);
+  expect(D.commit.previous).toBe(certificateDigest(C));
+  const evidence = nodes.map((n) => n.machine.amendmentEvidence(id2)).find((e) => e);
+  const am2 = { terms: t2, signatures: evidence as (AmendMessage | ApproveMessage)[] };
+  return { contract: c, before: all.slice(0, at - 1), B, C, D, id1, am1, id2, am2 };
+}
+
+describe("two amendments kept unverified in consecutive slots, the certificate before both held last", () => {
+  it("are both checked when it comes, whichever order the slots after it came in", () => {
+    const { contract: c, before, B, C, D, id1, am1, id2, am2 } = twiceAmendedChain();
+    for (const order of [
+      [D, B, C],
+      [D, C, B],
+    ]) {
+      const b = book(before, c);
+      expect(b.addAmendment(id1, am1, certificateDigest(B))).toBe(false); // B not held: kept unverified
+      expect(b.addAmendment(id2, am2, certificateDigest(C))).toBe(false); // C not held: kept unverified
+      for (const x of order) b.addCertificate(x);
+      expect(b.holdsChainTo(certificateDigest(D))).toBe(true);
+      expect(b.anchor()).toEqual(D);
+      expect(verifyLedger(b.ledger(), c)).toMatchObject({ ok: true, amendments: 2 });
+    }
   });
 });

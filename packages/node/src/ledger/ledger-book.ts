@@ -69,6 +69,12 @@ export class LedgerBook {
   /** Each certificate's digest by the digest it names as `previous`: the chain read forward. */
   readonly #next = new Map<string | null, string>();
   /**
+   * The digest of the certificate the store holds for each epoch (it keeps one an epoch): only a
+   * copy of that one (more signatures) is written over it. Beyond I3 a faulty quorum's second
+   * certificate of an epoch was written over the first, and after a restart the anchor sat on it.
+   */
+  readonly #stored = new Map<number, string>();
+  /**
    * The digest of `anchor()`, advanced as certificates and amendments come (catch-up asks for it
    * three times a page; found from scratch, it cost 46–55 ms a call at 50,000 certificates).
    * Undefined when it must be found from the start again (a certificate replaced a link).
@@ -102,8 +108,11 @@ export class LedgerBook {
         continue;
       }
       const parsed = certificateSchema.safeParse(json);
-      if (parsed.success) this.#hold(certificateDigest(parsed.data), parsed.data);
-      else
+      if (parsed.success) {
+        const digest = certificateDigest(parsed.data);
+        this.#stored.set(row.epoch, digest);
+        this.#hold(digest, parsed.data);
+      } else
         log?.warn(
           { ...where, error: parsed.error.issues[0]?.message, field: parsed.error.issues[0]?.path.join(".") },
           "stored certificate is not a valid certificate; skipped (catch-up will fetch it again)",
@@ -200,22 +209,36 @@ export class LedgerBook {
     return epoch(a) > epoch(b);
   }
 
-  /** A certificate assembled here or fetched: stored (one per epoch). Returns its digest. */
+  /**
+   * A certificate assembled here or fetched: held, and stored unless the store holds another
+   * certificate of its epoch (the first stored is kept). Returns its digest.
+   */
   addCertificate(cert: Certificate): string {
     const digest = certificateDigest(cert);
     const first = !this.#certificates.has(digest);
+    const { epoch } = cert.commit;
+    const stored = this.#stored.get(epoch);
     // A certificate comes here again with each late commit: at 50 members a quorum of 34, then up
     // to 16 more, each write re-encoding ~12 KB. The first already proves the epoch: the store
     // keeps it, and then the complete one. Stored before it is held: a write that fails (a full
     // disk) leaves the book as it was, and the next signature's copy is "first" again.
-    if (first || cert.signatures.length === cert.commit.members.length)
-      this.#store.putCertificate(cert.commit.epoch, new TextEncoder().encode(canonicalJson(cert)));
+    if (
+      (stored === undefined || stored === digest) &&
+      (first || cert.signatures.length === cert.commit.members.length)
+    ) {
+      this.#store.putCertificate(epoch, new TextEncoder().encode(canonicalJson(cert)));
+      this.#stored.set(epoch, digest);
+    }
     this.#hold(digest, cert);
     // Its terms' amendment, stored and not verified yet, may be placed now, or that of the slot
-    // after it, held first (else only a restart or a peer's copy placed it): the ledger is built
-    // again to take it in.
-    if (first && (this.#placeStored(cert) || this.#placeStoredAfter(digest))) this.#built = null;
-    else this.#update(digest, cert, first);
+    // after it, held first (else only a restart or a peer's copy placed it). One placed can be the
+    // terms a later stored amendment is checked under (B→C(A1)→D(A2), D and C held before B): all
+    // are checked again, oldest first, so that A2 is not left for a restart. It costs a pass over
+    // the certificates held, only when an amendment was placed. The ledger is built again.
+    if (first && (this.#placeStored(cert) || this.#placeStoredAfter(digest))) {
+      this.#verifyStored();
+      this.#built = null;
+    } else this.#update(digest, cert, first);
     return digest;
   }
 
@@ -343,6 +366,25 @@ export class LedgerBook {
     return this.#build().index.get(digest) ?? -1;
   }
 
+  /**
+   * Where the ledger takes up the chain through `digest`: the index in `ledger().entries` of the
+   * latest certificate on it that `digest` leads back to by `previous`, over the certificates held
+   * (`digest`'s own when it is on it), or -1 when that walk leaves what is held first. A slot left
+   * out (a later plan linked past it) is not on the ledger: a peer whose chain ends there is
+   * served from the slot its chain and the ledger share (ledger-sync.ts).
+   */
+  indexReachedFrom(digest: string): number {
+    const { index } = this.#build();
+    for (let d: string | null = digest; d !== null; ) {
+      const at = index.get(d);
+      if (at !== undefined) return at;
+      const c = this.#certificates.get(d);
+      if (!c) return -1;
+      d = c.commit.previous;
+    }
+    return -1;
+  }
+
   #build(): Built {
     if (this.#built) return this.#built;
     const tip = this.tip();
@@ -399,19 +441,21 @@ export class LedgerBook {
 
   /**
    * Entries a peer sent. With no first certificate held they must form a whole ledger from the
-   * start; otherwise they continue from the anchor (certificates already held are kept once).
-   * Kept only if they verify; returns the error otherwise. An amendment verified here is kept
-   * once too, but replaces a held one that never verified (stored before that rule).
+   * start; otherwise they continue from the certificate their first certificate names as
+   * `previous` when this node holds the chain to it, else from the anchor (certificates already
+   * held are kept once). Kept only if they verify; returns the error otherwise. An amendment
+   * verified here is kept once too, but replaces a held one that never verified (stored before
+   * that rule).
    */
   merge(entries: readonly LedgerEntry[]): { added: number } | { error: string } {
-    const anchor = this.anchor();
-    // The anchor's terms are its commit's own: read from the built ledger instead, they were the
-    // last amendment on it, wrong when the anchor is not on it (a gap before the tip).
-    const terms = anchor ? (this.#termsOf(anchor) as Contract) : this.#contract;
+    const base = this.#pageBase(entries);
+    // The base's terms are its commit's own: read from the built ledger instead, they were the
+    // last amendment on it, wrong when the base is not on it (a gap before the tip).
+    const terms = base ? (this.#termsOf(base) as Contract) : this.#contract;
     const check = verifyLedger(
       { contract: this.#marketId, entries },
       this.#contract,
-      anchor ? { after: { certificate: anchor, terms } } : {},
+      base ? { after: { certificate: base, terms } } : {},
     );
     if (!check.ok) return { error: check.error };
     let added = 0;
@@ -425,5 +469,21 @@ export class LedgerBook {
       }
     }
     return { added };
+  }
+
+  /**
+   * The certificate a peer's page follows. Not always the anchor: asked after a slot its ledger
+   * left out (a later plan linked past it), a peer answers after the last slot its ledger shares
+   * with the asker's chain (indexReachedFrom), and checked against the anchor that page did not
+   * link, so catch-up got nothing after the left-out slot for good. The certificate the page's
+   * first certificate names as `previous` is taken when the chain to it is held here (a page
+   * checked from there adds nothing a whole chain does not vouch for); the anchor otherwise.
+   */
+  #pageBase(entries: readonly LedgerEntry[]): Certificate | null {
+    const first = entries.find((e) => e.type === "certificate");
+    const previous = first?.type === "certificate" ? first.certificate.commit.previous : null;
+    if (previous !== null && this.holdsChainTo(previous))
+      return this.#certificates.get(previous) as Certificate;
+    return this.anchor();
   }
 }

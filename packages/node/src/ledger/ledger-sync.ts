@@ -12,7 +12,13 @@ export const LEDGER_SYNC_PAGE = 64;
  */
 export const LEDGER_SYNC_PAGE_BYTES = LEDGER_PAGE_BYTES;
 
-/** The answer to `{type: "ledger", after?}`: the responder's entries after that certificate. */
+/**
+ * The answer to `{type: "ledger", after?}`: the responder's entries after that certificate, or,
+ * for one it holds off its ledger (a slot left out: a later plan linked past it), after the latest
+ * certificate on its ledger that one leads back to. Answered with nothing instead, an asker whose
+ * chain ended at a left-out slot got nothing after it from any peer, for good: the asker cannot
+ * tell which of its slots a peer's ledger left out, the responder walks back in one request.
+ */
 export function ledgerPage(
   book: LedgerBook,
   after: string | undefined,
@@ -21,7 +27,7 @@ export function ledgerPage(
   const { entries } = book.ledger();
   let start = 0;
   if (after !== undefined) {
-    const at = book.indexOf(after);
+    const at = book.indexReachedFrom(after);
     if (at < 0) return { entries: [], more: false };
     start = at + 1;
   }

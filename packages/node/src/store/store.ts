@@ -80,7 +80,10 @@ export interface Store {
   messagePage(query: MessageQuery, after: number, limit: number): MessagePage;
   /** Every stored message in the order it was stored: what a restarted node replays. */
   allMessages(): StoredMessage[];
-  /** One certificate per epoch; a second put for the same epoch replaces the first. */
+  /**
+   * One certificate per epoch; a second put for the same epoch replaces the first (LedgerBook
+   * puts only copies of the certificate it stored first for an epoch, with more signatures).
+   */
   putCertificate(epoch: number, bytes: Uint8Array): void;
   latestCertificate(): StoredCertificate | undefined;
   certificates(): StoredCertificate[];
