@@ -12,6 +12,7 @@ import {
   type CommitMessage,
   type Contract,
   certificateDigest,
+  chargesAt,
   contractId,
   contractSchema,
   type LedgerEntry,
@@ -688,6 +689,51 @@ describe("two certificates naming the same one before", () => {
       expect(mine.holdsChainTo(certificateDigest(s5))).toBe(true);
       expect(mine.ledger()).toEqual(peer.ledger());
     }
+  });
+
+  it("a page of made-up slots after a certificate deep behind the anchor is refused (open membership)", () => {
+    const { chain } = keyedChainOf(6);
+    const [c0, c1, c2] = chain as [Certificate, Certificate, Certificate];
+    // Three fresh keys: in an open market a certificate proves only that its own members signed.
+    const strangers = new SimulatedNetwork({ contract, seed: 99 });
+    const sybils = [strangers.newSigner(), strangers.newSigner(), strangers.newSigner()].sort((a, b) =>
+      a.id < b.id ? -1 : 1,
+    );
+    const forge = (body: Certificate, previous: Certificate, epoch: number): Certificate => {
+      const members = sybils.map((x) => x.id);
+      const allocations = body.commit.allocations.map((a, i) => ({
+        ...a,
+        agent: members[i] as (typeof members)[number],
+      }));
+      return buildCertificate(
+        sybils.map((x) =>
+          signMessage<CommitMessage>(
+            {
+              ...body.commit,
+              previous: certificateDigest(previous),
+              epoch,
+              members,
+              allocations,
+              agent: x.id,
+            } as unknown as Unsigned<CommitMessage>,
+            x,
+          ),
+        ),
+      );
+    };
+    const entry = (c: Certificate): LedgerEntry => ({
+      type: "certificate",
+      certificate: c,
+      charges: chargesAt(contract, c.commit.prices, c.commit.allocations),
+    });
+    const x = forge(c1, c0, 1000);
+    const y = forge(c2, x, 1001);
+    const mine = book(chain);
+    const before = mine.ledger();
+    // Five slots behind the anchor: more than a run of left-out slots (LEFT_OUT_SLOTS).
+    expect("error" in mine.merge([entry(x), entry(y)])).toBe(true);
+    expect(mine.ledger()).toEqual(before);
+    expect(mine.anchor()).toEqual(chain[5]);
   });
 
   it("a second certificate for an epoch (a faulty quorum's) does not take the held one's place", async () => {

@@ -47,6 +47,13 @@ interface Built {
 }
 
 /**
+ * How many slots in a row a peer's ledger may have left out behind this node's anchor for a page
+ * to be taken from before them (#pageBase), and how far a responder walks back from an `after`
+ * held off its ledger (indexReachedFrom). Each is a proposer that lacked the certificate before.
+ */
+export const LEFT_OUT_SLOTS = 4;
+
+/**
  * A node's ledger (docs/protocol.md §12): the certificates it holds, on the chain that ends at
  * its latest, and the amendments that changed the terms, built on demand from the store. Entries
  * a peer sends (catch-up) are verified against what the node already holds before they are kept.
@@ -295,6 +302,8 @@ export class LedgerBook {
   #keep(id: string, amendment: StoredAmendment): void {
     this.#storeUnverified(id, amendment);
     this.#verified.set(id, amendment);
+    // The terms a later stored amendment is checked under may be these (as in addCertificate).
+    this.#verifyStored();
     // Certificates already held under these terms were left out of the ledger: build again.
     this.#built = null;
   }
@@ -375,7 +384,10 @@ export class LedgerBook {
    */
   indexReachedFrom(digest: string): number {
     const { index } = this.#build();
-    for (let d: string | null = digest; d !== null; ) {
+    let d: string | null = digest;
+    // Bounded as the asker's #pageBase is: a run of left-out slots is a few proposers lacking a
+    // certificate in a row, and an unbounded walk let any asker cost a long one per request.
+    for (let back = 0; back <= LEFT_OUT_SLOTS && d !== null; back++) {
       const at = index.get(d);
       if (at !== undefined) return at;
       const c = this.#certificates.get(d);
@@ -475,15 +487,22 @@ export class LedgerBook {
    * The certificate a peer's page follows. Not always the anchor: asked after a slot its ledger
    * left out (a later plan linked past it), a peer answers after the last slot its ledger shares
    * with the asker's chain (indexReachedFrom), and checked against the anchor that page did not
-   * link, so catch-up got nothing after the left-out slot for good. The certificate the page's
-   * first certificate names as `previous` is taken when the chain to it is held here (a page
-   * checked from there adds nothing a whole chain does not vouch for); the anchor otherwise.
+   * link, so catch-up got nothing after the left-out slot for good. So the certificate the page's
+   * first certificate names as `previous` is taken when it is the anchor or one of its last
+   * LEFT_OUT_SLOTS ancestors; the anchor otherwise. Unbounded, any peer could displace settled
+   * history: in an open market a certificate proves only that its own members signed, and a page
+   * of two made-up slots after an old certificate took the chain's link from there on (review).
    */
   #pageBase(entries: readonly LedgerEntry[]): Certificate | null {
+    const anchor = this.anchor();
     const first = entries.find((e) => e.type === "certificate");
     const previous = first?.type === "certificate" ? first.certificate.commit.previous : null;
-    if (previous !== null && this.holdsChainTo(previous))
-      return this.#certificates.get(previous) as Certificate;
-    return this.anchor();
+    if (anchor === null || previous === null) return anchor;
+    let at: Certificate | undefined = anchor;
+    for (let back = 0; back <= LEFT_OUT_SLOTS && at !== undefined; back++) {
+      if (certificateDigest(at) === previous) return at;
+      at = at.commit.previous === null ? undefined : this.#certificates.get(at.commit.previous);
+    }
+    return anchor;
   }
 }
