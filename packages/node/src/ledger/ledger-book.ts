@@ -47,11 +47,13 @@ interface Built {
 }
 
 /**
- * How many slots in a row a peer's ledger may have left out behind this node's anchor for a page
- * to be taken from before them (#pageBase), and how far a responder walks back from an `after`
- * held off its ledger (indexReachedFrom). Each is a proposer that lacked the certificate before.
+ * How far behind this node's anchor a peer's page may start (#pageBase), and how far a responder
+ * walks back from an `after` held off its ledger (indexReachedFrom). A slot is left out when the
+ * next epoch's plan linked past it, to the slot before it (protocol §12: a plan links to e's
+ * certificate or to e's plan's link), so a left-out slot has no slot after it: one step back is
+ * all an honest chain ever needs, and every step more lets a made-up page take more history.
  */
-export const LEFT_OUT_SLOTS = 4;
+export const LEFT_OUT_SLOTS = 1;
 
 /**
  * A node's ledger (docs/protocol.md §12): the certificates it holds, on the chain that ends at
@@ -385,8 +387,8 @@ export class LedgerBook {
   indexReachedFrom(digest: string): number {
     const { index } = this.#build();
     let d: string | null = digest;
-    // Bounded as the asker's #pageBase is: a run of left-out slots is a few proposers lacking a
-    // certificate in a row, and an unbounded walk let any asker cost a long one per request.
+    // Bounded as the asker's #pageBase is: a left-out slot is one step off the chain, and an
+    // unbounded walk let any asker cost a long one per request.
     for (let back = 0; back <= LEFT_OUT_SLOTS && d !== null; back++) {
       const at = index.get(d);
       if (at !== undefined) return at;
@@ -488,8 +490,8 @@ export class LedgerBook {
    * left out (a later plan linked past it), a peer answers after the last slot its ledger shares
    * with the asker's chain (indexReachedFrom), and checked against the anchor that page did not
    * link, so catch-up got nothing after the left-out slot for good. So the certificate the page's
-   * first certificate names as `previous` is taken when it is the anchor or one of its last
-   * LEFT_OUT_SLOTS ancestors; the anchor otherwise. Unbounded, any peer could displace settled
+   * first certificate names as `previous` is taken when it is the anchor or the one before it
+   * (LEFT_OUT_SLOTS); the anchor otherwise. Unbounded, any peer could displace settled
    * history: in an open market a certificate proves only that its own members signed, and a page
    * of two made-up slots after an old certificate took the chain's link from there on (review).
    */
