@@ -116,8 +116,8 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
     for (let t = 1; t <= 40; t++)
       seen.push(...follower.handle({ type: "tick", now: net.now + (t * contract.timeouts.roundMs) / 4 }));
     // One ask, for the one commit missing: how the certifying side of a split sees the other
-    // body (§5.1). Asked three times (whole commits, ~8 KB each at 50 members), they were a third
-    // of the commits 50 nodes served each other; a crashed member's is never coming.
+    // body (§5.1). Asked three times (whole commits, ~8 KB each at 50 members), they were most of
+    // the commits 50 nodes served each other by sync; a crashed member's is never coming.
     const asked = seen.filter((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
     expect(asked.map((a) => a.type === "sync" && a.want.type === "messages" && a.want.from)).toEqual([
       [silent],

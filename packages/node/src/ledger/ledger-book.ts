@@ -79,7 +79,7 @@ export class LedgerBook {
   readonly #next = new Map<string | null, string>();
   /**
    * The digest of the certificate the store holds for each epoch (it keeps one an epoch): only a
-   * copy of that one (more signatures) is written over it. Beyond I3 a faulty quorum's second
+   * copy of that one signed by every member is written over it. Beyond I3 a faulty quorum's second
    * certificate of an epoch was written over the first, and after a restart the anchor sat on it.
    */
   readonly #stored = new Map<number, string>();
