@@ -660,22 +660,29 @@ function keyedChainOf(length: number) {
   return { chain, resigned };
 }
 
+/**
+ * Six slots of which the second's successor was left out: epoch 3's plan linked to c1 (its
+ * proposer lacked c2's certificate), so the peer's ledger is c0, c1, s3, s4, s5 and c2 is off it.
+ */
+function leftOutChain() {
+  const { chain, resigned } = keyedChainOf(6);
+  const [c0, c1, c2, c3, c4, c5] = chain as [
+    Certificate,
+    Certificate,
+    Certificate,
+    Certificate,
+    Certificate,
+    Certificate,
+  ];
+  const s3 = resigned(c3, { previous: certificateDigest(c1) });
+  const s4 = resigned(c4, { previous: certificateDigest(s3) });
+  const s5 = resigned(c5, { previous: certificateDigest(s4) });
+  return { c0, c1, c2, s3, s4, s5, peer: book([c0, c1, c2, s3, s4, s5]) };
+}
+
 describe("two certificates naming the same one before", () => {
   it("a slot left out of the chain (a later plan linked past it) is not where catch-up goes on, whichever is held first", async () => {
-    const { chain, resigned } = keyedChainOf(6);
-    const [c0, c1, c2, c3, c4, c5] = chain as [
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-    ];
-    // Epoch 3's plan linked to c1 (its proposer lacked c2's certificate): c2 is left out.
-    const s3 = resigned(c3, { previous: certificateDigest(c1) });
-    const s4 = resigned(c4, { previous: certificateDigest(s3) });
-    const s5 = resigned(c5, { previous: certificateDigest(s4) });
-    const peer = book([c0, c1, c2, s3, s4, s5]);
+    const { c0, c1, c2, s3, s5, peer } = leftOutChain();
     expect(verifyLedger(peer.ledger(), contract)).toMatchObject({ ok: true, certificates: 5 });
     // This node missed s4, and held c2 before s3 or (assembled late) after it.
     for (const held of [
@@ -693,7 +700,7 @@ describe("two certificates naming the same one before", () => {
 
   it("a page of made-up slots after a certificate deep behind the anchor is refused (open membership)", () => {
     const { chain } = keyedChainOf(6);
-    const [, , , c3, c4, c5] = chain as Certificate[] as [
+    const [, , , c3, c4, c5] = chain as [
       Certificate,
       Certificate,
       Certificate,
@@ -758,19 +765,7 @@ describe("two certificates naming the same one before", () => {
   });
 
   it("a left-out slot held, the slot after it on the chain missing: the peer answers after the slot its ledger shares", async () => {
-    const { chain, resigned } = keyedChainOf(6);
-    const [c0, c1, c2, c3, c4, c5] = chain as [
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-    ];
-    const s3 = resigned(c3, { previous: certificateDigest(c1) }); // c2 left out
-    const s4 = resigned(c4, { previous: certificateDigest(s3) });
-    const s5 = resigned(c5, { previous: certificateDigest(s4) });
-    const peer = book([c0, c1, c2, s3, s4, s5]);
+    const { c0, c1, c2, s4, s5, peer } = leftOutChain();
     // Asked after c2 (held, off its ledger), the peer answers after c1; unknown to it, nothing.
     expect(ledgerPage(peer, certificateDigest(c2)).entries).toEqual(
       ledgerPage(peer, certificateDigest(c1)).entries,

@@ -137,6 +137,15 @@ function planOf(node: { machine: AgentMachine } | AgentMachine, e: number): Epoc
 
 const accepts = (actions: readonly MachineAction[]) =>
   actions.filter((a) => a.type === "publish" && a.message.kind === "accept");
+/** The asks for epoch `e`'s commits among `actions` (what a node lacking its certificate sends). */
+const commitAsks = (actions: readonly MachineAction[], e: number) =>
+  actions.filter(
+    (a) =>
+      a.type === "sync" &&
+      a.want.type === "messages" &&
+      a.want.epoch === e &&
+      a.want.kinds.includes("commit"),
+  );
 
 describe("an acceptor judging a plan's ledger link (docs/protocol.md §12)", () => {
   it("holds back a link to a certificate it lacks, asks for the epoch's commits, and accepts once they make it", () => {
@@ -144,13 +153,7 @@ describe("an acceptor judging a plan's ledger link (docs/protocol.md §12)", () 
     expect(planOf(decider, e).ledger).not.toBe(certificateDigest(cert));
     const held = feed(propose(certificateDigest(cert)));
     expect(accepts(held)).toEqual([]);
-    const asked = [...held, ...tick(1_000)].filter(
-      (a) =>
-        a.type === "sync" &&
-        a.want.type === "messages" &&
-        a.want.epoch === e &&
-        a.want.kinds.includes("commit"),
-    );
+    const asked = commitAsks([...held, ...tick(1_000)], e);
     expect(asked.length).toBeGreaterThan(0);
     const after = commits.flatMap((m) => feed(m));
     expect(accepts(after)).toHaveLength(1);
@@ -270,13 +273,7 @@ describe("a view's proposer bound by a promise it cannot judge (docs/protocol.md
     const held = planLinking(certificateDigest(cert));
     const out = [...promise(held), ...tick(10), ...tick(1_000)];
     expect(proposals(out)).toEqual([]);
-    const asked = out.filter(
-      (a) =>
-        a.type === "sync" &&
-        a.want.type === "messages" &&
-        a.want.epoch === e &&
-        a.want.kinds.includes("commit"),
-    );
+    const asked = commitAsks(out, e);
     expect(asked.length).toBeGreaterThan(0);
     const after = commits.flatMap((m) => feed(m));
     // Possibly chosen, so not dropped: the same plan, once its link can be judged.

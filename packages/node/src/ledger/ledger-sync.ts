@@ -94,10 +94,10 @@ export function createLedgerSync(
       }
       if (parsed.data.entries.length === 0) return { added };
       // The page follows the certificate asked after; while it was on its way, the node's own
-      // machine may have assembled the next certificate (a node that left an epoch catches up
-      // to it and takes its commits at once). Checked against the new anchor the page does not
-      // link (its first certificate names the old one), and the whole page was refused: 32 of 50
-      // nodes in one process logged that at the founding epoch. Ask again from the new anchor.
+      // machine may have assembled the next certificate from gossiped commits. Checked against
+      // the new anchor the page does not link (its first certificate names the old one), and the
+      // whole page was refused: 32 of 50 nodes in one process logged that at the founding epoch.
+      // Ask again from the new anchor.
       if (digestOf(book.anchor()) !== digestOf(from)) continue;
       const merged = book.merge(parsed.data.entries as LedgerEntry[]);
       const sender = parsed.data.peer ? `ledger page from ${parsed.data.peer}` : "ledger page";

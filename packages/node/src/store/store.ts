@@ -82,7 +82,8 @@ export interface Store {
   allMessages(): StoredMessage[];
   /**
    * One certificate per epoch; a second put for the same epoch replaces the first (LedgerBook
-   * puts only copies of the certificate it stored first for an epoch, with more signatures).
+   * puts over it only a copy of the certificate it stored first for an epoch, signed by every
+   * member).
    */
   putCertificate(epoch: number, bytes: Uint8Array): void;
   latestCertificate(): StoredCertificate | undefined;
