@@ -262,6 +262,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     },
     // check() keeps equivocation evidence as an action; the next event hands it out.
     equivocation: () => void driver.handle({ type: "tick", now: now() }),
+    otherBody: (epoch, agent) => void driver.handle({ type: "other-body", now: now(), epoch, agent }),
     wake: () => driver.wake(),
     now,
   });

@@ -1,9 +1,12 @@
 import {
   type AgentMachine,
+  type CommitBody,
   contractId,
   createAgentMachine,
   createSigner,
   type DemandMessage,
+  type Digest,
+  encodeCommitReference,
   encodeMessage,
   MAX_HELD,
   PROTOCOL_VERSION,
@@ -40,9 +43,10 @@ const demandBytes = encodeMessage(
   ),
 );
 
-/** A pipeline over a machine that judges every message `verdict`. */
-function pipelineJudging(verdict: Verdict) {
+/** A pipeline over a machine that judges every message `verdict` (and settled on `committed`). */
+function pipelineJudging(verdict: Verdict, committed: CommitBody | null = null) {
   const metrics = createNodeMetrics();
+  const otherBodies: [number, string][] = [];
   let equivocations = 0;
   let wakes = 0;
   let accepted = 0;
@@ -53,7 +57,7 @@ function pipelineJudging(verdict: Verdict) {
       return verdict;
     },
     terms: () => ({ terms: contract, id: contractId(contract) }),
-    committedBody: () => null,
+    committedBody: () => committed,
   } as unknown as AgentMachine;
   const pipeline = createInboundPipeline({
     machine,
@@ -62,6 +66,7 @@ function pipelineJudging(verdict: Verdict) {
     limiter: createPeerRateLimiter(1_000),
     accept: () => void accepted++,
     equivocation: () => void equivocations++,
+    otherBody: (epoch, agent) => void otherBodies.push([epoch, agent]),
     wake: () => void wakes++,
     now: () => 0,
   });
@@ -72,6 +77,7 @@ function pipelineJudging(verdict: Verdict) {
     wakes: () => wakes,
     accepted: () => accepted,
     judgedAsGossip,
+    otherBodies,
   };
 }
 
@@ -171,11 +177,41 @@ function pipelineOverMachine(market: ReturnType<typeof testContract>) {
       machine.handle({ type: "message", now: ++now, message });
     },
     equivocation: () => {},
+    otherBody: () => {},
     wake: () => {},
     now: () => now,
   });
   return { machine, pipeline, accepted };
 }
+
+describe("inbound pipeline: commit references (docs/protocol.md §8)", () => {
+  it("one naming another body than this node settled on is ignored, counted, and handed to the machine", async () => {
+    const body = {
+      v: PROTOCOL_VERSION,
+      kind: "commit",
+      contract: contractId(contract),
+      epoch: 3,
+    } as unknown as CommitBody;
+    const { pipeline, metrics, otherBodies, accepted } = pipelineJudging({ verdict: "accept" }, body);
+    const demand = JSON.parse(new TextDecoder().decode(demandBytes)) as DemandMessage;
+    const reference = encodeCommitReference({
+      v: PROTOCOL_VERSION,
+      kind: "commit-ref",
+      contract: contractId(contract),
+      agent: signer.id,
+      sig: demand.sig,
+      epoch: 3,
+      body: "ab".repeat(32) as Digest,
+    });
+    expect(pipeline.validate("commit", reference, "peer-a")).toBe("ignore");
+    expect(otherBodies).toEqual([[3, signer.id]]);
+    expect(accepted()).toBe(0);
+    const counted = (await metrics.messagesRejected.get()).values.find(
+      (v) => v.labels.reason === "commit-ref-other-body",
+    );
+    expect(counted?.value).toBe(1);
+  });
+});
 
 describe("inbound pipeline over a real machine with no epoch", () => {
   it("the real decision's messages, pushed out of the machine by a flood, reach it again when resent", () => {

@@ -55,6 +55,7 @@ const freshPipeline = () =>
     limiter: createPeerRateLimiter(1_000),
     accept: () => {},
     equivocation: () => {},
+    otherBody: () => {},
     wake: () => {},
     now: () => Date.now(),
   });

@@ -283,10 +283,10 @@ describe("Byzantine members: pinned seeds", () => {
 
   // Seed 255 (734 before the simulator modelled the sync client's timeout): capacity does not bind
   // (prices stay 0), so no demand mismatches: the split shows in the commits of epoch 1 (n1 sent n0
-  // and n2 a second demand for round 0). n0 fetches n1's commit, of another body, then round 0's
-  // demands, and the answer (n3's since certificates held stopped chasing missing signatures; n1's
-  // own before) is the proof; n0 relays the version it fetched (its seen cache holds the other)
-  // and proposes epoch 2 without n1.
+  // and n2 a second demand for round 0). n0, settled without a certificate, fetches the commits it
+  // lacks: n3's, of another body; then round 0's demands, and n1's own answer is the proof (n3's
+  // was while certificates held chased their missing signatures); n0 relays the version it
+  // fetched (its seen cache holds the other) and proposes epoch 2 without n1.
   it("seed 255: a divergent commit body leads to the proof, and epoch 2 certifies without n1", () => {
     const r = runSeed(255, { trace: true, equivocators: true });
     const lines = r.trace ?? [];
@@ -294,7 +294,7 @@ describe("Byzantine members: pinned seeds", () => {
     expect(at(/dropped price-mismatch/)).toBe(-1);
     const proof = at(/n0<n\d \(sync\) demand n1 e1 r0 .* reject:equivocation/);
     expect(proof).toBeGreaterThan(0);
-    const commit = at(/n0<n1 \(sync\) commit n1 e1 r0 /);
+    const commit = at(/n0<n3 \(sync\) commit n3 e1 r0 /);
     expect(commit).toBeGreaterThan(0);
     expect(lines[commit + 1]).toMatch(/^ +n0 sync e1 r0 demand$/);
     expect(commit).toBeLessThan(proof);
@@ -303,6 +303,29 @@ describe("Byzantine members: pinned seeds", () => {
     expect(at(/publish propose n0 e2 v0 \{n3,n0\} base e1r0 \[equivocation\]/)).toBeGreaterThan(proof);
     expect(at(/n3 certificate e2 .* 2\/2 signed/)).toBeGreaterThan(proof);
     expect(r.violation).toBeNull();
+    expect(r.liveness.status).toBe("held");
+  });
+
+  // Seed 348: n3 splits round 0 of epoch 5 two against two (x=1.1949 to n0 and n1, x=0.7966 to n2
+  // and n4). Prices do not bind, so both sides converge and commit, on two bodies, and no demand
+  // mismatches. Gossip brings each side the other's commits as references to a body it cannot
+  // check; a node asks for such a member's commit whole (protocol §8), which shows the split and
+  // starts the probe, and round 0's demands are the proof. While references on another body were
+  // only ignored, no node ever convicted n3 (it stayed a member to the end).
+  it("seed 348: commits on another body are fetched whole, and the equivocator is proven and dropped", () => {
+    const r = runSeed(348, { trace: true, equivocators: true });
+    const lines = r.trace ?? [];
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(r.schedule.byzantine.equivocators).toEqual(["n3"]);
+    const fetched = at(/n4<n[01] \(sync\) commit n[01] e5 r0 /);
+    expect(fetched).toBeGreaterThan(0);
+    expect(lines[fetched + 1]).toMatch(/^ +n4 sync e5 r0 demand$/);
+    const proof = at(/n4<n\d \(sync\) demand n3 e5 r0 .* reject:equivocation/);
+    expect(proof).toBeGreaterThan(fetched);
+    expect(at(/n4 equivocation by n3 in demand\/5\/0\/n3/)).toBeGreaterThan(proof);
+    expect(at(/publish propose n\d e6 v0 \{n0,n4,n1,n2\} base e5r0 \[equivocation\]/)).toBeGreaterThan(proof);
+    expect(at(/n\d certificate e6 r\d+ 4\/4 signed/)).toBeGreaterThan(proof);
+    expect(r.violations).toEqual([]);
     expect(r.liveness.status).toBe("held");
   });
 

@@ -115,7 +115,7 @@ describe("commit references held until their epoch settles", () => {
   const [a, b, c] = signers as [Signer, Signer, Signer];
   const bodyOf = (settled: Map<number, CommitBody>) => (epoch: number) => settled.get(epoch) ?? null;
 
-  it("hands back, rebuilt, those on the body this node settled, and forgets those on another", () => {
+  it("hands back, rebuilt, those on the body this node settled, and names those on another", () => {
     const held = new HeldCommitReferences<string>(16, 10_000);
     held.hold(commitReference(commit(a)), "peer-a", 0);
     held.hold(commitReference(commit(b)), "peer-b", 0);
@@ -124,12 +124,15 @@ describe("commit references held until their epoch settles", () => {
     const settled = new Map<number, CommitBody>();
     expect(held.release(bodyOf(settled), 1)).toEqual([]);
     settled.set(3, commitBody(commit(c)));
-    const out = held.release(bodyOf(settled), 2);
+    const others: [string, string][] = [];
+    const out = held.release(bodyOf(settled), 2, (reference, item) => others.push([reference.agent, item]));
     expect(out.map((o) => [o.commit.agent, o.item])).toEqual([
       [a.id, "peer-a"],
       [b.id, "peer-b"],
     ]);
     for (const o of out) expect(verifyMessage(o.commit)).toBe(true);
+    // The one on another body is not kept, but its member's commit is worth asking for (§8).
+    expect(others).toEqual([[c.id, "peer-c"]]);
     expect(held.size).toBe(1); // epoch 4's
   });
 

@@ -4,6 +4,7 @@ import { createAgentMachine } from "../src/machine/agent-machine.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
 import { type SimNode, SimulatedNetwork } from "../src/sim/simulated-network.ts";
 import { type Certificate, certificateDigest } from "../src/wire/certificate.ts";
+import type { AgentId } from "../src/wire/ids.ts";
 import { oneResourceMarket, settled } from "./settled-market.ts";
 
 /**
@@ -97,7 +98,7 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
     }
   });
 
-  it("is completed with one request when a member never commits", () => {
+  it("once held, is not completed by asking for the signatures it lacks", () => {
     const { net, source, certified } = settledMarket(5);
     const silent = certified.commit.members.find((m) => m !== source.id);
 
@@ -115,12 +116,56 @@ describe("a certificate without settling (docs/protocol.md §8)", () => {
 
     for (let t = 1; t <= 40; t++)
       seen.push(...follower.handle({ type: "tick", now: net.now + (t * contract.timeouts.roundMs) / 4 }));
-    // One ask, for the one commit missing: how the certifying side of a split sees the other
-    // body (§5.1). Asked three times (whole commits, ~8 KB each at 50 members), they were most of
-    // the commits 50 nodes served each other by sync; a crashed member's is never coming.
+    // Gossip brings the rest as references; a crashed member's never comes. Asked (three times,
+    // then once; whole commits of ~8 KB at 50 members), they were most of the commits 50 nodes
+    // served each other by sync. A reference naming another body is asked for instead (below).
     const asked = seen.filter((a) => a.type === "sync" && a.want.type === "messages" && a.want.epoch === 0);
-    expect(asked.map((a) => a.type === "sync" && a.want.type === "messages" && a.want.from)).toEqual([
-      [silent],
+    expect(asked).toEqual([]);
+  });
+});
+
+describe("a commit reference naming another body (docs/protocol.md §8)", () => {
+  it("has the member's commit asked for whole while this node lacks it: 3 times at most, roundMs/2 apart", () => {
+    const { net, source, certified } = settledMarket(6);
+    const [other, held] = certified.commit.members.filter((m) => m !== source.id);
+    if (!other || !held) throw new Error("too few members");
+    // Epoch 0 whole but for one member's commit: certified here (so only references ask).
+    const follower = createAgentMachine({ contract, now: net.now });
+    for (const message of source.store)
+      if (
+        (message.epoch === 0 || message.kind === "join") &&
+        !(message.kind === "commit" && message.agent === other)
+      )
+        follower.handle({ type: "message", now: net.now, message });
+    expect(follower.committedBody(0), "the follower settled epoch 0").not.toBeNull();
+    expect(follower.certificates().map((c) => certificateDigest(c))).toEqual([certificateDigest(certified)]);
+
+    const half = contract.timeouts.roundMs / 2;
+    const otherBody = (agent: string, now: number) =>
+      ({ type: "other-body", now, epoch: 0, agent: agent as AgentId }) as const;
+    const tick = (now: number) => ({ type: "tick", now }) as const;
+    const asks = (events: readonly Parameters<typeof follower.handle>[0][]) =>
+      events
+        .flatMap((e) => follower.handle(e))
+        .flatMap((a) =>
+          a.type === "sync" && a.want.type === "messages" && a.want.kinds.includes("commit")
+            ? [a.want.from]
+            : [],
+        );
+    const t0 = net.now;
+    // The references that came together go out in one request, naming the members whose commits
+    // this node lacks: not one it holds, on any body.
+    expect(asks([otherBody(other, t0), otherBody(held, t0), otherBody(other, t0), tick(t0)])).toEqual([
+      [other],
     ]);
+    // A reference is unsigned: a forged one may have spent that ask before the member committed.
+    // Another is asked for again, but not sooner than roundMs/2 after, and 3 times at most.
+    expect(asks([otherBody(other, t0 + half - 1), tick(t0 + half - 1)])).toEqual([]);
+    expect(asks([otherBody(other, t0 + half), tick(t0 + half)])).toEqual([[other]]);
+    expect(asks([otherBody(other, t0 + 2 * half), tick(t0 + 2 * half)])).toEqual([[other]]);
+    expect(asks([otherBody(other, t0 + 3 * half), tick(t0 + 3 * half)])).toEqual([]);
+    // Not a member, or not this node's epoch: nothing to ask.
+    expect(asks([otherBody("not-a-member", t0 + 4 * half), tick(t0 + 4 * half)])).toEqual([]);
+    expect(asks([{ ...otherBody(other, t0 + 4 * half), epoch: 7 }, tick(t0 + 4 * half)])).toEqual([]);
   });
 });

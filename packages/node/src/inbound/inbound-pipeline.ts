@@ -1,4 +1,5 @@
 import {
+  type AgentId,
   type AgentMachine,
   type CommitReference,
   decodeGossip,
@@ -53,6 +54,11 @@ export interface InboundPipelineInit {
   accept(message: WireMessage, bytes: Uint8Array): void;
   /** `check` found equivocation: the machine holds evidence to hand out on its next event. */
   equivocation(): void;
+  /**
+   * A gossiped commit reference named another body than this node settled `epoch` on: the machine
+   * asks for `agent`'s commit whole (docs/protocol.md §8).
+   */
+  otherBody(epoch: number, agent: AgentId): void;
   /** `check` moved the machine's next deadline (a node with no epoch heard of one: it asks now). */
   wake(): void;
   now(): number;
@@ -107,6 +113,12 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
 
   const count = (reason: string) => metrics.messagesRejected.inc({ reason });
 
+  const otherBody = (reference: CommitReference, from: string) => {
+    count("commit-ref-other-body");
+    log.debug({ peer: from, agent: reference.agent, epoch: reference.epoch }, "commit names another body");
+    init.otherBody(reference.epoch, reference.agent);
+  };
+
   /** The commit a reference names, or the verdict when this node cannot rebuild it now. */
   const expand = (reference: CommitReference, from: string): WireMessage | Verdict => {
     const body = machine.committedBody(reference.epoch);
@@ -117,9 +129,8 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     }
     const commit = expandCommitReference(reference, body);
     if (commit) return commit;
-    // Another body than this node settled on: only sync can show it (whole), if it matters.
-    count("commit-ref-other-body");
-    log.debug({ peer: from, agent: reference.agent, epoch: reference.epoch }, "commit names another body");
+    // Another body than this node settled on: only sync can show it (whole).
+    otherBody(reference, from);
     return "ignore";
   };
 
@@ -178,7 +189,12 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
   const releaseHeld = () => {
     releasing = true;
     try {
-      for (const { commit, item } of held.release((epoch) => machine.committedBody(epoch), init.now())) {
+      const released = held.release(
+        (epoch) => machine.committedBody(epoch),
+        init.now(),
+        (reference, item) => otherBody(reference, item.from),
+      );
+      for (const { commit, item } of released) {
         const judgement = check(commit, item.from, true);
         if (taken(judgement)) accept(commit, encodeMessage(commit), judgement);
       }

@@ -354,6 +354,9 @@ class Machine implements AgentMachine {
       case "linked":
         this.#membership.onLinked();
         break;
+      case "other-body":
+        this.#certify.onOtherBody(event.epoch, event.agent);
+        break;
       case "no-decision":
         this.#membership.onNoDecision(event.peer);
         break;

@@ -10,6 +10,7 @@ import {
 import type { AgentId, Digest } from "../wire/ids.ts";
 import type { CommitMessage } from "../wire/messages.ts";
 import type { MachineContext } from "./machine-context.ts";
+import { MAX_SYNC_AGENTS } from "./machine-io.ts";
 
 /** One epoch's commits, and the certificate they make. */
 interface CommitBook {
@@ -23,10 +24,7 @@ interface CommitBook {
   /** How many commits carry each body digest. */
   readonly tally: Map<Digest, number>;
   certificate: Certificate | null;
-  /**
-   * Syncs of this epoch's commits asked when no certificate was missing for want of them: once to
-   * complete one (COMPLETING_SYNCS), or after this node moved on to the next epoch (EXTRA_SYNCS).
-   */
+  /** Syncs of this epoch's commits asked after this node moved on to the next epoch (EXTRA_SYNCS). */
   extraSyncs: number;
   /** The next epoch's plan links to a certificate this node does not hold: most likely this one's. */
   certifiedElsewhere: boolean;
@@ -35,6 +33,14 @@ interface CommitBook {
    * certificate of this one not held here (`seek`): the acceptor cannot judge the link without it.
    */
   seeks: number;
+  /**
+   * Members whose gossiped commit reference named another body than this node's (§8): asked for
+   * whole at the next tick (`wanted`); how often and when last each was asked (`asks`).
+   */
+  readonly otherBody: {
+    readonly wanted: Set<AgentId>;
+    readonly asks: Map<AgentId, { readonly count: number; readonly at: number }>;
+  };
 }
 
 /**
@@ -44,16 +50,12 @@ interface CommitBook {
 const EXTRA_SYNCS = 3;
 
 /**
- * How many times a node holding its epoch's certificate asks for the commits it lacks. A quorum
- * makes the certificate (§8); the rest are mostly commits in flight that gossip brings as
- * references the settled node rebuilds. But a reference naming another body is ignored, so this
- * ask is how a node on the certifying side of a split sees the split member's commit and probes
- * (§5.1): with none, 1 of 200 equivocator seeds went unconvicted for good (seed 652) and two were
- * caught an epoch late (review). Asked three times, whole commits of ~8 KB at 50 members, they
- * were three quarters of the commits 50 nodes in one process served each other by sync (4,517 in
- * a run, 1,184 with no such ask).
+ * How many times a node asks for one member's commit of its epoch because gossiped references of
+ * it named another body, at least roundMs/2 apart. A reference is unsigned until expanded, so a
+ * forged one can spend an ask before the member has committed (the answer then holds nothing):
+ * later references still get asks, and the count bounds what forged ones make a node fetch.
  */
-const COMPLETING_SYNCS = 1;
+const OTHER_BODY_ASKS = 3;
 
 /**
  * Commits and certificates (docs/protocol.md §8). Every member that settles an epoch signs the
@@ -95,6 +97,7 @@ export class Certify {
       extraSyncs: 0,
       certifiedElsewhere: false,
       seeks: 0,
+      otherBody: { wanted: new Set(), asks: new Map() },
     });
     this.#ctx.timers.clear("commit-sync");
     this.#armSync();
@@ -121,6 +124,25 @@ export class Certify {
     this.#armSync();
   }
 
+  /**
+   * A gossiped reference of `agent`'s commit for `epoch` named another body than this node settled
+   * on. The reference cannot be checked without its body, and an honest split member's commit is
+   * how this side of a split sees the split and probes (§5.1, onCommit): ask for the commit whole
+   * while this node lacks it, OTHER_BODY_ASKS times at most. Only the current epoch's: an older
+   * commit on another body shows no split worth probing.
+   */
+  onOtherBody(epoch: number, agent: AgentId): void {
+    const { me, now, contract } = this.#ctx;
+    const book = this.#books.get(epoch);
+    if (!book?.body || epoch !== this.#current || agent === me || !book.members.includes(agent)) return;
+    if (book.commits.has(agent)) return;
+    const prior = book.otherBody.asks.get(agent);
+    if (prior && (prior.count >= OTHER_BODY_ASKS || now < prior.at + contract.timeouts.roundMs / 2)) return;
+    book.otherBody.asks.set(agent, { count: (prior?.count ?? 0) + 1, at: now });
+    book.otherBody.wanted.add(agent);
+    this.#ctx.timers.setEarliest("commit-other", now);
+  }
+
   /** After a restart: a settled epoch's commit goes out again if it never did. */
   resume(epoch: number | null, member: boolean): void {
     const book = epoch === null ? undefined : this.#books.get(epoch);
@@ -128,6 +150,7 @@ export class Certify {
   }
 
   onTick(): void {
+    this.#askOtherBodies();
     const { timers, now } = this.#ctx;
     if (!timers.due("commit-sync", now)) return;
     const wanted = this.#syncWanted();
@@ -135,7 +158,7 @@ export class Certify {
       timers.clear("commit-sync");
       return;
     }
-    if (wanted.certificate !== null || wanted.epoch !== this.#current) wanted.extraSyncs += 1;
+    if (wanted.epoch !== this.#current) wanted.extraSyncs += 1;
     else if (!wanted.body) wanted.seeks -= 1;
     // Only the commits it lacks: one answer used to carry every commit of the epoch (~8 KB each at
     // 50 members), mostly signatures the asker held.
@@ -147,6 +170,24 @@ export class Certify {
       ...(lacking.length > 0 ? { from: lacking } : {}),
     });
     timers.set("commit-sync", now + this.#ctx.contract.timeouts.roundMs / 2);
+  }
+
+  /** The commits whose references named another body (onOtherBody), gathered over one event's burst. */
+  #askOtherBodies(): void {
+    const { timers, now } = this.#ctx;
+    if (!timers.due("commit-other", now)) return;
+    timers.clear("commit-other");
+    const book = this.#current === null ? undefined : this.#books.get(this.#current);
+    if (!book || book.otherBody.wanted.size === 0) return;
+    const wanted = [...book.otherBody.wanted];
+    book.otherBody.wanted.clear();
+    for (let i = 0; i < wanted.length; i += MAX_SYNC_AGENTS)
+      this.#ctx.out.sync({
+        type: "messages",
+        epoch: book.epoch,
+        kinds: ["commit"],
+        from: wanted.slice(i, i + MAX_SYNC_AGENTS),
+      });
   }
 
   /**
@@ -190,8 +231,9 @@ export class Certify {
   }
 
   /**
-   * Whose commits to ask peers for (§8): the epoch this node settled, until it holds a certificate,
-   * and once more while signatures are missing; else the epoch it left for the next
+   * Whose commits to ask peers for (§8): the epoch this node settled, until it holds a certificate
+   * (the signatures a certificate still lacks are not chased: gossip brings them as references,
+   * and one naming another body is asked for by onOtherBody); else the epoch it left for the next
    * without a certificate, a few times, once it knows that one exists or may (it settled it, holds
    * commits of it, or the next plan links to a certificate it lacks). A promotion is decided the
    * moment an epoch certifies at its deciders, while a slower node may still wait for the last
@@ -200,11 +242,7 @@ export class Certify {
   #syncWanted(): CommitBook | undefined {
     if (this.#current === null) return undefined;
     const book = this.#books.get(this.#current);
-    if (
-      book?.body &&
-      (book.certificate === null || (!this.#complete(book) && book.extraSyncs < COMPLETING_SYNCS))
-    )
-      return book;
+    if (book?.body && book.certificate === null) return book;
     if (book && book.certificate === null && book.seeks > 0) return book;
     const previous = this.#books.get(this.#current - 1);
     if (
@@ -220,10 +258,6 @@ export class Certify {
   #armSync(): void {
     if (this.#syncWanted())
       this.#ctx.timers.setEarliest("commit-sync", this.#ctx.now + this.#ctx.contract.timeouts.roundMs / 2);
-  }
-
-  #complete(book: CommitBook): boolean {
-    return book.certificate !== null && book.certificate.signatures.length === book.members.length;
   }
 
   #publishCommit(book: CommitBook): void {

@@ -31,6 +31,12 @@ export type MachineEvent =
    * agent again, which the stored messages alone do not (docs/protocol.md §10).
    */
   | { type: "convicted"; now: number; proofs: readonly EquivocationProof[] }
+  /**
+   * A gossiped commit reference of `agent` for `epoch` names another body than the one this node
+   * settled on (docs/protocol.md §8). Unsigned until expanded, it proves nothing; the machine asks
+   * for the whole commit, once per member and epoch, which does (§5.1).
+   */
+  | { type: "other-body"; now: number; epoch: number; agent: AgentId }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
   /** A graceful stop: announce the leave, then wait for the `left` action before going. */

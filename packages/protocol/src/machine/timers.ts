@@ -10,6 +10,7 @@ export type TimerName =
   | "round-stuck"
   | "demand-sync"
   | "commit-sync"
+  | "commit-other"
   | "silence"
   | "joiner-expiry"
   | "batch"

@@ -488,7 +488,10 @@ export class SimulatedNetwork {
     this.#scheduleTick(node);
   }
 
-  /** An event from the node's operator (a new bid, an amendment, an approval), now. */
+  /**
+   * An event for the node's machine other than a message or a tick, now: from its operator (a new
+   * bid, an amendment, an approval) or from its network layer (a commit reference on another body).
+   */
   act(node: SimNode, event: (now: number) => MachineEvent): void {
     const actions = node.machine.handle(event(this.now));
     this.#carryOut({ type: "tick", at: this.now, node, actions });
@@ -698,21 +701,34 @@ export class SimulatedNetwork {
   /**
    * A gossiped commit travels as a reference to its body (docs/protocol.md §8): usable only by a
    * node that settled the epoch on that body. One that has not settled holds it; one that settled
-   * on another body drops it (sync brings commits whole).
+   * on another body drops it and tells its machine, which asks for the commit whole (sync).
    */
   #usable(node: SimNode, item: InFlight): boolean {
     const m = item.message;
     if (item.via !== "gossip" || m.kind !== "commit") return true;
     const body = node.machine.committedBody(m.epoch);
-    if (!body)
+    if (!body) {
       node.held.hold(commitReference(m), { from: item.from, forged: item.forged === true }, this.now);
-    return body !== null && commitBodyDigest(body) === commitMessageBodyDigest(m);
+      return false;
+    }
+    if (commitBodyDigest(body) === commitMessageBodyDigest(m)) return true;
+    this.#otherBody(node, m.epoch, m.agent);
+    return false;
+  }
+
+  #otherBody(node: SimNode, epoch: number, agent: AgentId): void {
+    this.act(node, (now) => ({ type: "other-body", now, epoch, agent }));
   }
 
   /** The message just handled may have settled an epoch: its held commits are delivered now. */
   #releaseHeld(node: SimNode): void {
     if (node.held.size === 0) return;
-    for (const { commit, item: held } of node.held.release((e) => node.machine.committedBody(e), this.now))
+    const released = node.held.release(
+      (e) => node.machine.committedBody(e),
+      this.now,
+      (reference) => this.#otherBody(node, reference.epoch, reference.agent),
+    );
+    for (const { commit, item: held } of released)
       this.#enqueue({
         kind: "deliver",
         at: this.now,

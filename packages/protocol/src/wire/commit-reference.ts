@@ -106,10 +106,14 @@ export class HeldCommitReferences<T> {
 
   /**
    * The held references whose epoch `bodyOf` now has a body for, rebuilt on it (and forgotten,
-   * with those that name another body: this node will not settle that epoch twice), and the
-   * references older than the age bound dropped.
+   * with those that name another body, which go to `otherBody`: this node will not settle that
+   * epoch twice), and the references older than the age bound dropped.
    */
-  release(bodyOf: (epoch: number) => CommitBody | null, now: number): { commit: CommitMessage; item: T }[] {
+  release(
+    bodyOf: (epoch: number) => CommitBody | null,
+    now: number,
+    otherBody?: (reference: CommitReference, item: T) => void,
+  ): { commit: CommitMessage; item: T }[] {
     const out: { commit: CommitMessage; item: T }[] = [];
     if (this.#held.size === 0) return out;
     const bodies = new Map<number, CommitBody | null>();
@@ -124,6 +128,7 @@ export class HeldCommitReferences<T> {
         this.#held.delete(key);
         const commit = expandCommitReference(held.reference, body);
         if (commit) out.push({ commit, item: held.item });
+        else otherBody?.(held.reference, held.item);
       } else if (now - held.at > this.#maxAgeMs) this.#held.delete(key);
     }
     return out;
