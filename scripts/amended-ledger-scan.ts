@@ -19,7 +19,6 @@ import {
   type Certificate,
   certificateDigest,
   contractId,
-  contractSchema,
   type MachineAction,
   type NetworkEvent,
   paperProfiles,
@@ -27,6 +26,7 @@ import {
   SimulatedNetwork,
   verifyLedger,
 } from "@walras/protocol";
+import { periodicMarket } from "@walras/test-support";
 import type { LedgerBook } from "../packages/node/src/ledger/ledger-book.ts";
 import { createLedgerSync, ledgerPage } from "../packages/node/src/ledger/ledger-sync.ts";
 import type { Store } from "../packages/node/src/store/store.ts";
@@ -37,14 +37,7 @@ const firstSeed = Number(process.argv[4] ?? 1);
 const module = process.argv[5] ? resolve(process.argv[5]) : "../packages/node/src/ledger/ledger-book.ts";
 const { LedgerBook: Book } = (await import(module)) as { LedgerBook: typeof LedgerBook };
 
-const contract = contractSchema.parse({
-  name: "amended-ledger-scan",
-  resources: [{ id: "cpu", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  minMembers: 5,
-  period: { ms: 3000 },
-  timeouts: { roundMs: 2000, announceMs: 200 },
-});
+const contract = periodicMarket("amended-ledger-scan", 5);
 const terms = amendTerms(contract, contractId(contract), { capacities: { cpu: 4 }, perUnit: 0.75 });
 const id = contractId(terms);
 

@@ -7,7 +7,8 @@
  */
 import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { type Certificate, certificateDigest, contractSchema } from "@walras/protocol";
+import { type Certificate, certificateDigest } from "@walras/protocol";
+import { periodicMarket } from "@walras/test-support";
 import type { LedgerBook } from "../packages/node/src/ledger/ledger-book.ts";
 import type { Store } from "../packages/node/src/store/store.ts";
 
@@ -15,14 +16,7 @@ const count = Number(process.argv[2] ?? 50_000);
 const module = process.argv[3] ? resolve(process.argv[3]) : "../packages/node/src/ledger/ledger-book.ts";
 const { LedgerBook: Book } = (await import(module)) as { LedgerBook: typeof LedgerBook };
 
-const contract = contractSchema.parse({
-  name: "anchor-cost",
-  resources: [{ id: "cpu", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  minMembers: 3,
-  period: { ms: 3000 },
-  timeouts: { roundMs: 2000, announceMs: 200 },
-});
+const contract = periodicMarket("anchor-cost", 3);
 
 // A store that keeps nothing: the cost measured is the book's, not the disk's.
 const store = {

@@ -26,6 +26,7 @@ import {
   type Unsigned,
   verifyLedger,
 } from "@walras/protocol";
+import { periodicMarket } from "@walras/test-support";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMachineDriver } from "../src/driver/machine-driver.ts";
@@ -41,14 +42,7 @@ import { stubbedExecutor } from "./stubbed-executor.ts";
 import { waitFor } from "./wait-for.ts";
 
 // A periodic market re-clears on schedule: a chain of certificates, each naming the one before.
-const contract = contractSchema.parse({
-  name: "ledger-gap",
-  resources: [{ id: "cpu", capacity: 6 }],
-  fees: { perUnit: 0.5, fixed: 0 },
-  minMembers: 3,
-  period: { ms: 3000 },
-  timeouts: { roundMs: 2000, announceMs: 200 },
-});
+const contract = periodicMarket("ledger-gap", 3);
 
 function chainOf(length: number): Certificate[] {
   const net = new SimulatedNetwork({ contract, seed: 5 });
@@ -441,14 +435,7 @@ describe("certificates read from the store", () => {
  * amendment as the first node's machine saw it pass.
  */
 function amendedChain(amendedSlots: number) {
-  const c = contractSchema.parse({
-    name: "amended-ledger",
-    resources: [{ id: "cpu", capacity: 6 }],
-    fees: { perUnit: 0.5, fixed: 0 },
-    minMembers: 4,
-    period: { ms: 3000 },
-    timeouts: { roundMs: 2000, announceMs: 200 },
-  });
+  const c = periodicMarket("amended-ledger", 4);
   // Where each node's machine said the amendment goes: after the certificate its plan links to.
   const follows: (string | null)[] = [];
   const observer = (e: NetworkEvent) => {
@@ -842,14 +829,7 @@ describe("an amendment kept unverified, the certificate before it held after the
  * each amendment as the first node's machine saw it pass.
  */
 function twiceAmendedChain() {
-  const c = contractSchema.parse({
-    name: "amended-ledger",
-    resources: [{ id: "cpu", capacity: 6 }],
-    fees: { perUnit: 0.5, fixed: 0 },
-    minMembers: 4,
-    period: { ms: 3000 },
-    timeouts: { roundMs: 2000, announceMs: 200 },
-  });
+  const c = periodicMarket("amended-ledger", 4);
   let changed = 0;
   const observer = (e: NetworkEvent) => {
     for (const a of "actions" in e ? e.actions : []) if (a.type === "terms-changed") changed++;

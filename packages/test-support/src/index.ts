@@ -9,6 +9,7 @@ export * from "./node-process.ts";
 export * from "./npm-install.ts";
 export * from "./old-node.ts";
 export * from "./peer-gater.ts";
+export * from "./periodic-market.ts";
 export * from "./process-cpu.ts";
 export * from "./reference-gap.ts";
 export * from "./run-cli.ts";
