@@ -253,6 +253,9 @@ describe("hostile peers against five honest libp2p nodes", () => {
       await expectRejected("commit", reference(second.agent, first.sig), "bad-signature");
     });
 
+    // Whether a node then asks for that member's commit (event `other-body`) is not checked here:
+    // it asks only for a commit it lacks (certify.ts), and which of the certified epoch's commits
+    // each node holds by now is up to gossip, not the test. The ask: unsettled-certificate.test.ts.
     it("a reference naming a body no node settled on: ignored, unpunished, nothing accepted", async () => {
       const [first] = honest[0]?.certificate()?.signatures ?? [];
       if (!first) throw new Error("no signature");

@@ -334,6 +334,9 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     executor,
     log: nodeLog,
     ...(init.tickMs !== undefined ? { minTickMs: init.tickMs } : {}),
+    // Any event may settle an epoch (an epoch started on a tick closes a round on its buffered
+    // demands): the commit references held for it are judged then, not at the next message.
+    afterEvent: () => inbound.releaseHeld(),
     now,
   });
   undo.push("driver", () => {

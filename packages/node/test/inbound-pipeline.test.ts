@@ -18,6 +18,7 @@ import {
 } from "@walras/protocol";
 import { madeUpDecision, paperProfiles, testContract } from "@walras/test-support";
 import { describe, expect, it } from "vitest";
+import { createMachineDriver } from "../src/driver/machine-driver.ts";
 import { createInboundPipeline } from "../src/inbound/inbound-pipeline.ts";
 import { createPeerRateLimiter } from "../src/inbound/peer-rate-limiter.ts";
 import { createLogger } from "../src/logging/logger.ts";
@@ -210,6 +211,83 @@ describe("inbound pipeline: commit references (docs/protocol.md §8)", () => {
       (v) => v.labels.reason === "commit-ref-other-body",
     );
     expect(counted?.value).toBe(1);
+  });
+});
+
+// The node released held references only after an accepted message, but an epoch may settle on
+// any event: a sole decider starts its epoch on a tick and closes every round on its own demands
+// within it. A reference held for that epoch then waited for the next message, which in a quiet
+// market may come after the hold expired (2 round timeouts): the simulator releases after every
+// event, so it never showed. Wired as walras-node wires it: the driver's afterEvent releases.
+describe("inbound pipeline and machine driver: held commit references", () => {
+  it("a reference held until the machine settles on a tick is judged then, with no further message", async () => {
+    const market = testContract("inbound release on tick", {
+      minMembers: 1,
+      resources: [{ id: "capacity", capacity: 2 }],
+      fees: { perUnit: 0.5, fixed: 0.25 },
+    });
+    const machine = createAgentMachine({
+      contract: market,
+      signer: createSigner(new Uint8Array(32).fill(9)),
+      profile: paperProfiles(1, 4)[0],
+      founder: true,
+      now: 0,
+    });
+    let now = 0;
+    const metrics = createNodeMetrics();
+    const log = createLogger({ level: "silent" });
+    const otherBodies: [number, string][] = [];
+    const messages: WireMessage["kind"][] = [];
+    const pipeline = createInboundPipeline({
+      machine,
+      metrics,
+      log,
+      limiter: createPeerRateLimiter(1_000),
+      accept: (message) => {
+        messages.push(message.kind);
+        void driver.handle({ type: "message", now, message });
+      },
+      equivocation: () => {},
+      otherBody: (epoch, agent) => void otherBodies.push([epoch, agent]),
+      wake: () => {},
+      now: () => now,
+    });
+    const driver = createMachineDriver({
+      machine,
+      // What the machine decides is not carried out: only when the pipeline judges matters here.
+      executor: { perform: async () => {}, retryAt: () => Number.POSITIVE_INFINITY, certified: () => [] },
+      log,
+      afterEvent: () => pipeline.releaseHeld(),
+      now: () => now,
+    });
+    await driver.handle({ type: "resume", now });
+    await driver.handle({ type: "tick", now });
+    expect(machine.status().epoch).toBe(null);
+
+    // A member's commit reference for epoch 0, on a body this node will not settle on, arrives
+    // before the node has settled: held.
+    const reference = encodeCommitReference({
+      v: PROTOCOL_VERSION,
+      kind: "commit-ref",
+      contract: contractId(market),
+      agent: signer.id,
+      sig: (JSON.parse(new TextDecoder().decode(demandBytes)) as DemandMessage).sig,
+      epoch: 0,
+      body: "ab".repeat(32) as Digest,
+    });
+    expect(pipeline.validate("commit", reference, "peer-a")).toBe("ignore");
+    const counted = async (reason: string) =>
+      (await metrics.messagesRejected.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    expect(await counted("commit-ref-held")).toBe(1);
+    expect(otherBodies).toEqual([]);
+
+    // The next deadline's tick decides epoch 0 alone, starts it and settles it.
+    now = machine.nextDeadline();
+    await driver.handle({ type: "tick", now });
+    expect(machine.committedBody(0)).not.toBe(null);
+    expect(otherBodies).toEqual([[0, signer.id]]);
+    expect(await counted("commit-ref-other-body")).toBe(1);
+    expect(messages).toEqual([]);
   });
 });
 

@@ -156,6 +156,7 @@ async function side(
   const inbound: InboundPipeline = {
     validate: () => "ignore",
     deliver: () => {},
+    releaseHeld: () => {},
     synced: (bytes, _from, asked) => {
       const text = new TextDecoder().decode(bytes);
       options.onSynced?.(text);

@@ -25,6 +25,11 @@ export interface MachineDriverInit {
   readonly log: Logger;
   /** Deadlines closer together than this are served by one tick. */
   readonly minTickMs?: number;
+  /**
+   * Called after every event the machine handled, its actions under way: whatever the event, it
+   * may have settled an epoch (the node releases the commit references held for it then).
+   */
+  afterEvent?(): void;
   now(): number;
 }
 
@@ -72,6 +77,7 @@ export function createMachineDriver(init: MachineDriverInit): MachineDriver {
   const handle = (event: MachineEvent): Promise<void> => {
     const done = executor.perform(machine.handle(event));
     arm();
+    init.afterEvent?.();
     return done;
   };
 

@@ -27,7 +27,8 @@ import { askedFor, type SyncAsked } from "./sync-asked.ts";
  * machine's `check`, which verifies the signature), count every verdict, and hand what is
  * accepted to `accept`. Gossipsub calls the validator and then delivers the same bytes, so the
  * decoded message is kept by its bytes between the two. Commits arrive by gossip as references
- * (docs/protocol.md §8): one is rebuilt on the body this node settled, or held until it settles.
+ * (docs/protocol.md §8): one is rebuilt on the body this node settled, or held until it settles
+ * (`releaseHeld`).
  */
 export interface InboundPipeline {
   /** Gossipsub's topic validator: its verdict decides whether the message spreads. */
@@ -40,6 +41,13 @@ export interface InboundPipeline {
    * state (blamesResponder); any other rejection is the asker's and returns "ignore".
    */
   synced(bytes: Uint8Array, from: string, asked: SyncAsked): Verdict;
+  /**
+   * Judges the held commit references whose epoch the machine has settled since: rebuilt on its
+   * body, or named to `otherBody`. Any machine event may settle an epoch, not only an accepted
+   * message (a tick that starts an epoch replays its buffered demands, which may close a round),
+   * so the node calls this after every event it hands the machine, as the simulator does.
+   */
+  releaseHeld(): void;
 }
 
 export interface InboundPipelineInit {
@@ -181,12 +189,14 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     // epoch, it may drop again (a bounded table or queue, docs/security.md §2) and then must be
     // able to take again when a peer resends it.
     if (judgement === "accept") recent.add(bytes);
+    // The machine handles it here, and the node then releases the held references (releaseHeld).
     init.accept(message, bytes);
-    if (held.size > 0 && !releasing) releaseHeld();
   };
 
-  /** The message just accepted may have settled an epoch: the references held for it expand now. */
   const releaseHeld = () => {
+    // Releasing hands the machine events (the commits let out, other-body), after each of which
+    // the node calls this again: those calls return here, inside the release under way.
+    if (held.size === 0 || releasing) return;
     releasing = true;
     try {
       const released = held.release(
@@ -256,6 +266,7 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
       if (verdict === "keep" || verdict === "hold") return "accept";
       return verdict === "reject" && !blamed ? "ignore" : verdict;
     },
+    releaseHeld,
   };
 }
 
