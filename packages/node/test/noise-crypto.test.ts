@@ -39,3 +39,44 @@ describe("noise's ChaCha20-Poly1305 with prepared keys for large frames", () => 
     expect(() => noiseCrypto.chaCha20Poly1305Decrypt(sealed, nonce, new Uint8Array([9]), k)).toThrow();
   });
 });
+
+type RemoteKey = Parameters<typeof noiseCrypto.generateX25519SharedKey>[1];
+
+describe("noise's X25519 on key objects made once per key", () => {
+  it("agrees with noise's own crypto, whichever side made the keys and however often a key is used", () => {
+    const ours = noiseCrypto.generateX25519KeyPair();
+    const theirs = defaultCrypto.generateX25519KeyPair();
+    expect(ours.publicKey.byteLength).toBe(32);
+    expect(ours.privateKey.byteLength).toBe(32);
+    const reference = bytes(defaultCrypto.generateX25519SharedKey(theirs.privateKey, ours.publicKey));
+    expect(bytes(noiseCrypto.generateX25519SharedKey(ours.privateKey, theirs.publicKey))).toEqual(reference);
+    expect(bytes(noiseCrypto.generateX25519SharedKey(theirs.privateKey, ours.publicKey))).toEqual(reference);
+    // Again with the remembered key objects: the same secret.
+    expect(bytes(noiseCrypto.generateX25519SharedKey(ours.privateKey, theirs.publicKey))).toEqual(reference);
+    // A pair our side made is a valid pair for noise's own crypto too.
+    const other = defaultCrypto.generateX25519KeyPair();
+    expect(bytes(noiseCrypto.generateX25519SharedKey(ours.privateKey, other.publicKey))).toEqual(
+      bytes(defaultCrypto.generateX25519SharedKey(ours.privateKey, other.publicKey)),
+    );
+  });
+
+  it("takes a remote key as noise reads it, a slice of a Uint8ArrayList", () => {
+    const a = noiseCrypto.generateX25519KeyPair();
+    const b = defaultCrypto.generateX25519KeyPair();
+    // Noise keeps the remote key it read as a sublist of the message; only subarray() is used.
+    const re = { subarray: () => new Uint8Array(b.publicKey) } as unknown as RemoteKey;
+    const secret = bytes(noiseCrypto.generateX25519SharedKey(a.privateKey, re));
+    expect(secret).toEqual(bytes(defaultCrypto.generateX25519SharedKey(b.privateKey, a.publicKey)));
+    expect(bytes(noiseCrypto.generateX25519SharedKey(a.privateKey, re))).toEqual(secret);
+  });
+
+  it("keeps distinct keys apart: a second pair gives another secret", () => {
+    const a = noiseCrypto.generateX25519KeyPair();
+    const b = noiseCrypto.generateX25519KeyPair();
+    const c = noiseCrypto.generateX25519KeyPair();
+    const ab = bytes(noiseCrypto.generateX25519SharedKey(a.privateKey, b.publicKey));
+    const ac = bytes(noiseCrypto.generateX25519SharedKey(a.privateKey, c.publicKey));
+    expect(ab).not.toEqual(ac);
+    expect(bytes(noiseCrypto.generateX25519SharedKey(c.privateKey, a.publicKey))).toEqual(ac);
+  });
+});
