@@ -1,5 +1,4 @@
 import type { Contract } from "../wire/contract.ts";
-import type { AgentId } from "../wire/ids.ts";
 
 type Timeouts = Contract["timeouts"];
 
@@ -37,7 +36,7 @@ export interface DecisionAskPace {
   readonly spell: {
     readonly since: number;
     readonly epoch: number;
-    readonly signers: readonly AgentId[];
+    readonly signers: readonly string[];
   } | null;
 }
 
@@ -51,7 +50,7 @@ export function asksBriskly(pace: DecisionAskPace, now: number, timeouts: Timeou
 }
 
 /** Whether `signer`'s message of `epoch` is news the last spell did not begin with. */
-function newToSpell(spell: NonNullable<DecisionAskPace["spell"]>, epoch: number, signer: AgentId): boolean {
+function newToSpell(spell: NonNullable<DecisionAskPace["spell"]>, epoch: number, signer: string): boolean {
   return spell.epoch !== epoch || !spell.signers.includes(signer);
 }
 
@@ -63,7 +62,7 @@ function newToSpell(spell: NonNullable<DecisionAskPace["spell"]>, epoch: number,
 export function heardEpochAt(
   pace: DecisionAskPace,
   epoch: number,
-  signer: AgentId,
+  signer: string,
   now: number,
   timeouts: Timeouts,
 ): DecisionAskPace {
@@ -74,17 +73,6 @@ export function heardEpochAt(
   }
   const signers = spell?.epoch === epoch ? [...spell.signers, signer].slice(-SPELL_SIGNERS_KEPT) : [signer];
   return { every: timeouts.announceMs / FIRST_EPOCH_ASKS, spell: { since: now, epoch, signers } };
-}
-
-/**
- * The agents whose nodes an ask goes to first (syncTargets): the signers of the spell's epoch. Each
- * signed a message of the epoch, so each (if honest) holds its decision, while at a founding most
- * other peers hold none yet: 50 processes asked peers at random and took 0.6–5.3 s to all adopt
- * the founder's epoch 0, and each round waited for the last. A stranger's throwaway key is asked
- * first too, but the ask goes to one other peer besides.
- */
-export function askFirst(pace: DecisionAskPace): readonly AgentId[] {
-  return pace.spell?.signers ?? [];
 }
 
 /** The pace after an ask at `now`: the wait doubles, up to `longestMs`, unless in a brisk spell. */

@@ -26,7 +26,6 @@ import type { Amendments } from "./amendments.ts";
 import { Convicted } from "./conviction.ts";
 import {
   afterAsk,
-  askFirst,
   asksBriskly,
   type DecisionAskPace,
   heardEpochAt,
@@ -313,16 +312,7 @@ export class Membership {
     if (now - this.#lastLinked < contract.timeouts.announceMs) return;
     this.#lastLinked = now;
     if (this.#joining()) this.#announce();
-    if (!this.current && !this.#founder) this.#askDecision();
-  }
-
-  /**
-   * Asks for the current decision, first of the nodes surely holding it: a suspended founder's
-   * suspenders (founding-gate.ts), a joiner's spell signers (decision-ask-pace.ts).
-   */
-  #askDecision(): void {
-    const from = this.#founder ? suspenders(this.#gate) : askFirst(this.#askPace);
-    this.#ctx.out.sync({ type: "decision", epoch: null, ...(from.length > 0 ? { from } : {}) });
+    if (!this.current && !this.#founder) this.#ctx.out.sync({ type: "decision", epoch: null });
   }
 
   /**
@@ -498,7 +488,8 @@ export class Membership {
     }
     if (timers.due("decision-sync", now)) {
       if (!this.current) {
-        this.#askDecision();
+        const from = suspenders(this.#gate);
+        this.#ctx.out.sync({ type: "decision", epoch: null, ...(from.length > 0 ? { from } : {}) });
         timers.set("decision-sync", now + this.#askPace.every);
         // Until some message says a network runs there may be no decision to give: fifty nodes
         // starting on two cores asked their one bootstrap peer every announceMs for minutes, and
