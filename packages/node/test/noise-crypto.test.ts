@@ -79,4 +79,17 @@ describe("noise's X25519 on key objects made once per key", () => {
     expect(ab).not.toEqual(ac);
     expect(bytes(noiseCrypto.generateX25519SharedKey(c.privateKey, a.publicKey))).toEqual(ac);
   });
+
+  it("a pair from a seed survives the caller reusing the seed's buffer for another seed", () => {
+    const seed = new Uint8Array(randomBytes(32));
+    const first = noiseCrypto.generateX25519KeyPairFromSeed(seed);
+    const remote = defaultCrypto.generateX25519KeyPair();
+    const secret = bytes(noiseCrypto.generateX25519SharedKey(first.privateKey, remote.publicKey));
+    seed.set(randomBytes(32));
+    const second = noiseCrypto.generateX25519KeyPairFromSeed(seed);
+    expect(bytes(noiseCrypto.generateX25519SharedKey(second.privateKey, remote.publicKey))).toEqual(
+      bytes(defaultCrypto.generateX25519SharedKey(remote.privateKey, second.publicKey)),
+    );
+    expect(bytes(noiseCrypto.generateX25519SharedKey(first.privateKey, remote.publicKey))).toEqual(secret);
+  });
 });

@@ -45,7 +45,8 @@ export interface InboundPipeline {
    * Judges the held commit references whose epoch the machine has settled since: rebuilt on its
    * body, or named to `otherBody`. Any machine event may settle an epoch, not only an accepted
    * message (a tick that starts an epoch replays its buffered demands, which may close a round),
-   * so the node calls this after every event it hands the machine, as the simulator does.
+   * so the node calls this after every event it hands the machine (the simulator, after each tick
+   * and delivery).
    */
   releaseHeld(): void;
 }

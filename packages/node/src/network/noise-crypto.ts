@@ -105,6 +105,16 @@ function generateX25519KeyPair(): { publicKey: Uint8Array; privateKey: Uint8Arra
   return { publicKey, privateKey };
 }
 
+/**
+ * Noise's own returns the caller's seed array as the private key: a copy here, since the key
+ * object is remembered by the array, and a caller reusing one buffer for another seed would
+ * otherwise get the first seed's key.
+ */
+function generateX25519KeyPairFromSeed(seed: Uint8Array): { publicKey: Uint8Array; privateKey: Uint8Array } {
+  const pair = defaultCrypto.generateX25519KeyPairFromSeed(seed);
+  return { publicKey: pair.publicKey, privateKey: new Uint8Array(seed) };
+}
+
 function generateX25519SharedKey(privateKey: X25519Key, publicKey: X25519Key): Uint8Array {
   return diffieHellman({
     privateKey: x25519KeyObject(privateKey, x25519Private, privateFromRaw),
@@ -119,6 +129,7 @@ function generateX25519SharedKey(privateKey: X25519Key, publicKey: X25519Key): U
 export const noiseCrypto: ICryptoInterface = {
   ...defaultCrypto,
   generateX25519KeyPair,
+  generateX25519KeyPairFromSeed,
   generateX25519SharedKey,
   chaCha20Poly1305Encrypt: (plaintext, nonce, ad, k) =>
     plaintext.byteLength < NATIVE_FROM_BYTES
