@@ -647,20 +647,16 @@ function keyedChainOf(length: number) {
   return { chain, resigned };
 }
 
+/** keyedChainOf(6)'s chain, slot by slot. */
+type SixCertificates = [Certificate, Certificate, Certificate, Certificate, Certificate, Certificate];
+
 /**
  * Six slots of which the second's successor was left out: epoch 3's plan linked to c1 (its
  * proposer lacked c2's certificate), so the peer's ledger is c0, c1, s3, s4, s5 and c2 is off it.
  */
 function leftOutChain() {
   const { chain, resigned } = keyedChainOf(6);
-  const [c0, c1, c2, c3, c4, c5] = chain as [
-    Certificate,
-    Certificate,
-    Certificate,
-    Certificate,
-    Certificate,
-    Certificate,
-  ];
+  const [c0, c1, c2, c3, c4, c5] = chain as SixCertificates;
   const s3 = resigned(c3, { previous: certificateDigest(c1) });
   const s4 = resigned(c4, { previous: certificateDigest(s3) });
   const s5 = resigned(c5, { previous: certificateDigest(s4) });
@@ -687,14 +683,7 @@ describe("two certificates naming the same one before", () => {
 
   it("a page of made-up slots after a certificate deep behind the anchor is refused (open membership)", () => {
     const { chain } = keyedChainOf(6);
-    const [, , , c3, c4, c5] = chain as [
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-      Certificate,
-    ];
+    const [, , , c3, c4, c5] = chain as SixCertificates;
     // Three fresh keys: in an open market a certificate proves only that its own members signed.
     const strangers = new SimulatedNetwork({ contract, seed: 99 });
     const sybils = [strangers.newSigner(), strangers.newSigner(), strangers.newSigner()].sort((a, b) =>
