@@ -34,7 +34,8 @@ export type MachineEvent =
   /**
    * A gossiped commit reference of `agent` for `epoch` names another body than the one this node
    * settled on (docs/protocol.md §8). Unsigned until expanded, it proves nothing; the machine asks
-   * for the whole commit, once per member and epoch, which does (§5.1).
+   * for the whole commit, which does (§5.1): while it lacks it, at most 3 times per member and
+   * epoch, roundMs/2 apart (certify.ts).
    */
   | { type: "other-body"; now: number; epoch: number; agent: AgentId }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
