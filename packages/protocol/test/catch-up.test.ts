@@ -164,10 +164,49 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
     expect(asked).toEqual([
       { type: "sync", want: { type: "messages", epoch: 0, round: 1, kinds: ["demand"], from: [founder.id] } },
     ]);
-    // Then again every half timeout while it is missing, and nothing between.
+    // Then again while it is missing: an eighth of the timeout after the first ask, then every half
+    // timeout counted from the first, and nothing between (the round is stuck after the third;
+    // what the node asks of the membership then is §9's).
+    const syncs = (until: number) =>
+      runUntil(machine, until).filter((a) => a.type === "sync" && a.want.type === "messages");
+    let at = 20 + ROUND_MS / 4;
+    for (const gap of [ROUND_MS / 8, ROUND_MS / 2 - ROUND_MS / 8, ROUND_MS / 2, ROUND_MS / 2]) {
+      expect(syncs(at + gap - 1)).toEqual([]);
+      expect(syncs(at + gap)).toEqual(asked);
+      at += gap;
+    }
+  });
+
+  it("a new round asks again at the first ask's pace, however many asks the last one took", () => {
+    const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 2)[0], now: 0 });
+    deliver(machine, proposal(0, [founder, me], null), 10);
+    const demand = (round: number) =>
+      signMessage<DemandMessage>(
+        {
+          v: PROTOCOL_VERSION,
+          kind: "demand",
+          contract: contractId(contract),
+          agent: founder.id,
+          epoch: 0,
+          round,
+          prices: [...machine.status().prices],
+          x: 5,
+          slope: -1,
+          footprint: [1],
+        } as Unsigned<DemandMessage>,
+        founder,
+      );
     const syncs = (until: number) => runUntil(machine, until).filter((a) => a.type === "sync");
-    expect(syncs(20 + ROUND_MS / 4 + ROUND_MS / 2 - 1)).toEqual([]);
-    expect(syncs(20 + ROUND_MS / 4 + ROUND_MS / 2)).toEqual(asked);
+    // Round 0 waits on the founder through three asks (at 10 + roundMs/4, then /8 and /2 later).
+    expect(syncs(10 + ROUND_MS / 4 + ROUND_MS / 2)).toHaveLength(3);
+    const opened = 10 + ROUND_MS - 1; // round 1, just before round 0 would be stuck
+    deliver(machine, demand(0), opened);
+    expect(machine.status()).toMatchObject({ epoch: 0, round: 1 });
+    // Round 1: first ask a quarter timeout in, the next an eighth after it (not half a timeout).
+    expect(syncs(opened + ROUND_MS / 4 - 1)).toEqual([]);
+    const first = syncs(opened + ROUND_MS / 4);
+    expect(first).toHaveLength(1);
+    expect(syncs(opened + ROUND_MS / 4 + ROUND_MS / 8)).toEqual(first);
   });
 
   describe("waits for the round's demands to stop coming in before it first asks", () => {
@@ -213,9 +252,11 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
       deliver(machine, demandBy(others[0], 1, p1), arrived);
       expect(syncs(machine, arrived + QUIET - 1)).toEqual([]);
       expect(syncs(machine, arrived + QUIET)).toEqual([want(founder, others[1], others[2])]);
-      // Then every half timeout, as before.
-      expect(syncs(machine, arrived + QUIET + ROUND_MS / 2 - 1)).toEqual([]);
-      expect(syncs(machine, arrived + QUIET + ROUND_MS / 2)).toEqual([want(founder, others[1], others[2])]);
+      // Then an eighth of the timeout later for what is still missing, though a demand came in
+      // since (the inflow is not quiet): the first ask found the round's demands no longer coming.
+      deliver(machine, demandBy(others[1], 1, p1), arrived + QUIET + 10);
+      expect(syncs(machine, arrived + QUIET + ROUND_MS / 8 - 1)).toEqual([]);
+      expect(syncs(machine, arrived + QUIET + ROUND_MS / 8)).toEqual([want(founder, others[2])]);
     });
 
     it("a trickle of demands cannot put it off past half the timeout", () => {

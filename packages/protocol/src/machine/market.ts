@@ -26,6 +26,26 @@ import { samePrices } from "./validate.ts";
  */
 const QUIET_DIVISOR = 8;
 
+/**
+ * The wait before asking again for a round's demands still missing after `asks` requests: once
+ * roundMs/8 after the first, then on the half-timeout pace counted from the first (asks at
+ * t, t + roundMs/8, t + roundMs/2, t + roundMs, …). The last member to start a round publishes its
+ * demand after the others have asked; a request answered just before that demand reached the
+ * peers asked comes back without it, and at the half-timeout pace alone one such miss cost a node
+ * 2.5 s of the bench's 5 s timeout while every other node waited on its next demand (50 processes:
+ * the last few nodes closed epoch 0's first round 2.5 s after asking for the one demand they
+ * lacked, and got it at once when they asked again). The later asks keep the old times: a request
+ * lost on the way is noticed only at the sync client's timeout (roundMs, 1–3 s; sync-timeout.ts)
+ * and asks meanwhile merge into it (sync-queue.ts), so a faster pace would not ask sooner there,
+ * and one that drifts off the old times (doubling: t + 11·roundMs/8 at roundMs ≤ 3 s) asks later.
+ */
+function demandAskGap(roundMs: number, asks: number): number {
+  const early = roundMs / QUIET_DIVISOR;
+  if (asks === 1) return early;
+  if (asks === 2) return roundMs / 2 - early;
+  return roundMs / 2;
+}
+
 interface RoundOutcome {
   readonly round: number;
   readonly prices: number[];
@@ -62,6 +82,8 @@ interface EpochMarket extends EpochTerms {
   openedAt: number;
   /** When a demand for the open round last came in (-Infinity when none has yet). */
   inflowAt: number;
+  /** Requests for the open round's missing demands so far: when the next is due (demandAskGap). */
+  demandAsks: number;
   status: "running" | "converged";
   lastResidual: number | null;
   /** p^k this node computed, by round, to check demands against. */
@@ -121,6 +143,7 @@ export class Market {
       ruleState: initialPriceRuleState(epoch.terms),
       openedAt: now,
       inflowAt: Number.NEGATIVE_INFINITY,
+      demandAsks: 0,
       status: "running",
       lastResidual: null,
       pricesByRound: new Map([[0, prices]]),
@@ -190,8 +213,8 @@ export class Market {
     const e = this.#e;
     const { timers, now } = this.#ctx;
     if (e?.status !== "running") return;
-    // Ask again every half timeout while anything is missing: a peer that had it may not have
-    // been the one asked, and differing views of who is alive would slow the next epoch.
+    // Ask again while anything is missing: a peer that had it may not have been the one asked,
+    // and differing views of who is alive would slow the next epoch.
     if (timers.due("demand-sync", now)) {
       const { roundMs } = this.#ctx.contract.timeouts;
       const missing = this.missing();
@@ -204,7 +227,7 @@ export class Market {
         // than half the timeout, so a trickle cannot put it off.
         const quietAt = Math.max(e.openedAt, e.inflowAt) + roundMs / QUIET_DIVISOR;
         const latest = e.openedAt + roundMs / 2;
-        if (now < latest && now < quietAt) {
+        if (e.demandAsks === 0 && now < latest && now < quietAt) {
           timers.set("demand-sync", Math.min(quietAt, latest));
           return;
         }
@@ -218,8 +241,9 @@ export class Market {
           kinds: ["demand"],
           from: missing,
         });
+        e.demandAsks += 1;
       }
-      timers.set("demand-sync", now + roundMs / 2);
+      timers.set("demand-sync", now + demandAskGap(roundMs, e.demandAsks));
     }
   }
 
@@ -320,6 +344,7 @@ export class Market {
     // A demand lost on the way is asked for a quarter to half of the timeout in, once the round's
     // other demands stop coming in (onTick): a round with a lost demand then costs that, and a
     // late member its lateness (the sync answers it if it has come).
+    e.demandAsks = 0;
     this.#ctx.timers.set("demand-sync", e.openedAt + roundMs / 4);
   }
 
