@@ -177,6 +177,31 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
     }
   });
 
+  it("times the later asks from the first ask, not from a tick that came late", () => {
+    const messagesWanted = (actions: MachineAction[]) =>
+      actions.filter((a) => a.type === "sync" && a.want.type === "messages");
+    const first = 10 + ROUND_MS / 4;
+    /** A member waiting on the founder's demand, its first ask sent and the early one due. */
+    const asked = () => {
+      const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 2)[0], now: 0 });
+      deliver(machine, proposal(0, [founder, me], null), 10);
+      expect(messagesWanted(runUntil(machine, first))).toHaveLength(1);
+      expect(machine.nextDeadline()).toBe(first + ROUND_MS / 8);
+      return machine;
+    };
+    // A busy node's timer fires 200 ms late for the early ask: the next keeps its time.
+    const late = asked();
+    expect(messagesWanted(late.handle({ type: "tick", now: first + ROUND_MS / 8 + 200 }))).toHaveLength(1);
+    expect(messagesWanted(runUntil(late, first + ROUND_MS / 2 - 1))).toEqual([]);
+    expect(messagesWanted(runUntil(late, first + ROUND_MS / 2))).toHaveLength(1);
+    // One later than the next ask's time does not bring that ask straight after it.
+    const veryLate = asked();
+    const at = first + ROUND_MS / 2 + 100;
+    expect(messagesWanted(veryLate.handle({ type: "tick", now: at }))).toHaveLength(1);
+    expect(messagesWanted(runUntil(veryLate, at + ROUND_MS / 8 - 1))).toEqual([]);
+    expect(messagesWanted(runUntil(veryLate, at + ROUND_MS / 8))).toHaveLength(1);
+  });
+
   it("a new round asks again at the first ask's pace, however many asks the last one took", () => {
     const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 2)[0], now: 0 });
     deliver(machine, proposal(0, [founder, me], null), 10);

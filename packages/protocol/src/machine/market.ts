@@ -27,23 +27,24 @@ import { samePrices } from "./validate.ts";
 const QUIET_DIVISOR = 8;
 
 /**
- * The wait before asking again for a round's demands still missing after `asks` requests: once
- * roundMs/8 after the first, then on the half-timeout pace counted from the first (asks at
- * t, t + roundMs/8, t + roundMs/2, t + roundMs, …). The last member to start a round publishes its
- * demand after the others have asked; a request answered just before that demand reached the
- * peers asked comes back without it, and at the half-timeout pace alone one such miss cost a node
- * 2.5 s of the bench's 5 s timeout while every other node waited on its next demand (50 processes:
- * the last few nodes closed epoch 0's first round 2.5 s after asking for the one demand they
- * lacked, and got it at once when they asked again). The later asks keep the old times: a request
- * lost on the way is noticed only at the sync client's timeout (roundMs, 1–3 s; sync-timeout.ts)
- * and asks meanwhile merge into it (sync-queue.ts), so a faster pace would not ask sooner there,
- * and one that drifts off the old times (doubling: t + 11·roundMs/8 at roundMs ≤ 3 s) asks later.
+ * When to ask again for a round's demands still missing after `asks` requests, the first sent at
+ * `first`: once roundMs/8 after it, then on the half-timeout pace counted from it (t, t + roundMs/8,
+ * t + roundMs/2, t + roundMs, …), from the first ask's time rather than each tick's, so that late
+ * ticks on a busy node do not add up. The last member to start a round publishes its demand after
+ * the others have asked; a request answered just before that demand reached the peers asked comes
+ * back without it, and at the half-timeout pace alone one such miss cost a node 2.5 s of the
+ * bench's 5 s timeout while every other node waited on its next demand (50 processes: the last few
+ * nodes closed epoch 0's first round 2.5 s after asking for the one demand they lacked, and got it
+ * at once when they asked again). The later asks keep the old times: a request lost on the way is
+ * noticed only at the sync client's timeout (roundMs, 1–3 s; sync-timeout.ts), and an ask for the
+ * same missing members meanwhile merges into it (sync-queue.ts), so a faster pace would not ask
+ * sooner there, and one that drifts off the old times (doubling: t + 11·roundMs/8 at roundMs ≤ 3 s)
+ * asks later.
  */
-function demandAskGap(roundMs: number, asks: number): number {
+function nextDemandAsk(roundMs: number, first: number, asks: number, now: number): number {
   const early = roundMs / QUIET_DIVISOR;
-  if (asks === 1) return early;
-  if (asks === 2) return roundMs / 2 - early;
-  return roundMs / 2;
+  // A node whose tick came more than a half timeout late does not ask twice in a row.
+  return Math.max(now + early, asks === 1 ? first + early : first + ((asks - 1) * roundMs) / 2);
 }
 
 interface RoundOutcome {
@@ -82,8 +83,9 @@ interface EpochMarket extends EpochTerms {
   openedAt: number;
   /** When a demand for the open round last came in (-Infinity when none has yet). */
   inflowAt: number;
-  /** Requests for the open round's missing demands so far: when the next is due (demandAskGap). */
+  /** Requests for the open round's missing demands so far, the first at `firstAskAt` (nextDemandAsk). */
   demandAsks: number;
+  firstAskAt: number;
   status: "running" | "converged";
   lastResidual: number | null;
   /** p^k this node computed, by round, to check demands against. */
@@ -144,6 +146,7 @@ export class Market {
       openedAt: now,
       inflowAt: Number.NEGATIVE_INFINITY,
       demandAsks: 0,
+      firstAskAt: now,
       status: "running",
       lastResidual: null,
       pricesByRound: new Map([[0, prices]]),
@@ -241,9 +244,13 @@ export class Market {
           kinds: ["demand"],
           from: missing,
         });
+        if (e.demandAsks === 0) e.firstAskAt = now;
         e.demandAsks += 1;
       }
-      timers.set("demand-sync", now + demandAskGap(roundMs, e.demandAsks));
+      timers.set(
+        "demand-sync",
+        e.demandAsks === 0 ? now + roundMs / 2 : nextDemandAsk(roundMs, e.firstAskAt, e.demandAsks, now),
+      );
     }
   }
 
