@@ -137,26 +137,26 @@ describe("catch-up by trust (docs/protocol.md §9.3)", () => {
 });
 
 describe("demand catch-up (docs/protocol.md §6)", () => {
+  const demandBy = (signer: Signer, round: number, prices: readonly number[], x = 5) =>
+    signMessage<DemandMessage>(
+      {
+        v: PROTOCOL_VERSION,
+        kind: "demand",
+        contract: contractId(contract),
+        agent: signer.id,
+        epoch: 0,
+        round,
+        prices: [...prices],
+        x,
+        slope: -1,
+        footprint: [1],
+      } as Unsigned<DemandMessage>,
+      signer,
+    );
   it("asks a quarter timeout into a round for the open round's missing demands, from their members, and nothing else", () => {
     const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
     deliver(machine, proposal(0, [founder, me], null), 10);
-    const demand = (round: number, prices: readonly number[]) =>
-      signMessage<DemandMessage>(
-        {
-          v: PROTOCOL_VERSION,
-          kind: "demand",
-          contract: contractId(contract),
-          agent: founder.id,
-          epoch: 0,
-          round,
-          prices: [...prices],
-          x: 5,
-          slope: -1,
-          footprint: [1],
-        } as Unsigned<DemandMessage>,
-        founder,
-      );
-    deliver(machine, demand(0, machine.status().prices), 20);
+    deliver(machine, demandBy(founder, 0, machine.status().prices), 20);
     expect(machine.status()).toMatchObject({ epoch: 0, round: 1, status: "running" });
     const asked = runUntil(machine, 20 + ROUND_MS / 4).filter((a) => a.type === "sync");
     // Round 0 closed here with both demands: asking for it again (as until #10) fetched what the
@@ -205,27 +205,11 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
   it("a new round asks again at the first ask's pace, however many asks the last one took", () => {
     const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 2)[0], now: 0 });
     deliver(machine, proposal(0, [founder, me], null), 10);
-    const demand = (round: number) =>
-      signMessage<DemandMessage>(
-        {
-          v: PROTOCOL_VERSION,
-          kind: "demand",
-          contract: contractId(contract),
-          agent: founder.id,
-          epoch: 0,
-          round,
-          prices: [...machine.status().prices],
-          x: 5,
-          slope: -1,
-          footprint: [1],
-        } as Unsigned<DemandMessage>,
-        founder,
-      );
     const syncs = (until: number) => runUntil(machine, until).filter((a) => a.type === "sync");
     // Round 0 waits on the founder through three asks (at 10 + roundMs/4, then /8 and /2 later).
     expect(syncs(10 + ROUND_MS / 4 + ROUND_MS / 2)).toHaveLength(3);
     const opened = 10 + ROUND_MS - 1; // round 1, just before round 0 would be stuck
-    deliver(machine, demand(0), opened);
+    deliver(machine, demandBy(founder, 0, machine.status().prices), opened);
     expect(machine.status()).toMatchObject({ epoch: 0, round: 1 });
     // Round 1: first ask a quarter timeout in, the next an eighth after it (not half a timeout).
     expect(syncs(opened + ROUND_MS / 4 - 1)).toEqual([]);
@@ -236,28 +220,12 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
 
   describe("waits for the round's demands to stop coming in before it first asks", () => {
     const others = [4, 5, 6].map((i) => createSigner(new Uint8Array(32).fill(i))) as [Signer, Signer, Signer];
-    const demandBy = (signer: Signer, round: number, prices: readonly number[]) =>
-      signMessage<DemandMessage>(
-        {
-          v: PROTOCOL_VERSION,
-          kind: "demand",
-          contract: contractId(contract),
-          agent: signer.id,
-          epoch: 0,
-          round,
-          prices: [...prices],
-          x: 1,
-          slope: -1,
-          footprint: [1],
-        } as Unsigned<DemandMessage>,
-        signer,
-      );
     /** An epoch of five; round 0 closes at t = 20, so round 1 opens then. */
     const inRoundOne = () => {
       const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
       deliver(machine, proposal(0, [founder, me, ...others], null), 10);
       const p0 = machine.status().prices;
-      for (const s of [founder, ...others]) deliver(machine, demandBy(s, 0, p0), 20);
+      for (const s of [founder, ...others]) deliver(machine, demandBy(s, 0, p0, 1), 20);
       expect(machine.status()).toMatchObject({ epoch: 0, round: 1, status: "running" });
       return machine;
     };
@@ -274,12 +242,12 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
       const p1 = machine.status().prices;
       const arrived = 20 + ROUND_MS / 4 - 10;
       expect(syncs(machine, arrived)).toEqual([]);
-      deliver(machine, demandBy(others[0], 1, p1), arrived);
+      deliver(machine, demandBy(others[0], 1, p1, 1), arrived);
       expect(syncs(machine, arrived + QUIET - 1)).toEqual([]);
       expect(syncs(machine, arrived + QUIET)).toEqual([want(founder, others[1], others[2])]);
       // Then an eighth of the timeout later for what is still missing, though a demand came in
       // since (the inflow is not quiet): the first ask found the round's demands no longer coming.
-      deliver(machine, demandBy(others[1], 1, p1), arrived + QUIET + 10);
+      deliver(machine, demandBy(others[1], 1, p1, 1), arrived + QUIET + 10);
       expect(syncs(machine, arrived + QUIET + ROUND_MS / 8 - 1)).toEqual([]);
       expect(syncs(machine, arrived + QUIET + ROUND_MS / 8)).toEqual([want(founder, others[2])]);
     });
@@ -292,7 +260,7 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
       for (const [i, s] of others.entries()) {
         if (i > 0) last += QUIET - 10;
         expect(syncs(machine, last)).toEqual([]);
-        deliver(machine, demandBy(s, 1, p1), last);
+        deliver(machine, demandBy(s, 1, p1, 1), last);
       }
       const half = 20 + ROUND_MS / 2;
       expect(last + QUIET).toBeGreaterThan(half); // the inflow is not quiet at half the timeout
