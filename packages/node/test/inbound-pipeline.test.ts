@@ -218,7 +218,8 @@ describe("inbound pipeline: commit references (docs/protocol.md §8)", () => {
 // any event: a sole decider starts its epoch on a tick and closes every round on its own demands
 // within it. A reference held for that epoch then waited for the next message, which in a quiet
 // market may come after the hold expired (2 round timeouts): the simulator releases after every
-// tick and delivery, so it never showed there. Wired as walras-node wires it: the driver's afterEvent releases.
+// tick and delivery, so it never showed there. Wired as walras-node wires it: the driver's
+// afterEvent releases.
 describe("inbound pipeline and machine driver: held commit references", () => {
   it("a reference held until the machine settles on a tick is judged then, with no further message", async () => {
     const market = testContract("inbound release on tick", {

@@ -6,7 +6,6 @@ import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
 import {
-  type DemandMessage,
   type EpochPlan,
   type JoinMessage,
   PROTOCOL_VERSION,
@@ -15,6 +14,7 @@ import {
   type WireMessage,
 } from "../src/wire/messages.ts";
 import { signMessage } from "../src/wire/signing.ts";
+import { signedDemand } from "./signed-demand.ts";
 
 const ROUND_MS = 2_000;
 const contract: Contract = contractSchema.parse({
@@ -138,21 +138,8 @@ describe("catch-up by trust (docs/protocol.md §9.3)", () => {
 
 describe("demand catch-up (docs/protocol.md §6)", () => {
   const demandBy = (signer: Signer, round: number, prices: readonly number[], x = 5) =>
-    signMessage<DemandMessage>(
-      {
-        v: PROTOCOL_VERSION,
-        kind: "demand",
-        contract: contractId(contract),
-        agent: signer.id,
-        epoch: 0,
-        round,
-        prices: [...prices],
-        x,
-        slope: -1,
-        footprint: [1],
-      } as Unsigned<DemandMessage>,
-      signer,
-    );
+    signedDemand(contractId(contract), signer, 0, round, prices, x);
+
   it("asks a quarter timeout into a round for the open round's missing demands, from their members, and nothing else", () => {
     const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
     deliver(machine, proposal(0, [founder, me], null), 10);

@@ -30,6 +30,7 @@ import {
   soloFoundingPlan,
   sortedIds,
 } from "./decision-messages.ts";
+import { signedDemand } from "./signed-demand.ts";
 
 /**
  * docs/protocol.md §5.1, with hand-built messages: a member's two signed demands for one round
@@ -79,21 +80,7 @@ function demand(
   x: number,
   epoch = 1,
 ): DemandMessage {
-  return signMessage<DemandMessage>(
-    {
-      v: PROTOCOL_VERSION,
-      kind: "demand",
-      contract: CID,
-      agent: signer.id,
-      epoch,
-      round,
-      prices: [...prices],
-      x,
-      slope: -1,
-      footprint: [1],
-    } as Unsigned<DemandMessage>,
-    signer,
-  );
+  return signedDemand(CID, signer, epoch, round, prices, x);
 }
 
 /**
