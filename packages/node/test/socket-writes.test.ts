@@ -1,5 +1,10 @@
-import { Socket } from "node:net";
-import { describe, expect, it } from "vitest";
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { connect as connectSocket, createServer, Socket } from "node:net";
+import { dirname, join } from "node:path";
+import type { MultiaddrConnection } from "@libp2p/interface";
+import { afterEach, describe, expect, it } from "vitest";
+import { libp2pLogger } from "../src/network/libp2p-logger.ts";
 import { loopbackHosts } from "./loopback-hosts.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -39,7 +44,7 @@ async function socketWrites(port: number, body: () => void): Promise<number[][]>
 }
 
 describe("TCP writes (patches/@libp2p__tcp@11.0.28.patch)", () => {
-  it("hands the kernel what one turn of the event loop sends on a connection in one write", async () => {
+  it("hands the kernel what is sent on a connection at once (until process.nextTick) in one write", async () => {
     const a = await start();
     const b = await start();
     let received = 0;
@@ -64,4 +69,44 @@ describe("TCP writes (patches/@libp2p__tcp@11.0.28.patch)", () => {
     expect(carrying).toHaveLength(1);
     expect(carrying[0]?.filter((s) => s > PAYLOAD_BYTES)).toHaveLength(3);
   });
+
+  it("sends what is corked before an abort resets the connection", async () => {
+    // The connection class is not exported; its module sits beside the package's entry point.
+    const entry = createRequire(import.meta.url).resolve("@libp2p/tcp");
+    const { toMultiaddrConnection } = (await import(join(dirname(entry), "socket-to-conn.js"))) as {
+      toMultiaddrConnection(init: Record<string, unknown>): MultiaddrConnection;
+    };
+    const server = createServer();
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const accepted = once(server, "connection") as Promise<[Socket]>;
+    const port = (server.address() as { port: number }).port;
+    const socket = connectSocket(port, "127.0.0.1");
+    await once(socket, "connect");
+    const [remote] = await accepted;
+    let received = 0;
+    remote.on("data", (chunk: Buffer) => {
+      received += chunk.byteLength;
+    });
+    // The reset: events.once would reject on it, before the close that follows.
+    remote.on("error", () => {});
+    const closed = new Promise((resolve) => remote.once("close", resolve));
+
+    const connection = toMultiaddrConnection({
+      socket,
+      direction: "outbound",
+      log: libp2pLogger({})?.forComponent("socket-writes"),
+    });
+    // As a muxer's abort does: its last frame (a GoAway), then the reset, at once.
+    connection.send(new Uint8Array(PAYLOAD_BYTES).fill(1));
+    connection.abort(new Error("aborted by the test"));
+    await closed;
+    expect(received).toBe(PAYLOAD_BYTES);
+  });
+});
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
 });
