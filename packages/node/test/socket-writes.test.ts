@@ -9,6 +9,11 @@ import { loopbackHosts } from "./loopback-hosts.ts";
 import { waitFor } from "./wait-for.ts";
 
 const start = loopbackHosts();
+/** What a test started outside `start` (a plain TCP server), undone after it. */
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((c) => c()));
+});
 const PROTOCOL = "/walras-test/socket-writes/1.0.0";
 /** Larger than any frame libp2p sends on its own (a yamux header, a ping, a window update). */
 const PAYLOAD_BYTES = 3_000;
@@ -104,9 +109,4 @@ describe("TCP writes (patches/@libp2p__tcp@11.0.28.patch)", () => {
     await closed;
     expect(received).toBe(PAYLOAD_BYTES);
   });
-});
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((c) => c()));
 });
