@@ -244,87 +244,96 @@ describe("Byzantine members: the invariants", () => {
 });
 
 describe("Byzantine members: pinned seeds", () => {
-  // Seed 1314: n2 equivocates. At 9378.7 ms it sends n0 a second demand for epoch 2 round 1
-  // (x=4.5929 against 3.062, which n1 gets); n0 closes round 1 on it, n1 on the first, and round
-  // 2's prices differ. Before the rule of docs/protocol.md §5.1 the nodes rejected each other's
-  // demands as price-mismatch and never certified again (P1, R1, liveness; found as seed 72, then
-  // pinned as seed 171 until nodes took their first epoch only from sync answers, protocol §9.3;
-  // the run changed again when the simulator's sync asked as the node's does). Now the divergence
-  // makes them fetch round 1's demands, the other version arrives as the proof, both versions are
-  // relayed, and epoch 3 is decided without n2, from epoch 2's start prices. (Seed 72 was pinned
-  // for a split at round 0 that showed only at round 2, found by the walk's second round; since
-  // the simulator's catch-ups ask as the node's do, no seed of 1..6000 shows one any more;
+  // Seed 402: n1 equivocates in epoch 3 {n0, n1, n2}. At 6449.2 ms it sends n0 a second demand for
+  // round 2 (x=3.1954 by gossip; n2 gets x=2.1303, by sync); n0 closes round 2 on one, n2 on the
+  // other, and round 3's prices differ. Before the rule of docs/protocol.md §5.1 the nodes rejected
+  // each other's demands as price-mismatch and never certified again (P1, R1, liveness; found as
+  // seed 72, then pinned as seeds 171, 1314 and 402 as the protocol's timing changed, last when a
+  // joiner took its bootstrap node's own decision by gossip, protocol §9.3). Now n2's mismatch on
+  // n0's round-3 demand makes it fetch round 2's demands, n0's answer holds the other version (the
+  // proof), n2 relays both (it took neither by gossip, so its seen cache holds neither), n0 gets
+  // the proof from that relay and relays nothing (it saw both by gossip), and epoch 4 is decided
+  // without n1 (view 1: view 0's proposer is n1) and certified by n0 and n2. (Seed 72 was pinned for
+  // a split at round 0 that showed only at round 2, found by the walk's second round; since the
+  // simulator's catch-ups ask as the node's do, no seed of 1..6000 shows one any more;
   // divergence-probe.test.ts keeps the walk's order.)
-  it("seed 1314: the equivocated demand is proven, the version fetched by sync relayed, and epoch 3 certifies without n2", () => {
-    const r = runSeed(1314, { trace: true, keepGoing: true, equivocators: true });
+  it("seed 402: the equivocated demand is proven, both versions relayed as seen caches allow, and epoch 4 certifies without n1", () => {
+    const r = runSeed(402, { trace: true, keepGoing: true, equivocators: true });
     const lines = r.trace ?? [];
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
-    expect(at(/ BYZANTINE equivocate n2 -> \{n0\} demand n2 e2 r1 x=4\.5929/)).toBeGreaterThanOrEqual(0);
-    expect(at(/n0<n2 demand n2 e2 r1 x=4\.5929 accept/)).toBeGreaterThanOrEqual(0);
-    const mismatch = at(/n0 dropped price-mismatch demand n1 e2 r2 /);
+    expect(at(/ BYZANTINE equivocate n1 -> \{n0\} demand n1 e3 r2 x=3\.1954/)).toBeGreaterThanOrEqual(0);
+    expect(at(/n0<n1 demand n1 e3 r2 x=3\.1954 accept/)).toBeGreaterThanOrEqual(0);
+    expect(at(/n2<n1 \(sync\) demand n1 e3 r2 x=2\.1303 accept/)).toBeGreaterThanOrEqual(0);
+    const mismatch = at(/n2 dropped price-mismatch demand n0 e3 r3 /);
     expect(mismatch).toBeGreaterThan(0);
-    // The divergence probe's walk, first step: round 1, then round 0, each by name.
-    expect(lines[mismatch + 1]).toMatch(/^ +n0 sync e2 r1 demand$/);
-    expect(lines[mismatch + 2]).toMatch(/^ +n0 sync e2 r0 demand$/);
+    // The divergence probe's walk, first step: round 2, then round 1, each by name.
+    expect(lines[mismatch + 1]).toMatch(/^ +n2 sync e3 r2 demand$/);
+    expect(lines[mismatch + 2]).toMatch(/^ +n2 sync e3 r1 demand$/);
     const proof = at(/reject:equivocation/);
-    expect(proof).toBeGreaterThan(0);
-    expect(proof).toBe(at(/n0<n2 \(sync\) demand n2 e2 r1 x=3\.062 reject:equivocation/));
-    expect(at(/n0 equivocation by n2 in demand\/2\/1/)).toBeGreaterThan(proof);
-    // Of the two versions n0 relays, only the one it fetched by sync goes out: gossipsub's seen
-    // cache holds the one it got by gossip.
-    expect(at(/n2<n0 demand n2 e2 r1 x=3\.062/)).toBeGreaterThan(proof);
-    expect(at(/<n0 demand n2 e2 r1 x=4\.5929/)).toBe(-1);
-    expect(at(/publish propose n[01] e3 v0 \{n0,n1\} base e2r0 \[equivocation\]/)).toBeGreaterThan(proof);
-    expect(at(/n0 epoch-started e3 \{n0,n1\}/)).toBeGreaterThan(proof);
-    expect(at(/n1 certificate e3 .* 2\/2 signed/)).toBeGreaterThan(proof);
+    expect(proof).toBeGreaterThan(mismatch);
+    expect(proof).toBe(at(/n2<n0 \(sync\) demand n1 e3 r2 x=3\.1954 reject:equivocation/));
+    expect(at(/n2 equivocation by n1 in demand\/3\/2/)).toBeGreaterThan(proof);
+    expect(at(/n2 relay demand n1 e3 r2 x=2\.1303$/)).toBeGreaterThan(proof);
+    expect(at(/n2 relay demand n1 e3 r2 x=3\.1954$/)).toBeGreaterThan(proof);
+    const second = at(/n0<n2 demand n1 e3 r2 x=2\.1303 reject:equivocation/);
+    expect(second).toBeGreaterThan(proof);
+    expect(at(/n0 relay demand n1 e3 r2 x=3\.1954 suppressed \(seen cache\)$/)).toBeGreaterThan(second);
+    expect(at(/n0 relay demand n1 e3 r2 x=2\.1303 suppressed \(seen cache\)$/)).toBeGreaterThan(second);
+    expect(at(/publish propose n0 e4 v1 \{n0,n2\} base e3r0 \[equivocation\]/)).toBeGreaterThan(proof);
+    expect(at(/n0 epoch-started e4 \{n0,n2\}/)).toBeGreaterThan(proof);
+    expect(at(/n2 certificate e4 .* 2\/2 signed/)).toBeGreaterThan(proof);
     expect(r.violations).toEqual([]);
     expect(r.liveness.status).toBe("held");
   });
 
-  // Seed 255 (734 before the simulator modelled the sync client's timeout): capacity does not bind
-  // (prices stay 0), so no demand mismatches: the split shows in the commits of epoch 1 (n1 sent n0
-  // and n2 a second demand for round 0). n0, settled without a certificate, fetches the commits it
-  // lacks: n3's, of another body; then round 0's demands, and n1's own answer is the proof (n3's
-  // was while certificates held chased their missing signatures); n0 relays the version it
-  // fetched (its seen cache holds the other) and proposes epoch 2 without n1.
-  it("seed 255: a divergent commit body leads to the proof, and epoch 2 certifies without n1", () => {
-    const r = runSeed(255, { trace: true, equivocators: true });
+  // Seed 999 (734 before the simulator modelled the sync client's timeout, then 255 until a joiner
+  // took its bootstrap node's own decision by gossip): capacity does not bind (prices stay 0), so
+  // no demand mismatches: the split shows in the commits of epoch 1 (n1 sent n0 a second demand for
+  // round 0, n2 the first). n0, settled without a certificate, fetches the commits it lacks: n1's
+  // own, of another body (the one n1 closed the round on); then round 0's demands, and n1's own answer is the proof; n0 relays the
+  // version it fetched (its seen cache holds the other) and proposes epoch 2 without n1.
+  it("seed 999: a divergent commit body leads to the proof, and epoch 2 certifies without n1", () => {
+    const r = runSeed(999, { trace: true, equivocators: true });
     const lines = r.trace ?? [];
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
     expect(at(/dropped price-mismatch/)).toBe(-1);
     const proof = at(/n0<n\d \(sync\) demand n1 e1 r0 .* reject:equivocation/);
     expect(proof).toBeGreaterThan(0);
-    const commit = at(/n0<n3 \(sync\) commit n3 e1 r0 /);
+    const commit = at(/n0<n1 \(sync\) commit n1 e1 r0 /);
     expect(commit).toBeGreaterThan(0);
     expect(lines[commit + 1]).toMatch(/^ +n0 sync e1 r0 demand$/);
     expect(commit).toBeLessThan(proof);
-    expect(at(/n0 relay demand n1 e1 r0 x=1\.3301$/)).toBeGreaterThan(proof);
-    expect(at(/n0 relay demand n1 e1 r0 x=1\.9952 suppressed \(seen cache\)$/)).toBeGreaterThan(proof);
-    expect(at(/publish propose n0 e2 v0 \{n3,n0\} base e1r0 \[equivocation\]/)).toBeGreaterThan(proof);
-    expect(at(/n3 certificate e2 .* 2\/2 signed/)).toBeGreaterThan(proof);
+    expect(at(/n0 relay demand n1 e1 r0 x=4\.0818$/)).toBeGreaterThan(proof);
+    expect(at(/n0 relay demand n1 e1 r0 x=6\.1227 suppressed \(seen cache\)$/)).toBeGreaterThan(proof);
+    expect(at(/publish propose n0 e2 v0 \{n0,n2\} base e1r0 \[equivocation\]/)).toBeGreaterThan(proof);
+    expect(at(/n2 certificate e2 .* 2\/2 signed/)).toBeGreaterThan(proof);
     expect(r.violation).toBeNull();
     expect(r.liveness.status).toBe("held");
   });
 
-  // Seed 348: n3 splits round 0 of epoch 5 two against two (x=1.1949 to n0 and n1, x=0.7966 to n2
-  // and n4). Prices do not bind, so both sides converge and commit, on two bodies, and no demand
-  // mismatches. Gossip brings each side the other's commits as references to a body it cannot
-  // check; a node asks for such a member's commit whole (protocol §8), which shows the split and
-  // starts the probe, and round 0's demands are the proof. While references on another body were
-  // only ignored, no node ever convicted n3 (it stayed a member to the end).
-  it("seed 348: commits on another body are fetched whole, and the equivocator is proven and dropped", () => {
-    const r = runSeed(348, { trace: true, equivocators: true });
+  // Seed 62 (348 until a joiner took its bootstrap node's own decision by gossip, protocol §9.3):
+  // n5 splits round 0 of epoch 5 (x=4.8103 to n0, n1 and n2, x=3.2069 to the others). Prices do
+  // not bind, so both sides converge and commit, on two bodies, and no demand mismatches. n2 asks
+  // for epoch 5's commits and gets n5's whole, on another body than its own: that shows the split
+  // and starts the probe, and round 0's demands are the proof. While commits on another body were
+  // only ignored (gossip carries them as references to a body the node cannot check), no node
+  // ever convicted the splitter (it stayed a member to the end).
+  it("seed 62: commits on another body are fetched whole, and the equivocator is proven and dropped", () => {
+    const r = runSeed(62, { trace: true, equivocators: true });
     const lines = r.trace ?? [];
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
-    expect(r.schedule.byzantine.equivocators).toEqual(["n3"]);
-    const fetched = at(/n4<n[01] \(sync\) commit n[01] e5 r0 /);
+    expect(r.schedule.byzantine.equivocators).toEqual(["n5"]);
+    expect(at(/dropped price-mismatch/)).toBe(-1);
+    const fetched = at(/n2<n5 \(sync\) commit n5 e5 r0 /);
     expect(fetched).toBeGreaterThan(0);
-    expect(lines[fetched + 1]).toMatch(/^ +n4 sync e5 r0 demand$/);
-    const proof = at(/n4<n\d \(sync\) demand n3 e5 r0 .* reject:equivocation/);
+    expect(lines[fetched + 1]).toMatch(/^ +n2 sync e5 r0 demand$/);
+    const proof = at(/n2<n\d \(sync\) demand n5 e5 r0 .* reject:equivocation/);
     expect(proof).toBeGreaterThan(fetched);
-    expect(at(/n4 equivocation by n3 in demand\/5\/0\/n3/)).toBeGreaterThan(proof);
-    expect(at(/publish propose n\d e6 v0 \{n0,n4,n1,n2\} base e5r0 \[equivocation\]/)).toBeGreaterThan(proof);
-    expect(at(/n\d certificate e6 r\d+ 4\/4 signed/)).toBeGreaterThan(proof);
+    expect(at(/n2 equivocation by n5 in demand\/5\/0\/n5/)).toBeGreaterThan(proof);
+    expect(at(/publish propose n\d e6 v0 \{n6,n7,n0,n3,n2,n1\} base e5r0 \[equivocation\]/)).toBeGreaterThan(
+      proof,
+    );
+    expect(at(/n\d certificate e6 r\d+ 6\/6 signed/)).toBeGreaterThan(proof);
     expect(r.violations).toEqual([]);
     expect(r.liveness.status).toBe("held");
   });

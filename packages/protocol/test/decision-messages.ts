@@ -1,4 +1,4 @@
-import { planDigest } from "../src/machine/epoch-plan.ts";
+import { foundingPlan, planDigest } from "../src/machine/epoch-plan.ts";
 import type { Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, type ContractId, compareIds } from "../src/wire/ids.ts";
@@ -71,14 +71,5 @@ export const sortedIds = (...ss: Signer[]): AgentId[] => ss.map((s) => s.id).sor
 
 /** Epoch 0 as a founder decides it alone, before any joiner: `founder` its only member and voter. */
 export function soloFoundingPlan(founder: Signer): EpochPlan {
-  const only = [founder.id];
-  return {
-    members: only,
-    deciders: only,
-    voters: only,
-    base: null,
-    terms: null,
-    ledger: null,
-    cause: ["found"],
-  };
+  return foundingPlan(founder.id, [founder.id]);
 }

@@ -123,6 +123,43 @@ describe("a fresh node's first epoch (docs/protocol.md §9.3)", () => {
     expect(joiner.status()).toMatchObject({ epoch: 2, members: ids(...members) });
   });
 
+  it("a decision its bootstrap node sent itself is taken by gossip, as that node's answer would be", () => {
+    const joiner = newJoiner();
+    joiner.handle({ type: "bootstrap-peer", now: 0, peer: founder.id });
+    const founding = chain[0] as WireMessage;
+    expect(joiner.check(founding, { gossip: true, from: founder.id })).toEqual({
+      verdict: "accept",
+      onTrust: true,
+    });
+    joiner.handle({ type: "message", now: 1, message: founding });
+    expect(joiner.status()).toMatchObject({ epoch: 0, members: [founder.id] });
+    // Adopted as it arrived: the ask the message began finds an epoch held and is never sent.
+    const actions = joiner.handle({ type: "tick", now: 2 });
+    expect(
+      actions.filter((a) => a.type === "sync" && a.want.type === "decision" && a.want.epoch === null),
+    ).toEqual([]);
+  });
+
+  it("but not a copy another peer forwards, nor one a peer that is not its bootstrap node sent itself", () => {
+    const joiner = newJoiner();
+    joiner.handle({ type: "bootstrap-peer", now: 0, peer: founder.id });
+    const founding = chain[0] as WireMessage;
+    const unasked = { verdict: "ignore", reason: "unasked" };
+    // Relayed: a stranger may replay a bootstrap node's old decision to send a joiner through every epoch since.
+    expect(joiner.check(founding, { gossip: true, from: key(20).id })).toMatchObject(unasked);
+    expect(joiner.check(founding, { gossip: true })).toMatchObject(unasked);
+    // A stranger's own decided epoch, sent by itself: it is no bootstrap node of this joiner.
+    expect(arrive(joiner, fake[0] as WireMessage, 3, true)).toEqual([]);
+    expect(joiner.check(fake[0] as WireMessage, { gossip: true, from: fake[0]?.agent })).toMatchObject(
+      unasked,
+    );
+    // Nor does the founder count before this node is told it bootstraps from it.
+    const unbooted = newJoiner();
+    expect(unbooted.check(founding, { gossip: true, from: founder.id })).toMatchObject(unasked);
+    expect(joiner.status().epoch).toBe(null);
+    expect(unbooted.status().epoch).toBe(null);
+  });
+
   it("once it has an epoch, a node takes the next decision by gossip as before", () => {
     const joiner = newJoiner();
     let now = 1;

@@ -23,8 +23,21 @@ describe("a leave whose first `leave` is lost is still decided", () => {
     held(1881);
   });
 
-  it("announced again in an epoch that still names the leaver (seed 653: kept in two more epochs)", () => {
-    held(653);
+  // Seed 653 showed a leave lost to the only voter, the leaver kept in two more epochs, until a
+  // joiner took its bootstrap node's own decision by gossip (protocol §9.3) and moved its schedule;
+  // leave-resend.test.ts builds that shape by hand.
+});
+
+describe("a leaver announces its leave anew in each epoch that still names it (§9.4)", () => {
+  // Seed 498: n3 leaves while it is still in epoch 3 and the others are in epoch 5, so its leave of
+  // epoch 3 is stale to every one of them; catching up, it adopts epochs 4 and 5, which still
+  // name it, and announces its leave of each at once; epoch 6 is decided without it.
+  it("seed 498: a leaver behind the others leaves epoch 3, then 4 and 5 as it adopts them", () => {
+    const r = runSeed(498, { trace: true });
+    const announced = (r.trace ?? []).flatMap((l) => /publish leave n3 e(\d+)$/.exec(l)?.[1] ?? []);
+    expect(announced).toEqual(["3", "4", "5"]);
+    expect(r.violation).toBeNull();
+    expect(r.liveness.status).toBe("held");
   });
 });
 

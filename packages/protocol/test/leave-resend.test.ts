@@ -17,7 +17,7 @@ const DELAY_MS = 5;
  * A leaver's first `leave` lost on its way to every other member (docs/protocol.md §9.4): it
  * re-sends it leaveResendMs later with `seq` 1, or, adopting meanwhile an epoch that still names
  * it, announces that epoch's leave at once; on either the members that stay decide the epoch
- * without it. The loss is made by hand, not drawn: sim seeds 1881 and 653 (leave-announce.test.ts)
+ * without it. The loss is made by hand, not drawn: sim seeds 1881 and 653 (pinned in leave-announce.test.ts)
  * found it, but a seed stops showing it once an unrelated change moves the schedule.
  *
  * Without these the leave is not lost for good here (the leaver, a decider, changes views a view-0

@@ -109,6 +109,59 @@ describe("the simulator's mesh", () => {
     expect(proposals.some((d) => d.from === "n0")).toBe(true);
   });
 
+  it("a joiner takes the founder's flooded proposal straight from it (its bootstrap node) and asks no one for the decision", () => {
+    const events: NetworkEvent[] = [];
+    const net = new SimulatedNetwork({
+      contract,
+      seed: 17,
+      // One delay for every delivery, so that what the founder sends at once arrives in the order
+      // sent, as on one libp2p connection: its proposal before its first demand (a demand of an
+      // epoch heard first makes a joiner ask, and the answer may then come before the flood).
+      delay: { min: 5, max: 5 },
+      mesh: {
+        links: [
+          ["n0", "n1"],
+          ["n1", "n2"],
+        ],
+      },
+      observer: (e) => events.push(e),
+    });
+    const [p0, p1, p2] = paperProfiles(3, 4) as [never, never, never];
+    const n0 = net.addAgent("n0", p0);
+    // Joiners a little later, so that their first asks (announceMs after their start) would come
+    // after the founding: each asks nobody only if it holds the decision by then.
+    net.runUntil(() => false, contract.timeouts.announceMs / 2);
+    net.addAgent("n1", p1);
+    net.addAgent("n2", p2);
+    net.runUntil(() => false, 10 * contract.timeouts.roundMs);
+    expect(net.nodes.map((n) => n.machine.status().epoch)).not.toContain(null);
+    const proposal = events.find(
+      (e): e is Delivery => e.type === "deliver" && e.message.kind === "propose" && e.message.agent === n0.id,
+    );
+    expect(proposal).toBeDefined();
+    const founded = proposal?.at as number;
+    for (const name of ["n1", "n2"]) {
+      const heard = events.filter(
+        (e): e is Delivery =>
+          e.type === "deliver" &&
+          e.via === "gossip" &&
+          e.node.name === name &&
+          e.message === proposal?.message,
+      );
+      // Flooded: it reaches n2 too straight from n0, though their mesh link goes through n1.
+      expect(heard.map((d) => [d.from, d.via, d.verdict.verdict])).toEqual([["n0", "gossip", "accept"]]);
+      expect(heard[0]?.actions).toContainEqual(expect.objectContaining({ type: "epoch-started", epoch: 0 }));
+      const asked = events.filter(
+        (e) =>
+          "actions" in e &&
+          e.at >= founded &&
+          e.node.name === name &&
+          e.actions.some((a) => a.type === "sync" && a.want.type === "decision" && a.want.epoch === null),
+      );
+      expect(asked).toEqual([]);
+    }
+  });
+
   it("a node forwards a current member's held later-epoch message, but not one it took on trust", () => {
     const { net, deliveries } = line();
     const founder = net.newSigner();

@@ -31,7 +31,7 @@ describe("the simulator's spread markets (members at their activity cap)", () =>
     expect(spread).toBeGreaterThan(50);
     expect(spread).toBeLessThan(110);
     // The seeds pinned in other tests draw none, so they replay the runs they were pinned for.
-    for (const seed of [1197, 17031, 15865, 4200, 1314, 72, 255, 686, 910, 36, 9, 1740])
+    for (const seed of [1197, 17031, 15865, 4200, 72, 999, 62, 498, 686, 910, 36, 9, 1740])
       expect(drawSchedule(seed, { spread: true })).toEqual(drawSchedule(seed));
   });
 

@@ -26,8 +26,8 @@ describe("the simulator's stranger at the founder (docs/protocol.md §9.3, the f
     expect(drawn).toBeLessThan(60);
     // The seeds pinned in other tests draw none, so they replay the runs they were pinned for.
     for (const seed of [
-      1, 2, 3, 4, 5, 6, 7, 9, 11, 17, 36, 72, 180, 186, 209, 255, 686, 910, 1197, 1314, 1740, 4200, 15865,
-      17031,
+      1, 2, 3, 4, 5, 6, 7, 9, 11, 17, 36, 62, 72, 180, 186, 209, 498, 686, 402, 910, 999, 1197, 1740, 4200,
+      15865, 17031,
     ])
       expect(withoutStranger(drawSchedule(seed))).toEqual(drawSchedule(seed));
   });

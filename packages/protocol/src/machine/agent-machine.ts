@@ -82,6 +82,8 @@ export interface AgentMachineConfig {
 export interface CheckOptions {
   readonly replay?: boolean;
   readonly gossip?: boolean;
+  /** The peer a gossiped message came from (gossipsub's propagation source; peer id = agent id). */
+  readonly from?: AgentId;
 }
 
 export type MarketStatus = "joining" | "running" | "converged" | "stalled";
@@ -239,7 +241,7 @@ class Machine implements AgentMachine {
     const before = out.replaying;
     if (options.replay === true) out.replaying = true;
     try {
-      return this.#judge(m, options.gossip === true);
+      return this.#judge(m, options.gossip === true, options.from);
     } finally {
       out.replaying = before;
     }
@@ -249,9 +251,9 @@ class Machine implements AgentMachine {
     return sharedVerdict(m, this.#validation);
   }
 
-  #judge(m: WireMessage, gossip: boolean): Verdict {
+  #judge(m: WireMessage, gossip: boolean, from: AgentId | undefined): Verdict {
     const verdict = validate(m, this.#validation);
-    if (verdict.verdict === "accept" && gossip && this.#membership.unasked(m))
+    if (verdict.verdict === "accept" && gossip && this.#membership.unasked(m, from))
       return {
         verdict: "ignore",
         reason: "unasked",
@@ -353,6 +355,9 @@ class Machine implements AgentMachine {
         break;
       case "linked":
         this.#membership.onLinked();
+        break;
+      case "bootstrap-peer":
+        this.#membership.onBootstrapPeer(event.peer);
         break;
       case "other-body":
         this.#certify.onOtherBody(event.epoch, event.agent);

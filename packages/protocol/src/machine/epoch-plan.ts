@@ -48,6 +48,19 @@ export function proposerOf(epoch: number, view: number, deciders: readonly Agent
   return deciders[(epoch + view) % deciders.length] as AgentId;
 }
 
+/** Epoch 0's plan (docs/protocol.md §9.1): its founder alone decides it and votes; `members` sorted. */
+export function foundingPlan(founder: AgentId, members: readonly AgentId[]): EpochPlan {
+  return {
+    members,
+    deciders: [founder],
+    voters: [founder],
+    base: null,
+    terms: null,
+    ledger: null,
+    cause: ["found"],
+  };
+}
+
 export function sortedUnique(ids: Iterable<AgentId>): AgentId[] {
   return [...new Set(ids)].sort(compareIds);
 }

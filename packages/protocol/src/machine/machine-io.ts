@@ -19,6 +19,12 @@ export type MachineEvent =
    */
   | { type: "linked"; now: number }
   /**
+   * A bootstrap address's node answered for the first time: `peer` is its key (peer id = agent
+   * id). A node without an epoch takes that peer's own decision messages by gossip, as it takes an
+   * answer of that peer's to its ask (docs/protocol.md §9.3): the operator chose to trust it.
+   */
+  | { type: "bootstrap-peer"; now: number; peer: AgentId }
+  /**
    * A peer answered this node's `decision` request without an epoch (the current decision) with
    * no messages: it holds no epoch. Unlike silence, this tells a founder that no decision is there.
    * `peer`: who answered (the node's peer id, the simulator's node name), as the founding gate

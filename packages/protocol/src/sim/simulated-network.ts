@@ -92,6 +92,8 @@ export interface SimulatedNetworkOptions {
 export interface SimNode {
   readonly name: string;
   readonly id: AgentId | null;
+  /** The key its node is known by (peer id = agent id): its agent's, a founding observer's, or none. */
+  readonly key: AgentId | null;
   readonly role: MachineRole;
   readonly machine: AgentMachine;
   /** Every message this node accepted or published: what it would answer a sync request with. */
@@ -291,6 +293,8 @@ export class SimulatedNetwork {
   readonly #honest = new Set<string>();
   /** Names of the simulated nodes, to tell their messages from injected ones. */
   readonly #names = new Set<string>();
+  /** Each simulated node's key by name: the peer id a receiver sees a gossiped message come from. */
+  readonly #keys = new Map<string, AgentId>();
 
   constructor(options: SimulatedNetworkOptions) {
     this.#contract = options.contract;
@@ -337,13 +341,26 @@ export class SimulatedNetwork {
   ): SimNode {
     const r = role ?? this.#defaultRole();
     if (!misreport && !twin) this.#honest.add(signer.id);
-    return this.#add(name, signer.id, r, this.#machine(r, { signer, profile }, misreport), twin ?? null);
+    return this.#add(
+      name,
+      signer.id,
+      signer.id,
+      r,
+      this.#machine(r, { signer, profile }, misreport),
+      twin ?? null,
+    );
   }
 
   /** A node without an agent: it follows and verifies. A founding observer gets a key to sign with. */
   addObserver(name: string, role: MachineRole = "joiner"): SimNode {
     const signer = role === "founder" ? this.newSigner() : undefined;
-    return this.#add(name, null, role, this.#machine(role, signer ? { signer } : undefined));
+    return this.#add(
+      name,
+      null,
+      signer?.id ?? null,
+      role,
+      this.#machine(role, signer ? { signer } : undefined),
+    );
   }
 
   /** The first node started founds the market, as the one started without bootstrap peers does. */
@@ -370,6 +387,7 @@ export class SimulatedNetwork {
   #add(
     name: string,
     id: AgentId | null,
+    key: AgentId | null,
     role: MachineRole,
     machine: AgentMachine,
     twin: SimNode["twin"] = null,
@@ -377,6 +395,7 @@ export class SimulatedNetwork {
     const node: SimNode = {
       name,
       id,
+      key,
       role,
       machine,
       store: [],
@@ -397,8 +416,10 @@ export class SimulatedNetwork {
       name,
       this.nodes.filter((n) => n.up).map((n) => n.name),
     );
+    this.#trustFounder(node);
     this.nodes.push(node);
     this.#names.add(name);
+    if (key) this.#keys.set(name, key);
     const linkAt = this.#drawLinkUp();
     if (linkAt === null) this.#observer?.({ type: "start", at: this.now, node });
     else {
@@ -409,6 +430,18 @@ export class SimulatedNetwork {
     this.#scheduleTick(node);
     this.#linkLoneTo(node);
     return node;
+  }
+
+  /**
+   * A joiner bootstraps from the founder, the node started without bootstrap peers (as `walras
+   * devnet` and the Compose file start them): its machine learns the founder's key as a live node's
+   * does at its bootstrap connection (bootstrap-peers.ts). Told at every start, restarts included.
+   */
+  #trustFounder(node: SimNode): void {
+    const founder = this.nodes.find((n) => n.role === "founder" && n.key !== null);
+    if (node.role !== "joiner" || !founder?.key) return;
+    const actions = node.machine.handle({ type: "bootstrap-peer", now: this.now, peer: founder.key });
+    if (actions.length > 0) throw new Error("a bootstrap peer's key is not an event the machine acts on");
   }
 
   /** When a node started now links to its first peers, or null: it has them from the start. */
@@ -464,6 +497,7 @@ export class SimulatedNetwork {
       ...this.#syncClient(),
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
+    this.#trustFounder(revived);
     this.#mesh?.joined(
       revived.name,
       this.nodes.filter((n) => n.up && n !== revived).map((n) => n.name),
@@ -752,7 +786,11 @@ export class SimulatedNetwork {
     // gossipsub puts an id in its seen cache before validation, whatever the verdict.
     if (item.via === "gossip") node.seen.add(messageDigest(item.message), this.now);
     if (!this.#usable(node, item)) return;
-    const verdict = node.machine.check(item.message, { gossip: item.via === "gossip" });
+    const from = this.#keys.get(item.from);
+    const verdict = node.machine.check(
+      item.message,
+      item.via === "gossip" ? { gossip: true, ...(from ? { from } : {}) } : {},
+    );
     if (verdict.verdict === "reject") node.rejected += 1;
     if (meshed && forwards(verdict)) this.#forward(node, item);
     let actions: MachineAction[] = [];
