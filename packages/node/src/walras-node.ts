@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import {
+  type AgentId,
   type AgentMachine,
   type AgentProfile,
+  asAgentId,
   type Certificate,
   type Contract,
   canonicalJson,
@@ -196,6 +198,10 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
   undo.push("gossip", () => gossip?.stop());
 
   const metrics = createNodeMetrics();
+  // Each bootstrap address's node, once connected, is trusted for the first epoch as its answer
+  // would be (the protocol's machine/bootstrap-peers.ts). It may connect before the driver exists: held till then.
+  const bootstrapPeers: AgentId[] = [];
+  let trustBootstrap = (peer: AgentId): void => void bootstrapPeers.push(peer);
   let host: Host;
   try {
     host = await createHost({
@@ -205,8 +211,10 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       metricsRegistry: metrics.registry,
       logger: componentLogger(nodeLog, "host"),
       ...(init.connectionGater ? { connectionGater: init.connectionGater } : {}),
-      onBootstrapConnected: (libp2p, peer, address) =>
-        void checkBootstrapContract(libp2p, peer, address, id, nodeLog),
+      onBootstrapConnected: (libp2p, peer, address) => {
+        trustBootstrap(asAgentId(peer.toString()));
+        void checkBootstrapContract(libp2p, peer, address, id, nodeLog);
+      },
     });
   } catch (err) {
     throw libp2pListenError(err) ?? err;
@@ -343,6 +351,8 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     stopped = true;
     driver.stop();
   });
+  trustBootstrap = (peer) => void driver.handle({ type: "bootstrap-peer", now: now(), peer });
+  for (const peer of bootstrapPeers.splice(0)) trustBootstrap(peer);
 
   // Recorded before the machine is told, with the epoch it applies from (bid-record.ts).
   const changeBid = (next: AgentProfile): void => {

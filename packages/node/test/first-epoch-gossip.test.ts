@@ -1,6 +1,7 @@
 import { multiaddr } from "@multiformats/multiaddr";
 import { contractId, createSigner } from "@walras/protocol";
 import {
+  foundingProposal,
   madeUpDecision,
   paperProfiles,
   rejectedCount,
@@ -58,5 +59,42 @@ describe("a fresh node that a stranger gossips to before it meets the network", 
     const members = fresh.certificate()?.commit.members ?? [];
     expect([...members].sort()).toEqual(network.nodes.map((n) => n.peerId).sort());
     for (const k of throwaway) expect(members).not.toContain(k.id);
+  });
+});
+
+describe("a fresh node and its bootstrap node (docs/protocol.md §9.3)", () => {
+  it("takes the founding proposal its bootstrap node sends itself by gossip, not one it sends for another key", async () => {
+    const network = started.add(await startCluster(contract, []));
+    // A bare libp2p host with a key of its own: it serves no sync, so only gossip can bring its decision.
+    const boot = started.add(
+      await startHostilePeer({
+        contractId: contractId(contract),
+        targets: [],
+        targetIds: [],
+        dir: network.root,
+        name: "boot",
+      }),
+    );
+    const bootAddress = `${boot.host.libp2p.getMultiaddrs()[0]?.decapsulate("/p2p").toString()}/p2p/${boot.peerId}`;
+    const fresh = await network.add(profiles[0] as (typeof profiles)[0], {
+      bootstrap: [bootAddress],
+      founder: false,
+    });
+    await boot.subscribed([fresh.peerId]);
+
+    // Sent by the bootstrap node, but another key's: taken from an answer only.
+    const other = foundingProposal(contract, createSigner(new Uint8Array(32).fill(30)));
+    expect(await boot.sendMessage("membership", other)).toBe(1);
+    await waitFor(
+      "the fresh node to judge the other key's proposal",
+      async () => (await rejectedCount(fresh, "unasked")) >= 1,
+    );
+    expect(fresh.status().epoch).toBeNull();
+
+    // Its own: taken as it arrives (without the rule, ignored as unasked, and no answer ever comes).
+    expect(await boot.sendMessage("membership", foundingProposal(contract, boot.signer))).toBe(1);
+    await waitFor("the fresh node to adopt its bootstrap node's epoch 0", () => fresh.status().epoch === 0);
+    expect(fresh.status().members).toEqual([boot.peerId]);
+    expect(await rejectedCount(fresh, "unasked")).toBe(1);
   });
 });

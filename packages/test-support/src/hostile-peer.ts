@@ -14,6 +14,7 @@ import {
   createSigner,
   type EpochPlan,
   encodeMessage,
+  foundingPlan,
   PROTOCOL_VERSION,
   type ProposeMessage,
   planDigest,
@@ -41,6 +42,8 @@ export interface HostilePeer {
   send(kind: GossipKind, bytes: Uint8Array): Promise<number>;
   /** Publish a message's canonical bytes on `kind`'s topic. */
   sendMessage(kind: GossipKind, message: WireMessage): Promise<number>;
+  /** Resolves once every one of `peerIds` is known to subscribe to all the contract's topics. */
+  subscribed(peerIds: readonly string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -81,15 +84,17 @@ export async function startHostilePeer(options: {
   // peer's subscriptions have arrived on the inbound one; the field is not in its public type.
   const outbound = (pubsub as unknown as { streamsOutbound: Map<string, unknown> }).streamsOutbound;
   const topic = (kind: GossipKind) => gossipTopic(options.contractId, kind);
-  try {
-    await waitFor(
+  const subscribed = (peerIds: readonly string[]) =>
+    waitFor(
       () =>
         ALL_KINDS.every((kind) => {
           const subscribers = new Set(pubsub.getSubscribers(topic(kind)).map(String));
-          return options.targetIds.every((id) => subscribers.has(id) && outbound.has(id));
+          return peerIds.every((id) => subscribers.has(id) && outbound.has(id));
         }),
-      { timeoutMs: 20_000, what: `${options.name} to see every target subscribed` },
+      { timeoutMs: 20_000, what: `${options.name} to see ${peerIds.length} peers subscribed` },
     );
+  try {
+    await subscribed(options.targetIds);
   } catch (err) {
     await host.stop();
     throw err;
@@ -104,6 +109,7 @@ export async function startHostilePeer(options: {
     host,
     send,
     sendMessage: (kind, message) => send(kind, encodeMessage(message)),
+    subscribed,
     stop: () => host.stop(),
   };
 }
@@ -112,6 +118,16 @@ export async function startHostilePeer(options: {
 export async function rejectedCount(node: WalrasNode, reason: string): Promise<number> {
   const metric = await node.metrics.messagesRejected.get();
   return metric.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+}
+
+/** A founding proposal of `founder`'s: epoch 0, decided by itself alone, its only member. */
+export function foundingProposal(contract: Contract, founder: Signer): ProposeMessage {
+  const plan = foundingPlan(founder.id, [founder.id]);
+  const head = { v: PROTOCOL_VERSION, contract: contractId(contract), epoch: 0, view: 0 };
+  return signMessage(
+    { ...head, kind: "propose", agent: founder.id, plan } as Unsigned<ProposeMessage>,
+    founder,
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import {
   type AgentId,
   type AgentMachine,
+  asAgentId,
   type CommitReference,
   decodeGossip,
   decodeMessage,
@@ -171,7 +172,10 @@ export function createInboundPipeline(init: InboundPipelineInit): InboundPipelin
     gossip: boolean,
     rejected?: (reason: RejectReason) => void,
   ): Judgement => {
-    const v = machine.check(message, { gossip });
+    // The peer it came from counts for a decision a bootstrap node sent itself (bootstrap-peers.ts);
+    // "gossip" stands for a peer this path no longer knows.
+    const peer = gossip && from !== "gossip" ? { from: asAgentId(from) } : {};
+    const v = machine.check(message, { gossip, ...peer });
     // What gossipsub forwards is the protocol's rule (forward-rule.ts), which the simulator runs too.
     if (v.verdict === "accept") return !forwards(v) ? "keep" : v.held ? "hold" : "accept";
     if (v.verdict === "reject") rejected?.(v.reason);
