@@ -137,6 +137,7 @@ function memberCurves(
         const wi = w[i] as number;
         const u = t * di;
         const x = wi > 0 && u > 0 ? ci + (si * wi * u) / (wi + u) : ci + si * u;
+        // biome-ignore lint/complexity/useMathMinMax: a NaN counts as 0 here, as it always has (Math.max would carry it into every node's prices)
         sum += di * ((x > 0 ? x : 0) - (ci > 0 ? ci : 0));
       }
       return sum;
