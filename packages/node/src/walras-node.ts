@@ -199,7 +199,9 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
 
   const metrics = createNodeMetrics();
   // Each bootstrap address's node, once connected, is trusted for the first epoch as its answer
-  // would be (the protocol's machine/bootstrap-peers.ts). It may connect before the driver exists: held till then.
+  // would be (the protocol's machine/bootstrap-peers.ts). The host starts dialling before the
+  // driver below exists; nothing awaits in between today, but a connection reported meanwhile is
+  // held for the driver rather than lost should that change.
   const bootstrapPeers: AgentId[] = [];
   let trustBootstrap = (peer: AgentId): void => void bootstrapPeers.push(peer);
   let host: Host;
