@@ -29,20 +29,26 @@ const contract = contractSchema.parse({
 
 type Delivery = Extract<NetworkEvent, { type: "deliver" }>;
 
-/** A network on the line n0 — n1 — n2 (mesh links only between neighbours), every delivery kept. */
-function line(names: readonly string[] = ["n0", "n1", "n2"]) {
+/** A network on the line n0 — n1 — n2 (mesh links only between neighbours), every event and delivery kept. */
+function line(delay = { min: 1, max: 10 }) {
+  const events: NetworkEvent[] = [];
   const deliveries: Delivery[] = [];
-  const links = names.slice(1).map((b, i) => [names[i] as string, b] as const);
   const net = new SimulatedNetwork({
     contract,
     seed: 17,
-    delay: { min: 1, max: 10 },
-    mesh: { links },
+    delay,
+    mesh: {
+      links: [
+        ["n0", "n1"],
+        ["n1", "n2"],
+      ],
+    },
     observer: (e) => {
+      events.push(e);
       if (e.type === "deliver") deliveries.push(e);
     },
   });
-  return { net, deliveries };
+  return { net, events, deliveries };
 }
 
 /** A demand of `signer`'s for `epoch`, round 0 (signed, so it passes the checks before membership). */
@@ -110,22 +116,10 @@ describe("the simulator's mesh", () => {
   });
 
   it("a joiner takes the founder's flooded proposal straight from it (its bootstrap node) and asks no one for the decision", () => {
-    const events: NetworkEvent[] = [];
-    const net = new SimulatedNetwork({
-      contract,
-      seed: 17,
-      // One delay for every delivery, so that what the founder sends at once arrives in the order
-      // sent, as on one libp2p connection: its proposal before its first demand (a demand of an
-      // epoch heard first makes a joiner ask, and the answer may then come before the flood).
-      delay: { min: 5, max: 5 },
-      mesh: {
-        links: [
-          ["n0", "n1"],
-          ["n1", "n2"],
-        ],
-      },
-      observer: (e) => events.push(e),
-    });
+    // One delay for every delivery, so that what the founder sends at once arrives in the order
+    // sent, as on one libp2p connection: its proposal before its first demand (a demand of an
+    // epoch heard first makes a joiner ask, and the answer may then come before the flood).
+    const { net, events } = line({ min: 5, max: 5 });
     const [p0, p1, p2] = paperProfiles(3, 4) as [never, never, never];
     const n0 = net.addAgent("n0", p0);
     // Joiners a little later, so that their first asks (announceMs after their start) would come
