@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Host } from "../src/network/host.ts";
 import { loopbackHosts } from "./loopback-hosts.ts";
@@ -16,7 +17,7 @@ const TOPIC = "walras-star-gossip-test";
 /** gossipsub's own heartbeat steps, spied on at one host: the peers it may gossip to, and those it does. */
 interface GossipInternals {
   emitGossip(peersToGossipByTopic: Map<string, Set<string>>): void;
-  pushGossip(id: string, ihave: { topicID?: string }): void;
+  pushGossip(id: string, ihave: { topicID?: string; messageIDs?: Uint8Array[] }): void;
 }
 
 // Discovery off: the leaves stay linked to the hub alone, as in a network's first seconds.
@@ -31,8 +32,13 @@ describe("the bootstrap node of a star", () => {
     );
     for (const host of [hub, ...leaves]) host.libp2p.services.pubsub.subscribe(TOPIC);
     const pubsub = hub.libp2p.services.pubsub;
-    await waitFor("every leaf subscribed at the hub", () => pubsub.getSubscribers(TOPIC).length === LEAVES);
+    await waitFor("every leaf subscribed at the hub", () => pubsub.getSubscribers(TOPIC).length === LEAVES, {
+      timeoutMs: 60_000,
+    });
 
+    const data = new TextEncoder().encode("round 0 demand");
+    // The host's message id (host.ts msgIdFn): the IHAVE must name this message.
+    const messageId = createHash("sha256").update(TOPIC).update(data).digest();
     const internals = pubsub as unknown as GossipInternals;
     const emitGossip = internals.emitGossip.bind(internals);
     const pushGossip = internals.pushGossip.bind(internals);
@@ -42,7 +48,12 @@ describe("the bootstrap node of a star", () => {
     let capturing = false;
     const told = new Set<string>();
     internals.pushGossip = (id, ihave) => {
-      if (capturing && ihave.topicID === TOPIC) told.add(id);
+      if (
+        capturing &&
+        ihave.topicID === TOPIC &&
+        ihave.messageIDs?.some((m) => Buffer.from(m).equals(messageId))
+      )
+        told.add(id);
       pushGossip(id, ihave);
     };
     internals.emitGossip = (byTopic) => {
@@ -52,7 +63,7 @@ describe("the bootstrap node of a star", () => {
       emitGossip(byTopic);
       capturing = false;
     };
-    await pubsub.publish(TOPIC, new TextEncoder().encode("round 0 demand"));
+    await pubsub.publish(TOPIC, data);
     published = true;
     await waitFor("the hub's next heartbeat with leaves outside its mesh", () => candidates !== null);
 
