@@ -301,7 +301,11 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
     now,
   });
   // The ledger this node missed (a restart, a late join), from a peer, a page at a time.
-  const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after), { log: nodeLog });
+  const ledgerSync = createLedgerSync(ledgerBook, (after) => sync.fetchLedger(after), {
+    log: nodeLog,
+    // The executor is built below; a page arrives only after the node has started.
+    onCertificate: (certificate) => executor.caughtUp(certificate),
+  });
   const ledgerCatchUp = createLedgerCatchUp(
     ledgerSync,
     nodeLog,

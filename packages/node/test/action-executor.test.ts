@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EquivocationProof, MachineAction, MessageKind, WireMessage } from "@walras/protocol";
+import type {
+  Certificate,
+  EquivocationProof,
+  MachineAction,
+  MessageKind,
+  WireMessage,
+} from "@walras/protocol";
 import { describe, expect, it } from "vitest";
 import { storedMessage } from "../src/actions/action-executor.ts";
 import type { LedgerBook } from "../src/ledger/ledger-book.ts";
@@ -147,6 +153,32 @@ describe("action executor: time to agreement", () => {
     expect(executor.certified().map((c) => c.digest)).toEqual([
       createHash("sha256").update(body(5)).digest("hex"),
       createHash("sha256").update(body(4)).digest("hex"),
+    ]);
+  });
+});
+
+describe("action executor: a certificate ledger catch-up brought", () => {
+  it("is held as one the machine assembled: listed once, with no start when the node did not run that epoch", async () => {
+    let now = 0;
+    const executor = stubbedExecutor({
+      ledger: { addCertificate: () => "digest", holdsChainTo: () => true } as unknown as LedgerBook,
+      now: () => now,
+    });
+    const certificate = (epoch: number) =>
+      ({
+        commit: { epoch, round: 2, prices: [1], members: ["a", "b"] },
+        signatures: [],
+      }) as unknown as Certificate;
+    now = 2_000;
+    // Epoch 0's rounds left behind for the promotion epoch 1; its certificate came by ledger sync.
+    executor.caughtUp(certificate(0));
+    now = 2_500;
+    // The machine assembles it after all (a late commit): already held, not listed again.
+    await executor.perform([
+      { type: "certificate", complete: true, certificate: certificate(0) } as MachineAction,
+    ]);
+    expect(executor.certified().map(({ digest: _, ...rest }) => rest)).toEqual([
+      { epoch: 0, round: 2, members: 2, startedAt: null, heldSince: 2_000 },
     ]);
   });
 });

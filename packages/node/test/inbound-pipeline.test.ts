@@ -256,7 +256,7 @@ describe("inbound pipeline and machine driver: held commit references", () => {
     const driver = createMachineDriver({
       machine,
       // What the machine decides is not carried out: only when the pipeline judges matters here.
-      executor: { perform: async () => {}, retryAt: () => Number.POSITIVE_INFINITY, certified: () => [] },
+      executor: { perform: async () => {}, retryAt: () => Number.POSITIVE_INFINITY },
       log,
       afterEvent: () => pipeline.releaseHeld(),
       now: () => now,

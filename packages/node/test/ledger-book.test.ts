@@ -147,9 +147,14 @@ describe("a node's ledger with a slot missing in the middle", () => {
     const late = book(chain.slice(2));
     expect(late.anchor()).toBeNull();
     const peer = book(chain);
-    const sync = createLedgerSync(late, async (after) => ledgerPage(peer, after));
+    const told: Certificate[] = [];
+    const sync = createLedgerSync(late, async (after) => ledgerPage(peer, after), {
+      onCertificate: (c) => void told.push(c),
+    });
     expect(await sync.sync()).toEqual({ added: 2 });
     expect(late.ledger()).toEqual(peer.ledger());
+    // The node lists what it now holds (its status's `certified`): the two it lacked, in order.
+    expect(told.map(certificateDigest)).toEqual(chain.slice(0, 2).map(certificateDigest));
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  type Certificate,
   certificateDigest,
   contractId,
   type EquivocationProof,
@@ -37,6 +38,12 @@ export interface ActionExecutor {
   retryAt(): number;
   /** The last few epochs this node held a certificate of, in the order it first held them. */
   certified(): readonly CertifiedEpoch[];
+  /**
+   * A certificate ledger catch-up brought (already in the ledger): held as one the machine
+   * assembled is. A node that left an epoch's rounds for the next epoch (a promotion decided
+   * while it still waited for demands) gets that epoch's certificate this way.
+   */
+  caughtUp(certificate: Certificate): void;
 }
 
 /**
@@ -144,6 +151,22 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
   const certified = new Map<number, CertifiedEpoch>();
   const unstored = createUnstoredOwnMessages(log, init.now, () => init.writer.ownTriedFrom);
 
+  /** The first time this node holds a certificate of its epoch, however it came. */
+  const held = (certificate: Certificate): void => {
+    const { epoch } = certificate.commit;
+    if (certified.has(epoch)) return;
+    certified.set(epoch, {
+      epoch,
+      round: certificate.commit.round,
+      digest: certificateDigest(certificate),
+      members: certificate.commit.members.length,
+      startedAt: epoch === startedEpoch ? epochStartedAt : null,
+      heldSince: init.now(),
+    });
+    if (certified.size > CERTIFIED_KEPT) certified.delete(certified.keys().next().value as number);
+    if (epoch === startedEpoch) metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
+  };
+
   const publish = (message: WireMessage): Promise<void> => {
     const bytes = encodeMessage(message);
     // Write-ahead: stored before anyone can see it, so a restart replays it rather than signing
@@ -206,20 +229,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
       case "certificate": {
         const { certificate } = action;
         if (!init.ledger.holdsChainTo(init.ledger.addCertificate(certificate))) init.catchUpLedger();
-        const { epoch } = certificate.commit;
-        if (!certified.has(epoch)) {
-          certified.set(epoch, {
-            epoch,
-            round: certificate.commit.round,
-            digest: certificateDigest(certificate),
-            members: certificate.commit.members.length,
-            startedAt: epoch === startedEpoch ? epochStartedAt : null,
-            heldSince: init.now(),
-          });
-          if (certified.size > CERTIFIED_KEPT) certified.delete(certified.keys().next().value as number);
-          if (epoch === startedEpoch)
-            metrics.timeToAgreementSeconds.observe((init.now() - epochStartedAt) / 1000);
-        }
+        held(certificate);
         log.info(
           {
             epoch: certificate.commit.epoch,
@@ -259,6 +269,7 @@ export function createActionExecutor(init: ActionExecutorInit): ActionExecutor {
 
   return {
     certified: () => [...certified.values()],
+    caughtUp: held,
     retryAt: () => Math.min(unstored.retryAt, init.ledgerCatchUp?.continueAt() ?? Number.POSITIVE_INFINITY),
     // Not async: an error other than a store's refusal (a bug) must throw to the caller now, not
     // become a lost rejection.

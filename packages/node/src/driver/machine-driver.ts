@@ -21,7 +21,7 @@ export interface MachineDriver {
 
 export interface MachineDriverInit {
   readonly machine: AgentMachine;
-  readonly executor: ActionExecutor;
+  readonly executor: Pick<ActionExecutor, "perform" | "retryAt">;
   readonly log: Logger;
   /** Deadlines closer together than this are served by one tick. */
   readonly minTickMs?: number;

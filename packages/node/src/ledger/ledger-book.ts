@@ -461,7 +461,7 @@ export class LedgerBook {
    * verified here is kept once too, but replaces a held one that never verified (stored before
    * that rule).
    */
-  merge(entries: readonly LedgerEntry[]): { added: number } | { error: string } {
+  merge(entries: readonly LedgerEntry[]): { added: readonly Certificate[] } | { error: string } {
     const base = this.#pageBase(entries);
     // The base's terms are its commit's own: read from the built ledger instead, they were the
     // last amendment on it, wrong when the base is not on it (a gap before the tip).
@@ -472,14 +472,14 @@ export class LedgerBook {
       base ? { after: { certificate: base, terms } } : {},
     );
     if (!check.ok) return { error: check.error };
-    let added = 0;
+    const added: Certificate[] = [];
     for (const e of entries) {
       if (e.type === "amendment") {
         const id = contractId(e.terms);
         if (!this.#verified.has(id)) this.#keep(id, { terms: e.terms, signatures: e.signatures });
       } else if (!this.has(certificateDigest(e.certificate))) {
         this.addCertificate(e.certificate);
-        added++;
+        added.push(e.certificate);
       }
     }
     return { added };

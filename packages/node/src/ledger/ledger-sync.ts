@@ -63,6 +63,8 @@ export interface LedgerSyncOptions {
   readonly log?: LedgerBookLog;
   /** Default MAX_LEDGER_SYNC_PAGES. */
   readonly maxPages?: number;
+  /** Told of each certificate a page added, once it is kept (the node lists it as held). */
+  readonly onCertificate?: (certificate: Certificate) => void;
 }
 
 /**
@@ -102,7 +104,8 @@ export function createLedgerSync(
       const merged = book.merge(parsed.data.entries as LedgerEntry[]);
       const sender = parsed.data.peer ? `ledger page from ${parsed.data.peer}` : "ledger page";
       if ("error" in merged) return { added, error: `${sender}: ${merged.error}` };
-      added += merged.added;
+      added += merged.added.length;
+      for (const certificate of merged.added) options.onCertificate?.(certificate);
       peer = parsed.data.peer;
       if (!parsed.data.more || digestOf(book.anchor()) === digestOf(from)) return { added };
     }
