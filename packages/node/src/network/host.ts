@@ -192,23 +192,11 @@ export async function createHost(init: HostInit): Promise<Host> {
         // the hub pruned its leaves (which then wait out the 60 s prune backoff on gossip alone)
         // and 10 nodes certified in 4.5 s instead of 1.4 s.
         // Fewer copies is less redundancy: a node missing a message gets it from IHAVE gossip
-        // (to every peer outside the mesh each heartbeat, gossipFactor below) or from sync (§3 of
-        // the protocol).
+        // (to D_lazy = 6 peers outside the mesh each heartbeat) or from sync (§3 of the protocol).
         D: 3,
         Dlo: 2,
         Dhi: 12,
         Dout: 1,
-        // IHAVE at each heartbeat to every topic peer outside the mesh, not to max(D_lazy = 6, a
-        // quarter of them) at random. A young network is a star: the hub's mesh holds 12 of its
-        // leaves, and the others, linked to the hub alone, heard a message only when a heartbeat
-        // drew them. Every round waits for its last member's demand, so 50 nodes in one process
-        // took 1.3–1.5 s a round with the core mostly idle; now 0.3–0.5 s (up → certificate
-        // 9.7–9.9 → 3.2–4.1 s). As processes it changed nothing measurable (8 pairs, docs/scaling.md
-        // §5). The cost falls on nodes with more than 9 topic peers (below that, D_lazy = 6 already
-        // covers every peer outside a mesh of 3), hubs and bootstrap nodes: an IHAVE of the last
-        // 3 heartbeats' message ids to each such peer each heartbeat, idle or not (the discovery
-        // topic's announcements keep ids in the window).
-        gossipFactor: 1,
         floodPublish: false,
         // IDONTWANT (gossipsub v1.2) saves a large message's duplicates. walras's are under 1 KB
         // and (measured at D = 6 with floodPublish) most peers held the publisher's own copy
