@@ -457,9 +457,9 @@ export class LedgerBook {
    * Entries a peer sent. With no first certificate held they must form a whole ledger from the
    * start; otherwise they continue from the certificate their first certificate names as
    * `previous` when this node holds the chain to it, else from the anchor (certificates already
-   * held are kept once). Kept only if they verify; returns the error otherwise. An amendment
-   * verified here is kept once too, but replaces a held one that never verified (stored before
-   * that rule).
+   * held are kept once). Kept only if they verify; returns the certificates it added (not those
+   * already held), or the error. An amendment verified here is kept once too, but replaces a held
+   * one that never verified (stored before that rule).
    */
   merge(entries: readonly LedgerEntry[]): { added: readonly Certificate[] } | { error: string } {
     const base = this.#pageBase(entries);
