@@ -140,12 +140,14 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
   const demandBy = (signer: Signer, round: number, prices: readonly number[], x = 5) =>
     signedDemand(contractId(contract), signer, 0, round, prices, x);
 
-  it("asks a quarter timeout into a round for the open round's missing demands, from their members, and nothing else", () => {
+  it("asks an eighth of the timeout into a quiet round for the open round's missing demands, from their members, and nothing else", () => {
     const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
     deliver(machine, proposal(0, [founder, me], null), 10);
     deliver(machine, demandBy(founder, 0, machine.status().prices), 20);
     expect(machine.status()).toMatchObject({ epoch: 0, round: 1, status: "running" });
-    const asked = runUntil(machine, 20 + ROUND_MS / 4).filter((a) => a.type === "sync");
+    // Not before: no demand of round 1 has come in since it opened, so that is when it is quiet.
+    expect(runUntil(machine, 20 + ROUND_MS / 8 - 1).filter((a) => a.type === "sync")).toEqual([]);
+    const asked = runUntil(machine, 20 + ROUND_MS / 8).filter((a) => a.type === "sync");
     // Round 0 closed here with both demands: asking for it again (as until #10) fetched what the
     // node held.
     expect(asked).toEqual([
@@ -156,7 +158,7 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
     // what the node asks of the membership then is §9's).
     const syncs = (until: number) =>
       runUntil(machine, until).filter((a) => a.type === "sync" && a.want.type === "messages");
-    let at = 20 + ROUND_MS / 4;
+    let at = 20 + ROUND_MS / 8;
     for (const gap of [ROUND_MS / 8, ROUND_MS / 2 - ROUND_MS / 8, ROUND_MS / 2, ROUND_MS / 2]) {
       expect(syncs(at + gap - 1)).toEqual([]);
       expect(syncs(at + gap)).toEqual(asked);
@@ -167,7 +169,7 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
   it("times the later asks from the first ask, not from a tick that came late", () => {
     const messagesWanted = (actions: MachineAction[]) =>
       actions.filter((a) => a.type === "sync" && a.want.type === "messages");
-    const first = 10 + ROUND_MS / 4;
+    const first = 10 + ROUND_MS / 8;
     /** A member waiting on the founder's demand, its first ask sent and the early one due. */
     const asked = () => {
       const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 2)[0], now: 0 });
@@ -193,21 +195,26 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
     const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 2)[0], now: 0 });
     deliver(machine, proposal(0, [founder, me], null), 10);
     const syncs = (until: number) => runUntil(machine, until).filter((a) => a.type === "sync");
-    // Round 0 waits on the founder through three asks (at 10 + roundMs/4, then /8 and /2 later).
-    expect(syncs(10 + ROUND_MS / 4 + ROUND_MS / 2)).toHaveLength(3);
+    // Round 0 waits on the founder through three asks (at 10 + roundMs/8, then /8 and /2 later).
+    expect(syncs(10 + ROUND_MS / 8 + ROUND_MS / 2)).toHaveLength(3);
     const opened = 10 + ROUND_MS - 1; // round 1, just before round 0 would be stuck
     deliver(machine, demandBy(founder, 0, machine.status().prices), opened);
     expect(machine.status()).toMatchObject({ epoch: 0, round: 1 });
-    // Round 1: first ask a quarter timeout in, the next an eighth after it (not half a timeout).
-    expect(syncs(opened + ROUND_MS / 4 - 1)).toEqual([]);
-    const first = syncs(opened + ROUND_MS / 4);
+    // Round 1: first ask an eighth of the timeout in, the next an eighth after it (not half a timeout).
+    expect(syncs(opened + ROUND_MS / 8 - 1)).toEqual([]);
+    const first = syncs(opened + ROUND_MS / 8);
     expect(first).toHaveLength(1);
-    expect(syncs(opened + ROUND_MS / 4 + ROUND_MS / 8)).toEqual(first);
+    expect(syncs(opened + ROUND_MS / 8 + ROUND_MS / 8)).toEqual(first);
   });
 
   describe("waits for the round's demands to stop coming in before it first asks", () => {
-    const others = [4, 5, 6].map((i) => createSigner(new Uint8Array(32).fill(i))) as [Signer, Signer, Signer];
-    /** An epoch of five; round 0 closes at t = 20, so round 1 opens then. */
+    const others = [4, 5, 6, 7].map((i) => createSigner(new Uint8Array(32).fill(i))) as [
+      Signer,
+      Signer,
+      Signer,
+      Signer,
+    ];
+    /** An epoch of six; round 0 closes at t = 20, so round 1 opens then. */
     const inRoundOne = () => {
       const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 3)[0], now: 0 });
       deliver(machine, proposal(0, [founder, me, ...others], null), 10);
@@ -224,26 +231,26 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
       want: { type: "messages", epoch: 0, round: 1, kinds: ["demand"], from: ids(...from) },
     });
 
-    it("a demand just before the quarter mark puts the first ask off until the inflow has been quiet", () => {
+    it("a demand just before the eighth mark puts the first ask off until the inflow has been quiet", () => {
       const machine = inRoundOne();
       const p1 = machine.status().prices;
-      const arrived = 20 + ROUND_MS / 4 - 10;
+      const arrived = 20 + QUIET - 10;
       expect(syncs(machine, arrived)).toEqual([]);
       deliver(machine, demandBy(others[0], 1, p1, 1), arrived);
       expect(syncs(machine, arrived + QUIET - 1)).toEqual([]);
-      expect(syncs(machine, arrived + QUIET)).toEqual([want(founder, others[1], others[2])]);
+      expect(syncs(machine, arrived + QUIET)).toEqual([want(founder, others[1], others[2], others[3])]);
       // Then an eighth of the timeout later for what is still missing, though a demand came in
       // since (the inflow is not quiet): the first ask found the round's demands no longer coming.
       deliver(machine, demandBy(others[1], 1, p1, 1), arrived + QUIET + 10);
       expect(syncs(machine, arrived + QUIET + ROUND_MS / 8 - 1)).toEqual([]);
-      expect(syncs(machine, arrived + QUIET + ROUND_MS / 8)).toEqual([want(founder, others[2])]);
+      expect(syncs(machine, arrived + QUIET + ROUND_MS / 8)).toEqual([want(founder, others[2], others[3])]);
     });
 
     it("a trickle of demands cannot put it off past half the timeout", () => {
       const machine = inRoundOne();
       const p1 = machine.status().prices;
       // Each demand comes just before the inflow would count as quiet.
-      let last = 20 + ROUND_MS / 4 - 10;
+      let last = 20 + QUIET - 10;
       for (const [i, s] of others.entries()) {
         if (i > 0) last += QUIET - 10;
         expect(syncs(machine, last)).toEqual([]);

@@ -20,9 +20,12 @@ import { samePrices } from "./validate.ts";
 
 /**
  * Missing demands are first asked for once none of the open round's demands has come in for
- * roundMs / QUIET_DIVISOR (and at least a quarter timeout after the round opened): an eighth,
- * 625 ms at the bench's 5 s, is many times the gap between two members' demands at a node while
- * a round is arriving (tens of ms for 50 members), and short against the timeout.
+ * roundMs / QUIET_DIVISOR, counted from the round's opening at the earliest: an eighth, 625 ms at
+ * the bench's 5 s, is many times the gap between two members' demands at a node while a round is
+ * arriving (tens of ms for 50 members), and short against the timeout. Until #10's stop 49 the
+ * first ask also waited a quarter timeout; on a young network, a star around its bootstrap node
+ * whose mesh holds 12 of 49 leaves, the leaves outside it hear the others' demands only from
+ * IHAVE gossip or sync, and every round waited that quarter for them (docs/scaling.md §5).
  */
 const QUIET_DIVISOR = 8;
 
@@ -348,11 +351,11 @@ export class Market {
     if (!e) return;
     const { roundMs } = this.#ctx.contract.timeouts;
     this.#ctx.timers.set("round-stuck", e.openedAt + roundMs);
-    // A demand lost on the way is asked for a quarter to half of the timeout in, once the round's
+    // A demand lost on the way is asked for an eighth to half of the timeout in, once the round's
     // other demands stop coming in (onTick): a round with a lost demand then costs that, and a
     // late member its lateness (the sync answers it if it has come).
     e.demandAsks = 0;
-    this.#ctx.timers.set("demand-sync", e.openedAt + roundMs / 4);
+    this.#ctx.timers.set("demand-sync", e.openedAt + roundMs / QUIET_DIVISOR);
   }
 
   /**
