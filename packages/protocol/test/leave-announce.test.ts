@@ -29,13 +29,19 @@ describe("a leave whose first `leave` is lost is still decided", () => {
 });
 
 describe("a leaver announces its leave anew in each epoch that still names it (§9.4)", () => {
-  // Seed 498: n3 leaves while it is still in epoch 3 and the others are in epoch 5, so its leave of
-  // epoch 3 is stale to every one of them; catching up, it adopts epochs 4 and 5, which still
-  // name it, and announces its leave of each at once; epoch 6 is decided without it.
-  it("seed 498: a leaver behind the others leaves epoch 3, then 4 and 5 as it adopts them", () => {
-    const r = runSeed(498, { trace: true });
-    const announced = (r.trace ?? []).flatMap((l) => /publish leave n3 e(\d+)$/.exec(l)?.[1] ?? []);
-    expect(announced).toEqual(["3", "4", "5"]);
+  // Seed 2238 (498 until the first demand catch-up lost its quarter-timeout floor, protocol §6):
+  // n6 leaves while it is still in epoch 1 and the others are in epoch 3, so its leave of epoch 1
+  // is stale to every one of them; catching up, it adopts epochs 2 and 3, which still name it, and
+  // announces its leave of each at once; epoch 4 is decided without it.
+  it("seed 2238: a leaver behind the others leaves epoch 1, then 2 and 3 as it adopts them", () => {
+    const r = runSeed(2238, { trace: true });
+    const lines = r.trace ?? [];
+    const announced = lines.flatMap((l) => /publish leave n6 e(\d+)$/.exec(l)?.[1] ?? []);
+    expect(announced).toEqual(["1", "2", "3"]);
+    // Behind: when it first leaves, another node has started epoch 3 already.
+    const firstLeave = lines.findIndex((l) => /publish leave n6 e1$/.test(l));
+    expect(lines.slice(0, firstLeave).some((l) => /n\d+ epoch-started e3 /.test(l))).toBe(true);
+    expect(lines.some((l) => /publish propose n\d+ e4 v\d+ \{(?!.*\bn6\b).*\} base e3r0 \[.*leave/.test(l))).toBe(true);
     expect(r.violation).toBeNull();
     expect(r.liveness.status).toBe("held");
   });
