@@ -41,7 +41,9 @@ describe("a leaver announces its leave anew in each epoch that still names it (Â
     // Behind: when it first leaves, another node has started epoch 3 already.
     const firstLeave = lines.findIndex((l) => /publish leave n6 e1$/.test(l));
     expect(lines.slice(0, firstLeave).some((l) => /n\d+ epoch-started e3 /.test(l))).toBe(true);
-    expect(lines.some((l) => /publish propose n\d+ e4 v\d+ \{(?!.*\bn6\b).*\} base e3r0 \[.*leave/.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /publish propose n\d+ e4 v\d+ \{(?!.*\bn6\b).*\} base e3r0 \[.*leave/.test(l)),
+    ).toBe(true);
     expect(r.violation).toBeNull();
     expect(r.liveness.status).toBe("held");
   });
