@@ -30,9 +30,9 @@ describe("a leave whose first `leave` is lost is still decided", () => {
 
 describe("a leaver announces its leave anew in each epoch that still names it (§9.4)", () => {
   // Seed 2238 (498 until the first demand catch-up lost its quarter-timeout floor, protocol §6):
-  // n6 leaves while it is still in epoch 1 and the others are in epoch 3, so its leave of epoch 1
-  // is stale to every one of them; catching up, it adopts epochs 2 and 3, which still name it, and
-  // announces its leave of each at once; epoch 4 is decided without it.
+  // n6 leaves while it is still in epoch 1 and others have started epoch 3 already, so its leave of
+  // epoch 1 is stale to them (a few still in epoch 1 take it); catching up, it adopts epochs 2 and
+  // 3, which still name it, and announces its leave of each at once; epoch 4 is decided without it.
   it("seed 2238: a leaver behind the others leaves epoch 1, then 2 and 3 as it adopts them", () => {
     const r = runSeed(2238, { trace: true });
     const lines = r.trace ?? [];
