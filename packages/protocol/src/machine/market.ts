@@ -22,10 +22,10 @@ import { samePrices } from "./validate.ts";
  * Missing demands are first asked for once none of the open round's demands has come in for
  * roundMs / QUIET_DIVISOR, counted from the round's opening at the earliest: an eighth, 625 ms at
  * the bench's 5 s, is many times the gap between two members' demands at a node while a round is
- * arriving (tens of ms for 50 members), and short against the timeout. Until #10's stop 49 the
- * first ask also waited a quarter timeout; on a young network, a star around its bootstrap node
- * whose mesh holds 12 of 49 leaves, the leaves outside it hear the others' demands only from
- * IHAVE gossip or sync, and every round waited that quarter for them (docs/scaling.md §5).
+ * arriving (tens of ms for 50 members), and short against the timeout. No longer also at least a
+ * quarter timeout in: on a young network, a star around its bootstrap node whose mesh holds 12 of
+ * 49 leaves, the leaves outside it hear the others' demands only from IHAVE gossip or sync, and
+ * every round waited that quarter for them (docs/scaling.md §5).
  */
 const QUIET_DIVISOR = 8;
 
