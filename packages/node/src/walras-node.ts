@@ -294,6 +294,7 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       exclusions: machine.exclusionPlans(),
     }),
     noDecision: (peer) => void driver.handle({ type: "no-decision", now: now(), peer }),
+    syncEnded: (answered) => void driver.handle({ type: "sync-ended", now: now(), answered }),
     ledgerPage: (after) => ledgerPage(ledgerBook, after),
     penalize: (peer) => gossip?.penalize(peer),
     graylisted: (peer) => gossip?.graylisted(peer) ?? false,

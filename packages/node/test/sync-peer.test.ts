@@ -141,6 +141,8 @@ async function side(
     maxPageCount?: number;
     /** Told of a peer's answer holding no current decision. */
     noDecision?: (peer: string) => void;
+    /** Told how each messages request ended (the machine's `sync-ended`). */
+    syncEnded?: (answered: boolean) => void;
     /** The contract the node runs (default: one at the default timeouts). */
     contract?: Contract;
   } = {},
@@ -177,6 +179,7 @@ async function side(
     currentDecision: options.currentDecision ?? (() => ({ decision: [CURRENT_DECISION], exclusions: [] })),
     ledgerPage: (after) => ({ entries: [{ after: after ?? null }], more: false }),
     ...(options.noDecision ? { noDecision: options.noDecision } : {}),
+    ...(options.syncEnded ? { syncEnded: options.syncEnded } : {}),
     penalize: (peer) => void penalized.push(peer),
     graylisted: options.graylisted ?? (() => false),
     ...(options.bans ? { bans: options.bans } : {}),
@@ -231,6 +234,10 @@ const served = async (metrics: NodeMetrics, outcome: string) =>
     .filter((v) => v.labels.outcome === outcome)
     .reduce((sum, v) => sum + v.value, 0);
 
+/** How many of the client's requests ended (or were held) with `outcome`. */
+const sentCount = async (metrics: NodeMetrics, outcome: string) =>
+  (await metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+
 const sentOutcomes = async (metrics: NodeMetrics) =>
   (await metrics.syncRequestsSent.get()).values.filter((v) => v.value > 0).map((v) => v.labels.outcome);
 
@@ -239,7 +246,7 @@ const sentOutcomes = async (metrics: NodeMetrics) =>
  * it reads it: later than the contract's 1 s, within a fixed 3 s. `nextAnswer` settles as the
  * next answer is sent.
  */
-async function askingSlowPeer() {
+async function askingSlowPeer(syncEnded?: (answered: boolean) => void) {
   const slow = await startHost();
   const sent: (() => void)[] = [];
   const nextAnswer = () => new Promise<void>((resolve) => void sent.push(resolve));
@@ -253,6 +260,7 @@ async function askingSlowPeer() {
   const client = await side({
     bootstrap: [slow.libp2p.getMultiaddrs()[0]?.toString() ?? ""],
     contract: fast,
+    ...(syncEnded ? { syncEnded } : {}),
   });
   await client.host.bootstrapped;
   return { client, nextAnswer };
@@ -429,12 +437,10 @@ describe("sync peer", () => {
     client.sync.catchUp(want("a"));
     await waitFor("both demands", () => client.synced.length >= 2);
     expect(client.synced.map((s) => s.text).sort()).toEqual(["d-a", "d-b"]);
-    const outcome = async (name: string) =>
-      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === name)?.value;
-    expect(await outcome("coalesced")).toBe(1);
+    expect(await sentCount(client.metrics, "coalesced")).toBe(1);
     // The one peer had a's request in flight: b's waited in line for it to end, then went out.
-    expect(await outcome("deferred")).toBe(1);
-    expect(await outcome("answered")).toBe(2);
+    expect(await sentCount(client.metrics, "deferred")).toBe(1);
+    expect(await sentCount(client.metrics, "answered")).toBe(2);
   });
 
   it("refuses a peer over its budget with an error, counts it and lowers its score", async () => {
@@ -500,14 +506,11 @@ describe("sync peer", () => {
       now: () => 1_000_000,
     });
     await client.host.bootstrapped;
-    const sent = async (outcome: string) =>
-      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value ??
-      0;
     // Both peers are asked (fan-out 2): one refuses, the other answers.
     client.sync.catchUp({ type: "messages", epoch: 0, round: 4, kinds: ["demand"] });
     await waitFor(
       "the answer and the refusal",
-      async () => client.synced.length === 1 && (await sent("refused")) === 1,
+      async () => client.synced.length === 1 && (await sentCount(client.metrics, "refused")) === 1,
     );
     expect(refused).toBe(1);
     expect(client.synced.map((s) => s.text)).toEqual(["d-4"]);
@@ -515,9 +518,9 @@ describe("sync peer", () => {
     client.sync.catchUp({ type: "messages", epoch: 0, round: 5, kinds: ["demand"] });
     await waitFor("the second answer", () => client.synced.length === 2);
     expect(client.synced.map((s) => s.text)).toEqual(["d-4", "d-5"]);
-    await waitFor("the requests counted", async () => (await sent("answered")) === 2);
+    await waitFor("the requests counted", async () => (await sentCount(client.metrics, "answered")) === 2);
     expect(refused).toBe(1);
-    expect(await sent("refused")).toBe(1);
+    expect(await sentCount(client.metrics, "refused")).toBe(1);
     expect(await served(answerer.metrics, "served")).toBe(2);
   });
 
@@ -529,6 +532,23 @@ describe("sync peer", () => {
     await nextAnswer();
     await waitFor("the request to fail", async () => (await sentOutcomes(client.metrics)).includes("failed"));
     expect(client.synced).toEqual([]);
+  });
+
+  it("tells the machine how each of its messages requests ended, answered or timed out, and nothing of other requests", async () => {
+    const ended: boolean[] = [];
+    const { server, client } = await connected({}, { syncEnded: (answered) => void ended.push(answered) });
+    server.store.putMessages([row("a", "demand", 2)]);
+    client.sync.catchUp({ type: "decision", epoch: 0 });
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 2, kinds: ["demand"] });
+    await waitFor(
+      "both requests to be answered",
+      async () => (await sentCount(client.metrics, "answered")) >= 2,
+    );
+    expect(ended).toEqual([true]);
+    const slow = await askingSlowPeer((ok) => void ended.push(ok));
+    slow.client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
+    await waitFor("the request to time out", () => ended.length > 1);
+    expect(ended).toEqual([true, false]);
   });
 
   it("waits the fixed page timeout (3 s) for decision and ledger pages at roundMs 1 s: they hold no round up", async () => {
@@ -559,15 +579,13 @@ describe("sync peer", () => {
     client.sync.catchUp(want);
     client.sync.catchUp({ ...want });
     await waitFor("the catch-up to arrive", () => client.synced.length >= 2);
-    const sent = async (outcome: string) =>
-      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
-    await waitFor("the request to complete", async () => (await sent("answered")) === 1);
-    expect(await sent("coalesced")).toBe(2);
+    await waitFor("the request to complete", async () => (await sentCount(client.metrics, "answered")) === 1);
+    expect(await sentCount(client.metrics, "coalesced")).toBe(2);
     expect(client.synced.map((s) => s.text).sort()).toEqual(["a", "b"]);
     expect(client.synced.every((s) => s.wanted.includes("demand"))).toBe(true);
     // Once it is done, the same want goes out again.
     client.sync.catchUp(want);
-    await waitFor("the second request", async () => (await sent("answered")) === 2);
+    await waitFor("the second request", async () => (await sentCount(client.metrics, "answered")) === 2);
   });
 
   it("serves epochs' decisions in the order they are adopted, the current one from the machine, within a budget", async () => {
@@ -692,9 +710,7 @@ describe("sync peer", () => {
     await waitFor("the messages after the failing ones", () => client.synced.length >= 3);
     expect(client.synced.map((s) => s.text).sort()).toEqual(["a", "a6", "c"]);
     // Both catch-ups ended (a rejection would have escaped by now): the same wants go out again.
-    const answered = async () =>
-      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === "answered")
-        ?.value;
+    const answered = () => sentCount(client.metrics, "answered");
     await waitFor("both answers", async () => (await answered()) === 2);
     client.sync.catchUp({ type: "decision", epoch: 6 });
     await waitFor("the decision asked again", async () => (await answered()) === 3);
@@ -722,10 +738,8 @@ describe("sync peer", () => {
     expect(client.synced).toEqual([]);
     // The messages page was not followed to the next.
     expect(asked.sort()).toEqual(["decision", "messages"]);
-    const sent = async (outcome: string) =>
-      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
-    expect(await sent("oversized")).toBe(2);
-    expect(await sent("answered")).toBeUndefined();
+    expect(await sentCount(client.metrics, "oversized")).toBe(2);
+    expect(await sentCount(client.metrics, "answered")).toBe(0);
   });
 
   it("stops reading an answer whose length passes the page asked for, and drops it as oversized", async () => {
@@ -746,10 +760,8 @@ describe("sync peer", () => {
     await waitFor("the answer refused", () => client.penalized.length >= 1, { timeoutMs: 4_000 });
     expect(client.penalized).toEqual([hostile.libp2p.peerId.toString()]);
     expect(client.synced).toEqual([]);
-    const sent = async (outcome: string) =>
-      (await client.metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value;
-    expect(await sent("oversized")).toBe(1);
-    expect(await sent("failed")).toBeUndefined();
+    expect(await sentCount(client.metrics, "oversized")).toBe(1);
+    expect(await sentCount(client.metrics, "failed")).toBe(0);
     // The asker reset the stream rather than read on.
     await waitFor("the hostile stream reset", () => streams[0]?.status !== "open");
     expect(answerByteLimit({ type: "messages", contractId: id, epoch: 0 })).toBeLessThan(2 * 1024 * 1024);

@@ -207,6 +207,31 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
     expect(syncs(opened + ROUND_MS / 8 + ROUND_MS / 8)).toEqual(first);
   });
 
+  it("while its catch-up fails, a new round first asks a quarter timeout in; once answered, an eighth again", () => {
+    const machine = createAgentMachine({ contract, signer: me, profile: paperProfiles(1, 2)[0], now: 0 });
+    deliver(machine, proposal(0, [founder, me], null), 10);
+    const syncs = (until: number) =>
+      runUntil(machine, until).filter((a) => a.type === "sync" && a.want.type === "messages");
+    // Round 0 opened while catch-up was answered (none had ended yet): a request failing after the
+    // round opened leaves its first ask an eighth in.
+    expect(machine.handle({ type: "sync-ended", now: 100, answered: false })).toEqual([]);
+    expect(syncs(10 + ROUND_MS / 8 - 1)).toEqual([]);
+    expect(syncs(10 + ROUND_MS / 8)).toHaveLength(1);
+    let opened = 500;
+    deliver(machine, demandBy(founder, 0, machine.status().prices), opened);
+    expect(machine.status()).toMatchObject({ epoch: 0, round: 1 });
+    expect(syncs(opened + ROUND_MS / 4 - 1)).toEqual([]);
+    expect(syncs(opened + ROUND_MS / 4)).toHaveLength(1);
+    // An answer after a failure counts as the last word: the next round is back to the eighth.
+    machine.handle({ type: "sync-ended", now: opened + ROUND_MS / 4 + 50, answered: false });
+    machine.handle({ type: "sync-ended", now: opened + ROUND_MS / 4 + 100, answered: true });
+    opened += ROUND_MS / 4 + 200;
+    deliver(machine, demandBy(founder, 1, machine.status().prices), opened);
+    expect(machine.status()).toMatchObject({ epoch: 0, round: 2 });
+    expect(syncs(opened + ROUND_MS / 8 - 1)).toEqual([]);
+    expect(syncs(opened + ROUND_MS / 8)).toHaveLength(1);
+  });
+
   describe("waits for the round's demands to stop coming in before it first asks", () => {
     const others = [4, 5, 6, 7].map((i) => createSigner(new Uint8Array(32).fill(i))) as [
       Signer,

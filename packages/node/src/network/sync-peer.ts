@@ -84,6 +84,8 @@ export interface SyncPeerInit {
    * machine's `no-decision`; a founder suspended by a stranger's message counts these, per peer).
    */
   noDecision?(peer: string): void;
+  /** One of this node's `messages` requests to a peer ended, answered or not (the machine's `sync-ended`). */
+  syncEnded?(answered: boolean): void;
   /** The answer to a `ledger` request: entries after the certificate `after`. */
   ledgerPage(after: string | undefined): LedgerResponse;
   /** Lowers a peer's (gossipsub) score. */
@@ -244,6 +246,8 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         limit: MAX_SYNC_PAGE,
         ...(after !== undefined ? { after } : {}),
       } satisfies MessagesRequest);
+      // Before the answer is applied: a round it completes opens the next on this outcome.
+      init.syncEnded?.(res !== null);
       if (!res) return;
       apply(peer, res.messages, {
         kinds: want.kinds,

@@ -365,6 +365,9 @@ class Machine implements AgentMachine {
       case "no-decision":
         this.#membership.onNoDecision(event.peer);
         break;
+      case "sync-ended":
+        this.#market.onSyncEnded(event.answered);
+        break;
       case "convicted":
         this.#restoreConvicted(event.proofs);
         break;

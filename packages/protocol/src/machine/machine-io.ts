@@ -44,6 +44,12 @@ export type MachineEvent =
    * epoch, roundMs/2 apart (certify.ts).
    */
   | { type: "other-body"; now: number; epoch: number; agent: AgentId }
+  /**
+   * One of this node's `messages` sync requests ended, to one peer: `answered` in time, or not (it
+   * timed out, was refused or failed). While they fail, the first ask for a round's missing
+   * demands waits longer (market.ts).
+   */
+  | { type: "sync-ended"; now: number; answered: boolean }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
   /** A graceful stop: announce the leave, then wait for the `left` action before going. */

@@ -22,12 +22,24 @@ import { samePrices } from "./validate.ts";
  * Missing demands are first asked for once none of the open round's demands has come in for
  * roundMs / QUIET_DIVISOR, counted from the round's opening at the earliest: an eighth, 625 ms at
  * the bench's 5 s, is many times the gap between two members' demands at a node while a round is
- * arriving (tens of ms for 50 members), and short against the timeout. No longer also at least a
- * quarter timeout in: on a young network, a star around its bootstrap node whose mesh holds 12 of
- * 49 leaves, the leaves outside it hear the others' demands only from IHAVE gossip or sync, and
- * every round waited that quarter for them (docs/scaling.md §5).
+ * arriving (tens of ms for 50 members), and short against the timeout. Not also at least a
+ * quarter timeout in, unless catch-up is failing (STRAINED_DIVISOR): on a young network, a star
+ * around its bootstrap node whose mesh holds 12 of 49 leaves, the leaves outside it hear the
+ * others' demands only from IHAVE gossip or sync, and every round waited that quarter for them
+ * (docs/scaling.md §5).
  */
 const QUIET_DIVISOR = 8;
+
+/**
+ * While this node's catch-up is failing (its last `messages` request timed out, was refused or
+ * failed), the first ask also waits for a quarter timeout after the round opened. On a machine
+ * loaded everywhere (100 node processes on 2 cores) a round's demands take seconds to arrive, an
+ * eighth of quiet comes while some are still in flight, and the early asks, most of which time
+ * out there, add to the load that makes them late: with the eighth alone 100 processes certified
+ * ~20 s later than with the quarter floor. Answered requests bring the eighth back at the next
+ * round, so a young star that sync serves well keeps it (docs/scaling.md §5).
+ */
+const STRAINED_DIVISOR = 4;
 
 /**
  * When to ask again for a round's demands still missing after `asks` requests, the first sent at
@@ -126,6 +138,8 @@ export class Market {
   #closing = false;
   #settledAt: number | null = null;
   #closePending = false;
+  /** How this node's last `messages` sync request ended: the first ask's floor follows it (#arm). */
+  #catchUpAnswered = true;
   readonly #probe: DivergenceProbe;
 
   constructor(ctx: MachineContext, hooks: MarketHooks) {
@@ -211,6 +225,11 @@ export class Market {
   /** A proof against a member of `epoch` (conviction.ts): the divergence it explains is found. */
   onConvicted(epoch: number): void {
     this.#probe.proven(epoch);
+  }
+
+  /** One of this node's `messages` sync requests ended: answered, or not (timed out, refused, failed). */
+  onSyncEnded(answered: boolean): void {
+    this.#catchUpAnswered = answered;
   }
 
   onTick(): void {
@@ -351,11 +370,12 @@ export class Market {
     if (!e) return;
     const { roundMs } = this.#ctx.contract.timeouts;
     this.#ctx.timers.set("round-stuck", e.openedAt + roundMs);
-    // A demand lost on the way is asked for an eighth to half of the timeout in, once the round's
-    // other demands stop coming in (onTick): a round with a lost demand then costs that, and a
-    // late member its lateness (the sync answers it if it has come).
+    // A demand lost on the way is asked for an eighth (a quarter while catch-up fails) to half of
+    // the timeout in, once the round's other demands stop coming in (onTick): a round with a lost
+    // demand then costs that, and a late member its lateness (the sync answers it if it has come).
     e.demandAsks = 0;
-    this.#ctx.timers.set("demand-sync", e.openedAt + roundMs / QUIET_DIVISOR);
+    const floor = roundMs / (this.#catchUpAnswered ? QUIET_DIVISOR : STRAINED_DIVISOR);
+    this.#ctx.timers.set("demand-sync", e.openedAt + floor);
   }
 
   /**

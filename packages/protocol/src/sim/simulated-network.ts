@@ -257,6 +257,17 @@ type Queued =
       readonly peer: string;
       readonly outcome: SyncOutcome;
     }
+  /**
+   * One of `node`'s `messages` requests ended, answered or not (the machine's `sync-ended`): queued
+   * before the answer's messages, as the node tells its machine before it applies an answer.
+   */
+  | {
+      readonly kind: "sync-outcome";
+      readonly at: number;
+      readonly seq: number;
+      readonly node: SimNode;
+      readonly answered: boolean;
+    }
   /** A peer's answer to a request for the current decision held nothing (the node's `no-decision`). */
   | {
       readonly kind: "no-decision";
@@ -638,6 +649,11 @@ export class SimulatedNetwork {
     this.act(node, (now) => ({ type: "linked", now }));
   }
 
+  #syncOutcome(node: SimNode, answered: boolean): void {
+    if (!node.up) return; // crashed or left since it asked (a restart replaces the object)
+    this.act(node, (now) => ({ type: "sync-ended", now, answered }));
+  }
+
   #noDecision(node: SimNode, peer: string): void {
     if (!node.up) return; // crashed since it asked (a restart replaces the object)
     this.act(node, (now) => ({ type: "no-decision", now, peer }));
@@ -682,6 +698,7 @@ export class SimulatedNetwork {
     else if (next.kind === "link-up") this.#linkUp(next.node);
     else if (next.kind === "heartbeat") this.#heartbeat();
     else if (next.kind === "no-decision") this.#noDecision(next.node, next.peer);
+    else if (next.kind === "sync-outcome") this.#syncOutcome(next.node, next.answered);
     else if (next.kind === "sync-end") this.#syncEnd(next);
     else this.#tick(next.node, next.at);
     return true;
@@ -980,10 +997,13 @@ export class SimulatedNetwork {
       const delay = this.#randomDelay(this.#syncPrng) * 2 + peer.slowMs;
       const timeoutMs = node.sync.requestTimeoutMs(s.want.type);
       const answered = !lost && delay < timeoutMs;
+      const at = this.now + (answered ? delay : timeoutMs);
+      if (s.want.type === "messages")
+        this.#enqueue({ kind: "sync-outcome", at, seq: this.#seq++, node, answered });
       if (answered) this.#answer(node, peer, s.want, delay);
       this.#enqueue({
         kind: "sync-end",
-        at: this.now + (answered ? delay : timeoutMs),
+        at,
         seq: this.#seq++,
         node,
         key: s.key,
