@@ -42,23 +42,6 @@ export function watchWrites(
   return { since: moved ? now : previous.since, sent, queued };
 }
 
-/** The sweep's two clocks: the wall's, and the time in which this process ran its sweeps. */
-export interface SweepClock {
-  readonly wall: number;
-  readonly ran: number;
-}
-
-/**
- * The clock at a sweep that comes at wall time `now`. A gap counts in full up to `maxStepMs`, and
- * no more: a sweep far later than its interval means this process did not run (a long pause of
- * its own, a starved machine), and its clients' reads could not be seen in that time — the
- * kernel's progress shows only once the event loop polls the socket, after this sweep. Counting
- * the gap dropped a client that had read steadily all along.
- */
-export function advanceSweepClock(clock: SweepClock, now: number, maxStepMs: number): SweepClock {
-  return { wall: now, ran: clock.ran + Math.min(Math.max(0, now - clock.wall), maxStepMs) };
-}
-
 /** One look at `socket`. */
 export function writeProgress(socket: Socket): WriteProgress {
   // Node's own socket timeout reads the same field to see a pending write move (lib/net.js); it
@@ -75,9 +58,9 @@ export function writeProgress(socket: Socket): WriteProgress {
  * Drops connections whose client stopped reading: once the kernel's buffers are full, what a
  * response still has to send waits in the node's memory, and nothing else ever frees it (the
  * request timeout bounds receiving, not sending; /events never ends). A connection with data
- * waiting of which the kernel has taken nothing for `limitMs` of the time this process ran is
- * destroyed, which ends its response and frees that data (an /events stream leaves the feed then);
- * a slow reader keeps its connection. `onDropped` is told of each.
+ * waiting of which the kernel has taken nothing for `limitMs` is destroyed, which ends its
+ * response and frees that data (an /events stream leaves the feed then); a slow reader keeps its
+ * connection. `onDropped` is told of each.
  */
 export function dropStalledReaders(server: Server, limitMs: number, onDropped: () => void): void {
   const watches = new Map<Socket, WriteWatch | null>();
@@ -85,11 +68,8 @@ export function dropStalledReaders(server: Server, limitMs: number, onDropped: (
     watches.set(socket, null);
     socket.once("close", () => watches.delete(socket));
   });
-  const intervalMs = checkIntervalMs(limitMs);
-  let clock: SweepClock = { wall: Date.now(), ran: 0 };
   const sweep = () => {
-    clock = advanceSweepClock(clock, Date.now(), 2 * intervalMs);
-    const now = clock.ran;
+    const now = Date.now();
     for (const [socket, previous] of watches) {
       const watch = watchWrites(previous, writeProgress(socket), now);
       if (watch !== null && now - watch.since >= limitMs) {
@@ -100,7 +80,7 @@ export function dropStalledReaders(server: Server, limitMs: number, onDropped: (
     }
   };
   // Checked as often as Node's own timeouts are.
-  const timer = setInterval(sweep, intervalMs);
+  const timer = setInterval(sweep, checkIntervalMs(limitMs));
   timer.unref();
   server.once("close", () => clearInterval(timer));
 }
