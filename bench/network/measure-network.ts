@@ -1,6 +1,6 @@
 import type { NodeStatus } from "@walras/node";
 import { type BenchCluster, type BenchMarket, benchMarket } from "./bench-cluster.ts";
-import { counterSum } from "./prometheus-text.ts";
+import { counterSum, counterSumsBy } from "./prometheus-text.ts";
 
 export type NetworkMode = "in-process" | "processes";
 
@@ -49,6 +49,11 @@ export interface NetworkRun {
    * servers): answers no longer built or sent for askers that gave up.
    */
   readonly syncAbandoned: number;
+  /**
+   * The same requests by what they were for (`walras_sync_requests_sent_total`'s `purpose`, e.g.
+   * `demand:all`, a whole round's demands), most first: per node per round run, and the share failed.
+   */
+  readonly syncByPurpose: readonly { purpose: string; perNodePerRound: number; failedShare: number }[];
   /** Messages the answers carried, per node per round run: each one decoded by its asker. */
   readonly syncMessagesPerNodePerRound: number;
   /** CPU of every node process from "up" to the certificate. */
@@ -64,6 +69,8 @@ export interface Snapshot {
   bytes: number;
   syncAnswered: number;
   syncFailed: number;
+  /** Sent requests (answered or failed) and failed ones, by purpose. */
+  syncByPurpose: ReadonlyMap<string, { sent: number; failed: number }>;
   syncAbandoned: number;
   syncMessages: number;
   /** walras_time_to_agreement_seconds: each node's own time from an epoch's first round to its certificate. */
@@ -86,12 +93,50 @@ export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
     bytes: sum("walras_message_bytes_total"),
     syncAnswered: sum("walras_sync_requests_sent_total", { name: "outcome", value: "answered" }),
     syncFailed: sum("walras_sync_requests_sent_total", { name: "outcome", value: "failed" }),
+    syncByPurpose: syncRequestsByPurpose(texts),
     syncAbandoned: sum("walras_sync_requests_served_total", { name: "outcome", value: "abandoned" }),
     syncMessages: sum("walras_sync_messages_served_total"),
     agreementSeconds: sum("walras_time_to_agreement_seconds_sum"),
     agreements: sum("walras_time_to_agreement_seconds_count"),
     cpuMs,
   };
+}
+
+/** answered + failed by purpose, as syncSent counts them overall, over every node's metrics. */
+function syncRequestsByPurpose(texts: readonly string[]): Map<string, { sent: number; failed: number }> {
+  const byPurpose = new Map<string, { sent: number; failed: number }>();
+  for (const outcome of ["answered", "failed"] as const)
+    for (const text of texts)
+      for (const [purpose, count] of counterSumsBy(text, "walras_sync_requests_sent_total", "purpose", {
+        name: "outcome",
+        value: outcome,
+      })) {
+        const entry = byPurpose.get(purpose) ?? { sent: 0, failed: 0 };
+        entry.sent += count;
+        if (outcome === "failed") entry.failed += count;
+        byPurpose.set(purpose, entry);
+      }
+  return byPurpose;
+}
+
+/** `end`'s requests by purpose less `start`'s, per node per round run, most first. */
+export function syncPurposesBetween(
+  start: Snapshot,
+  end: Snapshot,
+  perNodePerRound: number,
+): NetworkRun["syncByPurpose"] {
+  return [...end.syncByPurpose]
+    .map(([purpose, e]) => {
+      const s = start.syncByPurpose.get(purpose) ?? { sent: 0, failed: 0 };
+      const sent = e.sent - s.sent;
+      return {
+        purpose,
+        perNodePerRound: sent / perNodePerRound,
+        failedShare: (e.failed - s.failed) / Math.max(1, sent),
+      };
+    })
+    .filter((p) => p.perNodePerRound > 0)
+    .sort((a, b) => b.perNodePerRound - a.perNodePerRound);
 }
 
 export async function until(
@@ -215,6 +260,7 @@ export async function measureNetwork(
       // From "up": before it, joiners ask for the founding decision each time they announce.
       syncRequestsPerNodePerRound: (syncSent(end) - syncSent(up)) / n / roundsRun,
       syncFailedShare: (end.syncFailed - up.syncFailed) / Math.max(1, syncSent(end) - syncSent(up)),
+      syncByPurpose: syncPurposesBetween(up, end, n * roundsRun),
       syncAbandoned: end.syncAbandoned - up.syncAbandoned,
       syncMessagesPerNodePerRound: (end.syncMessages - up.syncMessages) / n / roundsRun,
       cpuMs: end.cpuMs - up.cpuMs,

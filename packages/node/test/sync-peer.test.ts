@@ -234,12 +234,25 @@ const served = async (metrics: NodeMetrics, outcome: string) =>
     .filter((v) => v.labels.outcome === outcome)
     .reduce((sum, v) => sum + v.value, 0);
 
-/** How many of the client's requests ended (or were held) with `outcome`. */
+/** How many of the client's requests ended (or were held) with `outcome`, whatever their purpose. */
 const sentCount = async (metrics: NodeMetrics, outcome: string) =>
-  (await metrics.syncRequestsSent.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+  (await metrics.syncRequestsSent.get()).values
+    .filter((v) => v.labels.outcome === outcome)
+    .reduce((sum, v) => sum + v.value, 0);
 
-const sentOutcomes = async (metrics: NodeMetrics) =>
-  (await metrics.syncRequestsSent.get()).values.filter((v) => v.value > 0).map((v) => v.labels.outcome);
+/** The client's requests by purpose and outcome, as "purpose outcome" → count (non-zero only). */
+const sentByPurpose = async (metrics: NodeMetrics) =>
+  Object.fromEntries(
+    (await metrics.syncRequestsSent.get()).values
+      .filter((v) => v.value > 0)
+      .map((v) => [`${v.labels.purpose} ${v.labels.outcome}`, v.value]),
+  );
+
+const sentOutcomes = async (metrics: NodeMetrics) => [
+  ...new Set(
+    (await metrics.syncRequestsSent.get()).values.filter((v) => v.value > 0).map((v) => v.labels.outcome),
+  ),
+];
 
 /**
  * A node under a contract of 1 s rounds, connected to a peer that answers every request 2 s after
@@ -427,6 +440,30 @@ describe("sync peer", () => {
     expect(client.synced.map((s) => s.text).sort()).toEqual(["d-agent-3", "d-agent-30"]);
   });
 
+  it("labels each request with what it was for: named agents' or a whole round's demands, commits, a decision, a ledger page", async () => {
+    const { server, client } = await connected();
+    const signers = Array.from({ length: MAX_SYNC_AGENTS + 1 }, (_, i) => `agent-${i}` as AgentId);
+    server.store.putMessages(signers.map((s) => row(`d-${s}`, "demand", 4, 0, s)));
+    // One at a time, each waited for: wants in flight together would be deferred, not asked.
+    const asked = async (want: SyncWant, count: number) => {
+      client.sync.catchUp(want);
+      await waitFor(`${count} answered`, async () => (await sentCount(client.metrics, "answered")) >= count);
+    };
+    await asked({ type: "messages", epoch: 0, round: 4, kinds: ["demand"], from: signers.slice(0, 2) }, 1);
+    // More missing than a request may name: it asks for the whole round.
+    await asked({ type: "messages", epoch: 0, round: 4, kinds: ["demand"], from: signers }, 2);
+    await asked({ type: "messages", epoch: 0, kinds: ["commit"] }, 3);
+    await asked({ type: "decision", epoch: 0 }, 4);
+    await client.sync.fetchLedger(undefined);
+    expect(await sentByPurpose(client.metrics)).toEqual({
+      "demand:named answered": 1,
+      "demand:all answered": 1,
+      "commit:all answered": 1,
+      "decision answered": 1,
+      "ledger answered": 1,
+    });
+  });
+
   it("does not merge wants of one round that name other agents, and asks a peer one at a time", async () => {
     const { server, client } = await connected();
     server.store.putMessages(["a", "b"].map((s) => row(`d-${s}`, "demand", 5, 0, s)));
@@ -441,6 +478,11 @@ describe("sync peer", () => {
     // The one peer had a's request in flight: b's waited in line for it to end, then went out.
     expect(await sentCount(client.metrics, "deferred")).toBe(1);
     expect(await sentCount(client.metrics, "answered")).toBe(2);
+    expect(await sentByPurpose(client.metrics)).toEqual({
+      "demand:named coalesced": 1,
+      "demand:named deferred": 1,
+      "demand:named answered": 2,
+    });
   });
 
   it("refuses a peer over its budget with an error, counts it and lowers its score", async () => {

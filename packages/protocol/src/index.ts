@@ -51,6 +51,7 @@ export * from "./machine/machine-io.ts";
 export * from "./machine/plan-proofs.ts";
 export * from "./machine/shared-checks.ts";
 export * from "./machine/sync-peer-load.ts";
+export * from "./machine/sync-purpose.ts";
 export * from "./machine/sync-queue.ts";
 export * from "./machine/sync-targets.ts";
 export * from "./machine/sync-timeout.ts";

@@ -22,7 +22,7 @@ export interface NodeMetrics {
   /** Messages this node sent in answer to sync requests. */
   readonly syncMessagesServed: Counter;
   /** Sync requests this node sent, by outcome (answered, refused, failed, oversized, coalesced, deferred). */
-  readonly syncRequestsSent: Counter<"outcome">;
+  readonly syncRequestsSent: Counter<"outcome" | "purpose">;
   /** Peers whose sync streams are held unread for a while after too many over-budget requests (sync-ban.ts). */
   readonly syncBans: Counter;
   /** HTTP connections and requests turned away, by reason (http/http-refusals.ts). */
@@ -84,8 +84,8 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsSent: new Counter({
       name: "walras_sync_requests_sent_total",
-      help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight).",
-      labelNames: ["outcome"],
+      help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight), and by purpose: `decision`, or the kinds asked for and whether the request named the agents whose messages were missing (`demand:named`) or asked for all of a round's or epoch's (`demand:all`).",
+      labelNames: ["outcome", "purpose"],
       registers,
     }),
     syncBans: new Counter({

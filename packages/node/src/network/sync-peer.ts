@@ -9,11 +9,13 @@ import {
   kindsOf,
   MAX_SYNC_WANT_MESSAGES,
   type MessageKind,
+  type SyncPurpose,
   type SyncStart,
   type SyncTimedRequest,
   type SyncWant,
   shuffled,
   syncAgents,
+  syncPurpose,
   type Topic,
 } from "@walras/protocol";
 import type { Logger } from "pino";
@@ -132,7 +134,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const queue = createSyncQueue({
     random: Math.random,
     timeouts: init.contract.timeouts,
-    held: (outcome) => metrics.syncRequestsSent.inc({ outcome }),
+    held: (outcome, want) => metrics.syncRequestsSent.inc({ outcome, purpose: syncPurpose(want) }),
   });
   const { load } = queue;
   let stopped = false;
@@ -145,15 +147,15 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
    * An honest server never sends more than the page it was asked for: one that does is flooding,
    * so its answer is dropped unapplied and, unlike an answer, does not end its cooling off.
    */
-  const dropOversized = (peer: string, request: SyncRequest, problem: string): null => {
+  const dropOversized = (peer: string, request: SyncRequest, purpose: SyncPurpose, problem: string): null => {
     load.finished(peer, "failed", init.now());
-    metrics.syncRequestsSent.inc({ outcome: "oversized" });
+    metrics.syncRequestsSent.inc({ outcome: "oversized", purpose });
     init.penalize(peer);
     log.warn({ peer, type: request.type, problem }, "sync answer over the page asked for; dropped");
     return null;
   };
 
-  const ask = async <R extends CatchUpRequest>(peer: string, request: R) => {
+  const ask = async <R extends CatchUpRequest>(peer: string, request: R, purpose: SyncPurpose) => {
     load.started(peer);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
@@ -161,18 +163,19 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         maxBytes: answerByteLimit(request),
       });
       const over = answerOverPage(request, res);
-      if (over !== null) return dropOversized(peer, request, over);
+      if (over !== null) return dropOversized(peer, request, purpose, over);
       load.finished(peer, "answered", init.now());
-      metrics.syncRequestsSent.inc({ outcome: "answered" });
+      metrics.syncRequestsSent.inc({ outcome: "answered", purpose });
       return res;
     } catch (err) {
-      if (err instanceof SyncError && err.oversized) return dropOversized(peer, request, err.message);
+      if (err instanceof SyncError && err.oversized)
+        return dropOversized(peer, request, purpose, err.message);
       const timedOut = err instanceof SyncError && err.timedOut;
       // A refusal is not an answer: the peer cools off as after a timeout, so the next catch-up
       // asks another one rather than the peer that just said no (sync-peer-load.ts).
       const refused = err instanceof SyncError && err.refused;
       load.finished(peer, timedOut ? "timed-out" : refused ? "refused" : "failed", init.now());
-      metrics.syncRequestsSent.inc({ outcome: refused ? "refused" : "failed" });
+      metrics.syncRequestsSent.inc({ outcome: refused ? "refused" : "failed", purpose });
       const what =
         request.type === "messages"
           ? { epoch: request.epoch, round: request.round, kinds: request.kinds }
@@ -219,7 +222,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       contractId: init.contractId,
       ...(epoch !== null ? { epoch } : {}),
     };
-    const res = await ask(peer, request);
+    const res = await ask(peer, request, "decision");
     if (!res || stopped) return;
     if (epoch === null && res.messages.length === 0) init.noDecision?.(peer);
     // Epochs from the one asked for (the answer covers DECISIONS_PER_SYNC of them); the current
@@ -234,18 +237,23 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const fetchFrom = async (peer: string, want: SyncWant): Promise<void> => {
     if (want.type === "decision") return fetchDecision(peer, want.epoch);
     const agents = syncAgents(want);
+    const purpose = syncPurpose(want);
     let after: number | undefined;
     for (let page = 0; page < MAX_PAGES && !stopped; page++) {
-      const res = await ask(peer, {
-        type: "messages",
-        contractId: init.contractId,
-        epoch: want.epoch,
-        ...(want.round !== undefined ? { round: want.round } : {}),
-        kinds: [...want.kinds],
-        ...(agents !== undefined ? { agents: [...agents] } : {}),
-        limit: MAX_SYNC_PAGE,
-        ...(after !== undefined ? { after } : {}),
-      } satisfies MessagesRequest);
+      const res = await ask(
+        peer,
+        {
+          type: "messages",
+          contractId: init.contractId,
+          epoch: want.epoch,
+          ...(want.round !== undefined ? { round: want.round } : {}),
+          kinds: [...want.kinds],
+          ...(agents !== undefined ? { agents: [...agents] } : {}),
+          limit: MAX_SYNC_PAGE,
+          ...(after !== undefined ? { after } : {}),
+        } satisfies MessagesRequest,
+        purpose,
+      );
       // Before the answer is applied: a round it completes opens the next on this outcome.
       init.syncEnded?.(res !== null);
       if (!res) return;
@@ -459,11 +467,15 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       const peers = shuffledPeers();
       const peer = peers[0];
       if (!peer || stopped) return { entries: [], more: false };
-      const res = await ask(peer, {
-        type: "ledger",
-        contractId: init.contractId,
-        ...(after ? { after } : {}),
-      });
+      const res = await ask(
+        peer,
+        {
+          type: "ledger",
+          contractId: init.contractId,
+          ...(after ? { after } : {}),
+        },
+        "ledger",
+      );
       if (!res) throw new Error(`no ledger page from ${peer}`);
       // The asker verifies the page after this returns: a page that fails must name its sender.
       return { ...res, peer };

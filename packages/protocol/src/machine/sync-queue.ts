@@ -47,7 +47,7 @@ export interface SyncQueueOptions {
   /** The contract's: the `messages` request timeout and the cooling off follow its round timeout (sync-timeout.ts). */
   readonly timeouts: Contract["timeouts"];
   /** Counts a want that did not start (the node's metrics). */
-  readonly held?: (why: SyncHeld) => void;
+  readonly held?: (why: SyncHeld, want: SyncWant) => void;
 }
 
 export interface SyncQueue {
@@ -88,7 +88,7 @@ export function createSyncQueue(options: SyncQueueOptions): SyncQueue {
   ): SyncStart | null => {
     const targets = syncTargets(load.ready(peers(), now), want, options.random);
     if (targets.length === 0) {
-      options.held?.("deferred");
+      options.held?.("deferred", want);
       enqueue(key, want);
       return null;
     }
@@ -117,7 +117,7 @@ export function createSyncQueue(options: SyncQueueOptions): SyncQueue {
       const room = inFlight.size < SYNC_MAX_IN_FLIGHT;
       // A want already in line is tried again when there is room: its peers may be free by now.
       if (inFlight.has(key) || (queued.has(key) && !room)) {
-        options.held?.("coalesced");
+        options.held?.("coalesced", want);
         return [];
       }
       if (!room) {
