@@ -42,8 +42,10 @@ export interface NetworkRun {
    * at once (#10).
    */
   readonly syncRequestsPerNodePerRound: number;
-  /** Of those, the share that failed (timed out, refused, or the peer went away). */
+  /** Of those, the share that failed (timed out, or the stream or peer went away). */
   readonly syncFailedShare: number;
+  /** Of those, the share that timed out (within the failed share). */
+  readonly syncTimedOutShare: number;
   /**
    * Requests whose asker had reset its stream before the server answered (counted by the
    * servers): answers no longer built or sent for askers that gave up.
@@ -53,7 +55,12 @@ export interface NetworkRun {
    * The same requests by what they were for (`walras_sync_requests_sent_total`'s `purpose`, e.g.
    * `demand:all`, a whole round's demands), most first: per node per round run, and the share failed.
    */
-  readonly syncByPurpose: readonly { purpose: string; perNodePerRound: number; failedShare: number }[];
+  readonly syncByPurpose: readonly {
+    purpose: string;
+    perNodePerRound: number;
+    failedShare: number;
+    timedOutShare: number;
+  }[];
   /** Messages the answers carried, per node per round run: each one decoded by its asker. */
   readonly syncMessagesPerNodePerRound: number;
   /** CPU of every node process from "up" to the certificate. */
@@ -68,15 +75,23 @@ export interface Snapshot {
   published: number;
   bytes: number;
   syncAnswered: number;
+  /** Failed ones, timeouts included. */
   syncFailed: number;
-  /** Sent requests (answered or failed) and failed ones, by purpose. */
-  syncByPurpose: ReadonlyMap<string, { sent: number; failed: number }>;
+  syncTimedOut: number;
+  /** Sent requests (answered or failed), failed ones and timed-out ones, by purpose. */
+  syncByPurpose: ReadonlyMap<string, SyncCounts>;
   syncAbandoned: number;
   syncMessages: number;
   /** walras_time_to_agreement_seconds: each node's own time from an epoch's first round to its certificate. */
   agreementSeconds: number;
   agreements: number;
   cpuMs: number;
+}
+
+interface SyncCounts {
+  sent: number;
+  failed: number;
+  timedOut: number;
 }
 
 export const syncSent = (s: Snapshot) => s.syncAnswered + s.syncFailed;
@@ -92,7 +107,10 @@ export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
     published: sum("walras_messages_published_total"),
     bytes: sum("walras_message_bytes_total"),
     syncAnswered: sum("walras_sync_requests_sent_total", { name: "outcome", value: "answered" }),
-    syncFailed: sum("walras_sync_requests_sent_total", { name: "outcome", value: "failed" }),
+    syncFailed:
+      sum("walras_sync_requests_sent_total", { name: "outcome", value: "failed" }) +
+      sum("walras_sync_requests_sent_total", { name: "outcome", value: "timed-out" }),
+    syncTimedOut: sum("walras_sync_requests_sent_total", { name: "outcome", value: "timed-out" }),
     syncByPurpose: syncRequestsByPurpose(texts),
     syncAbandoned: sum("walras_sync_requests_served_total", { name: "outcome", value: "abandoned" }),
     syncMessages: sum("walras_sync_messages_served_total"),
@@ -102,18 +120,19 @@ export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
   };
 }
 
-/** answered + failed by purpose, as syncSent counts them overall, over every node's metrics. */
-function syncRequestsByPurpose(texts: readonly string[]): Map<string, { sent: number; failed: number }> {
-  const byPurpose = new Map<string, { sent: number; failed: number }>();
-  for (const outcome of ["answered", "failed"] as const)
+/** answered + failed (timeouts included) by purpose, as syncSent counts them overall, over every node's metrics. */
+function syncRequestsByPurpose(texts: readonly string[]): Map<string, SyncCounts> {
+  const byPurpose = new Map<string, SyncCounts>();
+  for (const outcome of ["answered", "failed", "timed-out"] as const)
     for (const text of texts)
       for (const [purpose, count] of counterSumsBy(text, "walras_sync_requests_sent_total", "purpose", {
         name: "outcome",
         value: outcome,
       })) {
-        const entry = byPurpose.get(purpose) ?? { sent: 0, failed: 0 };
+        const entry = byPurpose.get(purpose) ?? { sent: 0, failed: 0, timedOut: 0 };
         entry.sent += count;
-        if (outcome === "failed") entry.failed += count;
+        if (outcome !== "answered") entry.failed += count;
+        if (outcome === "timed-out") entry.timedOut += count;
         byPurpose.set(purpose, entry);
       }
   return byPurpose;
@@ -127,12 +146,13 @@ export function syncPurposesBetween(
 ): NetworkRun["syncByPurpose"] {
   return [...end.syncByPurpose]
     .map(([purpose, e]) => {
-      const s = start.syncByPurpose.get(purpose) ?? { sent: 0, failed: 0 };
-      const sent = e.sent - s.sent;
+      const s = start.syncByPurpose.get(purpose) ?? { sent: 0, failed: 0, timedOut: 0 };
+      const sent = Math.max(1, e.sent - s.sent);
       return {
         purpose,
-        perNodePerRound: sent / perNodePerRound,
-        failedShare: (e.failed - s.failed) / Math.max(1, sent),
+        perNodePerRound: (e.sent - s.sent) / perNodePerRound,
+        failedShare: (e.failed - s.failed) / sent,
+        timedOutShare: (e.timedOut - s.timedOut) / sent,
       };
     })
     .filter((p) => p.perNodePerRound > 0)
@@ -260,6 +280,7 @@ export async function measureNetwork(
       // From "up": before it, joiners ask for the founding decision each time they announce.
       syncRequestsPerNodePerRound: (syncSent(end) - syncSent(up)) / n / roundsRun,
       syncFailedShare: (end.syncFailed - up.syncFailed) / Math.max(1, syncSent(end) - syncSent(up)),
+      syncTimedOutShare: (end.syncTimedOut - up.syncTimedOut) / Math.max(1, syncSent(end) - syncSent(up)),
       syncByPurpose: syncPurposesBetween(up, end, n * roundsRun),
       syncAbandoned: end.syncAbandoned - up.syncAbandoned,
       syncMessagesPerNodePerRound: (end.syncMessages - up.syncMessages) / n / roundsRun,

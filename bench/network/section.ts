@@ -45,21 +45,26 @@ export const starters = {
   processes: startProcessCluster,
 } as const satisfies Record<NetworkMode, unknown>;
 
-/** `demand:all 0.91 (0%), …`: what the catch-up requests were for. */
+const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
+
+/** `demand:all 0.91 (20%, 15%), …`: what the catch-up requests were for, the shares failed and timed out. */
 const purposes = (byPurpose: NetworkRun["syncByPurpose"]) =>
   byPurpose
-    .map((p) => `${p.purpose} ${p.perNodePerRound.toFixed(2)} (${(p.failedShare * 100).toFixed(0)}%)`)
+    .map(
+      (p) =>
+        `${p.purpose} ${p.perNodePerRound.toFixed(2)} (${percent(p.failedShare)}, ${percent(p.timedOutShare)})`,
+    )
     .join(", ") || "—";
 
 /** Milliseconds as seconds to a tenth, as every time in these tables. */
 export const seconds = (ms: number) => (ms / 1000).toFixed(1);
 
 const HEADER = [
-  "| nodes | mode | epoch | rounds | rounds run | start→up s | up→mesh s | mesh→cert s | up→cert s | up→epoch s (nodes) | up→cert s (nodes) | msgs/node/round | bytes/node/round | sync req/node/round | sync failed | sync abandoned | sync msgs/node/round | CPU s | accepted | CPU ms/accepted msg | sync req/node/round by purpose (failed) |",
+  "| nodes | mode | epoch | rounds | rounds run | start→up s | up→mesh s | mesh→cert s | up→cert s | up→epoch s (nodes) | up→cert s (nodes) | msgs/node/round | bytes/node/round | sync req/node/round | sync failed (timed out) | sync abandoned | sync msgs/node/round | CPU s | accepted | CPU ms/accepted msg | sync req/node/round by purpose (failed, timed out) |",
   "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
 ].join("\n");
 
 /** One table row, printed as soon as its run ends: the whole matrix takes a while. */
 function row(r: NetworkRun): string {
-  return `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${r.roundsRun.toFixed(1)} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${seconds(r.upToEpochStartMs)} | ${seconds(r.upToCertificateHeldMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${r.syncRequestsPerNodePerRound.toFixed(2)} | ${(r.syncFailedShare * 100).toFixed(0)}% | ${r.syncAbandoned} | ${r.syncMessagesPerNodePerRound.toFixed(1)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} | ${purposes(r.syncByPurpose)} |`;
+  return `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${r.roundsRun.toFixed(1)} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${seconds(r.upToEpochStartMs)} | ${seconds(r.upToCertificateHeldMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${r.syncRequestsPerNodePerRound.toFixed(2)} | ${percent(r.syncFailedShare)} (${percent(r.syncTimedOutShare)}) | ${r.syncAbandoned} | ${r.syncMessagesPerNodePerRound.toFixed(1)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} | ${purposes(r.syncByPurpose)} |`;
 }

@@ -572,7 +572,9 @@ describe("sync peer", () => {
     // One event loop runs both ends, so the asker's timer (1 s from sending) fires before the
     // peer's (2 s from receiving): the request has failed before the answer is sent.
     await nextAnswer();
-    await waitFor("the request to fail", async () => (await sentOutcomes(client.metrics)).includes("failed"));
+    await waitFor("the request to time out", async () =>
+      (await sentOutcomes(client.metrics)).includes("timed-out"),
+    );
     expect(client.synced).toEqual([]);
   });
 
@@ -599,7 +601,7 @@ describe("sync peer", () => {
     client.sync.catchUp({ type: "decision", epoch: 0 });
     await waitFor("the decision page", () => client.synced.some((s) => s.text === "late decision"));
     expect(await client.sync.fetchLedger(undefined)).toMatchObject({ entries: ["late ledger"], more: false });
-    expect(await sentOutcomes(client.metrics)).not.toContain("failed");
+    expect(await sentOutcomes(client.metrics)).not.toContain("timed-out");
   });
 
   it("does not read a graylisted peer's requests: they are held, then reset", async () => {

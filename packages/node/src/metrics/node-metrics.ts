@@ -84,7 +84,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsSent: new Counter({
       name: "walras_sync_requests_sent_total",
-      help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; failed; oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight), and by purpose: `decision`, or the kinds asked for and whether the request named the agents whose messages were missing (`demand:named`) or asked for all of a round's or epoch's (`demand:all`).",
+      help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; timed-out: no answer within the request timeout; failed: any other error (the stream or connection failed, an undecodable answer); oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight), and by purpose: `decision`, or the kinds asked for and whether the request named the agents whose messages were missing (`demand:named`) or asked for all of a round's or epoch's (`demand:all`).",
       labelNames: ["outcome", "purpose"],
       registers,
     }),

@@ -175,7 +175,10 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       // asks another one rather than the peer that just said no (sync-peer-load.ts).
       const refused = err instanceof SyncError && err.refused;
       load.finished(peer, timedOut ? "timed-out" : refused ? "refused" : "failed", init.now());
-      metrics.syncRequestsSent.inc({ outcome: refused ? "refused" : "failed", purpose });
+      metrics.syncRequestsSent.inc({
+        outcome: refused ? "refused" : timedOut ? "timed-out" : "failed",
+        purpose,
+      });
       const what =
         request.type === "messages"
           ? { epoch: request.epoch, round: request.round, kinds: request.kinds }
