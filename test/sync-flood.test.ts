@@ -149,9 +149,9 @@ describe("a sync flood against one node", () => {
     const elapsedMs = performance.now() - started;
     const refusedByVictim = await refused();
     const bans = await metric(v, "walras_sync_bans_total", "");
-    const newcomerAnswered = (await newcomer.metrics.syncRequestsSent.get()).values.find(
-      (x) => x.labels.outcome === "answered",
-    )?.value;
+    const newcomerAnswered = (await newcomer.metrics.syncRequestsSent.get()).values
+      .filter((x) => x.labels.outcome === "answered")
+      .reduce((sum, x) => sum + x.value, 0);
     console.info(
       `sync flood: ${report.requests} requests in ${(elapsedMs / 1000).toFixed(1)} s (${report.answered} answered, ` +
         `${report.refused} refused, ${report.failed} failed), ${report.messages} messages served; ` +
