@@ -53,7 +53,8 @@ export interface NetworkRun {
   readonly syncAbandoned: number;
   /**
    * The same requests by what they were for (`walras_sync_requests_sent_total`'s `purpose`, e.g.
-   * `demand:all`, a whole round's demands), most first: per node per round run, and the share failed.
+   * `demand:all`, a whole round's demands), most first: per node per round run, and the shares
+   * failed (timeouts included) and timed out.
    */
   readonly syncByPurpose: readonly {
     purpose: string;
@@ -138,11 +139,11 @@ function syncRequestsByPurpose(texts: readonly string[]): Map<string, SyncCounts
   return byPurpose;
 }
 
-/** `end`'s requests by purpose less `start`'s, per node per round run, most first. */
+/** `end`'s requests by purpose less `start`'s, per node per round run (`nodeRounds`: n · rounds run), most first. */
 export function syncPurposesBetween(
-  start: Snapshot,
-  end: Snapshot,
-  perNodePerRound: number,
+  start: Pick<Snapshot, "syncByPurpose">,
+  end: Pick<Snapshot, "syncByPurpose">,
+  nodeRounds: number,
 ): NetworkRun["syncByPurpose"] {
   return [...end.syncByPurpose]
     .map(([purpose, e]) => {
@@ -150,7 +151,7 @@ export function syncPurposesBetween(
       const sent = Math.max(1, e.sent - s.sent);
       return {
         purpose,
-        perNodePerRound: (e.sent - s.sent) / perNodePerRound,
+        perNodePerRound: (e.sent - s.sent) / nodeRounds,
         failedShare: (e.failed - s.failed) / sent,
         timedOutShare: (e.timedOut - s.timedOut) / sent,
       };

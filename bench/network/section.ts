@@ -9,8 +9,9 @@ export type { NetworkMode } from "./measure-network.ts";
  * Real libp2p nodes on loopback, newton, a first epoch of all n nodes (minMembers = n): times from
  * start to every node up, up to mesh, mesh to the first n-member certificate every node has held
  * (its epoch shows how many epochs it took); messages and bytes per node per round run (all
- * epochs); catch-up sync requests per node per round run, the share of them that failed and the
- * messages their answers carried; and CPU per accepted message — all node processes' CPU from
+ * epochs); catch-up sync requests per node per round run, the shares of them that failed and
+ * timed out, the messages their answers carried, and the same requests by purpose (what the
+ * machine asked for: a storm's timeouts by kind); and CPU per accepted message — all node processes' CPU from
  * "up" to the certificate divided by the messages all nodes accepted meanwhile. Everything on one
  * machine, so the nodes share its cores: wall times are an upper bound for a real deployment, and
  * are disturbed by anything else the machine runs; CPU and counts are not.

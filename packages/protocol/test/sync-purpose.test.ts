@@ -11,8 +11,12 @@ describe("syncPurpose", () => {
     expect(syncPurpose({ ...demand, from: agents(MAX_SYNC_AGENTS + 1) })).toBe("demand:all");
     expect(syncPurpose({ ...demand, from: [] })).toBe("demand:all");
     expect(syncPurpose(demand)).toBe("demand:all");
+    // One kind set, one value, in whatever order the machine lists it.
     expect(syncPurpose({ type: "messages", epoch: 0, kinds: ["propose", "accept", "view", "leave"] })).toBe(
-      "propose+accept+view+leave:all",
+      "accept+leave+propose+view:all",
+    );
+    expect(syncPurpose({ type: "messages", epoch: 0, kinds: ["view", "leave", "accept", "propose"] })).toBe(
+      "accept+leave+propose+view:all",
     );
   });
 

@@ -21,7 +21,10 @@ export interface NodeMetrics {
   readonly syncRequestsServed: Counter<"type" | "outcome">;
   /** Messages this node sent in answer to sync requests. */
   readonly syncMessagesServed: Counter;
-  /** Sync requests this node sent, by outcome (answered, refused, failed, oversized, coalesced, deferred). */
+  /**
+   * Sync requests this node sent, by outcome (answered, refused, timed-out, failed, oversized,
+   * coalesced, deferred) and purpose (protocol sync-purpose.ts: decision, ledger, kinds:named|all).
+   */
   readonly syncRequestsSent: Counter<"outcome" | "purpose">;
   /** Peers whose sync streams are held unread for a while after too many over-budget requests (sync-ban.ts). */
   readonly syncBans: Counter;
@@ -84,7 +87,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestsSent: new Counter({
       name: "walras_sync_requests_sent_total",
-      help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; timed-out: no answer within the request timeout; failed: any other error (the stream or connection failed, an undecodable answer); oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight), and by purpose: `decision`, or the kinds asked for and whether the request named the agents whose messages were missing (`demand:named`) or asked for all of a round's or epoch's (`demand:all`).",
+      help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; timed-out: no answer within the request timeout; failed: any other error (the stream or connection failed, an undecodable answer); oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight), and by purpose: `decision`, `ledger`, or the kinds asked for and whether the request named the agents whose messages were missing (`demand:named`) or asked for all of a round's or epoch's (`demand:all`).",
       labelNames: ["outcome", "purpose"],
       registers,
     }),
