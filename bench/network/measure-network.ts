@@ -62,6 +62,11 @@ export interface NetworkRun {
     failedShare: number;
     timedOutShare: number;
   }[];
+  /**
+   * How long an answered request took on average (walras_sync_answer_seconds), against the
+   * request timeout: answers near it mean many more came after it.
+   */
+  readonly syncAnswerMeanSeconds: number;
   /** Messages the answers carried, per node per round run: each one decoded by its asker. */
   readonly syncMessagesPerNodePerRound: number;
   /** CPU of every node process from "up" to the certificate. */
@@ -82,6 +87,8 @@ export interface Snapshot {
   /** Sent requests (answered or failed), failed ones and timed-out ones, by purpose. */
   syncByPurpose: ReadonlyMap<string, SyncCounts>;
   syncAbandoned: number;
+  syncAnswerSeconds: number;
+  syncAnswers: number;
   syncMessages: number;
   /** walras_time_to_agreement_seconds: each node's own time from an epoch's first round to its certificate. */
   agreementSeconds: number;
@@ -115,6 +122,8 @@ export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
     syncByPurpose: syncRequestsByPurpose(texts),
     syncAbandoned: sum("walras_sync_requests_served_total", { name: "outcome", value: "abandoned" }),
     syncMessages: sum("walras_sync_messages_served_total"),
+    syncAnswerSeconds: sum("walras_sync_answer_seconds_sum"),
+    syncAnswers: sum("walras_sync_answer_seconds_count"),
     agreementSeconds: sum("walras_time_to_agreement_seconds_sum"),
     agreements: sum("walras_time_to_agreement_seconds_count"),
     cpuMs,
@@ -285,6 +294,8 @@ export async function measureNetwork(
       syncByPurpose: syncPurposesBetween(up, end, n * roundsRun),
       syncAbandoned: end.syncAbandoned - up.syncAbandoned,
       syncMessagesPerNodePerRound: (end.syncMessages - up.syncMessages) / n / roundsRun,
+      syncAnswerMeanSeconds:
+        (end.syncAnswerSeconds - up.syncAnswerSeconds) / Math.max(1, end.syncAnswers - up.syncAnswers),
       cpuMs: end.cpuMs - up.cpuMs,
       accepted: end.accepted - up.accepted,
     };

@@ -248,6 +248,13 @@ const sentByPurpose = async (metrics: NodeMetrics) =>
       .map((v) => [`${v.labels.purpose} ${v.labels.outcome}`, v.value]),
   );
 
+/** How many answers the histogram holds for `purpose`, and their summed seconds. */
+const answerSeconds = async (metrics: NodeMetrics, purpose: string) => {
+  const values = (await metrics.syncAnswerSeconds.get()).values.filter((v) => v.labels.purpose === purpose);
+  const of = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0;
+  return { count: of("walras_sync_answer_seconds_count"), sum: of("walras_sync_answer_seconds_sum") };
+};
+
 const sentOutcomes = async (metrics: NodeMetrics) => [
   ...new Set(
     (await metrics.syncRequestsSent.get()).values.filter((v) => v.value > 0).map((v) => v.labels.outcome),
@@ -463,6 +470,9 @@ describe("sync peer", () => {
       "decision answered": 1,
       "ledger answered": 1,
     });
+    // Each answered request timed once, under its purpose.
+    for (const purpose of ["demand:named", "demand:all", "commit:all", "decision", "ledger"])
+      expect((await answerSeconds(client.metrics, purpose)).count).toBe(1);
   });
 
   it("does not merge wants of one round that name other agents, and asks a peer one at a time", async () => {
@@ -603,6 +613,13 @@ describe("sync peer", () => {
     await waitFor("the decision page", () => client.synced.some((s) => s.text === "late decision"));
     expect(await client.sync.fetchLedger(undefined)).toMatchObject({ entries: ["late ledger"], more: false });
     expect(await sentOutcomes(client.metrics)).toEqual(["answered"]);
+    // Each answer came 2 s after its request was read, and was timed so (less a timer's slack).
+    for (const purpose of ["decision", "ledger"]) {
+      const { count, sum } = await answerSeconds(client.metrics, purpose);
+      expect(count).toBe(1);
+      expect(sum).toBeGreaterThanOrEqual((0.95 * 2 * SLOW_ANSWER_MS) / 1000);
+      expect(sum).toBeLessThan(3);
+    }
   });
 
   it("does not read a graylisted peer's requests: they are held, then reset", async () => {

@@ -26,6 +26,8 @@ export interface NodeMetrics {
    * coalesced, deferred) and purpose (protocol sync-purpose.ts: decision, ledger, kinds:named|all).
    */
   readonly syncRequestsSent: Counter<"outcome" | "purpose">;
+  /** How long answered catch-up requests took, by purpose: what a request timeout leaves room for. */
+  readonly syncAnswerSeconds: Histogram<"purpose">;
   /** Peers whose sync streams are held unread for a while after too many over-budget requests (sync-ban.ts). */
   readonly syncBans: Counter;
   /** HTTP connections and requests turned away, by reason (http/http-refusals.ts). */
@@ -89,6 +91,13 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
       name: "walras_sync_requests_sent_total",
       help: "Sync requests this node sent for catch-up, by outcome (answered; refused: the peer answered with an error or reset the stream, and is not asked again for a while; timed-out: no answer within the request timeout; failed: any other error (the stream or connection failed, an undecodable answer); oversized: more messages or bytes than the page asked for, dropped and the peer penalised; coalesced with one in flight, or deferred while every peer had one of ours in flight), and by purpose: `decision`, `ledger`, or the kinds asked for and whether the request named the agents whose messages were missing (`demand:named`) or asked for all of a round's or epoch's (`demand:all`).",
       labelNames: ["outcome", "purpose"],
+      registers,
+    }),
+    syncAnswerSeconds: new Histogram({
+      name: "walras_sync_answer_seconds",
+      help: "How long this node's answered sync requests took, from opening the stream to the whole answer read, by purpose (as walras_sync_requests_sent_total): on a loaded network, how close answers come to the request timeout (1–3 s for messages, 3 s for decision and ledger pages). Requests that timed out are not here: they are counted as timed-out.",
+      labelNames: ["purpose"],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3],
       registers,
     }),
     syncBans: new Counter({

@@ -157,6 +157,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
 
   const ask = async <R extends CatchUpRequest>(peer: string, request: R, purpose: SyncPurpose) => {
     load.started(peer);
+    const sentAt = init.now();
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
         timeoutMs: queue.requestTimeoutMs(request.type),
@@ -164,8 +165,10 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       });
       const over = answerOverPage(request, res);
       if (over !== null) return dropOversized(peer, request, purpose, over);
-      load.finished(peer, "answered", init.now());
+      const now = init.now();
+      load.finished(peer, "answered", now);
       metrics.syncRequestsSent.inc({ outcome: "answered", purpose });
+      metrics.syncAnswerSeconds.observe({ purpose }, (now - sentAt) / 1000);
       return res;
     } catch (err) {
       if (err instanceof SyncError && err.oversized)
