@@ -63,8 +63,9 @@ export interface NetworkRun {
     timedOutShare: number;
   }[];
   /**
-   * How long an answered request took on average (walras_sync_answer_seconds), against the
-   * request timeout: answers near it mean many more came after it.
+   * Mean time of the requests answered from "up" to the certificate, all purposes together
+   * (walras_sync_answer_seconds); NaN when none was. Beside the timed-out share: a mean near the
+   * request timeout (3 s at roundMs ≥ 3 s) says the answers that came were barely in time.
    */
   readonly syncAnswerMeanSeconds: number;
   /** Messages the answers carried, per node per round run: each one decoded by its asker. */
@@ -87,6 +88,7 @@ export interface Snapshot {
   /** Sent requests (answered or failed), failed ones and timed-out ones, by purpose. */
   syncByPurpose: ReadonlyMap<string, SyncCounts>;
   syncAbandoned: number;
+  /** walras_sync_answer_seconds' sum and count. */
   syncAnswerSeconds: number;
   syncAnswers: number;
   syncMessages: number;
@@ -295,7 +297,9 @@ export async function measureNetwork(
       syncAbandoned: end.syncAbandoned - up.syncAbandoned,
       syncMessagesPerNodePerRound: (end.syncMessages - up.syncMessages) / n / roundsRun,
       syncAnswerMeanSeconds:
-        (end.syncAnswerSeconds - up.syncAnswerSeconds) / Math.max(1, end.syncAnswers - up.syncAnswers),
+        end.syncAnswers > up.syncAnswers
+          ? (end.syncAnswerSeconds - up.syncAnswerSeconds) / (end.syncAnswers - up.syncAnswers)
+          : Number.NaN,
       cpuMs: end.cpuMs - up.cpuMs,
       accepted: end.accepted - up.accepted,
     };

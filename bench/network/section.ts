@@ -10,11 +10,12 @@ export type { NetworkMode } from "./measure-network.ts";
  * start to every node up, up to mesh, mesh to the first n-member certificate every node has held
  * (its epoch shows how many epochs it took); messages and bytes per node per round run (all
  * epochs); catch-up sync requests per node per round run, the shares of them that failed and
- * timed out, how long an answer took on average, the messages their answers carried, and the same requests by purpose (what the
- * machine asked for: a storm's timeouts by kind); and CPU per accepted message — all node processes' CPU from
- * "up" to the certificate divided by the messages all nodes accepted meanwhile. Everything on one
- * machine, so the nodes share its cores: wall times are an upper bound for a real deployment, and
- * are disturbed by anything else the machine runs; CPU and counts are not.
+ * timed out, how long an answered request took on average, the messages their answers carried,
+ * and the same requests by purpose (what the machine asked for: a storm's timeouts by kind); and
+ * CPU per accepted message — all node processes' CPU from "up" to the certificate divided by the
+ * messages all nodes accepted meanwhile. Everything on one machine, so the nodes share its cores:
+ * wall times are an upper bound for a real deployment, and are disturbed by anything else the
+ * machine runs; CPU and counts are not.
  */
 export const networkBench: BenchSection = {
   name: "network",
@@ -67,5 +68,5 @@ const HEADER = [
 
 /** One table row, printed as soon as its run ends: the whole matrix takes a while. */
 function row(r: NetworkRun): string {
-  return `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${r.roundsRun.toFixed(1)} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${seconds(r.upToEpochStartMs)} | ${seconds(r.upToCertificateHeldMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${r.syncRequestsPerNodePerRound.toFixed(2)} | ${percent(r.syncFailedShare)} (${percent(r.syncTimedOutShare)}) | ${r.syncAbandoned} | ${r.syncAnswerMeanSeconds.toFixed(2)} | ${r.syncMessagesPerNodePerRound.toFixed(1)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} | ${purposes(r.syncByPurpose)} |`;
+  return `| ${r.nodes} | ${r.mode} | ${r.epoch} | ${r.rounds} | ${r.roundsRun.toFixed(1)} | ${seconds(r.startToUpMs)} | ${seconds(r.upToMeshMs)} | ${seconds(r.meshToCertificateMs)} | ${seconds(r.upToCertificateMs)} | ${seconds(r.upToEpochStartMs)} | ${seconds(r.upToCertificateHeldMs)} | ${r.messagesPerNodePerRound.toFixed(1)} | ${Math.round(r.bytesPerNodePerRound)} | ${r.syncRequestsPerNodePerRound.toFixed(2)} | ${percent(r.syncFailedShare)} (${percent(r.syncTimedOutShare)}) | ${r.syncAbandoned} | ${Number.isNaN(r.syncAnswerMeanSeconds) ? "—" : r.syncAnswerMeanSeconds.toFixed(2)} | ${r.syncMessagesPerNodePerRound.toFixed(1)} | ${seconds(r.cpuMs)} | ${r.accepted} | ${(r.cpuMs / Math.max(1, r.accepted)).toFixed(3)} | ${purposes(r.syncByPurpose)} |`;
 }

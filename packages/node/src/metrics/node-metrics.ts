@@ -95,9 +95,9 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncAnswerSeconds: new Histogram({
       name: "walras_sync_answer_seconds",
-      help: "How long this node's answered sync requests took, from opening the stream to the whole answer read, by purpose (as walras_sync_requests_sent_total): on a loaded network, how close answers come to the request timeout (1–3 s for messages, 3 s for decision and ledger pages). Requests that timed out are not here: they are counted as timed-out.",
+      help: "How long this node's answered sync requests took, from dialling the peer to the answer read and parsed, by purpose (as walras_sync_requests_sent_total): on a loaded network, how close answers come to the request timeout (1–3 s for messages, 3 s for decision and ledger pages; parsing comes after the timer, so an answer may land above it). Only answered requests: timed-out, refused, failed and oversized ones are in walras_sync_requests_sent_total alone.",
       labelNames: ["purpose"],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 2.75, 3],
       registers,
     }),
     syncBans: new Counter({
