@@ -81,11 +81,7 @@ export interface Snapshot {
   rounds: number;
   published: number;
   bytes: number;
-  syncAnswered: number;
-  /** Failed ones, timeouts included. */
-  syncFailed: number;
-  syncTimedOut: number;
-  /** Sent requests (answered or failed), failed ones and timed-out ones, by purpose. */
+  /** Sent requests (answered or failed), failed ones (timeouts included) and timed-out ones, by purpose. */
   syncByPurpose: ReadonlyMap<string, SyncCounts>;
   syncAbandoned: number;
   /** walras_sync_answer_seconds' sum and count. */
@@ -104,7 +100,18 @@ interface SyncCounts {
   timedOut: number;
 }
 
-export const syncSent = (s: Snapshot) => s.syncAnswered + s.syncFailed;
+/** The requests of every purpose: each request counts under exactly one. */
+function syncTotals(s: Pick<Snapshot, "syncByPurpose">): SyncCounts {
+  const total = { sent: 0, failed: 0, timedOut: 0 };
+  for (const c of s.syncByPurpose.values()) {
+    total.sent += c.sent;
+    total.failed += c.failed;
+    total.timedOut += c.timedOut;
+  }
+  return total;
+}
+
+export const syncSent = (s: Snapshot) => syncTotals(s).sent;
 
 export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
   const cpuMs = cluster.cpuMs();
@@ -116,11 +123,6 @@ export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
     rounds: sum("walras_rounds_total"),
     published: sum("walras_messages_published_total"),
     bytes: sum("walras_message_bytes_total"),
-    syncAnswered: sum("walras_sync_requests_sent_total", { name: "outcome", value: "answered" }),
-    syncFailed:
-      sum("walras_sync_requests_sent_total", { name: "outcome", value: "failed" }) +
-      sum("walras_sync_requests_sent_total", { name: "outcome", value: "timed-out" }),
-    syncTimedOut: sum("walras_sync_requests_sent_total", { name: "outcome", value: "timed-out" }),
     syncByPurpose: syncRequestsByPurpose(texts),
     syncAbandoned: sum("walras_sync_requests_served_total", { name: "outcome", value: "abandoned" }),
     syncMessages: sum("walras_sync_messages_served_total"),
@@ -132,7 +134,7 @@ export async function snapshot(cluster: BenchCluster): Promise<Snapshot> {
   };
 }
 
-/** answered + failed (timeouts included) by purpose, as syncSent counts them overall, over every node's metrics. */
+/** answered + failed (timeouts included) by purpose, over every node's metrics. */
 function syncRequestsByPurpose(texts: readonly string[]): Map<string, SyncCounts> {
   const byPurpose = new Map<string, SyncCounts>();
   for (const outcome of ["answered", "failed", "timed-out"] as const)
@@ -275,6 +277,9 @@ export async function measureNetwork(
     const certificate = common.found();
     const rounds = (certificate?.round ?? 0) + 1;
     const roundsRun = Math.max(1, end.rounds / n);
+    // From "up": before it, joiners ask for the founding decision each time they announce.
+    const [atUp, atEnd] = [syncTotals(up), syncTotals(end)];
+    const syncSentAfterUp = atEnd.sent - atUp.sent;
     return {
       nodes: n,
       mode,
@@ -289,10 +294,9 @@ export async function measureNetwork(
       upToEpochStartMs: common.startedBy() - upWall,
       messagesPerNodePerRound: (end.accepted + end.published) / n / roundsRun,
       bytesPerNodePerRound: end.bytes / n / roundsRun,
-      // From "up": before it, joiners ask for the founding decision each time they announce.
-      syncRequestsPerNodePerRound: (syncSent(end) - syncSent(up)) / n / roundsRun,
-      syncFailedShare: (end.syncFailed - up.syncFailed) / Math.max(1, syncSent(end) - syncSent(up)),
-      syncTimedOutShare: (end.syncTimedOut - up.syncTimedOut) / Math.max(1, syncSent(end) - syncSent(up)),
+      syncRequestsPerNodePerRound: syncSentAfterUp / n / roundsRun,
+      syncFailedShare: (atEnd.failed - atUp.failed) / Math.max(1, syncSentAfterUp),
+      syncTimedOutShare: (atEnd.timedOut - atUp.timedOut) / Math.max(1, syncSentAfterUp),
       syncByPurpose: syncPurposesBetween(up, end, n * roundsRun),
       syncAbandoned: end.syncAbandoned - up.syncAbandoned,
       syncMessagesPerNodePerRound: (end.syncMessages - up.syncMessages) / n / roundsRun,

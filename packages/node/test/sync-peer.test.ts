@@ -229,16 +229,19 @@ function varint(n: number): number[] {
   return out;
 }
 
-const served = async (metrics: NodeMetrics, outcome: string) =>
-  (await metrics.syncRequestsServed.get()).values
+/** A counter's samples with `outcome`, summed over its other labels. */
+const outcomeCount = async (
+  counter: NodeMetrics["syncRequestsSent" | "syncRequestsServed"],
+  outcome: string,
+) =>
+  (await counter.get()).values
     .filter((v) => v.labels.outcome === outcome)
     .reduce((sum, v) => sum + v.value, 0);
 
+const served = (metrics: NodeMetrics, outcome: string) => outcomeCount(metrics.syncRequestsServed, outcome);
+
 /** How many of the client's requests ended (or were held) with `outcome`, whatever their purpose. */
-const sentCount = async (metrics: NodeMetrics, outcome: string) =>
-  (await metrics.syncRequestsSent.get()).values
-    .filter((v) => v.labels.outcome === outcome)
-    .reduce((sum, v) => sum + v.value, 0);
+const sentCount = (metrics: NodeMetrics, outcome: string) => outcomeCount(metrics.syncRequestsSent, outcome);
 
 /** The client's requests by purpose and outcome, as "purpose outcome" → count (non-zero only). */
 const sentByPurpose = async (metrics: NodeMetrics) =>

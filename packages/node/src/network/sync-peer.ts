@@ -177,11 +177,9 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       // A refusal is not an answer: the peer cools off as after a timeout, so the next catch-up
       // asks another one rather than the peer that just said no (sync-peer-load.ts).
       const refused = err instanceof SyncError && err.refused;
-      load.finished(peer, timedOut ? "timed-out" : refused ? "refused" : "failed", init.now());
-      metrics.syncRequestsSent.inc({
-        outcome: refused ? "refused" : timedOut ? "timed-out" : "failed",
-        purpose,
-      });
+      const outcome = timedOut ? "timed-out" : refused ? "refused" : "failed";
+      load.finished(peer, outcome, init.now());
+      metrics.syncRequestsSent.inc({ outcome, purpose });
       const what =
         request.type === "messages"
           ? { epoch: request.epoch, round: request.round, kinds: request.kinds }
