@@ -12,6 +12,8 @@
  *                   proven one, docs/protocol.md §5.1)
  *   --no-stranger   no stranger's message at the founder before it founds (drawn in about one
  *                   seed in ten with 3 agents or more: the founding gate, docs/protocol.md §9.3)
+ *   --no-starved    no starved network (drawn in one seed in eight: every sync answer up to
+ *                   0.5–1.5 times the fixed `messages` timeout late, machine/sync-request-timer.ts)
  *   --spread        members of very different sizes in one seed in five, some at their activity
  *                   cap (off by default: the newton rule stalls on some, docs/architecture.md);
  *                   --spread-decades D scales them within D decades (default 3)
@@ -57,6 +59,7 @@ function parseArgs(argv: readonly string[]): Args {
   let byzantine = true;
   let equivocators = true;
   let stranger = true;
+  let starved = true;
   let spread = false;
   let spreadDecades: number | undefined;
   let founders: "first" | "all" = "first";
@@ -100,6 +103,9 @@ function parseArgs(argv: readonly string[]): Args {
       case "--no-stranger":
         stranger = false;
         break;
+      case "--no-starved":
+        starved = false;
+        break;
       case "--spread":
         spread = true;
         break;
@@ -138,6 +144,7 @@ function parseArgs(argv: readonly string[]): Args {
       byzantine,
       equivocators,
       stranger,
+      starved,
       spread,
       ...(spreadDecades !== undefined ? { spreadDecades } : {}),
       founders,

@@ -50,7 +50,7 @@ function describeFailure(r: SeedResult): string[] {
     `FAIL seed ${r.seed}: ${line(first)}`,
     ...first.context.map((c) => `    ${c}`),
     ...more.flatMap((v) => [`  and ${line(v)}`, ...v.context.map((c) => `    ${c}`)]),
-    `    schedule: ${s.agents.length} agents, ${s.faults.length} faults, loss ${(100 * s.network.loss).toFixed(1)}%, minMembers ${s.contract.minMembers}, fixed fee ${s.contract.fees.fixed}`,
+    `    schedule: ${s.agents.length} agents, ${s.faults.length} faults, loss ${(100 * s.network.loss).toFixed(1)}%${s.network.syncServeMs ? `, sync answers up to ${s.network.syncServeMs} ms late` : ""}, minMembers ${s.contract.minMembers}, fixed fee ${s.contract.fees.fixed}`,
     `    replay: pnpm sim --seed ${r.seed} --trace`,
     "    last events:",
     ...r.recent.slice(-12).map((line) => `    | ${line}`),

@@ -294,7 +294,8 @@ async function assembleNode(init: WalrasNodeInit, log: Logger, undo: UndoStack):
       exclusions: machine.exclusionPlans(),
     }),
     noDecision: (peer) => void driver.handle({ type: "no-decision", now: now(), peer }),
-    syncEnded: (answered) => void driver.handle({ type: "sync-ended", now: now(), answered }),
+    syncEnded: (answered, timeoutMs) =>
+      void driver.handle({ type: "sync-ended", now: now(), answered, timeoutMs }),
     ledgerPage: (after) => ledgerPage(ledgerBook, after),
     penalize: (peer) => gossip?.penalize(peer),
     graylisted: (peer) => gossip?.graylisted(peer) ?? false,

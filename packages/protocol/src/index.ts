@@ -53,6 +53,7 @@ export * from "./machine/shared-checks.ts";
 export * from "./machine/sync-peer-load.ts";
 export * from "./machine/sync-purpose.ts";
 export * from "./machine/sync-queue.ts";
+export * from "./machine/sync-request-timer.ts";
 export * from "./machine/sync-targets.ts";
 export * from "./machine/sync-timeout.ts";
 export * from "./machine/validate.ts";

@@ -214,7 +214,7 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
       runUntil(machine, until).filter((a) => a.type === "sync" && a.want.type === "messages");
     // Round 0 opened while catch-up was answered (none had ended yet): a request failing after the
     // round opened leaves its first ask an eighth in.
-    expect(machine.handle({ type: "sync-ended", now: 100, answered: false })).toEqual([]);
+    expect(machine.handle({ type: "sync-ended", now: 100, answered: false, timeoutMs: 1_000 })).toEqual([]);
     expect(syncs(10 + ROUND_MS / 8 - 1)).toEqual([]);
     expect(syncs(10 + ROUND_MS / 8)).toHaveLength(1);
     let opened = 500;
@@ -223,8 +223,18 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
     expect(syncs(opened + ROUND_MS / 4 - 1)).toEqual([]);
     expect(syncs(opened + ROUND_MS / 4)).toHaveLength(1);
     // An answer after a failure counts as the last word: the next round is back to the eighth.
-    machine.handle({ type: "sync-ended", now: opened + ROUND_MS / 4 + 50, answered: false });
-    machine.handle({ type: "sync-ended", now: opened + ROUND_MS / 4 + 100, answered: true });
+    machine.handle({
+      type: "sync-ended",
+      now: opened + ROUND_MS / 4 + 50,
+      answered: false,
+      timeoutMs: 1_000,
+    });
+    machine.handle({
+      type: "sync-ended",
+      now: opened + ROUND_MS / 4 + 100,
+      answered: true,
+      timeoutMs: 1_000,
+    });
     opened += ROUND_MS / 4 + 200;
     deliver(machine, demandBy(founder, 1, machine.status().prices), opened);
     expect(machine.status()).toMatchObject({ epoch: 0, round: 2 });

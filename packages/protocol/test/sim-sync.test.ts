@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import type { AgentMachine } from "../src/machine/agent-machine.ts";
 import type { MachineAction, MachineEvent } from "../src/machine/machine-io.ts";
+import type { SyncOutcome } from "../src/machine/sync-peer-load.ts";
 import { createSyncQueue, type SyncStart } from "../src/machine/sync-queue.ts";
 import { SYNC_PAGE_TIMEOUT_MS, syncMessagesTimeoutMs } from "../src/machine/sync-timeout.ts";
 import { createPrng } from "../src/random/prng.ts";
@@ -66,12 +67,13 @@ describe("the simulator's sync requests", () => {
  * peers whose empty answers reach it; its peers, observers of the same kind, never ask and
  * answer empty (they hold no epoch).
  */
-function askingAt(asks: readonly number[]) {
+function askingAt(asks: readonly number[], syncServeMs = 0) {
   const heard: { readonly peer: string; readonly at: number }[] = [];
   let built = 0;
   const net = new SimulatedNetwork({
     contract,
     seed: 5,
+    ...(syncServeMs > 0 ? { syncServeMs } : {}),
     machineFactory: () => {
       const mine = built++ === 0 ? [...asks] : [];
       return {
@@ -92,13 +94,22 @@ function askingAt(asks: readonly number[]) {
   const asker = net.addObserver("a");
   for (const name of ["p1", "p2", "p3"]) net.addObserver(name);
   const started: { readonly peer: string; readonly at: number }[] = [];
+  const ended: { readonly peer: string; readonly outcome: SyncOutcome; readonly at: number }[] = [];
+  /** The timeout of each request, as the asker read it when it sent one. */
+  const timeouts: number[] = [];
   const load = asker.sync.load;
   const start = load.started.bind(load);
   load.started = (peer) => {
     started.push({ peer, at: net.now });
+    timeouts.push(asker.sync.requestTimeoutMs("decision"));
     start(peer);
   };
-  return { net, asker, heard, started };
+  const finish = load.finished.bind(load);
+  load.finished = (peer, outcome, now) => {
+    ended.push({ peer, outcome, at: now });
+    finish(peer, outcome, now);
+  };
+  return { net, asker, heard, started, ended, timeouts };
 }
 
 describe("the simulator's sync client, as the node's (machine/sync-queue.ts)", () => {
@@ -141,10 +152,56 @@ describe("a member behind on a lost catch-up (machine/heartbeat.ts stuckHeardMs)
     // At 3·roundMs, one lost request on each side of a round (each noticed only at the request
     // timeout: 3 s then, the contract's roundMs, 2 s, now) dropped a live member; it joined again,
     // and the market changed epoch every few seconds for good.
+    // Not starved: the runs these seeds were pinned for, before starved networks were drawn.
     for (const seed of [686, 910]) {
-      const r = runSeed(seed);
+      const r = runSeed(seed, { starved: false });
       expect(r.violation).toBeNull();
       expect(r.liveness.status).toBe("held");
     }
+  });
+
+  it("is given the longer wait its catch-up has on a starved network: seed 686 starved (answers up to 2.6 s late) reaches liveness", () => {
+    // At 3 · (the contract's 2 s + 1 s) a stuck member was dropped while its catch-up waited
+    // longer, and the four agents changed epoch 50 times without a certificate of all of them.
+    const r = runSeed(686);
+    expect(r.schedule.network.syncServeMs).toBeGreaterThan(2_500);
+    expect(r.violation).toBeNull();
+    expect(r.liveness.status).toBe("held");
+  });
+});
+
+describe("the simulator's sync client on a starved network (machine/sync-request-timer.ts)", () => {
+  it("waits longer once answers come late, and takes answers the fixed timeout would have given up on", () => {
+    // Every answer up to 3.5 s late: at the fixed 3 s page timeout about one in seven times out.
+    const asks = Array.from({ length: 120 }, (_, i) => i * 1_000);
+    const { net, asker, started, ended, timeouts } = askingAt(asks, 3_500);
+    net.advanceTo(130_000);
+    // One request of ours per peer at a time (sync-peer-load.ts): each end is its peer's last start.
+    const took = ended.map((e) => {
+      const sent = started.filter((s) => s.peer === e.peer && s.at <= e.at).at(-1);
+      return { ...e, ms: e.at - (sent?.at ?? Number.NaN) };
+    });
+    expect(took.length).toBeGreaterThan(80);
+    const late = took.filter((e) => e.outcome === "answered" && e.ms > SYNC_PAGE_TIMEOUT_MS);
+    expect(late.length).toBeGreaterThan(5);
+    // Only requests sent before any answer was timed can have waited the fixed 3 s.
+    const firstAnswer = Math.min(...took.filter((e) => e.outcome === "answered").map((e) => e.at));
+    const timedOut = took.filter((e) => e.outcome === "timed-out");
+    expect(timedOut.every((e) => e.at - e.ms < firstAnswer)).toBe(true);
+    expect(timedOut.length).toBeLessThan(late.length);
+    expect(Math.max(...timeouts)).toBeGreaterThan(SYNC_PAGE_TIMEOUT_MS);
+    expect(Math.max(...timeouts)).toBeLessThanOrEqual(1.5 * SYNC_PAGE_TIMEOUT_MS);
+    expect(asker.sync.requestTimeoutMs("decision")).toBeGreaterThan(SYNC_PAGE_TIMEOUT_MS);
+  });
+
+  it("keeps the fixed timeout where answers are quick", () => {
+    const { net, ended, timeouts } = askingAt(
+      Array.from({ length: 60 }, (_, i) => i * 1_000),
+      0,
+    );
+    net.advanceTo(70_000);
+    expect(ended.length).toBeGreaterThan(40);
+    expect(ended.every((e) => e.outcome === "answered")).toBe(true);
+    expect(new Set(timeouts)).toEqual(new Set([SYNC_PAGE_TIMEOUT_MS]));
   });
 });

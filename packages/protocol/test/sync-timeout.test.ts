@@ -49,4 +49,13 @@ describe("the sync client's request timeout follows the contract (machine/sync-t
     expect(stuckHeardMs(timeouts(30_000))).toBe(90_000);
     expect(stuckHeardMs(timeouts(500))).toBe(3_750);
   });
+
+  it("gives the stuck rule the node's longer catch-up wait on a starved network, never less than the contract's", () => {
+    // roundMs 2 s with the sync client waiting 3 s: 3 · (3 s + 1 s).
+    expect(stuckHeardMs(timeouts(2_000), 3_000)).toBe(12_000);
+    expect(stuckHeardMs(timeouts(4_000), 4_500)).toBe(19_500);
+    // A shorter or unknown wait leaves the contract's.
+    expect(stuckHeardMs(timeouts(2_000), 500)).toBe(9_000);
+    expect(stuckHeardMs(timeouts(2_000), null)).toBe(9_000);
+  });
 });

@@ -28,6 +28,8 @@ export interface NodeMetrics {
   readonly syncRequestsSent: Counter<"outcome" | "purpose">;
   /** How long answered catch-up requests took, by purpose: what a request timeout leaves room for. */
   readonly syncAnswerSeconds: Histogram<"purpose">;
+  /** The timeout of the latest catch-up request of each type: above the contract's when answers come late. */
+  readonly syncRequestTimeoutSeconds: Gauge<"type">;
   /** Peers whose sync streams are held unread for a while after too many over-budget requests (sync-ban.ts). */
   readonly syncBans: Counter;
   /** HTTP connections and requests turned away, by reason (http/http-refusals.ts). */
@@ -95,9 +97,15 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncAnswerSeconds: new Histogram({
       name: "walras_sync_answer_seconds",
-      help: "How long this node's answered sync requests took, from dialling the peer to the answer read and parsed, by purpose (as walras_sync_requests_sent_total): on a loaded network, how close answers come to the request timeout (1–3 s for messages, 3 s for decision and ledger pages; parsing comes after the timer, so an answer may land above it). Only answered requests: timed-out, refused, failed and oversized ones are in walras_sync_requests_sent_total alone.",
+      help: "How long this node's answered sync requests took, from dialling the peer to the answer read and parsed, by purpose (as walras_sync_requests_sent_total): on a loaded network, how close answers come to the request timeout (walras_sync_request_timeout_seconds; parsing comes after the timer, so an answer may land above it). Only answered requests: timed-out, refused, failed and oversized ones are in walras_sync_requests_sent_total alone.",
       labelNames: ["purpose"],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 2.75, 3],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 2.75, 3, 4, 5, 6],
+      registers,
+    }),
+    syncRequestTimeoutSeconds: new Gauge({
+      name: "walras_sync_request_timeout_seconds",
+      help: "How long this node waited for the answer to its latest catch-up request of each type (messages, decision, ledger): the contract's fixed timeout (1–3 s for messages, 3 s for pages), up to twice it while answers are coming late (the answer times' smoothed mean plus four mean deviations, RFC 6298's rule).",
+      labelNames: ["type"],
       registers,
     }),
     syncBans: new Counter({

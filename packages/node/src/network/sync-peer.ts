@@ -86,8 +86,11 @@ export interface SyncPeerInit {
    * machine's `no-decision`; a founder suspended by a stranger's message counts these, per peer).
    */
   noDecision?(peer: string): void;
-  /** One of this node's `messages` requests to a peer ended, answered or not (the machine's `sync-ended`). */
-  syncEnded?(answered: boolean): void;
+  /**
+   * One of this node's `messages` requests to a peer ended, answered or not, after waiting at
+   * most `timeoutMs` for it (the machine's `sync-ended`).
+   */
+  syncEnded?(answered: boolean, timeoutMs: number): void;
   /** The answer to a `ledger` request: entries after the certificate `after`. */
   ledgerPage(after: string | undefined): LedgerResponse;
   /** Lowers a peer's (gossipsub) score. */
@@ -158,15 +161,18 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
   const ask = async <R extends CatchUpRequest>(peer: string, request: R, purpose: SyncPurpose) => {
     load.started(peer);
     const sentAt = init.now();
+    const timeoutMs = queue.requestTimeoutMs(request.type);
+    metrics.syncRequestTimeoutSeconds.set({ type: request.type }, timeoutMs / 1000);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
-        timeoutMs: queue.requestTimeoutMs(request.type),
+        timeoutMs,
         maxBytes: answerByteLimit(request),
       });
       const over = answerOverPage(request, res);
       if (over !== null) return dropOversized(peer, request, purpose, over);
       const now = init.now();
       load.finished(peer, "answered", now);
+      queue.answered(request.type, now - sentAt);
       metrics.syncRequestsSent.inc({ outcome: "answered", purpose });
       metrics.syncAnswerSeconds.observe({ purpose }, (now - sentAt) / 1000);
       return res;
@@ -244,6 +250,8 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     const purpose = syncPurpose(want);
     let after: number | undefined;
     for (let page = 0; page < MAX_PAGES && !stopped; page++) {
+      // What `ask` waits for: it reads the timer as it is called, before any answer can move it.
+      const timeoutMs = queue.requestTimeoutMs("messages");
       const res = await ask(
         peer,
         {
@@ -259,7 +267,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
         purpose,
       );
       // Before the answer is applied: a round it completes opens the next on this outcome.
-      init.syncEnded?.(res !== null);
+      init.syncEnded?.(res !== null, timeoutMs);
       if (!res) return;
       apply(peer, res.messages, {
         kinds: want.kinds,

@@ -366,7 +366,7 @@ class Machine implements AgentMachine {
         this.#membership.onNoDecision(event.peer);
         break;
       case "sync-ended":
-        this.#market.onSyncEnded(event.answered);
+        this.#market.onSyncEnded(event.answered, event.timeoutMs);
         break;
       case "convicted":
         this.#restoreConvicted(event.proofs);

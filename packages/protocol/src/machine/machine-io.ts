@@ -47,9 +47,11 @@ export type MachineEvent =
   /**
    * One of this node's `messages` sync requests ended, to one peer: `answered` in time, or not (it
    * timed out, was refused or failed). While they fail, the first ask for a round's missing
-   * demands waits longer (market.ts).
+   * demands waits longer (market.ts). `timeoutMs` is how long the request was waited for (the sync
+   * client's timer, sync-request-timer.ts): a member stuck in a round is given that long to catch
+   * up before it counts as silent (heartbeat.ts `stuckHeardMs`).
    */
-  | { type: "sync-ended"; now: number; answered: boolean }
+  | { type: "sync-ended"; now: number; answered: boolean; timeoutMs: number }
   /** Replay of stored messages is over: act again (publish what the current round still needs). */
   | { type: "resume"; now: number }
   /** A graceful stop: announce the leave, then wait for the `left` action before going. */

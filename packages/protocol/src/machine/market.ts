@@ -140,6 +140,8 @@ export class Market {
   #closePending = false;
   /** How this node's last `messages` sync request ended: the first ask's floor follows it (#arm). */
   #catchUpAnswered = true;
+  /** How long this node's last `messages` sync request was waited for (null: none yet). */
+  #syncWaitMs: number | null = null;
   readonly #probe: DivergenceProbe;
 
   constructor(ctx: MachineContext, hooks: MarketHooks) {
@@ -227,9 +229,18 @@ export class Market {
     this.#probe.proven(epoch);
   }
 
-  /** One of this node's `messages` sync requests ended: answered, or not (timed out, refused, failed). */
-  onSyncEnded(answered: boolean): void {
+  /**
+   * One of this node's `messages` sync requests ended: answered, or not (timed out, refused,
+   * failed), after waiting at most `timeoutMs` for it.
+   */
+  onSyncEnded(answered: boolean, timeoutMs: number): void {
     this.#catchUpAnswered = answered;
+    this.#syncWaitMs = timeoutMs;
+  }
+
+  /** How long this node's catch-up waits for an answer now, as far as it knows (null: not known yet). */
+  syncWaitMs(): number | null {
+    return this.#syncWaitMs;
   }
 
   onTick(): void {

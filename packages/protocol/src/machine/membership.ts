@@ -63,6 +63,8 @@ export interface MarketProbe {
   stuck(): AgentId[] | null;
   /** When the open round opened, or null when none is open. */
   openSince(): number | null;
+  /** How long this node's catch-up waits for an answer now, or null before its first request ended. */
+  syncWaitMs(): number | null;
   /** Members that bid in the current epoch. */
   bidders(): ReadonlySet<AgentId>;
   /** When the epoch settled, or null while it runs. */
@@ -1195,7 +1197,7 @@ export class Membership {
     if (!this.#market.converged()) {
       const stuck = this.#market.stuck() ?? [];
       const open = this.#market.openSince() ?? now;
-      const long = now - open >= stuckHeardMs(contract.timeouts);
+      const long = now - open >= stuckHeardMs(contract.timeouts, this.#market.syncWaitMs());
       return stuck.filter((id) => id !== me && (long || unheard(id)));
     }
     return cur.plan.members.filter((id) => id !== me && !this.#leaves.has(id) && unheard(id));
@@ -1225,7 +1227,8 @@ export class Membership {
       // A running round: look again when a missing member could count as silent.
       timers.setEarliest(
         "silence",
-        open + (this.#market.stuck() ? stuckHeardMs(contract.timeouts) : roundMs / 2),
+        open +
+          (this.#market.stuck() ? stuckHeardMs(contract.timeouts, this.#market.syncWaitMs()) : roundMs / 2),
       );
       return;
     }

@@ -2,8 +2,9 @@ import type { Prng } from "../random/prng.ts";
 import type { Contract } from "../wire/contract.ts";
 import { type SyncWant, syncAgents } from "./machine-io.ts";
 import { createSyncPeerLoad, type SyncPeerLoad } from "./sync-peer-load.ts";
+import { createSyncRequestTimer } from "./sync-request-timer.ts";
 import { syncTargets } from "./sync-targets.ts";
-import { type SyncTimedRequest, syncCoolMs, syncMaxCoolMs, syncRequestTimeoutMs } from "./sync-timeout.ts";
+import { type SyncTimedRequest, syncCoolMs, syncMaxCoolMs } from "./sync-timeout.ts";
 
 /**
  * Which of a node's catch-ups run and whom they ask: the pure half of the node's sync client
@@ -44,15 +45,23 @@ export type SyncHeld = "coalesced" | "deferred";
 export interface SyncQueueOptions {
   /** Orders the targets (syncTargets); Math.random on the node, the sync stream in the simulator. */
   readonly random: Prng;
-  /** The contract's: the `messages` request timeout and the cooling off follow its round timeout (sync-timeout.ts). */
+  /**
+   * The contract's: the `messages` request timeout's floor and the cooling off follow its round
+   * timeout (sync-timeout.ts).
+   */
   readonly timeouts: Contract["timeouts"];
   /** Counts a want that did not start (the node's metrics). */
   readonly held?: (why: SyncHeld, want: SyncWant) => void;
 }
 
 export interface SyncQueue {
-  /** How long the caller waits for a request's answer before it counts as timed out. */
+  /**
+   * How long the caller waits for a request's answer before it counts as timed out: the
+   * contract's fixed timeout, longer while answers are coming late (sync-request-timer.ts).
+   */
   requestTimeoutMs(type: SyncTimedRequest): number;
+  /** A request of `type` was answered `ms` after it was sent (the caller's clock). */
+  answered(type: SyncTimedRequest, ms: number): void;
   /** Who the node asks and how that went: `started` and `finished` per request, by the caller. */
   readonly load: SyncPeerLoad;
   /** The machine asks for `want`; `peers` are the connected ones, in random order. */
@@ -66,6 +75,7 @@ export interface SyncQueue {
 export function createSyncQueue(options: SyncQueueOptions): SyncQueue {
   const { timeouts } = options;
   const load = createSyncPeerLoad({ coolMs: syncCoolMs(timeouts), maxCoolMs: syncMaxCoolMs(timeouts) });
+  const timer = createSyncRequestTimer(timeouts);
   const inFlight = new Set<SyncWantKey>();
   const queued = new Map<SyncWantKey, SyncWant>();
 
@@ -110,7 +120,8 @@ export function createSyncQueue(options: SyncQueueOptions): SyncQueue {
   };
 
   return {
-    requestTimeoutMs: (type) => syncRequestTimeoutMs(timeouts, type),
+    requestTimeoutMs: (type) => timer.timeoutMs(type),
+    answered: (type, ms) => timer.answered(type, ms),
     load,
     want(want, now, peers) {
       const key = syncWantKey(want);

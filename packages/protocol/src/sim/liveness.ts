@@ -43,6 +43,9 @@ export const EPOCH_CHANGES = 3;
  *     least of 20,000 seeds at a fixed 3 s) to 203.3 s; over seeds 1-3,000 the smallest slack
  *     rose from 80.4 s (seed 2526) to 92.3 s (seed 1205);
  *   commit = roundMs/2 + 3·D   (a lost commit is fetched by the sync at roundMs/2).
+ * In a starved network (schedule.ts `drawStarved`), whose sync answers come up to S late, a
+ * round's catch-up and a joiner's ask for the decision take S more: S is added to the membership
+ * and per-round terms.
  */
 export function livenessBound(schedule: Schedule): number {
   const t = schedule.contract.timeouts;
@@ -50,8 +53,11 @@ export function livenessBound(schedule: Schedule): number {
   const n = schedule.agents.length;
   const d = maxDelay(schedule);
   const rounds = EXACT_ROUNDS + (schedule.contract.fees.fixed > 0 ? STALL_ROUNDS : 0);
-  const membership = 2 * roundMs + silenceMs(t, n) + 2 * joinerAnnounceMs(t, n) + 6 * d;
-  const perRound = roundMs / 2 + 3 * d;
+  // A starved network's sync answers come up to `serve` later: a round's catch-up, a joiner's ask
+  // for the decision.
+  const serve = schedule.network.syncServeMs ?? 0;
+  const membership = 2 * roundMs + silenceMs(t, n) + 2 * joinerAnnounceMs(t, n) + 6 * d + serve;
+  const perRound = roundMs / 2 + 3 * d + serve;
   // As docs/protocol.md §9.6 states it: once per change still pending, since a new epoch restarts
   // the market (a fixed-fee market then runs to its stall rule again).
   return Math.ceil(EPOCH_CHANGES * (membership + rounds * perRound) + perRound);

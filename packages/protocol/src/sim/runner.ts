@@ -159,6 +159,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     seed: schedule.networkSeed,
     delay: { min: schedule.network.latencyMs, max: schedule.network.latencyMs + schedule.network.jitterMs },
     loss: schedule.network.loss,
+    ...(schedule.network.syncServeMs ? { syncServeMs: schedule.network.syncServeMs } : {}),
     // Half the nodes start as a live one does when its first join reaches no one (the `linked`
     // rule's trigger): alone until discovery links it, within two announcement periods.
     linkUp: { fraction: 0.5, maxMs: 2 * schedule.contract.timeouts.announceMs },
@@ -196,7 +197,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
   if (signers.some((s, i) => s.id !== keysOf(schedule.agents[i]?.name ?? "").signer.id))
     throw new Error("the network drew other keys than keyStream");
   trace.note(
-    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}, resources ${contract.resources.length}${schedule.allowlist ? ", allowlist" : ""}${options.mesh !== undefined ? `, mesh ${options.mesh}` : ""}${equivocating.size > 0 ? `, equivocating {${[...equivocating].join(",")}}` : ""}`,
+    `seed ${schedule.seed}: ${schedule.agents.length} agents, ${schedule.faults.length} faults, latency ${n.latencyMs.toFixed(1)}+${n.jitterMs.toFixed(1)} ms, loss ${(100 * n.loss).toFixed(1)}%${n.syncServeMs ? `, sync answers up to ${n.syncServeMs} ms late` : ""}, minMembers ${schedule.contract.minMembers}, fee ${schedule.contract.fees.fixed}, roundMs ${schedule.contract.timeouts.roundMs}, announceMs ${schedule.contract.timeouts.announceMs}, resources ${contract.resources.length}${schedule.allowlist ? ", allowlist" : ""}${options.mesh !== undefined ? `, mesh ${options.mesh}` : ""}${equivocating.size > 0 ? `, equivocating {${[...equivocating].join(",")}}` : ""}`,
   );
 
   const steps: Step[] = [

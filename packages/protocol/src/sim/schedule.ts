@@ -2,6 +2,7 @@ import type { AgentProfile } from "../economics/agent.ts";
 import { lgInverse } from "../economics/binary-log.ts";
 import { paperProfiles } from "../economics/paper-scenario.ts";
 import { scaledProfile } from "../economics/scaled-profile.ts";
+import { syncMessagesTimeoutMs } from "../machine/sync-timeout.ts";
 import { createPrng, nextSeed, type Prng, shuffled, uniform, uniformInt } from "../random/prng.ts";
 import { type Contract, contractSchema, type NewtonModel } from "../wire/contract.ts";
 import { type ByzantinePlan, drawByzantine, NO_BYZANTINE } from "./byzantine-member.ts";
@@ -22,6 +23,11 @@ export interface Schedule {
     readonly jitterMs: number;
     /** Probability that one gossip delivery is lost (sync replies are not). */
     readonly loss: number;
+    /**
+     * A starved network: each sync answer is built up to this much later (SimulatedNetwork's
+     * `syncServeMs`; absent or 0, none). Drawn in some seeds by `drawStarved`.
+     */
+    readonly syncServeMs?: number;
   };
   /**
    * The contract admits exactly the schedule's agents (an allowlist of their keys). Keys are drawn
@@ -75,6 +81,11 @@ export interface ScheduleLimits {
   readonly spread?: boolean;
   /** Decades either way of the spread draw (default SPREAD_DECADES). */
   readonly spreadDecades?: number;
+  /**
+   * Starved sync answers where the seed draws them (`drawStarved`; default true). false: the run
+   * the seed made before they were drawn.
+   */
+  readonly starved?: boolean;
   /**
    * A stranger's message at the founder before it founds where the seed draws one
    * (`drawStranger`; default true). false: the run the seed made before they were drawn.
@@ -146,7 +157,12 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
     seed,
     contract: market.contract,
     allowlist: createPrng((seed ^ ALLOWLIST_STREAM) >>> 0)() < 0.25,
-    network: { latencyMs, jitterMs, loss },
+    network: {
+      latencyMs,
+      jitterMs,
+      loss,
+      ...(faulty && limits.starved !== false ? drawStarved(seed, timeouts) : {}),
+    },
     networkSeed: nextSeed(prng),
     agents,
     faults,
@@ -294,6 +310,21 @@ function drawResources(
     contract: contractSchema.parse({ ...contract, resources, initialPrices: undefined }),
     profiles: profiles.map((p, i) => ({ ...p, footprint: footprints[i] as number[] })),
   };
+}
+
+const STARVED_STREAM = 0x57a2_0001;
+
+/**
+ * In one seed in eight, a starved network: every sync answer comes up to 0.5–1.5 times the
+ * contract's fixed `messages` timeout late (what 100 node processes on two cores showed: answers
+ * at 2.6 s of a 3 s timeout), so that some come after the fixed timeout and the sync client's
+ * timer (machine/sync-request-timer.ts) has something to follow. Drawn from a stream of its own,
+ * so that every other draw of the seed stays as it was.
+ */
+function drawStarved(seed: number, timeouts: Contract["timeouts"]): { syncServeMs?: number } {
+  const prng = createPrng((seed ^ STARVED_STREAM) >>> 0);
+  if (prng() >= 1 / 8) return {};
+  return { syncServeMs: round1(uniform(prng, 0.5, 1.5) * syncMessagesTimeoutMs(timeouts)) };
 }
 
 // Chosen so that no seed pinned in a test draws a stranger: they replay the runs they were pinned for.

@@ -79,6 +79,13 @@ export interface SimulatedNetworkOptions {
   /** The most messages one `messages` want brings (MAX_SYNC_WANT_MESSAGES unless given; tests shrink it). */
   readonly syncAnswerCap?: number;
   /**
+   * A starved network (many node processes on few cores): every sync answer is built this much
+   * later at most, a uniform draw from [0, syncServeMs] per answer on the sync stream (none
+   * unless given, and then no draw, so other runs replay as before). Gossip is not slowed: what
+   * 100 processes on two cores showed was catch-up answers coming at 2.6 s of a 3 s timeout.
+   */
+  readonly syncServeMs?: number;
+  /**
    * Gossip through a mesh (gossip-mesh.ts) rather than by broadcast, as gossipsub does: a node
    * publishes to its mesh neighbours (its own propose, accept and view to every peer it reaches:
    * flood-publish.ts), and a node forwards a gossiped message to its neighbours only if its
@@ -256,6 +263,9 @@ type Queued =
       readonly key: SyncWantKey;
       readonly peer: string;
       readonly outcome: SyncOutcome;
+      /** The request's kind and, answered, how long the answer took (the sync client's timer learns it). */
+      readonly type: SyncWant["type"];
+      readonly ms: number;
     }
   /**
    * One of `node`'s `messages` requests ended, answered or not (the machine's `sync-ended`): queued
@@ -267,6 +277,7 @@ type Queued =
       readonly seq: number;
       readonly node: SimNode;
       readonly answered: boolean;
+      readonly timeoutMs: number;
     }
   /** A peer's answer to a request for the current decision held nothing (the node's `no-decision`). */
   | {
@@ -293,6 +304,7 @@ export class SimulatedNetwork {
   readonly #observer: ((event: NetworkEvent) => void) | undefined;
   readonly #linkUpDelay: { readonly fraction: number; readonly maxMs: number } | undefined;
   readonly #syncAnswerCap: number | undefined;
+  readonly #syncServeMs: number;
   /** Who forwards to whom; null: broadcast. */
   readonly #mesh: GossipMesh | null;
   /** Deliveries and ticks, ordered by (time, seq). */
@@ -319,6 +331,7 @@ export class SimulatedNetwork {
     this.#observer = options.observer;
     this.#linkUpDelay = options.linkUp;
     this.#syncAnswerCap = options.syncAnswerCap;
+    this.#syncServeMs = options.syncServeMs ?? 0;
     this.#mesh = options.mesh
       ? new GossipMesh(options.mesh, createPrng((options.seed ^ MESH_STREAM) >>> 0))
       : null;
@@ -649,9 +662,9 @@ export class SimulatedNetwork {
     this.act(node, (now) => ({ type: "linked", now }));
   }
 
-  #syncOutcome(node: SimNode, answered: boolean): void {
+  #syncOutcome(node: SimNode, answered: boolean, timeoutMs: number): void {
     if (!node.up) return; // crashed or left since it asked (a restart replaces the object)
-    this.act(node, (now) => ({ type: "sync-ended", now, answered }));
+    this.act(node, (now) => ({ type: "sync-ended", now, answered, timeoutMs }));
   }
 
   #noDecision(node: SimNode, peer: string): void {
@@ -698,7 +711,7 @@ export class SimulatedNetwork {
     else if (next.kind === "link-up") this.#linkUp(next.node);
     else if (next.kind === "heartbeat") this.#heartbeat();
     else if (next.kind === "no-decision") this.#noDecision(next.node, next.peer);
-    else if (next.kind === "sync-outcome") this.#syncOutcome(next.node, next.answered);
+    else if (next.kind === "sync-outcome") this.#syncOutcome(next.node, next.answered, next.timeoutMs);
     else if (next.kind === "sync-end") this.#syncEnd(next);
     else this.#tick(next.node, next.at);
     return true;
@@ -994,12 +1007,13 @@ export class SimulatedNetwork {
       const peer = peers.get(target) as SimNode;
       node.sync.load.started(target);
       const lost = this.#syncPrng() < this.#loss || node.deaf;
-      const delay = this.#randomDelay(this.#syncPrng) * 2 + peer.slowMs;
+      const serve = this.#syncServeMs > 0 ? this.#syncPrng() * this.#syncServeMs : 0;
+      const delay = this.#randomDelay(this.#syncPrng) * 2 + peer.slowMs + serve;
       const timeoutMs = node.sync.requestTimeoutMs(s.want.type);
       const answered = !lost && delay < timeoutMs;
       const at = this.now + (answered ? delay : timeoutMs);
       if (s.want.type === "messages")
-        this.#enqueue({ kind: "sync-outcome", at, seq: this.#seq++, node, answered });
+        this.#enqueue({ kind: "sync-outcome", at, seq: this.#seq++, node, answered, timeoutMs });
       if (answered) this.#answer(node, peer, s.want, delay);
       this.#enqueue({
         kind: "sync-end",
@@ -1009,6 +1023,8 @@ export class SimulatedNetwork {
         key: s.key,
         peer: target,
         outcome: answered ? "answered" : "timed-out",
+        type: s.want.type,
+        ms: answered ? delay : timeoutMs,
       });
     }
   }
@@ -1018,6 +1034,7 @@ export class SimulatedNetwork {
     const node = end.node;
     if (!node.up) return; // crashed or left since it asked (a restart replaces the object)
     node.sync.load.finished(end.peer, end.outcome, this.now);
+    if (end.outcome === "answered") node.sync.answered(end.type, end.ms);
     const left = (node.syncPending.get(end.key) ?? 1) - 1;
     if (left > 0) {
       node.syncPending.set(end.key, left);
