@@ -269,7 +269,7 @@ const sentOutcomes = async (metrics: NodeMetrics) => [
  * it reads it: later than the contract's 1 s, within a fixed 3 s. `nextAnswer` settles as the
  * next answer is sent.
  */
-async function askingSlowPeer(syncEnded?: (answered: boolean) => void) {
+async function askingSlowPeer(syncEnded?: (answered: boolean, timeoutMs: number) => void) {
   const slow = await startHost();
   const sent: (() => void)[] = [];
   const nextAnswer = () => new Promise<void>((resolve) => void sent.push(resolve));
@@ -594,9 +594,12 @@ describe("sync peer", () => {
     expect((await answerSeconds(client.metrics, "demand:all")).count).toBe(0);
   });
 
-  it("tells the machine how each of its messages requests ended, answered or timed out, and nothing of other requests", async () => {
-    const ended: boolean[] = [];
-    const { server, client } = await connected({}, { syncEnded: (answered) => void ended.push(answered) });
+  it("tells the machine how each of its messages requests ended, answered or timed out, and how long it waited, and nothing of other requests", async () => {
+    const ended: [boolean, number][] = [];
+    const { server, client } = await connected(
+      {},
+      { syncEnded: (answered, timeoutMs) => void ended.push([answered, timeoutMs]) },
+    );
     server.store.putMessages([row("a", "demand", 2)]);
     client.sync.catchUp({ type: "decision", epoch: 0 });
     client.sync.catchUp({ type: "messages", epoch: 0, round: 2, kinds: ["demand"] });
@@ -604,11 +607,31 @@ describe("sync peer", () => {
       "both requests to be answered",
       async () => (await sentCount(client.metrics, "answered")) >= 2,
     );
-    expect(ended).toEqual([true]);
-    const slow = await askingSlowPeer((ok) => void ended.push(ok));
+    // The contract's 4 s rounds: the fixed 3 s; 1 s rounds: 1 s.
+    expect(ended).toEqual([[true, 3_000]]);
+    const slow = await askingSlowPeer((ok, timeoutMs) => void ended.push([ok, timeoutMs]));
     slow.client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
     await waitFor("the request to time out", () => ended.length > 1);
-    expect(ended).toEqual([true, false]);
+    expect(ended).toEqual([
+      [true, 3_000],
+      [false, SLOW_ANSWER_MS],
+    ]);
+  });
+
+  it("waits longer for pages once it has timed slow ones (machine/sync-request-timer.ts), and says how long in /metrics", async () => {
+    const { client } = await askingSlowPeer();
+    const timeout = async () =>
+      (await client.metrics.syncRequestTimeoutSeconds.get()).values
+        .filter((v) => v.labels.type === "decision")
+        .map((v) => v.value);
+    client.sync.catchUp({ type: "decision", epoch: 0 });
+    await waitFor("the first decision page", () => client.synced.some((s) => s.text === "late decision"));
+    expect(await timeout()).toEqual([3]);
+    // A 2 s answer: SRTT 2 s, RTTVAR 1 s, 2 + 4 · 1 = 6 s, capped at 1.5 · 3 s.
+    client.sync.catchUp({ type: "decision", epoch: 1 });
+    await waitFor("the second decision page", async () => (await sentCount(client.metrics, "answered")) >= 2);
+    expect(await timeout()).toEqual([4.5]);
+    expect(await sentOutcomes(client.metrics)).toEqual(["answered"]);
   });
 
   it("waits the fixed page timeout (3 s) for decision and ledger pages at roundMs 1 s: they hold no round up", async () => {
