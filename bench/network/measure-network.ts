@@ -65,7 +65,8 @@ export interface NetworkRun {
   /**
    * Mean time of the requests answered from "up" to the certificate, all purposes together
    * (walras_sync_answer_seconds); NaN when none was. Beside the timed-out share: a mean near the
-   * request timeout (3 s at roundMs ≥ 3 s) says the answers that came were barely in time.
+   * request timeout (3 s at roundMs ≥ 3 s where answers are quick, up to 4.5 s where they are
+   * not: walras_sync_request_timeout_seconds) says the answers that came were barely in time.
    */
   readonly syncAnswerMeanSeconds: number;
   /** Messages the answers carried, per node per round run: each one decoded by its asker. */

@@ -12,8 +12,9 @@
  *                   proven one, docs/protocol.md §5.1)
  *   --no-stranger   no stranger's message at the founder before it founds (drawn in about one
  *                   seed in ten with 3 agents or more: the founding gate, docs/protocol.md §9.3)
- *   --no-starved    no starved network (drawn in one seed in eight: every sync answer up to
- *                   0.5–1.5 times the fixed `messages` timeout late, machine/sync-request-timer.ts)
+ *   --no-starved    no starved network (drawn in one seed in eight with faults: every sync answer
+ *                   up to 0.5–1.5 times the fixed `messages` timeout late, for the sync client's
+ *                   timer, machine/sync-request-timer.ts)
  *   --spread        members of very different sizes in one seed in five, some at their activity
  *                   cap (off by default: the newton rule stalls on some, docs/architecture.md);
  *                   --spread-decades D scales them within D decades (default 3)

@@ -141,8 +141,8 @@ async function side(
     maxPageCount?: number;
     /** Told of a peer's answer holding no current decision. */
     noDecision?: (peer: string) => void;
-    /** Told how each messages request ended (the machine's `sync-ended`). */
-    syncEnded?: (answered: boolean) => void;
+    /** Told how each messages request ended and what it waited (the machine's `sync-ended`). */
+    syncEnded?: (answered: boolean, timeoutMs: number) => void;
     /** The contract the node runs (default: one at the default timeouts). */
     contract?: Contract;
   } = {},
@@ -590,8 +590,16 @@ describe("sync peer", () => {
       (await sentOutcomes(client.metrics)).includes("timed-out"),
     );
     expect(client.synced).toEqual([]);
-    // A timeout is not an answer's time.
+    // A timeout is not an answer's time, for the histogram or for the timer: the next request
+    // waits the contract's 1 s again.
     expect((await answerSeconds(client.metrics, "demand:all")).count).toBe(0);
+    client.sync.catchUp({ type: "messages", epoch: 0, round: 2, kinds: ["demand"] });
+    await waitFor(
+      "the second request to time out",
+      async () => (await sentCount(client.metrics, "timed-out")) >= 2,
+    );
+    const waits = (await client.metrics.syncRequestTimeoutSeconds.get()).values;
+    expect(waits.map((v) => [v.labels.type, v.value])).toEqual([["messages", 1]]);
   });
 
   it("tells the machine how each of its messages requests ended, answered or timed out, and how long it waited, and nothing of other requests", async () => {
@@ -612,9 +620,11 @@ describe("sync peer", () => {
     const slow = await askingSlowPeer((ok, timeoutMs) => void ended.push([ok, timeoutMs]));
     slow.client.sync.catchUp({ type: "messages", epoch: 0, round: 1, kinds: ["demand"] });
     await waitFor("the request to time out", () => ended.length > 1);
+    // The slow peer's contract has 1 s rounds: a 1 s wait.
+    const slowTimeoutMs = 1_000;
     expect(ended).toEqual([
       [true, 3_000],
-      [false, SLOW_ANSWER_MS],
+      [false, slowTimeoutMs],
     ]);
   });
 

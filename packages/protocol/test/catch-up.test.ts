@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { paperProfiles } from "../src/economics/paper-scenario.ts";
 import { type AgentMachine, createAgentMachine } from "../src/machine/agent-machine.ts";
 import type { MachineAction } from "../src/machine/machine-io.ts";
+import { syncMessagesTimeoutMs } from "../src/machine/sync-timeout.ts";
 import { createSigner, type Signer } from "../src/wire/agent-key.ts";
 import { type Contract, contractId, contractSchema } from "../src/wire/contract.ts";
 import { type AgentId, compareIds } from "../src/wire/ids.ts";
@@ -23,6 +24,8 @@ const contract: Contract = contractSchema.parse({
   fees: { perUnit: 0.5, fixed: 0 },
   timeouts: { roundMs: ROUND_MS, announceMs: 200 },
 });
+/** What a `messages` request waits at this contract's rounds (the sync client's floor). */
+const WAIT_MS = syncMessagesTimeoutMs(contract.timeouts);
 const [founder, me, other] = [1, 2, 3].map((i) => createSigner(new Uint8Array(32).fill(i))) as [
   Signer,
   Signer,
@@ -214,7 +217,7 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
       runUntil(machine, until).filter((a) => a.type === "sync" && a.want.type === "messages");
     // Round 0 opened while catch-up was answered (none had ended yet): a request failing after the
     // round opened leaves its first ask an eighth in.
-    expect(machine.handle({ type: "sync-ended", now: 100, answered: false, timeoutMs: 1_000 })).toEqual([]);
+    expect(machine.handle({ type: "sync-ended", now: 100, answered: false, timeoutMs: WAIT_MS })).toEqual([]);
     expect(syncs(10 + ROUND_MS / 8 - 1)).toEqual([]);
     expect(syncs(10 + ROUND_MS / 8)).toHaveLength(1);
     let opened = 500;
@@ -227,13 +230,13 @@ describe("demand catch-up (docs/protocol.md §6)", () => {
       type: "sync-ended",
       now: opened + ROUND_MS / 4 + 50,
       answered: false,
-      timeoutMs: 1_000,
+      timeoutMs: WAIT_MS,
     });
     machine.handle({
       type: "sync-ended",
       now: opened + ROUND_MS / 4 + 100,
       answered: true,
-      timeoutMs: 1_000,
+      timeoutMs: WAIT_MS,
     });
     opened += ROUND_MS / 4 + 200;
     deliver(machine, demandBy(founder, 1, machine.status().prices), opened);

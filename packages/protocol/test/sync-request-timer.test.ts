@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createSyncQueue } from "../src/machine/sync-queue.ts";
-import { createSyncRequestTimer, SYNC_TIMEOUT_CEILING } from "../src/machine/sync-request-timer.ts";
+import { createSyncRequestTimer, nextAnswerTimes } from "../src/machine/sync-request-timer.ts";
 import { SYNC_PAGE_TIMEOUT_MS, syncMessagesTimeoutMs } from "../src/machine/sync-timeout.ts";
 import { createPrng } from "../src/random/prng.ts";
 
@@ -31,7 +31,6 @@ describe("the sync client's request timer (machine/sync-request-timer.ts)", () =
   });
 
   it("follows slow answers: smoothed time plus four mean deviations, between the fixed timeout and 1.5 times it", () => {
-    expect(SYNC_TIMEOUT_CEILING).toBe(1.5);
     // roundMs 4 s: the messages timeout's floor is 3 s and its ceiling 4.5 s.
     const at = (n: number) => {
       const timer = createSyncRequestTimer(timeouts(4_000));
@@ -47,7 +46,15 @@ describe("the sync client's request timer (machine/sync-request-timer.ts)", () =
     expect(at(40)).toBe(3_000); // the deviation has decayed: the floor again
   });
 
-  it("weighs a new answer by 1/8 and its distance from the mean by 1/4", () => {
+  it("weighs a new answer by 1/8 and its distance from the mean by 1/4 (RFC 6298 §2.3)", () => {
+    const first = nextAnswerTimes(undefined, 2_000);
+    expect(first).toEqual({ srtt: 2_000, rttvar: 1_000 });
+    // RTTVAR from the old SRTT: 0.75 · 1000 + 0.25 · |2000 − 2600| = 900; SRTT 0.875 · 2000 + 0.125 · 2600.
+    expect(nextAnswerTimes(first, 2_600)).toEqual({ srtt: 2_075, rttvar: 900 });
+    expect(nextAnswerTimes({ srtt: 2_075, rttvar: 900 }, 1_275)).toEqual({ srtt: 1_975, rttvar: 875 });
+  });
+
+  it("sets the wait from the estimate, capped and floored", () => {
     const timer = createSyncRequestTimer(timeouts(4_000));
     timer.answered("messages", 2_000); // SRTT 2000, RTTVAR 1000
     timer.answered("messages", 2_600); // RTTVAR 0.75·1000 + 0.25·600 = 900, SRTT 1750 + 325 = 2075

@@ -114,7 +114,10 @@ export interface SyncPeerInit {
   now(): number;
 }
 
-/** The requests the sync client sends (each waited for as long as its kind is: machine/sync-timeout.ts). */
+/**
+ * The requests the sync client sends, each waited for as long as the timer says for its kind
+ * (machine/sync-request-timer.ts: the contract's timeout, longer while answers come late).
+ */
 type CatchUpRequest = Extract<SyncRequest, { type: SyncTimedRequest }>;
 
 /** Pages one catch-up follows from one peer (the simulator cuts its answers at the same count). */
@@ -158,10 +161,20 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     return null;
   };
 
-  const ask = async <R extends CatchUpRequest>(peer: string, request: R, purpose: SyncPurpose) => {
+  /**
+   * One request to `peer`, waited for `timeoutMs` (the timer's for its kind unless the caller read
+   * it first). Answers are timed on the monotonic clock: a step of the wall clock would be a
+   * false answer time for the timer. The time runs from dialling to the answer parsed, a little
+   * more than the timeout covers (closing the stream, parsing).
+   */
+  const ask = async <R extends CatchUpRequest>(
+    peer: string,
+    request: R,
+    purpose: SyncPurpose,
+    timeoutMs = queue.requestTimeoutMs(request.type),
+  ) => {
     load.started(peer);
-    const sentAt = init.now();
-    const timeoutMs = queue.requestTimeoutMs(request.type);
+    const sentAt = performance.now();
     metrics.syncRequestTimeoutSeconds.set({ type: request.type }, timeoutMs / 1000);
     try {
       const res = await requestSync(libp2p, peerIdFromString(peer), request, {
@@ -170,11 +183,11 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
       });
       const over = answerOverPage(request, res);
       if (over !== null) return dropOversized(peer, request, purpose, over);
-      const now = init.now();
-      load.finished(peer, "answered", now);
-      queue.answered(request.type, now - sentAt);
+      const tookMs = performance.now() - sentAt;
+      load.finished(peer, "answered", init.now());
+      queue.answered(request.type, tookMs);
       metrics.syncRequestsSent.inc({ outcome: "answered", purpose });
-      metrics.syncAnswerSeconds.observe({ purpose }, (now - sentAt) / 1000);
+      metrics.syncAnswerSeconds.observe({ purpose }, tookMs / 1000);
       return res;
     } catch (err) {
       if (err instanceof SyncError && err.oversized)
@@ -250,7 +263,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
     const purpose = syncPurpose(want);
     let after: number | undefined;
     for (let page = 0; page < MAX_PAGES && !stopped; page++) {
-      // What `ask` waits for: it reads the timer as it is called, before any answer can move it.
+      // Read here to tell the machine what this request waited.
       const timeoutMs = queue.requestTimeoutMs("messages");
       const res = await ask(
         peer,
@@ -265,6 +278,7 @@ export function createSyncPeer(init: SyncPeerInit): SyncPeer {
           ...(after !== undefined ? { after } : {}),
         } satisfies MessagesRequest,
         purpose,
+        timeoutMs,
       );
       // Before the answer is applied: a round it completes opens the next on this outcome.
       init.syncEnded?.(res !== null, timeoutMs);

@@ -35,17 +35,18 @@ export const STUCK_HEARD = 3;
  * waiting for its demand: at 3·roundMs with roundMs 2 s, two such losses in a row dropped a live
  * member, and under 20-30% loss a fixed-fee market changed epoch every few seconds for good (sim
  * seeds 686, 910, 2259 once the simulator modelled the client's timeout). The timeout follows
- * roundMs (1-3 s), so at roundMs 2 s this is 9 s (12 s at a fixed 3 s); a timeout of half a
+ * roundMs (1-3 s), so at roundMs 2 s this is at least 9 s (12 s at a fixed 3 s); a timeout of half a
  * round made it 6 s again, and seed 1142's slack to the liveness bound fell from 144.5 s to 69.8 s.
  *
- * `syncWaitMs` is how long this node's catch-up waited for its last answer (the sync client's
- * timer, sync-request-timer.ts), when longer than the contract's timeout: on a starved network
- * answers come late, the timer follows them, and a catch-up lost there costs that longer wait.
- * With the contract's timeout alone, a starved simulated network (answers up to 2.6 s late at
- * roundMs 2 s, 29% loss: sim seed 686 once starved networks were drawn) dropped live members for
- * silence and changed epoch 50 times without a certificate of all four, as 100 node processes
- * on two cores churned through epochs. The wait is this node's own, so nodes may differ on it;
- * the rule is a liveness heuristic, and a proposal still needs the epoch's acceptance.
+ * `syncWaitMs` is the timeout of this node's last `messages` request (the sync client's timer,
+ * sync-request-timer.ts), when longer than the contract's: on a starved network answers come
+ * late, the timer follows them, and a catch-up lost there costs that longer wait. With the
+ * contract's timeout alone, a starved simulated network (answers up to 2.6 s late at roundMs 2 s,
+ * 29% loss: sim seed 686 once starved networks were drawn) dropped live members for silence and
+ * changed epoch 50 times without a certificate of all four. (Live, 100 node processes on two
+ * cores churned through epochs too, for reasons not measured apart.) The wait is this node's own,
+ * so nodes may differ on it; the rule is a liveness heuristic, and a proposal still needs the
+ * epoch's acceptance.
  */
 export function stuckHeardMs(timeouts: Timeouts, syncWaitMs: number | null = null): number {
   const wait = Math.max(syncMessagesTimeoutMs(timeouts), syncWaitMs ?? 0);

@@ -63,7 +63,7 @@ export interface MarketProbe {
   stuck(): AgentId[] | null;
   /** When the open round opened, or null when none is open. */
   openSince(): number | null;
-  /** How long this node's catch-up waits for an answer now, or null before its first request ended. */
+  /** The timeout of this node's last ended `messages` sync request, or null before one ended. */
   syncWaitMs(): number | null;
   /** Members that bid in the current epoch. */
   bidders(): ReadonlySet<AgentId>;

@@ -1,15 +1,17 @@
 import type { Contract } from "../wire/contract.ts";
 
 /**
- * How long the sync client waits for a `messages` answer, as a function of the contract's round
- * timeout (docs/protocol.md §3): a catch-up that is lost costs the round it holds up this long
+ * How long the sync client waits for a `messages` answer at least, as a function of the contract's
+ * round timeout (docs/protocol.md §3); longer, up to 1.5 times this, while answers come late
+ * (sync-request-timer.ts). A catch-up that is lost costs the round it holds up this long
  * before it is asked again, so it follows roundMs. At a fixed 3 s, a contract with roundMs 2 s lost more
  * than a round per lost request (sim seed 18524, 30% loss: rounds of 3.0 s on average, up to
  * 8.8 s; at roundMs, 2.2 s and 5.0 s). The floor keeps a slow honest peer's answer (a node's
  * paged answers, under load) from counting as a timeout, which cools the peer off; the cap keeps
- * what nodes did before at roundMs 3 s and over (under load, 25 node processes on two cores saw a
- * few answers come after 3 s: a longer wait would hold those rounds up rather than ask another
- * peer). Half a round, the interval at which the machine asks again, was tried: seed 18524's
+ * what nodes did before at roundMs 3 s and over where answers are quick (under load, 25 node
+ * processes on two cores saw a few answers come after 3 s: a longer wait for every request would
+ * hold those rounds up rather than ask another peer; the timer waits longer only once answers
+ * in general come late, when asking another peer does not help). Half a round, the interval at which the machine asks again, was tried: seed 18524's
  * rounds took 1.25 s, but over seeds 1-3,000 the smallest liveness slack fell to 69.8 s (80.4 s
  * before, 92.3 s at roundMs), as the stuck rule it shortens (3 · roundMs at roundMs 2 s,
  * heartbeat.ts) dropped live members again; and it would halve the wait of the default contract

@@ -82,8 +82,9 @@ export interface ScheduleLimits {
   /** Decades either way of the spread draw (default SPREAD_DECADES). */
   readonly spreadDecades?: number;
   /**
-   * Starved sync answers where the seed draws them (`drawStarved`; default true). false: the run
-   * the seed made before they were drawn.
+   * Starved sync answers where the seed draws them (`drawStarved`; default true). false: the
+   * schedule the seed drew before they were drawn (its run may still differ where an answer took
+   * over a third of the fixed request timeout: the sync client's timer follows answers since).
    */
   readonly starved?: boolean;
   /**
@@ -315,7 +316,7 @@ function drawResources(
 const STARVED_STREAM = 0x57a2_0001;
 
 /**
- * In one seed in eight, a starved network: every sync answer comes up to 0.5–1.5 times the
+ * In one seed in eight with faults, a starved network: every sync answer comes up to 0.5–1.5 times the
  * contract's fixed `messages` timeout late (what 100 node processes on two cores showed: answers
  * at 2.6 s of a 3 s timeout), so that some come after the fixed timeout and the sync client's
  * timer (machine/sync-request-timer.ts) has something to follow. Drawn from a stream of its own,

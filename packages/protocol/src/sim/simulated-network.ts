@@ -1034,6 +1034,9 @@ export class SimulatedNetwork {
     const node = end.node;
     if (!node.up) return; // crashed or left since it asked (a restart replaces the object)
     node.sync.load.finished(end.peer, end.outcome, this.now);
+    // After the answer's messages and the machine's `sync-ended`, where the node times it before
+    // either: a want those messages make at that instant waits by the timer before this answer
+    // here (kept so, since moving the peer load's update would move every seed's run).
     if (end.outcome === "answered") node.sync.answered(end.type, end.ms);
     const left = (node.syncPending.get(end.key) ?? 1) - 1;
     if (left > 0) {
