@@ -104,7 +104,7 @@ export function createNodeMetrics(registry: Registry = new Registry()): NodeMetr
     }),
     syncRequestTimeoutSeconds: new Gauge({
       name: "walras_sync_request_timeout_seconds",
-      help: "How long this node waited for the answer to its latest catch-up request of each type (messages, decision, ledger): the contract's fixed timeout (1–3 s for messages, 3 s for pages), up to twice it while answers are coming late (the answer times' smoothed mean plus four mean deviations, RFC 6298's rule).",
+      help: "How long this node waited for the answer to its latest catch-up request of each type (messages, decision, ledger): the contract's fixed timeout (1–3 s for messages, 3 s for pages), up to 1.5 times it while answers are coming late (the answer times' smoothed mean plus four mean deviations, RFC 6298's rule).",
       labelNames: ["type"],
       registers,
     }),

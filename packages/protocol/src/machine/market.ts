@@ -51,10 +51,9 @@ const STRAINED_DIVISOR = 4;
  * bench's 5 s timeout while every other node waited on its next demand (50 processes: the last few
  * nodes closed epoch 0's first round 2.5 s after asking for the one demand they lacked, and got it
  * at once when they asked again). The later asks keep the old times: a request lost on the way is
- * noticed only at the sync client's timeout (roundMs, 1–3 s, longer while answers come late; sync-timeout.ts,
- * sync-request-timer.ts), and an ask for the
- * same missing members meanwhile merges into it (sync-queue.ts), so a faster pace would not ask
- * sooner there, and one that drifts off the old times (doubling: t + 11·roundMs/8 at roundMs ≤ 3 s)
+ * noticed only at the sync client's timeout (roundMs, 1–3 s, longer while answers come late;
+ * sync-timeout.ts, sync-request-timer.ts), and an ask for the same missing members meanwhile
+ * merges into it (sync-queue.ts), so a faster pace would not ask sooner there, and one that drifts off the old times (doubling: t + 11·roundMs/8 at roundMs ≤ 3 s)
  * asks later.
  */
 function nextDemandAsk(roundMs: number, first: number, asks: number, now: number): number {
