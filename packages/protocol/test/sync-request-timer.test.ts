@@ -37,13 +37,13 @@ describe("the sync client's request timer (machine/sync-request-timer.ts)", () =
       for (let i = 0; i < n; i++) timer.answered("messages", 2_000);
       return timer.timeoutMs("messages");
     };
-    expect(rto(2_000, 1)).toBe(6_000);
-    expect(at(1)).toBe(4_500); // capped
-    expect(rto(2_000, 3)).toBe(4_250);
-    expect(at(3)).toBe(4_250);
-    expect(rto(2_000, 4)).toBe(3_687.5);
-    expect(at(4)).toBe(3_688); // whole ms, rounded up
+    expect(at(1)).toBe(4_500); // 2000 + 4 · 1000 = 6000: capped
+    expect(at(3)).toBe(4_250); // 2000 + 4 · 562.5
+    expect(at(4)).toBe(3_688); // 2000 + 4 · 421.875 = 3687.5, in whole ms rounded up
     expect(at(40)).toBe(3_000); // the deviation has decayed: the floor again
+    // Every count of answers between, against the closed form within the bounds.
+    for (let n = 1; n <= 40; n++)
+      expect(at(n), `${n} answers`).toBe(Math.min(4_500, Math.max(3_000, Math.ceil(rto(2_000, n)))));
   });
 
   it("weighs a new answer by 1/8 and its distance from the mean by 1/4 (RFC 6298 §2.3)", () => {

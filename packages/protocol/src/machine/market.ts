@@ -53,8 +53,8 @@ const STRAINED_DIVISOR = 4;
  * at once when they asked again). The later asks keep the old times: a request lost on the way is
  * noticed only at the sync client's timeout (roundMs, 1–3 s, longer while answers come late;
  * sync-timeout.ts, sync-request-timer.ts), and an ask for the same missing members meanwhile
- * merges into it (sync-queue.ts), so a faster pace would not ask sooner there, and one that drifts off the old times (doubling: t + 11·roundMs/8 at roundMs ≤ 3 s)
- * asks later.
+ * merges into it (sync-queue.ts), so a faster pace would not ask sooner there, and one that
+ * drifts off the old times (doubling: t + 11·roundMs/8 at roundMs ≤ 3 s) asks later.
  */
 function nextDemandAsk(roundMs: number, first: number, asks: number, now: number): number {
   const early = roundMs / QUIET_DIVISOR;

@@ -11,8 +11,8 @@ import type { Contract } from "../wire/contract.ts";
  * what nodes did before at roundMs 3 s and over where answers are quick (under load, 25 node
  * processes on two cores saw a few answers come after 3 s: a longer wait for every request would
  * hold those rounds up rather than ask another peer; the timer waits longer only once answers
- * in general come late, when asking another peer does not help). Half a round, the interval at which the machine asks again, was tried: seed 18524's
- * rounds took 1.25 s, but over seeds 1-3,000 the smallest liveness slack fell to 69.8 s (80.4 s
+ * in general come late, when asking another peer does not help). Half a round, the interval at
+ * which the machine asks again, was tried: seed 18524's rounds took 1.25 s, but over seeds 1-3,000 the smallest liveness slack fell to 69.8 s (80.4 s
  * before, 92.3 s at roundMs), as the stuck rule it shortens (3 · roundMs at roundMs 2 s,
  * heartbeat.ts) dropped live members again; and it would halve the wait of the default contract
  * (roundMs 4 s) on loaded real networks, which the simulator does not model.

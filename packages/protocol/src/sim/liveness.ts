@@ -34,9 +34,9 @@ export const EPOCH_CHANGES = 3;
  *     rounds = EXACT_ROUNDS, plus STALL_ROUNDS with a fixed fee (no exact clearing price); a
  *     round closes in one delay, or, when a demand was lost, after the sync at roundMs/2 and its
  *     reply (2·D). A `messages` request lost too is noticed only at the client's timeout for it
- *     (min(3 s, max(1 s, roundMs)), machine/sync-timeout.ts; up to 1.5 times that where answers come
- *     late, machine/sync-request-timer.ts) and asked again at the next
- *     roundMs/2, about a round more; the bound does not add that per round: under high loss it
+ *     (min(3 s, max(1 s, roundMs)), machine/sync-timeout.ts; up to 1.5 times that where
+ *     answers come late, machine/sync-request-timer.ts) and asked again at the next roundMs/2,
+ *     about a round more; the bound does not add that per round: under high loss it
  *     happens in about half the rounds, and EPOCH_CHANGES' spare epochs absorb it. That is
  *     tight where rounds are many and loss high. Seed 18524 (a fixed fee, 40 rounds to the stall rule, roundMs 2 s,
  *     30% loss) budgets 1.03 s a round; its rounds took 3.0 s on average (up to 8.8 s) at a

@@ -316,8 +316,8 @@ function drawResources(
 const STARVED_STREAM = 0x57a2_0001;
 
 /**
- * In one seed in eight with faults, a starved network: every sync answer comes up to 0.5–1.5 times the
- * contract's fixed `messages` timeout late (what 100 node processes on two cores showed: answers
+ * In one seed in eight with faults, a starved network: every sync answer comes up to 0.5–1.5
+ * times the contract's fixed `messages` timeout late (what 100 node processes on two cores showed: answers
  * at 2.6 s of a 3 s timeout), so that some come after the fixed timeout and the sync client's
  * timer (machine/sync-request-timer.ts) has something to follow. Drawn from a stream of its own,
  * so that every other draw of the seed stays as it was.
