@@ -111,6 +111,74 @@ describe("EpochDecision (single-decree Paxos for one epoch)", () => {
     expect(d.constrainedPlan(2, () => false)).toBeNull();
   });
 
+  it("names the deciders whose say in a view it lacks: a later view counts, a promise of the view itself does not", () => {
+    const ds = deciders(5);
+    const me = ds[0] as AgentId;
+    const d = new EpochDecision(EPOCH, ds, me, 0);
+    expect(d.lacking(0)).toEqual(ds.slice(1)); // nothing heard: everyone but this node
+    const proposer0 = proposerOf(EPOCH, 0, ds);
+    const plan = planOf(ds, 0, 0);
+    d.onPropose(sign<ProposeMessage>(byId.get(proposer0) as Signer, { kind: "propose", view: 0, plan }), 1);
+    const others = ds.filter((id) => id !== me && id !== proposer0);
+    const [a, b, c] = others as [AgentId, AgentId, AgentId];
+    d.onAccept(
+      sign<AcceptMessage>(byId.get(a) as Signer, { kind: "accept", view: 0, plan: planDigest(EPOCH, plan) }),
+      2,
+    );
+    d.onView(sign<ViewMessage>(byId.get(b) as Signer, { kind: "view", view: 0, accepted: null }), 3);
+    d.onView(sign<ViewMessage>(byId.get(c) as Signer, { kind: "view", view: 1, accepted: null }), 4);
+    // View 0: the proposer (its proposal), `a` (its accept) and `c` (gone on to view 1) are heard;
+    // `b`'s promise of view 0 is not an accept.
+    expect(d.lacking(0)).toEqual([b]);
+    // View 1: `c`'s promise of it is not an accept either, and its proposer has proposed nothing.
+    const proposer1 = proposerOf(EPOCH, 1, ds);
+    expect(d.lacking(1)).toEqual(ds.filter((id) => id !== me));
+    expect(d.lacking(1)).toContain(proposer1);
+  });
+
+  it("names exactly the deciders no fed message shows at or past the view, whatever was fed", () => {
+    const ds = deciders(6);
+    const me = ds[2] as AgentId;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 5 }), fc.nat({ max: 3 })), { maxLength: 40 }),
+        fc.nat({ max: 3 }),
+        (feeds, view) => {
+          const d = new EpochDecision(EPOCH, ds, me, 0);
+          const fed: (ProposeMessage | AcceptMessage | ViewMessage)[] = [];
+          for (const [kind, who, v] of feeds) {
+            const signer = byId.get(kind === 0 ? proposerOf(EPOCH, v, ds) : (ds[who] as AgentId)) as Signer;
+            const plan = planOf(ds, who, v);
+            const m =
+              kind === 0
+                ? sign<ProposeMessage>(signer, { kind: "propose", view: v, plan })
+                : kind === 1
+                  ? sign<AcceptMessage>(signer, { kind: "accept", view: v, plan: planDigest(EPOCH, plan) })
+                  : sign<ViewMessage>(signer, { kind: "view", view: v, accepted: null });
+            fed.push(m);
+            if (m.kind === "propose") d.onPropose(m, 0);
+            else if (m.kind === "accept") d.onAccept(m, 0);
+            else d.onView(m, 0);
+          }
+          // The rule read straight off the messages fed, not the decision's books.
+          const shows = (id: AgentId) =>
+            fed.some(
+              (m) =>
+                m.agent === id &&
+                ((m.kind === "accept" && m.view >= view) ||
+                  (m.kind !== "accept" && m.view > view) ||
+                  (m.kind === "propose" && m.view === view)),
+            );
+          const proposed = fed.some((m) => m.kind === "propose" && m.view === view);
+          const proposer = proposerOf(EPOCH, view, ds);
+          const expected = ds.filter((id) => id !== me && (id === proposer ? !proposed : !shows(id)));
+          expect(d.lacking(view)).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("never decides two plans, whatever the order, loss and view changes (§9.3's rules, followed by every decider)", () => {
     fc.assert(
       fc.property(

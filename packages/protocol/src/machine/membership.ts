@@ -520,10 +520,14 @@ export class Membership {
     if (timers.due("membership-sync", now)) {
       const d = this.#decision;
       if (d && this.current && (d.active || this.#wantSince !== null)) {
+        // Only what this node lacks of the view it is in, as the round's and commits' catch-ups
+        // ask; nothing lacking but no decision (accepts split between plans): the whole epoch.
+        const lacking = d.lacking(d.highestView());
         this.#ctx.out.sync({
           type: "messages",
           epoch: d.epoch,
           kinds: ["propose", "accept", "view", "leave"],
+          ...(lacking.length > 0 ? { from: lacking } : {}),
         });
         timers.set("membership-sync", now + roundMs / 2);
       } else timers.clear("membership-sync");

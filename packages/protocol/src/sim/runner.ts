@@ -18,7 +18,7 @@ import {
 } from "./liveness.ts";
 import { type AgentPlan, drawSchedule, lastChange, type Schedule, type ScheduleLimits } from "./schedule.ts";
 import { createSignatureMemo } from "./signature-memo.ts";
-import { type SimNode, SimulatedNetwork } from "./simulated-network.ts";
+import { type NetworkEvent, type SimNode, SimulatedNetwork } from "./simulated-network.ts";
 import { createTrace } from "./trace.ts";
 
 /**
@@ -39,6 +39,8 @@ export interface RunOptions extends ScheduleLimits {
    * several hops and each node forwards by its own verdict; broadcast unless given.
    */
   readonly mesh?: number;
+  /** Sees every event the network reports, before the invariants do: for measurements, not checks. */
+  readonly observe?: (event: NetworkEvent) => void;
 }
 
 export interface SeedResult {
@@ -167,6 +169,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     ...(options.mesh !== undefined ? { mesh: { degree: options.mesh } } : {}),
     observer: (event) => {
       events += 1;
+      options.observe?.(event);
       trace.record(event);
       if (stopped()) return;
       for (const v of checker.observe(event)) record(v);
