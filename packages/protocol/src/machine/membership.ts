@@ -32,6 +32,7 @@ import {
   heardEpochAt,
   initialAskPace,
 } from "./decision-ask-pace.ts";
+import { catchUpNames } from "./decision-catch-up.ts";
 import { type Decided, EpochDecision, feed } from "./epoch-decision.ts";
 import { foundingPlan, majority, planDigest, sortedUnique } from "./epoch-plan.ts";
 import { answeredEmpty, type FoundingGate, heardEpoch, OPEN_GATE, suspenders } from "./founding-gate.ts";
@@ -146,6 +147,8 @@ export class Membership {
   /** When this node first wanted the change it wants now (batching, and its own view timeout). */
   #wantSince: number | null = null;
   #lastDecisionSync = Number.NEGATIVE_INFINITY;
+  /** Catch-ups on the decision under way sent so far: whose turn it is to be named (decision-catch-up.ts). */
+  #decisionCatchUps = 0;
   #lastLinked = Number.NEGATIVE_INFINITY;
   /** The joiner's next re-announcement interval: announceMs, doubling up to joinerAnnounceMs (§9.4). */
   #announceEvery: number;
@@ -522,7 +525,8 @@ export class Membership {
       if (d && this.current && (d.active || this.#wantSince !== null)) {
         // Only what this node lacks of the view it is in, as the round's and commits' catch-ups
         // ask; nothing lacking but no decision (accepts split between plans): the whole epoch.
-        const lacking = d.lacking(d.highestView());
+        const view = d.highestView();
+        const lacking = catchUpNames(d.lacking(view), d.proposer(view), this.#decisionCatchUps++);
         this.#ctx.out.sync({
           type: "messages",
           epoch: d.epoch,
