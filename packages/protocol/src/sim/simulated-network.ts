@@ -499,10 +499,15 @@ export class SimulatedNetwork {
     );
   }
 
+  /**
+   * The machine acts on nothing in the key itself, but a handle drains what `check` left pending
+   * (an equivocation proof a rejected message gave, its relays, a log): told at a start, as when
+   * only the founder's key was told, nothing is pending; told later, it may be, and the node
+   * carries it out now as the live node's driver does with whatever an event returns.
+   */
   #tellBootstrap(node: SimNode, peer: SimNode): void {
-    const actions = node.machine.handle({ type: "bootstrap-peer", now: this.now, peer: peer.key as AgentId });
-    if (actions.length > 0) throw new Error("a bootstrap peer's key is not an event the machine acts on");
     this.#observer?.({ type: "bootstrap-peer", at: this.now, node, peer });
+    this.act(node, (now) => ({ type: "bootstrap-peer", now, peer: peer.key as AgentId }));
   }
 
   /** When a node started now links to its first peers, or null: it has them from the start. */
