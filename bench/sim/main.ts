@@ -18,6 +18,8 @@
  *   --spread        members of very different sizes in one seed in five, some at their activity
  *                   cap (off by default: the newton rule stalls on some, docs/architecture.md);
  *                   --spread-decades D scales them within D decades (default 3)
+ *   --no-bootstrap-draw  every joiner bootstraps from the founder (by default half the joiners
+ *                   bootstrap from 1–3 agents started before them, docs/protocol.md §9.3)
  *   --founders all  every agent may found the first epoch (default: the first to start)
  *   --mesh D        gossip through a mesh of degree D (each node links to D others as it starts)
  *                   rather than by broadcast: messages cross hops and each node forwards only
@@ -61,6 +63,7 @@ function parseArgs(argv: readonly string[]): Args {
   let equivocators = true;
   let stranger = true;
   let starved = true;
+  let bootstrapDraw = true;
   let spread = false;
   let spreadDecades: number | undefined;
   let founders: "first" | "all" = "first";
@@ -107,6 +110,9 @@ function parseArgs(argv: readonly string[]): Args {
       case "--no-starved":
         starved = false;
         break;
+      case "--no-bootstrap-draw":
+        bootstrapDraw = false;
+        break;
       case "--spread":
         spread = true;
         break;
@@ -146,6 +152,7 @@ function parseArgs(argv: readonly string[]): Args {
       equivocators,
       stranger,
       starved,
+      bootstrapDraw,
       spread,
       ...(spreadDecades !== undefined ? { spreadDecades } : {}),
       founders,

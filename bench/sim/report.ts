@@ -21,6 +21,8 @@ export interface SeedReport {
   readonly slackMs: number | null;
   /** Demands at a member's activity cap, and epochs with one that certified (SeedResult.capExits). */
   readonly capExits: SeedResult["capExits"];
+  /** Decision messages taken straight from a bootstrap node's gossip (SeedResult.bootstrapTaken). */
+  readonly bootstrapTaken: SeedResult["bootstrapTaken"];
   /** The failure, its context and the last events before it; empty when the seed passed. */
   readonly failure: readonly string[];
 }
@@ -36,6 +38,7 @@ export function reportOf(r: SeedResult): SeedReport {
     cutOff: r.liveness.status === "cut-short" ? r.liveness.cutOff : null,
     slackMs: r.liveness.status === "held" ? r.liveness.boundMs - r.liveness.afterLastChangeMs : null,
     capExits: r.capExits,
+    bootstrapTaken: r.bootstrapTaken,
     failure: describeFailure(r),
   };
 }
@@ -106,6 +109,14 @@ export function summarize(reports: readonly SeedReport[], cpuSeconds: number, wa
     lines.push(
       `  a member at its activity cap in ${capped.length} seeds (${capped.reduce((n, r) => n + r.capExits.demands, 0)} demands with exit); ${capped.filter((r) => r.capExits.certifiedEpochs > 0).length} of them certified such an epoch`,
     );
+  const taken = (side: "founder" | "other") => {
+    const seeds = sorted.filter((r) => r.bootstrapTaken[side].taken > 0);
+    const sum = (k: "taken" | "adopted") => seeds.reduce((n, r) => n + r.bootstrapTaken[side][k], 0);
+    return `${sum("taken")} from ${side === "founder" ? "the founder" : "another node"} in ${seeds.length} seeds (${sum("adopted")} adopting an epoch)`;
+  };
+  lines.push(
+    `  decision messages taken by gossip straight from a bootstrap node: ${taken("founder")}, ${taken("other")}`,
+  );
   lines.push(
     `  ${events} events; ${cpuSeconds.toFixed(1)} s CPU, ${wallSeconds.toFixed(1)} s wall: ${(sorted.length / cpuSeconds).toFixed(1)} seeds per CPU second`,
   );

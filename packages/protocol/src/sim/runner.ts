@@ -81,6 +81,17 @@ export interface SeedResult {
    * theirs that certified: there I4 checked a settlement the cap-exit path took part in.
    */
   readonly capExits: { readonly demands: number; readonly certifiedEpochs: number };
+  /**
+   * Decision messages a node with no epoch took by gossip straight from one of its bootstrap nodes
+   * (docs/protocol.md §9.3), from the founder or from another node, and how many of them made it
+   * adopt an epoch: what shows the rule ran.
+   */
+  readonly bootstrapTaken: BootstrapTaken;
+}
+
+export interface BootstrapTaken {
+  readonly founder: { readonly taken: number; readonly adopted: number };
+  readonly other: { readonly taken: number; readonly adopted: number };
 }
 
 type Step =
@@ -156,6 +167,16 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
         capExits.certified.add(a.certificate.commit.epoch);
     }
   };
+  const bootstrapTaken = { founder: { taken: 0, adopted: 0 }, other: { taken: 0, adopted: 0 } };
+  const noteBootstrapTaken = (event: NetworkEvent) => {
+    if (event.type !== "deliver" || event.via !== "gossip" || event.verdict.verdict !== "accept") return;
+    if (event.verdict.onTrust !== true || !event.node.bootstrap.includes(event.from)) return;
+    const from = net.node(event.from);
+    if (from?.key !== event.message.agent) return;
+    const count = from.role === "founder" ? bootstrapTaken.founder : bootstrapTaken.other;
+    count.taken += 1;
+    if (event.actions.some((a) => a.type === "epoch-started")) count.adopted += 1;
+  };
   const net = new SimulatedNetwork({
     contract,
     seed: schedule.networkSeed,
@@ -171,6 +192,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
       events += 1;
       options.observe?.(event);
       trace.record(event);
+      noteBootstrapTaken(event);
       if (stopped()) return;
       for (const v of checker.observe(event)) record(v);
       if (event.type === "leave" && event.node.id)
@@ -215,7 +237,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     if ("start" in step) {
       const { signer, profile } = keysOf(step.start.name);
       const twin = equivocating.has(step.start.name) ? twinOf(signer) : undefined;
-      net.addAgent(step.start.name, profile, signer, step.start.role, undefined, twin);
+      net.addAgent(step.start.name, profile, signer, step.start.role, undefined, twin, step.start.bootstrap);
     } else applyFault(net, step.fault, keysOf);
   }
 
@@ -272,6 +294,7 @@ export function runSchedule(schedule: Schedule, options: RunOptions = {}): SeedR
     recent: trace.recent(),
     signatures: memo.stats(),
     capExits: { demands: capExits.demands, certifiedEpochs: capExits.certified.size },
+    bootstrapTaken,
   };
 }
 

@@ -49,6 +49,11 @@ export interface AgentPlan {
   readonly start: number;
   readonly role: MachineRole;
   readonly profile: AgentProfile;
+  /**
+   * The agents a joiner was started with as bootstrap nodes (`--bootstrap`), by name, each started
+   * before it; kept across its restarts. Absent: the first founder (SimulatedNetwork's default).
+   */
+  readonly bootstrap?: readonly string[];
 }
 
 /** Ways to narrow the draw while debugging. */
@@ -92,6 +97,12 @@ export interface ScheduleLimits {
    * (`drawStranger`; default true). false: the run the seed made before they were drawn.
    */
   readonly stranger?: boolean;
+  /**
+   * Joiners' bootstrap nodes drawn among the agents started before them (`drawBootstrap`; default
+   * true). false: every joiner bootstraps from the founder, the run the seed made before they
+   * were drawn.
+   */
+  readonly bootstrapDraw?: boolean;
 }
 
 export const MIN_AGENTS = 2;
@@ -138,12 +149,13 @@ export function drawSchedule(seed: number, limits: ScheduleLimits = {}): Schedul
   const market =
     limits.spread === true ? drawSpread(seed, resourced, limits.spreadDecades ?? SPREAD_DECADES) : resourced;
   const founders = limits.founders ?? "first";
-  const agents: AgentPlan[] = starts.map((start, i) => ({
+  const started: AgentPlan[] = starts.map((start, i) => ({
     name: `n${i}`,
     start: round1(start),
     role: founders === "all" || i === 0 ? "founder" : "joiner",
     profile: market.profiles[i] as AgentProfile,
   }));
+  const agents = limits.bootstrapDraw !== false ? drawBootstrap(seed, started) : started;
   const byzantine =
     faulty && limits.byzantine !== false
       ? drawByzantine(seed, agents, windowMs, limits.equivocators !== false)
@@ -393,6 +405,31 @@ function drawSpread(
     contract: contractSchema.parse({ ...market.contract, resources, initialPrices: undefined }),
     profiles,
   };
+}
+
+const BOOTSTRAP_STREAM = 0xb007_0001;
+
+/** The most bootstrap nodes a joiner is drawn, as an operator lists a few. */
+const MAX_DRAWN_BOOTSTRAP = 3;
+
+/**
+ * Whom each joiner bootstraps from: in half the joiners the founder alone, as the Compose file
+ * starts them; in the other half 1–3 distinct agents started before it (by start order), the
+ * founder among them or not, as someone joining a running network from the CLI names any node of
+ * it, and as `walras devnet` names the first node still running and the two started last. Whether that node is up, a member, or will be excluded is left to the run: the
+ * rule that trusts a bootstrap node's own decision messages (docs/protocol.md §9.3) meets each
+ * case. Drawn from a stream of its own, so that every other draw of the seed stays as it was.
+ */
+function drawBootstrap(seed: number, agents: readonly AgentPlan[]): AgentPlan[] {
+  const prng = createPrng((seed ^ BOOTSTRAP_STREAM) >>> 0);
+  const founder = agents.find((a) => a.role === "founder");
+  return agents.map((a, i) => {
+    if (a.role !== "joiner" || !founder) return a;
+    if (prng() < 0.5) return { ...a, bootstrap: [founder.name] };
+    const earlier = agents.slice(0, i).map((b) => b.name);
+    const count = Math.min(earlier.length, 1 + uniformInt(prng, MAX_DRAWN_BOOTSTRAP));
+    return { ...a, bootstrap: shuffled(prng, earlier).slice(0, count) };
+  });
 }
 
 /** In time order; faults at the same time keep their order. */

@@ -20,6 +20,7 @@ import type { Contract } from "../wire/contract.ts";
 import type { AgentId } from "../wire/ids.ts";
 import { messageDigest } from "../wire/message-codec.ts";
 import type { EquivocationProof, MessageKind, WireMessage } from "../wire/messages.ts";
+import { BootstrapReach } from "./bootstrap-reach.ts";
 import { type ByzantineAct, garbled } from "./byzantine-member.ts";
 import { EventQueue } from "./event-queue.ts";
 import { GossipMesh, type MeshOptions } from "./gossip-mesh.ts";
@@ -102,6 +103,11 @@ export interface SimNode {
   /** The key its node is known by (peer id = agent id): its agent's, a founding observer's, or none. */
   readonly key: AgentId | null;
   readonly role: MachineRole;
+  /**
+   * The nodes it was started with as bootstrap nodes (`--bootstrap`), by name: the same at every
+   * restart, as a restarted process gets the same flags. Empty for a founder.
+   */
+  readonly bootstrap: readonly string[];
   readonly machine: AgentMachine;
   /** Every message this node accepted or published: what it would answer a sync request with. */
   readonly store: WireMessage[];
@@ -156,6 +162,8 @@ export type NetworkEvent =
       readonly linkAt?: number;
     }
   | { readonly type: "link-up"; readonly at: number; readonly node: SimNode }
+  /** `node`'s machine was told `peer`'s key: it reaches that bootstrap node for the first time. */
+  | { readonly type: "bootstrap-peer"; readonly at: number; readonly node: SimNode; readonly peer: SimNode }
   | {
       readonly type: "deliver";
       readonly at: number;
@@ -318,6 +326,9 @@ export class SimulatedNetwork {
   readonly #names = new Set<string>();
   /** Each simulated node's key by name: the peer id a receiver sees a gossiped message come from. */
   readonly #keys = new Map<string, AgentId>();
+  /** The node of each name now (a restart replaces the object). */
+  readonly #byName = new Map<string, SimNode>();
+  readonly #bootstrapReach = new BootstrapReach<SimNode>();
 
   constructor(options: SimulatedNetworkOptions) {
     this.#contract = options.contract;
@@ -354,6 +365,8 @@ export class SimulatedNetwork {
    * Starts an agent now. The first node started is the founder unless `role` says otherwise.
    * `misreport`: FAULT INJECTION, makes this agent a lying member (see AgentMachineConfig).
    * `twin`: FAULT INJECTION, makes this agent an equivocator (see SimNode.twin).
+   * `bootstrap`: the nodes a joiner was started with as bootstrap nodes, by name; the founder
+   * unless given, as the Compose file starts joiners.
    */
   addAgent(
     name: string,
@@ -362,6 +375,7 @@ export class SimulatedNetwork {
     role?: MachineRole,
     misreport?: (demand: Demand, round: number, unitPrice: number) => Demand,
     twin?: (message: WireMessage) => WireMessage | null,
+    bootstrap?: readonly string[],
   ): SimNode {
     const r = role ?? this.#defaultRole();
     if (!misreport && !twin) this.#honest.add(signer.id);
@@ -372,6 +386,7 @@ export class SimulatedNetwork {
       r,
       this.#machine(r, { signer, profile }, misreport),
       twin ?? null,
+      bootstrap,
     );
   }
 
@@ -390,6 +405,12 @@ export class SimulatedNetwork {
   /** The first node started founds the market, as the one started without bootstrap peers does. */
   #defaultRole(): MachineRole {
     return this.nodes.some((n) => n.role === "founder") ? "joiner" : "founder";
+  }
+
+  /** A joiner started as the Compose file starts one: bootstrapping from the (first) founder. */
+  #founderBootstrap(role: MachineRole): string[] {
+    const founder = this.nodes.find((n) => n.role === "founder" && n.key !== null);
+    return role === "joiner" && founder ? [founder.name] : [];
   }
 
   #machine(
@@ -415,12 +436,14 @@ export class SimulatedNetwork {
     role: MachineRole,
     machine: AgentMachine,
     twin: SimNode["twin"] = null,
+    bootstrap: readonly string[] = this.#founderBootstrap(role),
   ): SimNode {
     const node: SimNode = {
       name,
       id,
       key,
       role,
+      bootstrap,
       machine,
       store: [],
       convicted: [],
@@ -440,8 +463,8 @@ export class SimulatedNetwork {
       name,
       this.nodes.filter((n) => n.up).map((n) => n.name),
     );
-    this.#trustFounder(node);
     this.nodes.push(node);
+    this.#byName.set(name, node);
     this.#names.add(name);
     if (key) this.#keys.set(name, key);
     const linkAt = this.#drawLinkUp();
@@ -451,21 +474,40 @@ export class SimulatedNetwork {
       this.#observer?.({ type: "start", at: this.now, node, linkAt });
       this.#enqueue({ kind: "link-up", at: linkAt, seq: this.#seq++, node });
     }
+    this.#bootstrapReach.started(node, node.bootstrap);
+    this.#reachBootstraps();
     this.#scheduleTick(node);
     this.#linkLoneTo(node);
     return node;
   }
 
   /**
-   * A joiner bootstraps from the founder, the node started without bootstrap peers (as `walras
-   * devnet` and the Compose file start them): its machine learns the founder's key as a live node's
-   * does at its bootstrap connection (bootstrap-peers.ts). Told at every start, restarts included.
+   * Reachability changed (a start, a restart, a link-up, a partition or its heal): each process
+   * learns the key of each of its bootstrap nodes it reaches for the first time, as a live node's
+   * machine does at its first connection to that address (machine/bootstrap-peers.ts;
+   * bootstrap-reach.ts for what "reaches" stands for here).
    */
-  #trustFounder(node: SimNode): void {
-    const founder = this.nodes.find((n) => n.role === "founder" && n.key !== null);
-    if (node.role !== "joiner" || !founder?.key) return;
-    const actions = node.machine.handle({ type: "bootstrap-peer", now: this.now, peer: founder.key });
-    if (actions.length > 0) throw new Error("a bootstrap peer's key is not an event the machine acts on");
+  #reachBootstraps(): void {
+    this.#bootstrapReach.reach(
+      (node) => node.up,
+      (node, name) => {
+        const peer = this.#byName.get(name);
+        if (peer && peer.key === null) return "keyless";
+        return peer && this.#reachable(node, peer) ? "reached" : null;
+      },
+      (node, name) => this.#tellBootstrap(node, this.#byName.get(name) as SimNode),
+    );
+  }
+
+  /**
+   * The machine acts on nothing in the key itself, but a handle drains what `check` left pending
+   * (an equivocation proof a rejected message gave, its relays, a log): told at a start, as when
+   * only the founder's key was told, nothing is pending; told later, it may be, and the node
+   * carries it out now as the live node's driver does with whatever an event returns.
+   */
+  #tellBootstrap(node: SimNode, peer: SimNode): void {
+    this.#observer?.({ type: "bootstrap-peer", at: this.now, node, peer });
+    this.act(node, (now) => ({ type: "bootstrap-peer", now, peer: peer.key as AgentId }));
   }
 
   /** When a node started now links to its first peers, or null: it has them from the start. */
@@ -485,6 +527,7 @@ export class SimulatedNetwork {
     const lone = this.#peerless();
     node.unlinked = false;
     this.#observer?.({ type: "link-up", at: this.now, node });
+    this.#reachBootstraps();
     if (this.#peerless().has(node)) return; // alone in its partition: linked at the heal
     this.#linked(node);
     this.#linkAgain(lone);
@@ -521,7 +564,7 @@ export class SimulatedNetwork {
       ...this.#syncClient(),
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
-    this.#trustFounder(revived);
+    this.#byName.set(revived.name, revived);
     this.#mesh?.joined(
       revived.name,
       this.nodes.filter((n) => n.up && n !== revived).map((n) => n.name),
@@ -534,6 +577,8 @@ export class SimulatedNetwork {
         replayed.push(...machine.handle({ type: "message", now: this.now, message: m, replay: true }));
     const actions = machine.handle({ type: "resume", now: this.now });
     this.#carryOut({ type: "restart", at: this.now, node: revived, replayed, actions });
+    this.#bootstrapReach.started(revived, revived.bootstrap);
+    this.#reachBootstraps();
     this.#scheduleTick(revived);
     this.#linkLoneTo(revived);
     return revived;
@@ -614,6 +659,7 @@ export class SimulatedNetwork {
       for (const n of g) this.#partition?.set(n.name, String(i));
     });
     this.#observer?.({ type: "partition", at: this.now, groups: groups.map((g) => g.map((n) => n.name)) });
+    this.#reachBootstraps();
     this.#linkAgain(lone);
   }
 
@@ -621,6 +667,7 @@ export class SimulatedNetwork {
     const lone = this.#peerless();
     this.#partition = null;
     this.#observer?.({ type: "heal", at: this.now });
+    this.#reachBootstraps();
     this.#linkAgain(lone);
   }
 

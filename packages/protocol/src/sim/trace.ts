@@ -102,11 +102,14 @@ export function createTrace(options: TraceOptions): Trace {
       switch (e.type) {
         case "start":
           push(
-            `${t} start ${e.node.name} (${e.node.role}${e.node.id ? "" : ", observer"})${e.linkAt === undefined ? "" : `, no peers until ${e.linkAt.toFixed(1)}`}`,
+            `${t} start ${e.node.name} (${e.node.role}${e.node.id ? "" : ", observer"}${e.node.bootstrap.length > 0 ? `, bootstrap ${e.node.bootstrap.join(",")}` : ""})${e.linkAt === undefined ? "" : `, no peers until ${e.linkAt.toFixed(1)}`}`,
           );
           return;
         case "link-up":
           push(`${t} link-up ${e.node.name}`);
+          return;
+        case "bootstrap-peer":
+          push(`${t} ${e.node.name} reaches bootstrap ${e.peer.name}`);
           return;
         case "deliver": {
           const verdict =
