@@ -131,9 +131,15 @@ describe("EpochDecision (single-decree Paxos for one epoch)", () => {
     // `b`'s promise of view 0 is not an accept.
     expect(d.lacking(0)).toEqual([b]);
     // View 1: `c`'s promise of it is not an accept either, and its proposer has proposed nothing.
-    const proposer1 = proposerOf(EPOCH, 1, ds);
     expect(d.lacking(1)).toEqual(ds.filter((id) => id !== me));
-    expect(d.lacking(1)).toContain(proposer1);
+    // `b` accepts view 2, whose proposal this node lacks: at view 0 `b` is heard, view 2's proposer
+    // is not, though an accept of its own (view 0, say) would count for it otherwise.
+    const proposer2 = proposerOf(EPOCH, 2, ds);
+    d.onAccept(
+      sign<AcceptMessage>(byId.get(b) as Signer, { kind: "accept", view: 2, plan: "00".repeat(32) }),
+      5,
+    );
+    expect(d.lacking(0)).toEqual(proposer2 === me ? [] : [proposer2]);
   });
 
   it("names exactly the deciders no fed message shows at or past the view, whatever was fed", () => {
@@ -141,13 +147,21 @@ describe("EpochDecision (single-decree Paxos for one epoch)", () => {
     const me = ds[2] as AgentId;
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 5 }), fc.nat({ max: 3 })), { maxLength: 40 }),
+        fc.array(fc.tuple(fc.nat({ max: 2 }), fc.nat({ max: 6 }), fc.nat({ max: 3 })), { maxLength: 40 }),
         fc.nat({ max: 3 }),
         (feeds, view) => {
           const d = new EpochDecision(EPOCH, ds, me, 0);
           const fed: (ProposeMessage | AcceptMessage | ViewMessage)[] = [];
           for (const [kind, who, v] of feeds) {
-            const signer = byId.get(kind === 0 ? proposerOf(EPOCH, v, ds) : (ds[who] as AgentId)) as Signer;
+            // who 6: a key that is no decider; a proposal by anyone but its view's proposer (who 5
+            // says the proposer): both are messages the decision drops, and so must the rule.
+            const author =
+              who === 6
+                ? (keys[6] as Signer).id
+                : kind === 0 && who === 5
+                  ? proposerOf(EPOCH, v, ds)
+                  : (ds[who] as AgentId);
+            const signer = byId.get(author) as Signer;
             const plan = planOf(ds, who, v);
             const m =
               kind === 0
@@ -160,18 +174,27 @@ describe("EpochDecision (single-decree Paxos for one epoch)", () => {
             else if (m.kind === "accept") d.onAccept(m, 0);
             else d.onView(m, 0);
           }
-          // The rule read straight off the messages fed, not the decision's books.
+          // The rule read straight off the messages fed, not the decision's books: only deciders'
+          // messages count, and only proposals by their view's proposer.
+          const counted = fed.filter(
+            (m) =>
+              ds.includes(m.agent) && (m.kind !== "propose" || m.agent === proposerOf(EPOCH, m.view, ds)),
+          );
           const shows = (id: AgentId) =>
-            fed.some(
+            counted.some(
               (m) =>
                 m.agent === id &&
                 ((m.kind === "accept" && m.view >= view) ||
                   (m.kind !== "accept" && m.view > view) ||
                   (m.kind === "propose" && m.view === view)),
             );
-          const proposed = fed.some((m) => m.kind === "propose" && m.view === view);
-          const proposer = proposerOf(EPOCH, view, ds);
-          const expected = ds.filter((id) => id !== me && (id === proposer ? !proposed : !shows(id)));
+          const proposed = (v: number) => counted.some((m) => m.kind === "propose" && m.view === v);
+          const wanted = new Set(
+            [view, ...counted.filter((m) => m.kind === "accept").map((m) => m.view)]
+              .filter((v) => v >= view && !proposed(v))
+              .map((v) => proposerOf(EPOCH, v, ds)),
+          );
+          const expected = ds.filter((id) => id !== me && (wanted.has(id) || !shows(id)));
           expect(d.lacking(view)).toEqual(expected);
         },
       ),

@@ -163,20 +163,22 @@ export class EpochDecision {
 
   /**
    * The deciders whose say in `view` this node has not heard, for a catch-up that names them
-   * (docs/protocol.md §9.3): the view's proposer while its proposal is missing, and every other
-   * decider but this node of which it holds no accept of `view` or later and no view or proposal
-   * of a later view. A promise of `view` itself does not count: its sender may accept next. At
-   * 100 node processes the catch-up asked for the whole epoch's decision every half round (~200
-   * messages) when a node lacked a few accepts, and 91% of those requests timed out.
+   * (docs/protocol.md §9.3): every decider but this node of which it holds no accept of `view` or
+   * later and no view or proposal of a later view, and the proposer of `view`, or of any later
+   * view it holds accepts of, while that proposal is missing. A promise of `view` itself does not
+   * count: its sender may accept next. Accepts of a later view do not move this node there
+   * (`highestView`), and without that view's proposal they decide nothing. At 100 node processes
+   * the catch-up asked for the whole epoch's decision every half round (the proposal and ~100
+   * accepts) when a node lacked a few accepts, and 91% of those requests timed out.
    */
   lacking(view: number): AgentId[] {
     const heard = new Set<AgentId>();
     for (const [v, book] of this.#accepts) if (v >= view) for (const id of book.keys()) heard.add(id);
     for (const [v, book] of this.#promises) if (v > view) for (const id of book.keys()) heard.add(id);
     for (const [v, m] of this.#proposals) if (v > view) heard.add(m.agent);
-    const proposer = this.proposer(view);
-    if (!this.#proposals.has(view)) heard.delete(proposer);
-    else heard.add(proposer);
+    if (this.#proposals.has(view)) heard.add(this.proposer(view));
+    for (const v of [view, ...this.#accepts.keys()])
+      if (v >= view && !this.#proposals.has(v)) heard.delete(this.proposer(v));
     return this.deciders.filter((id) => id !== this.#me && !heard.has(id));
   }
 

@@ -91,8 +91,8 @@ export type SyncWant =
       readonly from?: readonly AgentId[];
       /**
        * One of `from` whose node is asked before the others (they go in random order): the
-       * divergence probe's disagreeing member, whose node alone surely holds the other version.
-       * The request does not carry it.
+       * divergence probe's disagreeing member, whose node alone surely holds the other version,
+       * or the proposer of a decision's missing proposal. The request does not carry it.
        */
       readonly lead?: AgentId;
     }

@@ -523,15 +523,18 @@ export class Membership {
     if (timers.due("membership-sync", now)) {
       const d = this.#decision;
       if (d && this.current && (d.active || this.#wantSince !== null)) {
-        // Only what this node lacks of the view it is in, as the round's and commits' catch-ups
-        // ask; nothing lacking but no decision (accepts split between plans): the whole epoch.
+        // Only what this node lacks of the highest view it knows of, as the round's and commits'
+        // catch-ups ask; nothing lacking but no decision (accepts split between plans): the whole
+        // epoch. A missing proposal's proposer alone surely holds it: its node is asked first.
         const view = d.highestView();
-        const lacking = catchUpNames(d.lacking(view), d.proposer(view), this.#decisionCatchUps++);
+        const missing = d.proposal(view) ? null : d.proposer(view);
+        const named = catchUpNames(d.lacking(view), missing, this.#decisionCatchUps++);
         this.#ctx.out.sync({
           type: "messages",
           epoch: d.epoch,
           kinds: ["propose", "accept", "view", "leave"],
-          ...(lacking.length > 0 ? { from: lacking } : {}),
+          ...(named.length > 0 ? { from: named } : {}),
+          ...(missing !== null && named.includes(missing) ? { lead: missing } : {}),
         });
         timers.set("membership-sync", now + roundMs / 2);
       } else timers.clear("membership-sync");
