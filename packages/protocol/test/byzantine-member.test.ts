@@ -326,7 +326,7 @@ describe("Byzantine members: pinned seeds", () => {
   // proof. While commits on another body were only ignored (gossip carries them as references to a
   // body the node cannot check), no node ever convicted the splitter (it stayed a member to the end).
   it("seed 25243: commits on another body are fetched whole, and the equivocator is proven and dropped", () => {
-    // Every joiner bootstrapping from the founder: the run it was pinned for (with the joiners'
+    // Every joiner bootstrapping from the founder, as when it was pinned (with the joiners'
     // bootstrap nodes drawn, no node fetches a commit of n8's on another body, nor proves it).
     const r = runSeed(25243, { trace: true, equivocators: true, bootstrapDraw: false });
     const lines = r.trace ?? [];

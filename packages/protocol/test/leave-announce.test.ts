@@ -33,7 +33,7 @@ describe("a leaver announces its leave anew in each epoch that still names it (Â
   // n6 leaves while it is still in epoch 1 and others have started epoch 3 already, so its leave of
   // epoch 1 is stale to them (a few still in epoch 1 take it); catching up, it adopts epochs 2 and
   // 3, which still name it, and announces its leave of each at once; epoch 4 is decided without it.
-  // Every joiner bootstrapping from the founder: the run it was pinned for (with the joiners'
+  // Every joiner bootstrapping from the founder, as when it was pinned (with the joiners'
   // bootstrap nodes drawn, n6 is no longer behind: its first leave is of epoch 3).
   it("seed 2238: a leaver behind the others leaves epoch 1, then 2 and 3 as it adopts them", () => {
     const r = runSeed(2238, { trace: true, bootstrapDraw: false });

@@ -482,7 +482,7 @@ describe("the simulator's runner", () => {
     // as it was drawn when it was pinned, and as drawn now (it failed P1 until docs/protocol.md
     // §5.1 excluded a proven equivocator).
     // Not starved (15865 draws a starved network since they are drawn), every joiner bootstrapping
-    // from the founder (17031 draws others since they are drawn): the runs they were pinned for.
+    // from the founder (17031 draws others since they are drawn): as when they were pinned.
     for (const seed of [1197, 17031, 15865, 4200])
       expect(
         runSeed(seed, { byzantine: false, starved: false, bootstrapDraw: false }).violation,

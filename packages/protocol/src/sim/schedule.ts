@@ -51,7 +51,8 @@ export interface AgentPlan {
   readonly profile: AgentProfile;
   /**
    * The agents a joiner was started with as bootstrap nodes (`--bootstrap`), by name, each started
-   * before it; kept across its restarts. Absent: the first founder (SimulatedNetwork's default).
+   * before it; kept across its restarts. Absent on a joiner: the first founder (SimulatedNetwork's
+   * default); a founder has none.
    */
   readonly bootstrap?: readonly string[];
 }
@@ -416,9 +417,10 @@ const MAX_DRAWN_BOOTSTRAP = 3;
  * Whom each joiner bootstraps from: in half the joiners the founder alone, as the Compose file
  * starts them; in the other half 1–3 distinct agents started before it (by start order), the
  * founder among them or not, as someone joining a running network from the CLI names any node of
- * it, and as `walras devnet` names the first node still running and the two started last. Whether that node is up, a member, or will be excluded is left to the run: the
- * rule that trusts a bootstrap node's own decision messages (docs/protocol.md §9.3) meets each
- * case. Drawn from a stream of its own, so that every other draw of the seed stays as it was.
+ * it, and as `walras devnet` names the first node still running and the two started last.
+ * Whether that node is up, a member, or will be excluded is left to the run: the rule that trusts
+ * a bootstrap node's own decision messages (docs/protocol.md §9.3) meets each case. Drawn from a
+ * stream of its own, so that every other draw of the seed stays as it was.
  */
 function drawBootstrap(seed: number, agents: readonly AgentPlan[]): AgentPlan[] {
   const prng = createPrng((seed ^ BOOTSTRAP_STREAM) >>> 0);
