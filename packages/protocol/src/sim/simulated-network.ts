@@ -326,8 +326,6 @@ export class SimulatedNetwork {
   readonly #names = new Set<string>();
   /** Each simulated node's key by name: the peer id a receiver sees a gossiped message come from. */
   readonly #keys = new Map<string, AgentId>();
-  /** The node of each name now (a restart replaces the object). */
-  readonly #byName = new Map<string, SimNode>();
   readonly #bootstrapReach = new BootstrapReach<SimNode>();
 
   constructor(options: SimulatedNetworkOptions) {
@@ -464,7 +462,6 @@ export class SimulatedNetwork {
       this.nodes.filter((n) => n.up).map((n) => n.name),
     );
     this.nodes.push(node);
-    this.#byName.set(name, node);
     this.#names.add(name);
     if (key) this.#keys.set(name, key);
     const linkAt = this.#drawLinkUp();
@@ -491,11 +488,11 @@ export class SimulatedNetwork {
     this.#bootstrapReach.reach(
       (node) => node.up,
       (node, name) => {
-        const peer = this.#byName.get(name);
+        const peer = this.node(name);
         if (peer && peer.key === null) return "keyless";
         return peer && this.#reachable(node, peer) ? "reached" : null;
       },
-      (node, name) => this.#tellBootstrap(node, this.#byName.get(name) as SimNode),
+      (node, name) => this.#tellBootstrap(node, this.node(name) as SimNode),
     );
   }
 
@@ -564,7 +561,6 @@ export class SimulatedNetwork {
       ...this.#syncClient(),
     };
     this.nodes[this.nodes.indexOf(node)] = revived;
-    this.#byName.set(revived.name, revived);
     this.#mesh?.joined(
       revived.name,
       this.nodes.filter((n) => n.up && n !== revived).map((n) => n.name),
